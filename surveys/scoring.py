@@ -1,0 +1,199 @@
+"""Scores per response (CSAT, NPS, CES, 100-point index) and incremental aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from surveys.model import Metric, QuestionType, SurveyDefinition
+
+DEFAULT_MIN_SAMPLE = 30
+# 非常满意…非常不满意 (5..1) map to 100/75/50/25/0: each step above 1 is worth 25 points.
+INDEX_POINTS_PER_STEP = 25
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseScores:
+    """Headline scores of one response; `ratings` are all its 1-5 answers (for the index)."""
+
+    csat: int | None = None
+    nps: int | None = None
+    ces: int | None = None
+    index: float | None = None
+    ratings: tuple[int, ...] = ()
+
+
+def score_response(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> ResponseScores:
+    """Scores from cleaned answers: key-question values, and the index over every rating answer
+    (rating questions and rating-scale matrix items)."""
+    ratings: list[int] = []
+    for question in defn.questions:
+        value = cleaned.get(question.id)
+        if question.type is QuestionType.RATING and isinstance(value, int):
+            ratings.append(value)
+        elif question.scale_type is QuestionType.RATING and isinstance(value, Mapping):
+            ratings.extend(v for v in value.values() if isinstance(v, int))
+    return ResponseScores(
+        csat=_key_value(defn, cleaned, Metric.CSAT),
+        nps=_key_value(defn, cleaned, Metric.NPS),
+        ces=_key_value(defn, cleaned, Metric.CES),
+        index=rating_index(ratings),
+        ratings=tuple(ratings),
+    )
+
+
+def _key_value(defn: SurveyDefinition, cleaned: Mapping[str, Any], metric: Metric) -> int | None:
+    question = defn.key_question(metric)
+    value = cleaned.get(question.id) if question is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def rating_index(ratings: Iterable[int]) -> float | None:
+    """Mean of 1-5 ratings on the 100-point scale (5 -> 100 ... 1 -> 0); None when empty."""
+    values = list(ratings)
+    if not values:
+        return None
+    return INDEX_POINTS_PER_STEP * sum(v - 1 for v in values) / len(values)
+
+
+def is_detractor(scores: ResponseScores) -> bool:
+    """An unhappy customer worth a call-back: NPS 0-6 or CSAT 1-2."""
+    return (scores.nps is not None and scores.nps <= 6) or (
+        scores.csat is not None and scores.csat <= 2
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One aggregate figure with its sample size; `value` is None when n is 0."""
+
+    value: float | None
+    n: int
+    too_small: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricReport:
+    responses: int
+    csat: Figure  # share of 4-5 answers, 0..1
+    csat_mean: Figure  # mean on 1..5
+    nps: Figure  # % promoters - % detractors, -100..100
+    promoters: int
+    passives: int
+    detractors: int
+    ces: Figure  # mean on 1..7
+    index: Figure  # 0..100; n counts responses with at least one rating answer
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSums:
+    """Integer sums and counts that rollup tables can store; adding and merging are exact,
+    so aggregating in any grouping or order gives the same figures."""
+
+    responses: int = 0
+    csat_n: int = 0
+    csat_sum: int = 0
+    csat_top2: int = 0
+    nps_n: int = 0
+    promoters: int = 0
+    detractors: int = 0
+    ces_n: int = 0
+    ces_sum: int = 0
+    index_n: int = 0
+    index_answers: int = 0
+    index_steps: int = 0
+
+    @classmethod
+    def of(cls, scores: ResponseScores) -> MetricSums:
+        """The sums of a single response."""
+        csat, nps, ces = scores.csat, scores.nps, scores.ces
+        return cls(
+            responses=1,
+            csat_n=int(csat is not None),
+            csat_sum=csat or 0,
+            csat_top2=int(csat is not None and csat >= 4),
+            nps_n=int(nps is not None),
+            promoters=int(nps is not None and nps >= 9),
+            detractors=int(nps is not None and nps <= 6),
+            ces_n=int(ces is not None),
+            ces_sum=ces or 0,
+            index_n=int(bool(scores.ratings)),
+            index_answers=len(scores.ratings),
+            index_steps=sum(r - 1 for r in scores.ratings),
+        )
+
+    def add(self, scores: ResponseScores) -> MetricSums:
+        return self.merge(MetricSums.of(scores))
+
+    def merge(self, other: MetricSums) -> MetricSums:
+        return MetricSums(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    __add__ = merge
+
+    @property
+    def passives(self) -> int:
+        return self.nps_n - self.promoters - self.detractors
+
+    @property
+    def csat_share(self) -> float | None:
+        return _ratio(self.csat_top2, self.csat_n)
+
+    @property
+    def csat_mean(self) -> float | None:
+        return _ratio(self.csat_sum, self.csat_n)
+
+    @property
+    def nps(self) -> float | None:
+        ratio = _ratio(self.promoters - self.detractors, self.nps_n)
+        return None if ratio is None else 100 * ratio
+
+    @property
+    def ces_mean(self) -> float | None:
+        return _ratio(self.ces_sum, self.ces_n)
+
+    @property
+    def index(self) -> float | None:
+        ratio = _ratio(self.index_steps, self.index_answers)
+        return None if ratio is None else INDEX_POINTS_PER_STEP * ratio
+
+    def report(self, min_sample: int = DEFAULT_MIN_SAMPLE) -> MetricReport:
+        """Derived figures; each is marked `too_small` when its n is below `min_sample`."""
+
+        def figure(value: float | None, n: int) -> Figure:
+            return Figure(value=value, n=n, too_small=n < min_sample)
+
+        return MetricReport(
+            responses=self.responses,
+            csat=figure(self.csat_share, self.csat_n),
+            csat_mean=figure(self.csat_mean, self.csat_n),
+            nps=figure(self.nps, self.nps_n),
+            promoters=self.promoters,
+            passives=self.passives,
+            detractors=self.detractors,
+            ces=figure(self.ces_mean, self.ces_n),
+            index=figure(self.index, self.index_n),
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, int]) -> MetricSums:
+        return cls(**{f.name: int(data.get(f.name, 0)) for f in fields(cls)})
+
+
+def aggregate(
+    scores: Iterable[ResponseScores], min_sample: int = DEFAULT_MIN_SAMPLE
+) -> MetricReport:
+    """Aggregate figures over many responses at once."""
+    total = MetricSums()
+    for item in scores:
+        total = total.add(item)
+    return total.report(min_sample)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
