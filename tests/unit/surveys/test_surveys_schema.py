@@ -1,0 +1,176 @@
+"""Schema check of survey definitions: field paths in errors, round trips, hashes."""
+
+import json
+
+import pytest
+from survey_samples import sample_data
+
+from surveys import (
+    Condition,
+    ConditionGroup,
+    DefinitionError,
+    Metric,
+    Op,
+    QuestionType,
+    definition_hash,
+    load_definition,
+)
+
+
+def error_of(data) -> DefinitionError:
+    with pytest.raises(DefinitionError) as info:
+        load_definition(data)
+    return info.value
+
+
+def test_sample_loads_into_frozen_dataclasses(defn):
+    assert defn.code == "sample"
+    assert [q.type for q in defn.questions][:3] == [
+        QuestionType.RATING,
+        QuestionType.NPS,
+        QuestionType.CES,
+    ]
+    assert defn.key_question(Metric.NPS).id == "nps"
+    assert defn.key_question("ces").id == "effort"
+    assert defn.question("improve").show_if == Condition("csat", Op.LTE, 3)
+    assert isinstance(defn.question("why_low").show_if, ConditionGroup)
+    with pytest.raises(AttributeError):
+        defn.code = "x"
+
+
+def test_round_trip_through_json(defn):
+    text = json.dumps(defn.to_dict(), ensure_ascii=False)
+    again = load_definition(text)
+    assert again == defn
+    assert definition_hash(again) == definition_hash(defn)
+
+
+def test_yaml_text_loads():
+    defn = load_definition(
+        """
+code: tiny
+title: 小问卷
+questions:
+  - {id: q1, type: rating, title: 满意吗？}
+"""
+    )
+    assert defn.questions[0].required is True
+    assert defn.questions[0].scale_points()[0] == (1, "非常不满意")
+
+
+def test_hash_changes_with_content(defn):
+    data = sample_data()
+    data["questions"][0]["title"] = "总体满意度（修改）"
+    assert definition_hash(load_definition(data)) != definition_hash(defn)
+
+
+def test_scale_labels():
+    defn = load_definition(
+        {
+            "code": "s",
+            "title": "t",
+            "questions": [
+                {"id": "n", "type": "nps", "title": "推荐"},
+                {"id": "c", "type": "ces", "title": "轻松"},
+            ],
+        }
+    )
+    nps_points = dict(defn.questions[0].scale_points())
+    assert nps_points[0] == "完全不可能" and nps_points[10] == "非常愿意"
+    assert len(nps_points) == 11
+    ces_points = dict(defn.questions[1].scale_points())
+    assert ces_points[1] == "非常不同意" and ces_points[7] == "非常同意"
+
+
+def test_missing_option_value_names_the_path():
+    data = sample_data()
+    del data["questions"][3]["options"][1]["value"]
+    err = error_of(data)
+    assert err.path == "questions[3].options[1].value"
+    assert str(err) == "questions[3].options[1].value: 必填"
+
+
+def test_condition_on_later_question_is_rejected():
+    data = sample_data()
+    data["questions"][1]["show_if"] = {"question": "channel", "op": "eq", "value": "app"}
+    err = error_of(data)
+    assert err.path == "questions[1].show_if.question"
+    assert "前面的题目" in err.message
+
+
+def test_condition_on_itself_is_rejected():
+    data = sample_data()
+    data["questions"][1]["show_if"] = {"question": "nps", "op": "answered"}
+    assert error_of(data).path == "questions[1].show_if.question"
+
+
+def test_nested_condition_path():
+    data = sample_data()
+    data["questions"][6]["show_if"]["any"][1]["item"] = "nope"
+    assert error_of(data).path == "questions[6].show_if.any[1].item"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda d: d.pop("code"), "code"),
+        (lambda d: d.update(code="Bad Code"), "code"),
+        (lambda d: d.pop("title"), "title"),
+        (lambda d: d.update(questions=[]), "questions"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["questions"][0].update(type="slider"), "questions[0].type"),
+        (lambda d: d["questions"][0].update(requried=True), "questions[0].requried"),
+        (lambda d: d["questions"][0].update(options=[]), "questions[0].options"),
+        (lambda d: d["questions"][1].update(id="csat"), "questions[1].id"),
+        (lambda d: d["questions"][1].update(id="a__b"), "questions[1].id"),
+        (lambda d: d["questions"][1].update(metric="csat"), "questions[1].metric"),
+        (lambda d: d["questions"][0].update(required="yes"), "questions[0].required"),
+        (
+            lambda d: d["questions"][3].update(options=[{"value": "x", "label": "X"}]),
+            "questions[3].options",
+        ),
+        (
+            lambda d: d["questions"][3]["options"][1].update(value="branch"),
+            "questions[3].options[1].value",
+        ),
+        (
+            lambda d: d["questions"][3]["options"][0].update(other=True),
+            "questions[3].options[2].other",
+        ),
+        (lambda d: d["questions"][4].update(min_select=4, max_select=2), "questions[4].max_select"),
+        (lambda d: d["questions"][4].update(max_select=9), "questions[4].max_select"),
+        (lambda d: d["questions"][5].update(items=[]), "questions[5].items"),
+        (lambda d: d["questions"][5].update(scale="stars"), "questions[5].scale"),
+        (lambda d: d["questions"][7].update(max_length=0), "questions[7].max_length"),
+        (lambda d: d["questions"][4]["show_if"].update(op="like"), "questions[4].show_if.op"),
+        (lambda d: d["questions"][4]["show_if"].update(value=11), "questions[4].show_if.value"),
+        (
+            lambda d: d["questions"][4]["show_if"].update(question="zzz"),
+            "questions[4].show_if.question",
+        ),
+    ],
+)
+def test_schema_errors_name_the_field(mutate, path):
+    data = sample_data()
+    mutate(data)
+    assert error_of(data).path == path
+
+
+def test_condition_value_checks():
+    data = sample_data()
+    data["questions"][7]["show_if"] = {"question": "channel", "op": "in", "value": ["app", "fax"]}
+    assert error_of(data).path == "questions[7].show_if.value[1]"
+    data["questions"][7]["show_if"] = {"question": "channel", "op": "gt", "value": 1}
+    assert error_of(data).path == "questions[7].show_if.op"
+    data["questions"][7]["show_if"] = {"question": "why_low", "op": "eq", "value": "x"}
+    assert error_of(data).path == "questions[7].show_if.op"
+    data["questions"][7]["show_if"] = {"question": "aspects", "op": "lte", "value": 2}
+    assert error_of(data).path == "questions[7].show_if.item"
+    data["questions"][7]["show_if"] = {"all": [], "any": []}
+    assert error_of(data).path == "questions[7].show_if"
+
+
+def test_bad_yaml_text():
+    err = error_of("code: [unclosed")
+    assert "格式错误" in err.message
+    assert error_of("- just\n- a list").message.startswith("必须是对象")

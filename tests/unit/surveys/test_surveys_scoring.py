@@ -1,0 +1,104 @@
+"""Per-response scores and incremental aggregates (CSAT, NPS, CES, 100-point index)."""
+
+import pytest
+
+from surveys import MetricSums, ResponseScores, aggregate, is_detractor, score_response
+
+
+def test_score_response_uses_key_questions(defn, answers):
+    scores = score_response(defn, answers)
+    assert (scores.csat, scores.nps, scores.ces) == (5, 10, 6)
+    # ratings: csat 5, aspects speed 5, staff 4 -> (100 + 100 + 75) / 3
+    assert scores.ratings == (5, 5, 4)
+    assert scores.index == pytest.approx(275 / 3)
+
+
+def test_score_response_without_answers(defn):
+    assert score_response(defn, {}) == ResponseScores()
+
+
+def test_csat_top_two_share_and_mean():
+    report = aggregate(ResponseScores(csat=c) for c in [5, 4, 3, 2, 1, 5, 4, 4])
+    assert report.csat.n == 8
+    assert report.csat.value == pytest.approx(5 / 8)
+    assert report.csat_mean.value == pytest.approx(28 / 8)
+
+
+def test_nps_exact_promoters_and_detractors():
+    values = [10, 9, 9, 8, 7, 6, 0, 3, 10, 5]
+    report = aggregate(ResponseScores(nps=v) for v in values)
+    assert (report.promoters, report.passives, report.detractors) == (4, 2, 4)
+    assert report.nps.n == 10
+    assert report.nps.value == pytest.approx(0.0)
+    report = aggregate(ResponseScores(nps=v) for v in [10, 9, 8, 0])
+    assert report.nps.value == pytest.approx(25.0)
+
+
+def test_ces_mean():
+    report = aggregate(ResponseScores(ces=v) for v in [7, 6, 2])
+    assert report.ces.value == pytest.approx(5.0)
+    assert report.ces.n == 3
+
+
+def test_index_maps_five_points_to_hundred():
+    report = aggregate([ResponseScores(ratings=(5, 4, 3, 2, 1))])
+    assert report.index.value == pytest.approx(50.0)
+    assert aggregate([ResponseScores(ratings=(5,))]).index.value == 100.0
+    assert aggregate([ResponseScores(ratings=(1,))]).index.value == 0.0
+    assert report.index.n == 1
+
+
+def test_no_responses_gives_none_not_division_by_zero():
+    report = MetricSums().report(min_sample=1)
+    for figure in (report.csat, report.csat_mean, report.nps, report.ces, report.index):
+        assert figure.value is None and figure.n == 0 and figure.too_small
+    assert report.responses == 0
+
+
+def test_metrics_missing_from_some_responses_have_their_own_n():
+    report = aggregate([ResponseScores(csat=5), ResponseScores(nps=3), ResponseScores()])
+    assert report.responses == 3
+    assert report.csat.n == 1 and report.nps.n == 1 and report.ces.n == 0
+    assert report.ces.value is None
+
+
+def test_min_sample_marks_small_groups():
+    scores = [ResponseScores(csat=4)] * 5
+    assert aggregate(scores, min_sample=5).csat.too_small is False
+    assert aggregate(scores, min_sample=6).csat.too_small is True
+
+
+def test_merging_sums_equals_computing_at_once():
+    scores = [
+        ResponseScores(csat=c, nps=n, ces=e, ratings=(c,))
+        for c, n, e in [(5, 10, 7), (2, 3, 2), (4, 8, 5), (1, 0, 1), (3, 9, 4)]
+    ]
+    left = MetricSums()
+    for item in scores[:2]:
+        left = left.add(item)
+    right = MetricSums()
+    for item in scores[2:]:
+        right = right.add(item)
+    assert left.merge(right) == left + right
+    assert (left + right).report() == aggregate(scores)
+
+
+def test_sums_round_trip_through_a_rollup_row():
+    sums = MetricSums.of(ResponseScores(csat=4, nps=9, ces=3, ratings=(4, 2)))
+    assert MetricSums.from_dict(sums.to_dict()) == sums
+    assert MetricSums.from_dict({}) == MetricSums()
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        (ResponseScores(nps=6), True),
+        (ResponseScores(nps=7), False),
+        (ResponseScores(csat=2), True),
+        (ResponseScores(csat=3, nps=9), False),
+        (ResponseScores(csat=1, nps=10), True),
+        (ResponseScores(), False),
+    ],
+)
+def test_is_detractor(scores, expected):
+    assert is_detractor(scores) is expected
