@@ -1,0 +1,31 @@
+"""Kesheng application factory: the only place where things are wired together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app import config as config_module
+from app.config import DefaultConfig
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(DefaultConfig)
+    app.config.from_mapping(config_module.from_environment())
+    app.config.update(overrides or {})
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        db_path = os.path.join(app.instance_path, "kesheng.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    config_module.finalise(app.config)
+
+    from app.wiring import init_extensions, register_blueprints, register_commands
+
+    init_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app

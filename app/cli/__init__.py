@@ -1,0 +1,13 @@
+"""``flask --app wsgi ...`` commands: thin wrappers over services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.cli import accounts, demo
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(accounts.users)
+    app.cli.add_command(accounts.api_tokens)
+    app.cli.add_command(demo.demo)

@@ -1,0 +1,24 @@
+"""Demo data."""
+
+from __future__ import annotations
+
+import click
+
+from app.services import demo as demo_service
+
+
+@click.group("demo")
+def demo() -> None:
+    """Demo data for trying Kesheng out."""
+
+
+@demo.command("seed")
+@click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--responses", default=2000, show_default=True, type=click.IntRange(0, 5_000_000))
+def seed(customers: int, responses: int) -> None:
+    """Load a realistic demo bank; safe to run again (it adds nothing twice)."""
+    report = demo_service.seed(customers=customers, responses=responses)
+    click.echo(report.summary())
+    click.echo("\nDemo logins (用户名 / 密码):")
+    for username, role, branch, password in report.logins:
+        click.echo(f"  {username:<12} {password:<16} {role:<15} {branch}")

@@ -1,0 +1,95 @@
+"""Configuration: defaults, plus the environment variables CONTRACT.md names (read only here)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the app refuses to start."""
+
+
+class DefaultConfig:
+    """Embedded defaults: SQLite under instance/, jobs inline, development cookies."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by create_app (instance path)
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    CELERY_BROKER_URL: str | None = None
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    API_MAX_JSON_BYTES = 256 * 1024
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "kesheng_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_MAX_FAILURES_PER_IP = 30
+    MIN_SAMPLE_SIZE = 30
+    TIMEZONE = "Asia/Shanghai"
+    PII_KEY: str | None = None  # derived from SECRET_KEY when unset
+    TRUSTED_PROXIES = 0
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain postgres URLs onto the psycopg 3 driver that requirements.txt installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings taken from environment variables; absent variables leave the defaults."""
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    if env.get("KESHENG_ENV"):
+        out["ENV_NAME"] = env["KESHENG_ENV"]
+    if env.get("SECRET_KEY"):
+        out["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("DATABASE_URL"):
+        out["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
+    broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL")
+    if broker:
+        out["CELERY_BROKER_URL"] = broker
+    if env.get("PUBLIC_BASE_URL"):
+        out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+    if env.get("PII_KEY"):
+        out["PII_KEY"] = env["PII_KEY"]
+    if env.get("TRUSTED_PROXIES"):
+        out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+    if env.get("MIN_SAMPLE_SIZE"):
+        out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
+    return out
+
+
+def finalise(config: dict[str, Any]) -> None:
+    """Check and complete a loaded configuration; raise ConfigError when it is unsafe."""
+    production = config.get("ENV_NAME") == "production"
+    if production:
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+            raise ConfigError("SECRET_KEY must be set in production (KESHENG_ENV=production).")
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+        config["DEBUG"] = False
+    config["CELERY"] = {
+        "broker_url": config.get("CELERY_BROKER_URL") or "memory://",
+        "result_backend": None,
+        "task_always_eager": not config.get("CELERY_BROKER_URL"),
+        "task_eager_propagates": False,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "broker_connection_retry_on_startup": True,
+        "timezone": config.get("TIMEZONE", "Asia/Shanghai"),
+    }

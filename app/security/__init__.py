@@ -1,0 +1,1 @@
+"""Security primitives: password hashing, personal-data encryption, tokens."""

@@ -1,0 +1,81 @@
+"""Staff sign-in with throttling that holds across every worker process (kept in the database)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import LoginAttempt, User, utcnow
+from app.security.passwords import verify_password
+from app.services import audit
+from app.services.errors import ServiceError, TooManyAttempts
+from app.services.tx import transactional
+
+# One message for an unknown user, a wrong password and a disabled account, so that the form
+# never tells an attacker which user names exist.
+BAD_CREDENTIALS = "用户名或密码错误"
+THROTTLED = "登录失败次数过多，请 {minutes} 分钟后再试"
+
+
+class BadCredentials(ServiceError):
+    status = 401
+    code = "bad_credentials"
+
+
+def _failures(column, value: str, since) -> int:
+    stmt = select(func.count(LoginAttempt.id)).where(
+        column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def _throttled(username: str, ip: str) -> bool:
+    cfg = current_app.config
+    since = utcnow() - timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
+    last_ok = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    user_since = max(since, last_ok) if last_ok else since
+    if _failures(LoginAttempt.username, username, user_since) >= cfg["LOGIN_MAX_FAILURES"]:
+        return True
+    return _failures(LoginAttempt.ip, ip, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+
+
+@transactional
+def _record_attempt(username: str, ip: str, user: User | None, ok: bool) -> None:
+    db.session.add(LoginAttempt(username=username, ip=ip, succeeded=ok))
+    if ok and user is not None:
+        user.last_login_at = utcnow()
+    audit.record(
+        "login.success" if ok else "login.failure",
+        actor=user if ok else None,
+        object_type="staff_user",
+        object_id=user.id if user else None,
+        detail={"username": username},
+    )
+
+
+def authenticate(username: str, password: str, *, ip: str) -> User:
+    """The active user with these credentials; raises BadCredentials or TooManyAttempts.
+
+    Every attempt is recorded (success or failure) and audited, so throttling works across
+    gunicorn workers and the archive shows who tried to sign in from where.
+    """
+    key = username.strip().lower()[:64]
+    ip = (ip or "unknown")[:64]
+    if _throttled(key, ip):
+        _record_attempt(key, ip, None, False)
+        minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        raise TooManyAttempts(THROTTLED.format(minutes=minutes))
+    user = db.session.scalar(select(User).where(func.lower(User.username) == key))
+    ok = verify_password(user.password_hash if user else None, password)
+    ok = ok and user is not None and user.active
+    _record_attempt(key, ip, user if ok else None, ok)
+    if not ok:
+        raise BadCredentials(BAD_CREDENTIALS)
+    return user

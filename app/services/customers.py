@@ -1,0 +1,126 @@
+"""Customers: search within the viewer's scope, audited unmasked views, upsert from core systems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import Branch, Customer, CustomerSegment, User
+from app.security import pii
+from app.services import audit
+from app.services.errors import NotFound, ValidationFailed
+from app.services.tx import get_or_raise, transactional
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = None) -> Page:
+    """Customers matching a name, customer number or full phone number, newest first."""
+    stmt = select(Customer)
+    q = (query or "").strip()[:100]
+    if q:
+        phone_key = pii.blind_index("phone", q) if len(pii.normalise_phone(q)) >= 11 else None
+        conditions = [Customer.name.contains(q, autoescape=True), Customer.external_id == q]
+        if phone_key:
+            conditions.append(Customer.phone_index == phone_key)
+        stmt = stmt.where(or_(*conditions))
+    if branch_id:
+        stmt = stmt.where(Customer.branch_id == branch_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        stmt.order_by(Customer.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    )
+    return Page(list(rows), page, pages, total)
+
+
+def get_customer(customer_id: int) -> Customer:
+    """A customer inside the current branch scope; NotFound otherwise (also for other branches)."""
+    return get_or_raise(Customer, customer_id, "客户不存在或不在您的管辖范围内")
+
+
+@transactional
+def reveal_customer(customer_id: int, *, actor: User, reason: str) -> Customer:
+    """The customer with full contact data; the view is written to the audit log with the reason."""
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationFailed("查看完整信息须填写事由（至少 4 个字）", field="reason")
+    customer = get_customer(customer_id)
+    audit.record(
+        "customer.view_unmasked",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.id,
+        reason=reason[:500],
+        detail={"external_id": customer.external_id},
+    )
+    return customer
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    external_id: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+    branch_code: str | None = None
+    segment: str | None = None
+
+
+def branch_by_code(code: str | None) -> Branch | None:
+    if not code:
+        return None
+    branch = db.session.scalar(select(Branch).where(Branch.code == code.strip().upper()))
+    if branch is None:
+        raise ValidationFailed(f"机构代码 {code} 不存在", field="branch_code")
+    return branch
+
+
+def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
+    """Create or update by external_id inside the caller's transaction; returns (row, created)."""
+    if not data.external_id.strip() or not data.name.strip():
+        raise ValidationFailed("客户号和姓名为必填项", field="external_id")
+    if data.segment and data.segment not in set(CustomerSegment):
+        raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
+    customer = db.session.scalar(
+        select(Customer)
+        .where(Customer.external_id == data.external_id.strip())
+        .execution_options(include_all_branches=True)
+    )
+    created = customer is None
+    if created:
+        customer = Customer(external_id=data.external_id.strip(), name=data.name.strip())
+        db.session.add(customer)
+    customer.name = data.name.strip()[:100]
+    if data.branch_code:
+        customer.branch = branch_by_code(data.branch_code)
+    if data.segment:
+        customer.segment = CustomerSegment(data.segment)
+    customer.set_contact(phone=data.phone, email=data.email, id_number=data.id_number)
+    db.session.flush()
+    return customer, created
+
+
+@transactional
+def upsert_customer(data: CustomerData) -> tuple[Customer, bool]:
+    """Create or update a customer by external_id (core-system sync)."""
+    return upsert_customer_row(data)
+
+
+def require_customer_by_external_id(external_id: str) -> Customer:
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        raise NotFound("客户不存在")
+    return customer

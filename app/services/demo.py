@@ -1,0 +1,152 @@
+"""Realistic demo data for one bank; running it again adds nothing twice."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
+from app.security.passwords import hash_password
+from app.services import demo_data as data
+from app.services.tx import transactional
+
+ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+ID_CHECK = "10X98765432"
+
+
+@dataclass
+class SeedReport:
+    branches: int = 0
+    products: int = 0
+    customers_added: int = 0
+    accounts_added: int = 0
+    logins: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{data.BANK_NAME}: {self.branches} branches, {self.products} products, "
+            f"{self.customers_added} customers added, {self.accounts_added} accounts added"
+        )
+
+
+def id_number(rng: random.Random, region: str) -> str:
+    born = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 55))
+    body = f"{region}{born:%Y%m%d}{rng.randrange(0, 1000):03d}"
+    total = sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True))
+    return body + ID_CHECK[total % 11]
+
+
+def person_name(rng: random.Random) -> str:
+    surname = data.SURNAMES[min(int(rng.expovariate(1 / 18)), len(data.SURNAMES) - 1)]
+    given = "".join(rng.choice(data.GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2, 2))))
+    return surname + given
+
+
+def _seed_branches() -> dict[str, Branch]:
+    existing = {b.code: b for b in db.session.scalars(select(Branch))}
+    rng = random.Random(7)
+    for code, name, city, parent in data.BRANCHES:
+        branch = existing.get(code)
+        if branch is None:
+            kind = (
+                BranchKind.HEAD_OFFICE
+                if parent is None
+                else BranchKind.BRANCH
+                if parent == "HO"
+                else BranchKind.SUB_BRANCH
+            )
+            branch = Branch(
+                code=code,
+                name=name,
+                kind=kind,
+                city=city,
+                address=f"{city}市{rng.choice(data.STREETS)}{rng.randrange(1, 400)}号",
+            )
+            branch.place_under(existing.get(parent) if parent else None)
+            db.session.add(branch)
+            existing[code] = branch
+    db.session.flush()
+    return existing
+
+
+def _seed_products() -> int:
+    existing = set(db.session.scalars(select(Product.code)))
+    for code, name, category in data.PRODUCTS:
+        if code not in existing:
+            db.session.add(Product(code=code, name=name, category=category))
+    return len(data.PRODUCTS)
+
+
+def _customer(rng: random.Random, n: int, branch: Branch) -> Customer:
+    company = rng.random() < 0.08
+    if company:
+        name = f"{branch.city}{rng.choice(data.COMPANY_WORDS)}{rng.choice(data.COMPANY_KINDS)}"
+        segment = CustomerSegment.SMALL_BUSINESS
+    else:
+        name = person_name(rng)
+        segment = rng.choices(
+            [CustomerSegment.MASS, CustomerSegment.AFFLUENT, CustomerSegment.PRIVATE],
+            weights=[80, 17, 3],
+        )[0]
+    customer = Customer(external_id=f"C{n:08d}", name=name, segment=segment, branch=branch)
+    phone = f"1{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}"
+    email = (
+        f"{rng.choice('abcdefghjkmnpqrstwxyz')}{rng.randrange(100, 99999)}"
+        f"@{rng.choice(data.EMAIL_DOMAINS)}"
+        if rng.random() < 0.6
+        else None
+    )
+    ident = None if company else id_number(rng, rng.choice(data.ID_REGIONS[branch.code[:2]]))
+    customer.set_contact(phone=phone, email=email, id_number=ident)
+    return customer
+
+
+def _seed_customers(count: int, branches: dict[str, Branch]) -> int:
+    have = db.session.scalar(select(func.count(Customer.id))) or 0
+    outlets = [b for b in branches.values() if b.kind == BranchKind.SUB_BRANCH]
+    rng = random.Random(20261122)
+    added = 0
+    for n in range(1, count + 1):
+        branch = rng.choice(outlets)
+        customer = _customer(rng, n, branch)  # drawn anyway, so the sequence stays stable
+        if n > have:
+            db.session.add(customer)
+            added += 1
+    return added
+
+
+def _seed_accounts(branches: dict[str, Branch], report: SeedReport) -> None:
+    existing = set(db.session.scalars(select(User.username)))
+    hashed = hash_password(data.DEMO_PASSWORD)
+    for username, display, role, branch_code in data.ACCOUNTS:
+        branch = branches.get(branch_code) if branch_code else None
+        if username not in existing:
+            db.session.add(
+                User(
+                    username=username,
+                    display_name=display,
+                    role=role,
+                    branch=branch,
+                    password_hash=hashed,
+                )
+            )
+            report.accounts_added += 1
+        report.logins.append(
+            (username, role, branch.name if branch else "全行", data.DEMO_PASSWORD)
+        )
+
+
+@transactional
+def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
+    """Load the demo bank. ``responses`` is used once the survey module seeds answers."""
+    report = SeedReport()
+    branches = _seed_branches()
+    report.branches = len(branches)
+    report.products = _seed_products()
+    report.customers_added = _seed_customers(customers, branches)
+    _seed_accounts(branches, report)
+    return report

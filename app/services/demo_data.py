@@ -1,0 +1,86 @@
+"""Static material for the demo bank: branch tree, products, names."""
+
+from __future__ import annotations
+
+BANK_NAME = "示范商业银行"
+
+# (code, name, city, parent code); the head office first, then branches, then sub-branches.
+BRANCHES = [
+    ("HO", "总行", "杭州", None),
+    ("HZ", "杭州分行", "杭州", "HO"),
+    ("NJ", "南京分行", "南京", "HO"),
+    ("SZ", "苏州分行", "苏州", "HO"),
+    ("HZ01", "西湖支行", "杭州", "HZ"),
+    ("HZ02", "滨江支行", "杭州", "HZ"),
+    ("HZ03", "钱塘支行", "杭州", "HZ"),
+    ("HZ04", "萧山支行", "杭州", "HZ"),
+    ("NJ01", "鼓楼支行", "南京", "NJ"),
+    ("NJ02", "新街口支行", "南京", "NJ"),
+    ("NJ03", "江宁支行", "南京", "NJ"),
+    ("NJ04", "河西支行", "南京", "NJ"),
+    ("SZ01", "工业园区支行", "苏州", "SZ"),
+    ("SZ02", "姑苏支行", "苏州", "SZ"),
+    ("SZ03", "吴中支行", "苏州", "SZ"),
+    ("SZ04", "昆山支行", "苏州", "SZ"),
+]
+
+STREETS = [
+    "文三路",
+    "中山路",
+    "解放路",
+    "人民路",
+    "建设路",
+    "湖滨路",
+    "新华路",
+    "江南大道",
+    "干将路",
+    "星湖街",
+    "汉中路",
+    "双龙大道",
+    "市心路",
+    "金鸡湖大道",
+]
+
+PRODUCTS = [
+    ("DEBIT", "借记卡", "card"),
+    ("CREDIT", "信用卡", "card"),
+    ("MORTGAGE", "个人住房贷款", "loan"),
+    ("CONSUMER", "个人消费贷款", "loan"),
+    ("BIZLOAN", "小微企业经营贷", "loan"),
+    ("TDEPOSIT", "定期存款", "deposit"),
+    ("WEALTH", "银行理财产品", "wealth"),
+    ("FUND", "代销基金", "wealth"),
+    ("MOBILE", "手机银行", "digital"),
+    ("ONLINE", "网上银行", "digital"),
+    ("TRANSFER", "转账汇款", "payment"),
+    ("FX", "外汇业务", "other"),
+]
+
+# Surnames roughly by frequency (the most common first, weighted in the generator).
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+)
+GIVEN_CHARS = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国文斌宇浩凯鹏飞欣怡子涵梓轩雨萱诗琪晨阳"
+    "思远嘉怡一鸣俊杰志强海燕春梅晓东丹丹婷婷佳琪雪梅红霞立新振华国平德明淑珍秀英玉梅桂芳凤英永刚"
+)
+COMPANY_WORDS = ["恒信", "瑞丰", "鼎盛", "宏达", "嘉禾", "鑫源", "华泰", "天成", "锦程", "远航"]
+COMPANY_KINDS = ["贸易有限公司", "餐饮管理有限公司", "科技有限公司", "服装有限公司", "物流有限公司"]
+EMAIL_DOMAINS = ["163.com", "qq.com", "126.com", "sina.com", "foxmail.com"]
+ID_REGIONS = {
+    "HZ": ["330102", "330106", "330108", "330109"],
+    "NJ": ["320102", "320104", "320105", "320115"],
+    "SZ": ["320505", "320506", "320508", "320583"],
+}
+
+DEMO_PASSWORD = "Kesheng@2026"
+# (username, display name, role, branch code)
+ACCOUNTS = [
+    ("admin", "系统管理员", "admin", None),
+    ("hq", "周总（总行客户体验部）", "hq_manager", "HO"),
+    ("manager", "陈经理（杭州分行）", "branch_manager", "HZ"),
+    ("agent", "李坐席（杭州分行）", "agent", "HZ"),
+    ("manager_nj", "王经理（南京分行）", "branch_manager", "NJ"),
+    ("agent_nj", "赵坐席（鼓楼支行）", "agent", "NJ01"),
+]

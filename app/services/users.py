@@ -1,0 +1,98 @@
+"""Staff accounts: create, change role or branch, disable."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Branch, Role, User
+from app.security.passwords import hash_password, password_problem
+from app.services import audit
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.tx import transactional
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+
+
+def _branch_by_code(code: str | None) -> Branch | None:
+    if not code:
+        return None
+    branch = db.session.scalar(select(Branch).where(Branch.code == code.strip().upper()))
+    if branch is None:
+        raise NotFound(f"机构代码 {code} 不存在", field="branch")
+    return branch
+
+
+def _check_new_user(username: str, role: str, password: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            "用户名只能包含字母、数字、点、下划线和连字符，3–64 位", field="username"
+        )
+    if role not in set(Role):
+        raise ValidationFailed(f"未知角色：{role}", field="role")
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(problem, field="password")
+    taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+    if taken is not None:
+        raise Conflict("该用户名已被使用", field="username")
+
+
+@transactional
+def create_user(
+    username: str,
+    role: str,
+    password: str,
+    *,
+    branch_code: str | None = None,
+    display_name: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Add a staff account. Raises ValidationFailed, Conflict (name taken) or NotFound (branch)."""
+    username = username.strip()
+    _check_new_user(username, role, password)
+    branch = _branch_by_code(branch_code)
+    if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
+        raise ValidationFailed("坐席和网点负责人必须指定所属机构", field="branch")
+    user = User(
+        username=username,
+        display_name=(display_name or username).strip()[:100],
+        password_hash=hash_password(password),
+        role=Role(role),
+        branch=branch,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.create",
+        actor=actor,
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"username": username, "role": role, "branch": branch.code if branch else None},
+    )
+    return user
+
+
+@transactional
+def set_active(user_id: int, active: bool, *, actor: User) -> User:
+    """Enable or disable an account; disabling ends all of its sessions."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("员工账号不存在")
+    if user.id == actor.id and not active:
+        raise ValidationFailed("不能停用自己的账号")
+    user.active = active
+    user.session_version += 1
+    audit.record(
+        "user.enable" if active else "user.disable",
+        actor=actor,
+        object_type="staff_user",
+        object_id=user.id,
+    )
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.role, User.username)))

@@ -1,0 +1,12 @@
+"""Administration: staff accounts, integration tokens, the audit log."""
+
+from flask import Blueprint
+
+from app.web import nav
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+nav.add("员工账号", "admin.users", nav.ADMINS, order=10)
+nav.add("接口令牌", "admin.tokens", nav.ADMINS, order=20)
+nav.add("审计日志", "admin.audit_log", nav.ADMINS, order=30)
+
+from app.web.admin import routes  # noqa: E402,F401

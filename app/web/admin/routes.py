@@ -1,0 +1,92 @@
+"""Administration views."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.models import Role
+from app.services import audit, org, tokens, users
+from app.services.errors import ServiceError
+from app.web.access import roles_required
+from app.web.admin import bp
+from app.web.admin.forms import EmptyForm, TokenForm, UserForm
+
+
+def _user_form() -> UserForm:
+    form = UserForm()
+    form.branch.choices = [("", "（不限，总行）")] + [
+        (b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in org.list_branches()
+    ]
+    return form
+
+
+@bp.route("/users", methods=["GET", "POST"], endpoint="users")
+@roles_required(Role.ADMIN)
+def users_page():
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            user = users.create_user(
+                form.username.data,
+                form.role.data,
+                form.password.data,
+                branch_code=form.branch.data or None,
+                display_name=form.display_name.data,
+                actor=current_user,
+            )
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash(f"已创建账号 {user.username}", "success")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/users.html", form=form, users=users.list_users(), toggle=EmptyForm()
+    ), 400 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required(Role.ADMIN)
+def user_active(user_id: int):
+    if EmptyForm().validate_on_submit():
+        user = users.set_active(user_id, request.form.get("active") == "1", actor=current_user)
+        flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
+@roles_required(Role.ADMIN)
+def tokens_page():
+    form, issued = TokenForm(), None
+    if form.validate_on_submit():
+        try:
+            issued = tokens.create_token(
+                form.name.data, ",".join(form.scopes.data or []), actor=current_user
+            )
+        except ServiceError as err:
+            form.attach(err)
+    return render_template(
+        "admin/tokens.html",
+        form=form,
+        issued=issued,
+        tokens=tokens.list_tokens(),
+        revoke=EmptyForm(),
+        scope_labels=tokens.SCOPES,
+    ), 400 if form.errors else 200
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles_required(Role.ADMIN)
+def token_revoke(token_id: int):
+    if EmptyForm().validate_on_submit():
+        token = tokens.revoke_token(token_id, actor=current_user)
+        flash(f"令牌 {token.name} 已吊销", "success")
+    return redirect(url_for("admin.tokens"))
+
+
+@bp.get("/audit")
+@roles_required(Role.ADMIN)
+def audit_log():
+    action = request.args.get("action", "").strip()
+    entries = audit.recent_entries(action=action or None)
+    return render_template("admin/audit.html", entries=entries, action=action)

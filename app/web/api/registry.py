@@ -1,0 +1,158 @@
+"""Declaring API endpoints once: the route, token scope, input models and the OpenAPI entry.
+
+``endpoint`` wraps a view so that it is authenticated, scope-checked and given validated input;
+``openapi.py`` builds the document from the same declarations, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from app.services import tokens
+from app.web.api import bp
+from app.web.errors import json_error
+
+PYDANTIC_MESSAGES = {
+    "missing": "必填",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "string_type": "应为字符串",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "literal_error": "取值无效",
+    "enum": "取值无效",
+    "extra_forbidden": "不允许的字段",
+    "datetime_parsing": "时间格式无效（ISO 8601，带时区）",
+    "datetime_from_date_parsing": "时间格式无效（ISO 8601，带时区）",
+    "timezone_aware": "时间须带时区",
+    "date_parsing": "日期格式无效（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "日期格式无效（YYYY-MM-DD）",
+    "model_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "value_error": "取值无效",
+}
+
+
+@dataclass
+class Endpoint:
+    rule: str
+    method: str
+    summary: str
+    scope: str | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | None]
+    tags: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def _field_errors(err: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in item["loc"]) or "body"
+        out[loc] = PYDANTIC_MESSAGES.get(item["type"], item["msg"])
+    return out
+
+
+def _authenticate(scope: str | None):
+    header = request.headers.get("Authorization", "")
+    kind, _, secret = header.partition(" ")
+    token = tokens.find_token(secret.strip()) if kind.lower() == "bearer" else None
+    if token is None:
+        response = json_error(401, "缺少或无效的访问令牌", code="unauthorized")
+        response[0].headers["WWW-Authenticate"] = 'Bearer realm="kesheng"'
+        return response
+    if scope and scope not in token.scope_set:
+        return json_error(403, f"令牌没有所需的权限范围：{scope}", code="insufficient_scope")
+    g.api_token = token
+    return None
+
+
+def _read_body(model: type[BaseModel]):
+    limit = current_app.config["API_MAX_JSON_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        return None, json_error(413, "请求内容过大", code="payload_too_large")
+    if not request.is_json:
+        return None, json_error(415, "请求须为 JSON（Content-Type: application/json）")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        return None, json_error(413, "请求内容过大", code="payload_too_large")
+    try:
+        return model.model_validate_json(raw or b"null"), None
+    except ValidationError as err:
+        return None, json_error(422, "请求内容未通过校验", fields=_field_errors(err))
+
+
+def _read_query(model: type[BaseModel]):
+    try:
+        return model.model_validate(request.args.to_dict()), None
+    except ValidationError as err:
+        return None, json_error(422, "查询参数未通过校验", fields=_field_errors(err))
+
+
+def _render(result: Any):
+    status = 200
+    if isinstance(result, tuple):
+        result, status = result
+    if isinstance(result, BaseModel):
+        return jsonify(result.model_dump(mode="json")), status
+    return jsonify(result), status
+
+
+def endpoint(
+    rule: str,
+    method: str,
+    *,
+    summary: str,
+    scope: str | None,
+    responses: dict[int, type[BaseModel] | None],
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    tags: list[str] | None = None,
+) -> Callable:
+    """Register an API view; it receives ``body=`` and ``query=`` models when declared."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def run(**path_args):
+            refused = _authenticate(scope)
+            if refused:
+                return refused
+            kwargs: dict[str, Any] = dict(path_args)
+            for name, model, reader in (("body", body, _read_body), ("query", query, _read_query)):
+                if model is not None:
+                    kwargs[name], failed = reader(model)
+                    if failed:
+                        return failed
+            return _render(view(**kwargs))
+
+        bp.add_url_rule(rule, view.__name__, run, methods=[method])
+        ENDPOINTS.append(
+            Endpoint(
+                rule,
+                method.lower(),
+                summary,
+                scope,
+                body,
+                query,
+                responses,
+                tags or [],
+                (view.__doc__ or "").strip(),
+            )
+        )
+        return run
+
+    return decorate
+
+
+PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")

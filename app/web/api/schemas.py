@@ -1,0 +1,63 @@
+"""Pydantic models for API input and output; they also feed the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class BranchOut(BaseModel):
+    code: str
+    name: str
+    kind: Literal["head_office", "branch", "sub_branch"]
+    parent_code: str | None
+
+
+class BranchList(BaseModel):
+    items: list[BranchOut]
+
+
+class ProductOut(BaseModel):
+    code: str
+    name: str
+    category: str
+
+
+class ProductList(BaseModel):
+    items: list[ProductOut]
+
+
+NoNul = r"^[^\x00]*$"
+
+
+class CustomerIn(Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=NoNul)
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
+    email: str | None = Field(default=None, max_length=254, pattern=NoNul)
+    id_number: str | None = Field(default=None, max_length=18, pattern=r"^[0-9Xx]*$")
+    branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    segment: Literal["mass", "affluent", "private", "small_business", "corporate"] | None = None
+
+
+class CustomerOut(BaseModel):
+    external_id: str
+    name: str = Field(description="masked")
+    phone: str | None = Field(description="masked")
+    email: str | None = Field(description="masked")
+    branch_code: str | None
+    segment: str

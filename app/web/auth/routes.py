@@ -1,0 +1,80 @@
+"""Sign-in, sign-out and the Flask-Login user loader."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.extensions import db, login_manager
+from app.models import Role, User
+from app.services import auth as auth_service
+from app.services.errors import ServiceError
+from app.web.auth import bp
+from app.web.auth.forms import LoginForm
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+login_manager.login_message_category = "warning"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or str(user.session_version) != version or not user.active:
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to go to after sign-in, or None: never another site (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(c in target for c in "\\\r\n\t") or urlsplit(target).netloc:
+        return None
+    return target
+
+
+def home_for(user: User) -> str:
+    if user.has_role(Role.ADMIN):
+        return url_for("admin.users")
+    if user.has_role(Role.HQ_MANAGER, Role.BRANCH_MANAGER):
+        return url_for("manager.home")
+    return url_for("staff.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(
+                form.username.data, form.password.data, ip=request.remote_addr or ""
+            )
+        except ServiceError as err:
+            form.form_errors.append(err.message)
+            status = err.status
+        else:
+            session.clear()  # a fresh session at sign-in: no session fixation
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or home_for(user))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("您已安全退出", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,125 @@
+"""Error pages in Chinese for people, JSON errors for /api/ and /healthz clients."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+from app.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("请求有误", "提交的内容无法处理，请返回后重试。"),
+    401: ("需要登录", "请先登录。"),
+    403: ("没有权限", "您的账号无权访问此页面。如需开通，请联系系统管理员。"),
+    404: ("页面不存在", "您访问的页面不存在或已被移除。"),
+    405: ("请求方式不支持", "该页面不支持此操作。"),
+    409: ("数据冲突", "数据已被他人修改，请刷新后重试。"),
+    410: ("链接已失效", "该链接已过期或已失效。"),
+    413: ("内容过大", "提交的内容超过了允许的大小。"),
+    422: ("内容不符合要求", "提交的内容未通过校验。"),
+    429: ("操作过于频繁", "请稍后再试。"),
+    500: ("系统繁忙", "系统出现了意外错误，我们已记录此问题，请稍后再试。"),
+    503: ("服务暂不可用", "系统正在维护或数据库暂时不可用，请稍后再试。"),
+}
+
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def json_error(status: int, message: str, *, code: str | None = None, fields=None):
+    body = {"error": {"code": code or API_CODES.get(status, "error"), "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def _page(status: int, detail: str | None = None):
+    title, text = MESSAGES.get(status, MESSAGES[500])
+    return render_template(
+        "errors/error.html", status=status, title=title, text=detail or text
+    ), status
+
+
+def handle_http(err: HTTPException):
+    status = err.code or 500
+    if wants_json():
+        response = json_error(status, MESSAGES.get(status, MESSAGES[500])[1])
+        if status == 405 and getattr(err, "valid_methods", None):
+            response[0].headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+    return _page(status)
+
+
+def handle_csrf(err: CSRFError):
+    if wants_json():
+        return json_error(400, "缺少或无效的安全令牌（CSRF）", code="csrf_failed")
+    return _page(400, "页面已过期或安全校验失败，请刷新页面后重新提交。")
+
+
+def handle_unexpected(err: Exception):
+    original = getattr(err, "original_exception", None) or err
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    if wants_json():
+        return json_error(500, MESSAGES[500][1])
+    return _page(500)
+
+
+def handle_database_down(err: DBAPIError):
+    db.session.rollback()
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        type(err.orig).__name__ if err.orig else err,
+    )
+    if wants_json():
+        return json_error(503, "数据库暂时不可用，请稍后重试")
+    return _page(503)
+
+
+def handle_bad_data(err: DataError):
+    # A value the database cannot store (e.g. a NUL byte in text on PostgreSQL) is bad input.
+    db.session.rollback()
+    if wants_json():
+        return json_error(400, "提交的数据包含无法保存的字符或数值")
+    return _page(400, "提交的数据包含无法保存的字符或数值，请检查后重试。")
+
+
+def handle_service_error(err: ServiceError):
+    if wants_json():
+        return json_error(err.status, err.message, code=err.code, fields=err.fields or None)
+    return _page(err.status, err.message)
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DataError, handle_bad_data)
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,7 @@
+"""Pages for customers: no sign-in (survey links and the complaint form join later)."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from app.web.public import routes  # noqa: E402,F401

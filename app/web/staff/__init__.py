@@ -1,0 +1,11 @@
+"""Service staff's workbench: customers now; complaints, follow-ups and responses later."""
+
+from flask import Blueprint
+
+from app.web import nav
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+nav.add("工作台", "staff.home", nav.STAFF, order=10)
+nav.add("客户", "staff.customers", nav.STAFF, order=60)
+
+from app.web.staff import routes  # noqa: E402,F401

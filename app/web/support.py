@@ -1,0 +1,71 @@
+"""Request plumbing: branch scope binding, security headers, template helpers, vendor assets."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, request, send_from_directory
+from flask_login import current_user
+
+from app.extensions import db
+from app.services import scope
+from app.web import nav
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+VENDOR_FILES = {"plotly.min.js": ("plotly", "package_data")}
+
+
+def _bind_scope() -> None:
+    if request.endpoint in (None, "static", "vendor_asset"):
+        return
+    if current_user.is_authenticated:
+        scope.bind(db.session, scope.scope_for(current_user))
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if current_user and getattr(current_user, "is_authenticated", False):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def vendor_asset(filename: str):
+    """Third-party browser assets shipped inside Python packages (no CDN on bank intranets)."""
+    if filename not in VENDOR_FILES:
+        abort(404)
+    package, folder = VENDOR_FILES[filename]
+    module = __import__(package)
+    directory = os.path.join(os.path.dirname(module.__file__), folder)
+    return send_from_directory(directory, filename, max_age=7 * 24 * 3600)
+
+
+def register(app: Flask) -> None:
+    tz = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else "—"
+
+    @app.context_processor
+    def navigation():
+        items = nav.items_for(current_user.role) if current_user.is_authenticated else []
+        return {"nav_items": items}
+
+    app.before_request(_bind_scope)
+    app.after_request(_security_headers)
+    app.add_url_rule("/vendor/<path:filename>", "vendor_asset", vendor_asset)

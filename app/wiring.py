@@ -1,0 +1,46 @@
+"""What create_app wires: extensions, blueprints, error pages, headers, CLI."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import db_setup  # noqa: F401  (registers the engine listeners)
+from app.extensions import csrf, db, login_manager, migrate
+from app.security import pii
+
+
+def init_extensions(app: Flask) -> None:
+    pii.configure(app.config.get("PII_KEY") or app.config["SECRET_KEY"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
+    from app.jobs import celery_init_app
+    from app.web import auth as _auth  # noqa: F401  (user loader)
+
+    celery_init_app(app)
+
+
+def _migrations_dir() -> str:
+    import os
+
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import admin, api, auth, errors, manager, public, staff, support
+
+    for module in (public, auth, staff, manager, admin, api):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    support.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
