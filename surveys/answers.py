@@ -147,6 +147,9 @@ def _clean_multiple(question: Question, raw: Any, other_raw: Any) -> Cleaned:
     high = question.max_select or len(question.options)
     if not low <= len(values) <= high:
         return Cleaned(error=selection_message(question))
+    sole = next((opt for opt in question.options if opt.exclusive and opt.value in chosen), None)
+    if sole is not None and len(values) > 1:
+        return Cleaned(error=f"“{sole.label}”不能与其他选项同时选择")
     if any(opt.other for opt in question.options if opt.value in chosen):
         return _with_other(question, values, other_raw)
     return Cleaned(value=values)

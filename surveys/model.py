@@ -81,11 +81,14 @@ class Option:
     value: str
     label: str
     other: bool = False
+    exclusive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"value": self.value, "label": self.label}
         if self.other:
             data["other"] = True
+        if self.exclusive:
+            data["exclusive"] = True
         return data
 
 

@@ -157,7 +157,7 @@ def _metric(data: Mapping[str, Any], path: str, qtype: QuestionType) -> Metric |
 
 def _type_fields(data: Mapping[str, Any], path: str, qtype: QuestionType) -> dict[str, Any]:
     if qtype in CHOICE_TYPES:
-        options = _options(data.get("options"), _read.join(path, "options"))
+        options = _options(data.get("options"), _read.join(path, "options"), qtype)
         fields: dict[str, Any] = {
             "options": options,
             "other_max_length": _read.integer(
@@ -177,7 +177,7 @@ def _type_fields(data: Mapping[str, Any], path: str, qtype: QuestionType) -> dic
     return {}
 
 
-def _options(raw: Any, path: str) -> tuple[Option, ...]:
+def _options(raw: Any, path: str, qtype: QuestionType) -> tuple[Option, ...]:
     if raw is None:
         raise DefinitionError(path, _read.REQUIRED)
     items = _read.sequence(raw, path, min_items=2)
@@ -187,14 +187,17 @@ def _options(raw: Any, path: str) -> tuple[Option, ...]:
     for index, item in enumerate(items):
         opath = _read.join(path, index)
         data = _read.mapping(item, opath)
-        _read.check_keys(data, ("value", "label", "other"), opath)
+        keys = ("value", "label", "other", "exclusive")
+        _read.check_keys(data, keys if qtype is QuestionType.MULTIPLE else keys[:3], opath)
         value = _read.identifier(data.get("value"), _read.join(opath, "value"), _read.VALUE_PATTERN)
         if any(opt.value == value for opt in options):
             raise DefinitionError(_read.join(opath, "value"), f"选项值“{value}”重复")
         other = _read.flag(data, "other", opath, default=False)
         if other and any(opt.other for opt in options):
             raise DefinitionError(_read.join(opath, "other"), "每题最多一个“其他”选项")
-        options.append(Option(value=value, label=_read.text(data, "label", opath), other=other))
+        label = _read.text(data, "label", opath)
+        exclusive = _read.flag(data, "exclusive", opath, default=False)
+        options.append(Option(value=value, label=label, other=other, exclusive=exclusive))
     return tuple(options)
 
 

@@ -30,10 +30,10 @@ def score_response(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> Respon
     ratings: list[int] = []
     for question in defn.questions:
         value = cleaned.get(question.id)
-        if question.type is QuestionType.RATING and isinstance(value, int):
-            ratings.append(value)
+        if question.type is QuestionType.RATING:
+            ratings.extend(v for v in [value] if _is_rating(v))
         elif question.scale_type is QuestionType.RATING and isinstance(value, Mapping):
-            ratings.extend(v for v in value.values() if isinstance(v, int))
+            ratings.extend(v for v in value.values() if _is_rating(v))
     return ResponseScores(
         csat=_key_value(defn, cleaned, Metric.CSAT),
         nps=_key_value(defn, cleaned, Metric.NPS),
@@ -41,6 +41,10 @@ def score_response(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> Respon
         index=rating_index(ratings),
         ratings=tuple(ratings),
     )
+
+
+def _is_rating(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
 
 
 def _key_value(defn: SurveyDefinition, cleaned: Mapping[str, Any], metric: Metric) -> int | None:

@@ -139,6 +139,10 @@ def test_nested_condition_path():
         ),
         (lambda d: d["questions"][4].update(min_select=4, max_select=2), "questions[4].max_select"),
         (lambda d: d["questions"][4].update(max_select=9), "questions[4].max_select"),
+        (
+            lambda d: d["questions"][3]["options"][0].update(exclusive=True),
+            "questions[3].options[0].exclusive",
+        ),
         (lambda d: d["questions"][5].update(items=[]), "questions[5].items"),
         (lambda d: d["questions"][5].update(scale="stars"), "questions[5].scale"),
         (lambda d: d["questions"][7].update(max_length=0), "questions[7].max_length"),

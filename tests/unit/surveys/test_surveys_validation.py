@@ -162,6 +162,19 @@ def test_multiple_choice_min_max_messages():
     assert validate(defn_with(), {"m": "b"}).cleaned == {"m": ["b"]}
 
 
+def test_exclusive_option_cannot_be_combined():
+    options = [
+        {"value": "slow", "label": "速度慢"},
+        {"value": "none", "label": "没有问题", "exclusive": True},
+    ]
+    question = {"id": "m", "type": "multiple", "title": "遇到的问题", "options": options}
+    defn = load_definition({"code": "m", "title": "t", "questions": [question]})
+    assert validate(defn, {"m": ["none"]}).ok
+    assert validate(defn, {"m": ["none", "slow"]}).errors == {
+        "m": "“没有问题”不能与其他选项同时选择"
+    }
+
+
 def test_other_please_specify_single(defn, answers):
     answers["channel"] = "other"
     assert validate(defn, answers).errors == {"channel": "请填写“其他”的具体内容"}
