@@ -50,6 +50,8 @@ class ContactRules:
     complaint_exempt_surveys: frozenset[str] = field(
         default_factory=lambda: frozenset({COMPLAINT_SURVEY_CODE})
     )
+    # Surveys a bank chooses to send regardless of the cap (none by default).
+    cap_exempt_surveys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,9 @@ def check_contact(
         )
     if customer_state.has_open_complaint and survey_code not in rules.complaint_exempt_surveys:
         return ContactDecision(False, "open_complaint", "客户有未办结的投诉，暂不发送调查")
-    capped_until = frequency_cap_until(customer_state.last_surveyed_at, now, rules)
+    capped_until = None
+    if survey_code not in rules.cap_exempt_surveys:
+        capped_until = frequency_cap_until(customer_state.last_surveyed_at, now, rules)
     if capped_until is not None:
         when = next_send_time(capped_until, channel, rules)
         reason = f"距上次调查不足 {rules.frequency_cap_days} 天"

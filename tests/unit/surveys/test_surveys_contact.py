@@ -53,6 +53,13 @@ def test_frequency_cap_with_more_than_one_survey_per_window():
     assert frequency_cap_until(two, NOON, rules) == NOON + timedelta(days=20)
 
 
+def test_frequency_cap_exemption_is_opt_in():
+    state = CustomerContactState(last_surveyed_at=NOON - timedelta(days=2))
+    assert not check_contact(state, "complaint-resolution", "email", NOON).allowed
+    rules = ContactRules(cap_exempt_surveys=frozenset({"complaint-resolution"}))
+    assert check_contact(state, "complaint-resolution", "email", NOON, rules).allowed
+
+
 def test_frequency_cap_not_before_is_moved_out_of_quiet_hours():
     state = CustomerContactState(last_surveyed_at=at(22, day=1))
     decision = check_contact(state, "branch-service", "sms", at(12, day=20))
