@@ -1,0 +1,93 @@
+"""One-call analysis of a text: redact, then sentiment, keywords, topic, category and urgency."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nlp.category import DEFAULT_CATEGORY_MODEL_PATH, CategorySuggestion, classify_complaint
+from nlp.keywords import DEFAULT_IDF_PATH, keywords
+from nlp.redact import redact
+from nlp.sentiment import DEFAULT_MODEL_PATH, SentimentModel, SentimentResult, load_model
+from nlp.taxonomy import DEFAULT_TAXONOMY_PATH
+from nlp.urgency import Urgency, urgency
+
+__all__ = ["TextAnalysis", "analyze", "analyze_many", "model_version"]
+
+_PACKAGE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnalysis:
+    """Everything Kesheng stores about one free text; built only from the redacted text."""
+
+    text: str
+    redactions: tuple[str, ...]
+    sentiment: str
+    sentiment_score: float
+    sentiment_confidence: float
+    keywords: tuple[str, ...]
+    topic: int | None
+    topic_weight: float
+    category: CategorySuggestion
+    urgency: Urgency
+    model_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return asdict(self)
+
+
+@functools.cache
+def model_version() -> str:
+    """``nlp-<package version>+<hash>`` where the hash covers the model and dictionary files."""
+    digest = hashlib.sha256()
+    for path in (
+        DEFAULT_MODEL_PATH,
+        DEFAULT_CATEGORY_MODEL_PATH,
+        DEFAULT_IDF_PATH,
+        DEFAULT_TAXONOMY_PATH,
+    ):
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return f"nlp-{_PACKAGE_VERSION}+{digest.hexdigest()[:12]}"
+
+
+def _build(text: str, redacted: Any, senti: SentimentResult, topic_model: Any) -> TextAnalysis:
+    topic, weight = topic_model.assign(redacted.text) if topic_model is not None else (None, 0.0)
+    return TextAnalysis(
+        text=redacted.text,
+        redactions=redacted.kinds,
+        sentiment=senti.label,
+        sentiment_score=senti.score,
+        sentiment_confidence=senti.confidence,
+        keywords=tuple(keywords(redacted.text, k=5)),
+        topic=topic,
+        topic_weight=weight,
+        category=classify_complaint(redacted.text),
+        urgency=urgency(text or ""),
+        model_version=model_version(),
+    )
+
+
+def analyze_many(
+    texts: Sequence[str], *, topic_model: Any = None, model: SentimentModel | None = None
+) -> list[TextAnalysis]:
+    """Analyse many texts, with one batched sentiment call. Never stores unredacted text;
+    urgency reads the original (amounts must survive), everything else the redacted text."""
+    redactions = [redact(t or "") for t in texts]
+    results = (model or load_model()).predict([r.text for r in redactions])
+    return [
+        _build(t, r, s, topic_model) for t, r, s in zip(texts, redactions, results, strict=True)
+    ]
+
+
+def analyze(
+    text: str, *, topic_model: Any = None, model: SentimentModel | None = None
+) -> TextAnalysis:
+    """Analyse one text; ``topic`` is None unless a ``TopicModel`` is passed in."""
+    return analyze_many([text], topic_model=topic_model, model=model)[0]

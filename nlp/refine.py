@@ -1,0 +1,82 @@
+"""Prior-centred logistic regression: adapt shipped weights to a bank's own labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nlp.sentiment import SentimentModel
+
+__all__ = ["refine_logreg", "refine_model"]
+
+PRIOR_STRENGTH = 0.25  # same L2 strength as the original fit (1 / C with C = 4)
+
+
+def refine_logreg(
+    x: Any, y: Any, weights: Any, coef0: Any, intercept0: float, lam: float = PRIOR_STRENGTH
+) -> tuple[Any, float]:
+    """Minimise weighted log loss + lam/2 * ||coef - coef0||^2 by L-BFGS; returns new weights.
+
+    With few labels the result stays near ``coef0``; with many it follows the labels.
+    """
+    import numpy as np
+    from scipy.optimize import minimize
+
+    coef0 = np.asarray(coef0, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+    base = np.asarray(x @ coef0).ravel()
+
+    def loss(params: Any) -> tuple[float, Any]:
+        delta, b = params[:-1], params[-1]
+        z = base + np.asarray(x @ delta).ravel() + intercept0 + b
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        value = float(np.sum(w * (np.logaddexp(0.0, z) - y * z))) + 0.5 * lam * delta @ delta
+        err = w * (p - y)
+        grad = np.concatenate([np.asarray(x.T @ err).ravel() + lam * delta, [err.sum()]])
+        return value, grad
+
+    start = np.zeros(coef0.shape[0] + 1)
+    res = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    return (coef0 + res.x[:-1]).astype(np.float32), float(intercept0 + res.x[-1])
+
+
+def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> SentimentModel:
+    """A copy of ``model`` whose experts and neutral head are refitted on ``labels``.
+
+    Polar labels (0/1) update every polarity expert; all labels update the neutral head. The
+    gate, the IDF and the neutral threshold stay as shipped.
+    """
+    import numpy as np
+
+    texts = [t for t, _ in labels]
+    y = np.array([lab for _, lab in labels])
+    x = model.features(texts)
+    expert_coef = model.expert_coef.copy()
+    expert_intercept = model.expert_intercept.copy()
+    polar = np.flatnonzero(y != 2)
+    if polar.size:
+        for k in range(expert_coef.shape[0]):
+            coef, b = refine_logreg(
+                x[polar], y[polar] == 1, None, expert_coef[k], float(expert_intercept[k])
+            )
+            expert_coef[k], expert_intercept[k] = coef, b
+    neutral_coef, neutral_intercept = model.neutral_coef, model.neutral_intercept
+    if (y == 2).any() and polar.size:
+        neutral_coef, neutral_intercept = refine_logreg(
+            x, y == 2, None, model.neutral_coef, model.neutral_intercept
+        )
+    meta = dict(model.meta, refined_with=len(labels))
+    return SentimentModel(
+        model.idf,
+        model.gate_coef,
+        model.gate_intercept,
+        expert_coef,
+        expert_intercept,
+        neutral_coef,
+        neutral_intercept,
+        model.neutral_threshold,
+        model.domains,
+        model.ngram_range,
+        meta,
+    )

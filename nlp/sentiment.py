@@ -1,0 +1,215 @@
+"""Three-way sentiment (negative/neutral/positive) from a compact linear model over char n-grams."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "SentimentModel",
+    "SentimentResult",
+    "load_model",
+    "predict",
+    "sentiment",
+    "sentiment_labels",
+    "sentiment_scores",
+]
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "resources" / "models" / "sentiment.npz"
+LABELS = ("negative", "neutral", "positive")
+_MAX_CHARS = 20_000  # longer texts are truncated: the tail adds little and costs time
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentResult:
+    """Label, score in [0, 1] (>= 0.5 positive) and confidence in the label."""
+
+    label: str
+    score: float
+    confidence: float
+
+
+@dataclass(eq=False)
+class SentimentModel:
+    """Hashed char n-gram TF-IDF features feeding three linear parts.
+
+    ``gate`` (domains x features) estimates which source domain a text resembles; ``experts``
+    (domains x features) are polarity models each weighted towards one domain and mixed by the
+    gate; ``neutral`` scores neutral versus polar. A text is neutral when that probability
+    reaches ``neutral_threshold`` (chosen on a validation split of the training files).
+    """
+
+    idf: np.ndarray
+    gate_coef: np.ndarray
+    gate_intercept: np.ndarray
+    expert_coef: np.ndarray
+    expert_intercept: np.ndarray
+    neutral_coef: np.ndarray
+    neutral_intercept: float
+    neutral_threshold: float
+    domains: tuple[str, ...]
+    ngram_range: tuple[int, int] = (1, 3)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.idf.shape[0])
+
+    @functools.cached_property
+    def _vectorizer(self) -> Any:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(
+            analyzer="char",
+            ngram_range=self.ngram_range,
+            n_features=self.n_features,
+            alternate_sign=False,
+            norm=None,
+            dtype=_np().float32,
+        )
+
+    def raw_counts(self, texts: Sequence[str]) -> Any:
+        """Hashed n-gram counts (CSR), before TF-IDF weighting."""
+        cleaned = [(t if isinstance(t, str) else "")[:_MAX_CHARS] for t in texts]
+        return self._vectorizer.transform(cleaned)
+
+    def weigh(self, counts: Any) -> Any:
+        """Sublinear TF x IDF, rows L2-normalised."""
+        from sklearn.preprocessing import normalize
+
+        x = counts.copy()
+        _np().log(x.data, out=x.data)
+        x.data += 1.0
+        x = x.multiply(self.idf).tocsr()
+        return normalize(x, copy=False)
+
+    def features(self, texts: Sequence[str]) -> Any:
+        """TF-IDF features of ``texts`` as a CSR matrix."""
+        return self.weigh(self.raw_counts(texts))
+
+    def probabilities(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), P(neutral)) for each row of a feature matrix."""
+        np = _np()
+        gate = x @ self.gate_coef.T + self.gate_intercept
+        gate = np.exp(gate - gate.max(axis=1, keepdims=True))
+        gate /= gate.sum(axis=1, keepdims=True)
+        experts = _sigmoid(x @ self.expert_coef.T + self.expert_intercept)
+        p_pos = (gate * experts).sum(axis=1)
+        p_neu = _sigmoid(x @ self.neutral_coef + self.neutral_intercept)
+        return np.asarray(p_pos).ravel(), np.asarray(p_neu).ravel()
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """One result per text; see ``SentimentResult``."""
+        if not texts:
+            return []
+        p_pos, p_neu = self.probabilities(self.features(texts))
+        return [self._result(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """Polarity scores in [0, 1], shrunk towards 0.5 by the neutral probability."""
+        if not texts:
+            return []
+        p_pos, p_neu = self.probabilities(self.features(texts))
+        return [_score(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
+
+    def _result(self, p_pos: float, p_neu: float) -> SentimentResult:
+        score = _score(p_pos, p_neu)
+        if p_neu >= self.neutral_threshold:
+            # Rescale so the threshold maps to 0.5 confidence and certainty to 1.
+            conf = 0.5 + 0.5 * (p_neu - self.neutral_threshold) / max(
+                1e-9, 1 - self.neutral_threshold
+            )
+            return SentimentResult("neutral", score, round(conf, 4))
+        label = "positive" if score >= 0.5 else "negative"
+        return SentimentResult(label, score, round(max(p_pos, 1.0 - p_pos), 4))
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as one compressed ``.npz`` (weights stored as float16)."""
+        np = _np()
+        meta = dict(self.meta, domains=list(self.domains), ngram_range=list(self.ngram_range))
+        meta.update(neutral_intercept=self.neutral_intercept)
+        meta.update(neutral_threshold=self.neutral_threshold)
+        np.savez_compressed(
+            path,
+            idf=self.idf.astype(np.float16),
+            gate_coef=self.gate_coef.astype(np.float16),
+            gate_intercept=self.gate_intercept.astype(np.float32),
+            expert_coef=self.expert_coef.astype(np.float16),
+            expert_intercept=self.expert_intercept.astype(np.float32),
+            neutral_coef=self.neutral_coef.astype(np.float16),
+            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> SentimentModel:
+        """Read a model written by ``save``; raises OSError if the file is missing."""
+        np = _np()
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            arrays = {k: z[k].astype(np.float32) for k in z.files if k != "meta"}
+        return cls(
+            **arrays,
+            neutral_intercept=float(meta.pop("neutral_intercept")),
+            neutral_threshold=float(meta.pop("neutral_threshold")),
+            domains=tuple(meta.pop("domains")),
+            ngram_range=tuple(meta.pop("ngram_range")),
+            meta=meta,
+        )
+
+
+def _np() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _sigmoid(z: Any) -> Any:
+    np = _np()
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def _score(p_pos: float, p_neu: float) -> float:
+    score = 0.5 + (p_pos - 0.5) * (1.0 - p_neu)
+    if math.isnan(score):
+        return 0.5
+    # Keep the side of 0.5 that the polarity model chose, even after rounding.
+    return round(score, 4) if (score >= 0.5) == (round(score, 4) >= 0.5) else score
+
+
+@functools.cache
+def _load_cached(path: str) -> SentimentModel:
+    return SentimentModel.load(path)
+
+
+def load_model(path: str | Path | None = None) -> SentimentModel:
+    """The sentiment model at ``path`` (default: the shipped one), loaded once per process."""
+    return _load_cached(str(Path(path or DEFAULT_MODEL_PATH).resolve()))
+
+
+def predict(texts: Sequence[str], model: SentimentModel | None = None) -> list[SentimentResult]:
+    """Label, score and confidence for each text (batched; pass many texts at once)."""
+    return (model or load_model()).predict(list(texts))
+
+
+def sentiment(text: str, model: SentimentModel | None = None) -> SentimentResult:
+    """Label, score and confidence for one text."""
+    return predict([text], model)[0]
+
+
+def sentiment_scores(texts: list[str], model: SentimentModel | None = None) -> list[float]:
+    """One score in [0, 1] per text; 0.5 and above means positive. Empty input -> []."""
+    return (model or load_model()).scores(list(texts))
+
+
+def sentiment_labels(texts: list[str], model: SentimentModel | None = None) -> list[str]:
+    """One of ``"negative"``, ``"neutral"``, ``"positive"`` per text."""
+    return [r.label for r in predict(texts, model)]
