@@ -1,0 +1,53 @@
+"""Tests for the sentiment contract (nlp.sentiment_scores / sentiment_labels)."""
+
+import pytest
+
+import nlp
+from nlp.sentiment import SentimentResult
+
+
+def test_scores_contract():
+    texts = ["服务很好，非常满意", "太差了，再也不来了", "", "请问怎么办理？"]
+    scores = nlp.sentiment_scores(texts)
+    assert len(scores) == len(texts)
+    assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
+
+
+def test_empty_list():
+    assert nlp.sentiment_scores([]) == [] and nlp.sentiment_labels([]) == []
+
+
+def test_very_long_text():
+    [score] = nlp.sentiment_scores(["房间很干净，服务周到。" * 5000])
+    assert score >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text", ["酒店服务非常好，房间干净，下次还来", "手机银行很好用，转账方便快捷，赞"]
+)
+def test_obviously_positive(text):
+    assert nlp.sentiment_scores([text])[0] >= 0.5
+    assert nlp.sentiment_labels([text]) == ["positive"]
+
+
+@pytest.mark.parametrize("text", ["太差了，态度恶劣，再也不来了", "垃圾银行，乱扣费，骗子"])
+def test_obviously_negative(text):
+    assert nlp.sentiment_scores([text])[0] < 0.5
+    assert nlp.sentiment_labels([text]) == ["negative"]
+
+
+def test_labels_values():
+    labels = nlp.sentiment_labels(["好", "差", "", "信用卡的账单日是几号？", "x" * 10])
+    assert set(labels) <= {"negative", "neutral", "positive"} and len(labels) == 5
+
+
+def test_label_with_confidence():
+    result = nlp.sentiment("非常满意")
+    assert isinstance(result, SentimentResult)
+    assert result.label == "positive" and 0.5 <= result.confidence <= 1.0
+
+
+def test_scores_and_labels_agree_on_polarity():
+    texts = ["非常满意，谢谢", "很失望，太慢了"]
+    for score, label in zip(nlp.sentiment_scores(texts), nlp.sentiment_labels(texts), strict=True):
+        assert label == "neutral" or (label == "positive") == (score >= 0.5)

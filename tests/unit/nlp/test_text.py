@@ -1,0 +1,83 @@
+"""Tests for segmentation, keywords, topics and complaint classification."""
+
+import pytest
+
+import nlp
+from nlp.segment import cut
+from nlp.topics import TopicModel, discover, rising
+
+
+def test_banking_phrases_stay_whole():
+    tokens = cut("我想提前还款，年费能不能免，工行的手机银行刷脸转账")
+    for phrase in ("提前还款", "年费", "工行", "手机银行", "刷脸", "转账"):
+        assert phrase in tokens
+
+
+def test_keywords_keep_phrases_and_drop_stop_words():
+    words = nlp.keywords("我想提前还款，但是银行说要收违约金，年费也不退", k=5)
+    assert "提前还款" in words and "年费" in words
+    assert not {"我", "但是", "的", "，"} & set(words)
+
+
+def test_keywords_with_weights_and_empty():
+    pairs = nlp.keywords("信用卡年费太贵了", k=3, with_weights=True)
+    assert all(isinstance(w, str) and 0 <= s <= 1 for w, s in pairs)
+    assert nlp.keywords("") == []
+
+
+TEXTS = [
+    "手机银行登录不上，一直闪退",
+    "手机银行更新后闪退，登录失败",
+    "APP闪退严重，登录不了",
+    "信用卡年费太贵，要求免年费",
+    "信用卡年费没通知就扣了",
+    "年费收取不合理，信用卡要销卡",
+    "网点排队时间太长，柜台只开一个窗口",
+    "排队两个小时，网点柜员太少",
+    "网点排队太久，柜台服务慢",
+] * 3
+
+
+def test_topic_assignment_is_stable_and_serialisable():
+    model = discover(TEXTS, n_topics=3)
+    again = discover(TEXTS, n_topics=3)
+    text = "手机银行又闪退了，登录不上"
+    assert model.assign(text) == model.assign(text) == again.assign(text)
+    restored = TopicModel.from_dict(model.to_dict())
+    assert restored.assign(text) == model.assign(text)
+    assert len(model.topics) == 3 and all(t.label for t in model.topics)
+    assert model.assign("")[0] is None
+
+
+def test_topic_quotes_are_redacted():
+    texts = [f"{t}，电话13812345678" for t in TEXTS]
+    quotes = [q for topic in discover(texts, n_topics=3).topics for q in topic.quotes]
+    assert quotes and all("13812345678" not in q for q in quotes)
+
+
+def test_rising_topics():
+    found = rising({"fees": 40, "app": 10}, {"fees": 10, "app": 40}, min_count=5)
+    assert [r.topic for r in found] == ["fees"]
+    assert rising({"fees": 3}, {"fees": 0}, min_count=5) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "business", "cause"),
+    [
+        ("信用卡年费没告知就扣了", "B03.02", "C03"),
+        ("催收天天打电话骚扰我家人，还威胁我", None, "C09"),
+        ("房贷提前还款要收违约金，太不合理", "B02.01", "C05"),
+        ("借记卡被盗刷了两万，钱没了", "B03.01", "C07"),
+    ],
+)
+def test_classify_complaint_clear_examples(text, business, cause):
+    s = nlp.classify_complaint(text)
+    if business:
+        assert s.business is not None and s.business.code == business and s.business.cues
+    assert s.cause is not None and s.cause.code == cause
+    assert 0 <= s.cause.confidence <= 1
+
+
+def test_classify_channel():
+    assert nlp.classify_complaint("手机银行APP转账失败").channel.code == "A05"
+    assert nlp.classify_complaint("今天天气不错").business is None
