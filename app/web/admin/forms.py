@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -14,7 +14,9 @@ from app.web.forms import BaseForm
 class UserForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=100)])
-    role = SelectField("角色", choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(
+        "角色", choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+    )
     branch = SelectField("所属机构", validators=[Optional()])
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码")])
 
@@ -23,7 +25,7 @@ class TokenForm(BaseForm):
     name = StringField("令牌名称", validators=[DataRequired("请填写令牌名称"), Length(max=100)])
     scopes = SelectMultipleField(
         "权限范围",
-        choices=list(SCOPES.items()),
+        choices=[SelectChoice(code, label) for code, label in SCOPES.items()],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.models import Role
 from app.services import audit, org, tokens, users
@@ -15,8 +16,8 @@ from app.web.admin.forms import EmptyForm, TokenForm, UserForm
 
 def _user_form() -> UserForm:
     form = UserForm()
-    form.branch.choices = [("", "（不限，总行）")] + [
-        (b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in org.list_branches()
+    form.branch.choices = [SelectChoice("", "（不限，总行）")] + [
+        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in org.list_branches()
     ]
     return form
 

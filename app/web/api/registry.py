@@ -90,6 +90,8 @@ def _read_body(model: type[BaseModel]):
     try:
         return model.model_validate_json(raw or b"null"), None
     except ValidationError as err:
+        if any(e["type"] == "json_invalid" for e in err.errors()):
+            return None, json_error(400, "请求内容不是有效的 JSON", code="invalid_json")
         return None, json_error(422, "请求内容未通过校验", fields=_field_errors(err))
 
 

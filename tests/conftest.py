@@ -1,0 +1,111 @@
+"""Fixtures: the app per database backend (SQLite and PostgreSQL), rolled back after each test.
+
+The schema is built by the Alembic migrations, never by create_all. Each backend gets the demo
+bank seeded once; every test then runs inside an outer transaction that is rolled back, so
+service commits become savepoints (pallets-eco/flask-sqlalchemy #1171).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+
+from tests import support
+
+BACKENDS = ["sqlite", "postgresql"]
+SKIPPED_POSTGRES: list[str] = []
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        return
+    admin_url = support.postgres_admin_url()
+    problem = support.postgres_problem(admin_url)
+    if problem:
+        if os.environ.get("KESHENG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (KESHENG_REQUIRE_POSTGRES=1) but {problem}")
+        SKIPPED_POSTGRES.append(problem)
+        pytest.skip(f"PostgreSQL run skipped: {problem}")
+    name = f"kesheng_test_{uuid.uuid4().hex[:10]}"
+    support.postgres_execute(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
+    finally:
+        support.postgres_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from app.extensions import db
+
+    app = support.make_app(database_url)
+    app.test_client_class = support.IsolatedClient
+    with app.app_context():
+        db.session.configure(join_transaction_mode="create_savepoint")
+        support.migrate_to_head()
+        support.seed_baseline()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request):
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    from app.extensions import db
+
+    ctx = app.app_context()
+    ctx.push()
+    engines, saved, opened = db.engines, dict(db.engines), []
+    for key, engine in saved.items():
+        conn = engine.connect()
+        opened.append((conn, conn.begin()))
+        engines[key] = conn
+    yield
+    db.session.remove()
+    for conn, outer in opened:
+        outer.rollback()
+        conn.close()
+    engines.update(saved)
+    ctx.pop()
+
+
+@pytest.fixture
+def db_session(app):
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth(client):
+    return support.AuthActions(client)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SKIPPED_POSTGRES:
+        terminalreporter.write_line(
+            f"NOTE: the PostgreSQL run was SKIPPED ({SKIPPED_POSTGRES[0]}); only SQLite was "
+            "tested. Start PostgreSQL or set KESHENG_TEST_POSTGRES_URL to test both.",
+            yellow=True,
+            bold=True,
+        )

@@ -1,0 +1,61 @@
+"""Small factories for test data (flushed, never committed outside the test's transaction)."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiToken, Branch, Customer, Role, User
+from app.security.passwords import hash_password
+from app.services import tokens
+
+_seq = itertools.count(1)
+_HASH = None
+
+
+def branch(code: str) -> Branch:
+    return db.session.scalar(select(Branch).where(Branch.code == code))
+
+
+def user(
+    role: Role = Role.AGENT,
+    branch_code: str | None = "HZ",
+    password: str = "Kesheng@2026",
+    **fields,
+) -> User:
+    global _HASH
+    if _HASH is None:
+        _HASH = hash_password("Kesheng@2026")
+    n = next(_seq)
+    row = User(
+        username=fields.pop("username", f"user{n}"),
+        display_name=fields.pop("display_name", f"测试员工{n}"),
+        password_hash=_HASH if password == "Kesheng@2026" else hash_password(password),
+        role=role,
+        branch=branch(branch_code) if branch_code else None,
+        **fields,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def customer(branch_code: str = "HZ01", phone: str | None = None, **fields) -> Customer:
+    n = next(_seq)
+    row = Customer(
+        external_id=fields.pop("external_id", f"T{n:07d}"),
+        name=fields.pop("name", "测试客户"),
+        branch=branch(branch_code),
+        **fields,
+    )
+    row.set_contact(phone=phone or f"139{n:08d}")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def api_token(scopes: str | None = None, name: str = "test") -> tuple[ApiToken, str]:
+    issued = tokens.create_token(name, scopes)
+    return issued.token, issued.secret

@@ -1,0 +1,38 @@
+"""The demo bank: a branch tree, products, plausible customers, one account per role."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.models import Branch, Customer, Product, Role, User
+from app.services.demo import ID_CHECK, ID_WEIGHTS
+
+
+def test_branch_tree_shape(db_session):
+    branches = db_session.scalars(select(Branch)).all()
+    kinds = [b.kind for b in branches]
+    assert kinds.count("head_office") == 1 and kinds.count("branch") == 3
+    assert kinds.count("sub_branch") == 12
+    for b in branches:
+        if b.parent is not None:
+            assert b.path.startswith(b.parent.path)
+
+
+def test_every_role_has_an_account(db_session):
+    roles = set(db_session.scalars(select(User.role)))
+    assert roles == {r.value for r in Role}
+
+
+def test_customers_are_plausible(db_session):
+    customers = db_session.scalars(select(Customer)).all()
+    assert len(customers) >= 40
+    assert len({c.name for c in customers}) > len(customers) * 0.8
+    for c in customers:
+        assert re.fullmatch(r"1[3-9]\d{9}", c.phone)
+        assert c.branch.kind == "sub_branch"
+        if c.id_number:
+            total = sum(int(d) * w for d, w in zip(c.id_number[:17], ID_WEIGHTS, strict=True))
+            assert c.id_number[17] == ID_CHECK[total % 11]
+    assert db_session.scalar(select(func.count(Product.id))) >= 10

@@ -1,0 +1,106 @@
+"""Helpers shared by the test modules: app construction, PostgreSQL access, sign-in."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+TEST_SECRET = "test-secret-key-for-kesheng-tests"
+PASSWORD = "Kesheng@2026"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class IsolatedClient(FlaskClient):
+    """Runs every request in an empty context, as a real server does.
+
+    Flask reuses an application context that is already pushed (the test's own), which would
+    share ``g`` and the database session between requests; a fresh contextvars context gives
+    each request its own, while the test's outer transaction is still shared through the
+    connection the fixtures bind.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get(
+        "KESHENG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def postgres_problem(url: str) -> str | None:
+    """None when the server answers, else why not."""
+    import psycopg
+
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as err:
+        return f"cannot connect to {_libpq(url)}: {str(err).strip().splitlines()[0]}"
+    return None
+
+
+def postgres_execute(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def make_app(database_url: str, **overrides) -> Flask:
+    from app import create_app
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CELERY_BROKER_URL": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrate_to_head() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+def seed_baseline() -> None:
+    from app.services import demo
+
+    demo.seed(customers=40, responses=0)
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str = "agent", password: str = PASSWORD, **kwargs):
+        page = self.client.get("/login")
+        token = csrf_token(page.get_data(as_text=True))
+        return self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            **kwargs,
+        )
+
+    def logout(self):
+        page = self.client.get("/")
+        token = csrf_token(page.get_data(as_text=True))
+        return self.client.post("/logout", data={"csrf_token": token})

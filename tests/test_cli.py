@@ -1,0 +1,99 @@
+"""The CLI commands CONTRACT.md names."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.models import ApiToken, Customer, User
+from app.services import tokens
+
+
+def test_users_create_with_password_from_stdin(app, db_session):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "wang.li",
+            "--role",
+            "branch_manager",
+            "--branch",
+            "NJ",
+        ],
+        input="Strong#Pass2026\n",
+    )
+    assert result.exit_code != 0  # without --password-stdin it prompts twice; no confirmation
+    assert db_session.scalar(select(User).where(User.username == "wang.li")) is None
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "wang.li",
+            "--role",
+            "branch_manager",
+            "--branch",
+            "NJ",
+            "--password-stdin",
+        ],
+        input="Strong#Pass2026\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db_session.scalar(select(User).where(User.username == "wang.li"))
+    assert user.role == "branch_manager" and user.branch.code == "NJ"
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_users_create_rejects_bad_input(app):
+    runner = app.test_cli_runner()
+    bad_role = runner.invoke(
+        args=["users", "create", "--username", "bad.role", "--role", "boss", "--password-stdin"],
+        input="Strong#Pass2026\n",
+    )
+    assert bad_role.exit_code != 0
+    weak = runner.invoke(
+        args=["users", "create", "--username", "weak.pw", "--role", "admin", "--password-stdin"],
+        input="short\n",
+    )
+    assert weak.exit_code != 0 and "密码" in weak.output
+    duplicate = runner.invoke(
+        args=["users", "create", "--username", "agent", "--role", "admin", "--password-stdin"],
+        input="Strong#Pass2026\n",
+    )
+    assert duplicate.exit_code != 0 and "已被使用" in duplicate.output
+
+
+def test_api_tokens_create_prints_the_token_last(app, db_session, client):
+    result = app.test_cli_runner().invoke(
+        args=["api-tokens", "create", "--name", "core", "--scopes", "metrics:read"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    token = tokens.find_token(secret)
+    assert token is not None and token.scope_set == {"metrics:read"}
+    response = client.get("/api/v1/branches", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+
+
+def test_api_tokens_default_to_all_scopes(app, db_session):
+    result = app.test_cli_runner().invoke(args=["api-tokens", "create", "--name", "all"])
+    secret = result.output.strip().splitlines()[-1]
+    assert tokens.find_token(secret).scope_set == set(tokens.SCOPES)
+
+
+def test_api_tokens_reject_unknown_scopes(app, db_session):
+    result = app.test_cli_runner().invoke(
+        args=["api-tokens", "create", "--name", "x", "--scopes", "everything"]
+    )
+    assert result.exit_code != 0
+    assert db_session.scalar(select(func.count(ApiToken.id)).where(ApiToken.name == "x")) == 0
+
+
+def test_demo_seed_is_repeatable_and_prints_logins(app, db_session):
+    before = db_session.scalar(select(func.count(Customer.id)))
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--customers", "40"])
+    assert result.exit_code == 0, result.output
+    assert db_session.scalar(select(func.count(Customer.id))) == before
+    for username in ("admin", "hq", "manager", "agent"):
+        assert username in result.output
+    assert "Kesheng@2026" in result.output

@@ -1,0 +1,85 @@
+"""Configuration from the environment, production safety, SQLite engine settings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.config import ConfigError, from_environment, normalise_database_url
+
+
+def test_environment_variables_are_read():
+    cfg = from_environment(
+        {
+            "DATABASE_URL": "postgresql://u@db:5432/kesheng",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "PUBLIC_BASE_URL": "https://voc.bank.example/",
+            "SECRET_KEY": "s3cret",
+        }
+    )
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db:5432/kesheng"
+    assert cfg["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
+    assert cfg["PUBLIC_BASE_URL"] == "https://voc.bank.example"
+    assert cfg["SECRET_KEY"] == "s3cret"
+
+
+def test_unset_environment_changes_nothing():
+    assert from_environment({}) == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://a@b/c", "postgresql+psycopg://a@b/c"),
+        ("postgresql://a@b/c", "postgresql+psycopg://a@b/c"),
+        ("postgresql+psycopg://a@b/c", "postgresql+psycopg://a@b/c"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_normalisation(url, expected):
+    assert normalise_database_url(url) == expected
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("KESHENG_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+
+
+def test_production_with_secret_key_uses_secure_cookies(monkeypatch, tmp_path):
+    monkeypatch.setenv("KESHENG_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.debug is False
+
+
+def test_default_database_is_sqlite_under_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"SECRET_KEY": "x"})
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert uri.startswith("sqlite:///") and uri.endswith("instance/kesheng.db")
+
+
+def test_jobs_run_inline_without_a_broker_and_on_celery_with_one():
+    inline = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert inline.extensions["celery"].conf.task_always_eager is True
+    queued = create_app(
+        {
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert queued.extensions["celery"].conf.task_always_eager is False
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app, backend, db_session):
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    assert db_session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert db_session.execute(text("PRAGMA foreign_keys")).scalar() == 1

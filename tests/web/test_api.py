@@ -1,0 +1,184 @@
+"""The JSON API: bearer tokens and scopes, JSON errors for every status, OpenAPI from the code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.models import utcnow
+from app.services import org
+from tests import factories
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_json_error(response, status: int, code: str | None = None):
+    assert response.status_code == status
+    assert response.is_json, response.get_data(as_text=True)[:200]
+    error = response.get_json()["error"]
+    assert error["message"] and error["code"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_missing_token_is_401(client):
+    response = client.get("/api/v1/branches")
+    assert_json_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", ["Bearer ks_wrong", "Bearer ", "Basic abc", "ks_x"])
+def test_wrong_token_is_401(client, header):
+    assert_json_error(client.get("/api/v1/branches", headers={"Authorization": header}), 401)
+
+
+def test_revoked_token_is_401(client, db_session):
+    token, secret = factories.api_token()
+    assert client.get("/api/v1/branches", headers=bearer(secret)).status_code == 200
+    token.revoked_at = utcnow()
+    db_session.commit()
+    assert_json_error(client.get("/api/v1/branches", headers=bearer(secret)), 401)
+
+
+def test_token_without_the_scope_is_403(client):
+    _, secret = factories.api_token("customers:read")
+    body = {"name": "张三"}
+    response = client.put("/api/v1/customers/X1", json=body, headers=bearer(secret))
+    assert_json_error(response, 403, "insufficient_scope")
+
+
+def test_only_a_hash_of_the_token_is_stored(db_session):
+    token, secret = factories.api_token()
+    assert secret not in (token.token_hash, token.scopes, token.prefix)
+    assert len(token.token_hash) == 64
+
+
+def test_customer_upsert_creates_then_updates_and_masks(client, db_session):
+    _, secret = factories.api_token("customers:write,customers:read")
+    body = {
+        "name": "王小明",
+        "phone": "13812345678",
+        "email": "wxm@example.com",
+        "branch_code": "HZ01",
+        "segment": "affluent",
+    }
+    created = client.put("/api/v1/customers/C9000001", json=body, headers=bearer(secret))
+    assert created.status_code == 201
+    assert created.get_json() == {
+        "external_id": "C9000001",
+        "name": "王*明",
+        "phone": "138****5678",
+        "email": "w***@example.com",
+        "branch_code": "HZ01",
+        "segment": "affluent",
+    }
+    body["name"] = "王晓明"
+    updated = client.put("/api/v1/customers/C9000001", json=body, headers=bearer(secret))
+    assert updated.status_code == 200
+    fetched = client.get("/api/v1/customers/C9000001", headers=bearer(secret)).get_json()
+    assert fetched["name"] == "王*明" and fetched["phone"] == "138****5678"
+
+
+def test_validation_errors_are_422_with_fields(client):
+    _, secret = factories.api_token()
+    response = client.put(
+        "/api/v1/customers/C1", json={"phone": "abc", "bogus": 1}, headers=bearer(secret)
+    )
+    error = assert_json_error(response, 422, "validation_failed")
+    assert set(error["fields"]) == {"name", "phone", "bogus"}
+    assert error["fields"]["name"] == "必填"
+
+
+def test_unknown_branch_is_422_and_nothing_is_written(client):
+    _, secret = factories.api_token()
+    response = client.put(
+        "/api/v1/customers/C2", json={"name": "李四", "branch_code": "NOPE"}, headers=bearer(secret)
+    )
+    assert_json_error(response, 422)
+    assert client.get("/api/v1/customers/C2", headers=bearer(secret)).status_code == 404
+
+
+def test_malformed_json_is_400(client):
+    _, secret = factories.api_token()
+    response = client.put(
+        "/api/v1/customers/C3",
+        data="{not json",
+        headers=bearer(secret),
+        content_type="application/json",
+    )
+    assert_json_error(response, 400, "invalid_json")
+
+
+def test_non_json_body_is_415(client):
+    _, secret = factories.api_token()
+    response = client.put("/api/v1/customers/C3", data="name=x", headers=bearer(secret))
+    assert_json_error(response, 415)
+
+
+def test_oversized_body_is_413(client, app):
+    _, secret = factories.api_token()
+    big = json.dumps({"name": "x" * (app.config["API_MAX_JSON_BYTES"] + 10)})
+    response = client.put(
+        "/api/v1/customers/C4", data=big, headers=bearer(secret), content_type="application/json"
+    )
+    assert_json_error(response, 413)
+
+
+def test_whole_request_over_the_app_limit_is_413(client, app):
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.put("/api/v1/customers/C4", data=big, content_type="application/json")
+    assert response.status_code in (401, 413)
+    assert response.is_json
+
+
+def test_unknown_api_path_is_json_404(client):
+    assert_json_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_is_json_405(client):
+    _, secret = factories.api_token()
+    assert_json_error(client.delete("/api/v1/branches", headers=bearer(secret)), 405)
+
+
+def test_not_found_record_is_json_404(client):
+    _, secret = factories.api_token()
+    assert_json_error(client.get("/api/v1/customers/NOPE", headers=bearer(secret)), 404)
+
+
+def test_unexpected_error_is_json_500(client, monkeypatch):
+    _, secret = factories.api_token()
+
+    def boom():
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(org, "list_branches", boom)
+    error = assert_json_error(client.get("/api/v1/branches", headers=bearer(secret)), 500)
+    assert "simulated" not in error["message"]
+
+
+def test_branches_lists_the_tree(client):
+    _, secret = factories.api_token("metrics:read")
+    items = client.get("/api/v1/branches", headers=bearer(secret)).get_json()["items"]
+    by_code = {i["code"]: i for i in items}
+    assert by_code["HO"]["parent_code"] is None and by_code["HO"]["kind"] == "head_office"
+    assert by_code["HZ01"]["parent_code"] == "HZ"
+
+
+def test_openapi_describes_every_api_route(client, app):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = "/api" + rule.rule[len("/api") :].replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented
+    put = doc["paths"]["/api/v1/customers/{external_id}"]["put"]
+    schema_ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema_ref.split("/")[-1] in doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

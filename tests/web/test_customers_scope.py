@@ -1,0 +1,81 @@
+"""Branch scope on customers, masking, audited unmasked views, personal data encrypted at rest."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from app.models import AuditLog, Customer
+from app.services import customers, scope
+from tests import factories
+from tests.support import csrf_token
+
+
+def test_branch_manager_sees_only_their_subtree(auth, client, db_session):
+    mine = factories.customer("HZ02", name="杭州客户")
+    other = factories.customer("NJ01", name="南京客户")
+    db_session.commit()
+    auth.login("manager")  # branch manager of HZ
+    listing = client.get("/staff/customers?q=客户").get_data(as_text=True)
+    assert mine.external_id in listing and other.external_id not in listing
+    assert client.get(f"/staff/customers/{mine.id}").status_code == 200
+    assert client.get(f"/staff/customers/{other.id}").status_code == 404
+
+
+def test_hq_manager_sees_the_whole_bank(auth, client, db_session):
+    other = factories.customer("NJ01")
+    db_session.commit()
+    auth.login("hq")
+    assert client.get(f"/staff/customers/{other.id}").status_code == 200
+
+
+def test_scope_applies_to_every_query_not_only_views(db_session):
+    hz = factories.customer("HZ03")
+    nj = factories.customer("NJ02")
+    db_session.commit()
+    hz_id, nj_id, nj_path = hz.id, nj.id, factories.branch("NJ").path
+    db_session.expunge_all()
+    scope.bind(db_session, scope.BranchScope(nj_path))
+    try:
+        assert db_session.get(Customer, hz_id) is None
+        assert db_session.get(Customer, nj_id) is not None
+        ids = set(db_session.scalars(select(Customer.id)).all())
+        assert nj_id in ids and hz_id not in ids
+    finally:
+        scope.bind(db_session, scope.WHOLE_BANK)
+
+
+def test_list_masks_personal_data(auth, client, db_session):
+    customer = factories.customer("HZ01", phone="13912345678", name="张三丰")
+    db_session.commit()
+    auth.login("agent")
+    html = client.get(f"/staff/customers?q={customer.external_id}").get_data(as_text=True)
+    assert "139****5678" in html and "13912345678" not in html
+    assert "张*丰" in html and "张三丰" not in html
+
+
+def test_unmasked_view_needs_a_reason_and_is_audited(auth, client, db_session):
+    customer = factories.customer("HZ01", phone="13912345678")
+    db_session.commit()
+    auth.login("agent")
+    url = f"/staff/customers/{customer.id}"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    refused = client.post(url, data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 400 and "13912345678" not in refused.get_data(as_text=True)
+    shown = client.post(url, data={"csrf_token": token, "reason": "回访核实联系方式"})
+    assert "13912345678" in shown.get_data(as_text=True)
+    entry = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "customer.view_unmasked")
+    ).one()
+    assert entry.object_id == str(customer.id) and entry.reason == "回访核实联系方式"
+    assert entry.actor_name == "agent"
+
+
+def test_contact_data_is_encrypted_at_rest_and_findable_by_phone(db_session):
+    customer = factories.customer("HZ01", phone="138 1234 5678")
+    db_session.commit()
+    raw = db_session.execute(
+        text("SELECT phone FROM customer WHERE id = :id"), {"id": customer.id}
+    ).scalar()
+    assert "5678" not in raw and raw.startswith("v1:")
+    found = customers.search_customers("+86 13812345678").items
+    assert [c.id for c in found] == [customer.id]

@@ -1,0 +1,56 @@
+"""Health check, error pages, vendor assets."""
+
+from __future__ import annotations
+
+from tests.support import make_app
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_with_the_database_down_is_503(app):
+    # A server that refuses connections: nothing listens on port 1.
+    down = make_app(
+        "postgresql+psycopg://postgres@127.0.0.1:1/none",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
+    )
+    response = down.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+
+
+def test_pages_with_the_database_down_are_503_in_chinese(app):
+    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    client = down.test_client()
+    page = client.get("/login", data={})
+    assert page.status_code == 200  # the sign-in form needs no database
+    api = client.get("/api/v1/branches", headers={"Authorization": "Bearer ks_x"})
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "unavailable"
+
+
+def test_friendly_404_page(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_landing_page_in_chinese(client):
+    assert "客户之声平台" in client.get("/").get_data(as_text=True)
+
+
+def test_plotly_is_served_locally(client):
+    with client.get("/vendor/plotly.min.js") as response:
+        assert response.status_code == 200 and len(response.data) > 1_000_000
+    assert client.get("/vendor/../../etc/passwd").status_code == 404
+    assert client.get("/vendor/evil.js").status_code == 404
+
+
+def test_pages_reference_no_outside_assets(client, auth):
+    auth.login("manager")
+    for path in ("/login", "/", "/manager/", "/staff/customers"):
+        html = client.get(path).get_data(as_text=True)
+        assert "http://" not in html.replace("http://127.0.0.1", "")
+        assert "https://" not in html
