@@ -1,0 +1,43 @@
+"""Each role signs in through the browser and sees exactly its own navigation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED = {
+    "agent": ["工作台", "客户"],
+    "manager": ["工作台", "管理概览", "客户"],
+    "hq": ["工作台", "管理概览", "客户"],
+    "admin": ["员工账号", "接口令牌", "审计日志"],
+}
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+def test_navigation_per_role(live_server, page, username):
+    sign_in(page, live_server, username)
+    labels = [t.strip() for t in page.locator("nav.mainnav a").all_inner_texts()]
+    assert labels == EXPECTED[username]
+    assert page.locator(".who .badge").inner_text()
+    screenshot(page, f"nav-{username}")
+
+
+def test_wrong_password_shows_a_chinese_message(live_server, page):
+    sign_in(page, live_server, "agent", "not-the-password")
+    assert "用户名或密码错误" in page.content()
+    assert page.locator("nav.mainnav").count() == 0
+
+
+def test_branch_manager_sees_masked_customers_of_their_branch(live_server, page):
+    sign_in(page, live_server, "manager")
+    page.click("nav.mainnav >> text=客户")
+    rows = page.locator("table.table tbody tr")
+    assert rows.count() > 0
+    branches = set(page.locator("table.table tbody tr td:nth-child(5)").all_inner_texts())
+    assert branches <= {"西湖支行", "滨江支行", "钱塘支行", "萧山支行"}
+    phones = page.locator("table.table tbody tr td:nth-child(3)").all_inner_texts()
+    assert all("****" in p for p in phones)
+    screenshot(page, "customers-manager")
