@@ -22,8 +22,13 @@ from tests.support import TEST_SECRET
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -42,15 +47,25 @@ def _free_port() -> int:
 
 
 def _flask(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("live")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'live.db'}",
-           "SECRET_KEY": TEST_SECRET, "PUBLIC_BASE_URL": "http://127.0.0.1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'live.db'}",
+        "SECRET_KEY": TEST_SECRET,
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+    }
     env.pop("REDIS_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     _flask(env, "db", "upgrade")
@@ -59,7 +74,10 @@ def live_server(tmp_path_factory):
     log = open(workdir / "server.log", "wb")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

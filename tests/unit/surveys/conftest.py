@@ -1,19 +1,12 @@
-"""Shared fixtures for the survey engine tests; makes the repository root importable."""
+"""Shared fixtures for the survey engine tests."""
 
 import copy
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[3])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from survey_samples import FULL_ANSWERS, sample_data  # noqa: E402
-
-from surveys import SurveyDefinition, load_definition  # noqa: E402
+from surveys import SurveyDefinition, load_definition
+from tests.unit.surveys.survey_samples import FULL_ANSWERS, sample_data
 
 
 @pytest.fixture

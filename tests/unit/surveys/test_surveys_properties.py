@@ -5,7 +5,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from survey_samples import sample_data
 
 from surveys import (
     DefinitionError,
@@ -21,6 +20,7 @@ from surveys import (
 from surveys.answers import MSG_REQUIRED
 from surveys.contact import Channel, CustomerContactState, check_contact
 from surveys.templates import list_templates
+from tests.unit.surveys.survey_samples import sample_data
 
 # No example database: it would write a .hypothesis folder into the shared working tree.
 quick = settings(database=None, deadline=None, max_examples=150)

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from survey_samples import sample_data
 
 from surveys import (
     Condition,
@@ -15,6 +14,7 @@ from surveys import (
     definition_hash,
     load_definition,
 )
+from tests.unit.surveys.survey_samples import sample_data
 
 
 def error_of(data) -> DefinitionError:
