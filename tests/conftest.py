@@ -101,6 +101,7 @@ def auth(client):
     return support.AuthActions(client)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter):
     if SKIPPED_POSTGRES:
         terminalreporter.write_line(

@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from app.extensions import db
 from app.services.errors import NotFound
 
+log = logging.getLogger(__name__)
+_AFTER_COMMIT = "after_commit_hooks"
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:
-    """Commit when the use case returns, roll back when it raises."""
+    """Commit when the use case returns, roll back when it raises; then run after-commit hooks."""
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = fn(*args, **kwargs)
             db.session.commit()
-            return result
         except BaseException:
             db.session.rollback()
+            db.session.info.pop(_AFTER_COMMIT, None)
             raise
+        _run_after_commit()
+        return result
 
     return run
+
+
+def after_commit(hook: Callable[[], None]) -> None:
+    """Run ``hook`` once the current use case has committed (e.g. to enqueue a job)."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(hook)
+
+
+def _run_after_commit() -> None:
+    hooks = db.session.info.pop(_AFTER_COMMIT, [])
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a hook (a queue being down) must not undo a committed use case
+            log.exception("after-commit hook %r failed", hook)
 
 
 def get_or_raise(model: type[Any], ident: Any, message: str = "记录不存在") -> Any:
