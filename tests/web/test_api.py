@@ -182,3 +182,17 @@ def test_openapi_describes_every_api_route(client, app):
     schema_ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schema_ref.split("/")[-1] in doc["components"]["schemas"]
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_service_conflict_is_json_409(client, monkeypatch):
+    from app.services import customers
+    from app.services.errors import Conflict
+
+    def conflict(_data):
+        raise Conflict("客户号已被另一条记录占用", field="external_id")
+
+    monkeypatch.setattr(customers, "upsert_customer", conflict)
+    _, secret = factories.api_token()
+    response = client.put("/api/v1/customers/C5", json={"name": "赵六"}, headers=bearer(secret))
+    error = assert_json_error(response, 409, "conflict")
+    assert error["fields"] == {"external_id": "客户号已被另一条记录占用"}
