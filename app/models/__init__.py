@@ -12,8 +12,36 @@ from app.models.org import (
 )
 from app.models.user import ApiToken, LoginAttempt, Role, User
 from app.models.audit import AuditLog
+from app.models.survey import (
+    Campaign,
+    CampaignSkip,
+    CampaignStatus,
+    Invitation,
+    InvitationStatus,
+    OutboundMessage,
+    Survey,
+    SurveyStatus,
+    SurveyVersion,
+    TriggerRule,
+)
+from app.models.survey_response import Answer, CallAttempt, FollowUp, FollowUpStatus, Response
 
 __all__ = [
+    "Answer",
+    "CallAttempt",
+    "Campaign",
+    "CampaignSkip",
+    "CampaignStatus",
+    "FollowUp",
+    "FollowUpStatus",
+    "Invitation",
+    "InvitationStatus",
+    "OutboundMessage",
+    "Response",
+    "Survey",
+    "SurveyStatus",
+    "SurveyVersion",
+    "TriggerRule",
     "ApiToken",
     "AuditLog",
     "Base",

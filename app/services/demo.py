@@ -12,6 +12,8 @@ from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
 from app.security.passwords import hash_password
 from app.services import demo_data as data
+from app.services import demo_complaints
+from app.services import demo_surveys
 from app.services.tx import transactional
 
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -149,4 +151,6 @@ def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
     report.products = _seed_products()
     report.customers_added = _seed_customers(customers, branches)
     _seed_accounts(branches, report)
+    demo_surveys.seed(responses=responses)
+    demo_complaints.seed_complaints()
     return report

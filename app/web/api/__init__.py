@@ -8,3 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
 from app.web.api import openapi, routes  # noqa: E402,F401
+from app.web.api import surveys  # noqa: E402,F401

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.web.api import bp
-from app.web.api.registry import ENDPOINTS, PATH_PARAM
+from app.web.api.registry import ENDPOINTS, PATH_PARAM, scope_text
 
 STATUS_TEXT = {
     200: "成功",
@@ -61,7 +61,8 @@ def build_document() -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": f"{ep.method}_{path.strip('/').replace('/', '_').strip('{}')}",
             "summary": ep.summary,
-            "description": ep.description + (f"\n\n需要权限范围：`{ep.scope}`" if ep.scope else ""),
+            "description": ep.description
+            + (f"\n\n需要权限范围：{scope_text(ep.scope)}" if ep.scope else ""),
             "tags": ep.tags,
             "parameters": params,
             "security": [{"bearerAuth": []}],

@@ -45,7 +45,7 @@ class Endpoint:
     rule: str
     method: str
     summary: str
-    scope: str | None
+    scope: str | tuple[str, ...] | None  # a tuple means any one of these scopes
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     responses: dict[int, type[BaseModel] | None]
@@ -64,7 +64,15 @@ def _field_errors(err: ValidationError) -> dict[str, str]:
     return out
 
 
-def _authenticate(scope: str | None):
+def scope_text(scope: str | tuple[str, ...] | None) -> str:
+    """Human-readable scope requirement, e.g. ``invitations:write`` 或 ``responses:read``."""
+    if scope is None:
+        return ""
+    names = (scope,) if isinstance(scope, str) else scope
+    return " 或 ".join(f"`{name}`" for name in names)
+
+
+def _authenticate(scope: str | tuple[str, ...] | None):
     header = request.headers.get("Authorization", "")
     kind, _, secret = header.partition(" ")
     token = tokens.find_token(secret.strip()) if kind.lower() == "bearer" else None
@@ -72,8 +80,10 @@ def _authenticate(scope: str | None):
         response = json_error(401, "缺少或无效的访问令牌", code="unauthorized")
         response[0].headers["WWW-Authenticate"] = 'Bearer realm="kesheng"'
         return response
-    if scope and scope not in token.scope_set:
-        return json_error(403, f"令牌没有所需的权限范围：{scope}", code="insufficient_scope")
+    wanted = (scope,) if isinstance(scope, str) else (scope or ())
+    if wanted and not any(name in token.scope_set for name in wanted):
+        needed = scope_text(scope).replace("`", "")
+        return json_error(403, f"令牌没有所需的权限范围：{needed}", code="insufficient_scope")
     g.api_token = token
     return None
 
@@ -116,7 +126,7 @@ def endpoint(
     method: str,
     *,
     summary: str,
-    scope: str | None,
+    scope: str | tuple[str, ...] | None,
     responses: dict[int, type[BaseModel] | None],
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,

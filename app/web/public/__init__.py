@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__)
 
 from app.web.public import routes  # noqa: E402,F401
+from app.web.public import survey  # noqa: E402,F401

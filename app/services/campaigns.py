@@ -1,0 +1,427 @@
+"""Campaigns: one survey to an audience through a channel within a window, with contact rules.
+
+``run_campaign`` works in chunks with bulk inserts and commits after each chunk, so progress is
+visible and memory stays flat; a unique (campaign_id, customer_id) on invitations and skips means
+a re-run (or a second worker) never sends a customer twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, insert, or_, select, update
+
+from app.extensions import db
+from app.models import (
+    Branch,
+    Campaign,
+    CampaignSkip,
+    CampaignStatus,
+    Customer,
+    Invitation,
+    InvitationStatus,
+    Response,
+    User,
+    utcnow,
+)
+from app.services import channels, invitations, surveys
+from app.services.errors import ValidationFailed
+from app.services.tx import get_or_raise, transactional
+from nlp import mask_email, mask_phone
+from surveys import CustomerContactState, check_contact
+from surveys.contact import ContactRules, in_quiet_hours
+
+CHUNK = 5000
+AUDIENCES = ("branch", "product", "segment", "list", "anonymous")
+# Other areas (complaints) register a lookup: customer ids -> those with an open complaint.
+OPEN_COMPLAINT_LOOKUPS: list[Callable[[list[int]], set[int]]] = []
+
+
+def register_open_complaint_lookup(lookup: Callable[[list[int]], set[int]]) -> None:
+    if lookup not in OPEN_COMPLAINT_LOOKUPS:
+        OPEN_COMPLAINT_LOOKUPS.append(lookup)
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    name: str
+    survey_id: int
+    channel: str
+    audience: str
+    window_start: datetime
+    window_end: datetime
+    branch_id: int | None = None
+    product_id: int | None = None
+    segment: str | None = None
+    list_text: str = ""
+    expires_days: int = 14
+    reminder_days: int | None = None
+    quota: int | None = None
+
+
+def list_campaigns() -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    return get_or_raise(Campaign, campaign_id, "调查活动不存在")
+
+
+def _public_token(campaign: Campaign) -> str:
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    digest = hmac.new(key, f"campaign:{campaign.public_nonce}".encode(), hashlib.sha256).digest()
+    return "a" + base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+
+
+def public_link(campaign: Campaign) -> str | None:
+    """The anonymous campaign's shared link (derived, never stored), or None."""
+    if not campaign.public_nonce:
+        return None
+    return invitations.link_for(_public_token(campaign))
+
+
+def _check(data: CampaignInput) -> None:
+    if not data.name.strip():
+        raise ValidationFailed("请填写活动名称", field="name")
+    if data.audience not in AUDIENCES:
+        raise ValidationFailed("请选择目标客户范围", field="audience")
+    invitations.check_channel(data.channel)
+    if data.window_end <= data.window_start:
+        raise ValidationFailed("发送截止时间须晚于开始时间", field="window_end")
+    if data.audience == "branch" and not data.branch_id:
+        raise ValidationFailed("请选择机构", field="branch_id")
+    if data.audience == "product" and not data.product_id:
+        raise ValidationFailed("请选择产品", field="product_id")
+    if data.audience == "segment" and not data.segment:
+        raise ValidationFailed("请选择客户分层", field="segment")
+    if data.audience == "list" and not _list_ids(data.list_text):
+        raise ValidationFailed("请粘贴客户号名单（每行一个）", field="list_text")
+    if not 1 <= data.expires_days <= 90:
+        raise ValidationFailed("有效期须为 1–90 天", field="expires_days")
+    if data.reminder_days is not None and not 1 <= data.reminder_days < data.expires_days:
+        raise ValidationFailed("提醒天数须大于 0 且小于有效期", field="reminder_days")
+    if data.quota is not None and data.quota < 1:
+        raise ValidationFailed("配额须为正整数", field="quota")
+
+
+def _list_ids(text: str) -> list[str]:
+    ids = [part.strip() for line in (text or "").splitlines() for part in line.split(",")]
+    return sorted({i for i in ids if i})[:200_000]
+
+
+@transactional
+def create_campaign(data: CampaignInput, *, actor: User | None) -> Campaign:
+    """A campaign on the survey's latest published version; nothing is sent yet."""
+    _check(data)
+    survey = surveys.get_survey(data.survey_id)
+    version = surveys.published_version(survey.code)
+    campaign = Campaign(
+        name=data.name.strip()[:200],
+        survey_id=survey.id,
+        version_id=version.id,
+        channel=data.channel,
+        audience=data.audience,
+        audience_branch_id=data.branch_id if data.audience == "branch" else None,
+        audience_product_id=data.product_id if data.audience == "product" else None,
+        audience_segment=data.segment if data.audience == "segment" else None,
+        audience_list="\n".join(_list_ids(data.list_text)) if data.audience == "list" else "",
+        window_start=data.window_start,
+        window_end=data.window_end,
+        expires_days=data.expires_days,
+        reminder_days=data.reminder_days,
+        quota=data.quota,
+        created_by_id=actor.id if actor else None,
+    )
+    if data.audience == "anonymous":
+        campaign.public_nonce = secrets.token_hex(16)
+        campaign.public_token_hash = invitations.hash_token(_public_token(campaign))
+        campaign.status = CampaignStatus.SENT
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def _audience(campaign: Campaign):
+    stmt = select(Customer.id, Customer.branch_id, Customer.opted_out, Customer.opted_out_channels)
+    stmt = stmt.where(Customer.anonymised.is_(False))
+    if campaign.audience == "branch":
+        path = db.session.scalar(
+            select(Branch.path).where(Branch.id == campaign.audience_branch_id)
+        )
+        stmt = stmt.where(
+            Customer.branch_id.in_(select(Branch.id).where(Branch.path.startswith(path or "/-/")))
+        )
+    elif campaign.audience == "segment":
+        stmt = stmt.where(Customer.segment == campaign.audience_segment)
+    elif campaign.audience == "list":
+        stmt = stmt.where(Customer.external_id.in_(campaign.audience_list.splitlines()))
+    elif campaign.audience == "product":
+        # Kesheng knows a customer's products through their earlier invitations and answers.
+        pid = campaign.audience_product_id
+        stmt = stmt.where(
+            or_(
+                Customer.id.in_(select(Invitation.customer_id).where(Invitation.product_id == pid)),
+                Customer.id.in_(select(Response.customer_id).where(Response.product_id == pid)),
+            )
+        )
+    return stmt.execution_options(include_all_branches=True)
+
+
+def _claim(campaign_id: int, now: datetime) -> bool:
+    stale = now - timedelta(hours=1)
+    result = db.session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == campaign_id,
+            or_(
+                Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SENT]),
+                (Campaign.status == CampaignStatus.SENDING) & (Campaign.updated_at < stale),
+            ),
+        )
+        .values(status=CampaignStatus.SENDING, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(result.rowcount)
+
+
+def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = CHUNK) -> Campaign:
+    """Send the campaign to every audience customer not yet processed; commits per chunk.
+
+    Skipped customers get a CampaignSkip row with a Chinese reason. Returns the campaign with
+    its counters. Does nothing outside the send window or while another run is in progress.
+    """
+    now = now or utcnow()
+    campaign = get_campaign(campaign_id)
+    if campaign.audience == "anonymous":
+        return campaign
+    if now < campaign.window_start or now >= campaign.window_end:
+        campaign.note = "不在发送时间窗口内" if now < campaign.window_start else "发送窗口已结束"
+        db.session.commit()
+        return campaign
+    if in_quiet_hours(now, campaign.channel):
+        campaign.note = "当前为免打扰时段，将在时段结束后继续发送"
+        db.session.commit()
+        return campaign
+    if not _claim(campaign_id, now):
+        db.session.refresh(campaign)
+        return campaign
+    db.session.refresh(campaign)
+    audience = _audience(campaign)
+    campaign.total = db.session.scalar(select(func.count()).select_from(audience.subquery())) or 0
+    campaign.started_at = campaign.started_at or now
+    campaign.note = ""
+    db.session.commit()
+    sender = _ChunkSender(campaign, now)
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            audience.where(Customer.id > last_id).order_by(Customer.id).limit(chunk)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        sender.send(rows)
+        db.session.commit()
+    campaign.status, campaign.finished_at = CampaignStatus.SENT, utcnow()
+    db.session.commit()
+    return campaign
+
+
+class _ChunkSender:
+    """Decides, sends and bulk-inserts one chunk of a campaign's audience."""
+
+    def __init__(self, campaign: Campaign, now: datetime) -> None:
+        self.campaign, self.now = campaign, now
+        self.rules = ContactRules()
+        self.code = campaign.survey.code
+        self.title = campaign.version.definition["title"]
+        self.backend = channels.backend_for(campaign.channel)
+        self.expires_at = now + timedelta(days=campaign.expires_days)
+        self.done = set(
+            db.session.scalars(
+                select(Invitation.customer_id).where(Invitation.campaign_id == campaign.id)
+            )
+        ) | set(
+            db.session.scalars(
+                select(CampaignSkip.customer_id).where(CampaignSkip.campaign_id == campaign.id)
+            )
+        )
+        self.recent: dict[int, list[datetime]] = defaultdict(list)
+        cutoff = now - timedelta(days=self.rules.frequency_cap_days)
+        for cid, sent_at in db.session.execute(
+            select(Invitation.customer_id, Invitation.sent_at).where(Invitation.sent_at > cutoff)
+        ):
+            self.recent[cid].append(sent_at)
+
+    def _contact(self, ids: list[int]) -> dict[int, str | None]:
+        column = Customer.email if self.campaign.channel == "email" else Customer.phone
+        rows = db.session.execute(
+            select(Customer.id, column)
+            .where(Customer.id.in_(ids))
+            .execution_options(include_all_branches=True)
+        )
+        return dict(rows.all())
+
+    def send(self, rows: Iterable) -> None:
+        rows = [r for r in rows if r.id not in self.done]
+        ids = [r.id for r in rows]
+        contact = self._contact(ids)
+        blocked: set[int] = set()
+        for lookup in OPEN_COMPLAINT_LOOKUPS:
+            blocked |= lookup(ids)
+        c = self.campaign
+        invites, skips, messages = [], [], []
+        mask = mask_email if c.channel == "email" else mask_phone
+        for row in rows:
+            reason = self._skip_reason(row, contact.get(row.id), row.id in blocked)
+            if reason:
+                skips.append(
+                    {
+                        "campaign_id": c.id,
+                        "customer_id": row.id,
+                        "at": self.now,
+                        "reason_code": reason[0],
+                        "reason": reason[1],
+                    }
+                )
+                continue
+            token = invitations.new_token()
+            subject, body = channels.compose(
+                c.channel,
+                title=self.title,
+                url=invitations.link_for(token),
+                days=c.expires_days,
+                reminder=False,
+            )
+            error = None
+            try:
+                self.backend.send(channels.Outgoing(c.channel, contact[row.id], subject, body))
+            except channels.DeliveryError as err:
+                error = str(err)[:500]
+            invites.append(
+                {
+                    "token_hash": invitations.hash_token(token),
+                    "survey_id": c.survey_id,
+                    "version_id": c.version_id,
+                    "campaign_id": c.id,
+                    "customer_id": row.id,
+                    "branch_id": row.branch_id,
+                    "channel": c.channel,
+                    "source": "campaign",
+                    "status": InvitationStatus.QUEUED if error else InvitationStatus.SENT,
+                    "scheduled_at": self.now,
+                    "expires_at": self.expires_at,
+                    "sent_at": None if error else self.now,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+            )
+            messages.append(
+                {
+                    "customer_id": row.id,
+                    "channel": c.channel,
+                    "backend": self.backend.name,
+                    "kind": "invitation",
+                    "recipient_masked": mask(contact[row.id]),
+                    "subject": subject,
+                    "body": body if self.backend.name == "outbox" else body.replace(token, "…"),
+                    "status": "failed" if error else "sent",
+                    "attempts": 1,
+                    "last_error": error,
+                    "next_attempt_at": self.now + invitations.backoff(1) if error else None,
+                    "created_at": self.now,
+                    "sent_at": None if error else self.now,
+                }
+            )
+        self._insert(invites, skips, messages)
+
+    def _skip_reason(self, row, address: str | None, open_complaint: bool):
+        c = self.campaign
+        if c.quota is not None and c.sent_count >= c.quota:
+            return "quota", "已达到本次活动的发送配额"
+        if not address:
+            return "no_contact", "缺少电子邮箱" if c.channel == "email" else "缺少手机号"
+        state = CustomerContactState(
+            last_surveyed_at=tuple(self.recent.get(row.id, ())),
+            has_open_complaint=open_complaint,
+            opted_out=row.opted_out,
+            opted_out_channels=frozenset(filter(None, (row.opted_out_channels or "").split(","))),
+        )
+        decision = check_contact(state, self.code, c.channel, self.now, self.rules)
+        if not decision.allowed:
+            return decision.reason_code, decision.reason
+        c.sent_count += 1
+        return None
+
+    def _insert(self, invites: list[dict], skips: list[dict], messages: list[dict]) -> None:
+        from app.models import OutboundMessage
+
+        c = self.campaign
+        if invites:
+            stmt = insert(Invitation).returning(
+                Invitation.id, Invitation.customer_id, sort_by_parameter_order=True
+            )
+            ids = {cid: iid for iid, cid in db.session.execute(stmt, invites).all()}
+            for message in messages:
+                message["invitation_id"] = ids[message["customer_id"]]
+            db.session.execute(insert(OutboundMessage), messages)
+        if skips:
+            db.session.execute(insert(CampaignSkip), skips)
+        c.processed += len(invites) + len(skips)
+        c.skipped_count += len(skips)
+        self.done.update(m["customer_id"] for m in messages)
+        self.done.update(s["customer_id"] for s in skips)
+
+
+def skip_summary(campaign_id: int) -> list[tuple[str, int]]:
+    """(reason, count) of the customers a campaign skipped, most frequent first."""
+    rows = db.session.execute(
+        select(CampaignSkip.reason, func.count())
+        .where(CampaignSkip.campaign_id == campaign_id)
+        .group_by(CampaignSkip.reason)
+        .order_by(func.count().desc())
+    )
+    return [(reason, n) for reason, n in rows]
+
+
+def send_reminders_rows(now: datetime, *, limit: int = 1000) -> int:
+    """One reminder, with a fresh link, to non-responders N days after sending (flushes)."""
+    due = db.session.scalars(
+        select(Invitation)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .where(
+            Campaign.reminder_days.is_not(None),
+            Invitation.status.in_([InvitationStatus.SENT, InvitationStatus.OPENED]),
+            Invitation.reminded_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .limit(limit * 4)
+    ).all()
+    sent = 0
+    for invitation in due:
+        campaign = invitation.campaign
+        if invitation.sent_at + timedelta(days=campaign.reminder_days) > now:
+            continue
+        if in_quiet_hours(now, invitation.channel) or sent >= limit:
+            continue
+        invitations.deliver(invitation, now=now, reminder=True)
+        invitation.reminded_at = now
+        campaign.reminded_count += 1
+        sent += 1
+    return sent
+
+
+@transactional
+def close_campaign(campaign_id: int) -> Campaign:
+    campaign = get_campaign(campaign_id)
+    campaign.status = CampaignStatus.CLOSED
+    return campaign

@@ -1,0 +1,151 @@
+"""Channels behind one small interface: the development outbox, SMTP e-mail, an HTTP gateway.
+
+Configuration (app.config):
+``SURVEY_CHANNEL_BACKENDS`` maps a channel (sms, email, wechat, app) to ``outbox``, ``smtp`` or
+``gateway`` (default: every channel goes to the outbox); ``SURVEY_SMTP_HOST``, ``_PORT``,
+``_SENDER``, ``_USERNAME``, ``_PASSWORD``, ``_STARTTLS``; ``SURVEY_GATEWAY_URL``,
+``SURVEY_GATEWAY_TOKEN``; ``SURVEY_SEND_TIMEOUT`` (seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from flask import current_app
+
+SMS_SIGNATURE = "【客声银行】"
+
+
+class DeliveryError(Exception):
+    """The channel did not accept the message; it will be retried with back-off."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    channel: str
+    to: str
+    subject: str
+    body: str
+
+
+class Backend(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> None: ...
+
+
+class OutboxBackend:
+    """Development: nothing leaves the machine; the outbound_message row is the record."""
+
+    name = "outbox"
+
+    def send(self, message: Outgoing) -> None:
+        return None
+
+
+@dataclass
+class SmtpBackend:
+    host: str
+    port: int = 25
+    sender: str = "survey@kesheng.local"
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 10.0
+    name: str = "smtp"
+
+    def send(self, message: Outgoing) -> None:
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = message.to
+        mail["Subject"] = message.subject
+        mail.set_content(message.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(mail)
+        except (OSError, smtplib.SMTPException) as err:
+            raise DeliveryError(f"SMTP: {type(err).__name__}: {err}"[:400]) from err
+
+
+@dataclass
+class HttpGatewayBackend:
+    """POSTs ``{"channel", "to", "subject", "text"}`` as JSON; any 2xx means accepted."""
+
+    url: str
+    token: str | None = None
+    timeout: float = 10.0
+    name: str = "gateway"
+
+    def send(self, message: Outgoing) -> None:
+        payload = {
+            "channel": message.channel,
+            "to": message.to,
+            "subject": message.subject,
+            "text": message.body,
+        }
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            method="POST",
+        )
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as reply:  # noqa: S310
+                if not 200 <= reply.status < 300:
+                    raise DeliveryError(f"gateway HTTP {reply.status}")
+        except urllib.error.HTTPError as err:
+            raise DeliveryError(f"gateway HTTP {err.code}") from err
+        except OSError as err:
+            raise DeliveryError(f"gateway: {type(err).__name__}: {err}"[:400]) from err
+
+
+def backend_for(channel: str) -> Backend:
+    """The configured backend of a channel (the outbox unless configured otherwise)."""
+    config = current_app.config
+    kind = (config.get("SURVEY_CHANNEL_BACKENDS") or {}).get(channel, "outbox")
+    timeout = float(config.get("SURVEY_SEND_TIMEOUT", 10))
+    if kind == "smtp":
+        return SmtpBackend(
+            host=config.get("SURVEY_SMTP_HOST", "127.0.0.1"),
+            port=int(config.get("SURVEY_SMTP_PORT", 25)),
+            sender=config.get("SURVEY_SMTP_SENDER", "survey@kesheng.local"),
+            username=config.get("SURVEY_SMTP_USERNAME"),
+            password=config.get("SURVEY_SMTP_PASSWORD"),
+            starttls=bool(config.get("SURVEY_SMTP_STARTTLS", False)),
+            timeout=timeout,
+        )
+    if kind == "gateway":
+        url = config.get("SURVEY_GATEWAY_URL")
+        if not url:
+            raise RuntimeError("SURVEY_GATEWAY_URL is not configured")
+        return HttpGatewayBackend(
+            url=url, token=config.get("SURVEY_GATEWAY_TOKEN"), timeout=timeout
+        )
+    return OutboxBackend()
+
+
+def compose(channel: str, *, title: str, url: str, days: int, reminder: bool) -> tuple[str, str]:
+    """(subject, body) of an invitation or reminder in plain Chinese."""
+    lead = "温馨提醒：您还未填写" if reminder else "诚邀您参与"
+    if channel == "email":
+        subject = f"{'提醒：' if reminder else ''}{title}"
+        body = (
+            f"尊敬的客户：\n\n{lead}“{title}”，大约需要 2 分钟。\n"
+            f"请点击以下链接填写（{days} 天内有效，仅可提交一次）：\n{url}\n\n"
+            "您的意见将帮助我们改进服务。如不希望再收到调查，请回复“退订”。\n\n客声银行"
+        )
+        return subject, body
+    body = f"{SMS_SIGNATURE}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。回复TD退订"
+    return title, body

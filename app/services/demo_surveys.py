@@ -1,0 +1,302 @@
+"""Demo surveys: the five templates published, trigger rules, campaigns, a year of answers."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Branch,
+    BranchKind,
+    Campaign,
+    CampaignStatus,
+    Customer,
+    FollowUp,
+    FollowUpStatus,
+    Invitation,
+    InvitationStatus,
+    Product,
+    Response,
+    Survey,
+    utcnow,
+)
+from app.services import invitations, surveys
+from app.services.responses import store_response
+from app.services.survey_triggers import DEFAULT_RULES, ensure_rule_row
+from surveys import QuestionType, validate
+from surveys.templates import template_codes
+
+PRODUCTS_BY_SURVEY = {
+    "branch-service": ("DEBIT", "TDEPOSIT", "WEALTH", "FUND", "TRANSFER", "FX"),
+    "loan-followup": ("MORTGAGE", "CONSUMER", "BIZLOAN"),
+    "credit-card": ("CREDIT",),
+    "mobile-banking": ("MOBILE", "ONLINE"),
+    "complaint-resolution": ("DEBIT", "CREDIT", "WEALTH", "MOBILE", "CONSUMER"),
+}
+CHANNELS = ("sms", "sms", "sms", "wechat", "app", "email")
+
+OPENERS = {
+    "good": [
+        "总体很满意",
+        "这次体验不错",
+        "服务挺好的",
+        "整体感觉很顺畅",
+        "比上次好多了",
+        "非常满意",
+    ],
+    "mid": ["还行吧", "总体一般", "中规中矩", "有好有坏", "基本能接受", "说不上好也说不上差"],
+    "bad": ["很不满意", "体验比较差", "非常失望", "太让人生气了", "这次很糟糕", "说实话不太满意"],
+}
+DETAILS = {
+    "branch-service": {
+        "good": [
+            "大堂经理主动引导取号",
+            "柜员讲解理财风险很耐心",
+            "网点环境干净整洁",
+            "办业务十分钟就好了",
+            "工作人员帮老人填单很贴心",
+            "智能柜台有人在旁边指导",
+        ],
+        "mid": ["等候时间有点长", "停车不太方便", "叫号屏有时看不清", "窗口开得不多"],
+        "bad": [
+            "排队等了一个多小时",
+            "只开了两个窗口",
+            "柜员态度冷淡",
+            "一直推销保险和理财",
+            "材料要求前后说法不一致",
+            "空调坏了也没人管",
+        ],
+    },
+    "loan-followup": {
+        "good": [
+            "放款速度比预期快",
+            "客户经理全程跟进",
+            "利率和费用都讲清楚了",
+            "审批材料一次就说明白了",
+        ],
+        "mid": ["审批时间比说的长几天", "需要补充的材料有点多", "还款提醒短信来得有点晚"],
+        "bad": [
+            "放款拖了两个多星期",
+            "收了一笔没提前说明的服务费",
+            "客户经理电话总是打不通",
+            "提前还款手续太复杂",
+            "被要求搭售保险才给放款",
+        ],
+    },
+    "credit-card": {
+        "good": ["额度提升很及时", "积分兑换挺方便", "账单清楚明白", "客服很快解决了盗刷问题"],
+        "mid": ["年费规则有点复杂", "分期手续费不算低", "活动规则看不太懂"],
+        "bad": [
+            "莫名其妙被收了年费",
+            "催收电话打到家人那里",
+            "分期利率宣传不实",
+            "盗刷后处理了一个月还没结果",
+            "临时额度说降就降",
+        ],
+    },
+    "mobile-banking": {
+        "good": ["转账很快", "界面简洁好用", "指纹登录很方便", "扫码付款没出过问题"],
+        "mid": ["有时候加载比较慢", "功能太多找不到入口", "更新后要重新适应"],
+        "bad": [
+            "转账一直提示系统繁忙",
+            "登录老是闪退",
+            "人脸识别总是失败",
+            "弹窗广告太多",
+            "修改限额要跑网点",
+        ],
+    },
+    "complaint-resolution": {
+        "good": [
+            "处理速度很快",
+            "工作人员主动回电说明进展",
+            "最后给了合理的解决方案",
+            "道歉很诚恳",
+        ],
+        "mid": ["处理结果还算可以", "过程有点慢但最后解决了", "沟通次数多了点"],
+        "bad": [
+            "投诉了三次才有人理",
+            "处理结果敷衍",
+            "一直让我等通知",
+            "说好的回电没有打",
+            "推来推去没人负责",
+        ],
+    },
+}
+WISHES = {
+    "good": ["希望继续保持", "下次还会选择你们", "给工作人员点赞", "会推荐给家人朋友", ""],
+    "mid": ["希望流程再简化一些", "建议多开几个窗口", "希望收费更透明", "希望多听听客户的意见", ""],
+    "bad": ["请尽快处理", "希望认真改进", "建议加强员工培训", "再这样就考虑换银行了", ""],
+}
+
+
+def seed(*, responses: int, customers: list[Customer] | None = None) -> int:
+    """Publish the templates, add rules and campaigns, and ~``responses`` answers; idempotent."""
+    published = _publish_templates()
+    for event_type, code, action, channel, hours in DEFAULT_RULES:
+        ensure_rule_row(event_type, code, action, channel, hours)
+    db.session.flush()
+    if responses <= 0 or db.session.scalar(select(func.count(Response.id))):
+        return 0
+    return _seed_responses(published, responses)
+
+
+def _publish_templates() -> dict[str, Survey]:
+    existing = {s.code: s for s in db.session.scalars(select(Survey))}
+    for code in template_codes():
+        if code not in existing:
+            survey = surveys.create_survey_row(code, actor=None)
+            surveys.publish_row(survey, actor=None)
+            existing[code] = survey
+    return existing
+
+
+def _seed_responses(published: dict[str, Survey], count: int) -> int:
+    rng = random.Random(20261122)
+    now = utcnow()
+    people = list(db.session.scalars(select(Customer).order_by(Customer.id)))
+    products = {p.code: p for p in db.session.scalars(select(Product))}
+    outlets = list(db.session.scalars(select(Branch).where(Branch.kind == BranchKind.SUB_BRANCH)))
+    if not people or not outlets:
+        return 0
+    campaigns = {code: _campaign(s, now) for code, s in published.items()}
+    weights = {
+        "branch-service": 40,
+        "mobile-banking": 20,
+        "credit-card": 18,
+        "loan-followup": 14,
+        "complaint-resolution": 8,
+    }
+    codes = [c for c in weights if c in published]
+    made = 0
+    for _ in range(count):
+        code = rng.choices(codes, weights=[weights[c] for c in codes])[0]
+        at = now - timedelta(days=rng.random() * 365, minutes=rng.randrange(600))
+        made += _one_response(rng, published[code], campaigns[code], people, products, at)
+    _settle_followups(now, rng)
+    return made
+
+
+def _campaign(survey: Survey, now: datetime) -> Campaign:
+    name = f"{survey.title}（年度常态化调查）"
+    campaign = db.session.scalar(select(Campaign).where(Campaign.name == name))
+    if campaign is None:
+        campaign = Campaign(
+            name=name,
+            survey_id=survey.id,
+            version_id=survey.latest_version.id,
+            channel="sms",
+            audience="segment",
+            audience_segment="mass",
+            window_start=now - timedelta(days=366),
+            window_end=now + timedelta(days=30),
+            expires_days=14,
+            reminder_days=3,
+            status=CampaignStatus.SENT,
+        )
+        db.session.add(campaign)
+        db.session.flush()
+    return campaign
+
+
+def _one_response(rng, survey, campaign, people, products, at: datetime) -> int:
+    customer = rng.choice(people)
+    mood = rng.choices(["good", "mid", "bad"], weights=[62, 23, 15])[0]
+    version = survey.latest_version
+    defn = surveys.definition_of(version)
+    raw = _answers(rng, defn, mood, survey.code)
+    result = validate(defn, raw)
+    if not result.ok:
+        return 0
+    codes = PRODUCTS_BY_SURVEY.get(survey.code)
+    product = products.get(rng.choice(codes)) if codes else None
+    channel = rng.choice(CHANNELS)
+    invitation = Invitation(
+        token_hash=invitations.hash_token(invitations.new_token()),
+        survey_id=survey.id,
+        version_id=version.id,
+        campaign_id=None,
+        customer_id=customer.id,
+        branch_id=customer.branch_id,
+        product_id=product.id if product else None,
+        channel=channel,
+        source="campaign",
+        status=InvitationStatus.COMPLETED,
+        scheduled_at=at,
+        expires_at=at + timedelta(days=14),
+        sent_at=at - timedelta(hours=3),
+        opened_at=at,
+        completed_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    store_response(
+        version,
+        result.cleaned,
+        channel=channel,
+        now=at,
+        invitation=invitation,
+        campaign_id=campaign.id,
+        customer_id=customer.id,
+        branch_id=customer.branch_id,
+        product_id=product.id if product else None,
+    )
+    return 1
+
+
+def _answers(rng: random.Random, defn, mood: str, code: str) -> dict:
+    base = {"good": (4, 5), "mid": (3, 4), "bad": (1, 2)}[mood]
+    raw: dict = {}
+    for q in defn.questions:
+        kind = q.scale_type
+        if kind is QuestionType.RATING:
+            value = rng.randint(*base)
+            raw[q.id] = {i.id: rng.randint(*base) for i in q.items} if q.items else value
+        elif kind is QuestionType.NPS:
+            raw[q.id] = {
+                "good": rng.randint(8, 10),
+                "mid": rng.randint(6, 8),
+                "bad": rng.randint(0, 6),
+            }[mood]
+        elif kind is QuestionType.CES:
+            raw[q.id] = {
+                "good": rng.randint(5, 7),
+                "mid": rng.randint(3, 5),
+                "bad": rng.randint(1, 3),
+            }[mood]
+        elif q.type is QuestionType.SINGLE:
+            raw[q.id] = rng.choice([o.value for o in q.options if not o.other])
+        elif q.type is QuestionType.MULTIPLE:
+            plain = [o.value for o in q.options if not o.other and not o.exclusive]
+            low = q.min_select or 1
+            high = min(q.max_select or 2, len(plain))
+            raw[q.id] = rng.sample(plain, rng.randint(low, max(low, high)))
+        elif q.type is QuestionType.TEXT and rng.random() < 0.7:
+            raw[q.id] = _comment(rng, mood, code)[: q.max_length]
+    return raw
+
+
+def _comment(rng: random.Random, mood: str, code: str) -> str:
+    details = DETAILS.get(code, DETAILS["branch-service"])
+    parts = [rng.choice(OPENERS[mood]), rng.choice(details[mood])]
+    if rng.random() < 0.5:
+        parts.append(rng.choice(details["mid" if mood != "mid" else "good"]))
+    wish = rng.choice(WISHES[mood])
+    return "，".join(parts) + ("，" + wish if wish else "") + rng.choice(["。", "！", "。", "…"])
+
+
+def _settle_followups(now: datetime, rng: random.Random) -> None:
+    """Older detractor call-backs were handled; the last fortnight's are still in the queue."""
+    for task in db.session.scalars(
+        select(FollowUp).where(FollowUp.due_at < now - timedelta(days=14))
+    ):
+        task.status = rng.choices(
+            [FollowUpStatus.DONE, FollowUpStatus.UNREACHABLE, FollowUpStatus.REFUSED],
+            weights=[75, 18, 7],
+        )[0]
+        task.attempts = 1 if task.status != FollowUpStatus.UNREACHABLE else 3
+        task.closed_at = task.due_at + timedelta(days=rng.randint(0, 3))

@@ -1,0 +1,168 @@
+"""Follow-up visits (回访): the agents' call queue, call attempts and answers taken by phone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import CallAttempt, FollowUp, FollowUpStatus, Response, User, utcnow
+from app.services import surveys
+from app.services.customers import require_customer_by_external_id
+from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.responses import AnswersInvalid, store_response
+from app.services.surveys import definition_of
+from app.services.tx import get_or_raise, transactional
+from surveys import answers_from_form, validate
+
+OUTCOMES = ("reached", "no_answer", "busy", "invalid_number", "refused", "callback")
+# Unanswered calls are spread out: the second try two hours later, the third the next day.
+RETRY_SPACING = (timedelta(hours=2), timedelta(hours=20))
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def queue(*, status: str = "open", page: int = 1) -> Page:
+    """Follow-ups in the viewer's branch scope; ``open`` means open or scheduled, due first."""
+    stmt = select(FollowUp).options(
+        selectinload(FollowUp.customer),
+        selectinload(FollowUp.survey),
+        selectinload(FollowUp.branch),
+    )
+    if status == "open":
+        stmt = stmt.where(FollowUp.status.in_([FollowUpStatus.OPEN, FollowUpStatus.SCHEDULED]))
+        stmt = stmt.order_by(FollowUp.due_at, FollowUp.id)
+    else:
+        if status != "all":
+            stmt = stmt.where(FollowUp.status == status)
+        stmt = stmt.order_by(FollowUp.updated_at.desc(), FollowUp.id.desc())
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    return Page(list(rows), page, pages, total)
+
+
+def get_followup(followup_id: int) -> FollowUp:
+    return get_or_raise(FollowUp, followup_id, "回访任务不存在或不在您的管辖范围内")
+
+
+def _require_open(task: FollowUp) -> None:
+    if not task.is_open:
+        raise InvalidTransition(f"该回访任务已{task.status_label}，不能再记录")
+
+
+@transactional
+def record_attempt(
+    followup_id: int,
+    outcome: str,
+    *,
+    agent: User,
+    note: str = "",
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> FollowUp:
+    """Record one call. No answer / busy: retried later, after ``max_attempts`` unreachable;
+    wrong number: unreachable; refused: closed; callback: due at the agreed time; reached: the
+    agent goes on to enter the answers (``submit_phone_answers``)."""
+    now = now or utcnow()
+    if outcome not in OUTCOMES:
+        raise ValidationFailed("请选择通话结果", field="outcome")
+    task = get_followup(followup_id)
+    _require_open(task)
+    if outcome == "callback":
+        if callback_at is None or callback_at <= now:
+            raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
+        if callback_at > now + timedelta(days=60):
+            raise ValidationFailed("预约回拨时间不能超过 60 天", field="callback_at")
+    db.session.add(
+        CallAttempt(
+            followup_id=task.id,
+            agent_id=agent.id,
+            outcome=outcome,
+            note=(note or "").strip()[:1000],
+            callback_at=callback_at if outcome == "callback" else None,
+            at=now,
+        )
+    )
+    task.assigned_to_id = task.assigned_to_id or agent.id
+    if outcome in ("no_answer", "busy"):
+        task.attempts += 1
+        if task.attempts >= task.max_attempts:
+            task.status, task.closed_at = FollowUpStatus.UNREACHABLE, now
+        else:
+            task.due_at = now + RETRY_SPACING[min(task.attempts, len(RETRY_SPACING)) - 1]
+    elif outcome == "invalid_number":
+        task.attempts += 1
+        task.status, task.closed_at = FollowUpStatus.UNREACHABLE, now
+    elif outcome == "refused":
+        task.status, task.closed_at = FollowUpStatus.REFUSED, now
+    elif outcome == "callback":
+        task.status, task.due_at = FollowUpStatus.SCHEDULED, callback_at
+    return task
+
+
+@transactional
+def submit_phone_answers(
+    followup_id: int, form: Mapping[str, Any], *, agent: User, now: datetime | None = None
+) -> Response:
+    """The answers the customer gave on the phone, stored as a response with channel ``phone``;
+    the task is done. Raises AnswersInvalid with per-question errors."""
+    now = now or utcnow()
+    task = get_followup(followup_id)
+    _require_open(task)
+    defn = definition_of(task.version)
+    raw = answers_from_form(defn, form)
+    result = validate(defn, raw)
+    if not result.ok:
+        raise AnswersInvalid(result.errors, raw)
+    response = store_response(
+        task.version,
+        result.cleaned,
+        channel="phone",
+        now=now,
+        customer_id=task.customer_id,
+        branch_id=task.branch_id,
+        product_id=task.product_id,
+        followup_on_detractor=False,
+    )
+    db.session.add(CallAttempt(followup_id=task.id, agent_id=agent.id, outcome="reached", at=now))
+    db.session.flush()
+    task.result_response_id = response.id
+    task.status, task.closed_at = FollowUpStatus.DONE, now
+    task.assigned_to_id = task.assigned_to_id or agent.id
+    return response
+
+
+@transactional
+def assign_manually(
+    *, external_id: str, survey_code: str, note: str, actor: User, due_at: datetime | None = None
+) -> FollowUp:
+    """A follow-up created by hand for a customer in the creator's scope."""
+    customer = require_customer_by_external_id((external_id or "").strip())
+    version = surveys.published_version(survey_code)
+    task = FollowUp(
+        customer_id=customer.id,
+        survey_id=version.survey_id,
+        version_id=version.id,
+        branch_id=customer.branch_id,
+        reason="manual",
+        note=(note or "").strip()[:1000] or f"{actor.display_name} 指派的回访",
+        due_at=due_at or utcnow(),
+        assigned_to_id=None,
+    )
+    db.session.add(task)
+    db.session.flush()
+    return task

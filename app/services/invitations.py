@@ -1,0 +1,233 @@
+"""Invitations: one-time links (only a hash stored), delivery through channels, retries, expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import (
+    Customer,
+    Invitation,
+    InvitationStatus,
+    OutboundMessage,
+    Product,
+    SurveyVersion,
+    utcnow,
+)
+from app.services import channels, surveys
+from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
+from app.services.errors import ValidationFailed
+from app.services.tx import get_or_raise, transactional
+from nlp import mask_email, mask_phone
+
+TOKEN_BYTES = 24  # 192 bits of randomness
+MAX_DELIVERY_ATTEMPTS = 5
+BACKOFF_MINUTES = (1, 5, 30, 120, 720)
+DEFAULT_EXPIRY_DAYS = 14
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def link_for(token: str) -> str:
+    """The customer's link, always from PUBLIC_BASE_URL (never from a request's Host header)."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/s/{token}"
+
+
+def address_of(customer: Customer | None, channel: str) -> tuple[str, str] | None:
+    """(full address, masked address) for a channel; wechat/app are keyed by the phone number."""
+    if customer is None:
+        return None
+    if channel == "email":
+        return (customer.email, mask_email(customer.email)) if customer.email else None
+    return (customer.phone, mask_phone(customer.phone)) if customer.phone else None
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1])
+
+
+def deliver(
+    invitation: Invitation,
+    *,
+    now: datetime,
+    token: str | None = None,
+    reminder: bool = False,
+    message: OutboundMessage | None = None,
+) -> OutboundMessage:
+    """Send the invitation's link through its channel and record the message (flushes only).
+
+    Without ``token`` a fresh one replaces the stored hash: a retry or a reminder carries a new
+    link, since the old token was never kept.
+    """
+    token = token or new_token()
+    invitation.token_hash = hash_token(token)
+    url = link_for(token)
+    days = max(1, round((invitation.expires_at - now).total_seconds() / 86400))
+    version = invitation.version or db.session.get(SurveyVersion, invitation.version_id)
+    subject, body = channels.compose(
+        invitation.channel, title=version.definition["title"], url=url, days=days, reminder=reminder
+    )
+    backend = channels.backend_for(invitation.channel)
+    address = address_of(invitation.customer, invitation.channel)
+    if message is None:
+        message = OutboundMessage(
+            invitation_id=invitation.id,
+            customer_id=invitation.customer_id,
+            channel=invitation.channel,
+            kind="reminder" if reminder else "invitation",
+            attempts=0,
+        )
+        db.session.add(message)
+    message.backend = backend.name
+    message.subject = subject
+    message.body = body if backend.name == "outbox" else body.replace(token, "…")
+    message.recipient_masked = address[1] if address else "—"
+    message.attempts += 1
+    try:
+        if address is None:
+            message.attempts = MAX_DELIVERY_ATTEMPTS
+            raise channels.DeliveryError("客户缺少该渠道的联系方式")
+        backend.send(channels.Outgoing(invitation.channel, address[0], subject, body))
+    except channels.DeliveryError as err:
+        _record_failure(invitation, message, str(err), now)
+    else:
+        message.status, message.sent_at, message.last_error = "sent", now, None
+        message.next_attempt_at = None
+        if invitation.status in (InvitationStatus.QUEUED, InvitationStatus.FAILED):
+            invitation.status = InvitationStatus.SENT
+        invitation.sent_at = invitation.sent_at or now
+        invitation.failure = None
+    db.session.flush()
+    return message
+
+
+def _record_failure(invitation: Invitation, message: OutboundMessage, error: str, now) -> None:
+    message.last_error = error[:500]
+    if message.attempts >= MAX_DELIVERY_ATTEMPTS:
+        message.status, message.next_attempt_at = "dead", None
+        if invitation.status == InvitationStatus.QUEUED:
+            invitation.status = InvitationStatus.FAILED
+            invitation.failure = error[:300]
+    else:
+        message.status = "failed"
+        message.next_attempt_at = now + backoff(message.attempts)
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    url: str
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    survey_code: str
+    customer: CustomerData
+    channel: str
+    branch_code: str | None = None
+    product_code: str | None = None
+    expires_days: int = DEFAULT_EXPIRY_DAYS
+
+
+@transactional
+def create_invitation(req: InvitationRequest, *, now: datetime | None = None) -> IssuedInvitation:
+    """Create a one-time link for a customer (created or updated by external_id) and send it.
+
+    Returns the link once; only its hash is stored. Raises NotFound for an unknown survey,
+    Conflict for a survey that is not published, ValidationFailed for bad branch/product codes.
+    """
+    now = now or utcnow()
+    version = surveys.published_version(req.survey_code)
+    data = req.customer
+    if req.branch_code and not data.branch_code:
+        data = CustomerData(**{**data.__dict__, "branch_code": req.branch_code})
+    customer, _ = upsert_customer_row(data)
+    branch = branch_by_code(req.branch_code) if req.branch_code else customer.branch
+    product = product_by_code(req.product_code) if req.product_code else None
+    invitation = Invitation(
+        survey_id=version.survey_id,
+        version=version,
+        customer=customer,
+        branch_id=branch.id if branch else None,
+        product_id=product.id if product else None,
+        channel=req.channel,
+        source="api",
+        scheduled_at=now,
+        expires_at=now + timedelta(days=req.expires_days),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    token = new_token()
+    deliver(invitation, now=now, token=token)
+    return IssuedInvitation(invitation, link_for(token))
+
+
+def product_by_code(code: str):
+    product = db.session.scalar(select(Product).where(Product.code == code.strip()))
+    if product is None:
+        raise ValidationFailed(f"产品代码 {code} 不存在", field="product_code")
+    return product
+
+
+def get_invitation(invitation_id: int) -> Invitation:
+    return get_or_raise(Invitation, invitation_id, "邀请不存在")
+
+
+def send_due_row(invitation: Invitation, now: datetime) -> None:
+    deliver(invitation, now=now)
+
+
+def retry_failed(now: datetime | None = None, *, limit: int = 500) -> int:
+    """Resend messages whose back-off has elapsed (flushes; the caller commits)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.status == "failed", OutboundMessage.next_attempt_at <= now)
+        .order_by(OutboundMessage.next_attempt_at)
+        .limit(limit)
+    ).all()
+    for message in due:
+        invitation = db.session.get(Invitation, message.invitation_id)
+        if invitation is None or invitation.status in (
+            InvitationStatus.COMPLETED,
+            InvitationStatus.EXPIRED,
+        ):
+            message.status, message.next_attempt_at = "cancelled", None
+            continue
+        deliver(invitation, now=now, reminder=message.kind == "reminder", message=message)
+    return len(due)
+
+
+def expire_overdue(now: datetime | None = None) -> int:
+    """Mark unanswered links past their expiry as expired (flushes; the caller commits)."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.status.in_(
+                [InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.OPENED]
+            ),
+            Invitation.expires_at <= now,
+        )
+        .values(status=InvitationStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def check_channel(channel: str) -> str:
+    if channel not in ("sms", "email", "wechat", "app"):
+        raise ValidationFailed("渠道须为 sms、email、wechat 或 app", field="channel")
+    return channel

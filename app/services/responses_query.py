@@ -1,0 +1,329 @@
+"""Reading responses: staff lists with filters, detail, CSV/XLSX exports, the API's keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Branch, Invitation, Product, Response, Survey, User
+from app.services import audit
+from app.services.errors import ValidationFailed
+from app.services.surveys import definition_of
+from app.services.tx import get_or_raise, transactional
+from nlp import redact
+from surveys import QuestionType, other_key
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 50_000
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def local(value: datetime | None) -> datetime | None:
+    """A UTC time shown with the bank's offset (+08:00)."""
+    return value.astimezone(zone()) if value else None
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    survey_id: int | None = None
+    branch_id: int | None = None
+    product_id: int | None = None
+    channel: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    detractors_only: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def _filtered(f: ResponseFilter) -> Select:
+    stmt = select(Response)
+    if f.survey_id:
+        stmt = stmt.where(Response.survey_id == f.survey_id)
+    if f.branch_id:
+        path = db.session.scalar(select(Branch.path).where(Branch.id == f.branch_id)) or "/none/"
+        stmt = stmt.where(
+            Response.branch_id.in_(select(Branch.id).where(Branch.path.startswith(path)))
+        )
+    if f.product_id:
+        stmt = stmt.where(Response.product_id == f.product_id)
+    if f.channel:
+        stmt = stmt.where(Response.channel == f.channel)
+    if f.date_from:
+        stmt = stmt.where(Response.submitted_at >= datetime.combine(f.date_from, time(), zone()))
+    if f.date_to:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(), zone())
+        stmt = stmt.where(Response.submitted_at < end)
+    if f.detractors_only:
+        stmt = stmt.where(Response.detractor.is_(True))
+    return stmt
+
+
+def list_responses(f: ResponseFilter, *, page: int = 1) -> Page:
+    """Responses in the viewer's branch scope matching the filter, newest first."""
+    stmt = _filtered(f)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        stmt.options(selectinload(Response.survey), selectinload(Response.branch))
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    return Page(list(rows), page, pages, total)
+
+
+def get_response(response_id: int) -> Response:
+    return get_or_raise(Response, response_id, "答卷不存在或不在您的管辖范围内")
+
+
+def readable_answers(response: Response) -> list[tuple[str, str]]:
+    """(question title, answer in words) for every answered question; free text redacted."""
+    defn = definition_of(response.version)
+    out: list[tuple[str, str]] = []
+    for q in defn.questions:
+        value = response.answers.get(q.id)
+        if value is None:
+            continue
+        labels = dict(q.scale_points()) if q.scale_type else {}
+        if q.type is QuestionType.MATRIX:
+            names = {item.id: item.label for item in q.items}
+            text = "；".join(f"{names.get(k, k)}：{v}" for k, v in value.items())
+        elif q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            chosen = value if isinstance(value, list) else [value]
+            text = "、".join(q.option(v).label if q.option(v) else v for v in chosen)
+            other = response.answers.get(other_key(q.id))
+            if other:
+                text += f"（{redact(other).text}）"
+        elif q.type is QuestionType.TEXT:
+            text = redact(str(value)).text
+        else:
+            text = f"{value} 分" + (f"（{labels[value]}）" if labels.get(value) else "")
+        out.append((q.title, text))
+    return out
+
+
+def masked_answers(response: Response) -> dict[str, Any]:
+    """The cleaned answers with every free text redacted (for the API)."""
+    out: dict[str, Any] = {}
+    for key, value in response.answers.items():
+        out[key] = redact(value).text if isinstance(value, str) else value
+    return out
+
+
+def neutralise(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+EXPORT_HEADER = [
+    "答卷编号",
+    "问卷",
+    "版本",
+    "提交时间",
+    "渠道",
+    "机构",
+    "产品",
+    "客户号",
+    "客户姓名",
+    "满意度(CSAT)",
+    "推荐度(NPS)",
+    "费力度(CES)",
+    "满意度指数",
+    "低分客户",
+    "意见（已脱敏）",
+]
+
+
+def _export_rows(f: ResponseFilter) -> list[list[Any]]:
+    stmt = (
+        _filtered(f)
+        .options(
+            selectinload(Response.survey),
+            selectinload(Response.version),
+            selectinload(Response.branch),
+            selectinload(Response.product),
+            selectinload(Response.customer),
+        )
+        .order_by(Response.submitted_at, Response.id)
+        .limit(EXPORT_LIMIT)
+    )
+    rows = []
+    for r in db.session.scalars(stmt):
+        rows.append(
+            [
+                r.id,
+                r.survey.title,
+                r.version.number,
+                local(r.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                r.channel_label,
+                r.branch.name if r.branch else "",
+                r.product.name if r.product else "",
+                r.customer.external_id if r.customer else "",
+                r.customer.masked_name if r.customer else "匿名",
+                r.csat,
+                r.nps,
+                r.ces,
+                None if r.index_score is None else round(r.index_score, 1),
+                "是" if r.detractor else "否",
+                r.comment_redacted,
+            ]
+        )
+    return [[neutralise(cell) for cell in row] for row in rows]
+
+
+@transactional
+def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes, int]:
+    """CSV (UTF-8 with BOM, opens in Excel) or XLSX of the filtered responses, masked and
+    formula-neutralised; the export is written to the audit log. Returns (content, row count)."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationFailed("导出格式须为 CSV 或 XLSX", field="format")
+    rows = _export_rows(f)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_HEADER)
+        writer.writerows(rows)
+        content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("答卷")
+        sheet.append(EXPORT_HEADER)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        content = out.getvalue()
+    audit.record(
+        "responses.export",
+        actor=actor,
+        object_type="survey_response",
+        detail={
+            "format": fmt,
+            "rows": len(rows),
+            "filter": {k: str(v) for k, v in vars(f).items() if v},
+        },
+    )
+    return content, len(rows)
+
+
+def invitation_status(invitation_id: int) -> dict[str, Any]:
+    inv = get_or_raise(Invitation, invitation_id, "邀请不存在")
+    response_id = db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id))
+    return {
+        "id": inv.id,
+        "status": inv.status,
+        "survey_code": inv.survey.code,
+        "channel": inv.channel,
+        "customer_external_id": inv.customer.external_id if inv.customer else None,
+        "created_at": local(inv.created_at),
+        "sent_at": local(inv.sent_at),
+        "opened_at": local(inv.opened_at),
+        "completed_at": local(inv.completed_at),
+        "expires_at": local(inv.expires_at),
+        "response_id": response_id,
+    }
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
+        kind, _, value = raw.partition(":")
+        if kind != "r":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValidationFailed("游标无效", field="cursor") from err
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"r:{last_id}".encode()).decode("ascii").rstrip("=")
+
+
+def api_page(
+    *,
+    survey_code: str | None,
+    invitation_id: int | None,
+    since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A keyset page of responses by ascending id; ``next`` is None on the last page."""
+    stmt = select(Response).options(
+        selectinload(Response.survey),
+        selectinload(Response.version),
+        selectinload(Response.branch),
+        selectinload(Response.product),
+        selectinload(Response.customer),
+    )
+    if survey_code:
+        stmt = stmt.where(
+            Response.survey_id.in_(select(Survey.id).where(Survey.code == survey_code))
+        )
+    if invitation_id:
+        stmt = stmt.where(Response.invitation_id == invitation_id)
+    if since:
+        stmt = stmt.where(Response.submitted_at >= since)
+    if cursor:
+        stmt = stmt.where(Response.id > _decode_cursor(cursor))
+    rows = list(db.session.scalars(stmt.order_by(Response.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "id": r.id,
+            "survey_code": r.survey.code,
+            "survey_version": r.version.number,
+            "invitation_id": r.invitation_id,
+            "channel": r.channel,
+            "submitted_at": local(r.submitted_at),
+            "csat": r.csat,
+            "nps": r.nps,
+            "ces": r.ces,
+            "index": None if r.index_score is None else round(r.index_score, 2),
+            "branch_code": r.branch.code if r.branch else None,
+            "product_code": r.product.code if r.product else None,
+            "customer": (
+                {"external_id": r.customer.external_id, "name": r.customer.masked_name}
+                if r.customer
+                else None
+            ),
+            "answers": masked_answers(r),
+        }
+        for r in rows
+    ]
+    return items, (_encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def filter_choices() -> dict[str, list]:
+    """Surveys, branches and products for the filter drop-downs."""
+    return {
+        "surveys": list(db.session.scalars(select(Survey).order_by(Survey.code))),
+        "branches": list(db.session.scalars(select(Branch).order_by(Branch.path))),
+        "products": list(db.session.scalars(select(Product).order_by(Product.code))),
+    }

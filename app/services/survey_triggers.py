@@ -1,0 +1,238 @@
+"""Trigger rules: a business event schedules a survey or a follow-up visit after a delay.
+
+Events arrive from integrators (``POST /api/v1/events``) and, for ``complaint.closed``, from the
+complaints area in-process (app.services.domain_events); both go through ``apply_rules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Customer,
+    FollowUp,
+    Invitation,
+    InvitationStatus,
+    TriggerRule,
+    utcnow,
+)
+from app.services import domain_events, invitations, surveys
+from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
+from app.services.errors import ValidationFailed
+from app.services.responses_query import local
+from app.services.tx import get_or_raise, transactional
+from surveys.contact import in_quiet_hours
+
+DEFAULT_RULES = (
+    ("loan.disbursed", "loan-followup", "survey", "sms", 7 * 24),
+    ("account.opened", "branch-service", "survey", "sms", 24),
+    ("complaint.closed", "complaint-resolution", "survey", "sms", 24),
+)
+EVENT_LABELS = {
+    "loan.disbursed": "贷款发放",
+    "account.opened": "开户",
+    "complaint.closed": "投诉办结",
+    "card.issued": "信用卡开卡",
+    "mobile.registered": "手机银行注册",
+}
+
+
+@dataclass(frozen=True)
+class EventData:
+    type: str
+    customer: CustomerData
+    occurred_at: datetime
+    branch_code: str | None = None
+    product_code: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def list_rules() -> list[TriggerRule]:
+    return list(db.session.scalars(select(TriggerRule).order_by(TriggerRule.event_type)))
+
+
+def apply_rules(
+    event_type: str,
+    customer: Customer,
+    occurred_at: datetime,
+    *,
+    branch_id: int | None,
+    product_id: int | None,
+) -> list[dict[str, Any]]:
+    """Schedule what the active rules of this event ask for (flushes; caller commits)."""
+    rules = db.session.scalars(
+        select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
+    ).all()
+    scheduled: list[dict[str, Any]] = []
+    for rule in rules:
+        version = rule.survey.latest_version
+        if version is None or rule.survey.status == "closed":
+            continue
+        due = occurred_at + timedelta(hours=rule.delay_hours)
+        if rule.action == "visit":
+            row = FollowUp(
+                customer_id=customer.id,
+                survey_id=rule.survey_id,
+                version_id=version.id,
+                product_id=product_id,
+                branch_id=branch_id,
+                reason="trigger",
+                note=f"{EVENT_LABELS.get(event_type, event_type)}后回访",
+                due_at=due,
+            )
+        else:
+            row = Invitation(
+                survey_id=rule.survey_id,
+                version_id=version.id,
+                customer_id=customer.id,
+                branch_id=branch_id,
+                product_id=product_id,
+                channel=rule.channel,
+                source="trigger",
+                scheduled_at=due,
+                expires_at=due + timedelta(days=rule.expires_days),
+            )
+        db.session.add(row)
+        db.session.flush()
+        scheduled.append(
+            {
+                "kind": rule.action,
+                "id": row.id,
+                "survey_code": rule.survey.code,
+                "due_at": local(due).isoformat(),
+            }
+        )
+    return scheduled
+
+
+@transactional
+def record_event(event: EventData) -> list[dict[str, Any]]:
+    """Take a business event from an integrator; returns what was scheduled (may be nothing)."""
+    from app.services.invitations import product_by_code
+
+    customer, _ = upsert_customer_row(event.customer)
+    branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch
+    product = product_by_code(event.product_code) if event.product_code else None
+    return apply_rules(
+        event.type,
+        customer,
+        event.occurred_at,
+        branch_id=branch.id if branch else None,
+        product_id=product.id if product else None,
+    )
+
+
+def _on_complaint_closed(event: domain_events.DomainEvent) -> None:
+    if event.customer_id is None:
+        return
+    customer = db.session.get(Customer, event.customer_id)
+    if customer is None:
+        return
+    apply_rules(
+        "complaint.closed",
+        customer,
+        event.occurred_at,
+        branch_id=event.branch_id if event.branch_id is not None else customer.branch_id,
+        product_id=event.product_id,
+    )
+
+
+domain_events.subscribe("complaint.closed", _on_complaint_closed)
+
+
+def ensure_rule_row(event_type: str, survey_code: str, action: str, channel: str, hours: int):
+    survey = surveys.survey_by_code(survey_code)
+    exists = db.session.scalar(
+        select(TriggerRule).where(
+            TriggerRule.event_type == event_type, TriggerRule.survey_id == survey.id
+        )
+    )
+    if exists is None:
+        exists = TriggerRule(
+            event_type=event_type,
+            survey_id=survey.id,
+            action=action,
+            channel=channel,
+            delay_hours=hours,
+        )
+        db.session.add(exists)
+    return exists
+
+
+@transactional
+def add_rule(
+    *, event_type: str, survey_id: int, action: str, channel: str, delay_hours: int
+) -> TriggerRule:
+    """A new active rule; the event type is a dotted lower-case name such as loan.disbursed."""
+    event_type = (event_type or "").strip()
+    if (
+        not event_type
+        or len(event_type) > 64
+        or not event_type.replace(".", "").replace("_", "").isalnum()
+    ):
+        raise ValidationFailed("事件类型须为小写英文加点，例如 loan.disbursed", field="event_type")
+    if action not in ("survey", "visit"):
+        raise ValidationFailed("动作无效", field="action")
+    invitations.check_channel(channel)
+    if not 0 <= delay_hours <= 24 * 365:
+        raise ValidationFailed("延迟须在 0 到 8760 小时之间", field="delay_hours")
+    survey = surveys.get_survey(survey_id)
+    rule = TriggerRule(
+        event_type=event_type,
+        survey_id=survey.id,
+        action=action,
+        channel=channel,
+        delay_hours=delay_hours,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+@transactional
+def toggle_rule(rule_id: int) -> TriggerRule:
+    rule = get_or_raise(TriggerRule, rule_id, "规则不存在")
+    rule.active = not rule.active
+    return rule
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    expired: int = 0
+    reminded: int = 0
+
+
+@transactional
+def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchReport:
+    """Periodic work: send scheduled invitations now due, retry failed deliveries, expire links,
+    send campaign reminders. Safe to run at any time and any number of times."""
+    from app.services import campaigns
+
+    now = now or utcnow()
+    report = DispatchReport()
+    due = db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.status == InvitationStatus.QUEUED,
+            Invitation.token_hash.is_(None),
+            Invitation.scheduled_at <= now,
+        )
+        .order_by(Invitation.scheduled_at)
+        .limit(limit)
+    ).all()
+    for invitation in due:
+        if invitation.expires_at <= now or in_quiet_hours(now, invitation.channel):
+            continue  # expiry marks it below; quiet hours wait for the next run
+        invitations.deliver(invitation, now=now)
+        report.sent += 1
+    report.retried = invitations.retry_failed(now)
+    report.expired = invitations.expire_overdue(now)
+    report.reminded = campaigns.send_reminders_rows(now)
+    return report

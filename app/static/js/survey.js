@@ -1,0 +1,63 @@
+// Skip logic in the browser: hides questions whose show_if does not hold. Without JavaScript
+// every question is shown and the server applies the same rules (surveys.validate).
+(function () {
+  "use strict";
+  var form = document.querySelector(".sv-form");
+  if (!form) { return; }
+  document.body.classList.add("sv-js");
+
+  function valueOf(id, item) {
+    var name = "q_" + id + (item ? "__" + item : "");
+    var inputs = form.querySelectorAll('[name="' + name + '"]');
+    var values = [];
+    inputs.forEach(function (el) {
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+      if (el.value !== "") { values.push(el.value); }
+    });
+    var multiple = inputs.length && inputs[0].type === "checkbox";
+    if (multiple) { return values.length ? values : null; }
+    return values.length ? values[0] : null;
+  }
+
+  function num(v) { var n = Number(v); return isNaN(n) ? v : n; }
+
+  function holds(cond) {
+    if (cond.all) { return cond.all.every(holds); }
+    if (cond.any) { return cond.any.some(holds); }
+    var q = document.getElementById("q-" + cond.question);
+    if (q && q.classList.contains("sv-hidden")) { return false; }
+    var v = valueOf(cond.question, cond.item);
+    if (cond.op === "answered") { return (v !== null) === (cond.value !== false); }
+    if (v === null) { return false; }
+    var want = cond.value;
+    if (Array.isArray(v)) {
+      var list = Array.isArray(want) ? want : [want];
+      var hit = v.some(function (x) { return list.indexOf(x) >= 0; });
+      if (cond.op === "eq" || cond.op === "in") { return hit; }
+      if (cond.op === "ne" || cond.op === "not_in") { return !hit; }
+      return false;
+    }
+    var a = num(v);
+    switch (cond.op) {
+      case "eq": return a == num(want);
+      case "ne": return a != num(want);
+      case "in": return want.map(String).indexOf(String(v)) >= 0;
+      case "not_in": return want.map(String).indexOf(String(v)) < 0;
+      case "lt": return a < want;
+      case "lte": return a <= want;
+      case "gt": return a > want;
+      case "gte": return a >= want;
+    }
+    return true;
+  }
+
+  function refresh() {
+    form.querySelectorAll(".sv-q[data-show-if]").forEach(function (q) {
+      var show = holds(JSON.parse(q.getAttribute("data-show-if")));
+      q.classList.toggle("sv-hidden", !show);
+    });
+  }
+
+  form.addEventListener("change", refresh);
+  refresh();
+})();

@@ -1,0 +1,223 @@
+"""Survey endpoints of /api/v1: surveys, invitations, responses (keyset pages), events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.services import invitations, responses_query, survey_triggers, surveys
+from app.services.customers import CustomerData
+from app.services.errors import NotFound
+from app.web.api.registry import endpoint
+from app.web.api.schemas import ErrorBody, NoNul, Strict
+
+ERRORS = {401: ErrorBody, 403: ErrorBody}
+Channel = Literal["sms", "email", "wechat", "app"]
+
+
+class SurveyOut(BaseModel):
+    code: str
+    title: str
+    status: Literal["draft", "published", "closed"]
+    version: int | None = Field(description="latest published version number")
+    questions: int
+
+
+class SurveyList(BaseModel):
+    items: list[SurveyOut]
+
+
+class CustomerRef(Strict):
+    external_id: str = Field(min_length=1, max_length=64, pattern=NoNul)
+    name: str = Field(min_length=1, max_length=100, pattern=NoNul)
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^\x00\s]+@[^\x00\s]+$")
+
+
+class InvitationIn(Strict):
+    survey_code: str = Field(min_length=1, max_length=40, pattern=NoNul)
+    customer: CustomerRef
+    channel: Channel
+    branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    expires_days: int = Field(default=14, ge=1, le=90)
+
+
+class InvitationCreated(BaseModel):
+    id: int
+    url: str = Field(description="the one-time survey link (returned only once)")
+    expires_at: datetime
+    status: str
+
+
+class InvitationOut(BaseModel):
+    id: int
+    status: Literal["queued", "sent", "opened", "completed", "expired", "failed"]
+    survey_code: str
+    channel: str
+    customer_external_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    opened_at: datetime | None
+    completed_at: datetime | None
+    expires_at: datetime
+    response_id: int | None
+
+
+class ResponseQuery(Strict):
+    survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
+    invitation_id: int | None = Field(default=None, ge=1)
+    since: AwareDatetime | None = None
+    cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class ResponseItem(BaseModel):
+    id: int
+    survey_code: str
+    survey_version: int
+    invitation_id: int | None
+    channel: str
+    submitted_at: datetime
+    csat: int | None
+    nps: int | None
+    ces: int | None
+    index: float | None
+    branch_code: str | None
+    product_code: str | None
+    customer: dict[str, str] | None = Field(description="masked")
+    answers: dict[str, Any] = Field(description="free text redacted")
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponseItem]
+    next: str | None
+
+
+class EventIn(Strict):
+    type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
+    customer: CustomerRef
+    occurred_at: AwareDatetime
+    branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class EventAccepted(BaseModel):
+    accepted: bool
+    scheduled: list[dict[str, Any]]
+
+
+@endpoint(
+    "/v1/surveys",
+    "GET",
+    summary="问卷列表",
+    scope=None,
+    responses={200: SurveyList, **ERRORS},
+    tags=["surveys"],
+)
+def list_surveys():
+    """Every survey with its code, status and latest published version."""
+    items = []
+    for s in surveys.list_surveys():
+        latest = s.latest_version
+        items.append(
+            SurveyOut(
+                code=s.code,
+                title=s.title,
+                status=s.status,
+                version=latest.number if latest else None,
+                questions=len(latest.definition["questions"]) if latest else 0,
+            )
+        )
+    return SurveyList(items=items)
+
+
+@endpoint(
+    "/v1/invitations",
+    "POST",
+    summary="创建一次性问卷邀请并发送",
+    scope="invitations:write",
+    body=InvitationIn,
+    responses={201: InvitationCreated, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, **ERRORS},
+    tags=["surveys"],
+)
+def create_invitation(body: InvitationIn):
+    """Create (or update) the customer, create a one-time link and send it on the channel."""
+    issued = invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code=body.survey_code,
+            customer=CustomerData(**body.customer.model_dump()),
+            channel=body.channel,
+            branch_code=body.branch_code,
+            product_code=body.product_code,
+            expires_days=body.expires_days,
+        )
+    )
+    inv = issued.invitation
+    expires_at = responses_query.local(inv.expires_at)
+    return InvitationCreated(
+        id=inv.id, url=issued.url, expires_at=expires_at, status=inv.status
+    ), 201
+
+
+@endpoint(
+    "/v1/invitations/<invitation_id>",
+    "GET",
+    summary="查询邀请状态",
+    scope=("invitations:write", "responses:read"),
+    responses={200: InvitationOut, 404: ErrorBody, **ERRORS},
+    tags=["surveys"],
+)
+def get_invitation(invitation_id: str):
+    """The invitation's status: queued, sent, opened, completed, expired or failed."""
+    if not invitation_id.isdigit() or len(invitation_id) > 18:
+        raise NotFound("邀请不存在")
+    return InvitationOut(**responses_query.invitation_status(int(invitation_id)))
+
+
+@endpoint(
+    "/v1/responses",
+    "GET",
+    summary="答卷（按游标分页，个人信息已脱敏）",
+    scope="responses:read",
+    query=ResponseQuery,
+    responses={200: ResponsePage, 422: ErrorBody, **ERRORS},
+    tags=["surveys"],
+)
+def list_responses(query: ResponseQuery):
+    """Responses oldest first; pass ``next`` back as ``cursor`` for the following page."""
+    items, nxt = responses_query.api_page(
+        survey_code=query.survey_code,
+        invitation_id=query.invitation_id,
+        since=query.since,
+        cursor=query.cursor,
+        limit=query.limit,
+    )
+    return ResponsePage(items=[ResponseItem(**item) for item in items], next=nxt)
+
+
+@endpoint(
+    "/v1/events",
+    "POST",
+    summary="推送业务事件（按触发规则安排调查或回访）",
+    scope="events:write",
+    body=EventIn,
+    responses={202: EventAccepted, 422: ErrorBody, **ERRORS},
+    tags=["surveys"],
+)
+def post_event(body: EventIn):
+    """Matching trigger rules schedule a survey invitation or a follow-up visit after a delay."""
+    scheduled = survey_triggers.record_event(
+        survey_triggers.EventData(
+            type=body.type,
+            customer=CustomerData(**body.customer.model_dump()),
+            occurred_at=body.occurred_at,
+            branch_code=body.branch_code,
+            product_code=body.product_code,
+            attributes=body.attributes,
+        )
+    )
+    return EventAccepted(accepted=True, scheduled=scheduled), 202

@@ -1,0 +1,66 @@
+"""The customer's survey page ``/s/<token>``: Chinese, phone-sized, works without JavaScript.
+
+The view is exempt from CSRF: the unguessable one-time token in the URL is what authorises a
+submission, and customers have no session with us.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from app.extensions import csrf
+from app.services import responses
+from app.services.errors import NotFound
+from app.web.public import bp
+from surveys import field_name, other_field_name
+
+MESSAGES = {
+    "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
+    "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
+    "answered": (200, "您已提交过本问卷", "该链接已提交过答卷，无需重复填写。感谢您的参与！"),
+}
+
+
+def message_page(kind: str, text: str | None = None):
+    status, heading, default = MESSAGES[kind]
+    page = render_template(
+        "public/survey/message.html", kind=kind, heading=heading, text=text or default
+    )
+    return page, status
+
+
+def render_form(link, *, raw=None, errors=None, status=200, **extra):
+    invitation = link.invitation
+    page = render_template(
+        "public/survey/form.html",
+        defn=link.definition,
+        raw=raw or {},
+        errors=errors or {},
+        field_name=field_name,
+        other_field_name=other_field_name,
+        expires_at=invitation.expires_at if invitation else None,
+        action=extra.pop("action", request.path),
+        **extra,
+    )
+    return page, status
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def survey_link(token: str):
+    try:
+        if request.method == "GET":
+            return render_form(responses.open_link(token))
+        response = responses.submit_link(token, request.form)
+    except NotFound:
+        return message_page("missing")
+    except responses.LinkGone as err:
+        return message_page("gone", err.message)
+    except responses.AlreadyAnswered:
+        return message_page("answered")
+    except responses.AnswersInvalid as err:
+        return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
+    thanks = response.version.definition.get("thank_you") or "感谢您的宝贵意见，我们会认真改进！"
+    return render_template(
+        "public/survey/message.html", kind="thanks", heading="提交成功，感谢您的参与", text=thanks
+    )

@@ -1,0 +1,256 @@
+"""The survey endpoints of CONTRACT.md: surveys, invitations, responses, events; and /s/<token>."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import FollowUp, Invitation, OutboundMessage, Response
+from tests import factories
+
+TEMPLATES = {
+    "branch-service",
+    "loan-followup",
+    "credit-card",
+    "mobile-banking",
+    "complaint-resolution",
+}
+ANSWERS = {
+    "q_overall": "2",
+    "q_nps": "3",
+    "q_wait_time": "gt30",
+    "q_aspects__attitude": "2",
+    "q_aspects__skill": "3",
+    "q_aspects__efficiency": "2",
+    "q_aspects__disclosure": "3",
+    "q_aspects__environment": "4",
+    "q_effort": "2",
+    "q_improve": ["wait", "attitude"],
+    "q_comment": '=HYPERLINK("x") 排队太久，我的电话13812345678',
+}
+
+
+def bearer(scopes: str) -> dict[str, str]:
+    _, secret = factories.api_token(scopes)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def invite(client, *, scopes="invitations:write", **extra):
+    body = {
+        "survey_code": "branch-service",
+        "customer": {"external_id": "APIC001", "name": "王小明", "phone": "13912345678"},
+        "channel": "sms",
+        "branch_code": "HZ01",
+        **extra,
+    }
+    return client.post("/api/v1/invitations", json=body, headers=bearer(scopes))
+
+
+def token_of(url: str) -> str:
+    return url.rsplit("/s/", 1)[1]
+
+
+def test_surveys_lists_the_five_templates(client):
+    reply = client.get("/api/v1/surveys", headers=bearer("responses:read"))
+    assert reply.status_code == 200
+    codes = {item["code"] for item in reply.get_json()["items"]}
+    assert TEMPLATES <= codes
+    assert client.get("/api/v1/surveys").status_code == 401
+
+
+def test_invitation_link_comes_from_public_base_url_and_only_its_hash_is_stored(app, client):
+    reply = client.post(
+        "/api/v1/invitations",
+        json={
+            "survey_code": "branch-service",
+            "customer": {"external_id": "APIC002", "name": "李四", "phone": "13900001111"},
+            "channel": "sms",
+        },
+        headers={**bearer("invitations:write"), "Host": "evil.example.com"},
+    )
+    assert reply.status_code == 201
+    data = reply.get_json()
+    assert data["url"].startswith(app.config["PUBLIC_BASE_URL"] + "/s/")
+    assert re.search(r"[+-]\d\d:\d\d$", data["expires_at"])
+    token = token_of(data["url"])
+    assert len(token) >= 32  # 24 random bytes, url-safe
+    row = db.session.get(Invitation, data["id"])
+    assert row.token_hash != token and len(row.token_hash) == 64
+    assert row.status == "sent"
+    outbox = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == row.id)
+    )
+    assert outbox.recipient_masked == "139****1111" and data["url"] in outbox.body
+
+
+def test_invitation_errors_are_json(client):
+    assert invite(client, survey_code="no-such").status_code == 404
+    assert invite(client, channel="fax").status_code == 422
+    assert invite(client, scopes="responses:read").status_code == 403
+    bad = invite(client, branch_code="ZZ99")
+    assert bad.status_code == 422 and "error" in bad.get_json()
+
+
+def test_invitation_status_with_either_scope(client):
+    created = invite(client).get_json()
+    for scopes in ("invitations:write", "responses:read"):
+        reply = client.get(f"/api/v1/invitations/{created['id']}", headers=bearer(scopes))
+        assert reply.status_code == 200
+        assert reply.get_json()["status"] == "sent"
+    assert (
+        client.get(
+            f"/api/v1/invitations/{created['id']}", headers=bearer("events:write")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get("/api/v1/invitations/999999", headers=bearer("responses:read")).status_code
+        == 404
+    )
+    assert (
+        client.get("/api/v1/invitations/abc", headers=bearer("responses:read")).status_code == 404
+    )
+
+
+def test_customer_answers_once_then_sees_already_answered(client):
+    created = invite(client).get_json()
+    link = "/s/" + token_of(created["url"])
+    page = client.get(link)
+    assert page.status_code == 200 and "网点服务满意度调查" in page.get_data(as_text=True)
+    status = client.get(f"/api/v1/invitations/{created['id']}", headers=bearer("responses:read"))
+    assert status.get_json()["status"] == "opened"
+
+    done = client.post(link, data=ANSWERS)
+    assert done.status_code == 200 and "感谢" in done.get_data(as_text=True)
+    again = client.post(link, data=ANSWERS)
+    assert "已提交过" in again.get_data(as_text=True)
+    assert "已提交过" in client.get(link).get_data(as_text=True)
+    count = db.session.scalar(
+        select(func.count(Response.id)).where(Response.invitation_id == created["id"])
+    )
+    assert count == 1
+    status = client.get(f"/api/v1/invitations/{created['id']}", headers=bearer("responses:read"))
+    assert status.get_json()["status"] == "completed"
+
+
+def test_detractor_gets_a_follow_up_in_the_same_transaction(client):
+    created = invite(client).get_json()
+    client.post("/s/" + token_of(created["url"]), data=ANSWERS)
+    response = db.session.scalar(select(Response).where(Response.invitation_id == created["id"]))
+    assert response.detractor and response.nps == 3 and response.csat == 2
+    task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
+    assert task is not None and task.status == "open" and task.reason == "detractor"
+    assert task.branch_id == response.branch_id
+
+
+def test_validation_errors_keep_answers(client):
+    created = invite(client).get_json()
+    link = "/s/" + token_of(created["url"])
+    partial = {"q_nps": "9", "q_comment": "环境很好"}
+    reply = client.post(link, data=partial)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert "请检查标红的题目" in html and "环境很好" in html
+    assert re.search(r'name="q_nps" value="9"\s+checked', html)
+    assert (
+        db.session.scalar(
+            select(func.count(Response.id)).where(Response.invitation_id == created["id"])
+        )
+        == 0
+    )
+
+
+def test_unknown_and_expired_links(client):
+    missing = client.get("/s/" + "x" * 32)
+    assert missing.status_code == 404 and "链接无效" in missing.get_data(as_text=True)
+    created = invite(client).get_json()
+    row = db.session.get(Invitation, created["id"])
+    row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.flush()
+    gone = client.get("/s/" + token_of(created["url"]))
+    assert gone.status_code == 410 and "已过期" in gone.get_data(as_text=True)
+    assert client.post("/s/" + token_of(created["url"]), data=ANSWERS).status_code == 410
+
+
+def test_responses_pages_with_cursor_and_masks_personal_data(client):
+    ids = []
+    for n in range(3):
+        created = invite(
+            client, customer={"external_id": f"PG{n}", "name": "赵六", "phone": f"1360000000{n}"}
+        ).get_json()
+        client.post("/s/" + token_of(created["url"]), data=ANSWERS)
+        ids.append(created["id"])
+    headers = bearer("responses:read")
+    first = client.get(
+        "/api/v1/responses?survey_code=branch-service&limit=2&since=2020-01-01T00:00:00%2B08:00",
+        headers=headers,
+    ).get_json()
+    seen = [item["id"] for item in first["items"]]
+    assert len(seen) == 2 and first["next"]
+    page = first
+    while page["next"]:
+        page = client.get(
+            f"/api/v1/responses?survey_code=branch-service&limit=2&cursor={page['next']}",
+            headers=headers,
+        ).get_json()
+        seen += [item["id"] for item in page["items"]]
+    assert seen == sorted(set(seen))
+    mine = client.get(f"/api/v1/responses?invitation_id={ids[0]}", headers=headers).get_json()
+    item = mine["items"][0]
+    assert item["invitation_id"] == ids[0] and item["survey_code"] == "branch-service"
+    assert item["csat"] == 2 and item["nps"] == 3 and item["ces"] == 2
+    assert "13812345678" not in str(item) and "138****5678" in item["answers"]["comment"]
+    assert re.search(r"\+08:00$", item["submitted_at"])
+    assert client.get("/api/v1/responses?cursor=%21%21", headers=headers).status_code == 422
+    assert client.get("/api/v1/responses", headers=bearer("invitations:write")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("event_type", "survey_code", "hours"),
+    [("loan.disbursed", "loan-followup", 168), ("account.opened", "branch-service", 24)],
+)
+def test_events_schedule_surveys_by_trigger_rules(client, event_type, survey_code, hours):
+    occurred = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    reply = client.post(
+        "/api/v1/events",
+        json={
+            "type": event_type,
+            "customer": {"external_id": "EV001", "name": "钱七", "phone": "13700000000"},
+            "occurred_at": occurred.isoformat(),
+            "branch_code": "NJ01",
+        },
+        headers=bearer("events:write"),
+    )
+    assert reply.status_code == 202
+    scheduled = reply.get_json()["scheduled"]
+    assert [s["survey_code"] for s in scheduled] == [survey_code]
+    row = db.session.get(Invitation, scheduled[0]["id"])
+    assert row.status == "queued" and row.token_hash is None
+    assert row.scheduled_at == occurred + timedelta(hours=hours)
+
+
+def test_unknown_event_is_accepted_and_schedules_nothing(client):
+    reply = client.post(
+        "/api/v1/events",
+        json={
+            "type": "card.lost",
+            "customer": {"external_id": "EV002", "name": "孙八"},
+            "occurred_at": "2026-11-01T10:00:00+08:00",
+        },
+        headers=bearer("events:write"),
+    )
+    assert reply.status_code == 202 and reply.get_json()["scheduled"] == []
+    bad = client.post(
+        "/api/v1/events",
+        json={
+            "type": "x",
+            "customer": {"external_id": "E", "name": "n"},
+            "occurred_at": "yesterday",
+        },
+        headers=bearer("events:write"),
+    )
+    assert bad.status_code == 422
