@@ -1,0 +1,110 @@
+"""Fifty concurrent submissions of one link store exactly one response (real PostgreSQL).
+
+This test needs real commits from many connections, so it runs on a database of its own rather
+than inside the rolled-back test transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.postgres
+
+SUBMISSIONS = 50
+
+
+@pytest.fixture
+def own_database():
+    admin = support.postgres_admin_url()
+    problem = support.postgres_problem(admin)
+    if problem:
+        pytest.skip(f"PostgreSQL not available: {problem}")
+    name = f"kesheng_conc_{uuid.uuid4().hex[:10]}"
+    support.postgres_execute(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", admin)
+    finally:
+        support.postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_fifty_concurrent_submissions_store_one_response(own_database):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import FollowUp, Invitation, Response
+    from app.services import demo, invitations, responses
+    from app.services.customers import CustomerData
+
+    app = support.make_app(
+        own_database,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": SUBMISSIONS + 5, "max_overflow": 10},
+    )
+    with app.app_context():
+        support.migrate_to_head()
+        demo.seed(customers=5, responses=0)
+        issued = invitations.create_invitation(
+            invitations.InvitationRequest(
+                survey_code="complaint-resolution",
+                customer=CustomerData(external_id="RACE1", name="并发客户", phone="13800000001"),
+                channel="sms",
+                branch_code="HZ01",
+            )
+        )
+        token = issued.url.rsplit("/", 1)[1]
+        invitation_id = issued.invitation.id
+        defn = responses.open_link(token).definition
+        form = {}
+        for q in defn.questions:
+            if q.scale_type is not None and not q.items:
+                form[f"q_{q.id}"] = "1" if q.type.value != "nps" else "0"
+            elif q.items:
+                for item in q.items:
+                    form[f"q_{q.id}__{item.id}"] = "1"
+            elif q.options:
+                plain = [o.value for o in q.options if not o.other and not o.exclusive]
+                form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
+        db.session.remove()
+
+    barrier = threading.Barrier(SUBMISSIONS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                responses.submit_link(token, form)
+                result = "stored"
+            except responses.AlreadyAnswered:
+                result = "already"
+            except Exception as err:  # noqa: BLE001  (reported below)
+                result = f"error: {err!r}"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sorted(set(outcomes)) == ["already", "stored"], outcomes
+    assert outcomes.count("stored") == 1
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count(Response.id)).where(Response.invitation_id == invitation_id)
+        )
+        assert count == 1
+        assert db.session.get(Invitation, invitation_id).status == "completed"
+        # The detractor's follow-up was created once, with the one response.
+        assert db.session.scalar(select(func.count(FollowUp.id))) == 1
+        db.session.remove()
+        db.engine.dispose()
