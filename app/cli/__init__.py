@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import accounts, demo
+from app.cli import accounts, demo, nlp_commands
+from app.cli import complaints as complaint_commands
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(accounts.users)
     app.cli.add_command(accounts.api_tokens)
     app.cli.add_command(demo.demo)
+    app.cli.add_command(nlp_commands.nlp_group)
+    app.cli.add_command(complaint_commands.complaints)

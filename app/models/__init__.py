@@ -12,10 +12,13 @@ from app.models.org import (
 )
 from app.models.user import ApiToken, LoginAttempt, Role, User
 from app.models.audit import AuditLog
+from app.models.complaint import Complaint, ComplaintAttachment, ComplaintEvent
+from app.models.outbox import OutboxMessage
+from app.models.analysis import AnalysisStatus, LabelCorrection, TextAnalysis
 from app.models.survey import (
     Campaign,
-    CampaignSkip,
     CampaignStatus,
+    CampaignSkip,
     Invitation,
     InvitationStatus,
     OutboundMessage,
@@ -27,21 +30,28 @@ from app.models.survey import (
 from app.models.survey_response import Answer, CallAttempt, FollowUp, FollowUpStatus, Response
 
 __all__ = [
-    "Answer",
-    "CallAttempt",
-    "Campaign",
+    "Complaint",
+    "ComplaintAttachment",
+    "ComplaintEvent",
+    "OutboxMessage",
+    "AnalysisStatus",
+    "LabelCorrection",
+    "TextAnalysis",
+    "TriggerRule",
+    "SurveyVersion",
+    "SurveyStatus",
+    "Survey",
+    "Response",
+    "OutboundMessage",
+    "InvitationStatus",
+    "Invitation",
+    "FollowUpStatus",
+    "FollowUp",
     "CampaignSkip",
     "CampaignStatus",
-    "FollowUp",
-    "FollowUpStatus",
-    "Invitation",
-    "InvitationStatus",
-    "OutboundMessage",
-    "Response",
-    "Survey",
-    "SurveyStatus",
-    "SurveyVersion",
-    "TriggerRule",
+    "Campaign",
+    "CallAttempt",
+    "Answer",
     "ApiToken",
     "AuditLog",
     "Base",

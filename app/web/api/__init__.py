@@ -9,3 +9,4 @@ csrf.exempt(bp)
 
 from app.web.api import openapi, routes  # noqa: E402,F401
 from app.web.api import surveys  # noqa: E402,F401
+from app.web.api import complaints  # noqa: E402,F401

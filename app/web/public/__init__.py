@@ -6,3 +6,4 @@ bp = Blueprint("public", __name__)
 
 from app.web.public import routes  # noqa: E402,F401
 from app.web.public import survey  # noqa: E402,F401
+from app.web.public import complaints  # noqa: E402,F401

@@ -1,0 +1,40 @@
+"""``flask complaints ...``: e-mail intake and the deadline sweep."""
+
+from __future__ import annotations
+
+import click
+
+from app.services import complaint_escalation, complaint_mail
+
+
+@click.group("complaints")
+def complaints() -> None:
+    """Complaint intake and deadline commands."""
+
+
+@complaints.command("import-mail")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True))
+def import_mail(path: str) -> None:
+    """Import .eml files (a file or a folder) or an mbox as e-mail complaints."""
+    report = complaint_mail.import_mail(path)
+    for ref in report.created:
+        click.echo(f"created {ref}")
+    for ref in report.duplicates:
+        click.echo(f"already imported {ref}")
+    for line in report.skipped_attachments:
+        click.echo(f"attachment skipped: {line}")
+    for line in report.failed:
+        click.echo(f"failed: {line}", err=True)
+    click.echo(
+        f"{len(report.created)} created, {len(report.duplicates)} already imported, "
+        f"{len(report.failed)} failed"
+    )
+
+
+@complaints.command("sweep-deadlines")
+def sweep_deadlines() -> None:
+    """Escalate every complaint past its deadline (safe to run as often as wanted)."""
+    refs = complaint_escalation.sweep_deadlines()
+    for ref in refs:
+        click.echo(f"escalated {ref}")
+    click.echo(f"{len(refs)} overdue complaints escalated")

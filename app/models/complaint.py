@@ -1,0 +1,291 @@
+"""Complaints from every channel, their append-only history and attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import EncryptedText, TimestampMixin, db, utcnow
+from app.models.org import BranchScoped, Customer, Product
+from app.models.user import User
+from app.services.complaint_clock import ClockFacts, Pause
+from app.services.errors import InvalidTransition
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    HOTLINE = "hotline"
+    BRANCH = "branch"
+    EMAIL = "email"
+    APP = "app"
+    WECHAT = "wechat"
+    REGULATOR = "regulator"
+    SURVEY = "survey"
+
+
+CHANNEL_LABELS = {
+    Channel.WEB: "网站",
+    Channel.HOTLINE: "客服热线",
+    Channel.BRANCH: "营业网点",
+    Channel.EMAIL: "电子邮件",
+    Channel.APP: "手机银行",
+    Channel.WECHAT: "微信",
+    Channel.REGULATOR: "监管转办",
+    Channel.SURVEY: "满意度调查",
+}
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    DECIDED = "decided"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    REVIEW_REQUESTED = "review_requested"
+    REVIEW_DECIDED = "review_decided"
+
+
+STATUS_LABELS = {
+    Status.RECEIVED: "待受理",
+    Status.ACCEPTED: "已受理",
+    Status.DECLINED: "不予受理",
+    Status.IN_PROGRESS: "处理中",
+    Status.PAUSED: "已中止计时",
+    Status.DECIDED: "已作出处理决定",
+    Status.CLOSED: "已办结",
+    Status.WITHDRAWN: "已撤回",
+    Status.REVIEW_REQUESTED: "核查中",
+    Status.REVIEW_DECIDED: "核查已决定",
+}
+
+# The one table of allowed transitions: action -> (from statuses, to status).
+S = Status
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "accept": (frozenset({S.RECEIVED}), S.ACCEPTED),
+    "decline": (frozenset({S.RECEIVED}), S.DECLINED),
+    "start": (frozenset({S.ACCEPTED}), S.IN_PROGRESS),
+    "pause": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.PAUSED),
+    "resume": (frozenset({S.PAUSED}), S.IN_PROGRESS),
+    "decide": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.DECIDED),
+    "close": (frozenset({S.DECIDED, S.REVIEW_DECIDED}), S.CLOSED),
+    "withdraw": (
+        frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.PAUSED, S.DECIDED, S.REVIEW_REQUESTED}),
+        S.WITHDRAWN,
+    ),
+    "request_review": (frozenset({S.DECIDED, S.CLOSED}), S.REVIEW_REQUESTED),
+    "decide_review": (frozenset({S.REVIEW_REQUESTED}), S.REVIEW_DECIDED),
+}
+ACTION_LABELS = {
+    "accept": "受理",
+    "decline": "不予受理",
+    "start": "开始处理",
+    "pause": "中止计时",
+    "resume": "恢复计时",
+    "decide": "作出处理决定",
+    "close": "办结",
+    "withdraw": "客户撤回",
+    "request_review": "登记核查申请",
+    "decide_review": "作出核查决定",
+}
+# Statuses in which the clock runs and the case can become overdue.
+CLOCK_RUNNING = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.REVIEW_REQUESTED})
+OPEN = CLOCK_RUNNING | {S.PAUSED, S.DECIDED, S.REVIEW_DECIDED}
+FINAL = frozenset({S.CLOSED, S.DECLINED, S.WITHDRAWN})
+
+
+class MajorReason(StrEnum):
+    GROUP = "group"
+    DISASTER = "disaster"
+    REGULATOR = "regulator"
+
+
+MAJOR_REASON_LABELS = {
+    MajorReason.GROUP: "群体性投诉（20人及以上）",
+    MajorReason.DISASTER: "自然灾害、事故灾难或公共卫生事件引发",
+    MajorReason.REGULATOR: "监管部门认定",
+}
+
+
+class Complaint(BranchScoped, TimestampMixin, db.Model):
+    """A complaint from any channel; its handling state changes only through ``transition``."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (UniqueConstraint("channel", "external_ref", name="uq_complaint_channel_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[Channel] = mapped_column(String(20), index=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[Status] = mapped_column(String(20), default=Status.RECEIVED, index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    complainant_name: Mapped[str] = mapped_column(String(100))
+    complainant_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    complainant_email: Mapped[str | None] = mapped_column(EncryptedText)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    content: Mapped[str] = mapped_column(Text)
+    demand: Mapped[str | None] = mapped_column(Text)
+    regulator_ref: Mapped[str | None] = mapped_column(String(100))
+    regulator_received_on: Mapped[date | None] = mapped_column(Date)
+    code_channel: Mapped[str | None] = mapped_column(String(20))
+    code_business: Mapped[str | None] = mapped_column(String(20))
+    code_cause: Mapped[str | None] = mapped_column(String(20))
+    suggestion: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    urgency_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    is_major: Mapped[bool] = mapped_column(default=False, index=True)
+    major_reason: Mapped[str | None] = mapped_column(String(20))
+    group_size: Mapped[int | None]
+    named_staff_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    named_branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    assigned_at: Mapped[datetime | None]
+    clock_restarted_on: Mapped[date | None] = mapped_column(Date)
+    extension_level: Mapped[int] = mapped_column(default=0)
+    pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    review_requested_on: Mapped[date | None] = mapped_column(Date)
+    decided_at: Mapped[datetime | None]
+    decision_verified: Mapped[str | None] = mapped_column(Text)
+    decision_basis: Mapped[str | None] = mapped_column(Text)
+    decision_text: Mapped[str | None] = mapped_column(Text)
+    remedies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    customer_unreachable: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    source_response_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    intake_ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    customer: Mapped[Customer | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    branch = relationship("Branch", foreign_keys="Complaint.branch_id")
+    named_branch = relationship("Branch", foreign_keys=[named_branch_id])
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(Status(self.status), self.status)
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNEL_LABELS.get(Channel(self.channel), self.channel)
+
+    @property
+    def major_reason_label(self) -> str:
+        return MAJOR_REASON_LABELS.get(self.major_reason, "") if self.major_reason else ""
+
+    @property
+    def masked_name(self) -> str:
+        from app.models.org import mask_name
+
+        return mask_name(self.complainant_name)
+
+    @property
+    def masked_phone(self) -> str:
+        from nlp.redact import mask_phone
+
+        return mask_phone(self.complainant_phone) if self.complainant_phone else "—"
+
+    @property
+    def masked_email(self) -> str:
+        from nlp.redact import mask_email
+
+        return mask_email(self.complainant_email) if self.complainant_email else "—"
+
+    @property
+    def clock_running(self) -> bool:
+        return Status(self.status) in CLOCK_RUNNING
+
+    def allowed_actions(self) -> list[str]:
+        return [a for a, (sources, _) in TRANSITIONS.items() if Status(self.status) in sources]
+
+    def transition(self, action: str) -> tuple[Status, Status]:
+        """Move to the action's target status or raise InvalidTransition; returns (from, to)."""
+        if action not in TRANSITIONS:
+            raise InvalidTransition(f"未知操作：{action}")
+        sources, target = TRANSITIONS[action]
+        current = Status(self.status)
+        if current not in sources:
+            raise InvalidTransition(
+                f"当前状态为“{self.status_label}”，不能执行“{ACTION_LABELS[action]}”"
+            )
+        self.status = target
+        return current, target
+
+    def clock_facts(self) -> ClockFacts:
+        pauses = tuple(
+            Pause(date.fromisoformat(p[0]), date.fromisoformat(p[1]) if p[1] else None)
+            for p in self.pauses or []
+        )
+        review = self.review_requested_on if self.status == Status.REVIEW_REQUESTED else None
+        return ClockFacts(
+            received_at=self.received_at,
+            extension_level=self.extension_level,
+            pauses=pauses,
+            restarted_on=self.clock_restarted_on,
+            review_requested_on=review,
+        )
+
+
+class ComplaintEvent(db.Model):
+    """One entry of a complaint's history: status change, assignment, note, contact, notice."""
+
+    __tablename__ = "complaint_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ComplaintEventImmutable(RuntimeError):
+    """Raised when code tries to change or delete a complaint history entry."""
+
+
+@event.listens_for(ComplaintEvent, "before_update")
+@event.listens_for(ComplaintEvent, "before_delete")
+def _refuse_change(mapper, connection, target: ComplaintEvent) -> None:
+    # Art. 28: the handling record is an archive kept for inspection; it is only appended to.
+    raise ComplaintEventImmutable("complaint history entries cannot be changed or deleted")
+
+
+class ComplaintAttachment(db.Model):
+    """A file that came with a complaint (e-mail attachment), kept in the database."""
+
+    __tablename__ = "complaint_attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

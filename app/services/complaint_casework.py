@@ -1,0 +1,292 @@
+"""Casework on a complaint: assignment (with 回避), classification, merging, closing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+import nlp
+from app.extensions import db
+from app.models import Branch, Role, User, utcnow
+from app.models.complaint import OPEN, Complaint, ComplaintEvent, MajorReason, Status
+from app.services import complaint_clock as clock
+from app.services.complaint_escalation import escalate_row
+from app.services.complaint_handling import PROVEN, _move, _require, guarded, load
+from app.services.complaints import record_event, refresh_due
+from app.services.domain_events import DomainEvent, publish
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.tx import transactional
+
+HANDLER_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+CONFLICT = "根据回避规定（第十七条），不能将投诉分派给投诉涉及的员工或其所在机构的处理人员"
+
+
+def conflicted(complaint: Complaint, user: User) -> bool:
+    """Art. 17: nobody the case names, nor a handler of the unit it names, may check it."""
+    if user.id in (complaint.named_staff_ids or []):
+        return True
+    return complaint.named_branch_id is not None and user.branch_id == complaint.named_branch_id
+
+
+def _assign_row(complaint: Complaint, user: User, actor: User | None, how: str) -> None:
+    if Status(complaint.status) not in OPEN:
+        raise Conflict(f"当前状态为“{complaint.status_label}”，不能分派")
+    if not user.active or not user.has_role(*HANDLER_ROLES):
+        raise ValidationFailed("只能分派给在岗的客服或管理人员", field="assignee")
+    if conflicted(complaint, user):
+        raise ValidationFailed(CONFLICT, field="assignee")
+    previous = complaint.assignee.display_name if complaint.assignee else None
+    complaint.assignee_id, complaint.assigned_at = user.id, utcnow()
+    record_event(
+        complaint,
+        actor,
+        "assigned",
+        f"分派给 {user.display_name}",
+        detail={"assignee_id": user.id, "previous": previous, "how": how},
+    )
+
+
+@transactional
+@guarded
+def assign(
+    complaint_id: int, assignee_id: int, *, actor: User, version: int | None = None
+) -> Complaint:
+    """Assign by hand; refuses a staff member the case names (回避)."""
+    complaint = load(complaint_id, version)
+    user = db.session.get(User, assignee_id)
+    if user is None:
+        raise NotFound("员工不存在", field="assignee")
+    _assign_row(complaint, user, actor, "manual")
+    return complaint
+
+
+def candidates(complaint: Complaint) -> list[User]:
+    """Handlers for a case by branch rule: agents of its branch, else of the nearest parent."""
+    branch = db.session.get(Branch, complaint.branch_id) if complaint.branch_id else None
+    codes = list(reversed(branch.path.strip("/").split("/"))) if branch else []
+    load_count = (
+        select(func.count(Complaint.id))
+        .where(Complaint.assignee_id == User.id, Complaint.status.in_([s.value for s in OPEN]))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    for code in codes:
+        stmt = (
+            select(User)
+            .join(Branch, User.branch_id == Branch.id)
+            .where(Branch.code == code, User.active.is_(True), User.role == Role.AGENT)
+            .order_by(load_count, User.id)
+            .execution_options(include_all_branches=True)
+        )
+        people = [u for u in db.session.scalars(stmt) if not conflicted(complaint, u)]
+        if people:
+            return people
+    return []
+
+
+@transactional
+@guarded
+def assign_by_rule(
+    complaint_id: int, *, actor: User | None, version: int | None = None
+) -> Complaint:
+    """Branch rule: the least-loaded agent of the case's branch (or nearest parent branch)."""
+    complaint = load(complaint_id, version)
+    people = candidates(complaint)
+    if not people:
+        raise Conflict("本机构及上级机构没有可分派的坐席（已排除回避人员）")
+    _assign_row(complaint, people[0], actor, "rule")
+    return complaint
+
+
+def staff_choices(complaint: Complaint) -> list[User]:
+    """Staff who may be picked by hand: handlers in the case's branch path and below."""
+    stmt = (
+        select(User)
+        .where(User.active.is_(True), User.role.in_([r.value for r in HANDLER_ROLES]))
+        .order_by(User.branch_id, User.display_name)
+    )
+    return list(db.session.scalars(stmt))
+
+
+@transactional
+@guarded
+def classify(
+    complaint_id: int,
+    *,
+    actor: User,
+    code_channel: str | None,
+    code_business: str | None,
+    code_cause: str | None,
+    named_staff_ids: list[int] | None = None,
+    named_branch_code: str | None = None,
+    major_reason: str | None = None,
+    version: int | None = None,
+) -> Complaint:
+    """Set the JR/T 0169 codes, who the case names (回避) and the Art. 29 major flag."""
+    complaint = load(complaint_id, version)
+    codes = check_codes(code_channel, code_business, code_cause, required=False)
+    complaint.code_channel, complaint.code_business, complaint.code_cause = codes
+    if named_staff_ids is not None:
+        complaint.named_staff_ids = sorted(set(named_staff_ids))
+    if named_branch_code is not None:
+        branch = db.session.scalar(select(Branch).where(Branch.code == named_branch_code))
+        complaint.named_branch_id = branch.id if branch else None
+    newly_major = major_reason in set(MajorReason) and not complaint.is_major
+    if major_reason in set(MajorReason):
+        complaint.is_major, complaint.major_reason = True, major_reason
+    record_event(
+        complaint,
+        actor,
+        "classified",
+        "更新分类与涉及人员",
+        detail={
+            "codes": list(codes),
+            "named_staff_ids": complaint.named_staff_ids,
+            "major_reason": complaint.major_reason,
+        },
+    )
+    if newly_major:
+        escalate_row(complaint, "major", actor)
+    return complaint
+
+
+def check_codes(a: str | None, b: str | None, c: str | None, *, required: bool):
+    taxonomy = nlp.load_taxonomy()
+    out = []
+    for value, dim, field, label in (
+        (a, "A", "code_channel", "渠道"),
+        (b, "B", "code_business", "业务类别"),
+        (c, "C", "code_cause", "投诉原因"),
+    ):
+        value = (value or "").strip() or None
+        if value is None and required:
+            raise ValidationFailed(f"办结前须选择{label}分类（JR/T 0169）", field=field)
+        entry = taxonomy.get(value) if value else None
+        if value and (entry is None or entry.dimension != dim):
+            raise ValidationFailed(f"{label}分类代码无效：{value}", field=field)
+        out.append(value)
+    return tuple(out)
+
+
+@transactional
+@guarded
+def merge(
+    duplicate_id: int,
+    into_id: int,
+    *,
+    actor: User,
+    new_facts: bool,
+    note: str,
+    version: int | None = None,
+) -> Complaint:
+    """Art. 18: fold a repeat into the first case; new facts restart the first case's clock."""
+    if duplicate_id == into_id:
+        raise ValidationFailed("不能与自身合并", field="into")
+    duplicate = load(duplicate_id, version)
+    target = load(into_id, None)
+    if Status(target.status) not in OPEN or Status(duplicate.status) not in OPEN:
+        raise Conflict("只能合并处理中的投诉")
+    note = _require(note, "note", "合并说明")
+    duplicate.status, duplicate.merged_into_id = Status.CLOSED, target.id
+    duplicate.closed_at = utcnow()
+    record_event(
+        duplicate,
+        actor,
+        "merged",
+        f"并入 {target.reference}：{note}",
+        to_status=Status.CLOSED,
+        detail={"into": target.reference},
+    )
+    detail = {"from": duplicate.reference, "new_facts": new_facts}
+    if new_facts and target.clock_running:
+        target.clock_restarted_on = clock.local_date(duplicate.received_at)
+        target.pauses = []
+        refresh_due(target)
+        detail["restarted_on"] = target.clock_restarted_on.isoformat()
+    text = f"合并重复投诉 {duplicate.reference}" + (
+        "（含新事实，时限重新起算）" if new_facts else ""
+    )
+    record_event(target, actor, "merged", f"{text}：{note}", detail=detail)
+    target.updated_at = utcnow()
+    return target
+
+
+def notice_proven(complaint: Complaint) -> bool:
+    stmt = select(ComplaintEvent).where(
+        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "notice"
+    )
+    for event in db.session.scalars(stmt):
+        detail = event.detail or {}
+        if detail.get("purpose") in ("decision", "review_decision") and (
+            detail.get("outcome") in PROVEN
+        ):
+            if complaint.decided_at is None or event.at >= complaint.decided_at:
+                return True
+    return False
+
+
+def contact_failed(complaint: Complaint) -> bool:
+    stmt = select(func.count(ComplaintEvent.id)).where(
+        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "contact"
+    )
+    return (db.session.scalar(stmt) or 0) > 0
+
+
+@transactional
+@guarded
+def close(
+    complaint_id: int,
+    *,
+    actor: User,
+    code_channel: str | None,
+    code_business: str | None,
+    code_cause: str | None,
+    root_cause: str,
+    unreachable: bool = False,
+    version: int | None = None,
+) -> Complaint:
+    """Close a decided case: decision, proof of notice (or recorded unreachable), codes, cause.
+
+    Publishes ``complaint.closed`` inside this transaction (the survey side schedules the
+    complaint-resolution survey from it).
+    """
+    complaint = load(complaint_id, version)
+    if not complaint.decision_text:
+        raise Conflict("尚未作出处理决定，不能办结")
+    codes = check_codes(code_channel, code_business, code_cause, required=True)
+    root_cause = _require(root_cause, "root_cause", "问题根因（溯源整改）", 4)
+    if unreachable and not contact_failed(complaint):
+        raise ValidationFailed("标记“无法联系”前须先记录未接通的联系尝试", field="unreachable")
+    if not unreachable and not notice_proven(complaint):
+        raise ValidationFailed(
+            "办结前须留存处理决定的告知凭证（第二十一条），或记录客户无法联系", field="unreachable"
+        )
+    complaint.code_channel, complaint.code_business, complaint.code_cause = codes
+    complaint.root_cause, complaint.customer_unreachable = root_cause, unreachable
+    _move(complaint, "close", actor, "办结" + ("（客户无法联系）" if unreachable else ""))
+    complaint.closed_at = utcnow()
+    db.session.flush()
+    publish(
+        DomainEvent(
+            "complaint.closed",
+            occurred_at=complaint.closed_at,
+            customer_id=complaint.customer_id,
+            branch_id=complaint.branch_id,
+            product_id=complaint.product_id,
+            attributes={
+                "complaint_id": complaint.id,
+                "reference": complaint.reference,
+                "channel": complaint.channel,
+                "code_business": complaint.code_business,
+                "within_deadline": complaint.due_at is None
+                or complaint.decided_at is None
+                or complaint.decided_at <= complaint.due_at,
+            },
+        )
+    )
+    return complaint
+
+
+def today() -> date:
+    return clock.local_date(utcnow())

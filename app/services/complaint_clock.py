@@ -1,0 +1,117 @@
+"""The legal clock of a complaint (Art. 18, 20, 23, 43): pure date arithmetic, no DB, no Flask.
+
+How days are counted (one rule, used everywhere):
+
+* Every day is a natural day in Asia/Shanghai; the received *time* only matters through the
+  Shanghai calendar date it falls on (23:59 on 31 January is 31 January, 00:30 on 1 February
+  Beijing time is 1 February even though it is still 31 January in UTC).
+* The day of receipt is day 0; day 1 is the next calendar day (Civil Code Art. 201:
+  按照日计算期间的，开始的当日不计入，自下一日开始计算). "15 日以内" includes day 15, so the case is
+  due at the end of day 15 (23:59:59 Beijing time). Received 2026-11-22 → due 2026-12-07.
+* Extension level 1 (complex case, reason + notice) gives 30 days; level 2 (a further 30 days,
+  approved by an hq_manager) gives 60 days. Levels are counted from the same start.
+* Paused days do not count (outside appraisal, mediation): a pause from date P to resume date R
+  moves the due date by (R - P) days. While a pause is open there is no due date.
+* New facts restart the clock: the start becomes the date the new material was received; pauses
+  before that date no longer matter; an extension already granted still applies.
+* A review (核查) requested on date Q is due at the end of Q + 30 days, counted the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+PERIOD_DAYS = {0: 15, 1: 30, 2: 60}
+REVIEW_DAYS = 30
+REVIEW_REQUEST_WINDOW_DAYS = 30
+DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The clock stopped from ``start`` until ``end`` (the resume date); open while end is None."""
+
+    start: date
+    end: date | None = None
+
+    @property
+    def days(self) -> int:
+        return 0 if self.end is None else max(0, (self.end - self.start).days)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockFacts:
+    """Everything the deadline depends on."""
+
+    received_at: datetime
+    extension_level: int = 0
+    pauses: tuple[Pause, ...] = ()
+    restarted_on: date | None = None
+    review_requested_on: date | None = None
+
+
+def local_date(moment: datetime) -> date:
+    """The Beijing calendar date of an aware datetime."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware datetimes")
+    return moment.astimezone(TZ).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """23:59:59 Beijing time on ``day``, as an aware datetime."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=TZ)
+
+
+def start_date(facts: ClockFacts) -> date:
+    return facts.restarted_on or local_date(facts.received_at)
+
+
+def is_paused(facts: ClockFacts) -> bool:
+    start = start_date(facts)
+    return any(p.end is None and p.start >= start for p in facts.pauses)
+
+
+def due_date(facts: ClockFacts) -> date | None:
+    """The last day on which the decision must be made and communicated; None while paused."""
+    if facts.review_requested_on is not None:
+        return facts.review_requested_on + timedelta(days=REVIEW_DAYS)
+    if facts.extension_level not in PERIOD_DAYS:
+        raise ValueError(f"unknown extension level {facts.extension_level}")
+    start = start_date(facts)
+    if is_paused(facts):
+        return None
+    paused = sum(p.days for p in facts.pauses if p.start >= start)
+    return start + timedelta(days=PERIOD_DAYS[facts.extension_level] + paused)
+
+
+def due_at(facts: ClockFacts) -> datetime | None:
+    """The deadline as an aware datetime (end of the due date, Beijing time); None while paused."""
+    day = due_date(facts)
+    return None if day is None else end_of_day(day)
+
+
+def days_left(due: datetime | None, now: datetime) -> int | None:
+    """Calendar days from today (Beijing) to the due date: 0 on the last day, negative if late."""
+    if due is None:
+        return None
+    return (local_date(due) - local_date(now)).days
+
+
+def band(due: datetime | None, now: datetime) -> str:
+    """``paused``, ``overdue``, ``due_soon`` (within 3 days, the last day included) or ``ok``."""
+    left = days_left(due, now)
+    if left is None:
+        return "paused"
+    if left < 0:
+        return "overdue"
+    if left <= DUE_SOON_DAYS:
+        return "due_soon"
+    return "ok"
+
+
+def review_request_in_time(decided_on: date, requested_on: date) -> bool:
+    """A review must be requested in writing within 30 days of the decision (Art. 23)."""
+    return requested_on <= decided_on + timedelta(days=REVIEW_REQUEST_WINDOW_DAYS)

@@ -1,0 +1,84 @@
+"""Escalation: major complaints at once (Art. 29), overdue ones by the deadline sweep."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import Branch, Role, User, utcnow
+from app.models.complaint import CLOCK_RUNNING, Complaint
+from app.services import notify
+from app.services.complaints import record_event
+from app.services.tx import transactional
+
+REASONS = {"major": "重大投诉，立即上报", "overdue": "已超过办理时限，升级督办"}
+
+
+def recipients(complaint: Complaint) -> list[User]:
+    """Branch managers on the complaint's branch path and every head-office manager."""
+    branch = db.session.get(Branch, complaint.branch_id) if complaint.branch_id else None
+    codes = [c for c in (branch.path.strip("/").split("/") if branch else []) if c]
+    stmt = (
+        select(User)
+        .outerjoin(Branch, User.branch_id == Branch.id)
+        .where(User.active.is_(True))
+        .where(
+            or_(
+                User.role == Role.HQ_MANAGER,
+                (User.role == Role.BRANCH_MANAGER) & Branch.code.in_(codes or ["-"]),
+            )
+        )
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def escalate_row(complaint: Complaint, reason: str, actor: User | None = None) -> list[User]:
+    """Notify the managers in charge and record the escalation (flush only)."""
+    people = recipients(complaint)
+    text = f"投诉 {complaint.reference}：{REASONS[reason]}"
+    for person in people:
+        notify.send(
+            "staff",
+            person.username,
+            text,
+            subject=REASONS[reason],
+            related_type="complaint",
+            related_id=complaint.id,
+            purpose=f"escalation_{reason}",
+        )
+    record_event(
+        complaint,
+        actor,
+        "escalated",
+        text,
+        detail={"reason": reason, "notified": [p.username for p in people]},
+    )
+    return people
+
+
+@transactional
+def sweep_deadlines(*, now=None) -> list[str]:
+    """Escalate every running case past its deadline, once; returns their references.
+
+    Runs unscoped (job or CLI); safe to run as often as wanted.
+    """
+    now = now or utcnow()
+    stmt = (
+        select(Complaint)
+        .where(
+            Complaint.status.in_([s.value for s in CLOCK_RUNNING]),
+            Complaint.due_at.is_not(None),
+            Complaint.due_at < now,
+            Complaint.escalated_at.is_(None),
+            Complaint.merged_into_id.is_(None),
+        )
+        .order_by(Complaint.due_at)
+    )
+    done = []
+    for complaint in db.session.scalars(stmt).all():
+        escalate_row(complaint, "overdue")
+        complaint.escalated_at = now
+        done.append(complaint.reference)
+    db.session.flush()
+    return done

@@ -1,0 +1,370 @@
+"""Handling a complaint: every state change goes through ``Complaint.transition`` and the history.
+
+Each public function is one use case and one commit. Functions that change a case take the
+``version`` the handler saw: if someone else saved the case since, they raise Conflict and the
+handler's input is kept by the view (optimistic locking, plus ``version_id_col`` for races).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import Role, User, utcnow
+from app.models.complaint import ACTION_LABELS, Complaint, ComplaintEvent, Status
+from app.services import complaint_clock as clock
+from app.services import notify
+from app.services.complaints import get_complaint, record_event, refresh_due
+from app.services.errors import Conflict, Forbidden, ValidationFailed
+from app.services.tx import transactional
+
+STALE = "该投诉已被他人修改（{who}），您填写的内容未丢失，请核对最新状态后重新提交。"
+REMEDIES = {
+    "review": "向上级机构申请核查",
+    "mediation": "申请调解",
+    "arbitration": "申请仲裁",
+    "litigation": "提起诉讼",
+}
+NOTICE_METHODS = {
+    "sms": "短信",
+    "email": "电子邮件",
+    "phone": "电话",
+    "letter": "书面信函",
+    "in_person": "当面送达",
+}
+NOTICE_PURPOSES = {
+    "decision": "处理决定告知",
+    "acknowledgement": "受理告知",
+    "decline": "不予受理告知",
+    "extension": "延期告知",
+    "pause": "中止计时告知",
+    "review_decision": "核查决定告知",
+    "other": "其他告知",
+}
+PROVEN = {"sent", "reached", "posted", "handed"}
+
+
+def guarded(fn):
+    """Turn a concurrent save (StaleDataError) into the Chinese Conflict message."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StaleDataError as err:
+            db.session.rollback()
+            raise Conflict(STALE.format(who="并发保存")) from err
+
+    return run
+
+
+def load(complaint_id: int, version: int | None) -> Complaint:
+    complaint = get_complaint(complaint_id)
+    if version is not None and complaint.version != version:
+        last = db.session.scalar(
+            select(ComplaintEvent.actor_name)
+            .where(ComplaintEvent.complaint_id == complaint.id)
+            .order_by(ComplaintEvent.id.desc())
+            .limit(1)
+        )
+        raise Conflict(STALE.format(who=last or "其他用户"))
+    return complaint
+
+
+def _require(text: str | None, field: str, label: str, minimum: int = 2) -> str:
+    text = (text or "").strip()
+    if len(text) < minimum:
+        raise ValidationFailed(f"请填写{label}", field=field)
+    return text
+
+
+def _move(
+    complaint: Complaint, action: str, actor: User | None, text: str | None = None, **detail
+) -> None:
+    before, after = complaint.transition(action)
+    record_event(
+        complaint,
+        actor,
+        "status",
+        text or ACTION_LABELS[action],
+        from_status=before,
+        to_status=after,
+        detail={"action": action, **detail},
+    )
+
+
+def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: str) -> bool:
+    """Send a notice by SMS (or e-mail) when contact data is known; True when sent."""
+    if complaint.complainant_phone:
+        channel, recipient = "sms", complaint.complainant_phone
+    elif complaint.complainant_email:
+        channel, recipient = "email", complaint.complainant_email
+    else:
+        return False
+    msg = notify.send(
+        channel,
+        recipient,
+        f"【客声银行】投诉 {complaint.reference}：{body}",
+        related_type="complaint",
+        related_id=complaint.id,
+        purpose=purpose,
+    )
+    record_event(
+        complaint,
+        actor,
+        "notice",
+        msg.body,
+        detail={
+            "method": channel,
+            "purpose": purpose,
+            "outcome": msg.status,
+            "message_id": msg.id,
+            "recipient": msg.recipient_masked,
+        },
+    )
+    return True
+
+
+@transactional
+@guarded
+def accept(complaint_id: int, *, actor: User, version: int | None = None) -> Complaint:
+    complaint = load(complaint_id, version)
+    _move(complaint, "accept", actor)
+    return complaint
+
+
+@transactional
+@guarded
+def start(complaint_id: int, *, actor: User, version: int | None = None) -> Complaint:
+    complaint = load(complaint_id, version)
+    _move(complaint, "start", actor)
+    return complaint
+
+
+@transactional
+@guarded
+def decline(
+    complaint_id: int, *, actor: User, reason: str, version: int | None = None
+) -> Complaint:
+    """Art. 18: not raised by the customer, their representative or agent; they are told why."""
+    complaint = load(complaint_id, version)
+    reason = _require(reason, "reason", "不予受理的理由", 4)
+    _move(complaint, "decline", actor, reason)
+    _auto_notice(complaint, actor, "decline", f"经核实，您的投诉不予受理，理由：{reason}")
+    complaint.closed_at = utcnow()
+    return complaint
+
+
+@transactional
+@guarded
+def withdraw(
+    complaint_id: int, *, actor: User, reason: str, version: int | None = None
+) -> Complaint:
+    """Art. 15: the case ends on the day the withdrawal is received."""
+    complaint = load(complaint_id, version)
+    _move(complaint, "withdraw", actor, _require(reason, "reason", "撤回说明"))
+    complaint.closed_at = utcnow()
+    return complaint
+
+
+@transactional
+@guarded
+def pause(
+    complaint_id: int,
+    *,
+    actor: User,
+    kind: str,
+    reason: str,
+    on: date | None = None,
+    version: int | None = None,
+) -> Complaint:
+    """Outside appraisal or mediation: the clock stops from ``on`` and the customer is told."""
+    complaint = load(complaint_id, version)
+    if kind not in ("appraisal", "mediation"):
+        raise ValidationFailed("请选择中止计时的原因类型", field="kind")
+    reason = _require(reason, "reason", "中止说明")
+    day = on or clock.local_date(utcnow())
+    _move(complaint, "pause", actor, reason, kind=kind, on=day.isoformat())
+    complaint.pauses = [*(complaint.pauses or []), [day.isoformat(), None]]
+    refresh_due(complaint)
+    label = "第三方鉴定/评估" if kind == "appraisal" else "调解"
+    _auto_notice(complaint, actor, "pause", f"因{label}，处理时限自{day:%Y年%m月%d日}起中止计算。")
+    return complaint
+
+
+@transactional
+@guarded
+def resume(
+    complaint_id: int, *, actor: User, on: date | None = None, version: int | None = None
+) -> Complaint:
+    complaint = load(complaint_id, version)
+    day = on or clock.local_date(utcnow())
+    pauses = [list(p) for p in complaint.pauses or []]
+    if not pauses or pauses[-1][1] is not None:
+        raise Conflict("没有进行中的中止计时")
+    if day < date.fromisoformat(pauses[-1][0]):
+        raise ValidationFailed("恢复日期不能早于中止日期", field="on")
+    pauses[-1][1] = day.isoformat()
+    complaint.pauses = pauses
+    _move(complaint, "resume", actor, f"恢复计时（{day:%Y-%m-%d}）", on=day.isoformat())
+    refresh_due(complaint)
+    return complaint
+
+
+@transactional
+@guarded
+def extend(
+    complaint_id: int, *, actor: User, level: int, reason: str, version: int | None = None
+) -> Complaint:
+    """30 days for complex cases; a further 30 only with an hq_manager's approval (Art. 20)."""
+    complaint = load(complaint_id, version)
+    if not complaint.clock_running and complaint.status != Status.PAUSED:
+        raise Conflict(f"当前状态为“{complaint.status_label}”，不能延期")
+    if level not in (1, 2) or level <= complaint.extension_level:
+        raise ValidationFailed("延期只能逐级延长（30日、60日）", field="level")
+    if level == 2 and not actor.has_role(Role.HQ_MANAGER):
+        raise Forbidden("再延长 30 日须经总行管理人员审批", field="level")
+    if level == 2 and complaint.extension_level < 1:
+        raise ValidationFailed("须先延长至 30 日", field="level")
+    reason = _require(reason, "reason", "延期理由", 4)
+    complaint.extension_level = level
+    refresh_due(complaint)
+    days = clock.PERIOD_DAYS[level]
+    record_event(
+        complaint,
+        actor,
+        "extended",
+        reason,
+        detail={"level": level, "days": days, "approved_by_hq": level == 2},
+    )
+    due = f"{clock.local_date(complaint.due_at):%Y年%m月%d日}" if complaint.due_at else "另行通知"
+    _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长至{due}。原因：{reason}")
+    return complaint
+
+
+@dataclass(frozen=True)
+class Decision:
+    verified: str
+    basis: str
+    text: str
+    remedies: tuple[str, ...]
+
+
+@transactional
+@guarded
+def decide(
+    complaint_id: int, *, actor: User, decision: Decision, version: int | None = None
+) -> Complaint:
+    """Art. 19: what was verified, the basis and reasons, and the remedies open to the customer."""
+    complaint = load(complaint_id, version)
+    verified = _require(decision.verified, "verified", "核实情况", 4)
+    basis = _require(decision.basis, "basis", "处理依据和理由", 4)
+    text = _require(decision.text, "decision_text", "处理决定", 4)
+    remedies = [r for r in decision.remedies if r in REMEDIES]
+    if not remedies:
+        raise ValidationFailed("请至少告知一种救济途径（核查、调解、仲裁、诉讼）", field="remedies")
+    action = "decide_review" if complaint.status == Status.REVIEW_REQUESTED else "decide"
+    _move(complaint, action, actor, text)
+    complaint.decision_verified, complaint.decision_basis = verified, basis
+    complaint.decision_text, complaint.remedies = text, remedies
+    complaint.decided_at = utcnow()
+    return complaint
+
+
+@transactional
+@guarded
+def record_notice(
+    complaint_id: int,
+    *,
+    actor: User,
+    method: str,
+    purpose: str,
+    outcome: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    posted_on: date | None = None,
+    version: int | None = None,
+) -> Complaint:
+    """Art. 21 proof: SMS/e-mail sent through the adapter, a call, a letter, handed over."""
+    complaint = load(complaint_id, version)
+    if method not in NOTICE_METHODS:
+        raise ValidationFailed("请选择告知方式", field="method")
+    if purpose not in NOTICE_PURPOSES:
+        raise ValidationFailed("请选择告知事项", field="purpose")
+    note = (note or "").strip()
+    detail = {"method": method, "purpose": purpose}
+    if method in ("sms", "email"):
+        recipient = complaint.complainant_phone if method == "sms" else complaint.complainant_email
+        if not recipient:
+            raise ValidationFailed("投诉人没有该联系方式", field="method")
+        body = note or _default_notice(complaint, purpose)
+        msg = notify.send(
+            method,
+            recipient,
+            f"【客声银行】投诉 {complaint.reference}：{body}",
+            related_type="complaint",
+            related_id=complaint.id,
+            purpose=purpose,
+        )
+        detail |= {"outcome": msg.status, "message_id": msg.id, "recipient": msg.recipient_masked}
+        note = msg.body
+    elif method == "phone":
+        if outcome not in ("reached", "no_answer", "unreachable"):
+            raise ValidationFailed("请选择通话结果", field="outcome")
+        detail |= {"outcome": outcome, "at": (at or utcnow()).isoformat()}
+    elif method == "letter":
+        if posted_on is None:
+            raise ValidationFailed("请填写寄出日期", field="posted_on")
+        detail |= {"outcome": "posted", "posted_on": posted_on.isoformat()}
+    else:
+        detail |= {"outcome": "handed", "at": (at or utcnow()).isoformat()}
+    record_event(complaint, actor, "notice", note or NOTICE_PURPOSES[purpose], detail=detail)
+    if method == "phone" and outcome in ("no_answer", "unreachable"):
+        record_event(complaint, actor, "contact", "电话未能联系上客户", detail=detail)
+    complaint.updated_at = utcnow()
+    return complaint
+
+
+def _default_notice(complaint: Complaint, purpose: str) -> str:
+    if purpose == "decision" and complaint.decision_text:
+        remedies = "、".join(REMEDIES[r] for r in complaint.remedies or [])
+        return f"处理决定：{complaint.decision_text}。如有异议，您可{remedies}。"
+    return NOTICE_PURPOSES[purpose]
+
+
+@transactional
+@guarded
+def add_note(
+    complaint_id: int, *, actor: User, text: str, kind: str = "note", version: int | None = None
+) -> Complaint:
+    """An internal note or a contact-log entry; notes never reach the customer."""
+    complaint = load(complaint_id, version)
+    if kind not in ("note", "contact"):
+        raise ValidationFailed("未知记录类型", field="kind")
+    record_event(complaint, actor, kind, _require(text, "text", "记录内容")[:5000])
+    complaint.updated_at = utcnow()
+    return complaint
+
+
+@transactional
+@guarded
+def request_review(
+    complaint_id: int, *, actor: User, requested_on: date, reason: str, version: int | None = None
+) -> Complaint:
+    """Art. 23: a written review request within 30 days of the decision; due 30 days later."""
+    complaint = load(complaint_id, version)
+    decided_on = clock.local_date(complaint.decided_at) if complaint.decided_at else None
+    if decided_on and not clock.review_request_in_time(decided_on, requested_on):
+        raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
+    if requested_on > clock.local_date(utcnow()):
+        raise ValidationFailed("申请日期不能晚于今天", field="requested_on")
+    _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
+    complaint.review_requested_on = requested_on
+    complaint.closed_at = None
+    refresh_due(complaint)
+    return complaint

@@ -1,0 +1,121 @@
+"""E-mail intake: .eml files or an mbox become complaints (channel ``email``), idempotently.
+
+Attachments are kept in the database (``complaint_attachment``) rather than under instance/:
+they then commit or roll back with the complaint, follow it into backups and to every app server,
+and need no shared disk. Size and type limits keep the table small.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr, parsedate_to_datetime
+from pathlib import Path
+
+from app.services import complaints
+from app.services.complaints import AttachmentData, IntakeData
+from app.services.errors import ServiceError
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_TOTAL_BYTES = 10 * 1024 * 1024
+ALLOWED_TYPES = {
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass
+class MailReport:
+    created: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped_attachments: list[str] = field(default_factory=list)
+
+
+def _messages(path: Path):
+    files = sorted(path.glob("*.eml")) if path.is_dir() else [path]
+    for item in files:
+        raw = item.read_bytes()
+        if item.suffix.lower() == ".eml" or not raw.startswith(b"From "):
+            yield item.name, BytesParser(policy=policy.default).parsebytes(raw)
+        else:
+            for n, msg in enumerate(mailbox.mbox(str(item), create=False)):
+                yield (
+                    f"{item.name}#{n + 1}",
+                    BytesParser(policy=policy.default).parsebytes(msg.as_bytes()),
+                )
+
+
+def _body(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = part.get_content()
+    if part.get_content_type() == "text/html":
+        text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[AttachmentData, ...]:
+    kept, total = [], 0
+    for part in msg.iter_attachments():
+        name = part.get_filename() or "attachment"
+        data = part.get_payload(decode=True) or b""
+        ctype = part.get_content_type()
+        if ctype not in ALLOWED_TYPES:
+            report.skipped_attachments.append(f"{label}: {name}（类型 {ctype} 不允许）")
+        elif len(data) > MAX_ATTACHMENT_BYTES or total + len(data) > MAX_TOTAL_BYTES:
+            report.skipped_attachments.append(f"{label}: {name}（超过大小限制）")
+        else:
+            total += len(data)
+            kept.append(AttachmentData(name, ctype, data))
+    return tuple(kept)
+
+
+def intake_data(msg: EmailMessage, report: MailReport, label: str) -> IntakeData:
+    display, address = parseaddr(str(msg.get("From", "")))
+    subject = str(msg.get("Subject", "")).strip()
+    body = _body(msg)
+    content = f"{subject}\n{body}".strip() if subject and subject not in body else body
+    try:
+        received = parsedate_to_datetime(str(msg["Date"])) if msg.get("Date") else None
+    except (TypeError, ValueError):
+        received = None
+    if received is not None and received.tzinfo is None:
+        received = None
+    ref = str(msg.get("Message-ID", "")).strip() or None
+    return IntakeData(
+        channel="email",
+        content=content[:5000],
+        name=display or address.split("@")[0] or "邮件客户",
+        email=address or None,
+        received_at=received,
+        external_ref=ref[:100] if ref else None,
+        attachments=_attachments(msg, report, label),
+    )
+
+
+def import_mail(path: str | Path) -> MailReport:
+    """Create one complaint per message; a message seen before (same Message-ID) is skipped.
+
+    Each message is its own transaction, so one bad message does not stop the rest.
+    """
+    report = MailReport()
+    for label, msg in _messages(Path(path)):
+        try:
+            complaint, created = complaints.create_complaint(intake_data(msg, report, label))
+        except ServiceError as err:
+            report.failed.append(f"{label}: {err.message}")
+            continue
+        (report.created if created else report.duplicates).append(complaint.reference)
+    return report

@@ -1,0 +1,148 @@
+"""The complaint desk's queues, filters and search, and possible duplicates (Art. 18)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import Customer, User, utcnow
+from app.models.complaint import CLOCK_RUNNING, OPEN, Complaint
+from app.security import pii
+from app.services import complaint_clock as clock
+from app.services.customers import Page
+
+PAGE_SIZE = 30
+QUEUES = {
+    "open": "全部在办",
+    "mine": "我的",
+    "branch": "本机构",
+    "unassigned": "待分派",
+    "due_soon": "即将到期",
+    "overdue": "已超期",
+    "major": "重大投诉",
+    "all": "全部（含已办结）",
+}
+DUPLICATE_WINDOW_DAYS = 30
+SIMILARITY_THRESHOLD = 0.2
+
+
+@dataclass(frozen=True)
+class Filters:
+    queue: str = "open"
+    q: str = ""
+    status: str = ""
+    channel: str = ""
+    code_business: str = ""
+
+
+def _queue(stmt, queue: str, user: User):
+    now = utcnow()
+    running = [s.value for s in CLOCK_RUNNING]
+    open_ = [s.value for s in OPEN]
+    if queue == "all":
+        return stmt
+    stmt = stmt.where(Complaint.status.in_(open_), Complaint.merged_into_id.is_(None))
+    if queue == "mine":
+        return stmt.where(Complaint.assignee_id == user.id)
+    if queue == "branch" and user.branch_id:
+        return stmt.where(Complaint.branch_id == user.branch_id)
+    if queue == "unassigned":
+        return stmt.where(Complaint.assignee_id.is_(None))
+    if queue == "due_soon":
+        soon = clock.end_of_day(clock.local_date(now) + timedelta(days=clock.DUE_SOON_DAYS))
+        return stmt.where(
+            Complaint.status.in_(running), Complaint.due_at >= now, Complaint.due_at <= soon
+        )
+    if queue == "overdue":
+        return stmt.where(Complaint.status.in_(running), Complaint.due_at < now)
+    if queue == "major":
+        return stmt.where(Complaint.is_major.is_(True))
+    return stmt
+
+
+def _search(stmt, q: str):
+    q = q.strip()[:100]
+    if not q:
+        return stmt
+    conditions = [
+        Complaint.reference == q.upper(),
+        Complaint.content.contains(q, autoescape=True),
+        Complaint.complainant_name.contains(q, autoescape=True),
+        Complaint.regulator_ref == q,
+        Complaint.customer_id.in_(select(Customer.id).where(Customer.external_id == q)),
+    ]
+    if len(pii.normalise_phone(q)) >= 11:
+        conditions.append(Complaint.phone_index == pii.blind_index("phone", q))
+    return stmt.where(or_(*conditions))
+
+
+def search(filters: Filters, user: User, *, page: int = 1) -> Page:
+    """One page of a queue, most urgent first; the branch scope applies automatically."""
+    stmt = _search(_queue(select(Complaint), filters.queue, user), filters.q)
+    if filters.status:
+        stmt = stmt.where(Complaint.status == filters.status)
+    if filters.channel:
+        stmt = stmt.where(Complaint.channel == filters.channel)
+    if filters.code_business:
+        stmt = stmt.where(Complaint.code_business.startswith(filters.code_business))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    order = (
+        [Complaint.received_at.desc()]
+        if filters.queue == "all"
+        else [Complaint.is_major.desc(), Complaint.due_at.is_(None), Complaint.due_at]
+    )
+    rows = db.session.scalars(
+        stmt.order_by(*order, Complaint.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    )
+    return Page(list(rows), page, pages, total)
+
+
+def counts(user: User) -> dict[str, int]:
+    """How many cases each queue holds, for the tabs."""
+    out = {}
+    for name in QUEUES:
+        stmt = _queue(select(func.count(Complaint.id)), name, user)
+        out[name] = db.session.scalar(stmt) or 0
+    return out
+
+
+def _bigrams(text: str) -> set[str]:
+    text = "".join(ch for ch in text if not ch.isspace())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character bigrams (robust for Chinese without segmentation)."""
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def possible_duplicates(complaint: Complaint) -> list[tuple[Complaint, float]]:
+    """Other cases of the same customer or phone within 30 days, with their text similarity.
+
+    Only cases at or above the similarity threshold are listed, most similar first.
+    """
+    keys = []
+    if complaint.customer_id:
+        keys.append(Complaint.customer_id == complaint.customer_id)
+    if complaint.phone_index:
+        keys.append(Complaint.phone_index == complaint.phone_index)
+    if not keys:
+        return []
+    window = timedelta(days=DUPLICATE_WINDOW_DAYS)
+    stmt = select(Complaint).where(
+        or_(*keys),
+        Complaint.id != complaint.id,
+        Complaint.merged_into_id.is_(None),
+        Complaint.received_at >= complaint.received_at - window,
+        Complaint.received_at <= complaint.received_at + window,
+    )
+    scored = [
+        (c, round(similarity(complaint.content, c.content), 2)) for c in db.session.scalars(stmt)
+    ]
+    return sorted((p for p in scored if p[1] >= SIMILARITY_THRESHOLD), key=lambda p: -p[1])

@@ -1,0 +1,426 @@
+"""Complaint intake from every channel: reference, customer matching, classification, receipt.
+
+``create_complaint`` is idempotent on channel + external_ref, also under concurrent retries: the
+insert runs in a savepoint, and a unique-constraint race returns the complaint that won.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+import nlp
+from app.extensions import db
+from app.models import Branch, Customer, Product, User, utcnow
+from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
+from app.security import pii
+from app.services import audit, notify
+from app.services import complaint_clock as clock
+from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
+from app.services.errors import ValidationFailed
+from app.services.tx import get_or_raise, transactional
+
+MAX_CONTENT = 5000
+MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class IntakeData:
+    """One complaint as it arrives from a channel."""
+
+    channel: str
+    content: str
+    name: str
+    external_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    branch_code: str | None = None
+    product_code: str | None = None
+    received_at: datetime | None = None
+    external_ref: str | None = None
+    demand: str | None = None
+    regulator_ref: str | None = None
+    regulator_received_on: Any = None
+    group_size: int | None = None
+    major_reason: str | None = None
+    source_response_id: int | None = None
+    intake_ip: str | None = None
+    attachments: tuple[AttachmentData, ...] = field(default_factory=tuple)
+
+
+def actor_name(actor: User | None) -> str:
+    return f"{actor.display_name}（{actor.username}）" if actor else "系统"
+
+
+def record_event(
+    complaint: Complaint,
+    actor: User | None,
+    kind: str,
+    text: str | None = None,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ComplaintEvent:
+    """Append one history entry (flush only; the caller's use case commits)."""
+    entry = ComplaintEvent(
+        complaint_id=complaint.id,
+        actor_id=actor.id if actor else None,
+        actor_name=actor_name(actor),
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        text=text,
+        detail=detail or {},
+    )
+    db.session.add(entry)
+    return entry
+
+
+def refresh_due(complaint: Complaint) -> None:
+    complaint.due_at = clock.due_at(complaint.clock_facts())
+
+
+def _validate(data: IntakeData) -> None:
+    if any("\x00" in (v or "") for v in (data.content, data.name, data.demand)):
+        raise ValidationFailed("内容包含无法保存的字符", field="content")
+    if data.channel not in set(Channel):
+        raise ValidationFailed(f"未知渠道：{data.channel}", field="channel")
+    if not (data.content or "").strip():
+        raise ValidationFailed("请填写投诉内容", field="content")
+    if len(data.content) > MAX_CONTENT:
+        raise ValidationFailed(f"投诉内容不能超过 {MAX_CONTENT} 字", field="content")
+    if not (data.name or "").strip():
+        raise ValidationFailed("请填写投诉人姓名", field="name")
+    if data.received_at is not None:
+        if data.received_at.tzinfo is None:
+            raise ValidationFailed("受理时间须带时区", field="received_at")
+        if data.received_at > utcnow() + timedelta(minutes=5):
+            raise ValidationFailed("受理时间不能晚于当前时间", field="received_at")
+    if data.channel == Channel.REGULATOR and not (data.regulator_ref or "").strip():
+        raise ValidationFailed("监管转办投诉须填写监管转办编号", field="regulator_ref")
+    if data.phone and len(pii.normalise_phone(data.phone)) < 7:
+        raise ValidationFailed("手机号格式不正确", field="phone")
+
+
+def match_customer(data: IntakeData) -> Customer | None:
+    """By customer number (created when unknown and a name is given), else by phone if unique."""
+    if data.external_id:
+        found = db.session.scalar(
+            select(Customer)
+            .where(Customer.external_id == data.external_id.strip())
+            .execution_options(include_all_branches=True)
+        )
+        if found is not None:
+            return found
+        customer, _ = upsert_customer_row(
+            CustomerData(
+                external_id=data.external_id.strip()[:64],
+                name=data.name.strip()[:100],
+                phone=data.phone,
+                email=data.email,
+                branch_code=data.branch_code,
+            )
+        )
+        return customer
+    if data.phone:
+        rows = db.session.scalars(
+            select(Customer)
+            .where(Customer.phone_index == pii.blind_index("phone", data.phone))
+            .limit(2)
+            .execution_options(include_all_branches=True)
+        ).all()
+        if len(rows) == 1:
+            return rows[0]
+    return None
+
+
+def _head_office() -> Branch | None:
+    return db.session.scalar(
+        select(Branch).where(Branch.parent_id.is_(None)).order_by(Branch.id).limit(1)
+    )
+
+
+def _product(code: str | None) -> Product | None:
+    if not code:
+        return None
+    product = db.session.scalar(select(Product).where(Product.code == code.strip()))
+    if product is None:
+        raise ValidationFailed(f"产品代码 {code} 不存在", field="product_code")
+    return product
+
+
+def _classify(complaint: Complaint) -> None:
+    suggestion = nlp.classify_complaint(complaint.content)
+    complaint.suggestion = suggestion.to_dict()
+    for attr, pick in (
+        ("code_channel", suggestion.channel),
+        ("code_business", suggestion.business),
+        ("code_cause", suggestion.cause),
+    ):
+        if pick is not None and getattr(complaint, attr) is None:
+            setattr(complaint, attr, pick.code)
+    cue = nlp.urgency(complaint.content)
+    complaint.priority = cue.priority
+    complaint.urgency_reasons = [list(r) for r in cue.reasons]
+
+
+def _major_flag(complaint: Complaint, data: IntakeData) -> None:
+    if data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
+        complaint.is_major, complaint.major_reason = True, "group"
+    elif data.major_reason in ("group", "disaster", "regulator"):
+        complaint.is_major, complaint.major_reason = True, data.major_reason
+
+
+def _build(data: IntakeData) -> Complaint:
+    customer = match_customer(data)
+    branch = branch_by_code(data.branch_code) if data.branch_code else None
+    branch = branch or (customer.branch if customer else None) or _head_office()
+    received = data.received_at or utcnow()
+    complaint = Complaint(
+        reference=f"TMP-{uuid.uuid4().hex[:24]}",
+        channel=Channel(data.channel),
+        external_ref=(data.external_ref or "").strip() or None,
+        status=Status.RECEIVED,
+        received_at=received,
+        customer=customer,
+        complainant_name=data.name.strip()[:100],
+        complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
+        complainant_email=(data.email or "").strip() or (customer.email if customer else None),
+        product=_product(data.product_code),
+        content=data.content.strip(),
+        demand=(data.demand or "").strip() or None,
+        regulator_ref=(data.regulator_ref or "").strip() or None,
+        regulator_received_on=data.regulator_received_on,
+        group_size=data.group_size,
+        source_response_id=data.source_response_id,
+        intake_ip=data.intake_ip,
+        branch_id=branch.id if branch else None,
+        pauses=[],
+        extension_level=0,
+        is_major=False,
+        named_staff_ids=[],
+        remedies=[],
+    )
+    phone = complaint.complainant_phone
+    complaint.phone_index = pii.blind_index("phone", phone) if phone else None
+    _classify(complaint)
+    _major_flag(complaint, data)
+    refresh_due(complaint)
+    return complaint
+
+
+def acknowledge(complaint: Complaint, actor: User | None = None) -> None:
+    """Tell the complainant the complaint was received, through the channel's adapter."""
+    due = clock.local_date(complaint.due_at) if complaint.due_at else None
+    body = (
+        f"【客声银行】您的投诉已收到，编号 {complaint.reference}。我们将在 {due:%Y年%m月%d日} "
+        "前将处理结果告知您。"
+        if due
+        else f"【客声银行】您的投诉已收到，编号 {complaint.reference}。"
+    )
+    target = _ack_target(complaint)
+    if target is None:
+        record_event(
+            complaint,
+            actor,
+            "notice",
+            "无可用的联系方式，未能自动发送受理回执",
+            detail={"method": "none", "purpose": "acknowledgement", "outcome": "none"},
+        )
+        return
+    channel, recipient = target
+    message = notify.send(
+        channel,
+        recipient,
+        body,
+        subject="投诉受理回执",
+        related_type="complaint",
+        related_id=complaint.id,
+        purpose="acknowledgement",
+    )
+    record_event(
+        complaint,
+        actor,
+        "notice",
+        body,
+        detail={
+            "method": channel,
+            "purpose": "acknowledgement",
+            "outcome": message.status,
+            "message_id": message.id,
+            "recipient": message.recipient_masked,
+        },
+    )
+
+
+def _ack_target(complaint: Complaint) -> tuple[str, str] | None:
+    if complaint.channel == Channel.EMAIL and complaint.complainant_email:
+        return "email", complaint.complainant_email
+    if complaint.complainant_phone:
+        channel = {"wechat": "wechat", "app": "app"}.get(complaint.channel, "sms")
+        return channel, complaint.complainant_phone
+    if complaint.complainant_email:
+        return "email", complaint.complainant_email
+    return None
+
+
+def _existing(channel: str, external_ref: str | None) -> Complaint | None:
+    if not external_ref:
+        return None
+    return db.session.scalar(
+        select(Complaint)
+        .where(Complaint.channel == channel, Complaint.external_ref == external_ref.strip())
+        .execution_options(include_all_branches=True, populate_existing=True)
+    )
+
+
+def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, bool]:
+    """Create the complaint inside the caller's transaction; (complaint, created)."""
+    _validate(data)
+    found = _existing(data.channel, data.external_ref)
+    if found is not None:
+        return found, False
+    savepoint = db.session.begin_nested()
+    try:
+        complaint = _build(data)
+        db.session.add(complaint)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        found = _existing(data.channel, data.external_ref)
+        if found is None:
+            raise
+        return found, False
+    local = clock.local_date(complaint.received_at)
+    complaint.reference = f"TS{local:%Y%m%d}-{complaint.id:06d}"
+    for item in data.attachments:
+        db.session.add(_attachment(complaint, item))
+    savepoint.commit()
+    record_event(
+        complaint,
+        actor,
+        "status",
+        f"经{complaint.channel_label}渠道登记",
+        to_status=Status.RECEIVED,
+        detail={"channel": complaint.channel},
+    )
+    acknowledge(complaint, actor)
+    if complaint.is_major:
+        from app.services.complaint_escalation import escalate_row
+
+        escalate_row(complaint, "major", actor)
+    db.session.flush()
+    return complaint, True
+
+
+def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachment:
+    return ComplaintAttachment(
+        complaint_id=complaint.id,
+        filename=item.filename[:200],
+        content_type=item.content_type[:100],
+        size=len(item.data),
+        sha256=hashlib.sha256(item.data).hexdigest(),
+        data=item.data,
+    )
+
+
+@transactional
+def create_complaint(data: IntakeData, *, actor: User | None = None) -> tuple[Complaint, bool]:
+    """Register a complaint from any channel; the same channel + external_ref returns the first.
+
+    Returns (complaint, created). Raises ValidationFailed with a Chinese message and field.
+    """
+    return intake_row(data, actor)
+
+
+@transactional
+def create_from_survey_response(
+    response_id: int,
+    *,
+    content: str,
+    name: str,
+    actor: User,
+    external_id: str | None = None,
+    phone: str | None = None,
+    branch_code: str | None = None,
+    product_code: str | None = None,
+) -> Complaint:
+    """Open a complaint (channel ``survey``) from a detractor's answer; once per response."""
+    data = IntakeData(
+        channel=Channel.SURVEY,
+        content=content,
+        name=name,
+        external_id=external_id,
+        phone=phone,
+        branch_code=branch_code,
+        product_code=product_code,
+        external_ref=f"response-{response_id}",
+        source_response_id=response_id,
+    )
+    complaint, _ = intake_row(data, actor)
+    return complaint
+
+
+def web_submissions_since(ip: str, since: datetime) -> int:
+    """How many web complaints this address filed since ``since`` (the public form's limit)."""
+    stmt = (
+        select(func.count(Complaint.id))
+        .where(
+            Complaint.channel == Channel.WEB,
+            Complaint.intake_ip == ip[:64],
+            Complaint.received_at >= since,
+        )
+        .execution_options(include_all_branches=True)
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def get_complaint(complaint_id: int) -> Complaint:
+    """A complaint inside the viewer's branch scope; NotFound otherwise."""
+    return get_or_raise(Complaint, complaint_id, "投诉不存在或不在您的管辖范围内")
+
+
+def history(complaint: Complaint) -> list[ComplaintEvent]:
+    stmt = (
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def attachments(complaint: Complaint) -> list[ComplaintAttachment]:
+    stmt = select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
+    return list(db.session.scalars(stmt))
+
+
+@transactional
+def reveal_contact(complaint_id: int, *, actor: User, reason: str) -> Complaint:
+    """The complaint with the complainant's full contact data; the view is audited."""
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationFailed("查看完整信息须填写事由（至少 4 个字）", field="reason")
+    complaint = get_complaint(complaint_id)
+    audit.record(
+        "complaint.view_unmasked",
+        actor=actor,
+        object_type="complaint",
+        object_id=complaint.id,
+        reason=reason[:500],
+        detail={"reference": complaint.reference},
+    )
+    return complaint

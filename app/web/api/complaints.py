@@ -1,0 +1,157 @@
+"""Complaint endpoints of /api/v1: intake from the app, WeChat and other systems; status reads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.models.complaint import Complaint
+from app.services import complaint_clock as clock
+from app.services import complaints
+from app.services.complaints import IntakeData
+from app.web.api.registry import endpoint
+from app.web.api.schemas import ErrorBody, NoNul, Strict
+
+ERRORS = {401: ErrorBody, 403: ErrorBody}
+ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "regulator", "survey"]
+
+
+class ComplainantIn(Strict):
+    external_id: str | None = Field(default=None, max_length=64, pattern=NoNul)
+    name: str = Field(min_length=1, max_length=100, pattern=NoNul)
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
+    email: str | None = Field(default=None, max_length=254, pattern=NoNul)
+
+
+class ComplaintIn(Strict):
+    channel: ChannelName
+    content: str = Field(min_length=1, max_length=5000, pattern=NoNul)
+    customer: ComplainantIn
+    branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    received_at: AwareDatetime | None = None
+    external_ref: str | None = Field(default=None, max_length=100, pattern=NoNul)
+    demand: str | None = Field(default=None, max_length=2000, pattern=NoNul)
+    regulator_ref: str | None = Field(default=None, max_length=100, pattern=NoNul)
+    regulator_received_on: date | None = None
+    group_size: int | None = Field(default=None, ge=1, le=100000)
+
+
+class HistoryItem(BaseModel):
+    at: datetime
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    text: str | None
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    reference: str
+    status: str
+    channel: str
+    external_ref: str | None
+    received_at: datetime
+    due_at: datetime | None = Field(
+        description="end of the last day, Asia/Shanghai; null while paused"
+    )
+    days_left: int | None
+    branch_code: str | None
+    product_code: str | None
+    customer_external_id: str | None
+    code_channel: str | None
+    code_business: str | None
+    code_cause: str | None
+    priority: str
+    is_major: bool
+    decided_at: datetime | None
+    closed_at: datetime | None
+    history: list[HistoryItem]
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.astimezone(clock.TZ) if value else None
+
+
+def complaint_out(complaint: Complaint) -> ComplaintOut:
+    from app.models import utcnow
+
+    running = complaint.clock_running
+    return ComplaintOut(
+        id=complaint.id,
+        reference=complaint.reference,
+        status=complaint.status,
+        channel=complaint.channel,
+        external_ref=complaint.external_ref,
+        received_at=_local(complaint.received_at),
+        due_at=_local(complaint.due_at),
+        days_left=clock.days_left(complaint.due_at, utcnow()) if running else None,
+        branch_code=complaint.branch.code if complaint.branch else None,
+        product_code=complaint.product.code if complaint.product else None,
+        customer_external_id=complaint.customer.external_id if complaint.customer else None,
+        code_channel=complaint.code_channel,
+        code_business=complaint.code_business,
+        code_cause=complaint.code_cause,
+        priority=complaint.priority,
+        is_major=complaint.is_major,
+        decided_at=_local(complaint.decided_at),
+        closed_at=_local(complaint.closed_at),
+        history=[
+            HistoryItem(
+                at=_local(e.at),
+                kind=e.kind,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor=e.actor_name,
+                text=None if e.kind == "note" else e.text,
+            )
+            for e in complaints.history(complaint)
+        ],
+    )
+
+
+@endpoint(
+    "/v1/complaints",
+    "POST",
+    summary="登记投诉（同一渠道 + external_ref 重复提交返回首次登记的投诉）",
+    scope="complaints:write",
+    body=ComplaintIn,
+    responses={200: ComplaintOut, 201: ComplaintOut, 422: ErrorBody, **ERRORS},
+    tags=["complaints"],
+)
+def create_complaint(body: ComplaintIn):
+    """Register a complaint; a retry with the same channel and external_ref returns the first."""
+    data = IntakeData(
+        channel=body.channel,
+        content=body.content,
+        name=body.customer.name,
+        external_id=body.customer.external_id,
+        phone=body.customer.phone,
+        email=body.customer.email,
+        branch_code=body.branch_code,
+        product_code=body.product_code,
+        received_at=body.received_at,
+        external_ref=body.external_ref,
+        demand=body.demand,
+        regulator_ref=body.regulator_ref,
+        regulator_received_on=body.regulator_received_on,
+        group_size=body.group_size,
+    )
+    complaint, created = complaints.create_complaint(data)
+    return complaint_out(complaint), 201 if created else 200
+
+
+@endpoint(
+    "/v1/complaints/<int:complaint_id>",
+    "GET",
+    summary="查询投诉及其处理记录",
+    scope="complaints:read",
+    responses={200: ComplaintOut, 404: ErrorBody, **ERRORS},
+    tags=["complaints"],
+)
+def get_complaint(complaint_id: int):
+    """One complaint with its status history (internal notes are left out)."""
+    return complaint_out(complaints.get_complaint(complaint_id))

@@ -1,0 +1,100 @@
+"""The public complaint form: no sign-in, CSRF, phone-friendly, limited per address."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, render_template, request
+from sqlalchemy import select
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from app.extensions import db
+from app.models import Branch, BranchKind, utcnow
+from app.services import complaint_clock as clock
+from app.services import complaints
+from app.services.complaints import IntakeData
+from app.services.errors import ServiceError, TooManyAttempts
+from app.web.forms import BaseForm
+from app.web.public import bp
+
+WEB_LIMIT = 5  # complaints per address per hour; COMPLAINT_WEB_LIMIT overrides
+
+
+class PublicComplaintForm(BaseForm):
+    name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
+    phone = StringField(
+        "手机号码",
+        validators=[
+            DataRequired("请填写手机号码，以便我们联系您"),
+            Regexp(r"^1[3-9]\d{9}$", message="请填写 11 位手机号码"),
+        ],
+    )
+    email = StringField(
+        "电子邮箱（选填）",
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="邮箱格式不正确"),
+        ],
+    )
+    branch_code = SelectField("办理业务的机构（选填）", choices=[])
+    content = TextAreaField(
+        "投诉内容",
+        validators=[
+            DataRequired("请描述您遇到的问题"),
+            Length(min=10, max=3000, message="请用 10–3000 字描述问题经过"),
+        ],
+    )
+    demand = TextAreaField("您的诉求（选填）", validators=[Optional(), Length(max=1000)])
+    consent = BooleanField(
+        "我同意银行为处理本投诉使用我填写的个人信息", validators=[DataRequired("须同意后才能提交")]
+    )
+
+
+def _branch_choices(form: PublicComplaintForm) -> None:
+    rows = db.session.scalars(
+        select(Branch)
+        .where(Branch.kind != BranchKind.HEAD_OFFICE, Branch.active.is_(True))
+        .order_by(Branch.path)
+    ).all()
+    form.branch_code.choices = [SelectChoice("", "不确定 / 未在网点办理")] + [
+        SelectChoice(b.code, ("　" if b.kind == BranchKind.SUB_BRANCH else "") + b.name)
+        for b in rows
+    ]
+
+
+@bp.route("/complaint", methods=["GET", "POST"])
+def complaint_form():
+    form = PublicComplaintForm()
+    _branch_choices(form)
+    if form.validate_on_submit():
+        try:
+            _throttle(request.remote_addr or "unknown")
+            complaint, _ = complaints.create_complaint(
+                IntakeData(
+                    channel="web",
+                    content=form.content.data,
+                    name=form.name.data,
+                    phone=form.phone.data,
+                    email=form.email.data or None,
+                    branch_code=form.branch_code.data or None,
+                    demand=form.demand.data,
+                    intake_ip=(request.remote_addr or "unknown")[:64],
+                )
+            )
+        except TooManyAttempts as err:
+            form.form_errors.append(err.message)
+            return render_template("public/complaint.html", form=form), 429
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            due = clock.local_date(complaint.due_at) if complaint.due_at else None
+            return render_template("public/complaint_done.html", c=complaint, due=due), 201
+    return render_template("public/complaint.html", form=form), 400 if form.errors else 200
+
+
+def _throttle(ip: str) -> None:
+    limit = current_app.config.get("COMPLAINT_WEB_LIMIT", WEB_LIMIT)
+    if complaints.web_submissions_since(ip, utcnow() - timedelta(hours=1)) >= limit:
+        raise TooManyAttempts("提交过于频繁，请一小时后再试，或拨打客服热线 95500 反映问题。")

@@ -1,0 +1,358 @@
+"""The complaint desk: queues, staff entry, the case page and its action forms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Branch, Product, Role, User, utcnow
+from app.models.complaint import (
+    ACTION_LABELS,
+    CHANNEL_LABELS,
+    STATUS_LABELS,
+    Complaint,
+    ComplaintAttachment,
+)
+from app.services import complaint_casework as casework
+from app.services import complaint_clock as clock
+from app.services import complaint_handling as handling
+from app.services import complaint_queue as queue
+from app.services import complaints, notify
+from app.services.complaints import IntakeData
+from app.services.errors import Conflict, NotFound, ServiceError
+from app.web.access import roles_required
+from app.web.staff import bp
+from app.web.staff import complaints_forms as forms
+
+STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+
+
+def _merge(f, cid, u, v):
+    target = db.session.scalar(select(Complaint).where(Complaint.reference == f.into.data.strip()))
+    if target is None:
+        raise NotFound("未找到该编号的投诉（或不在您的管辖范围内）", field="into")
+    return casework.merge(
+        cid, target.id, actor=u, new_facts=f.new_facts.data, note=f.note.data, version=v
+    )
+
+
+ACTIONS = {
+    "accept": (forms.PlainForm, lambda f, c, u, v: handling.accept(c, actor=u, version=v)),
+    "start": (forms.PlainForm, lambda f, c, u, v: handling.start(c, actor=u, version=v)),
+    "decline": (
+        forms.ReasonForm,
+        lambda f, c, u, v: handling.decline(c, actor=u, reason=f.reason.data, version=v),
+    ),
+    "withdraw": (
+        forms.ReasonForm,
+        lambda f, c, u, v: handling.withdraw(c, actor=u, reason=f.reason.data, version=v),
+    ),
+    "pause": (
+        forms.PauseForm,
+        lambda f, c, u, v: handling.pause(
+            c, actor=u, kind=f.kind.data, reason=f.reason.data, on=f.on.data, version=v
+        ),
+    ),
+    "resume": (
+        forms.ResumeForm,
+        lambda f, c, u, v: handling.resume(c, actor=u, on=f.on.data, version=v),
+    ),
+    "extend": (
+        forms.ExtendForm,
+        lambda f, c, u, v: handling.extend(
+            c, actor=u, level=int(f.level.data or 0), reason=f.reason.data, version=v
+        ),
+    ),
+    "decide": (
+        forms.DecisionForm,
+        lambda f, c, u, v: handling.decide(
+            c,
+            actor=u,
+            version=v,
+            decision=handling.Decision(
+                f.verified.data, f.basis.data, f.decision_text.data, tuple(f.remedies.data or ())
+            ),
+        ),
+    ),
+    "notice": (
+        forms.NoticeForm,
+        lambda f, c, u, v: handling.record_notice(
+            c,
+            actor=u,
+            method=f.method.data,
+            purpose=f.purpose.data,
+            outcome=f.outcome.data or None,
+            note=f.note.data,
+            posted_on=f.posted_on.data,
+            version=v,
+        ),
+    ),
+    "note": (
+        forms.NoteForm,
+        lambda f, c, u, v: handling.add_note(
+            c, actor=u, text=f.text.data, kind=f.kind.data, version=v
+        ),
+    ),
+    "assign": (
+        forms.AssignForm,
+        lambda f, c, u, v: casework.assign(c, int(f.assignee.data or 0), actor=u, version=v),
+    ),
+    "assign_rule": (
+        forms.PlainForm,
+        lambda f, c, u, v: casework.assign_by_rule(c, actor=u, version=v),
+    ),
+    "classify": (
+        forms.ClassifyForm,
+        lambda f, c, u, v: casework.classify(
+            c,
+            actor=u,
+            code_channel=f.code_channel.data,
+            code_business=f.code_business.data,
+            code_cause=f.code_cause.data,
+            named_staff_ids=[int(x) for x in f.named_staff.data or []],
+            major_reason=f.major_reason.data or None,
+            version=v,
+        ),
+    ),
+    "close": (
+        forms.CloseForm,
+        lambda f, c, u, v: casework.close(
+            c,
+            actor=u,
+            code_channel=f.code_channel.data,
+            code_business=f.code_business.data,
+            code_cause=f.code_cause.data,
+            root_cause=f.root_cause.data,
+            unreachable=f.unreachable.data,
+            version=v,
+        ),
+    ),
+    "merge": (forms.MergeForm, _merge),
+    "review": (
+        forms.ReviewForm,
+        lambda f, c, u, v: handling.request_review(
+            c, actor=u, requested_on=f.requested_on.data, reason=f.reason.data, version=v
+        ),
+    ),
+}
+SUCCESS = {
+    **ACTION_LABELS,
+    "notice": "已记录告知",
+    "note": "已保存记录",
+    "assign": "已分派",
+    "assign_rule": "已按规则分派",
+    "classify": "已保存分类",
+    "merge": "已合并",
+    "review": "已登记核查申请",
+}
+
+
+def _prepare(name: str, form, complaint: Complaint) -> None:
+    if isinstance(form, forms.ClassifyForm | forms.CloseForm):
+        forms.fill_codes(form)
+    if isinstance(form, forms.AssignForm | forms.ClassifyForm):
+        people = [
+            forms.SelectChoice(str(u.id), f"{u.display_name}（{u.role_label}）")
+            for u in casework.staff_choices(complaint)
+        ]
+        if isinstance(form, forms.AssignForm):
+            form.assignee.choices = [forms.SelectChoice("", "（请选择）"), *people]
+        else:
+            form.named_staff.choices = people
+
+
+def _blank(name: str, complaint: Complaint):
+    cls = ACTIONS[name][0]
+    data = {"version": complaint.version}
+    if name in ("classify", "close"):
+        data |= {
+            "code_channel": complaint.code_channel or "",
+            "code_business": complaint.code_business or "",
+            "code_cause": complaint.code_cause or "",
+        }
+    if name == "classify":
+        data |= {
+            "named_staff": [str(i) for i in complaint.named_staff_ids or []],
+            "major_reason": complaint.major_reason or "",
+        }
+    if name == "assign" and complaint.assignee_id:
+        data["assignee"] = str(complaint.assignee_id)
+    form = cls(prefix=name, formdata=None, data=data)
+    _prepare(name, form, complaint)
+    return form
+
+
+def _render(
+    complaint: Complaint,
+    bound: tuple[str, object] | None = None,
+    status: int = 200,
+    revealed: bool = False,
+    reveal_form=None,
+):
+    action_forms = {name: _blank(name, complaint) for name in ACTIONS}
+    if bound:
+        action_forms[bound[0]] = bound[1]
+    now = utcnow()
+    return render_template(
+        "staff/complaints/detail.html",
+        c=complaint,
+        f=action_forms,
+        now=now,
+        band=clock.band(complaint.due_at, now) if complaint.clock_running else None,
+        days_left=clock.days_left(complaint.due_at, now),
+        history=complaints.history(complaint),
+        messages=notify.messages_for("complaint", complaint.id),
+        attachments=complaints.attachments(complaint),
+        duplicates=queue.possible_duplicates(complaint),
+        taxonomy=forms.nlp.load_taxonomy(),
+        remedies=handling.REMEDIES,
+        revealed=revealed,
+        reveal_form=reveal_form or forms.RevealForm(prefix="reveal"),
+        notice_proven=casework.notice_proven(complaint),
+        active=bound[0] if bound else None,
+    ), status
+
+
+@bp.get("/complaints")
+@roles_required(*STAFF_ROLES)
+def complaint_queue():
+    args = request.args
+    filters = queue.Filters(
+        queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
+        q=args.get("q", ""),
+        status=args.get("status", ""),
+        channel=args.get("channel", ""),
+        code_business=args.get("code_business", ""),
+    )
+    page = queue.search(filters, current_user, page=args.get("page", 1, type=int))
+    return render_template(
+        "staff/complaints/queue.html",
+        page=page,
+        filters=filters,
+        queues=queue.QUEUES,
+        counts=queue.counts(current_user),
+        now=utcnow(),
+        clock=clock,
+        statuses=STATUS_LABELS,
+        channels=CHANNEL_LABELS,
+        business=forms.nlp.load_taxonomy().dimension("B").entries,
+    )
+
+
+@bp.get("/complaints/<int:complaint_id>")
+@roles_required(*STAFF_ROLES)
+def complaint_detail(complaint_id: int):
+    return _render(complaints.get_complaint(complaint_id))
+
+
+@bp.post("/complaints/<int:complaint_id>/<action>")
+@roles_required(*STAFF_ROLES)
+def complaint_action(complaint_id: int, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    complaint = complaints.get_complaint(complaint_id)
+    cls, run = ACTIONS[action]
+    form = cls(prefix=action)
+    _prepare(action, form, complaint)
+    if form.validate_on_submit():
+        try:
+            run(form, complaint_id, current_user, form.seen_version)
+        except ServiceError as err:
+            form.attach(err)
+            if isinstance(err, Conflict):
+                complaint = complaints.get_complaint(complaint_id)
+                form.version.data = complaint.version  # resubmitting now applies to the latest
+            return _render(complaint, (action, form), err.status)
+        flash(SUCCESS.get(action, "已保存"), "success")
+        return redirect(url_for("staff.complaint_detail", complaint_id=complaint_id))
+    return _render(complaint, (action, form), 400)
+
+
+@bp.post("/complaints/<int:complaint_id>/reveal")
+@roles_required(*STAFF_ROLES)
+def complaint_reveal(complaint_id: int):
+    form = forms.RevealForm(prefix="reveal")
+    if form.validate_on_submit():
+        try:
+            complaint = complaints.reveal_contact(
+                complaint_id, actor=current_user, reason=form.reason.data
+            )
+            return _render(complaint, revealed=True, reveal_form=form)
+        except ServiceError as err:
+            form.attach(err)
+    return _render(complaints.get_complaint(complaint_id), status=400, reveal_form=form)
+
+
+@bp.get("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
+@roles_required(*STAFF_ROLES)
+def complaint_attachment(complaint_id: int, attachment_id: int):
+    complaint = complaints.get_complaint(complaint_id)
+    item = db.session.get(ComplaintAttachment, attachment_id)
+    if item is None or item.complaint_id != complaint.id:
+        abort(404)
+    return Response(
+        item.data,
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename=attachment-{item.id}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _entry_choices(form) -> None:
+    branches = db.session.scalars(select(Branch).order_by(Branch.path)).all()
+    form.branch_code.choices = [forms.SelectChoice("", "（按客户所属机构）")] + [
+        forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in branches
+    ]
+    products = db.session.scalars(select(Product).order_by(Product.code)).all()
+    form.product_code.choices = [forms.SelectChoice("", "（未指明）")] + [
+        forms.SelectChoice(p.code, p.name) for p in products
+    ]
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def complaint_new():
+    form = forms.EntryForm()
+    _entry_choices(form)
+    if form.validate_on_submit():
+        try:
+            complaint, _ = complaints.create_complaint(_intake(form), actor=current_user)
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash(f"已登记投诉 {complaint.reference}，受理回执已发送", "success")
+            return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
+    return render_template("staff/complaints/new.html", form=form), 400 if form.errors else 200
+
+
+def _intake(form) -> IntakeData:
+    received = form.received_at.data
+    if isinstance(received, datetime):
+        received = received.replace(tzinfo=clock.TZ)
+    return IntakeData(
+        channel=form.channel.data,
+        content=form.content.data,
+        name=form.name.data,
+        external_id=form.external_id.data or None,
+        phone=form.phone.data or None,
+        email=form.email.data or None,
+        branch_code=form.branch_code.data or None,
+        product_code=form.product_code.data or None,
+        received_at=received,
+        demand=form.demand.data,
+        regulator_ref=form.regulator_ref.data,
+        regulator_received_on=form.regulator_received_on.data,
+        group_size=form.group_size.data,
+        major_reason=form.major_reason.data or None,
+    )
+
+
+def staff_name(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else "—"

@@ -1,0 +1,204 @@
+"""Forms of the complaint desk: entry by staff and every action on a case."""
+
+from __future__ import annotations
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+import nlp
+from app.models.complaint import MAJOR_REASON_LABELS
+from app.services.complaint_handling import NOTICE_METHODS, NOTICE_PURPOSES, REMEDIES
+from app.web.forms import BaseForm
+
+NO_NUL = r"^[^\x00]*$"
+
+
+def choices(pairs, blank: str | None = None) -> list[SelectChoice]:
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(str(v), label) for v, label in pairs]
+
+
+def code_choices(dimension: str) -> list[SelectChoice]:
+    return choices(nlp.load_taxonomy().dimension(dimension).choices(), "（请选择）")
+
+
+def text_area(label: str, required: bool = True, max_len: int = 5000) -> TextAreaField:
+    checks = [DataRequired(f"请填写{label}")] if required else [Optional()]
+    return TextAreaField(label, validators=[*checks, Length(max=max_len, message="内容过长")])
+
+
+class VersionedForm(BaseForm):
+    version = HiddenField()
+
+    @property
+    def seen_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class EntryForm(BaseForm):
+    channel = SelectField(
+        "受理渠道",
+        choices=choices(
+            [
+                ("hotline", "客服热线"),
+                ("branch", "营业网点"),
+                ("regulator", "监管转办"),
+                ("email", "电子邮件"),
+                ("web", "网站"),
+                ("wechat", "微信"),
+                ("app", "手机银行"),
+            ]
+        ),
+    )
+    name = StringField("投诉人姓名", validators=[DataRequired("请填写投诉人姓名"), Length(max=100)])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=30)])
+    email = StringField(
+        "电子邮箱",
+        validators=[
+            Optional(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="邮箱格式不正确"),
+            Length(max=254),
+        ],
+    )
+    external_id = StringField("客户号（如已知）", validators=[Optional(), Length(max=64)])
+    branch_code = SelectField("所属机构", choices=[])
+    product_code = SelectField("涉及产品", choices=[])
+    received_at = DateTimeLocalField(
+        "接收时间（北京时间）",
+        validators=[Optional()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    content = text_area("投诉内容")
+    demand = text_area("客户诉求", required=False, max_len=2000)
+    regulator_ref = StringField("监管转办编号", validators=[Optional(), Length(max=100)])
+    regulator_received_on = DateField("监管部门接收日期", validators=[Optional()])
+    group_size = IntegerField(
+        "涉及人数", validators=[Optional(), NumberRange(1, 100000, "人数无效")]
+    )
+    major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+
+
+class ReasonForm(VersionedForm):
+    reason = text_area("说明", max_len=2000)
+
+
+class PlainForm(VersionedForm):
+    pass
+
+
+class PauseForm(VersionedForm):
+    kind = SelectField(
+        "中止原因",
+        choices=choices([("appraisal", "第三方鉴定、检测或评估"), ("mediation", "调解")]),
+    )
+    on = DateField("中止日期", validators=[Optional()])
+    reason = text_area("中止说明", max_len=2000)
+
+
+class ResumeForm(VersionedForm):
+    on = DateField("恢复日期", validators=[Optional()])
+
+
+class ExtendForm(VersionedForm):
+    level = SelectField(
+        "延长至",
+        choices=choices([("1", "30 日（复杂投诉）"), ("2", "60 日（再延长 30 日，须总行审批）")]),
+    )
+    reason = text_area("延期理由", max_len=2000)
+
+
+class DecisionForm(VersionedForm):
+    verified = text_area("核实情况")
+    basis = text_area("处理依据和理由")
+    decision_text = text_area("处理决定")
+    remedies = SelectMultipleField(
+        "告知的救济途径",
+        choices=choices(REMEDIES.items()),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        default=list(REMEDIES),
+    )
+
+
+class NoticeForm(VersionedForm):
+    method = SelectField("告知方式", choices=choices(NOTICE_METHODS.items()))
+    purpose = SelectField("告知事项", choices=choices(NOTICE_PURPOSES.items()))
+    outcome = SelectField(
+        "通话结果（电话告知）",
+        choices=choices(
+            [
+                ("reached", "已接通并告知"),
+                ("no_answer", "无人接听"),
+                ("unreachable", "号码无法接通"),
+            ],
+            "—",
+        ),
+    )
+    posted_on = DateField("寄出日期（信函）", validators=[Optional()])
+    note = text_area("告知内容 / 备注（短信、邮件留空则自动生成）", required=False, max_len=2000)
+
+
+class NoteForm(VersionedForm):
+    kind = SelectField("记录类型", choices=choices([("note", "内部备注"), ("contact", "联系记录")]))
+    text = text_area("内容", max_len=5000)
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField("处理人", choices=[])
+
+
+class ClassifyForm(VersionedForm):
+    code_channel = SelectField("A 渠道", choices=[])
+    code_business = SelectField("B 业务类别", choices=[])
+    code_cause = SelectField("C 投诉原因", choices=[])
+    named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
+    major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+
+
+class CloseForm(VersionedForm):
+    code_channel = SelectField("A 渠道", choices=[])
+    code_business = SelectField("B 业务类别", choices=[])
+    code_cause = SelectField("C 投诉原因", choices=[])
+    root_cause = text_area("问题根因（溯源整改）", max_len=2000)
+    unreachable = BooleanField("客户无法联系（已记录联系尝试）")
+
+
+class MergeForm(VersionedForm):
+    into = StringField("并入投诉编号", validators=[DataRequired("请填写投诉编号"), Length(max=32)])
+    new_facts = BooleanField("重复投诉含有新的事实或理由（时限重新起算）")
+    note = text_area("合并说明", max_len=2000)
+
+
+class ReviewForm(VersionedForm):
+    requested_on = DateField("客户提出核查申请的日期", validators=[DataRequired("请填写日期")])
+    reason = text_area("核查申请事由", max_len=2000)
+
+
+class RevealForm(BaseForm):
+    reason = StringField(
+        "查看事由",
+        validators=[
+            DataRequired("请填写查看事由"),
+            Length(min=4, max=500, message="事由须为 4–500 个字"),
+        ],
+    )
+
+
+def fill_codes(form) -> None:
+    for name, dim in (("code_channel", "A"), ("code_business", "B"), ("code_cause", "C")):
+        getattr(form, name).choices = code_choices(dim)

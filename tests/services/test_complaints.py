@@ -1,0 +1,267 @@
+"""Complaint handling: intake, state machine, clock, 回避, merging, closing rules, escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.models import AuditLog, Role, utcnow
+from app.models.complaint import ComplaintEvent, ComplaintEventImmutable, Status
+from app.models.outbox import OutboxMessage
+from app.services import complaint_casework as casework
+from app.services import complaint_escalation, complaint_queue, complaints, domain_events
+from app.services import complaint_handling as handling
+from app.services.complaints import IntakeData
+from app.services.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from tests import factories
+
+TEXT = "信用卡账单多收了年费三百元，办卡时说首年免年费，客服电话也打不通，要求退还。"
+
+
+def new(channel="hotline", content=TEXT, **kw):
+    customer = kw.pop("customer", None) or factories.customer("HZ01", phone="13800001111")
+    data = IntakeData(
+        channel=channel,
+        content=content,
+        name=customer.name,
+        phone=customer.phone,
+        branch_code="HZ01",
+        **kw,
+    )
+    complaint, created = complaints.create_complaint(data)
+    assert created
+    return complaint
+
+
+def decide(c, actor):
+    handling.decide(
+        c.id,
+        actor=actor,
+        decision=handling.Decision(
+            "调取了账单和办卡录音",
+            "依据信用卡领用合约第五条",
+            "退还年费三百元",
+            ("review", "mediation"),
+        ),
+    )
+
+
+def test_intake_matches_by_phone_classifies_and_acknowledges(db_session):
+    customer = factories.customer("HZ02", phone="13911112222")
+    complaint, _ = complaints.create_complaint(
+        IntakeData(channel="web", content=TEXT, name="张三", phone="139 1111 2222")
+    )
+    assert complaint.customer_id == customer.id
+    assert complaint.branch.code == "HZ02"
+    assert complaint.reference.startswith("TS") and complaint.reference.endswith(
+        f"{complaint.id:06d}"
+    )
+    assert complaint.code_business == "B03.02" and complaint.code_cause  # pre-filled
+    ack = db_session.scalars(
+        select(OutboxMessage).where(OutboxMessage.related_id == complaint.id)
+    ).all()
+    assert len(ack) == 1 and ack[0].channel == "sms" and complaint.reference in ack[0].body
+    assert ack[0].recipient_masked == "139****2222"
+
+
+def test_full_lifecycle_and_closed_event_published(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    seen = []
+    domain_events.subscribe("complaint.closed", seen.append)
+    c = new()
+    handling.accept(c.id, actor=agent, version=c.version)
+    handling.start(c.id, actor=agent)
+    decide(c, agent)
+    with pytest.raises(ValidationFailed, match="告知凭证"):
+        casework.close(
+            c.id,
+            actor=agent,
+            code_channel="A04",
+            code_business="B03.02",
+            code_cause="C05",
+            root_cause="年费政策宣传不一致",
+        )
+    handling.record_notice(
+        c.id, actor=agent, method="letter", purpose="decision", posted_on=date.today()
+    )
+    with pytest.raises(ValidationFailed, match="根因"):
+        casework.close(
+            c.id,
+            actor=agent,
+            code_channel="A04",
+            code_business="B03.02",
+            code_cause="C05",
+            root_cause="",
+        )
+    casework.close(
+        c.id,
+        actor=agent,
+        code_channel="A04",
+        code_business="B03.02",
+        code_cause="C05",
+        root_cause="年费政策宣传不一致",
+    )
+    assert c.status == Status.CLOSED and c.closed_at
+    assert seen and seen[-1].attributes["complaint_id"] == c.id
+    statuses = [e.to_status for e in complaints.history(c) if e.kind == "status"]
+    assert statuses == ["received", "accepted", "in_progress", "decided", "closed"]
+
+
+def test_invalid_transition_is_refused_in_chinese(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    with pytest.raises(InvalidTransition, match="不能执行"):
+        handling.start(c.id, actor=agent)
+
+
+def test_unreachable_needs_a_recorded_attempt(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    args = dict(code_channel="A04", code_business="B03.02", code_cause="C05", root_cause="培训不足")
+    with pytest.raises(ValidationFailed):
+        casework.close(c.id, actor=agent, unreachable=True, **args)
+    handling.record_notice(
+        c.id, actor=agent, method="phone", purpose="decision", outcome="unreachable"
+    )
+    casework.close(c.id, actor=agent, unreachable=True, **args)
+    assert c.customer_unreachable
+
+
+def test_extension_second_level_needs_hq_manager(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    hq = factories.user(Role.HQ_MANAGER, "HO")
+    c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
+    handling.accept(c.id, actor=agent)
+    handling.extend(c.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
+    assert c.due_at.date() == date(2026, 12, 22)
+    with pytest.raises(Forbidden):
+        handling.extend(c.id, actor=agent, level=2, reason="需司法鉴定")
+    handling.extend(c.id, actor=hq, level=2, reason="需司法鉴定")
+    assert c.due_at.date() == date(2027, 1, 21)
+
+
+def test_pause_and_resume_move_the_deadline(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
+    handling.accept(c.id, actor=agent)
+    handling.pause(c.id, actor=agent, kind="mediation", reason="进入调解", on=date(2026, 11, 25))
+    assert c.due_at is None and c.status == Status.PAUSED
+    handling.resume(c.id, actor=agent, on=date(2026, 12, 5))
+    assert c.due_at.date() == date(2026, 12, 17)
+
+
+def test_conflict_rule_blocks_named_staff(db_session):
+    agent = factories.user(Role.AGENT, "HZ01")
+    other = factories.user(Role.AGENT, "HZ01")
+    c = new()
+    casework.classify(
+        c.id,
+        actor=agent,
+        code_channel=None,
+        code_business=None,
+        code_cause=None,
+        named_staff_ids=[agent.id],
+    )
+    with pytest.raises(ValidationFailed, match="回避"):
+        casework.assign(c.id, agent.id, actor=other)
+    casework.assign_by_rule(c.id, actor=other)
+    assert c.assignee_id != agent.id and c.assignee_id is not None
+
+
+def test_stale_version_is_a_conflict(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    seen = c.version
+    handling.add_note(c.id, actor=agent, text="已电话联系客户", version=seen)
+    with pytest.raises(Conflict, match="已被他人修改"):
+        handling.accept(c.id, actor=agent, version=seen)
+
+
+def test_merge_with_new_facts_restarts_the_clock(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    customer = factories.customer("HZ01", phone="13700007777")
+    first = new(customer=customer, received_at=utcnow() - timedelta(days=10))
+    repeat = new(customer=customer, content=TEXT + "今天又扣了一次。")
+    dups = complaint_queue.possible_duplicates(repeat)
+    assert [d.id for d, _ in dups] == [first.id]
+    before = first.due_at
+    casework.merge(repeat.id, first.id, actor=agent, new_facts=True, note="同一事项再次投诉")
+    assert repeat.merged_into_id == first.id and first.due_at > before
+
+
+def test_major_complaint_escalates_at_once(db_session):
+    c = new(content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25)
+    assert c.is_major
+    events = [e for e in complaints.history(c) if e.kind == "escalated"]
+    assert (
+        events
+        and "manager" in events[0].detail["notified"]
+        and "hq" in events[0].detail["notified"]
+    )
+
+
+def test_sweep_escalates_overdue_once(db_session):
+    c = new(received_at=utcnow() - timedelta(days=20))
+    assert c.reference in complaint_escalation.sweep_deadlines()
+    assert c.reference not in complaint_escalation.sweep_deadlines()
+
+
+def test_history_is_append_only(db_session):
+    c = new()
+    entry = db_session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
+    ).first()
+    entry.text = "tampered"
+    with pytest.raises(ComplaintEventImmutable):
+        db_session.flush()
+    db_session.rollback()
+
+
+def test_reveal_is_audited(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    complaints.reveal_contact(c.id, actor=agent, reason="电话告知处理结果")
+    logged = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "complaint.view_unmasked")
+    )
+    assert any(a.object_id == str(c.id) for a in logged)
+
+
+def test_survey_response_complaint_is_created_once(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    one = complaints.create_from_survey_response(
+        41, content="评价很差：柜员态度恶劣", name="李四", actor=agent, branch_code="HZ01"
+    )
+    two = complaints.create_from_survey_response(
+        41, content="评价很差：柜员态度恶劣", name="李四", actor=agent, branch_code="HZ01"
+    )
+    assert one.id == two.id and one.channel == "survey" and one.source_response_id == 41
+
+
+def test_mail_import_is_idempotent_and_limits_attachments(db_session, tmp_path):
+    from email.message import EmailMessage
+
+    from app.services import complaint_mail
+
+    msg = EmailMessage()
+    msg["From"] = "赵六 <zhao6@example.com>"
+    msg["Subject"] = "理财产品亏损投诉"
+    msg["Message-ID"] = "<abc123@example.com>"
+    msg["Date"] = "Sun, 22 Nov 2026 10:00:00 +0800"
+    msg.set_content("理财经理说保本，现在亏损五万元，要求说明。")
+    msg.add_attachment(b"%PDF-1.4 test", maintype="application", subtype="pdf", filename="合同.pdf")
+    msg.add_attachment(b"MZ...", maintype="application", subtype="x-msdownload", filename="a.exe")
+    (tmp_path / "one.eml").write_bytes(bytes(msg))
+    report = complaint_mail.import_mail(tmp_path)
+    assert len(report.created) == 1 and len(report.skipped_attachments) == 1
+    again = complaint_mail.import_mail(tmp_path / "one.eml")
+    assert again.duplicates == report.created
+    c = db_session.scalar(
+        select(complaints.Complaint).where(complaints.Complaint.reference == report.created[0])
+    )
+    assert [a.filename for a in complaints.attachments(c)] == ["合同.pdf"]
+    assert c.complainant_email == "zhao6@example.com"

@@ -1,0 +1,107 @@
+"""CONTRACT.md complaint endpoints: intake, idempotent retries, status history, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests import factories
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+BODY = {
+    "channel": "app",
+    "content": "手机银行转账显示成功但对方一直没有到账，客服电话也打不通，请尽快处理。",
+    "customer": {"external_id": "C00000003", "name": "王芳", "phone": "13912345678"},
+    "branch_code": "HZ01",
+    "external_ref": "APP-20261122-0001",
+    "received_at": "2026-11-22T09:30:00+08:00",
+}
+
+
+def test_create_returns_201_with_reference_and_due_date(client):
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    response = client.post("/api/v1/complaints", json=BODY, headers=bearer(secret))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    data = response.get_json()
+    assert data["reference"].startswith("TS20261122-")
+    assert data["status"] == "received"
+    assert data["received_at"] == "2026-11-22T09:30:00+08:00"
+    assert data["due_at"] == "2026-12-07T23:59:59+08:00"
+    assert data["branch_code"] == "HZ01"
+    assert data["customer_external_id"] == "C00000003"
+    assert data["code_business"]  # pre-filled from the text (转账 -> payment)
+    assert [h["to_status"] for h in data["history"] if h["kind"] == "status"] == ["received"]
+
+
+def test_same_channel_and_external_ref_returns_the_first_complaint(client):
+    _, secret = factories.api_token("complaints:write")
+    first = client.post("/api/v1/complaints", json=BODY, headers=bearer(secret))
+    again = client.post(
+        "/api/v1/complaints", json={**BODY, "content": "重复提交"}, headers=bearer(secret)
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other_channel = client.post(
+        "/api/v1/complaints", json={**BODY, "channel": "wechat"}, headers=bearer(secret)
+    )
+    assert other_channel.status_code == 201
+    assert other_channel.get_json()["id"] != first.get_json()["id"]
+
+
+def test_get_returns_status_history(client):
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    created = client.post("/api/v1/complaints", json=BODY, headers=bearer(secret)).get_json()
+    response = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret))
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["reference"] == created["reference"]
+    kinds = [h["kind"] for h in data["history"]]
+    assert kinds[0] == "status" and "notice" in kinds  # acknowledgement sent
+    datetime.fromisoformat(data["history"][0]["at"])
+
+
+def test_unknown_complaint_is_json_404(client):
+    _, secret = factories.api_token("complaints:read")
+    response = client.get("/api/v1/complaints/999999", headers=bearer(secret))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_scopes_are_enforced(client):
+    _, read_only = factories.api_token("complaints:read")
+    response = client.post("/api/v1/complaints", json=BODY, headers=bearer(read_only))
+    assert response.status_code == 403
+    assert client.post("/api/v1/complaints", json=BODY).status_code == 401
+
+
+def test_bad_input_is_a_json_4xx_and_writes_nothing(client, db_session):
+    from sqlalchemy import func, select
+
+    from app.models import Complaint
+
+    _, secret = factories.api_token("complaints:write")
+    before = db_session.scalar(select(func.count(Complaint.id)))
+    cases = [
+        {**BODY, "channel": "fax"},
+        {**BODY, "content": ""},
+        {**BODY, "content": "含有\u0000字符"},
+        {**BODY, "received_at": "2026-11-22T09:30:00"},
+        {**BODY, "received_at": "2999-01-01T00:00:00+08:00"},
+        {**BODY, "branch_code": "XX99"},
+        {**BODY, "channel": "regulator"},
+        {**BODY, "unknown": 1},
+    ]
+    for body in cases:
+        response = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+        assert 400 <= response.status_code < 500, body
+        assert response.get_json()["error"]["message"]
+    assert db_session.scalar(select(func.count(Complaint.id))) == before
+
+
+def test_openapi_lists_the_complaint_endpoints(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "post" in paths["/api/v1/complaints"]
+    assert any(p.startswith("/api/v1/complaints/{") for p in paths)
