@@ -333,7 +333,7 @@ def record_notice(
 def _default_notice(complaint: Complaint, purpose: str) -> str:
     if purpose == "decision" and complaint.decision_text:
         remedies = "、".join(REMEDIES[r] for r in complaint.remedies or [])
-        return f"处理决定：{complaint.decision_text}。如有异议，您可{remedies}。"
+        return f"处理决定：{complaint.decision_text.rstrip('。')}。如有异议，您可{remedies}。"
     return NOTICE_PURPOSES[purpose]
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Customer, User, utcnow
+from app.models import Branch, Customer, User, utcnow
 from app.models.complaint import CLOCK_RUNNING, OPEN, Complaint
 from app.security import pii
 from app.services import complaint_clock as clock
@@ -47,8 +47,9 @@ def _queue(stmt, queue: str, user: User):
     stmt = stmt.where(Complaint.status.in_(open_), Complaint.merged_into_id.is_(None))
     if queue == "mine":
         return stmt.where(Complaint.assignee_id == user.id)
-    if queue == "branch" and user.branch_id:
-        return stmt.where(Complaint.branch_id == user.branch_id)
+    if queue == "branch" and user.branch is not None:
+        subtree = select(Branch.id).where(Branch.path.startswith(user.branch.path))
+        return stmt.where(Complaint.branch_id.in_(subtree))
     if queue == "unassigned":
         return stmt.where(Complaint.assignee_id.is_(None))
     if queue == "due_soon":

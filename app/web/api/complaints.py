@@ -11,6 +11,7 @@ from app.models.complaint import Complaint
 from app.services import complaint_clock as clock
 from app.services import complaints
 from app.services.complaints import IntakeData
+from app.services.errors import NotFound
 from app.web.api.registry import endpoint
 from app.web.api.schemas import ErrorBody, NoNul, Strict
 
@@ -145,13 +146,15 @@ def create_complaint(body: ComplaintIn):
 
 
 @endpoint(
-    "/v1/complaints/<int:complaint_id>",
+    "/v1/complaints/<complaint_id>",
     "GET",
     summary="查询投诉及其处理记录",
     scope="complaints:read",
     responses={200: ComplaintOut, 404: ErrorBody, **ERRORS},
     tags=["complaints"],
 )
-def get_complaint(complaint_id: int):
+def get_complaint(complaint_id: str):
     """One complaint with its status history (internal notes are left out)."""
-    return complaint_out(complaints.get_complaint(complaint_id))
+    if not complaint_id.isdigit() or len(complaint_id) > 12:
+        raise NotFound("投诉不存在")
+    return complaint_out(complaints.get_complaint(int(complaint_id)))

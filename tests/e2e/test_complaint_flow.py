@@ -1,0 +1,71 @@
+"""A customer files a web complaint; an agent finds it, accepts, decides, notifies and closes it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+TEXT = "我在西湖支行办理跨行转账，被多收了五十元手续费，柜员说是系统原因，没有任何解释。"
+
+
+def test_web_complaint_from_filing_to_closing(live_server, browser):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    customer = phone.new_page()
+    customer.goto(live_server + "/complaint")
+    screenshot(customer, "complaint-01-public-form")
+    customer.fill("#name", "林晓燕")
+    customer.fill("#phone", "13955556666")
+    customer.select_option("#branch_code", "HZ01")
+    customer.fill("#content", TEXT)
+    customer.fill("#demand", "退还手续费")
+    customer.check("#consent")
+    customer.click("button[type=submit]")
+    reference = customer.locator(".pc-ref").inner_text().strip()
+    assert re.fullmatch(r"TS\d{8}-\d{6}", reference)
+    screenshot(customer, "complaint-02-public-done")
+    phone.close()
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, live_server, "agent")
+    page.click("nav.mainnav >> text=投诉")
+    page.fill("input[name=q]", reference)
+    page.click(".cp-filters button[type=submit]")
+    screenshot(page, "complaint-03-queue")
+    page.click(f"text={reference}")
+    assert "待受理" in page.locator(".cp-title").inner_text()
+    assert "139****6666" in page.content() and "13955556666" not in page.content()
+    screenshot(page, "complaint-04-detail-received")
+
+    page.click("#act-accept button[type=submit]")
+    assert "已受理" in page.locator(".cp-title").inner_text()
+    page.fill(
+        "#decide-verified", "调取了交易流水和柜面录像，确认按异地跨行标准收取了 50 元手续费。"
+    )
+    page.fill("#decide-basis", "依据本行收费标准，同城跨行转账应按 2 元收取，柜员选错了收费项目。")
+    page.fill("#decide-decision_text", "退还多收的手续费 48 元，并对柜员进行业务培训。")
+    page.click("#act-decide button[type=submit]")
+    assert "已作出处理决定" in page.locator(".cp-title").inner_text()
+
+    page.select_option("#notice-purpose", "decision")
+    page.select_option("#notice-method", "sms")
+    page.click("#act-notice button[type=submit]")
+    assert "已留存" in page.locator(".cp-decision").inner_text()
+
+    page.select_option("#close-code_channel", "A01")
+    page.select_option("#close-code_business", "B04.02")
+    page.select_option("#close-code_cause", "C05")
+    page.fill("#close-root_cause", "柜面收费项目选择无系统校验，已提交需求增加校验。")
+    page.click("#act-close button[type=submit]")
+    title = page.locator(".cp-title").inner_text()
+    assert "已办结" in title
+    timeline = page.locator(".cp-timeline").inner_text()
+    for step in ("受理", "处理决定", "办结"):
+        assert step in timeline
+    screenshot(page, "complaint-05-closed")
+    context.close()

@@ -1,0 +1,105 @@
+"""The complaint desk pages: queue, scope, actions, optimistic locking, the public form."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import Complaint
+from app.services import complaints
+from app.services.complaints import IntakeData
+from tests.support import csrf_token
+
+TEXT = "信用卡年费多收了三百元，客服一直推诿，要求退还并说明收费依据。"
+
+
+def make(branch="HZ01"):
+    complaint, _ = complaints.create_complaint(
+        IntakeData(
+            channel="hotline", content=TEXT, name="周静", phone="13612345678", branch_code=branch
+        )
+    )
+    return complaint
+
+
+def test_queue_lists_and_masks(client, auth):
+    c = make()
+    auth.login("agent")
+    page = client.get("/staff/complaints?queue=all&q=" + c.reference).get_data(as_text=True)
+    assert c.reference in page and "136****5678" in page and "13612345678" not in page
+
+
+def test_other_branch_gets_404(client, auth):
+    c = make("NJ01")
+    auth.login("manager")  # Hangzhou branch manager
+    assert client.get(f"/staff/complaints/{c.id}").status_code == 404
+    auth.logout()
+    auth.login("manager_nj")
+    assert client.get(f"/staff/complaints/{c.id}").status_code == 200
+
+
+def test_stale_form_keeps_input_and_explains(client, auth, db_session):
+    c = make()
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    token, version = csrf_token(page), c.version
+    client.post(
+        f"/staff/complaints/{c.id}/accept",
+        data={"accept-csrf_token": token, "accept-version": version},
+    )
+    typed = "客户来电补充说明：扣费发生在十一月三日"
+    response = client.post(
+        f"/staff/complaints/{c.id}/note",
+        data={
+            "note-csrf_token": token,
+            "note-version": version,
+            "note-kind": "note",
+            "note-text": typed,
+        },
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "已被他人修改" in body and typed in body
+
+
+def test_public_form_creates_a_web_complaint_and_bad_input_is_explained(client, db_session):
+    page = client.get("/complaint").get_data(as_text=True)
+    bad = client.post(
+        "/complaint",
+        data={"csrf_token": csrf_token(page), "name": "吴", "phone": "123", "content": "短"},
+    )
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "请填写 11 位手机号码" in text
+    ok = client.post(
+        "/complaint",
+        data={
+            "csrf_token": csrf_token(page),
+            "name": "吴敏",
+            "phone": "13700001234",
+            "branch_code": "HZ02",
+            "content": TEXT,
+            "consent": "y",
+        },
+    )
+    assert ok.status_code == 201
+    ref = ok.get_data(as_text=True).split('pc-ref mono">')[1].split("<")[0]
+    c = db_session.scalar(select(Complaint).where(Complaint.reference == ref))
+    assert c.channel == "web" and c.branch.code == "HZ02"
+
+
+def test_public_form_is_rate_limited(app, client):
+    app.config["COMPLAINT_WEB_LIMIT"] = 1
+    try:
+        page = client.get("/complaint").get_data(as_text=True)
+        data = {
+            "csrf_token": csrf_token(page),
+            "name": "吴敏",
+            "phone": "13700001234",
+            "content": TEXT,
+            "consent": "y",
+            "branch_code": "",
+        }
+        assert client.post("/complaint", data=data).status_code == 201
+        second = client.post("/complaint", data=data)
+        assert second.status_code == 429 and "提交过于频繁" in second.get_data(as_text=True)
+    finally:
+        app.config.pop("COMPLAINT_WEB_LIMIT")
