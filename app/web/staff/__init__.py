@@ -7,7 +7,10 @@ from app.web import nav
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 nav.add("工作台", "staff.home", nav.STAFF, order=10)
 nav.add("客户", "staff.customers", nav.STAFF, order=60)
+nav.add("回访", "staff.followups_queue", nav.STAFF, order=30)
+nav.add("答卷", "staff.responses_list", nav.STAFF, order=40)
 nav.add("投诉", "staff.complaint_queue", nav.STAFF, order=20)
 
 from app.web.staff import analysis, routes  # noqa: E402,F401
 from app.web.staff import complaints  # noqa: E402,F401
+from app.web.staff import followups, responses  # noqa: E402,F401

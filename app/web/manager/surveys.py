@@ -1,0 +1,247 @@
+"""Survey management for head-office managers: surveys, campaigns, trigger rules, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from app.extensions import db
+from app.models import OutboundMessage, Role
+from app.models.org import SEGMENT_LABELS
+from app.services import campaigns, org, responses, survey_triggers, surveys
+from app.services.errors import ServiceError
+from app.web.access import roles_required
+from app.web.manager import bp
+from app.web.manager.surveys_forms import (
+    CampaignForm,
+    CloneForm,
+    DraftForm,
+    NewSurveyForm,
+    TriggerForm,
+)
+from app.web.public.survey import render_form
+from surveys import answers_from_form, validate
+
+HQ = Role.HQ_MANAGER
+
+
+def _survey_choices(published_only: bool = False) -> list[SelectChoice]:
+    rows = surveys.list_surveys()
+    return [
+        SelectChoice(s.id, f"{s.title}（{s.code}）")
+        for s in rows
+        if not published_only or (s.latest_version and s.status != "closed")
+    ]
+
+
+@bp.route("/surveys", methods=["GET", "POST"])
+@roles_required(HQ)
+def surveys_list():
+    form = NewSurveyForm()
+    form.template.choices = [SelectChoice(c, t) for c, t in surveys.template_choices()]
+    if form.validate_on_submit():
+        try:
+            survey = surveys.create_from_template(
+                form.template.data, code=form.code.data, actor=current_user
+            )
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("已从模板创建问卷草稿", "success")
+            return redirect(url_for("manager.survey_edit", survey_id=survey.id))
+    page = render_template("manager/surveys/list.html", rows=surveys.list_surveys(), form=form)
+    return page, 400 if form.errors else 200
+
+
+@bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
+@roles_required(HQ)
+def survey_edit(survey_id: int):
+    survey = surveys.get_survey(survey_id)
+    form = DraftForm(obj=survey if request.method == "GET" else None, definition=survey.draft_text)
+    if form.validate_on_submit():
+        try:
+            surveys.update_draft(
+                survey_id,
+                title=form.title.data,
+                description=form.description.data,
+                text=form.definition.data,
+            )
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("草稿已保存", "success")
+            return redirect(url_for("manager.survey_edit", survey_id=survey_id))
+    page = render_template(
+        "manager/surveys/edit.html", survey=survey, form=form, clone_form=CloneForm()
+    )
+    return page, 400 if form.errors else 200
+
+
+@bp.post("/surveys/<int:survey_id>/<any(publish, close, reopen, clone):action>")
+@roles_required(HQ)
+def survey_action(survey_id: int, action: str):
+    form = CloneForm()
+    try:
+        if action == "publish":
+            version = surveys.publish(survey_id, actor=current_user)
+            flash(f"已发布第 {version.number} 版", "success")
+        elif action == "close":
+            surveys.close(survey_id)
+            flash("问卷已关闭，不再发出新的邀请", "success")
+        elif action == "reopen":
+            surveys.reopen_draft(survey_id)
+            flash("已进入修订，发布前仍使用上一版", "success")
+        elif form.validate_on_submit():
+            copy = surveys.clone(survey_id, code=form.code.data, actor=current_user)
+            flash("已复制为新的草稿", "success")
+            return redirect(url_for("manager.survey_edit", survey_id=copy.id))
+        else:
+            flash("请填写新问卷代码", "error")
+    except ServiceError as err:
+        flash(err.message, "error")
+    return redirect(url_for("manager.survey_edit", survey_id=survey_id))
+
+
+@bp.route("/surveys/<int:survey_id>/preview", methods=["GET", "POST"])
+@roles_required(HQ)
+def survey_preview(survey_id: int):
+    survey = surveys.get_survey(survey_id)
+    link = responses.SurveyLink(version=None, definition=surveys.parse_draft(survey.draft_text))
+    raw, errors = {}, {}
+    if request.method == "POST":
+        raw = answers_from_form(link.definition, request.form)
+        errors = validate(link.definition, raw).errors
+        if not errors:
+            flash("预览提交通过校验（预览不保存数据）", "success")
+    back = url_for("manager.survey_edit", survey_id=survey_id)
+    return render_form(link, raw=raw, errors=errors, preview=True, back_url=back, with_csrf=True)
+
+
+def _local(value: datetime) -> datetime:
+    return value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+@bp.route("/campaigns", methods=["GET"])
+@roles_required(HQ)
+def campaigns_list():
+    return render_template("manager/surveys/campaigns.html", rows=campaigns.list_campaigns())
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@roles_required(HQ)
+def campaign_new():
+    form = CampaignForm()
+    form.survey_id.choices = _survey_choices(published_only=True)
+    form.branch_id.choices = [
+        SelectChoice(b.id, "　" * b.depth + b.name) for b in org.list_branches()
+    ]
+    form.segment.choices = [SelectChoice(k, v) for k, v in SEGMENT_LABELS.items()]
+    form.product_id.choices = [SelectChoice(p.id, p.name) for p in org.list_products()]
+    if form.validate_on_submit():
+        try:
+            campaign = campaigns.create_campaign(_campaign_input(form), actor=current_user)
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("调查活动已创建", "success")
+            return redirect(url_for("manager.campaign_detail", campaign_id=campaign.id))
+    page = render_template("manager/surveys/campaign_new.html", form=form)
+    return page, 400 if form.errors else 200
+
+
+def _campaign_input(form: CampaignForm) -> campaigns.CampaignInput:
+    return campaigns.CampaignInput(
+        name=form.name.data,
+        survey_id=form.survey_id.data,
+        channel=form.channel.data,
+        audience=form.audience.data,
+        branch_id=form.branch_id.data,
+        product_id=form.product_id.data,
+        segment=form.segment.data,
+        list_text=form.list_text.data or "",
+        window_start=_local(form.window_start.data),
+        window_end=_local(form.window_end.data),
+        expires_days=form.expires_days.data,
+        reminder_days=form.reminder_days.data,
+        quota=form.quota.data,
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@roles_required(HQ)
+def campaign_detail(campaign_id: int):
+    campaign = campaigns.get_campaign(campaign_id)
+    return render_template(
+        "manager/surveys/campaign.html",
+        campaign=campaign,
+        skips=campaigns.skip_summary(campaign_id),
+        public_link=campaigns.public_link(campaign),
+    )
+
+
+@bp.post("/campaigns/<int:campaign_id>/<any(send, close):action>")
+@roles_required(HQ)
+def campaign_action(campaign_id: int, action: str):
+    from app.jobs.surveys import send_campaign
+
+    if action == "close":
+        campaigns.close_campaign(campaign_id)
+        flash("活动已结束", "success")
+    else:
+        campaigns.get_campaign(campaign_id)
+        if current_app.config.get("CELERY_BROKER_URL"):
+            send_campaign.delay(campaign_id)  # a worker sends; the page shows progress
+        else:
+            campaigns.run_campaign(campaign_id)  # embedded set-up: inline, like eager jobs
+        flash("已开始发送，进度见下方", "success")
+    return redirect(url_for("manager.campaign_detail", campaign_id=campaign_id))
+
+
+@bp.route("/triggers", methods=["GET", "POST"])
+@roles_required(HQ)
+def triggers():
+    form = TriggerForm()
+    form.survey_id.choices = _survey_choices(published_only=True)
+    if form.validate_on_submit():
+        try:
+            survey_triggers.add_rule(
+                event_type=form.event_type.data,
+                survey_id=form.survey_id.data,
+                action=form.action.data,
+                channel=form.channel.data,
+                delay_hours=form.delay_hours.data,
+            )
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("触发规则已添加", "success")
+            return redirect(url_for("manager.triggers"))
+    page = render_template(
+        "manager/surveys/triggers.html",
+        rules=survey_triggers.list_rules(),
+        form=form,
+        labels=survey_triggers.EVENT_LABELS,
+    )
+    return page, 400 if form.errors else 200
+
+
+@bp.post("/triggers/<int:rule_id>/toggle")
+@roles_required(HQ)
+def trigger_toggle(rule_id: int):
+    rule = survey_triggers.toggle_rule(rule_id)
+    flash("规则已启用" if rule.active else "规则已停用", "success")
+    return redirect(url_for("manager.triggers"))
+
+
+@bp.get("/outbox")
+@roles_required(HQ)
+def outbox():
+    rows = db.session.scalars(
+        select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(200)
+    )
+    return render_template("manager/surveys/outbox.html", rows=list(rows))

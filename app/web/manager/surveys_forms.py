@@ -1,0 +1,96 @@
+"""Forms of survey management: drafts, campaigns, trigger rules."""
+
+from __future__ import annotations
+
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.web.forms import BaseForm
+
+CHANNEL_CHOICES = [
+    SelectChoice("sms", "短信"),
+    SelectChoice("email", "电子邮件"),
+    SelectChoice("wechat", "微信"),
+    SelectChoice("app", "手机银行推送"),
+]
+
+
+class NewSurveyForm(BaseForm):
+    template = SelectField("问卷模板", choices=[])
+    code = StringField(
+        "问卷代码",
+        validators=[
+            DataRequired("请填写问卷代码"),
+            Length(max=40, message="不超过 40 个字符"),
+        ],
+    )
+
+
+class DraftForm(BaseForm):
+    title = StringField("问卷标题", validators=[DataRequired("请填写问卷标题"), Length(max=200)])
+    description = TextAreaField("说明", validators=[Length(max=2000)])
+    definition = TextAreaField("问卷定义（YAML）", validators=[DataRequired("请填写问卷定义")])
+
+
+class CloneForm(BaseForm):
+    code = StringField("新问卷代码", validators=[DataRequired("请填写新问卷代码"), Length(max=40)])
+
+
+class CampaignForm(BaseForm):
+    name = StringField("活动名称", validators=[DataRequired("请填写活动名称"), Length(max=200)])
+    survey_id = SelectField("问卷", choices=[], coerce=int)
+    channel = SelectField("发送渠道", choices=CHANNEL_CHOICES)
+    audience = SelectField(
+        "目标客户",
+        choices=[
+            SelectChoice("branch", "机构（含下级网点）"),
+            SelectChoice("segment", "客户分层"),
+            SelectChoice("product", "持有产品"),
+            SelectChoice("list", "上传名单（客户号）"),
+            SelectChoice("anonymous", "匿名公开链接（不记录客户身份）"),
+        ],
+    )
+    branch_id = SelectField("机构", choices=[], coerce=int)
+    segment = SelectField("客户分层", choices=[])
+    product_id = SelectField("产品", choices=[], coerce=int)
+    list_text = TextAreaField("客户号名单", description="每行一个客户号，或用逗号分隔")
+    window_start = DateTimeLocalField(
+        "开始发送", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")]
+    )
+    window_end = DateTimeLocalField(
+        "发送截止", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写截止时间")]
+    )
+    expires_days = IntegerField(
+        "链接有效期（天）",
+        default=14,
+        validators=[NumberRange(1, 90, "有效期须为 1–90 天")],
+    )
+    reminder_days = IntegerField(
+        "未答提醒（发送后第几天，留空不提醒）",
+        validators=[Optional(), NumberRange(1, 89, "提醒天数须为 1–89")],
+    )
+    quota = IntegerField(
+        "发送配额（留空不限）", validators=[Optional(), NumberRange(1, 10_000_000)]
+    )
+
+
+class TriggerForm(BaseForm):
+    event_type = StringField(
+        "事件类型", validators=[DataRequired("请填写事件类型"), Length(max=64)]
+    )
+    survey_id = SelectField("问卷", choices=[], coerce=int)
+    action = SelectField(
+        "动作",
+        choices=[SelectChoice("survey", "发送问卷"), SelectChoice("visit", "安排电话回访")],
+    )
+    channel = SelectField("渠道", choices=CHANNEL_CHOICES)
+    delay_hours = IntegerField(
+        "延迟（小时）", default=24, validators=[NumberRange(0, 8760, "须在 0–8760 小时之间")]
+    )

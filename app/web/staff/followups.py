@@ -1,0 +1,108 @@
+"""Follow-up visits (回访) for agents: the queue, call outcomes, answers taken by phone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.models import Role
+from app.models.survey_response import OUTCOME_LABELS
+from app.services import followups
+from app.services.errors import ServiceError
+from app.services.responses import AnswersInvalid
+from app.services.surveys import definition_of
+from app.web.access import roles_required
+from app.web.staff import bp
+from surveys import field_name, other_field_name
+
+STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+STATUS_TABS = [
+    ("open", "待回访"),
+    ("done", "已完成"),
+    ("unreachable", "无法联系"),
+    ("refused", "拒访"),
+    ("all", "全部"),
+]
+
+
+@bp.get("/followups")
+@roles_required(*STAFF)
+def followups_queue():
+    status = request.args.get("status", "open")
+    if status not in dict(STATUS_TABS):
+        status = "open"
+    page = followups.queue(status=status, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "staff/survey_followups/queue.html", page=page, status=status, tabs=STATUS_TABS
+    )
+
+
+def _detail(task_id: int, *, raw=None, errors=None, status=200):
+    task = followups.get_followup(task_id)
+    page = render_template(
+        "staff/survey_followups/detail.html",
+        task=task,
+        defn=definition_of(task.version),
+        raw=raw or {},
+        errors=errors or {},
+        outcomes=OUTCOME_LABELS,
+        field_name=field_name,
+        other_field_name=other_field_name,
+    )
+    return page, status
+
+
+@bp.get("/followups/<int:task_id>")
+@roles_required(*STAFF)
+def followup_detail(task_id: int):
+    return _detail(task_id)
+
+
+def _callback_time(value: str) -> datetime | None:
+    try:
+        naive = datetime.strptime(value, "%Y-%m-%dT%H:%M")
+    except (TypeError, ValueError):
+        return None
+    return naive.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+@bp.post("/followups/<int:task_id>/attempt")
+@roles_required(*STAFF)
+def followup_attempt(task_id: int):
+    outcome = request.form.get("outcome", "")
+    try:
+        task = followups.record_attempt(
+            task_id,
+            outcome,
+            agent=current_user,
+            note=request.form.get("note", "")[:1000],
+            callback_at=_callback_time(request.form.get("callback_at", "")),
+        )
+    except ServiceError as err:
+        flash(err.message, "error")
+        return redirect(url_for("staff.followup_detail", task_id=task_id))
+    if outcome == "reached":
+        flash("已接通，请按脚本询问并在下方录入客户的回答", "success")
+    else:
+        flash(
+            f"已记录：{OUTCOME_LABELS.get(outcome, outcome)}；任务状态：{task.status_label}",
+            "success",
+        )
+    return redirect(url_for("staff.followup_detail", task_id=task_id))
+
+
+@bp.post("/followups/<int:task_id>/answers")
+@roles_required(*STAFF)
+def followup_answers(task_id: int):
+    try:
+        followups.submit_phone_answers(task_id, request.form, agent=current_user)
+    except AnswersInvalid as err:
+        return _detail(task_id, raw=err.raw, errors=err.fields, status=422)
+    except ServiceError as err:
+        flash(err.message, "error")
+        return redirect(url_for("staff.followup_detail", task_id=task_id))
+    flash("回访答卷已保存，任务已完成", "success")
+    return redirect(url_for("staff.followups_queue"))

@@ -1,0 +1,85 @@
+"""Responses for staff: list with filters, detail (masked), CSV/XLSX export (audited)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response as HttpResponse
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from app.models import Role
+from app.services import responses_query
+from app.services.responses_query import ResponseFilter
+from app.web.access import roles_required
+from app.web.staff import bp
+
+STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+
+
+def _int(name: str) -> int | None:
+    value = request.values.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.values.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _filter() -> ResponseFilter:
+    channel = request.values.get("channel", "")
+    return ResponseFilter(
+        survey_id=_int("survey_id"),
+        branch_id=_int("branch_id"),
+        product_id=_int("product_id"),
+        channel=channel if channel.isalpha() and len(channel) < 20 else None,
+        date_from=_date("from"),
+        date_to=_date("to"),
+        detractors_only=request.values.get("detractors") == "1",
+    )
+
+
+@bp.get("/responses")
+@roles_required(*STAFF)
+def responses_list():
+    page = responses_query.list_responses(_filter(), page=request.args.get("page", 1, type=int))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "staff/survey_responses/list.html",
+        page=page,
+        args=args,
+        choices=responses_query.filter_choices(),
+    )
+
+
+@bp.get("/responses/<int:response_id>")
+@roles_required(*STAFF)
+def response_detail(response_id: int):
+    response = responses_query.get_response(response_id)
+    return render_template(
+        "staff/survey_responses/detail.html",
+        response=response,
+        answers=responses_query.readable_answers(response),
+    )
+
+
+@bp.post("/responses/export")
+@roles_required(*STAFF)
+def responses_export():
+    fmt = request.form.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        abort(400)
+    content, _ = responses_query.export_responses(_filter(), fmt, actor=current_user)
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return HttpResponse(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename=responses.{fmt}"},
+    )

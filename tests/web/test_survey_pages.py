@@ -1,0 +1,215 @@
+"""Survey pages: management, campaigns, follow-up calls, responses and exports, branch scope."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditLog, CampaignSkip, FollowUp, Invitation, Response
+from app.services import invitations
+from app.services.customers import CustomerData
+from tests.support import csrf_token
+
+ANSWERS = {
+    "q_overall": "1",
+    "q_nps": "2",
+    "q_wait_time": "gt30",
+    **{f"q_aspects__{i}": "2" for i in ("attitude", "skill", "efficiency", "disclosure")},
+    "q_aspects__environment": "3",
+    "q_effort": "1",
+    "q_improve": ["wait"],
+    "q_comment": "=cmd|' /C calc'!A0 我的电话13812345678",
+}
+
+
+def answered(branch_code="HZ01", ext="WEB001"):
+    issued = invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code="branch-service",
+            customer=CustomerData(external_id=ext, name="周九", phone="13811112222"),
+            channel="sms",
+            branch_code=branch_code,
+        )
+    )
+    return issued
+
+
+def submit(client, issued, data=ANSWERS):
+    return client.post("/s/" + issued.url.rsplit("/", 1)[1], data=data)
+
+
+def test_hq_manages_a_survey_from_template_to_publish(client, auth):
+    auth.login("hq")
+    page = client.get("/manager/surveys")
+    assert page.status_code == 200 and "网点服务满意度调查" in page.get_data(as_text=True)
+    token = csrf_token(page.get_data(as_text=True))
+    made = client.post(
+        "/manager/surveys",
+        data={"csrf_token": token, "template": "credit-card", "code": "cc-2027"},
+    )
+    assert made.status_code == 302
+    edit_url = made.headers["Location"]
+    html = client.get(edit_url).get_data(as_text=True)
+    bad = client.post(
+        edit_url,
+        data={
+            "csrf_token": token,
+            "title": "信用卡",
+            "description": "",
+            "definition": "code: cc-2027\nquestions: 3",
+        },
+    )
+    assert bad.status_code == 400 and "问卷定义有误" in bad.get_data(as_text=True)
+    survey_id = int(edit_url.rstrip("/").rsplit("/", 1)[1])
+    preview = client.get(f"/manager/surveys/{survey_id}/preview")
+    assert preview.status_code == 200 and "预览模式" in preview.get_data(as_text=True)
+    assert (
+        client.post(f"/manager/surveys/{survey_id}/publish", data={"csrf_token": token}).status_code
+        == 302
+    )
+    html = client.get(edit_url).get_data(as_text=True)
+    assert "第 1 版" in html
+    clone = client.post(
+        f"/manager/surveys/{survey_id}/clone", data={"csrf_token": token, "code": "cc-copy"}
+    )
+    assert clone.status_code == 302
+
+
+def test_agents_cannot_manage_surveys(client, auth):
+    auth.login("agent")
+    assert client.get("/manager/surveys").status_code == 403
+    assert client.get("/manager/campaigns").status_code == 403
+
+
+def test_campaign_sends_once_and_records_skip_reasons(client, auth):
+    auth.login("hq")
+    page = client.get("/manager/campaigns/new")
+    token = csrf_token(page.get_data(as_text=True))
+    html = page.get_data(as_text=True)
+    survey_id = html.split('<option value="', 1)[1].split('"', 1)[0]
+    now = datetime.now(UTC) + timedelta(hours=8)
+    reply = client.post(
+        "/manager/campaigns/new",
+        data={
+            "csrf_token": token,
+            "name": "测试活动",
+            "survey_id": survey_id,
+            "channel": "email",
+            "audience": "branch",
+            "branch_id": "1",
+            "segment": "mass",
+            "product_id": "1",
+            "window_start": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "window_end": (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
+            "expires_days": "14",
+            "reminder_days": "3",
+        },
+    )
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+    campaign_url = reply.headers["Location"]
+    campaign_id = int(campaign_url.rsplit("/", 1)[1])
+    client.post(campaign_url + "/send", data={"csrf_token": token})
+    sent = db.session.scalar(
+        select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign_id)
+    )
+    skipped = db.session.scalar(
+        select(func.count(CampaignSkip.id)).where(CampaignSkip.campaign_id == campaign_id)
+    )
+    assert sent > 0 and sent + skipped >= 40
+    reasons = set(
+        db.session.scalars(
+            select(CampaignSkip.reason).where(CampaignSkip.campaign_id == campaign_id)
+        )
+    )
+    assert reasons <= {"缺少电子邮箱", "客户已退订全部调查"} and all(reasons)
+    client.post(campaign_url + "/send", data={"csrf_token": token})
+    again = db.session.scalar(
+        select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign_id)
+    )
+    assert again == sent
+    assert "发送进度" in client.get(campaign_url).get_data(as_text=True)
+
+
+def test_agent_records_attempts_until_unreachable(client, auth):
+    issued = answered()
+    submit(client, issued)
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    auth.login("agent")
+    queue = client.get("/staff/followups")
+    assert queue.status_code == 200 and "138****2222" in queue.get_data(as_text=True)
+    html = client.get(f"/staff/followups/{task.id}").get_data(as_text=True)
+    assert "无人接听" in html and "空号/错号" in html and "预约回拨" in html
+    token = csrf_token(html)
+    for _ in range(3):
+        client.post(
+            f"/staff/followups/{task.id}/attempt",
+            data={"csrf_token": token, "outcome": "no_answer"},
+        )
+    db.session.expire_all()
+    assert db.session.get(FollowUp, task.id).status == "unreachable"
+    blocked = client.post(
+        f"/staff/followups/{task.id}/attempt", data={"csrf_token": token, "outcome": "busy"}
+    )
+    assert blocked.status_code == 302
+
+
+def test_agent_enters_phone_answers(client, auth):
+    issued = answered(ext="WEB002")
+    submit(client, issued)
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    auth.login("agent")
+    token = csrf_token(client.get(f"/staff/followups/{task.id}").get_data(as_text=True))
+    bad = client.post(
+        f"/staff/followups/{task.id}/answers", data={"csrf_token": token, "q_nps": "8"}
+    )
+    assert bad.status_code == 422
+    good = client.post(
+        f"/staff/followups/{task.id}/answers",
+        data={
+            "csrf_token": token,
+            **{k: v for k, v in ANSWERS.items() if k != "q_comment"},
+            "q_overall": "4",
+            "q_nps": "8",
+        },
+    )
+    assert good.status_code == 302
+    db.session.expire_all()
+    task = db.session.get(FollowUp, task.id)
+    assert task.status == "done" and task.result_response.channel == "phone"
+
+
+def test_responses_list_detail_scope_and_export(client, auth):
+    issued = answered(ext="WEB003")
+    submit(client, issued)
+    response = db.session.scalar(
+        select(Response).where(Response.invitation_id == issued.invitation.id)
+    )
+    auth.login("manager")
+    detail = client.get(f"/staff/responses/{response.id}")
+    text = detail.get_data(as_text=True)
+    assert detail.status_code == 200 and "138****5678" in text and "13812345678" not in text
+    assert "to-complaint" in text
+    page = client.get("/staff/responses?detractors=1")
+    token = csrf_token(page.get_data(as_text=True))
+    csv_reply = client.post(
+        "/staff/responses/export?detractors=1", data={"csrf_token": token, "format": "csv"}
+    )
+    body = csv_reply.get_data().decode("utf-8-sig")
+    assert csv_reply.status_code == 200 and "'=cmd" in body and "13812345678" not in body
+    xlsx = client.post("/staff/responses/export", data={"csrf_token": token, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    cells = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(v.startswith("'=cmd") for v in cells) and not any(v.startswith("=") for v in cells)
+    assert (
+        db.session.scalar(
+            select(func.count(AuditLog.id)).where(AuditLog.action == "responses.export")
+        )
+        >= 2
+    )
+    auth.logout()
+    auth.login("manager_nj")
+    assert client.get(f"/staff/responses/{response.id}").status_code == 404
