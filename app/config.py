@@ -22,6 +22,7 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE = "kesheng"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     API_MAX_JSON_BYTES = 256 * 1024
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -64,6 +65,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["CELERY_BROKER_URL"] = broker
     if env.get("PUBLIC_BASE_URL"):
         out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+    if env.get("CELERY_QUEUE"):
+        out["CELERY_QUEUE"] = env["CELERY_QUEUE"]
     if env.get("PII_KEY"):
         out["PII_KEY"] = env["PII_KEY"]
     if env.get("TRUSTED_PROXIES"):
@@ -92,4 +95,8 @@ def finalise(config: dict[str, Any]) -> None:
         "task_reject_on_worker_lost": True,
         "broker_connection_retry_on_startup": True,
         "timezone": config.get("TIMEZONE", "Asia/Shanghai"),
+        "task_default_queue": config.get("CELERY_QUEUE", "kesheng"),
+        "beat_schedule": {
+            "analyze-pending-texts": {"task": "kesheng.analyze_pending", "schedule": 600.0},
+        },
     }

@@ -1,0 +1,50 @@
+"""``flask nlp ...``: re-analyse saved texts, evaluate and retrain the models."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from app.services import analysis
+
+
+@click.group("nlp")
+def nlp_group() -> None:
+    """Chinese text analysis."""
+
+
+@nlp_group.command("analyze")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="re-analyse texts saved since this date (YYYY-MM-DD)",
+)
+@click.option("--all", "everything", is_flag=True, help="re-analyse every text")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def analyze(since: datetime | None, everything: bool, batch_size: int) -> None:
+    """Analyse pending and outdated texts (or all of them) in batches, with a progress bar."""
+    since_utc = since.replace(tzinfo=UTC) if since else None
+    items = analysis.work_list(since=since_utc, everything=everything)
+    done = 0
+    with click.progressbar(length=len(items), label="分析中", show_pos=True) as bar:
+        for batch in analysis.in_batches(items, batch_size):
+            done += analysis.analyze_batch(batch)
+            bar.update(len(batch))
+    click.echo(f"analysed {done} of {len(items)} texts")
+
+
+@nlp_group.command("evaluate")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False))
+def evaluate(data: str) -> None:
+    """Print accuracy, macro-F1, per-class F1 and speed as JSON (CSV columns text,label)."""
+    from nlp import evaluate as nlp_evaluate
+
+    try:
+        report = nlp_evaluate.evaluate_file(Path(data))
+    except (OSError, KeyError, ValueError) as err:
+        raise click.ClickException(f"cannot evaluate {data}: {err}") from err
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -1,0 +1,39 @@
+"""Celery tasks for text analysis: thin wrappers over app.services.analysis."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from app.models import AnalysisStatus
+from app.services import analysis
+
+
+class AnalysisFailed(RuntimeError):
+    """Raised so that Celery retries the job with back-off."""
+
+
+@shared_task(
+    bind=True,
+    name="kesheng.analyze_text",
+    autoretry_for=(AnalysisFailed,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=analysis.MAX_ATTEMPTS,
+)
+def analyze_text(self, source_type: str, source_id: int) -> str:
+    """Analyse one text; idempotent (running it twice stores the same result)."""
+    row = analysis.analyze_source(source_type, source_id)
+    # Inline (no broker) retries would run back to back inside the request; there the failed
+    # row simply waits for the periodic sweep or ``flask nlp analyze``.
+    if row.status == AnalysisStatus.FAILED and not self.request.is_eager:
+        raise AnalysisFailed(row.last_error or "analysis failed")
+    return str(row.status)
+
+
+@shared_task(name="kesheng.analyze_pending")
+def analyze_pending() -> int:
+    """Periodic catch-up: analyse what is still pending or failed (e.g. after a broker outage)."""
+    done = 0
+    for batch in analysis.in_batches(analysis.work_list(), 200):
+        done += analysis.analyze_batch(batch)
+    return done

@@ -1,0 +1,244 @@
+"""Text analysis of saved texts: the only code that writes ``nlp`` results to the database.
+
+Areas that own free text (complaints, survey answers, follow-up notes) register a loader for
+their source type and call ``request_analysis`` in the transaction that saves the text. A
+pending row is stored with the text's transaction, and the job is queued only after the commit,
+so a failed or lost job never loses anything: ``flask nlp analyze`` (and the periodic sweep)
+finish whatever is still pending or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+import nlp
+from app.extensions import db
+from app.models import AnalysisStatus, LabelCorrection, TextAnalysis, User
+from app.services.errors import NotFound, ValidationFailed
+from app.services.tx import after_commit, transactional
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    branch_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    load: Callable[[int], SourceText | None]
+    ids_since: Callable[[datetime | None], Select] | None = None
+
+
+_sources: dict[str, Source] = {}
+
+
+def register_source(
+    source_type: str,
+    load: Callable[[int], SourceText | None],
+    ids_since: Callable[[datetime | None], Select] | None = None,
+) -> None:
+    """Declare where texts of ``source_type`` live (called once at import by the owning area)."""
+    _sources[source_type] = Source(load, ids_since)
+
+
+def source_types() -> list[str]:
+    return sorted(_sources)
+
+
+def _row(source_type: str, source_id: int) -> TextAnalysis:
+    row = db.session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == source_type, TextAnalysis.source_id == source_id
+        )
+    )
+    if row is None:
+        row = TextAnalysis(source_type=source_type, source_id=source_id)
+        db.session.add(row)
+    return row
+
+
+def request_analysis(source_type: str, source_id: int, *, branch_id: int | None = None) -> None:
+    """Inside the caller's transaction: mark the text as waiting for analysis; queue the job
+    once that transaction has committed."""
+    if source_type not in _sources:
+        raise ValueError(f"unknown text source {source_type!r}")
+    row = _row(source_type, source_id)
+    row.status = AnalysisStatus.PENDING
+    row.branch_id = branch_id
+    db.session.flush()
+    after_commit(lambda: enqueue(source_type, source_id))
+
+
+def enqueue(source_type: str, source_id: int) -> None:
+    """Send the analysis job (inline when no broker); a broker failure leaves the row pending."""
+    from app.jobs.analysis import analyze_text
+
+    analyze_text.apply_async(
+        (source_type, source_id),
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+    )
+
+
+def _load(source_type: str, source_id: int) -> SourceText | None:
+    source = _sources.get(source_type)
+    if source is None:
+        raise ValueError(f"unknown text source {source_type!r}")
+    return source.load(source_id)
+
+
+@transactional
+def analyze_source(source_type: str, source_id: int) -> TextAnalysis:
+    """Analyse one saved text and store the result; a failure is recorded, never raised away.
+
+    Returns the row; its status tells the caller (the Celery task) whether to retry.
+    """
+    row = _row(source_type, source_id)
+    source = _load(source_type, source_id)
+    if source is None or not source.text.strip():
+        row.status = AnalysisStatus.SKIPPED
+        return row
+    try:
+        result = nlp.analyze(source.text)
+    except Exception as err:  # a model failure must not lose the text: record and retry later
+        log.exception("analysis of %s %s failed", source_type, source_id)
+        row.mark_failed(f"{type(err).__name__}: {err}")
+        return row
+    row.apply(result)
+    row.branch_id = source.branch_id
+    row.source_created_at = source.created_at
+    return row
+
+
+def _ids_to_analyse(source_type: str, *, since: datetime | None, everything: bool) -> list[int]:
+    source = _sources[source_type]
+    if everything or since is not None:
+        if source.ids_since is None:
+            return []
+        return list(db.session.scalars(source.ids_since(since)))
+    stmt = select(TextAnalysis.source_id).where(
+        TextAnalysis.source_type == source_type,
+        (TextAnalysis.status == AnalysisStatus.PENDING)
+        | ((TextAnalysis.status == AnalysisStatus.FAILED) & (TextAnalysis.attempts < MAX_ATTEMPTS))
+        | (TextAnalysis.model_version != nlp.model_version()),
+    )
+    return list(db.session.scalars(stmt))
+
+
+def work_list(*, since: datetime | None = None, everything: bool = False) -> list[tuple[str, int]]:
+    """(source type, id) of every text that needs (re-)analysis."""
+    return [
+        (source_type, source_id)
+        for source_type in source_types()
+        for source_id in _ids_to_analyse(source_type, since=since, everything=everything)
+    ]
+
+
+@transactional
+def analyze_batch(items: list[tuple[str, int]]) -> int:
+    """Analyse a batch in one transaction, with one batched model call; returns how many."""
+    loaded = [(t, i, _load(t, i)) for t, i in items]
+    texts = [(t, i, s) for t, i, s in loaded if s is not None and s.text.strip()]
+    results = nlp.analyze_many([s.text for _, _, s in texts])
+    for (source_type, source_id, source), result in zip(texts, results, strict=True):
+        row = _row(source_type, source_id)
+        row.apply(result)
+        row.branch_id = source.branch_id
+        row.source_created_at = source.created_at
+    for source_type, source_id, source in loaded:
+        if source is None or not source.text.strip():
+            _row(source_type, source_id).status = AnalysisStatus.SKIPPED
+    return len(texts)
+
+
+def in_batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+CORRECTABLE = ("sentiment", "business", "cause")
+
+
+def _check_value(field: str, value: str) -> None:
+    if field == "sentiment":
+        if value not in ("negative", "neutral", "positive"):
+            raise ValidationFailed("情感标签须为 负面/中性/正面", field="value")
+        return
+    dimension = {"business": "B", "cause": "C"}[field]
+    if value not in {code for code, _ in nlp.load_taxonomy().dimension(dimension).choices()}:
+        raise ValidationFailed("分类代码不在 JR/T 0169 代码表中", field="value")
+
+
+@transactional
+def correct_label(analysis_id: int, field: str, value: str, *, actor: User) -> TextAnalysis:
+    """Store a staff correction (training material) and apply it to the analysis."""
+    if field not in CORRECTABLE:
+        raise ValidationFailed("只能更正情感、业务类别或投诉原因", field="field")
+    _check_value(field, value)
+    row = db.session.get(TextAnalysis, analysis_id)
+    if row is None or row.status != AnalysisStatus.DONE:
+        raise NotFound("分析结果不存在或尚未完成")
+    column = {"sentiment": "sentiment", "business": "business_code", "cause": "cause_code"}[field]
+    db.session.add(
+        LabelCorrection(
+            analysis_id=row.id,
+            field=field,
+            old_value=getattr(row, column),
+            new_value=value,
+            text=row.redacted_text or "",
+            user_id=actor.id,
+        )
+    )
+    setattr(row, column, value)
+    row.corrected = True
+    return row
+
+
+def corrected_sentiment_labels() -> list[tuple[str, int]]:
+    """The latest staff sentiment label per text, as (redacted text, 0/1/2) training rows."""
+    codes = {"negative": 0, "positive": 1, "neutral": 2}
+    latest: dict[int, tuple[str, int]] = {}
+    rows = db.session.scalars(
+        select(LabelCorrection)
+        .where(LabelCorrection.field == "sentiment")
+        .order_by(LabelCorrection.at, LabelCorrection.id)
+    )
+    for c in rows:
+        latest[c.analysis_id] = (c.text, codes[c.new_value])
+    return list(latest.values())
+
+
+def corrected_category_rows() -> list[tuple[str, str, str]]:
+    """(text, business code, cause code) for texts whose category staff confirmed or corrected."""
+    stmt = select(TextAnalysis).where(
+        TextAnalysis.id.in_(
+            select(LabelCorrection.analysis_id).where(
+                LabelCorrection.field.in_(("business", "cause"))
+            )
+        )
+    )
+    return [
+        (row.redacted_text or "", row.business_code or "", row.cause_code or "")
+        for row in db.session.scalars(stmt)
+        if row.business_code and row.cause_code
+    ]
+
+
+def results_for(source_type: str, source_ids: Iterable[int]) -> dict[int, TextAnalysis]:
+    ids = list(source_ids)
+    if not ids:
+        return {}
+    stmt = select(TextAnalysis).where(
+        TextAnalysis.source_type == source_type, TextAnalysis.source_id.in_(ids)
+    )
+    return {row.source_id: row for row in db.session.scalars(stmt)}

@@ -1,0 +1,132 @@
+"""Text analysis of saved texts: pending rows, after-commit jobs, failures, batches, corrections."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import nlp
+from app.models import AnalysisStatus, LabelCorrection, TextAnalysis
+from app.services import analysis
+from app.services.tx import transactional
+from tests import factories
+
+TEXTS: dict[int, str] = {}
+
+
+def _load(source_id: int) -> analysis.SourceText | None:
+    text = TEXTS.get(source_id)
+    return None if text is None else analysis.SourceText(text, branch_id=None)
+
+
+@pytest.fixture(autouse=True)
+def test_source():
+    analysis.register_source("test_note", _load)
+    TEXTS.clear()
+    yield
+    analysis._sources.pop("test_note", None)
+
+
+@transactional
+def save_note(source_id: int, text: str) -> None:
+    TEXTS[source_id] = text
+    analysis.request_analysis("test_note", source_id)
+
+
+def row(db_session, source_id: int) -> TextAnalysis:
+    return db_session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == "test_note", TextAnalysis.source_id == source_id
+        )
+    )
+
+
+def test_saved_text_is_analysed_after_commit_with_pii_removed(db_session):
+    save_note(
+        1,
+        "信用卡被盗刷了两万元，打了三次客服电话都没人处理，我的手机13812345678，我要投诉到金融监管总局！",
+    )
+    result = row(db_session, 1)
+    assert result.status == AnalysisStatus.DONE
+    assert "13812345678" not in result.redacted_text and "138****5678" in result.redacted_text
+    assert result.redaction_kinds == "phone"
+    assert result.sentiment in ("negative", "neutral", "positive")
+    assert result.urgency in ("high", "critical")
+    assert result.model_version == nlp.model_version()
+    assert result.keywords
+
+
+def test_no_job_runs_when_the_saving_transaction_rolls_back(db_session):
+    @transactional
+    def save_then_fail():
+        TEXTS[2] = "服务很好"
+        analysis.request_analysis("test_note", 2)
+        raise RuntimeError("validation failed later in the use case")
+
+    with pytest.raises(RuntimeError):
+        save_then_fail()
+    assert row(db_session, 2) is None
+
+
+def test_a_model_failure_keeps_the_row_for_a_retry(db_session, monkeypatch):
+    def broken(_text):
+        raise MemoryError("simulated model failure")
+
+    monkeypatch.setattr(nlp, "analyze", broken)
+    save_note(3, "排队太久了")
+    failed = row(db_session, 3)
+    assert failed.status == AnalysisStatus.FAILED and failed.attempts == 1
+    assert "simulated model failure" in failed.last_error
+    assert ("test_note", 3) in analysis.work_list()
+    monkeypatch.undo()
+    analysis.analyze_batch(analysis.work_list())
+    assert row(db_session, 3).status == AnalysisStatus.DONE
+
+
+def test_a_broker_outage_leaves_the_text_pending_and_the_sweep_catches_up(db_session, monkeypatch):
+    def queue_down(*_args, **_kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(analysis, "enqueue", queue_down)
+    save_note(4, "手机银行转账一直失败，很着急")
+    assert row(db_session, 4).status == AnalysisStatus.PENDING
+    monkeypatch.undo()
+    assert analysis.analyze_batch(analysis.work_list()) == 1
+    assert row(db_session, 4).status == AnalysisStatus.DONE
+
+
+def test_batch_reanalysis_matches_single_analysis(db_session):
+    save_note(5, "柜员态度非常好，办理很快，点赞")
+    single = row(db_session, 5)
+    expected = (single.sentiment, single.sentiment_score, list(single.keywords))
+    analysis.analyze_batch([("test_note", 5)])
+    again = row(db_session, 5)
+    assert (again.sentiment, again.sentiment_score, list(again.keywords)) == expected
+
+
+def test_corrections_are_stored_and_feed_training(db_session):
+    save_note(6, "这个年费怎么收的，没人告诉过我")
+    result = row(db_session, 6)
+    agent = factories.user()
+    corrected = analysis.correct_label(result.id, "sentiment", "negative", actor=agent)
+    assert corrected.sentiment == "negative" and corrected.corrected
+    stored = db_session.scalars(select(LabelCorrection)).one()
+    assert stored.user_id == agent.id and stored.text == result.redacted_text
+    assert (result.redacted_text, 0) in analysis.corrected_sentiment_labels()
+    analysis.analyze_batch([("test_note", 6)])
+    assert row(db_session, 6).sentiment == "negative"  # a re-run keeps the staff label
+
+
+def test_corrections_are_validated(db_session):
+    save_note(7, "还可以")
+    result = row(db_session, 7)
+    agent = factories.user()
+    db_session.commit()
+    with pytest.raises(analysis.ValidationFailed):
+        analysis.correct_label(result.id, "sentiment", "angry", actor=agent)
+    with pytest.raises(analysis.ValidationFailed):
+        analysis.correct_label(result.id, "cause", "Z99", actor=agent)
+    with pytest.raises(analysis.ValidationFailed):
+        analysis.correct_label(result.id, "urgency", "high", actor=agent)
+    cause = nlp.load_taxonomy().dimension("C").choices()[0][0]
+    assert analysis.correct_label(result.id, "cause", cause, actor=agent).cause_code == cause
