@@ -32,6 +32,7 @@ def _migrations_dir() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.services import analysis_sources  # noqa: F401  (registers the text sources)
     from app.web import admin, api, auth, errors, manager, public, staff, support
 
     for module in (public, auth, staff, manager, admin, api):

@@ -3,12 +3,12 @@
 import importlib
 import pkgutil
 
-import app.jobs
-from wsgi import app
+from app import jobs
+from wsgi import app as flask_app
 
 # Register every task module of app.jobs with the worker.
-for module in pkgutil.iter_modules(app.jobs.__path__):
+for module in pkgutil.iter_modules(jobs.__path__):
     if module.name != "worker":
         importlib.import_module(f"app.jobs.{module.name}")
 
-celery = app.extensions["celery"]
+celery = flask_app.extensions["celery"]

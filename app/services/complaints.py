@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
 from app.security import pii
-from app.services import audit, notify
+from app.services import analysis, audit, notify
 from app.services import complaint_clock as clock
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import ValidationFailed
@@ -319,6 +319,7 @@ def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, 
         detail={"channel": complaint.channel},
     )
     acknowledge(complaint, actor)
+    analysis.request_analysis("complaint", complaint.id, branch_id=complaint.branch_id)
     if complaint.is_major:
         from app.services.complaint_escalation import escalate_row
 

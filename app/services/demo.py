@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
 from app.security.passwords import hash_password
+from app.services import demo_complaints, demo_surveys
 from app.services import demo_data as data
-from app.services import demo_complaints
-from app.services import demo_surveys
 from app.services.tx import transactional
 
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]

@@ -7,6 +7,10 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
-from app.web.api import openapi, routes  # noqa: E402,F401
-from app.web.api import surveys  # noqa: E402,F401
-from app.web.api import complaints  # noqa: E402,F401
+# Route modules register themselves on bp, so they are imported after it exists.
+from app.web.api import (  # noqa: E402,F401
+    complaints,
+    openapi,
+    routes,
+    surveys,
+)

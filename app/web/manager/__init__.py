@@ -10,5 +10,8 @@ nav.add("管理概览", "manager.home", nav.MANAGERS, order=20)
 nav.add("问卷", "manager.surveys_list", frozenset({Role.HQ_MANAGER}), order=45)
 nav.add("调查活动", "manager.campaigns_list", frozenset({Role.HQ_MANAGER}), order=46)
 
-from app.web.manager import routes  # noqa: E402,F401
-from app.web.manager import surveys  # noqa: E402,F401
+# Route modules register themselves on bp, so they are imported after it exists.
+from app.web.manager import (  # noqa: E402,F401
+    routes,
+    surveys,
+)

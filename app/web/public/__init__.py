@@ -4,6 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from app.web.public import routes  # noqa: E402,F401
-from app.web.public import survey  # noqa: E402,F401
-from app.web.public import complaints  # noqa: E402,F401
+# Route modules register themselves on bp, so they are imported after it exists.
+from app.web.public import (  # noqa: E402,F401
+    complaints,
+    routes,
+    survey,
+)

@@ -11,6 +11,11 @@ nav.add("回访", "staff.followups_queue", nav.STAFF, order=30)
 nav.add("答卷", "staff.responses_list", nav.STAFF, order=40)
 nav.add("投诉", "staff.complaint_queue", nav.STAFF, order=20)
 
-from app.web.staff import analysis, routes  # noqa: E402,F401
-from app.web.staff import complaints  # noqa: E402,F401
-from app.web.staff import followups, responses  # noqa: E402,F401
+# Route modules register themselves on bp, so they are imported after it exists.
+from app.web.staff import (  # noqa: E402,F401
+    analysis,
+    complaints,
+    followups,
+    responses,
+    routes,
+)

@@ -1,0 +1,137 @@
+"""The production path: a saved complaint is analysed by a real Celery worker on Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AnalysisStatus, TextAnalysis
+from app.services import complaints
+from tests.support import TEST_SECRET, make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("KESHENG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_problem() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as err:
+        return f"Redis at {REDIS_URL} is not reachable: {err}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    problem = redis_problem()
+    if problem:
+        if os.environ.get("KESHENG_REQUIRE_REDIS") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    workdir = tmp_path_factory.mktemp("celery")
+    queue = f"kesheng-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'worker.db'}",
+        "SECRET_KEY": TEST_SECRET,
+        "REDIS_URL": REDIS_URL,
+        "CELERY_QUEUE": queue,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    log = open(workdir / "worker.log", "wb")  # noqa: SIM115  (closed below)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app.jobs.worker",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield {"db": env["DATABASE_URL"], "queue": queue, "log": workdir / "worker.log"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def wait_for(app, predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            value = predicate()
+            db.session.remove()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
+
+
+def test_complaint_is_analysed_by_a_celery_worker(worker):
+    app = make_app(worker["db"], CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=worker["queue"])
+    assert app.extensions["celery"].conf.task_always_eager is False
+    with app.app_context():
+        complaint, created = complaints.create_complaint(
+            complaints.IntakeData(
+                channel="app",
+                name="钱女士",
+                phone="13912345678",
+                content="信用卡被盗刷了三千元，客服一直推脱不处理，我的电话13912345678，再不解决就起诉。",
+            )
+        )
+        complaint_id = created and complaint.id
+        row = db.session.scalar(
+            select(TextAnalysis).where(
+                TextAnalysis.source_type == "complaint", TextAnalysis.source_id == complaint_id
+            )
+        )
+        # Saved with the complaint, before any worker ran: nothing can be lost from here on.
+        assert row is not None and row.status in (AnalysisStatus.PENDING, AnalysisStatus.DONE)
+        db.session.remove()
+
+    def analysed():
+        return db.session.scalar(
+            select(TextAnalysis).where(
+                TextAnalysis.source_type == "complaint",
+                TextAnalysis.source_id == complaint_id,
+                TextAnalysis.status == AnalysisStatus.DONE,
+            )
+        )
+
+    done = wait_for(app, analysed)
+    assert done is not None, worker["log"].read_text()[-3000:]
+    assert "13912345678" not in done.redacted_text
+    assert done.urgency in ("high", "critical")
+    assert "kesheng.analyze_text" in worker["log"].read_text()
