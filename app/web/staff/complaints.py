@@ -17,16 +17,17 @@ from app.models.complaint import (
     Complaint,
     ComplaintAttachment,
 )
+from app.services import analysis, complaints, notify
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
 from app.services import complaint_queue as queue
-from app.services import complaints, notify
 from app.services.complaints import IntakeData
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.web.access import roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
+from app.web.staff.analysis import correction_form
 
 STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 
@@ -212,6 +213,8 @@ def _render(
         remedies=handling.REMEDIES,
         revealed=revealed,
         reveal_form=reveal_form or forms.RevealForm(prefix="reveal"),
+        analysis=analysis.results_for("complaint", [complaint.id]).get(complaint.id),
+        correction=correction_form(),
         notice_proven=casework.notice_proven(complaint),
         active=bound[0] if bound else None,
     ), status

@@ -1,0 +1,80 @@
+"""Staff see the text analysis on a complaint and can correct its labels."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import LabelCorrection, TextAnalysis
+from app.services import complaints
+from tests.support import csrf_token
+
+
+def _complaint(branch_code: str = "HZ01"):
+    complaint, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline",
+            name="孙先生",
+            phone="13700001111",
+            branch_code=branch_code,
+            content="网点排队两个小时，柜员态度冷漠，还乱收年费，要求退还。",
+        )
+    )
+    return complaint
+
+
+def _analysis(db_session, complaint) -> TextAnalysis:
+    return db_session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == "complaint", TextAnalysis.source_id == complaint.id
+        )
+    )
+
+
+def test_complaint_page_shows_the_analysis_and_takes_a_correction(auth, client, db_session):
+    complaint = _complaint()
+    auth.login("agent")
+    url = f"/staff/complaints/{complaint.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "文本分析" in page and "情感倾向" in page
+    row = _analysis(db_session, complaint)
+    response = client.post(
+        f"/staff/analysis/{row.id}/correct",
+        data={
+            "csrf_token": csrf_token(page),
+            "field": "sentiment",
+            "value": "negative",
+            "next": url,
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].startswith(url)
+    correction = db_session.scalars(select(LabelCorrection)).one()
+    assert correction.new_value == "negative" and correction.text == row.redacted_text
+    assert "已人工更正" in client.get(url).get_data(as_text=True)
+
+
+def test_other_branches_cannot_correct(auth, client, db_session):
+    row = _analysis(db_session, _complaint("NJ01"))
+    auth.login("agent")  # agent of HZ
+    page = client.get("/staff/complaints").get_data(as_text=True)
+    response = client.post(
+        f"/staff/analysis/{row.id}/correct",
+        data={"csrf_token": csrf_token(page), "field": "sentiment", "value": "positive"},
+    )
+    assert response.status_code == 302
+    assert db_session.scalars(select(LabelCorrection)).first() is None
+
+
+def test_redirect_after_correction_stays_on_site(auth, client, db_session):
+    row = _analysis(db_session, _complaint())
+    auth.login("agent")
+    page = client.get("/staff/complaints").get_data(as_text=True)
+    response = client.post(
+        f"/staff/analysis/{row.id}/correct",
+        data={
+            "csrf_token": csrf_token(page),
+            "field": "sentiment",
+            "value": "neutral",
+            "next": "//evil.example/",
+        },
+    )
+    assert "evil" not in response.headers["Location"]
