@@ -6,6 +6,7 @@ from flask import Flask
 
 from app.cli import accounts, demo, nlp_commands
 from app.cli import complaints as complaint_commands
+from app.cli import surveys as survey_commands
 
 
 def register(app: Flask) -> None:
@@ -14,3 +15,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo.demo)
     app.cli.add_command(nlp_commands.nlp_group)
     app.cli.add_command(complaint_commands.complaints)
+    app.cli.add_command(survey_commands.surveys_group)

@@ -346,8 +346,6 @@ class _ChunkSender:
 
     def _skip_reason(self, row, address: str | None, open_complaint: bool):
         c = self.campaign
-        if c.quota is not None and c.sent_count >= c.quota:
-            return "quota", "已达到本次活动的发送配额"
         if not address:
             return "no_contact", "缺少电子邮箱" if c.channel == "email" else "缺少手机号"
         state = CustomerContactState(
@@ -359,6 +357,8 @@ class _ChunkSender:
         decision = check_contact(state, self.code, c.channel, self.now, self.rules)
         if not decision.allowed:
             return decision.reason_code, decision.reason
+        if c.quota is not None and c.sent_count >= c.quota:
+            return "quota", "已达到本次活动的发送配额"
         c.sent_count += 1
         return None
 

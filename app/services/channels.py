@@ -106,6 +106,7 @@ class HttpGatewayBackend:
                 if not 200 <= reply.status < 300:
                     raise DeliveryError(f"gateway HTTP {reply.status}")
         except urllib.error.HTTPError as err:
+            err.close()
             raise DeliveryError(f"gateway HTTP {err.code}") from err
         except OSError as err:
             raise DeliveryError(f"gateway: {type(err).__name__}: {err}"[:400]) from err

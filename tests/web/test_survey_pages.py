@@ -213,3 +213,23 @@ def test_responses_list_detail_scope_and_export(client, auth):
     auth.logout()
     auth.login("manager_nj")
     assert client.get(f"/staff/responses/{response.id}").status_code == 404
+
+
+def test_customer_import_page_reports_bad_rows(client, auth):
+    auth.login("hq")
+    token = csrf_token(client.get("/manager/customer-import").get_data(as_text=True))
+    bad = "客户号,姓名,手机号\nWI1,陈一,13900003333\nWI2,,12\n".encode()
+    reply = client.post(
+        "/manager/customer-import",
+        data={"csrf_token": token, "file": (io.BytesIO(bad), "list.csv")},
+        content_type="multipart/form-data",
+    )
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 400 and "第 3 行" in html and "姓名为空" in html
+    good = "客户号,姓名,手机号\nWI1,陈一,13900003333\n".encode()
+    reply = client.post(
+        "/manager/customer-import",
+        data={"csrf_token": token, "file": (io.BytesIO(good), "list.csv")},
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 200 and "新增 1 位客户" in reply.get_data(as_text=True)

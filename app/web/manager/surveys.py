@@ -16,7 +16,7 @@ from app.models.org import SEGMENT_LABELS
 from app.services import campaigns, org, responses, survey_triggers, surveys
 from app.services.errors import ServiceError
 from app.web.access import roles_required
-from app.web.manager import bp
+from app.web.manager import bp, surveys_import  # noqa: F401  (registers its route)
 from app.web.manager.surveys_forms import (
     CampaignForm,
     CloneForm,

@@ -1,0 +1,317 @@
+"""Survey services against a real database: import, channels, retries, triggers, follow-ups."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from flask import current_app
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Campaign,
+    CampaignSkip,
+    Customer,
+    FollowUp,
+    Invitation,
+    OutboundMessage,
+    Role,
+)
+from app.services import (
+    campaigns,
+    domain_events,
+    followups,
+    imports,
+    invitations,
+    survey_triggers,
+    surveys,
+)
+from app.services.customers import CustomerData
+from app.services.errors import ValidationFailed
+from tests import factories
+
+pytestmark = pytest.mark.usefixtures("app")
+
+NOON = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
+
+
+def invite(channel="sms", ext="S001", phone="13800001111", email=None, now=NOON, branch="HZ01"):
+    return invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code="branch-service",
+            customer=CustomerData(external_id=ext, name="吴十", phone=phone, email=email),
+            channel=channel,
+            branch_code=branch,
+        ),
+        now=now,
+    )
+
+
+# Customer import -------------------------------------------------------------------------------
+
+
+def test_import_is_all_or_nothing_and_reports_every_bad_row():
+    data = (
+        "客户号,姓名,手机号,邮箱,机构代码,客户分层\n"
+        "IM1,张三,13900001111,a@b.cn,HZ01,财富客户\n"
+        "IM2,,123,,ZZ9,\n"
+        "IM1,李四,,,,\n"
+    ).encode()
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers("c.csv", data, actor=None)
+    rows = dict(caught.value.report.errors)
+    assert set(rows) == {3, 4}
+    assert "姓名为空" in rows[3] and "手机号" in rows[3] and "ZZ9" in rows[3]
+    assert "重复" in rows[4]
+    assert (
+        db.session.scalar(select(func.count(Customer.id)).where(Customer.external_id == "IM1")) == 0
+    )
+
+
+def test_import_xlsx_then_reimport_updates_by_external_id():
+    def workbook(name: str) -> bytes:
+        book = Workbook()
+        sheet = book.active
+        sheet.append(["external_id", "name", "phone", "branch", "segment"])
+        sheet.append(["IMX1", name, "13900002222", "NJ01", "mass"])
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+    first = imports.import_customers("a.xlsx", workbook("郑一"), actor=None)
+    assert (first.created, first.updated) == (1, 0)
+    second = imports.import_customers("a.xlsx", workbook("郑一一"), actor=None)
+    assert (second.created, second.updated) == (0, 1)
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == "IMX1"))
+    assert customer.name == "郑一一" and customer.branch.code == "NJ01"
+    with pytest.raises(ValidationFailed):
+        imports.import_customers("a.txt", b"x", actor=None)
+
+
+# Channels --------------------------------------------------------------------------------------
+
+
+def test_email_goes_through_a_real_smtp_server():
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        current_app.config["SURVEY_CHANNEL_BACKENDS"] = {"email": "smtp"}
+        current_app.config["SURVEY_SMTP_HOST"] = "127.0.0.1"
+        current_app.config["SURVEY_SMTP_PORT"] = port
+        issued = invite(channel="email", ext="SM1", email="kehu@example.cn")
+    finally:
+        current_app.config.pop("SURVEY_CHANNEL_BACKENDS")
+        controller.stop()
+    assert len(received) == 1 and received[0].rcpt_tos == ["kehu@example.cn"]
+    mail = email.message_from_bytes(received[0].content, policy=email.policy.default)
+    assert issued.url in mail.get_content() and mail["Subject"] == "网点服务满意度调查"
+    message = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == issued.invitation.id)
+    )
+    assert message.backend == "smtp" and message.status == "sent"
+    assert issued.url.rsplit("/", 1)[1] not in message.body  # the live token is not stored
+
+
+class Gateway(BaseHTTPRequestHandler):
+    calls: list = []
+    fail = False
+
+    def do_POST(self):  # noqa: N802 (http.server API)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Gateway.calls.append(body)
+        self.send_response(503 if Gateway.fail else 200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gateway(app):
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Gateway.calls, Gateway.fail = [], False
+    current_app.config["SURVEY_CHANNEL_BACKENDS"] = {"sms": "gateway"}
+    current_app.config["SURVEY_GATEWAY_URL"] = f"http://127.0.0.1:{server.server_port}/send"
+    yield Gateway
+    current_app.config.pop("SURVEY_CHANNEL_BACKENDS")
+    server.shutdown()
+    server.server_close()
+
+
+def test_sms_through_http_gateway(gateway):
+    issued = invite(ext="GW1", phone="13912340000")
+    assert gateway.calls[0]["to"] == "13912340000" and gateway.calls[0]["channel"] == "sms"
+    assert issued.url in gateway.calls[0]["text"]
+    assert db.session.get(Invitation, issued.invitation.id).status == "sent"
+
+
+def test_gateway_failures_are_retried_with_back_off_then_given_up(gateway):
+    gateway.fail = True
+    issued = invite(ext="GW2")
+    message = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == issued.invitation.id)
+    )
+    assert message.status == "failed" and message.next_attempt_at == NOON + timedelta(minutes=1)
+    assert "503" in message.last_error
+    assert invitations.retry_failed(NOON) == 0  # not due yet
+    at = NOON
+    for _ in range(invitations.MAX_DELIVERY_ATTEMPTS - 1):
+        at = message.next_attempt_at
+        invitations.retry_failed(at)
+    assert message.status == "dead" and message.attempts == invitations.MAX_DELIVERY_ATTEMPTS
+    assert db.session.get(Invitation, issued.invitation.id).status == "failed"
+    assert len(gateway.calls) == invitations.MAX_DELIVERY_ATTEMPTS
+    gateway.fail = False
+
+
+# Trigger rules and dispatch --------------------------------------------------------------------
+
+
+def test_closing_a_complaint_schedules_the_resolution_survey_in_process():
+    customer = factories.customer("SZ02")
+    domain_events.publish(
+        domain_events.DomainEvent(
+            type="complaint.closed", occurred_at=NOON, customer_id=customer.id
+        )
+    )
+    row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
+    assert row.survey.code == "complaint-resolution"
+    assert row.scheduled_at == NOON + timedelta(days=1) and row.branch_id == customer.branch_id
+
+
+def test_dispatch_sends_scheduled_invitations_when_due_and_only_once():
+    customer = factories.customer("HZ02")
+    survey_triggers.apply_rules(
+        "account.opened", customer, NOON, branch_id=customer.branch_id, product_id=None
+    )
+    row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
+    assert survey_triggers.dispatch_due(NOON + timedelta(hours=1)).sent == 0
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=1, hours=1)).sent == 1
+    assert row.status == "sent" and row.token_hash
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=1, hours=2)).sent == 0
+    night = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)  # 23:00 in Beijing: quiet hours
+    other = factories.customer("HZ02")
+    survey_triggers.apply_rules(
+        "account.opened",
+        other,
+        night - timedelta(days=1),
+        branch_id=other.branch_id,
+        product_id=None,
+    )
+    assert survey_triggers.dispatch_due(night).sent == 0
+
+
+# Campaigns -------------------------------------------------------------------------------------
+
+
+def make_campaign(**extra):
+    survey = surveys.survey_by_code("mobile-banking")
+    data = {
+        "name": "手机银行调查",
+        "survey_id": survey.id,
+        "channel": "sms",
+        "audience": "branch",
+        "branch_id": factories.branch("NJ").id,
+        "window_start": NOON - timedelta(days=1),
+        "window_end": NOON + timedelta(days=10),
+        "reminder_days": 3,
+        **extra,
+    }
+    return campaigns.create_campaign(campaigns.CampaignInput(**data), actor=None)
+
+
+def test_campaign_applies_contact_rules_quota_and_reminders():
+    recent = factories.customer("NJ03", external_id="RECENT1")
+    invite(ext="RECENT1", phone=recent.phone, now=NOON - timedelta(days=3), branch="NJ03")
+    opted = factories.customer("NJ03", opted_out=True)
+    campaign = make_campaign(quota=5)
+    campaigns.run_campaign(campaign.id, now=NOON)
+    skips = {
+        s.customer_id: s.reason
+        for s in db.session.scalars(
+            select(CampaignSkip).where(CampaignSkip.campaign_id == campaign.id)
+        )
+    }
+    assert "距上次调查不足 30 天" in skips[recent.id]
+    assert skips[opted.id] == "客户已退订全部调查"
+    assert campaign.sent_count == 5 and "已达到本次活动的发送配额" in skips.values()
+    assert campaign.processed == campaign.total
+    sent = db.session.scalars(select(Invitation).where(Invitation.campaign_id == campaign.id)).all()
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=2)).reminded == 0
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=3, minutes=1)).reminded == len(sent)
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=4)).reminded == 0
+
+
+def test_campaign_waits_for_quiet_hours_and_its_window():
+    campaign = make_campaign()
+    night = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 22:00 in Beijing
+    assert campaigns.run_campaign(campaign.id, now=night).sent_count == 0
+    assert "免打扰" in campaign.note
+    late = campaigns.run_campaign(campaign.id, now=NOON + timedelta(days=11))
+    assert late.sent_count == 0 and "窗口" in late.note
+
+
+def test_anonymous_campaign_has_a_derived_public_link(client):
+    campaign = make_campaign(audience="anonymous")
+    link = campaigns.public_link(campaign)
+    assert link.startswith(current_app.config["PUBLIC_BASE_URL"] + "/s/a")
+    assert campaign.public_token_hash and link.rsplit("/", 1)[1] != campaign.public_token_hash
+    assert db.session.get(Campaign, campaign.id).public_nonce
+
+
+# Follow-ups ------------------------------------------------------------------------------------
+
+
+def task_for(customer):
+    version = surveys.published_version("loan-followup")
+    task = FollowUp(
+        customer_id=customer.id,
+        survey_id=version.survey_id,
+        version_id=version.id,
+        branch_id=customer.branch_id,
+        reason="manual",
+        due_at=NOON,
+    )
+    db.session.add(task)
+    db.session.flush()
+    return task
+
+
+def test_follow_up_outcomes():
+    agent = factories.user(Role.AGENT, "HZ")
+    task = task_for(factories.customer("HZ03"))
+    followups.record_attempt(task.id, "busy", agent=agent, now=NOON)
+    assert task.status == "open" and task.due_at == NOON + timedelta(hours=2)
+    with pytest.raises(ValidationFailed):
+        followups.record_attempt(task.id, "callback", agent=agent, now=NOON)
+    later = NOON + timedelta(days=1)
+    followups.record_attempt(task.id, "callback", agent=agent, callback_at=later, now=NOON)
+    assert task.status == "scheduled" and task.due_at == later
+    followups.record_attempt(task.id, "refused", agent=agent, now=later)
+    assert task.status == "refused" and len(task.call_attempts) == 3
+    wrong = task_for(factories.customer("HZ03"))
+    followups.record_attempt(wrong.id, "invalid_number", agent=agent, now=NOON)
+    assert wrong.status == "unreachable"
