@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, db, utcnow
-from app.models.org import Branch, BranchScoped, Customer, Product
+from app.models.org import SEGMENT_LABELS, Branch, BranchScoped, Customer, Product
 from app.services.errors import InvalidTransition
 
 
@@ -150,6 +150,10 @@ class Campaign(TimestampMixin, db.Model):
     @property
     def audience_label(self) -> str:
         return AUDIENCE_LABELS.get(self.audience, self.audience)
+
+    @property
+    def segment_label(self) -> str:
+        return SEGMENT_LABELS.get(self.audience_segment, self.audience_segment or "")
 
     @property
     def percent(self) -> int:

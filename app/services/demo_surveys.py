@@ -171,11 +171,21 @@ def _seed_responses(published: dict[str, Survey], count: int) -> int:
     }
     codes = [c for c in weights if c in published]
     made = 0
-    for _ in range(count):
+    for _ in range(count * 2):  # a drawn answer set can miss a min/max rule; draw again
+        if made >= count:
+            break
         code = rng.choices(codes, weights=[weights[c] for c in codes])[0]
         at = now - timedelta(days=rng.random() * 365, minutes=rng.randrange(600))
         made += _one_response(rng, published[code], campaigns[code], people, products, at)
     _settle_followups(now, rng)
+    for campaign in campaigns.values():
+        answered = db.session.scalar(
+            select(func.count(Response.id)).where(Response.campaign_id == campaign.id)
+        )
+        # About one customer in three answers; the rest were sent and did not respond.
+        campaign.sent_count = answered * 3
+        campaign.skipped_count = answered // 4
+        campaign.total = campaign.processed = campaign.sent_count + campaign.skipped_count
     return made
 
 
