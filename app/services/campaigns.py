@@ -45,6 +45,22 @@ AUDIENCES = ("branch", "product", "segment", "list", "anonymous")
 OPEN_COMPLAINT_LOOKUPS: list[Callable[[list[int]], set[int]]] = []
 
 
+def _open_complaints(customer_ids: list[int]) -> set[int]:
+    from app.models.complaint import FINAL, Complaint
+
+    if not customer_ids:
+        return set()
+    rows = db.session.scalars(
+        select(Complaint.customer_id)
+        .where(Complaint.customer_id.in_(customer_ids), Complaint.status.not_in(list(FINAL)))
+        .execution_options(include_all_branches=True)
+    )
+    return set(rows)
+
+
+OPEN_COMPLAINT_LOOKUPS.append(_open_complaints)
+
+
 def register_open_complaint_lookup(lookup: Callable[[list[int]], set[int]]) -> None:
     if lookup not in OPEN_COMPLAINT_LOOKUPS:
         OPEN_COMPLAINT_LOOKUPS.append(lookup)

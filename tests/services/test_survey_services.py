@@ -315,3 +315,26 @@ def test_follow_up_outcomes():
     wrong = task_for(factories.customer("HZ03"))
     followups.record_attempt(wrong.id, "invalid_number", agent=agent, now=NOON)
     assert wrong.status == "unreachable"
+
+
+def test_campaign_skips_customers_with_an_open_complaint():
+    from app.services import complaints
+
+    customer = factories.customer("NJ04")
+    complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline",
+            content="信用卡年费被重复扣收，要求退还。",
+            name=customer.name,
+            external_id=customer.external_id,
+            branch_code="NJ04",
+        )
+    )
+    campaign = make_campaign()
+    campaigns.run_campaign(campaign.id, now=NOON)
+    skip = db.session.scalar(
+        select(CampaignSkip).where(
+            CampaignSkip.campaign_id == campaign.id, CampaignSkip.customer_id == customer.id
+        )
+    )
+    assert skip.reason == "客户有未办结的投诉，暂不发送调查"

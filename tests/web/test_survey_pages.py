@@ -233,3 +233,24 @@ def test_customer_import_page_reports_bad_rows(client, auth):
         content_type="multipart/form-data",
     )
     assert reply.status_code == 200 and "新增 1 位客户" in reply.get_data(as_text=True)
+
+
+def test_response_becomes_a_complaint_once(client, auth):
+    from app.models.complaint import Complaint
+
+    issued = answered(ext="WEB009")
+    submit(client, issued)
+    response = db.session.scalar(
+        select(Response).where(Response.invitation_id == issued.invitation.id)
+    )
+    auth.login("manager")
+    page = client.get(f"/staff/responses/{response.id}").get_data(as_text=True)
+    assert "转为投诉" in page
+    token = csrf_token(page)
+    first = client.post(f"/staff/responses/{response.id}/to-complaint", data={"csrf_token": token})
+    assert first.status_code == 302 and "/staff/complaints/" in first.headers["Location"]
+    client.post(f"/staff/responses/{response.id}/to-complaint", data={"csrf_token": token})
+    made = db.session.scalars(
+        select(Complaint).where(Complaint.external_ref == f"response-{response.id}")
+    ).all()
+    assert len(made) == 1 and made[0].channel == "survey"

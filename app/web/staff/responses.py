@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Response as HttpResponse
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
 from app.services import responses_query
+from app.services.errors import ServiceError
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
 from app.web.staff import bp
@@ -83,3 +84,31 @@ def responses_export():
         mimetype=mimetype,
         headers={"Content-Disposition": f"attachment; filename=responses.{fmt}"},
     )
+
+
+@bp.post("/responses/<int:response_id>/to-complaint")
+@roles_required(*STAFF)
+def response_to_complaint(response_id: int):
+    """转为投诉: open a complaint (channel ``survey``) from this response, once per response."""
+    from app.services import complaints
+
+    response = responses_query.get_response(response_id)
+    if response.customer is None:
+        flash("匿名答卷无法转为投诉", "error")
+        return redirect(url_for("staff.response_detail", response_id=response_id))
+    lines = [f"{title}：{text}" for title, text in responses_query.readable_answers(response)]
+    try:
+        complaint = complaints.create_from_survey_response(
+            response_id,
+            content=f"（由满意度调查答卷 #{response.id} 转入）\n" + "\n".join(lines),
+            name=response.customer.name,
+            actor=current_user,
+            external_id=response.customer.external_id,
+            branch_code=response.branch.code if response.branch else None,
+            product_code=response.product.code if response.product else None,
+        )
+    except ServiceError as err:
+        flash(err.message, "error")
+        return redirect(url_for("staff.response_detail", response_id=response_id))
+    flash("已转为投诉", "success")
+    return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
