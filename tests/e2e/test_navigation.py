@@ -9,9 +9,9 @@ from tests.e2e.conftest import screenshot, sign_in
 pytestmark = pytest.mark.e2e
 
 EXPECTED = {
-    "agent": ["工作台", "客户"],
-    "manager": ["工作台", "管理概览", "客户"],
-    "hq": ["工作台", "管理概览", "客户"],
+    "agent": ["工作台", "投诉", "回访", "答卷", "客户"],
+    "manager": ["工作台", "管理概览", "投诉", "回访", "答卷", "客户"],
+    "hq": ["工作台", "管理概览", "投诉", "回访", "答卷", "问卷", "调查活动", "客户"],
     "admin": ["员工账号", "接口令牌", "审计日志"],
 }
 
