@@ -247,6 +247,8 @@ def test_campaign_applies_contact_rules_quota_and_reminders():
     recent = factories.customer("NJ03", external_id="RECENT1")
     invite(ext="RECENT1", phone=recent.phone, now=NOON - timedelta(days=3), branch="NJ03")
     opted = factories.customer("NJ03", opted_out=True)
+    for _ in range(6):  # eligible customers (demo customers may have open complaints)
+        factories.customer("NJ02")
     campaign = make_campaign(quota=5)
     campaigns.run_campaign(campaign.id, now=NOON)
     skips = {

@@ -125,7 +125,11 @@ def test_campaign_sends_once_and_records_skip_reasons(client, auth):
             select(CampaignSkip.reason).where(CampaignSkip.campaign_id == campaign_id)
         )
     )
-    assert reasons <= {"缺少电子邮箱", "客户已退订全部调查"} and all(reasons)
+    assert reasons <= {
+        "缺少电子邮箱",
+        "客户已退订全部调查",
+        "客户有未办结的投诉，暂不发送调查",
+    } and all(reasons)
     client.post(campaign_url + "/send", data={"csrf_token": token})
     again = db.session.scalar(
         select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign_id)
