@@ -67,12 +67,38 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
     if env.get("CELERY_QUEUE"):
         out["CELERY_QUEUE"] = env["CELERY_QUEUE"]
+    out.update(_survey_channels(env))
     if env.get("PII_KEY"):
         out["PII_KEY"] = env["PII_KEY"]
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if env.get("MIN_SAMPLE_SIZE"):
         out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
+    return out
+
+
+SURVEY_TEXT_SETTINGS = (
+    "SURVEY_GATEWAY_URL",
+    "SURVEY_GATEWAY_TOKEN",
+    "SURVEY_SMTP_HOST",
+    "SURVEY_SMTP_USERNAME",
+    "SURVEY_SMTP_PASSWORD",
+    "SURVEY_SMTP_SENDER",
+)
+
+
+def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
+    """Survey delivery settings, e.g. SURVEY_CHANNEL_BACKENDS="sms=gateway,email=smtp"."""
+    out: dict[str, Any] = {k: env[k] for k in SURVEY_TEXT_SETTINGS if env.get(k)}
+    if env.get("SURVEY_CHANNEL_BACKENDS"):
+        pairs = (item.split("=", 1) for item in env["SURVEY_CHANNEL_BACKENDS"].split(","))
+        out["SURVEY_CHANNEL_BACKENDS"] = {k.strip(): v.strip() for k, v in pairs}
+    if env.get("SURVEY_SMTP_PORT"):
+        out["SURVEY_SMTP_PORT"] = int(env["SURVEY_SMTP_PORT"])
+    if env.get("SURVEY_SMTP_STARTTLS"):
+        out["SURVEY_SMTP_STARTTLS"] = env["SURVEY_SMTP_STARTTLS"].lower() in ("1", "true", "yes")
+    if env.get("SURVEY_SEND_TIMEOUT"):
+        out["SURVEY_SEND_TIMEOUT"] = float(env["SURVEY_SEND_TIMEOUT"])
     return out
 
 
@@ -98,5 +124,10 @@ def finalise(config: dict[str, Any]) -> None:
         "task_default_queue": config.get("CELERY_QUEUE", "kesheng"),
         "beat_schedule": {
             "analyze-pending-texts": {"task": "kesheng.analyze_pending", "schedule": 600.0},
+            "complaints-sweep-deadlines": {
+                "task": "complaints.sweep_deadlines",
+                "schedule": 900.0,
+            },
+            "surveys-dispatch-due": {"task": "surveys.dispatch_due", "schedule": 60.0},
         },
     }

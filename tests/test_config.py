@@ -83,3 +83,27 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app, backend, db_session):
         pytest.skip("SQLite only")
     assert db_session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert db_session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_survey_delivery_settings_come_from_the_environment():
+    cfg = from_environment(
+        {
+            "SURVEY_CHANNEL_BACKENDS": "sms=gateway, email=smtp",
+            "SURVEY_GATEWAY_URL": "http://sms-gw.bank.internal/send",
+            "SURVEY_SMTP_HOST": "mail.bank.internal",
+            "SURVEY_SMTP_PORT": "587",
+            "SURVEY_SMTP_STARTTLS": "true",
+            "SURVEY_SEND_TIMEOUT": "5",
+        }
+    )
+    assert cfg["SURVEY_CHANNEL_BACKENDS"] == {"sms": "gateway", "email": "smtp"}
+    assert cfg["SURVEY_GATEWAY_URL"] == "http://sms-gw.bank.internal/send"
+    assert cfg["SURVEY_SMTP_PORT"] == 587 and cfg["SURVEY_SMTP_STARTTLS"] is True
+    assert cfg["SURVEY_SEND_TIMEOUT"] == 5.0
+
+
+def test_periodic_jobs_are_scheduled():
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    tasks = {entry["task"] for entry in app.extensions["celery"].conf.beat_schedule.values()}
+    expected = {"kesheng.analyze_pending", "complaints.sweep_deadlines", "surveys.dispatch_due"}
+    assert expected <= tasks
