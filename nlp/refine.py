@@ -13,11 +13,18 @@ PRIOR_STRENGTH = 0.25  # same L2 strength as the original fit (1 / C with C = 4)
 
 
 def refine_logreg(
-    x: Any, y: Any, weights: Any, coef0: Any, intercept0: float, lam: float = PRIOR_STRENGTH
+    x: Any,
+    y: Any,
+    weights: Any,
+    coef0: Any,
+    intercept0: float,
+    lam: float = PRIOR_STRENGTH,
+    offset: Any = None,
 ) -> tuple[Any, float]:
     """Minimise weighted log loss + lam/2 * ||coef - coef0||^2 by L-BFGS; returns new weights.
 
     With few labels the result stays near ``coef0``; with many it follows the labels.
+    ``offset`` (one value per row) is a fixed part of the logit that is not refitted.
     """
     import numpy as np
     from scipy.optimize import minimize
@@ -26,6 +33,8 @@ def refine_logreg(
     y = np.asarray(y, dtype=np.float64)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
     base = np.asarray(x @ coef0).ravel()
+    if offset is not None:
+        base = base + np.asarray(offset, dtype=np.float64).ravel()
 
     def loss(params: Any) -> tuple[float, Any]:
         delta, b = params[:-1], params[-1]
@@ -44,8 +53,9 @@ def refine_logreg(
 def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> SentimentModel:
     """A copy of ``model`` whose experts and neutral head are refitted on ``labels``.
 
-    Polar labels (0/1) update every polarity expert; all labels update the neutral head. The
-    gate, the IDF and the neutral threshold stay as shipped.
+    Polar labels (0/1) update every polarity expert; all labels update the neutral head (its
+    |bank-expert logit| term is kept fixed, computed from the refitted experts). The gate, the
+    IDF and the neutral threshold stay as shipped.
     """
     import numpy as np
 
@@ -63,8 +73,13 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
             expert_coef[k], expert_intercept[k] = coef, b
     neutral_coef, neutral_intercept = model.neutral_coef, model.neutral_intercept
     if (y == 2).any() and polar.size:
+        offset = None
+        k = model.neutral_polarity_index
+        if k is not None and model.neutral_polarity_weight:
+            logit = np.asarray(x @ expert_coef[k]).ravel() + expert_intercept[k]
+            offset = model.neutral_polarity_weight * np.abs(logit)
         neutral_coef, neutral_intercept = refine_logreg(
-            x, y == 2, None, model.neutral_coef, model.neutral_intercept
+            x, y == 2, None, model.neutral_coef, model.neutral_intercept, offset=offset
         )
     meta = dict(model.meta, refined_with=len(labels))
     return SentimentModel(
@@ -79,4 +94,6 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
         model.domains,
         model.ngram_range,
         meta,
+        model.neutral_polarity_weight,
+        model.neutral_polarity_domain,
     )

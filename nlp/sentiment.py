@@ -44,8 +44,10 @@ class SentimentModel:
 
     ``gate`` (domains x features) estimates which source domain a text resembles; ``experts``
     (domains x features) are polarity models each weighted towards one domain and mixed by the
-    gate; ``neutral`` scores neutral versus polar. A text is neutral when that probability
-    reaches ``neutral_threshold`` (chosen on a validation split of the training files).
+    gate; ``neutral`` scores neutral versus polar from the features plus
+    ``neutral_polarity_weight`` x |logit of the ``neutral_polarity_domain`` expert| (how strongly
+    the bank polarity expert leans either way). A text is neutral when that probability reaches
+    ``neutral_threshold`` (chosen by cross-validation on the training files).
     """
 
     idf: np.ndarray
@@ -59,6 +61,8 @@ class SentimentModel:
     domains: tuple[str, ...]
     ngram_range: tuple[int, int] = (1, 3)
     meta: dict[str, Any] = field(default_factory=dict)
+    neutral_polarity_weight: float = 0.0
+    neutral_polarity_domain: str = "bank"
 
     @property
     def n_features(self) -> int:
@@ -102,10 +106,20 @@ class SentimentModel:
         gate = x @ self.gate_coef.T + self.gate_intercept
         gate = np.exp(gate - gate.max(axis=1, keepdims=True))
         gate /= gate.sum(axis=1, keepdims=True)
-        experts = _sigmoid(x @ self.expert_coef.T + self.expert_intercept)
-        p_pos = (gate * experts).sum(axis=1)
-        p_neu = _sigmoid(x @ self.neutral_coef + self.neutral_intercept)
-        return np.asarray(p_pos).ravel(), np.asarray(p_neu).ravel()
+        logits = np.asarray(x @ self.expert_coef.T + self.expert_intercept)
+        p_pos = (gate * _sigmoid(logits)).sum(axis=1)
+        z_neu = np.asarray(x @ self.neutral_coef).ravel() + self.neutral_intercept
+        k = self.neutral_polarity_index
+        if k is not None and self.neutral_polarity_weight:
+            z_neu = z_neu + self.neutral_polarity_weight * np.abs(logits[:, k])
+        return np.asarray(p_pos).ravel(), np.asarray(_sigmoid(z_neu)).ravel()
+
+    @property
+    def neutral_polarity_index(self) -> int | None:
+        """Row of ``expert_coef`` whose |logit| feeds the neutral head (None: not used)."""
+        if self.neutral_polarity_domain in self.domains:
+            return self.domains.index(self.neutral_polarity_domain)
+        return None
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text; see ``SentimentResult``."""
@@ -138,6 +152,8 @@ class SentimentModel:
         meta = dict(self.meta, domains=list(self.domains), ngram_range=list(self.ngram_range))
         meta.update(neutral_intercept=self.neutral_intercept)
         meta.update(neutral_threshold=self.neutral_threshold)
+        meta.update(neutral_polarity_weight=self.neutral_polarity_weight)
+        meta.update(neutral_polarity_domain=self.neutral_polarity_domain)
         np.savez_compressed(
             path,
             idf=self.idf.astype(np.float16),
@@ -163,6 +179,8 @@ class SentimentModel:
             domains=tuple(meta.pop("domains")),
             ngram_range=tuple(meta.pop("ngram_range")),
             meta=meta,
+            neutral_polarity_weight=float(meta.pop("neutral_polarity_weight", 0.0)),
+            neutral_polarity_domain=str(meta.pop("neutral_polarity_domain", "bank")),
         )
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 import nlp
-from nlp.sentiment import SentimentResult
+from nlp.sentiment import SentimentResult, load_model
 
 
 def test_scores_contract():
@@ -51,3 +51,39 @@ def test_scores_and_labels_agree_on_polarity():
     texts = ["非常满意，谢谢", "很失望，太慢了"]
     for score, label in zip(nlp.sentiment_scores(texts), nlp.sentiment_labels(texts), strict=True):
         assert label == "neutral" or (label == "positive") == (score >= 0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "盗刷了我的卡，银行一直不处理，我要投诉到金融监管总局",
+        "乱扣年费，客服态度恶劣，再也不用这家银行了",
+        "贷款审批拖了两个月还没结果，太坑了，我要去银保监会投诉",
+        "信用卡被莫名其妙降额，打客服没人接，垃圾",
+    ],
+)
+def test_bank_complaints_are_negative(text):
+    assert nlp.sentiment_labels([text]) == ["negative"]
+    assert nlp.sentiment_scores([text])[0] < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "柜台工作人员非常耐心，帮我解决了问题，非常感谢",
+        "手机银行很好用，转账秒到，点赞",
+        "额度秒批，服务很好，很满意",
+    ],
+)
+def test_bank_praise_is_positive(text):
+    assert nlp.sentiment_labels([text]) == ["positive"]
+
+
+@pytest.mark.parametrize("text", ["请问信用卡账单日是几号？", "我想办理提前还款，需要什么材料"])
+def test_bank_questions_are_neutral(text):
+    assert nlp.sentiment_labels([text]) == ["neutral"]
+
+
+def test_neutral_head_uses_bank_polarity_lean():
+    model = load_model()
+    assert model.neutral_polarity_index is not None and model.neutral_polarity_weight < 0
