@@ -28,8 +28,22 @@ from app.models.survey import (
     TriggerRule,
 )
 from app.models.survey_response import Answer, CallAttempt, FollowUp, FollowUpStatus, Response
+from app.models.rollup import (
+    ComplaintRollup,
+    FollowUpRollup,
+    QuestionRollup,
+    SatisfactionRollup,
+    TopicModelRecord,
+    VoiceRollup,
+)
 
 __all__ = [
+    "ComplaintRollup",
+    "FollowUpRollup",
+    "QuestionRollup",
+    "SatisfactionRollup",
+    "TopicModelRecord",
+    "VoiceRollup",
     "Complaint",
     "ComplaintAttachment",
     "ComplaintEvent",

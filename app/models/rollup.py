@@ -1,0 +1,149 @@
+"""Dashboard rollups: integer sums per Asia/Shanghai day and branch, kept current by jobs.
+
+Every figure a dashboard shows is a ratio of sums stored here, so adding rows in any grouping
+gives exact results. The rows are derived data: ``app.services.rollups`` recomputes a
+(day, branch) cell from the raw rows, so a retried or duplicated job never double-counts.
+They are BranchScoped, so a signed-in viewer only ever aggregates their own branch subtree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import db, utcnow
+from app.models.org import BranchScoped
+
+METRIC_COLUMNS = (
+    "responses",
+    "csat_n",
+    "csat_sum",
+    "csat_top2",
+    "nps_n",
+    "promoters",
+    "detractors",
+    "ces_n",
+    "ces_sum",
+    "index_n",
+    "index_answers",
+    "index_steps",
+)
+
+
+def _count() -> Any:
+    return mapped_column(Integer, default=0, nullable=False)
+
+
+class SatisfactionRollup(BranchScoped, db.Model):
+    """``surveys.MetricSums`` per day x branch x product x channel x survey."""
+
+    __tablename__ = "rollup_satisfaction"
+    __table_args__ = (Index("ix_rollup_satisfaction_day_branch", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    product_id: Mapped[int | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    survey_id: Mapped[int]
+    responses: Mapped[int] = _count()
+    csat_n: Mapped[int] = _count()
+    csat_sum: Mapped[int] = _count()
+    csat_top2: Mapped[int] = _count()
+    nps_n: Mapped[int] = _count()
+    promoters: Mapped[int] = _count()
+    detractors: Mapped[int] = _count()
+    ces_n: Mapped[int] = _count()
+    ces_sum: Mapped[int] = _count()
+    index_n: Mapped[int] = _count()
+    index_answers: Mapped[int] = _count()
+    index_steps: Mapped[int] = _count()
+
+
+class QuestionRollup(BranchScoped, db.Model):
+    """Answers to each scale question (matrix items as ``question.item``) per day cell."""
+
+    __tablename__ = "rollup_question"
+    __table_args__ = (Index("ix_rollup_question_day_branch", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    product_id: Mapped[int | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    survey_id: Mapped[int]
+    question: Mapped[str] = mapped_column(String(130))
+    scale: Mapped[str] = mapped_column(String(10))
+    answers: Mapped[int] = _count()
+    total: Mapped[int] = _count()
+    top: Mapped[int] = _count()
+
+
+class ComplaintRollup(BranchScoped, db.Model):
+    """Complaint counts per day x branch x product x intake channel x JR/T 0169 codes.
+
+    ``received``/``major``/``reviewed``/``reopened`` count on the received day, ``decided`` and
+    the days-to-decision sums on the decision day, ``closed`` on the closing day.
+    """
+
+    __tablename__ = "rollup_complaint"
+    __table_args__ = (Index("ix_rollup_complaint_day_branch", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    product_id: Mapped[int | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    code_channel: Mapped[str] = mapped_column(String(20), default="")
+    code_business: Mapped[str] = mapped_column(String(20), default="")
+    code_cause: Mapped[str] = mapped_column(String(20), default="")
+    received: Mapped[int] = _count()
+    major: Mapped[int] = _count()
+    reviewed: Mapped[int] = _count()
+    reopened: Mapped[int] = _count()
+    decided: Mapped[int] = _count()
+    decided_in_time: Mapped[int] = _count()
+    decision_days: Mapped[int] = _count()
+    days_0_5: Mapped[int] = _count()
+    days_6_15: Mapped[int] = _count()
+    days_16_30: Mapped[int] = _count()
+    days_31_60: Mapped[int] = _count()
+    days_over_60: Mapped[int] = _count()
+    closed: Mapped[int] = _count()
+
+
+class VoiceRollup(BranchScoped, db.Model):
+    """Text-analysis counts per day: ``kind`` is sentiment, keyword or topic, ``key`` its value."""
+
+    __tablename__ = "rollup_voice"
+    __table_args__ = (Index("ix_rollup_voice_day_branch", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    source_type: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(60))
+    texts: Mapped[int] = _count()
+    negative: Mapped[int] = _count()
+
+
+class FollowUpRollup(BranchScoped, db.Model):
+    """Follow-up tasks per day they were created: calls made, reached, detractor call-backs."""
+
+    __tablename__ = "rollup_followup"
+    __table_args__ = (Index("ix_rollup_followup_day_branch", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))
+    tasks: Mapped[int] = _count()
+    attempts: Mapped[int] = _count()
+    reached: Mapped[int] = _count()
+    closed: Mapped[int] = _count()
+    detractor_tasks: Mapped[int] = _count()
+    detractor_within_48h: Mapped[int] = _count()
+
+
+class TopicModelRecord(db.Model):
+    """A discovered topic model (``nlp.topics.TopicModel.to_dict``); the newest one is used."""
+
+    __tablename__ = "dashboard_topic_model"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    texts: Mapped[int]
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)

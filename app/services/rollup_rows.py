@@ -1,0 +1,185 @@
+"""What one raw row contributes to the rollups (pure functions over selected columns)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from app.models import Complaint
+from app.services.surveys import definition_of
+from surveys import MetricSums, QuestionType, score_response
+
+SAT_KEY = ("day", "branch_id", "product_id", "channel", "survey_id")
+QUESTION_KEY = (*SAT_KEY, "question", "scale")
+COMPLAINT_KEY = (
+    "day",
+    "branch_id",
+    "product_id",
+    "channel",
+    "code_channel",
+    "code_business",
+    "code_cause",
+)
+VOICE_KEY = ("day", "branch_id", "source_type", "kind", "key")
+FOLLOWUP_KEY = ("day", "branch_id", "reason")
+KEYWORDS_PER_TEXT = 5
+TOP_BY_SCALE = {"rating": 4, "nps": 9, "ces": 5}  # satisfied / promoter / low effort (agree)
+DAY_BUCKETS = ((5, "days_0_5"), (15, "days_6_15"), (30, "days_16_30"), (60, "days_31_60"))
+CALLBACK_WINDOW = timedelta(hours=48)
+
+COMPLAINT_COLUMNS = (
+    Complaint.branch_id,
+    Complaint.product_id,
+    Complaint.channel,
+    Complaint.code_channel,
+    Complaint.code_business,
+    Complaint.code_cause,
+    Complaint.received_at,
+    Complaint.decided_at,
+    Complaint.closed_at,
+    Complaint.due_at,
+    Complaint.is_major,
+    Complaint.review_requested_on,
+    Complaint.clock_restarted_on,
+)
+
+
+@dataclass
+class SatisfactionBatch:
+    metrics: dict[tuple, MetricSums] = field(default_factory=dict)
+    questions: dict[tuple, tuple[int, int, int]] = field(default_factory=dict)
+
+
+class SatisfactionAccumulator:
+    """Adds responses' MetricSums and scale answers per rollup key, scoring with ``surveys``."""
+
+    def __init__(self, versions: dict[int, Any]) -> None:
+        self._versions = versions
+        self._definitions: dict[int, Any] = {}
+        self._last_day: date | None = None
+        self.metrics: dict[tuple, MetricSums] = defaultdict(MetricSums)
+        self.questions: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def _definition(self, version_id: int) -> Any:
+        if version_id not in self._definitions:
+            self._definitions[version_id] = definition_of(self._versions[version_id])
+        return self._definitions[version_id]
+
+    def add(self, row: Any, day: date) -> date | None:
+        """Add one response; returns ``day`` when it starts a new day (the previous is done)."""
+        defn = self._definition(row.version_id)
+        answers = row.answers or {}
+        key = (day, row.branch_id, row.product_id, row.channel, row.survey_id)
+        self.metrics[key] = self.metrics[key] + MetricSums.of(score_response(defn, answers))
+        for question, scale, value in scale_answers(defn, answers):
+            counts = self.questions[(*key, question, scale)]
+            counts[0] += 1
+            counts[1] += value
+            counts[2] += int(value >= TOP_BY_SCALE[scale])
+        started = day if self._last_day is not None and day != self._last_day else None
+        self._last_day = day
+        return started
+
+    def pop_before(self, day: date | None) -> SatisfactionBatch:
+        """Remove and return the keys of days before ``day`` (all keys when None)."""
+        batch = SatisfactionBatch()
+        for key in [k for k in self.metrics if day is None or k[0] < day]:
+            batch.metrics[key] = self.metrics.pop(key)
+        for key in [k for k in self.questions if day is None or k[0] < day]:
+            batch.questions[key] = tuple(self.questions.pop(key))
+        return batch
+
+
+def scale_answers(defn: Any, answers: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(question, scale, value) for every answered scale question and matrix item."""
+    out = []
+    for question in defn.questions:
+        value = answers.get(question.id)
+        if value is None:
+            continue
+        if question.type in (QuestionType.RATING, QuestionType.NPS, QuestionType.CES):
+            if isinstance(value, int) and not isinstance(value, bool):
+                out.append((question.id, str(question.type), value))
+        elif question.type is QuestionType.MATRIX and isinstance(value, dict):
+            scale = str(question.scale_type)
+            for item, item_value in value.items():
+                if isinstance(item_value, int) and not isinstance(item_value, bool):
+                    out.append((f"{question.id}.{item}"[:130], scale, item_value))
+    return out
+
+
+def decision_bucket(days: int) -> str:
+    for limit, name in DAY_BUCKETS:
+        if days <= limit:
+            return name
+    return "days_over_60"
+
+
+def complaint_contributions(
+    row: Any, local_day: Callable[[datetime], date]
+) -> list[tuple[tuple, dict[str, int]]]:
+    """The counts one complaint adds on its received, decision and closing days."""
+    rest = (
+        row.product_id,
+        row.channel,
+        row.code_channel or "",
+        row.code_business or "",
+        row.code_cause or "",
+    )
+    received = local_day(row.received_at)
+    out = [
+        (
+            (received, row.branch_id, *rest),
+            {
+                "received": 1,
+                "major": int(bool(row.is_major)),
+                "reviewed": int(row.review_requested_on is not None),
+                "reopened": int(row.clock_restarted_on is not None),
+            },
+        )
+    ]
+    if row.decided_at is not None:
+        decided = local_day(row.decided_at)
+        days = max((decided - received).days, 0)
+        in_time = row.due_at is None or row.decided_at <= row.due_at
+        counts = {
+            "decided": 1,
+            "decided_in_time": int(in_time),
+            "decision_days": days,
+            decision_bucket(days): 1,
+        }
+        out.append(((decided, row.branch_id, *rest), counts))
+    if row.closed_at is not None:
+        out.append(((local_day(row.closed_at), row.branch_id, *rest), {"closed": 1}))
+    return out
+
+
+def voice_keys(row: Any) -> list[tuple[str, str]]:
+    keys = [("sentiment", row.sentiment)] if row.sentiment else []
+    seen: set[str] = set()
+    for word in (row.keywords or [])[:KEYWORDS_PER_TEXT]:
+        word = str(word)[:60]
+        if word and word not in seen:
+            seen.add(word)
+            keys.append(("keyword", word))
+    if row.topic_id is not None:
+        keys.append(("topic", str(row.topic_id)))
+    return keys
+
+
+def followup_counts(task: Any, calls: list[tuple[str, datetime]]) -> dict[str, int]:
+    reached = sorted(at for outcome, at in calls if outcome == "reached")
+    detractor = task.reason == "detractor"
+    return {
+        "tasks": 1,
+        "attempts": len(calls),
+        "reached": int(bool(reached)),
+        "closed": int(task.status not in ("open", "scheduled")),
+        "detractor_tasks": int(detractor),
+        "detractor_within_48h": int(
+            detractor and bool(reached) and reached[0] - task.created_at <= CALLBACK_WINDOW
+        ),
+    }
