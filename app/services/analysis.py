@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from app.services.tx import after_commit, transactional
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+_DEFERRED = "analysis_deferred"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,19 @@ def request_analysis(source_type: str, source_id: int, *, branch_id: int | None 
     row.status = AnalysisStatus.PENDING
     row.branch_id = branch_id
     db.session.flush()
-    after_commit(lambda: enqueue(source_type, source_id))
+    if not db.session.info.get(_DEFERRED):
+        after_commit(lambda: enqueue(source_type, source_id))
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Bulk loads (demo seed, imports): leave texts pending instead of one job per text; the
+    caller then runs ``analyze_batch`` over ``work_list()`` once its transaction committed."""
+    db.session.info[_DEFERRED] = True
+    try:
+        yield
+    finally:
+        db.session.info.pop(_DEFERRED, None)
 
 
 def enqueue(source_type: str, source_id: int) -> None:

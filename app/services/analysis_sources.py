@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 
 from app.extensions import db
-from app.models import Complaint
+from app.models import CallAttempt, Complaint, FollowUp, Response
 from app.services import analysis
 
 
@@ -25,3 +25,34 @@ def _complaint_ids(since: datetime | None) -> Select:
 
 
 analysis.register_source("complaint", _complaint, _complaint_ids)
+
+
+def _response(response_id: int) -> analysis.SourceText | None:
+    response = db.session.get(Response, response_id)
+    if response is None:
+        return None
+    # The free-text answers, already redacted when the response was stored.
+    return analysis.SourceText(response.comment_redacted, response.branch_id, response.submitted_at)
+
+
+def _response_ids(since: datetime | None) -> Select:
+    stmt = select(Response.id).where(Response.comment_redacted != "").order_by(Response.id)
+    return stmt if since is None else stmt.where(Response.submitted_at >= since)
+
+
+def _call_note(attempt_id: int) -> analysis.SourceText | None:
+    row = db.session.execute(
+        select(CallAttempt.note, FollowUp.branch_id, CallAttempt.at)
+        .join(FollowUp, FollowUp.id == CallAttempt.followup_id)
+        .where(CallAttempt.id == attempt_id)
+    ).first()
+    return None if row is None else analysis.SourceText(row.note, row.branch_id, row.at)
+
+
+def _call_note_ids(since: datetime | None) -> Select:
+    stmt = select(CallAttempt.id).where(CallAttempt.note != "").order_by(CallAttempt.id)
+    return stmt if since is None else stmt.where(CallAttempt.at >= since)
+
+
+analysis.register_source("response", _response, _response_ids)
+analysis.register_source("call_note", _call_note, _call_note_ids)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
 from app.security.passwords import hash_password
-from app.services import demo_complaints, demo_surveys
+from app.services import analysis, demo_complaints, demo_surveys
 from app.services import demo_data as data
 from app.services.tx import transactional
 
@@ -150,6 +150,15 @@ def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
     report.products = _seed_products()
     report.customers_added = _seed_customers(customers, branches)
     _seed_accounts(branches, report)
-    demo_surveys.seed(responses=responses)
-    demo_complaints.seed_complaints()
+    with analysis.deferred():
+        demo_surveys.seed(responses=responses)
+        demo_complaints.seed_complaints()
     return report
+
+
+def analyse_pending_texts() -> int:
+    """Analyse the demo texts in batches (after the seed committed); returns how many."""
+    done = 0
+    for batch in analysis.in_batches(analysis.work_list(), 500):
+        done += analysis.analyze_batch(batch)
+    return done

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import CallAttempt, FollowUp, FollowUpStatus, Response, User, utcnow
-from app.services import surveys
+from app.services import analysis, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, ValidationFailed
 from app.services.responses import AnswersInvalid, store_response
@@ -87,16 +87,18 @@ def record_attempt(
             raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
         if callback_at > now + timedelta(days=60):
             raise ValidationFailed("预约回拨时间不能超过 60 天", field="callback_at")
-    db.session.add(
-        CallAttempt(
-            followup_id=task.id,
-            agent_id=agent.id,
-            outcome=outcome,
-            note=(note or "").strip()[:1000],
-            callback_at=callback_at if outcome == "callback" else None,
-            at=now,
-        )
+    attempt = CallAttempt(
+        followup_id=task.id,
+        agent_id=agent.id,
+        outcome=outcome,
+        note=(note or "").strip()[:1000],
+        callback_at=callback_at if outcome == "callback" else None,
+        at=now,
     )
+    db.session.add(attempt)
+    if attempt.note:
+        db.session.flush()
+        analysis.request_analysis("call_note", attempt.id, branch_id=task.branch_id)
     task.assigned_to_id = task.assigned_to_id or agent.id
     if outcome in ("no_answer", "busy"):
         task.attempts += 1

@@ -23,6 +23,7 @@ from app.models import (
     SurveyVersion,
     utcnow,
 )
+from app.services import analysis
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.invitations import hash_token
 from app.services.surveys import definition_of
@@ -189,6 +190,8 @@ def store_response(
     db.session.add(response)
     db.session.flush()
     db.session.add_all(answer_rows(defn, cleaned, response.id))
+    if response.comment_redacted:
+        analysis.request_analysis("response", response.id, branch_id=branch_id)
     if response.detractor and customer_id is not None and followup_on_detractor:
         db.session.add(
             FollowUp(

@@ -79,7 +79,7 @@ def test_a_model_failure_keeps_the_row_for_a_retry(db_session, monkeypatch):
     assert "simulated model failure" in failed.last_error
     assert ("test_note", 3) in analysis.work_list()
     monkeypatch.undo()
-    analysis.analyze_batch(analysis.work_list())
+    analysis.analyze_batch([("test_note", 3)])
     assert row(db_session, 3).status == AnalysisStatus.DONE
 
 
@@ -91,7 +91,9 @@ def test_a_broker_outage_leaves_the_text_pending_and_the_sweep_catches_up(db_ses
     save_note(4, "手机银行转账一直失败，很着急")
     assert row(db_session, 4).status == AnalysisStatus.PENDING
     monkeypatch.undo()
-    assert analysis.analyze_batch(analysis.work_list()) == 1
+    pending = analysis.work_list()
+    assert ("test_note", 4) in pending
+    assert analysis.analyze_batch([("test_note", 4)]) == 1
     assert row(db_session, 4).status == AnalysisStatus.DONE
 
 
@@ -130,3 +132,41 @@ def test_corrections_are_validated(db_session):
         analysis.correct_label(result.id, "urgency", "high", actor=agent)
     cause = nlp.load_taxonomy().dimension("C").choices()[0][0]
     assert analysis.correct_label(result.id, "cause", cause, actor=agent).cause_code == cause
+
+
+def test_a_survey_answer_with_free_text_is_analysed(db_session):
+    from app.services import invitations, responses
+    from app.services.customers import CustomerData
+
+    issued = invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code="branch-service",
+            customer=CustomerData(external_id="AN001", name="冯七", phone="13600002222"),
+            channel="sms",
+            branch_code="HZ02",
+        )
+    )
+    token = issued.url.rsplit("/", 1)[-1]
+    defn = responses.open_link(token).definition
+    form: dict = {}
+    for q in defn.questions:
+        if q.type.value == "text":
+            form[f"q_{q.id}"] = (
+                "大堂经理很耐心，但是叫号系统经常出错，等了四十分钟，电话13600002222"
+            )
+        elif q.items:
+            form.update({f"q_{q.id}__{item.id}": "4" for item in q.items})
+        elif q.scale_type is not None:
+            form[f"q_{q.id}"] = "9" if q.type.value == "nps" else "4"
+        elif q.options:
+            plain = [o.value for o in q.options if not o.other and not o.exclusive]
+            form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
+    response = responses.submit_link(token, form)
+    result = db_session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == "response", TextAnalysis.source_id == response.id
+        )
+    )
+    assert result is not None and result.status == AnalysisStatus.DONE
+    assert "13600002222" not in result.redacted_text
+    assert result.branch_id == response.branch_id
