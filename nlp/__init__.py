@@ -3,6 +3,7 @@
 Importing is cheap: models, dictionaries, numpy and scikit-learn load on first use.
 """
 
+from nlp.active import use_model_dir
 from nlp.analysis import TextAnalysis, analyze, analyze_many, model_version
 from nlp.category import CategoryPick, CategorySuggestion, classify_complaint
 from nlp.keywords import keywords
@@ -21,6 +22,7 @@ from nlp.urgency import Urgency, urgency
 __version__ = "0.1.0"
 
 __all__ = [
+    "use_model_dir",
     "CategoryPick",
     "CategorySuggestion",
     "Redaction",

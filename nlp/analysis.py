@@ -44,10 +44,12 @@ class TextAnalysis:
 @functools.cache
 def model_version() -> str:
     """``nlp-<package version>+<hash>`` where the hash covers the model and dictionary files."""
+    from nlp.active import resolve
+
     digest = hashlib.sha256()
     for path in (
-        DEFAULT_MODEL_PATH,
-        DEFAULT_CATEGORY_MODEL_PATH,
+        resolve("sentiment.npz", DEFAULT_MODEL_PATH),
+        resolve("category.npz", DEFAULT_CATEGORY_MODEL_PATH),
         DEFAULT_IDF_PATH,
         DEFAULT_TAXONOMY_PATH,
     ):

@@ -147,7 +147,10 @@ def classify_complaint(
     ``resources/models/category.npz``) its probabilities are blended with the rules.
     """
     tax = taxonomy or load_taxonomy()
-    heads = _load_category_model(str(Path(model_path or DEFAULT_CATEGORY_MODEL_PATH).resolve()))
+    from nlp.active import resolve
+
+    active = model_path or resolve("category.npz", DEFAULT_CATEGORY_MODEL_PATH)
+    heads = _load_category_model(str(Path(active).resolve()))
     text = text or ""
     picks = {name: _pick(tax, dim, text, heads) for dim, name in _DIMENSIONS.items()}
     return CategorySuggestion(picks["business"], picks["cause"], picks["channel"])

@@ -210,7 +210,9 @@ def _load_cached(path: str) -> SentimentModel:
 
 def load_model(path: str | Path | None = None) -> SentimentModel:
     """The sentiment model at ``path`` (default: the shipped one), loaded once per process."""
-    return _load_cached(str(Path(path or DEFAULT_MODEL_PATH).resolve()))
+    from nlp.active import resolve
+
+    return _load_cached(str(Path(path or resolve("sentiment.npz", DEFAULT_MODEL_PATH)).resolve()))
 
 
 def predict(texts: Sequence[str], model: SentimentModel | None = None) -> list[SentimentResult]:

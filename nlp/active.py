@@ -1,0 +1,34 @@
+"""Which model files are active: the shipped ones, or a deployment's retrained ones.
+
+``flask nlp train`` writes retrained models into a directory of the deployment (outside the
+package); ``use_model_dir`` makes a process load models from there, falling back to the shipped
+file for any model the directory does not hold.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+_model_dir: Path | None = None
+
+
+def use_model_dir(path: str | Path | None) -> None:
+    """Load models from ``path`` (None: only the shipped ones); clears the loaded-model caches."""
+    global _model_dir
+    _model_dir = Path(path) if path else None
+    # Modules by name: the package re-exports functions called ``sentiment`` and ``analysis``.
+    import_module("nlp.sentiment")._load_cached.cache_clear()
+    import_module("nlp.category")._load_category_model.cache_clear()
+    import_module("nlp.analysis").model_version.cache_clear()
+
+
+def model_dir() -> Path | None:
+    return _model_dir
+
+
+def resolve(filename: str, shipped: Path) -> Path:
+    """The active file for a model: the deployment's copy if it exists, else the shipped one."""
+    if _model_dir is not None and (_model_dir / filename).exists():
+        return _model_dir / filename
+    return shipped
