@@ -36,6 +36,13 @@ from app.models.rollup import (
     TopicModelRecord,
     VoiceRollup,
 )
+from app.models.improvement import (
+    ActionAttachment,
+    ImprovementAction,
+    Problem,
+    ProblemEvent,
+    ProblemLink,
+)
 
 __all__ = [
     "ComplaintRollup",
@@ -44,6 +51,11 @@ __all__ = [
     "SatisfactionRollup",
     "TopicModelRecord",
     "VoiceRollup",
+    "ActionAttachment",
+    "ImprovementAction",
+    "Problem",
+    "ProblemEvent",
+    "ProblemLink",
     "Complaint",
     "ComplaintAttachment",
     "ComplaintEvent",

@@ -1,0 +1,370 @@
+"""Improvement actions (整改措施): plan, progress, evidence, re-survey, reminders and escalation."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import (
+    Branch,
+    Complaint,
+    Customer,
+    ImprovementAction,
+    Response,
+    Role,
+    User,
+    utcnow,
+)
+from app.models.improvement import (
+    ACTION_VERB_LABELS,
+    FINISHED_ACTIONS,
+    ActionAttachment,
+    ActionStatus,
+    Problem,
+    ProblemLink,
+    ProblemStatus,
+)
+from app.services import campaigns, notify
+from app.services import complaint_clock as clock
+from app.services import improvement_figures as figures
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.improvements import get_problem, record, require_manager, sync_status
+from app.services.tx import after_commit, transactional
+
+REMIND_DAYS = 3
+MAX_ATTACHMENT = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ActionData:
+    title: str
+    due_on: date | None
+    detail: str = ""
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Resurvey:
+    """Invite the customers of the problem's cases to a short survey through a campaign."""
+
+    survey_id: int
+    channel: str = "sms"
+
+
+def _check(data: ActionData) -> None:
+    if not (data.title or "").strip():
+        raise ValidationFailed("请填写整改内容", field="title")
+    if data.due_on is None:
+        raise ValidationFailed("请填写完成期限", field="due_on")
+    if data.owner_id and db.session.get(User, data.owner_id) is None:
+        raise ValidationFailed("责任人不存在", field="owner_id")
+
+
+@transactional
+def add_action(problem_id: int, data: ActionData, *, actor: User) -> ImprovementAction:
+    """A planned action on an unclosed problem; raises ValidationFailed / Conflict."""
+    require_manager(actor)
+    problem = get_problem(problem_id)
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict("问题已闭环，不能再添加整改措施")
+    _check(data)
+    action = ImprovementAction(
+        problem=problem,
+        title=data.title.strip()[:200],
+        detail=(data.detail or "").strip(),
+        owner_id=data.owner_id or problem.owner_id,
+        due_on=data.due_on,
+        status=ActionStatus.PLANNED,
+        evidence="",
+    )
+    db.session.add(action)
+    db.session.flush()
+    record(
+        problem,
+        actor,
+        "action_added",
+        f"新增整改措施：{action.title}（期限 {action.due_on}）",
+        action_id=action.id,
+    )
+    sync_status(problem)
+    return action
+
+
+def get_action(problem_id: int, action_id: int) -> ImprovementAction:
+    problem = get_problem(problem_id)
+    action = db.session.get(ImprovementAction, action_id)
+    if action is None or action.problem_id != problem.id:
+        raise NotFound("整改措施不存在")
+    return action
+
+
+def _attach(action: ImprovementAction, uploads: list[Upload], actor: User | None) -> list[str]:
+    names = []
+    for up in uploads:
+        if not up.data:
+            continue
+        if len(up.data) > MAX_ATTACHMENT:
+            raise ValidationFailed("附件不能超过 5 MB", field="files")
+        name = (up.filename or "附件").replace("\x00", "").split("/")[-1].split("\\")[-1]
+        db.session.add(
+            ActionAttachment(
+                action_id=action.id,
+                filename=name[:200] or "附件",
+                content_type=(up.content_type or "application/octet-stream")[:100],
+                size=len(up.data),
+                sha256=hashlib.sha256(up.data).hexdigest(),
+                data=up.data,
+                uploaded_by_id=actor.id if actor else None,
+            )
+        )
+        names.append(name)
+    return names
+
+
+@transactional
+def change_action(
+    problem_id: int,
+    action_id: int,
+    verb: str,
+    *,
+    actor: User,
+    text: str = "",
+    uploads: list[Upload] | None = None,
+    resurvey: Resurvey | None = None,
+    now: datetime | None = None,
+) -> ImprovementAction:
+    """Start, complete (evidence required), verify or reopen (reason required) an action.
+
+    Completing may start a re-survey campaign of the problem's customers; it is sent after the
+    commit. Raises InvalidTransition, ValidationFailed or Conflict.
+    """
+    require_manager(actor)
+    now = now or utcnow()
+    action = get_action(problem_id, action_id)
+    problem = action.problem
+    text = (text or "").strip()
+    if problem.status == ProblemStatus.CLOSED and verb != "reopen":
+        raise Conflict("问题已闭环")
+    if verb == "complete" and not (text or action.evidence or uploads):
+        raise ValidationFailed("完成整改须填写整改证据（做了什么、效果如何）", field="text")
+    if verb == "reopen" and len(text) < 4:
+        raise ValidationFailed("请写明重新打开的原因", field="text")
+    if verb == "verify" and not (figures.refresh(problem, now).holds or problem.overridden):
+        raise Conflict("整改效果尚未通过验证，也没有人工认定，不能标记为已验证")
+    before, after = action.transition(verb, at=now)
+    if verb == "complete" and text:
+        action.evidence = (action.evidence + "\n" + text).strip()
+    files = _attach(action, uploads or [], actor)
+    detail = {"from": before.value, "to": after.value, "files": files}
+    label = f"{ACTION_VERB_LABELS[verb]}整改措施：{action.title}"
+    record(
+        problem,
+        actor,
+        f"action_{verb}",
+        label + (f"。{text}" if text else ""),
+        action_id=action.id,
+        detail=detail,
+    )
+    if verb == "reopen" and problem.status == ProblemStatus.CLOSED:
+        problem.status, problem.closed_at, problem.verified_at = (
+            ProblemStatus.IN_PROGRESS,
+            None,
+            None,
+        )
+        problem.override_reason = problem.override_by_id = problem.override_at = None
+        record(problem, actor, "reopened", "整改措施重新打开，问题回到整改中")
+    sync_status(problem)
+    if verb == "complete" and resurvey is not None:
+        _start_resurvey(problem, resurvey, actor, now)
+    return action
+
+
+@transactional
+def add_evidence(
+    problem_id: int, action_id: int, *, actor: User, text: str, uploads: list[Upload]
+) -> ImprovementAction:
+    require_manager(actor)
+    action = get_action(problem_id, action_id)
+    text = (text or "").strip()
+    if not text and not any(u.data for u in uploads):
+        raise ValidationFailed("请填写证据说明或上传附件", field="text")
+    if text:
+        action.evidence = (action.evidence + "\n" + text).strip()
+    files = _attach(action, uploads, actor)
+    record(
+        action.problem,
+        actor,
+        "evidence",
+        f"补充证据：{action.title}。{text}".rstrip("。"),
+        action_id=action.id,
+        detail={"files": files},
+    )
+    return action
+
+
+def attachment(problem_id: int, action_id: int, attachment_id: int) -> ActionAttachment:
+    action = get_action(problem_id, action_id)
+    item = db.session.get(ActionAttachment, attachment_id)
+    if item is None or item.action_id != action.id:
+        raise NotFound("附件不存在")
+    return item
+
+
+def resurvey_customers(problem: Problem) -> list[str]:
+    """Customer numbers of the problem's complaints and poor answers (for the re-survey)."""
+    poor = or_(Response.detractor.is_(True), Response.csat <= 3, Response.nps <= 6)
+    links = select(ProblemLink.customer_id).where(
+        ProblemLink.problem_id == problem.id, ProblemLink.customer_id.is_not(None)
+    )
+    complaint_ids = links.where(ProblemLink.source_type.in_(["complaint", "followup"]))
+    response_ids = links.where(
+        ProblemLink.source_type == "response",
+        ProblemLink.source_id.in_(select(Response.id).where(poor)),
+    )
+    stmt = select(Customer.external_id).where(
+        or_(Customer.id.in_(complaint_ids), Customer.id.in_(response_ids))
+    )
+    return sorted(set(db.session.scalars(stmt.execution_options(include_all_branches=True))))
+
+
+def _start_resurvey(problem: Problem, choice: Resurvey, actor: User, now: datetime) -> None:
+    ids = resurvey_customers(problem)
+    if not ids:
+        raise ValidationFailed("该问题没有可回访的客户（关联案例均无客户号）", field="resurvey")
+    data = campaigns.CampaignInput(
+        name=f"整改回访：{problem.title}"[:200],
+        survey_id=choice.survey_id,
+        channel=choice.channel,
+        audience="list",
+        window_start=now,
+        window_end=now + timedelta(days=7),
+        list_text="\n".join(ids),
+        expires_days=14,
+    )
+    # The campaign row joins this use case's transaction (its body, without its own commit).
+    campaign = campaigns.create_campaign.__wrapped__(data, actor=actor)
+    record(
+        problem,
+        actor,
+        "resurvey",
+        f"发起整改回访调查（{len(ids)} 位客户）",
+        detail={"campaign_id": campaign.id, "customers": len(ids)},
+    )
+
+    def send() -> None:
+        from app.jobs.surveys import send_campaign
+
+        send_campaign.delay(campaign.id)
+
+    after_commit(send)
+
+
+def _managers_for(problem: Problem) -> list[User]:
+    branch = db.session.get(Branch, problem.branch_id) if problem.branch_id else None
+    codes = [c for c in (branch.path.strip("/").split("/") if branch else []) if c]
+    stmt = (
+        select(User)
+        .outerjoin(Branch, User.branch_id == Branch.id)
+        .where(User.active.is_(True))
+        .where(
+            or_(
+                User.role == Role.HQ_MANAGER,
+                (User.role == Role.BRANCH_MANAGER) & Branch.code.in_(codes or ["-"]),
+            )
+        )
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class ReminderReport:
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+
+
+def _tell(people: list[User], text: str, subject: str, action: ImprovementAction, purpose: str):
+    for person in {p.id: p for p in people if p}.values():
+        notify.send(
+            "staff",
+            person.username,
+            text,
+            subject=subject,
+            related_type="improvement_action",
+            related_id=action.id,
+            purpose=purpose,
+        )
+
+
+@transactional
+def remind_and_escalate(*, now: datetime | None = None) -> ReminderReport:
+    """Remind owners of actions due within 3 days; escalate overdue ones to managers, once each.
+
+    Runs unscoped (job or CLI); safe to run as often as wanted.
+    """
+    now = now or utcnow()
+    today, report = clock.local_date(now), ReminderReport()
+    stmt = (
+        select(ImprovementAction)
+        .where(ImprovementAction.status.not_in([s.value for s in FINISHED_ACTIONS]))
+        .where(
+            or_(ImprovementAction.reminded_at.is_(None), ImprovementAction.escalated_at.is_(None))
+        )
+        .where(ImprovementAction.due_on <= today + timedelta(days=REMIND_DAYS))
+        .order_by(ImprovementAction.due_on, ImprovementAction.id)
+    )
+    for action in db.session.scalars(stmt).all():
+        problem = action.problem
+        owner = action.owner or problem.owner
+        if action.due_on < today and action.escalated_at is None:
+            text = (
+                f"整改措施“{action.title}”（问题：{problem.title}）已于 {action.due_on} 到期未完成"
+            )
+            _tell(
+                [owner, problem.owner, *_managers_for(problem)],
+                text,
+                "整改措施逾期",
+                action,
+                "improvement_overdue",
+            )
+            action.reminded_at, action.escalated_at = action.reminded_at or now, now
+            record(problem, None, "escalated", text, action_id=action.id)
+            report.escalated.append(action.id)
+        elif action.due_on >= today and action.reminded_at is None:
+            text = f"整改措施“{action.title}”将于 {action.due_on} 到期，请按时完成并上传证据"
+            _tell([owner or problem.owner], text, "整改措施即将到期", action, "improvement_due")
+            action.reminded_at = now
+            record(problem, None, "reminded", text, action_id=action.id)
+            report.reminded.append(action.id)
+    db.session.flush()
+    return report
+
+
+def complaint_ids_matching(problem: Problem, *, q: str = "", code: str = "", limit: int = 50):
+    """Complaints in the viewer's scope for the bulk-link list (newest first)."""
+    stmt = select(Complaint).order_by(Complaint.received_at.desc()).limit(limit)
+    if code:
+        stmt = stmt.where(Complaint.code_business.startswith(code))
+    if q:
+        stmt = stmt.where(or_(Complaint.reference.contains(q), Complaint.content.contains(q)))
+    branch = db.session.get(Branch, problem.branch_id)
+    if branch is not None:
+        stmt = stmt.where(
+            Complaint.branch_id.in_(select(Branch.id).where(Branch.path.startswith(branch.path)))
+        )
+    return list(db.session.scalars(stmt))
+
+
+def action_status_values() -> list[str]:
+    return [s.value for s in ActionStatus]

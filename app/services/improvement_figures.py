@@ -1,0 +1,306 @@
+"""Figures of the closure loop: before/after windows, the chart, suggestions, the overview."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, case, func, or_, select
+
+from app.extensions import db
+from app.models import Branch, Complaint, ImprovementAction, Problem, ProblemLink, Response, utcnow
+from app.models.analysis import TextAnalysis
+from app.models.improvement import FINISHED_ACTIONS, LINK_SOURCES, ProblemStatus
+from app.services import complaint_clock as clock
+from app.services import improvement_verification as rule
+from app.services import scope
+
+
+def settings() -> tuple[int, int]:
+    """(minimum answers per window for CSAT/NPS, minimum complaints in both windows)."""
+    cfg = current_app.config
+    return int(cfg.get("MIN_SAMPLE_SIZE", 30)), int(cfg.get("IMPROVEMENT_MIN_COMPLAINTS", 5))
+
+
+def anchor_of(problem: Problem) -> datetime | None:
+    """When the last action was completed; None while no action is finished."""
+    done = [a.done_at for a in problem.actions if a.done_at and a.status in FINISHED_ACTIONS]
+    return max(done) if done else None
+
+
+def _branch_ids(problem: Problem) -> Select:
+    branch = db.session.get(Branch, problem.branch_id)
+    return select(Branch.id).where(Branch.path.startswith(branch.path if branch else "/-/"))
+
+
+def categories(problem: Problem) -> list[str]:
+    """The problem's complaint categories: its own code, else those of its linked complaints."""
+    if problem.code_business:
+        return [problem.code_business]
+    stmt = (
+        select(Complaint.code_business)
+        .join(ProblemLink, ProblemLink.source_id == Complaint.id)
+        .where(ProblemLink.problem_id == problem.id, ProblemLink.source_type == "complaint")
+        .where(Complaint.code_business.is_not(None))
+        .distinct()
+        .execution_options(include_all_branches=True)
+    )
+    return sorted(set(db.session.scalars(stmt)))
+
+
+def complaint_count(problem: Problem, start: datetime, end: datetime, codes: list[str]) -> int:
+    stmt = select(func.count(Complaint.id)).where(
+        Complaint.branch_id.in_(_branch_ids(problem)),
+        Complaint.received_at >= start,
+        Complaint.received_at < end,
+        Complaint.merged_into_id.is_(None),
+    )
+    if codes:
+        stmt = stmt.where(or_(*(Complaint.code_business.startswith(c) for c in codes)))
+    if problem.code_cause:
+        stmt = stmt.where(Complaint.code_cause == problem.code_cause)
+    if problem.product_id:
+        stmt = stmt.where(Complaint.product_id == problem.product_id)
+    return db.session.scalar(stmt.execution_options(include_all_branches=True)) or 0
+
+
+def response_figures(problem: Problem, start: datetime, end: datetime) -> dict[str, int]:
+    stmt = select(
+        func.count(Response.csat),
+        func.sum(case((Response.csat >= 4, 1), else_=0)),
+        func.count(Response.nps),
+        func.sum(case((Response.nps >= 9, 1), else_=0)),
+        func.sum(case((Response.nps <= 6, 1), else_=0)),
+    ).where(
+        Response.branch_id.in_(_branch_ids(problem)),
+        Response.submitted_at >= start,
+        Response.submitted_at < end,
+    )
+    if problem.product_id:
+        stmt = stmt.where(Response.product_id == problem.product_id)
+    if problem.survey_id:
+        stmt = stmt.where(Response.survey_id == problem.survey_id)
+    row = db.session.execute(stmt.execution_options(include_all_branches=True)).one()
+    keys = ("csat_n", "csat_good", "nps_n", "promoters", "detractors")
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+
+
+@dataclass(frozen=True)
+class Windows:
+    anchor: datetime | None
+    days: int
+    before: rule.WindowFigures = field(default_factory=rule.WindowFigures)
+    after: rule.WindowFigures = field(default_factory=rule.WindowFigures)
+    days_left: int = 0
+
+
+def windows(problem: Problem, now: datetime) -> Windows:
+    """The before/after figures around the last completed action (empty before any)."""
+    anchor, days = anchor_of(problem), problem.window_days or 60
+    if anchor is None:
+        return Windows(None, days)
+    span = timedelta(days=days)
+    codes = categories(problem)
+    end = min(anchor + span, now)
+    before = rule.WindowFigures(
+        complaints=complaint_count(problem, anchor - span, anchor, codes),
+        **response_figures(problem, anchor - span, anchor),
+    )
+    after = rule.WindowFigures(
+        complaints=complaint_count(problem, anchor, end, codes),
+        **response_figures(problem, anchor, end),
+    )
+    left = max(0, (anchor + span - now).days + (1 if (anchor + span - now).seconds else 0))
+    return Windows(anchor, days, before, after, left if anchor + span > now else 0)
+
+
+def evaluate(problem: Problem, now: datetime | None = None) -> tuple[Windows, rule.Verification]:
+    now = now or utcnow()
+    w = windows(problem, now)
+    if w.anchor is None:
+        return w, rule.Verification(rule.Verdict.INSUFFICIENT, "尚无已完成的整改措施")
+    min_sample, min_complaints = settings()
+    result = rule.verify(
+        w.before,
+        w.after,
+        days_left=w.days_left,
+        min_sample=min_sample,
+        min_complaints=min_complaints,
+    )
+    return w, result
+
+
+def refresh(problem: Problem, now: datetime) -> rule.Verification:
+    """Store the current verdict on the problem (flush only) and return it."""
+    w, result = evaluate(problem, now)
+    problem.verification = {
+        **result.to_dict(),
+        "anchor": w.anchor.isoformat() if w.anchor else None,
+        "window_days": w.days,
+        "at": now.isoformat(),
+    }
+    if result.holds and problem.verified_at is None:
+        problem.verified_at = now
+    return result
+
+
+def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, Any]:
+    """A Plotly figure (plain JSON): before/after bars for each signal, with sample sizes."""
+    data, notes, n = [], [], len(result.signals) or 1
+    for i, s in enumerate(result.signals, start=1):
+        axis = "" if i == 1 else str(i)
+        worse = s.change == "worse"
+        for label, value, size, color in (
+            ("整改前", s.before, s.n_before, "#9aa5b1"),
+            ("整改后", s.after, s.n_after, "#c2410c" if worse else "#15803d"),
+        ):
+            data.append(
+                {
+                    "type": "bar",
+                    "name": label,
+                    "x": [label],
+                    "y": [value if value is not None else 0],
+                    "text": [f"{'—' if value is None else value}<br>n={size}"],
+                    "textposition": "auto",
+                    "marker": {"color": color},
+                    "xaxis": f"x{axis}",
+                    "yaxis": f"y{axis}",
+                    "showlegend": False,
+                    "hovertemplate": f"{s.label} {label}：%{{y}}（样本 {size}）<extra></extra>",
+                }
+            )
+        state = "" if s.usable else "（样本不足）"
+        notes.append(
+            {
+                "text": f"<b>{s.label}</b>{state}",
+                "x": (i - 0.5) / n,
+                "y": 1.12,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
+    layout: dict[str, Any] = {
+        "margin": {"l": 40, "r": 10, "t": 50, "b": 30},
+        "height": 320,
+        "annotations": notes,
+        "font": {"family": "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "bargap": 0.3,
+    }
+    gap = 0.06
+    for i in range(1, n + 1):
+        axis = "" if i == 1 else str(i)
+        start, end = (i - 1) / n + (gap if i > 1 else 0), i / n - (gap if i < n else 0)
+        layout[f"xaxis{axis}"] = {"domain": [start, end], "anchor": f"y{axis}", "fixedrange": True}
+        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "fixedrange": True, "rangemode": "tozero"}
+    return {"data": data, "layout": layout, "config": {"displayModeBar": False}}
+
+
+def suggestions(problem: Problem, limit: int = 20) -> list[TextAnalysis]:
+    """Analysed texts in the problem's scope sharing its categories or its linked texts' topics."""
+    linked = select(ProblemLink.source_type, ProblemLink.source_id).where(
+        ProblemLink.problem_id == problem.id
+    )
+    have = {(t, i) for t, i in db.session.execute(linked)}
+    topics = set(
+        db.session.scalars(
+            select(TextAnalysis.topic_id).where(
+                TextAnalysis.topic_id.is_not(None),
+                or_(
+                    *(
+                        (TextAnalysis.source_type == t) & (TextAnalysis.source_id == i)
+                        for t, i in have
+                    )
+                )
+                if have
+                else False,
+            )
+        )
+    )
+    codes = categories(problem)
+    match = [TextAnalysis.business_code.startswith(c) for c in codes]
+    if topics:
+        match.append(TextAnalysis.topic_id.in_(topics))
+    if not match:
+        return []
+    stmt = (
+        select(TextAnalysis)
+        .where(
+            TextAnalysis.source_type.in_(LINK_SOURCES),
+            TextAnalysis.branch_id.in_(_branch_ids(problem)),
+            or_(*match),
+        )
+        .order_by(TextAnalysis.source_created_at.desc().nulls_last(), TextAnalysis.id.desc())
+        .limit(limit + len(have))
+    )
+    rows = [r for r in db.session.scalars(stmt) if (r.source_type, r.source_id) not in have]
+    return rows[:limit]
+
+
+@dataclass
+class BranchRow:
+    code: str
+    name: str
+    problems: int = 0
+    closed: int = 0
+    verified: int = 0
+    overdue_actions: int = 0
+    days: list[int] = field(default_factory=list)
+
+    @property
+    def closure_rate(self) -> float | None:
+        return round(100.0 * self.closed / self.problems, 1) if self.problems else None
+
+    @property
+    def median_days(self) -> float | None:
+        return statistics.median(self.days) if self.days else None
+
+
+def overview(now: datetime | None = None) -> tuple[BranchRow, list[BranchRow]]:
+    """Closure figures for the viewer's scope: the total and one row per branch (分行)."""
+    now = now or utcnow()
+    today = clock.local_date(now)
+    branches = {b.id: b for b in db.session.scalars(select(Branch))}
+    by_code = {b.code: b for b in branches.values()}
+    total, rows = BranchRow("ALL", "合计"), {}
+    problems = list(db.session.scalars(select(Problem)))
+    for p in problems:
+        path = branches[p.branch_id].path.strip("/").split("/") if p.branch_id in branches else []
+        code = path[1] if len(path) > 1 else (path[0] if path else "HO")
+        row = rows.setdefault(
+            code, BranchRow(code, by_code[code].name if code in by_code else code)
+        )
+        for target in (total, row):
+            target.problems += 1
+            if p.status == ProblemStatus.CLOSED:
+                target.closed += 1
+                if p.verified_at and not p.override_reason:
+                    target.verified += 1
+                done_at = p.verified_at or p.closed_at
+                if p.first_case_at and done_at:
+                    target.days.append((done_at - p.first_case_at).days)
+            target.overdue_actions += sum(
+                1 for a in p.actions if not a.finished and a.due_on < today
+            )
+    return total, sorted(rows.values(), key=lambda r: r.code)
+
+
+def overdue_actions(now: datetime | None = None) -> list[ImprovementAction]:
+    today = clock.local_date(now or utcnow())
+    stmt = (
+        select(ImprovementAction)
+        .join(Problem, Problem.id == ImprovementAction.problem_id)
+        .where(
+            ImprovementAction.status.not_in([s.value for s in FINISHED_ACTIONS]),
+            ImprovementAction.due_on < today,
+            Problem.branch_id.in_(scope.branch_ids_in(scope.current(db.session))),
+        )
+        .order_by(ImprovementAction.due_on)
+    )
+    return list(db.session.scalars(stmt))

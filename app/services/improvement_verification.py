@@ -1,0 +1,178 @@
+"""The verification rule of an improvement: before/after figures in, a verdict out (pure).
+
+Rule: over a window of N days after the last action was completed versus the same length before
+it, for the problem's scope, the improvement holds when at least one usable signal improved and
+no usable signal got worse:
+
+- complaints of the problem's categories fell (usable when both windows together hold at least
+  ``min_complaints`` complaints; a drop from 2 to 1 proves nothing);
+- CSAT (share of 4–5 ratings) rose (usable when each window has ``min_sample`` ratings);
+- NPS rose (usable when each window has ``min_sample`` 0–10 answers).
+
+With no usable signal, or while the after-window has not yet run its full length, the verdict is
+"not enough data yet" — never a pass by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INSUFFICIENT = "insufficient"
+
+
+VERDICT_LABELS = {
+    Verdict.PASSED: "验证通过",
+    Verdict.FAILED: "未通过验证",
+    Verdict.INSUFFICIENT: "数据不足，暂无法判断",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """What one window (before or after) holds for the problem's scope."""
+
+    complaints: int = 0
+    csat_n: int = 0
+    csat_good: int = 0
+    nps_n: int = 0
+    promoters: int = 0
+    detractors: int = 0
+
+    @property
+    def csat(self) -> float | None:
+        return round(100.0 * self.csat_good / self.csat_n, 1) if self.csat_n else None
+
+    @property
+    def nps(self) -> float | None:
+        if not self.nps_n:
+            return None
+        return round(100.0 * (self.promoters - self.detractors) / self.nps_n, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One compared figure: its values, sample sizes, whether usable, and its direction."""
+
+    name: str
+    label: str
+    before: float | None
+    after: float | None
+    n_before: int
+    n_after: int
+    usable: bool
+    change: str  # "better" | "worse" | "same" | "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    verdict: Verdict
+    reason: str
+    signals: tuple[Signal, ...] = field(default_factory=tuple)
+    days_left: int = 0
+
+    @property
+    def label(self) -> str:
+        return VERDICT_LABELS[self.verdict]
+
+    @property
+    def holds(self) -> bool:
+        return self.verdict == Verdict.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "days_left": self.days_left,
+            "signals": [asdict(s) for s in self.signals],
+        }
+
+
+def _direction(before: float | None, after: float | None, *, lower_is_better: bool) -> str:
+    if before is None or after is None:
+        return "unknown"
+    if after == before:
+        return "same"
+    improved = after < before if lower_is_better else after > before
+    return "better" if improved else "worse"
+
+
+def signals_of(
+    before: WindowFigures, after: WindowFigures, *, min_sample: int, min_complaints: int
+) -> tuple[Signal, ...]:
+    """The three compared figures with their sample sizes and usability."""
+    complaints_usable = before.complaints + after.complaints >= min_complaints
+    csat_usable = min(before.csat_n, after.csat_n) >= min_sample
+    nps_usable = min(before.nps_n, after.nps_n) >= min_sample
+    return (
+        Signal(
+            "complaints",
+            "同类投诉量",
+            float(before.complaints),
+            float(after.complaints),
+            before.complaints,
+            after.complaints,
+            complaints_usable,
+            _direction(before.complaints, after.complaints, lower_is_better=True),
+        ),
+        Signal(
+            "csat",
+            "满意度（CSAT，%）",
+            before.csat,
+            after.csat,
+            before.csat_n,
+            after.csat_n,
+            csat_usable,
+            _direction(before.csat, after.csat, lower_is_better=False),
+        ),
+        Signal(
+            "nps",
+            "净推荐值（NPS）",
+            before.nps,
+            after.nps,
+            before.nps_n,
+            after.nps_n,
+            nps_usable,
+            _direction(before.nps, after.nps, lower_is_better=False),
+        ),
+    )
+
+
+def verify(
+    before: WindowFigures,
+    after: WindowFigures,
+    *,
+    days_left: int = 0,
+    min_sample: int = 30,
+    min_complaints: int = 5,
+) -> Verification:
+    """Judge an improvement from its before/after windows.
+
+    ``days_left`` is how many days of the after-window are still to run (0 = complete); while it
+    runs the verdict is INSUFFICIENT, with the figures so far.
+    """
+    signals = signals_of(before, after, min_sample=min_sample, min_complaints=min_complaints)
+    if days_left > 0:
+        return Verification(
+            Verdict.INSUFFICIENT, f"观察期尚未结束，还需 {days_left} 天", signals, days_left
+        )
+    usable = [s for s in signals if s.usable]
+    if not usable:
+        return Verification(
+            Verdict.INSUFFICIENT,
+            f"样本量不足：投诉合计少于 {min_complaints} 件，且满意度/推荐度每期答卷少于 "
+            f"{min_sample} 份",
+            signals,
+        )
+    worse = [s.label for s in usable if s.change == "worse"]
+    better = [s.label for s in usable if s.change == "better"]
+    if worse:
+        return Verification(Verdict.FAILED, "、".join(worse) + " 变差", signals)
+    if not better:
+        return Verification(Verdict.FAILED, "整改后各项指标没有改善", signals)
+    return Verification(Verdict.PASSED, "、".join(better) + " 改善", signals)

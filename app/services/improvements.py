@@ -1,0 +1,348 @@
+"""Problems (问题): create, link cases to them, verify and close them, with an append-only history.
+
+A problem is BranchScoped by the root of its scope subtree, so a branch manager sees the problems
+of their subtree only; jobs and CLI see every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+import nlp
+from app.extensions import db
+from app.models import Branch, Complaint, FollowUp, Product, Response, Role, Survey, User, utcnow
+from app.models.improvement import (
+    LINK_SOURCES,
+    ActionStatus,
+    Problem,
+    ProblemEvent,
+    ProblemLink,
+    ProblemStatus,
+    RootCause,
+)
+from app.services import audit, scope
+from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.tx import get_or_raise, transactional
+
+MANAGER_ROLES = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+SOURCE_MODELS: dict[str, Any] = {"complaint": Complaint, "response": Response, "followup": FollowUp}
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    title: str
+    root_cause: str
+    branch_code: str
+    description: str = ""
+    product_code: str | None = None
+    code_business: str | None = None
+    code_cause: str | None = None
+    survey_code: str | None = None
+    owner_id: int | None = None
+    window_days: int = 60
+
+
+def record(
+    problem: Problem,
+    actor: User | None,
+    kind: str,
+    text: str = "",
+    *,
+    action_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> ProblemEvent:
+    """Append one history entry to the current transaction (flush only)."""
+    event = ProblemEvent(
+        problem_id=problem.id,
+        action_id=action_id,
+        at=at or utcnow(),
+        actor_id=actor.id if actor else None,
+        actor_name=actor.display_name if actor else "系统",
+        kind=kind,
+        text=text,
+        detail=detail or {},
+    )
+    db.session.add(event)
+    return event
+
+
+def get_problem(problem_id: int) -> Problem:
+    return get_or_raise(Problem, problem_id, "问题不存在（或不在您的管辖范围内）")
+
+
+def require_manager(actor: User | None) -> None:
+    if actor is not None and not actor.has_role(*MANAGER_ROLES):
+        raise Forbidden("只有网点负责人或总分行管理人员可以操作整改")
+
+
+def _code(dimension: str, code: str | None, field: str) -> str | None:
+    code = (code or "").strip() or None
+    if code and nlp.load_taxonomy().get(code) is None:
+        raise ValidationFailed("分类代码不存在", field=field)
+    if code and not code.startswith(dimension):
+        raise ValidationFailed("分类代码不属于该维度", field=field)
+    return code
+
+
+def _apply(problem: Problem, data: ProblemData) -> None:
+    title = (data.title or "").strip()
+    if not title:
+        raise ValidationFailed("请填写问题标题", field="title")
+    if data.root_cause not in {c.value for c in RootCause}:
+        raise ValidationFailed("请选择根因类别", field="root_cause")
+    if not 14 <= int(data.window_days or 0) <= 365:
+        raise ValidationFailed("对比窗口须为 14–365 天", field="window_days")
+    branch = db.session.scalar(select(Branch).where(Branch.code == (data.branch_code or "")))
+    if branch is None or not scope.current(db.session).covers(branch):
+        raise ValidationFailed("请选择您管辖范围内的机构", field="branch_code")
+    product = None
+    if data.product_code:
+        product = db.session.scalar(select(Product).where(Product.code == data.product_code))
+        if product is None:
+            raise ValidationFailed("产品不存在", field="product_code")
+    survey = None
+    if data.survey_code:
+        survey = db.session.scalar(select(Survey).where(Survey.code == data.survey_code))
+        if survey is None:
+            raise ValidationFailed("问卷不存在", field="survey_code")
+    if data.owner_id and db.session.get(User, data.owner_id) is None:
+        raise ValidationFailed("责任人不存在", field="owner_id")
+    problem.title, problem.description = title[:200], (data.description or "").strip()
+    problem.root_cause = RootCause(data.root_cause)
+    problem.branch_id, problem.product_id = branch.id, product.id if product else None
+    problem.code_business = _code("B", data.code_business, "code_business")
+    problem.code_cause = _code("C", data.code_cause, "code_cause")
+    problem.survey_id = survey.id if survey else None
+    problem.owner_id = data.owner_id or None
+    problem.window_days = int(data.window_days)
+
+
+@transactional
+def create_problem(data: ProblemData, *, actor: User | None) -> Problem:
+    """A new problem in the actor's scope; raises ValidationFailed / Forbidden."""
+    require_manager(actor)
+    problem = Problem(status=ProblemStatus.OPEN, created_by_id=actor.id if actor else None)
+    _apply(problem, data)
+    db.session.add(problem)
+    db.session.flush()
+    record(problem, actor, "created", f"立项：{problem.title}")
+    return problem
+
+
+@transactional
+def update_problem(problem_id: int, data: ProblemData, *, actor: User) -> Problem:
+    require_manager(actor)
+    problem = get_problem(problem_id)
+    before = _snapshot(problem)
+    _apply(problem, data)
+    changed = {
+        k: [v, _snapshot(problem)[k]] for k, v in before.items() if _snapshot(problem)[k] != v
+    }
+    if changed:
+        record(problem, actor, "changed", "修改了问题信息", detail={"changed": changed})
+    return problem
+
+
+def _snapshot(problem: Problem) -> dict[str, Any]:
+    keys = ("title", "description", "root_cause", "branch_id", "product_id", "code_business")
+    keys += ("code_cause", "survey_id", "owner_id", "window_days")
+    return {k: str(getattr(problem, k)) if getattr(problem, k) is not None else None for k in keys}
+
+
+def _source(source_type: str, source_id: int) -> Any:
+    if source_type not in LINK_SOURCES:
+        raise ValidationFailed("不支持关联该类记录", field="source_type")
+    row = db.session.get(SOURCE_MODELS[source_type], source_id)
+    if row is None:
+        raise NotFound(f"记录 {source_id} 不存在（或不在您的管辖范围内）", field="source_ids")
+    return row
+
+
+def _facts(source_type: str, row: Any) -> tuple[datetime | None, int | None, str]:
+    if source_type == "complaint":
+        return row.received_at, row.customer_id, f"{row.reference} " + nlp.redact(row.content).text
+    if source_type == "response":
+        score = f"满意度 {row.csat if row.csat is not None else '—'}"
+        return row.submitted_at, row.customer_id, f"答卷 #{row.id} {score} {row.comment_redacted}"
+    return row.created_at, row.customer_id, f"回访 #{row.id} " + nlp.redact(row.note or "").text
+
+
+def link_rows(
+    problem: Problem, source_type: str, ids: Iterable[int], actor: User | None, via: str
+) -> list[ProblemLink]:
+    """Link cases to a problem (flush only); already linked cases are skipped."""
+    have = set(
+        db.session.scalars(
+            select(ProblemLink.source_id).where(
+                ProblemLink.problem_id == problem.id, ProblemLink.source_type == source_type
+            )
+        )
+    )
+    added = []
+    for source_id in dict.fromkeys(ids):
+        row = _source(source_type, source_id)
+        if source_id in have:
+            continue
+        at, customer_id, summary = _facts(source_type, row)
+        link = ProblemLink(
+            problem_id=problem.id,
+            source_type=source_type,
+            source_id=source_id,
+            source_at=at,
+            customer_id=customer_id,
+            summary=summary[:300],
+            via=via,
+            linked_by_id=actor.id if actor else None,
+            linked_at=utcnow(),
+        )
+        db.session.add(link)
+        added.append(link)
+        if at and (problem.first_case_at is None or at < problem.first_case_at):
+            problem.first_case_at = at
+    if added:
+        labels = ", ".join(a.summary.split(" ")[0] for a in added[:20])
+        record(
+            problem,
+            actor,
+            "linked",
+            f"关联 {len(added)} 条{added[0].source_label}：{labels}",
+            detail={"source_type": source_type, "ids": [a.source_id for a in added], "via": via},
+        )
+    db.session.flush()
+    return added
+
+
+@transactional
+def link_cases(
+    problem_id: int, source_type: str, ids: list[int], *, actor: User | None, via: str = "manual"
+) -> list[ProblemLink]:
+    """Link complaints / responses / follow-ups (all must be visible to the actor) to a problem.
+
+    Raises NotFound when a case or the problem is outside the actor's scope, Conflict when the
+    problem is closed, ValidationFailed when nothing was chosen.
+    """
+    if not ids:
+        raise ValidationFailed("请至少选择一条记录", field="source_ids")
+    problem = get_problem(problem_id)
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict("问题已闭环，不能再关联新的案例")
+    return link_rows(problem, source_type, ids, actor, via)
+
+
+@transactional
+def unlink_case(problem_id: int, link_id: int, *, actor: User) -> None:
+    problem = get_problem(problem_id)
+    link = db.session.get(ProblemLink, link_id)
+    if link is None or link.problem_id != problem.id:
+        raise NotFound("关联记录不存在")
+    record(
+        problem,
+        actor,
+        "unlinked",
+        f"取消关联{link.source_label}：{link.summary.split(' ')[0]}",
+        detail={"source_type": link.source_type, "id": link.source_id},
+    )
+    db.session.delete(link)
+
+
+def links_of(problem: Problem) -> list[ProblemLink]:
+    stmt = select(ProblemLink).where(ProblemLink.problem_id == problem.id)
+    return list(db.session.scalars(stmt.order_by(ProblemLink.source_at, ProblemLink.id)))
+
+
+def problems_linked_to(source_type: str, source_id: int) -> list[Problem]:
+    stmt = (
+        select(Problem)
+        .join(ProblemLink, ProblemLink.problem_id == Problem.id)
+        .where(ProblemLink.source_type == source_type, ProblemLink.source_id == source_id)
+        .order_by(Problem.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def open_problems() -> list[Problem]:
+    stmt = select(Problem).where(Problem.status != ProblemStatus.CLOSED).order_by(Problem.id.desc())
+    return list(db.session.scalars(stmt))
+
+
+def history(problem: Problem) -> list[ProblemEvent]:
+    stmt = select(ProblemEvent).where(ProblemEvent.problem_id == problem.id)
+    return list(db.session.scalars(stmt.order_by(ProblemEvent.at, ProblemEvent.id)))
+
+
+def board() -> dict[str, list[Problem]]:
+    """Problems in the viewer's scope, by status (the kanban columns)."""
+    columns: dict[str, list[Problem]] = {s.value: [] for s in ProblemStatus}
+    for problem in db.session.scalars(select(Problem).order_by(Problem.updated_at.desc())):
+        columns[ProblemStatus(problem.status).value].append(problem)
+    return columns
+
+
+def sync_status(problem: Problem) -> None:
+    """Derive an unclosed problem's column from its actions (flush only)."""
+    if problem.status == ProblemStatus.CLOSED:
+        return
+    statuses = [ActionStatus(a.status) for a in problem.actions]
+    if statuses and all(s in (ActionStatus.DONE, ActionStatus.VERIFIED) for s in statuses):
+        problem.status = ProblemStatus.VERIFYING
+    elif any(s != ActionStatus.PLANNED for s in statuses):
+        problem.status = ProblemStatus.IN_PROGRESS
+    else:
+        problem.status = ProblemStatus.OPEN
+
+
+@transactional
+def override_verification(problem_id: int, reason: str, *, actor: User) -> Problem:
+    """A manager accepts the improvement without the figures, with a written reason (recorded)."""
+    require_manager(actor)
+    problem = get_problem(problem_id)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationFailed("请写明人工认定的理由（不少于 10 个字）", field="reason")
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict("问题已闭环")
+    problem.override_reason, problem.override_by_id, problem.override_at = (
+        reason,
+        actor.id,
+        utcnow(),
+    )
+    record(problem, actor, "override", reason, detail={"verification": problem.verification})
+    audit.record("improvement_override", actor=actor, object_type="problem", object_id=problem.id)
+    return problem
+
+
+@transactional
+def close_problem(problem_id: int, *, actor: User | None, now: datetime | None = None) -> Problem:
+    """Close a problem: every action done and the verification holds or was overridden.
+
+    Raises Conflict naming what is missing; the done actions become verified.
+    """
+    from app.services import improvement_figures as figures
+
+    require_manager(actor)
+    problem = get_problem(problem_id)
+    now = now or utcnow()
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict("问题已闭环")
+    if not problem.actions:
+        raise Conflict("尚无整改措施，不能闭环")
+    open_actions = [a for a in problem.actions if not a.finished]
+    if open_actions:
+        raise Conflict(f"还有 {len(open_actions)} 项整改措施未完成，不能闭环")
+    result = figures.refresh(problem, now)
+    if not result.holds and not problem.overridden:
+        raise Conflict(f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环")
+    for action in problem.actions:
+        if action.status == ActionStatus.DONE:
+            action.transition("verify", at=now)
+    problem.status, problem.closed_at = ProblemStatus.CLOSED, now
+    problem.verified_at = problem.verified_at or now
+    how = "验证通过" if result.holds else f"人工认定（{problem.override_reason}）"
+    record(problem, actor, "closed", f"问题闭环：{how}", detail={"verification": result.to_dict()})
+    return problem

@@ -1,0 +1,270 @@
+"""整改: the board of problems, a problem's page, its actions, verification and closing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.models import Role, utcnow
+from app.models.improvement import ACTION_VERB_LABELS, PROBLEM_STATUS_LABELS, ProblemStatus
+from app.services import improvement_actions as actions
+from app.services import improvement_figures as figures
+from app.services import improvements
+from app.services.errors import ServiceError, ValidationFailed
+from app.web.access import roles_required
+from app.web.manager import bp
+from app.web.manager import improvements_forms as forms
+
+MANAGERS = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+
+
+@bp.get("/improvements")
+@roles_required(*MANAGERS)
+def improvements_board():
+    return render_template(
+        "manager/improvements/board.html",
+        columns=improvements.board(),
+        labels=PROBLEM_STATUS_LABELS,
+        overdue=figures.overdue_actions(),
+    )
+
+
+@bp.get("/improvements/overview")
+@roles_required(*MANAGERS)
+def improvements_overview():
+    total, rows = figures.overview()
+    return render_template(
+        "manager/improvements/overview.html",
+        total=total,
+        rows=rows,
+        overdue=figures.overdue_actions(),
+    )
+
+
+@bp.route("/improvements/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def improvement_new():
+    form = forms.ProblemForm()
+    form.fill()
+    if form.validate_on_submit():
+        try:
+            problem = improvements.create_problem(_problem_data(form), actor=current_user)
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("已立项，请关联投诉等案例并制定整改措施", "success")
+            return redirect(url_for("manager.improvement_detail", problem_id=problem.id))
+    return render_template("manager/improvements/new.html", form=form), 400 if form.errors else 200
+
+
+def _problem_data(form) -> improvements.ProblemData:
+    return improvements.ProblemData(
+        title=form.title.data,
+        description=form.description.data or "",
+        root_cause=form.root_cause.data,
+        branch_code=form.branch_code.data,
+        product_code=form.product_code.data or None,
+        code_business=form.code_business.data or None,
+        code_cause=form.code_cause.data or None,
+        survey_code=form.survey_code.data or None,
+        owner_id=int(form.owner_id.data) if (form.owner_id.data or "").isdigit() else None,
+        window_days=form.window_days.data or 60,
+    )
+
+
+def render_problem(problem_id: int, bound: dict | None = None, status: int = 200):
+    problem = improvements.get_problem(problem_id)
+    w, result = figures.evaluate(problem)
+    action_form = forms.ActionForm(prefix="action", formdata=None)
+    action_form.fill()
+    change = forms.ActionChangeForm(prefix="change", formdata=None)
+    change.fill()
+    context = {
+        "action_form": action_form,
+        "change_form": change,
+        "override_form": forms.OverrideForm(prefix="override", formdata=None),
+        "close_form": forms.PlainForm(prefix="close", formdata=None),
+        "active": None,
+        **(bound or {}),
+    }
+    return render_template(
+        "manager/improvements/detail.html",
+        p=problem,
+        links=(links := improvements.links_of(problem)),
+        timeline=_timeline(problem, links),
+        events=improvements.history(problem),
+        windows=w,
+        result=result,
+        chart_json=json.dumps(figures.chart(problem, w, result), ensure_ascii=False),
+        verbs=ACTION_VERB_LABELS,
+        today=figures.clock.local_date(utcnow()),
+        closed=problem.status == ProblemStatus.CLOSED,
+        resurvey_customers=len(actions.resurvey_customers(problem)),
+        **context,
+    ), status
+
+
+def _timeline(problem, links) -> list[dict]:
+    pages = {
+        "complaint": ("staff.complaint_detail", "complaint_id"),
+        "response": ("staff.response_detail", "response_id"),
+        "followup": ("staff.followup_detail", "task_id"),
+    }
+    items = []
+    for link in links:
+        endpoint, arg = pages[link.source_type]
+        items.append(
+            {
+                "at": link.source_at,
+                "kind": link.source_type,
+                "label": link.source_label,
+                "text": link.summary,
+                "url": url_for(endpoint, **{arg: link.source_id}),
+                "link_id": link.id,
+            }
+        )
+    for action in problem.actions:
+        if action.done_at:
+            items.append(
+                {
+                    "at": action.done_at,
+                    "kind": "action",
+                    "label": "整改完成",
+                    "text": action.title,
+                    "url": None,
+                    "link_id": None,
+                }
+            )
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: i["at"] or far)
+
+
+@bp.get("/improvements/<int:problem_id>")
+@roles_required(*MANAGERS)
+def improvement_detail(problem_id: int):
+    return render_problem(problem_id)
+
+
+def _done(problem_id: int, message: str):
+    flash(message, "success")
+    return redirect(url_for("manager.improvement_detail", problem_id=problem_id))
+
+
+@bp.post("/improvements/<int:problem_id>/actions")
+@roles_required(*MANAGERS)
+def improvement_action_add(problem_id: int):
+    form = forms.ActionForm(prefix="action")
+    form.fill()
+    if form.validate_on_submit():
+        owner = form.owner_id.data
+        data = actions.ActionData(
+            title=form.title.data,
+            detail=form.detail.data or "",
+            owner_id=int(owner) if (owner or "").isdigit() else None,
+            due_on=form.due_on.data,
+        )
+        try:
+            actions.add_action(problem_id, data, actor=current_user)
+            return _done(problem_id, "已添加整改措施")
+        except ServiceError as err:
+            form.attach(err)
+    return render_problem(problem_id, {"action_form": form, "active": "action"}, 400)
+
+
+def _uploads(form) -> list[actions.Upload]:
+    return [
+        actions.Upload(f.filename or "附件", f.mimetype or "", f.read())
+        for f in (form.files.data or [])
+        if getattr(f, "filename", "")
+    ]
+
+
+@bp.post("/improvements/<int:problem_id>/actions/<int:action_id>/<verb>")
+@roles_required(*MANAGERS)
+def improvement_action_change(problem_id: int, action_id: int, verb: str):
+    form = forms.ActionChangeForm(prefix="change")
+    form.fill()
+    if verb not in (*ACTION_VERB_LABELS, "evidence"):
+        return render_problem(problem_id, status=404)
+    if form.validate_on_submit():
+        try:
+            _apply_change(problem_id, action_id, verb, form)
+            label = "已补充证据" if verb == "evidence" else f"已{ACTION_VERB_LABELS[verb]}"
+            return _done(problem_id, label)
+        except ServiceError as err:
+            form.attach(err)
+    bound = {"change_form": form, "active": f"a{action_id}", "active_verb": verb}
+    return render_problem(problem_id, bound, 400)
+
+
+def _apply_change(problem_id: int, action_id: int, verb: str, form) -> None:
+    if verb == "evidence":
+        actions.add_evidence(
+            problem_id,
+            action_id,
+            actor=current_user,
+            text=form.text.data or "",
+            uploads=_uploads(form),
+        )
+        return
+    resurvey = None
+    if verb == "complete" and form.resurvey.data:
+        if not (form.survey_id.data or "").isdigit():
+            raise ValidationFailed("请选择回访问卷", field="survey_id")
+        resurvey = actions.Resurvey(int(form.survey_id.data), form.channel.data or "sms")
+    actions.change_action(
+        problem_id,
+        action_id,
+        verb,
+        actor=current_user,
+        text=form.text.data or "",
+        uploads=_uploads(form),
+        resurvey=resurvey,
+    )
+
+
+@bp.get("/improvements/<int:problem_id>/actions/<int:action_id>/files/<int:file_id>")
+@roles_required(*MANAGERS)
+def improvement_attachment(problem_id: int, action_id: int, file_id: int):
+    item = actions.attachment(problem_id, action_id, file_id)
+    return Response(
+        item.data,
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename=evidence-{item.id}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@bp.post("/improvements/<int:problem_id>/override")
+@roles_required(*MANAGERS)
+def improvement_override(problem_id: int):
+    form = forms.OverrideForm(prefix="override")
+    if form.validate_on_submit():
+        try:
+            improvements.override_verification(problem_id, form.reason.data, actor=current_user)
+            return _done(problem_id, "已人工认定整改效果，理由已记录")
+        except ServiceError as err:
+            form.attach(err)
+    return render_problem(problem_id, {"override_form": form, "active": "override"}, 400)
+
+
+@bp.post("/improvements/<int:problem_id>/close")
+@roles_required(*MANAGERS)
+def improvement_close(problem_id: int):
+    form = forms.PlainForm(prefix="close")
+    if form.validate_on_submit():
+        try:
+            improvements.close_problem(problem_id, actor=current_user)
+            return _done(problem_id, "问题已闭环")
+        except ServiceError as err:
+            form.attach(err)
+    return render_problem(problem_id, {"close_form": form, "active": "close"}, 409)
+
+
+# Linking cases lives in improvements_links (bulk list, suggestions, the partial on case pages).
+from app.web.manager import improvements_links  # noqa: E402,F401

@@ -1,0 +1,123 @@
+"""Forms of the closure loop: problems, actions, evidence, override, links."""
+
+from __future__ import annotations
+
+from flask_wtf.file import MultipleFileField
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+import nlp
+from app.extensions import db
+from app.models import Branch, Product, Role, Survey, User
+from app.models.improvement import ROOT_CAUSE_LABELS
+from app.models.survey import SurveyStatus
+from app.web.forms import BaseForm
+
+NO_NUL = Regexp(r"^[^\x00]*$", message="包含无效字符")
+CHANNELS = [("sms", "短信"), ("email", "电子邮件"), ("wechat", "微信"), ("app", "手机银行消息")]
+
+
+def _choices(pairs, blank: str | None = None) -> list[SelectChoice]:
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(str(v), label) for v, label in pairs]
+
+
+def staff_choices(blank: str = "（未指定）") -> list[SelectChoice]:
+    people = db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role != Role.ADMIN)
+        .order_by(User.role, User.id)
+    )
+    return _choices(((u.id, f"{u.display_name}（{u.role_label}）") for u in people), blank)
+
+
+def survey_choices() -> list[SelectChoice]:
+    rows = db.session.scalars(
+        select(Survey).where(Survey.status == SurveyStatus.PUBLISHED).order_by(Survey.id)
+    )
+    return _choices(((s.id, s.title) for s in rows), "（请选择问卷）")
+
+
+class PlainForm(BaseForm):
+    pass
+
+
+class ProblemForm(BaseForm):
+    title = StringField(
+        "问题标题", validators=[DataRequired("请填写问题标题"), Length(max=200), NO_NUL]
+    )
+    description = TextAreaField("问题描述", validators=[Optional(), Length(max=5000), NO_NUL])
+    root_cause = SelectField(
+        "根因类别", validate_choice=False, choices=_choices(ROOT_CAUSE_LABELS.items(), "（请选择）")
+    )
+    branch_code = SelectField("影响范围（机构及下级）", validate_choice=False, choices=[])
+    product_code = SelectField("涉及产品", validate_choice=False, choices=[])
+    code_business = SelectField("投诉业务类别（JR/T 0169）", validate_choice=False, choices=[])
+    code_cause = SelectField("投诉原因（JR/T 0169）", validate_choice=False, choices=[])
+    survey_code = SelectField("相关问卷（满意度对比）", validate_choice=False, choices=[])
+    owner_id = SelectField("问题负责人", validate_choice=False, choices=[])
+    window_days = IntegerField(
+        "对比窗口（天）",
+        default=60,
+        validators=[DataRequired("请填写对比窗口"), NumberRange(14, 365, "对比窗口须为 14–365 天")],
+    )
+
+    def fill(self) -> None:
+        branches = db.session.scalars(select(Branch).order_by(Branch.path))
+        self.branch_code.choices = _choices(
+            ((b.code, "　" * b.depth + b.name) for b in branches), "（请选择）"
+        )
+        products = db.session.scalars(select(Product).order_by(Product.code))
+        self.product_code.choices = _choices(((p.code, p.name) for p in products), "（全部产品）")
+        taxonomy = nlp.load_taxonomy()
+        self.code_business.choices = _choices(taxonomy.dimension("B").choices(), "（按关联投诉）")
+        self.code_cause.choices = _choices(taxonomy.dimension("C").choices(), "（不限）")
+        surveys = db.session.scalars(select(Survey).order_by(Survey.id))
+        self.survey_code.choices = _choices(((s.code, s.title) for s in surveys), "（全部问卷）")
+        self.owner_id.choices = staff_choices()
+
+
+class ActionForm(BaseForm):
+    title = StringField(
+        "整改内容", validators=[DataRequired("请填写整改内容"), Length(max=200), NO_NUL]
+    )
+    detail = TextAreaField("具体做法", validators=[Optional(), Length(max=5000), NO_NUL])
+    owner_id = SelectField("责任人", validate_choice=False, choices=[])
+    due_on = DateField("完成期限", validators=[DataRequired("请填写完成期限（年-月-日）")])
+
+    def fill(self) -> None:
+        self.owner_id.choices = staff_choices("（同问题负责人）")
+
+
+class ActionChangeForm(BaseForm):
+    text = TextAreaField("说明 / 证据", validators=[Optional(), Length(max=5000), NO_NUL])
+    files = MultipleFileField("证据附件（可多选，每个不超过 5 MB）")
+    resurvey = BooleanField("完成后邀请关联客户参加回访调查")
+    survey_id = SelectField("回访问卷", validate_choice=False, choices=[])
+    channel = SelectField("发送渠道", validate_choice=False, choices=_choices(CHANNELS))
+
+    def fill(self) -> None:
+        self.survey_id.choices = survey_choices()
+
+
+class OverrideForm(BaseForm):
+    reason = TextAreaField(
+        "人工认定理由",
+        validators=[DataRequired("请写明人工认定的理由"), Length(max=2000), NO_NUL],
+    )
+
+
+class LinkForm(BaseForm):
+    problem_id = SelectField("关联到问题", validate_choice=False, choices=[])
+    source_type = HiddenField()
+    source_id = HiddenField()

@@ -1,0 +1,278 @@
+"""The closure loop: linking cases, actions, verification before/after, closing rules, reminders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditLog, Branch, BranchKind, Campaign, Response, Role, SurveyVersion, utcnow
+from app.models.improvement import ActionStatus, ProblemEvent, ProblemEventImmutable, ProblemStatus
+from app.models.outbox import OutboxMessage
+from app.services import complaints, improvements, scope
+from app.services import improvement_actions as actions
+from app.services import improvement_figures as figures
+from app.services.complaints import IntakeData
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from tests import factories
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def branch(db_session):
+    """A fresh sub-branch under HZ, so the demo bank's complaints do not count."""
+    row = Branch(code="HZT9", name="测试整改支行", kind=BranchKind.SUB_BRANCH)
+    row.place_under(factories.branch("HZ"))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@pytest.fixture
+def hq(db_session):
+    return factories.user(Role.HQ_MANAGER, "HO")
+
+
+def complaint(at, content="信用卡年费多收了三百元，办卡时说首年免年费，要求退还。"):
+    customer = factories.customer("HZ01")
+    data = IntakeData(
+        channel="hotline",
+        content=content,
+        name=customer.name,
+        external_id=customer.external_id,
+        branch_code="HZT9",
+        received_at=at,
+    )
+    return complaints.create_complaint(data)[0]
+
+
+def responses(at, scores):
+    version = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id)).first()
+    branch_id = factories.branch("HZT9").id
+    for i, csat in enumerate(scores):
+        db.session.add(
+            Response(
+                survey_id=version.survey_id,
+                version_id=version.id,
+                channel="web",
+                submitted_at=at + timedelta(hours=i),
+                csat=csat,
+                answers={},
+                branch_id=branch_id,
+            )
+        )
+    db.session.flush()
+
+
+def problem(actor, **kw):
+    data = improvements.ProblemData(
+        title=kw.pop("title", "信用卡年费告知不清"),
+        root_cause=kw.pop("root_cause", "process"),
+        branch_code="HZT9",
+        code_business=kw.pop("code_business", "B03.02"),
+        **kw,
+    )
+    return improvements.create_problem(data, actor=actor)
+
+
+def finished_action(p, actor, done_at, title="修订年费告知话术"):
+    a = actions.add_action(
+        p.id, actions.ActionData(title=title, due_on=done_at.date() + DAY), actor=actor
+    )
+    actions.change_action(p.id, a.id, "complete", actor=actor, text="全员培训", now=done_at)
+    return a
+
+
+def test_verification_passes_when_complaints_fall_and_problem_closes(branch, hq):
+    now = utcnow()
+    done_at = now - 70 * DAY
+    for k in range(12):
+        complaint(done_at - (k + 1) * 4 * DAY)
+    for k in range(3):
+        complaint(done_at + (k + 1) * 10 * DAY)
+    p = problem(hq)
+    a = finished_action(p, hq, done_at)
+    assert p.status == ProblemStatus.VERIFYING
+    w, result = figures.evaluate(p, now)
+    assert (w.before.complaints, w.after.complaints) == (12, 3)
+    assert result.holds, result.reason
+    improvements.close_problem(p.id, actor=hq, now=now)
+    assert p.status == ProblemStatus.CLOSED and p.closed_at == now
+    assert a.status == ActionStatus.VERIFIED
+    assert p.verification["verdict"] == "passed"
+    kinds = [e.kind for e in improvements.history(p)]
+    assert kinds == ["created", "action_added", "action_complete", "closed"]
+
+
+def test_verification_fails_when_complaints_rise_and_close_is_refused(branch, hq):
+    now = utcnow()
+    done_at = now - 65 * DAY
+    for k in range(3):
+        complaint(done_at - (k + 1) * 5 * DAY)
+    for k in range(8):
+        complaint(done_at + (k + 1) * 5 * DAY)
+    p = problem(hq)
+    finished_action(p, hq, done_at)
+    with pytest.raises(Conflict, match="未通过验证"):
+        improvements.close_problem(p.id, actor=hq, now=now)
+    assert p.status == ProblemStatus.VERIFYING
+
+
+def test_csat_rising_passes_on_survey_answers_alone(branch, hq, app):
+    now = utcnow()
+    done_at = now - 61 * DAY
+    responses(done_at - 30 * DAY, [2, 3, 4, 2, 5] * 6)  # 30 ratings, 40% satisfied
+    responses(done_at + 20 * DAY, [4, 5, 5, 4, 3] * 6)  # 30 ratings, 80% satisfied
+    p = problem(hq, code_business=None)
+    finished_action(p, hq, done_at)
+    _, result = figures.evaluate(p, now)
+    sat = result.signals[1]
+    assert (sat.before, sat.after, sat.n_before, sat.n_after) == (40.0, 80.0, 30, 30)
+    assert result.holds
+
+
+def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq):
+    now = utcnow()
+    done_at = now - 61 * DAY
+    complaint(done_at - 5 * DAY)
+    p = problem(hq)
+    finished_action(p, hq, done_at)
+    _, result = figures.evaluate(p, now)
+    assert result.verdict == "insufficient" and "样本量不足" in result.reason
+    with pytest.raises(Conflict, match="数据不足"):
+        improvements.close_problem(p.id, actor=hq, now=now)
+    with pytest.raises(ValidationFailed):
+        improvements.override_verification(p.id, "太短", actor=hq)
+    reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
+    improvements.override_verification(p.id, reason, actor=hq)
+    improvements.close_problem(p.id, actor=hq, now=now)
+    assert p.status == ProblemStatus.CLOSED and p.override_by_id == hq.id
+    assert any(e.kind == "override" and e.text == reason for e in improvements.history(p))
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "improvement_override"))
+    assert audit.first().object_id == str(p.id)
+
+
+def test_running_window_is_not_enough_data_yet(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    finished_action(p, hq, now - 10 * DAY)
+    _, result = figures.evaluate(p, now)
+    assert result.verdict == "insufficient" and result.days_left == 50
+
+
+def test_cannot_close_with_an_open_action_even_when_overridden(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    with pytest.raises(Conflict, match="尚无整改措施"):
+        improvements.close_problem(p.id, actor=hq, now=now)
+    finished_action(p, hq, now - 70 * DAY)
+    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", now.date()), actor=hq)
+    assert p.status == ProblemStatus.IN_PROGRESS
+    improvements.override_verification(p.id, "经检查，培训已覆盖全部柜员和客服人员", actor=hq)
+    with pytest.raises(Conflict, match="1 项整改措施未完成"):
+        improvements.close_problem(p.id, actor=hq, now=now)
+
+
+def test_complete_needs_evidence_and_transitions_are_guarded(branch, hq):
+    p = problem(hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", utcnow().date()), actor=hq)
+    with pytest.raises(ValidationFailed, match="整改证据"):
+        actions.change_action(p.id, a.id, "complete", actor=hq)
+    with pytest.raises(Conflict):
+        actions.change_action(p.id, a.id, "reopen", actor=hq, text="效果不好")
+    actions.change_action(p.id, a.id, "start", actor=hq)
+    assert p.status == ProblemStatus.IN_PROGRESS
+
+
+def test_reopening_an_action_reopens_a_closed_problem(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    a = finished_action(p, hq, now - 70 * DAY)
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+    improvements.close_problem(p.id, actor=hq, now=now)
+    actions.change_action(p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现")
+    assert p.status == ProblemStatus.IN_PROGRESS and p.closed_at is None
+    assert not p.overridden
+
+
+def test_linking_cases_skips_duplicates_and_is_recorded(branch, hq):
+    now = utcnow()
+    cases = [complaint(now - k * DAY) for k in (3, 2, 1)]
+    p = problem(hq)
+    added = improvements.link_cases(p.id, "complaint", [c.id for c in cases], actor=hq)
+    assert len(added) == 3
+    again = improvements.link_cases(p.id, "complaint", [cases[0].id], actor=hq)
+    assert again == []
+    assert p.first_case_at == cases[0].received_at
+    assert improvements.problems_linked_to("complaint", cases[1].id) == [p]
+    linked = [e for e in improvements.history(p) if e.kind == "linked"]
+    assert len(linked) == 1 and cases[2].reference in linked[0].text
+    with pytest.raises(NotFound):
+        improvements.link_cases(p.id, "complaint", [10**9], actor=hq)
+
+
+def test_branch_scope_hides_other_branches_problems(branch, hq):
+    problem_id = problem(hq).id
+    manager_nj = factories.user(Role.BRANCH_MANAGER, "NJ")
+    scope.bind(db.session, scope.scope_for(manager_nj))
+    db.session.expunge_all()  # a request starts with an empty identity map
+    try:
+        with pytest.raises(NotFound):
+            improvements.get_problem(problem_id)
+        with pytest.raises(ValidationFailed):
+            problem(db.session.merge(manager_nj))  # HZT9 is outside NJ
+    finally:
+        scope.bind(db.session, scope.WHOLE_BANK)
+
+
+def test_agents_cannot_manage_problems(branch):
+    agent = factories.user(Role.AGENT, "HZ")
+    with pytest.raises(Exception, match="只有网点负责人"):
+        problem(agent)
+
+
+def test_reminder_before_due_and_escalation_when_overdue_once(branch, hq):
+    now = utcnow()
+    owner = factories.user(Role.BRANCH_MANAGER, "HZ")
+    p = problem(hq, owner_id=owner.id)
+    soon = actions.add_action(
+        p.id, actions.ActionData("更新告知书", now.date() + 2 * DAY), actor=hq
+    )
+    late = actions.add_action(p.id, actions.ActionData("系统改造", now.date() - 3 * DAY), actor=hq)
+    report = actions.remind_and_escalate(now=now)
+    assert report.reminded == [soon.id] and report.escalated == [late.id]
+    sent = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.related_type == "improvement_action")
+    ).all()
+    assert {m.recipient for m in sent if m.related_id == late.id} >= {owner.username, hq.username}
+    again = actions.remind_and_escalate(now=now)
+    assert again.reminded == [] and again.escalated == []
+    assert [e.kind for e in improvements.history(p)][-2:] == ["escalated", "reminded"]
+
+
+def test_completing_an_action_can_resurvey_the_linked_customers(branch, hq):
+    now = utcnow()
+    cases = [complaint(now - k * DAY) for k in (3, 2)]
+    p = problem(hq)
+    improvements.link_cases(p.id, "complaint", [c.id for c in cases], actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    survey_id = db.session.scalars(select(SurveyVersion.survey_id)).first()
+    actions.change_action(
+        p.id, a.id, "complete", actor=hq, text="已培训",
+        resurvey=actions.Resurvey(survey_id, "sms"),
+    )  # fmt: skip
+    campaign = db.session.scalars(select(Campaign).where(Campaign.name.like("整改回访%"))).one()
+    assert campaign.audience == "list"
+    assert set(campaign.audience_list.splitlines()) == {c.customer.external_id for c in cases}
+
+
+def test_history_entries_cannot_be_changed(branch, hq):
+    p = problem(hq)
+    entry = db.session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == p.id)).one()
+    entry.text = "篡改"
+    with pytest.raises(ProblemEventImmutable):
+        db.session.flush()
+    db.session.rollback()

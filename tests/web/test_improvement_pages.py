@@ -1,0 +1,128 @@
+"""整改 pages: board, new problem, problem page with chart, linking from a complaint, scope."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User, utcnow
+from app.models.improvement import Problem, ProblemLink
+from app.services import complaints, improvements
+from app.services import improvement_actions as actions
+from app.services.complaints import IntakeData
+from tests.support import csrf_token
+
+TEXT = "信用卡年费多收了三百元，客服一直推诿，要求退还并说明收费依据。"
+
+
+def make_complaint(branch="HZ01"):
+    data = IntakeData(channel="hotline", content=TEXT, name="周静", phone="13612345678",
+                      branch_code=branch)  # fmt: skip
+    return complaints.create_complaint(data)[0]
+
+
+def make_problem(branch="HZ", title="信用卡年费告知不清"):
+    hq = db.session.scalar(select(User).where(User.username == "hq"))
+    data = improvements.ProblemData(title=title, root_cause="process", branch_code=branch)
+    return improvements.create_problem(data, actor=hq), hq
+
+
+def test_board_and_overview_for_managers_only(client, auth):
+    p, _ = make_problem()
+    auth.login("agent")
+    assert client.get("/manager/improvements").status_code == 403
+    auth.logout()
+    auth.login("manager")
+    page = client.get("/manager/improvements").get_data(as_text=True)
+    assert "已立项" in page and "待验证" in page and p.title in page
+    assert ">整改<" in page  # nav entry
+    overview = client.get("/manager/improvements/overview").get_data(as_text=True)
+    assert "闭环率" in overview and "杭州分行" in overview
+
+
+def test_branch_manager_cannot_open_another_branchs_problem(client, auth):
+    p, _ = make_problem("NJ", "南京分行排队时间过长")
+    auth.login("manager")
+    assert client.get(f"/manager/improvements/{p.id}").status_code == 404
+    assert p.title not in client.get("/manager/improvements").get_data(as_text=True)
+
+
+def test_new_problem_explains_bad_input_in_chinese_and_creates(client, auth):
+    auth.login("manager")
+    page = client.get("/manager/improvements/new").get_data(as_text=True)
+    token = csrf_token(page)
+    bad = client.post("/manager/improvements/new", data={"csrf_token": token, "title": "",
+                      "root_cause": "", "branch_code": "NJ", "window_days": "5"})  # fmt: skip
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "请填写问题标题" in text and "14–365" in text
+    ok = client.post(
+        "/manager/improvements/new",
+        data={"csrf_token": token, "title": "网点排队时间过长", "root_cause": "process",
+              "branch_code": "NJ", "window_days": "60"},
+    )  # fmt: skip
+    assert ok.status_code == 400 and "管辖范围内的机构" in ok.get_data(as_text=True)
+    ok = client.post(
+        "/manager/improvements/new",
+        data={"csrf_token": token, "title": "网点排队时间过长", "root_cause": "process",
+              "branch_code": "HZ01", "window_days": "60"},
+    )  # fmt: skip
+    assert ok.status_code == 302
+    assert db.session.scalar(select(Problem).where(Problem.title == "网点排队时间过长"))
+
+
+def test_link_from_the_complaint_page(client, auth):
+    p, _ = make_problem()
+    c = make_complaint()
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert "关联到问题" in page and p.title in page
+    resp = client.post("/manager/improvements/link", data={
+        "csrf_token": csrf_token(page), "link-problem_id": str(p.id),
+        "link-source_type": "complaint", "link-source_id": str(c.id)})  # fmt: skip
+    assert resp.status_code == 302 and f"/staff/complaints/{c.id}" in resp.location
+    link = db.session.scalar(select(ProblemLink).where(ProblemLink.problem_id == p.id))
+    assert link.source_id == c.id and link.linked_by_id is not None
+
+
+def test_problem_page_shows_actions_chart_data_and_refuses_early_close(client, auth):
+    p, hq = make_problem()
+    c = make_complaint()
+    improvements.link_cases(p.id, "complaint", [c.id], actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订年费告知话术", utcnow().date()), actor=hq)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="培训已完成",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    auth.login("manager")
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert "修订年费告知话术" in page and c.reference in page and "观察期尚未结束" in page
+    data = re.search(r'id="im-chart-data">(.*?)</script>', page, re.S).group(1)
+    figure = json.loads(data)
+    assert {t["name"] for t in figure["data"]} == {"整改前", "整改后"}
+    assert "<script>" not in page  # CSP: no inline scripts
+    resp = client.post(f"/manager/improvements/{p.id}/close",
+                       data={"csrf_token": csrf_token(page)})  # fmt: skip
+    assert resp.status_code == 409 and "不能闭环" in resp.get_data(as_text=True)
+
+
+def test_evidence_upload_and_download(client, auth):
+    p, hq = make_problem()
+    a = actions.add_action(p.id, actions.ActionData("张贴收费公示", utcnow().date()), actor=hq)
+    auth.login("manager")
+    token = csrf_token(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
+    import io
+
+    resp = client.post(
+        f"/manager/improvements/{p.id}/actions/{a.id}/complete",
+        data={"csrf_token": token, "change-text": "已在全部网点张贴",
+              "change-files": (io.BytesIO(b"photo-bytes"), "公示照片.jpg")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert resp.status_code == 302
+    db.session.refresh(a)
+    assert a.status == "done" and a.evidence == "已在全部网点张贴"
+    f = a.attachments[0]
+    got = client.get(f"/manager/improvements/{p.id}/actions/{a.id}/files/{f.id}")
+    assert got.data == b"photo-bytes" and got.headers["X-Content-Type-Options"] == "nosniff"
