@@ -10,6 +10,7 @@ csrf.exempt(bp)
 # Route modules register themselves on bp, so they are imported after it exists.
 from app.web.api import (  # noqa: E402,F401
     complaints,
+    metrics,
     openapi,
     routes,
     surveys,

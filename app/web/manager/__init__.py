@@ -9,10 +9,12 @@ bp = Blueprint("manager", __name__, url_prefix="/manager")
 nav.add("管理概览", "manager.home", nav.MANAGERS, order=15)
 nav.add("问卷", "manager.surveys_list", frozenset({Role.HQ_MANAGER}), order=45)
 nav.add("调查活动", "manager.campaigns_list", frozenset({Role.HQ_MANAGER}), order=46)
+nav.add("看板", "manager.dashboards", nav.MANAGERS, order=16)
 nav.add("整改", "manager.improvements_board", nav.MANAGERS, order=50)
 
 # Route modules register themselves on bp, so they are imported after it exists.
 from app.web.manager import (  # noqa: E402,F401
+    dashboards,
     improvements,
     routes,
     surveys,

@@ -1,0 +1,175 @@
+"""Complaint figures for the dashboards, read from the complaint rollup (plus live overdue)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Complaint, ComplaintRollup, Customer
+from app.models.base import utcnow
+from app.models.complaint import CLOCK_RUNNING
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from nlp import load_taxonomy
+
+COUNTS = (
+    "received",
+    "major",
+    "reviewed",
+    "reopened",
+    "decided",
+    "decided_in_time",
+    "decision_days",
+    "days_0_5",
+    "days_6_15",
+    "days_16_30",
+    "days_31_60",
+    "days_over_60",
+    "closed",
+)
+BUCKET_LABELS = {
+    "days_0_5": "0–5 天",
+    "days_6_15": "6–15 天",
+    "days_16_30": "16–30 天",
+    "days_31_60": "31–60 天",
+    "days_over_60": "60 天以上",
+}
+DIMENSIONS = {"code_channel": "A", "code_business": "B", "code_cause": "C"}
+DIMENSION_LABELS = {
+    "code_channel": "问题发生渠道（JR/T 0169 A）",
+    "code_business": "业务类别（JR/T 0169 B）",
+    "code_cause": "投诉原因（JR/T 0169 C）",
+}
+
+
+@dataclass
+class Counts:
+    values: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+
+    def __getattr__(self, name: str) -> int:
+        if name in COUNTS:
+            return self.values[name]
+        raise AttributeError(name)
+
+    def add(self, other: dict[str, int]) -> None:
+        for k in COUNTS:
+            self.values[k] += int(other.get(k, 0))
+
+    @property
+    def in_time_share(self) -> float | None:
+        return self.values["decided_in_time"] / self.decided if self.decided else None
+
+    @property
+    def mean_days(self) -> float | None:
+        return self.values["decision_days"] / self.decided if self.decided else None
+
+    @property
+    def review_rate(self) -> float | None:
+        return self.reviewed / self.received if self.received else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.reopened / self.received if self.received else None
+
+
+def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tuple, Counts]]:
+    """Counts per combination of complaint rollup columns ``dims``."""
+    r = ComplaintRollup
+    cols = [getattr(r, d) for d in dims]
+    sums = [func.coalesce(func.sum(getattr(r, c)), 0).label(c) for c in COUNTS]
+    stmt = metrics.apply_filters(select(*cols, *sums), r, f, survey=False)
+    if regulator is not None:
+        stmt = stmt.where((r.channel == "regulator") if regulator else (r.channel != "regulator"))
+    if cols:
+        stmt = stmt.group_by(*cols)
+    out = []
+    for row in db.session.execute(stmt):
+        counts = Counts()
+        counts.add(dict(row._mapping))
+        out.append((tuple(row[: len(dims)]), counts))
+    return out
+
+
+def total(f: Filters, **kw: Any) -> Counts:
+    found = rows(f, **kw)
+    return found[0][1] if found else Counts()
+
+
+def trend(f: Filters, **kw: Any) -> list[tuple[date, Counts]]:
+    acc: dict[date, Counts] = defaultdict(Counts)
+    for (day,), counts in rows(f, "day", **kw):
+        acc[metrics.period_of(day, f.grain)].add(counts.values)
+    return [(p, acc.get(p, Counts())) for p in metrics.periods(f)]
+
+
+def by_dimension(f: Filters, dim: str) -> list[tuple[str, str, Counts]]:
+    """(code, Chinese label, counts) for one JR/T 0169 dimension, most received first."""
+    labels = code_labels(DIMENSIONS[dim])
+    out = []
+    for (code,), counts in rows(f, dim):
+        if counts.received or counts.decided:
+            out.append((code, labels.get(code, "未分类") if code else "未分类", counts))
+    return sorted(out, key=lambda r: (-r[2].received, r[0]))
+
+
+def code_labels(dimension: str) -> dict[str, str]:
+    return {e.code: e.label for e in load_taxonomy().dimension(dimension).entries}
+
+
+def by_child(f: Filters) -> dict[str, Counts]:
+    node, kids = metrics.children_of(f)
+    branches = metrics.branch_map()
+    acc: dict[str, Counts] = {k.code: Counts() for k in kids}
+    for (branch_id,), counts in rows(f, "branch_id"):
+        acc.setdefault(metrics.child_key(branch_id, node, kids, branches), Counts()).add(
+            counts.values
+        )
+    return acc
+
+
+def by_channel(f: Filters) -> list[tuple[str, Counts]]:
+    return sorted(((c, n) for (c,), n in rows(f, "channel")), key=lambda r: -r[1].received)
+
+
+def by_product(f: Filters) -> dict[int | None, Counts]:
+    return {p: n for (p,), n in rows(f, "product_id")}
+
+
+def child_month(f: Filters) -> dict[tuple[str, date], Counts]:
+    node, kids = metrics.children_of(f)
+    branches = metrics.branch_map()
+    acc: dict[tuple[str, date], Counts] = defaultdict(Counts)
+    for (branch_id, day), counts in rows(f, "branch_id", "day"):
+        key = (metrics.child_key(branch_id, node, kids, branches), metrics.period_of(day, f.grain))
+        acc[key].add(counts.values)
+    return acc
+
+
+def customers_by_child(f: Filters) -> dict[str, int]:
+    """Customers per child subtree (the denominator of complaints per 10,000 customers)."""
+    node, kids = metrics.children_of(f)
+    branches = metrics.branch_map()
+    stmt = select(Customer.branch_id, func.count()).group_by(Customer.branch_id)
+    acc: dict[str, int] = defaultdict(int)
+    for branch_id, n in db.session.execute(stmt):
+        acc[metrics.child_key(branch_id, node, kids, branches)] += n
+    return acc
+
+
+def overdue_now(f: Filters) -> int:
+    """Open complaints whose legal deadline has passed (a live count, not a rollup)."""
+    stmt = select(func.count(Complaint.id)).where(
+        Complaint.status.in_([str(s) for s in CLOCK_RUNNING]), Complaint.due_at < utcnow()
+    )
+    if f.branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
+    if f.product is not None:
+        stmt = stmt.where(Complaint.product_id == f.product.id)
+    if f.channel is not None:
+        stmt = stmt.where(Complaint.channel == f.channel)
+    return db.session.scalar(stmt) or 0

@@ -1,0 +1,263 @@
+"""What each dashboard page shows: cards, charts (as data) and the tables behind them.
+
+Charts are plain data here (``Chart``); ``app/web/manager/dashboards_charts.py`` turns them into
+Plotly figures. Every chart names the table behind it, so its numbers are also a CSV/XLSX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
+
+from app.extensions import db
+from app.services import dashboard_complaints as dc
+from app.services import metrics
+from app.services.dashboard_filters import CHANNELS, Filters
+
+PER = 10_000
+SENTIMENT_COLORS = {"positive": "#2e9e6b", "neutral": "#b8bec6", "negative": "#c0392b"}
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    muted: list[bool] = field(default_factory=list)  # rows below the minimum sample
+
+    def add(self, row: list[Any], *, too_small: bool = False) -> None:
+        self.rows.append(row)
+        self.muted.append(too_small)
+
+
+@dataclass
+class Series:
+    name: str
+    values: list[float | None]
+    kind: str = "line"  # line | bar
+    axis: str = "y"  # y | y2 (right axis: counts)
+    text: list[str] | None = None
+    color: str | None = None
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    unit: str
+    table: str
+    x: list[str] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    kind: str = "xy"  # xy | heatmap | hbar
+    y: list[str] = field(default_factory=list)  # heatmap rows / hbar labels
+    z: list[list[float | None]] = field(default_factory=list)
+    note: str = ""  # sample sizes
+    drill: str = "responses"  # responses | complaints
+    y2_title: str = ""
+    stacked: bool = False
+    y_title: str = ""
+    y_range: tuple[float, float] | None = None
+
+
+@dataclass
+class Card:
+    label: str
+    value: str
+    sub: str = ""
+    muted: bool = False
+    link: str = ""
+
+
+@dataclass
+class PageData:
+    cards: list[Card] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, t: Table) -> Table:
+        self.tables[t.name] = t
+        return t
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def r(value: float | None, digits: int = 1, scale: float = 1.0) -> float | None:
+    return None if value is None else round(value * scale, digits)
+
+
+def sat_columns() -> list[str]:
+    return ["答卷数", "CSAT（满意占比，%）", "NPS", "满意度指数（百分制）", "样本充足"]
+
+
+def sat_cells(report: Any) -> list[Any]:
+    return [
+        report.responses,
+        r(report.csat.value, 1, 100),
+        r(report.nps.value, 1),
+        r(report.index.value, 1),
+        "否（样本不足）" if report.index.too_small else "是",
+    ]
+
+
+def overview(f: Filters) -> PageData:
+    page = PageData()
+    minimum = metrics.min_sample_size()
+    total = metrics.satisfaction_total(f).report(minimum)
+    trend = metrics.satisfaction_trend(f)
+    comp = dc.total(f)
+    page.cards = [
+        Card("CSAT 满意占比", pct(total.csat.value), f"样本 {total.csat.n}", total.csat.too_small),
+        Card("NPS 净推荐值", num(total.nps.value), f"样本 {total.nps.n}", total.nps.too_small),
+        Card("满意度指数", num(total.index.value), f"百分制，样本 {total.index.n}"),
+        Card("受理投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
+        Card("法定时限内处理", pct(comp.in_time_share), f"已作出决定 {comp.decided} 件"),
+        Card("当前超期未决", str(dc.overdue_now(f)), "实时统计", link="complaints"),
+    ]
+    periods = [g.label for g in trend]
+    t = page.table(Table("satisfaction_trend", "满意度趋势", ["期间", *sat_columns()]))
+    for g in trend:
+        rep = g.report(minimum)
+        t.add([g.label, *sat_cells(rep)], too_small=rep.responses < minimum)
+    reports = [g.report(minimum) for g in trend]
+    page.charts.append(
+        Chart(
+            "chart-satisfaction",
+            "满意度趋势：CSAT、NPS 与满意度指数",
+            "CSAT 与指数为 %/分，NPS 为 -100～100；柱为答卷数",
+            t.name,
+            x=periods,
+            series=[
+                Series("答卷数", [rep.responses for rep in reports], "bar", "y2"),
+                Series("CSAT（%）", [r(rep.csat.value, 1, 100) for rep in reports]),
+                Series("NPS", [r(rep.nps.value, 1) for rep in reports]),
+                Series("满意度指数", [r(rep.index.value, 1) for rep in reports]),
+            ],
+            note=f"共 {total.responses} 份答卷；少于 {minimum} 份的期间样本不足，仅供参考",
+            y2_title="答卷数（份）",
+            y_title="CSAT（%）/ 指数（分）/ NPS",
+        )
+    )
+    _complaint_trend(page, f)
+    _sentiment_trend(page, f)
+    _problems(page, f)
+    return page
+
+
+def _complaint_trend(page: PageData, f: Filters) -> None:
+    trend = dc.trend(f)
+    t = page.table(
+        Table(
+            "complaint_trend",
+            "投诉受理与办结",
+            [
+                "期间",
+                "受理（件）",
+                "办结（件）",
+                "作出决定（件）",
+                "时限内决定（件）",
+                "时限内占比（%）",
+            ],
+        )
+    )
+    labels = []
+    for p, c in trend:
+        label = metrics.period_label(p, f.grain)
+        labels.append(label)
+        t.add(
+            [label, c.received, c.closed, c.decided, c.decided_in_time, r(c.in_time_share, 1, 100)]
+        )
+    page.charts.append(
+        Chart(
+            "chart-complaints",
+            "投诉受理、办结与法定时限内处理占比",
+            "件；折线为时限内决定占比（%）",
+            t.name,
+            x=labels,
+            series=[
+                Series("受理", [c.received for _, c in trend], "bar", "y2"),
+                Series("办结", [c.closed for _, c in trend], "bar", "y2"),
+                Series("时限内占比（%）", [r(c.in_time_share, 1, 100) for _, c in trend]),
+            ],
+            note=f"受理 {sum(c.received for _, c in trend)} 件，作出决定 "
+            f"{sum(c.decided for _, c in trend)} 件",
+            drill="complaints",
+            y2_title="件数",
+            y_title="时限内占比（%）",
+            y_range=(0, 105),
+        )
+    )
+
+
+def _sentiment_trend(page: PageData, f: Filters) -> None:
+    from app.services import dashboard_voice as dv
+
+    trend = dv.sentiment_trend(f)
+    t = page.table(
+        Table("sentiment_trend", "文本情感分布", ["期间", "正面", "中性", "负面", "负面占比（%）"])
+    )
+    labels, shares = [], {k: [] for k in dv.SENTIMENTS}
+    for p, counts in trend:
+        label = metrics.period_label(p, f.grain)
+        labels.append(label)
+        n = sum(counts.values())
+        for k in dv.SENTIMENTS:
+            shares[k].append(r(counts[k] / n, 1, 100) if n else None)
+        neg = r(counts["negative"] / n, 1, 100) if n else None
+        t.add([label, counts["positive"], counts["neutral"], counts["negative"], neg])
+    page.charts.append(
+        Chart(
+            "chart-sentiment",
+            "客户文本情感占比",
+            "%（投诉与答卷文字经脱敏后分析）",
+            t.name,
+            x=labels,
+            series=[
+                Series(lbl, shares[k], "bar", color=SENTIMENT_COLORS[k])
+                for k, lbl in dv.SENTIMENTS.items()
+            ],
+            y_title="占比（%）",
+            y_range=(0, 100),
+            note=f"共 {sum(sum(c.values()) for _, c in trend)} 条文本",
+            drill="complaints",
+            stacked=True,
+        )
+    )
+
+
+def _problems(page: PageData, f: Filters) -> None:
+    """Problems verified vs open, once the closure module's table exists (read guarded)."""
+    try:
+        from app.models.improvement import Problem
+    except ImportError:
+        page.notes.append("问题整改统计将在整改闭环模块上线后显示。")
+        return
+    if not sa_inspect(db.session.connection()).has_table(Problem.__tablename__):
+        page.notes.append("问题整改统计将在整改闭环模块上线后显示。")
+        return
+
+    def count(*conditions: Any) -> int:
+        stmt = select(func.count(Problem.id)).where(*conditions)
+        if f.branch_ids is not None:
+            stmt = stmt.where(Problem.branch_id.in_(f.branch_ids))
+        return db.session.scalar(stmt) or 0
+
+    verified = count(Problem.verified_at.is_not(None))
+    open_n = count(Problem.verified_at.is_(None), Problem.status != "closed")
+    page.cards.append(
+        Card("问题整改", f"{verified} / {open_n}", "已验证 / 未验证在办", link="problems")
+    )
+
+
+def channel_label(code: str) -> str:
+    return CHANNELS.get(code, code)

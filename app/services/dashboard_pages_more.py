@@ -1,0 +1,473 @@
+"""Dashboard pages beyond the overview: branches, products and channels, complaints, voice,
+follow-ups. Same shapes as ``dashboard_pages`` (cards, charts as data, tables behind them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Product
+from app.services import dashboard_complaints as dc
+from app.services import dashboard_followups as dfu
+from app.services import dashboard_voice as dv
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from app.services.dashboard_pages import (
+    PER,
+    Card,
+    Chart,
+    PageData,
+    Series,
+    Table,
+    channel_label,
+    num,
+    pct,
+    r,
+    sat_cells,
+    sat_columns,
+)
+
+
+def branches(f: Filters) -> PageData:
+    page = PageData()
+    minimum = metrics.min_sample_size()
+    node, kids = metrics.children_of(f)
+    groups = metrics.satisfaction_by(f, "child")
+    complaints = dc.by_child(f)
+    customers = dc.customers_by_child(f)
+    t = page.table(
+        Table(
+            "branch_ranking",
+            f"{node.name if node else ''}下辖机构排名",
+            [
+                "排名",
+                "机构",
+                "机构代码",
+                *sat_columns(),
+                "客户数",
+                "受理投诉（件）",
+                "每万客户投诉（件）",
+                "时限内处理占比（%）",
+            ],
+        )
+    )
+    reports = [(g, g.report(minimum)) for g in groups]
+    ranked = sorted(
+        (x for x in reports if not x[1].index.too_small),
+        key=lambda x: -(x[1].index.value or 0),
+    )
+    unranked = [x for x in reports if x[1].index.too_small]
+    for position, (g, rep) in enumerate([*ranked, *unranked], start=1):
+        c = complaints.get(g.key, dc.Counts())
+        n_customers = customers.get(g.key, 0)
+        per = c.received * PER / n_customers if n_customers else None
+        rank = position if not rep.index.too_small else "样本不足"
+        t.add(
+            [
+                rank,
+                g.label,
+                g.key or "—",
+                *sat_cells(rep),
+                n_customers,
+                c.received,
+                r(per, 1),
+                r(c.in_time_share, 1, 100),
+            ],
+            too_small=rep.index.too_small,
+        )
+    page.charts.append(
+        Chart(
+            "chart-ranking",
+            "下辖机构满意度指数排名",
+            "百分制；灰色为样本不足（不参与排名）",
+            t.name,
+            kind="hbar",
+            y=[g.label for g, _ in [*ranked, *unranked]],
+            series=[
+                Series(
+                    "满意度指数",
+                    [r(rep.index.value, 1) for _, rep in [*ranked, *unranked]],
+                    "bar",
+                    text=[f"n={rep.responses}" for _, rep in [*ranked, *unranked]],
+                )
+            ],
+            z=[[0.0 if rep.index.too_small else 1.0] for _, rep in [*ranked, *unranked]],
+            note=f"最少样本 {minimum} 份；共 {sum(g.sums.responses for g in groups)} 份答卷",
+        )
+    )
+    _heatmaps(page, f, kids)
+    page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
+    return page
+
+
+def _heatmaps(page: PageData, f: Filters, kids: list) -> None:
+    minimum = metrics.min_sample_size()
+    rows_, periods, cells = metrics.child_month_matrix(f)
+    comp = dc.child_month(f)
+    labels = [metrics.period_label(p, f.grain) for p in periods]
+    keys = [g.key for g in rows_]
+    names = [g.label for g in rows_]
+    t = page.table(Table("branch_heat", "机构×期间满意度指数", ["机构", *labels]))
+    z, zc = [], []
+    for key, name in zip(keys, names, strict=True):
+        line, cline = [], []
+        for p in periods:
+            rep = cells.get((key, p))
+            rep = rep.report(minimum) if rep else None
+            line.append(r(rep.index.value, 1) if rep and not rep.index.too_small else None)
+            c = comp.get((key, p))
+            cline.append(r(c.in_time_share, 1, 100) if c and c.decided else None)
+        z.append(line)
+        zc.append(cline)
+        t.add([name, *line])
+    page.charts.append(
+        Chart(
+            "chart-heat",
+            "机构×期间满意度指数热力图",
+            f"百分制；空白为样本不足（少于 {minimum} 份）或无数据",
+            t.name,
+            kind="heatmap",
+            x=labels,
+            y=names,
+            z=z,
+        )
+    )
+    t2 = page.table(Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]))
+    for name, line in zip(names, zc, strict=True):
+        t2.add([name, *line])
+    page.charts.append(
+        Chart(
+            "chart-deadline-heat",
+            "机构×期间法定时限内处理占比",
+            "%；空白为当期无处理决定",
+            t2.name,
+            kind="heatmap",
+            x=labels,
+            y=names,
+            z=zc,
+            drill="complaints",
+        )
+    )
+
+
+def products_channels(f: Filters) -> PageData:
+    page = PageData()
+    minimum = metrics.min_sample_size()
+    complaints_by_product = dc.by_product(f)
+    products = {p.code: p.id for p in db.session.scalars(select(Product))}
+    for dim, title in (("product", "产品"), ("channel", "渠道")):
+        groups = metrics.satisfaction_by(f, dim)
+        comp = (
+            {code: complaints_by_product.get(pid, dc.Counts()) for code, pid in products.items()}
+            if dim == "product"
+            else dict(dc.by_channel(f))
+        )
+        t = page.table(
+            Table(
+                f"by_{dim}",
+                f"按{title}",
+                [title, "代码", *sat_columns(), "受理投诉（件）", "时限内处理占比（%）"],
+            )
+        )
+        keys = sorted({g.key for g in groups} | {k for k, c in comp.items() if c.received})
+        by_key = {g.key: g for g in groups}
+        reports = []
+        for key in keys:
+            g = by_key.get(key)
+            rep = g.report(minimum) if g else metrics.MetricSums().report(minimum)
+            label = g.label if g else (channel_label(key) if dim == "channel" else key)
+            c = comp.get(key, dc.Counts())
+            t.add(
+                [label, key, *sat_cells(rep), c.received, r(c.in_time_share, 1, 100)],
+                too_small=rep.index.too_small,
+            )
+            reports.append((label, rep, c))
+        page.charts.append(
+            Chart(
+                f"chart-{dim}",
+                f"按{title}：满意度指数与投诉量",
+                "指数为百分制（样本不足的不显示）；柱为投诉件数",
+                t.name,
+                x=[x[0] for x in reports],
+                series=[
+                    Series(
+                        "满意度指数",
+                        [
+                            None if rep.index.too_small else r(rep.index.value, 1)
+                            for _, rep, _ in reports
+                        ],
+                        "line",
+                    ),
+                    Series("受理投诉（件）", [c.received for _, _, c in reports], "bar", "y2"),
+                ],
+                note=f"最少样本 {minimum} 份",
+                y2_title="投诉件数",
+            )
+        )
+    q = page.table(
+        Table(
+            "questions", "各题得分", ["问卷", "题目", "量表", "作答数", "平均分", "高分占比（%）"]
+        )
+    )
+    for row in metrics.questions(f)[:60]:
+        q.add(
+            [
+                row["survey"],
+                row["question"],
+                row["scale"],
+                row["answers"],
+                num(row["mean"], 2),
+                r(row["top_share"], 1, 100),
+            ],
+            too_small=row["too_small"],
+        )
+    return page
+
+
+def complaints(f: Filters) -> PageData:
+    page = PageData()
+    total = dc.total(f)
+    regulator = dc.total(f, regulator=True)
+    page.cards = [
+        Card("受理投诉", str(total.received), f"其中重大投诉 {total.major} 件"),
+        Card("监管转办", str(regulator.received), f"时限内处理 {pct(regulator.in_time_share)}"),
+        Card("法定时限内处理", pct(total.in_time_share), f"已作出决定 {total.decided} 件"),
+        Card("平均处理天数", num(total.mean_days), "自然日，受理至作出决定"),
+        Card("核查（复核）率", pct(total.review_rate), f"{total.reviewed} 件申请核查"),
+        Card("重新计时率", pct(total.reopen_rate), f"{total.reopened} 件因新事实重新计时"),
+    ]
+    for dim, label in dc.DIMENSION_LABELS.items():
+        found = dc.by_dimension(f, dim)
+        t = page.table(
+            Table(
+                f"by_{dim}",
+                label,
+                ["代码", "类别", "受理（件）", "作出决定（件）", "时限内占比（%）", "平均处理天数"],
+            )
+        )
+        for code, name, c in found:
+            t.add(
+                [
+                    code or "—",
+                    name,
+                    c.received,
+                    c.decided,
+                    r(c.in_time_share, 1, 100),
+                    r(c.mean_days, 1),
+                ]
+            )
+        page.charts.append(
+            Chart(
+                f"chart-{dim}",
+                label,
+                "件",
+                t.name,
+                kind="hbar",
+                y=[name for _, name, _ in found][:15],
+                series=[Series("受理", [c.received for *_, c in found][:15], "bar")],
+                note=f"共 {sum(c.received for *_, c in found)} 件",
+                drill="complaints",
+            )
+        )
+    trend_all, trend_reg = dc.trend(f), dc.trend(f, regulator=True)
+    labels = [metrics.period_label(p, f.grain) for p, _ in trend_all]
+    t = page.table(
+        Table(
+            "complaint_trend",
+            "投诉趋势",
+            ["期间", "受理（件）", "其中监管转办", "办结（件）", "时限内占比（%）"],
+        )
+    )
+    for label, (_, c), (_, reg) in zip(labels, trend_all, trend_reg, strict=True):
+        t.add([label, c.received, reg.received, c.closed, r(c.in_time_share, 1, 100)])
+    page.charts.append(
+        Chart(
+            "chart-trend",
+            "投诉趋势（监管转办单列）",
+            "件",
+            t.name,
+            x=labels,
+            series=[
+                Series("全部受理", [c.received for _, c in trend_all], "bar"),
+                Series("监管转办", [c.received for _, c in trend_reg], "bar"),
+                Series("办结", [c.closed for _, c in trend_all]),
+            ],
+            note=f"受理 {total.received} 件，监管转办 {regulator.received} 件",
+            drill="complaints",
+        )
+    )
+    d = page.table(Table("decision_days", "处理天数分布", ["处理天数", "件数"]))
+    for key, label in dc.BUCKET_LABELS.items():
+        d.add([label, total.values[key]])
+    page.charts.append(
+        Chart(
+            "chart-days",
+            "受理至作出决定的天数分布",
+            "件（自然日）",
+            d.name,
+            x=list(dc.BUCKET_LABELS.values()),
+            series=[Series("件数", [total.values[k] for k in dc.BUCKET_LABELS], "bar")],
+            note=f"已作出决定 {total.decided} 件；法定时限一般为 15 日",
+            drill="complaints",
+        )
+    )
+    return page
+
+
+def voice(f: Filters) -> PageData:
+    page = PageData()
+    for kind, title in (("topic", "话题"), ("keyword", "关键词")):
+        top = dv.top_terms(f, kind, 15)
+        t = page.table(
+            Table(
+                f"top_{kind}",
+                f"本期热门{title}",
+                [title, "提及次数", "上期次数", "变化", "负面占比（%）", "例句（已脱敏）"],
+            )
+        )
+        for item in top[:15]:
+            quotes = (
+                dv.quotes(f, topic=item["key"])
+                if kind == "topic"
+                else dv.quotes(f, keyword=item["key"])
+                if len(t.rows) < 5
+                else []
+            )
+            t.add(
+                [
+                    item["label"],
+                    item["texts"],
+                    item["previous"],
+                    item["change"],
+                    r(item["negative_share"], 1, 100),
+                    " ｜ ".join(quotes[:2]),
+                ]
+            )
+        page.charts.append(
+            Chart(
+                f"chart-{kind}",
+                f"本期热门{title}及与上期对比",
+                "提及次数",
+                t.name,
+                kind="hbar",
+                y=[i["label"] for i in top][:15],
+                series=[
+                    Series("本期", [i["texts"] for i in top][:15], "bar"),
+                    Series("上期", [i["previous"] for i in top][:15], "bar"),
+                ],
+                note=f"本期与上期各 {f.days} 天",
+                drill="complaints",
+            )
+        )
+        if kind == "topic" and not top:
+            page.notes.append("尚未发现话题：运行 flask dashboards topics 从近期文本中发现话题。")
+        keys = [i["key"] for i in top[:5]]
+        trend = dv.term_trend(f, kind, keys)
+        labels = [metrics.period_label(p, f.grain) for p in metrics.periods(f)]
+        page.charts.append(
+            Chart(
+                f"chart-{kind}-trend",
+                f"前五{title}趋势",
+                "提及次数",
+                t.name,
+                x=labels,
+                series=[Series(i["label"], trend[i["key"]]) for i in top[:5]],
+                drill="complaints",
+            )
+        )
+    rising = page.table(
+        Table(
+            "rising", "上升最快的话题与关键词", ["类型", "名称", "本期", "按上期占比预期", "倍数"]
+        )
+    )
+    for item in dv.rising(f):
+        rising.add([item["kind"], item["label"], item["current"], item["expected"], item["ratio"]])
+    return page
+
+
+def followups(f: Filters) -> PageData:
+    page = PageData()
+    total = dfu.total(f)
+    page.cards = [
+        Card("回访任务", str(total["tasks"]), f"已结束 {total['closed']} 件"),
+        Card("拨打次数", str(total["attempts"]), "全部回访通话"),
+        Card("接通率", pct(dfu.share(total["reached"], total["tasks"])), "至少接通一次的任务"),
+        Card(
+            "低分客户 48 小时内回访",
+            pct(dfu.share(total["detractor_within_48h"], total["detractor_tasks"])),
+            f"低分客户任务 {total['detractor_tasks']} 件",
+        ),
+    ]
+    trend = dfu.trend(f)
+    labels = [metrics.period_label(p, f.grain) for p, _ in trend]
+    t = page.table(
+        Table(
+            "followup_trend",
+            "回访趋势",
+            [
+                "期间",
+                "任务",
+                "拨打次数",
+                "接通任务",
+                "接通率（%）",
+                "低分客户任务",
+                "48小时内回访（%）",
+            ],
+        )
+    )
+    for label, (_, c) in zip(labels, trend, strict=True):
+        t.add(
+            [
+                label,
+                c["tasks"],
+                c["attempts"],
+                c["reached"],
+                r(dfu.share(c["reached"], c["tasks"]), 1, 100),
+                c["detractor_tasks"],
+                r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100),
+            ]
+        )
+    page.charts.append(
+        Chart(
+            "chart-followups",
+            "回访任务、接通率与低分客户 48 小时内回访率",
+            "件；折线为 %",
+            t.name,
+            x=labels,
+            series=[
+                Series("回访任务", [c["tasks"] for _, c in trend], "bar", "y2"),
+                Series(
+                    "接通率（%）",
+                    [r(dfu.share(c["reached"], c["tasks"]), 1, 100) for _, c in trend],
+                ),
+                Series(
+                    "48小时内回访（%）",
+                    [
+                        r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100)
+                        for _, c in trend
+                    ],
+                ),
+            ],
+            note=f"共 {total['tasks']} 件回访任务",
+            y2_title="任务数",
+        )
+    )
+    reasons = page.table(
+        Table("followup_reasons", "按回访原因", ["原因", "任务", "拨打次数", "接通率（%）"])
+    )
+    for label, c in dfu.by_reason(f):
+        reasons.add(
+            [label, c["tasks"], c["attempts"], r(dfu.share(c["reached"], c["tasks"]), 1, 100)]
+        )
+    return page
+
+
+PAGES: dict[str, Any] = {
+    "branches": branches,
+    "products": products_channels,
+    "complaints": complaints,
+    "voice": voice,
+    "followups": followups,
+}

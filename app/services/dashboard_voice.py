@@ -1,0 +1,170 @@
+"""Voice of the customer: sentiment, keywords and topics of a period, from the voice rollup.
+
+Topics come from ``nlp.topics.discover`` over recent redacted texts; the model is stored as JSON
+(``TopicModelRecord``) and its ids are written to ``text_analysis.topic_id``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import TextAnalysis, TopicModelRecord, VoiceRollup
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from app.services.tx import transactional
+from nlp import topics as nlp_topics
+
+SENTIMENTS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+TOPIC_SAMPLE = 3000
+QUOTES = 3
+
+
+def _rows(f: Filters, kind: str, *dims: str) -> list[tuple[tuple, int, int]]:
+    v = VoiceRollup
+    cols = [getattr(v, d) for d in dims]
+    stmt = select(
+        *cols, func.coalesce(func.sum(v.texts), 0), func.coalesce(func.sum(v.negative), 0)
+    ).where(v.kind == kind)
+    stmt = metrics.apply_filters(stmt, v, f)
+    if cols:
+        stmt = stmt.group_by(*cols)
+    return [(tuple(r[: len(dims)]), int(r[-2]), int(r[-1])) for r in db.session.execute(stmt)]
+
+
+def sentiment_trend(f: Filters) -> list[tuple[date, dict[str, int]]]:
+    acc: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SENTIMENTS, 0))
+    for (day, key), texts, _ in _rows(f, "sentiment", "day", "key"):
+        if key in SENTIMENTS:
+            acc[metrics.period_of(day, f.grain)][key] += texts
+    return [(p, acc.get(p, dict.fromkeys(SENTIMENTS, 0))) for p in metrics.periods(f)]
+
+
+def top_terms(f: Filters, kind: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The most frequent keywords or topics, with the previous period's count and trend."""
+    now = {k: (t, n) for (k,), t, n in _rows(f, kind, "key")}
+    before = {k: t for (k,), t, _ in _rows(f.previous(), kind, "key")}
+    names = topic_names() if kind == "topic" else {}
+    out = []
+    for key, (texts, negative) in sorted(now.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]:
+        out.append(
+            {
+                "key": key,
+                "label": names.get(key, key),
+                "texts": texts,
+                "negative_share": negative / texts if texts else None,
+                "previous": before.get(key, 0),
+                "change": texts - before.get(key, 0),
+            }
+        )
+    return out
+
+
+def term_trend(f: Filters, kind: str, keys: list[str]) -> dict[str, list[int]]:
+    acc: dict[str, dict[date, int]] = {k: defaultdict(int) for k in keys}
+    for (day, key), texts, _ in _rows(f, kind, "day", "key"):
+        if key in acc:
+            acc[key][metrics.period_of(day, f.grain)] += texts
+    return {k: [acc[k].get(p, 0) for p in metrics.periods(f)] for k in keys}
+
+
+def rising(f: Filters) -> list[dict[str, Any]]:
+    """Topics (and keywords) rising fastest against the previous period (nlp.topics.rising)."""
+    out = []
+    for kind in ("topic", "keyword"):
+        now = {k: t for (k,), t, _ in _rows(f, kind, "key")}
+        before = {k: t for (k,), t, _ in _rows(f.previous(), kind, "key")}
+        names = topic_names() if kind == "topic" else {}
+        for item in nlp_topics.rising(now, before, min_count=5, min_ratio=1.5, alpha=0.05)[:8]:
+            out.append(
+                {
+                    "kind": "话题" if kind == "topic" else "关键词",
+                    "label": names.get(item.topic, item.topic),
+                    "current": item.current,
+                    "expected": item.expected,
+                    "ratio": item.ratio,
+                }
+            )
+    return out
+
+
+def latest_model() -> TopicModelRecord | None:
+    return db.session.scalar(select(TopicModelRecord).order_by(TopicModelRecord.id.desc()))
+
+
+def topic_names() -> dict[str, str]:
+    record = latest_model()
+    if record is None:
+        return {}
+    return {str(t["id"]): t["label"] for t in record.model.get("topics", [])}
+
+
+def quotes(f: Filters, *, topic: str | None = None, keyword: str | None = None) -> list[str]:
+    """A few recent redacted texts of the period for a topic or keyword (a bounded raw read)."""
+    stmt = select(TextAnalysis.redacted_text).where(
+        TextAnalysis.status == "done",
+        TextAnalysis.source_created_at >= metrics_start(f),
+        TextAnalysis.source_created_at < metrics_end(f),
+    )
+    if f.branch_ids is not None:
+        stmt = stmt.where(TextAnalysis.branch_id.in_(f.branch_ids))
+    if topic is not None:
+        stmt = stmt.where(TextAnalysis.topic_id == int(topic))
+    if keyword is not None:
+        stmt = stmt.where(TextAnalysis.redacted_text.contains(keyword, autoescape=True))
+    rows = db.session.scalars(stmt.order_by(TextAnalysis.id.desc()).limit(QUOTES))
+    return [r[:120] for r in rows if r]
+
+
+def metrics_start(f: Filters):
+    from app.services.rollups import day_start
+
+    return day_start(f.start)
+
+
+def metrics_end(f: Filters):
+    from datetime import timedelta
+
+    from app.services.rollups import day_start
+
+    return day_start(f.end + timedelta(days=1))
+
+
+@transactional
+def discover_topics(sample: int = TOPIC_SAMPLE) -> TopicModelRecord | None:
+    """Fit a topic model on recent redacted texts, store it, and assign every text its topic.
+
+    Returns None when there are too few texts. Run ``dashboards rebuild`` (or the job) after it
+    so the voice rollup counts the new topic ids.
+    """
+    stmt = (
+        select(TextAnalysis.redacted_text)
+        .where(TextAnalysis.status == "done", TextAnalysis.redacted_text.is_not(None))
+        .order_by(TextAnalysis.id.desc())
+        .limit(sample)
+        .execution_options(include_all_branches=True)
+    )
+    texts = [t for t in db.session.scalars(stmt) if t and t.strip()]
+    try:
+        model = nlp_topics.discover(texts)
+    except ValueError:
+        return None
+    record = TopicModelRecord(texts=len(texts), model=model.to_dict())
+    db.session.add(record)
+    db.session.info["rollups_enabled"] = False  # the caller rebuilds the voice rollup once
+    try:
+        ids = select(TextAnalysis.id, TextAnalysis.redacted_text).where(
+            TextAnalysis.status == "done"
+        )
+        for row_id, text in db.session.execute(ids.execution_options(include_all_branches=True)):
+            topic, _ = model.assign(text or "")
+            db.session.execute(
+                update(TextAnalysis).where(TextAnalysis.id == row_id).values(topic_id=topic)
+            )
+    finally:
+        db.session.info.pop("rollups_enabled", None)
+    return record

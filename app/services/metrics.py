@@ -1,0 +1,229 @@
+"""Satisfaction figures read from the rollups: totals, trends and groupings for dashboards and API.
+
+Only rollup rows are read. Each group carries ``surveys.MetricSums``, so ratios are computed from
+exact integer sums and the API and the dashboards show the same numbers for the same filters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Branch, Product, SatisfactionRollup, Survey
+from app.models.rollup import METRIC_COLUMNS, QuestionRollup
+from app.services.dashboard_filters import CHANNELS, Filters
+from surveys import MetricSums
+
+DIRECT = "本级直属"
+NO_BRANCH = "未关联机构"
+
+
+@dataclass
+class Group:
+    key: str
+    label: str
+    sums: MetricSums
+
+    def report(self, min_sample: int | None = None) -> Any:
+        return self.sums.report(min_sample if min_sample is not None else min_sample_size())
+
+
+def min_sample_size() -> int:
+    return int(current_app.config.get("MIN_SAMPLE_SIZE", 30))
+
+
+def period_of(day: date, grain: str) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def period_label(start: date, grain: str) -> str:
+    return f"{start:%Y-%m-%d}周" if grain == "week" else f"{start:%Y-%m}"
+
+
+def periods(f: Filters) -> list[date]:
+    out, current = [], period_of(f.start, f.grain)
+    while current <= f.end:
+        out.append(current)
+        current = (
+            current + timedelta(days=7)
+            if f.grain == "week"
+            else (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+        )
+    return out
+
+
+def apply_filters(stmt: Any, model: Any, f: Filters, *, survey: bool = True) -> Any:
+    """Date range, branch subtree, product, channel and (for answers) survey on a rollup."""
+    stmt = stmt.where(model.day >= f.start, model.day <= f.end)
+    if f.branch_ids is not None:
+        stmt = stmt.where(model.branch_id.in_(f.branch_ids))
+    if f.product is not None and hasattr(model, "product_id"):
+        stmt = stmt.where(model.product_id == f.product.id)
+    if f.channel is not None and hasattr(model, "channel"):
+        stmt = stmt.where(model.channel == f.channel)
+    if survey and f.survey is not None and hasattr(model, "survey_id"):
+        stmt = stmt.where(model.survey_id == f.survey.id)
+    return stmt
+
+
+def _sums(model: Any, names: Iterable[str]) -> list[Any]:
+    return [func.coalesce(func.sum(getattr(model, c)), 0).label(c) for c in names]
+
+
+def satisfaction_rows(f: Filters, *dims: str) -> list[tuple[tuple, MetricSums]]:
+    """MetricSums per combination of rollup columns ``dims`` (e.g. "day", "branch_id")."""
+    cols = [getattr(SatisfactionRollup, d) for d in dims]
+    stmt = apply_filters(
+        select(*cols, *_sums(SatisfactionRollup, METRIC_COLUMNS)), SatisfactionRollup, f
+    )
+    if cols:
+        stmt = stmt.group_by(*cols)
+    out = []
+    for row in db.session.execute(stmt):
+        values = row._mapping
+        sums = MetricSums(**{c: int(values[c]) for c in METRIC_COLUMNS})
+        out.append((tuple(row[: len(dims)]), sums))
+    return out
+
+
+def satisfaction_total(f: Filters) -> MetricSums:
+    rows = satisfaction_rows(f)
+    return rows[0][1] if rows else MetricSums()
+
+
+def _merge_into(acc: dict, key: Any, sums: MetricSums) -> None:
+    acc[key] = acc.get(key, MetricSums()) + sums
+
+
+def satisfaction_trend(f: Filters) -> list[Group]:
+    """One group per week or month of the range, empty periods included."""
+    acc: dict[date, MetricSums] = {}
+    for (day,), sums in satisfaction_rows(f, "day"):
+        _merge_into(acc, period_of(day, f.grain), sums)
+    return [
+        Group(p.isoformat(), period_label(p, f.grain), acc.get(p, MetricSums())) for p in periods(f)
+    ]
+
+
+def branch_map() -> dict[int, Branch]:
+    return {b.id: b for b in db.session.scalars(select(Branch))}
+
+
+def children_of(f: Filters) -> tuple[Branch | None, list[Branch]]:
+    """The node the branch page looks at (the filter's branch, else head office) and its
+    direct children, which are the rows of the ranking and the heat map."""
+    branches = branch_map()
+    node = f.branch or next((b for b in branches.values() if b.parent_id is None), None)
+    if node is None:
+        return None, []
+    kids = sorted((b for b in branches.values() if b.parent_id == node.id), key=lambda b: b.code)
+    return node, kids
+
+
+def child_key(branch_id: int | None, node: Branch | None, kids: list[Branch], branches) -> str:
+    """Which child subtree of ``node`` a branch id falls into ("" = the node itself)."""
+    branch = branches.get(branch_id) if branch_id is not None else None
+    if branch is None:
+        return NO_BRANCH
+    for kid in kids:
+        if branch.path.startswith(kid.path):
+            return kid.code
+    return "" if node is not None and branch.path.startswith(node.path) else NO_BRANCH
+
+
+def group_label(key: str, node: Branch | None, branches_by_code: dict[str, Branch]) -> str:
+    if key == "":
+        return f"{node.name}（{DIRECT}）" if node else DIRECT
+    return branches_by_code[key].name if key in branches_by_code else key
+
+
+def satisfaction_by(f: Filters, group_by: str) -> list[Group]:
+    """Groups for ``group_by`` in branch (the branch an answer belongs to), child (subtrees of
+    the filter's branch), product, channel, survey or month; sorted by key."""
+    if group_by in ("month", "week"):
+        return satisfaction_trend(f if f.grain == group_by else _with_grain(f, group_by))
+    if group_by == "child":
+        return _by_child(f)
+    dim = {"branch": "branch_id", "product": "product_id", "channel": "channel"}.get(
+        group_by, "survey_id"
+    )
+    names = _names(group_by)
+    groups = []
+    for (value,), sums in satisfaction_rows(f, dim):
+        code, label = names.get(value, (str(value) if value is not None else "", "未关联"))
+        groups.append(Group(code, label, sums))
+    return sorted(groups, key=lambda g: g.key)
+
+
+def _with_grain(f: Filters, grain: str) -> Filters:
+    from dataclasses import replace
+
+    return replace(f, grain=grain)
+
+
+def _names(group_by: str) -> dict[Any, tuple[str, str]]:
+    if group_by == "branch":
+        return {b.id: (b.code, b.name) for b in db.session.scalars(select(Branch))}
+    if group_by == "product":
+        return {p.id: (p.code, p.name) for p in db.session.scalars(select(Product))}
+    if group_by == "channel":
+        return {code: (code, label) for code, label in CHANNELS.items()}
+    return {s.id: (s.code, s.title) for s in db.session.scalars(select(Survey))}
+
+
+def _by_child(f: Filters) -> list[Group]:
+    node, kids = children_of(f)
+    branches = branch_map()
+    by_code = {b.code: b for b in branches.values()}
+    acc: dict[str, MetricSums] = {k.code: MetricSums() for k in kids}
+    for (branch_id,), sums in satisfaction_rows(f, "branch_id"):
+        _merge_into(acc, child_key(branch_id, node, kids, branches), sums)
+    return [Group(k, group_label(k, node, by_code), s) for k, s in acc.items()]
+
+
+def child_month_matrix(
+    f: Filters,
+) -> tuple[list[Group], list[date], dict[tuple[str, date], MetricSums]]:
+    """The heat map: rows are the child subtrees, columns the periods of the range."""
+    node, kids = children_of(f)
+    branches = branch_map()
+    cells: dict[tuple[str, date], MetricSums] = defaultdict(MetricSums)
+    for (branch_id, day), sums in satisfaction_rows(f, "branch_id", "day"):
+        key = (child_key(branch_id, node, kids, branches), period_of(day, f.grain))
+        cells[key] = cells[key] + sums
+    return _by_child(f), periods(f), cells
+
+
+def questions(f: Filters) -> list[dict[str, Any]]:
+    """Mean and top-box share of each scale question and matrix item, most answered first."""
+    q = QuestionRollup
+    stmt = apply_filters(
+        select(q.survey_id, q.question, q.scale, *_sums(q, ("answers", "total", "top"))), q, f
+    ).group_by(q.survey_id, q.question, q.scale)
+    surveys = {s.id: s for s in db.session.scalars(select(Survey))}
+    out = []
+    for row in db.session.execute(stmt):
+        if not row.answers:
+            continue
+        survey = surveys.get(row.survey_id)
+        out.append(
+            {
+                "survey": survey.title if survey else "",
+                "question": row.question,
+                "scale": row.scale,
+                "answers": int(row.answers),
+                "mean": int(row.total) / int(row.answers),
+                "top_share": int(row.top) / int(row.answers),
+                "too_small": int(row.answers) < min_sample_size(),
+            }
+        )
+    return sorted(out, key=lambda r: -r["answers"])

@@ -1,0 +1,101 @@
+"""Metrics endpoints of /api/v1: the dashboards' satisfaction figures for other systems."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.services import dashboard_filters, metrics
+from app.web.api.registry import endpoint
+from app.web.api.schemas import ErrorBody, NoNul, Strict
+
+ERRORS = {401: ErrorBody, 403: ErrorBody}
+
+
+class SatisfactionQuery(Strict):
+    group_by: Literal["branch", "product", "channel", "month"] = "month"
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    branch: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    product: str | None = Field(default=None, max_length=32, pattern=NoNul)
+    channel: str | None = Field(default=None, max_length=20, pattern=NoNul)
+    survey: str | None = Field(default=None, max_length=40, pattern=NoNul)
+
+
+class SatisfactionRow(BaseModel):
+    branch: str | None = Field(default=None, description="branch code (group_by=branch)")
+    product: str | None = Field(default=None, description="product code (group_by=product)")
+    channel: str | None = Field(default=None, description="channel (group_by=channel)")
+    month: str | None = Field(default=None, description="YYYY-MM, Asia/Shanghai (group_by=month)")
+    label: str
+    responses: int
+    csat: float | None = Field(description="share of 4-5 answers on the 1-5 key question, 0..1")
+    csat_n: int
+    nps: float | None = Field(description="% promoters - % detractors, -100..100")
+    nps_n: int
+    index: float | None = Field(description="100-point satisfaction index")
+    too_small: bool = Field(description="fewer answers than MIN_SAMPLE_SIZE")
+
+
+class SatisfactionOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    group_by: str
+    from_: date = Field(serialization_alias="from")
+    to: date
+    min_sample_size: int
+    rows: list[SatisfactionRow]
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@endpoint(
+    "/v1/metrics/satisfaction",
+    "GET",
+    summary="满意度指标（按机构、产品、渠道或月份汇总）",
+    scope="metrics:read",
+    query=SatisfactionQuery,
+    responses={200: SatisfactionOut, 422: ErrorBody, **ERRORS},
+    tags=["metrics"],
+)
+def satisfaction(query: SatisfactionQuery):
+    """Rows with ``responses``, ``csat``, ``nps`` and the group key; days are Asia/Shanghai days,
+    the same figures the managers' dashboards show for the same filters."""
+    args = {
+        "from": query.from_.isoformat() if query.from_ else "",
+        "to": query.to.isoformat() if query.to else "",
+        "branch": query.branch or "",
+        "product": query.product or "",
+        "channel": query.channel or "",
+        "survey": query.survey or "",
+    }
+    filters = dashboard_filters.parse({k: v for k, v in args.items() if v})
+    minimum = metrics.min_sample_size()
+    rows = []
+    for group in metrics.satisfaction_by(filters, query.group_by):
+        report = group.sums.report(minimum)
+        key = group.key[:7] if query.group_by == "month" else group.key
+        rows.append(
+            SatisfactionRow(
+                **{query.group_by: key},
+                label=group.label,
+                responses=group.sums.responses,
+                csat=_round(report.csat.value, 4),
+                csat_n=report.csat.n,
+                nps=_round(report.nps.value, 1),
+                nps_n=report.nps.n,
+                index=_round(report.index.value, 1),
+                too_small=report.responses < minimum,
+            )
+        )
+    return SatisfactionOut(
+        group_by=query.group_by,
+        from_=filters.start,
+        to=filters.end,
+        min_sample_size=minimum,
+        rows=rows,
+    )

@@ -1,0 +1,175 @@
+"""Managers' dashboards (看板): pages, drill-down lists, table exports, the regulator report."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request, url_for
+
+from app.models import Role
+from app.services import dashboard_drill as drill
+from app.services import (
+    dashboard_filters,
+    dashboard_pages,
+    exports,
+    regulator_report,
+    rollups_tracking,  # noqa: F401  (registers the rollup refresh listener)
+)
+from app.services.dashboard_pages_more import PAGES
+from app.services.errors import ValidationFailed
+from app.web.access import roles_required
+from app.web.manager import bp
+from app.web.manager.dashboards_charts import figure_json
+
+MANAGERS = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+TABS = [
+    ("overview", "总览"),
+    ("branches", "机构"),
+    ("products", "产品与渠道"),
+    ("complaints", "投诉"),
+    ("voice", "客户之声"),
+    ("followups", "回访"),
+]
+MIME = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _filters():
+    """Filters from the URL; on a bad value, the defaults plus a Chinese message."""
+    try:
+        return dashboard_filters.parse(request.args), None
+    except ValidationFailed as err:
+        return dashboard_filters.parse({}), err.message
+
+
+def _build(name: str, filters):
+    if name == "overview":
+        return dashboard_pages.overview(filters)
+    if name not in PAGES:
+        abort(404)
+    return PAGES[name](filters)
+
+
+def _safe_json(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@bp.get("/dashboards/", defaults={"name": "overview"})
+@bp.get("/dashboards/<name>")
+@roles_required(*MANAGERS)
+def dashboards(name: str):
+    filters, error = _filters()
+    data = _build(name, filters)
+    figures = {c.id: _safe_json(figure_json(c)) for c in data.charts}
+    return render_template(
+        "manager/dashboards/page.html",
+        name=name,
+        tabs=TABS,
+        data=data,
+        figures=figures,
+        filters=filters,
+        options=dashboard_filters.options(),
+        error=error,
+    ), (422 if error else 200)
+
+
+@bp.get("/dashboards/<name>/export/<table>.<fmt>")
+@roles_required(*MANAGERS)
+def dashboard_export(name: str, table: str, fmt: str):
+    if fmt not in MIME:
+        abort(404)
+    filters, error = _filters()
+    if error:
+        abort(422)
+    data = _build(name, filters)
+    if table not in data.tables:
+        abort(404)
+    t = data.tables[table]
+    exports.record_export(f"{name}.{table}", filters=filters.args(), rows=len(t.rows), fmt=fmt)
+    body = (
+        exports.to_csv(t.columns, t.rows)
+        if fmt == "csv"
+        else exports.to_xlsx([(t.title, t.columns, t.rows, t.muted)])
+    )
+    return _download(body, fmt, f"kesheng-{name}-{table}-{filters.start}-{filters.end}")
+
+
+def _download(body: bytes, fmt: str, stem: str) -> Response:
+    return Response(
+        body,
+        mimetype=MIME[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )
+
+
+@bp.get("/dashboards/drill/<kind>")
+@roles_required(*MANAGERS)
+def dashboard_drill(kind: str):
+    if kind not in ("responses", "complaints"):
+        abort(404)
+    filters, error = _filters()
+    page_no = request.args.get("page", 1, type=int)
+    extra = {
+        k: v for k, v in request.args.items() if k in (*drill.CODE_ARGS, "overdue", "regulator")
+    }
+    fmt = request.args.get("format")
+    limit = 5000 if fmt in MIME else drill.PAGE_SIZE
+    page = (
+        drill.responses(filters, page=page_no, limit=limit)
+        if kind == "responses"
+        else drill.complaints(filters, extra, page=page_no, limit=limit)
+    )
+    columns, rows = (drill.response_rows if kind == "responses" else drill.complaint_rows)(
+        page.items
+    )
+    if fmt in MIME:
+        exports.record_export(
+            f"drill.{kind}", filters={**filters.args(), **extra}, rows=len(rows), fmt=fmt
+        )
+        body = (
+            exports.to_csv(columns, rows)
+            if fmt == "csv"
+            else exports.to_xlsx([(kind, columns, rows, [])])
+        )
+        return _download(body, fmt, f"kesheng-{kind}-{filters.start}-{filters.end}")
+    return render_template(
+        "manager/dashboards/drill.html",
+        kind=kind,
+        page=page,
+        columns=columns,
+        rows=rows,
+        filters=filters,
+        extra=extra,
+        error=error,
+        tabs=TABS,
+        options=dashboard_filters.options(),
+    )
+
+
+@bp.get("/dashboards/regulator-report")
+@roles_required(*MANAGERS)
+def regulator_report_page():
+    quarter = request.args.get("quarter") or regulator_report.current_quarter()
+    try:
+        start, end = regulator_report.quarter_range(quarter)
+    except ValidationFailed as err:
+        return render_template(
+            "manager/dashboards/regulator.html",
+            quarter=quarter,
+            error=err.message,
+            quarters=regulator_report.recent_quarters(),
+            tabs=TABS,
+        ), 422
+    if request.args.get("download") == "1":
+        body = regulator_report.build(quarter)
+        return _download(body, "xlsx", f"kesheng-complaints-{quarter}")
+    return render_template(
+        "manager/dashboards/regulator.html",
+        quarter=quarter,
+        error=None,
+        start=start,
+        end=end,
+        quarters=regulator_report.recent_quarters(),
+        tabs=TABS,
+        download=url_for("manager.regulator_report_page", quarter=quarter, download=1),
+    )

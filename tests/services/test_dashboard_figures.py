@@ -1,0 +1,190 @@
+"""Dashboard figures equal figures computed independently from raw rows (both databases).
+
+Responses and complaints are saved through the real saving paths; the rollups are kept current
+by the after-commit refresh job (inline), and every figure is checked against plain arithmetic
+over the raw rows for a branch subtree and a date range.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Branch, Complaint, ComplaintRollup, Response, SatisfactionRollup, Survey
+from app.services import dashboard_complaints as dc
+from app.services import dashboard_filters, metrics, rollups
+from app.services.complaints import IntakeData, create_complaint
+from app.services.responses import store_response
+from app.services.tx import transactional
+from surveys import QuestionType
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _version():
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    return survey.latest_version
+
+
+def _answers(rng: random.Random, defn, csat: int, nps: int) -> dict:
+    out = {}
+    for q in defn.questions:
+        if q.type is QuestionType.RATING:
+            out[q.id] = csat
+        elif q.type is QuestionType.NPS:
+            out[q.id] = nps
+        elif q.type is QuestionType.CES:
+            out[q.id] = rng.randint(1, 7)
+        elif q.type is QuestionType.MATRIX and q.items:
+            out[q.id] = {item.id: rng.randint(1, 5) for item in q.items}
+    return out
+
+
+@transactional
+def _save_responses(plan: list[tuple[str, datetime, int, int]]) -> list[int]:
+    from app.services.surveys import definition_of
+
+    version = _version()
+    defn = definition_of(version)
+    rng = random.Random(5)
+    branches = {b.code: b.id for b in db.session.scalars(select(Branch))}
+    ids = []
+    for code, at, csat, nps in plan:
+        response = store_response(
+            version,
+            _answers(rng, defn, csat, nps),
+            channel="sms",
+            now=at,
+            branch_id=branches[code],
+            followup_on_detractor=False,
+        )
+        ids.append(response.id)
+    return ids
+
+
+def _local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=SH).astimezone(UTC)
+
+
+@pytest.fixture
+def answers(app):
+    """HZ01: 12 answers in January, HZ02: 3 (too few), NJ01: 8; plus the day-boundary pair."""
+    rng = random.Random(11)
+    plan = []
+    for code, n in (("HZ01", 12), ("HZ02", 3), ("NJ01", 8)):
+        for i in range(n):
+            plan.append(
+                (code, _local(2026, 1, 2 + i, 9 + i % 8), rng.randint(1, 5), rng.randint(0, 10))
+            )
+    plan.append(("HZ01", _local(2026, 1, 31, 23, 30), 5, 10))  # 15:30 UTC: still January
+    plan.append(("HZ01", _local(2026, 2, 1, 0, 10), 1, 0))  # 16:10 UTC on 31 Jan: February
+    app.config["MIN_SAMPLE_SIZE"] = 5
+    yield _save_responses(plan)
+    app.config["MIN_SAMPLE_SIZE"] = 30
+
+
+def _raw(prefix: str, start: date, end: date) -> dict:
+    """CSAT share and NPS straight from the response rows (no rollup, no surveys package)."""
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=SH)
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=SH)
+    stmt = (
+        select(Response.csat, Response.nps)
+        .join(Branch, Branch.id == Response.branch_id)
+        .where(Branch.path.startswith(prefix), Response.submitted_at >= lo)
+        .where(Response.submitted_at < hi)
+    )
+    rows = list(db.session.execute(stmt))
+    csat = [r.csat for r in rows if r.csat is not None]
+    nps = [r.nps for r in rows if r.nps is not None]
+    return {
+        "responses": len(rows),
+        "csat": sum(v >= 4 for v in csat) / len(csat) if csat else None,
+        "nps": 100 * (sum(v >= 9 for v in nps) - sum(v <= 6 for v in nps)) / len(nps)
+        if nps
+        else None,
+    }
+
+
+def _filters(**args):
+    return dashboard_filters.parse({"from": "2026-01-01", "to": "2026-01-31", **args})
+
+
+def test_branch_groups_equal_raw_rows_for_a_subtree_and_range(answers):
+    f = _filters(branch="HZ")
+    groups = {g.key: g for g in metrics.satisfaction_by(f, "child")}
+    for code in ("HZ01", "HZ02"):
+        raw = _raw(f"/HO/HZ/{code}/", date(2026, 1, 1), date(2026, 1, 31))
+        report = groups[code].report()
+        assert groups[code].sums.responses == raw["responses"]
+        assert report.csat.value == pytest.approx(raw["csat"])
+        assert report.nps.value == pytest.approx(raw["nps"])
+    assert groups["HZ01"].sums.responses == 13  # the 23:30 answer on 31 January counts
+    assert groups["HZ02"].report().index.too_small  # 3 answers < MIN_SAMPLE_SIZE 5
+    assert not groups["HZ01"].report().index.too_small
+    total = metrics.satisfaction_total(f)
+    assert total.responses == _raw("/HO/HZ/", date(2026, 1, 1), date(2026, 1, 31))["responses"]
+
+
+def test_months_are_shanghai_months(answers):
+    f = dashboard_filters.parse({"from": "2026-01-01", "to": "2026-02-28", "branch": "HZ01"})
+    months = {g.key[:7]: g.sums.responses for g in metrics.satisfaction_by(f, "month")}
+    assert months == {"2026-01": 13, "2026-02": 1}
+    days = set(
+        db.session.scalars(
+            select(SatisfactionRollup.day).where(
+                SatisfactionRollup.day.in_([date(2026, 1, 31), date(2026, 2, 1)])
+            )
+        )
+    )
+    assert days == {date(2026, 1, 31), date(2026, 2, 1)}
+
+
+def test_refresh_twice_and_rebuild_give_the_same_rows(answers):
+    f = _filters()
+    before = metrics.satisfaction_total(f)
+    dirty = rollups.DirtyCells()
+    for response in db.session.scalars(select(Response)):
+        dirty.add("satisfaction", response.submitted_at, response.branch_id)
+    rollups.refresh(dirty)
+    rollups.refresh(dirty)
+    assert metrics.satisfaction_total(f) == before
+    rollups.rebuild()
+    assert metrics.satisfaction_total(f) == before
+
+
+def test_complaint_rollup_equals_raw_counts_by_code(app):
+    received = _local(2026, 3, 10, 11)
+    for i in range(4):
+        create_complaint(
+            IntakeData(
+                channel="regulator" if i == 0 else "hotline",
+                content=f"信用卡年费扣款有争议，第{i}次来电要求退还年费，客服说无法处理。",
+                name="王芳",
+                phone="13800138000",
+                branch_code="NJ01",
+                received_at=received + timedelta(hours=i),
+                regulator_ref="JG-2026-001" if i == 0 else None,
+            )
+        )
+    f = dashboard_filters.parse({"from": "2026-03-01", "to": "2026-03-31", "branch": "NJ"})
+    raw = db.session.execute(
+        select(Complaint.code_business, func.count())
+        .join(Branch, Branch.id == Complaint.branch_id)
+        .where(Branch.path.startswith("/HO/NJ/"))
+        .where(
+            Complaint.received_at >= _local(2026, 3, 1, 0),
+            Complaint.received_at < _local(2026, 4, 1, 0),
+        )
+        .group_by(Complaint.code_business)
+    ).all()
+    expected = {code or "": n for code, n in raw}
+    found = {code: counts.received for code, _, counts in dc.by_dimension(f, "code_business")}
+    assert found == expected
+    assert dc.total(f, regulator=True).received == 1
+    assert dc.total(f).received == sum(expected.values()) == 4
+    assert db.session.scalar(select(func.sum(ComplaintRollup.received))) >= 4

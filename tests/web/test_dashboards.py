@@ -1,0 +1,148 @@
+"""Dashboard pages, the metrics API and exports: same figures, scope, masking, audit, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditLog
+from tests import factories
+from tests.services.test_dashboard_figures import _raw, answers  # noqa: F401  (fixture)
+
+PAGES = ["", "branches", "products", "complaints", "voice", "followups"]
+RANGE = "from=2026-01-01&to=2026-01-31"
+
+
+def _figure(html: str, chart_id: str) -> dict:
+    match = re.search(
+        rf'<script type="application/json" id="fig-{chart_id}">(.*?)</script>', html, re.S
+    )
+    assert match, f"no figure {chart_id}"
+    return json.loads(match.group(1))
+
+
+def _csv(resp) -> list[dict]:
+    text = resp.get_data(as_text=True).lstrip("\ufeff")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_every_page_renders_for_both_manager_roles(client, auth):
+    for user in ("hq", "manager"):
+        auth.login(user)
+        for page in PAGES:
+            resp = client.get(f"/manager/dashboards/{page}?{RANGE}")
+            assert resp.status_code == 200, (user, page)
+            html = resp.get_data(as_text=True)
+            assert "满意度与投诉看板" in html and "/vendor/plotly.min.js" in html
+            assert "<script>" not in html  # CSP: data blocks and static files only
+        auth.logout()
+
+
+def test_agent_cannot_open_dashboards(client, auth):
+    auth.login("agent")
+    assert client.get("/manager/dashboards/").status_code == 403
+
+
+def test_api_matches_the_dashboard_table_and_raw_rows(client, auth, answers):  # noqa: F811
+    _, secret = factories.api_token("metrics:read")
+    api = client.get(
+        f"/api/v1/metrics/satisfaction?group_by=branch&{RANGE}",
+        headers={"Authorization": f"Bearer {secret}"},
+    ).get_json()
+    rows = {r["branch"]: r for r in api["rows"]}
+    raw = _raw("/HO/HZ/HZ01/", *_dates())
+    assert rows["HZ01"]["responses"] == raw["responses"] == 13
+    assert rows["HZ01"]["csat"] == round(raw["csat"], 4)
+    assert rows["HZ01"]["nps"] == round(raw["nps"], 1)
+    assert rows["HZ02"]["too_small"] is True
+
+    auth.login("manager")
+    page = client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}")
+    table = {r["机构代码"]: r for r in _csv(page)}
+    assert int(table["HZ01"]["答卷数"]) == rows["HZ01"]["responses"]
+    assert float(table["HZ01"]["CSAT（满意占比，%）"]) == round(100 * raw["csat"], 1)
+    assert float(table["HZ01"]["NPS"]) == round(raw["nps"], 1)
+    assert table["HZ02"]["排名"] == "样本不足"  # greyed out, never ranked
+    assert table["HZ01"]["排名"] == "1"
+    html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
+    ranking = _figure(html, "chart-ranking")
+    bars = dict(zip(ranking["data"][0]["y"], ranking["data"][0]["x"], strict=True))
+    assert bars["西湖支行"] == float(table["HZ01"]["满意度指数（百分制）"])
+    colors = ranking["data"][0]["marker"]["color"]
+    assert colors[ranking["data"][0]["y"].index("滨江支行")] == "#c4c9cf"  # grey: too small
+
+
+def _dates():
+    from datetime import date
+
+    return date(2026, 1, 1), date(2026, 1, 31)
+
+
+def test_branch_manager_sees_only_their_subtree(client, auth, answers):  # noqa: F811
+    auth.login("manager")
+    html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
+    assert "西湖支行" in html and "鼓楼支行" not in html
+    overview = _figure(
+        client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True), "chart-satisfaction"
+    )
+    responses = overview["data"][0]["y"]
+    assert sum(v for v in responses if v) == _raw("/HO/HZ/", *_dates())["responses"] == 16
+    refused = client.get(f"/manager/dashboards/branches?{RANGE}&branch=NJ")
+    assert refused.status_code == 422
+    assert "无权查看该机构的数据" in refused.get_data(as_text=True)
+    drill = client.get(f"/manager/dashboards/drill/responses?{RANGE}").get_data(as_text=True)
+    assert drill.count("/staff/responses/") == 16
+
+
+def test_bad_filters_get_a_chinese_message_not_a_500(client, auth):
+    auth.login("hq")
+    for query in ("from=2026-13-01", "from=2026-05-01&to=2026-01-01", "channel=%00", "grain=day"):
+        resp = client.get(f"/manager/dashboards/?{query}")
+        assert resp.status_code == 422
+        assert "flash-error" in resp.get_data(as_text=True)
+    _, secret = factories.api_token("metrics:read")
+    bad = client.get(
+        "/api/v1/metrics/satisfaction?group_by=weekday",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["group_by"]
+    _, other = factories.api_token("complaints:read")
+    assert (
+        client.get(
+            "/api/v1/metrics/satisfaction", headers={"Authorization": f"Bearer {other}"}
+        ).status_code
+        == 403
+    )
+
+
+def test_exports_are_audited_and_neutralise_formulas(client, auth):
+    auth.login("hq")
+    resp = client.get(f"/manager/dashboards/complaints/export/by_code_business.xlsx?{RANGE}")
+    assert resp.status_code == 200 and resp.data[:2] == b"PK"
+    entry = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
+    assert entry.action == "dashboard.export" and entry.object_id == "complaints.by_code_business"
+    from app.services.exports import to_csv
+
+    assert b"'=HYPERLINK" in to_csv(["a"], [['=HYPERLINK("x")']])
+    drill = client.get("/manager/dashboards/drill/complaints?from=2025-01-01&format=csv")
+    text = drill.get_data(as_text=True)
+    assert drill.status_code == 200 and "投诉人（脱敏）" in text
+    assert not re.search(r"1[3-9]\d{9}", text)  # no full phone numbers
+
+
+def test_regulator_report_has_the_three_dimensions(client, auth):
+    auth.login("hq")
+    resp = client.get("/manager/dashboards/regulator-report?quarter=2026Q3&download=1")
+    assert resp.status_code == 200
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(resp.data))
+    assert {"处理时效", "监管转办"} <= set(book.sheetnames)
+    assert any("JR" in name for name in book.sheetnames)
+    bad = client.get("/manager/dashboards/regulator-report?quarter=2026Q5")
+    assert bad.status_code == 422 and "季度格式" in bad.get_data(as_text=True)
