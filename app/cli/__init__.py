@@ -6,6 +6,7 @@ from flask import Flask
 
 from app.cli import accounts, dashboards, demo, nlp_commands
 from app.cli import complaints as complaint_commands
+from app.cli import improvements as improvement_commands
 from app.cli import surveys as survey_commands
 
 
@@ -16,4 +17,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(nlp_commands.nlp_group)
     app.cli.add_command(complaint_commands.complaints)
     app.cli.add_command(survey_commands.surveys_group)
+    app.cli.add_command(improvement_commands.improvements_group)
     app.cli.add_command(dashboards.dashboards)

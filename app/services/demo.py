@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
 from app.security.passwords import hash_password
-from app.services import analysis, demo_complaints, demo_surveys
+from app.services import analysis, demo_complaints, demo_improvements, demo_surveys
 from app.services import demo_data as data
 from app.services.tx import transactional
 
@@ -153,6 +153,7 @@ def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
     with analysis.deferred():
         demo_surveys.seed(responses=responses)
         demo_complaints.seed_complaints()
+        demo_improvements.seed_improvements()
     return report
 
 

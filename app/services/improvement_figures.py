@@ -172,12 +172,13 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
                     "hovertemplate": f"{s.label} {label}：%{{y}}（样本 {size}）<extra></extra>",
                 }
             )
-        state = "" if s.usable else "（样本不足）"
+        state = "" if s.usable else "<br><span style='color:#94a3b8'>样本不足</span>"
         notes.append(
             {
                 "text": f"<b>{s.label}</b>{state}",
                 "x": (i - 0.5) / n,
-                "y": 1.12,
+                "y": 1.02,
+                "yanchor": "bottom",
                 "xref": "paper",
                 "yref": "paper",
                 "showarrow": False,
@@ -185,7 +186,7 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             }
         )
     layout: dict[str, Any] = {
-        "margin": {"l": 40, "r": 10, "t": 50, "b": 30},
+        "margin": {"l": 40, "r": 10, "t": 64, "b": 30},
         "height": 320,
         "annotations": notes,
         "font": {"family": "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"},

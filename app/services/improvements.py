@@ -323,8 +323,6 @@ def close_problem(problem_id: int, *, actor: User | None, now: datetime | None =
 
     Raises Conflict naming what is missing; the done actions become verified.
     """
-    from app.services import improvement_figures as figures
-
     require_manager(actor)
     problem = get_problem(problem_id)
     now = now or utcnow()
@@ -335,6 +333,14 @@ def close_problem(problem_id: int, *, actor: User | None, now: datetime | None =
     open_actions = [a for a in problem.actions if not a.finished]
     if open_actions:
         raise Conflict(f"还有 {len(open_actions)} 项整改措施未完成，不能闭环")
+    close_row(problem, actor, now)
+    return problem
+
+
+def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
+    """Close when the verification holds or was overridden (flush only); else Conflict."""
+    from app.services import improvement_figures as figures
+
     result = figures.refresh(problem, now)
     if not result.holds and not problem.overridden:
         raise Conflict(f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环")
@@ -344,5 +350,11 @@ def close_problem(problem_id: int, *, actor: User | None, now: datetime | None =
     problem.status, problem.closed_at = ProblemStatus.CLOSED, now
     problem.verified_at = problem.verified_at or now
     how = "验证通过" if result.holds else f"人工认定（{problem.override_reason}）"
-    record(problem, actor, "closed", f"问题闭环：{how}", detail={"verification": result.to_dict()})
-    return problem
+    record(
+        problem,
+        actor,
+        "closed",
+        f"问题闭环：{how}",
+        detail={"verification": result.to_dict()},
+        at=now,
+    )

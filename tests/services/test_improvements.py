@@ -103,7 +103,7 @@ def test_verification_passes_when_complaints_fall_and_problem_closes(branch, hq)
     assert p.status == ProblemStatus.CLOSED and p.closed_at == now
     assert a.status == ActionStatus.VERIFIED
     assert p.verification["verdict"] == "passed"
-    kinds = [e.kind for e in improvements.history(p)]
+    kinds = [e.kind for e in sorted(improvements.history(p), key=lambda e: e.id)]
     assert kinds == ["created", "action_added", "action_complete", "closed"]
 
 
@@ -243,13 +243,14 @@ def test_reminder_before_due_and_escalation_when_overdue_once(branch, hq):
     )
     late = actions.add_action(p.id, actions.ActionData("系统改造", now.date() - 3 * DAY), actor=hq)
     report = actions.remind_and_escalate(now=now)
-    assert report.reminded == [soon.id] and report.escalated == [late.id]
+    assert soon.id in report.reminded and late.id not in report.reminded
+    assert late.id in report.escalated and soon.id not in report.escalated
     sent = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.related_type == "improvement_action")
     ).all()
     assert {m.recipient for m in sent if m.related_id == late.id} >= {owner.username, hq.username}
     again = actions.remind_and_escalate(now=now)
-    assert again.reminded == [] and again.escalated == []
+    assert {soon.id, late.id}.isdisjoint(again.reminded + again.escalated)
     assert [e.kind for e in improvements.history(p)][-2:] == ["escalated", "reminded"]
 
 
@@ -276,3 +277,13 @@ def test_history_entries_cannot_be_changed(branch, hq):
     with pytest.raises(ProblemEventImmutable):
         db.session.flush()
     db.session.rollback()
+
+
+def test_cli_remind_reports_and_is_idempotent(app, branch, hq):
+    p = problem(hq)
+    late = actions.add_action(p.id, actions.ActionData("系统改造", utcnow().date() - DAY), actor=hq)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["improvements", "remind"])
+    assert first.exit_code == 0 and f"escalated action {late.id}" in first.output
+    second = runner.invoke(args=["improvements", "remind"])
+    assert f"escalated action {late.id}" not in second.output

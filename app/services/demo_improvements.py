@@ -1,0 +1,355 @@
+"""Demo 溯源整改: ~15 problems in every state, with linked cases, actions and before/after data.
+
+Each problem gets a few extra demo complaints (added through the complaint intake) in its own
+branch and category, dated so that the before/after comparison shows what the scenario needs:
+a visible fall for the verified ones, a rise for the failing ones. Idempotent by title.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Branch, Customer, Response, User, utcnow
+from app.models.complaint import Status
+from app.models.improvement import ActionStatus, ImprovementAction, Problem, ProblemStatus
+from app.services import demo_complaints
+from app.services import improvement_figures as figures
+from app.services.complaints import IntakeData, intake_row
+from app.services.improvements import close_row, link_rows, record, sync_status
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    root_cause: str
+    branch: str
+    texts: tuple[str, ...]
+    actions: tuple[str, ...]
+    state: str  # passed | override | failed | waiting | progress | overdue | open | reopened
+    before: int = 4
+    after: int = 2
+
+
+SCENARIOS = [
+    Scenario(
+        "信用卡年费减免规则告知不清",
+        "process",
+        "HZ01",
+        (
+            "信用卡账单里多了一笔{n}元年费，办卡时说刷满六次免年费，现在却说规则变了。",
+            "办信用卡时客户经理没说清楚年费怎么收，今年突然扣了{n}元年费，要求退还。",
+            "我的信用卡被收了{n}元年费，客服说短信通知过，但我从来没收到过年费提醒。",
+        ),
+        ("修订信用卡年费告知话术并全员培训", "上线年费到期前30天短信提醒"),
+        "passed",
+        14,
+        2,
+    ),
+    Scenario(
+        "手机银行新版本转账闪退",
+        "system",
+        "NJ01",
+        (
+            "手机银行更新新版本后一转账就闪退，试了{n}次都不行，耽误了给房东交房租。",
+            "新版手机银行打开转账页面直接退出，客服只让我卸载重装，重装了还是闪退。",
+            "手机银行升级以后转账一直闪退，给供应商的{n}元货款转不出去，非常着急。",
+        ),
+        ("修复转账页面兼容性缺陷并灰度发布", "增加闪退自动上报与回滚开关"),
+        "passed",
+        13,
+        1,
+    ),
+    Scenario(
+        "自助取款机取款失败扣款未退",
+        "system",
+        "SZ02",
+        (
+            "在ATM取款{n}元，机器显示交易失败但卡里的钱被扣了，打了三次电话还没退回来。",
+            "取款机吞了我的钱没有出钞，账户却扣了{n}元，网点说要等七个工作日。",
+        ),
+        ("更换故障钞箱模块并增加巡检频次", "差错款自动冲正时限缩短为T+1"),
+        "passed",
+        12,
+        2,
+    ),
+    Scenario(
+        "大额存单到期自动转存未告知",
+        "policy",
+        "HZ03",
+        (
+            "大额存单到期被自动转存成我不知情的产品，提前支取损失了利息，没人提前告诉我。",
+            "存单到期后银行没有通知就自动转存了，我急用钱只能提前支取，损失了{n}元利息。",
+        ),
+        ("到期前7天短信和电话双重提醒",),
+        "override",
+        2,
+        1,
+    ),
+    Scenario(
+        "营销电话过于频繁",
+        "people",
+        "HZ",
+        (
+            "每天都接到贵行推销保险和贷款的电话，我已经说过不要再打了，还是一直打。",
+            "一周接了{n}个贵行的营销电话，拒绝了还换号码继续打，严重影响工作。",
+            "营销短信退订了好几次还是继续发，电话也天天打，请把我从名单里删掉。",
+        ),
+        ("建立客户拒绝营销名单并在外呼系统中屏蔽",),
+        "failed",
+        3,
+        11,
+    ),
+    Scenario(
+        "提前还款预约排队时间过长",
+        "process",
+        "NJ02",
+        (
+            "申请提前还款要排队等两个月，每个月多付{n}元利息，客户经理说额度有限。",
+            "房贷提前还款预约了六周还没排上，问了几次都说在排队，没有明确时间。",
+        ),
+        ("提前还款线上预约并公示排队进度",),
+        "failed",
+        4,
+        9,
+    ),
+    Scenario(
+        "柜员服务态度生硬",
+        "people",
+        "SZ01",
+        (
+            "柜员态度很差，问了两遍就不耐烦，还说看不懂就别来办。",
+            "办理挂失时工作人员一直玩手机，问什么都爱答不理，等了{n}分钟。",
+        ),
+        ("开展服务礼仪专项培训", "柜面服务神秘人暗访"),
+        "waiting",
+        6,
+        1,
+    ),
+    Scenario(
+        "跨行转账失败手续费未退",
+        "product",
+        "HZ02",
+        (
+            "跨行转账{n}元被退回，手续费却没有退，客服推来推去没人处理。",
+            "转账失败钱退回来了，但{n}元手续费一直没退，要求说明收费依据并退还。",
+        ),
+        ("转账失败自动退还手续费",),
+        "waiting",
+        5,
+        1,
+    ),
+    Scenario(
+        "理财风险测评由客户经理代填",
+        "people",
+        "NJ",
+        (
+            "理财经理推荐时说产品稳健保本，现在亏了{n}元，风险测评是他帮我代填的。",
+            "我买理财时风险测评是客户经理替我做的，根本不知道产品是中高风险。",
+        ),
+        ("风险测评改为客户本人手机端完成", "抽查理财双录并问责"),
+        "progress",
+        4,
+        2,
+    ),
+    Scenario(
+        "贷款结清后征信未及时更新",
+        "system",
+        "SZ",
+        (
+            "贷款已经结清三个月了，征信报告上还显示未结清，导致我申请房贷被拒。",
+            "消费贷早就还清了，征信上还是有{n}元未结清记录，去网点说要等系统更新。",
+        ),
+        ("结清数据报送改为T+1自动报送", "补报历史遗漏数据"),
+        "overdue",
+        4,
+        2,
+    ),
+    Scenario(
+        "老年客户养老金代领困难",
+        "policy",
+        "HZ04",
+        (
+            "老人行动不便去不了网点，取养老金必须本人到场，能不能上门办理？",
+            "我母亲八十多岁了，每次取养老金都要本人来网点排队，工作人员不同意代办。",
+        ),
+        ("制定特殊群体上门服务流程",),
+        "progress",
+        3,
+        1,
+    ),
+    Scenario(
+        "网点拒绝兑换零钱",
+        "people",
+        "NJ03",
+        (
+            "到网点兑换零钱被拒绝，说没有硬币，拒收现金也是违规的吧。",
+            "想换{n}元零钱给店里找零，柜员说不办理兑换业务，让我去别的银行。",
+        ),
+        (),
+        "open",
+        3,
+        1,
+    ),
+    Scenario(
+        "疑似客户个人信息泄露",
+        "third_party",
+        "HZ",
+        (
+            "刚在网点办完贷款就接到陌生电话，准确说出我的姓名和贷款金额，怀疑信息被泄露。",
+            "最近总接到推销电话知道我在贵行的存款金额，要求说明个人信息是怎么保管的。",
+        ),
+        (),
+        "open",
+        3,
+        1,
+    ),
+    Scenario(
+        "非柜面转账限额过低影响经营",
+        "policy",
+        "SZ03",
+        (
+            "账户被设置了非柜面转账限额每天只能转{n}元，做生意根本不够用。",
+            "我的工资卡非柜面交易被限额，到网点要求提供各种证明，跑了三趟还没解除。",
+        ),
+        ("梳理限额调整所需材料清单",),
+        "open",
+        3,
+        1,
+    ),
+    Scenario(
+        "网点高峰期排队过长",
+        "process",
+        "NJ01",
+        (
+            "在网点办业务排队等了两个多小时，只开了两个窗口，大堂经理也不安排分流。",
+            "周一上午去网点排了{n}分钟的队，取号机显示前面还有三十多人。",
+        ),
+        ("高峰时段弹性开窗", "大堂经理引导客户使用智能柜台"),
+        "reopened",
+        5,
+        4,
+    ),
+]
+
+
+def _complaint(sc: Scenario, n: int, at: datetime, customer: Customer, rng: random.Random):
+    text = rng.choice(sc.texts).format(n=rng.choice([30, 50, 120, 300, 680, 1500]))
+    data = IntakeData(
+        channel=rng.choice(["hotline", "hotline", "branch", "app", "wechat", "web"]),
+        content=text,
+        name=customer.name,
+        external_id=customer.external_id,
+        phone=customer.phone,
+        branch_code=sc.branch,
+        received_at=at,
+        external_ref=f"DEMO-IMP-{n:04d}",
+    )
+    complaint, created = intake_row(data)
+    if created:
+        steps = demo_complaints.PATHS[
+            Status.CLOSED if at < utcnow() - 20 * DAY else Status.ACCEPTED
+        ]
+        demo_complaints._walk(complaint, steps, None, rng)
+    return complaint
+
+
+def _cases(sc: Scenario, k: int, anchor: datetime, customers: list, rng: random.Random) -> list:
+    out = []
+    for i in range(sc.before):
+        at = anchor - rng.uniform(2, 58) * DAY
+        out.append(_complaint(sc, k * 100 + i, at, rng.choice(customers), rng))
+    for i in range(sc.after):
+        at = min(anchor + rng.uniform(2, 58) * DAY, utcnow() - DAY)
+        out.append(_complaint(sc, k * 100 + 50 + i, at, rng.choice(customers), rng))
+    db.session.flush()
+    return out
+
+
+def _anchor(sc: Scenario, now: datetime) -> datetime:
+    return now - (25 * DAY if sc.state in ("waiting", "progress", "overdue", "open") else 63 * DAY)
+
+
+def _actions(problem: Problem, sc: Scenario, anchor: datetime, owner: User | None, now) -> None:
+    for i, title in enumerate(sc.actions):
+        due = (anchor + (i - 1) * 7 * DAY).date()
+        if sc.state == "overdue" and i == len(sc.actions) - 1:
+            due = (now - 5 * DAY).date()
+        action = ImprovementAction(problem=problem, title=title, owner=owner, due_on=due,
+                                   detail="", evidence="", status=ActionStatus.PLANNED)  # fmt: skip
+        db.session.add(action)
+        db.session.flush()
+        record(problem, owner, "action_added", f"新增整改措施：{title}（期限 {due}）",
+               action_id=action.id, at=anchor - 30 * DAY)  # fmt: skip
+        unfinished = sc.state in ("progress", "overdue") and i == len(sc.actions) - 1
+        if sc.state == "open":
+            continue
+        if unfinished:
+            action.transition("start", at=anchor - 20 * DAY)
+            continue
+        done_at = anchor - (len(sc.actions) - 1 - i) * 5 * DAY
+        action.transition("complete", at=done_at)
+        action.evidence = "已完成：制度文件下发、相关人员培训签到表、系统上线截图已归档。"
+        record(problem, owner, "action_complete", f"完成整改措施：{title}",
+               action_id=action.id, at=done_at)  # fmt: skip
+        if sc.state == "reopened" and i == 0:
+            action.transition("reopen", at=done_at + 10 * DAY)
+            record(problem, owner, "action_reopen", f"重新打开：{title}。高峰期排队投诉仍未下降",
+                   action_id=action.id, at=done_at + 10 * DAY)  # fmt: skip
+
+
+def _poor_responses(branch: Branch, limit: int = 3) -> list[int]:
+    stmt = (
+        select(Response.id)
+        .join(Branch, Branch.id == Response.branch_id)
+        .where(Branch.path.startswith(branch.path), Response.csat <= 2)
+        .order_by(Response.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def seed_improvements(rng_seed: int = 6) -> int:
+    """Add the demo problems that are missing; returns how many were added."""
+    have = set(db.session.scalars(select(Problem.title)))
+    customers = list(db.session.scalars(select(Customer).order_by(Customer.id)))
+    branches = {b.code: b for b in db.session.scalars(select(Branch))}
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    if not customers or not branches:
+        return 0
+    rng, now, added = random.Random(rng_seed), utcnow(), 0
+    for k, sc in enumerate(SCENARIOS, start=1):
+        if sc.title in have:
+            continue
+        branch = branches[sc.branch]
+        owner = users.get({"HZ": "manager", "NJ": "manager_nj"}.get(sc.branch[:2], "hq"))
+        hq = users.get("hq")
+        anchor = _anchor(sc, now)
+        problem = Problem(title=sc.title, root_cause=sc.root_cause, branch_id=branch.id,
+                          owner=owner, status=ProblemStatus.OPEN, window_days=60, verification={},
+                          description=f"近期{branch.name}集中出现同类投诉：{sc.texts[0][:40]}……",
+                          created_by_id=hq.id if hq else None)  # fmt: skip
+        db.session.add(problem)
+        db.session.flush()
+        record(problem, hq, "created", f"立项：{sc.title}", at=anchor - 40 * DAY)
+        cases = _cases(sc, k, anchor, customers, rng)
+        link_rows(problem, "complaint", [c.id for c in cases], hq, "bulk")
+        link_rows(problem, "response", _poor_responses(branch), hq, "manual")
+        _actions(problem, sc, anchor, owner, now)
+        sync_status(problem)
+        figures.refresh(problem, now)
+        if sc.state == "override":
+            problem.override_reason = "该类存单已停止自动转存，投诉来源消除；经分行复核整改已落实。"
+            problem.override_by_id, problem.override_at = (hq.id if hq else None), now - 2 * DAY
+            record(problem, hq, "override", problem.override_reason, at=now - 2 * DAY)
+        if sc.state in ("passed", "override"):
+            close_row(problem, hq, now - DAY)
+        added += 1
+    db.session.flush()
+    return added

@@ -1,0 +1,55 @@
+"""Browser: link three complaints to a new problem, complete an action, see the chart."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.conftest import screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_link_three_complaints_complete_an_action_and_see_the_chart(live_server, page):
+    sign_in(page, live_server, "hq")
+    page.click("nav.mainnav >> text=整改")
+    page.wait_for_selector(".im-board")
+    screenshot(page, "improvements-board")
+
+    page.click("text=新建问题")
+    page.fill("#title", "杭州分行信用卡年费告知不清")
+    page.fill("#description", "多名客户反映办卡时未被告知年费规则。")
+    page.select_option("#root_cause", "process")
+    page.select_option("#branch_code", "HZ")
+    page.click("button:has-text('立项')")
+    page.wait_for_selector("text=已立项，请关联投诉")
+
+    page.click("text=批量关联 / 系统推荐")
+    boxes = page.locator("input[name=ids][aria-label^='选择 TS']")
+    assert boxes.count() >= 3
+    for i in range(3):
+        boxes.nth(i).check()
+    screenshot(page, "improvements-link-cases")
+    page.click("button:has-text('关联所选投诉')")
+    page.wait_for_selector("text=已关联 3 条案例")
+    assert page.locator(".im-timeline .im-tl-complaint").count() == 3
+
+    page.fill("#action-title", "修订信用卡年费告知话术并全员培训")
+    page.fill("#action-due_on", (date.today() + timedelta(days=14)).isoformat())
+    page.click("button:has-text('添加措施')")
+    page.wait_for_selector("text=已添加整改措施")
+
+    action = page.locator("article.im-action").first
+    action.locator("summary").click()
+    action.locator("textarea").fill("已完成全员培训，话术已在客服系统上线。")
+    action.locator("button:has-text('完成')").click()
+    page.wait_for_selector("text=已完成")
+    assert "已完成" in page.locator("article.im-action .im-status").first.inner_text()
+
+    page.wait_for_selector("#im-chart[data-rendered='1'] .main-svg", timeout=15000)
+    bars = page.locator("#im-chart .bars .point")
+    assert bars.count() == 6  # before/after for complaints, CSAT and NPS
+    assert "观察期尚未结束" in page.locator("#verification").inner_text()
+    page.locator("#verification").scroll_into_view_if_needed()
+    screenshot(page, "improvements-problem-chart")
