@@ -21,6 +21,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
         db_path = os.path.join(app.instance_path, "kesheng.db")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    if not app.config.get("NLP_MODEL_DIR"):
+        app.config["NLP_MODEL_DIR"] = os.path.join(app.instance_path, "nlp-models")
     config_module.finalise(app.config)
 
     from app.wiring import init_extensions, register_blueprints, register_commands

@@ -40,6 +40,7 @@ class DefaultConfig:
     TIMEZONE = "Asia/Shanghai"
     PII_KEY: str | None = None  # derived from SECRET_KEY when unset
     TRUSTED_PROXIES = 0
+    NLP_MODEL_DIR: str | None = None  # retrained models; default instance/nlp-models
 
 
 def normalise_database_url(url: str) -> str:
@@ -65,6 +66,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["CELERY_BROKER_URL"] = broker
     if env.get("PUBLIC_BASE_URL"):
         out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+    if env.get("NLP_MODEL_DIR"):
+        out["NLP_MODEL_DIR"] = env["NLP_MODEL_DIR"]
     if env.get("CELERY_QUEUE"):
         out["CELERY_QUEUE"] = env["CELERY_QUEUE"]
     out.update(_survey_channels(env))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import nlp
 from app import db_setup  # noqa: F401  (registers the engine listeners)
 from app.extensions import csrf, db, login_manager, migrate
 from app.security import pii
@@ -12,6 +13,7 @@ from app.security import pii
 
 def init_extensions(app: Flask) -> None:
     pii.configure(app.config.get("PII_KEY") or app.config["SECRET_KEY"])
+    nlp.use_model_dir(app.config["NLP_MODEL_DIR"])
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

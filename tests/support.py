@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import tempfile
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -64,6 +65,8 @@ def make_app(database_url: str, **overrides) -> Flask:
         "SECRET_KEY": TEST_SECRET,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CELERY_BROKER_URL": None,
+        # Never a developer's retrained models under instance/: tests use the shipped ones.
+        "NLP_MODEL_DIR": os.path.join(tempfile.gettempdir(), f"kesheng-test-nlp-{os.getpid()}"),
     }
     config.update(overrides)
     return create_app(config)

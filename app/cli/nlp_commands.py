@@ -48,3 +48,33 @@ def evaluate(data: str) -> None:
     except (OSError, KeyError, ValueError) as err:
         raise click.ClickException(f"cannot evaluate {data}: {err}") from err
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@nlp_group.command("train")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="directory of *_train.csv corpora; without it the active model is refined "
+    "with the bank's corrected labels only",
+)
+@click.option(
+    "--eval",
+    "eval_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="labelled CSV (text,label) to compare the new model with the active one",
+)
+def train(data_dir: str | None, eval_files: tuple[str, ...]) -> None:
+    """Retrain sentiment and category models; replace the active ones only if as good or better."""
+    from flask import current_app
+
+    from app.services import model_training
+
+    result = model_training.retrain(
+        data_dir=Path(data_dir) if data_dir else None,
+        eval_files=[Path(p) for p in eval_files],
+        model_dir=Path(current_app.config["NLP_MODEL_DIR"]),
+    )
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
