@@ -4,6 +4,8 @@ Every figure a dashboard shows is a ratio of sums stored here, so adding rows in
 gives exact results. The rows are derived data: ``app.services.rollups`` recomputes a
 (day, branch) cell from the raw rows, so a retried or duplicated job never double-counts.
 They are BranchScoped, so a signed-in viewer only ever aggregates their own branch subtree.
+``period`` is "d" for a day row and "m" for a month row (``day`` = the month's first day), the
+sum of that month's day rows, so a year's figures read a few thousand rows, not a million.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class SatisfactionRollup(BranchScoped, db.Model):
     __tablename__ = "rollup_satisfaction"
     __table_args__ = (Index("ix_rollup_satisfaction_day_branch", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
     product_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(20))
@@ -67,6 +70,7 @@ class QuestionRollup(BranchScoped, db.Model):
     __tablename__ = "rollup_question"
     __table_args__ = (Index("ix_rollup_question_day_branch", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
     product_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(20))
@@ -88,6 +92,7 @@ class ComplaintRollup(BranchScoped, db.Model):
     __tablename__ = "rollup_complaint"
     __table_args__ = (Index("ix_rollup_complaint_day_branch", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
     product_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(20))
@@ -115,6 +120,7 @@ class VoiceRollup(BranchScoped, db.Model):
     __tablename__ = "rollup_voice"
     __table_args__ = (Index("ix_rollup_voice_day_branch", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
     source_type: Mapped[str] = mapped_column(String(30))
     kind: Mapped[str] = mapped_column(String(10))

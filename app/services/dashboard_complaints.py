@@ -82,7 +82,8 @@ def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tu
     r = ComplaintRollup
     cols = [getattr(r, d) for d in dims]
     sums = [func.coalesce(func.sum(getattr(r, c)), 0).label(c) for c in COUNTS]
-    stmt = metrics.apply_filters(select(*cols, *sums), r, f, survey=False)
+    daily = "day" in dims and f.grain == "week"
+    stmt = metrics.apply_filters(select(*cols, *sums), r, f, survey=False, daily=daily)
     if regulator is not None:
         stmt = stmt.where((r.channel == "regulator") if regulator else (r.channel != "regulator"))
     if cols:

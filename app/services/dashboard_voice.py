@@ -30,7 +30,7 @@ def _rows(f: Filters, kind: str, *dims: str) -> list[tuple[tuple, int, int]]:
     stmt = select(
         *cols, func.coalesce(func.sum(v.texts), 0), func.coalesce(func.sum(v.negative), 0)
     ).where(v.kind == kind)
-    stmt = metrics.apply_filters(stmt, v, f)
+    stmt = metrics.apply_filters(stmt, v, f, daily="day" in dims and f.grain == "week")
     if cols:
         stmt = stmt.group_by(*cols)
     return [(tuple(r[: len(dims)]), int(r[-2]), int(r[-1])) for r in db.session.execute(stmt)]

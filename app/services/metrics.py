@@ -13,11 +13,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
 from app.models import Branch, Product, SatisfactionRollup, Survey
 from app.models.rollup import METRIC_COLUMNS, QuestionRollup
+from app.services import rollups
 from app.services.dashboard_filters import CHANNELS, Filters
 from surveys import MetricSums
 
@@ -61,9 +62,35 @@ def periods(f: Filters) -> list[date]:
     return out
 
 
-def apply_filters(stmt: Any, model: Any, f: Filters, *, survey: bool = True) -> Any:
+def date_clause(model: Any, f: Filters, *, daily: bool = False) -> Any:
+    """The range as month rows for whole months and day rows for the partial months at the
+    edges (``daily``: day rows only, for weekly figures)."""
+    days = [model.day >= f.start, model.day <= f.end]
+    if not hasattr(model, "period"):
+        return and_(*days)
+    if daily:
+        return and_(model.period == "d", *days)
+    first = f.start if f.start.day == 1 else rollups.next_month(f.start)
+    after = rollups.next_month(f.end) if f.end == _month_end(f.end) else f.end.replace(day=1)
+    if first >= after:  # no whole month inside the range
+        return and_(model.period == "d", *days)
+    parts = [and_(model.period == "m", model.day >= first, model.day < after)]
+    if f.start < first:
+        parts.append(and_(model.period == "d", model.day >= f.start, model.day < first))
+    if after <= f.end:
+        parts.append(and_(model.period == "d", model.day >= after, model.day <= f.end))
+    return or_(*parts)
+
+
+def _month_end(day: date) -> date:
+    return rollups.next_month(day) - timedelta(days=1)
+
+
+def apply_filters(
+    stmt: Any, model: Any, f: Filters, *, survey: bool = True, daily: bool = False
+) -> Any:
     """Date range, branch subtree, product, channel and (for answers) survey on a rollup."""
-    stmt = stmt.where(model.day >= f.start, model.day <= f.end)
+    stmt = stmt.where(date_clause(model, f, daily=daily))
     if f.branch_ids is not None:
         stmt = stmt.where(model.branch_id.in_(f.branch_ids))
     if f.product is not None and hasattr(model, "product_id"):
@@ -83,7 +110,10 @@ def satisfaction_rows(f: Filters, *dims: str) -> list[tuple[tuple, MetricSums]]:
     """MetricSums per combination of rollup columns ``dims`` (e.g. "day", "branch_id")."""
     cols = [getattr(SatisfactionRollup, d) for d in dims]
     stmt = apply_filters(
-        select(*cols, *_sums(SatisfactionRollup, METRIC_COLUMNS)), SatisfactionRollup, f
+        select(*cols, *_sums(SatisfactionRollup, METRIC_COLUMNS)),
+        SatisfactionRollup,
+        f,
+        daily="day" in dims and f.grain == "week",
     )
     if cols:
         stmt = stmt.group_by(*cols)

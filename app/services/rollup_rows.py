@@ -30,6 +30,21 @@ TOP_BY_SCALE = {"rating": 4, "nps": 9, "ces": 5}  # satisfied / promoter / low e
 DAY_BUCKETS = ((5, "days_0_5"), (15, "days_6_15"), (30, "days_16_30"), (60, "days_31_60"))
 CALLBACK_WINDOW = timedelta(hours=48)
 
+COMPLAINT_COUNTS = (
+    "received",
+    "major",
+    "reviewed",
+    "reopened",
+    "decided",
+    "decided_in_time",
+    "decision_days",
+    "days_0_5",
+    "days_6_15",
+    "days_16_30",
+    "days_31_60",
+    "days_over_60",
+    "closed",
+)
 COMPLAINT_COLUMNS = (
     Complaint.branch_id,
     Complaint.product_id,

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text
+from sqlalchemy import Date, String, and_, delete, func, insert, literal, or_, select, text
 
 from app.extensions import db
 from app.models import (
@@ -91,13 +91,18 @@ def _lock() -> None:
 
 
 def _cell_filter(model: Any, cells: set[Cell]) -> Any:
-    return or_(
-        *(
-            and_(
-                model.day == d, model.branch_id == b if b is not None else model.branch_id.is_(None)
+    daily = [model.period == "d"] if hasattr(model, "period") else []
+    return and_(
+        *daily,
+        or_(
+            *(
+                and_(
+                    model.day == d,
+                    model.branch_id == b if b is not None else model.branch_id.is_(None),
+                )
+                for d, b in cells
             )
-            for d, b in cells
-        )
+        ),
     )
 
 
@@ -299,6 +304,52 @@ BUILDERS = {
 }
 
 
+# Month rows: the sums of a month's day rows per key, so long ranges read few rows.
+MONTHLY: dict[Any, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    SatisfactionRollup: (("branch_id", "product_id", "channel", "survey_id"), METRIC_COLUMNS),
+    QuestionRollup: (
+        ("branch_id", "product_id", "channel", "survey_id", "question", "scale"),
+        ("answers", "total", "top"),
+    ),
+    ComplaintRollup: (
+        ("branch_id", "product_id", "channel", "code_channel", "code_business", "code_cause"),
+        rows.COMPLAINT_COUNTS,
+    ),
+    VoiceRollup: (("branch_id", "source_type", "kind", "key"), ("texts", "negative")),
+}
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _month_rows(model: Any, month: date, branch: Any = ...) -> None:
+    """Replace the month rows of ``month`` (one branch, or all when omitted) from day rows."""
+    keys, sums = MONTHLY[model]
+    where = [model.period == "d", model.day >= month, model.day < next_month(month)]
+    gone = [model.period == "m", model.day == month]
+    if branch is not ...:
+        match = model.branch_id == branch if branch is not None else model.branch_id.is_(None)
+        where.append(match)
+        gone.append(match)
+    db.session.execute(delete(model).where(*gone))
+    source = (
+        select(
+            literal("m", String(1)),
+            literal(month, Date()),
+            *(getattr(model, k) for k in keys),
+            *(func.sum(getattr(model, c)) for c in sums),
+        )
+        .where(*where)
+        .group_by(*(getattr(model, k) for k in keys))
+    )
+    db.session.execute(insert(model).from_select(["period", "day", *keys, *sums], source))
+
+
 @transactional
 def refresh(dirty: DirtyCells) -> int:
     """Recompute the rollup rows of the given cells from the raw rows; returns rows stored.
@@ -316,6 +367,11 @@ def refresh(dirty: DirtyCells) -> int:
             for model in MODELS[kind]:
                 db.session.execute(delete(model).where(_cell_filter(model, chunk)))
             stored += BUILDERS[kind](chunk)
+        months = {(month_start(d), b) for d, b in kind_cells}
+        for model in MODELS[kind]:
+            if model in MONTHLY:
+                for month, branch in sorted(months, key=str):
+                    _month_rows(model, month, branch)
     return stored
 
 
@@ -328,6 +384,15 @@ def rebuild(kinds: Iterable[str] = KINDS) -> dict[str, int]:
         for model in MODELS[kind]:
             db.session.execute(delete(model))
         out[kind] = BUILDERS[kind](None)
+        for model in MODELS[kind]:
+            if model in MONTHLY:
+                first, last = db.session.execute(
+                    select(func.min(model.day), func.max(model.day))
+                ).one()
+                month = month_start(first) if first else None
+                while month is not None and month <= last:
+                    _month_rows(model, month)
+                    month = next_month(month)
     return out
 
 

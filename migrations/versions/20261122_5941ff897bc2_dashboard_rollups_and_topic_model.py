@@ -29,6 +29,7 @@ def upgrade():
     op.create_table(
         "rollup_complaint",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=1), server_default="d", nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -86,6 +87,7 @@ def upgrade():
     op.create_table(
         "rollup_question",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=1), server_default="d", nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -110,6 +112,7 @@ def upgrade():
     op.create_table(
         "rollup_satisfaction",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=1), server_default="d", nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -143,6 +146,7 @@ def upgrade():
     op.create_table(
         "rollup_voice",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=1), server_default="d", nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("source_type", sa.String(length=30), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),

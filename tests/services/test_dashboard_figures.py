@@ -188,3 +188,13 @@ def test_complaint_rollup_equals_raw_counts_by_code(app):
     assert dc.total(f, regulator=True).received == 1
     assert dc.total(f).received == sum(expected.values()) == 4
     assert db.session.scalar(select(func.sum(ComplaintRollup.received))) >= 4
+
+
+def test_partial_months_mix_day_and_month_rows_exactly(answers):
+    for start, end in (("2026-01-15", "2026-02-10"), ("2025-12-20", "2026-03-31")):
+        f = dashboard_filters.parse({"from": start, "to": end, "branch": "HZ"})
+        raw = _raw("/HO/HZ/", date.fromisoformat(start), date.fromisoformat(end))
+        report = metrics.satisfaction_total(f).report()
+        assert report.responses == raw["responses"]
+        assert report.csat.value == pytest.approx(raw["csat"])
+        assert report.nps.value == pytest.approx(raw["nps"])
