@@ -7,10 +7,6 @@ service commits become savepoints (pallets-eco/flask-sqlalchemy #1171).
 
 from __future__ import annotations
 
-import os
-import re
-import uuid
-
 import pytest
 
 from tests import support
@@ -29,19 +25,19 @@ def database_url(backend, tmp_path_factory):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
         return
-    admin_url = support.postgres_admin_url()
-    problem = support.postgres_problem(admin_url)
-    if problem:
-        if os.environ.get("KESHENG_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (KESHENG_REQUIRE_POSTGRES=1) but {problem}")
-        SKIPPED_POSTGRES.append(problem)
-        pytest.skip(f"PostgreSQL run skipped: {problem}")
-    name = f"kesheng_test_{uuid.uuid4().hex[:10]}"
-    support.postgres_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
-        yield re.sub(r"/[^/]*$", f"/{name}", admin_url)
-    finally:
-        support.postgres_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with support.fresh_postgres_database("kesheng_test") as url:
+            yield url
+    except pytest.skip.Exception as skipped:
+        SKIPPED_POSTGRES.append(str(skipped).removeprefix("PostgreSQL run skipped: "))
+        raise
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL database of its own, for tests of real concurrency (nothing rolled back)."""
+    with support.fresh_postgres_database("kesheng_own") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,11 @@ import contextvars
 import os
 import re
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -55,6 +59,27 @@ def postgres_execute(url: str, sql: str) -> None:
 
     with psycopg.connect(_libpq(url), autocommit=True) as conn:
         conn.execute(sql)
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block, dropped afterwards.
+
+    Skips the test when the server is not reachable, unless KESHENG_REQUIRE_POSTGRES=1 (CI),
+    which makes that a failure.
+    """
+    admin = postgres_admin_url()
+    problem = postgres_problem(admin)
+    if problem:
+        if os.environ.get("KESHENG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (KESHENG_REQUIRE_POSTGRES=1) but {problem}")
+        pytest.skip(f"PostgreSQL run skipped: {problem}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    postgres_execute(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", admin)
+    finally:
+        postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_app(database_url: str, **overrides) -> Flask:

@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, AuditLog, User
+from app.services.errors import ValidationFailed
+
+MIN_REASON = 4
 
 
 def client_ip() -> str | None:
@@ -51,3 +54,20 @@ def recent_entries(*, action: str | None = None, limit: int = 200) -> list[Audit
     if action:
         stmt = stmt.where(AuditLog.action == action)
     return list(db.session.scalars(stmt))
+
+
+def record_unmasked_view(
+    object_type: str, object_id: Any, *, actor: User, reason: str, detail: dict[str, Any]
+) -> AuditLog:
+    """Audit a view of full personal data; the reason is required (JR/T 0171 access logging)."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ValidationFailed(f"查看完整信息须填写事由（至少 {MIN_REASON} 个字）", field="reason")
+    return record(
+        f"{object_type}.view_unmasked",
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason[:500],
+        detail=detail,
+    )

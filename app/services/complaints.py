@@ -412,16 +412,12 @@ def attachments(complaint: Complaint) -> list[ComplaintAttachment]:
 @transactional
 def reveal_contact(complaint_id: int, *, actor: User, reason: str) -> Complaint:
     """The complaint with the complainant's full contact data; the view is audited."""
-    reason = (reason or "").strip()
-    if len(reason) < 4:
-        raise ValidationFailed("查看完整信息须填写事由（至少 4 个字）", field="reason")
     complaint = get_complaint(complaint_id)
-    audit.record(
-        "complaint.view_unmasked",
+    audit.record_unmasked_view(
+        "complaint",
+        complaint.id,
         actor=actor,
-        object_type="complaint",
-        object_id=complaint.id,
-        reason=reason[:500],
+        reason=reason,
         detail={"reference": complaint.reference},
     )
     return complaint

@@ -53,16 +53,12 @@ def get_customer(customer_id: int) -> Customer:
 @transactional
 def reveal_customer(customer_id: int, *, actor: User, reason: str) -> Customer:
     """The customer with full contact data; the view is written to the audit log with the reason."""
-    reason = (reason or "").strip()
-    if len(reason) < 4:
-        raise ValidationFailed("查看完整信息须填写事由（至少 4 个字）", field="reason")
     customer = get_customer(customer_id)
-    audit.record(
-        "customer.view_unmasked",
+    audit.record_unmasked_view(
+        "customer",
+        customer.id,
         actor=actor,
-        object_type="customer",
-        object_id=customer.id,
-        reason=reason[:500],
+        reason=reason,
         detail={"external_id": customer.external_id},
     )
     return customer

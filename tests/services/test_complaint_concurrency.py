@@ -6,9 +6,7 @@ than inside the rolled-back test transaction. The customer is new too, so its cr
 
 from __future__ import annotations
 
-import re
 import threading
-import uuid
 
 import pytest
 
@@ -19,21 +17,7 @@ pytestmark = pytest.mark.postgres
 RETRIES = 20
 
 
-@pytest.fixture
-def own_database():
-    admin = support.postgres_admin_url()
-    problem = support.postgres_problem(admin)
-    if problem:
-        pytest.skip(f"PostgreSQL not available: {problem}")
-    name = f"kesheng_cpconc_{uuid.uuid4().hex[:10]}"
-    support.postgres_execute(admin, f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", admin)
-    finally:
-        support.postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_twenty_concurrent_retries_create_one_complaint(own_database):
+def test_twenty_concurrent_retries_create_one_complaint(own_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -41,7 +25,7 @@ def test_twenty_concurrent_retries_create_one_complaint(own_database):
     from app.services import demo, tokens
 
     app = support.make_app(
-        own_database, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RETRIES + 5, "max_overflow": 5}
+        own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RETRIES + 5, "max_overflow": 5}
     )
     with app.app_context():
         support.migrate_to_head()

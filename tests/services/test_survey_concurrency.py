@@ -6,9 +6,7 @@ than inside the rolled-back test transaction.
 
 from __future__ import annotations
 
-import re
 import threading
-import uuid
 
 import pytest
 
@@ -19,21 +17,7 @@ pytestmark = pytest.mark.postgres
 SUBMISSIONS = 50
 
 
-@pytest.fixture
-def own_database():
-    admin = support.postgres_admin_url()
-    problem = support.postgres_problem(admin)
-    if problem:
-        pytest.skip(f"PostgreSQL not available: {problem}")
-    name = f"kesheng_conc_{uuid.uuid4().hex[:10]}"
-    support.postgres_execute(admin, f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", admin)
-    finally:
-        support.postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_fifty_concurrent_submissions_store_one_response(own_database):
+def test_fifty_concurrent_submissions_store_one_response(own_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -42,7 +26,7 @@ def test_fifty_concurrent_submissions_store_one_response(own_database):
     from app.services.customers import CustomerData
 
     app = support.make_app(
-        own_database,
+        own_postgres,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": SUBMISSIONS + 5, "max_overflow": 10},
     )
     with app.app_context():
