@@ -252,11 +252,8 @@ def _complaint(sc: Scenario, n: int, at: datetime, customer: Customer, rng: rand
         external_ref=f"DEMO-IMP-{n:04d}",
     )
     complaint, created = intake_row(data)
-    if created:
-        steps = demo_complaints.PATHS[
-            Status.CLOSED if at < utcnow() - 20 * DAY else Status.ACCEPTED
-        ]
-        demo_complaints._walk(complaint, steps, None, rng)
+    if created:  # closed, so demo customers stay eligible for surveys
+        demo_complaints._walk(complaint, demo_complaints.PATHS[Status.CLOSED], None, rng)
     return complaint
 
 
@@ -266,7 +263,7 @@ def _cases(sc: Scenario, k: int, anchor: datetime, customers: list, rng: random.
         at = anchor - rng.uniform(2, 58) * DAY
         out.append(_complaint(sc, k * 100 + i, at, rng.choice(customers), rng))
     for i in range(sc.after):
-        at = min(anchor + rng.uniform(2, 58) * DAY, utcnow() - DAY)
+        at = min(anchor + rng.uniform(2, 58) * DAY, utcnow() - 14 * DAY)
         out.append(_complaint(sc, k * 100 + 50 + i, at, rng.choice(customers), rng))
     db.session.flush()
     return out
