@@ -26,3 +26,16 @@ def rebuild() -> None:
     for kind, n in counts.items():
         click.echo(f"{kind}: {n} rows")
     click.echo(f"rebuilt in {seconds:.1f} s, peak memory {peak_mb:.0f} MB")
+
+
+@dashboards.command("topics", help="从近期文本中发现话题并重算客户之声汇总")
+@with_appcontext
+def topics() -> None:
+    from app.services import dashboard_voice
+
+    record = dashboard_voice.discover_topics()
+    if record is None:
+        raise click.ClickException("已分析的文本太少（至少 4 条），无法发现话题")
+    rollups.rebuild(["voice"])
+    for topic in record.model.get("topics", []):
+        click.echo(f"{topic['id']:>3}  {topic['label']}  ({topic['size']} 条)")

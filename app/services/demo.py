@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
 from app.security.passwords import hash_password
-from app.services import analysis, demo_complaints, demo_improvements, demo_surveys
+from app.services import analysis, demo_complaints, demo_dashboards, demo_improvements, demo_surveys
 from app.services import demo_data as data
 from app.services.tx import transactional
 
@@ -162,4 +162,5 @@ def analyse_pending_texts() -> int:
     done = 0
     for batch in analysis.in_batches(analysis.work_list(), 500):
         done += analysis.analyze_batch(batch)
+    demo_dashboards.seed()
     return done

@@ -63,6 +63,7 @@ def _xy(chart: Chart) -> dict[str, Any]:
             "title": {"text": chart.y2_title},
             "showgrid": False,
             "rangemode": "tozero",
+            "tickformat": ",d",
         }
     return {"data": data, "layout": layout}
 

@@ -1,0 +1,44 @@
+"""A branch manager opens the dashboard overview, changes a filter and sees the charts redraw."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+TREND = "chart-satisfaction"
+
+
+def _drawn(page) -> list:
+    page.wait_for_function("document.querySelectorAll('[data-drawn]').length >= 3", timeout=15000)
+    return page.evaluate(f"document.getElementById('{TREND}').data[0].y")
+
+
+def test_overview_redraws_after_a_filter_change(live_server, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(r.url) if r.status >= 400 and not r.url.endswith("favicon.ico") else None
+        ),
+    )
+    sign_in(page, live_server, "manager")
+    page.click("nav.mainnav >> text=看板")
+    page.wait_for_load_state("load")
+    before = _drawn(page)
+    assert sum(v or 0 for v in before) > 0  # the demo answers of 杭州分行
+    assert page.locator(".dash-card").count() >= 6
+    branch_options = page.locator("select[name=branch] option").all_inner_texts()
+    assert not any("南京" in o for o in branch_options)  # only the manager's subtree
+
+    with page.expect_navigation():
+        page.select_option("select[name=branch]", "HZ01")  # filters submit on change
+    assert "branch=HZ01" in page.url
+    after = _drawn(page)
+    assert sum(v or 0 for v in after) < sum(v or 0 for v in before)
+    assert "西湖支行" in page.locator(".dash-scope").inner_text()
+    assert not errors, errors
+    screenshot(page, "dashboard-overview-filtered")
