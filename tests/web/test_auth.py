@@ -20,8 +20,8 @@ def test_login_page_is_chinese_and_has_csrf(client):
     ("username", "home"),
     [
         ("agent", "/staff/"),
-        ("manager", "/manager/"),
-        ("hq", "/manager/"),
+        ("manager", "/manager/dashboards/"),
+        ("hq", "/manager/dashboards/"),
         ("admin", "/admin/users"),
     ],
 )

@@ -44,7 +44,7 @@ def home_for(user: User) -> str:
     if user.has_role(Role.ADMIN):
         return url_for("admin.users")
     if user.has_role(Role.HQ_MANAGER, Role.BRANCH_MANAGER):
-        return url_for("manager.home")
+        return url_for("manager.dashboards")
     return url_for("staff.home")
 
 

@@ -6,7 +6,6 @@ from app.models import Role
 from app.web import nav
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
-nav.add("管理概览", "manager.home", nav.MANAGERS, order=15)
 nav.add("问卷", "manager.surveys_list", frozenset({Role.HQ_MANAGER}), order=45)
 nav.add("调查活动", "manager.campaigns_list", frozenset({Role.HQ_MANAGER}), order=46)
 nav.add("看板", "manager.dashboards", nav.MANAGERS, order=16)
