@@ -1,0 +1,158 @@
+"""Dashboard pages for the voice of the customer and follow-ups (same shapes as
+``dashboard_pages``: cards, charts as data, tables behind them)."""
+
+from __future__ import annotations
+
+from app.services import dashboard_followups as dfu
+from app.services import dashboard_voice as dv
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, pct, r
+
+
+def voice(f: Filters) -> PageData:
+    page = PageData()
+    for kind, title in (("topic", "话题"), ("keyword", "关键词")):
+        top = dv.top_terms(f, kind, 15)
+        t = page.table(
+            Table(
+                f"top_{kind}",
+                f"本期热门{title}",
+                [title, "提及次数", "上期次数", "变化", "负面占比（%）", "例句（已脱敏）"],
+            )
+        )
+        for item in top[:15]:
+            quotes = (
+                dv.quotes(f, topic=item["key"])
+                if kind == "topic"
+                else dv.quotes(f, keyword=item["key"])
+                if len(t.rows) < 5
+                else []
+            )
+            t.add(
+                [
+                    item["label"],
+                    item["texts"],
+                    item["previous"],
+                    item["change"],
+                    r(item["negative_share"], 1, 100),
+                    " ｜ ".join(quotes[:2]),
+                ]
+            )
+        page.charts.append(
+            Chart(
+                f"chart-{kind}",
+                f"本期热门{title}及与上期对比",
+                "提及次数",
+                t.name,
+                kind="hbar",
+                y=[i["label"] for i in top][:15],
+                series=[
+                    Series("本期", [i["texts"] for i in top][:15], "bar"),
+                    Series("上期", [i["previous"] for i in top][:15], "bar"),
+                ],
+                note=f"本期与上期各 {f.days} 天",
+                drill="complaints",
+            )
+        )
+        if kind == "topic" and not top:
+            page.notes.append("尚未发现话题：运行 flask dashboards topics 从近期文本中发现话题。")
+        keys = [i["key"] for i in top[:5]]
+        trend = dv.term_trend(f, kind, keys)
+        labels = [metrics.period_label(p, f.grain) for p in metrics.periods(f)]
+        page.charts.append(
+            Chart(
+                f"chart-{kind}-trend",
+                f"前五{title}趋势",
+                "提及次数",
+                t.name,
+                x=labels,
+                series=[Series(i["label"], trend[i["key"]]) for i in top[:5]],
+                drill="complaints",
+            )
+        )
+    rising = page.table(
+        Table(
+            "rising", "上升最快的话题与关键词", ["类型", "名称", "本期", "按上期占比预期", "倍数"]
+        )
+    )
+    for item in dv.rising(f):
+        rising.add([item["kind"], item["label"], item["current"], item["expected"], item["ratio"]])
+    return page
+
+
+def followups(f: Filters) -> PageData:
+    page = PageData()
+    total = dfu.total(f)
+    page.cards = [
+        Card("回访任务", str(total["tasks"]), f"已结束 {total['closed']} 件"),
+        Card("拨打次数", str(total["attempts"]), "全部回访通话"),
+        Card("接通率", pct(dfu.share(total["reached"], total["tasks"])), "至少接通一次的任务"),
+        Card(
+            "低分客户 48 小时内回访",
+            pct(dfu.share(total["detractor_within_48h"], total["detractor_tasks"])),
+            f"低分客户任务 {total['detractor_tasks']} 件",
+        ),
+    ]
+    trend = dfu.trend(f)
+    labels = [metrics.period_label(p, f.grain) for p, _ in trend]
+    t = page.table(
+        Table(
+            "followup_trend",
+            "回访趋势",
+            [
+                "期间",
+                "任务",
+                "拨打次数",
+                "接通任务",
+                "接通率（%）",
+                "低分客户任务",
+                "48小时内回访（%）",
+            ],
+        )
+    )
+    for label, (_, c) in zip(labels, trend, strict=True):
+        t.add(
+            [
+                label,
+                c["tasks"],
+                c["attempts"],
+                c["reached"],
+                r(dfu.share(c["reached"], c["tasks"]), 1, 100),
+                c["detractor_tasks"],
+                r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100),
+            ]
+        )
+    page.charts.append(
+        Chart(
+            "chart-followups",
+            "回访任务、接通率与低分客户 48 小时内回访率",
+            "件；折线为 %",
+            t.name,
+            x=labels,
+            series=[
+                Series("回访任务", [c["tasks"] for _, c in trend], "bar", "y2"),
+                Series(
+                    "接通率（%）",
+                    [r(dfu.share(c["reached"], c["tasks"]), 1, 100) for _, c in trend],
+                ),
+                Series(
+                    "48小时内回访（%）",
+                    [
+                        r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100)
+                        for _, c in trend
+                    ],
+                ),
+            ],
+            note=f"共 {total['tasks']} 件回访任务",
+            y2_title="任务数",
+        )
+    )
+    reasons = page.table(
+        Table("followup_reasons", "按回访原因", ["原因", "任务", "拨打次数", "接通率（%）"])
+    )
+    for label, c in dfu.by_reason(f):
+        reasons.add(
+            [label, c["tasks"], c["attempts"], r(dfu.share(c["reached"], c["tasks"]), 1, 100)]
+        )
+    return page
