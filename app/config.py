@@ -71,6 +71,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     if env.get("CELERY_QUEUE"):
         out["CELERY_QUEUE"] = env["CELERY_QUEUE"]
     out.update(_survey_channels(env))
+    out.update(_imap(env))
     if env.get("PII_KEY"):
         out["PII_KEY"] = env["PII_KEY"]
     if env.get("TRUSTED_PROXIES"):
@@ -105,6 +106,18 @@ def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _imap(env: Mapping[str, str]) -> dict[str, Any]:
+    """The complaint mailbox polled for e-mailed complaints (unset: no polling)."""
+    out: dict[str, Any] = {
+        k: env[k] for k in ("IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD", "IMAP_FOLDER") if env.get(k)
+    }
+    if env.get("IMAP_PORT"):
+        out["IMAP_PORT"] = int(env["IMAP_PORT"])
+    if env.get("IMAP_SSL"):
+        out["IMAP_SSL"] = env["IMAP_SSL"].lower() in ("1", "true", "yes")
+    return out
+
+
 def finalise(config: dict[str, Any]) -> None:
     """Check and complete a loaded configuration; raise ConfigError when it is unsafe."""
     production = config.get("ENV_NAME") == "production"
@@ -132,5 +145,6 @@ def finalise(config: dict[str, Any]) -> None:
                 "schedule": 900.0,
             },
             "surveys-dispatch-due": {"task": "surveys.dispatch_due", "schedule": 60.0},
+            "complaints-poll-imap": {"task": "complaints.poll_imap", "schedule": 300.0},
         },
     }

@@ -31,6 +31,22 @@ def import_mail(path: str) -> None:
     )
 
 
+@complaints.command("poll-imap")
+def poll_imap() -> None:
+    """Import unread messages from the mailbox configured with IMAP_HOST/IMAP_USER/..."""
+    from flask import current_app
+
+    settings = complaint_mail.imap_settings(current_app.config)
+    if settings is None:
+        raise click.ClickException("IMAP_HOST is not configured")
+    report = complaint_mail.poll_imap(settings)
+    for ref in report.created:
+        click.echo(f"created {ref}")
+    for line in report.failed:
+        click.echo(f"failed: {line}", err=True)
+    click.echo(f"{len(report.created)} created, {len(report.duplicates)} already imported")
+
+
 @complaints.command("sweep-deadlines")
 def sweep_deadlines() -> None:
     """Escalate every complaint past its deadline (safe to run as often as wanted)."""
