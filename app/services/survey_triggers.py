@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
@@ -26,7 +26,8 @@ from app.services.customers import CustomerData, branch_by_code, upsert_customer
 from app.services.errors import ValidationFailed
 from app.services.responses_query import local
 from app.services.tx import get_or_raise, transactional
-from surveys.contact import in_quiet_hours
+from surveys import CustomerContactState, check_contact
+from surveys.contact import ContactRules, in_quiet_hours
 
 DEFAULT_RULES = (
     ("loan.disbursed", "loan-followup", "survey", "sms", 7 * 24),
@@ -56,6 +57,38 @@ def list_rules() -> list[TriggerRule]:
     return list(db.session.scalars(select(TriggerRule).order_by(TriggerRule.event_type)))
 
 
+def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> dict | None:
+    """Why the contact rules forbid this triggered survey, or None. Quiet hours only delay the
+    sending (dispatch waits), so they are not a refusal here."""
+    from app.services.campaigns import OPEN_COMPLAINT_LOOKUPS
+
+    rules = ContactRules()
+    window = timedelta(days=rules.frequency_cap_days)
+    when = func.coalesce(Invitation.sent_at, Invitation.scheduled_at)
+    nearby = db.session.scalars(
+        select(when)
+        .where(
+            Invitation.customer_id == customer.id,
+            Invitation.status.not_in(["failed", "expired"]),
+            when > due - window,
+            when < due + window,
+        )
+        .execution_options(include_all_branches=True)
+    ).all()
+    state = CustomerContactState(
+        last_surveyed_at=tuple(nearby),
+        has_open_complaint=any(
+            customer.id in lookup([customer.id]) for lookup in OPEN_COMPLAINT_LOOKUPS
+        ),
+        opted_out=customer.opted_out,
+        opted_out_channels=frozenset(filter(None, (customer.opted_out_channels or "").split(","))),
+    )
+    decision = check_contact(state, rule.survey.code, rule.channel, due, rules)
+    if decision.allowed or decision.reason_code == "quiet_hours":
+        return None
+    return {"reason_code": decision.reason_code, "reason": decision.reason}
+
+
 def apply_rules(
     event_type: str,
     customer: Customer,
@@ -74,6 +107,10 @@ def apply_rules(
         if version is None or rule.survey.status == "closed":
             continue
         due = occurred_at + timedelta(hours=rule.delay_hours)
+        refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
+        if refusal is not None:
+            scheduled.append({"kind": "skipped", "survey_code": rule.survey.code, **refusal})
+            continue
         if rule.action == "visit":
             row = FollowUp(
                 customer_id=customer.id,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import FollowUp, Invitation, OutboundMessage, Response
+from app.models import Customer, FollowUp, Invitation, OutboundMessage, Response
 from tests import factories
 
 TEMPLATES = {
@@ -254,3 +254,35 @@ def test_unknown_event_is_accepted_and_schedules_nothing(client):
         headers=bearer("events:write"),
     )
     assert bad.status_code == 422
+
+
+def test_triggered_surveys_obey_the_frequency_cap_and_opt_out(client, db_session):
+    def event(kind: str, day: int, external_id: str = "EV010"):
+        return client.post(
+            "/api/v1/events",
+            json={
+                "type": kind,
+                "customer": {"external_id": external_id, "name": "郑九", "phone": "13700000010"},
+                "occurred_at": datetime(2026, 11, day, 10, 0, tzinfo=UTC).isoformat(),
+                "branch_code": "NJ01",
+            },
+            headers=bearer("events:write"),
+        ).get_json()["scheduled"]
+
+    first = event("account.opened", 1)
+    assert [s["kind"] for s in first] == ["survey"]
+    second = event("loan.disbursed", 5)  # due 12 Nov, 11 days after the first one is due
+    assert second == [
+        {
+            "kind": "skipped",
+            "survey_code": "loan-followup",
+            "reason_code": "frequency_cap",
+            "reason": second[0]["reason"],
+        }
+    ]
+    assert "30" in second[0]["reason"]
+    event("account.opened", 1, "EV011")
+    customer = db_session.scalar(select(Customer).where(Customer.external_id == "EV011"))
+    customer.opted_out = True
+    db_session.commit()
+    assert event("loan.disbursed", 20, "EV011")[0]["reason_code"] == "opted_out"
