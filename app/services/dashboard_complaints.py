@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -99,6 +100,13 @@ def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tu
 def total(f: Filters, **kw: Any) -> Counts:
     found = rows(f, **kw)
     return found[0][1] if found else Counts()
+
+
+def sum_counts(items: Iterable[Counts]) -> Counts:
+    out = Counts()
+    for item in items:
+        out.add(item.values)
+    return out
 
 
 def trend(f: Filters, **kw: Any) -> list[tuple[date, Counts]]:

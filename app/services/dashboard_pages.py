@@ -113,9 +113,10 @@ def sat_cells(report: Any) -> list[Any]:
 def overview(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
-    total = metrics.satisfaction_total(f).report(minimum)
-    trend = metrics.satisfaction_trend(f)
-    comp = dc.total(f)
+    trend = metrics.satisfaction_trend(f)  # the periods cover the range: their sum is the total
+    total = sum((g.sums for g in trend), metrics.MetricSums()).report(minimum)
+    complaint_trend = dc.trend(f)
+    comp = dc.sum_counts(c for _, c in complaint_trend)
     page.cards = [
         Card("CSAT 满意占比", pct(total.csat.value), f"样本 {total.csat.n}", total.csat.too_small),
         Card("NPS 净推荐值", num(total.nps.value), f"样本 {total.nps.n}", total.nps.too_small),
@@ -148,14 +149,13 @@ def overview(f: Filters) -> PageData:
             y_title="CSAT（%）/ 指数（分）/ NPS",
         )
     )
-    _complaint_trend(page, f)
+    _complaint_trend(page, f, complaint_trend)
     _sentiment_trend(page, f)
     _problems(page, f)
     return page
 
 
-def _complaint_trend(page: PageData, f: Filters) -> None:
-    trend = dc.trend(f)
+def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
     t = page.table(
         Table(
             "complaint_trend",

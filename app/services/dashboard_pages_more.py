@@ -227,8 +227,9 @@ def products_channels(f: Filters) -> PageData:
 
 def complaints(f: Filters) -> PageData:
     page = PageData()
-    total = dc.total(f)
-    regulator = dc.total(f, regulator=True)
+    trend_all, trend_reg = dc.trend(f), dc.trend(f, regulator=True)
+    total = dc.sum_counts(c for _, c in trend_all)
+    regulator = dc.sum_counts(c for _, c in trend_reg)
     page.cards = [
         Card("受理投诉", str(total.received), f"其中重大投诉 {total.major} 件"),
         Card("监管转办", str(regulator.received), f"时限内处理 {pct(regulator.in_time_share)}"),
@@ -270,7 +271,6 @@ def complaints(f: Filters) -> PageData:
                 drill="complaints",
             )
         )
-    trend_all, trend_reg = dc.trend(f), dc.trend(f, regulator=True)
     labels = [metrics.period_label(p, f.grain) for p, _ in trend_all]
     t = page.table(
         Table(
