@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.models import Role
 from app.services import customers as customer_service
+from app.services import workbench
 from app.services.errors import ServiceError
 from app.web.access import roles_required
 from app.web.staff import bp
@@ -18,7 +19,7 @@ STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 @bp.get("/")
 @roles_required(*STAFF_ROLES)
 def home():
-    return render_template("staff/home.html")
+    return render_template("staff/home.html", work=workbench.summary(current_user))
 
 
 @bp.get("/customers")

@@ -1,0 +1,61 @@
+"""The staff workbench: what needs doing today, in the viewer's branch scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import FollowUp, FollowUpStatus, OutboxMessage, User, utcnow
+from app.services import complaint_queue
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ALERT_LOOKBACK_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Workbench:
+    complaints: dict[str, int]
+    followups_due_today: int
+    followups_open: int
+    alerts: list[OutboxMessage]
+
+
+def _end_of_today(now: datetime) -> datetime:
+    local = now.astimezone(SHANGHAI)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, SHANGHAI)
+
+
+def _alerts_for(user: User, now: datetime, limit: int = 8) -> list[OutboxMessage]:
+    # Staff notices name their recipient by user name; it is stored encrypted, so the recent
+    # ones are decrypted and filtered here (a few hundred rows at most).
+    recent = db.session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == "staff",
+            OutboxMessage.created_at >= now - timedelta(days=ALERT_LOOKBACK_DAYS),
+        )
+        .order_by(OutboxMessage.created_at.desc())
+        .limit(500)
+    )
+    return [m for m in recent if m.recipient == user.username][:limit]
+
+
+def summary(user: User, *, now: datetime | None = None) -> Workbench:
+    """Queue counts, follow-ups due, and escalation notices addressed to this user."""
+    now = now or utcnow()
+    open_followups = select(func.count(FollowUp.id)).where(
+        FollowUp.status.in_([FollowUpStatus.OPEN, FollowUpStatus.SCHEDULED])
+    )
+    return Workbench(
+        complaints=complaint_queue.counts(user),
+        followups_due_today=db.session.scalar(
+            open_followups.where(FollowUp.due_at < _end_of_today(now))
+        )
+        or 0,
+        followups_open=db.session.scalar(open_followups) or 0,
+        alerts=_alerts_for(user, now),
+    )
