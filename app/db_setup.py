@@ -1,8 +1,17 @@
-"""Engine-level settings: SQLite in WAL mode with foreign keys and real transactions."""
+"""Engine-level settings: SQLite in WAL mode with foreign keys and real transactions.
+
+On SQLite a use case (``@transactional``) takes the write lock when its transaction begins
+(``BEGIN IMMEDIATE``): a deferred transaction that reads first and then writes fails at once with
+"database is locked" when another process committed in between, without waiting for the busy
+timeout. Reads outside use cases keep the plain ``BEGIN`` and never block writers (WAL).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -23,7 +32,30 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+_CHANGES_AT_BEGIN = "sqlite_changes_at_begin"
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions that begin inside this block take SQLite's write lock at once."""
+    reset = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(reset)
+
+
+def read_only_so_far(conn) -> bool:
+    """True when this SQLite connection's open transaction has not written anything yet."""
+    dbapi_conn = conn.connection.dbapi_connection
+    if not isinstance(dbapi_conn, sqlite3.Connection):
+        return False
+    return conn.info.get(_CHANGES_AT_BEGIN) == dbapi_conn.total_changes
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        conn.info[_CHANGES_AT_BEGIN] = conn.connection.dbapi_connection.total_changes

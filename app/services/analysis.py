@@ -57,24 +57,28 @@ def source_types() -> list[str]:
     return sorted(_sources)
 
 
-def _row(source_type: str, source_id: int) -> TextAnalysis:
-    row = db.session.scalar(
-        select(TextAnalysis).where(
-            TextAnalysis.source_type == source_type, TextAnalysis.source_id == source_id
+def _row(source_type: str, source_id: int, *, new: bool = False) -> TextAnalysis:
+    row = None
+    if not new:
+        row = db.session.scalar(
+            select(TextAnalysis).where(
+                TextAnalysis.source_type == source_type, TextAnalysis.source_id == source_id
+            )
         )
-    )
     if row is None:
         row = TextAnalysis(source_type=source_type, source_id=source_id)
         db.session.add(row)
     return row
 
 
-def request_analysis(source_type: str, source_id: int, *, branch_id: int | None = None) -> None:
+def request_analysis(
+    source_type: str, source_id: int, *, branch_id: int | None = None, new: bool = False
+) -> None:
     """Inside the caller's transaction: mark the text as waiting for analysis; queue the job
-    once that transaction has committed."""
+    once that transaction has committed. ``new``: the text was just created (no row to look up)."""
     if source_type not in _sources:
         raise ValueError(f"unknown text source {source_type!r}")
-    row = _row(source_type, source_id)
+    row = _row(source_type, source_id, new=new)
     row.status = AnalysisStatus.PENDING
     row.branch_id = branch_id
     db.session.flush()

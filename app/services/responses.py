@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -40,6 +40,7 @@ from surveys import (
 )
 
 MAX_TOKEN_LENGTH = 100
+DEFAULT_THANKS = "感谢您的宝贵意见，我们会认真改进！"
 
 
 class LinkGone(ServiceError):
@@ -149,6 +150,8 @@ def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         db.session.flush()
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
+    # Kept outside the mapped attributes, so the thank-you page needs no query after the commit.
+    response.thank_you = link.version.definition.get("thank_you") or DEFAULT_THANKS
     return response
 
 
@@ -189,9 +192,10 @@ def store_response(
     )
     db.session.add(response)
     db.session.flush()
-    db.session.add_all(answer_rows(defn, cleaned, response.id))
+    # One executemany without RETURNING: the ORM would send one INSERT per answer row.
+    db.session.execute(insert(Answer), answer_values(defn, cleaned, response.id))
     if response.comment_redacted:
-        analysis.request_analysis("response", response.id, branch_id=branch_id)
+        analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
     if response.detractor and customer_id is not None and followup_on_detractor:
         db.session.add(
             FollowUp(
@@ -218,27 +222,43 @@ def _detractor_note(response: Response) -> str:
     return "客户评分较低（" + "，".join(parts) + "），请尽快回访了解原因"
 
 
-def answer_rows(defn: SurveyDefinition, cleaned: dict[str, Any], response_id: int) -> list[Answer]:
-    rows: list[Answer] = []
+def answer_values(defn: SurveyDefinition, cleaned: dict[str, Any], response_id: int) -> list[dict]:
+    """The answer rows of a response as plain values, for one multi-row INSERT."""
+    rows: list[dict] = []
+
+    def add(question_id: str, item_id=None, value_int=None, value_text=None) -> None:
+        rows.append(
+            {
+                "response_id": response_id,
+                "question_id": question_id,
+                "item_id": item_id,
+                "value_int": value_int,
+                "value_text": value_text,
+            }
+        )
+
     for question in defn.questions:
         value = cleaned.get(question.id)
         if value is None:
             continue
         if question.type is QuestionType.MATRIX:
             for item, point in value.items():
-                rows.append(Answer(question_id=question.id, item_id=item, value_int=point))
+                add(question.id, item, value_int=point)
         elif question.type is QuestionType.MULTIPLE:
-            rows.extend(Answer(question_id=question.id, item_id=None, value_text=v) for v in value)
+            for v in value:
+                add(question.id, value_text=v)
         elif isinstance(value, int):
-            rows.append(Answer(question_id=question.id, value_int=value))
+            add(question.id, value_int=value)
         else:
-            rows.append(Answer(question_id=question.id, value_text=str(value)))
+            add(question.id, value_text=str(value))
         other = cleaned.get(other_key(question.id))
         if other:
-            rows.append(Answer(question_id=question.id, item_id="other", value_text=other))
-    for row in rows:
-        row.response_id = response_id
+            add(question.id, "other", value_text=other)
     return rows
+
+
+def answer_rows(defn: SurveyDefinition, cleaned: dict[str, Any], response_id: int) -> list[Answer]:
+    return [Answer(**values) for values in answer_values(defn, cleaned, response_id)]
 
 
 def redacted_comment(defn: SurveyDefinition, cleaned: dict[str, Any]) -> str:

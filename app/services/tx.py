@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from app import db_setup
 from app.extensions import db
 from app.services.errors import NotFound
 
@@ -22,9 +23,11 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        _end_sqlite_read()
         try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
+            with db_setup.write_intent():
+                result = fn(*args, **kwargs)
+                db.session.commit()
         except BaseException:
             db.session.rollback()
             db.session.info.pop(_AFTER_COMMIT, None)
@@ -33,6 +36,18 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
         return result
 
     return run
+
+
+def _end_sqlite_read() -> None:
+    """On SQLite, close a read-only transaction the request opened before the use case (token
+    or user look-up), so that the use case begins its own with the write lock held."""
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if db_setup.read_only_so_far(session.connection()):
+        session.commit()
 
 
 def after_commit(hook: Callable[[], None]) -> None:

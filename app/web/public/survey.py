@@ -60,7 +60,7 @@ def survey_link(token: str):
         return message_page("answered")
     except responses.AnswersInvalid as err:
         return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
-    thanks = response.version.definition.get("thank_you") or "感谢您的宝贵意见，我们会认真改进！"
+    thanks = getattr(response, "thank_you", None) or responses.DEFAULT_THANKS
     return render_template(
         "public/survey/message.html", kind="thanks", heading="提交成功，感谢您的参与", text=thanks
     )

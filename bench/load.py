@@ -1,0 +1,188 @@
+"""Load benchmark: survey submissions, the complaint API and the staff queue under gunicorn.
+
+Usage:
+    .venv/bin/python bench/load.py [--backend sqlite|postgresql|both] [--broker redis|inline|both]
+                                   [--seconds 10] [--connections 32] [--workers 2]
+    .venv/bin/python bench/load.py --memory [--requests 100000] [--backend sqlite]
+
+For each backend: a fresh migrated database with the demo bank and enough one-time invitations,
+gunicorn with gunicorn.conf.py (``-w 2``), and wrk on loopback (``bench/load.lua``). In the same
+run a bare Flask handler (``bench/bare_app.py``) is served by the same gunicorn settings. Every
+submission uses a different token; afterwards the stored rows are counted against wrk's 2xx.
+``--broker redis`` queues analysis and rollup jobs in Redis (a private queue, dropped at the end;
+no Celery worker runs, so the jobs wait); ``inline`` runs them in the request, as without Redis.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness as h  # noqa: E402
+
+
+def fmt(name: str, r: dict, bare_rps: float | None = None) -> str:
+    ratio = f"{r['rps'] / bare_rps:6.0%}" if bare_rps else "     –"
+    bad = r["non_2xx"] + r["socket_errors"] + r["timeouts"]
+    return (
+        f"  {name:<34} {r['rps']:8.0f}/s {ratio}  p50 {r['p50_ms']:7.1f} ms  "
+        f"p99 {r['p99_ms']:7.1f} ms  2xx {r['ok']:6d}  non-2xx/errors {bad}"
+        + (f" ({r['statuses'].strip()})" if r["statuses"].strip() else "")
+    )
+
+
+def run_backend(backend: str, broker: str, args, bare_rps: float) -> None:
+    workdir = tempfile.mkdtemp(prefix=f"kesheng-load-{backend}-")
+    db = h.Database(backend, workdir).create()
+    queue = f"kesheng-bench-{os.getpid()}"
+    server = None
+    try:
+        tokens = int(args.seconds * 3000) + 2000
+        h.setup_data(db, workdir, tokens)
+        env = {"DATABASE_URL": db.url}
+        if broker == "redis":
+            env.update({"REDIS_URL": h.REDIS_URL, "CELERY_QUEUE": queue})
+        else:
+            env.update({"REDIS_URL": "", "CELERY_BROKER_URL": ""})
+        server = h.Server("wsgi:app", args.port, args.workers, env).start()
+        # Warm-up (not counted): models and templates load on first use in each worker.
+        for _ in range(4):
+            h.get(server.base + "/complaint")
+        Path(workdir, "cookie.txt").write_text(h.sign_in(server.base, "hq"))
+        print(f"\n{backend} (analysis {'queued in Redis' if broker == 'redis' else 'inline'}):")
+        r = h.wrk(
+            server.base, "submit", workdir, seconds=args.seconds, connections=args.connections
+        )
+        counts = h.submission_counts(db, workdir)
+        print(fmt("survey submission POST /s/<token>", r, bare_rps))
+        extra = counts["rows"] - r["thanks"]
+        verdict = (
+            "ok"
+            if 0 <= extra <= args.connections
+            and counts["rows"] == counts["distinct"] == counts["completed"]
+            else "MISMATCH"
+        )
+        print(
+            f"    stored: {counts['rows']} responses for {r['thanks']} thank-you pages "
+            f"(rows - 2xx = {extra}, allowed 0..{args.connections}); distinct invitations "
+            f"{counts['distinct']}, invitations completed {counts['completed']}: {verdict}"
+        )
+        if broker == "redis":
+            print(f"    jobs waiting in Redis queue: {h.redis_queue_length(queue)}")
+        r = h.wrk(
+            server.base, "complaint", workdir, seconds=args.seconds, connections=args.connections
+        )
+        print(fmt("complaint API POST /api/v1/complaints", r, bare_rps))
+        r = h.wrk(
+            server.base,
+            "get",
+            workdir,
+            seconds=args.seconds,
+            connections=args.connections,
+            path="/staff/complaints",
+        )
+        print(fmt("staff queue GET /staff/complaints", r, bare_rps))
+        errors = sum(1 for line in open(server.log, encoding="utf-8") if "Traceback" in line)
+        print(f"    tracebacks in the gunicorn log: {errors}")
+    finally:
+        if server:
+            server.stop()
+        if broker == "redis":
+            h.redis_drop_queue(queue)
+        db.drop()
+
+
+def memory(args) -> None:
+    """One worker, submissions until --requests; RSS sampled every 10,000 requests."""
+    workdir = tempfile.mkdtemp(prefix="kesheng-memory-")
+    db = h.Database(args.backend if args.backend != "both" else "sqlite", workdir).create()
+    queue = f"kesheng-bench-{os.getpid()}"
+    server = None
+    try:
+        h.setup_data(db, workdir, args.requests + 20_000)
+        env = {"DATABASE_URL": db.url, "REDIS_URL": h.REDIS_URL, "CELERY_QUEUE": queue}
+        server = h.Server("wsgi:app", args.port, 1, env).start()
+        pid = server.worker_pids()[0]
+        print(f"memory of one worker (pid {pid}), survey submissions, {db.backend}:")
+        print(f"  {'requests':>9}  {'RSS MB':>7}")
+        print(f"  {0:>9}  {h.rss_mb(pid):7.1f}")
+        total, step = 0, 10_000
+        # wrk cannot stop after N requests: run short bursts and sample at each 10k boundary.
+        next_mark = step
+        offset_dir = Path(workdir)
+        tokens = offset_dir.joinpath("tokens.txt").read_text().split()
+        while total < args.requests:
+            chunk = tokens[total : total + 60_000]
+            offset_dir.joinpath("tokens.txt").write_text("\n".join(chunk) + "\n")
+            r = h.wrk(server.base, "submit", workdir, seconds=5, connections=8)
+            total += r["requests"]
+            if total >= next_mark:
+                print(
+                    f"  {total:>9}  {h.rss_mb(pid):7.1f}   (last burst {r['rps']:.0f}/s)",
+                    flush=True,
+                )
+                next_mark += step
+        alive = pid in server.worker_pids()
+        print(f"  same worker throughout: {alive}")
+    finally:
+        if server:
+            server.stop()
+        h.redis_drop_queue(queue)
+        db.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--broker", choices=["redis", "inline", "both"], default="redis")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--requests", type=int, default=100_000)
+    args = parser.parse_args()
+    h.ensure_wrk()
+    print(
+        f"machine: {h.machine_note()}; gunicorn -w {args.workers}, wrk -t2 "
+        f"-c{args.connections} -d{args.seconds:g}s"
+    )
+    if args.memory:
+        memory(args)
+        return
+    brokers = ["redis", "inline"] if args.broker == "both" else [args.broker]
+    if "redis" in brokers and not h.redis_available():
+        print("Redis is not answering at", h.REDIS_URL, "- running inline only")
+        brokers = ["inline"]
+    bare = h.Server("bench.bare_app:app", args.port + 1, args.workers).start("/bare")
+    try:
+        r = h.wrk(
+            bare.base,
+            "get",
+            tempfile.mkdtemp(),
+            seconds=args.seconds,
+            connections=args.connections,
+            path="/bare",
+        )
+    finally:
+        bare.stop()
+    print(fmt("bare Flask handler GET /bare", r))
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        for broker in brokers:
+            started = time.time()
+            run_backend(backend, broker, args, r["rps"])
+            print(f"    ({time.time() - started:.0f} s including set-up)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Gunicorn settings for production (read automatically when gunicorn starts in this folder).
+
+    .venv/bin/gunicorn wsgi:app                  # 4 sync workers on 127.0.0.1:8000
+    WEB_CONCURRENCY=2 .venv/bin/gunicorn wsgi:app
+
+Command-line flags override these values (``-w 2 -b 127.0.0.1:9000``). The application is
+loaded once in the master (``preload_app``) so that workers share its memory and a broken
+configuration stops the master at once; every worker then drops the database connections the
+master may have opened, so no socket is ever shared between processes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "sync"
+timeout = 30  # a worker silent for longer is killed and replaced by the master
+graceful_timeout = 30
+keepalive = 5
+backlog = 2048
+preload_app = True
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = "info"
+# Request line without the query string; survey tokens are masked by TokenMaskingLogger.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+_TOKEN_PATH = re.compile(r"/s/[^/\s\"?]+")
+
+
+class TokenMaskingLogger(Logger):
+    """Access log lines never carry a customer's one-time survey token."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _TOKEN_PATH.sub("/s/…", atoms[key])
+        return atoms
+
+
+logger_class = TokenMaskingLogger
+
+
+def post_fork(server, worker):
+    """Each worker opens its own database connections (never one inherited from the master)."""
+    app = getattr(server.app, "wsgi", lambda: None)()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not the Kesheng app (the benchmarks' bare handler)
+    from app.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
