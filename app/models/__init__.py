@@ -36,6 +36,7 @@ from app.models.rollup import (
     TopicModelRecord,
     VoiceRollup,
 )
+from app.models.ratelimit import RateLimitCounter
 from app.models.improvement import (
     ActionAttachment,
     ImprovementAction,
@@ -45,6 +46,7 @@ from app.models.improvement import (
 )
 
 __all__ = [
+    "RateLimitCounter",
     "ComplaintRollup",
     "FollowUpRollup",
     "QuestionRollup",

@@ -79,3 +79,14 @@ def authenticate(username: str, password: str, *, ip: str) -> User:
     if not ok:
         raise BadCredentials(BAD_CREDENTIALS)
     return user
+
+
+@transactional
+def sign_out(user_id: int) -> None:
+    """End every session of this user: a session cookie copied before sign-out stops working
+    (the cookie is signed client-side, so only the bumped version can invalidate it)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    user.session_version += 1
+    audit.record("logout", actor=user, object_type="staff_user", object_id=user.id)

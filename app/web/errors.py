@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -46,6 +47,14 @@ API_CODES = {
 }
 
 
+_SURVEY_TOKEN = re.compile(r"^/s/[^/]+")
+
+
+def logged_path() -> str:
+    """The request path for a log line: a customer's survey token is never written to logs."""
+    return _SURVEY_TOKEN.sub("/s/…", request.path)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
@@ -82,7 +91,7 @@ def handle_csrf(err: CSRFError):
 
 def handle_unexpected(err: Exception):
     original = getattr(err, "original_exception", None) or err
-    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    log.exception("unhandled error on %s %s", request.method, logged_path(), exc_info=original)
     if wants_json():
         return json_error(500, MESSAGES[500][1])
     return _page(500)
@@ -93,7 +102,7 @@ def handle_database_down(err: DBAPIError):
     log.warning(
         "database unavailable on %s %s: %s",
         request.method,
-        request.path,
+        logged_path(),
         type(err.orig).__name__ if err.orig else err,
     )
     if wants_json():

@@ -39,7 +39,8 @@ def _security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user and getattr(current_user, "is_authenticated", False):
+    signed_in = current_user and getattr(current_user, "is_authenticated", False)
+    if signed_in or request.path.startswith("/s/"):  # personal pages and one-time links
         headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -74,6 +74,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    auth_service.sign_out(current_user.id)
     logout_user()
     session.clear()
     flash("您已安全退出", "success")

@@ -10,7 +10,7 @@ from app.models.improvement import LINK_SOURCES
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
 from app.services import improvements
-from app.services.errors import ServiceError
+from app.services.errors import NotFound, ServiceError
 from app.web.access import roles_required
 from app.web.manager import bp
 from app.web.manager import improvements_forms as forms
@@ -102,6 +102,8 @@ def improvement_cases_link(problem_id: int):
         added = improvements.link_cases(
             problem_id, source_type, _ids(request.form.getlist("ids")), actor=current_user, via=via
         )
+    except NotFound:
+        raise  # another branch's problem, or none: 404
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("manager.improvement_cases", problem_id=problem_id))

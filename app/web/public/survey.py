@@ -6,10 +6,10 @@ submission, and customers have no session with us.
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from app.extensions import csrf
-from app.services import responses
+from app.services import ratelimit, responses
 from app.services.errors import NotFound
 from app.web.public import bp
 from surveys import field_name, other_field_name
@@ -18,7 +18,28 @@ MESSAGES = {
     "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
     "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
     "answered": (200, "您已提交过本问卷", "该链接已提交过答卷，无需重复填写。感谢您的参与！"),
+    "throttled": (
+        429,
+        "访问过于频繁",
+        "来自您网络的无效链接访问过多，请稍后再试，或联系客户经理。",
+    ),
 }
+
+# Wrong tokens tolerated from one address per window before every link is refused (guessing
+# a 192-bit token is hopeless anyway; this stops enumeration noise and scanners early).
+MAX_WRONG_TOKENS = 30
+WINDOW_SECONDS = 600
+
+
+def _limit_key() -> str:
+    return f"survey-link:{request.remote_addr or 'unknown'}"
+
+
+def _limits() -> tuple[int, int]:
+    cfg = current_app.config
+    return cfg.get("SURVEY_LINK_MAX_FAILURES", MAX_WRONG_TOKENS), cfg.get(
+        "SURVEY_LINK_WINDOW_SECONDS", WINDOW_SECONDS
+    )
 
 
 def message_page(kind: str, text: str | None = None):
@@ -48,11 +69,15 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def survey_link(token: str):
+    limit, window = _limits()
+    if ratelimit.exceeded(_limit_key(), limit, window_seconds=window):
+        return message_page("throttled")
     try:
         if request.method == "GET":
             return render_form(responses.open_link(token))
         response = responses.submit_link(token, request.form)
     except NotFound:
+        ratelimit.hit(_limit_key(), window_seconds=window)
         return message_page("missing")
     except responses.LinkGone as err:
         return message_page("gone", err.message)

@@ -11,7 +11,7 @@ import nlp
 from app.models import Role
 from app.models.analysis import SENTIMENT_LABELS
 from app.services import analysis
-from app.services.errors import ServiceError
+from app.services.errors import NotFound, ServiceError
 from app.web.access import roles_required
 from app.web.auth.routes import safe_next
 from app.web.forms import BaseForm
@@ -56,6 +56,8 @@ def correct_analysis(analysis_id: int):
             analysis.correct_label(
                 analysis_id, form.field.data, form.value.data, actor=current_user
             )
+        except NotFound:
+            raise  # another branch's analysis, or none: 404
         except ServiceError as err:
             flash(err.message, "error")
         else:

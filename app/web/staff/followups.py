@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.models import Role
 from app.models.survey_response import OUTCOME_LABELS
 from app.services import followups
-from app.services.errors import ServiceError
+from app.services.errors import NotFound, ServiceError
 from app.services.responses import AnswersInvalid
 from app.services.surveys import definition_of
 from app.web.access import roles_required
@@ -81,6 +81,8 @@ def followup_attempt(task_id: int):
             note=request.form.get("note", "")[:1000],
             callback_at=_callback_time(request.form.get("callback_at", "")),
         )
+    except NotFound:
+        raise  # another branch's task, or none: 404, never a hint that it exists
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
@@ -101,6 +103,8 @@ def followup_answers(task_id: int):
         followups.submit_phone_answers(task_id, request.form, agent=current_user)
     except AnswersInvalid as err:
         return _detail(task_id, raw=err.raw, errors=err.fields, status=422)
+    except NotFound:
+        raise
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
