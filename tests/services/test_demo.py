@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import Branch, Customer, Product, Role, User
@@ -36,3 +37,25 @@ def test_customers_are_plausible(db_session):
             total = sum(int(d) * w for d, w in zip(c.id_number[:17], ID_WEIGHTS, strict=True))
             assert c.id_number[17] == ID_CHECK[total % 11]
     assert db_session.scalar(select(func.count(Product.id))) >= 10
+
+
+def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session):
+    """The README's first command seeds with the defaults; it must never fail."""
+    if backend != "sqlite":
+        pytest.skip("one backend is enough for the data generator; the services run on both")
+    from app.models import Complaint, Problem, Response
+    from app.services import demo
+
+    first = demo.seed()
+    assert first.customers_added == 200 - 40
+
+    def counted():
+        return [db_session.scalar(select(func.count(m.id))) for m in (Response, Complaint, Problem)]
+
+    counts = counted()
+    assert counts[0] >= 2000 and counts[1] >= 300 and counts[2] >= 15
+    again = demo.seed()
+    assert again.customers_added == 0
+    assert [
+        db_session.scalar(select(func.count(m.id))) for m in (Response, Complaint, Problem)
+    ] == (counts)
