@@ -85,8 +85,11 @@ class Database:
             import sqlite3
 
             path = self.url.removeprefix("sqlite:///")
-            with sqlite3.connect(path, timeout=30) as conn:
+            conn = sqlite3.connect(path, timeout=30)
+            try:
                 return str(conn.execute(sql).fetchone()[0])
+            finally:
+                conn.close()
         return psql(sql, self.url)
 
 

@@ -99,13 +99,11 @@ def deferred() -> Iterator[None]:
 
 def enqueue(source_type: str, source_id: int) -> None:
     """Send the analysis job (inline when no broker); a broker failure leaves the row pending."""
+    from app.jobs import broker
     from app.jobs.analysis import analyze_text
 
-    analyze_text.apply_async(
-        (source_type, source_id),
-        retry=True,
-        retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-    )
+    # No fallback: the row stays pending and the periodic catch-up analyses it.
+    broker.send(analyze_text, (source_type, source_id))
 
 
 def _load(source_type: str, source_id: int) -> SourceText | None:

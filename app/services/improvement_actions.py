@@ -263,9 +263,11 @@ def _start_resurvey(problem: Problem, choice: Resurvey, actor: User, now: dateti
     )
 
     def send() -> None:
+        from app.jobs import broker
         from app.jobs.surveys import send_campaign
 
-        send_campaign.delay(campaign.id)
+        args = (campaign.id,)
+        broker.send(send_campaign, args, fallback=broker.run_inline(send_campaign, args))
 
     after_commit(send)
 

@@ -58,10 +58,12 @@ def _note(dirty: DirtyCells, obj: Any) -> None:
 
 
 def _enqueue(dirty: DirtyCells) -> None:
+    from app.jobs import broker
     from app.jobs.dashboards import refresh_rollups
 
     if dirty:
-        refresh_rollups.delay(dirty.to_json())
+        args = (dirty.to_json(),)
+        broker.send(refresh_rollups, args, fallback=broker.run_inline(refresh_rollups, args))
 
 
 @event.listens_for(Session, "after_flush")

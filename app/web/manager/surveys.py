@@ -187,6 +187,7 @@ def campaign_detail(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/<any(send, close):action>")
 @roles_required(HQ)
 def campaign_action(campaign_id: int, action: str):
+    from app.jobs import broker
     from app.jobs.surveys import send_campaign
 
     if action == "close":
@@ -195,7 +196,12 @@ def campaign_action(campaign_id: int, action: str):
     else:
         campaigns.get_campaign(campaign_id)
         if current_app.config.get("CELERY_BROKER_URL"):
-            send_campaign.delay(campaign_id)  # a worker sends; the page shows progress
+            # A worker sends and the page shows progress; with the broker down, send inline.
+            broker.send(
+                send_campaign,
+                (campaign_id,),
+                fallback=lambda: campaigns.run_campaign(campaign_id),
+            )
         else:
             campaigns.run_campaign(campaign_id)  # embedded set-up: inline, like eager jobs
         flash("已开始发送，进度见下方", "success")
