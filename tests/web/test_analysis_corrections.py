@@ -60,7 +60,7 @@ def test_other_branches_cannot_correct(auth, client, db_session):
         f"/staff/analysis/{row.id}/correct",
         data={"csrf_token": csrf_token(page), "field": "sentiment", "value": "positive"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 404
     assert db_session.scalars(select(LabelCorrection)).first() is None
 
 
