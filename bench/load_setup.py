@@ -59,11 +59,12 @@ def main() -> None:
     from sqlalchemy import insert, select
 
     from app import create_app
+    from app.config import normalise_database_url
     from app.extensions import db
     from app.models import Customer, Invitation, InvitationStatus, Product, utcnow
     from app.services import demo, invitations, surveys, tokens
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(args.database_url)})
     started = time.perf_counter()
     with app.app_context():
         upgrade()
