@@ -41,6 +41,7 @@ class DefaultConfig:
     PII_KEY: str | None = None  # derived from SECRET_KEY when unset
     TRUSTED_PROXIES = 0
     NLP_MODEL_DIR: str | None = None  # retrained models; default instance/nlp-models
+    RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
 
 
 def normalise_database_url(url: str) -> str:
@@ -78,6 +79,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if env.get("MIN_SAMPLE_SIZE"):
         out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
+    if env.get("RETENTION_DAYS"):
+        out["RETENTION_DAYS"] = int(env["RETENTION_DAYS"])
     return out
 
 
@@ -145,6 +148,7 @@ def finalise(config: dict[str, Any]) -> None:
                 "schedule": 900.0,
             },
             "surveys-dispatch-due": {"task": "surveys.dispatch_due", "schedule": 60.0},
+            "retention-run": {"task": "kesheng.retention_run", "schedule": 86400.0},
             "complaints-poll-imap": {"task": "complaints.poll_imap", "schedule": 300.0},
         },
     }

@@ -7,6 +7,7 @@ from flask import Flask
 from app.cli import accounts, dashboards, demo, nlp_commands
 from app.cli import complaints as complaint_commands
 from app.cli import improvements as improvement_commands
+from app.cli import retention as retention_commands
 from app.cli import surveys as survey_commands
 
 
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(survey_commands.surveys_group)
     app.cli.add_command(improvement_commands.improvements_group)
     app.cli.add_command(dashboards.dashboards)
+    app.cli.add_command(retention_commands.retention_group)

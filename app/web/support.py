@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, abort, request, send_from_directory
 from flask_login import current_user
 
+import nlp
 from app.extensions import db
 from app.services import scope
 from app.web import nav
@@ -27,6 +28,22 @@ def _bind_scope() -> None:
         return
     if current_user.is_authenticated:
         scope.bind(db.session, scope.scope_for(current_user))
+
+
+def _refuse_nul_bytes() -> None:
+    """A NUL byte in the path, the query or a form field is bad input (400) on every page, on
+    both databases (PostgreSQL cannot store it; SQLite would keep a string that truncates)."""
+    if "\x00" in request.path:
+        abort(400)
+    values = list(request.args.values())
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        values += [v for key in request.form for v in request.form.getlist(key)]
+        values += [f.filename or "" for f in request.files.values()]
+    if any("\x00" in v for v in values):
+        abort(400)
 
 
 def _security_headers(response):
@@ -62,11 +79,18 @@ def register(app: Flask) -> None:
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else "—"
 
+    @app.template_filter("redact")
+    def redact_text(value: str | None) -> str:
+        """Free text with phone, ID, card numbers and e-mails masked (personal data by default
+        masked on every page; the full text needs an audited reveal)."""
+        return nlp.redact(value).text if value else (value or "")
+
     @app.context_processor
     def navigation():
         items = nav.items_for(current_user.role) if current_user.is_authenticated else []
         return {"nav_items": items}
 
+    app.before_request(_refuse_nul_bytes)
     app.before_request(_bind_scope)
     app.after_request(_security_headers)
     app.add_url_rule("/vendor/<path:filename>", "vendor_asset", vendor_asset)
