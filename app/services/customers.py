@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Branch, Customer, CustomerSegment, User
@@ -84,21 +85,34 @@ def branch_by_code(code: str | None) -> Branch | None:
     return branch
 
 
+def _by_external_id(external_id: str) -> Customer | None:
+    return db.session.scalar(
+        select(Customer)
+        .where(Customer.external_id == external_id)
+        .execution_options(include_all_branches=True, populate_existing=True)
+    )
+
+
 def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     """Create or update by external_id inside the caller's transaction; returns (row, created)."""
     if not data.external_id.strip() or not data.name.strip():
         raise ValidationFailed("客户号和姓名为必填项", field="external_id")
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
-    customer = db.session.scalar(
-        select(Customer)
-        .where(Customer.external_id == data.external_id.strip())
-        .execution_options(include_all_branches=True)
-    )
+    external_id = data.external_id.strip()
+    customer = _by_external_id(external_id)
     created = customer is None
     if created:
-        customer = Customer(external_id=data.external_id.strip(), name=data.name.strip())
-        db.session.add(customer)
+        try:
+            with db.session.begin_nested():
+                customer = Customer(external_id=external_id, name=data.name.strip()[:100])
+                db.session.add(customer)
+                db.session.flush()
+        except IntegrityError:
+            # Another request created the same customer a moment ago: update that one.
+            customer, created = _by_external_id(external_id), False
+            if customer is None:
+                raise
     customer.name = data.name.strip()[:100]
     if data.branch_code:
         customer.branch = branch_by_code(data.branch_code)

@@ -1,0 +1,58 @@
+"""Simultaneous first contacts for one new customer number create one customer (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.postgres
+
+THREADS = 12
+
+
+def test_concurrent_upserts_of_a_new_customer_create_it_once(own_postgres):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Customer
+    from app.services import customers
+
+    app = support.make_app(own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2})
+    with app.app_context():
+        support.migrate_to_head()
+        db.session.remove()
+
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+
+    def upsert(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                customers.upsert_customer(
+                    customers.CustomerData(
+                        external_id="RACE-001", name=f"并发客户{n}", phone="13800138000"
+                    )
+                )
+                outcomes.append("ok")
+            except Exception as err:  # noqa: BLE001  (reported below)
+                outcomes.append(repr(err))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=upsert, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcomes == ["ok"] * THREADS
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count(Customer.id)).where(Customer.external_id == "RACE-001")
+        )
+        db.session.remove()
+        db.engine.dispose()
+    assert count == 1
