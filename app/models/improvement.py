@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +13,9 @@ from app.models.base import TimestampMixin, db, utcnow
 from app.models.org import Branch, BranchScoped, Product
 from app.models.user import User
 from app.services.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from app.models.survey import Survey
 
 
 class RootCause(StrEnum):
@@ -112,6 +115,7 @@ class Problem(BranchScoped, TimestampMixin, db.Model):
 
     branch: Mapped[Branch | None] = relationship(foreign_keys="Problem.branch_id")
     product: Mapped[Product | None] = relationship()
+    survey: Mapped[Survey | None] = relationship("Survey")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
     actions: Mapped[list[ImprovementAction]] = relationship(

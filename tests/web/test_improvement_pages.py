@@ -126,3 +126,29 @@ def test_evidence_upload_and_download(client, auth):
     f = a.attachments[0]
     got = client.get(f"/manager/improvements/{p.id}/actions/{a.id}/files/{f.id}")
     assert got.data == b"photo-bytes" and got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_edit_a_problem_records_the_change_and_respects_scope(client, auth):
+    problem, _ = make_problem()
+    auth.login("manager")
+    url = f"/manager/improvements/{problem.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    assert "编辑问题" in page and problem.title in page
+    form = {
+        "csrf_token": csrf_token(page),
+        "title": "信用卡年费减免规则告知不清（已细化）",
+        "description": "客户不清楚刷卡次数达标可免年费",
+        "root_cause": "process",
+        "branch_code": "HZ",
+        "window_days": "45",
+    }
+    assert client.post(url, data=form).status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(Problem, problem.id)
+    assert changed.title.endswith("（已细化）") and changed.window_days == 45
+    assert any(e.kind == "changed" for e in improvements.history(changed))
+    bad = client.post(url, data={**form, "title": ""})
+    assert bad.status_code == 400 and "请填写问题标题" in bad.get_data(as_text=True)
+    auth.logout()
+    auth.login("manager_nj")
+    assert client.get(url).status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role, utcnow
@@ -58,6 +58,40 @@ def improvement_new():
             flash("已立项，请关联投诉等案例并制定整改措施", "success")
             return redirect(url_for("manager.improvement_detail", problem_id=problem.id))
     return render_template("manager/improvements/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/improvements/<int:problem_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def improvement_edit(problem_id: int):
+    problem = improvements.get_problem(problem_id)
+    form = forms.ProblemForm(data=None if request.method == "POST" else _form_values(problem))
+    form.fill()
+    if form.validate_on_submit():
+        try:
+            improvements.update_problem(problem_id, _problem_data(form), actor=current_user)
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash("已保存问题信息，修改已记入处理历史", "success")
+            return redirect(url_for("manager.improvement_detail", problem_id=problem_id))
+    return render_template(
+        "manager/improvements/new.html", form=form, problem=problem
+    ), 400 if form.errors else 200
+
+
+def _form_values(problem) -> dict:
+    return {
+        "title": problem.title,
+        "description": problem.description,
+        "root_cause": problem.root_cause,
+        "branch_code": problem.branch.code if problem.branch else "",
+        "product_code": problem.product.code if problem.product else "",
+        "code_business": problem.code_business or "",
+        "code_cause": problem.code_cause or "",
+        "survey_code": problem.survey.code if problem.survey else "",
+        "owner_id": str(problem.owner_id or ""),
+        "window_days": problem.window_days,
+    }
 
 
 def _problem_data(form) -> improvements.ProblemData:
