@@ -331,7 +331,10 @@ def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, 
 def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachment:
     return ComplaintAttachment(
         complaint_id=complaint.id,
-        filename=item.filename[:200],
+        # Only the base name: a client's "../../x" never reaches a path (files live in the DB).
+        filename=(item.filename.replace("\x00", "").replace("\\", "/").split("/")[-1] or "附件")[
+            :200
+        ],
         content_type=item.content_type[:100],
         size=len(item.data),
         sha256=hashlib.sha256(item.data).hexdigest(),

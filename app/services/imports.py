@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Branch, User
 from app.models.org import SEGMENT_LABELS, CustomerSegment
+from app.security import uploads
 from app.services import audit
 from app.services.customers import CustomerData, upsert_customer_row
 from app.services.errors import ValidationFailed
@@ -53,6 +54,10 @@ def _read(filename: str, data: bytes) -> list[list[str]]:
     if name.endswith(".xlsx"):
         from openpyxl import load_workbook
 
+        try:
+            uploads.check_zip(data)
+        except uploads.UnsafeUpload as err:
+            raise ValidationFailed(str(err), field="file") from err
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a damaged file

@@ -28,6 +28,7 @@ from app.models.improvement import (
     ProblemLink,
     ProblemStatus,
 )
+from app.security import uploads as upload_checks
 from app.services import campaigns, notify
 from app.services import complaint_clock as clock
 from app.services import improvement_figures as figures
@@ -116,6 +117,10 @@ def _attach(action: ImprovementAction, uploads: list[Upload], actor: User | None
             continue
         if len(up.data) > MAX_ATTACHMENT:
             raise ValidationFailed("附件不能超过 5 MB", field="files")
+        if upload_checks.extension(up.filename) not in upload_checks.EVIDENCE_EXTENSIONS:
+            raise ValidationFailed(
+                "附件类型不支持，请上传图片、PDF、Word、Excel 或文本文件", field="files"
+            )
         name = (up.filename or "附件").replace("\x00", "").split("/")[-1].split("\\")[-1]
         db.session.add(
             ActionAttachment(

@@ -190,7 +190,8 @@ def test_nul_bytes_in_json_get_400_on_every_writing_endpoint(app, client):
     )
     customer = {"external_id": "NUL\x00002", "name": "周\x00九"}
     calls = [
-        ("POST", "/api/v1/complaints", {"channel": "app", "content": "a\x00b", "customer": customer}),
+        ("POST", "/api/v1/complaints",
+         {"channel": "app", "content": "a\x00b", "customer": customer}),
         ("POST", "/api/v1/invitations", {"survey_code": "branch-service", "customer": customer,
                                          "channel": "sms"}),
         ("POST", "/api/v1/events", {"type": "loan\x00paid", "customer": customer,
@@ -222,9 +223,13 @@ def test_cr_lf_in_a_complaint_cannot_forge_a_log_line(client, caplog):
     headers = _token_headers("complaints:write")
     client.post(
         "/api/v1/complaints",
-        json={"channel": "app", "content": forged, "customer": {"external_id": "LOG1", "name": forged}},
+        json={
+            "channel": "app",
+            "content": forged,
+            "customer": {"external_id": "LOG1", "name": forged},
+        },
         headers=headers,
-    )  # fmt: skip
+    )
     page = client.get("/complaint")
     client.post(
         "/complaint",
