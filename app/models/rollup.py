@@ -4,8 +4,10 @@ Every figure a dashboard shows is a ratio of sums stored here, so adding rows in
 gives exact results. The rows are derived data: ``app.services.rollups`` recomputes a
 (day, branch) cell from the raw rows, so a retried or duplicated job never double-counts.
 They are BranchScoped, so a signed-in viewer only ever aggregates their own branch subtree.
-``period`` is "d" for a day row and "m" for a month row (``day`` = the month's first day), the
-sum of that month's day rows, so a year's figures read a few thousand rows, not a million.
+``period`` is "d" for a day row, "w" for a week row (``day`` = its Monday) and "m" for a month
+row (``day`` = the month's first day), the sums of that week's or month's day rows, so a year's
+figures read a few thousand rows, not a million. The indexes lead with ``period`` so a range of
+month rows is read without touching the day rows between them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class SatisfactionRollup(BranchScoped, db.Model):
     """``surveys.MetricSums`` per day x branch x product x channel x survey."""
 
     __tablename__ = "rollup_satisfaction"
-    __table_args__ = (Index("ix_rollup_satisfaction_day_branch", "day", "branch_id"),)
+    __table_args__ = (Index("ix_rollup_satisfaction_period_day", "period", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
@@ -68,7 +70,7 @@ class QuestionRollup(BranchScoped, db.Model):
     """Answers to each scale question (matrix items as ``question.item``) per day cell."""
 
     __tablename__ = "rollup_question"
-    __table_args__ = (Index("ix_rollup_question_day_branch", "day", "branch_id"),)
+    __table_args__ = (Index("ix_rollup_question_period_day", "period", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
@@ -90,7 +92,7 @@ class ComplaintRollup(BranchScoped, db.Model):
     """
 
     __tablename__ = "rollup_complaint"
-    __table_args__ = (Index("ix_rollup_complaint_day_branch", "day", "branch_id"),)
+    __table_args__ = (Index("ix_rollup_complaint_period_day", "period", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)
@@ -114,11 +116,44 @@ class ComplaintRollup(BranchScoped, db.Model):
     closed: Mapped[int] = _count()
 
 
+class ComplaintSliceRollup(BranchScoped, db.Model):
+    """The complaint counts per day x branch and ONE dimension (``dim``/``value``), for the
+    charts that group or filter by a single dimension: ``dim`` is "channel" (value = intake
+    channel), "product" (value = product id as text, "" for none) or a JR/T 0169 code column.
+
+    The sum over one ``dim``'s values is the branch's total, so the unfiltered trend reads the
+    "channel" slice. Derived from the day rows of ``rollup_complaint`` (a few hundred rows a
+    month instead of one per complaint); figures filtered by product *and* a code (or channel
+    and a code) still read ``rollup_complaint``.
+    """
+
+    __tablename__ = "rollup_complaint_slice"
+    __table_args__ = (Index("ix_rollup_complaint_slice_period_day", "period", "day", "branch_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
+    day: Mapped[date] = mapped_column(Date)
+    dim: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(20), default="")
+    received: Mapped[int] = _count()
+    major: Mapped[int] = _count()
+    reviewed: Mapped[int] = _count()
+    reopened: Mapped[int] = _count()
+    decided: Mapped[int] = _count()
+    decided_in_time: Mapped[int] = _count()
+    decision_days: Mapped[int] = _count()
+    days_0_5: Mapped[int] = _count()
+    days_6_15: Mapped[int] = _count()
+    days_16_30: Mapped[int] = _count()
+    days_31_60: Mapped[int] = _count()
+    days_over_60: Mapped[int] = _count()
+    closed: Mapped[int] = _count()
+
+
 class VoiceRollup(BranchScoped, db.Model):
     """Text-analysis counts per day: ``kind`` is sentiment, keyword or topic, ``key`` its value."""
 
     __tablename__ = "rollup_voice"
-    __table_args__ = (Index("ix_rollup_voice_day_branch", "day", "branch_id"),)
+    __table_args__ = (Index("ix_rollup_voice_period_day", "period", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
     day: Mapped[date] = mapped_column(Date)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import Complaint, ComplaintRollup, Customer
 from app.models.base import utcnow
 from app.models.complaint import CLOCK_RUNNING
-from app.services import metrics
+from app.models.rollup import ComplaintSliceRollup
+from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
 from nlp import load_taxonomy
 
@@ -57,7 +58,7 @@ class Counts:
             return self.values[name]
         raise AttributeError(name)
 
-    def add(self, other: dict[str, int]) -> None:
+    def add(self, other: Mapping[str, int]) -> None:
         for k in COUNTS:
             self.values[k] += int(other.get(k, 0))
 
@@ -78,8 +79,82 @@ class Counts:
         return self.reopened / self.received if self.received else None
 
 
+SLICE_OF = {
+    "channel": "channel",
+    "product_id": "product",
+    "code_channel": "code_channel",
+    "code_business": "code_business",
+    "code_cause": "code_cause",
+}
+
+
 def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tuple, Counts]]:
-    """Counts per combination of complaint rollup columns ``dims``."""
+    """Counts per combination of complaint rollup columns ``dims`` (remembered per request)."""
+    key = ("complaints", f, dims, regulator)
+    return dashboard_filters.memo(key, lambda: _rows(f, dims, regulator))
+
+
+def _slice_dim(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> str | None:
+    """The one slice that answers the query, or None when it needs two dimensions at once."""
+    needed = {SLICE_OF[d] for d in dims if d in SLICE_OF}
+    if any(d not in ("day", "branch_id", *SLICE_OF) for d in dims):
+        return None
+    if f.channel is not None or regulator is not None:
+        needed.add("channel")
+    if f.product is not None:
+        needed.add("product")
+    if len(needed) > 1:
+        return None
+    return needed.pop() if needed else "channel"
+
+
+def _rows(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> list[tuple[tuple, Counts]]:
+    dim = _slice_dim(f, dims, regulator)
+    if dim is None and len(dims) == 1 and dims[0] in DIMENSIONS and regulator is None:
+        return _one_code(f, dims[0])
+    if dim is None:
+        return _wide_rows(f, dims, regulator)
+    s = ComplaintSliceRollup
+    cols = [s.value if d in SLICE_OF else getattr(s, d) for d in dims]
+    sums = [func.coalesce(func.sum(getattr(s, c)), 0).label(c) for c in COUNTS]
+    daily = "day" in dims and f.grain == "week"
+    stmt = metrics.apply_filters(select(*cols, *sums), s, f, survey=False, daily=daily)
+    stmt = stmt.where(s.dim == dim)
+    if f.channel is not None:
+        stmt = stmt.where(s.value == f.channel)
+    if f.product is not None:
+        stmt = stmt.where(s.value == str(f.product.id))
+    if regulator is not None:
+        stmt = stmt.where((s.value == "regulator") if regulator else (s.value != "regulator"))
+    if cols:
+        stmt = stmt.group_by(*cols)
+    out = []
+    for row in db.session.execute(stmt):
+        counts = Counts()
+        counts.add(row._mapping)
+        values = tuple(
+            (int(v) if v else None) if d == "product_id" else v
+            for d, v in zip(dims, row[: len(dims)], strict=True)
+        )
+        out.append((values, counts))
+    return out
+
+
+def _one_code(f: Filters, dim: str) -> list[tuple[tuple, Counts]]:
+    """One JR/T 0169 dimension from a single read of all three (filtered pages read the wide
+    rollup; its three code charts share that one read)."""
+    codes = tuple(DIMENSIONS)
+    found = dashboard_filters.memo(("complaint codes", f), lambda: _wide_rows(f, codes, None))
+    position = codes.index(dim)
+    acc: dict[str, Counts] = {}
+    for values, counts in found:
+        acc.setdefault(values[position], Counts()).add(counts.values)
+    return [((code,), counts) for code, counts in acc.items()]
+
+
+def _wide_rows(
+    f: Filters, dims: tuple[str, ...], regulator: bool | None
+) -> list[tuple[tuple, Counts]]:
     r = ComplaintRollup
     cols = [getattr(r, d) for d in dims]
     sums = [func.coalesce(func.sum(getattr(r, c)), 0).label(c) for c in COUNTS]
@@ -92,7 +167,7 @@ def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tu
     out = []
     for row in db.session.execute(stmt):
         counts = Counts()
-        counts.add(dict(row._mapping))
+        counts.add(row._mapping)
         out.append((tuple(row[: len(dims)]), counts))
     return out
 
@@ -134,7 +209,7 @@ def by_child(f: Filters) -> dict[str, Counts]:
     node, kids = metrics.children_of(f)
     branches = metrics.branch_map()
     acc: dict[str, Counts] = {k.code: Counts() for k in kids}
-    for (branch_id,), counts in rows(f, "branch_id"):
+    for (branch_id, _), counts in rows(f, "branch_id", "day"):  # the heat map's rows, summed
         acc.setdefault(metrics.child_key(branch_id, node, kids, branches), Counts()).add(
             counts.values
         )

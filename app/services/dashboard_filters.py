@@ -6,12 +6,13 @@ code or a branch outside the viewer's scope is a ValidationFailed with a Chinese
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from app.extensions import db
@@ -81,6 +82,18 @@ class Filters:
 
     def query_string(self, **override: Any) -> str:
         return urlencode(self.args(**override))
+
+
+def memo(key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered for the rest of the request under ``key`` (several charts of a
+    page share one rollup query). Outside a request it simply computes. Callers must not change
+    what they get back."""
+    if not has_request_context():
+        return compute()
+    cache = g.setdefault("dashboard_memo", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def default_range() -> tuple[date, date]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import TextAnalysis, TopicModelRecord, VoiceRollup
 from app.services import metrics
-from app.services.dashboard_filters import Filters
+from app.services.dashboard_filters import Filters, memo
 from app.services.tx import transactional
 from nlp import topics as nlp_topics
 
@@ -25,6 +25,11 @@ QUOTES = 3
 
 
 def _rows(f: Filters, kind: str, *dims: str) -> list[tuple[tuple, int, int]]:
+    """(dims, texts, negative) per combination of ``dims`` (remembered per request)."""
+    return memo(("voice", f, kind, dims), lambda: _read(f, kind, dims))
+
+
+def _read(f: Filters, kind: str, dims: tuple[str, ...]) -> list[tuple[tuple, int, int]]:
     v = VoiceRollup
     cols = [getattr(v, d) for d in dims]
     stmt = select(
@@ -97,6 +102,10 @@ def latest_model() -> TopicModelRecord | None:
 
 
 def topic_names() -> dict[str, str]:
+    return memo(("topic_names",), _topic_names)
+
+
+def _topic_names() -> dict[str, str]:
     record = latest_model()
     if record is None:
         return {}

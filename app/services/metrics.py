@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Branch, Product, SatisfactionRollup, Survey
 from app.models.rollup import METRIC_COLUMNS, QuestionRollup
 from app.services import rollups
-from app.services.dashboard_filters import CHANNELS, Filters
+from app.services.dashboard_filters import CHANNELS, Filters, memo
 from surveys import MetricSums
 
 DIRECT = "本级直属"
@@ -62,24 +62,59 @@ def periods(f: Filters) -> list[date]:
     return out
 
 
+def cover(start: date, end: date, periods: tuple[str, ...], *, weekly: bool) -> list[tuple]:
+    """Split ``start``..``end`` (inclusive) into (period, first, after) runs of rollup rows:
+    whole months as month rows (not for weekly figures, a month cuts weeks), whole weeks inside
+    the rest as week rows, and the remaining edge days as day rows. A week row only stands for
+    days inside one run, so it never crosses the month a monthly figure puts it in."""
+    out: list[tuple] = []
+    after_end = end + timedelta(days=1)
+    if "m" in periods and not weekly:
+        first = start if start.day == 1 else rollups.next_month(start)
+        after = rollups.next_month(end) if end == _month_end(end) else end.replace(day=1)
+        if first < after:
+            out.append(("m", first, after))
+            edges = [(start, first), (after, after_end)]
+        else:
+            edges = [(start, after_end)]
+    else:
+        edges = [(start, after_end)]
+    if not weekly:  # a monthly figure: no week row may cross a month boundary
+        edges = [part for lo, hi in edges for part in _split_months(lo, hi)]
+    for lo, hi in edges:
+        if lo >= hi:
+            continue
+        first = lo + timedelta(days=(7 - lo.weekday()) % 7)  # the first Monday on or after lo
+        weeks = (hi - first).days // 7 if "w" in periods and first < hi else 0
+        if weeks <= 0:
+            out.append(("d", lo, hi))
+            continue
+        after = first + timedelta(days=7 * weeks)
+        out.append(("w", first, after))
+        out.extend(("d", x, y) for x, y in ((lo, first), (after, hi)) if x < y)
+    return out
+
+
 def date_clause(model: Any, f: Filters, *, daily: bool = False) -> Any:
-    """The range as month rows for whole months and day rows for the partial months at the
-    edges (``daily``: day rows only, for weekly figures)."""
-    days = [model.day >= f.start, model.day <= f.end]
+    """The range as the fewest rollup rows: month, week and day rows (``daily``: weekly
+    figures, so no month rows)."""
     if not hasattr(model, "period"):
-        return and_(*days)
-    if daily:
-        return and_(model.period == "d", *days)
-    first = f.start if f.start.day == 1 else rollups.next_month(f.start)
-    after = rollups.next_month(f.end) if f.end == _month_end(f.end) else f.end.replace(day=1)
-    if first >= after:  # no whole month inside the range
-        return and_(model.period == "d", *days)
-    parts = [and_(model.period == "m", model.day >= first, model.day < after)]
-    if f.start < first:
-        parts.append(and_(model.period == "d", model.day >= f.start, model.day < first))
-    if after <= f.end:
-        parts.append(and_(model.period == "d", model.day >= after, model.day <= f.end))
-    return or_(*parts)
+        return and_(model.day >= f.start, model.day <= f.end)
+    runs = cover(f.start, f.end, rollups.periods_of(model), weekly=daily)
+    parts = [
+        and_(model.period == period, model.day >= first, model.day < after)
+        for period, first, after in runs
+    ]
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _split_months(lo: date, hi: date) -> list[tuple[date, date]]:
+    out = []
+    while lo < hi:
+        cut = min(hi, rollups.next_month(lo))
+        out.append((lo, cut))
+        lo = cut
+    return out
 
 
 def _month_end(day: date) -> date:
@@ -107,7 +142,12 @@ def _sums(model: Any, names: Iterable[str]) -> list[Any]:
 
 
 def satisfaction_rows(f: Filters, *dims: str) -> list[tuple[tuple, MetricSums]]:
-    """MetricSums per combination of rollup columns ``dims`` (e.g. "day", "branch_id")."""
+    """MetricSums per combination of rollup columns ``dims`` (e.g. "day", "branch_id"),
+    remembered for the rest of the request."""
+    return memo(("satisfaction", f, dims), lambda: _satisfaction_rows(f, dims))
+
+
+def _satisfaction_rows(f: Filters, dims: tuple[str, ...]) -> list[tuple[tuple, MetricSums]]:
     cols = [getattr(SatisfactionRollup, d) for d in dims]
     stmt = apply_filters(
         select(*cols, *_sums(SatisfactionRollup, METRIC_COLUMNS)),
@@ -145,7 +185,7 @@ def satisfaction_trend(f: Filters) -> list[Group]:
 
 
 def branch_map() -> dict[int, Branch]:
-    return {b.id: b for b in db.session.scalars(select(Branch))}
+    return memo(("branch_map",), lambda: {b.id: b for b in db.session.scalars(select(Branch))})
 
 
 def children_of(f: Filters) -> tuple[Branch | None, list[Branch]]:
@@ -215,7 +255,8 @@ def _by_child(f: Filters) -> list[Group]:
     branches = branch_map()
     by_code = {b.code: b for b in branches.values()}
     acc: dict[str, MetricSums] = {k.code: MetricSums() for k in kids}
-    for (branch_id,), sums in satisfaction_rows(f, "branch_id"):
+    # the heat map's branch x period rows, summed: one rollup read serves both charts
+    for (branch_id, _), sums in satisfaction_rows(f, "branch_id", "day"):
         _merge_into(acc, child_key(branch_id, node, kids, branches), sums)
     return [Group(k, group_label(k, node, by_code), s) for k, s in acc.items()]
 

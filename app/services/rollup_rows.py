@@ -6,9 +6,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from app.models import Complaint
+from app.models.rollup import METRIC_COLUMNS
 from app.services.surveys import definition_of
 from surveys import MetricSums, QuestionType, score_response
 
@@ -62,6 +64,9 @@ COMPLAINT_COLUMNS = (
 )
 
 
+_METRIC_VALUES = attrgetter(*METRIC_COLUMNS)
+
+
 @dataclass
 class SatisfactionBatch:
     metrics: dict[tuple, MetricSums] = field(default_factory=dict)
@@ -75,7 +80,7 @@ class SatisfactionAccumulator:
         self._versions = versions
         self._definitions: dict[int, Any] = {}
         self._last_day: date | None = None
-        self.metrics: dict[tuple, MetricSums] = defaultdict(MetricSums)
+        self.metrics: dict[tuple, list[int]] = {}  # MetricSums fields, summed in place
         self.questions: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
 
     def _definition(self, version_id: int) -> Any:
@@ -88,7 +93,13 @@ class SatisfactionAccumulator:
         defn = self._definition(row.version_id)
         answers = row.answers or {}
         key = (day, row.branch_id, row.product_id, row.channel, row.survey_id)
-        self.metrics[key] = self.metrics[key] + MetricSums.of(score_response(defn, answers))
+        values = _METRIC_VALUES(MetricSums.of(score_response(defn, answers)))
+        target = self.metrics.get(key)
+        if target is None:
+            self.metrics[key] = list(values)
+        else:
+            for i, value in enumerate(values):
+                target[i] += value
         for question, scale, value in scale_answers(defn, answers):
             counts = self.questions[(*key, question, scale)]
             counts[0] += 1
@@ -102,7 +113,9 @@ class SatisfactionAccumulator:
         """Remove and return the keys of days before ``day`` (all keys when None)."""
         batch = SatisfactionBatch()
         for key in [k for k in self.metrics if day is None or k[0] < day]:
-            batch.metrics[key] = self.metrics.pop(key)
+            batch.metrics[key] = MetricSums(
+                **dict(zip(METRIC_COLUMNS, self.metrics.pop(key), strict=True))
+            )
         for key in [k for k in self.questions if day is None or k[0] < day]:
             batch.questions[key] = tuple(self.questions.pop(key))
         return batch
