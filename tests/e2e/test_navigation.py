@@ -41,3 +41,29 @@ def test_branch_manager_sees_masked_customers_of_their_branch(live_server, page)
     phones = page.locator("table.table tbody tr td:nth-child(3)").all_inner_texts()
     assert all("****" in p for p in phones)
     screenshot(page, "customers-manager")
+
+
+# Pages a role's menu does not offer are refused in the browser too (typed-in URLs).
+FORBIDDEN = {
+    "agent": ["/manager/dashboards/", "/manager/surveys", "/manager/improvements", "/admin/users"],
+    "manager": ["/manager/surveys", "/manager/campaigns", "/admin/audit", "/admin/tokens"],
+    "hq": ["/admin/users", "/admin/audit"],
+    "admin": ["/staff/complaints", "/staff/customers", "/manager/dashboards/"],
+}
+
+
+@pytest.mark.parametrize("username", sorted(FORBIDDEN))
+def test_pages_outside_the_menu_are_refused(live_server, page, username):
+    sign_in(page, live_server, username)
+    offered = page.locator("nav.mainnav a").evaluate_all("links => links.map(a => a.pathname)")
+    for path in FORBIDDEN[username]:
+        assert path not in offered
+        response = page.goto(live_server + path)
+        assert response.status == 403, (username, path, response.status)
+        assert "没有权限" in page.content()
+    screenshot(page, f"forbidden-{username}")
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(live_server, page):
+    page.goto(live_server + "/staff/complaints")
+    assert "/login" in page.url and page.locator("input[name=password]").count() == 1
