@@ -96,12 +96,12 @@ def branches(f: Filters) -> PageData:
             note=f"最少样本 {minimum} 份；共 {sum(g.sums.responses for g in groups)} 份答卷",
         )
     )
-    _heatmaps(page, f, kids)
+    _heatmaps(page, f, kids, customers)
     page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
     return page
 
 
-def _heatmaps(page: PageData, f: Filters, kids: list) -> None:
+def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
     minimum = metrics.min_sample_size()
     rows_, periods, cells = metrics.child_month_matrix(f)
     comp = dc.child_month(f)
@@ -109,17 +109,21 @@ def _heatmaps(page: PageData, f: Filters, kids: list) -> None:
     keys = [g.key for g in rows_]
     names = [g.label for g in rows_]
     t = page.table(Table("branch_heat", "机构×期间满意度指数", ["机构", *labels]))
-    z, zc = [], []
+    z, zc, zr = [], [], []
     for key, name in zip(keys, names, strict=True):
-        line, cline = [], []
+        line, cline, rline = [], [], []
+        n_customers = customers.get(key, 0)
         for p in periods:
             rep = cells.get((key, p))
             rep = rep.report(minimum) if rep else None
             line.append(r(rep.index.value, 1) if rep and not rep.index.too_small else None)
             c = comp.get((key, p))
             cline.append(r(c.in_time_share, 1, 100) if c and c.decided else None)
+            received = c.received if c else 0
+            rline.append(r(received * PER / n_customers, 1) if n_customers else None)
         z.append(line)
         zc.append(cline)
+        zr.append(rline)
         t.add([name, *line])
     page.charts.append(
         Chart(
@@ -146,6 +150,22 @@ def _heatmaps(page: PageData, f: Filters, kids: list) -> None:
             x=labels,
             y=names,
             z=zc,
+            drill="complaints",
+        )
+    )
+    t3 = page.table(Table("branch_complaint_rate_heat", "机构×期间每万客户投诉", ["机构", *labels]))
+    for name, line in zip(names, zr, strict=True):
+        t3.add([name, *line])
+    page.charts.append(
+        Chart(
+            "chart-complaint-rate-heat",
+            "机构×期间每万客户投诉量",
+            "件/万客户（按当前客户数）；空白为无客户数据",
+            t3.name,
+            kind="heatmap",
+            x=labels,
+            y=names,
+            z=zr,
             drill="complaints",
         )
     )

@@ -147,3 +147,44 @@ def test_regulator_report_has_the_three_dimensions(client, auth):
     assert any("JR" in name for name in book.sheetnames)
     bad = client.get("/manager/dashboards/regulator-report?quarter=2026Q5")
     assert bad.status_code == 422 and "季度格式" in bad.get_data(as_text=True)
+
+
+def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client, auth):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from app.models import Branch, Complaint, Customer
+    from app.services import complaints
+
+    for n in range(3):
+        complaints.create_complaint(
+            complaints.IntakeData(
+                channel="hotline",
+                name="热力图客户",
+                phone=f"1390000{n:04d}",
+                branch_code="HZ03",
+                content="网点叫号系统故障，排队很久",
+                received_at=datetime(2026, 1, 10 + n, 2, 0, tzinfo=UTC),
+            )
+        )
+    auth.login("manager")
+    resp = client.get(f"/manager/dashboards/branches/export/branch_complaint_rate_heat.csv?{RANGE}")
+    table = {row["机构"]: row for row in _csv(resp)}
+    hz03 = db.session.scalar(select(Branch).where(Branch.code == "HZ03"))
+    received = db.session.scalar(
+        select(func.count(Complaint.id)).where(
+            Complaint.branch_id == hz03.id,
+            Complaint.received_at
+            >= datetime(2026, 1, 1, tzinfo=UTC).replace(hour=0).replace(day=1),
+            Complaint.received_at < datetime(2026, 1, 31, 16, 0, tzinfo=UTC),
+        )
+    )
+    customers = db.session.scalar(
+        select(func.count(Customer.id)).where(Customer.branch_id == hz03.id)
+    )
+    period = next(k for k in table[hz03.name] if k != "机构")
+    assert received >= 3 and customers > 0
+    assert float(table[hz03.name][period]) == round(received * 10000 / customers, 1)
+    html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
+    assert _figure(html, "chart-complaint-rate-heat")["data"][0]["type"] == "heatmap"
