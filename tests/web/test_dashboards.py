@@ -175,8 +175,8 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     received = db.session.scalar(
         select(func.count(Complaint.id)).where(
             Complaint.branch_id == hz03.id,
-            Complaint.received_at
-            >= datetime(2026, 1, 1, tzinfo=UTC).replace(hour=0).replace(day=1),
+            # January in Beijing time: 2025-12-31 16:00 UTC up to 2026-01-31 16:00 UTC.
+            Complaint.received_at >= datetime(2025, 12, 31, 16, 0, tzinfo=UTC),
             Complaint.received_at < datetime(2026, 1, 31, 16, 0, tzinfo=UTC),
         )
     )
