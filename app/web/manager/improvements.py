@@ -132,7 +132,11 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
         events=improvements.history(problem),
         windows=w,
         result=result,
-        chart_json=json.dumps(figures.chart(problem, w, result), ensure_ascii=False),
+        # Escaped for the <script type="application/json"> block it is placed in with |safe.
+        chart_json=json.dumps(figures.chart(problem, w, result), ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026"),
         verbs=ACTION_VERB_LABELS,
         today=figures.clock.local_date(utcnow()),
         closed=problem.status == ProblemStatus.CLOSED,
