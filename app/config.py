@@ -26,6 +26,8 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     API_MAX_JSON_BYTES = 256 * 1024
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    # Flask-WTF's own i18n hook needs Flask-Babel; off, WTForms' built-in Chinese messages apply.
+    WTF_I18N_ENABLED = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -12,7 +12,9 @@ from app.security import pii
 
 
 def init_extensions(app: Flask) -> None:
-    pii.configure(app.config.get("PII_KEY") or app.config["SECRET_KEY"])
+    app.extensions["pii_keys"] = pii.configure(
+        app.config.get("PII_KEY") or app.config["SECRET_KEY"]
+    )
     nlp.use_model_dir(app.config["NLP_MODEL_DIR"])
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, has_app_context
 from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,24 @@ RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "in
 _down_until = 0.0
 
 
+def bound(task: Any) -> Any:
+    """The task as registered on the current Flask app's own Celery instance.
+
+    ``shared_task`` objects resolve to Celery's *default* app, which is whichever app was
+    created last in the process; resolving by name keeps each Flask app's jobs (and their
+    database and settings) its own.
+    """
+    if has_app_context():
+        celery = current_app.extensions.get("celery")
+        if celery is not None:
+            return celery.tasks[task.name]
+    return task
+
+
 def send(task: Any, args: tuple = (), *, fallback: Callable[[], Any] | None = None) -> bool:
     """Queue ``task(*args)``; True when queued (or run eagerly without a broker)."""
     global _down_until
+    task = bound(task)
     if time.monotonic() >= _down_until:
         try:
             task.apply_async(args, retry=True, retry_policy=RETRY_POLICY)
@@ -40,7 +56,7 @@ def run_inline(task: Any, args: tuple = ()) -> Callable[[], Any]:
     """A fallback that runs the job in this process (its errors are logged, not raised)."""
 
     def run() -> None:
-        result = task.apply(args)
+        result = bound(task).apply(args)
         if result.failed():
             log.error("inline %s failed: %s", task.name, result.result)
 

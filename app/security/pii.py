@@ -13,22 +13,37 @@ import os
 import re
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app, has_app_context
 
 _PREFIX = "v1:"
-_keys: dict[str, bytes] = {}
+_keys: dict[str, bytes] = {}  # the last configured app's keys, for code outside an app context
 
 
-def configure(key_material: str) -> None:
-    """Derive the encryption and index keys from the configured secret (once per app)."""
+def derive_keys(key_material: str) -> dict[str, bytes]:
+    """The encryption and blind-index keys derived from the configured secret."""
     root = hashlib.sha256(("kesheng-pii|" + key_material).encode()).digest()
-    _keys["enc"] = hmac.new(root, b"encrypt", hashlib.sha256).digest()
-    _keys["idx"] = hmac.new(root, b"blind-index", hashlib.sha256).digest()
+    return {
+        "enc": hmac.new(root, b"encrypt", hashlib.sha256).digest(),
+        "idx": hmac.new(root, b"blind-index", hashlib.sha256).digest(),
+    }
+
+
+def configure(key_material: str) -> dict[str, bytes]:
+    """Derive the keys (create_app stores them on the app); returns them."""
+    keys = derive_keys(key_material)
+    _keys.clear()
+    _keys.update(keys)
+    return keys
 
 
 def _key(name: str) -> bytes:
-    if name not in _keys:
+    # Each app encrypts with its own keys, so two apps in one process (tests, tools) never
+    # read each other's ciphertext with the wrong key.
+    keys = current_app.extensions.get("pii_keys") if has_app_context() else None
+    keys = keys or _keys
+    if name not in keys:
         raise RuntimeError("personal-data keys are not configured (create_app does this)")
-    return _keys[name]
+    return keys[name]
 
 
 def encrypt(plain: str) -> str:

@@ -54,3 +54,13 @@ def test_pages_reference_no_outside_assets(client, auth):
         html = client.get(path).get_data(as_text=True)
         assert "http://" not in html.replace("http://127.0.0.1", "")
         assert "https://" not in html
+
+
+def test_built_in_form_messages_are_chinese(app):
+    from app.web.public.complaints import PublicComplaintForm
+
+    with app.test_request_context(method="POST", data={"branch_code": "NOPE"}):
+        form = PublicComplaintForm(meta={"csrf": False})
+        form.branch_code.choices = [("", "—")]
+        form.validate()
+        assert form.branch_code.errors == ["不是有效的选择。"]
