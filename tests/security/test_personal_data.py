@@ -221,11 +221,13 @@ def test_retention_leaves_recent_data_alone(client):
 
 
 def test_retention_celery_task_runs_and_is_idempotent(client):
+    from flask import current_app
+
+    from app.jobs.broker import bound
     from app.jobs.retention import retention_run
 
     _age(client)
-    from flask import current_app
-
+    retention_run = bound(retention_run)  # this app's task, not Celery's default app's
     current_app.config["RETENTION_DAYS"] = 1000
     try:
         assert retention_run.delay().get() > 0
