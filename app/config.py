@@ -151,6 +151,7 @@ def finalise(config: dict[str, Any]) -> None:
             },
             "surveys-dispatch-due": {"task": "surveys.dispatch_due", "schedule": 60.0},
             "retention-run": {"task": "kesheng.retention_run", "schedule": 86400.0},
+            "improvements-remind": {"task": "improvements.remind", "schedule": 6 * 3600.0},
             "complaints-poll-imap": {"task": "complaints.poll_imap", "schedule": 300.0},
         },
     }

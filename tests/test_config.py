@@ -105,5 +105,12 @@ def test_survey_delivery_settings_come_from_the_environment():
 def test_periodic_jobs_are_scheduled():
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     tasks = {entry["task"] for entry in app.extensions["celery"].conf.beat_schedule.values()}
-    expected = {"kesheng.analyze_pending", "complaints.sweep_deadlines", "surveys.dispatch_due"}
+    expected = {
+        "kesheng.analyze_pending",
+        "complaints.sweep_deadlines",
+        "complaints.poll_imap",
+        "surveys.dispatch_due",
+        "improvements.remind",
+        "kesheng.retention_run",
+    }
     assert expected <= tasks
