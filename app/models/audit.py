@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, event
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import db, utcnow
+from app.models.base import append_only, db, utcnow
 
 
 class AuditLog(db.Model):
@@ -30,9 +30,4 @@ class AuditLogImmutable(RuntimeError):
     """Raised when code tries to change or delete an audit record."""
 
 
-@event.listens_for(AuditLog, "before_update")
-@event.listens_for(AuditLog, "before_delete")
-def _refuse_change(mapper, connection, target: AuditLog) -> None:
-    # Art. 28 and JR/T 0171 want an archive that cannot be rewritten; the migration adds
-    # database triggers with the same rule for changes that bypass the ORM.
-    raise AuditLogImmutable("audit log records cannot be changed or deleted")
+append_only(AuditLog, AuditLogImmutable, "audit log records cannot be changed or deleted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Text
+from sqlalchemy import DateTime, MetaData, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -72,3 +72,14 @@ class TimestampMixin:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def append_only(model: type, error: type[Exception], message: str) -> None:
+    """Refuse every ORM update or delete of ``model``'s rows (archives kept for inspection,
+    Art. 28); the migrations add database triggers where the archive is the audit log."""
+
+    def refuse(mapper, connection, target) -> None:
+        raise error(message)
+
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)

@@ -15,11 +15,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import EncryptedText, TimestampMixin, db, utcnow
+from app.models.base import EncryptedText, TimestampMixin, append_only, db, utcnow
 from app.models.org import BranchScoped, Customer, Product
 from app.models.user import User
 from app.services.complaint_clock import ClockFacts, Pause
@@ -270,11 +269,11 @@ class ComplaintEventImmutable(RuntimeError):
     """Raised when code tries to change or delete a complaint history entry."""
 
 
-@event.listens_for(ComplaintEvent, "before_update")
-@event.listens_for(ComplaintEvent, "before_delete")
-def _refuse_change(mapper, connection, target: ComplaintEvent) -> None:
-    # Art. 28: the handling record is an archive kept for inspection; it is only appended to.
-    raise ComplaintEventImmutable("complaint history entries cannot be changed or deleted")
+append_only(
+    ComplaintEvent,
+    ComplaintEventImmutable,
+    "complaint history entries cannot be changed or deleted",
+)
 
 
 class ComplaintAttachment(db.Model):

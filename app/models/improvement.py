@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import TimestampMixin, db, utcnow
+from app.models.base import TimestampMixin, append_only, db, utcnow
 from app.models.org import Branch, BranchScoped, Product
 from app.models.user import User
 from app.services.errors import InvalidTransition
@@ -250,8 +250,6 @@ class ProblemEventImmutable(RuntimeError):
     """Raised when code tries to change or delete a problem history entry."""
 
 
-@event.listens_for(ProblemEvent, "before_update")
-@event.listens_for(ProblemEvent, "before_delete")
-def _refuse_change(mapper, connection, target: ProblemEvent) -> None:
-    # Art. 26/28: the rectification record is kept for inspection; it is only appended to.
-    raise ProblemEventImmutable("problem history entries cannot be changed or deleted")
+append_only(
+    ProblemEvent, ProblemEventImmutable, "problem history entries cannot be changed or deleted"
+)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Branch, Role, User, utcnow
+from app.models import User, utcnow
 from app.models.complaint import CLOCK_RUNNING, Complaint
-from app.services import notify
+from app.services import notify, org
 from app.services.complaints import record_event
 from app.services.tx import transactional
 
@@ -16,21 +16,7 @@ REASONS = {"major": "重大投诉，立即上报", "overdue": "已超过办理�
 
 def recipients(complaint: Complaint) -> list[User]:
     """Branch managers on the complaint's branch path and every head-office manager."""
-    branch = db.session.get(Branch, complaint.branch_id) if complaint.branch_id else None
-    codes = [c for c in (branch.path.strip("/").split("/") if branch else []) if c]
-    stmt = (
-        select(User)
-        .outerjoin(Branch, User.branch_id == Branch.id)
-        .where(User.active.is_(True))
-        .where(
-            or_(
-                User.role == Role.HQ_MANAGER,
-                (User.role == Role.BRANCH_MANAGER) & Branch.code.in_(codes or ["-"]),
-            )
-        )
-        .order_by(User.id)
-    )
-    return list(db.session.scalars(stmt))
+    return org.managers_in_charge(complaint.branch_id)
 
 
 def escalate_row(complaint: Complaint, reason: str, actor: User | None = None) -> list[User]:

@@ -15,7 +15,6 @@ from app.models import (
     Customer,
     ImprovementAction,
     Response,
-    Role,
     User,
     utcnow,
 )
@@ -29,7 +28,7 @@ from app.models.improvement import (
     ProblemStatus,
 )
 from app.security import uploads as upload_checks
-from app.services import campaigns, notify
+from app.services import campaigns, notify, org
 from app.services import complaint_clock as clock
 from app.services import improvement_figures as figures
 from app.services.errors import Conflict, NotFound, ValidationFailed
@@ -278,21 +277,7 @@ def _start_resurvey(problem: Problem, choice: Resurvey, actor: User, now: dateti
 
 
 def _managers_for(problem: Problem) -> list[User]:
-    branch = db.session.get(Branch, problem.branch_id) if problem.branch_id else None
-    codes = [c for c in (branch.path.strip("/").split("/") if branch else []) if c]
-    stmt = (
-        select(User)
-        .outerjoin(Branch, User.branch_id == Branch.id)
-        .where(User.active.is_(True))
-        .where(
-            or_(
-                User.role == Role.HQ_MANAGER,
-                (User.role == Role.BRANCH_MANAGER) & Branch.code.in_(codes or ["-"]),
-            )
-        )
-        .order_by(User.id)
-    )
-    return list(db.session.scalars(stmt))
+    return org.managers_in_charge(problem.branch_id)
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Branch, Customer, Product, User
+from app.models import Branch, Customer, Product, Role, User
 from app.services import scope
 
 
@@ -43,3 +43,23 @@ def list_branches() -> list[Branch]:
 
 def list_products() -> list[Product]:
     return list(db.session.scalars(select(Product).order_by(Product.code)))
+
+
+def managers_in_charge(branch_id: int | None) -> list[User]:
+    """Active branch managers on the branch's path (the branch and its parents) and every
+    head-office manager: who is told when something in that branch needs escalating."""
+    branch = db.session.get(Branch, branch_id) if branch_id else None
+    codes = [c for c in (branch.path.strip("/").split("/") if branch else []) if c]
+    stmt = (
+        select(User)
+        .outerjoin(Branch, User.branch_id == Branch.id)
+        .where(User.active.is_(True))
+        .where(
+            or_(
+                User.role == Role.HQ_MANAGER,
+                (User.role == Role.BRANCH_MANAGER) & Branch.code.in_(codes or ["-"]),
+            )
+        )
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(stmt))
