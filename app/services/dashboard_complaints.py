@@ -17,23 +17,11 @@ from app.models.complaint import CLOCK_RUNNING
 from app.models.rollup import ComplaintSliceRollup
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
+from app.services.rollup_rows import COMPLAINT_COUNTS
 from nlp import load_taxonomy
 
-COUNTS = (
-    "received",
-    "major",
-    "reviewed",
-    "reopened",
-    "decided",
-    "decided_in_time",
-    "decision_days",
-    "days_0_5",
-    "days_6_15",
-    "days_16_30",
-    "days_31_60",
-    "days_over_60",
-    "closed",
-)
+# The counters the complaint rollups keep, read from where the rollups are written.
+COUNTS = COMPLAINT_COUNTS
 BUCKET_LABELS = {
     "days_0_5": "0–5 天",
     "days_6_15": "6–15 天",
