@@ -145,6 +145,10 @@ def finalise(config: dict[str, Any]) -> None:
         "task_default_queue": config.get("CELERY_QUEUE", "kesheng"),
         "beat_schedule": {
             "analyze-pending-texts": {"task": "kesheng.analyze_pending", "schedule": 600.0},
+            "refresh-recent-rollups": {
+                "task": "kesheng.refresh_recent_rollups",
+                "schedule": 600.0,
+            },
             "complaints-sweep-deadlines": {
                 "task": "complaints.sweep_deadlines",
                 "schedule": 900.0,

@@ -255,18 +255,26 @@ def wrk(
     raise RuntimeError(f"wrk printed no figures: {done.stdout}\n{done.stderr}")
 
 
-def submission_counts(db: Database, workdir: str) -> dict[str, int]:
+def submission_counts(db: Database, workdir: str, settle_seconds: float = 1.0) -> dict[str, int]:
+    """Stored responses, distinct invitations answered and invitations completed, read in ONE
+    statement (one snapshot) once the count has stopped moving: requests wrk abandoned at the
+    end of its run may still be committing when it returns."""
     first = int(Path(workdir, "first_invitation_id.txt").read_text())
-    rows = int(db.scalar(f"SELECT count(*) FROM survey_response WHERE invitation_id > {first}"))
-    distinct = int(
-        db.scalar(
-            "SELECT count(DISTINCT invitation_id) FROM survey_response "
-            f"WHERE invitation_id > {first}"
-        )
+    rows_sql = f"SELECT count(*) FROM survey_response WHERE invitation_id > {first}"
+    last, deadline = None, time.time() + 30
+    while time.time() < deadline:
+        now = db.scalar(rows_sql)
+        if now == last:
+            break
+        last = now
+        time.sleep(settle_seconds)
+    found = db.scalar(
+        f"SELECT ({rows_sql}) || ',' || "
+        "(SELECT count(DISTINCT invitation_id) FROM survey_response "
+        f"WHERE invitation_id > {first}) || ',' || "
+        f"(SELECT count(*) FROM invitation WHERE id > {first} AND status = 'completed')"
     )
-    completed = int(
-        db.scalar(f"SELECT count(*) FROM invitation WHERE id > {first} AND status = 'completed'")
-    )
+    rows, distinct, completed = (int(v) for v in found.split(","))
     return {"rows": rows, "distinct": distinct, "completed": completed}
 
 

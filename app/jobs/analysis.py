@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
+from app.jobs import broker
 from app.models import AnalysisStatus
 from app.services import analysis
+
+log = logging.getLogger(__name__)
 
 
 class AnalysisFailed(RuntimeError):
@@ -28,6 +33,20 @@ def analyze_text(self, source_type: str, source_id: int) -> str:
     if row.status == AnalysisStatus.FAILED and not self.request.is_eager:
         raise AnalysisFailed(row.last_error or "analysis failed")
     return str(row.status)
+
+
+@shared_task(name="kesheng.analyze_texts")
+def analyze_texts(items: list[list]) -> int:
+    """Analyse the texts saved in one short window with one batched model call; when the batch
+    fails, each text gets its own ``analyze_text`` job (with its retries)."""
+    pairs = [(str(t), int(i)) for t, i in items]
+    try:
+        return analysis.analyze_batch(pairs)
+    except Exception:
+        log.exception("batched analysis of %d texts failed; queuing them one by one", len(pairs))
+    for pair in pairs:
+        broker.send(analyze_text, pair)
+    return 0
 
 
 @shared_task(name="kesheng.analyze_pending")

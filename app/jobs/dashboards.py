@@ -21,6 +21,13 @@ def refresh_rollups(cells: dict[str, Any]) -> int:
     return rollups.refresh(rollups.DirtyCells.from_json(cells))
 
 
+@shared_task(name="kesheng.refresh_recent_rollups")
+def refresh_recent_rollups() -> int:
+    """Periodic safety net: recompute today's and yesterday's cells, so a refresh job that never
+    reached the broker (a worker killed between commit and send) is made good within minutes."""
+    return rollups.refresh(rollups.recent_cells())
+
+
 @shared_task(name="kesheng.rebuild_rollups")
 def rebuild_rollups() -> dict[str, int]:
     """Rebuild every rollup from the raw rows (e.g. nightly, or after a bulk import)."""

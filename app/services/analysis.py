@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 
 import nlp
 from app.extensions import db
 from app.models import AnalysisStatus, LabelCorrection, TextAnalysis, User
+from app.services import rollups_tracking
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import after_commit, transactional
 
@@ -86,6 +87,29 @@ def request_analysis(
         after_commit(lambda: enqueue(source_type, source_id))
 
 
+def request_new_analysis(
+    source_type: str, source_id: int, *, branch_id: int | None, now: datetime
+) -> None:
+    """``request_analysis`` for a text just written with Core statements: one INSERT of the
+    pending row (no ORM object) and its rollup cell noted by hand."""
+    if source_type not in _sources:
+        raise ValueError(f"unknown text source {source_type!r}")
+    db.session.connection().execute(
+        insert(TextAnalysis.__table__),
+        {
+            "source_type": source_type,
+            "source_id": source_id,
+            "status": AnalysisStatus.PENDING,
+            "branch_id": branch_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    rollups_tracking.note("voice", now, branch_id)
+    if not db.session.info.get(_DEFERRED):
+        after_commit(lambda: enqueue(source_type, source_id))
+
+
 @contextmanager
 def deferred() -> Iterator[None]:
     """Bulk loads (demo seed, imports): leave texts pending instead of one job per text; the
@@ -98,12 +122,22 @@ def deferred() -> Iterator[None]:
 
 
 def enqueue(source_type: str, source_id: int) -> None:
-    """Send the analysis job (inline when no broker); a broker failure leaves the row pending."""
-    from app.jobs import broker
-    from app.jobs.analysis import analyze_text
+    """Send the analysis job (inline when no broker); a broker failure leaves the row pending.
 
-    # No fallback: the row stays pending and the periodic catch-up analyses it.
-    broker.send(analyze_text, (source_type, source_id))
+    With a broker, the texts saved in this process within a fraction of a second go out as one
+    ``kesheng.analyze_texts`` job (one batched model call instead of one job per text)."""
+    from app.jobs import broker
+    from app.jobs.analysis import analyze_text, analyze_texts
+
+    if broker.eager():
+        # No fallback: the row stays pending and the periodic catch-up analyses it.
+        broker.send(analyze_text, (source_type, source_id))
+        return
+    broker.send_batched(analyze_texts, (source_type, source_id), combine=_as_batch)
+
+
+def _as_batch(items: list[tuple[str, int]]) -> tuple:
+    return (sorted(set(items)),)
 
 
 def _load(source_type: str, source_id: int) -> SourceText | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -23,10 +23,10 @@ from app.models import (
     SurveyVersion,
     utcnow,
 )
-from app.services import analysis
+from app.services import analysis, rollups_tracking
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.invitations import hash_token
-from app.services.surveys import definition_of
+from app.services.surveys import definition_of, frozen_version
 from app.services.tx import transactional
 from nlp import redact
 from surveys import (
@@ -88,13 +88,21 @@ def _find(token: str, *, lock: bool = False) -> SurveyLink:
 def _check_usable(link: SurveyLink, now: datetime) -> None:
     invitation, campaign = link.invitation, link.campaign
     if invitation is not None:
-        if invitation.status == InvitationStatus.COMPLETED:
-            raise AlreadyAnswered("您已提交过本问卷，感谢您的参与")
-        if invitation.expired(now) or invitation.status == InvitationStatus.FAILED:
-            raise LinkGone("该问卷链接已过期")
+        _check_invitation(invitation.status, invitation.expires_at, now)
     elif campaign is not None:
-        if campaign.status == CampaignStatus.CLOSED or campaign.window_end <= now:
-            raise LinkGone("本次调查已结束")
+        _check_campaign(campaign.status, campaign.window_end, now)
+
+
+def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
+    if status == InvitationStatus.COMPLETED:
+        raise AlreadyAnswered("您已提交过本问卷，感谢您的参与")
+    if status in (InvitationStatus.EXPIRED, InvitationStatus.FAILED) or expires_at <= now:
+        raise LinkGone("该问卷链接已过期")
+
+
+def _check_campaign(status: str, window_end: datetime, now: datetime) -> None:
+    if status == CampaignStatus.CLOSED or window_end <= now:
+        raise LinkGone("本次调查已结束")
 
 
 @transactional
@@ -116,43 +124,179 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     return link
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A stored response, as the thank-you page and callers need it (no ORM object)."""
+
+    id: int
+    branch_id: int | None
+    detractor: bool
+    thank_you: str
+
+
+_INVITATION = Invitation.__table__
+_CAMPAIGN = Campaign.__table__
+_VERSION = SurveyVersion.__table__
+
+
+def _target(token: str, *, lock: bool) -> Row:
+    """The invitation (or campaign) behind a link with its version's id and content hash."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise NotFound("链接不存在")
+    digest = hash_token(token)
+    conn = db.session.connection()
+    inv, ver = _INVITATION.c, _VERSION.c
+    stmt = (
+        select(
+            inv.id, inv.status, inv.expires_at, inv.channel, inv.campaign_id, inv.customer_id,
+            inv.branch_id, inv.product_id, inv.version_id, ver.definition_hash,
+        )
+        .join_from(_INVITATION, _VERSION, ver.id == inv.version_id)
+        .where(inv.token_hash == digest)
+    )  # fmt: skip
+    if lock:
+        stmt = stmt.with_for_update(of=_INVITATION)
+    found = conn.execute(stmt).first()
+    if found is not None:
+        return found
+    camp = _CAMPAIGN.c
+    stmt = (
+        select(
+            literal(None).label("id"), camp.status, camp.window_end.label("expires_at"),
+            camp.channel, camp.id.label("campaign_id"), literal(None).label("customer_id"),
+            literal(None).label("branch_id"), literal(None).label("product_id"),
+            camp.version_id, ver.definition_hash,
+        )
+        .join_from(_CAMPAIGN, _VERSION, ver.id == camp.version_id)
+        .where(camp.public_token_hash == digest)
+    )  # fmt: skip
+    found = conn.execute(stmt).first()
+    if found is None:
+        raise NotFound("链接不存在")
+    return found
+
+
 @transactional
-def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Response:
+def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
     """Store the answers given through a link; exactly one response per one-time link.
 
-    The invitation row is locked (PostgreSQL) and ``survey_response.invitation_id`` is unique,
-    so concurrent submissions of one link store one response; the others get AlreadyAnswered.
-    Raises AnswersInvalid with per-question errors, NotFound, LinkGone.
+    The invitation row is locked (PostgreSQL; SQLite's use cases hold the write lock) and
+    ``survey_response.invitation_id`` is unique, so concurrent submissions of one link store one
+    response; the others get AlreadyAnswered. Raises AnswersInvalid with per-question errors,
+    NotFound, LinkGone.
+
+    This is the busiest write of the product, so it uses Core statements (five round trips:
+    look-up, response, answers, analysis/follow-up, invitation) instead of ORM objects; the
+    rollup cells it touches are noted by hand, as an ORM flush would have done.
     """
     now = now or utcnow()
-    link = _find(token, lock=True)
-    _check_usable(link, now)
-    raw = answers_from_form(link.definition, form)
-    result = validate(link.definition, raw)
+    target = _target(token, lock=True)
+    if target.id is not None:
+        _check_invitation(target.status, target.expires_at, now)
+    else:
+        _check_campaign(target.status, target.expires_at, now)
+    version = frozen_version(target.version_id, target.definition_hash)
+    raw = answers_from_form(version.definition, form)
+    result = validate(version.definition, raw)
     if not result.ok:
         raise AnswersInvalid(result.errors, raw)
-    invitation, campaign = link.invitation, link.campaign
-    response = store_response(
-        link.version,
+    values = response_values(
+        version.definition,
         result.cleaned,
-        channel=invitation.channel if invitation else (campaign.channel if campaign else "web"),
+        survey_id=version.survey_id,
+        version_id=version.id,
+        invitation_id=target.id,
+        campaign_id=target.campaign_id,
+        customer_id=target.customer_id,
+        branch_id=target.branch_id,
+        product_id=target.product_id,
+        channel=target.channel or "web",
         now=now,
-        invitation=invitation,
-        campaign_id=invitation.campaign_id if invitation else campaign.id,
-        customer_id=invitation.customer_id if invitation else None,
-        branch_id=invitation.branch_id if invitation else None,
-        product_id=invitation.product_id if invitation else None,
     )
-    if invitation is not None:
-        invitation.status = InvitationStatus.COMPLETED
-        invitation.completed_at = now
+    conn = db.session.connection()
     try:
-        db.session.flush()
+        response_id = conn.execute(
+            insert(Response.__table__).returning(Response.__table__.c.id), values
+        ).scalar_one()
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
-    # Kept outside the mapped attributes, so the thank-you page needs no query after the commit.
-    response.thank_you = link.version.definition.get("thank_you") or DEFAULT_THANKS
-    return response
+    rollups_tracking.note("satisfaction", now, target.branch_id)
+    conn.execute(
+        insert(Answer.__table__), answer_values(version.definition, result.cleaned, response_id)
+    )
+    if values["comment_redacted"]:
+        analysis.request_new_analysis("response", response_id, branch_id=target.branch_id, now=now)
+    if values["detractor"] and target.customer_id is not None:
+        conn.execute(
+            insert(FollowUp.__table__),
+            followup_values(values, response_id, now=now),
+        )
+        rollups_tracking.note("followup", now, target.branch_id)
+    if target.id is not None:
+        conn.execute(
+            update(_INVITATION)
+            .where(_INVITATION.c.id == target.id)
+            .values(status=InvitationStatus.COMPLETED, completed_at=now)
+        )
+    return Submitted(
+        response_id,
+        target.branch_id,
+        values["detractor"],
+        version.thank_you or DEFAULT_THANKS,
+    )
+
+
+def response_values(
+    defn: SurveyDefinition,
+    cleaned: dict[str, Any],
+    *,
+    survey_id: int,
+    version_id: int,
+    channel: str,
+    now: datetime,
+    invitation_id: int | None = None,
+    campaign_id: int | None = None,
+    customer_id: int | None = None,
+    branch_id: int | None = None,
+    product_id: int | None = None,
+) -> dict[str, Any]:
+    """The columns of a response: scores, detractor flag, answers, redacted comment."""
+    scores = score_response(defn, cleaned)
+    return {
+        "survey_id": survey_id,
+        "version_id": version_id,
+        "invitation_id": invitation_id,
+        "campaign_id": campaign_id,
+        "customer_id": customer_id,
+        "branch_id": branch_id,
+        "product_id": product_id,
+        "channel": channel,
+        "submitted_at": now,
+        "csat": scores.csat,
+        "nps": scores.nps,
+        "ces": scores.ces,
+        "index_score": scores.index,
+        "detractor": is_detractor(scores),
+        "answers": cleaned,
+        "comment_redacted": redacted_comment(defn, cleaned),
+    }
+
+
+def followup_values(response: Mapping[str, Any], response_id: int, *, now: datetime) -> dict:
+    """The follow-up task a detractor's response creates."""
+    return {
+        "customer_id": response["customer_id"],
+        "survey_id": response["survey_id"],
+        "version_id": response["version_id"],
+        "source_response_id": response_id,
+        "product_id": response["product_id"],
+        "branch_id": response["branch_id"],
+        "reason": "detractor",
+        "note": _detractor_note(response["nps"], response["csat"]),
+        "due_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def store_response(
@@ -169,27 +313,23 @@ def store_response(
     followup_on_detractor: bool = True,
 ) -> Response:
     """Add a response with scores and answer rows; a detractor with a known customer also gets
-    a follow-up task, in the caller's transaction (flushes only)."""
+    a follow-up task, in the caller's transaction (flushes only). ORM objects, for the
+    callers that go on with them (phone follow-ups, the demo seed)."""
     defn = definition_of(version)
-    scores = score_response(defn, cleaned)
-    response = Response(
+    values = response_values(
+        defn,
+        cleaned,
         survey_id=version.survey_id,
         version_id=version.id,
+        channel=channel,
+        now=now,
         invitation_id=invitation.id if invitation else None,
         campaign_id=campaign_id,
         customer_id=customer_id,
         branch_id=branch_id,
         product_id=product_id,
-        channel=channel,
-        submitted_at=now,
-        csat=scores.csat,
-        nps=scores.nps,
-        ces=scores.ces,
-        index_score=scores.index,
-        detractor=is_detractor(scores),
-        answers=cleaned,
-        comment_redacted=redacted_comment(defn, cleaned),
     )
+    response = Response(**values)
     db.session.add(response)
     db.session.flush()
     # One executemany without RETURNING: the ORM would send one INSERT per answer row.
@@ -197,28 +337,16 @@ def store_response(
     if response.comment_redacted:
         analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
     if response.detractor and customer_id is not None and followup_on_detractor:
-        db.session.add(
-            FollowUp(
-                customer_id=customer_id,
-                survey_id=version.survey_id,
-                version_id=version.id,
-                source_response_id=response.id,
-                product_id=product_id,
-                branch_id=branch_id,
-                reason="detractor",
-                note=_detractor_note(response),
-                due_at=now,
-            )
-        )
+        db.session.add(FollowUp(**followup_values(values, response.id, now=now)))
     return response
 
 
-def _detractor_note(response: Response) -> str:
+def _detractor_note(nps: int | None, csat: int | None) -> str:
     parts = []
-    if response.nps is not None:
-        parts.append(f"推荐度 {response.nps} 分")
-    if response.csat is not None:
-        parts.append(f"满意度 {response.csat} 分")
+    if nps is not None:
+        parts.append(f"推荐度 {nps} 分")
+    if csat is not None:
+        parts.append(f"满意度 {csat} 分")
     return "客户评分较低（" + "，".join(parts) + "），请尽快回访了解原因"
 
 

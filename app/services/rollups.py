@@ -20,6 +20,7 @@ from sqlalchemy import Date, String, and_, cast, delete, func, insert, literal, 
 
 from app.extensions import db
 from app.models import (
+    Branch,
     CallAttempt,
     Complaint,
     ComplaintRollup,
@@ -63,6 +64,12 @@ class DirtyCells:
     def add(self, kind: str, moment: datetime | None, branch_id: int | None) -> None:
         if moment is not None:
             self.cells[kind].add((local_day(moment), branch_id))
+
+    def update(self, other: DirtyCells) -> DirtyCells:
+        for kind, cells in other.cells.items():
+            self.cells[kind] |= cells
+        self.followup_ids |= other.followup_ids
+        return self
 
     def __bool__(self) -> bool:
         return bool(self.followup_ids) or any(self.cells.values())
@@ -468,6 +475,18 @@ def refresh(dirty: DirtyCells) -> int:
                 for start, branch in sorted(starts, key=str):
                     _period_rows(model, period, start, branch)
     return stored
+
+
+def recent_cells(days: int = 2, now: datetime | None = None) -> DirtyCells:
+    """Every (day, branch) cell of the last ``days`` local days, of every rollup kind."""
+    today = local_day(now or datetime.now(UTC))
+    branch_ids: list[int | None] = [None, *db.session.scalars(select(Branch.id))]
+    dirty = DirtyCells()
+    for kind in KINDS:
+        dirty.cells[kind] = {
+            (today - timedelta(days=n), branch) for n in range(days) for branch in branch_ids
+        }
+    return dirty
 
 
 @transactional

@@ -57,13 +57,39 @@ def _note(dirty: DirtyCells, obj: Any) -> None:
                 dirty.add(kind, moment, branch_id)
 
 
+def _merged(items: list[DirtyCells]) -> tuple:
+    merged = DirtyCells()
+    for dirty in items:
+        merged.update(dirty)
+    return (merged.to_json(),)
+
+
 def _enqueue(dirty: DirtyCells) -> None:
+    """One refresh job for the cells touched; with a broker, the cells touched in this process
+    within a fraction of a second share one job (inline when the broker is down)."""
     from app.jobs import broker
     from app.jobs.dashboards import refresh_rollups
 
     if dirty:
-        args = (dirty.to_json(),)
-        broker.send(refresh_rollups, args, fallback=broker.run_inline(refresh_rollups, args))
+        broker.send_batched(refresh_rollups, dirty, combine=_merged, inline_fallback=True)
+
+
+def _pending(session: Session) -> DirtyCells:
+    dirty = session.info.get(_KEY)
+    if dirty is None:
+        dirty = session.info[_KEY] = DirtyCells()
+
+        def hook() -> None:
+            _enqueue(session.info.pop(_KEY, None) or DirtyCells())
+
+        tx.after_commit(hook)
+    return dirty
+
+
+def note(kind: str, moment: Any, branch_id: int | None) -> None:
+    """For rows written with Core statements (no ORM flush to watch): mark their cell."""
+    if db.session.info.get("rollups_enabled", True):
+        _pending(db.session()).add(kind, moment, branch_id)
 
 
 @event.listens_for(Session, "after_flush")
@@ -79,14 +105,7 @@ def _after_flush(session: Session, context: Any) -> None:
         return
     if scoped is not session:
         return
-    dirty = session.info.get(_KEY)
-    if dirty is None:
-        dirty = session.info[_KEY] = DirtyCells()
-
-        def hook() -> None:
-            _enqueue(session.info.pop(_KEY, None) or DirtyCells())
-
-        tx.after_commit(hook)
+    dirty = _pending(session)
     for obj in objects:
         _note(dirty, obj)
 

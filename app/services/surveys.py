@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -39,6 +40,43 @@ def _parse_frozen(canonical: str) -> SurveyDefinition:
 def definition_of(version: SurveyVersion) -> SurveyDefinition:
     """The engine's definition of a frozen version (parsed once per process)."""
     return _parse_frozen(json.dumps(version.definition, sort_keys=True, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class FrozenVersion:
+    """What taking an answer needs of a published version, kept per process."""
+
+    id: int
+    survey_id: int
+    definition: SurveyDefinition
+    thank_you: str | None
+
+
+_frozen: dict[tuple[int, str], FrozenVersion] = {}
+
+
+def frozen_version(version_id: int, content_hash: str) -> FrozenVersion:
+    """The published version, read from the database once per process.
+
+    Keyed by id *and* content hash: a published version never changes, and a different
+    database (tests, a restored copy) with the same id but other content is not confused.
+    """
+    key = (version_id, content_hash)
+    found = _frozen.get(key)
+    if found is None:
+        version = db.session.get(SurveyVersion, version_id)
+        if version is None:
+            raise NotFound("问卷版本不存在")
+        found = FrozenVersion(
+            version.id,
+            version.survey_id,
+            definition_of(version),
+            version.definition.get("thank_you"),
+        )
+        if len(_frozen) > 512:
+            _frozen.clear()
+        _frozen[key] = found
+    return found
 
 
 def parse_draft(text: str) -> SurveyDefinition:

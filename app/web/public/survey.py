@@ -6,6 +6,8 @@ submission, and customers have no session with us.
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, render_template, request
 
 from app.extensions import csrf
@@ -66,18 +68,50 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
     return page, status
 
 
+def _blocked() -> dict[str, float]:
+    """Addresses this process has seen reach the limit, until their window ends: they are
+    refused without a look-up. The counter itself lives in the database, shared by workers."""
+    return current_app.extensions.setdefault("survey_link_blocked", {})
+
+
+def _throttled(key: str) -> bool:
+    until = _blocked().get(key)
+    if until is None:
+        return False
+    if until > time.monotonic():
+        return True
+    _blocked().pop(key, None)
+    return False
+
+
+def _count_wrong_token(key: str, limit: int, window: int) -> bool:
+    """Count a wrong token; True when the address was already over the limit."""
+    ratelimit.hit(key, window_seconds=window)
+    hits = ratelimit.count(key, window_seconds=window)
+    if hits >= limit:
+        blocked = _blocked()
+        if len(blocked) > 10_000:
+            blocked.clear()
+        blocked[key] = time.monotonic() + window
+    return hits > limit
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def survey_link(token: str):
+    # Only wrong tokens are counted (in the database, across workers); a right one costs no
+    # rate-limit query. Past the limit every link from the address is refused for the window.
     limit, window = _limits()
-    if ratelimit.exceeded(_limit_key(), limit, window_seconds=window):
+    key = _limit_key()
+    if _throttled(key):
         return message_page("throttled")
     try:
         if request.method == "GET":
             return render_form(responses.open_link(token))
         response = responses.submit_link(token, request.form)
     except NotFound:
-        ratelimit.hit(_limit_key(), window_seconds=window)
+        if _count_wrong_token(key, limit, window):
+            return message_page("throttled")
         return message_page("missing")
     except responses.LinkGone as err:
         return message_page("gone", err.message)
@@ -85,7 +119,9 @@ def survey_link(token: str):
         return message_page("answered")
     except responses.AnswersInvalid as err:
         return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
-    thanks = getattr(response, "thank_you", None) or responses.DEFAULT_THANKS
     return render_template(
-        "public/survey/message.html", kind="thanks", heading="提交成功，感谢您的参与", text=thanks
+        "public/survey/message.html",
+        kind="thanks",
+        heading="提交成功，感谢您的参与",
+        text=response.thank_you,
     )
