@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
@@ -38,30 +39,35 @@ class Filters:
     code_business: str = ""
 
 
-def _queue(stmt, queue: str, user: User):
+def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
+    """Which complaints a queue holds (None: every complaint)."""
+    if queue == "all":
+        return None
     now = utcnow()
     running = [s.value for s in CLOCK_RUNNING]
-    open_ = [s.value for s in OPEN]
-    if queue == "all":
-        return stmt
-    stmt = stmt.where(Complaint.status.in_(open_), Complaint.merged_into_id.is_(None))
+    in_work = and_(
+        Complaint.status.in_([s.value for s in OPEN]), Complaint.merged_into_id.is_(None)
+    )
     if queue == "mine":
-        return stmt.where(Complaint.assignee_id == user.id)
+        return and_(in_work, Complaint.assignee_id == user.id)
     if queue == "branch" and user.branch is not None:
         subtree = select(Branch.id).where(Branch.path.startswith(user.branch.path))
-        return stmt.where(Complaint.branch_id.in_(subtree))
+        return and_(in_work, Complaint.branch_id.in_(subtree))
     if queue == "unassigned":
-        return stmt.where(Complaint.assignee_id.is_(None))
+        return and_(in_work, Complaint.assignee_id.is_(None))
     if queue == "due_soon":
         soon = clock.end_of_day(clock.local_date(now) + timedelta(days=clock.DUE_SOON_DAYS))
-        return stmt.where(
-            Complaint.status.in_(running), Complaint.due_at >= now, Complaint.due_at <= soon
-        )
+        return and_(in_work, Complaint.status.in_(running), Complaint.due_at.between(now, soon))
     if queue == "overdue":
-        return stmt.where(Complaint.status.in_(running), Complaint.due_at < now)
+        return and_(in_work, Complaint.status.in_(running), Complaint.due_at < now)
     if queue == "major":
-        return stmt.where(Complaint.is_major.is_(True))
-    return stmt
+        return and_(in_work, Complaint.is_major.is_(True))
+    return in_work
+
+
+def _queue(stmt, queue: str, user: User):
+    condition = _condition(queue, user)
+    return stmt if condition is None else stmt.where(condition)
 
 
 def _search(stmt, q: str):
@@ -98,18 +104,24 @@ def search(filters: Filters, user: User, *, page: int = 1) -> Page:
         else [Complaint.is_major.desc(), Complaint.due_at.is_(None), Complaint.due_at]
     )
     rows = db.session.scalars(
-        stmt.order_by(*order, Complaint.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        stmt.order_by(*order, Complaint.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        # the list shows each case's branch and handler: two queries, not one per row
+        .options(selectinload(Complaint.branch), selectinload(Complaint.assignee))
     )
     return Page(list(rows), page, pages, total)
 
 
 def counts(user: User) -> dict[str, int]:
     """How many cases each queue holds, for the tabs."""
-    out = {}
+    columns = []
     for name in QUEUES:
-        stmt = _queue(select(func.count(Complaint.id)), name, user)
-        out[name] = db.session.scalar(stmt) or 0
-    return out
+        condition = _condition(name, user)
+        total = func.count(Complaint.id)
+        columns.append((total if condition is None else total.filter(condition)).label(name))
+    found = db.session.execute(select(*columns)).one()  # one scan for every tab
+    return {name: found._mapping[name] or 0 for name in QUEUES}
 
 
 def _bigrams(text: str) -> set[str]:

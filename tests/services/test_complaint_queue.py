@@ -1,0 +1,54 @@
+"""The queue tabs: one counting query gives the same numbers as listing each queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.models import Role, utcnow
+from app.services import complaint_casework, complaints
+from app.services import complaint_queue as queue
+from tests import factories
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+def _complaint(branch: str, days_ago: int, text: str):
+    complaint, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline",
+            name="许先生",
+            phone="13700001234",
+            branch_code=branch,
+            content=text,
+            received_at=utcnow() - timedelta(days=days_ago),
+        )
+    )
+    return complaint
+
+
+def test_tab_counts_equal_the_queues_they_open(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")
+    overdue = _complaint("HZ01", 20, "理财产品赎回到账延迟二十天，客服一直说在处理。")
+    _complaint("HZ01", 12, "信用卡分期手续费与宣传不符，要求说明并退还。")
+    mine = _complaint("HZ01", 0, "手机银行转账失败但扣款成功，要求尽快退回。")
+    _complaint("NJ01", 0, "网点排队两个小时，只开了一个窗口。")
+    before = queue.counts(agent)
+    complaint_casework.assign(mine.id, agent.id, actor=manager)
+
+    for user in (agent, manager):
+        counts = queue.counts(user)
+        listed = {
+            name: queue.search(queue.Filters(queue=name), user).total for name in queue.QUEUES
+        }
+        assert counts == listed
+    counts = queue.counts(agent)
+    assert counts["mine"] == 1 and before["mine"] == 0
+    assert counts["unassigned"] == before["unassigned"] - 1
+    assert counts["open"] == before["open"] and counts["all"] >= counts["open"]
+    found = queue.search(queue.Filters(queue="overdue", q=overdue.reference), agent)
+    assert [c.id for c in found.items] == [overdue.id]
+    hangzhou, everywhere = queue.counts(manager)["branch"], counts["open"]
+    assert 3 <= hangzhou < everywhere  # the Nanjing case is not in Hangzhou's subtree
