@@ -319,7 +319,7 @@ def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, 
         detail={"channel": complaint.channel},
     )
     acknowledge(complaint, actor)
-    analysis.request_analysis("complaint", complaint.id, branch_id=complaint.branch_id)
+    analysis.request_analysis("complaint", complaint.id, branch_id=complaint.branch_id, new=True)
     if complaint.is_major:
         from app.services.complaint_escalation import escalate_row
 

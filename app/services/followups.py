@@ -98,7 +98,7 @@ def record_attempt(
     db.session.add(attempt)
     if attempt.note:
         db.session.flush()
-        analysis.request_analysis("call_note", attempt.id, branch_id=task.branch_id)
+        analysis.request_analysis("call_note", attempt.id, branch_id=task.branch_id, new=True)
     task.assigned_to_id = task.assigned_to_id or agent.id
     if outcome in ("no_answer", "busy"):
         task.attempts += 1

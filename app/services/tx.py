@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from app import db_setup
@@ -48,6 +49,21 @@ def _end_sqlite_read() -> None:
         return
     if db_setup.read_only_so_far(session.connection()):
         session.commit()
+
+
+@contextmanager
+def keep_loaded() -> Iterator[None]:
+    """Objects a use case returns keep their loaded values after its commit (no re-read).
+
+    For a caller that only reads back what the use case itself just wrote (an API answer built
+    from the new record): saves one SELECT per object and relationship after the commit."""
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
 
 
 def after_commit(hook: Callable[[], None]) -> None:

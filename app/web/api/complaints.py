@@ -12,6 +12,7 @@ from app.services import complaint_clock as clock
 from app.services import complaints
 from app.services.complaints import IntakeData
 from app.services.errors import NotFound
+from app.services.tx import keep_loaded
 from app.web.api.registry import endpoint
 from app.web.api.schemas import ErrorBody, NoNul, Strict
 
@@ -141,7 +142,8 @@ def create_complaint(body: ComplaintIn):
         regulator_received_on=body.regulator_received_on,
         group_size=body.group_size,
     )
-    complaint, created = complaints.create_complaint(data)
+    with keep_loaded():
+        complaint, created = complaints.create_complaint(data)
     return complaint_out(complaint), 201 if created else 200
 
 
