@@ -61,7 +61,7 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
 
     texts = [t for t, _ in labels]
     y = np.array([lab for _, lab in labels])
-    x = model.features(texts)
+    x, xn = model.encode(texts)
     expert_coef = model.expert_coef.copy()
     expert_intercept = model.expert_intercept.copy()
     polar = np.flatnonzero(y != 2)
@@ -79,7 +79,7 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
             logit = np.asarray(x @ expert_coef[k]).ravel() + expert_intercept[k]
             offset = model.neutral_polarity_weight * np.abs(logit)
         neutral_coef, neutral_intercept = refine_logreg(
-            x, y == 2, None, model.neutral_coef, model.neutral_intercept, offset=offset
+            xn, y == 2, None, model.neutral_coef, model.neutral_intercept, offset=offset
         )
     meta = dict(model.meta, refined_with=len(labels))
     return SentimentModel(
@@ -96,4 +96,5 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
         meta,
         model.neutral_polarity_weight,
         model.neutral_polarity_domain,
+        model.neutral_idf,
     )

@@ -47,7 +47,9 @@ class SentimentModel:
     gate; ``neutral`` scores neutral versus polar from the features plus
     ``neutral_polarity_weight`` x |logit of the ``neutral_polarity_domain`` expert| (how strongly
     the bank polarity expert leans either way). A text is neutral when that probability reaches
-    ``neutral_threshold`` (chosen by cross-validation on the training files).
+    ``neutral_threshold`` (chosen by cross-validation on the training files). The neutral head
+    reads the same n-gram counts weighted by its own IDF (``neutral_idf``, fitted on the bank
+    texts) when the model has one, else by ``idf``.
     """
 
     idf: np.ndarray
@@ -63,6 +65,7 @@ class SentimentModel:
     meta: dict[str, Any] = field(default_factory=dict)
     neutral_polarity_weight: float = 0.0
     neutral_polarity_domain: str = "bank"
+    neutral_idf: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -86,29 +89,48 @@ class SentimentModel:
         cleaned = [(t if isinstance(t, str) else "")[:_MAX_CHARS] for t in texts]
         return self._vectorizer.transform(cleaned)
 
-    def weigh(self, counts: Any) -> Any:
-        """Sublinear TF x IDF, rows L2-normalised."""
+    def weigh(self, counts: Any, idf: Any = None) -> Any:
+        """Sublinear TF x IDF (``idf``, default the model's), rows L2-normalised."""
         from sklearn.preprocessing import normalize
 
         x = counts.copy()
         _np().log(x.data, out=x.data)
         x.data += 1.0
-        x = x.multiply(self.idf).tocsr()
+        x = x.multiply(self.idf if idf is None else idf).tocsr()
         return normalize(x, copy=False)
 
     def features(self, texts: Sequence[str]) -> Any:
-        """TF-IDF features of ``texts`` as a CSR matrix."""
+        """TF-IDF features of ``texts`` as a CSR matrix (what the gate and experts read)."""
         return self.weigh(self.raw_counts(texts))
 
-    def probabilities(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(P(positive), P(neutral)) for each row of a feature matrix."""
+    def encode(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        """(features for gate and experts, features for the neutral head) of ``texts``."""
+        counts = self.raw_counts(texts)
+        x = self.weigh(counts)
+        return x, self.neutral_features(counts, x)
+
+    def neutral_features(self, counts: Any, x: Any = None) -> Any:
+        """Counts weighted by the neutral head's IDF (``x`` is reused when it has none)."""
+        if self.neutral_idf is None:
+            return self.weigh(counts) if x is None else x
+        return self.weigh(counts, self.neutral_idf)
+
+    def probabilities(self, x: Any, xn: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), P(neutral)) for each row of the feature matrices from ``encode``.
+
+        ``xn`` (the neutral head's features) may be left out for models without their own
+        neutral IDF; raises ValueError if it is needed.
+        """
         np = _np()
+        if xn is None and self.neutral_idf is not None:
+            raise ValueError("this model's neutral head needs its own features: use encode()")
         gate = x @ self.gate_coef.T + self.gate_intercept
         gate = np.exp(gate - gate.max(axis=1, keepdims=True))
         gate /= gate.sum(axis=1, keepdims=True)
         logits = np.asarray(x @ self.expert_coef.T + self.expert_intercept)
         p_pos = (gate * _sigmoid(logits)).sum(axis=1)
-        z_neu = np.asarray(x @ self.neutral_coef).ravel() + self.neutral_intercept
+        xn = x if xn is None else xn
+        z_neu = np.asarray(xn @ self.neutral_coef).ravel() + self.neutral_intercept
         k = self.neutral_polarity_index
         if k is not None and self.neutral_polarity_weight:
             z_neu = z_neu + self.neutral_polarity_weight * np.abs(logits[:, k])
@@ -125,14 +147,14 @@ class SentimentModel:
         """One result per text; see ``SentimentResult``."""
         if not texts:
             return []
-        p_pos, p_neu = self.probabilities(self.features(texts))
+        p_pos, p_neu = self.probabilities(*self.encode(texts))
         return [self._result(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """Polarity scores in [0, 1], shrunk towards 0.5 by the neutral probability."""
         if not texts:
             return []
-        p_pos, p_neu = self.probabilities(self.features(texts))
+        p_pos, p_neu = self.probabilities(*self.encode(texts))
         return [_score(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
 
     def _result(self, p_pos: float, p_neu: float) -> SentimentResult:
@@ -154,8 +176,10 @@ class SentimentModel:
         meta.update(neutral_threshold=self.neutral_threshold)
         meta.update(neutral_polarity_weight=self.neutral_polarity_weight)
         meta.update(neutral_polarity_domain=self.neutral_polarity_domain)
+        extra = {} if self.neutral_idf is None else {"neutral_idf": self.neutral_idf}
         np.savez_compressed(
             path,
+            **{k: v.astype(np.float16) for k, v in extra.items()},
             idf=self.idf.astype(np.float16),
             gate_coef=self.gate_coef.astype(np.float16),
             gate_intercept=self.gate_intercept.astype(np.float32),

@@ -131,7 +131,10 @@ def _fit(rows: list[tuple[str, int, str, float]]) -> tuple[SentimentModel, dict[
         domains=domains,
         ngram_range=NGRAMS,
     )
-    cv = _fit_neutral(model, x, y, dom, w)
+    bank = dom == NEUTRAL_DOMAIN
+    if bank.any():
+        model.neutral_idf = _idf(counts[np.flatnonzero(bank)])
+    cv = _fit_neutral(model, x, model.neutral_features(counts, x), y, dom, w)
     return model, cv
 
 
@@ -141,8 +144,14 @@ def _expert_weights(w: Any, dom: Any, rows: Any, domain: str) -> Any:
     return w[rows] * np.where(dom[rows] == domain, OWN_DOMAIN_WEIGHT, 1.0)
 
 
-def _fit_neutral(model: SentimentModel, x: Any, y: Any, dom: Any, w: Any) -> dict[str, float]:
+def _fit_neutral(
+    model: SentimentModel, x: Any, x_neutral: Any, y: Any, dom: Any, w: Any
+) -> dict[str, float]:
     """Neutral head on the bank rows, with |bank-expert logit| as an extra feature.
+
+    ``x`` are the experts' features, ``x_neutral`` the head's (the same counts weighted by an IDF
+    fitted on the bank texts: with the IDF of all corpora, dominated by shopping reviews, the
+    cross-validated 2:1 macro-F1 was 1.0 point lower on these folds, 1.6 over five fold seeds).
 
     The bank expert's logits for bank rows are cross-fitted (each fold scored by an expert that
     never saw it), so the head learns how much a strong polarity lean means on unseen text. The
@@ -162,7 +171,7 @@ def _fit_neutral(model: SentimentModel, x: Any, y: Any, dom: Any, w: Any) -> dic
     n_splits = min(FOLDS, int(counts.min()))
     if len(classes) < 3 or n_splits < 2:
         model.neutral_coef, model.neutral_intercept = _logreg(
-            x[nm], (yb == 2).astype(int), w[nm], C_NEUTRAL, balanced=True
+            x_neutral[nm], (yb == 2).astype(int), w[nm], C_NEUTRAL, balanced=True
         )
         return {}
     folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=SEED).split(nm, yb))
@@ -174,7 +183,7 @@ def _fit_neutral(model: SentimentModel, x: Any, y: Any, dom: Any, w: Any) -> dic
             x[keep], y[keep] == 1, _expert_weights(w, dom, keep, NEUTRAL_DOMAIN), C_POLARITY
         )
         lean[test_idx] = np.asarray(x[nm[test_idx]] @ coef).ravel() + b
-    xn = sp.hstack([x[nm], sp.csr_matrix(np.abs(lean)[:, None])]).tocsr()
+    xn = sp.hstack([x_neutral[nm], sp.csr_matrix(np.abs(lean)[:, None])]).tocsr()
     p_neu = np.zeros(nm.size)
     for train_idx, test_idx in folds:
         coef, b = _logreg(
@@ -256,11 +265,11 @@ def _validation_figures(model: SentimentModel, val: Mapping[str, Rows]) -> dict[
     for name, rows in val.items():
         polar = [(t, lab) for t, lab in rows if lab != 2]
         if polar:
-            p_pos, _ = model.probabilities(model.features([t for t, _ in polar]))
+            p_pos, _ = model.probabilities(*model.encode([t for t, _ in polar]))
             y = np.array([lab for _, lab in polar])
             out[f"{name}_binary_accuracy"] = round(float(((p_pos >= 0.5) == y).mean()), 4)
         if name == NEUTRAL_DOMAIN and any(lab == 2 for _, lab in rows) and polar:
-            p_pos, p_neu = model.probabilities(model.features([t for t, _ in rows]))
+            p_pos, p_neu = model.probabilities(*model.encode([t for t, _ in rows]))
             y = np.array([lab for _, lab in rows])
             pred = _three_way(p_pos, p_neu, model.neutral_threshold)
             out[f"{name}_three_way_macro_f1"] = round(_macro_f1(y, pred), 4)

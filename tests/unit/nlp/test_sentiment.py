@@ -87,3 +87,14 @@ def test_bank_questions_are_neutral(text):
 def test_neutral_head_uses_bank_polarity_lean():
     model = load_model()
     assert model.neutral_polarity_index is not None and model.neutral_polarity_weight < 0
+
+
+def test_neutral_head_has_its_own_idf(tmp_path):
+    model = load_model()
+    assert model.neutral_idf is not None and model.neutral_idf.shape == model.idf.shape
+    with pytest.raises(ValueError):
+        model.probabilities(model.features(["请问怎么还款"]))
+    model.save(tmp_path / "copy.npz")
+    copy = type(model).load(tmp_path / "copy.npz")
+    texts = ["请问怎么还款", "乱扣年费，太坑了"]
+    assert [r.label for r in copy.predict(texts)] == [r.label for r in model.predict(texts)]
