@@ -97,6 +97,22 @@ def make_app(database_url: str, **overrides) -> Flask:
     return create_app(config)
 
 
+def upgrade_in_subprocess(env: dict[str, str]) -> None:
+    """``flask db upgrade`` in a child process with ``env`` (for servers the tests start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def migrate_to_head() -> None:
     from flask_migrate import upgrade
 

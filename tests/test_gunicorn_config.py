@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support import TEST_SECRET
+from tests.support import TEST_SECRET, upgrade_in_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,14 +30,7 @@ def test_gunicorn_starts_preloads_the_models_and_serves(tmp_path):
         "REDIS_URL": "",
         "GUNICORN_ACCESS_LOG": "/dev/null",
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    upgrade_in_subprocess(env)
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AnalysisStatus, TextAnalysis
 from app.services import complaints
-from tests.support import TEST_SECRET, make_app
+from tests.support import TEST_SECRET, make_app, upgrade_in_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("KESHENG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -52,14 +52,7 @@ def worker(tmp_path_factory):
         "REDIS_URL": REDIS_URL,
         "CELERY_QUEUE": queue,
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    upgrade_in_subprocess(env)
     log = open(workdir / "worker.log", "wb")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
         [
