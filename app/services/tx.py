@@ -25,14 +25,14 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         _end_sqlite_read()
-        try:
-            with db_setup.write_intent():
+        with db_setup.write_intent(db.session.get_bind()):
+            try:
                 result = fn(*args, **kwargs)
                 db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            db.session.info.pop(_AFTER_COMMIT, None)
-            raise
+            except BaseException:
+                db.session.rollback()
+                db.session.info.pop(_AFTER_COMMIT, None)
+                raise
         _run_after_commit()
         return result
 
