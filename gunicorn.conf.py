@@ -84,7 +84,17 @@ def post_fork(server, worker):
     if app is None:
         return  # not the Kesheng app (the benchmarks' bare handler)
     from app.extensions import db
+    from app.jobs import broker
 
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+    broker.enable_batching()  # a long-lived web worker: jobs of each 0.2 s go as one message
+
+
+def worker_exit(server, worker):
+    """A worker stopping normally sends the jobs still waiting in its batches."""
+    if _kesheng_app(server) is not None:
+        from app.jobs import broker
+
+        broker.flush_batches()

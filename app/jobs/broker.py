@@ -83,6 +83,15 @@ class _Batch:
 
 _batches: dict[tuple[int, str], _Batch] = {}
 _batches_lock = threading.Lock()
+_batching = False
+
+
+def enable_batching(enabled: bool = True) -> None:
+    """Let ``send_batched`` batch in this process (long-lived web workers: gunicorn's
+    ``post_fork`` turns it on and its ``worker_exit`` sends what is left). Elsewhere (CLI
+    commands, Celery workers, tests) it sends at once, so nothing waits for a process's exit."""
+    global _batching
+    _batching = enabled
 
 
 def send_batched(
@@ -98,9 +107,10 @@ def send_batched(
     Under load this turns one broker round trip per request into a few per second. Use it only
     for jobs whose work is also recorded durably (pending analysis rows; rollup cells that the
     periodic ``kesheng.refresh_recent_rollups`` recomputes), since a process killed within the
-    window drops its batch. Without a broker (eager) the job runs at once, as ``send`` does.
+    window drops its batch. Without a broker (eager), or where batching is not enabled, the job
+    is sent (or run) at once, as ``send`` does.
     """
-    if eager():
+    if eager() or not _batching:
         args = combine([item])
         send(task, args, fallback=run_inline(task, args) if inline_fallback else None)
         return
@@ -110,8 +120,9 @@ def send_batched(
         batch = _batches.get(key)
         if batch is None:
             batch = _batches[key] = _Batch(app, task, combine, inline_fallback)
-            # Not a daemon: a worker that exits normally still sends its last batch.
-            threading.Timer(BATCH_SECONDS, _flush, (key,)).start()
+            timer = threading.Timer(BATCH_SECONDS, _flush, (key,))
+            timer.daemon = True  # a worker stopping normally sends what is left (worker_exit)
+            timer.start()
         batch.items.append(item)
 
 

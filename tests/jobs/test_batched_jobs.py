@@ -26,9 +26,11 @@ def queued(tmp_path):
         f"sqlite:///{tmp_path / 'batch.db'}", CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=queue
     )
     client = redis.Redis.from_url(REDIS_URL)
+    broker.enable_batching()  # as gunicorn's post_fork does for a web worker
     try:
         yield app, client, queue
     finally:
+        broker.enable_batching(False)
         client.delete(queue)
 
 
@@ -58,6 +60,16 @@ def test_many_texts_and_cells_make_one_message_each(queued):
     assert messages["kesheng.analyze_texts"] == [[["response", n + 1] for n in range(25)]]
     cells = messages["kesheng.refresh_rollups"][0]["satisfaction"]
     assert sorted(branch for _, branch in cells) == [1, 2]
+
+
+def test_without_batching_each_job_is_sent_at_once(queued):
+    app, client, queue = queued
+    broker.enable_batching(False)  # a CLI command or a Celery worker
+    with app.app_context():
+        analysis.enqueue("complaint", 3)
+        assert client.llen(queue) == 1  # sent before the call returned, not 0.2 s later
+        analysis.enqueue("complaint", 4)
+        assert client.llen(queue) == 2
 
 
 def test_a_window_closes_by_itself(queued):
