@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
@@ -37,6 +37,11 @@ class Filters:
     status: str = ""
     channel: str = ""
     code_business: str = ""
+
+    @property
+    def narrowed(self) -> bool:
+        """True when something beyond the queue itself narrows the list."""
+        return bool(self.q.strip() or self.status or self.channel or self.code_business)
 
 
 def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
@@ -86,8 +91,28 @@ def _search(stmt, q: str):
     return stmt.where(or_(*conditions))
 
 
-def search(filters: Filters, user: User, *, page: int = 1) -> Page:
-    """One page of a queue, most urgent first; the branch scope applies automatically."""
+LIST_COLUMNS = (
+    Complaint.reference,
+    Complaint.status,
+    Complaint.channel,
+    Complaint.received_at,
+    Complaint.due_at,
+    Complaint.complainant_name,
+    Complaint.complainant_phone,
+    Complaint.content,
+    Complaint.branch_id,
+    Complaint.assignee_id,
+    Complaint.is_major,
+    Complaint.major_reason,
+    Complaint.priority,
+)
+
+
+def search(filters: Filters, user: User, *, page: int = 1, known_total: int | None = None) -> Page:
+    """One page of a queue, most urgent first; the branch scope applies automatically.
+
+    ``known_total``: the queue's size when the caller has just counted it (the tab counts), so
+    an un-narrowed list does not count the same rows again."""
     stmt = _search(_queue(select(Complaint), filters.queue, user), filters.q)
     if filters.status:
         stmt = stmt.where(Complaint.status == filters.status)
@@ -95,7 +120,10 @@ def search(filters: Filters, user: User, *, page: int = 1) -> Page:
         stmt = stmt.where(Complaint.channel == filters.channel)
     if filters.code_business:
         stmt = stmt.where(Complaint.code_business.startswith(filters.code_business))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if known_total is not None and not filters.narrowed:
+        total = known_total
+    else:
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     order = (
@@ -107,8 +135,13 @@ def search(filters: Filters, user: User, *, page: int = 1) -> Page:
         stmt.order_by(*order, Complaint.id.desc())
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
-        # the list shows each case's branch and handler: two queries, not one per row
-        .options(selectinload(Complaint.branch), selectinload(Complaint.assignee))
+        # only what the list shows (the texts of a decision, JSON histories etc. stay in the
+        # database), and each case's branch and handler in two queries, not one per row
+        .options(
+            load_only(*LIST_COLUMNS),
+            selectinload(Complaint.branch),
+            selectinload(Complaint.assignee),
+        )
     )
     return Page(list(rows), page, pages, total)
 

@@ -50,5 +50,12 @@ def test_tab_counts_equal_the_queues_they_open(db_session):
     assert counts["open"] == before["open"] and counts["all"] >= counts["open"]
     found = queue.search(queue.Filters(queue="overdue", q=overdue.reference), agent)
     assert [c.id for c in found.items] == [overdue.id]
+    # the page passes the tab's count; a narrowed list still counts its own rows
+    known = queue.search(queue.Filters(queue="open"), agent, known_total=counts["open"])
+    assert known.total == counts["open"] and len(known.items) == min(30, counts["open"])
+    narrowed = queue.search(
+        queue.Filters(queue="open", q=overdue.reference), agent, known_total=counts["open"]
+    )
+    assert narrowed.total == 1
     hangzhou, everywhere = queue.counts(manager)["branch"], counts["open"]
     assert 3 <= hangzhou < everywhere  # the Nanjing case is not in Hangzhou's subtree

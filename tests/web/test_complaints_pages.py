@@ -103,3 +103,28 @@ def test_public_form_is_rate_limited(app, client):
         assert second.status_code == 429 and "提交过于频繁" in second.get_data(as_text=True)
     finally:
         app.config.pop("COMPLAINT_WEB_LIMIT")
+
+
+def test_queue_page_costs_a_fixed_number_of_queries(client, auth, db_session):
+    """Thirty rows or three: the same few statements (no query per row for its branch, handler
+    or a column the list leaves in the database)."""
+    from sqlalchemy import event
+
+    for _ in range(3):
+        make()
+    auth.login("hq")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for queue in ("all", "open", "unassigned"):
+            statements.clear()
+            page = client.get(f"/staff/complaints?queue={queue}")
+            assert page.status_code == 200 and "cp-row" in page.text
+            assert len(statements) <= 8, statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -231,13 +231,19 @@ def complaint_queue():
         channel=args.get("channel", ""),
         code_business=args.get("code_business", ""),
     )
-    page = queue.search(filters, current_user, page=args.get("page", 1, type=int))
+    counts = queue.counts(current_user)
+    page = queue.search(
+        filters,
+        current_user,
+        page=args.get("page", 1, type=int),
+        known_total=counts[filters.queue],
+    )
     return render_template(
         "staff/complaints/queue.html",
         page=page,
         filters=filters,
         queues=queue.QUEUES,
-        counts=queue.counts(current_user),
+        counts=counts,
         now=utcnow(),
         clock=clock,
         statuses=STATUS_LABELS,
