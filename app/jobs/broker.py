@@ -111,8 +111,7 @@ def send_batched(
     is sent (or run) at once, as ``send`` does.
     """
     if eager() or not _batching:
-        args = combine([item])
-        send(task, args, fallback=run_inline(task, args) if inline_fallback else None)
+        _send_items(task, [item], combine, inline_fallback)
         return
     app = current_app._get_current_object()
     key = (id(app), task.name)
@@ -126,16 +125,19 @@ def send_batched(
         batch.items.append(item)
 
 
+def _send_items(task: Any, items: list[Any], combine: Callable, inline_fallback: bool) -> None:
+    args = combine(items)
+    send(task, args, fallback=run_inline(task, args) if inline_fallback else None)
+
+
 def _flush(key: tuple[int, str]) -> None:
     with _batches_lock:
         batch = _batches.pop(key, None)
     if batch is None or not batch.items:
         return
     with batch.app.app_context():
-        args = batch.combine(batch.items)
-        fallback = run_inline(batch.task, args) if batch.inline_fallback else None
         try:
-            send(batch.task, args, fallback=fallback)
+            _send_items(batch.task, batch.items, batch.combine, batch.inline_fallback)
         except Exception:  # a fallback's own failure must not kill the timer thread silently
             log.exception("batched %s failed", batch.task.name)
 

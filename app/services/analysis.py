@@ -19,7 +19,7 @@ from sqlalchemy import Select, insert, select
 
 import nlp
 from app.extensions import db
-from app.models import AnalysisStatus, LabelCorrection, TextAnalysis, User
+from app.models import AnalysisStatus, LabelCorrection, TextAnalysis, User, utcnow
 from app.services import rollups_tracking
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import after_commit, transactional
@@ -58,14 +58,12 @@ def source_types() -> list[str]:
     return sorted(_sources)
 
 
-def _row(source_type: str, source_id: int, *, new: bool = False) -> TextAnalysis:
-    row = None
-    if not new:
-        row = db.session.scalar(
-            select(TextAnalysis).where(
-                TextAnalysis.source_type == source_type, TextAnalysis.source_id == source_id
-            )
+def _row(source_type: str, source_id: int) -> TextAnalysis:
+    row = db.session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == source_type, TextAnalysis.source_id == source_id
         )
+    )
     if row is None:
         row = TextAnalysis(source_type=source_type, source_id=source_id)
         db.session.add(row)
@@ -73,39 +71,40 @@ def _row(source_type: str, source_id: int, *, new: bool = False) -> TextAnalysis
 
 
 def request_analysis(
-    source_type: str, source_id: int, *, branch_id: int | None = None, new: bool = False
+    source_type: str,
+    source_id: int,
+    *,
+    branch_id: int | None = None,
+    new: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """Inside the caller's transaction: mark the text as waiting for analysis; queue the job
-    once that transaction has committed. ``new``: the text was just created (no row to look up)."""
+    once that transaction has committed.
+
+    ``new``: the text was just created, so there is no row to look up: the pending row is one
+    INSERT (no ORM object, which keeps the busiest writes short) and its rollup cell is noted
+    by hand, as an ORM flush would have done."""
     if source_type not in _sources:
         raise ValueError(f"unknown text source {source_type!r}")
-    row = _row(source_type, source_id, new=new)
-    row.status = AnalysisStatus.PENDING
-    row.branch_id = branch_id
-    db.session.flush()
-    if not db.session.info.get(_DEFERRED):
-        after_commit(lambda: enqueue(source_type, source_id))
-
-
-def request_new_analysis(
-    source_type: str, source_id: int, *, branch_id: int | None, now: datetime
-) -> None:
-    """``request_analysis`` for a text just written with Core statements: one INSERT of the
-    pending row (no ORM object) and its rollup cell noted by hand."""
-    if source_type not in _sources:
-        raise ValueError(f"unknown text source {source_type!r}")
-    db.session.connection().execute(
-        insert(TextAnalysis.__table__),
-        {
-            "source_type": source_type,
-            "source_id": source_id,
-            "status": AnalysisStatus.PENDING,
-            "branch_id": branch_id,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    rollups_tracking.note("voice", now, branch_id)
+    if new:
+        now = now or utcnow()
+        db.session.connection().execute(
+            insert(TextAnalysis.__table__),
+            {
+                "source_type": source_type,
+                "source_id": source_id,
+                "status": AnalysisStatus.PENDING,
+                "branch_id": branch_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        rollups_tracking.note("voice", now, branch_id)
+    else:
+        row = _row(source_type, source_id)
+        row.status = AnalysisStatus.PENDING
+        row.branch_id = branch_id
+        db.session.flush()
     if not db.session.info.get(_DEFERRED):
         after_commit(lambda: enqueue(source_type, source_id))
 

@@ -4,7 +4,7 @@ response with its scores, answer rows and, for a detractor, a follow-up task in 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,35 +62,10 @@ class AnswersInvalid(ValidationFailed):
 
 @dataclass
 class SurveyLink:
-    version: SurveyVersion
+    """What the customer's form shows: the questionnaire and, for an invitation, its expiry."""
+
     definition: SurveyDefinition
-    invitation: Invitation | None = None
-    campaign: Campaign | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-def _find(token: str, *, lock: bool = False) -> SurveyLink:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise NotFound("链接不存在")
-    digest = hash_token(token)
-    stmt = select(Invitation).where(Invitation.token_hash == digest)
-    if lock:
-        stmt = stmt.with_for_update()
-    invitation = db.session.scalar(stmt.execution_options(include_all_branches=True))
-    if invitation is not None:
-        return SurveyLink(invitation.version, definition_of(invitation.version), invitation)
-    campaign = db.session.scalar(select(Campaign).where(Campaign.public_token_hash == digest))
-    if campaign is None:
-        raise NotFound("链接不存在")
-    return SurveyLink(campaign.version, definition_of(campaign.version), campaign=campaign)
-
-
-def _check_usable(link: SurveyLink, now: datetime) -> None:
-    invitation, campaign = link.invitation, link.campaign
-    if invitation is not None:
-        _check_invitation(invitation.status, invitation.expires_at, now)
-    elif campaign is not None:
-        _check_campaign(campaign.status, campaign.window_end, now)
+    expires_at: datetime | None = None
 
 
 def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
@@ -105,6 +80,14 @@ def _check_campaign(status: str, window_end: datetime, now: datetime) -> None:
         raise LinkGone("本次调查已结束")
 
 
+def _check_usable(target: Row, now: datetime) -> None:
+    """An invitation (``target.id`` set) or a campaign's anonymous link, still answerable."""
+    if target.id is not None:
+        _check_invitation(target.status, target.expires_at, now)
+    else:
+        _check_campaign(target.status, target.expires_at, now)
+
+
 @transactional
 def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     """The questionnaire behind a link; marks an invitation opened.
@@ -112,16 +95,19 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     Raises NotFound (unknown link), LinkGone (expired: 410), AlreadyAnswered (used link).
     """
     now = now or utcnow()
-    link = _find(token)
-    _check_usable(link, now)
-    invitation = link.invitation
-    if invitation is not None and invitation.status in (
+    target = _target(token, lock=False)
+    _check_usable(target, now)
+    if target.id is not None and target.status in (
         InvitationStatus.QUEUED,
         InvitationStatus.SENT,
     ):
-        invitation.status = InvitationStatus.OPENED
-        invitation.opened_at = now
-    return link
+        db.session.connection().execute(
+            update(_INVITATION)
+            .where(_INVITATION.c.id == target.id)
+            .values(status=InvitationStatus.OPENED, opened_at=now)
+        )
+    version = frozen_version(target.version_id, target.definition_hash)
+    return SurveyLink(version.definition, target.expires_at if target.id is not None else None)
 
 
 @dataclass(frozen=True)
@@ -191,10 +177,7 @@ def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
     """
     now = now or utcnow()
     target = _target(token, lock=True)
-    if target.id is not None:
-        _check_invitation(target.status, target.expires_at, now)
-    else:
-        _check_campaign(target.status, target.expires_at, now)
+    _check_usable(target, now)
     version = frozen_version(target.version_id, target.definition_hash)
     raw = answers_from_form(version.definition, form)
     result = validate(version.definition, raw)
@@ -225,7 +208,9 @@ def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         insert(Answer.__table__), answer_values(version.definition, result.cleaned, response_id)
     )
     if values["comment_redacted"]:
-        analysis.request_new_analysis("response", response_id, branch_id=target.branch_id, now=now)
+        analysis.request_analysis(
+            "response", response_id, branch_id=target.branch_id, new=True, now=now
+        )
     if values["detractor"] and target.customer_id is not None:
         conn.execute(
             insert(FollowUp.__table__),

@@ -111,7 +111,7 @@ def survey_action(survey_id: int, action: str):
 @roles_required(HQ)
 def survey_preview(survey_id: int):
     survey = surveys.get_survey(survey_id)
-    link = responses.SurveyLink(version=None, definition=surveys.parse_draft(survey.draft_text))
+    link = responses.SurveyLink(surveys.parse_draft(survey.draft_text))
     raw, errors = {}, {}
     if request.method == "POST":
         raw = answers_from_form(link.definition, request.form)

@@ -53,7 +53,6 @@ def message_page(kind: str, text: str | None = None):
 
 
 def render_form(link, *, raw=None, errors=None, status=200, **extra):
-    invitation = link.invitation
     page = render_template(
         "public/survey/form.html",
         defn=link.definition,
@@ -61,7 +60,7 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
         errors=errors or {},
         field_name=field_name,
         other_field_name=other_field_name,
-        expires_at=invitation.expires_at if invitation else None,
+        expires_at=link.expires_at,
         action=extra.pop("action", request.path),
         **extra,
     )
