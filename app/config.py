@@ -154,6 +154,10 @@ def finalise(config: dict[str, Any]) -> None:
                 "schedule": 900.0,
             },
             "surveys-dispatch-due": {"task": "surveys.dispatch_due", "schedule": 60.0},
+            "surveys-expand-pending-intake": {
+                "task": "surveys.expand_pending_intake",
+                "schedule": 60.0,
+            },
             "retention-run": {"task": "kesheng.retention_run", "schedule": 86400.0},
             "improvements-remind": {"task": "improvements.remind", "schedule": 6 * 3600.0},
             "complaints-poll-imap": {"task": "complaints.poll_imap", "schedule": 300.0},

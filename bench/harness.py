@@ -255,27 +255,72 @@ def wrk(
     raise RuntimeError(f"wrk printed no figures: {done.stdout}\n{done.stderr}")
 
 
-def submission_counts(db: Database, workdir: str, settle_seconds: float = 1.0) -> dict[str, int]:
-    """Stored responses, distinct invitations answered and invitations completed, read in ONE
-    statement (one snapshot) once the count has stopped moving: requests wrk abandoned at the
-    end of its run may still be committing when it returns."""
+def submission_counts(
+    db: Database, workdir: str, env: dict[str, str] | None = None, settle_seconds: float = 1.0
+) -> dict[str, float]:
+    """What the submissions stored, counted once the requests wrk abandoned at the end of its
+    run have finished committing: accepted submissions (intake rows), then, after expanding
+    whatever the (absent) Celery worker did not (``flask surveys expand-intake``, timed, with
+    ``env``'s broker so analysis jobs are queued, not run), responses, distinct invitations
+    answered and invitations completed, read in ONE statement (one snapshot)."""
     first = int(Path(workdir, "first_invitation_id.txt").read_text())
-    rows_sql = f"SELECT count(*) FROM survey_response WHERE invitation_id > {first}"
+    accepted_sql = f"SELECT count(*) FROM survey_intake WHERE invitation_id > {first}"
     last, deadline = None, time.time() + 30
     while time.time() < deadline:
-        now = db.scalar(rows_sql)
+        now = db.scalar(accepted_sql)
         if now == last:
             break
         last = now
         time.sleep(settle_seconds)
+    started = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "wsgi", "surveys", "expand-intake"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "SECRET_KEY": SECRET, "DATABASE_URL": db.url, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    expand_seconds = time.perf_counter() - started
     found = db.scalar(
-        f"SELECT ({rows_sql}) || ',' || "
+        f"SELECT ({accepted_sql}) || ',' || "
+        f"(SELECT count(*) FROM survey_response WHERE invitation_id > {first}) || ',' || "
         "(SELECT count(DISTINCT invitation_id) FROM survey_response "
         f"WHERE invitation_id > {first}) || ',' || "
-        f"(SELECT count(*) FROM invitation WHERE id > {first} AND status = 'completed')"
+        f"(SELECT count(*) FROM invitation WHERE id > {first} AND status = 'completed') || ',' || "
+        "(SELECT count(*) FROM survey_intake WHERE response_id IS NULL)"
     )
-    rows, distinct, completed = (int(v) for v in found.split(","))
-    return {"rows": rows, "distinct": distinct, "completed": completed}
+    accepted, rows, distinct, completed, pending = (int(v) for v in found.split(","))
+    return {
+        "accepted": accepted,
+        "rows": rows,
+        "distinct": distinct,
+        "completed": completed,
+        "pending": pending,
+        "expand_seconds": expand_seconds,
+    }
+
+
+def counts_ok(c: dict[str, float], thanks: int, slack: int) -> bool:
+    """Every 2xx stored exactly once: 0 <= accepted - 2xx <= slack (requests wrk abandoned may
+    still commit), one response per accepted submission, each invitation once, none pending."""
+    return (
+        0 <= c["accepted"] - thanks <= slack
+        and c["accepted"] == c["rows"] == c["distinct"] == c["completed"]
+        and c["pending"] == 0
+    )
+
+
+def describe_counts(c: dict[str, float], thanks: int, slack: int) -> str:
+    rate = c["rows"] / c["expand_seconds"] if c["expand_seconds"] else 0
+    return (
+        f"accepted {c['accepted']} submissions for {thanks} thank-you pages (accepted - 2xx = "
+        f"{c['accepted'] - thanks}, allowed 0..{slack}); expanded afterwards into {c['rows']} "
+        f"responses in {c['expand_seconds']:.1f} s ({rate:.0f}/s, one process, including its "
+        f"start); distinct invitations {c['distinct']}, invitations completed "
+        f"{c['completed']}, still pending {c['pending']}: "
+        + ("nothing lost, nothing twice" if counts_ok(c, thanks, slack) else "MISMATCH")
+    )
 
 
 def redis_available() -> bool:

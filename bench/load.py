@@ -60,20 +60,9 @@ def run_backend(backend: str, broker: str, args, bare_rps: float) -> None:
         r = h.wrk(
             server.base, "submit", workdir, seconds=args.seconds, connections=args.connections
         )
-        counts = h.submission_counts(db, workdir)
+        counts = h.submission_counts(db, workdir, env)
         print(fmt("survey submission POST /s/<token>", r, bare_rps))
-        extra = counts["rows"] - r["thanks"]
-        verdict = (
-            "ok"
-            if 0 <= extra <= args.connections
-            and counts["rows"] == counts["distinct"] == counts["completed"]
-            else "MISMATCH"
-        )
-        print(
-            f"    stored: {counts['rows']} responses for {r['thanks']} thank-you pages "
-            f"(rows - 2xx = {extra}, allowed 0..{args.connections}); distinct invitations "
-            f"{counts['distinct']}, invitations completed {counts['completed']}: {verdict}"
-        )
+        print("    " + h.describe_counts(counts, r["thanks"], args.connections))
         if broker == "redis":
             print(f"    jobs waiting in Redis queue: {h.redis_queue_length(queue)}")
         r = h.wrk(

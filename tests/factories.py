@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, Branch, Customer, Role, User
 from app.security.passwords import hash_password
-from app.services import tokens
+from app.services import invitations, tokens
+from app.services.customers import CustomerData
 
 _seq = itertools.count(1)
 _HASH = None
@@ -59,3 +61,26 @@ def customer(branch_code: str = "HZ01", phone: str | None = None, **fields) -> C
 def api_token(scopes: str | None = None, name: str = "test") -> tuple[ApiToken, str]:
     issued = tokens.create_token(name, scopes)
     return issued.token, issued.secret
+
+
+def survey_link(
+    external_id: str,
+    *,
+    survey_code: str = "branch-service",
+    name: str = "孙丽",
+    phone: str = "13800005555",
+    branch_code: str = "HZ01",
+    now: datetime | None = None,
+) -> tuple[str, invitations.IssuedInvitation]:
+    """A one-time SMS invitation for a (new or known) customer: the link's token and the
+    issued invitation."""
+    issued = invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code=survey_code,
+            customer=CustomerData(external_id=external_id, name=name, phone=phone),
+            channel="sms",
+            branch_code=branch_code,
+        ),
+        now=now,
+    )
+    return issued.url.rsplit("/", 1)[1], issued

@@ -1,4 +1,5 @@
-"""Survey commands: periodic dispatch, sending a campaign, importing customers."""
+"""Survey commands: periodic dispatch, sending a campaign, importing customers, expanding
+accepted submissions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.services import campaigns, imports, survey_triggers
+from app.services import campaigns, imports, responses, survey_triggers
 
 
 @click.group("surveys")
@@ -22,6 +23,13 @@ def dispatch() -> None:
         f"sent {report.sent}, retried {report.retried}, expired {report.expired}, "
         f"reminded {report.reminded}"
     )
+
+
+@surveys_group.command("expand-intake")
+def expand_intake() -> None:
+    """Make responses of every accepted submission still waiting (the periodic job does the
+    same every minute; run it after a broker outage to catch up at once)."""
+    click.echo(f"expanded {responses.expand_all_pending()} submissions")
 
 
 @surveys_group.command("send-campaign")

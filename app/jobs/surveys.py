@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
 
@@ -18,3 +20,20 @@ def dispatch_due() -> None:
     from app.services import survey_triggers
 
     survey_triggers.dispatch_due()
+
+
+@shared_task(name="surveys.expand_intake", ignore_result=True)
+def expand_intake(ids: list[int]) -> int:
+    """Make responses of the submissions accepted in one short window (idempotent)."""
+    from app.services import responses
+
+    return responses.expand_batch([int(i) for i in ids])
+
+
+@shared_task(name="surveys.expand_pending_intake", ignore_result=True)
+def expand_pending_intake() -> int:
+    """Periodic catch-up: expand submissions whose job was lost (a worker killed within its
+    batching window, a broker outage); rows younger than a minute are left to their job."""
+    from app.services import responses
+
+    return responses.expand_all_pending(older_than=timedelta(minutes=1))

@@ -27,7 +27,14 @@ from app.models.survey import (
     SurveyVersion,
     TriggerRule,
 )
-from app.models.survey_response import Answer, CallAttempt, FollowUp, FollowUpStatus, Response
+from app.models.survey_response import (
+    Answer,
+    CallAttempt,
+    FollowUp,
+    FollowUpStatus,
+    Intake,
+    Response,
+)
 from app.models.rollup import (
     ComplaintRollup,
     FollowUpRollup,
@@ -69,6 +76,7 @@ __all__ = [
     "SurveyVersion",
     "SurveyStatus",
     "Survey",
+    "Intake",
     "Response",
     "OutboundMessage",
     "InvitationStatus",

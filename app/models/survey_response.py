@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, db, utcnow
@@ -50,6 +50,41 @@ class Response(BranchScoped, db.Model):
     @property
     def channel_label(self) -> str:
         return CHANNEL_LABELS.get(self.channel, self.channel)
+
+
+class Intake(db.Model):
+    """A submission accepted through a link, waiting to become a response.
+
+    The customer's request validates the answers against the published version and writes only
+    this row (one INSERT), so the busiest write of the product stays short;
+    ``responses.expand_intake`` then turns batches of intake rows into responses, answer rows,
+    follow-up tasks and analysis requests, sets ``response_id`` and clears ``answers`` (the
+    response keeps them). ``invitation_id`` is unique and the row is kept, so a one-time link
+    is accepted once, before and after its expansion. The customer, branch and product ids are
+    copied from the invitation the request looked up (no foreign keys: fewer checks on the hot
+    write; the invitation's own keys hold them)."""
+
+    __tablename__ = "survey_intake"
+    __table_args__ = (
+        Index(
+            "ix_survey_intake_pending",
+            "id",
+            postgresql_where=text("response_id IS NULL"),
+            sqlite_where=text("response_id IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    campaign_id: Mapped[int | None]
+    customer_id: Mapped[int | None]
+    branch_id: Mapped[int | None]
+    product_id: Mapped[int | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime]
+    # The validated answers (surveys.validate's ``cleaned``) until expansion, then NULL.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("survey_response.id"))
 
 
 class Answer(db.Model):

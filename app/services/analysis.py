@@ -81,15 +81,35 @@ def request_analysis(
     """Inside the caller's transaction: mark the text as waiting for analysis; queue the job
     once that transaction has committed.
 
-    ``new``: the text was just created, so there is no row to look up: the pending row is one
-    INSERT (no ORM object, which keeps the busiest writes short) and its rollup cell is noted
-    by hand, as an ORM flush would have done."""
+    ``new``: the text was just created, so there is no row to look up (see
+    ``request_new_analyses``)."""
+    if new:
+        request_new_analyses(source_type, [(source_id, branch_id)], now=now)
+        return
     if source_type not in _sources:
         raise ValueError(f"unknown text source {source_type!r}")
-    if new:
-        now = now or utcnow()
-        db.session.connection().execute(
-            insert(TextAnalysis.__table__),
+    row = _row(source_type, source_id)
+    row.status = AnalysisStatus.PENDING
+    row.branch_id = branch_id
+    db.session.flush()
+    if not db.session.info.get(_DEFERRED):
+        after_commit(lambda: enqueue(source_type, source_id))
+
+
+def request_new_analyses(
+    source_type: str, items: list[tuple[int, int | None]], *, now: datetime | None = None
+) -> None:
+    """Pending rows for texts just created (``items``: source id, branch id), as ONE INSERT (no
+    ORM objects, which keeps the busiest writes short), with their rollup cells noted by hand
+    as an ORM flush would have done; the jobs are queued after the commit."""
+    if source_type not in _sources:
+        raise ValueError(f"unknown text source {source_type!r}")
+    if not items:
+        return
+    now = now or utcnow()
+    db.session.connection().execute(
+        insert(TextAnalysis.__table__),
+        [
             {
                 "source_type": source_type,
                 "source_id": source_id,
@@ -97,16 +117,15 @@ def request_analysis(
                 "branch_id": branch_id,
                 "created_at": now,
                 "updated_at": now,
-            },
-        )
+            }
+            for source_id, branch_id in items
+        ],
+    )
+    for _, branch_id in items:
         rollups_tracking.note("voice", now, branch_id)
-    else:
-        row = _row(source_type, source_id)
-        row.status = AnalysisStatus.PENDING
-        row.branch_id = branch_id
-        db.session.flush()
     if not db.session.info.get(_DEFERRED):
-        after_commit(lambda: enqueue(source_type, source_id))
+        ids = [source_id for source_id, _ in items]
+        after_commit(lambda: enqueue_many(source_type, ids))
 
 
 @contextmanager
@@ -133,6 +152,18 @@ def enqueue(source_type: str, source_id: int) -> None:
         broker.send(analyze_text, (source_type, source_id))
         return
     broker.send_batched(analyze_texts, (source_type, source_id), combine=_as_batch)
+
+
+def enqueue_many(source_type: str, source_ids: list[int]) -> None:
+    """``enqueue`` for the texts of one transaction: with a broker, as ONE batched job."""
+    from app.jobs import broker
+    from app.jobs.analysis import analyze_texts
+
+    if len(source_ids) > 1 and not broker.eager():
+        broker.send(analyze_texts, _as_batch([(source_type, i) for i in source_ids]))
+        return
+    for source_id in source_ids:
+        enqueue(source_type, source_id)
 
 
 def _as_batch(items: list[tuple[str, int]]) -> tuple:

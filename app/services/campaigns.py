@@ -26,6 +26,7 @@ from app.models import (
     CampaignSkip,
     CampaignStatus,
     Customer,
+    Intake,
     Invitation,
     InvitationStatus,
     Response,
@@ -419,6 +420,8 @@ def send_reminders_rows(now: datetime, *, limit: int = 1000) -> int:
             Invitation.status.in_([InvitationStatus.SENT, InvitationStatus.OPENED]),
             Invitation.reminded_at.is_(None),
             Invitation.expires_at > now,
+            # answered a moment ago, the response not made yet (responses.expand_intake)
+            ~select(Intake.id).where(Intake.invitation_id == Invitation.id).exists(),
         )
         .limit(limit * 4)
     ).all()

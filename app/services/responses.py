@@ -1,14 +1,22 @@
 """Taking answers: the customer's one-time link (or a campaign's anonymous link), and storing a
-response with its scores, answer rows and, for a detractor, a follow-up task in the same commit."""
+response with its scores, answer rows and, for a detractor, a follow-up task in the same commit.
+
+A link's submission is accepted in two steps. The request validates the answers and writes one
+``survey_intake`` row (``submit_link``); a batched job turns the intake rows of the last moment
+into responses, answer rows, follow-up tasks and analysis requests in one transaction
+(``expand_intake``); without a broker (the embedded set-up, tests) that job runs right after
+the request's commit. Phone follow-ups and the demo use ``store_response`` directly.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, literal, select, update
+from sqlalchemy import Row, Select, bindparam, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -17,6 +25,7 @@ from app.models import (
     Campaign,
     CampaignStatus,
     FollowUp,
+    Intake,
     Invitation,
     InvitationStatus,
     Response,
@@ -27,7 +36,7 @@ from app.services import analysis, rollups_tracking
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.invitations import hash_token
 from app.services.surveys import definition_of, frozen_version
-from app.services.tx import transactional
+from app.services.tx import after_commit, transactional
 from nlp import redact
 from surveys import (
     QuestionType,
@@ -39,6 +48,7 @@ from surveys import (
     validate,
 )
 
+log = logging.getLogger(__name__)
 MAX_TOKEN_LENGTH = 100
 DEFAULT_THANKS = "感谢您的宝贵意见，我们会认真改进！"
 
@@ -82,6 +92,8 @@ def _check_campaign(status: str, window_end: datetime, now: datetime) -> None:
 
 def _check_usable(target: Row, now: datetime) -> None:
     """An invitation (``target.id`` set) or a campaign's anonymous link, still answerable."""
+    if target.intake_id is not None:  # accepted, perhaps not yet expanded into a response
+        raise AlreadyAnswered("您已提交过本问卷，感谢您的参与")
     if target.id is not None:
         _check_invitation(target.status, target.expires_at, now)
     else:
@@ -95,7 +107,7 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     Raises NotFound (unknown link), LinkGone (expired: 410), AlreadyAnswered (used link).
     """
     now = now or utcnow()
-    target = _target(token, lock=False)
+    target = _target(token)
     _check_usable(target, now)
     if target.id is not None and target.status in (
         InvitationStatus.QUEUED,
@@ -112,51 +124,59 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
 
 @dataclass(frozen=True)
 class Submitted:
-    """A stored response, as the thank-you page and callers need it (no ORM object)."""
+    """An accepted submission, as the thank-you page needs it (no ORM object)."""
 
-    id: int
-    branch_id: int | None
-    detractor: bool
+    intake_id: int
     thank_you: str
 
 
 _INVITATION = Invitation.__table__
 _CAMPAIGN = Campaign.__table__
 _VERSION = SurveyVersion.__table__
+_INTAKE = Intake.__table__
 
 
-def _target(token: str, *, lock: bool) -> Row:
-    """The invitation (or campaign) behind a link with its version's id and content hash."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise NotFound("链接不存在")
-    digest = hash_token(token)
-    conn = db.session.connection()
-    inv, ver = _INVITATION.c, _VERSION.c
-    stmt = (
+def _target_statements() -> tuple[Select, Select]:
+    """The look-ups of a link, built once: by invitation (with the intake row that already
+    answered it, if any) and by campaign (an anonymous link)."""
+    inv, ver, camp = _INVITATION.c, _VERSION.c, _CAMPAIGN.c
+    by_invitation = (
         select(
             inv.id, inv.status, inv.expires_at, inv.channel, inv.campaign_id, inv.customer_id,
             inv.branch_id, inv.product_id, inv.version_id, ver.definition_hash,
+            _INTAKE.c.id.label("intake_id"),
         )
         .join_from(_INVITATION, _VERSION, ver.id == inv.version_id)
-        .where(inv.token_hash == digest)
+        .outerjoin(_INTAKE, _INTAKE.c.invitation_id == inv.id)
+        .where(inv.token_hash == bindparam("digest"))
     )  # fmt: skip
-    if lock:
-        stmt = stmt.with_for_update(of=_INVITATION)
-    found = conn.execute(stmt).first()
-    if found is not None:
-        return found
-    camp = _CAMPAIGN.c
-    stmt = (
+    by_campaign = (
         select(
             literal(None).label("id"), camp.status, camp.window_end.label("expires_at"),
             camp.channel, camp.id.label("campaign_id"), literal(None).label("customer_id"),
             literal(None).label("branch_id"), literal(None).label("product_id"),
-            camp.version_id, ver.definition_hash,
+            camp.version_id, ver.definition_hash, literal(None).label("intake_id"),
         )
         .join_from(_CAMPAIGN, _VERSION, ver.id == camp.version_id)
-        .where(camp.public_token_hash == digest)
+        .where(camp.public_token_hash == bindparam("digest"))
     )  # fmt: skip
-    found = conn.execute(stmt).first()
+    return by_invitation, by_campaign
+
+
+_BY_INVITATION, _BY_CAMPAIGN = _target_statements()
+_ADD_INTAKE = insert(_INTAKE).returning(_INTAKE.c.id)
+
+
+def _target(token: str) -> Row:
+    """The invitation (or campaign) behind a link with its version's id and content hash, and
+    the id of the intake row that already answered it, if any."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise NotFound("链接不存在")
+    params = {"digest": hash_token(token)}
+    conn = db.session.connection()
+    found = conn.execute(_BY_INVITATION, params).first()
+    if found is None:
+        found = conn.execute(_BY_CAMPAIGN, params).first()
     if found is None:
         raise NotFound("链接不存在")
     return found
@@ -164,71 +184,177 @@ def _target(token: str, *, lock: bool) -> Row:
 
 @transactional
 def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
-    """Store the answers given through a link; exactly one response per one-time link.
+    """Accept the answers given through a link; exactly one submission per one-time link.
 
-    The invitation row is locked (PostgreSQL; SQLite's use cases hold the write lock) and
-    ``survey_response.invitation_id`` is unique, so concurrent submissions of one link store one
-    response; the others get AlreadyAnswered. Raises AnswersInvalid with per-question errors,
-    NotFound, LinkGone.
-
-    This is the busiest write of the product, so it uses Core statements (five round trips:
-    look-up, response, answers, analysis/follow-up, invitation) instead of ORM objects; the
-    rollup cells it touches are noted by hand, as an ORM flush would have done.
+    The answers are validated against the published version and stored as ONE intake row (the
+    busiest write of the product: a look-up and an INSERT); ``expand_intake`` makes the response
+    of it after the commit (a batched job; inline without a broker). ``survey_intake``'s unique
+    ``invitation_id`` makes concurrent submissions of one link store one; the others get
+    AlreadyAnswered. Raises AnswersInvalid with per-question errors, NotFound, LinkGone.
     """
     now = now or utcnow()
-    target = _target(token, lock=True)
+    target = _target(token)
     _check_usable(target, now)
     version = frozen_version(target.version_id, target.definition_hash)
     raw = answers_from_form(version.definition, form)
     result = validate(version.definition, raw)
     if not result.ok:
         raise AnswersInvalid(result.errors, raw)
-    values = response_values(
-        version.definition,
-        result.cleaned,
-        survey_id=version.survey_id,
-        version_id=version.id,
-        invitation_id=target.id,
-        campaign_id=target.campaign_id,
-        customer_id=target.customer_id,
-        branch_id=target.branch_id,
-        product_id=target.product_id,
-        channel=target.channel or "web",
-        now=now,
-    )
-    conn = db.session.connection()
     try:
-        response_id = conn.execute(
-            insert(Response.__table__).returning(Response.__table__.c.id), values
-        ).scalar_one()
+        intake_id = (
+            db.session.connection()
+            .execute(
+                _ADD_INTAKE,
+                {
+                    "invitation_id": target.id,
+                    "version_id": version.id,
+                    "campaign_id": target.campaign_id,
+                    "customer_id": target.customer_id,
+                    "branch_id": target.branch_id,
+                    "product_id": target.product_id,
+                    "channel": target.channel or "web",
+                    "submitted_at": now,
+                    "answers": result.cleaned,
+                },
+            )
+            .scalar_one()
+        )
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
-    rollups_tracking.note("satisfaction", now, target.branch_id)
-    conn.execute(
-        insert(Answer.__table__), answer_values(version.definition, result.cleaned, response_id)
+    after_commit(lambda: queue_expansion(intake_id))
+    return Submitted(intake_id, version.thank_you or DEFAULT_THANKS)
+
+
+def queue_expansion(intake_id: int) -> None:
+    """Send the expansion job: the intake rows of a short window go as one job; when the broker
+    is down the batch is expanded in this process (and the periodic catch-up finishes anything
+    a killed process left)."""
+    from app.jobs import broker
+    from app.jobs.surveys import expand_intake as job
+
+    broker.send_batched(job, intake_id, combine=_as_ids, inline_fallback=True)
+
+
+def _as_ids(items: list[int]) -> tuple:
+    return (sorted(set(items)),)
+
+
+EXPAND_BATCH = 500
+
+
+@transactional
+def expand_intake(ids: list[int]) -> int:
+    """Turn the pending intake rows among ``ids`` into responses, answer rows, detractor
+    follow-ups and analysis requests, complete their invitations and note the rollup cells, all
+    in one transaction; returns how many were expanded.
+
+    Idempotent: only rows without a response are taken, and on PostgreSQL they are locked with
+    SKIP LOCKED, so two jobs never expand one row (SQLite's writers are serialised anyway).
+    """
+    ic, ver = _INTAKE.c, _VERSION.c
+    stmt = (
+        select(_INTAKE, ver.definition_hash)
+        .join_from(_INTAKE, _VERSION, ver.id == ic.version_id)
+        .where(ic.response_id.is_(None), ic.id.in_(ids))
+        .order_by(ic.id)
     )
-    if values["comment_redacted"]:
-        analysis.request_analysis(
-            "response", response_id, branch_id=target.branch_id, new=True, now=now
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=_INTAKE, skip_locked=True)
+    conn = db.session.connection()
+    rows = conn.execute(stmt).all()
+    if not rows:
+        return 0
+    built = []
+    for row in rows:
+        version = frozen_version(row.version_id, row.definition_hash)
+        values = response_values(
+            version.definition,
+            row.answers,
+            survey_id=version.survey_id,
+            version_id=version.id,
+            invitation_id=row.invitation_id,
+            campaign_id=row.campaign_id,
+            customer_id=row.customer_id,
+            branch_id=row.branch_id,
+            product_id=row.product_id,
+            channel=row.channel,
+            now=row.submitted_at,
         )
-    if values["detractor"] and target.customer_id is not None:
+        built.append((row, version, values))
+    response_ids = (
         conn.execute(
-            insert(FollowUp.__table__),
-            followup_values(values, response_id, now=now),
+            insert(Response.__table__).returning(
+                Response.__table__.c.id, sort_by_parameter_order=True
+            ),
+            [values for _, _, values in built],
         )
-        rollups_tracking.note("followup", now, target.branch_id)
-    if target.id is not None:
+        .scalars()
+        .all()
+    )
+    answers, followups, texts = [], [], []
+    for (row, version, values), response_id in zip(built, response_ids, strict=True):
+        answers += answer_values(version.definition, row.answers, response_id)
+        rollups_tracking.note("satisfaction", row.submitted_at, row.branch_id)
+        if values["comment_redacted"]:
+            texts.append((response_id, row.branch_id))
+        if values["detractor"] and row.customer_id is not None:
+            followups.append(followup_values(values, response_id, now=row.submitted_at))
+            rollups_tracking.note("followup", row.submitted_at, row.branch_id)
+    if answers:
+        conn.execute(insert(Answer.__table__), answers)
+    if followups:
+        conn.execute(insert(FollowUp.__table__), followups)
+    analysis.request_new_analyses("response", texts)
+    invitations = [
+        {"b_id": row.invitation_id, "b_at": row.submitted_at}
+        for row, _, _ in built
+        if row.invitation_id is not None
+    ]
+    if invitations:
         conn.execute(
             update(_INVITATION)
-            .where(_INVITATION.c.id == target.id)
-            .values(status=InvitationStatus.COMPLETED, completed_at=now)
+            .where(_INVITATION.c.id == bindparam("b_id"))
+            .values(status=InvitationStatus.COMPLETED, completed_at=bindparam("b_at")),
+            invitations,
         )
-    return Submitted(
-        response_id,
-        target.branch_id,
-        values["detractor"],
-        version.thank_you or DEFAULT_THANKS,
+    conn.execute(
+        update(_INTAKE)
+        .where(ic.id == bindparam("b_id"))
+        .values(response_id=bindparam("b_response"), answers=null()),
+        [
+            {"b_id": row.id, "b_response": response_id}
+            for (row, _, _), response_id in zip(built, response_ids, strict=True)
+        ],
     )
+    return len(built)
+
+
+def expand_batch(ids: list[int]) -> int:
+    """``expand_intake`` of a batch; when the batch fails, each row on its own, so one bad row
+    cannot hold the others back (it stays pending, logged, for the next catch-up)."""
+    try:
+        return expand_intake(ids)
+    except Exception:
+        if len(ids) == 1:
+            log.exception("survey intake %s could not be expanded", ids[0])
+            return 0
+        log.exception("expanding %d survey intake rows failed; one by one now", len(ids))
+    return sum(expand_batch([one]) for one in ids)
+
+
+def expand_all_pending(*, older_than: timedelta | None = None) -> int:
+    """Expand every pending intake row (catch-up job, CLI), a batch per transaction."""
+    total, after = 0, 0
+    while True:
+        stmt = select(_INTAKE.c.id).where(_INTAKE.c.response_id.is_(None), _INTAKE.c.id > after)
+        if older_than is not None:
+            stmt = stmt.where(_INTAKE.c.submitted_at < utcnow() - older_than)
+        ids = list(db.session.scalars(stmt.order_by(_INTAKE.c.id).limit(EXPAND_BATCH)))
+        db.session.rollback()  # end the read before the batch's own write transaction
+        if not ids:
+            return total
+        total += expand_batch(ids)
+        after = ids[-1]
 
 
 def response_values(

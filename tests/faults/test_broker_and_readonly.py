@@ -10,8 +10,7 @@ import pytest
 from celery import Celery
 
 from app.jobs import broker
-from app.services import invitations
-from app.services.customers import CustomerData
+from tests import factories
 from tests.web.test_survey_pages import ANSWERS
 
 
@@ -48,16 +47,8 @@ def test_read_only_sqlite_gives_a_chinese_503_and_stays_intact(app, tmp_path):
     dst.close()
     rw_app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{copy}", "SECRET_KEY": "t"})
     with rw_app.app_context():
-        issued = invitations.create_invitation(
-            invitations.InvitationRequest(
-                survey_code="branch-service",
-                customer=CustomerData(external_id="RO001", name="周九", phone="13811112222"),
-                channel="sms",
-                branch_code="HZ01",
-            )
-        )
+        token, _ = factories.survey_link("RO001", name="周九", phone="13811112222")
         db.engine.dispose()
-    token = issued.url.rsplit("/", 1)[1]
     url = f"sqlite:///file:{copy}?mode=ro&uri=true"
     ro_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
     response = ro_app.test_client().post(f"/s/{token}", data=ANSWERS)

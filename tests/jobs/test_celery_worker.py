@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AnalysisStatus, TextAnalysis
-from app.services import complaints
+from app.models import AnalysisStatus, FollowUp, Intake, Response, TextAnalysis
+from app.services import complaints, demo
+from tests import factories
 from tests.support import TEST_SECRET, make_app, upgrade_in_subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("KESHENG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ASPECTS = ("attitude", "skill", "efficiency", "disclosure", "environment")
 
 
 def redis_problem() -> str | None:
@@ -133,3 +135,50 @@ def test_complaint_is_analysed_by_a_celery_worker(worker):
     assert "13912345678" not in done.redacted_text
     assert done.urgency in ("high", "critical")
     assert "kesheng.analyze_texts" in worker["log"].read_text()  # batched by the web process
+
+
+def test_a_survey_submission_is_expanded_and_analysed_by_a_celery_worker(worker):
+    seeding = make_app(worker["db"])  # no broker: the demo bank's own texts are analysed inline
+    with seeding.app_context():
+        demo.seed(customers=5, responses=0)
+        token, _ = factories.survey_link("CW001", name="周先生", phone="13800007777")
+        db.session.remove()
+    app = make_app(worker["db"], CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=worker["queue"])
+    client = app.test_client()
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    form = {
+        "q_overall": "1",
+        "q_nps": "2",
+        "q_wait_time": "gt30",
+        **{f"q_aspects__{item}": "2" for item in ASPECTS},
+        "q_effort": "2",
+        "q_improve": "wait",
+        "q_comment": "排队一个多小时没人管，电话13800007777",
+    }
+    assert all(f'name="{name}"' in page for name in form), "the form's fields changed"
+    answered = client.post(f"/s/{token}", data=form)
+    assert "提交成功" in answered.get_data(as_text=True)
+
+    def expanded():
+        return db.session.scalar(select(Response).join(Intake, Intake.response_id == Response.id))
+
+    response = wait_for(app, expanded)
+    assert response is not None, worker["log"].read_text()[-3000:]
+    log = worker["log"].read_text()
+    assert "surveys.expand_intake" in log
+
+    def analysed():
+        return db.session.scalar(
+            select(TextAnalysis).where(
+                TextAnalysis.source_type == "response",
+                TextAnalysis.source_id == response.id,
+                TextAnalysis.status == AnalysisStatus.DONE,
+            )
+        )
+
+    done = wait_for(app, analysed)
+    assert done is not None, worker["log"].read_text()[-3000:]
+    assert "13800007777" not in done.redacted_text
+    with app.app_context():
+        assert db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
+        assert "已提交过" in client.get(f"/s/{token}").get_data(as_text=True)

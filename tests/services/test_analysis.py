@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 import nlp
-from app.models import AnalysisStatus, LabelCorrection, TextAnalysis
+from app.models import AnalysisStatus, Intake, LabelCorrection, Response, TextAnalysis
 from app.services import analysis
 from app.services.tx import transactional
 from tests import factories
@@ -135,18 +135,9 @@ def test_corrections_are_validated(db_session):
 
 
 def test_a_survey_answer_with_free_text_is_analysed(db_session):
-    from app.services import invitations, responses
-    from app.services.customers import CustomerData
+    from app.services import responses
 
-    issued = invitations.create_invitation(
-        invitations.InvitationRequest(
-            survey_code="branch-service",
-            customer=CustomerData(external_id="AN001", name="冯七", phone="13600002222"),
-            channel="sms",
-            branch_code="HZ02",
-        )
-    )
-    token = issued.url.rsplit("/", 1)[-1]
+    token, _ = factories.survey_link("AN001", name="冯七", phone="13600002222", branch_code="HZ02")
     defn = responses.open_link(token).definition
     form: dict = {}
     for q in defn.questions:
@@ -161,7 +152,8 @@ def test_a_survey_answer_with_free_text_is_analysed(db_session):
         elif q.options:
             plain = [o.value for o in q.options if not o.other and not o.exclusive]
             form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
-    response = responses.submit_link(token, form)
+    submitted = responses.submit_link(token, form)
+    response = db_session.get(Response, db_session.get(Intake, submitted.intake_id).response_id)
     result = db_session.scalar(
         select(TextAnalysis).where(
             TextAnalysis.source_type == "response", TextAnalysis.source_id == response.id

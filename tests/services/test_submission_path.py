@@ -1,5 +1,7 @@
-"""The customer's submission (Core statements, no ORM objects) stores exactly what the ORM path
-would, and keeps the rollups and the analysis queue as current as an ORM flush would."""
+"""The customer's submission: one intake row in the request, expanded into exactly what the ORM
+path would store (response, answer rows, follow-up, analysis request), with the rollups and the
+analysis queue as current as an ORM flush would keep them; exactly once, even when the job that
+expands it is lost or a row of its batch cannot be expanded."""
 
 from __future__ import annotations
 
@@ -14,17 +16,19 @@ from app.models import (
     Answer,
     FollowUp,
     FollowUpRollup,
+    Intake,
     Invitation,
     InvitationStatus,
     QuestionRollup,
     Response,
     SatisfactionRollup,
+    SurveyVersion,
     TextAnalysis,
     VoiceRollup,
 )
-from app.services import invitations, responses, rollups
-from app.services.customers import CustomerData
+from app.services import responses, rollups, tx
 from app.services.tx import transactional
+from tests import factories
 from tests.services.test_dashboard_rollup_levels import _snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -34,16 +38,7 @@ TABLES = (SatisfactionRollup, QuestionRollup, VoiceRollup, FollowUpRollup)
 
 
 def _link(ext: str, now: datetime = MOMENT) -> str:
-    issued = invitations.create_invitation(
-        invitations.InvitationRequest(
-            survey_code="branch-service",
-            customer=CustomerData(external_id=ext, name="孙丽", phone="13800005555"),
-            channel="sms",
-            branch_code="HZ01",
-        ),
-        now=now - timedelta(hours=1),
-    )
-    return issued.url.rsplit("/", 1)[1]
+    return factories.survey_link(ext, now=now - timedelta(hours=1))[0]
 
 
 def _form(token: str, *, score: str, comment: str, now: datetime = MOMENT) -> dict:
@@ -67,9 +62,12 @@ def test_a_detractors_submission_stores_everything_in_one_commit():
     form = _form(token, score="1", comment="等了一个小时没人管，电话13912340000")
     submitted = responses.submit_link(token, form, now=MOMENT)
 
-    response = db.session.get(Response, submitted.id)
-    assert response.detractor and submitted.detractor
-    assert response.submitted_at == MOMENT and response.branch_id == submitted.branch_id
+    intake = db.session.get(Intake, submitted.intake_id)
+    # no broker in the tests: the expansion ran right after the request's commit
+    response = db.session.get(Response, intake.response_id)
+    assert intake.answers is None and response.answers  # the response keeps the only copy
+    assert response.detractor and submitted.thank_you
+    assert response.submitted_at == MOMENT and response.branch_id is not None
     assert (
         "13912340000" not in response.comment_redacted
         and "等了一个小时" in response.comment_redacted
@@ -105,10 +103,18 @@ def test_the_rollups_after_submissions_equal_a_full_rebuild():
 
 
 @transactional
-def _without_rollups(token: str, form: dict) -> None:
+def _accept_only(token: str, form: dict, now: datetime = MOMENT) -> responses.Submitted:
+    """A submission whose expansion job is lost (a worker killed within its batching window)."""
+    submitted = responses.submit_link.__wrapped__(token, form, now=now)
+    db.session.info.pop(tx._AFTER_COMMIT, None)
+    return submitted
+
+
+@transactional
+def _expand_without_rollups(ids: list[int]) -> None:
     db.session.info["rollups_enabled"] = False
     try:
-        responses.submit_link.__wrapped__(token, form, now=datetime.now(UTC))
+        responses.expand_intake.__wrapped__(ids)
     finally:
         db.session.info.pop("rollups_enabled", None)
 
@@ -116,10 +122,68 @@ def _without_rollups(token: str, form: dict) -> None:
 def test_the_periodic_refresh_makes_good_a_refresh_that_never_ran():
     now = datetime.now(UTC)
     token = _link("SUB020", now)
-    _without_rollups(token, _form(token, score="5", comment="", now=now))
+    submitted = _accept_only(token, _form(token, score="5", comment="", now=now), now)
+    _expand_without_rollups([submitted.intake_id])
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
     assert not _snapshot(SatisfactionRollup)  # as if the worker died before sending the job
     rollups.refresh(rollups.recent_cells())
     healed = {m.__tablename__: _snapshot(m) for m in TABLES}
     assert healed["rollup_satisfaction"]
     rollups.rebuild()
     assert {m.__tablename__: _snapshot(m) for m in TABLES} == healed
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_an_accepted_submission_counts_as_answered_before_its_response_exists():
+    token = _link("SUB030")
+    form = _form(token, score="2", comment="柜台服务很慢")
+    submitted = _accept_only(token, form)
+    assert _count(Response) == 0
+    pending = db.session.get(Intake, submitted.intake_id)
+    assert pending.response_id is None and pending.answers and pending.submitted_at == MOMENT
+
+    with pytest.raises(responses.AlreadyAnswered):
+        responses.open_link(token, now=MOMENT)
+    with pytest.raises(responses.AlreadyAnswered):
+        responses.submit_link(token, form, now=MOMENT)
+    assert _count(Intake) == 1
+
+    # the periodic catch-up makes the response, once; a second run finds nothing to do
+    assert responses.expand_all_pending() == 1
+    assert responses.expand_all_pending() == 0
+    assert responses.expand_batch([submitted.intake_id]) == 0
+    response = db.session.scalar(select(Response))
+    assert _count(Response) == 1 and response.submitted_at == MOMENT
+    assert response.detractor and _count(FollowUp) == 1
+    invitation = db.session.get(Invitation, response.invitation_id)
+    assert invitation.status == InvitationStatus.COMPLETED and invitation.completed_at == MOMENT
+    done = db.session.get(Intake, submitted.intake_id)
+    assert done.response_id == response.id and done.answers is None
+
+
+def test_one_row_that_cannot_be_expanded_does_not_hold_back_its_batch():
+    tokens = [_link(f"SUB04{n}") for n in range(3)]
+    accepted = [
+        _accept_only(t, _form(t, score="4", comment=f"第{n}条")).intake_id
+        for n, t in enumerate(tokens)
+    ]
+    # the middle link was also answered another way (a response on the same invitation)
+    blocker = db.session.get(Intake, accepted[1])
+    version = db.session.get(SurveyVersion, blocker.version_id)
+    responses.store_response(
+        version,
+        blocker.answers,
+        channel="phone",
+        now=MOMENT,
+        invitation=db.session.get(Invitation, blocker.invitation_id),
+    )
+    db.session.commit()
+
+    assert responses.expand_batch(accepted) == 2
+    expanded = db.session.scalars(select(Intake).order_by(Intake.id)).all()
+    assert [row.response_id is not None for row in expanded] == [True, False, True]
+    assert expanded[1].answers  # kept, waiting for someone to look at the logged error
+    assert _count(Response) == 3

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from tests import support
+from tests import factories, support
 
 pytestmark = pytest.mark.postgres
 
@@ -22,8 +22,7 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
 
     from app.extensions import db
     from app.models import FollowUp, Invitation, Response
-    from app.services import demo, invitations, responses
-    from app.services.customers import CustomerData
+    from app.services import demo, responses
 
     app = support.make_app(
         own_postgres,
@@ -32,15 +31,9 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
     with app.app_context():
         support.migrate_to_head()
         demo.seed(customers=5, responses=0)
-        issued = invitations.create_invitation(
-            invitations.InvitationRequest(
-                survey_code="complaint-resolution",
-                customer=CustomerData(external_id="RACE1", name="并发客户", phone="13800000001"),
-                channel="sms",
-                branch_code="HZ01",
-            )
+        token, issued = factories.survey_link(
+            "RACE1", survey_code="complaint-resolution", name="并发客户", phone="13800000001"
         )
-        token = issued.url.rsplit("/", 1)[1]
         invitation_id = issued.invitation.id
         defn = responses.open_link(token).definition
         form = {}

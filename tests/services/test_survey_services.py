@@ -22,6 +22,7 @@ from app.models import (
     CampaignSkip,
     Customer,
     FollowUp,
+    Intake,
     Invitation,
     OutboundMessage,
     Role,
@@ -263,7 +264,20 @@ def test_campaign_applies_contact_rules_quota_and_reminders():
     assert campaign.processed == campaign.total
     sent = db.session.scalars(select(Invitation).where(Invitation.campaign_id == campaign.id)).all()
     assert survey_triggers.dispatch_due(NOON + timedelta(days=2)).reminded == 0
-    assert survey_triggers.dispatch_due(NOON + timedelta(days=3, minutes=1)).reminded == len(sent)
+    # one customer answered a moment ago; the response is not made yet: no reminder for them
+    answered = sent[0]
+    db.session.add(
+        Intake(
+            invitation_id=answered.id,
+            version_id=answered.version_id,
+            channel=answered.channel,
+            submitted_at=NOON + timedelta(days=3),
+            answers={},
+        )
+    )
+    db.session.flush()
+    reminded = survey_triggers.dispatch_due(NOON + timedelta(days=3, minutes=1)).reminded
+    assert reminded == len(sent) - 1 and answered.reminded_at is None
     assert survey_triggers.dispatch_due(NOON + timedelta(days=4)).reminded == 0
 
 
