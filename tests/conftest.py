@@ -77,6 +77,10 @@ def _rollback(request):
         outer.rollback()
         conn.close()
     engines.update(saved)
+    # per-process caches must not outlive the data the test rolled back
+    from app.services import complaint_queue
+
+    complaint_queue.forget_counts()
     ctx.pop()
 
 

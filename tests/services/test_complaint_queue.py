@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 
-from app.models import Role, utcnow
+from app.extensions import db
+from app.models import Complaint, Role, utcnow
 from app.services import complaint_casework, complaints
 from app.services import complaint_queue as queue
 from tests import factories
@@ -59,3 +61,25 @@ def test_tab_counts_equal_the_queues_they_open(db_session):
     assert narrowed.total == 1
     hangzhou, everywhere = queue.counts(manager)["branch"], counts["open"]
     assert 3 <= hangzhou < everywhere  # the Nanjing case is not in Hangzhou's subtree
+
+
+def test_tab_counts_are_kept_for_seconds_unless_this_process_changes_a_case():
+    agent = factories.user(Role.AGENT, "HZ")
+    first = _complaint("HZ01", 1, "存款利息计算有误，要求核对。")
+    before = queue.counts(agent)
+    # a case added by another worker (no flush in this process): the tabs catch up within
+    # COUNTS_TTL_SECONDS; the list itself is read live
+    row = {
+        c.name: getattr(first, c.name)
+        for c in Complaint.__table__.columns
+        if c.name not in ("id", "reference", "external_ref")
+    }
+    db.session.execute(insert(Complaint.__table__), {**row, "reference": "TS-OTHER-WORKER"})
+    assert queue.counts(agent) == before
+    assert queue.search(queue.Filters(queue="open"), agent).total == before["open"] + 1
+    queue.forget_counts()  # what COUNTS_TTL_SECONDS later amounts to
+    assert queue.counts(agent)["open"] == before["open"] + 1
+    # a change through this process shows at once
+    cached = queue.counts(agent)
+    _complaint("HZ01", 0, "自助机吞卡，等了半天没人处理。")
+    assert queue.counts(agent)["open"] == cached["open"] + 1
