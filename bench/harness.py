@@ -272,6 +272,7 @@ def submission_counts(
             break
         last = now
         time.sleep(settle_seconds)
+    waiting = int(db.scalar("SELECT count(*) FROM survey_intake WHERE response_id IS NULL"))
     started = time.perf_counter()
     subprocess.run(
         [PYTHON, "-m", "flask", "--app", "wsgi", "surveys", "expand-intake"],
@@ -297,6 +298,7 @@ def submission_counts(
         "distinct": distinct,
         "completed": completed,
         "pending": pending,
+        "waiting": waiting,
         "expand_seconds": expand_seconds,
     }
 
@@ -312,12 +314,13 @@ def counts_ok(c: dict[str, float], thanks: int, slack: int) -> bool:
 
 
 def describe_counts(c: dict[str, float], thanks: int, slack: int) -> str:
-    rate = c["rows"] / c["expand_seconds"] if c["expand_seconds"] else 0
+    rate = c["waiting"] / c["expand_seconds"] if c["expand_seconds"] else 0
     return (
         f"accepted {c['accepted']} submissions for {thanks} thank-you pages (accepted - 2xx = "
-        f"{c['accepted'] - thanks}, allowed 0..{slack}); expanded afterwards into {c['rows']} "
-        f"responses in {c['expand_seconds']:.1f} s ({rate:.0f}/s, one process, including its "
-        f"start); distinct invitations {c['distinct']}, invitations completed "
+        f"{c['accepted'] - thanks}, allowed 0..{slack}); {c['waiting']} still waiting for their "
+        f"expansion job, made by `flask surveys expand-intake` in {c['expand_seconds']:.1f} s "
+        f"({rate:.0f}/s, one process, including its start); responses {c['rows']}, distinct "
+        f"invitations {c['distinct']}, invitations completed "
         f"{c['completed']}, still pending {c['pending']}: "
         + ("nothing lost, nothing twice" if counts_ok(c, thanks, slack) else "MISMATCH")
     )

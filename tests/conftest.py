@@ -78,9 +78,10 @@ def _rollback(request):
         conn.close()
     engines.update(saved)
     # per-process caches must not outlive the data the test rolled back
-    from app.services import complaint_queue
+    from app.services import complaint_queue, names
 
     complaint_queue.forget_counts()
+    names.forget()
     ctx.pop()
 
 

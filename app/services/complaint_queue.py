@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, and_, event, func, or_, select
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, load_only
 
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
@@ -137,12 +137,8 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
         # only what the list shows (the texts of a decision, JSON histories etc. stay in the
-        # database), and each case's branch and handler in two queries, not one per row
-        .options(
-            load_only(*LIST_COLUMNS),
-            selectinload(Complaint.branch),
-            selectinload(Complaint.assignee),
-        )
+        # database); branch and handler names come from app.services.names
+        .options(load_only(*LIST_COLUMNS))
     )
     return Page(list(rows), page, pages, total)
 

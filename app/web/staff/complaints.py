@@ -17,7 +17,7 @@ from app.models.complaint import (
     Complaint,
     ComplaintAttachment,
 )
-from app.services import analysis, complaints, notify
+from app.services import analysis, complaints, names, notify
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
@@ -249,6 +249,7 @@ def complaint_queue():
         statuses=STATUS_LABELS,
         channels=CHANNEL_LABELS,
         business=forms.nlp.load_taxonomy().dimension("B").entries,
+        names=names,
     )
 
 
