@@ -121,10 +121,14 @@ def test_queue_page_costs_a_fixed_number_of_queries(client, auth, db_session):
     engine = db_session.get_bind().engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        for queue in ("all", "open", "unassigned"):
+        for n, queue in enumerate(("all", "open", "unassigned")):
             statements.clear()
             page = client.get(f"/staff/complaints?queue={queue}")
             assert page.status_code == 200 and "cp-row" in page.text
-            assert len(statements) <= 8, statements
+            queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+            # the user with their branch and the list; the first view also counts the tabs
+            # (then kept for seconds per worker) and reads the branch and staff names (kept
+            # for a minute, app.services.names): never a query per row
+            assert len(queries) <= (5 if n == 0 else 2), statements
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db, login_manager
 from app.models import Role, User
@@ -25,7 +26,8 @@ def load_user(user_id: str) -> User | None:
     ident, _, version = user_id.partition(":")
     if not ident.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    # the branch comes with the user: every staff page needs it for the branch scope
+    user = db.session.get(User, int(ident), options=[joinedload(User.branch)])
     if user is None or str(user.session_version) != version or not user.active:
         return None
     return user
