@@ -78,10 +78,9 @@ def _rollback(request):
         conn.close()
     engines.update(saved)
     # per-process caches must not outlive the data the test rolled back
-    from app.services import complaint_queue, names
+    from app.services import local_copies
 
-    complaint_queue.forget_counts()
-    names.forget()
+    local_copies.forget_all()
     ctx.pop()
 
 

@@ -125,6 +125,11 @@ def send_batched(
         batch.items.append(item)
 
 
+def sorted_unique(items: list[Any]) -> tuple:
+    """The usual ``combine`` of ``send_batched``: one argument, the distinct items in order."""
+    return (sorted(set(items)),)
+
+
 def _send_items(task: Any, items: list[Any], combine: Callable, inline_fallback: bool) -> None:
     args = combine(items)
     send(task, args, fallback=run_inline(task, args) if inline_fallback else None)

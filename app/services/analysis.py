@@ -151,7 +151,7 @@ def enqueue(source_type: str, source_id: int) -> None:
         # No fallback: the row stays pending and the periodic catch-up analyses it.
         broker.send(analyze_text, (source_type, source_id))
         return
-    broker.send_batched(analyze_texts, (source_type, source_id), combine=_as_batch)
+    broker.send_batched(analyze_texts, (source_type, source_id), combine=broker.sorted_unique)
 
 
 def enqueue_many(source_type: str, source_ids: list[int]) -> None:
@@ -160,14 +160,10 @@ def enqueue_many(source_type: str, source_ids: list[int]) -> None:
     from app.jobs.analysis import analyze_texts
 
     if len(source_ids) > 1 and not broker.eager():
-        broker.send(analyze_texts, _as_batch([(source_type, i) for i in source_ids]))
+        broker.send(analyze_texts, broker.sorted_unique([(source_type, i) for i in source_ids]))
         return
     for source_id in source_ids:
         enqueue(source_type, source_id)
-
-
-def _as_batch(items: list[tuple[str, int]]) -> tuple:
-    return (sorted(set(items)),)
 
 
 def _load(source_type: str, source_id: int) -> SourceText | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, event, func, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import load_only
 
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
@@ -15,6 +14,7 @@ from app.models.complaint import CLOCK_RUNNING, OPEN, Complaint
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services.customers import Page
+from app.services.local_copies import LocalCopy
 
 PAGE_SIZE = 30
 QUEUES = {
@@ -144,22 +144,12 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
 
 
 COUNTS_TTL_SECONDS = 5.0
-_counts_cache: dict[int, tuple[float, int, dict[str, int]]] = {}
-_generation = 0  # bumped by every flush in this process that touches a complaint
-
-
-@event.listens_for(Session, "after_flush")
-def _complaints_changed(session: Session, _context) -> None:
-    global _generation
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Complaint):
-            _generation += 1
-            return
+_counts: LocalCopy[dict[str, int]] = LocalCopy(COUNTS_TTL_SECONDS, Complaint)
 
 
 def forget_counts() -> None:
-    """Drop the cached tab counts (a test rolling back its data; a bulk change)."""
-    _counts_cache.clear()
+    """Drop the kept tab counts (a test rolling back its data; a bulk change)."""
+    _counts.forget()
 
 
 def counts(user: User) -> dict[str, int]:
@@ -168,15 +158,7 @@ def counts(user: User) -> dict[str, int]:
     Kept per user for ``COUNTS_TTL_SECONDS`` in this process (the busiest staff page counts
     every tab on every view): a change made through this process shows at once, one made
     through another worker within seconds. The list itself is always read live."""
-    found = _counts_cache.get(user.id)
-    now = time.monotonic()
-    if found is not None and found[0] > now and found[1] == _generation:
-        return found[2]
-    result = _count_tabs(user)
-    if len(_counts_cache) > 10_000:
-        _counts_cache.clear()
-    _counts_cache[user.id] = (now + COUNTS_TTL_SECONDS, _generation, result)
-    return result
+    return _counts.get(user.id, lambda: _count_tabs(user))
 
 
 def _count_tabs(user: User) -> dict[str, int]:

@@ -232,11 +232,7 @@ def queue_expansion(intake_id: int) -> None:
     from app.jobs import broker
     from app.jobs.surveys import expand_intake as job
 
-    broker.send_batched(job, intake_id, combine=_as_ids, inline_fallback=True)
-
-
-def _as_ids(items: list[int]) -> tuple:
-    return (sorted(set(items)),)
+    broker.send_batched(job, intake_id, combine=broker.sorted_unique, inline_fallback=True)
 
 
 EXPAND_BATCH = 500
