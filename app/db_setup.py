@@ -53,13 +53,27 @@ def write_intent(bind: Engine | Connection | None = None) -> Iterator[None]:
         yield
         return
     reset = _write_intent.set(True)
+    try:
+        with file_lock(bind):
+            yield
+    finally:
+        _write_intent.reset(reset)
+
+
+def in_write_intent() -> bool:
+    """True inside a ``write_intent`` block (a use case that holds the writers' lock)."""
+    return _write_intent.get()
+
+
+@contextmanager
+def file_lock(bind: Engine | Connection | None) -> Iterator[None]:
+    """The writers' ``flock`` of an SQLite file database (nothing for other databases)."""
     lock_fd = _take_file_lock(bind)
     try:
         yield
     finally:
         if lock_fd is not None:
             os.close(lock_fd)  # closing the descriptor releases the flock
-        _write_intent.reset(reset)
 
 
 def _take_file_lock(bind: Engine | Connection | None) -> int | None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import db_direct
 from app.extensions import db
 from app.models import (
     Answer,
@@ -36,7 +37,7 @@ from app.services import analysis, rollups_tracking
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.invitations import hash_token
 from app.services.surveys import definition_of, frozen_version
-from app.services.tx import after_commit, transactional
+from app.services.tx import transactional
 from nlp import redact
 from surveys import (
     QuestionType,
@@ -163,66 +164,83 @@ def _target_statements() -> tuple[Select, Select]:
     return by_invitation, by_campaign
 
 
-_BY_INVITATION, _BY_CAMPAIGN = _target_statements()
-_ADD_INTAKE = insert(_INTAKE).returning(_INTAKE.c.id)
+_BY_INVITATION, _BY_CAMPAIGN = (db_direct.Statement(s) for s in _target_statements())
+_INTAKE_KEYS = (
+    "invitation_id", "version_id", "campaign_id", "customer_id", "branch_id", "product_id",
+    "channel", "submitted_at", "answers",
+)  # fmt: skip
+_ADD_INTAKE = db_direct.Statement(
+    insert(_INTAKE)
+    .values({key: bindparam(key, type_=_INTAKE.c[key].type) for key in _INTAKE_KEYS})
+    .returning(_INTAKE.c.id)
+)
 
 
-def _target(token: str) -> Row:
+def _find_target(run: db_direct.Run, token: str) -> Any:
     """The invitation (or campaign) behind a link with its version's id and content hash, and
     the id of the intake row that already answered it, if any."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise NotFound("链接不存在")
     params = {"digest": hash_token(token)}
-    conn = db.session.connection()
-    found = conn.execute(_BY_INVITATION, params).first()
-    if found is None:
-        found = conn.execute(_BY_CAMPAIGN, params).first()
-    if found is None:
+    found = run(_BY_INVITATION, params) or run(_BY_CAMPAIGN, params)
+    if not found:
         raise NotFound("链接不存在")
-    return found
+    return found[0]
 
 
-@transactional
+def _target(token: str) -> Any:
+    """``_find_target`` through the session's connection (a use case's own transaction)."""
+    conn = db.session.connection()
+    return _find_target(lambda statement, params: conn.execute(statement.stmt, params).all(), token)
+
+
 def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
-    """Accept the answers given through a link; exactly one submission per one-time link.
+    """Accept the answers given through a link (``accept_link``), then queue their expansion
+    into a response (``expand_intake``: a batched job; inline without a broker)."""
+    submitted = accept_link(token, form, now=now)
+    queue_expansion(submitted.intake_id)
+    return submitted
+
+
+def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
+    """Store the answers given through a link; exactly one submission per one-time link.
 
     The answers are validated against the published version and stored as ONE intake row (the
-    busiest write of the product: a look-up and an INSERT); ``expand_intake`` makes the response
-    of it after the commit (a batched job; inline without a broker). ``survey_intake``'s unique
-    ``invitation_id`` makes concurrent submissions of one link store one; the others get
-    AlreadyAnswered. Raises AnswersInvalid with per-question errors, NotFound, LinkGone.
+    busiest write of the product: a look-up and an INSERT, run as direct statements, see
+    ``app.db_direct``). ``survey_intake``'s unique ``invitation_id`` makes concurrent
+    submissions of one link store one; the others get AlreadyAnswered. Raises AnswersInvalid
+    with per-question errors, NotFound, LinkGone.
     """
     now = now or utcnow()
-    target = _target(token)
-    _check_usable(target, now)
-    version = frozen_version(target.version_id, target.definition_hash)
-    raw = answers_from_form(version.definition, form)
-    result = validate(version.definition, raw)
-    if not result.ok:
-        raise AnswersInvalid(result.errors, raw)
-    try:
-        intake_id = (
-            db.session.connection()
-            .execute(
-                _ADD_INTAKE,
-                {
-                    "invitation_id": target.id,
-                    "version_id": version.id,
-                    "campaign_id": target.campaign_id,
-                    "customer_id": target.customer_id,
-                    "branch_id": target.branch_id,
-                    "product_id": target.product_id,
-                    "channel": target.channel or "web",
-                    "submitted_at": now,
-                    "answers": result.cleaned,
-                },
-            )
-            .scalar_one()
+
+    def accept(run: db_direct.Run) -> Submitted:
+        target = _find_target(run, token)
+        _check_usable(target, now)
+        version = frozen_version(target.version_id, target.definition_hash)
+        raw = answers_from_form(version.definition, form)
+        result = validate(version.definition, raw)
+        if not result.ok:
+            raise AnswersInvalid(result.errors, raw)
+        added = run(
+            _ADD_INTAKE,
+            {
+                "invitation_id": target.id,
+                "version_id": version.id,
+                "campaign_id": target.campaign_id,
+                "customer_id": target.customer_id,
+                "branch_id": target.branch_id,
+                "product_id": target.product_id,
+                "channel": target.channel or "web",
+                "submitted_at": now,
+                "answers": result.cleaned,
+            },
         )
+        return Submitted(added[0].id, version.thank_you or DEFAULT_THANKS)
+
+    try:
+        return db_direct.write(accept)
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
-    after_commit(lambda: queue_expansion(intake_id))
-    return Submitted(intake_id, version.thank_you or DEFAULT_THANKS)
 
 
 def queue_expansion(intake_id: int) -> None:

@@ -24,8 +24,8 @@ VENDOR_FILES = {"plotly.min.js": ("plotly", "package_data")}
 
 
 def _bind_scope() -> None:
-    if request.endpoint in (None, "static", "vendor_asset"):
-        return
+    if request.endpoint in (None, "static", "vendor_asset") or request.blueprint == "public":
+        return  # (the customers' pages show no branch-scoped data, whoever is signed in)
     if current_user.is_authenticated:
         scope.bind(db.session, scope.scope_for(current_user))
 
@@ -46,19 +46,29 @@ def _refuse_nul_bytes() -> None:
         abort(400)
 
 
+_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    signed_in = current_user and getattr(current_user, "is_authenticated", False)
-    if signed_in or request.path.startswith("/s/"):  # personal pages and one-time links
-        headers.setdefault("Cache-Control", "no-store")
+    # One pass over the headers set so far (Headers.setdefault raises and catches an exception
+    # per missing header: ten of them on every response).
+    present = set(headers.keys(lower=True))
+    extra = [(name, value) for name, value in _HEADERS if name.lower() not in present]
+    if request.is_secure and "strict-transport-security" not in present:
+        extra.append(("Strict-Transport-Security", "max-age=31536000"))
+    if "cache-control" not in present and (  # one-time links and personal pages
+        request.path.startswith("/s/") or getattr(current_user, "is_authenticated", False)
+    ):
+        extra.append(("Cache-Control", "no-store"))
+    headers.extend(extra)
     return response
 
 

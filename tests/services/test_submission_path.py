@@ -26,7 +26,7 @@ from app.models import (
     TextAnalysis,
     VoiceRollup,
 )
-from app.services import responses, rollups, tx
+from app.services import responses, rollups
 from app.services.tx import transactional
 from tests import factories
 from tests.services.test_dashboard_rollup_levels import _snapshot
@@ -102,12 +102,9 @@ def test_the_rollups_after_submissions_equal_a_full_rebuild():
     assert {m.__tablename__: _snapshot(m) for m in TABLES} == incremental
 
 
-@transactional
 def _accept_only(token: str, form: dict, now: datetime = MOMENT) -> responses.Submitted:
     """A submission whose expansion job is lost (a worker killed within its batching window)."""
-    submitted = responses.submit_link.__wrapped__(token, form, now=now)
-    db.session.info.pop(tx._AFTER_COMMIT, None)
-    return submitted
+    return responses.accept_link(token, form, now=now)
 
 
 @transactional

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, session
 
 from app.extensions import csrf
 from app.services import ratelimit, responses
@@ -118,9 +118,24 @@ def survey_link(token: str):
         return message_page("answered")
     except responses.AnswersInvalid as err:
         return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
-    return render_template(
-        "public/survey/message.html",
-        kind="thanks",
-        heading="提交成功，感谢您的参与",
-        text=response.thank_you,
-    )
+    return thanks_page(response.thank_you)
+
+
+_thanks_pages: dict[str, str] = {}
+
+
+def thanks_page(text: str) -> str:
+    """The thank-you page. For a customer (not signed in, no flashed message) it is the same
+    for every submission with this text, so each process renders it once per text; a
+    submission, the busiest request, then renders nothing."""
+    customer = "_user_id" not in session and "_flashes" not in session  # (flask-login's key)
+    page = _thanks_pages.get(text) if customer else None
+    if page is None:
+        page = render_template(
+            "public/survey/message.html", kind="thanks", heading="提交成功，感谢您的参与", text=text
+        )
+        if customer:
+            if len(_thanks_pages) >= 256:
+                _thanks_pages.clear()
+            _thanks_pages[text] = page
+    return page
