@@ -99,6 +99,17 @@ class Statement:
 Run = Callable[[Statement, Mapping[str, Any]], list[Any]]
 
 
+def _translated(
+    err: Exception, dialect: Dialect, sql: str | None, params: Any, dbapi_conn: Any, cursor: Any
+) -> DBAPIError:
+    """A driver's error as SQLAlchemy's (``OperationalError``, ``IntegrityError`` …), marked
+    ``connection_invalidated`` when the connection is gone."""
+    lost = dbapi_conn is None or dialect.is_disconnect(err, dbapi_conn, cursor)
+    return DBAPIError.instance(
+        sql, params, err, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
+
+
 def _runner(dbapi_conn: Any, dialect: Dialect) -> Run:
     base_error = dialect.loaded_dbapi.Error
 
@@ -110,10 +121,7 @@ def _runner(dbapi_conn: Any, dialect: Dialect) -> Run:
             cursor.execute(compiled.sql, values)
             raw = cursor.fetchall() if cursor.description else []
         except base_error as err:
-            lost = dialect.is_disconnect(err, dbapi_conn, cursor)
-            raise DBAPIError.instance(
-                compiled.sql, values, err, base_error, connection_invalidated=lost, dialect=dialect
-            ) from err
+            raise _translated(err, dialect, compiled.sql, values, dbapi_conn, cursor) from err
         finally:
             cursor.close()
         return compiled.rows(raw)
@@ -156,18 +164,17 @@ def write(work: Callable[[Run], R]) -> R:
 
 def _write_once(engine: Engine, work: Callable[[Run], R]) -> R:
     dialect = engine.dialect
+    base_error = dialect.loaded_dbapi.Error
     with db_setup.file_lock(engine):  # not write_intent: reads in ``work`` stay plain BEGIN
         try:
             conn = engine.raw_connection()
-        except dialect.loaded_dbapi.Error as err:
-            raise DBAPIError.instance(
-                None, None, err, dialect.loaded_dbapi.Error, connection_invalidated=True
-            ) from err
+        except base_error as err:
+            raise _translated(err, dialect, None, None, None, None) from err
         try:
             if dialect.name == "sqlite":  # the driver leaves BEGIN to us (db_setup)
-                conn.driver_connection.execute("BEGIN IMMEDIATE")
+                _end(conn, dialect, "BEGIN IMMEDIATE")
             result = work(_runner(conn.driver_connection, dialect))
-            conn.commit()
+            _end(conn, dialect, "COMMIT")
             return result
         except BaseException as err:
             if isinstance(err, DBAPIError) and err.connection_invalidated:
@@ -177,6 +184,18 @@ def _write_once(engine: Engine, work: Callable[[Run], R]) -> R:
             raise
         finally:
             conn.close()
+
+
+def _end(conn: Any, dialect: Dialect, what: str) -> None:
+    """BEGIN IMMEDIATE (SQLite) or COMMIT, with the driver's errors translated (a full disk
+    shows at the commit)."""
+    try:
+        if what == "COMMIT":
+            conn.commit()
+        else:
+            conn.driver_connection.execute(what)
+    except dialect.loaded_dbapi.Error as err:
+        raise _translated(err, dialect, what, None, conn.driver_connection, None) from err
 
 
 def _quiet_rollback(conn: Any) -> None:
