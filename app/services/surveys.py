@@ -55,6 +55,11 @@ class FrozenVersion:
 _frozen: dict[tuple[int, str], FrozenVersion] = {}
 
 
+def cached_version(version_id: int, content_hash: str) -> FrozenVersion | None:
+    """The published version if this process has it already (no database read)."""
+    return _frozen.get((version_id, content_hash))
+
+
 def frozen_version(version_id: int, content_hash: str) -> FrozenVersion:
     """The published version, read from the database once per process.
 

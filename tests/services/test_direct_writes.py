@@ -53,7 +53,9 @@ def _link_and_form(app, ext: str, now: datetime = MOMENT) -> tuple[str, dict]:
 
     with app.app_context():
         token = factories.survey_link(ext, now=now - timedelta(hours=1))[0]
-        form = _form(token, score="2", comment="柜台只开了一个窗口，排队太久", now=now)
+        form = _form(
+            token, score="2", comment="柜台只开了一个窗口，排队太久", now=now, version=True
+        )
         db.session.remove()
     return token, form
 
@@ -151,6 +153,9 @@ def test_while_the_database_refuses_connections_the_link_answers_503_then_recove
     name = _postgres_only(url)
     token, form = _link_and_form(app, "DIRECT6", now=datetime.now(UTC))  # posted over HTTP
     before = _intake_count(app)
+    page = app.test_client().get(f"/s/{token}").get_data(as_text=True)
+    posted = re.search(r'name="_v" value="([^"]+)"', page)  # the page's hidden version field
+    assert posted and posted.group(1) == form["_v"]
     admin = support.postgres_admin_url()
     support.postgres_execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     try:

@@ -41,9 +41,14 @@ def _link(ext: str, now: datetime = MOMENT) -> str:
     return factories.survey_link(ext, now=now - timedelta(hours=1))[0]
 
 
-def _form(token: str, *, score: str, comment: str, now: datetime = MOMENT) -> dict:
-    defn = responses.open_link(token, now=now).definition
-    form: dict = {}
+def _form(
+    token: str, *, score: str, comment: str, now: datetime = MOMENT, version: bool = False
+) -> dict:
+    """The answers a customer would post; with ``version``, also the form's hidden version field
+    (what the page posts: the submission then takes the one-statement path)."""
+    link = responses.open_link(token, now=now)
+    defn = link.definition
+    form: dict = {responses.VERSION_FIELD: link.version_key} if version else {}
     for q in defn.questions:
         if q.type.value == "text":
             form[f"q_{q.id}"] = comment
@@ -184,3 +189,57 @@ def test_one_row_that_cannot_be_expanded_does_not_hold_back_its_batch():
     assert [row.response_id is not None for row in expanded] == [True, False, True]
     assert expanded[1].answers  # kept, waiting for someone to look at the logged error
     assert _count(Response) == 3
+
+
+def _stored(submitted: responses.Submitted) -> tuple:
+    intake = db.session.get(Intake, submitted.intake_id)
+    response = db.session.get(Response, intake.response_id)
+    task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
+    rows = db.session.scalars(select(Answer).where(Answer.response_id == response.id)).all()
+    answers = sorted(
+        (a.question_id, a.item_id or "", a.value_int or 0, a.value_text or "") for a in rows
+    )
+    invitation = db.session.get(Invitation, intake.invitation_id)
+    return (
+        response.invitation_id == invitation.id, response.customer_id == invitation.customer_id,
+        response.branch_id, response.product_id, response.campaign_id,
+        intake.channel, intake.submitted_at, response.answers, response.detractor,
+        response.comment_redacted, response.version_id, task is not None,
+        answers,
+    )  # fmt: skip
+
+
+def test_a_form_that_posts_its_version_stores_what_the_look_up_path_stores():
+    quick_token, plain_token = _link("SUB030"), _link("SUB031")
+    comment = "柜员态度冷淡，电话13912340000"
+    quick_form = _form(quick_token, score="1", comment=comment, version=True)
+    plain_form = _form(plain_token, score="1", comment=comment)
+    assert quick_form[responses.VERSION_FIELD].count(":") == 1
+    quick = responses.submit_link(quick_token, quick_form, now=MOMENT)
+    plain = responses.submit_link(plain_token, plain_form, now=MOMENT)
+    assert _stored(quick) == _stored(plain)
+    assert quick.thank_you == plain.thank_you
+    with pytest.raises(responses.AlreadyAnswered):
+        responses.submit_link(quick_token, quick_form, now=MOMENT)
+
+
+def test_a_posted_version_never_lets_other_answers_or_an_unusable_link_through():
+    token = _link("SUB032")
+    other = factories.survey_link("SUB033", survey_code="complaint-resolution", now=MOMENT)[0]
+    other_form = _form(other, score="1", comment="", version=True)
+    # the other survey's answers with the other survey's (valid, cached) version key: the
+    # one-statement path finds no such invitation, and the link's own version judges them
+    with pytest.raises(responses.AnswersInvalid):
+        responses.submit_link(token, other_form, now=MOMENT)
+    bad = _form(token, score="1", comment="", version=True) | {"q_overall": "9"}
+    with pytest.raises(responses.AnswersInvalid) as invalid:
+        responses.submit_link(token, bad, now=MOMENT)
+    assert "overall" in invalid.value.fields
+    good = _form(token, score="4", comment="", version=True)
+    with pytest.raises(responses.LinkGone):  # expired by then: 14 days
+        responses.submit_link(token, good, now=MOMENT + timedelta(days=30))
+    with pytest.raises(responses.NotFound):
+        responses.submit_link("x" * 43, good, now=MOMENT)
+    assert db.session.scalar(select(func.count()).select_from(Intake)) == 0
+    responses.submit_link(token, good, now=MOMENT)
+    assert db.session.scalar(select(func.count()).select_from(Intake)) == 1

@@ -61,6 +61,7 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
         field_name=field_name,
         other_field_name=other_field_name,
         expires_at=link.expires_at,
+        version_key=getattr(link, "version_key", None),
         action=extra.pop("action", request.path),
         **extra,
     )
