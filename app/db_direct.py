@@ -48,7 +48,7 @@ _inherited: list[Engine] = []  # engines a forked process must neither use nor c
 
 
 class _Compiled:
-    __slots__ = ("sql", "order", "defaults", "binds", "results", "row")
+    __slots__ = ("sql", "order", "defaults", "binds", "results", "row", "returns_rows")
 
     def __init__(self, stmt: Any, dialect: Dialect) -> None:
         compiled = stmt.compile(dialect=dialect)
@@ -61,6 +61,9 @@ class _Compiled:
             if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         columns = list(stmt.exported_columns)
+        # known here, not asked of the cursor (psycopg builds an object per column for
+        # ``cursor.description``)
+        self.returns_rows = bool(columns)
         self.results = [
             col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
         ]
@@ -119,7 +122,7 @@ def _runner(dbapi_conn: Any, dialect: Dialect) -> Run:
         cursor = dbapi_conn.cursor()
         try:
             cursor.execute(compiled.sql, values)
-            raw = cursor.fetchall() if cursor.description else []
+            raw = cursor.fetchall() if compiled.returns_rows else []
         except base_error as err:
             raise _translated(err, dialect, compiled.sql, values, dbapi_conn, cursor) from err
         finally:
