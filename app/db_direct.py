@@ -28,6 +28,7 @@ stay in that transaction.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -227,9 +228,16 @@ def _direct_engine() -> Engine | None:
     if bind.dialect.name != "sqlite":  # see ``write``: no BEGIN/COMMIT round trips
         options["isolation_level"] = "AUTOCOMMIT"
     engine = create_engine(bind.url, **options)
-    event.listen(bind, "engine_disposed", lambda _conn=None: engine.dispose())
+    event.listen(bind, "engine_disposed", functools.partial(_dispose_in, pid, engine))
     app.extensions[_EXTENSION] = (pid, bind, engine)
     return engine
+
+
+def _dispose_in(pid: int, engine: Engine, *_: Any) -> None:
+    """The app's engine was disposed: so is this one, in the process that made it only (a
+    forked child must not close its parent's connections)."""
+    if os.getpid() == pid:
+        engine.dispose()
 
 
 def _in_memory(engine: Engine) -> bool:

@@ -168,3 +168,19 @@ def test_while_the_database_refuses_connections_the_link_answers_503_then_recove
     up = app.test_client().post(f"/s/{token}", data=form)
     assert up.status_code == 200 and "提交成功" in up.get_data(as_text=True)
     assert _intake_count(app) == before + 1
+
+
+def test_disposing_the_apps_engine_closes_the_direct_engines_connections(direct):
+    from app import db_direct
+    from app.extensions import db
+    from app.services import responses
+
+    app, _ = direct
+    token, form = _link_and_form(app, "DIRECT7")
+    with app.app_context():
+        responses.submit_link(token, form, now=MOMENT)
+        engine = app.extensions[db_direct._EXTENSION][2]
+        assert engine.pool.checkedin() >= 1  # the submission's connection, back in the pool
+        db.engine.dispose()  # as at the end of a test run or a server shutdown
+        assert engine.pool.checkedin() == 0
+        db.session.remove()
