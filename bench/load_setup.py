@@ -63,7 +63,7 @@ def main() -> None:
     from app.extensions import db
     from app.models import Customer, Invitation, InvitationStatus, Product, utcnow
     from app.services import demo, invitations, surveys, tokens
-    from app.services.responses import VERSION_FIELD
+    from app.services.responses import VERSION_FIELD, version_key
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(args.database_url)})
     started = time.perf_counter()
@@ -71,7 +71,7 @@ def main() -> None:
         upgrade()
         demo.seed(customers=40, responses=0)
         version = surveys.published_version("branch-service")
-        version_key = f"{version.id}:{version.definition_hash}"
+        posted_version = version_key(version.id, version.definition_hash)
         customers = list(db.session.execute(select(Customer.id, Customer.branch_id)))
         product = db.session.scalar(select(Product.id).where(Product.code == "DEBIT"))
         first = db.session.scalar(select(db.func.max(Invitation.id))) or 0
@@ -111,7 +111,7 @@ def main() -> None:
     Path(args.out, "tokens.txt").write_text("\n".join(secrets) + "\n")
     Path(args.out, "first_invitation_id.txt").write_text(f"{first}\n")
     # what the form posts: the answers and its hidden version field (responses.VERSION_FIELD)
-    posted = [*ANSWERS, (VERSION_FIELD, version_key)]
+    posted = [*ANSWERS, (VERSION_FIELD, posted_version)]
     Path(args.out, "answers.txt").write_text(urlencode(posted))
     Path(args.out, "complaint.json").write_text(json.dumps(COMPLAINT, ensure_ascii=False))
     took = time.perf_counter() - started

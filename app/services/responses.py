@@ -127,7 +127,7 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     return SurveyLink(
         version.definition,
         target.expires_at if target.id is not None else None,
-        f"{version.id}:{target.definition_hash}",
+        version_key(version.id, target.definition_hash),
     )
 
 
@@ -209,6 +209,11 @@ def _add_intake_by_token() -> db_direct.Statement:
 
 
 _ADD_INTAKE_BY_TOKEN = _add_intake_by_token()
+
+
+def version_key(version_id: int, content_hash: str) -> str:
+    """What the form posts in ``VERSION_FIELD``: "<version id>:<content hash>"."""
+    return f"{version_id}:{content_hash}"
 
 
 def _posted_version(form: Mapping[str, Any]) -> Any:
