@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, request, send_from_directory
+from flask import Flask, abort, request, send_from_directory, url_for
 from flask_login import current_user
 
 import nlp
@@ -72,6 +73,16 @@ def _security_headers(response):
     return response
 
 
+_SENTINEL = 918_273_645
+
+
+def id_url(endpoint: str, arg: str) -> Callable[[int], str]:
+    """``url_for(endpoint, **{arg: id})`` for the many rows of a list: the route is built once,
+    then each row's link is a string join (url_for costs ~0.1 ms a call)."""
+    head, _, tail = url_for(endpoint, **{arg: _SENTINEL}).rpartition(str(_SENTINEL))
+    return lambda ident: f"{head}{int(ident)}{tail}"
+
+
 def vendor_asset(filename: str):
     """Third-party browser assets shipped inside Python packages (no CDN on bank intranets)."""
     if filename not in VENDOR_FILES:
@@ -97,7 +108,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
-        items = nav.items_for(current_user.role) if current_user.is_authenticated else []
+        items = nav.links_for(current_user.role) if current_user.is_authenticated else ()
         return {"nav_items": items}
 
     app.before_request(_refuse_nul_bytes)

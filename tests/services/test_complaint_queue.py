@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Complaint, Role, utcnow
-from app.services import complaint_casework, complaints
+from app.services import complaint_casework, complaint_clock, complaints
 from app.services import complaint_queue as queue
 from tests import factories
 
@@ -83,3 +83,36 @@ def test_tab_counts_are_kept_for_seconds_unless_this_process_changes_a_case():
     cached = queue.counts(agent)
     _complaint("HZ01", 0, "自助机吞卡，等了半天没人处理。")
     assert queue.counts(agent)["open"] == cached["open"] + 1
+
+
+def test_queue_rows_show_the_deadline_and_masked_text():
+    now = utcnow()
+    overdue = _complaint("HZ01", 20, "理财产品赎回到账延迟二十天，联系电话13700005678。")
+    fresh = _complaint("HZ01", 0, "网点排队两个小时，只开了一个窗口。")
+    closed = _complaint("HZ01", 1, "手机银行转账失败但扣款成功。")
+    db.session.execute(
+        Complaint.__table__.update().where(Complaint.id == closed.id).values(status="closed")
+    )
+    db.session.expire_all()
+    cases = [db.session.get(Complaint, c.id) for c in (overdue, fresh, closed)]
+    rows = {r.id: r for r in queue.queue_rows(cases, now)}
+    late = rows[overdue.id]
+    left = -complaint_clock.days_left(cases[0].due_at, now)
+    assert late.band == "overdue" and late.deadline == f"超期 {left} 天" and left > 0
+    assert "13700005678" not in late.summary and "137****5678" in late.summary
+    assert late.deadline_class == "cp-days cp-days-overdue" and late.branch != "—"
+    new = rows[fresh.id]
+    assert (
+        new.band == "ok"
+        and new.deadline == f"剩 {complaint_clock.days_left(cases[1].due_at, now)} 天"
+    )
+    assert new.assignee == "待分派" and new.summary == "网点排队两个小时，只开了一个窗口。"
+    assert rows[closed.id].band == "none" and rows[closed.id].deadline == "—"
+
+
+def test_queue_summary_is_cut_after_masking():
+    text = "回电" + "１" * 45 + "，手机13912345678" + "很长的说明" * 30
+    cut = queue.summary(text)
+    assert cut.endswith("…") and len(cut) == queue.SUMMARY_CHARS + 1
+    assert "1391234" not in cut
+    assert queue.summary("短") == "短"

@@ -28,6 +28,19 @@ def test_queue_lists_and_masks(client, auth):
     assert c.reference in page and "136****5678" in page and "13612345678" not in page
 
 
+def test_queue_summary_masks_personal_data_in_the_text(client, auth):
+    # a phone number inside the first 60 characters, another one straddling the cut
+    text = "客户来电13712345678反映理财赎回延迟" + "，" * 23 + "回电请拨13998765432"
+    c, _ = complaints.create_complaint(
+        IntakeData(channel="hotline", content=text, name="周静", branch_code="HZ01")
+    )
+    auth.login("agent")
+    page = client.get("/staff/complaints?queue=all&q=" + c.reference).get_data(as_text=True)
+    assert c.reference in page and "137****5678" in page
+    assert "13712345678" not in page and "1399876" not in page
+    assert f'href="/staff/complaints/{c.id}"' in page
+
+
 def test_other_branch_gets_404(client, auth):
     c = make("NJ01")
     auth.login("manager")  # Hangzhou branch manager

@@ -152,3 +152,13 @@ def test_edit_a_problem_records_the_change_and_respects_scope(client, auth):
     auth.logout()
     auth.login("manager_nj")
     assert client.get(url).status_code == 404
+
+
+def test_case_picker_masks_personal_data_in_complaint_texts(client, auth):
+    p, _ = make_problem()
+    data = IntakeData(channel="hotline", content="年费多收，请回电13912345678处理", name="周静",
+                      branch_code="HZ01")  # fmt: skip
+    c = complaints.create_complaint(data)[0]
+    auth.login("manager")
+    page = client.get(f"/manager/improvements/{p.id}/cases").get_data(as_text=True)
+    assert c.reference in page and "139****5678" in page and "13912345678" not in page

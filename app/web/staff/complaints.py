@@ -17,7 +17,7 @@ from app.models.complaint import (
     Complaint,
     ComplaintAttachment,
 )
-from app.services import analysis, complaints, names, notify
+from app.services import analysis, complaints, notify
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
@@ -28,6 +28,7 @@ from app.web.access import roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
 from app.web.staff.analysis import correction_form
+from app.web.support import id_url
 
 STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 
@@ -241,15 +242,14 @@ def complaint_queue():
     return render_template(
         "staff/complaints/queue.html",
         page=page,
+        rows=queue.queue_rows(page.items, utcnow()),
+        detail_url=id_url("staff.complaint_detail", "complaint_id"),
         filters=filters,
         queues=queue.QUEUES,
         counts=counts,
-        now=utcnow(),
-        clock=clock,
         statuses=STATUS_LABELS,
         channels=CHANNEL_LABELS,
         business=forms.nlp.load_taxonomy().dimension("B").entries,
-        names=names,
     )
 
 
