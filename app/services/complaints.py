@@ -7,7 +7,6 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from app.services import analysis, audit, notify
 from app.services import complaint_clock as clock
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import ValidationFailed
-from app.services.tx import get_or_raise, transactional
+from app.services.tx import get_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
 MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
@@ -88,6 +87,11 @@ def record_event(
     )
     db.session.add(entry)
     return entry
+
+
+def reference(complaint_id: int, received_at: datetime) -> str:
+    """The case number given to the complainant: TS + the Beijing date received + the id."""
+    return f"TS{clock.local_date(received_at):%Y%m%d}-{complaint_id:06d}"
 
 
 def refresh_due(complaint: Complaint) -> None:
@@ -190,8 +194,10 @@ def _build(data: IntakeData) -> Complaint:
     branch = branch_by_code(data.branch_code) if data.branch_code else None
     branch = branch or (customer.branch if customer else None) or _head_office()
     received = data.received_at or utcnow()
+    ident = next_id(Complaint)
     complaint = Complaint(
-        reference=f"TMP-{uuid.uuid4().hex[:24]}",
+        id=ident,
+        reference=reference(ident, received),
         channel=Channel(data.channel),
         external_ref=(data.external_ref or "").strip() or None,
         status=Status.RECEIVED,
@@ -224,8 +230,9 @@ def _build(data: IntakeData) -> Complaint:
     return complaint
 
 
-def acknowledge(complaint: Complaint, actor: User | None = None) -> None:
-    """Tell the complainant the complaint was received, through the channel's adapter."""
+def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEvent:
+    """Tell the complainant the complaint was received, through the channel's adapter; the
+    message and the history entry are written with the caller's next flush."""
     due = clock.local_date(complaint.due_at) if complaint.due_at else None
     body = (
         f"【客声银行】您的投诉已收到，编号 {complaint.reference}。我们将在 {due:%Y年%m月%d日} "
@@ -235,14 +242,13 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> None:
     )
     target = _ack_target(complaint)
     if target is None:
-        record_event(
+        return record_event(
             complaint,
             actor,
             "notice",
             "无可用的联系方式，未能自动发送受理回执",
             detail={"method": "none", "purpose": "acknowledgement", "outcome": "none"},
         )
-        return
     channel, recipient = target
     message = notify.send(
         channel,
@@ -252,8 +258,9 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> None:
         related_type="complaint",
         related_id=complaint.id,
         purpose="acknowledgement",
+        flush=False,
     )
-    record_event(
+    return record_event(
         complaint,
         actor,
         "notice",
@@ -289,12 +296,34 @@ def _existing(channel: str, external_ref: str | None) -> Complaint | None:
     )
 
 
+@dataclass(frozen=True)
+class Intake:
+    """What registering a complaint did."""
+
+    complaint: Complaint
+    created: bool
+    # The case's whole history when this intake wrote all of it (an API answer built from it
+    # needs no re-read); None when there may be more (a case found again, a major complaint's
+    # escalation).
+    history: tuple[ComplaintEvent, ...] | None = None
+
+
 def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, bool]:
     """Create the complaint inside the caller's transaction; (complaint, created)."""
+    done = intake(data, actor)
+    return done.complaint, done.created
+
+
+def intake(data: IntakeData, actor: User | None = None) -> Intake:
+    """Create the complaint inside the caller's transaction.
+
+    Two flushes: the complaint itself (its id and reference are taken before the INSERT), then
+    its history, acknowledgement message and attachments together. The acknowledgement goes
+    to the channel's adapter only once the complaint's INSERT has succeeded."""
     _validate(data)
     found = _existing(data.channel, data.external_ref)
     if found is not None:
-        return found, False
+        return Intake(found, False)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key
     # there is no conflict to recover from (and two round trips fewer).
     savepoint = db.session.begin_nested() if data.external_ref else None
@@ -309,14 +338,12 @@ def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, 
         found = _existing(data.channel, data.external_ref)
         if found is None:
             raise
-        return found, False
-    local = clock.local_date(complaint.received_at)
-    complaint.reference = f"TS{local:%Y%m%d}-{complaint.id:06d}"
-    for item in data.attachments:
-        db.session.add(_attachment(complaint, item))
+        return Intake(found, False)
     if savepoint is not None:
         savepoint.commit()
-    record_event(
+    for item in data.attachments:
+        db.session.add(_attachment(complaint, item))
+    received = record_event(
         complaint,
         actor,
         "status",
@@ -324,14 +351,14 @@ def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, 
         to_status=Status.RECEIVED,
         detail={"channel": complaint.channel},
     )
-    acknowledge(complaint, actor)
+    notice = acknowledge(complaint, actor)
     analysis.request_analysis("complaint", complaint.id, branch_id=complaint.branch_id, new=True)
     if complaint.is_major:
         from app.services.complaint_escalation import escalate_row
 
         escalate_row(complaint, "major", actor)
     db.session.flush()
-    return complaint, True
+    return Intake(complaint, True, None if complaint.is_major else (received, notice))
 
 
 def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachment:
@@ -355,6 +382,12 @@ def create_complaint(data: IntakeData, *, actor: User | None = None) -> tuple[Co
     Returns (complaint, created). Raises ValidationFailed with a Chinese message and field.
     """
     return intake_row(data, actor)
+
+
+@transactional
+def register(data: IntakeData, *, actor: User | None = None) -> Intake:
+    """``create_complaint`` for callers that show the new case's history (the API)."""
+    return intake(data, actor)
 
 
 @transactional

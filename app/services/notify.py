@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import OutboxMessage, utcnow
 from app.models.outbox import MessageStatus
 from app.services.errors import ValidationFailed
+from app.services.tx import next_id
 from nlp.redact import mask_email, mask_phone
 
 CHANNELS = ("sms", "email", "wechat", "app", "letter", "staff")
@@ -69,11 +70,14 @@ def send(
     related_type: str | None = None,
     related_id: int | None = None,
     purpose: str | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Record a message and hand it to the channel's adapter, inside the caller's transaction.
 
     Raises ValidationFailed for an unknown channel or an empty recipient; a failing adapter
-    leaves the message recorded with status ``failed`` and the error.
+    leaves the message recorded with status ``failed`` and the error. ``flush=False``: the
+    message gets its id at once but is written with the caller's next flush (one flush for a
+    use case that writes several rows).
     """
     if channel not in CHANNELS:
         raise ValidationFailed(f"不支持的发送渠道：{channel}", field="channel")
@@ -90,13 +94,16 @@ def send(
         related_id=related_id,
         purpose=purpose,
     )
+    if not flush:
+        message.id = next_id(OutboxMessage)
     db.session.add(message)
     try:
         adapter_for(channel).deliver(message)
     except Exception as err:  # noqa: BLE001  (a gateway's failure is recorded, not raised)
         message.status = MessageStatus.FAILED
         message.error = str(err)[:500]
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import func, select
+
 from app import db_setup
 from app.extensions import db
 from app.services.errors import NotFound
@@ -86,3 +88,26 @@ def get_or_raise(model: type[Any], ident: Any, message: str = "记录不存在")
     if row is None:
         raise NotFound(message)
     return row
+
+
+_NEXT_IDS = "next_ids"
+
+
+def next_id(model: type[Any]) -> int:
+    """A primary key for a new ``model`` row, taken before its INSERT, so that values derived
+    from the id (a complaint's reference) are written by the INSERT itself, not by an UPDATE,
+    and rows that point at it can go out in the same flush.
+
+    PostgreSQL: the column's own sequence. SQLite: one more than the largest id, which is what
+    SQLite itself assigns; read inside the writer's transaction (writers hold the write lock
+    from BEGIN IMMEDIATE, and a reader whose snapshot went stale cannot write at all), and never
+    twice the same within one session (ids handed out but not yet flushed are remembered)."""
+    table = model.__table__
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        return int(conn.execute(select(func.nextval(sequence))).scalar_one())
+    found = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0) + 1)).scalar_one())
+    handed_out = db.session.info.setdefault(_NEXT_IDS, {})
+    ident = handed_out[table.name] = max(found, handed_out.get(table.name, 0) + 1)
+    return ident

@@ -265,3 +265,18 @@ def test_mail_import_is_idempotent_and_limits_attachments(db_session, tmp_path):
     )
     assert [a.filename for a in complaints.attachments(c)] == ["合同.pdf"]
     assert c.complainant_email == "zhao6@example.com"
+
+
+def test_ids_taken_before_the_insert_are_distinct_and_used(db_session):
+    from app.extensions import db
+    from app.services import notify
+    from app.services.tx import next_id
+
+    first, second = next_id(OutboxMessage), next_id(OutboxMessage)
+    assert second > first  # handed out twice before any flush: never the same
+    message = notify.send("sms", "13800001111", "测试", flush=False)
+    assert message.id > second and message in db.session.new  # written with the next flush
+    c = new()
+    assert db.session.get(OutboxMessage, message.id).body == "测试"
+    # the reference is written by the INSERT itself: no second write of the new row
+    assert c.version == 1 and c.reference == complaints.reference(c.id, c.received_at)

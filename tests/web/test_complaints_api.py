@@ -61,6 +61,18 @@ def test_get_returns_status_history(client):
     kinds = [h["kind"] for h in data["history"]]
     assert kinds[0] == "status" and "notice" in kinds  # acknowledgement sent
     datetime.fromisoformat(data["history"][0]["at"])
+    # the answer to the POST is built from the rows it wrote, and shows what a read shows
+    assert created == data
+    assert created["reference"] == f"TS20261122-{created['id']:06d}"
+
+
+def test_major_complaint_answer_includes_its_escalation(client):
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    body = {**BODY, "external_ref": "APP-MAJOR-1", "group_size": 25}
+    created = client.post("/api/v1/complaints", json=body, headers=bearer(secret)).get_json()
+    assert created["is_major"] and "escalated" in [h["kind"] for h in created["history"]]
+    read = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret)).get_json()
+    assert read == created
 
 
 def test_unknown_complaint_is_json_404(client):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from app.models.complaint import Complaint
+from app.models.complaint import Complaint, ComplaintEvent
 from app.services import complaint_clock as clock
 from app.services import complaints
 from app.services.complaints import IntakeData
@@ -78,7 +79,10 @@ def _local(value: datetime | None) -> datetime | None:
     return value.astimezone(clock.TZ) if value else None
 
 
-def complaint_out(complaint: Complaint) -> ComplaintOut:
+def complaint_out(
+    complaint: Complaint, history: Sequence[ComplaintEvent] | None = None
+) -> ComplaintOut:
+    """The API's view of a case; ``history``: its entries when the caller has them all."""
     from app.models import utcnow
 
     running = complaint.clock_running
@@ -110,7 +114,7 @@ def complaint_out(complaint: Complaint) -> ComplaintOut:
                 actor=e.actor_name,
                 text=None if e.kind == "note" else e.text,
             )
-            for e in complaints.history(complaint)
+            for e in (complaints.history(complaint) if history is None else history)
         ],
     )
 
@@ -143,8 +147,8 @@ def create_complaint(body: ComplaintIn):
         group_size=body.group_size,
     )
     with keep_loaded():
-        complaint, created = complaints.create_complaint(data)
-    return complaint_out(complaint), 201 if created else 200
+        done = complaints.register(data)
+    return complaint_out(done.complaint, done.history), 201 if done.created else 200
 
 
 @endpoint(
