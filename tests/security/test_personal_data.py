@@ -19,10 +19,12 @@ from app.models import (
     Invitation,
     LoginAttempt,
     Response,
+    User,
     utcnow,
 )
 from app.models.audit import AuditLogImmutable
-from app.services import retention
+from app.services import complaint_handling as handling
+from app.services import improvements, retention
 from tests.security import records
 from tests.security.helpers import page_csrf, rules, sign_in
 
@@ -33,14 +35,29 @@ COMPLAINT_PHONE = "13612345678"  # records.complaint's complainant
 def test_pages_show_phone_numbers_masked(app, client):
     answered = records.answered(client, ext="PII001", comment=f"请打我电话{PHONE}")
     complaint = records.complaint(text=f"我的手机{COMPLAINT_PHONE}，卡号 6222020200112233446")
+    hq = db.session.scalar(select(User).where(User.username == "hq"))
+    handling.add_note(complaint.id, actor=hq, text=f"客户留了另一个号码{PHONE}")
+    problem = improvements.create_problem(
+        improvements.ProblemData(title="年费告知", root_cause="process", branch_code="HZ"),
+        actor=hq,
+    )
     sign_in(client, "hq")
     ids = {
         "complaint_id": complaint.id,
         "response_id": answered.response.id,
         "task_id": answered.followup.id,
         "customer_id": answered.response.customer_id,
+        "problem_id": problem.id,
     }
     leaks = []
+    # lists whose first page need not hold the new case: narrowed to it
+    for path in (
+        f"/staff/complaints?queue=all&q={complaint.reference}",
+        f"/manager/improvements/{problem.id}/cases?q=手机",
+    ):
+        body = client.get(path).get_data(as_text=True)
+        assert complaint.reference in body, path
+        leaks += [f"{path}: {n}" for n in (PHONE, COMPLAINT_PHONE) if n in body]
     for rule in rules(app):
         if "GET" not in rule.methods or rule.rule.startswith(("/static", "/vendor", "/api/v1")):
             continue
