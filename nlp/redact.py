@@ -31,6 +31,16 @@ _LANDLINE_RE = re.compile(
     r"(?<![\d-])(?:[(（]0\d{2,3}[)）]|0\d{2,3}-?)\s?[2-9]\d{6,7}(?:-\d{1,5})?(?!\d)"
 )
 
+# Full-width digits, Latin letters and the characters of numbers and addresses (＋－．＠), as
+# typed with a Chinese input method in full-width mode; Chinese punctuation (，。：（）) stays.
+_FULLWIDTH_TO_ASCII = {
+    cp: cp - 0xFEE0
+    for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
+} | {ord("＋"): ord("+"), ord("－"): ord("-"), ord("．"): ord("."), ord("＠"): ord("@")}
+
+# What each pattern above needs at least one of (\d as they read it: any Unicode digit).
+_MAYBE_PERSONAL = re.compile(r"[\d@]")
+
 
 @dataclass(frozen=True, slots=True)
 class Redaction:
@@ -156,12 +166,16 @@ def redact(text: str) -> Redaction:
 
     Masks keep the shape readable: ``138****5678``, ``110101********1234``,
     ``6222 **** **** 1234``, ``z***@example.com``, ``010-****5678``. Numbers are matched whole:
-    a digit run that continues past the pattern is never partially masked. Never raises.
+    a digit run that continues past the pattern is never partially masked. Full-width digits
+    and letters (as typed in full-width mode) are read, and returned, as ASCII. Never raises.
     """
     if not text:
         return Redaction("" if text is None else str(text), ())
+    if not _MAYBE_PERSONAL.search(text):  # every pattern needs a digit or an '@'
+        return Redaction(str(text), ())
     found: list[str] = []
-    out = str(text)
+    # Chinese input methods in full-width mode type １３８… and ｚｈａｎｇ＠…: read as ASCII
+    out = str(text).translate(_FULLWIDTH_TO_ASCII)
     for step in _STEPS:
         out = step(out, found)
     return Redaction(out, tuple(dict.fromkeys(found)))

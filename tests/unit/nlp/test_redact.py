@@ -77,3 +77,11 @@ def test_mask_helpers():
 def test_mask_helpers_never_raise(odd):
     for fn in (mask_phone, mask_id_number, mask_card, mask_email):
         assert isinstance(fn(odd), str)
+
+
+def test_full_width_numbers_and_addresses_are_masked():
+    typed = "手机１３８１２３４５６７８，邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ，"
+    out = redact(typed + "金额２００元。")
+    assert out.text == "手机138****5678，邮箱z***@example.com，金额200元。"
+    assert out.kinds == ("email", "phone")
+    assert redact("没有任何号码，只有标点：（）！").text == "没有任何号码，只有标点：（）！"
