@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +26,8 @@ from app.services.errors import ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
+# Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
 MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
 
 
@@ -107,15 +109,15 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed("请填写投诉内容", field="content")
     if len(data.content) > MAX_CONTENT:
         raise ValidationFailed(f"投诉内容不能超过 {MAX_CONTENT} 字", field="content")
-    if not (data.name or "").strip():
+    if not (data.name or "").strip() and not (data.external_id or "").strip():
         raise ValidationFailed("请填写投诉人姓名", field="name")
     if data.received_at is not None:
         if data.received_at.tzinfo is None:
             raise ValidationFailed("受理时间须带时区", field="received_at")
         if data.received_at > utcnow() + timedelta(minutes=5):
             raise ValidationFailed("受理时间不能晚于当前时间", field="received_at")
-    if data.channel == Channel.REGULATOR and not (data.regulator_ref or "").strip():
-        raise ValidationFailed("监管转办投诉须填写监管转办编号", field="regulator_ref")
+        if data.received_at < EARLIEST_RECEIPT:
+            raise ValidationFailed("受理时间过早，请核对（应晚于 2000 年）", field="received_at")
     if data.phone and len(pii.normalise_phone(data.phone)) < 7:
         raise ValidationFailed("手机号格式不正确", field="phone")
 
@@ -130,6 +132,8 @@ def match_customer(data: IntakeData) -> Customer | None:
         )
         if found is not None:
             return found
+        if not (data.name or "").strip():  # a customer number the bank does not know yet
+            raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
         customer, _ = upsert_customer_row(
             CustomerData(
                 external_id=data.external_id.strip()[:64],
@@ -182,11 +186,22 @@ def _classify(complaint: Complaint) -> None:
     complaint.urgency_reasons = [list(r) for r in cue.reasons]
 
 
+def _regulator_ref(data: IntakeData) -> str | None:
+    """The regulator's reference of a forwarded case; a system forwarding it that gives none
+    separately uses the regulator's number as its own ``external_ref``."""
+    ref = (data.regulator_ref or "").strip()
+    if not ref and data.channel == Channel.REGULATOR:
+        ref = (data.external_ref or "").strip()
+    return ref[:100] or None
+
+
 def _major_flag(complaint: Complaint, data: IntakeData) -> None:
     if data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
         complaint.is_major, complaint.major_reason = True, "group"
     elif data.major_reason in ("group", "disaster", "regulator"):
         complaint.is_major, complaint.major_reason = True, data.major_reason
+    if complaint.is_major and complaint.priority not in ("high", "critical"):
+        complaint.priority = "high"  # escalated at once: never behind ordinary cases
 
 
 def _build(data: IntakeData) -> Complaint:
@@ -203,13 +218,13 @@ def _build(data: IntakeData) -> Complaint:
         status=Status.RECEIVED,
         received_at=received,
         customer=customer,
-        complainant_name=data.name.strip()[:100],
+        complainant_name=((data.name or "").strip() or (customer.name if customer else ""))[:100],
         complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
         complainant_email=(data.email or "").strip() or (customer.email if customer else None),
         product=_product(data.product_code),
         content=data.content.strip(),
         demand=(data.demand or "").strip() or None,
-        regulator_ref=(data.regulator_ref or "").strip() or None,
+        regulator_ref=_regulator_ref(data),
         regulator_received_on=data.regulator_received_on,
         group_size=data.group_size,
         source_response_id=data.source_response_id,

@@ -96,25 +96,26 @@ def memo(key: tuple, compute: Callable[[], Any]) -> Any:
     return cache[key]
 
 
-def default_range() -> tuple[date, date]:
-    end = today()
+def default_range(end: date | None = None) -> tuple[date, date]:
+    """The twelve calendar months up to ``end`` (today by default)."""
+    end = end or today()
     first = end.replace(day=1)
     for _ in range(11):
         first = (first - timedelta(days=1)).replace(day=1)
     return first, end
 
 
-def _date(value: str, label: str) -> date:
+def _date(value: str, label: str, name: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as err:
-        raise ValidationFailed(f"{label}格式应为 YYYY-MM-DD", field=label) from err
+        raise ValidationFailed(f"{label}格式应为 YYYY-MM-DD", field=name) from err
 
 
-def _by_code(model: Any, code: str, label: str) -> Any:
+def _by_code(model: Any, code: str, label: str, name: str) -> Any:
     row = db.session.scalar(select(model).where(model.code == code.strip()[:40]))
     if row is None:
-        raise ValidationFailed(f"未找到{label}：{code[:40]}", field=label)
+        raise ValidationFailed(f"未找到{label}：{code[:40]}", field=name)
     return row
 
 
@@ -126,10 +127,10 @@ def subtree_ids(branch: Branch) -> tuple[int, ...]:
 def parse(args: Mapping[str, str]) -> Filters:
     """Filters from URL arguments, limited to the viewer's branch scope (bound to the session)."""
     start, end = default_range()
+    if args.get("to"):  # alone, it ends the usual twelve months
+        start, end = default_range(_date(args["to"], "结束日期", "to"))
     if args.get("from"):
-        start = _date(args["from"], "开始日期")
-    if args.get("to"):
-        end = _date(args["to"], "结束日期")
+        start = _date(args["from"], "开始日期", "from")
     if start > end:
         raise ValidationFailed("开始日期不能晚于结束日期", field="from")
     if (end - start).days >= MAX_DAYS:
@@ -137,7 +138,7 @@ def parse(args: Mapping[str, str]) -> Filters:
     viewer = scope.current(db.session)
     branch = None
     if args.get("branch"):
-        branch = _by_code(Branch, args["branch"], "机构")
+        branch = _by_code(Branch, args["branch"], "机构", "branch")
         if not viewer.covers(branch):
             raise ValidationFailed("无权查看该机构的数据", field="branch")
     elif not viewer.unrestricted:
@@ -152,9 +153,11 @@ def parse(args: Mapping[str, str]) -> Filters:
         start=start,
         end=end,
         branch=branch,
-        product=_by_code(Product, args["product"], "产品") if args.get("product") else None,
+        product=_by_code(Product, args["product"], "产品", "product")
+        if args.get("product")
+        else None,
         channel=channel,
-        survey=_by_code(Survey, args["survey"], "问卷") if args.get("survey") else None,
+        survey=_by_code(Survey, args["survey"], "问卷", "survey") if args.get("survey") else None,
         grain=grain,
         branch_ids=subtree_ids(branch) if branch is not None else None,
     )

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Branch, Invitation, Product, Response, Survey, User
+from app.models import Branch, Invitation, InvitationStatus, Product, Response, Survey, User, utcnow
 from app.services import audit
 from app.services.errors import ValidationFailed
 from app.services.surveys import definition_of
@@ -232,12 +232,18 @@ def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes
     return content, len(rows)
 
 
+_STILL_OPEN = {InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.OPENED}
+
+
 def invitation_status(invitation_id: int) -> dict[str, Any]:
     inv = get_or_raise(Invitation, invitation_id, "邀请不存在")
     response_id = db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id))
+    status = inv.status
+    if status in _STILL_OPEN and inv.expires_at is not None and inv.expires_at <= utcnow():
+        status = InvitationStatus.EXPIRED  # as its link answers (410), before the sweep marks it
     return {
         "id": inv.id,
-        "status": inv.status,
+        "status": status,
         "survey_code": inv.survey.code,
         "channel": inv.channel,
         "customer_external_id": inv.customer.external_id if inv.customer else None,
@@ -254,8 +260,8 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
         kind, _, value = raw.partition(":")
-        if kind != "r":
-            raise ValueError
+        if kind != "r" or not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise ValueError  # (a 64-bit integer at most: both databases' id columns)
         return int(value)
     except (ValueError, UnicodeDecodeError) as err:
         raise ValidationFailed("游标无效", field="cursor") from err

@@ -152,6 +152,8 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
     """Take a business event from an integrator; returns what was scheduled (may be nothing)."""
     from app.services.invitations import product_by_code
 
+    if event.occurred_at > utcnow() + timedelta(minutes=5):
+        raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
     customer, _ = upsert_customer_row(event.customer)
     branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch
     product = product_by_code(event.product_code) if event.product_code else None

@@ -56,6 +56,12 @@ def create_user(
     branch = _branch_by_code(branch_code)
     if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
         raise ValidationFailed("坐席和网点负责人必须指定所属机构", field="branch")
+    if role == Role.HQ_MANAGER and branch is None:
+        # head-office management sees the whole bank: the head office, the root of the tree
+        # (a user without a branch would see no branch-scoped record at all)
+        branch = db.session.scalar(
+            select(Branch).where(Branch.parent_id.is_(None)).order_by(Branch.id).limit(1)
+        )
     user = User(
         username=username,
         display_name=(display_name or username).strip()[:100],

@@ -103,7 +103,7 @@ def test_bad_input_is_a_json_4xx_and_writes_nothing(client, db_session):
         {**BODY, "received_at": "2026-11-22T09:30:00"},
         {**BODY, "received_at": "2999-01-01T00:00:00+08:00"},
         {**BODY, "branch_code": "XX99"},
-        {**BODY, "channel": "regulator"},
+        {**BODY, "received_at": "1900-01-01T00:00:00+08:00"},
         {**BODY, "unknown": 1},
     ]
     for body in cases:

@@ -23,9 +23,15 @@ ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "reg
 
 class ComplainantIn(Strict):
     external_id: str | None = Field(default=None, max_length=64, pattern=NoNul)
-    name: str = Field(min_length=1, max_length=100, pattern=NoNul)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=NoNul,
+        description="required unless external_id names a known customer",
+    )
     phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
-    email: str | None = Field(default=None, max_length=254, pattern=NoNul)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^\x00\s]+@[^\x00\s]+$")
 
 
 class ComplaintIn(Strict):
@@ -133,7 +139,7 @@ def create_complaint(body: ComplaintIn):
     data = IntakeData(
         channel=body.channel,
         content=body.content,
-        name=body.customer.name,
+        name=body.customer.name or "",
         external_id=body.customer.external_id,
         phone=body.customer.phone,
         email=body.customer.email,
@@ -161,6 +167,6 @@ def create_complaint(body: ComplaintIn):
 )
 def get_complaint(complaint_id: str):
     """One complaint with its status history (internal notes are left out)."""
-    if not complaint_id.isdigit() or len(complaint_id) > 12:
+    if not (complaint_id.isascii() and complaint_id.isdigit()) or len(complaint_id) > 12:
         raise NotFound("投诉不存在")
     return complaint_out(complaints.get_complaint(int(complaint_id)))

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from app.web.api import bp
 from app.web.api.registry import ENDPOINTS, PATH_PARAM, scope_text
+from app.web.api.schemas import ErrorBody
 
 STATUS_TEXT = {
     200: "成功",
@@ -44,10 +45,19 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+def _responses(ep: Any) -> dict[int, type[BaseModel] | None]:
+    """The endpoint's declared answers, plus those every request can get: 400 (a NUL byte in
+    the path or query, JSON that does not parse) and, with a body, 413 and 415."""
+    answers = {400: ErrorBody, **ep.responses}
+    if ep.body is not None:
+        answers = {413: ErrorBody, 415: ErrorBody, **answers}
+    return answers
+
+
 def build_document() -> dict[str, Any]:
     wanted: set[tuple[type[BaseModel], str]] = set()
     for ep in ENDPOINTS:
-        wanted.update((m, "serialization") for m in ep.responses.values() if m is not None)
+        wanted.update((m, "serialization") for m in _responses(ep).values() if m is not None)
         if ep.body is not None:
             wanted.add((ep.body, "validation"))
     ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
@@ -79,7 +89,7 @@ def build_document() -> dict[str, Any]:
                         else {}
                     ),
                 }
-                for code, model in sorted(ep.responses.items())
+                for code, model in sorted(_responses(ep).items())
             },
         }
         if ep.body is not None:

@@ -37,7 +37,29 @@ PYDANTIC_MESSAGES = {
     "model_type": "应为 JSON 对象",
     "dict_type": "应为 JSON 对象",
     "value_error": "取值无效",
+    "string_pattern_mismatch": "格式不正确或含有不允许的字符",
+    "greater_than": "数值过小",
+    "greater_than_equal": "数值过小",
+    "less_than": "数值过大",
+    "less_than_equal": "数值过大",
+    "finite_number": "应为有限的数值",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "list_type": "应为列表",
+    "int_from_float": "应为整数",
+    "too_long": "过长",
+    "too_short": "过短",
+    "union_tag_invalid": "取值无效",
 }
+# Members of a union (``str | int | ...``) that pydantic names in an error's location: plain
+# types, or tags like ``constrained-str`` and ``function-after[...]`` (field names have neither).
+_UNION_MEMBERS = {"str", "int", "float", "bool", "none", "date", "datetime", "list", "dict"}
+
+
+def _union_member(part: object) -> bool:
+    return isinstance(part, str) and (part in _UNION_MEMBERS or "-" in part or "[" in part)
 
 
 @dataclass
@@ -59,8 +81,9 @@ ENDPOINTS: list[Endpoint] = []
 def _field_errors(err: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in err.errors(include_url=False):
-        loc = ".".join(str(p) for p in item["loc"]) or "body"
-        out[loc] = PYDANTIC_MESSAGES.get(item["type"], item["msg"])
+        parts = [str(p) for i, p in enumerate(item["loc"]) if not (i and _union_member(p))]
+        loc = ".".join(parts) or "body"
+        out.setdefault(loc, PYDANTIC_MESSAGES.get(item["type"], "取值无效"))
     return out
 
 

@@ -68,7 +68,7 @@ class InvitationOut(BaseModel):
 
 class ResponseQuery(Strict):
     survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
-    invitation_id: int | None = Field(default=None, ge=1)
+    invitation_id: int | None = Field(default=None, ge=1, le=10**18)
     since: AwareDatetime | None = None
     cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int = Field(default=100, ge=1, le=500)
@@ -173,7 +173,7 @@ def create_invitation(body: InvitationIn):
 )
 def get_invitation(invitation_id: str):
     """The invitation's status: queued, sent, opened, completed, expired or failed."""
-    if not invitation_id.isdigit() or len(invitation_id) > 18:
+    if not (invitation_id.isascii() and invitation_id.isdigit()) or len(invitation_id) > 18:
         raise NotFound("邀请不存在")
     return InvitationOut(**responses_query.invitation_status(int(invitation_id)))
 

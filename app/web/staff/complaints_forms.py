@@ -14,7 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 import nlp
@@ -91,6 +98,11 @@ class EntryForm(BaseForm):
         "涉及人数", validators=[Optional(), NumberRange(1, 100000, "人数无效")]
     )
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+
+    def validate_regulator_ref(self, field) -> None:
+        # staff registering a forwarded case have the regulator's letter in hand
+        if self.channel.data == "regulator" and not (field.data or "").strip():
+            raise ValidationError("监管转办投诉须填写监管转办编号")
 
 
 class ReasonForm(VersionedForm):

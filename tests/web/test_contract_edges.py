@@ -1,0 +1,149 @@
+"""Edges of CONTRACT.md found by an outside audit: what an integrator sends with only the
+contract's fields, values at the limits of the types, and messages an integrator reads."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Branch, Complaint, Invitation, utcnow
+from app.services import users
+from tests import factories
+from tests.support import PASSWORD, csrf_token
+
+
+def bearer(scopes: str) -> dict[str, str]:
+    _, secret = factories.api_token(scopes)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+COMPLAINT = {
+    "channel": "regulator",
+    "content": "理财产品收益与宣传不符，客户向监管部门投诉后转办。",
+    "customer": {"name": "赵六", "phone": "13700002222"},
+    "branch_code": "HZ01",
+}
+
+
+def test_regulator_complaint_with_only_the_contract_fields_is_registered(client, auth):
+    headers = bearer("complaints:write,complaints:read")
+    forwarded = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "external_ref": "YJ-2026-0007"}, headers=headers
+    )
+    assert forwarded.status_code == 201, forwarded.get_json()
+    row = db.session.get(Complaint, forwarded.get_json()["id"])
+    assert row.regulator_ref == "YJ-2026-0007"  # the regulator's number, as the system sent it
+    bare = client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert bare.status_code == 201 and bare.get_json()["channel"] == "regulator"
+    # staff typing a forwarded case in have the regulator's letter: the form asks for it
+    auth.login("agent")
+    page = client.get("/staff/complaints/new").get_data(as_text=True)
+    refused = client.post(
+        "/staff/complaints/new",
+        data={
+            "csrf_token": csrf_token(page),
+            "channel": "regulator",
+            "name": "赵六",
+            "content": COMPLAINT["content"],
+            "branch_code": "HZ01",
+        },  # fmt: skip
+    )
+    assert refused.status_code == 400 and "监管转办编号" in refused.get_data(as_text=True)
+
+
+def test_complaint_of_a_known_customer_needs_no_name(client):
+    known = factories.customer("HZ01", phone="13700003333")
+    headers = bearer("complaints:write")
+    body = {"channel": "app", "content": "转账失败", "customer": {"external_id": known.external_id}}
+    created = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert db.session.get(Complaint, created.get_json()["id"]).complainant_name == known.name
+    unknown = {**body, "customer": {"external_id": "NOBODY-1"}}
+    refused = client.post("/api/v1/complaints", json=unknown, headers=headers)
+    assert refused.status_code == 422 and "姓名" in refused.get_json()["error"]["message"]
+
+
+def test_implausible_values_get_a_chinese_4xx(client):
+    headers = bearer("complaints:write,complaints:read,responses:read,events:write")
+    old = {**COMPLAINT, "channel": "app", "received_at": "1900-01-01T00:00:00+08:00"}
+    reply = client.post("/api/v1/complaints", json=old, headers=headers)
+    assert reply.status_code == 422 and "2000" in reply.get_json()["error"]["message"]
+    nul = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "external_ref": "a\u0000b"}, headers=headers
+    )
+    assert nul.status_code == 422
+    assert nul.get_json()["error"]["fields"] == {"external_ref": "格式不正确或含有不允许的字符"}
+    event = {
+        "type": "loan.disbursed",
+        "customer": {"external_id": "EVX", "name": "钱七"},
+        "occurred_at": (utcnow() + timedelta(days=30)).isoformat(),
+        "attributes": {"amount": "x"},
+    }
+    future = client.post("/api/v1/events", json=event, headers=headers)
+    assert future.status_code == 422 and future.get_json()["error"]["fields"] == {
+        "occurred_at": "事件发生时间不能晚于当前时间"
+    }
+    nested = client.post(
+        "/api/v1/events", json={**event, "attributes": {"a": {"b": 1}}}, headers=headers
+    )
+    assert nested.status_code == 422 and list(nested.get_json()["error"]["fields"]) == [
+        "attributes.a"
+    ]
+    # numbers too large for a database integer are bad input, not a server error
+    huge = "9" * 25
+    cursor = base64.urlsafe_b64encode(f"r:{huge}".encode()).decode().rstrip("=")
+    for query in (f"invitation_id={huge}", f"cursor={cursor}"):
+        answer = client.get(f"/api/v1/responses?{query}", headers=headers)
+        assert answer.status_code == 422, query
+    assert client.get("/api/v1/complaints/１", headers=headers).status_code == 404  # full-width
+
+
+def test_major_complaint_is_at_least_high_priority(client):
+    body = {**COMPLAINT, "channel": "branch", "content": "网点排队时间长", "group_size": 25}
+    created = client.post("/api/v1/complaints", json=body, headers=bearer("complaints:write"))
+    data = created.get_json()
+    assert data["is_major"] and data["priority"] in ("high", "critical")
+
+
+def test_invitation_past_its_expiry_reads_expired_before_the_sweep(client):
+    token, issued = factories.survey_link("EXP001")
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == issued.invitation.id)
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    headers = bearer("invitations:write")
+    read = client.get(f"/api/v1/invitations/{issued.invitation.id}", headers=headers)
+    assert read.get_json()["status"] == "expired"
+    assert client.get(f"/s/{token}").status_code == 410  # what the customer sees
+
+
+def test_metrics_with_only_an_end_date_cover_the_twelve_months_before_it(client):
+    headers = bearer("metrics:read")
+    reply = client.get("/api/v1/metrics/satisfaction?to=2025-12-31", headers=headers)
+    assert reply.status_code == 200, reply.get_json()
+    assert (reply.get_json()["from"], reply.get_json()["to"]) == ("2025-01-01", "2025-12-31")
+    bad = client.get("/api/v1/metrics/satisfaction?group_by=branch&branch=XX", headers=headers)
+    assert bad.status_code == 422 and list(bad.get_json()["error"]["fields"]) == ["branch"]
+
+
+def test_head_office_manager_without_a_branch_sees_the_whole_bank(client, auth):
+    user = users.create_user("hq_new", "hq_manager", PASSWORD)
+    root = db.session.scalar(select(Branch).where(Branch.parent_id.is_(None)))
+    assert user.branch_id == root.id
+    complaint = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "branch_code": "NJ01"},
+        headers=bearer("complaints:write"),
+    ).get_json()  # fmt: skip
+    auth.login("hq_new")
+    assert client.get(f"/staff/complaints/{complaint['id']}").status_code == 200
+
+
+def test_openapi_declares_the_errors_every_request_can_get(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    post = paths["/api/v1/complaints"]["post"]["responses"]
+    assert {"400", "401", "403", "413", "415", "422"} <= set(post)
+    assert "400" in paths["/api/v1/surveys"]["get"]["responses"]
