@@ -7,7 +7,7 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,14 @@ class AttachmentData:
 
 
 @dataclass(frozen=True)
+class TextCues:
+    """What the text suggests: JR/T 0169 codes (``nlp.classify_complaint``) and urgency."""
+
+    suggestion: Any
+    urgency: Any
+
+
+@dataclass(frozen=True)
 class IntakeData:
     """One complaint as it arrives from a channel."""
 
@@ -60,6 +68,7 @@ class IntakeData:
     source_response_id: int | None = None
     intake_ip: str | None = None
     attachments: tuple[AttachmentData, ...] = field(default_factory=tuple)
+    cues: TextCues | None = None  # worked out before the transaction (see ``register``)
 
 
 def actor_name(actor: User | None) -> str:
@@ -171,8 +180,10 @@ def _product(code: str | None) -> Product | None:
     return product
 
 
-def _classify(complaint: Complaint) -> None:
-    suggestion = nlp.classify_complaint(complaint.content)
+def _classify(complaint: Complaint, cues: TextCues | None) -> None:
+    if cues is None:
+        cues = TextCues(nlp.classify_complaint(complaint.content), nlp.urgency(complaint.content))
+    suggestion = cues.suggestion
     complaint.suggestion = suggestion.to_dict()
     for attr, pick in (
         ("code_channel", suggestion.channel),
@@ -181,7 +192,7 @@ def _classify(complaint: Complaint) -> None:
     ):
         if pick is not None and getattr(complaint, attr) is None:
             setattr(complaint, attr, pick.code)
-    cue = nlp.urgency(complaint.content)
+    cue = cues.urgency
     complaint.priority = cue.priority
     complaint.urgency_reasons = [list(r) for r in cue.reasons]
 
@@ -239,7 +250,7 @@ def _build(data: IntakeData) -> Complaint:
     )
     phone = complaint.complainant_phone
     complaint.phone_index = pii.blind_index("phone", phone) if phone else None
-    _classify(complaint)
+    _classify(complaint, data.cues)
     _major_flag(complaint, data)
     refresh_due(complaint)
     return complaint
@@ -390,19 +401,36 @@ def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachme
     )
 
 
-@transactional
 def create_complaint(data: IntakeData, *, actor: User | None = None) -> tuple[Complaint, bool]:
     """Register a complaint from any channel; the same channel + external_ref returns the first.
 
     Returns (complaint, created). Raises ValidationFailed with a Chinese message and field.
     """
-    return intake_row(data, actor)
+    done = register(data, actor=actor)
+    return done.complaint, done.created
+
+
+def register(data: IntakeData, *, actor: User | None = None) -> Intake:
+    """``create_complaint`` for callers that show the new case's history (the API).
+
+    The text is classified before the transaction begins: the work is pure, and on SQLite the
+    writers of every process queue for one write lock, held from the transaction's start."""
+    return _register(with_cues(data), actor=actor)
 
 
 @transactional
-def register(data: IntakeData, *, actor: User | None = None) -> Intake:
-    """``create_complaint`` for callers that show the new case's history (the API)."""
+def _register(data: IntakeData, *, actor: User | None = None) -> Intake:
     return intake(data, actor)
+
+
+def with_cues(data: IntakeData) -> IntakeData:
+    """``data`` with its text's category suggestion and urgency worked out."""
+    if data.cues is not None or not isinstance(data.content, str):
+        return data
+    content = data.content.strip()
+    if not content or len(data.content) > MAX_CONTENT:
+        return data  # refused by the validation anyway
+    return replace(data, cues=TextCues(nlp.classify_complaint(content), nlp.urgency(content)))
 
 
 @transactional
