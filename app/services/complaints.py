@@ -261,8 +261,8 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
     message and the history entry are written with the caller's next flush."""
     due = clock.local_date(complaint.due_at) if complaint.due_at else None
     body = (
-        f"【客声银行】您的投诉已收到，编号 {complaint.reference}。我们将在 {due:%Y年%m月%d日} "
-        "前将处理结果告知您。"
+        f"【客声银行】您的投诉已收到，编号 {complaint.reference}。我们最迟将于 "
+        f"{due:%Y年%m月%d日}（含当日）将处理结果告知您。"
         if due
         else f"【客声银行】您的投诉已收到，编号 {complaint.reference}。"
     )
