@@ -180,9 +180,13 @@ def _product(code: str | None) -> Product | None:
     return product
 
 
+def text_cues(content: str) -> TextCues:
+    """The category suggestion and urgency of a complaint's text (pure work)."""
+    return TextCues(nlp.classify_complaint(content), nlp.urgency(content))
+
+
 def _classify(complaint: Complaint, cues: TextCues | None) -> None:
-    if cues is None:
-        cues = TextCues(nlp.classify_complaint(complaint.content), nlp.urgency(complaint.content))
+    cues = cues or text_cues(complaint.content)
     suggestion = cues.suggestion
     complaint.suggestion = suggestion.to_dict()
     for attr, pick in (
@@ -425,12 +429,10 @@ def _register(data: IntakeData, *, actor: User | None = None) -> Intake:
 
 def with_cues(data: IntakeData) -> IntakeData:
     """``data`` with its text's category suggestion and urgency worked out."""
-    if data.cues is not None or not isinstance(data.content, str):
-        return data
-    content = data.content.strip()
-    if not content or len(data.content) > MAX_CONTENT:
-        return data  # refused by the validation anyway
-    return replace(data, cues=TextCues(nlp.classify_complaint(content), nlp.urgency(content)))
+    content = (data.content or "").strip()
+    if data.cues is not None or not content or len(data.content) > MAX_CONTENT:
+        return data  # (an empty or too long text is refused by the validation anyway)
+    return replace(data, cues=text_cues(content))
 
 
 @transactional

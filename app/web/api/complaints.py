@@ -15,7 +15,7 @@ from app.services.complaints import IntakeData
 from app.services.errors import NotFound
 from app.services.tx import keep_loaded
 from app.web.api.registry import endpoint
-from app.web.api.schemas import ErrorBody, NoNul, Strict
+from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "regulator", "survey"]
@@ -30,8 +30,8 @@ class ComplainantIn(Strict):
         pattern=NoNul,
         description="required unless external_id names a known customer",
     )
-    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^\x00\s]+@[^\x00\s]+$")
+    phone: str | None = Field(default=None, max_length=30, pattern=Phone)
+    email: str | None = Field(default=None, max_length=254, pattern=Email)
 
 
 class ComplaintIn(Strict):

@@ -43,11 +43,13 @@ class ProductList(BaseModel):
 
 
 NoNul = r"^[^\x00]*$"
+Email = r"^[^\x00\s]+@[^\x00\s]+$"  # something@somewhere, no spaces
+Phone = r"^[0-9+\- ()]*$"
 
 
 class CustomerIn(Strict):
     name: str = Field(min_length=1, max_length=100, pattern=NoNul)
-    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
+    phone: str | None = Field(default=None, max_length=30, pattern=Phone)
     email: str | None = Field(default=None, max_length=254, pattern=NoNul)
     id_number: str | None = Field(default=None, max_length=18, pattern=r"^[0-9Xx]*$")
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)

@@ -11,7 +11,7 @@ from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
 from app.web.api.registry import endpoint
-from app.web.api.schemas import ErrorBody, NoNul, Strict
+from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 Channel = Literal["sms", "email", "wechat", "app"]
@@ -32,8 +32,8 @@ class SurveyList(BaseModel):
 class CustomerRef(Strict):
     external_id: str = Field(min_length=1, max_length=64, pattern=NoNul)
     name: str = Field(min_length=1, max_length=100, pattern=NoNul)
-    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+\- ()]*$")
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^\x00\s]+@[^\x00\s]+$")
+    phone: str | None = Field(default=None, max_length=30, pattern=Phone)
+    email: str | None = Field(default=None, max_length=254, pattern=Email)
 
 
 class InvitationIn(Strict):
