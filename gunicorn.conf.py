@@ -40,8 +40,9 @@ class TokenMaskingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("U", "r"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = _TOKEN_PATH.sub("/s/…", atoms[key])
+            value = atoms.get(key)
+            if isinstance(value, str) and "/s/" in value:  # (no regex on other requests)
+                atoms[key] = _TOKEN_PATH.sub("/s/…", value)
         return atoms
 
 
@@ -58,15 +59,23 @@ _prepared = False
 
 def pre_fork(server, worker):
     """In the master, once, before the first worker is forked: load the text-analysis models
-    (workers share their memory, and no customer's request waits for a model to load), then
-    move every object alive so far out of the garbage collector's reach (``gc.freeze``): the
-    collector no longer walks the app's and models' long-lived objects on every full collection,
-    and their pages stay shared between workers."""
+    and import the broker's transport (workers share their memory, and no customer's request
+    waits for either), then move every object alive so far out of the garbage collector's reach
+    (``gc.freeze``): the collector no longer walks the app's and models' long-lived objects on
+    every full collection, and their pages stay shared between workers."""
     global _prepared
     if _prepared:
         return
     _prepared = True
-    if _kesheng_app(server) is not None:
+    app = _kesheng_app(server)
+    if app is not None:
+        from app.jobs import broker
+
+        try:
+            with app.app_context():
+                broker.preload_transport()
+        except Exception:  # a broker problem shows up where jobs are sent (and falls back)
+            server.log.exception("could not import the broker's transport")
         try:
             import nlp
 

@@ -213,18 +213,26 @@ def _direct_engine() -> Engine | None:
     """This process's engine for direct writes, or None when they must share the session's
     connection (a caller's transaction, an in-memory database)."""
     bind = db.engines[None]  # (the test suite puts its outer connection there)
-    if not isinstance(bind, Engine) or _in_memory(bind) or db_setup.in_write_intent():
+    if not isinstance(bind, Engine) or db_setup.in_write_intent():
         return None  # (inside a use case: join its transaction)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     held = app.extensions.get(_EXTENSION)
     pid = os.getpid()
     if held is not None and held[0] == pid and held[1] is bind:
-        return held[2]
+        return held[2]  # (made for a file or a server: never for an in-memory database)
+    if _in_memory(bind):
+        return None
     if held is not None and held[0] != pid:
         _inherited.append(held[2])  # the parent's sockets: never touched here
     elif held is not None:
         held[2].dispose()  # the app's engine was replaced (a new database)
-    options: dict[str, Any] = {"pool_pre_ping": False, "pool_size": 2, "max_overflow": 8}
+    # No reset on return either: every unit of work ends in its own COMMIT or ROLLBACK.
+    options: dict[str, Any] = {
+        "pool_pre_ping": False,
+        "pool_reset_on_return": None,
+        "pool_size": 2,
+        "max_overflow": 8,
+    }
     if bind.dialect.name != "sqlite":  # see ``write``: no BEGIN/COMMIT round trips
         options["isolation_level"] = "AUTOCOMMIT"
     engine = create_engine(bind.url, **options)

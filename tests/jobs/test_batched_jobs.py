@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import redis
@@ -83,3 +86,32 @@ def test_a_window_closes_by_itself(queued):
     assert client.llen(queue) == 1
     (message,) = _messages(client, queue)
     assert message == {"task": "kesheng.analyze_texts", "args": [[["complaint", 7]]]}
+
+
+PRELOAD = """
+import sys
+from app.jobs import broker
+from tests.support import make_app
+
+app = make_app("sqlite://", CELERY_BROKER_URL="redis://127.0.0.1:1/0")  # nothing listens there
+assert "kombu.transport.redis" not in sys.modules
+with app.app_context():
+    broker.preload_transport()  # imports only: a connection attempt would fail here
+assert "kombu.transport.redis" in sys.modules and "redis" in sys.modules
+with make_app("sqlite://").app_context():
+    broker.preload_transport()  # no broker: nothing to import
+print("ok")
+"""
+
+
+def test_the_broker_transport_is_imported_without_connecting():
+    """gunicorn's master imports the transport before forking (no worker's first batch pays
+    for the imports), without opening a connection: Redis may be down at start."""
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().endswith("ok"), done.stderr

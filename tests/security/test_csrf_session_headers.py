@@ -75,6 +75,23 @@ def test_a_session_cookie_is_worthless_after_sign_out(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_requests_without_a_session_get_no_cookie_and_sessions_still_work(app, client):
+    """No session cookie in, none out (a customer's link, the API, the health check); a
+    page that starts a session sets one, and a tampered cookie is an empty session."""
+    anonymous = app.test_client()
+    for path in ("/healthz", "/s/not-a-token", "/api/v1/complaints/1"):
+        response = anonymous.get(path)
+        assert "Set-Cookie" not in response.headers, path
+    assert "Cookie" in anonymous.get("/s/not-a-token").headers.get("Vary", "")  # session read
+    client.get("/login")
+    assert client.get_cookie("kesheng_session") is not None  # the login form's CSRF token
+    sign_in(client, "agent")
+    assert client.get("/staff/").status_code == 200
+    forged = app.test_client()
+    forged.set_cookie("kesheng_session", client.get_cookie("kesheng_session").value + "x")
+    assert forged.get("/staff/").status_code == 302
+
+
 @pytest.fixture
 def production_app(monkeypatch, tmp_path):
     monkeypatch.setenv("KESHENG_ENV", "production")

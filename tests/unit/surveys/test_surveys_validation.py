@@ -1,8 +1,11 @@
 """Validation of whole submissions: every question type, required/optional, skip logic."""
 
+import unicodedata
+
 import pytest
 
 from surveys import load_definition, next_question, validate, visible_questions
+from surveys.answers import MSG_CONTROL, clean_text
 
 
 def test_full_valid_answer_set(defn, answers):
@@ -223,6 +226,19 @@ def test_text_rejects_nul_and_control_characters(defn, answers, bad):
     assert validate(defn, answers).errors == {
         "comment": "内容含有无法识别的控制字符，请删除后再提交"
     }
+
+
+def test_text_refuses_exactly_the_control_and_surrogate_characters():
+    """Every code point: refused iff it is a control (Cc) or a lone surrogate (Cs), newline and
+    tab excepted; emoji, rare characters and zero-width or direction marks are kept."""
+    refused = [c for c in range(0x110000) if clean_text(f"a{chr(c)}b", 10)[1] == MSG_CONTROL]
+    expected = [
+        c
+        for c in range(0x110000)
+        if unicodedata.category(chr(c)) in ("Cc", "Cs") and chr(c) not in "\n\t\r"
+    ]
+    assert refused == expected  # (CR is kept: it becomes a newline)
+    assert clean_text("𠮷😀\u200b\u200f\u202e", 10) == ("𠮷😀\u200b\u200f\u202e", None)
 
 
 def test_text_keeps_newlines_and_tabs(defn, answers):
