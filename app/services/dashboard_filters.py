@@ -96,6 +96,9 @@ def memo(key: tuple, compute: Callable[[], Any]) -> Any:
     return cache[key]
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the dates a figure can be asked for
+
+
 def default_range(end: date | None = None) -> tuple[date, date]:
     """The twelve calendar months up to ``end`` (today by default)."""
     end = end or today()
@@ -107,9 +110,14 @@ def default_range(end: date | None = None) -> tuple[date, date]:
 
 def _date(value: str, label: str, name: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        found = date.fromisoformat(value.strip())
     except ValueError as err:
         raise ValidationFailed(f"{label}格式应为 YYYY-MM-DD", field=name) from err
+    if not EARLIEST <= found <= LATEST:  # (and the date arithmetic stays inside the calendar)
+        raise ValidationFailed(
+            f"{label}须在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间", field=name
+        )
+    return found
 
 
 def _by_code(model: Any, code: str, label: str, name: str) -> Any:

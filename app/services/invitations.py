@@ -164,6 +164,7 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
         product_id=product.id if product else None,
         channel=req.channel,
         source="api",
+        created_at=now,  # (one clock for created, scheduled, sent and expiry)
         scheduled_at=now,
         expires_at=now + timedelta(days=req.expires_days),
     )

@@ -37,9 +37,12 @@ WHOLE_BANK = BranchScope(None)
 
 
 def scope_for(user: User) -> BranchScope:
-    """A user sees the subtree of their branch; a user without a branch sees nothing scoped."""
+    """A user sees the subtree of their branch; without a branch, an administrator or a
+    head-office manager sees the whole bank (one created before the branches were loaded has
+    none) and anyone else sees nothing scoped."""
     if user.branch is None:
-        return WHOLE_BANK if user.role == "admin" else BranchScope("/__none__/")
+        whole = user.role in ("admin", "hq_manager")
+        return WHOLE_BANK if whole else BranchScope("/__none__/")
     if user.branch.parent_id is None:
         return WHOLE_BANK
     return BranchScope(user.branch.path)

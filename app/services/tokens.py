@@ -41,9 +41,13 @@ def hash_token(secret: str) -> str:
 
 
 def parse_scopes(raw: str | None) -> list[str]:
-    if not raw or not raw.strip():
+    """Comma-separated scopes; None (not given at all) means every scope, while a list given
+    empty is refused (it must never silently become "everything")."""
+    if raw is None:
         return sorted(SCOPES)
     scopes = sorted({s.strip() for s in raw.split(",") if s.strip()})
+    if not scopes:
+        raise ValidationFailed("请至少指定一个权限范围", field="scopes")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise ValidationFailed(f"未知权限范围：{', '.join(unknown)}", field="scopes")
@@ -56,10 +60,12 @@ def create_token(name: str, scopes: str | None = None, *, actor: User | None = N
     name = name.strip()
     if not name:
         raise ValidationFailed("请填写令牌名称", field="name")
+    if len(name) > 100:
+        raise ValidationFailed("令牌名称最多 100 字", field="name")
     scope_list = parse_scopes(scopes)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        name=name[:100],
+        name=name,
         token_hash=hash_token(secret),
         prefix=secret[:10],
         scopes=",".join(scope_list),

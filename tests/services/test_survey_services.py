@@ -78,6 +78,26 @@ def test_import_is_all_or_nothing_and_reports_every_bad_row():
     )
 
 
+def test_import_reads_phone_numbers_as_people_write_them():
+    data = (
+        "客户号,姓名,手机号\n"
+        "IMP1,王一,+86 138 1111 3333\n"
+        "IMP2,王二,0086-139-2222-4444\n"
+        "IMP3,王三,(137) 3333 5555\n"
+    ).encode()
+    assert imports.import_customers("p.csv", data, actor=None).created == 3
+    phones = {
+        c.external_id: c.phone
+        for c in db.session.scalars(select(Customer).where(Customer.external_id.like("IMP%")))
+    }
+    assert phones == {"IMP1": "13811113333", "IMP2": "13922224444", "IMP3": "13733335555"}
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers(
+            "q.csv", "客户号,姓名,手机号\nIMQ1,王四,+86 138 1111\n".encode(), actor=None
+        )
+    assert "手机号" in dict(caught.value.report.errors)[2]
+
+
 def test_import_xlsx_then_reimport_updates_by_external_id():
     def workbook(name: str) -> bytes:
         book = Workbook()

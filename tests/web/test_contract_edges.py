@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import Branch, Complaint, Invitation, utcnow
@@ -130,16 +131,39 @@ def test_metrics_with_only_an_end_date_cover_the_twelve_months_before_it(client)
     assert bad.status_code == 422 and list(bad.get_json()["error"]["fields"]) == ["branch"]
 
 
-def test_head_office_manager_without_a_branch_sees_the_whole_bank(client, auth):
+def test_metrics_dates_outside_the_calendar_we_keep_get_a_422(client, auth):
+    headers = bearer("metrics:read")
+    for query, field in (
+        ("to=9999-12-31", "to"),
+        ("from=9999-12-01&to=9999-12-31", "to"),
+        ("from=1900-02-01&to=2000-01-31", "from"),
+        ("to=0001-01-05", "to"),
+        ("from=1999-12-31&to=2000-06-30", "from"),
+    ):
+        reply = client.get(f"/api/v1/metrics/satisfaction?{query}", headers=headers)
+        assert reply.status_code == 422, (query, reply.status_code)
+        assert list(reply.get_json()["error"]["fields"]) == [field], query
+    auth.login("hq")
+    page = client.get("/manager/dashboards/branches?to=9999-12-31")
+    assert page.status_code in (200, 422) and "2099-12-31" in page.text
+
+
+@pytest.mark.parametrize("branches_loaded", [True, False])
+def test_head_office_manager_without_a_branch_sees_the_whole_bank(client, auth, branches_loaded):
     user = users.create_user("hq_new", "hq_manager", PASSWORD)
     root = db.session.scalar(select(Branch).where(Branch.parent_id.is_(None)))
     assert user.branch_id == root.id
+    if not branches_loaded:  # the account made on an empty database (the README's order)
+        user.branch_id = None
+        db.session.flush()
     complaint = client.post(
         "/api/v1/complaints", json={**COMPLAINT, "branch_code": "NJ01"},
         headers=bearer("complaints:write"),
     ).get_json()  # fmt: skip
     auth.login("hq_new")
     assert client.get(f"/staff/complaints/{complaint['id']}").status_code == 200
+    found = client.get(f"/staff/complaints?q={complaint['reference']}").text
+    assert complaint["reference"] in found
 
 
 def test_openapi_declares_the_errors_every_request_can_get(client):
@@ -147,3 +171,43 @@ def test_openapi_declares_the_errors_every_request_can_get(client):
     post = paths["/api/v1/complaints"]["post"]["responses"]
     assert {"400", "401", "403", "413", "415", "422"} <= set(post)
     assert "400" in paths["/api/v1/surveys"]["get"]["responses"]
+
+
+def test_json_values_of_the_wrong_type_are_refused_not_converted(client):
+    headers = bearer("complaints:write")
+    for extra, field in (
+        ({"group_size": True}, "group_size"),
+        ({"group_size": "20"}, "group_size"),
+        ({"group_size": 20.0}, "group_size"),
+        ({"received_at": 1733270400}, "received_at"),
+        ({"content": 123}, "content"),
+    ):
+        reply = client.post("/api/v1/complaints", json={**COMPLAINT, **extra}, headers=headers)
+        assert reply.status_code == 422, extra
+        assert list(reply.get_json()["error"]["fields"]) == [field], extra
+    stored = select(func.count(Complaint.id)).where(Complaint.group_size == 20)
+    assert db.session.scalar(stored) == 0
+    ok = {**COMPLAINT, "group_size": 20, "received_at": "2026-12-01T10:00:00+08:00"}
+    assert client.post("/api/v1/complaints", json=ok, headers=headers).status_code == 201
+
+
+def test_since_with_an_unencoded_plus_reads_as_the_offset(client):
+    headers = bearer("responses:read")
+    for since in ("2026-11-01T00:00:00+08:00", "2026-11-01T00:00:00%2B08:00"):
+        reply = client.get(f"/api/v1/responses?since={since}", headers=headers)
+        assert reply.status_code == 200, (since, reply.get_json())
+    bad = client.get("/api/v1/responses?since=2026-11-01 08:00", headers=headers)
+    assert bad.status_code == 422
+
+
+def test_an_invitation_is_created_before_it_is_sent(client):
+    headers = bearer("invitations:write")
+    body = {
+        "survey_code": "branch-service",
+        "customer": {"external_id": "ORDER1", "name": "钱七", "phone": "13700003333"},
+        "channel": "sms",
+    }
+    made = client.post("/api/v1/invitations", json=body, headers=headers)
+    assert made.status_code == 201, made.get_json()
+    read = client.get(f"/api/v1/invitations/{made.get_json()['id']}", headers=headers).get_json()
+    assert read["created_at"] <= read["sent_at"] < read["expires_at"]

@@ -63,6 +63,7 @@ def test_api_matches_the_dashboard_table_and_raw_rows(client, auth, answers):  #
 
     auth.login("manager")
     page = client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}")
+    assert page.headers["Content-Type"] == "text/csv; charset=utf-8"
     table = {r["机构代码"]: r for r in _csv(page)}
     assert int(table["HZ01"]["答卷数"]) == rows["HZ01"]["responses"]
     assert float(table["HZ01"]["CSAT（满意占比，%）"]) == round(100 * raw["csat"], 1)

@@ -204,6 +204,7 @@ def test_responses_list_detail_scope_and_export(client, auth):
     )
     body = csv_reply.get_data().decode("utf-8-sig")
     assert csv_reply.status_code == 200 and "'=cmd" in body and "13812345678" not in body
+    assert csv_reply.headers["Content-Type"] == "text/csv; charset=utf-8"
     xlsx = client.post("/staff/responses/export", data={"csrf_token": token, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
     cells = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]

@@ -31,6 +31,8 @@ PYDANTIC_MESSAGES = {
     "extra_forbidden": "不允许的字段",
     "datetime_parsing": "时间格式无效（ISO 8601，带时区）",
     "datetime_from_date_parsing": "时间格式无效（ISO 8601，带时区）",
+    "datetime_type": "应为 ISO 8601 时间字符串（带时区）",
+    "date_type": "应为日期字符串（YYYY-MM-DD）",
     "timezone_aware": "时间须带时区",
     "date_parsing": "日期格式无效（YYYY-MM-DD）",
     "date_from_datetime_parsing": "日期格式无效（YYYY-MM-DD）",
@@ -121,7 +123,9 @@ def _read_body(model: type[BaseModel]):
     if len(raw) > limit:
         return None, json_error(413, "请求内容过大", code="payload_too_large")
     try:
-        return model.model_validate_json(raw or b"null"), None
+        # strict: JSON's own types only (no true for 1, "20" or 20.0 for an integer, no epoch
+        # number for a date-time; date-times and dates are ISO 8601 strings)
+        return model.model_validate_json(raw or b"null", strict=True), None
     except ValidationError as err:
         if any(e["type"] == "json_invalid" for e in err.errors()):
             return None, json_error(400, "请求内容不是有效的 JSON", code="invalid_json")

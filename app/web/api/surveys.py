@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
@@ -66,12 +67,24 @@ class InvitationOut(BaseModel):
     response_id: int | None
 
 
+_SPACED_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 class ResponseQuery(Strict):
     survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
     invitation_id: int | None = Field(default=None, ge=1, le=10**18)
     since: AwareDatetime | None = None
     cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int = Field(default=100, ge=1, le=500)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _plus_sent_unencoded(cls, value: Any) -> Any:
+        """``since=2026-11-01T00:00:00+08:00`` typed as is: the query string turns the "+"
+        into a space; a space before the offset can only have been that "+"."""
+        if isinstance(value, str):
+            return _SPACED_OFFSET.sub(r"\1+\2", value)
+        return value
 
 
 class ResponseItem(BaseModel):

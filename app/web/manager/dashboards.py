@@ -29,7 +29,7 @@ TABS = [
     ("followups", "回访"),
 ]
 MIME = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # (werkzeug adds the charset)
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

@@ -74,8 +74,8 @@ def responses_export():
     if fmt not in ("csv", "xlsx"):
         abort(400)
     content, _ = responses_query.export_responses(_filter(), fmt, actor=current_user)
-    mimetype = (
-        "text/csv; charset=utf-8"
+    mimetype = (  # (werkzeug adds "; charset=utf-8" to text types)
+        "text/csv"
         if fmt == "csv"
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
