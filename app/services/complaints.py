@@ -127,6 +127,9 @@ def _validate(data: IntakeData) -> None:
             raise ValidationFailed("受理时间不能晚于当前时间", field="received_at")
         if data.received_at < EARLIEST_RECEIPT:
             raise ValidationFailed("受理时间过早，请核对（应晚于 2000 年）", field="received_at")
+    on = data.regulator_received_on
+    if on is not None and on > clock.local_date(utcnow()):
+        raise ValidationFailed("监管转办日期不能晚于今天", field="regulator_received_on")
     if data.phone and len(pii.normalise_phone(data.phone)) < 7:
         raise ValidationFailed("手机号格式不正确", field="phone")
 
@@ -264,12 +267,13 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
     """Tell the complainant the complaint was received, through the channel's adapter; the
     message and the history entry are written with the caller's next flush."""
     due = clock.local_date(complaint.due_at) if complaint.due_at else None
-    body = (
-        f"【客声银行】您的投诉已收到，编号 {complaint.reference}。我们最迟将于 "
-        f"{due:%Y年%m月%d日}（含当日）将处理结果告知您。"
-        if due
-        else f"【客声银行】您的投诉已收到，编号 {complaint.reference}。"
-    )
+    if due is None:
+        promise = ""
+    elif due < clock.local_date(utcnow()):  # registered late (a backdated receipt)
+        promise = "我们将尽快将处理结果告知您。"
+    else:
+        promise = f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
+    body = f"【客声银行】您的投诉已收到，编号 {complaint.reference}。{promise}"
     target = _ack_target(complaint)
     if target is None:
         return record_event(

@@ -211,3 +211,19 @@ def test_an_invitation_is_created_before_it_is_sent(client):
     assert made.status_code == 201, made.get_json()
     read = client.get(f"/api/v1/invitations/{made.get_json()['id']}", headers=headers).get_json()
     assert read["created_at"] <= read["sent_at"] < read["expires_at"]
+
+
+def test_a_backdated_complaint_promises_no_day_already_gone(client):
+    headers = bearer("complaints:write")
+    old = (utcnow() - timedelta(days=40)).isoformat()
+    reply = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "received_at": old}, headers=headers
+    )
+    notice = [e["text"] for e in reply.get_json()["history"] if e["kind"] == "notice"]
+    assert notice and "尽快" in notice[0] and "最迟" not in notice[0]
+    future = (utcnow() + timedelta(days=3)).date().isoformat()
+    late = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "regulator_received_on": future}, headers=headers
+    )
+    assert late.status_code == 422
+    assert list(late.get_json()["error"]["fields"]) == ["regulator_received_on"]
