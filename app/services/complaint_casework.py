@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 import nlp
 from app.extensions import db
 from app.models import Branch, Role, User, utcnow
 from app.models.complaint import OPEN, Complaint, ComplaintEvent, MajorReason, Status
 from app.services import complaint_clock as clock
+from app.services import scope
 from app.services.complaint_escalation import escalate_row
 from app.services.complaint_handling import PROVEN, _move, _require, guarded, load
 from app.services.complaints import record_event, refresh_due
@@ -19,6 +21,7 @@ from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
 
 HANDLER_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+OUT_OF_SCOPE = "该员工不能查看此投诉（投诉不属于其所在机构或下级机构），不能分派给该员工"
 CONFLICT = "根据回避规定（第十七条），不能将投诉分派给投诉涉及的员工或其所在机构的处理人员"
 
 
@@ -29,11 +32,18 @@ def conflicted(complaint: Complaint, user: User) -> bool:
     return complaint.named_branch_id is not None and user.branch_id == complaint.named_branch_id
 
 
+def can_see(complaint: Complaint, user: User) -> bool:
+    """The user's branch scope covers the case (own branch and below; head office: all)."""
+    return scope.scope_for(user).covers(complaint.branch)
+
+
 def _assign_row(complaint: Complaint, user: User, actor: User | None, how: str) -> None:
     if Status(complaint.status) not in OPEN:
         raise Conflict(f"当前状态为“{complaint.status_label}”，不能分派")
     if not user.active or not user.has_role(*HANDLER_ROLES):
         raise ValidationFailed("只能分派给在岗的客服或管理人员", field="assignee")
+    if not can_see(complaint, user):
+        raise ValidationFailed(OUT_OF_SCOPE, field="assignee")
     if conflicted(complaint, user):
         raise ValidationFailed(CONFLICT, field="assignee")
     previous = complaint.assignee.display_name if complaint.assignee else None
@@ -99,14 +109,25 @@ def assign_by_rule(
     return complaint
 
 
-def staff_choices(complaint: Complaint) -> list[User]:
-    """Staff who may be picked by hand: handlers in the case's branch path and below."""
+def _active_handlers() -> list[User]:
     stmt = (
         select(User)
+        .options(joinedload(User.branch))
         .where(User.active.is_(True), User.role.in_([r.value for r in HANDLER_ROLES]))
         .order_by(User.branch_id, User.display_name)
     )
     return list(db.session.scalars(stmt))
+
+
+def staff_choices(complaint: Complaint) -> list[User]:
+    """Staff who may be picked by hand: active handlers who can see the case (its branch or a
+    parent branch, or the head office), leaving out those the case names (回避)."""
+    return [u for u in _active_handlers() if can_see(complaint, u) and not conflicted(complaint, u)]
+
+
+def named_staff_choices(complaint: Complaint) -> list[User]:
+    """Staff a case may name (回避): any active handler of the bank, whichever branch."""
+    return _active_handlers()
 
 
 @transactional

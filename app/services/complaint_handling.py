@@ -78,8 +78,10 @@ def load(complaint_id: int, version: int | None) -> Complaint:
 
 def _require(text: str | None, field: str, label: str, minimum: int = 2) -> str:
     text = (text or "").strip()
-    if len(text) < minimum:
+    if not text:
         raise ValidationFailed(f"请填写{label}", field=field)
+    if len(text) < minimum:
+        raise ValidationFailed(f"{label}过于简短，请至少写 {minimum} 个字", field=field)
     return text
 
 
@@ -172,6 +174,23 @@ def withdraw(
     return complaint
 
 
+def _check_pause_day(complaint: Complaint, day: date) -> None:
+    """A pause starts on a day the clock runs: not before it started, not in the future, and
+    not inside an earlier pause (on or after that pause's resume date)."""
+    started = clock.start_date(complaint.clock_facts())
+    if day < started:
+        what = "时限重新起算日期" if complaint.clock_restarted_on else "投诉接收日期"
+        raise ValidationFailed(f"中止日期不能早于{what}（{started:%Y年%m月%d日}）", field="on")
+    if day > clock.local_date(utcnow()):
+        raise ValidationFailed("中止日期不能晚于今天", field="on")
+    resumed = [date.fromisoformat(p[1]) for p in complaint.pauses or [] if p[1]]
+    if resumed and day < max(resumed):
+        raise ValidationFailed(
+            f"中止日期不能早于上次恢复计时的日期（{max(resumed):%Y年%m月%d日}），中止期间不能重叠",
+            field="on",
+        )
+
+
 @transactional
 @guarded
 def pause(
@@ -189,6 +208,7 @@ def pause(
         raise ValidationFailed("请选择中止计时的原因类型", field="kind")
     reason = _require(reason, "reason", "中止说明")
     day = on or clock.local_date(utcnow())
+    _check_pause_day(complaint, day)
     _move(complaint, "pause", actor, reason, kind=kind, on=day.isoformat())
     complaint.pauses = [*(complaint.pauses or []), [day.isoformat(), None]]
     refresh_due(complaint)
@@ -207,8 +227,11 @@ def resume(
     pauses = [list(p) for p in complaint.pauses or []]
     if not pauses or pauses[-1][1] is not None:
         raise Conflict("没有进行中的中止计时")
-    if day < date.fromisoformat(pauses[-1][0]):
-        raise ValidationFailed("恢复日期不能早于中止日期", field="on")
+    paused_on = date.fromisoformat(pauses[-1][0])
+    if day < paused_on:
+        raise ValidationFailed(f"恢复日期不能早于中止日期（{paused_on:%Y年%m月%d日}）", field="on")
+    if day > clock.local_date(utcnow()):
+        raise ValidationFailed("恢复日期不能晚于今天", field="on")
     pauses[-1][1] = day.isoformat()
     complaint.pauses = pauses
     _move(complaint, "resume", actor, f"恢复计时（{day:%Y-%m-%d}）", on=day.isoformat())
@@ -359,6 +382,10 @@ def request_review(
     """Art. 23: a written review request within 30 days of the decision; due 30 days later."""
     complaint = load(complaint_id, version)
     decided_on = clock.local_date(complaint.decided_at) if complaint.decided_at else None
+    if decided_on and requested_on < decided_on:
+        raise ValidationFailed(
+            f"核查申请日期不能早于处理决定日期（{decided_on:%Y年%m月%d日}）", field="requested_on"
+        )
     if decided_on and not clock.review_request_in_time(decided_on, requested_on):
         raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
     if requested_on > clock.local_date(utcnow()):

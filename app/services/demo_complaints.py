@@ -171,9 +171,9 @@ def _text(rng: random.Random, branch_name: str) -> tuple[str, str]:
 
 
 def _walk(c: Complaint, steps: list[str], actor: User | None, rng: random.Random) -> None:
-    at = c.received_at
+    at, now = c.received_at, utcnow()
     for step in steps:
-        at += timedelta(hours=rng.randint(2, 60))
+        at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
         if step == "notice":
             e = record_event(
                 c,

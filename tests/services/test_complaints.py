@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.extensions import db
 from app.models import AuditLog, Role, utcnow
 from app.models.complaint import ComplaintEvent, ComplaintEventImmutable, Status
 from app.models.outbox import OutboxMessage
@@ -138,6 +139,10 @@ def test_extension_second_level_needs_hq_manager(db_session):
     hq = factories.user(Role.HQ_MANAGER, "HO")
     c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
     handling.accept(c.id, actor=agent)
+    for reason, message in (("", "请填写延期理由"), ("复杂", "延期理由过于简短，请至少写 4 个字")):
+        with pytest.raises(ValidationFailed) as refused:
+            handling.extend(c.id, actor=agent, level=1, reason=reason)
+        assert refused.value.message == message
     handling.extend(c.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
     assert c.due_at.date() == date(2026, 12, 22)
     with pytest.raises(Forbidden):
@@ -146,14 +151,171 @@ def test_extension_second_level_needs_hq_manager(db_session):
     assert c.due_at.date() == date(2027, 1, 21)
 
 
+def today() -> date:
+    return complaints.clock.local_date(utcnow())
+
+
+def received_on(day: date) -> datetime:
+    return datetime.combine(day, time(9, 30), tzinfo=complaints.clock.TZ)
+
+
 def test_pause_and_resume_move_the_deadline(db_session):
+    # dates in the past: a pause or a resume cannot be dated after today
     agent = factories.user(Role.AGENT, "HZ")
-    c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
+    start = today() - timedelta(days=14)
+    c = new(received_at=received_on(start))
     handling.accept(c.id, actor=agent)
-    handling.pause(c.id, actor=agent, kind="mediation", reason="进入调解", on=date(2026, 11, 25))
+    handling.pause(
+        c.id, actor=agent, kind="mediation", reason="进入调解", on=start + timedelta(days=3)
+    )
     assert c.due_at is None and c.status == Status.PAUSED
-    handling.resume(c.id, actor=agent, on=date(2026, 12, 5))
-    assert c.due_at.date() == date(2026, 12, 17)
+    handling.resume(c.id, actor=agent, on=start + timedelta(days=13))
+    assert complaints.clock.local_date(c.due_at) == start + timedelta(days=15 + 10)
+
+
+def _written(c) -> tuple[int, int]:
+    """History entries and messages (customer notices) of a case so far."""
+    sent = db.session.scalars(select(OutboxMessage).where(OutboxMessage.related_id == c.id)).all()
+    return len(complaints.history(c)), len(sent)
+
+
+def _unchanged(c, db_session, written: tuple[int, int], status: Status, pauses: list) -> None:
+    db_session.expire_all()
+    assert c.status == status and c.pauses == pauses
+    assert _written(c) == written
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        (-1, "中止日期不能早于投诉接收日期"),  # the day before receipt
+        (+6, "中止日期不能晚于今天"),  # received 5 days ago: tomorrow
+    ],
+)
+def test_pause_outside_the_running_clock_is_refused(db_session, offset, message):
+    agent = factories.user(Role.AGENT, "HZ")
+    start = today() - timedelta(days=5)
+    c = new(received_at=received_on(start))
+    handling.accept(c.id, actor=agent)
+    written = _written(c)
+    with pytest.raises(ValidationFailed, match=message) as err:
+        handling.pause(
+            c.id, actor=agent, kind="appraisal", reason="司法鉴定", on=start + timedelta(offset)
+        )
+    assert err.value.fields == {"on": err.value.message}
+    _unchanged(c, db_session, written, Status.ACCEPTED, [])
+
+
+def test_pause_before_a_restarted_clock_is_refused(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    customer = factories.customer("HZ01", phone="13700006666")
+    first = new(customer=customer, received_at=received_on(today() - timedelta(days=10)))
+    repeat = new(
+        customer=customer,
+        content=TEXT + "又扣了一次。",
+        received_at=received_on(today() - timedelta(days=2)),
+    )
+    casework.merge(repeat.id, first.id, actor=agent, new_facts=True, note="新事实")
+    handling.accept(first.id, actor=agent)
+    with pytest.raises(ValidationFailed, match="不能早于时限重新起算日期"):
+        handling.pause(
+            first.id, actor=agent, kind="mediation", reason="调解", on=today() - timedelta(3)
+        )
+    handling.pause(first.id, actor=agent, kind="mediation", reason="调解", on=today())
+    assert first.due_at is None and first.status == Status.PAUSED
+
+
+def test_pause_overlapping_an_earlier_one_is_refused(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    start = today() - timedelta(days=12)
+    c = new(received_at=received_on(start))
+    handling.accept(c.id, actor=agent)
+    handling.pause(c.id, actor=agent, kind="mediation", reason="调解", on=start + timedelta(2))
+    handling.resume(c.id, actor=agent, on=start + timedelta(6))
+    due, written, pauses = c.due_at, _written(c), list(c.pauses)
+    for day in (start + timedelta(4), start + timedelta(1)):  # inside it, and around it
+        with pytest.raises(ValidationFailed, match="不能早于上次恢复计时的日期"):
+            handling.pause(c.id, actor=agent, kind="mediation", reason="再次调解", on=day)
+    _unchanged(c, db_session, written, Status.IN_PROGRESS, pauses)
+    assert c.due_at == due
+    # starting on the day the last pause ended is not an overlap
+    handling.pause(c.id, actor=agent, kind="mediation", reason="再次调解", on=start + timedelta(6))
+    handling.resume(c.id, actor=agent, on=start + timedelta(8))
+    assert complaints.clock.local_date(c.due_at) == start + timedelta(days=15 + 4 + 2)
+
+
+def test_resume_outside_the_pause_is_refused(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    start = today() - timedelta(days=5)
+    c = new(received_at=received_on(start))
+    handling.accept(c.id, actor=agent)
+    handling.pause(c.id, actor=agent, kind="mediation", reason="调解", on=start + timedelta(2))
+    written, pauses = _written(c), list(c.pauses)
+    with pytest.raises(ValidationFailed, match="恢复日期不能晚于今天"):
+        handling.resume(c.id, actor=agent, on=today() + timedelta(1))
+    with pytest.raises(ValidationFailed, match="恢复日期不能早于中止日期"):
+        handling.resume(c.id, actor=agent, on=start + timedelta(1))
+    _unchanged(c, db_session, written, Status.PAUSED, pauses)
+    assert c.due_at is None
+    handling.resume(c.id, actor=agent, on=today())
+    assert c.status == Status.IN_PROGRESS and c.due_at is not None
+
+
+def test_review_request_dated_before_the_decision_or_in_the_future_is_refused(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    decided_on = complaints.clock.local_date(c.decided_at)
+    events = len(complaints.history(c))
+    for day, message in (
+        (decided_on - timedelta(days=1), "不能早于处理决定日期"),
+        (today() + timedelta(days=1), "不能晚于今天"),
+    ):
+        with pytest.raises(ValidationFailed, match=message) as err:
+            handling.request_review(c.id, actor=agent, requested_on=day, reason="客户不服处理决定")
+        assert "requested_on" in err.value.fields
+    db_session.expire_all()
+    assert c.status == Status.DECIDED and c.review_requested_on is None
+    assert len(complaints.history(c)) == events
+    handling.request_review(c.id, actor=agent, requested_on=decided_on, reason="客户不服处理决定")
+    assert c.status == Status.REVIEW_REQUESTED
+    assert complaints.clock.local_date(c.due_at) == decided_on + timedelta(days=30)
+
+
+def test_review_request_later_than_30_days_is_still_refused(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=50))
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    c.decided_at = utcnow() - timedelta(days=40)
+    db_session.commit()
+    with pytest.raises(ValidationFailed, match="30 日内"):
+        handling.request_review(c.id, actor=agent, requested_on=today(), reason="客户不服决定")
+
+
+def test_assignment_stays_inside_the_branch_scope(db_session):
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")
+    sibling = factories.user(Role.AGENT, "HZ02")  # another sub-branch of Hangzhou
+    elsewhere = factories.user(Role.AGENT, "NJ01")
+    same = factories.user(Role.AGENT, "HZ01")
+    parent = factories.user(Role.AGENT, "HZ")
+    head_office = factories.user(Role.HQ_MANAGER, "HO")
+    gone = factories.user(Role.AGENT, "HZ01", active=False)
+    c = new()  # branch HZ01
+    offered = {u.id for u in casework.staff_choices(c)}
+    assert {same.id, parent.id, head_office.id, manager.id} <= offered
+    assert not offered & {sibling.id, elsewhere.id, gone.id}
+    for user in (sibling, elsewhere):
+        with pytest.raises(ValidationFailed, match="不能查看此投诉") as err:
+            casework.assign(c.id, user.id, actor=manager)
+        assert "assignee" in err.value.fields
+    db_session.expire_all()
+    assert c.assignee_id is None
+    assert not [e for e in complaints.history(c) if e.kind == "assigned"]
+    for user in (same, parent, head_office):
+        casework.assign(c.id, user.id, actor=manager)
+        assert c.assignee_id == user.id
 
 
 def test_conflict_rule_blocks_named_staff(db_session):

@@ -59,3 +59,19 @@ def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session)
     assert [
         db_session.scalar(select(func.count(m.id))) for m in (Response, Complaint, Problem)
     ] == (counts)
+
+
+def test_demo_complaints_have_no_history_in_the_future(db_session):
+    """Demo cases walk their steps forward from receipt; a recent case's steps stop at now
+    (a pause dated after today would break the clock's rules)."""
+    from app.models import utcnow
+    from app.models.complaint import Complaint, ComplaintEvent
+    from app.services import complaint_clock as clock
+
+    now = utcnow()
+    assert (
+        db_session.scalar(select(func.count(ComplaintEvent.id)).where(ComplaintEvent.at > now)) == 0
+    )
+    today = clock.local_date(now)
+    for complaint in db_session.scalars(select(Complaint)):
+        assert all(p[0] <= today.isoformat() for p in complaint.pauses or [])

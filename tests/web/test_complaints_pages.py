@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, time, timedelta
 
-from app.models import Complaint
-from app.services import complaints
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Complaint, Role, User, utcnow
+from app.models.complaint import ComplaintEvent
+from app.models.outbox import OutboxMessage
+from app.services import complaint_clock, complaint_handling, complaints
 from app.services.complaints import IntakeData
+from tests import factories
 from tests.support import csrf_token
 
 TEXT = "信用卡年费多收了三百元，客服一直推诿，要求退还并说明收费依据。"
@@ -145,3 +151,150 @@ def test_queue_page_costs_a_fixed_number_of_queries(client, auth, db_session):
             assert len(queries) <= (5 if n == 0 else 2), statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def _today():
+    return complaint_clock.local_date(utcnow())
+
+
+def _accepted(days_ago: int):
+    """A Hangzhou (HZ01) case received ``days_ago`` days ago (Beijing dates), accepted."""
+    received = datetime.combine(_today() - timedelta(days=days_ago), time(9, 30))
+    c, _ = complaints.create_complaint(
+        IntakeData(
+            channel="hotline",
+            content=TEXT,
+            name="周静",
+            phone="13612345678",
+            branch_code="HZ01",
+            received_at=received.replace(tzinfo=complaint_clock.TZ),
+        )
+    )
+    complaint_handling.accept(c.id, actor=factories.user(branch_code="HZ"))
+    return c
+
+
+def _written(db_session, c) -> tuple[int, int]:
+    """History entries and messages of a case (nothing may be written on a refusal)."""
+    db_session.expire_all()
+    return (
+        db_session.scalar(
+            select(func.count(ComplaintEvent.id)).where(ComplaintEvent.complaint_id == c.id)
+        ),
+        db_session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.related_id == c.id)
+        ),
+    )
+
+
+def _post(client, c, action: str, **fields):
+    db.session.refresh(c)  # the version the page shows
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
+    data |= {f"{action}-{name}": value for name, value in fields.items()}
+    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+
+
+def _pause(client, c, day):
+    return _post(client, c, "pause", kind="mediation", on=day.isoformat(), reason="进入调解程序")
+
+
+def test_pause_form_refuses_dates_outside_the_running_clock(client, auth, db_session):
+    c = _accepted(days_ago=5)
+    received_on = _today() - timedelta(days=5)
+    auth.login("agent")
+    for day, message in (
+        (
+            received_on - timedelta(days=1),
+            f"中止日期不能早于投诉接收日期（{received_on:%Y年%m月%d日}）",
+        ),
+        (_today() + timedelta(days=1), "中止日期不能晚于今天"),
+    ):
+        before = _written(db_session, c)
+        response = _pause(client, c, day)
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+        assert _written(db_session, c) == before
+        assert c.status == "accepted" and c.pauses == [] and c.due_at is not None
+
+
+def test_pause_form_refuses_an_overlapping_pause(client, auth, db_session):
+    c = _accepted(days_ago=10)
+    auth.login("agent")
+    assert _pause(client, c, _today() - timedelta(days=8)).status_code == 302
+    assert (
+        _post(client, c, "resume", on=(_today() - timedelta(days=4)).isoformat()).status_code == 302
+    )
+    before = _written(db_session, c)
+    due, pauses = c.due_at, list(c.pauses)
+    response = _pause(client, c, _today() - timedelta(days=6))
+    assert response.status_code == 422 and "中止期间不能重叠" in response.get_data(as_text=True)
+    assert _written(db_session, c) == before
+    assert c.status == "in_progress" and c.pauses == pauses and c.due_at == due
+
+
+def test_resume_form_refuses_a_future_date_or_one_before_the_pause(client, auth, db_session):
+    c = _accepted(days_ago=5)
+    auth.login("agent")
+    paused_on = _today() - timedelta(days=2)
+    assert _pause(client, c, paused_on).status_code == 302
+    for day, message in (
+        (_today() + timedelta(days=3), "恢复日期不能晚于今天"),
+        (paused_on - timedelta(days=1), f"恢复日期不能早于中止日期（{paused_on:%Y年%m月%d日}）"),
+    ):
+        before = _written(db_session, c)
+        response = _post(client, c, "resume", on=day.isoformat())
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+        assert _written(db_session, c) == before
+        assert c.status == "paused" and c.due_at is None
+
+
+def test_review_form_refuses_a_date_before_the_decision(client, auth, db_session):
+    c = _accepted(days_ago=5)
+    complaint_handling.decide(
+        c.id,
+        actor=factories.user(branch_code="HZ"),
+        decision=complaint_handling.Decision(
+            "调取了账单", "依据领用合约", "退还年费", ("review", "mediation")
+        ),
+    )
+    decided_on = complaint_clock.local_date(c.decided_at)
+    auth.login("agent")
+    for day, message in (
+        (
+            decided_on - timedelta(days=3),
+            f"核查申请日期不能早于处理决定日期（{decided_on:%Y年%m月%d日}）",
+        ),
+        (_today() + timedelta(days=1), "申请日期不能晚于今天"),
+    ):
+        before = _written(db_session, c)
+        response = _post(
+            client, c, "review", requested_on=day.isoformat(), reason="客户书面申请核查"
+        )
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+        assert _written(db_session, c) == before
+        assert c.status == "decided" and c.review_requested_on is None
+
+
+def test_assign_form_offers_and_accepts_only_staff_who_see_the_case(client, auth, db_session):
+    c = make("HZ01")
+    sibling = factories.user(Role.AGENT, "HZ02", display_name="滨江坐席")
+    own = factories.user(Role.AGENT, "HZ01", display_name="西湖坐席")
+    agent_nj = db_session.scalar(select(User).where(User.username == "agent_nj"))
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    auth.login("manager")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    select_html = page.split('name="assign-assignee"')[1].split("</select>")[0]
+    for user in (own, hq):
+        assert f'value="{user.id}"' in select_html
+    for user in (sibling, agent_nj):
+        assert f'value="{user.id}"' not in select_html
+    for user in (sibling, agent_nj):  # hand-crafted POSTs
+        before = _written(db_session, c)
+        response = _post(client, c, "assign", assignee=str(user.id))
+        assert response.status_code == 422
+        assert "不能查看此投诉" in response.get_data(as_text=True)
+        assert _written(db_session, c) == before and c.assignee_id is None
+    assert _post(client, c, "assign", assignee="x1").status_code == 400
+    assert _post(client, c, "assign", assignee=str(own.id)).status_code == 302
+    db_session.expire_all()
+    assert c.assignee_id == own.id

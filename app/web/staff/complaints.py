@@ -101,7 +101,7 @@ ACTIONS = {
     ),
     "assign": (
         forms.AssignForm,
-        lambda f, c, u, v: casework.assign(c, int(f.assignee.data or 0), actor=u, version=v),
+        lambda f, c, u, v: casework.assign(c, f.assignee_id, actor=u, version=v),
     ),
     "assign_rule": (
         forms.PlainForm,
@@ -156,15 +156,17 @@ SUCCESS = {
 def _prepare(name: str, form, complaint: Complaint) -> None:
     if isinstance(form, forms.ClassifyForm | forms.CloseForm):
         forms.fill_codes(form)
-    if isinstance(form, forms.AssignForm | forms.ClassifyForm):
-        people = [
-            forms.SelectChoice(str(u.id), f"{u.display_name}（{u.role_label}）")
-            for u in casework.staff_choices(complaint)
+    if isinstance(form, forms.AssignForm):
+        form.assignee.choices = [
+            forms.SelectChoice("", "（请选择）"),
+            *_people(casework.staff_choices(complaint)),
         ]
-        if isinstance(form, forms.AssignForm):
-            form.assignee.choices = [forms.SelectChoice("", "（请选择）"), *people]
-        else:
-            form.named_staff.choices = people
+    elif isinstance(form, forms.ClassifyForm):
+        form.named_staff.choices = _people(casework.named_staff_choices(complaint))
+
+
+def _people(users) -> list:
+    return [forms.SelectChoice(str(u.id), f"{u.display_name}（{u.role_label}）") for u in users]
 
 
 def _blank(name: str, complaint: Complaint):

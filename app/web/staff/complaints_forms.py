@@ -171,7 +171,18 @@ class NoteForm(VersionedForm):
 
 
 class AssignForm(VersionedForm):
-    assignee = SelectField("处理人", choices=[])
+    # The list offers the staff who can see the case; whoever is posted is checked again by the
+    # service (branch scope, 回避), which explains a refusal in words a choice check cannot.
+    assignee = SelectField("处理人", choices=[], validate_choice=False)
+
+    def validate_assignee(self, field) -> None:
+        value = field.data or ""
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+            raise ValidationError("请选择处理人")
+
+    @property
+    def assignee_id(self) -> int:
+        return int(self.assignee.data)
 
 
 class ClassifyForm(VersionedForm):
