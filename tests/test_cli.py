@@ -89,12 +89,8 @@ def test_api_tokens_reject_unknown_scopes(app, db_session):
     assert db_session.scalar(select(func.count(ApiToken.id)).where(ApiToken.name == "x")) == 0
 
 
-def test_api_tokens_refuse_an_empty_scope_list_and_a_long_name(app, db_session):
-    runner = app.test_cli_runner()
-    for args in (["--name", "e", "--scopes", ""], ["--name", "e", "--scopes", " , "]):
-        result = runner.invoke(args=["api-tokens", "create", *args])
-        assert result.exit_code == 1 and "请至少指定一个权限范围" in result.output
-    long = runner.invoke(args=["api-tokens", "create", "--name", "名" * 101])
+def test_api_tokens_refuse_a_long_name(app, db_session):
+    long = app.test_cli_runner().invoke(args=["api-tokens", "create", "--name", "名" * 101])
     assert long.exit_code == 1 and "最多 100 字" in long.output
     assert db_session.scalar(select(func.count(ApiToken.id))) == 0
 
