@@ -88,12 +88,9 @@ def check_contact(
     rules = rules or ContactRules()
     _require_aware(now, "now")
     channel = Channel(channel)
-    if customer_state.opted_out:
-        return ContactDecision(False, "opted_out", "客户已退订全部调查")
-    if channel in customer_state.opted_out_channels:
-        return ContactDecision(
-            False, "channel_opted_out", f"客户已退订{CHANNEL_NAMES[channel]}调查"
-        )
+    refused = opt_out(customer_state, channel)
+    if refused is not None:
+        return refused
     if customer_state.has_open_complaint and survey_code not in rules.complaint_exempt_surveys:
         return ContactDecision(False, "open_complaint", "客户有未办结的投诉，暂不发送调查")
     capped_until = None
@@ -108,6 +105,19 @@ def check_contact(
         reason = f"当前为免打扰时段（{start:%H:%M}–{end:%H:%M}），请在此后发送"
         return ContactDecision(False, "quiet_hours", reason, next_send_time(now, channel, rules))
     return ALLOWED
+
+
+def opt_out(customer_state: CustomerContactState, channel: Channel | str) -> ContactDecision | None:
+    """The customer's own refusal of surveys, all of them or on this channel, or None. Unlike
+    the bank's rules (cap, quiet hours, open complaints) nothing overrules it."""
+    channel = Channel(channel)
+    if customer_state.opted_out:
+        return ContactDecision(False, "opted_out", "客户已退订全部调查")
+    if channel in customer_state.opted_out_channels:
+        return ContactDecision(
+            False, "channel_opted_out", f"客户已退订{CHANNEL_NAMES[channel]}调查"
+        )
+    return None
 
 
 def frequency_cap_until(

@@ -139,6 +139,11 @@ class Customer(BranchScoped, TimestampMixin, db.Model):
 
     branch: Mapped[Branch | None] = relationship()
 
+    @staticmethod
+    def channels_opted_out(stored: str | None) -> frozenset[str]:
+        """``opted_out_channels`` ("sms,wechat") as a set; also for rows read without the ORM."""
+        return frozenset(filter(None, (stored or "").split(",")))
+
     def set_contact(
         self, *, phone: str | None = None, email: str | None = None, id_number: str | None = None
     ) -> None:

@@ -369,7 +369,7 @@ class _ChunkSender:
             last_surveyed_at=tuple(self.recent.get(row.id, ())),
             has_open_complaint=open_complaint,
             opted_out=row.opted_out,
-            opted_out_channels=frozenset(filter(None, (row.opted_out_channels or "").split(","))),
+            opted_out_channels=Customer.channels_opted_out(row.opted_out_channels),
         )
         decision = check_contact(state, self.code, c.channel, self.now, self.rules)
         if not decision.allowed:

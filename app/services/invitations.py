@@ -22,9 +22,11 @@ from app.models import (
 )
 from app.services import channels, surveys
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
-from app.services.errors import ValidationFailed
+from app.services.errors import Conflict, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from nlp import mask_email, mask_phone
+from surveys import CustomerContactState
+from surveys.contact import opt_out
 
 TOKEN_BYTES = 24  # 192 bits of randomness
 MAX_DELIVERY_ATTEMPTS = 5
@@ -146,7 +148,15 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     """Create a one-time link for a customer (created or updated by external_id) and send it.
 
     Returns the link once; only its hash is stored. Raises NotFound for an unknown survey,
-    Conflict for a survey that is not published, ValidationFailed for bad branch/product codes.
+    Conflict for a survey that is not published or a customer who opted out of surveys (or of
+    this channel), ValidationFailed for bad branch/product codes.
+
+    The customer's own choice always holds: an opted-out customer (all surveys, or this
+    channel) is not invited. The bank's scheduling rules (frequency cap, open complaint, quiet
+    hours) govern what Kesheng itself decides to send, campaigns and triggered surveys; an
+    integrator asking for a link is sent one at once, because the link it gets back must be
+    the one in the message and only the link's hash is ever stored (a message held back until
+    the quiet hours end would need the token kept, or carry a different link).
     """
     now = now or utcnow()
     version = surveys.published_version(req.survey_code)
@@ -154,6 +164,9 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     if req.branch_code and not data.branch_code:
         data = CustomerData(**{**data.__dict__, "branch_code": req.branch_code})
     customer, _ = upsert_customer_row(data)
+    refusal = _opt_out(customer, req.channel)
+    if refusal is not None:
+        raise Conflict(f"{refusal}，不能发送调查邀请")
     branch = branch_by_code(req.branch_code) if req.branch_code else customer.branch
     product = product_by_code(req.product_code) if req.product_code else None
     invitation = Invitation(
@@ -173,6 +186,16 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     token = new_token()
     deliver(invitation, now=now, token=token)
     return IssuedInvitation(invitation, link_for(token))
+
+
+def _opt_out(customer: Customer, channel: str) -> str | None:
+    """Why the customer may not be surveyed on this channel at all (their own choice), or None."""
+    state = CustomerContactState(
+        opted_out=customer.opted_out,
+        opted_out_channels=Customer.channels_opted_out(customer.opted_out_channels),
+    )
+    refused = opt_out(state, channel)
+    return refused.reason if refused is not None else None
 
 
 def product_by_code(code: str):

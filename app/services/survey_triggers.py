@@ -81,7 +81,7 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
             customer.id in lookup([customer.id]) for lookup in OPEN_COMPLAINT_LOOKUPS
         ),
         opted_out=customer.opted_out,
-        opted_out_channels=frozenset(filter(None, (customer.opted_out_channels or "").split(","))),
+        opted_out_channels=Customer.channels_opted_out(customer.opted_out_channels),
     )
     decision = check_contact(state, rule.survey.code, rule.channel, due, rules)
     if decision.allowed or decision.reason_code == "quiet_hours":

@@ -37,7 +37,7 @@ from app.services import (
     surveys,
 )
 from app.services.customers import CustomerData
-from app.services.errors import ValidationFailed
+from app.services.errors import Conflict, ValidationFailed
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -221,6 +221,21 @@ def test_closing_a_complaint_schedules_the_resolution_survey_in_process():
     row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
     assert row.survey.code == "complaint-resolution"
     assert row.scheduled_at == NOON + timedelta(days=1) and row.branch_id == customer.branch_id
+
+
+def test_no_invitation_for_a_customer_who_opted_out():
+    customer = factories.customer("HZ02")
+    customer.opted_out_channels = "sms"
+    db.session.commit()  # (a refused use case rolls back whatever is uncommitted)
+    with pytest.raises(Conflict, match="客户已退订短信调查"):
+        invite(ext=customer.external_id)
+    assert invite(channel="email", ext=customer.external_id, email="b@example.cn").url
+    customer.opted_out = True
+    db.session.commit()
+    with pytest.raises(Conflict, match="客户已退订全部调查"):
+        invite(channel="email", ext=customer.external_id, email="b@example.cn")
+    count = select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
+    assert db.session.scalar(count) == 1
 
 
 def test_dispatch_sends_scheduled_invitations_when_due_and_only_once():

@@ -227,3 +227,19 @@ def test_a_backdated_complaint_promises_no_day_already_gone(client):
     )
     assert late.status_code == 422
     assert list(late.get_json()["error"]["fields"]) == ["regulator_received_on"]
+
+
+def test_no_invitation_link_for_a_customer_who_opted_out(client):
+    customer = factories.customer("HZ01")
+    customer.opted_out = True
+    db.session.commit()
+    body = {
+        "survey_code": "branch-service",
+        "customer": {"external_id": customer.external_id, "name": "退订客户"},
+        "channel": "email",
+    }
+    reply = client.post("/api/v1/invitations", json=body, headers=bearer("invitations:write"))
+    assert reply.status_code == 409
+    assert reply.get_json()["error"]["message"] == "客户已退订全部调查，不能发送调查邀请"
+    stored = select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
+    assert db.session.scalar(stored) == 0
