@@ -234,12 +234,12 @@ def _one_response(rng, survey, campaign, people, products, at: datetime) -> int:
         channel=channel,
         source="campaign",
         status=InvitationStatus.COMPLETED,
-        scheduled_at=at,
+        scheduled_at=at - timedelta(hours=3),
         expires_at=at + timedelta(days=14),
         sent_at=at - timedelta(hours=3),
         opened_at=at,
         completed_at=at,
-        created_at=at,
+        created_at=at - timedelta(hours=3),  # (made and sent three hours before the answer)
         updated_at=at,
     )
     db.session.add(invitation)

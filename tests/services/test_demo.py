@@ -54,6 +54,10 @@ def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session)
 
     counts = counted()
     assert counts[0] >= 2000 and counts[1] >= 300 and counts[2] >= 15
+    from app.models import Invitation
+
+    made = db_session.execute(select(Invitation.created_at, Invitation.sent_at)).all()
+    assert made and all(created <= sent for created, sent in made if sent)  # made, then sent
     again = demo.seed()
     assert again.customers_added == 0
     assert [
