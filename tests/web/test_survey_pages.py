@@ -252,10 +252,17 @@ def test_response_becomes_a_complaint_once(client, auth):
     page = client.get(f"/staff/responses/{response.id}").get_data(as_text=True)
     assert "转为投诉" in page
     token = csrf_token(page)
-    first = client.post(f"/staff/responses/{response.id}/to-complaint", data={"csrf_token": token})
+    path = f"/staff/responses/{response.id}/to-complaint"
+    unstated = client.post(path, data={"csrf_token": token}, follow_redirects=True)
+    assert "请写明客户投诉的问题" in unstated.get_data(as_text=True)
+    none = select(Complaint).where(Complaint.external_ref == f"response-{response.id}")
+    assert db.session.scalars(none).all() == []  # nothing opened without the agent's words
+    data = {"csrf_token": token, "content": "客户反映网点排队一小时，要求增开窗口"}
+    first = client.post(path, data=data)
     assert first.status_code == 302 and "/staff/complaints/" in first.headers["Location"]
-    client.post(f"/staff/responses/{response.id}/to-complaint", data={"csrf_token": token})
+    client.post(path, data=data)
     made = db.session.scalars(
         select(Complaint).where(Complaint.external_ref == f"response-{response.id}")
     ).all()
     assert len(made) == 1 and made[0].channel == "survey"
+    assert made[0].content.startswith("客户反映网点排队一小时")

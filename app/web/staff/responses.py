@@ -96,11 +96,14 @@ def response_to_complaint(response_id: int):
     if response.customer is None:
         flash("匿名答卷无法转为投诉", "error")
         return redirect(url_for("staff.response_detail", response_id=response_id))
-    lines = [f"{title}：{text}" for title, text in responses_query.readable_answers(response)]
+    stated = (request.form.get("content") or "").strip()
+    if len(stated) < 5:  # a complaint is what the customer objects to, in the agent's words
+        flash("请写明客户投诉的问题（至少 5 个字），再转为投诉", "error")
+        return redirect(url_for("staff.response_detail", response_id=response_id) + "#to-complaint")
     try:
         complaint = complaints.create_from_survey_response(
             response_id,
-            content=f"（由满意度调查答卷 #{response.id} 转入）\n" + "\n".join(lines),
+            content=f"{stated}\n（由满意度调查答卷 #{response.id} 转入）",
             name=response.customer.name,
             actor=current_user,
             external_id=response.customer.external_id,
@@ -110,5 +113,5 @@ def response_to_complaint(response_id: int):
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("staff.response_detail", response_id=response_id))
-    flash("已转为投诉", "success")
+    flash(f"已转为投诉 {complaint.reference}，15 日处理时限自今日起算", "success")
     return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
