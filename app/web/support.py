@@ -25,8 +25,11 @@ CSP = (
 VENDOR_FILES = {"plotly.min.js": ("plotly", "package_data")}
 
 
+_UNSCOPED = (None, "static", "vendor_asset", "favicon")
+
+
 def _bind_scope() -> None:
-    if request.endpoint in (None, "static", "vendor_asset") or request.blueprint == "public":
+    if request.endpoint in _UNSCOPED or request.blueprint == "public":
         return  # (the customers' pages show no branch-scoped data, whoever is signed in)
     if current_user.is_authenticated:
         scope.bind(db.session, scope.scope_for(current_user))
@@ -113,6 +116,16 @@ def vendor_asset(filename: str):
     return send_from_directory(directory, filename, max_age=7 * 24 * 3600)
 
 
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the same icon, not a 404."""
+    return send_from_directory(
+        os.path.join(os.path.dirname(__file__), "..", "static"),
+        "favicon.svg",
+        mimetype="image/svg+xml",
+        max_age=7 * 24 * 3600,
+    )
+
+
 def register(app: Flask) -> None:
     tz = ZoneInfo(app.config["TIMEZONE"])
 
@@ -136,3 +149,4 @@ def register(app: Flask) -> None:
     app.before_request(_bind_scope)
     app.after_request(_security_headers)
     app.add_url_rule("/vendor/<path:filename>", "vendor_asset", vendor_asset)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -47,6 +47,12 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         assert tab.evaluate("document.documentElement.scrollWidth") <= 375
         tab.click("button.sv-submit")  # empty submission: Chinese errors, nothing stored
         assert tab.locator(".sv-alert").is_visible()
+        tap(tab, "q_overall", "2")  # a low score shows the improvement question, numbered 6
+        assert tab.locator("#q-improve").is_visible()
+        for value in ("wait", "attitude", "skill", "process"):  # at most 3: the 4th is undone
+            tab.click(f"#q-improve label:has(input[value='{value}'])")
+        assert tab.locator("#q-improve input:checked").count() == 3
+        assert tab.locator("#q-comment .sv-num").inner_text() == "7."
         tap(tab, "q_overall", "5")
         tap(tab, "q_nps", "10")
         tab.check("#q-wait_time input[value='lt10']")
@@ -54,6 +60,7 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
             tap(tab, f"q_aspects__{item}", "4")
         tap(tab, "q_effort", "6")
         assert not tab.locator("#q-improve").is_visible()  # skip logic hides it for happy answers
+        assert tab.locator("#q-comment .sv-num").inner_text() == "6."  # no gap in the numbers
         tab.fill("textarea[name='q_comment']", "大堂经理很热情，办理很快。")
         screenshot(tab, "survey-phone-filled")
         tab.click("button.sv-submit")

@@ -25,6 +25,7 @@ ADMIN = frozenset({"admin"})
 WEB_ACCESS: dict[str, object] = {
     "static": PUBLIC,
     "vendor_asset": PUBLIC,
+    "favicon": PUBLIC,
     "public.index": PUBLIC,
     "public.healthz": PUBLIC,
     "public.complaint_form": PUBLIC,

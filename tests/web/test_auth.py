@@ -174,3 +174,11 @@ def test_new_password_policy_in_admin_form(auth, client, db_session):
     )
     assert response.status_code == 400
     assert "密码至少需要" in response.get_data(as_text=True)
+
+
+def test_audit_log_reads_in_chinese(auth, client):
+    auth.login("admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "登录成功" in page and "员工账号 #" in page  # the sign-in just made, in words
+    assert "login.success" in page  # the code stays, for the filter
+    assert "staff_user" not in page

@@ -64,3 +64,9 @@ def test_built_in_form_messages_are_chinese(app):
         form.branch_code.choices = [("", "—")]
         form.validate()
         assert form.branch_code.errors == ["不是有效的选择。"]
+
+
+def test_the_icon_is_served_not_a_404(client):
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert b"<svg" in icon.get_data()

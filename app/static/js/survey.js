@@ -56,8 +56,29 @@
       var show = holds(JSON.parse(q.getAttribute("data-show-if")));
       q.classList.toggle("sv-hidden", !show);
     });
+    // Number the questions the customer sees: 1, 2, 3 … with no gap for a hidden one.
+    var n = 0;
+    form.querySelectorAll(".sv-q").forEach(function (q) {
+      var num = q.querySelector(".sv-num");
+      if (!q.classList.contains("sv-hidden") && num) { n += 1; num.textContent = n + "."; }
+    });
   }
 
-  form.addEventListener("change", refresh);
+  // "At most N" on a multiple choice: a tick beyond N is taken back at once (the server
+  // checks the same rule).
+  function limit(event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked) { return; }
+    var group = box.closest("[data-max-select]");
+    if (!group) { return; }
+    var max = Number(group.getAttribute("data-max-select"));
+    if (group.querySelectorAll("input[type=checkbox]:checked").length > max) {
+      box.checked = false;
+      group.classList.add("sv-limit-hit");
+      window.setTimeout(function () { group.classList.remove("sv-limit-hit"); }, 1200);
+    }
+  }
+
+  form.addEventListener("change", function (event) { limit(event); refresh(); });
   refresh();
 })();

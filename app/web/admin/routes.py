@@ -90,4 +90,10 @@ def token_revoke(token_id: int):
 def audit_log():
     action = request.args.get("action", "").strip()
     entries = audit.recent_entries(action=action or None)
-    return render_template("admin/audit.html", entries=entries, action=action)
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        action=action,
+        action_label=audit.action_label,
+        object_label=audit.object_label,
+    )
