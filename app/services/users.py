@@ -13,6 +13,8 @@ from app.services import audit
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
 
+USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，3–64 位"
+BRANCH_RULE = "坐席和网点负责人必须指定所属机构"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 
@@ -27,9 +29,7 @@ def _branch_by_code(code: str | None) -> Branch | None:
 
 def _check_new_user(username: str, role: str, password: str) -> None:
     if not USERNAME_RE.match(username):
-        raise ValidationFailed(
-            "用户名只能包含字母、数字、点、下划线和连字符，3–64 位", field="username"
-        )
+        raise ValidationFailed(USERNAME_RULE, field="username")
     if role not in set(Role):
         raise ValidationFailed(f"未知角色：{role}", field="role")
     problem = password_problem(password)
@@ -55,7 +55,7 @@ def create_user(
     _check_new_user(username, role, password)
     branch = _branch_by_code(branch_code)
     if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
-        raise ValidationFailed("坐席和网点负责人必须指定所属机构", field="branch")
+        raise ValidationFailed(BRANCH_RULE, field="branch")
     if role == Role.HQ_MANAGER and branch is None:
         # head-office management sees the whole bank: the head office, the root of the tree
         # (a user without a branch would see no branch-scoped record at all)

@@ -182,3 +182,17 @@ def test_audit_log_reads_in_chinese(auth, client):
     assert "登录成功" in page and "员工账号 #" in page  # the sign-in just made, in words
     assert "login.success" in page  # the code stays, for the filter
     assert "staff_user" not in page
+
+
+def test_new_user_form_shows_every_problem_at_once(auth, client, db_session):
+    auth.login("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    reply = client.post(
+        "/admin/users",
+        data={"csrf_token": csrf_token(page), "username": "a b", "display_name": "",
+              "role": "agent", "branch": "", "password": "12345"},
+    )  # fmt: skip
+    text = reply.get_data(as_text=True)
+    assert reply.status_code == 400
+    for message in ("用户名只能包含", "请输入姓名", "密码至少需要", "必须指定所属机构"):
+        assert message in text, message

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.models.user import ROLE_LABELS
+from app.models.user import ROLE_LABELS, Role
+from app.security.passwords import password_problem
 from app.services.tokens import SCOPES
+from app.services.users import BRANCH_RULE, USERNAME_RE, USERNAME_RULE
 from app.web.forms import BaseForm
 
 
@@ -17,8 +19,23 @@ class UserForm(BaseForm):
     role = SelectField(
         "角色", choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
     )
-    branch = SelectField("所属机构", validators=[Optional()])
+    branch = SelectField("所属机构")  # (required for some roles: validate_branch)
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码")])
+
+    # The service's own rules, checked here too so that every problem shows at once (the
+    # service still checks them: it is also called from the CLI).
+    def validate_username(self, field) -> None:
+        if field.data and not USERNAME_RE.match(field.data.strip()):
+            raise ValidationError(USERNAME_RULE)
+
+    def validate_password(self, field) -> None:
+        problem = password_problem(field.data or "") if field.data else None
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_branch(self, field) -> None:
+        if self.role.data in (Role.AGENT, Role.BRANCH_MANAGER) and not field.data:
+            raise ValidationError(BRANCH_RULE)
 
 
 class TokenForm(BaseForm):
