@@ -134,6 +134,25 @@ def _list_ids(text: str) -> list[str]:
     return sorted({i for i in ids if i})[:200_000]
 
 
+def _unknown_list_ids(ids: list[str]) -> str:
+    """A note on the pasted customer numbers the bank does not know ("" when all are known);
+    ValidationFailed when none is."""
+    known: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        stmt = (
+            select(Customer.external_id)
+            .where(Customer.external_id.in_(part))
+            .execution_options(include_all_branches=True)
+        )
+        known.update(db.session.scalars(stmt))
+    unknown = [i for i in ids if i not in known]
+    sample = "、".join(unknown[:5]) + ("等" if len(unknown) > 5 else "")
+    if not known:
+        raise ValidationFailed(f"名单中的客户号都未找到（如 {sample}），请核对", field="list_text")
+    return f"名单中有 {len(unknown)} 个客户号未找到，已忽略：{sample}" if unknown else ""
+
+
 @transactional
 def create_campaign(data: CampaignInput, *, actor: User | None) -> Campaign:
     """A campaign on the survey's latest published version; nothing is sent yet."""
@@ -157,6 +176,8 @@ def create_campaign(data: CampaignInput, *, actor: User | None) -> Campaign:
         quota=data.quota,
         created_by_id=actor.id if actor else None,
     )
+    if data.audience == "list":
+        campaign.note = _unknown_list_ids(_list_ids(data.list_text))
     if data.audience == "anonymous":
         campaign.public_nonce = secrets.token_hex(16)
         campaign.public_token_hash = invitations.hash_token(_public_token(campaign))

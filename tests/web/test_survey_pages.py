@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import AuditLog, CampaignSkip, FollowUp, Invitation, Response
 from app.services import invitations
 from app.services.customers import CustomerData
+from tests import factories
 from tests.support import csrf_token
 
 ANSWERS = {
@@ -85,30 +86,52 @@ def test_agents_cannot_manage_surveys(client, auth):
     assert client.get("/manager/campaigns").status_code == 403
 
 
+def _campaign_form(client, **extra) -> dict:
+    page = client.get("/manager/campaigns/new").get_data(as_text=True)
+    now = datetime.now(UTC) + timedelta(hours=8)
+    return {
+        "csrf_token": csrf_token(page),
+        "name": "测试活动",
+        "survey_id": page.split('<option value="', 1)[1].split('"', 1)[0],
+        "channel": "email",
+        "audience": "branch",
+        "branch_id": "1",
+        "segment": "mass",
+        "product_id": "1",
+        "window_start": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "window_end": (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
+        "expires_days": "14",
+        "reminder_days": "3",
+        **extra,
+    }
+
+
+def test_campaign_list_audience_reports_unknown_customer_numbers(client, auth):
+    auth.login("hq")
+    customer = factories.customer("HZ02")
+    customer.set_contact(email="k@example.cn")
+    db.session.commit()
+    known = customer.external_id
+    none_known = client.post(
+        "/manager/campaigns/new", data=_campaign_form(client, audience="list", list_text="NOPE1")
+    )
+    assert none_known.status_code == 400
+    assert "名单中的客户号都未找到（如 NOPE1）" in none_known.get_data(as_text=True)
+    data = _campaign_form(client, audience="list", list_text=f"{known}\nNOPE1\nNOPE2")
+    made = client.post("/manager/campaigns/new", data=data, follow_redirects=True)
+    assert "名单中有 2 个客户号未找到，已忽略：NOPE1、NOPE2" in made.get_data(as_text=True)
+    url = made.request.path
+    sent = client.post(
+        url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
+    )
+    assert "已发送 1 人，跳过 0 人" in sent.get_data(as_text=True)
+
+
 def test_campaign_sends_once_and_records_skip_reasons(client, auth):
     auth.login("hq")
-    page = client.get("/manager/campaigns/new")
-    token = csrf_token(page.get_data(as_text=True))
-    html = page.get_data(as_text=True)
-    survey_id = html.split('<option value="', 1)[1].split('"', 1)[0]
-    now = datetime.now(UTC) + timedelta(hours=8)
-    reply = client.post(
-        "/manager/campaigns/new",
-        data={
-            "csrf_token": token,
-            "name": "测试活动",
-            "survey_id": survey_id,
-            "channel": "email",
-            "audience": "branch",
-            "branch_id": "1",
-            "segment": "mass",
-            "product_id": "1",
-            "window_start": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-            "window_end": (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
-            "expires_days": "14",
-            "reminder_days": "3",
-        },
-    )
+    data = _campaign_form(client)
+    token = data["csrf_token"]
+    reply = client.post("/manager/campaigns/new", data=data)
     assert reply.status_code == 302, reply.get_data(as_text=True)
     campaign_url = reply.headers["Location"]
     campaign_id = int(campaign_url.rsplit("/", 1)[1])

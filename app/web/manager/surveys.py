@@ -149,6 +149,8 @@ def campaign_new():
             form.attach(err)
         else:
             flash("调查活动已创建", "success")
+            if campaign.note:
+                flash(campaign.note, "warning")
             return redirect(url_for("manager.campaign_detail", campaign_id=campaign.id))
     page = render_template("manager/surveys/campaign_new.html", form=form)
     return page, 400 if form.errors else 200
@@ -202,9 +204,13 @@ def campaign_action(campaign_id: int, action: str):
                 (campaign_id,),
                 fallback=lambda: campaigns.run_campaign(campaign_id),
             )
+            flash("已交给后台发送，进度见下方", "success")
         else:
-            campaigns.run_campaign(campaign_id)  # embedded set-up: inline, like eager jobs
-        flash("已开始发送，进度见下方", "success")
+            done = campaigns.run_campaign(campaign_id)  # embedded set-up: inline, like eager jobs
+            if done.note:
+                flash(f"本次未发送：{done.note}", "warning")
+            else:
+                flash(f"已发送 {done.sent_count} 人，跳过 {done.skipped_count} 人", "success")
     return redirect(url_for("manager.campaign_detail", campaign_id=campaign_id))
 
 
