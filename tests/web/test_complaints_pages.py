@@ -61,10 +61,15 @@ def test_stale_form_keeps_input_and_explains(client, auth, db_session):
     auth.login("agent")
     page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
     token, version = csrf_token(page), c.version
-    client.post(
+    accepted = client.post(
         f"/staff/complaints/{c.id}/accept",
         data={"accept-csrf_token": token, "accept-version": version},
+        follow_redirects=True,
     )
+    db_session.refresh(c)
+    last_day = complaint_clock.local_date(c.due_at)
+    done = f"{c.reference}：已受理，处理时限至 {last_day:%Y年%m月%d日}（含当日）"
+    assert done in accepted.get_data(as_text=True)  # which case, and the deadline now
     typed = "客户来电补充说明：扣费发生在十一月三日"
     response = client.post(
         f"/staff/complaints/{c.id}/note",

@@ -279,9 +279,21 @@ def complaint_action(complaint_id: int, action: str):
                 complaint = complaints.get_complaint(complaint_id)
                 form.version.data = complaint.version  # resubmitting now applies to the latest
             return _render(complaint, (action, form), err.status)
-        flash(SUCCESS.get(action, "已保存"), "success")
+        flash(_done(action, complaints.get_complaint(complaint_id)), "success")
         return redirect(url_for("staff.complaint_detail", complaint_id=complaint_id))
     return _render(complaint, (action, form), 400)
+
+
+def _done(action: str, complaint: Complaint) -> str:
+    """What the action did, on which case, and the deadline that now holds ("受理" alone
+    told a handler little)."""
+    what = SUCCESS.get(action, "已保存")
+    text = f"{complaint.reference}：{what if what.startswith('已') else '已' + what}"
+    if complaint.clock_running and complaint.due_at:
+        text += f"，处理时限至 {clock.local_date(complaint.due_at):%Y年%m月%d日}（含当日）"
+    elif complaint.status == "paused":
+        text += "，处理时限中止计算"
+    return text
 
 
 @bp.post("/complaints/<int:complaint_id>/reveal")
