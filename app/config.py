@@ -44,6 +44,8 @@ class DefaultConfig:
     TRUSTED_PROXIES = 0
     NLP_MODEL_DIR: str | None = None  # retrained models; default instance/nlp-models
     RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
+    BANK_NAME = "客声银行"  # shown to customers on their pages
+    BANK_HOTLINE = ""  # the bank's service hotline on customers' pages; not shown when unset
 
 
 def normalise_database_url(url: str) -> str:
@@ -77,6 +79,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     out.update(_imap(env))
     if env.get("PII_KEY"):
         out["PII_KEY"] = env["PII_KEY"]
+    for key in ("BANK_NAME", "BANK_HOTLINE"):
+        if env.get(key):
+            out[key] = env[key].strip()
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if env.get("MIN_SAMPLE_SIZE"):

@@ -140,6 +140,10 @@ def register(app: Flask) -> None:
         return nlp.redact(value).text if value else (value or "")
 
     @app.context_processor
+    def bank():
+        return {"bank_name": app.config["BANK_NAME"], "bank_hotline": app.config["BANK_HOTLINE"]}
+
+    @app.context_processor
     def navigation():
         items = nav.links_for(current_user.role) if current_user.is_authenticated else ()
         return {"nav_items": items}

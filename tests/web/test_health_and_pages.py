@@ -70,3 +70,11 @@ def test_the_icon_is_served_not_a_404(client):
     with client.get("/favicon.ico") as icon:
         assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
         assert b"<svg" in icon.get_data()
+
+
+def test_customer_pages_name_the_configured_bank_and_hotline(app, client):
+    page = client.get("/complaint").get_data(as_text=True)
+    assert "客声银行" in page and "热线" not in page  # no made-up number by default
+    app.config.update(BANK_NAME="示例农商银行", BANK_HOTLINE="400-888-0000")
+    page = client.get("/complaint").get_data(as_text=True)
+    assert "示例农商银行" in page and "拨打客服热线 400-888-0000" in page

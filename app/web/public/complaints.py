@@ -97,4 +97,6 @@ def complaint_form():
 def _throttle(ip: str) -> None:
     limit = current_app.config.get("COMPLAINT_WEB_LIMIT", WEB_LIMIT)
     if complaints.web_submissions_since(ip, utcnow() - timedelta(hours=1)) >= limit:
-        raise TooManyAttempts("提交过于频繁，请一小时后再试，或拨打客服热线 95500 反映问题。")
+        hotline = current_app.config["BANK_HOTLINE"]
+        other = f"拨打客服热线 {hotline}" if hotline else "到任一网点"
+        raise TooManyAttempts(f"提交过于频繁，请一小时后再试，或{other}反映问题。")
