@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -134,3 +135,29 @@ def require_customer_by_external_id(external_id: str) -> Customer:
     if customer is None:
         raise NotFound("客户不存在")
     return customer
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """A customer's dealings with the bank that the viewer may see (newest first)."""
+
+    complaints: list[Any]
+    responses: list[Any]
+    followups: list[Any]
+
+
+def history(customer: Customer, *, limit: int = 20) -> CustomerHistory:
+    """Complaints, survey answers and follow-up visits of one customer, inside the viewer's
+    branch scope (the session's scope filter applies), ``limit`` of each."""
+    from app.models import FollowUp, Response
+    from app.models.complaint import Complaint
+
+    def newest(model: Any, column: Any) -> list[Any]:
+        stmt = select(model).where(model.customer_id == customer.id).order_by(column.desc())
+        return list(db.session.scalars(stmt.limit(limit)))
+
+    return CustomerHistory(
+        complaints=newest(Complaint, Complaint.received_at),
+        responses=newest(Response, Response.submitted_at),
+        followups=newest(FollowUp, FollowUp.due_at),
+    )

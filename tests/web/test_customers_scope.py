@@ -79,3 +79,23 @@ def test_contact_data_is_encrypted_at_rest_and_findable_by_phone(db_session):
     assert "5678" not in raw and raw.startswith("v1:")
     found = customers.search_customers("+86 13812345678").items
     assert [c.id for c in found] == [customer.id]
+
+
+def test_customer_page_lists_their_dealings_within_the_viewers_scope(auth, client, db_session):
+    from app.services.complaints import IntakeData, create_complaint
+
+    customer = factories.customer("HZ02", name="往来客户")
+    db_session.commit()
+    cases = [
+        create_complaint(
+            IntakeData(
+                channel="hotline", content=f"信用卡年费问题，第{n}次反映", name="往来客户",
+                external_id=customer.external_id, branch_code=branch,
+            )
+        )[0].reference
+        for n, branch in ((1, "HZ02"), (2, "NJ01"))
+    ]  # fmt: skip
+    auth.login("manager")  # Hangzhou: sees the case at HZ02, not the one at NJ01
+    page = client.get(f"/staff/customers/{customer.id}").get_data(as_text=True)
+    assert "客户往来" in page and "投诉（1）" in page
+    assert cases[0] in page and cases[1] not in page

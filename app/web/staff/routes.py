@@ -47,5 +47,9 @@ def customer_detail(customer_id: int):
     if form.errors:
         status = 400
     return render_template(
-        "staff/customer.html", customer=customer, form=form, revealed=revealed
+        "staff/customer.html",
+        customer=customer,
+        form=form,
+        revealed=revealed,
+        dealings=customer_service.history(customer),
     ), status
