@@ -206,7 +206,11 @@ def link_rows(
         if at and (problem.first_case_at is None or at < problem.first_case_at):
             problem.first_case_at = at
     if added:
-        labels = ", ".join(a.summary.split(" ")[0] for a in added[:20])
+        # a complaint by its case number (the summary starts with it), others by their number
+        labels = "、".join(
+            a.summary.split(" ")[0] if a.source_type == "complaint" else f"#{a.source_id}"
+            for a in added[:20]
+        )
         record(
             problem,
             actor,
