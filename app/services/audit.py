@@ -108,4 +108,3 @@ def action_label(action: str) -> str:
 
 def object_label(object_type: str | None) -> str:
     return OBJECT_LABELS.get(object_type or "", object_type or "")
-

@@ -1,11 +1,18 @@
-"""Complaint figures for the dashboards, read from the complaint rollup (plus live overdue)."""
+"""Complaint figures for the dashboards, read from the complaint rollup (plus live overdue).
+
+Timeliness (法定时限内处理占比) counts every case whose legal deadline fell in the period: the
+cases decided in the period (on time or late) plus the open cases whose deadline in the period
+has already passed without a decision. The numerator is the cases decided on time. The open
+overdue cases are a live count (they change as time passes, not when a row is written), read
+per the same dimensions as the rollup rows and added to them as ``overdue_open``.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,10 +25,12 @@ from app.models.rollup import ComplaintSliceRollup
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
 from app.services.rollup_rows import COMPLAINT_COUNTS
+from app.services.rollups import day_start, local_day
 from nlp import load_taxonomy
 
 # The counters the complaint rollups keep, read from where the rollups are written.
 COUNTS = COMPLAINT_COUNTS
+LIVE = ("overdue_open",)  # open cases past their deadline (deadline in the period), live
 BUCKET_LABELS = {
     "days_0_5": "0–5 天",
     "days_6_15": "6–15 天",
@@ -39,20 +48,25 @@ DIMENSION_LABELS = {
 
 @dataclass
 class Counts:
-    values: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    values: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*COUNTS, *LIVE), 0))
 
     def __getattr__(self, name: str) -> int:
-        if name in COUNTS:
+        if name in COUNTS or name in LIVE:
             return self.values[name]
         raise AttributeError(name)
 
     def add(self, other: Mapping[str, int]) -> None:
-        for k in COUNTS:
-            self.values[k] += int(other.get(k, 0))
+        for k in (*COUNTS, *LIVE):
+            self.values[k] += int(other.get(k, 0) or 0)
+
+    @property
+    def due(self) -> int:
+        """Cases the timeliness rate counts: decided, plus open ones already past deadline."""
+        return self.decided + self.overdue_open
 
     @property
     def in_time_share(self) -> float | None:
-        return self.values["decided_in_time"] / self.decided if self.decided else None
+        return self.values["decided_in_time"] / self.due if self.due else None
 
     @property
     def mean_days(self) -> float | None:
@@ -79,7 +93,72 @@ SLICE_OF = {
 def rows(f: Filters, *dims: str, regulator: bool | None = None) -> list[tuple[tuple, Counts]]:
     """Counts per combination of complaint rollup columns ``dims`` (remembered per request)."""
     key = ("complaints", f, dims, regulator)
-    return dashboard_filters.memo(key, lambda: _rows(f, dims, regulator))
+    return dashboard_filters.memo(key, lambda: _with_overdue(f, dims, regulator))
+
+
+def _with_overdue(
+    f: Filters, dims: tuple[str, ...], regulator: bool | None
+) -> list[tuple[tuple, Counts]]:
+    """The rollup rows plus, per the same key, the open cases already past their deadline."""
+    found = _rows(f, dims, regulator)
+    overdue = overdue_open(f, dims, regulator)
+    if not overdue:
+        return found
+    index = {key: counts for key, counts in found}
+    for key, n in overdue.items():
+        if key not in index:
+            index[key] = Counts()
+            found.append((key, index[key]))
+        index[key].values["overdue_open"] += n
+    return found
+
+
+OVERDUE_COLUMNS = {
+    "branch_id": Complaint.branch_id,
+    "product_id": Complaint.product_id,
+    "channel": Complaint.channel,
+    "code_channel": Complaint.code_channel,
+    "code_business": Complaint.code_business,
+    "code_cause": Complaint.code_cause,
+}
+
+
+def overdue_open(
+    f: Filters, dims: tuple[str, ...] = (), regulator: bool | None = None
+) -> dict[tuple, int]:
+    """Open cases (clock running, no decision) whose deadline lies in the range and has
+    passed, per ``dims`` (``day``: the local day of the deadline)."""
+    now = utcnow()
+    end = min(day_start(f.end + timedelta(days=1)), now)
+    stmt = select(Complaint.due_at, *(OVERDUE_COLUMNS[d] for d in dims if d != "day")).where(
+        Complaint.status.in_([str(s) for s in CLOCK_RUNNING]),
+        Complaint.decided_at.is_(None),
+        Complaint.due_at >= day_start(f.start),
+        Complaint.due_at < end,
+    )
+    if f.branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
+    if f.product is not None:
+        stmt = stmt.where(Complaint.product_id == f.product.id)
+    if f.channel is not None:
+        stmt = stmt.where(Complaint.channel == f.channel)
+    if regulator is not None:
+        stmt = stmt.where(
+            (Complaint.channel == "regulator") if regulator else (Complaint.channel != "regulator")
+        )
+    out: dict[tuple, int] = defaultdict(int)
+    for row in db.session.execute(stmt):
+        rest = iter(row[1:])
+        key = []
+        for d in dims:
+            if d == "day":
+                key.append(local_day(row.due_at))
+            elif d.startswith("code_"):
+                key.append(next(rest) or "")
+            else:
+                key.append(next(rest))
+        out[tuple(key)] += 1
+    return out
 
 
 def _slice_dim(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> str | None:
@@ -184,7 +263,7 @@ def by_dimension(f: Filters, dim: str) -> list[tuple[str, str, Counts]]:
     labels = code_labels(DIMENSIONS[dim])
     out = []
     for (code,), counts in rows(f, dim):
-        if counts.received or counts.decided:
+        if counts.received or counts.decided or counts.overdue_open:
             out.append((code, labels.get(code, "未分类") if code else "未分类", counts))
     return sorted(out, key=lambda r: (-r[2].received, r[0]))
 

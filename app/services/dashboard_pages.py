@@ -61,6 +61,8 @@ class Chart:
     stacked: bool = False
     y_title: str = ""
     y_range: tuple[float, float] | None = None
+    table_below: bool = False  # a wide table: shown full width below the charts, not inside
+    counts: bool = False  # hbar values are counts (integer ticks)
 
 
 @dataclass
@@ -122,7 +124,11 @@ def overview(f: Filters) -> PageData:
         Card("NPS 净推荐值", num(total.nps.value), f"样本 {total.nps.n}", total.nps.too_small),
         Card("满意度指数", num(total.index.value), f"百分制，样本 {total.index.n}"),
         Card("受理投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
-        Card("法定时限内处理", pct(comp.in_time_share), f"已作出决定 {comp.decided} 件"),
+        Card(
+            "法定时限内处理",
+            pct(comp.in_time_share),
+            f"已决定 {comp.decided} 件，超期未决 {comp.overdue_open} 件计为超时",
+        ),
         Card("当前超期未决", str(dc.overdue_now(f)), "实时统计", link="complaints"),
     ]
     periods = [g.label for g in trend]
@@ -166,6 +172,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
                 "办结（件）",
                 "作出决定（件）",
                 "时限内决定（件）",
+                "超期未决（件）",
                 "时限内占比（%）",
             ],
         )
@@ -175,13 +182,21 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
         label = metrics.period_label(p, f.grain)
         labels.append(label)
         t.add(
-            [label, c.received, c.closed, c.decided, c.decided_in_time, r(c.in_time_share, 1, 100)]
+            [
+                label,
+                c.received,
+                c.closed,
+                c.decided,
+                c.decided_in_time,
+                c.overdue_open,
+                r(c.in_time_share, 1, 100),
+            ]
         )
     page.charts.append(
         Chart(
             "chart-complaints",
             "投诉受理、办结与法定时限内处理占比",
-            "件；折线为时限内决定占比（%）",
+            "件；折线为时限内决定占比（%，已超期未决的计为超时）",
             t.name,
             x=labels,
             series=[

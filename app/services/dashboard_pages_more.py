@@ -89,11 +89,15 @@ def branches(f: Filters) -> PageData:
                     "满意度指数",
                     [r(rep.index.value, 1) for _, rep in [*ranked, *unranked]],
                     "bar",
-                    text=[f"n={rep.responses}" for _, rep in [*ranked, *unranked]],
+                    text=[
+                        f"{num(rep.index.value)}（n={rep.responses}）"
+                        for _, rep in [*ranked, *unranked]
+                    ],
                 )
             ],
             z=[[0.0 if rep.index.too_small else 1.0] for _, rep in [*ranked, *unranked]],
             note=f"最少样本 {minimum} 份；共 {sum(g.sums.responses for g in groups)} 份答卷",
+            table_below=True,
         )
     )
     _heatmaps(page, f, kids, customers)
@@ -118,7 +122,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
             rep = rep.report(minimum) if rep else None
             line.append(r(rep.index.value, 1) if rep and not rep.index.too_small else None)
             c = comp.get((key, p))
-            cline.append(r(c.in_time_share, 1, 100) if c and c.decided else None)
+            cline.append(r(c.in_time_share, 1, 100) if c and c.due else None)
             received = c.received if c else 0
             rline.append(r(received * PER / n_customers, 1) if n_customers else None)
         z.append(line)
@@ -144,7 +148,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
         Chart(
             "chart-deadline-heat",
             "机构×期间法定时限内处理占比",
-            "%；空白为当期无处理决定",
+            "%；分母为当期作出决定及已超期未决的投诉；空白为当期无此类投诉",
             t2.name,
             kind="heatmap",
             x=labels,
@@ -253,7 +257,11 @@ def complaints(f: Filters) -> PageData:
     page.cards = [
         Card("受理投诉", str(total.received), f"其中重大投诉 {total.major} 件"),
         Card("监管转办", str(regulator.received), f"时限内处理 {pct(regulator.in_time_share)}"),
-        Card("法定时限内处理", pct(total.in_time_share), f"已作出决定 {total.decided} 件"),
+        Card(
+            "法定时限内处理",
+            pct(total.in_time_share),
+            f"已决定 {total.decided} 件，超期未决 {total.overdue_open} 件计为超时",
+        ),
         Card("平均处理天数", num(total.mean_days), "自然日，受理至作出决定"),
         Card("核查（复核）率", pct(total.review_rate), f"{total.reviewed} 件申请核查"),
         Card("重新计时率", pct(total.reopen_rate), f"{total.reopened} 件因新事实重新计时"),
@@ -264,7 +272,15 @@ def complaints(f: Filters) -> PageData:
             Table(
                 f"by_{dim}",
                 label,
-                ["代码", "类别", "受理（件）", "作出决定（件）", "时限内占比（%）", "平均处理天数"],
+                [
+                    "代码",
+                    "类别",
+                    "受理（件）",
+                    "作出决定（件）",
+                    "超期未决（件）",
+                    "时限内占比（%）",
+                    "平均处理天数",
+                ],
             )
         )
         for code, name, c in found:
@@ -274,6 +290,7 @@ def complaints(f: Filters) -> PageData:
                     name,
                     c.received,
                     c.decided,
+                    c.overdue_open,
                     r(c.in_time_share, 1, 100),
                     r(c.mean_days, 1),
                 ]
@@ -289,6 +306,7 @@ def complaints(f: Filters) -> PageData:
                 series=[Series("受理", [c.received for *_, c in found][:15], "bar")],
                 note=f"共 {sum(c.received for *_, c in found)} 件",
                 drill="complaints",
+                counts=True,
             )
         )
     labels = [metrics.period_label(p, f.grain) for p, _ in trend_all]
@@ -296,11 +314,27 @@ def complaints(f: Filters) -> PageData:
         Table(
             "complaint_trend",
             "投诉趋势",
-            ["期间", "受理（件）", "其中监管转办", "办结（件）", "时限内占比（%）"],
+            [
+                "期间",
+                "受理（件）",
+                "其中监管转办",
+                "办结（件）",
+                "超期未决（件）",
+                "时限内占比（%）",
+            ],
         )
     )
     for label, (_, c), (_, reg) in zip(labels, trend_all, trend_reg, strict=True):
-        t.add([label, c.received, reg.received, c.closed, r(c.in_time_share, 1, 100)])
+        t.add(
+            [
+                label,
+                c.received,
+                reg.received,
+                c.closed,
+                c.overdue_open,
+                r(c.in_time_share, 1, 100),
+            ]
+        )
     page.charts.append(
         Chart(
             "chart-trend",

@@ -53,6 +53,7 @@ def voice(f: Filters) -> PageData:
                 ],
                 note=f"本期与上期各 {f.days} 天",
                 drill="complaints",
+                counts=True,
             )
         )
         if kind == "topic" and not top:
@@ -73,11 +74,27 @@ def voice(f: Filters) -> PageData:
         )
     rising = page.table(
         Table(
-            "rising", "上升最快的话题与关键词", ["类型", "名称", "本期", "按上期占比预期", "倍数"]
+            "rising",
+            "上升最快的话题与关键词",
+            [
+                "类型",
+                "名称",
+                "本期提及（次）",
+                "按上期占比推算的本期应有次数",
+                "实际 / 推算（倍）",
+            ],
         )
     )
     for item in dv.rising(f):
-        rising.add([item["kind"], item["label"], item["current"], item["expected"], item["ratio"]])
+        rising.add(
+            [
+                item["kind"],
+                item["label"],
+                int(item["current"]),
+                r(item["expected"], 1),
+                r(item["ratio"], 1),
+            ]
+        )
     return page
 
 
@@ -145,7 +162,9 @@ def followups(f: Filters) -> PageData:
                 ),
             ],
             note=f"共 {total['tasks']} 件回访任务",
-            y2_title="任务数",
+            y2_title="任务数（件）",
+            y_title="比率（%）",
+            y_range=(0, 100),
         )
     )
     reasons = page.table(

@@ -3,98 +3,190 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Customer, Product, User, utcnow
-from app.models.complaint import Complaint, Status
+from app.models import Customer, OutboxMessage, Product, User, utcnow
+from app.models.complaint import Complaint, ComplaintEvent, Status
 from app.services import complaint_clock as clock
+from app.services import demo_data
 from app.services.complaints import IntakeData, intake_row, record_event, refresh_due
+from app.services.workbench import ALERT_LOOKBACK_DAYS
 
 COUNT = 300
+# (kind, label, [(text, JR/T 0169 codes: channel A, business B, cause C)]); the codes are
+# those staff confirm when closing the case (closing requires all three).
 SCENES = [
     (
         "CARD",
         "信用卡",
         [
-            "信用卡账单里多了一笔{amt}元的年费，办卡时客户经理明确说首年免年费，刷满六次免次年年费。",
-            "我申请信用卡分期时被告知手续费很低，结果算下来实际年化利率远高于宣传，感觉被误导了。",
-            "信用卡额度莫名其妙被降到{small}元，没有任何短信通知，在商场付款时才发现刷不了。",
-            "上个月我已经按时全额还款，但系统显示逾期，还产生了{small}元滞纳金，担心影响征信。",
+            (
+                "信用卡账单里多了一笔{annual_fee}元的年费，办卡时客户经理明确说首年免年费，"
+                "刷满六次免次年年费。",
+                ("A01", "B03.02", "C05"),
+            ),
+            (
+                "我申请信用卡分期时被告知手续费很低，结果算下来实际年化利率远高于宣传，感觉被误导了。",
+                ("A04", "B03.02", "C03"),
+            ),
+            (
+                "信用卡额度莫名其妙被降到{card_limit}元，没有任何短信通知，在商场付款时才发现刷不了。",
+                ("A09", "B03.02", "C03"),
+            ),
+            (
+                "上个月我已经按时全额还款，但系统显示逾期，还产生了{late_fee}元滞纳金，担心影响征信。",
+                ("A09", "B03.02", "C05"),
+            ),
         ],
     ),
     (
         "DEBIT",
         "借记卡",
         [
-            "我的工资卡突然被冻结，非柜面交易全部受限，到网点要求我提供各种证明，跑了三趟还没解决。",
-            "在ATM取款{amt}元，机器显示交易失败但卡里的钱被扣了，打电话说要等七个工作日。",
-            "借记卡被收取小额账户管理费，我从来没有收到过任何提示，要求退还并说明收费依据。",
+            (
+                "我的工资卡突然被冻结，非柜面交易全部受限，到网点要求我提供各种证明，跑了三趟还没解决。",
+                ("A01", "B04.01", "C01"),
+            ),
+            (
+                "在ATM取款{cash}元，机器显示交易失败但卡里的钱被扣了，打电话说要等七个工作日。",
+                ("A02", "B03.01", "C07"),
+            ),
+            (
+                "借记卡被收取小额账户管理费，我从来没有收到过任何提示，要求退还并说明收费依据。",
+                ("A09", "B03.01", "C05"),
+            ),
         ],
     ),
     (
         "LOAN",
         "贷款",
         [
-            "申请提前还款排队要等两个月，客户经理说额度有限，每个月多付{small}元利息，非常不合理。",
-            "房贷利率没有按照LPR调整，我多次询问得到的答复都不一样，希望给一个明确的说法。",
-            "消费贷放款时被要求同时购买一份保险，不买就不放款，这是捆绑销售。",
-            "贷款已经结清三个月了，征信报告上还显示未结清，导致我申请房贷被拒。",
+            (
+                "申请提前还款排队要等两个月，客户经理说额度有限，每个月多付{interest}元利息，"
+                "非常不合理。",
+                ("A01", "B02.01", "C06"),
+            ),
+            (
+                "房贷利率没有按照LPR调整，我多次询问得到的答复都不一样，希望给一个明确的说法。",
+                ("A09", "B02.01", "C05"),
+            ),
+            (
+                "消费贷放款时被要求同时购买一份保险，不买就不放款，这是捆绑销售。",
+                ("A01", "B02.02", "C04"),
+            ),
+            (
+                "贷款已经结清三个月了，征信报告上还显示未结清，导致我申请房贷被拒。",
+                ("A09", "B02.02", "C08"),
+            ),
         ],
     ),
     (
         "WEALTH",
         "理财",
         [
-            "理财经理推荐时说产品稳健保本，现在亏损{amt}元，风险测评是他帮我代填的。",
-            "购买的理财产品到期后迟迟没有到账，客服只说系统处理中，没有具体时间。",
-            "大额存单到期自动转存了我不知情的产品，提前支取损失了利息，没有人提前告知我。",
+            (
+                "理财经理推荐时说产品稳健保本，现在亏损{loss}元，风险测评是他帮我代填的。",
+                ("A01", "B07", "C02"),
+            ),
+            (
+                "购买的理财产品到期后迟迟没有到账，客服只说系统处理中，没有具体时间。",
+                ("A09", "B07", "C07"),
+            ),
+            (
+                "大额存单到期自动转存了我不知情的产品，提前支取损失了利息，没有人提前告知我。",
+                ("A09", "B01.02", "C03"),
+            ),
         ],
     ),
     (
         "MOBILE",
         "手机银行",
         [
-            "手机银行更新新版本后一直闪退，转账转不出去，耽误了给供应商付款。",
-            "手机银行刷脸认证一直失败，换了三部手机都不行，只能跑到网点办理，太不方便了。",
-            "在手机银行转账{amt}元给家人，显示成功但对方三天了还没有收到。",
+            (
+                "手机银行更新新版本后一直闪退，转账转不出去，耽误了给供应商付款。",
+                ("A05", "B04.02", "C01"),
+            ),
+            (
+                "手机银行刷脸认证一直失败，换了三部手机都不行，只能跑到网点办理，太不方便了。",
+                ("A05", "B04.01", "C01"),
+            ),
+            (
+                "在手机银行转账{transfer}元给家人，显示成功但对方三天了还没有收到。",
+                ("A05", "B04.02", "C07"),
+            ),
         ],
     ),
     (
         "COUNTER",
         "网点服务",
         [
-            "在{branch}办理业务排队等了两个多小时，只开了两个窗口，大堂经理也不安排。",
-            "{branch}的柜员态度很差，问了两遍就不耐烦，还说看不懂就别来办。",
-            "到{branch}兑换零钱被拒绝，说没有硬币，拒收现金也是违规的吧。",
-            "老人去{branch}取养老金，工作人员坚持要本人到场，老人行动不便，能不能上门办理？",
+            (
+                "在{branch}办理业务排队等了两个多小时，只开了两个窗口，大堂经理也不安排。",
+                ("A01", "B99", "C01"),
+            ),
+            (
+                "{branch}的柜员态度很差，问了两遍就不耐烦，还说看不懂就别来办。",
+                ("A01", "B99", "C01"),
+            ),
+            (
+                "到{branch}兑换零钱被拒绝，说没有硬币，拒收现金也是违规的吧。",
+                ("A01", "B05", "C01"),
+            ),
+            (
+                "老人去{branch}取养老金，工作人员坚持要本人到场，老人行动不便，能不能上门办理？",
+                ("A01", "B01.01", "C01"),
+            ),
         ],
     ),
     (
         "PAY",
         "支付结算",
         [
-            "跨行转账{amt}元被退回，手续费却没有退，客服推来推去没人处理。",
-            "我的账户被设置了非柜面转账限额每天只能转{small}元，做生意根本不够用。",
-            "快捷支付被盗刷了{amt}元，我的卡一直在身上，希望银行尽快核查并赔付。",
+            (
+                "跨行转账{transfer}元被退回，{transfer_fee}元手续费却没有退，客服推来推去没人处理。",
+                ("A05", "B04.02", "C05"),
+            ),
+            (
+                "我的账户被设置了非柜面转账限额每天只能转{daily_limit}元，做生意根本不够用。",
+                ("A09", "B04.01", "C04"),
+            ),
+            (
+                "快捷支付被盗刷了{fraud}元，我的卡一直在身上，希望银行尽快核查并赔付。",
+                ("A08", "B04.03", "C07"),
+            ),
         ],
     ),
     (
         "MARKET",
         "营销骚扰",
         [
-            "每天都接到贵行的营销电话推销保险和贷款，我已经说过不要再打了还在打。",
-            "收到大量营销短信，退订回复了好几次还是继续发，严重影响生活。",
+            (
+                "每天都接到贵行的营销电话推销保险和贷款，我已经说过不要再打了还在打。",
+                ("A04", "B08.01", "C02"),
+            ),
+            (
+                "收到大量营销短信，退订回复了好几次还是继续发，严重影响生活。",
+                ("A07", "B99", "C02"),
+            ),
         ],
     ),
     (
         "PRIVACY",
         "个人信息",
         [
-            "我刚在网点办完业务，就接到陌生电话准确说出我的姓名和贷款金额，怀疑信息被泄露。",
-            "网点复印了我的身份证和户口本，没有说明用途，我要求说明个人信息的保存和使用情况。",
+            (
+                "我刚在网点办完业务，就接到陌生电话准确说出我的姓名和贷款金额，怀疑信息被泄露。",
+                ("A01", "B06", "C08"),
+            ),
+            (
+                "网点复印了我的身份证和户口本，没有说明用途，我要求说明个人信息的保存和使用情况。",
+                ("A01", "B06", "C08"),
+            ),
         ],
     ),
 ]
@@ -151,13 +243,11 @@ CHANNEL_WEIGHTS = [
 ]
 
 
-def _text(rng: random.Random, branch_name: str) -> tuple[str, str]:
+def _text(rng: random.Random, branch_name: str) -> tuple[str, str, tuple[str, str, str]]:
+    """(kind, text, codes): a scene's template with its placeholders filled plausibly."""
     kind, _, lines = rng.choice(SCENES)
-    text = rng.choice(lines).format(
-        amt=rng.choice([268, 1500, 3200, 8800, 26000, 50000]),
-        small=rng.choice([20, 50, 120, 300, 2000]),
-        branch=branch_name,
-    )
+    template, codes = rng.choice(lines)
+    text = demo_data.fill(template, rng, branch=branch_name)
     if rng.random() < 0.25:
         text += rng.choice(
             [
@@ -167,11 +257,90 @@ def _text(rng: random.Random, branch_name: str) -> tuple[str, str]:
                 "希望领导重视。",
             ]
         )
-    return kind, text
+    return kind, text, codes
 
 
-def _walk(c: Complaint, steps: list[str], actor: User | None, rng: random.Random) -> None:
-    at, now = c.received_at, utcnow()
+ASAP = "我们将尽快将处理结果告知您。"
+CLOSING_STEPS = ("close", "withdraw", "decline")
+# Minutes after the receipt of the intake's own entries: registration, acknowledgement,
+# a major case's escalation.
+INTAKE_MINUTES = {"registered": 0, "acknowledgement": 1, "escalation": 2}
+
+
+def _intake_step(row: ComplaintEvent | OutboxMessage) -> str:
+    if isinstance(row, OutboxMessage):
+        purpose = row.purpose or ""
+    else:
+        purpose = "escalation" if row.kind == "escalated" else (row.detail or {}).get("purpose")
+    if purpose and purpose.startswith("escalation"):
+        return "escalation"
+    return "acknowledgement" if purpose == "acknowledgement" else "registered"
+
+
+@contextmanager
+def registered_at(received: datetime) -> Iterator[None]:
+    """Date what a complaint's intake writes (its history entries and outbox messages) at the
+    receipt, a minute apart, as if the case had been registered then.
+
+    The intake stamps registration, acknowledgement and a major case's escalation with the
+    current time; a demo case received weeks ago was registered, acknowledged and escalated
+    on receipt, before any later step (history entries are immutable once written, so they
+    are dated before their flush). The acknowledgement then promised the deadline, not "as
+    soon as possible"."""
+    session = db.session()
+
+    def date_rows(sess, _context, _instances) -> None:
+        latest = max(utcnow(), received)
+        for row in list(sess.new):
+            if not isinstance(row, (ComplaintEvent, OutboxMessage)):
+                continue
+            at = min(received + timedelta(minutes=INTAKE_MINUTES[_intake_step(row)]), latest)
+            if isinstance(row, ComplaintEvent):
+                row.at = at
+                if row.kind == "notice" and ASAP in (row.text or ""):
+                    row.text = row.text.replace(ASAP, _promise(sess, row.complaint_id))
+            else:
+                row.created_at = at
+                row.sent_at = at if row.sent_at is not None else None
+                if ASAP in row.body and row.related_type == "complaint":
+                    row.body = row.body.replace(ASAP, _promise(sess, row.related_id))
+
+    event.listen(session, "before_flush", date_rows)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_flush", date_rows)
+
+
+def _promise(session, complaint_id: int | None) -> str:
+    complaint = session.identity_map.get(session.identity_key(Complaint, complaint_id))
+    if complaint is None or complaint.due_at is None:
+        return ASAP
+    due = clock.local_date(complaint.due_at)
+    return f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
+
+
+def register(data: IntakeData) -> tuple[Complaint, bool]:
+    """Register a demo complaint through the intake, its intake history dated at the receipt."""
+    db.session.flush()  # the rows written before (an earlier case's steps) keep their dates
+    with registered_at(data.received_at):
+        return intake_row(data)
+
+
+def _walk(
+    c: Complaint,
+    steps: list[str],
+    actor: User | None,
+    rng: random.Random,
+    codes: tuple[str, str, str],
+) -> None:
+    """Walk a freshly registered case through ``steps``, each some hours after the one before
+    (its intake history first, dated at the receipt; a recent case's steps stop at now).
+    Closing sets the JR/T 0169 codes staff confirm then (closing requires all three)."""
+    now = utcnow()
+    at = min(
+        c.received_at + timedelta(minutes=max(INTAKE_MINUTES.values())), max(now, c.received_at)
+    )
     for step in steps:
         at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
         if step == "notice":
@@ -200,9 +369,11 @@ def _walk(c: Complaint, steps: list[str], actor: User | None, rng: random.Random
             c.decision_text, c.remedies, c.decided_at = text, ["review", "mediation"], at
         if step == "pause":
             c.pauses = [[clock.local_date(at).isoformat(), None]]
-        if step in ("close", "withdraw", "decline"):
+        if step in CLOSING_STEPS:
             c.closed_at = at
             c.root_cause = "员工对收费政策解释不到位，已组织培训。" if step == "close" else None
+        if step == "close":
+            c.code_channel, c.code_business, c.code_cause = codes
         if step == "request_review":
             c.review_requested_on = clock.local_date(at)
     refresh_due(c)
@@ -221,14 +392,24 @@ def seed_complaints(rng_seed: int = 2026) -> int:
         return 0
     products = {p.code: p for p in db.session.scalars(select(Product))}
     staff = {u.username: u for u in db.session.scalars(select(User))}
+    # Most customers never complain: the cases fall on half of them, so the rest stay eligible
+    # for surveys (a customer with an open complaint is not surveyed).
+    half = max(1, len(customers) // 2)
     rng, now, added = random.Random(rng_seed), utcnow(), 0
     for n in range(1, COUNT + 1):
-        customer = rng.choice(customers)
+        # The outlet complained about is the drawn customer's; the complainant is one of half
+        # the customers (the random sequence, texts and outlets stay as they were).
+        outlet = rng.choice(customers).branch
+        customer = customers[n * 7 % half]
         channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
         state = rng.choices(*zip(*STATE_WEIGHTS, strict=True))[0]
         age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, 120)
+        group = n % 97 == 0  # a group complaint: major, escalated at once
+        if group and any(step in CLOSING_STEPS for step in PATHS[state]):
+            # A closed major case was escalated long ago: no reminder left on the workbench.
+            age = max(age, ALERT_LOOKBACK_DAYS + 16)
         received = now - timedelta(days=age, minutes=rng.randint(0, 1440))
-        _, text = _text(rng, customer.branch.name if customer.branch else "网点")
+        _, text, codes = _text(rng, outlet.name if outlet else "网点")
         if n <= have:
             continue
         by_phone = rng.random() < 0.3
@@ -239,22 +420,22 @@ def seed_complaints(rng_seed: int = 2026) -> int:
             received_at=received,
             external_id=None if by_phone else customer.external_id,
             phone=customer.phone,
-            branch_code=customer.branch.code if customer.branch else None,
+            branch_code=outlet.code if outlet else None,
             external_ref=f"DEMO-{n:04d}",
             demand=rng.choice(DEMANDS) or None,
             regulator_ref=f"JR{received:%Y%m%d}{n:04d}" if channel == "regulator" else None,
             regulator_received_on=(received - timedelta(days=2)).date()
             if channel == "regulator"
             else None,
-            group_size=25 if n % 97 == 0 else None,
+            group_size=25 if group else None,
             product_code=rng.choice(list(products)) if products and rng.random() < 0.6 else None,
         )
-        complaint, _ = intake_row(data)
-        region = customer.branch.code[:2] if customer.branch else "HO"
+        complaint, _ = register(data)
+        region = outlet.code[:2] if outlet else "HO"
         actor = staff.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
         if actor is not None and state != Status.RECEIVED and rng.random() < 0.85:
             complaint.assignee_id, complaint.assigned_at = actor.id, received
-        _walk(complaint, PATHS[state], actor, rng)
+        _walk(complaint, PATHS[state], actor, rng, codes)
         added += 1
     db.session.flush()
     return added

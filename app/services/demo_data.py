@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 BANK_NAME = "示范商业银行"
 
 # (code, name, city, parent code); the head office first, then branches, then sub-branches.
@@ -84,3 +86,38 @@ ACCOUNTS = [
     ("manager_nj", "王经理（南京分行）", "branch_manager", "NJ"),
     ("agent_nj", "赵坐席（鼓楼支行）", "agent", "NJ01"),
 ]
+
+# Placeholders of the demo texts, each with the values a customer would plausibly write (a
+# wait in minutes, a number of tries, amounts in yuan for the kind of money at stake).
+FILLERS: dict[str, tuple[int, ...]] = {
+    "minutes": tuple(range(20, 91, 5)),  # a wait at the counter
+    "tries": (2, 3, 4, 5, 6),  # attempts at something that keeps failing
+    "calls": (5, 6, 8, 10, 12),  # marketing calls in a week
+    "annual_fee": (100, 200, 300, 480, 600),  # a credit card's annual fee
+    "card_limit": (2000, 3000, 5000, 8000),  # a credit limit cut down to
+    "late_fee": (15, 28, 36, 56, 120),  # a late-payment fee
+    "cash": (500, 1000, 2000, 2500, 3000),  # one ATM withdrawal
+    "transfer": (1500, 3200, 8800, 26000, 50000),  # a transfer or payment
+    "fraud": (268, 1200, 3200, 8800),  # an unauthorised card payment
+    "loss": (3200, 8800, 15000, 26000, 50000),  # a wealth product's loss
+    "interest": (320, 680, 1200, 2150),  # extra interest a month
+    "lost_interest": (860, 1350, 2400, 4100),  # interest lost by withdrawing early
+    "transfer_fee": (5, 10, 15, 25, 50),  # a transfer fee not refunded
+    "daily_limit": (500, 1000, 2000, 5000),  # a non-counter transfer limit a day
+    "change": (100, 200, 300, 500),  # small change to exchange
+    "balance": (3000, 12000, 26000, 50000),  # a loan shown as still owed
+}
+
+
+def placeholders(text: str) -> list[str]:
+    """The names of the ``{...}`` placeholders in a demo text."""
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
+
+
+def fill(text: str, rng, **given: object) -> str:
+    """The text with every placeholder filled: ``given`` values first, else a plausible value
+    drawn for that placeholder; an unknown placeholder raises KeyError (never left as "{x}")."""
+    values = {}
+    for name in placeholders(text):
+        values[name] = given[name] if name in given else rng.choice(FILLERS[name])
+    return text.format(**values)

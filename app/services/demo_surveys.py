@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from app.extensions import db
 from app.models import (
     Branch,
     BranchKind,
+    CallAttempt,
     Campaign,
     CampaignStatus,
     Customer,
@@ -21,9 +23,11 @@ from app.models import (
     Product,
     Response,
     Survey,
+    User,
     utcnow,
 )
 from app.services import invitations, surveys
+from app.services.followups import RETRY_SPACING
 from app.services.responses import store_response
 from app.services.survey_triggers import DEFAULT_RULES, ensure_rule_row
 from surveys import QuestionType, validate
@@ -36,6 +40,8 @@ PRODUCTS_BY_SURVEY = {
     "mobile-banking": ("MOBILE", "ONLINE"),
     "complaint-resolution": ("DEBIT", "CREDIT", "WEALTH", "MOBILE", "CONSUMER"),
 }
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WORK_START, WORK_END = 9, 18  # office hours, Beijing time: call-backs are due within them
 CHANNELS = ("sms", "sms", "sms", "wechat", "app", "email")
 
 OPENERS = {
@@ -299,14 +305,54 @@ def _comment(rng: random.Random, mood: str, code: str) -> str:
     return "，".join(parts) + ("，" + wish if wish else "") + rng.choice(["。", "！", "。", "…"])
 
 
+def working_time(moment: datetime, rng: random.Random) -> datetime:
+    """``moment`` if it falls in office hours (09:00–17:30 Beijing time, so a call ends by
+    18:00), else a moment in the next morning's first hours."""
+    local = moment.astimezone(SHANGHAI)
+    opens = local.replace(hour=WORK_START, minute=0, second=0, microsecond=0)
+    if local < opens:
+        local = opens + timedelta(minutes=rng.randrange(0, 120))
+    elif local.hour * 60 + local.minute >= WORK_END * 60 - 30:
+        local = opens + timedelta(days=1, minutes=rng.randrange(0, 120))
+    return local.astimezone(UTC)
+
+
 def _settle_followups(now: datetime, rng: random.Random) -> None:
-    """Older detractor call-backs were handled; the last fortnight's are still in the queue."""
-    for task in db.session.scalars(
-        select(FollowUp).where(FollowUp.due_at < now - timedelta(days=14))
-    ):
-        task.status = rng.choices(
+    """Call-backs are due in office hours; older detractor call-backs were called and handled
+    (their calls recorded, as the 回访 dashboard counts them); the last fortnight's are still in
+    the queue."""
+    agents = {u.username: u for u in db.session.scalars(select(User))}
+    tasks = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+    for task in tasks:
+        task.due_at = working_time(task.created_at + timedelta(hours=rng.randint(1, 4)), rng)
+    for task in tasks:
+        if task.due_at >= now - timedelta(days=14):
+            continue
+        region = task.branch.code[:2] if task.branch else "HO"
+        agent = agents.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+        status = rng.choices(
             [FollowUpStatus.DONE, FollowUpStatus.UNREACHABLE, FollowUpStatus.REFUSED],
             weights=[75, 18, 7],
         )[0]
-        task.attempts = 1 if task.status != FollowUpStatus.UNREACHABLE else 3
-        task.closed_at = task.due_at + timedelta(days=rng.randint(0, 3))
+        if status == FollowUpStatus.UNREACHABLE:
+            outcomes = [rng.choice(("no_answer", "busy")) for _ in range(task.max_attempts)]
+        else:
+            last = "reached" if status == FollowUpStatus.DONE else "refused"
+            outcomes = ["no_answer"] * (rng.random() < 0.3) + [last]
+        at = task.due_at
+        for i, outcome in enumerate(outcomes):
+            if i:  # retried as the call queue spaces them (2 h, then 20 h), in office hours
+                at = working_time(at + RETRY_SPACING[min(i, len(RETRY_SPACING)) - 1], rng)
+            db.session.add(
+                CallAttempt(
+                    followup_id=task.id,
+                    agent_id=agent.id if agent else None,
+                    outcome=outcome,
+                    note="",
+                    at=at,
+                )
+            )
+        task.status = status
+        task.attempts = sum(o in ("no_answer", "busy") for o in outcomes)
+        task.assigned_to_id = agent.id if agent else None
+        task.closed_at = at + timedelta(minutes=rng.randint(3, 15))

@@ -147,15 +147,36 @@ def refresh(problem: Problem, now: datetime) -> rule.Verification:
     return result
 
 
+BEFORE_COLOR = "#9aa5b1"
+NEUTRAL_COLOR = "#cbd5e1"  # too small a sample, or no change: no verdict in the colour
+CHANGE_COLORS = {"better": "#15803d", "worse": "#c2410c"}
+COUNT_SIGNALS = frozenset({"complaints"})
+
+
+def after_color(signal: rule.Signal) -> str:
+    """Green when better, orange when worse, neutral when unusable (样本不足) or unchanged."""
+    if not signal.usable:
+        return NEUTRAL_COLOR
+    return CHANGE_COLORS.get(signal.change, NEUTRAL_COLOR)
+
+
+def shown(signal: rule.Signal, value: float | None) -> str:
+    """A signal's value as shown: counts as integers, rates as stored (one decimal)."""
+    if value is None:
+        return "—"
+    if signal.name in COUNT_SIGNALS:
+        return str(int(round(value)))
+    return f"{value:g}"
+
+
 def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, Any]:
     """A Plotly figure (plain JSON): before/after bars for each signal, with sample sizes."""
     data, notes, n = [], [], len(result.signals) or 1
     for i, s in enumerate(result.signals, start=1):
         axis = "" if i == 1 else str(i)
-        worse = s.change == "worse"
         for label, value, size, color in (
-            ("整改前", s.before, s.n_before, "#9aa5b1"),
-            ("整改后", s.after, s.n_after, "#c2410c" if worse else "#15803d"),
+            ("整改前", s.before, s.n_before, BEFORE_COLOR),
+            ("整改后", s.after, s.n_after, after_color(s)),
         ):
             data.append(
                 {
@@ -163,7 +184,7 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
                     "name": label,
                     "x": [label],
                     "y": [value if value is not None else 0],
-                    "text": [f"{'—' if value is None else value}<br>n={size}"],
+                    "text": [f"{shown(s, value)}<br>n={size}"],
                     "textposition": "auto",
                     "marker": {"color": color},
                     "xaxis": f"x{axis}",
@@ -195,11 +216,19 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
         "bargap": 0.3,
     }
     gap = 0.06
+    counts = {i for i, s in enumerate(result.signals, start=1) if s.name in COUNT_SIGNALS}
     for i in range(1, n + 1):
         axis = "" if i == 1 else str(i)
         start, end = (i - 1) / n + (gap if i > 1 else 0), i / n - (gap if i < n else 0)
         layout[f"xaxis{axis}"] = {"domain": [start, end], "anchor": f"y{axis}", "fixedrange": True}
-        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "fixedrange": True, "rangemode": "tozero"}
+        layout[f"yaxis{axis}"] = {
+            "anchor": f"x{axis}",
+            "fixedrange": True,
+            "rangemode": "tozero",
+            "nticks": 6,
+            "automargin": True,
+            **({"tickformat": ",d"} if i in counts else {}),
+        }
     return {"data": data, "layout": layout, "config": {"displayModeBar": False}}
 
 

@@ -281,6 +281,7 @@ def questions(f: Filters) -> list[dict[str, Any]]:
         select(q.survey_id, q.question, q.scale, *_sums(q, ("answers", "total", "top"))), q, f
     ).group_by(q.survey_id, q.question, q.scale)
     surveys = {s.id: s for s in db.session.scalars(select(Survey))}
+    titles = memo(("question titles",), question_titles)
     out = []
     for row in db.session.execute(stmt):
         if not row.answers:
@@ -289,8 +290,9 @@ def questions(f: Filters) -> list[dict[str, Any]]:
         out.append(
             {
                 "survey": survey.title if survey else "",
-                "question": row.question,
-                "scale": row.scale,
+                "question": titles.get((row.survey_id, row.question), row.question),
+                "question_id": row.question,
+                "scale": SCALE_NAMES.get(row.scale, row.scale),
                 "answers": int(row.answers),
                 "mean": int(row.total) / int(row.answers),
                 "top_share": int(row.top) / int(row.answers),
@@ -298,3 +300,28 @@ def questions(f: Filters) -> list[dict[str, Any]]:
             }
         )
     return sorted(out, key=lambda r: -r["answers"])
+
+
+SCALE_NAMES = {"rating": "满意度", "ces": "CES", "nps": "NPS"}
+
+
+def question_titles() -> dict[tuple[int, str], str]:
+    """(survey id, question id or ``question.item``) -> the question's Chinese text (matrix
+    items: ``question：item``), newest version first so a reworded question reads as now."""
+    from app.models import SurveyVersion
+    from app.services.surveys import definition_of
+
+    out: dict[tuple[int, str], str] = {}
+    versions = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id.desc()))
+    for version in versions:
+        try:
+            defn = definition_of(version)
+        except Exception:  # a definition the engine cannot read: keep the ids
+            continue
+        for question in defn.questions:
+            title = question.title or question.id
+            out.setdefault((version.survey_id, question.id), title)
+            for item in question.items:
+                key = f"{question.id}.{item.id}"[:130]
+                out.setdefault((version.survey_id, key), f"{title}：{item.label}")
+    return out

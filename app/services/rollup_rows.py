@@ -199,11 +199,26 @@ def voice_keys(row: Any) -> list[tuple[str, str]]:
 
 
 def followup_counts(task: Any, calls: list[tuple[str, datetime]]) -> dict[str, int]:
+    """What one follow-up task adds, from its call log (``call_attempt`` rows).
+
+    Tasks settled without a call log (imported or bulk-loaded rows that only set the task's
+    status, ``attempts`` and ``closed_at``) are counted from the task itself: its failed-call
+    counter, and a done task as reached when it was closed. The call log, when present, wins:
+    every call the application records writes a row, and the counter only counts failed calls.
+    """
     reached = sorted(at for outcome, at in calls if outcome == "reached")
+    attempts = len(calls)
+    status = getattr(task, "status", None)
+    closed_at = getattr(task, "closed_at", None)
+    if not calls:
+        attempts = int(getattr(task, "attempts", 0) or 0)
+        if status == "done" and closed_at is not None:
+            reached = [closed_at]
+            attempts = max(attempts, 1)
     detractor = task.reason == "detractor"
     return {
         "tasks": 1,
-        "attempts": len(calls),
+        "attempts": attempts,
         "reached": int(bool(reached)),
         "closed": int(task.status not in ("open", "scheduled")),
         "detractor_tasks": int(detractor),

@@ -319,6 +319,8 @@ def _followups(cells: set[Cell] | None) -> int:
         FollowUp.branch_id,
         FollowUp.reason,
         FollowUp.status,
+        FollowUp.attempts,
+        FollowUp.closed_at,
     ).execution_options(**ALL)
     if cells is not None:
         stmt = stmt.where(_time_filter(FollowUp.created_at, FollowUp.branch_id, cells))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -79,3 +80,192 @@ def test_demo_complaints_have_no_history_in_the_future(db_session):
     today = clock.local_date(now)
     for complaint in db_session.scalars(select(Complaint)):
         assert all(p[0] <= today.isoformat() for p in complaint.pauses or [])
+
+
+# --- the rules the UI review found broken ------------------------------------------------------
+
+
+def _demo_texts(db_session) -> list[str]:
+    from app.models import OutboxMessage
+    from app.models.complaint import Complaint, ComplaintEvent
+    from app.models.improvement import Problem, ProblemEvent, ProblemLink
+
+    columns = (
+        Complaint.content,
+        Complaint.root_cause,
+        ComplaintEvent.text,
+        OutboxMessage.body,
+        Problem.title,
+        Problem.description,
+        ProblemEvent.text,
+        ProblemLink.summary,
+    )
+    return [t for column in columns for t in db_session.scalars(select(column)) if t]
+
+
+def test_demo_templates_fill_every_placeholder_plausibly():
+    import random
+
+    from app.services import demo_complaints, demo_data, demo_improvements
+
+    templates = [t for _, _, lines in demo_complaints.SCENES for t, _ in lines]
+    templates += [t for sc in demo_improvements.SCENARIOS for t in sc.texts]
+    rng = random.Random(1)
+    for template in templates:
+        for _ in range(20):
+            text = demo_data.fill(template, rng, branch="西湖支行")
+            assert "{" not in text and "}" not in text, text
+            for pattern, low, high in ((r"(\d+)分钟", 20, 90), (r"试了(\d+)次", 2, 6)):
+                for value in re.findall(pattern, text):
+                    assert low <= int(value) <= high, text
+    with pytest.raises(KeyError):
+        demo_data.fill("等了{hours}小时", rng)  # an unknown placeholder is never left unfilled
+
+
+def test_demo_texts_have_no_unfilled_placeholders(db_session):
+    texts = _demo_texts(db_session)
+    assert len(texts) > 300
+    assert [t for t in texts if "{" in t or "}" in t] == []
+    for text in texts:
+        for value in re.findall(r"等了(\d+)分钟|排了(\d+)分钟", text):
+            assert 20 <= int("".join(value)) <= 90, text
+        for value in re.findall(r"试了(\d+)次", text):
+            assert 2 <= int(value) <= 6, text
+
+
+def test_demo_case_histories_are_chronological(db_session):
+    """Registration, acknowledgement and a major case's escalation at the receipt; every later
+    step after them, in order; nothing after now; the last status entry is the case's status."""
+    from app.models import OutboxMessage, utcnow
+    from app.models.complaint import Complaint, ComplaintEvent
+
+    now = utcnow()
+    complaints = db_session.scalars(
+        select(Complaint).where(Complaint.external_ref.like("DEMO-%"))
+    ).all()
+    assert len(complaints) >= 300
+    for c in complaints:
+        events = db_session.scalars(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == c.id)
+            .order_by(ComplaintEvent.id)
+        ).all()
+        moments = [e.at for e in events]
+        assert moments == sorted(moments), c.reference
+        assert moments[0] == c.received_at and events[0].to_status == "received"
+        assert all(c.received_at <= at <= now for at in moments), c.reference
+        statuses = [e for e in events if e.to_status]
+        assert statuses[-1].to_status == c.status, c.reference
+        intake = [e for e in events if e.kind == "escalated" or e.to_status == "received"]
+        intake += [e for e in events if (e.detail or {}).get("purpose") == "acknowledgement"]
+        later = [e for e in events if e not in intake]
+        assert all(e.at <= c.received_at + timedelta(minutes=2) for e in intake), c.reference
+        assert all(e.at >= max(i.at for i in intake) for e in later), c.reference
+        if c.closed_at is not None:
+            closing = [e for e in statuses if e.to_status in ("closed", "withdrawn", "declined")]
+            assert closing[0].at == c.closed_at
+            assert not [e for e in events if e.at > c.closed_at and e in intake]
+        messages = db_session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.related_type == "complaint", OutboxMessage.related_id == c.id
+            )
+        ).all()
+        for m in messages:
+            assert c.received_at <= m.created_at <= c.received_at + timedelta(minutes=2)
+            assert m.sent_at is None or m.sent_at == m.created_at
+            assert "尽快" not in m.body or c.due_at is None
+
+
+def test_closed_demo_cases_carry_all_three_codes(db_session):
+    from app.models.complaint import Complaint, ComplaintEvent
+    from app.services.complaint_casework import check_codes
+
+    closed_ids = set(
+        db_session.scalars(
+            select(ComplaintEvent.complaint_id).where(ComplaintEvent.to_status == "closed")
+        )
+    )
+    assert len(closed_ids) > 100
+    for c in db_session.scalars(select(Complaint).where(Complaint.id.in_(closed_ids))):
+        assert check_codes(c.code_channel, c.code_business, c.code_cause, required=True)
+
+
+def test_no_escalation_reminders_for_closed_demo_cases(db_session):
+    """The 工作台 shows staff notices of the last fortnight: none may be about a closed case."""
+    from app.models import OutboxMessage, User, utcnow
+    from app.models.complaint import Complaint
+    from app.services import workbench
+
+    majors = db_session.scalars(select(Complaint).where(Complaint.is_major)).all()
+    assert majors  # the demo has group complaints, escalated at once
+    closed = {c.id for c in db_session.scalars(select(Complaint)) if c.closed_at is not None}
+    since = utcnow() - timedelta(days=workbench.ALERT_LOOKBACK_DAYS)
+    recent = db_session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.channel == "staff",
+            OutboxMessage.related_type == "complaint",
+            OutboxMessage.created_at >= since,
+        )
+    ).all()
+    assert [m.body for m in recent if m.related_id in closed] == []
+    for user in db_session.scalars(select(User)):
+        alerts = workbench.summary(user).alerts
+        assert [m.body for m in alerts if m.related_id in closed] == []
+
+
+def test_demo_problems_link_only_cases_about_their_topic(db_session):
+    from app.models.complaint import Complaint
+    from app.models.improvement import Problem, ProblemLink
+    from app.services.demo_improvements import SCENARIOS
+
+    topics = {sc.title: sc.keywords for sc in SCENARIOS}
+    problems = db_session.scalars(select(Problem).where(Problem.title.in_(topics))).all()
+    assert len(problems) == len(SCENARIOS)
+    for problem in problems:
+        links = db_session.scalars(
+            select(ProblemLink).where(ProblemLink.problem_id == problem.id)
+        ).all()
+        assert links
+        for link in links:
+            assert link.source_type == "complaint"  # (no answers in the baseline's seed)
+            text = db_session.get(Complaint, link.source_id).content
+            assert any(k in text for k in topics[problem.title]), (problem.title, text)
+
+
+def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_session):
+    """Call-backs are due 09:00–18:00 Beijing time; the handled ones have their calls recorded
+    (in office hours, before closing) and the 回访 rollup counts them; an answer linked to a
+    problem is about its topic."""
+    from zoneinfo import ZoneInfo
+
+    from app.models import Branch, CallAttempt, FollowUp, FollowUpRollup, Response
+    from app.services import demo, demo_improvements
+
+    demo.seed(customers=40, responses=300)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    tasks = db_session.scalars(select(FollowUp)).all()
+    assert len(tasks) > 10
+
+    def office(at) -> bool:
+        local = at.astimezone(shanghai)
+        return 9 <= local.hour < 18
+
+    assert [t.due_at for t in tasks if not office(t.due_at)] == []
+    calls = db_session.scalars(select(CallAttempt)).all()
+    by_task: dict[int, list] = {}
+    for call in calls:
+        by_task.setdefault(call.followup_id, []).append(call)
+    closed = [t for t in tasks if t.closed_at is not None]
+    assert closed
+    for task in closed:
+        made = by_task.get(task.id, [])
+        assert made, task.id
+        assert all(office(c.at) and task.created_at <= c.at <= task.closed_at for c in made)
+        assert task.attempts == sum(c.outcome in ("no_answer", "busy") for c in made)
+    counted = db_session.scalar(select(func.sum(FollowUpRollup.attempts))) or 0
+    assert counted == len(calls) > 0  # the seed rebuilt the rollup after writing the calls
+    for sc in demo_improvements.SCENARIOS:
+        branch = db_session.scalar(select(Branch).where(Branch.code == sc.branch))
+        for rid in demo_improvements._poor_responses(branch, sc.keywords):
+            comment = db_session.get(Response, rid).comment_redacted
+            assert any(k in comment for k in sc.keywords), (sc.title, comment)

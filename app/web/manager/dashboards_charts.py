@@ -6,6 +6,7 @@ Figures are plain Plotly figure dicts serialised with plotly's own JSON encoder;
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from plotly.io.json import to_json_plotly
@@ -19,20 +20,74 @@ FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 def _layout(chart: Chart) -> dict[str, Any]:
     return {
-        "title": {"text": chart.title, "font": {"size": 15}},
+        # the title at the top of the figure, the legend between it and the plot
+        "title": {
+            "text": chart.title,
+            "font": {"size": 15},
+            "yref": "container",
+            "y": 0.98,
+            "yanchor": "top",
+        },
         "font": {"family": FONT, "size": 12, "color": "#2a3440"},
         "colorway": COLORS,
         "paper_bgcolor": "#fff",
         "plot_bgcolor": "#fff",
-        "margin": {"l": 60, "r": 60, "t": 50, "b": 60},
-        "legend": {"orientation": "h", "y": -0.2},
-        "height": 360,
+        "margin": {"l": 60, "r": 60, "t": 50 + 22 * legend_rows(chart), "b": 40},
+        # above the plot: long category labels below it get the room (automargin)
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        "height": 360 + 22 * max(0, legend_rows(chart) - 1),
         "hovermode": "x unified" if chart.kind == "xy" else "closest",
     }
 
 
+LEGEND_WIDTH = 480  # px a legend row may use (a chart is at least 560 px wide)
+
+
+def legend_rows(chart: Chart) -> int:
+    """How many rows the horizontal legend takes (none for a single series or a heat map)."""
+    if chart.kind == "heatmap" or len(chart.series) < 2:
+        return 0
+    rows, used = 1, 0
+    for s in chart.series:
+        width = 50 + 13 * len(s.name)  # symbol and gap, then ~13 px a CJK character
+        if used and used + width > LEGEND_WIDTH:
+            rows, used = rows + 1, 0
+        used += width
+    return rows
+
+
 def _axis(**extra: Any) -> dict[str, Any]:
     return {"gridcolor": "#eef0f3", "zerolinecolor": "#dfe3e8", "automargin": True, **extra}
+
+
+def nice_step(top: float, ticks: int = 5) -> float:
+    """A round tick spacing (1, 2 or 5 times a power of ten, at least 1) for 0..``top``."""
+    if top <= 0:
+        return 1
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return max(1, m * power)
+    return max(1, 10 * power)
+
+
+def count_axis(values: list[Any], **extra: Any) -> dict[str, Any]:
+    """An axis of counts from 0: round integer ticks (0, 20, 40 … rather than 29, 77 …)."""
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    top = max(numbers, default=0)
+    step = nice_step(top)
+    end = step * max(1, math.ceil(top * 1.08 / step))
+    return _axis(tickmode="linear", tick0=0, dtick=step, range=[0, end], tickformat=",d", **extra)
+
+
+def _stacked_top(chart: Chart, axis: str) -> list[float]:
+    series = [s for s in chart.series if s.axis == axis]
+    if chart.stacked and series:
+        return [
+            sum(v or 0 for v in values) for values in zip(*(s.values for s in series), strict=True)
+        ]
+    return [v for s in series for v in s.values if v is not None]
 
 
 def _xy(chart: Chart) -> dict[str, Any]:
@@ -48,23 +103,29 @@ def _xy(chart: Chart) -> dict[str, Any]:
         else:
             trace.update(type="scatter", mode="lines+markers", connectgaps=False)
         data.append(trace)
-    yaxis = _axis(title={"text": chart.y_title or chart.unit.split("；")[0][:20]})
+    title = {"text": chart.y_title or chart.unit.split("；")[0][:20]}
+    on_y = [s for s in chart.series if s.axis == "y"]
     if chart.y_range:
-        yaxis["range"] = list(chart.y_range)
+        low, high = chart.y_range
+        yaxis = _axis(title=title, range=[low, high], tickmode="linear", tick0=0, dtick=20)
+    elif on_y and all(s.kind == "bar" for s in on_y) and (chart.counts or chart.unit[:1] == "件"):
+        yaxis = count_axis(_stacked_top(chart, "y"), title=title)
+    else:
+        yaxis = _axis(title=title, tickmode="auto", nticks=7)
     layout = _layout(chart) | {
-        "xaxis": _axis(type="category"),
+        "xaxis": _axis(type="category", tickangle="auto"),
         "yaxis": yaxis,
         "barmode": "stack" if chart.stacked else "group",
     }
     if any(s.axis == "y2" for s in chart.series):
-        layout["yaxis2"] = {
-            "overlaying": "y",
-            "side": "right",
-            "title": {"text": chart.y2_title},
-            "showgrid": False,
-            "rangemode": "tozero",
-            "tickformat": ",d",
-        }
+        # its own round ticks, not aligned to the left axis's gridlines
+        layout["yaxis2"] = count_axis(
+            _stacked_top(chart, "y2"),
+            overlaying="y",
+            side="right",
+            title={"text": chart.y2_title},
+            showgrid=False,
+        )
     return {"data": data, "layout": layout}
 
 
@@ -83,10 +144,17 @@ def _hbar(chart: Chart) -> dict[str, Any]:
         if chart.z and i == 0:  # z marks the rows that may be ranked; the others are grey
             trace["marker"] = {"color": [COLORS[0] if row[0] else GREY for row in chart.z]}
         data.append(trace)
+    title = {"text": chart.unit.split("；")[0][:20]}
+    if chart.counts:
+        xaxis = count_axis(_stacked_top(chart, "y"), title=title)
+    elif chart.unit.startswith("百分制"):
+        xaxis = _axis(title=title, range=[0, 100], tickmode="linear", tick0=0, dtick=20)
+    else:
+        xaxis = _axis(title=title)
     layout = _layout(chart) | {
         "yaxis": _axis(autorange="reversed"),
-        "xaxis": _axis(title={"text": chart.unit.split("；")[0][:20]}),
-        "height": max(300, 60 + 28 * len(chart.y)),
+        "xaxis": xaxis,
+        "height": max(300, 80 + 28 * len(chart.y)),
     }
     return {"data": data, "layout": layout}
 

@@ -1,0 +1,262 @@
+"""Definitions behind dashboard figures: timeliness counts overdue open cases, follow-up calls
+reach the rollups, labels are Chinese, charts use round ticks, improvement figures read right."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Complaint, FollowUp, Survey
+from app.models.complaint import CLOCK_RUNNING
+from app.services import dashboard_complaints as dc
+from app.services import dashboard_filters, dashboard_pages, dashboard_pages_more, rollups
+from app.services import dashboard_followups as dfu
+from app.services import improvement_figures as figures
+from app.services import improvement_verification as rule
+from app.services.complaints import IntakeData, create_complaint
+from app.services.followups import record_attempt
+from app.services.rollup_rows import followup_counts
+from app.services.tx import transactional
+from app.web.manager import dashboards_charts
+from tests import factories
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _local(y: int, m: int, d: int, hh: int = 10) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=SH).astimezone(UTC)
+
+
+def _complaint(received_at: datetime) -> Complaint:
+    complaint, _ = create_complaint(
+        IntakeData(
+            channel="hotline",
+            content="信用卡年费扣款有争议，要求退还年费，客服说无法处理。",
+            name="王芳",
+            phone="13800138000",
+            branch_code="NJ01",
+            received_at=received_at,
+        )
+    )
+    return complaint
+
+
+def _raw_overdue(start: datetime, end: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(Complaint.id)).where(
+            Complaint.status.in_([str(s) for s in CLOCK_RUNNING]),
+            Complaint.decided_at.is_(None),
+            Complaint.due_at >= start,
+            Complaint.due_at < min(end, datetime.now(UTC)),
+        )
+    )
+
+
+def test_counts_rate_divides_by_decided_plus_open_overdue():
+    c = dc.Counts()
+    c.add({"decided": 3, "decided_in_time": 3, "overdue_open": 1})
+    assert c.due == 4
+    assert c.in_time_share == 0.75
+    assert dc.Counts().in_time_share is None
+
+
+def test_an_open_case_past_its_deadline_lowers_the_timeliness_rate(app):
+    f = dashboard_filters.parse({"from": "2024-03-01", "to": "2024-05-31", "branch": "NJ"})
+    before = dc.total(f)
+    complaint = _complaint(_local(2024, 3, 4))
+    assert complaint.due_at is not None and complaint.decided_at is None
+    after = dc.total(f)
+    assert after.overdue_open == before.overdue_open + 1
+    assert after.decided == before.decided
+    assert after.in_time_share == after.decided_in_time / (after.decided + after.overdue_open)
+    assert after.in_time_share < 1.0  # never 100 % while a case is overdue
+    # the same case in every view the pages read: trend, heat map rows, JR/T 0169 codes
+    assert sum(c.overdue_open for _, c in dc.trend(f)) == after.overdue_open
+    assert sum(c.overdue_open for c in dc.by_child(f).values()) == after.overdue_open
+    assert sum(c.overdue_open for *_, c in dc.by_dimension(f, "code_business")) == (
+        after.overdue_open
+    )
+    everything = dashboard_filters.parse({"from": "2024-03-01", "to": "2024-05-31"})
+    assert dc.total(everything).overdue_open == _raw_overdue(
+        _local(2024, 3, 1, 0), _local(2024, 6, 1, 0)
+    )
+    card = next(c for c in dashboard_pages.overview(f).cards if c.label == "法定时限内处理")
+    assert f"超期未决 {after.overdue_open} 件" in card.sub
+
+
+def test_a_case_still_within_its_deadline_is_not_counted(app):
+    now = datetime.now(UTC)
+    today = now.astimezone(SH).date()
+    f = dashboard_filters.parse(
+        {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat(), "branch": "NJ"}
+    )
+    before = dc.total(f).overdue_open
+    _complaint(now - timedelta(hours=2))
+    assert dc.total(f).overdue_open == before
+
+
+@transactional
+def _task(created_at: datetime) -> int:
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    customer = factories.customer("HZ01")
+    task = FollowUp(
+        customer_id=customer.id,
+        survey_id=survey.id,
+        version_id=survey.latest_version.id,
+        branch_id=customer.branch_id,
+        reason="detractor",
+        note="测试回访",
+        due_at=created_at,
+        created_at=created_at,
+    )
+    db.session.add(task)
+    db.session.flush()
+    return task.id
+
+
+def test_recorded_calls_reach_the_followup_figures(app):
+    created = datetime.now(UTC) - timedelta(hours=1)
+    day = created.astimezone(SH).date().isoformat()
+    f = dashboard_filters.parse({"from": day, "to": day, "branch": "HZ"})
+    before = dfu.total(f)
+    task_id = _task(created)
+    agent = factories.user(branch_code="HZ")
+    record_attempt(task_id, "no_answer", agent=agent)
+    record_attempt(task_id, "busy", agent=agent)
+    after = dfu.total(f)
+    assert after["tasks"] == before["tasks"] + 1
+    assert after["attempts"] == before["attempts"] + 2
+    page = dashboard_pages_more.PAGES["followups"](f)
+    calls = next(c for c in page.cards if c.label == "拨打次数")
+    assert int(calls.value) == after["attempts"] > 0
+    chart = next(c for c in page.charts if c.id == "chart-followups")
+    assert chart.y_range == (0, 100) and "%" in chart.y_title
+
+
+def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
+    created = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    done = SimpleNamespace(
+        reason="detractor",
+        status="done",
+        attempts=1,
+        closed_at=created + timedelta(hours=30),
+        created_at=created,
+    )
+    counts = followup_counts(done, [])
+    assert counts["attempts"] == 1 and counts["reached"] == 1
+    assert counts["detractor_within_48h"] == 1
+    unreachable = SimpleNamespace(
+        reason="detractor", status="unreachable", attempts=3, closed_at=created, created_at=created
+    )
+    counts = followup_counts(unreachable, [])
+    assert counts["attempts"] == 3 and counts["reached"] == 0 and counts["closed"] == 1
+    # a call log wins over the task's counter (which only counts failed calls)
+    logged = followup_counts(done, [("no_answer", created), ("reached", created)])
+    assert logged["attempts"] == 2 and logged["reached"] == 1
+
+
+@transactional
+def _settle_without_calls(task_id: int, closed_at: datetime) -> None:
+    task = db.session.get(FollowUp, task_id)
+    task.status, task.attempts, task.closed_at = "done", 1, closed_at
+
+
+def test_rebuild_counts_tasks_settled_without_calls(app):
+    created = _local(2024, 2, 5)
+    task_id = _task(created)
+    _settle_without_calls(task_id, created + timedelta(hours=20))
+    rollups.rebuild(["followup"])
+    f = dashboard_filters.parse({"from": "2024-02-05", "to": "2024-02-05", "branch": "HZ"})
+    total = dfu.total(f)
+    assert total["tasks"] == 1 and total["attempts"] == 1 and total["reached"] == 1
+    assert total["detractor_within_48h"] == 1
+
+
+def test_question_table_shows_chinese_question_text_and_scale_names(app):
+    from tests.services.test_dashboard_figures import _save_responses
+
+    plan = [("HZ01", _local(2024, 1, 10 + i), 4, 9) for i in range(3)]
+    _save_responses(plan)
+    f = dashboard_filters.parse({"from": "2024-01-01", "to": "2024-01-31"})
+    table = dashboard_pages_more.products_channels(f).tables["questions"]
+    assert table.rows
+    for row in table.rows:
+        _, question, scale, *_ = row
+        assert scale in ("满意度", "CES", "NPS")
+        assert not re.fullmatch(r"[a-z_0-9]+(\.[a-z_0-9]+)?", question), row
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in question), row
+
+
+def test_count_axes_use_round_ticks():
+    assert dashboards_charts.nice_step(171) == 50
+    assert dashboards_charts.nice_step(23) == 5
+    assert dashboards_charts.nice_step(3) == 1
+    axis = dashboards_charts.count_axis([29, 77, 124, 171])
+    assert axis["tickmode"] == "linear" and axis["dtick"] == 50 and axis["range"][0] == 0
+    assert axis["range"][1] % 50 == 0 and axis["automargin"]
+
+
+def test_followup_chart_rates_on_a_percent_axis_and_counts_on_round_ticks():
+    chart = dashboard_pages.Chart(
+        "c",
+        "t",
+        "件；折线为 %",
+        "t",
+        x=["2026-01", "2026-02"],
+        series=[
+            dashboard_pages.Series("任务", [29, 171], "bar", "y2"),
+            dashboard_pages.Series("接通率（%）", [50.0, 75.0]),
+        ],
+        y_title="比率（%）",
+        y_range=(0, 100),
+    )
+    layout = dashboards_charts._xy(chart)["layout"]
+    assert layout["yaxis"]["range"] == [0, 100]
+    assert layout["yaxis2"]["tickmode"] == "linear" and layout["yaxis2"]["dtick"] == 50
+    assert layout["xaxis"]["automargin"] is True
+
+
+def _signal(name: str, usable: bool, change: str) -> rule.Signal:
+    return rule.Signal(name, name, 33.0, 20.0, 33, 20, usable, change)
+
+
+def test_improvement_figures_show_counts_as_integers_and_neutral_when_too_small():
+    small = _signal("complaints", False, "better")
+    assert figures.shown(small, 33.0) == "33"
+    assert figures.shown(_signal("csat", True, "better"), 81.5) == "81.5"
+    assert figures.shown(small, None) == "—"
+    assert figures.after_color(small) == figures.NEUTRAL_COLOR
+    assert figures.after_color(_signal("complaints", True, "better")) == "#15803d"
+    assert figures.after_color(_signal("complaints", True, "worse")) == "#c2410c"
+    assert figures.after_color(_signal("complaints", True, "same")) == figures.NEUTRAL_COLOR
+
+
+def test_section_tables_show_their_heading_once_and_ranking_gets_full_width(client, auth):
+    auth.login("hq")
+    html = client.get("/manager/dashboards/followups?from=2026-01-01&to=2026-01-31").get_data(
+        as_text=True
+    )
+    assert html.count("<h2>按回访原因</h2>") == 1
+    assert '<caption class="visually-hidden">按回访原因</caption>' in html
+    html = client.get("/manager/dashboards/branches?from=2026-01-01&to=2026-01-31").get_data(
+        as_text=True
+    )
+    assert 'id="section-branch_ranking"' in html and 'href="#section-branch_ranking"' in html
+
+
+def test_improvement_chart_without_signals_still_builds():
+    empty = rule.Verification(rule.Verdict.INSUFFICIENT, "尚无已完成的整改措施")
+    chart = figures.chart(None, None, empty)
+    assert chart["data"] == [] and "yaxis" in chart["layout"]
+    full = rule.Verification(
+        rule.Verdict.INSUFFICIENT, "样本不足", (_signal("complaints", False, "better"),)
+    )
+    chart = figures.chart(None, None, full)
+    assert chart["data"][1]["marker"]["color"] == figures.NEUTRAL_COLOR
+    assert chart["data"][1]["text"] == ["20<br>n=20"]
+    assert chart["layout"]["yaxis"]["tickformat"] == ",d"
