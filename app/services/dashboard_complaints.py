@@ -123,6 +123,17 @@ OVERDUE_COLUMNS = {
 }
 
 
+def narrowed(stmt: Any, f: Filters) -> Any:
+    """A complaint query limited to the filters' branches, product and channel."""
+    if f.branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
+    if f.product is not None:
+        stmt = stmt.where(Complaint.product_id == f.product.id)
+    if f.channel is not None:
+        stmt = stmt.where(Complaint.channel == f.channel)
+    return stmt
+
+
 def overdue_open(
     f: Filters, dims: tuple[str, ...] = (), regulator: bool | None = None
 ) -> dict[tuple, int]:
@@ -136,12 +147,7 @@ def overdue_open(
         Complaint.due_at >= day_start(f.start),
         Complaint.due_at < end,
     )
-    if f.branch_ids is not None:
-        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
-    if f.product is not None:
-        stmt = stmt.where(Complaint.product_id == f.product.id)
-    if f.channel is not None:
-        stmt = stmt.where(Complaint.channel == f.channel)
+    stmt = narrowed(stmt, f)
     if regulator is not None:
         stmt = stmt.where(
             (Complaint.channel == "regulator") if regulator else (Complaint.channel != "regulator")
@@ -317,10 +323,5 @@ def overdue_now(f: Filters) -> int:
     stmt = select(func.count(Complaint.id)).where(
         Complaint.status.in_([str(s) for s in CLOCK_RUNNING]), Complaint.due_at < utcnow()
     )
-    if f.branch_ids is not None:
-        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
-    if f.product is not None:
-        stmt = stmt.where(Complaint.product_id == f.product.id)
-    if f.channel is not None:
-        stmt = stmt.where(Complaint.channel == f.channel)
+    stmt = narrowed(stmt, f)
     return db.session.scalar(stmt) or 0

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Complaint, Response
 from app.models.base import utcnow
 from app.models.complaint import CLOCK_RUNNING
+from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.rollups import TZ, day_start
 
@@ -64,12 +65,7 @@ def complaints(
         )
     else:
         stmt = select(Complaint).where(*_range(Complaint.received_at, f))
-    if f.branch_ids is not None:
-        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
-    if f.product is not None:
-        stmt = stmt.where(Complaint.product_id == f.product.id)
-    if f.channel is not None:
-        stmt = stmt.where(Complaint.channel == f.channel)
+    stmt = dashboard_complaints.narrowed(stmt, f)
     for name in CODE_ARGS:
         if extra.get(name):
             stmt = stmt.where(getattr(Complaint, name) == extra[name][:20])
