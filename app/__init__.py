@@ -25,9 +25,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.config["NLP_MODEL_DIR"] = os.path.join(app.instance_path, "nlp-models")
     config_module.finalise(app.config)
 
-    from app.wiring import init_extensions, register_blueprints, register_commands
+    from app.wiring import init_extensions, register_blueprints, register_commands, wrap_wsgi
 
     init_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    wrap_wsgi(app)
     return app

@@ -46,6 +46,9 @@ class DefaultConfig:
     RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
     BANK_NAME = "客声银行"  # shown to customers on their pages
     BANK_HOTLINE = ""  # the bank's service hotline on customers' pages; not shown when unset
+    # Customers' survey submissions answered without Flask's request machinery when they
+    # succeed (app/web/public/fast_submit.py); False sends them through the Flask view.
+    SURVEY_FAST_PATH = True
 
 
 def normalise_database_url(url: str) -> str:

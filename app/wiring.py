@@ -20,9 +20,6 @@ def init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    if app.config.get("TRUSTED_PROXIES"):
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
     from app.jobs import celery_init_app
     from app.web import auth as _auth  # noqa: F401  (user loader)
 
@@ -43,6 +40,17 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     errors.register(app)
     support.register(app)
+
+
+def wrap_wsgi(app: Flask) -> None:
+    """The middleware around Flask, innermost first: the survey submission fast path, then the
+    trusted proxies' headers (so the fast path sees the client address Flask would)."""
+    from app.web.public import fast_submit
+
+    fast_submit.install(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
 
 
 def register_commands(app: Flask) -> None:

@@ -78,6 +78,18 @@ _HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+_HEADER_KEYS = tuple((name, value, name.lower()) for name, value in _HEADERS)
+
+
+def security_headers(present: set[str], *, secure: bool, no_store: bool) -> list[tuple[str, str]]:
+    """The security headers a response gets, minus those already ``present`` (lower-case
+    names): the same list for the Flask responses and the survey submission fast path."""
+    extra = [(name, value) for name, value, lower in _HEADER_KEYS if lower not in present]
+    if secure and "strict-transport-security" not in present:
+        extra.append(("Strict-Transport-Security", "max-age=31536000"))
+    if no_store and "cache-control" not in present:
+        extra.append(("Cache-Control", "no-store"))
+    return extra
 
 
 def _security_headers(response):
@@ -85,14 +97,10 @@ def _security_headers(response):
     # One pass over the headers set so far (Headers.setdefault raises and catches an exception
     # per missing header: ten of them on every response).
     present = set(headers.keys(lower=True))
-    extra = [(name, value) for name, value in _HEADERS if name.lower() not in present]
-    if request.is_secure and "strict-transport-security" not in present:
-        extra.append(("Strict-Transport-Security", "max-age=31536000"))
-    if "cache-control" not in present and (  # one-time links and personal pages
+    no_store = "cache-control" not in present and (  # one-time links and personal pages
         request.path.startswith("/s/") or getattr(current_user, "is_authenticated", False)
-    ):
-        extra.append(("Cache-Control", "no-store"))
-    headers.extend(extra)
+    )
+    headers.extend(security_headers(present, secure=request.is_secure, no_store=no_store))
     return response
 
 

@@ -33,8 +33,8 @@ MAX_WRONG_TOKENS = 30
 WINDOW_SECONDS = 600
 
 
-def _limit_key() -> str:
-    return f"survey-link:{request.remote_addr or 'unknown'}"
+def limit_key(remote_addr: str | None) -> str:
+    return f"survey-link:{remote_addr or 'unknown'}"
 
 
 def _limits() -> tuple[int, int]:
@@ -74,7 +74,7 @@ def _blocked() -> dict[str, float]:
     return current_app.extensions.setdefault("survey_link_blocked", {})
 
 
-def _throttled(key: str) -> bool:
+def throttled(key: str) -> bool:
     until = _blocked().get(key)
     if until is None:
         return False
@@ -102,8 +102,8 @@ def survey_link(token: str):
     # Only wrong tokens are counted (in the database, across workers); a right one costs no
     # rate-limit query. Past the limit every link from the address is refused for the window.
     limit, window = _limits()
-    key = _limit_key()
-    if _throttled(key):
+    key = limit_key(request.remote_addr)
+    if throttled(key):
         return message_page("throttled")
     try:
         if request.method == "GET":
@@ -123,6 +123,11 @@ def survey_link(token: str):
 
 
 _thanks_pages: dict[str, str] = {}
+
+
+def cached_thanks_page(text: str) -> str | None:
+    """The customer's thank-you page with this text, when this process has rendered it."""
+    return _thanks_pages.get(text)
 
 
 def thanks_page(text: str) -> str:
