@@ -232,6 +232,38 @@ def test_demo_problems_link_only_cases_about_their_topic(db_session):
             assert any(k in text for k in topics[problem.title]), (problem.title, text)
 
 
+def test_demo_problems_link_their_cases_over_time_not_all_at_seed_time(db_session):
+    """Each case is linked after it arrived and after the problem was opened, never after the
+    problem was closed or in the future; the history's "关联" entries carry those dates."""
+    from app.models import utcnow
+    from app.models.improvement import Problem, ProblemEvent, ProblemLink
+    from app.services.demo_improvements import SCENARIOS
+
+    now = utcnow()
+    problems = db_session.scalars(
+        select(Problem).where(Problem.title.in_([sc.title for sc in SCENARIOS]))
+    ).all()
+    days = set()
+    for problem in problems:
+        events = db_session.scalars(
+            select(ProblemEvent).where(ProblemEvent.problem_id == problem.id)
+        ).all()
+        opened = min(e.at for e in events if e.kind == "created")
+        assert problem.created_at == opened
+        links = db_session.scalars(
+            select(ProblemLink).where(ProblemLink.problem_id == problem.id)
+        ).all()
+        for link in links:
+            assert link.source_at <= link.linked_at < now - timedelta(days=1), problem.title
+            assert link.linked_at >= opened, problem.title
+            assert problem.closed_at is None or link.linked_at < problem.closed_at
+            days.add(link.linked_at.date())
+        linked = [e.at for e in events if e.kind == "linked"]
+        assert sorted(linked) == sorted({link.linked_at for link in links})
+        assert len(linked) > 1, problem.title  # linked as the cases came in
+    assert len(days) > 30
+
+
 def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_session):
     """Call-backs are due 09:00–18:00 Beijing time; the handled ones have their calls recorded
     (in office hours, before closing) and the 回访 rollup counts them; an answer linked to a
