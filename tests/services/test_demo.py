@@ -301,3 +301,21 @@ def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_sessi
         for rid in demo_improvements._poor_responses(branch, sc.keywords):
             comment = db_session.get(Response, rid).comment_redacted
             assert any(k in comment for k in sc.keywords), (sc.title, comment)
+
+
+def test_demo_complaints_per_ten_thousand_customers_are_what_banks_see(db_session):
+    """Per month, a branch sees one to a few tens of complaints per 10,000 customers: the demo
+    registers each unit's customer count (not the few hundred demo customer records)."""
+    from app.models import utcnow
+    from app.services import dashboard_filters, dashboard_pages_more
+    from app.services.complaint_clock import local_date
+
+    end = local_date(utcnow()).replace(day=1) - timedelta(days=1)  # last month, a whole one
+    for branch in ("", "HZ", "NJ", "SZ"):
+        month = {"from": end.replace(day=1).isoformat(), "to": end.isoformat(), "grain": "month"}
+        f = dashboard_filters.parse({**month, "branch": branch})
+        page = dashboard_pages_more.branches(f)
+        figures = [v for row in page.tables["branch_complaint_rate_heat"].rows for v in row[1:]]
+        assert figures and all(v is not None for v in figures), (branch, figures)
+        low = 0.5 if branch == "" else 0  # (a sub-branch may have a quiet month)
+        assert all(low <= v <= 30 for v in figures), (branch, figures)
