@@ -270,8 +270,9 @@ def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_sessi
     problem is about its topic."""
     from zoneinfo import ZoneInfo
 
-    from app.models import Branch, CallAttempt, FollowUp, FollowUpRollup, Response
-    from app.services import demo, demo_improvements
+    from app.models import Branch, CallAttempt, FollowUp, FollowUpRollup, Response, utcnow
+    from app.services import dashboard_filters, demo, demo_improvements
+    from app.services import dashboard_followups as dfu
 
     demo.seed(customers=40, responses=300)
     shanghai = ZoneInfo("Asia/Shanghai")
@@ -296,6 +297,18 @@ def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_sessi
         assert task.attempts == sum(c.outcome in ("no_answer", "busy") for c in made)
     counted = db_session.scalar(select(func.sum(FollowUpRollup.attempts))) or 0
     assert counted == len(calls) > 0  # the seed rebuilt the rollup after writing the calls
+    # only the last two days' call-backs wait for their first call; the older ones were made
+    now = utcnow()
+    waiting = [t for t in tasks if t.id not in by_task]
+    assert waiting == [t for t in waiting if t.due_at >= now - timedelta(days=2)]
+    assert all(c.at <= now for c in calls)
+    for task in tasks:
+        if task.closed_at is None and task.id in by_task:  # a retry still to come
+            assert task.due_at > max(c.at for c in by_task[task.id]), task.id
+    since = (now - timedelta(days=90)).astimezone(shanghai).date().isoformat()
+    recent = dfu.total(dashboard_filters.parse({"from": since}))
+    assert recent["called"] > 0 and 0.5 <= dfu.reach_rate(recent) <= 1
+    assert 0.5 <= dfu.callback_rate(recent) <= 1
     for sc in demo_improvements.SCENARIOS:
         branch = db_session.scalar(select(Branch).where(Branch.code == sc.branch))
         for rid in demo_improvements._poor_responses(branch, sc.keywords):
