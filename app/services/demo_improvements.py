@@ -21,6 +21,7 @@ from app.models.improvement import ActionStatus, ImprovementAction, Problem, Pro
 from app.services import demo_complaints, demo_data
 from app.services import improvement_figures as figures
 from app.services.complaints import IntakeData
+from app.services.demo_surveys import working_time
 from app.services.errors import Conflict
 from app.services.improvements import close_row, link_rows, record, sync_status
 
@@ -351,12 +352,13 @@ def _link_over_time(
     rng: random.Random,
 ) -> None:
     """Link each case as a manager would have: those that came before the problem was opened on
-    that day, later ones one to five days after they arrived (by two days ago: the closed
-    problems closed yesterday); one history entry per day."""
+    that day, later ones one to five days after they arrived, in office hours (by two days ago:
+    the closed problems closed yesterday); one history entry per day."""
     latest = utcnow() - 2 * DAY
     batches: dict[date, list[tuple[datetime, int]]] = defaultdict(list)
     for case_id, arrived in cases:
-        at = max(min(max(opened, arrived + rng.uniform(1, 5) * DAY), latest), arrived)
+        at = working_time(max(opened, arrived + rng.uniform(1, 5) * DAY), rng)
+        at = max(min(at, latest), arrived)
         batches[at.date()].append((at, case_id))
     for day in sorted(batches):
         batch = batches[day]
