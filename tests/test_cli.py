@@ -110,3 +110,23 @@ def test_demo_seed_is_repeatable_and_prints_logins(app, db_session):
     for username in ("admin", "hq", "manager", "agent"):
         assert username in result.output
     assert "Kesheng@2026" in result.output
+
+
+def test_branches_set_customers_registers_counts_all_or_nothing(app, db_session):
+    from app.models import Branch
+
+    def count(code: str) -> int | None:
+        return db_session.scalar(select(Branch.customer_count).where(Branch.code == code))
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["branches", "set-customers", "hz01=52000", "HZ02=", "NJ01=7"])
+    assert result.exit_code == 0, result.output
+    assert "西湖支行  52,000" in result.output and "滨江支行  未登记" in result.output
+    assert (count("HZ01"), count("HZ02"), count("NJ01")) == (52000, None, 7)
+    unknown = runner.invoke(args=["branches", "set-customers", "HZ01=1", "XX99=5"])
+    assert unknown.exit_code == 1 and "机构代码不存在：XX99" in unknown.output
+    assert count("HZ01") == 52000  # nothing changed
+    for bad in ("HZ01=-3", "HZ01=many", "HZ01"):
+        refused = runner.invoke(args=["branches", "set-customers", bad])
+        assert refused.exit_code == 2 and "HZ01" in refused.output, refused.output
+    assert count("HZ01") == 52000

@@ -7,7 +7,7 @@ import functools
 import click
 from flask import Flask
 
-from app.cli import accounts, dashboards, demo, nlp_commands
+from app.cli import accounts, branches, dashboards, demo, nlp_commands
 from app.cli import complaints as complaint_commands
 from app.cli import improvements as improvement_commands
 from app.cli import retention as retention_commands
@@ -17,6 +17,7 @@ from app.services.errors import ServiceError
 GROUPS = (
     accounts.users,
     accounts.api_tokens,
+    branches.branches_group,
     demo.demo,
     nlp_commands.nlp_group,
     complaint_commands.complaints,

@@ -85,6 +85,8 @@ FINISHED_ACTIONS = frozenset({A.DONE, A.VERIFIED})
 
 LINK_SOURCES = ("complaint", "response", "followup")
 LINK_SOURCE_LABELS = {"complaint": "投诉", "response": "答卷", "followup": "回访记录"}
+# What a linked case's own date (``ProblemLink.source_at``) is: received, submitted, created.
+LINK_SOURCE_DATE_LABELS = {"complaint": "受理", "response": "提交", "followup": "创建"}
 
 
 class Problem(BranchScoped, TimestampMixin, db.Model):
@@ -229,6 +231,10 @@ class ProblemLink(db.Model):
     @property
     def source_label(self) -> str:
         return LINK_SOURCE_LABELS.get(self.source_type, self.source_type)
+
+    @property
+    def source_at_label(self) -> str:
+        return LINK_SOURCE_DATE_LABELS.get(self.source_type, "")
 
 
 class ProblemEvent(db.Model):

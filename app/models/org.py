@@ -50,6 +50,10 @@ class Branch(TimestampMixin, db.Model):
     city: Mapped[str | None] = mapped_column(String(50))
     address: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # The bank's own count of this unit's customers (not its sub-branches'): the population of
+    # "complaints per 10,000 customers". Kesheng's customer table only holds the customers who
+    # were surveyed, complained or were imported, so it cannot stand in for it.
+    customer_count: Mapped[int | None]
 
     parent: Mapped[Branch | None] = relationship(remote_side=[id])
 

@@ -173,6 +173,7 @@ class FollowUpRollup(BranchScoped, db.Model):
     day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(20))
     tasks: Mapped[int] = _count()
+    called: Mapped[int] = _count()  # tasks with at least one call (the reach rate's denominator)
     attempts: Mapped[int] = _count()
     reached: Mapped[int] = _count()
     closed: Mapped[int] = _count()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Complaint, ComplaintRollup, Customer
+from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
 from app.models.complaint import CLOCK_RUNNING
 from app.models.rollup import ComplaintSliceRollup
@@ -308,13 +308,16 @@ def child_month(f: Filters) -> dict[tuple[str, date], Counts]:
 
 
 def customers_by_child(f: Filters) -> dict[str, int]:
-    """Customers per child subtree (the denominator of complaints per 10,000 customers)."""
+    """The bank's registered customers per child subtree (``Branch.customer_count``, the
+    denominator of complaints per 10,000 customers); a child none of whose units has a count is
+    absent. Kesheng's own customer table is not the population: it holds only the customers
+    who complained, answered a survey or were imported for a campaign."""
     node, kids = metrics.children_of(f)
     branches = metrics.branch_map()
-    stmt = select(Customer.branch_id, func.count()).group_by(Customer.branch_id)
     acc: dict[str, int] = defaultdict(int)
-    for branch_id, n in db.session.execute(stmt):
-        acc[metrics.child_key(branch_id, node, kids, branches)] += n
+    for branch in branches.values():
+        if branch.customer_count is not None:
+            acc[metrics.child_key(branch.id, node, kids, branches)] += branch.customer_count
     return acc
 
 

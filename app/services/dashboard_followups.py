@@ -1,46 +1,69 @@
-"""Follow-up figures for the dashboards: calls made, reach rate, detractor call-back in 48 hours."""
+"""Follow-up figures for the dashboards: calls made, reach rate, detractor call-back in 48 hours.
+
+The reach rate counts only tasks already called (a task still waiting for its first call says
+nothing about reaching the customer), and the 48-hour call-back rate only detractor tasks whose
+48 hours are over: those created at least three Beijing days before today (a task of the day
+before yesterday may still be inside its window).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import FollowUpRollup
-from app.services import metrics
+from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
 
-COUNTS = ("tasks", "attempts", "reached", "closed", "detractor_tasks", "detractor_within_48h")
+COUNTS = (
+    "tasks",
+    "called",
+    "attempts",
+    "reached",
+    "closed",
+    "detractor_tasks",
+    "detractor_within_48h",
+)
+# the detractor counts again, of the days whose 48-hour windows have all closed
+WINDOW_CLOSED = {"detractor_due": "detractor_tasks", "detractor_due_in_48h": "detractor_within_48h"}
+KEYS = (*COUNTS, *WINDOW_CLOSED)
+WINDOW_DAYS = 3
 REASONS = {"detractor": "低分客户", "trigger": "业务事件", "manual": "人工指派"}
 
 
 def rows(f: Filters, *dims: str) -> list[tuple[tuple, dict[str, int]]]:
     r = FollowUpRollup
     cols = [getattr(r, d) for d in dims]
+    closed_by = dashboard_filters.today() - timedelta(days=WINDOW_DAYS)
     sums = [func.coalesce(func.sum(getattr(r, c)), 0).label(c) for c in COUNTS]
+    sums += [
+        func.coalesce(func.sum(case((r.day <= closed_by, getattr(r, c)), else_=0)), 0).label(key)
+        for key, c in WINDOW_CLOSED.items()
+    ]
     stmt = metrics.apply_filters(select(*cols, *sums), r, f)
     if cols:
         stmt = stmt.group_by(*cols)
     return [
-        (tuple(row[: len(dims)]), {c: int(row._mapping[c]) for c in COUNTS})
+        (tuple(row[: len(dims)]), {k: int(row._mapping[k]) for k in KEYS})
         for row in db.session.execute(stmt)
     ]
 
 
 def total(f: Filters) -> dict[str, int]:
     found = rows(f)
-    return found[0][1] if found else dict.fromkeys(COUNTS, 0)
+    return found[0][1] if found else dict.fromkeys(KEYS, 0)
 
 
 def trend(f: Filters) -> list[tuple[date, dict[str, int]]]:
-    acc: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    acc: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KEYS, 0))
     for (day,), counts in rows(f, "day"):
         target = acc[metrics.period_of(day, f.grain)]
         for k, v in counts.items():
             target[k] += v
-    return [(p, acc.get(p, dict.fromkeys(COUNTS, 0))) for p in metrics.periods(f)]
+    return [(p, acc.get(p, dict.fromkeys(KEYS, 0))) for p in metrics.periods(f)]
 
 
 def by_reason(f: Filters) -> list[tuple[str, dict[str, int]]]:
@@ -49,3 +72,13 @@ def by_reason(f: Filters) -> list[tuple[str, dict[str, int]]]:
 
 def share(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def reach_rate(counts: dict[str, int]) -> float | None:
+    """Tasks reached at least once among the tasks called at least once (None: none called)."""
+    return share(counts["reached"], counts["called"])
+
+
+def callback_rate(counts: dict[str, int]) -> float | None:
+    """Detractors called back within 48 hours among those whose 48 hours are over."""
+    return share(counts["detractor_due_in_48h"], counts["detractor_due"])

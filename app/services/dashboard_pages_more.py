@@ -45,9 +45,9 @@ def branches(f: Filters) -> PageData:
                 "机构",
                 "机构代码",
                 *sat_columns(),
-                "客户数",
+                "登记客户数",
                 "受理投诉（件）",
-                "每万客户投诉（件）",
+                "每万客户投诉（件，所选期间）",
                 "时限内处理占比（%）",
             ],
         )
@@ -60,7 +60,7 @@ def branches(f: Filters) -> PageData:
     unranked = [x for x in reports if x[1].index.too_small]
     for position, (g, rep) in enumerate([*ranked, *unranked], start=1):
         c = complaints.get(g.key, dc.Counts())
-        n_customers = customers.get(g.key, 0)
+        n_customers = customers.get(g.key)
         per = c.received * PER / n_customers if n_customers else None
         rank = position if not rep.index.too_small else "样本不足"
         t.add(
@@ -102,6 +102,11 @@ def branches(f: Filters) -> PageData:
     )
     _heatmaps(page, f, kids, customers)
     page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
+    if not customers:
+        page.notes.append(
+            "各机构尚未登记客户数，无法计算每万客户投诉：可运行 "
+            "flask --app wsgi branches set-customers 机构代码=客户数 登记。"
+        )
     return page
 
 
@@ -164,7 +169,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
         Chart(
             "chart-complaint-rate-heat",
             "机构×期间每万客户投诉量",
-            "件/万客户（按当前客户数）；空白为无客户数据",
+            "件/万客户（按各机构登记的客户数）；空白为未登记客户数",
             t3.name,
             kind="heatmap",
             x=labels,

@@ -102,13 +102,21 @@ def followups(f: Filters) -> PageData:
     page = PageData()
     total = dfu.total(f)
     page.cards = [
-        Card("回访任务", str(total["tasks"]), f"已结束 {total['closed']} 件"),
+        Card(
+            "回访任务",
+            str(total["tasks"]),
+            f"已拨打 {total['called']} 件，已结束 {total['closed']} 件",
+        ),
         Card("拨打次数", str(total["attempts"]), "全部回访通话"),
-        Card("接通率", pct(dfu.share(total["reached"], total["tasks"])), "至少接通一次的任务"),
+        Card(
+            "接通率",
+            pct(dfu.reach_rate(total)),
+            f"已拨打的 {total['called']} 件任务中至少接通一次的占比",
+        ),
         Card(
             "低分客户 48 小时内回访",
-            pct(dfu.share(total["detractor_within_48h"], total["detractor_tasks"])),
-            f"低分客户任务 {total['detractor_tasks']} 件",
+            pct(dfu.callback_rate(total)),
+            f"已满 48 小时的低分客户任务 {total['detractor_due']} 件",
         ),
     ]
     trend = dfu.trend(f)
@@ -120,10 +128,12 @@ def followups(f: Filters) -> PageData:
             [
                 "期间",
                 "任务",
+                "已拨打任务",
                 "拨打次数",
                 "接通任务",
                 "接通率（%）",
                 "低分客户任务",
+                "其中已满 48 小时",
                 "48小时内回访（%）",
             ],
         )
@@ -133,11 +143,13 @@ def followups(f: Filters) -> PageData:
             [
                 label,
                 c["tasks"],
+                c["called"],
                 c["attempts"],
                 c["reached"],
-                r(dfu.share(c["reached"], c["tasks"]), 1, 100),
+                r(dfu.reach_rate(c), 1, 100),
                 c["detractor_tasks"],
-                r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100),
+                c["detractor_due"],
+                r(dfu.callback_rate(c), 1, 100),
             ]
         )
     page.charts.append(
@@ -149,29 +161,23 @@ def followups(f: Filters) -> PageData:
             x=labels,
             series=[
                 Series("回访任务", [c["tasks"] for _, c in trend], "bar", "y2"),
-                Series(
-                    "接通率（%）",
-                    [r(dfu.share(c["reached"], c["tasks"]), 1, 100) for _, c in trend],
-                ),
-                Series(
-                    "48小时内回访（%）",
-                    [
-                        r(dfu.share(c["detractor_within_48h"], c["detractor_tasks"]), 1, 100)
-                        for _, c in trend
-                    ],
-                ),
+                Series("接通率（%）", [r(dfu.reach_rate(c), 1, 100) for _, c in trend]),
+                Series("48小时内回访（%）", [r(dfu.callback_rate(c), 1, 100) for _, c in trend]),
             ],
-            note=f"共 {total['tasks']} 件回访任务",
+            note=f"共 {total['tasks']} 件回访任务；接通率只计已拨打的任务，48 小时内回访率只计"
+            f"创建满 {dfu.WINDOW_DAYS} 天的低分客户任务，尚无此类任务的期间不画点",
             y2_title="任务数（件）",
             y_title="比率（%）",
             y_range=(0, 100),
         )
     )
     reasons = page.table(
-        Table("followup_reasons", "按回访原因", ["原因", "任务", "拨打次数", "接通率（%）"])
+        Table(
+            "followup_reasons",
+            "按回访原因",
+            ["原因", "任务", "已拨打任务", "拨打次数", "接通率（%）"],
+        )
     )
     for label, c in dfu.by_reason(f):
-        reasons.add(
-            [label, c["tasks"], c["attempts"], r(dfu.share(c["reached"], c["tasks"]), 1, 100)]
-        )
+        reasons.add([label, c["tasks"], c["called"], c["attempts"], r(dfu.reach_rate(c), 1, 100)])
     return page

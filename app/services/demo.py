@@ -78,6 +78,8 @@ def _seed_branches() -> dict[str, Branch]:
             branch.place_under(existing.get(parent) if parent else None)
             db.session.add(branch)
             existing[code] = branch
+        if branch.customer_count is None:
+            branch.customer_count = data.CUSTOMER_COUNTS.get(code)
     db.session.flush()
     return existing
 

@@ -26,6 +26,27 @@ BRANCHES = [
     ("SZ04", "昆山支行", "苏州", "SZ"),
 ]
 
+# Each unit's own customers as the bank counts them (not its sub-branches'): the population of
+# complaints per 10,000 customers. With the demo's complaint volume this gives one to five
+# complaints per 10,000 customers a month, as Chinese banks see.
+CUSTOMER_COUNTS = {
+    "HZ": 36_000,
+    "HZ01": 42_000,
+    "HZ02": 31_000,
+    "HZ03": 27_000,
+    "HZ04": 33_000,
+    "NJ": 29_000,
+    "NJ01": 38_000,
+    "NJ02": 35_000,
+    "NJ03": 24_000,
+    "NJ04": 26_000,
+    "SZ": 25_000,
+    "SZ01": 45_000,
+    "SZ02": 40_000,
+    "SZ03": 28_000,
+    "SZ04": 30_000,
+}
+
 STREETS = [
     "文三路",
     "中山路",

@@ -8,8 +8,9 @@ a visible fall for the verified ones, a rise for the failing ones. Idempotent by
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 
@@ -20,6 +21,7 @@ from app.models.improvement import ActionStatus, ImprovementAction, Problem, Pro
 from app.services import demo_complaints, demo_data
 from app.services import improvement_figures as figures
 from app.services.complaints import IntakeData
+from app.services.demo_surveys import working_time
 from app.services.errors import Conflict
 from app.services.improvements import close_row, link_rows, record, sync_status
 
@@ -340,6 +342,30 @@ def _actions(problem: Problem, sc: Scenario, anchor: datetime, owner: User | Non
                    action_id=action.id, at=done_at + 10 * DAY)  # fmt: skip
 
 
+def _link_over_time(
+    problem: Problem,
+    source_type: str,
+    cases: list[tuple[int, datetime]],
+    actor: User | None,
+    via: str,
+    opened: datetime,
+    rng: random.Random,
+) -> None:
+    """Link each case as a manager would have: those that came before the problem was opened on
+    that day, later ones one to five days after they arrived, in office hours (by two days ago:
+    the closed problems closed yesterday); one history entry per day."""
+    latest = utcnow() - 2 * DAY
+    batches: dict[date, list[tuple[datetime, int]]] = defaultdict(list)
+    for case_id, arrived in cases:
+        at = working_time(max(opened, arrived + rng.uniform(1, 5) * DAY), rng)
+        at = max(min(at, latest), arrived)
+        batches[at.date()].append((at, case_id))
+    for day in sorted(batches):
+        batch = batches[day]
+        at = max(moment for moment, _ in batch)
+        link_rows(problem, source_type, [case_id for _, case_id in batch], actor, via, at=at)
+
+
 def _poor_responses(branch: Branch, keywords: tuple[str, ...], limit: int = 3) -> list[int]:
     """Poor answers in the problem's branch whose comment is about the problem's topic."""
     if not keywords:
@@ -380,10 +406,17 @@ def seed_improvements(rng_seed: int = 6) -> int:
                           created_by_id=hq.id if hq else None)  # fmt: skip
         db.session.add(problem)
         db.session.flush()
-        record(problem, hq, "created", f"立项：{sc.title}", at=anchor - 40 * DAY)
+        opened = anchor - 40 * DAY
+        problem.created_at = opened
+        record(problem, hq, "created", f"立项：{sc.title}", at=opened)
         cases = _cases(sc, k, anchor, customers, rng)
-        link_rows(problem, "complaint", [c.id for c in cases], hq, "bulk")
-        link_rows(problem, "response", _poor_responses(branch, sc.keywords), hq, "manual")
+        when = random.Random(k)  # its own draws: the cases' and answers' draws stay as they were
+        _link_over_time(problem, "complaint", [(c.id, c.received_at) for c in cases], hq, "bulk",
+                        opened, when)  # fmt: skip
+        answers = _poor_responses(branch, sc.keywords)
+        dated = select(Response.id, Response.submitted_at).where(Response.id.in_(answers))
+        answered = db.session.execute(dated).tuples().all() if answers else []
+        _link_over_time(problem, "response", answered, hq, "manual", opened, when)
         _actions(problem, sc, anchor, owner, now)
         sync_status(problem)
         figures.refresh(problem, now)

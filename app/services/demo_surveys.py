@@ -317,16 +317,20 @@ def working_time(moment: datetime, rng: random.Random) -> datetime:
     return local.astimezone(UTC)
 
 
+QUEUE_DAYS = 2  # call-backs due in the last two days are still waiting in the call queue
+
+
 def _settle_followups(now: datetime, rng: random.Random) -> None:
-    """Call-backs are due in office hours; older detractor call-backs were called and handled
-    (their calls recorded, as the 回访 dashboard counts them); the last fortnight's are still in
+    """Call-backs are due in office hours; those due before the last two days were called (their
+    calls recorded, as the 回访 dashboard counts them), most within the 48 hours a detractor
+    call-back allows, some days late. A task whose retry would fall after now waits for it in
     the queue."""
     agents = {u.username: u for u in db.session.scalars(select(User))}
     tasks = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
     for task in tasks:
         task.due_at = working_time(task.created_at + timedelta(hours=rng.randint(1, 4)), rng)
     for task in tasks:
-        if task.due_at >= now - timedelta(days=14):
+        if task.due_at >= now - timedelta(days=QUEUE_DAYS):
             continue
         region = task.branch.code[:2] if task.branch else "HO"
         agent = agents.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
@@ -339,10 +343,15 @@ def _settle_followups(now: datetime, rng: random.Random) -> None:
         else:
             last = "reached" if status == FollowUpStatus.DONE else "refused"
             outcomes = ["no_answer"] * (rng.random() < 0.3) + [last]
-        at = task.due_at
+        at, made = task.due_at, 0
+        if task.due_at < now - timedelta(days=7) and rng.random() < 0.12:
+            # a busy week: the first call was made days late, after the 48 hours
+            at = working_time(at + timedelta(days=rng.randint(2, 4)), rng)
         for i, outcome in enumerate(outcomes):
             if i:  # retried as the call queue spaces them (2 h, then 20 h), in office hours
                 at = working_time(at + RETRY_SPACING[min(i, len(RETRY_SPACING)) - 1], rng)
+            if at > now:
+                break
             db.session.add(
                 CallAttempt(
                     followup_id=task.id,
@@ -352,7 +361,11 @@ def _settle_followups(now: datetime, rng: random.Random) -> None:
                     at=at,
                 )
             )
-        task.status = status
-        task.attempts = sum(o in ("no_answer", "busy") for o in outcomes)
+            made += 1
+        task.attempts = sum(o in ("no_answer", "busy") for o in outcomes[:made])
         task.assigned_to_id = agent.id if agent else None
-        task.closed_at = at + timedelta(minutes=rng.randint(3, 15))
+        if made < len(outcomes):  # the next try is still to come
+            task.due_at = at
+            continue
+        task.status = status
+        task.closed_at = min(at + timedelta(minutes=rng.randint(3, 15)), now)

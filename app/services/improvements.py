@@ -174,9 +174,17 @@ def _facts(source_type: str, row: Any) -> tuple[datetime | None, int | None, str
 
 
 def link_rows(
-    problem: Problem, source_type: str, ids: Iterable[int], actor: User | None, via: str
+    problem: Problem,
+    source_type: str,
+    ids: Iterable[int],
+    actor: User | None,
+    via: str,
+    *,
+    at: datetime | None = None,
 ) -> list[ProblemLink]:
-    """Link cases to a problem (flush only); already linked cases are skipped."""
+    """Link cases to a problem at ``at`` (default now; flush only); already linked cases are
+    skipped. Each link keeps the case's own date (``source_at``) beside the linking time."""
+    at = at or utcnow()
     have = set(
         db.session.scalars(
             select(ProblemLink.source_id).where(
@@ -189,22 +197,22 @@ def link_rows(
         row = _source(source_type, source_id)
         if source_id in have:
             continue
-        at, customer_id, summary = _facts(source_type, row)
+        source_at, customer_id, summary = _facts(source_type, row)
         link = ProblemLink(
             problem_id=problem.id,
             source_type=source_type,
             source_id=source_id,
-            source_at=at,
+            source_at=source_at,
             customer_id=customer_id,
             summary=summary[:300],
             via=via,
             linked_by_id=actor.id if actor else None,
-            linked_at=utcnow(),
+            linked_at=at,
         )
         db.session.add(link)
         added.append(link)
-        if at and (problem.first_case_at is None or at < problem.first_case_at):
-            problem.first_case_at = at
+        if source_at and (problem.first_case_at is None or source_at < problem.first_case_at):
+            problem.first_case_at = source_at
     if added:
         # a complaint by its case number (the summary starts with it), others by their number
         labels = "、".join(
@@ -217,6 +225,7 @@ def link_rows(
             "linked",
             f"关联 {len(added)} 条{added[0].source_label}：{labels}",
             detail={"source_type": source_type, "ids": [a.source_id for a in added], "via": via},
+            at=at,
         )
     db.session.flush()
     return added

@@ -9,6 +9,8 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import Branch, Customer, Product, Role, User
 from app.services import scope
+from app.services.errors import ValidationFailed
+from app.services.tx import transactional
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,23 @@ def branch_overview() -> list[BranchRow]:
         .all()
     )
     return [BranchRow(b, customers.get(b.id, 0), staff.get(b.id, 0)) for b in branches]
+
+
+@transactional
+def set_customer_counts(counts: dict[str, int | None]) -> list[Branch]:
+    """Register the bank's customer counts per branch code (each unit's own customers, not its
+    sub-branches'; None clears one). All or nothing: an unknown code or a negative count raises
+    ValidationFailed."""
+    branches = {b.code: b for b in db.session.scalars(select(Branch))}
+    unknown = [code for code in counts if code not in branches]
+    if unknown:
+        raise ValidationFailed(f"机构代码不存在：{'、'.join(unknown)}", field="code")
+    negative = [code for code, n in counts.items() if n is not None and n < 0]
+    if negative:
+        raise ValidationFailed(f"客户数不能为负数：{'、'.join(negative)}", field="count")
+    for code, n in counts.items():
+        branches[code].customer_count = n
+    return [branches[code] for code in counts]
 
 
 def list_branches() -> list[Branch]:

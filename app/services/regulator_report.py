@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Complaint
+from app.models import Complaint, utcnow
+from app.models.complaint import FINAL
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics
 from app.services.dashboard_drill import local_text
@@ -86,55 +87,56 @@ def _dimension_sheet(f: Filters, dim: str, names: dict) -> tuple:
     return dc.DIMENSION_LABELS[dim][:31], columns, rows, []
 
 
-def _timeliness_sheet(f: Filters, names: dict) -> tuple:
-    columns = [
-        "机构代码",
-        "机构名称",
-        "受理（件）",
-        "办结（件）",
-        "作出决定（件）",
-        "法定时限内决定（件）",
-        "时限内占比（%）",
-        "平均处理天数",
-        "重大投诉（件）",
-        "申请核查（件）",
-        *dc.BUCKET_LABELS.values(),
+BUCKET_COLUMNS = [f"决定用时 {label}（件）" for label in dc.BUCKET_LABELS.values()]
+TIMELINESS_COLUMNS = [
+    "机构代码",
+    "机构名称",
+    "受理（件）",
+    "办结（件）",
+    "作出决定（件）",
+    "法定时限内决定（件）",
+    "超期未决（件）",
+    "时限内占比（%）",
+    "平均处理天数",
+    "重大投诉（件）",
+    "申请核查（件）",
+    *BUCKET_COLUMNS,
+]
+OVERDUE_NOTE = (
+    "超期未决：法定处理期限在本期内且已届满（截至期末，本期未结束时截至当前）、至今仍未作出决定的"
+    "投诉，与看板口径相同；时限内占比 = 法定时限内决定 ÷（作出决定 + 超期未决）"
+)
+
+
+def _timeliness_row(label: tuple[str, str], c: dc.Counts) -> list:
+    return [
+        *label,
+        c.received,
+        c.closed,
+        c.decided,
+        c.decided_in_time,
+        c.overdue_open,
+        _pct(c.in_time_share),
+        _days(c.mean_days),
+        c.major,
+        c.reviewed,
+        *[c.values[k] for k in dc.BUCKET_LABELS],
     ]
-    rows = []
-    for (branch_id,), c in sorted(
-        dc.rows(f, "branch_id"), key=lambda x: names.get(x[0][0], ("",))[0]
-    ):
-        rows.append(
-            [
-                *names.get(branch_id, ("?", "?")),
-                c.received,
-                c.closed,
-                c.decided,
-                c.decided_in_time,
-                _pct(c.in_time_share),
-                _days(c.mean_days),
-                c.major,
-                c.reviewed,
-                *[c.values[k] for k in dc.BUCKET_LABELS],
-            ]
-        )
-    t = dc.total(f)
-    rows.append(
-        [
-            "合计",
-            "",
-            t.received,
-            t.closed,
-            t.decided,
-            t.decided_in_time,
-            _pct(t.in_time_share),
-            _days(t.mean_days),
-            t.major,
-            t.reviewed,
-            *[t.values[k] for k in dc.BUCKET_LABELS],
-        ]
-    )
-    return "处理时效", columns, rows, []
+
+
+def _timeliness_sheet(f: Filters, names: dict) -> tuple:
+    """Per branch: handling counts, timeliness (open cases past deadline counted as late, the
+    dashboards' ``overdue_open``) and days to decision; the total row last."""
+    by_branch = sorted(dc.rows(f, "branch_id"), key=lambda x: names.get(x[0][0], ("",))[0])
+    rows = [_timeliness_row(names.get(b, ("?", "?")), c) for (b,), c in by_branch]
+    rows.append(_timeliness_row(("合计", ""), dc.total(f)))
+    return "处理时效", TIMELINESS_COLUMNS, rows, []
+
+
+def timeliness(quarter: str) -> tuple[list[str], list[list]]:
+    """The report's 处理时效 sheet for the viewer's scope (shown on the report page)."""
+    _, columns, rows, _ = _timeliness_sheet(_filters(quarter), _branch_names())
+    return columns, rows
 
 
 def _regulator_sheet(f: Filters, names: dict) -> tuple:
@@ -162,12 +164,8 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
     if f.branch_ids is not None:
         stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
     rows = []
+    now = utcnow()
     for c in db.session.scalars(stmt):
-        in_time = (
-            ""
-            if c.decided_at is None
-            else ("是" if c.due_at is None or c.decided_at <= c.due_at else "否")
-        )
         rows.append(
             [
                 c.reference,
@@ -179,10 +177,21 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
                 c.code_business or "",
                 c.code_cause or "",
                 local_text(c.decided_at),
-                in_time,
+                _in_time(c, now),
             ]
         )
     return "监管转办", columns, rows, []
+
+
+def _in_time(c: Complaint, now: datetime) -> str:
+    """Whether a case was decided inside its legal deadline; an undecided one says why not."""
+    if c.decided_at is not None:
+        return "是" if c.due_at is None or c.decided_at <= c.due_at else "否"
+    if c.status in FINAL:
+        return "不适用（未作决定即终结）"
+    if not c.clock_running:
+        return "暂停计时"
+    return "超期未决" if c.due_at is not None and c.due_at < now else "办理中（未到期）"
 
 
 def _pct(value: float | None) -> float | None:
@@ -208,6 +217,7 @@ def build(quarter: str) -> bytes:
                 "统计口径",
                 "受理数按受理日统计；作出决定、办结按其发生日统计；时限按《银行业保险业消费投诉处理管理办法》",
             ],
+            ["超期未决", OVERDUE_NOTE],
             ["机构范围", f.branch.name if f.branch else "全行"],
         ],
         [],

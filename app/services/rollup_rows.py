@@ -218,6 +218,7 @@ def followup_counts(task: Any, calls: list[tuple[str, datetime]]) -> dict[str, i
     detractor = task.reason == "detractor"
     return {
         "tasks": 1,
+        "called": int(attempts > 0),
         "attempts": attempts,
         "reached": int(bool(reached)),
         "closed": int(task.status not in ("open", "scheduled")),

@@ -138,6 +138,38 @@ def test_recorded_calls_reach_the_followup_figures(app):
     assert chart.y_range == (0, 100) and "%" in chart.y_title
 
 
+def test_reach_rate_counts_called_tasks_and_callback_rate_tasks_past_their_48_hours(app):
+    """A task waiting for its first call is neither reached nor unreached, and a detractor task
+    still inside its 48 hours has not missed them: neither pulls the rates down."""
+    now = datetime.now(UTC)
+    today = now.astimezone(SH).date()
+    f = dashboard_filters.parse(
+        {"from": (today - timedelta(days=20)).isoformat(), "to": today.isoformat(), "branch": "HZ"}
+    )
+    before = dfu.total(f)
+    agent = factories.user(branch_code="HZ")
+    _task(now - timedelta(days=10))  # never called, its 48 hours long over
+    _task(now - timedelta(hours=3))  # not called yet, still inside its 48 hours
+    reached = _task(now - timedelta(days=12))
+    record_attempt(reached, "reached", agent=agent, now=now - timedelta(days=12, hours=-2))
+    after = dfu.total(f)
+    delta = {k: after[k] - before[k] for k in after}
+    assert (delta["tasks"], delta["called"], delta["reached"]) == (3, 1, 1)
+    assert (delta["detractor_tasks"], delta["detractor_due"], delta["detractor_due_in_48h"]) == (
+        3,
+        2,
+        1,
+    )
+    assert dfu.reach_rate(delta) == 1.0 and dfu.callback_rate(delta) == 0.5
+    # a period whose only task was never called: no reach rate (not 0 %); its 48 hours missed
+    _task(_local(2024, 2, 5))
+    quiet = dashboard_filters.parse({"from": "2024-02-05", "to": "2024-02-05", "branch": "HZ"})
+    cards = {c.label: c for c in dashboard_pages_more.PAGES["followups"](quiet).cards}
+    assert cards["接通率"].value == "—" and cards["低分客户 48 小时内回访"].value == "0.0%"
+    row = dashboard_pages_more.PAGES["followups"](quiet).tables["followup_trend"].rows[0]
+    assert row[1:3] == [1, 0] and row[5] is None
+
+
 def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
     created = datetime(2026, 3, 1, 2, tzinfo=UTC)
     done = SimpleNamespace(
@@ -148,7 +180,7 @@ def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
         created_at=created,
     )
     counts = followup_counts(done, [])
-    assert counts["attempts"] == 1 and counts["reached"] == 1
+    assert counts["attempts"] == 1 and counts["reached"] == 1 and counts["called"] == 1
     assert counts["detractor_within_48h"] == 1
     unreachable = SimpleNamespace(
         reason="detractor", status="unreachable", attempts=3, closed_at=created, created_at=created
@@ -158,6 +190,10 @@ def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
     # a call log wins over the task's counter (which only counts failed calls)
     logged = followup_counts(done, [("no_answer", created), ("reached", created)])
     assert logged["attempts"] == 2 and logged["reached"] == 1
+    waiting = SimpleNamespace(
+        reason="detractor", status="open", attempts=0, closed_at=None, created_at=created
+    )
+    assert followup_counts(waiting, [])["called"] == 0
 
 
 @transactional

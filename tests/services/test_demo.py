@@ -232,14 +232,47 @@ def test_demo_problems_link_only_cases_about_their_topic(db_session):
             assert any(k in text for k in topics[problem.title]), (problem.title, text)
 
 
+def test_demo_problems_link_their_cases_over_time_not_all_at_seed_time(db_session):
+    """Each case is linked after it arrived and after the problem was opened, never after the
+    problem was closed or in the future; the history's "关联" entries carry those dates."""
+    from app.models import utcnow
+    from app.models.improvement import Problem, ProblemEvent, ProblemLink
+    from app.services.demo_improvements import SCENARIOS
+
+    now = utcnow()
+    problems = db_session.scalars(
+        select(Problem).where(Problem.title.in_([sc.title for sc in SCENARIOS]))
+    ).all()
+    days = set()
+    for problem in problems:
+        events = db_session.scalars(
+            select(ProblemEvent).where(ProblemEvent.problem_id == problem.id)
+        ).all()
+        opened = min(e.at for e in events if e.kind == "created")
+        assert problem.created_at == opened
+        links = db_session.scalars(
+            select(ProblemLink).where(ProblemLink.problem_id == problem.id)
+        ).all()
+        for link in links:
+            assert link.source_at <= link.linked_at < now - timedelta(days=1), problem.title
+            assert link.linked_at >= opened, problem.title
+            assert problem.closed_at is None or link.linked_at < problem.closed_at
+            days.add(link.linked_at.date())
+        linked = [e.at for e in events if e.kind == "linked"]
+        assert sorted(linked) == sorted({link.linked_at for link in links})
+        assert len(linked) > 1, problem.title  # linked as the cases came in
+    assert len(days) > 30
+
+
 def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_session):
     """Call-backs are due 09:00–18:00 Beijing time; the handled ones have their calls recorded
     (in office hours, before closing) and the 回访 rollup counts them; an answer linked to a
     problem is about its topic."""
     from zoneinfo import ZoneInfo
 
-    from app.models import Branch, CallAttempt, FollowUp, FollowUpRollup, Response
-    from app.services import demo, demo_improvements
+    from app.models import Branch, CallAttempt, FollowUp, FollowUpRollup, Response, utcnow
+    from app.services import dashboard_filters, demo, demo_improvements
+    from app.services import dashboard_followups as dfu
 
     demo.seed(customers=40, responses=300)
     shanghai = ZoneInfo("Asia/Shanghai")
@@ -264,8 +297,38 @@ def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_sessi
         assert task.attempts == sum(c.outcome in ("no_answer", "busy") for c in made)
     counted = db_session.scalar(select(func.sum(FollowUpRollup.attempts))) or 0
     assert counted == len(calls) > 0  # the seed rebuilt the rollup after writing the calls
+    # only the last two days' call-backs wait for their first call; the older ones were made
+    now = utcnow()
+    waiting = [t for t in tasks if t.id not in by_task]
+    assert waiting == [t for t in waiting if t.due_at >= now - timedelta(days=2)]
+    assert all(c.at <= now for c in calls)
+    for task in tasks:
+        if task.closed_at is None and task.id in by_task:  # a retry still to come
+            assert task.due_at > max(c.at for c in by_task[task.id]), task.id
+    since = (now - timedelta(days=90)).astimezone(shanghai).date().isoformat()
+    recent = dfu.total(dashboard_filters.parse({"from": since}))
+    assert recent["called"] > 0 and 0.5 <= dfu.reach_rate(recent) <= 1
+    assert 0.5 <= dfu.callback_rate(recent) <= 1
     for sc in demo_improvements.SCENARIOS:
         branch = db_session.scalar(select(Branch).where(Branch.code == sc.branch))
         for rid in demo_improvements._poor_responses(branch, sc.keywords):
             comment = db_session.get(Response, rid).comment_redacted
             assert any(k in comment for k in sc.keywords), (sc.title, comment)
+
+
+def test_demo_complaints_per_ten_thousand_customers_are_what_banks_see(db_session):
+    """Per month, a branch sees one to a few tens of complaints per 10,000 customers: the demo
+    registers each unit's customer count (not the few hundred demo customer records)."""
+    from app.models import utcnow
+    from app.services import dashboard_filters, dashboard_pages_more
+    from app.services.complaint_clock import local_date
+
+    end = local_date(utcnow()).replace(day=1) - timedelta(days=1)  # last month, a whole one
+    for branch in ("", "HZ", "NJ", "SZ"):
+        month = {"from": end.replace(day=1).isoformat(), "to": end.isoformat(), "grain": "month"}
+        f = dashboard_filters.parse({**month, "branch": branch})
+        page = dashboard_pages_more.branches(f)
+        figures = [v for row in page.tables["branch_complaint_rate_heat"].rows for v in row[1:]]
+        assert figures and all(v is not None for v in figures), (branch, figures)
+        low = 0.5 if branch == "" else 0  # (a sub-branch may have a quiet month)
+        assert all(low <= v <= 30 for v in figures), (branch, figures)

@@ -214,6 +214,23 @@ def test_linking_cases_skips_duplicates_and_is_recorded(branch, hq):
         improvements.link_cases(p.id, "complaint", [10**9], actor=hq)
 
 
+def test_a_link_keeps_the_cases_own_date_and_when_it_was_linked(branch, hq):
+    """The history entry and the link are dated when the case was linked (not when the page is
+    shown); the case keeps its own date (a complaint's receipt) beside it."""
+    now = utcnow()
+    case = complaint(now - 20 * DAY)
+    p = problem(hq)
+    linked_on = now - 12 * DAY
+    (link,) = improvements.link_rows(p, "complaint", [case.id], hq, "manual", at=linked_on)
+    assert link.source_at == case.received_at and link.source_at_label == "受理"
+    assert link.linked_at == linked_on
+    (entry,) = [e for e in improvements.history(p) if e.kind == "linked"]
+    assert entry.at == linked_on
+    later = complaint(now - 2 * DAY)
+    (link,) = improvements.link_cases(p.id, "complaint", [later.id], actor=hq)
+    assert link.source_at == later.received_at and now <= link.linked_at <= utcnow()
+
+
 def test_branch_scope_hides_other_branches_problems(branch, hq):
     problem_id = problem(hq).id
     manager_nj = factories.user(Role.BRANCH_MANAGER, "NJ")

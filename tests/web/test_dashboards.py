@@ -150,6 +150,46 @@ def test_regulator_report_has_the_three_dimensions(client, auth):
     assert bad.status_code == 422 and "季度格式" in bad.get_data(as_text=True)
 
 
+def test_regulator_report_counts_open_cases_past_their_deadline(client, auth):
+    """超期未决: the dashboards' overdue_open, per branch and in total, on the page and in the
+    workbook; the timeliness share's denominator includes them; the forwarded case says so."""
+    from datetime import UTC, datetime
+
+    from openpyxl import load_workbook
+
+    from app.services import complaints, dashboard_filters, regulator_report
+    from app.services import dashboard_complaints as dc
+
+    for n, channel in enumerate(("regulator", "hotline")):
+        complaints.create_complaint(
+            complaints.IntakeData(
+                channel=channel,
+                name="季报客户",
+                phone=f"1390001{n:04d}",
+                branch_code="NJ02",
+                content="转账手续费多扣了，客服一直没有处理结果",
+                received_at=datetime(2024, 5, 6 + n, 2, 0, tzinfo=UTC),
+                regulator_ref="JG-2024-007" if channel == "regulator" else None,
+            )
+        )
+    columns, rows = regulator_report.timeliness("2024Q2")
+    row = dict(zip(columns, next(r for r in rows if r[0] == "NJ02"), strict=True))
+    total = dict(zip(columns, rows[-1], strict=True))
+    f = dashboard_filters.parse({"from": "2024-04-01", "to": "2024-06-30"})
+    assert row["超期未决（件）"] == total["超期未决（件）"] == dc.total(f).overdue_open == 2
+    assert row["作出决定（件）"] == 0 and row["时限内占比（%）"] == 0.0  # none of the 2 due in time
+    auth.login("hq")
+    page = client.get("/manager/dashboards/regulator-report?quarter=2024Q2")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "超期未决" in html and "NJ02" in html
+    download = client.get("/manager/dashboards/regulator-report?quarter=2024Q2&download=1")
+    book = load_workbook(io.BytesIO(download.data))
+    sheet = list(book["处理时效"].values)
+    assert "超期未决（件）" in sheet[0]
+    forwarded = list(book["监管转办"].values)
+    assert forwarded[1][1] == "JG-2024-007" and forwarded[1][-1] == "超期未决"
+
+
 def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client, auth):
     from datetime import UTC, datetime
 
@@ -181,11 +221,18 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
             Complaint.received_at < datetime(2026, 1, 31, 16, 0, tzinfo=UTC),
         )
     )
-    customers = db.session.scalar(
-        select(func.count(Customer.id)).where(Customer.branch_id == hz03.id)
-    )
+    customers = hz03.customer_count  # the bank's count, not the rows of Kesheng's customer table
     period = next(k for k in table[hz03.name] if k != "机构")
-    assert received >= 3 and customers > 0
+    assert received >= 3 and customers > 1000
     assert float(table[hz03.name][period]) == round(received * 10000 / customers, 1)
+    known = db.session.scalar(select(func.count(Customer.id)).where(Customer.branch_id == hz03.id))
+    assert known < 1000  # dividing by these would give thousands per 10,000 customers
+    ranking = {row["机构"]: row for row in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}"))}  # fmt: skip
+    assert int(ranking[hz03.name]["登记客户数"]) == customers
+    hz03.customer_count = None
+    db.session.flush()
+    resp = client.get(f"/manager/dashboards/branches/export/branch_complaint_rate_heat.csv?{RANGE}")
+    assert {row["机构"]: row for row in _csv(resp)}[hz03.name][period] == ""  # unknown, not 0
     html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
     assert _figure(html, "chart-complaint-rate-heat")["data"][0]["type"] == "heatmap"

@@ -107,6 +107,21 @@ def test_problem_page_shows_actions_chart_data_and_refuses_early_close(client, a
     assert resp.status_code == 409 and "不能闭环" in resp.get_data(as_text=True)
 
 
+def test_problem_timeline_labels_the_cases_date_and_the_linking_date(client, auth):
+    p, hq = make_problem()
+    c = make_complaint()
+    c.received_at = utcnow() - timedelta(days=30)
+    db.session.flush()
+    improvements.link_cases(p.id, "complaint", [c.id], actor=hq)
+    auth.login("manager")
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    received = (c.received_at + timedelta(hours=8)).strftime("%Y-%m-%d")
+    linked = (utcnow() + timedelta(hours=8)).strftime("%Y-%m-%d")
+    item = re.search(r'<li class="im-tl im-tl-complaint">(.*?)</li>', page, re.S).group(1)
+    assert re.search(rf"受理 <span class=\"mono\">{received}</span>", item), item
+    assert re.search(rf"关联于 <span class=\"mono\">{linked}</span>", item), item
+
+
 def test_evidence_upload_and_download(client, auth):
     p, hq = make_problem()
     a = actions.add_action(p.id, actions.ActionData("张贴收费公示", utcnow().date()), actor=hq)

@@ -172,4 +172,7 @@ def regulator_report_page():
         quarters=regulator_report.recent_quarters(),
         tabs=TABS,
         download=url_for("manager.regulator_report_page", quarter=quarter, download=1),
+        timeliness=regulator_report.timeliness(quarter),
+        buckets=regulator_report.BUCKET_COLUMNS,
+        overdue_note=regulator_report.OVERDUE_NOTE,
     )

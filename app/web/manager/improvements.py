@@ -157,11 +157,13 @@ def _timeline(problem, links) -> list[dict]:
         items.append(
             {
                 "at": link.source_at,
+                "at_label": link.source_at_label,
                 "kind": link.source_type,
                 "label": link.source_label,
                 "text": link.summary,
                 "url": url_for(endpoint, **{arg: link.source_id}),
                 "link_id": link.id,
+                "linked_at": link.linked_at,
             }
         )
     for action in problem.actions:
@@ -169,11 +171,13 @@ def _timeline(problem, links) -> list[dict]:
             items.append(
                 {
                     "at": action.done_at,
+                    "at_label": "完成",
                     "kind": "action",
                     "label": "整改完成",
                     "text": action.title,
                     "url": None,
                     "link_id": None,
+                    "linked_at": None,
                 }
             )
     far = datetime.max.replace(tzinfo=UTC)
