@@ -189,3 +189,30 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     assert float(table[hz03.name][period]) == round(received * 10000 / customers, 1)
     html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
     assert _figure(html, "chart-complaint-rate-heat")["data"][0]["type"] == "heatmap"
+
+
+# Which end of each heat map is good: high satisfaction and on-time rates, few complaints.
+HEAT_GOOD = {
+    "chart-heat": "high",
+    "chart-deadline-heat": "high",
+    "chart-complaint-rate-heat": "low",
+}
+RED, GREEN = "#d73027", "#1a9850"
+
+
+def test_heat_maps_are_green_where_good_and_red_where_bad(client, auth):
+    auth.login("hq")
+    seen = {}
+    for page in PAGES:
+        html = client.get(f"/manager/dashboards/{page}?{RANGE}").get_data(as_text=True)
+        for chart_id in re.findall(r'id="fig-([\w-]+)"', html):
+            traces = _figure(html, chart_id)["data"]
+            if not traces or traces[0].get("type") != "heatmap":
+                continue
+            trace = traces[0]
+            scale = trace["colorscale"]
+            # a list, not a name: plotly.js has no "RdYlGn" and draws high values red instead
+            assert isinstance(scale, list), chart_id
+            ends = (scale[0][1], scale[-1][1])
+            seen[chart_id] = {(RED, GREEN): "high", (GREEN, RED): "low"}.get(ends, str(ends))
+    assert seen == HEAT_GOOD
