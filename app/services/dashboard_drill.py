@@ -1,42 +1,38 @@
 """Drill-down from a dashboard chart to the responses or complaints behind it (raw, paginated).
 
-Pages are fetched with LIMIT n+1 (no COUNT over millions of rows); personal data is masked.
+Each page counts the rows behind it (one COUNT of the filtered rows, as the other lists do) to
+say how many there are and how many pages; names stand in for codes; personal data is masked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+import nlp
 from app.extensions import db
 from app.models import Complaint, Response
 from app.models.base import utcnow
 from app.models.complaint import CLOCK_RUNNING
 from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
+from app.services.responses_query import Page
 from app.services.rollups import TZ, day_start
 
 PAGE_SIZE = 50
-CODE_ARGS = ("code_channel", "code_business", "code_cause")
-
-
-@dataclass
-class DrillPage:
-    items: list[Any]
-    page: int
-    has_next: bool
+CODE_ARGS = tuple(dashboard_complaints.DIMENSIONS)  # code_channel, code_business, code_cause
+UNCODED = "未分类"
 
 
 def _range(column: Any, f: Filters) -> list[Any]:
     return [column >= day_start(f.start), column < day_start(f.end + timedelta(days=1))]
 
 
-def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> DrillPage:
+def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> Page:
     stmt = select(Response).where(*_range(Response.submitted_at, f))
     if f.branch_ids is not None:
         stmt = stmt.where(Response.branch_id.in_(f.branch_ids))
@@ -47,9 +43,9 @@ def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> DrillPage
     if f.survey is not None:
         stmt = stmt.where(Response.survey_id == f.survey.id)
     return _page(
-        stmt.options(joinedload(Response.survey), joinedload(Response.branch)).order_by(
-            Response.submitted_at.desc(), Response.id.desc()
-        ),
+        stmt,
+        (Response.survey, Response.branch, Response.product),
+        (Response.submitted_at.desc(), Response.id.desc()),
         page,
         limit,
     )
@@ -57,7 +53,7 @@ def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> DrillPage
 
 def complaints(
     f: Filters, extra: Mapping[str, str], *, page: int = 1, limit: int = PAGE_SIZE
-) -> DrillPage:
+) -> Page:
     """Complaints received in the range (or, with ``overdue=1``, open and past their deadline)."""
     if extra.get("overdue") == "1":
         stmt = select(Complaint).where(
@@ -71,16 +67,47 @@ def complaints(
             stmt = stmt.where(getattr(Complaint, name) == extra[name][:20])
     if extra.get("regulator") == "1":
         stmt = stmt.where(Complaint.channel == "regulator")
-    stmt = stmt.options(joinedload(Complaint.branch)).order_by(
-        Complaint.received_at.desc(), Complaint.id.desc()
+    return _page(
+        stmt,
+        (Complaint.branch, Complaint.product),
+        (Complaint.received_at.desc(), Complaint.id.desc()),
+        page,
+        limit,
     )
-    return _page(stmt, page, limit)
 
 
-def _page(stmt: Any, page: int, limit: int) -> DrillPage:
-    page = max(1, min(page, 10_000))
-    rows = list(db.session.scalars(stmt.limit(limit + 1).offset((page - 1) * limit)).unique())
-    return DrillPage(rows[:limit], page, len(rows) > limit)
+def _page(stmt: Any, joined: Iterable[Any], order: Iterable[Any], page: int, limit: int) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // limit))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        stmt.options(*(joinedload(r) for r in joined))
+        .order_by(*order)
+        .limit(limit)
+        .offset((page - 1) * limit)
+    ).unique()
+    return Page(list(rows), page, pages, total)
+
+
+def extra_text(extra: Mapping[str, str]) -> list[str]:
+    """The drill-only filters in words (a JR/T 0169 code by its name, the regulator channel)."""
+    taxonomy = nlp.load_taxonomy()
+    out = []
+    for name in CODE_ARGS:
+        if extra.get(name):
+            label = _coded(taxonomy, extra[name][:20])
+            out.append(f"{dashboard_complaints.DIMENSION_LABELS[name]}：{label}")
+    if extra.get("regulator") == "1":
+        out.append("仅监管转办")
+    return out
+
+
+def _coded(taxonomy: nlp.Taxonomy, code: str | None) -> str:
+    """A JR/T 0169 code as its label (``C01 服务态度及服务质量``); an unknown code as it is."""
+    if not code:
+        return UNCODED
+    entry = taxonomy.get(code)
+    return entry.label if entry else code
 
 
 def local_text(moment: Any) -> str:
@@ -93,6 +120,7 @@ def response_rows(items: list[Response]) -> tuple[list[str], list[list[Any]]]:
         "提交时间",
         "问卷",
         "机构",
+        "产品",
         "渠道",
         "CSAT",
         "NPS",
@@ -105,6 +133,7 @@ def response_rows(items: list[Response]) -> tuple[list[str], list[list[Any]]]:
             local_text(r.submitted_at),
             r.survey.title if r.survey else "",
             r.branch.name if r.branch else "",
+            r.product.name if r.product else "",
             r.channel_label,
             r.csat,
             r.nps,
@@ -121,26 +150,27 @@ def complaint_rows(items: list[Complaint]) -> tuple[list[str], list[list[Any]]]:
         "投诉编号",
         "受理时间",
         "机构",
+        "产品",
         "渠道",
         "状态",
         "投诉人（脱敏）",
-        "A 渠道",
-        "B 业务",
-        "C 原因",
+        "问题发生渠道",
+        "业务类别",
+        "投诉原因",
         "处理时限",
         "作出决定时间",
     ]
+    taxonomy = nlp.load_taxonomy()
     rows = [
         [
             c.reference,
             local_text(c.received_at),
             c.branch.name if c.branch else "",
+            c.product.name if c.product else "",
             c.channel_label,
             c.status_label,
             c.masked_name,
-            c.code_channel or "",
-            c.code_business or "",
-            c.code_cause or "",
+            *(_coded(taxonomy, getattr(c, name)) for name in CODE_ARGS),
             local_text(c.due_at),
             local_text(c.decided_at),
         ]

@@ -83,6 +83,20 @@ class Filters:
     def query_string(self, **override: Any) -> str:
         return urlencode(self.args(**override))
 
+    def scope_text(self, *, dates: bool = True) -> str:
+        """The filters in words for a page's heading, e.g. ``杭州分行，2026-01-01 至 2026-01-31
+        （北京时间），信用卡``; without the dates for a list that does not use them."""
+        parts = [self.branch.name if self.branch else "全行"]
+        if dates:
+            parts.append(f"{self.start} 至 {self.end}（北京时间）")
+        if self.product is not None:
+            parts.append(self.product.name)
+        if self.channel:
+            parts.append(CHANNELS.get(self.channel, self.channel))
+        if self.survey is not None:
+            parts.append(self.survey.title)
+        return "，".join(parts)
+
 
 def memo(key: tuple, compute: Callable[[], Any]) -> Any:
     """``compute()``, remembered for the rest of the request under ``key`` (several charts of a

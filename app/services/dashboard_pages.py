@@ -63,6 +63,7 @@ class Chart:
     y_range: tuple[float, float] | None = None
     table_below: bool = False  # a wide table: shown full width below the charts, not inside
     counts: bool = False  # hbar values are counts (integer ticks)
+    good: str = ""  # heatmap: "high" or "low", the end that is good (drawn green; the bad end red)
 
 
 @dataclass

@@ -144,6 +144,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
             x=labels,
             y=names,
             z=z,
+            good="high",
         )
     )
     t2 = page.table(Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]))
@@ -160,6 +161,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
             y=names,
             z=zc,
             drill="complaints",
+            good="high",
         )
     )
     t3 = page.table(Table("branch_complaint_rate_heat", "机构×期间每万客户投诉", ["机构", *labels]))
@@ -176,6 +178,7 @@ def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
             y=names,
             z=zr,
             drill="complaints",
+            good="low",
         )
     )
 

@@ -1,4 +1,9 @@
-"""Survey management: create from a template, edit a draft, publish (freezes a version), clone."""
+"""Survey management: create from a template, edit a draft, publish (freezes a version), clone.
+
+A survey's title and description live on its row and are edited in their own form fields; its
+draft YAML holds everything else (code, intro, thank_you, questions). Publishing puts the two
+together, so the title customers see is the one on the form and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,19 @@ from app.models import Survey, SurveyStatus, SurveyVersion, User, utcnow
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from surveys import DefinitionError, SurveyDefinition, definition_hash, load_definition
+from surveys.explain import explain, line_of
 from surveys.templates import load_template, template_codes
 
 CODE_MAX = 40
+ROW_FIELDS = {"title": "问卷标题", "description": "说明"}  # on the row, not in the draft YAML
+
+
+class DefinitionInvalid(ValidationFailed):
+    """A draft definition that does not pass; ``line`` is where in its text (1-based), if known."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message, field="definition")
+        self.line = line
 
 
 def template_choices() -> list[tuple[str, str]]:
@@ -84,19 +99,72 @@ def frozen_version(version_id: int, content_hash: str) -> FrozenVersion:
     return found
 
 
-def parse_draft(text: str) -> SurveyDefinition:
-    """Check a draft's YAML; the engine's faulty-field path is kept in the Chinese message."""
+def _draft_data(text: str) -> dict:
     try:
-        return load_definition(text or "")
+        data = yaml.safe_load(text or "")
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"（第 {mark.line + 1} 行）" if mark else ""
-        raise ValidationFailed(
-            f"YAML 格式错误{where}，请检查缩进和冒号", field="definition"
+        line = mark.line + 1 if mark else None
+        where = f"（第 {line} 行附近）" if line else ""
+        raise DefinitionInvalid(
+            f"YAML 格式错误{where}：请检查缩进（用空格对齐）和冒号", line=line
         ) from err
+    if not isinstance(data, dict):
+        raise DefinitionInvalid("问卷定义应由 code、questions 等字段组成，每行“字段: 内容”", line=1)
+    return data
+
+
+def parse_draft(text: str, *, title: str, description: str = "") -> SurveyDefinition:
+    """The definition a draft stands for: its YAML with the survey's title and description.
+
+    A title or description still in the YAML (drafts saved before they moved to the form) is
+    ignored, as publishing always did. Errors are Chinese sentences naming the question.
+    """
+    data = {k: v for k, v in _draft_data(text).items() if k not in ROW_FIELDS}
+    data["title"] = title
+    if description:
+        data["description"] = description
+    try:
+        return load_definition(data)
     except DefinitionError as err:
-        where = f"字段 {err.path}：" if err.path else ""
-        raise ValidationFailed(f"问卷定义有误：{where}{err.message}", field="definition") from err
+        if err.path in ROW_FIELDS:
+            raise ValidationFailed(f"{ROW_FIELDS[err.path]}{err.message}", field=err.path) from err
+        raise DefinitionInvalid(explain(err, data), line=line_of(text, err.path)) from err
+
+
+def draft_definition(survey: Survey) -> SurveyDefinition:
+    return parse_draft(survey.draft_text, title=survey.title, description=survey.description)
+
+
+def editable_text(survey: Survey) -> str:
+    """The draft YAML as the editor shows it: without a title or description of its own."""
+    try:
+        return _without_row_fields(survey.draft_text)
+    except DefinitionInvalid:  # unreadable (never saved so): shown as it is, to be mended
+        return survey.draft_text
+
+
+def _without_row_fields(text: str) -> str:
+    """``text`` without top-level title/description: their lines are cut (comments and layout
+    kept); a text laid out otherwise (JSON, say) is written out again without them."""
+    data = _draft_data(text)
+    if not any(key in data for key in ROW_FIELDS):
+        return text
+    kept, cutting = [], False
+    for line in text.splitlines():
+        if cutting and (not line.strip() or line[0] in " \t"):  # the cut value's other lines
+            continue
+        cutting = any(line.startswith(f"{key}:") for key in ROW_FIELDS)
+        if not cutting:
+            kept.append(line)
+    rest = {k: v for k, v in data.items() if k not in ROW_FIELDS}
+    out = "\n".join(kept) + "\n"
+    try:
+        if yaml.safe_load(out) == rest:
+            return out
+    except yaml.YAMLError:
+        pass
+    return yaml.safe_dump(rest, allow_unicode=True, sort_keys=False)
 
 
 def list_surveys(status: str | None = None) -> list[Survey]:
@@ -146,14 +214,15 @@ def _with_code(text: str, code: str) -> str:
 
 
 def create_survey_row(template: str, *, code: str | None = None, actor: User | None) -> Survey:
-    text = template_text(template)
+    source = load_template(template)
     code = _check_code(code or template)
-    defn = parse_draft(_with_code(text, code))
+    text = _without_row_fields(_with_code(template_text(template), code))
+    parse_draft(text, title=source.title, description=source.description)
     survey = Survey(
         code=code,
-        title=defn.title,
-        description=defn.description,
-        draft_text=_with_code(text, code),
+        title=source.title,
+        description=source.description,
+        draft_text=text,
         template_code=template,
         created_by_id=actor.id if actor else None,
     )
@@ -170,28 +239,35 @@ def create_from_template(template: str, *, code: str | None = None, actor: User 
 
 @transactional
 def update_draft(survey_id: int, *, title: str, description: str, text: str) -> Survey:
-    """Save a draft's title, description and definition; the definition must pass the schema."""
+    """Save a draft's title, description and definition; the definition must pass the schema
+    and must not carry a title or description of its own (they are the form's)."""
     survey = get_survey(survey_id)
     survey.require_status(SurveyStatus.DRAFT, action="编辑")
     title = (title or "").strip()
     if not title:
         raise ValidationFailed("请填写问卷标题", field="title")
-    defn = parse_draft(text)
+    text = (text or "").replace("\r\n", "\n")
+    data = _draft_data(text)
+    for key, label in ROW_FIELDS.items():
+        if key in data:
+            raise DefinitionInvalid(
+                f"问卷定义中不要写 {key}：{label}只在上方的“{label}”栏填写，请删除这一行",
+                line=line_of(text, key),
+            )
+    description = (description or "").strip()
+    defn = parse_draft(text, title=title[:200], description=description)
     if defn.code != survey.code:
-        raise ValidationFailed(f"问卷代码不可修改，应为 {survey.code}", field="definition")
+        raise DefinitionInvalid(
+            f"问卷代码（code）不可修改，应为 {survey.code}", line=line_of(text, "code")
+        )
     survey.title = title[:200]
-    survey.description = (description or "").strip()
-    survey.draft_text = text.replace("\r\n", "\n")
+    survey.description = description
+    survey.draft_text = text
     return survey
 
 
 def publish_row(survey: Survey, *, actor: User | None) -> SurveyVersion:
-    defn = parse_draft(survey.draft_text)
-    data = defn.to_dict()
-    data["title"] = survey.title
-    if survey.description:
-        data["description"] = survey.description
-    defn = load_definition(data)
+    defn = draft_definition(survey)
     version = SurveyVersion(
         survey=survey,
         number=len(survey.versions) + 1,
@@ -237,11 +313,12 @@ def clone(survey_id: int, *, code: str, actor: User | None) -> Survey:
     """A new draft with a copy of this survey's current definition under a new code."""
     source = get_survey(survey_id)
     code = _check_code(code)
-    text = _with_code(source.draft_text, code)
-    parse_draft(text)
+    text = _with_code(editable_text(source), code)
+    title = f"{source.title}（副本）"[:200]
+    parse_draft(text, title=title, description=source.description)
     copy = Survey(
         code=code,
-        title=f"{source.title}（副本）"[:200],
+        title=title,
         description=source.description,
         draft_text=text,
         template_code=source.template_code,

@@ -91,9 +91,7 @@ def answered(
 def hostile_survey(code: str = "xss-survey"):
     """A published copy of branch-service whose title and question texts are hostile."""
     survey = surveys.create_from_template("branch-service", code=code, actor=hq())
-    definition = yaml.safe_load(surveys.template_text("branch-service"))
-    definition["code"] = code
-    definition["title"] = HOSTILE
+    definition = yaml.safe_load(surveys.editable_text(survey))  # the title is the form's
     for question in definition["questions"]:
         question["title"] = f"{question['title']}{HOSTILE}"
     surveys.update_draft(

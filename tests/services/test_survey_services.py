@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import yaml
 from flask import current_app
 from openpyxl import Workbook
 from sqlalchemy import func, select
@@ -389,3 +390,67 @@ def test_campaign_skips_customers_with_an_open_complaint():
         )
     )
     assert skip.reason == "客户有未办结的投诉，暂不发送调查"
+
+
+# Survey drafts: one title, readable errors ---------------------------------------------------
+
+
+def test_a_drafts_title_and_description_are_the_forms_alone():
+    survey = surveys.create_from_template("credit-card", code="cc-title", actor=None)
+    assert survey.title == "信用卡服务满意度调查"
+    text = surveys.editable_text(survey)
+    assert text == survey.draft_text and text.startswith("code: cc-title\n")
+    assert "\ntitle:" not in "\n" + text and "\ndescription:" not in "\n" + text
+    assert "  - id: " in text and "    title: " in text  # the questions keep theirs
+    surveys.update_draft(survey.id, title="2027 信用卡调查", description="", text=text)
+    assert surveys.draft_definition(survey).title == "2027 信用卡调查"
+    with pytest.raises(ValidationFailed) as refused:
+        surveys.update_draft(
+            survey.id, title="2027 信用卡调查", description="", text="title: 旧标题\n" + text
+        )
+    assert refused.value.fields == {
+        "definition": "问卷定义中不要写 title：问卷标题只在上方的“问卷标题”栏填写，请删除这一行"
+    }
+    assert refused.value.line == 1
+    version = surveys.publish(survey.id, actor=None)
+    assert version.definition["title"] == "2027 信用卡调查"
+    assert "description" not in version.definition
+
+
+def test_a_draft_saved_with_its_own_title_shows_and_publishes_the_forms():
+    survey = surveys.create_from_template("loan-followup", code="loan-old", actor=None)
+    body = survey.draft_text.split("\n", 1)[1]
+    survey.draft_text = (
+        f"code: loan-old\ntitle: >\n  模板里的\n  旧标题\ndescription: 旧说明\n{body}"
+    )
+    survey.title, survey.description = "表单上的标题", "表单上的说明"
+    db.session.commit()
+    assert surveys.editable_text(survey) == f"code: loan-old\n{body}"
+    version = surveys.publish(survey.id, actor=None)
+    assert version.definition["title"] == "表单上的标题"
+    assert version.definition["description"] == "表单上的说明"
+    questions = [{"id": "q", "type": "nps", "title": "推荐吗"}]
+    as_json = {"code": "loan-old", "title": "旧", "questions": questions}
+    survey.draft_text = json.dumps(as_json, ensure_ascii=False)  # one line: written out again
+    assert yaml.safe_load(surveys.editable_text(survey)) == {
+        "code": "loan-old",
+        "questions": questions,
+    }
+
+
+def test_draft_errors_name_the_question_and_the_line():
+    survey = surveys.create_from_template("branch-service", code="bs-errors", actor=None)
+    text = surveys.editable_text(survey)
+    lines = text.splitlines()
+    at = lines.index("    options:")  # the first: question 3's; keep one of its options
+    end = next(i for i in range(at + 1, len(lines)) if not lines[i].startswith("      - "))
+    broken = "\n".join([*lines[: at + 2], *lines[end:]])
+    with pytest.raises(ValidationFailed) as info:
+        surveys.update_draft(survey.id, title=survey.title, description="", text=broken)
+    assert info.value.fields["definition"] == (
+        "第 3 题（wait_time 本次办理业务，您大约等候了多长时…）：选项（options）至少需要 2 项"
+    )
+    assert info.value.line == at + 1
+    with pytest.raises(ValidationFailed) as info:
+        surveys.update_draft(survey.id, title=survey.title, description="", text="code: [\n")
+    assert info.value.fields["definition"].startswith("YAML 格式错误（第 2 行附近）")

@@ -196,18 +196,10 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     from sqlalchemy import func
 
     from app.models import Branch, Complaint, Customer
-    from app.services import complaints
 
     for n in range(3):
-        complaints.create_complaint(
-            complaints.IntakeData(
-                channel="hotline",
-                name="热力图客户",
-                phone=f"1390000{n:04d}",
-                branch_code="HZ03",
-                content="网点叫号系统故障，排队很久",
-                received_at=datetime(2026, 1, 10 + n, 2, 0, tzinfo=UTC),
-            )
+        _hotline_complaint(
+            n, "HZ03", datetime(2026, 1, 10 + n, 2, 0, tzinfo=UTC), "网点叫号系统故障，排队很久"
         )
     auth.login("manager")
     resp = client.get(f"/manager/dashboards/branches/export/branch_complaint_rate_heat.csv?{RANGE}")
@@ -236,3 +228,96 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     assert {row["机构"]: row for row in _csv(resp)}[hz03.name][period] == ""  # unknown, not 0
     html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
     assert _figure(html, "chart-complaint-rate-heat")["data"][0]["type"] == "heatmap"
+
+
+# Which end of each heat map is good: high satisfaction and on-time rates, few complaints.
+HEAT_GOOD = {
+    "chart-heat": "high",
+    "chart-deadline-heat": "high",
+    "chart-complaint-rate-heat": "low",
+}
+RED, GREEN = "#d73027", "#1a9850"
+
+
+def test_heat_maps_are_green_where_good_and_red_where_bad(client, auth):
+    auth.login("hq")
+    seen = {}
+    for page in PAGES:
+        html = client.get(f"/manager/dashboards/{page}?{RANGE}").get_data(as_text=True)
+        for chart_id in re.findall(r'id="fig-([\w-]+)"', html):
+            traces = _figure(html, chart_id)["data"]
+            if not traces or traces[0].get("type") != "heatmap":
+                continue
+            trace = traces[0]
+            scale = trace["colorscale"]
+            # a list, not a name: plotly.js has no "RdYlGn" and draws high values red instead
+            assert isinstance(scale, list), chart_id
+            ends = (scale[0][1], scale[-1][1])
+            seen[chart_id] = {(RED, GREEN): "high", (GREEN, RED): "low"}.get(ends, str(ends))
+    assert seen == HEAT_GOOD
+
+
+def _hotline_complaint(n: int, branch_code: str, received_at, content: str, **fields):
+    from app.services import complaints
+
+    made, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline",
+            name="热线客户",
+            phone=f"1390000{n:04d}",
+            branch_code=branch_code,
+            content=content,
+            received_at=received_at,
+            **fields,
+        )
+    )
+    return made
+
+
+def _march_complaints(n: int) -> None:
+    """``n`` complaints about a credit card at 西湖支行 in March 2025, coded A01 B03.02 C02."""
+    from datetime import UTC, datetime
+
+    for i in range(n):
+        c = _hotline_complaint(
+            i,
+            "HZ01",
+            datetime(2025, 3, 1 + i % 28, 2, 0, tzinfo=UTC),
+            "信用卡年费没有提前告知，客服一直推销分期",
+            product_code="CREDIT",
+        )
+        c.code_channel, c.code_business, c.code_cause = "A01", "B03.02", "C02"
+    db.session.commit()
+
+
+def test_complaint_drill_down_shows_names_and_how_many_pages(client, auth):
+    _march_complaints(53)  # a full page of 50 and three on the next
+    auth.login("hq")
+    query = "from=2025-03-01&to=2025-03-31&branch=HZ01&product=CREDIT&channel=hotline"
+    html = client.get(f"/manager/dashboards/drill/complaints?{query}").get_data(as_text=True)
+    assert "共 53 条，第 1 / 2 页" in html
+    assert "范围：西湖支行，2025-03-01 至 2025-03-31（北京时间），信用卡，客服热线" in html
+    body = html.split("<tbody>", 1)[1]
+    for name in ("西湖支行", "信用卡", "客服热线", "待受理", "A01 营业现场", "B03.02 信用卡"):
+        assert name in body, name
+    assert "C02 营销方式和手段" in body
+    assert not re.search(r">\s*(HZ01|CREDIT|hotline|received|C02)\s*<", body)  # no bare codes
+    second = client.get(f"/manager/dashboards/drill/complaints?{query}&page=2&code_cause=C02")
+    text = second.get_data(as_text=True)
+    assert "共 53 条，第 2 / 2 页" in text and text.count("/staff/complaints/") == 3
+    assert "投诉原因（JR/T 0169 C）：C02 营销方式和手段" in text
+    assert "上一页" in text and "下一页" not in text
+    beyond = client.get(f"/manager/dashboards/drill/complaints?{query}&page=9").get_data(
+        as_text=True
+    )
+    assert "第 2 / 2 页" in beyond  # past the end: the last page, not an empty one
+    rows = _csv(client.get(f"/manager/dashboards/drill/complaints?{query}&format=csv"))
+    assert len(rows) == 53
+    assert rows[0]["产品"] == "信用卡" and rows[0]["投诉原因"] == "C02 营销方式和手段"
+
+
+def test_response_drill_down_counts_its_rows(client, auth, answers):  # noqa: F811
+    auth.login("manager")
+    html = client.get(f"/manager/dashboards/drill/responses?{RANGE}").get_data(as_text=True)
+    assert "共 16 条，第 1 / 1 页" in html
+    assert '<th scope="col">产品</th>' in html

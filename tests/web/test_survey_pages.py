@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -64,7 +65,9 @@ def test_hq_manages_a_survey_from_template_to_publish(client, auth):
             "definition": "code: cc-2027\nquestions: 3",
         },
     )
-    assert bad.status_code == 400 and "问卷定义有误" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "题目列表（questions）必须是列表" in bad.get_data(
+        as_text=True
+    )
     survey_id = int(edit_url.rstrip("/").rsplit("/", 1)[1])
     preview = client.get(f"/manager/surveys/{survey_id}/preview")
     assert preview.status_code == 200 and "预览模式" in preview.get_data(as_text=True)
@@ -78,6 +81,45 @@ def test_hq_manages_a_survey_from_template_to_publish(client, auth):
         f"/manager/surveys/{survey_id}/clone", data={"csrf_token": token, "code": "cc-copy"}
     )
     assert clone.status_code == 302
+
+
+def test_draft_errors_stand_by_the_definition_in_words_and_the_title_is_the_forms(client, auth):
+    auth.login("hq")
+    page = client.get("/manager/surveys").get_data(as_text=True)
+    token = csrf_token(page)
+    made = client.post(
+        "/manager/surveys",
+        data={"csrf_token": token, "template": "branch-service", "code": "bs-editor"},
+    )
+    edit_url = made.headers["Location"]
+    html = client.get(edit_url).get_data(as_text=True)
+    text = html.split('name="definition"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    text = unescape(text).lstrip("\r\n")  # (the newline WTForms puts after <textarea>)
+    assert text.startswith("code: bs-editor\n") and "\ntitle:" not in text  # one title: the form's
+    assert "客户在问卷页顶部看到的标题" in html
+    broken = text.replace("      - {value: wait,", "      - {valu: wait,", 1)
+    form = {
+        "csrf_token": token,
+        "title": "2027 网点服务调查",
+        "description": "",
+        "definition": broken,
+    }
+    bad = client.post(edit_url, data=form)
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    field = html.split('<label class="label" for="definition">', 1)[1].split("</textarea>", 1)[0]
+    assert (
+        "第 6 题（improve 您认为我们最需要在哪些方面改进？）："
+        "第 1 个选项（排队等候时间过长）中有不支持的字段“valu”"
+    ) in field  # beside the definition, above its text box
+    line = broken.splitlines().index("      - {valu: wait, label: 排队等候时间过长}") + 1
+    assert f'data-goto-line="{line}"' in field and f"定位到第 {line} 行" in field
+    assert "questions[" not in html and "flash-error" not in html  # no path, no banner
+    form["definition"] = text
+    assert client.post(edit_url, data=form).status_code == 302
+    survey_id = int(edit_url.rstrip("/").rsplit("/", 1)[1])
+    preview = client.get(f"/manager/surveys/{survey_id}/preview").get_data(as_text=True)
+    assert "2027 网点服务调查" in preview and "网点服务满意度调查" not in preview
 
 
 def test_agents_cannot_manage_surveys(client, auth):

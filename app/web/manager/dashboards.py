@@ -140,6 +140,8 @@ def dashboard_drill(kind: str):
         rows=rows,
         filters=filters,
         extra=extra,
+        extra_text=drill.extra_text(extra),
+        args={**filters.args(), **extra},
         error=error,
         tabs=TABS,
         options=dashboard_filters.options(),

@@ -15,6 +15,16 @@ from app.services.dashboard_pages import Chart
 
 COLORS = ["#1d5fa8", "#d9822b", "#2e9e6b", "#b23a48", "#7256a8", "#5b6b7c"]
 GREY = "#c4c9cf"
+# Heat maps: red is bad, green is good (ColorBrewer RdYlGn). Spelled out: plotly.js has no
+# "RdYlGn" (Python plotly has) and silently draws an unknown name with its default scale, on
+# which high values are red.
+BAD_TO_GOOD = [
+    [0.0, "#d73027"],
+    [0.25, "#fc8d59"],
+    [0.5, "#fee08b"],
+    [0.75, "#91cf60"],
+    [1.0, "#1a9850"],
+]
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 
@@ -159,13 +169,22 @@ def _hbar(chart: Chart) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
+def heat_scale(chart: Chart) -> list[list[Any]]:
+    """The colour scale of a heat map: green at the good end, whichever end that is."""
+    if chart.good == "high":  # satisfaction, on-time rate
+        return BAD_TO_GOOD
+    if chart.good == "low":  # complaints, overdue cases
+        return [[round(1 - at, 2), color] for at, color in reversed(BAD_TO_GOOD)]
+    raise ValueError(f"heat map {chart.id}: say whether high or low values are good")
+
+
 def _heatmap(chart: Chart) -> dict[str, Any]:
     trace: dict[str, Any] = {
         "type": "heatmap",
         "x": chart.x,
         "y": chart.y,
         "z": chart.z,
-        "colorscale": "RdYlGn",
+        "colorscale": heat_scale(chart),
         "hoverongaps": False,
         "texttemplate": "%{z}",
         "colorbar": {"title": {"text": chart.unit.split("；")[0]}},

@@ -62,7 +62,11 @@ def surveys_list():
 @roles_required(HQ)
 def survey_edit(survey_id: int):
     survey = surveys.get_survey(survey_id)
-    form = DraftForm(obj=survey if request.method == "GET" else None, definition=survey.draft_text)
+    form = DraftForm(
+        obj=survey if request.method == "GET" else None,
+        definition=surveys.editable_text(survey),
+    )
+    error_line = None
     if form.validate_on_submit():
         try:
             surveys.update_draft(
@@ -73,11 +77,16 @@ def survey_edit(survey_id: int):
             )
         except ServiceError as err:
             form.attach(err)
+            error_line = getattr(err, "line", None)
         else:
             flash("草稿已保存", "success")
             return redirect(url_for("manager.survey_edit", survey_id=survey_id))
     page = render_template(
-        "manager/surveys/edit.html", survey=survey, form=form, clone_form=CloneForm()
+        "manager/surveys/edit.html",
+        survey=survey,
+        form=form,
+        clone_form=CloneForm(),
+        error_line=error_line,
     )
     return page, 400 if form.errors else 200
 
@@ -111,7 +120,7 @@ def survey_action(survey_id: int, action: str):
 @roles_required(HQ)
 def survey_preview(survey_id: int):
     survey = surveys.get_survey(survey_id)
-    link = responses.SurveyLink(surveys.parse_draft(survey.draft_text))
+    link = responses.SurveyLink(surveys.draft_definition(survey))
     raw, errors = {}, {}
     if request.method == "POST":
         raw = answers_from_form(link.definition, request.form)

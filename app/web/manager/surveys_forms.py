@@ -34,8 +34,19 @@ class NewSurveyForm(BaseForm):
 
 
 class DraftForm(BaseForm):
-    title = StringField("问卷标题", validators=[DataRequired("请填写问卷标题"), Length(max=200)])
-    description = TextAreaField("说明", validators=[Length(max=2000)])
+    title = StringField(
+        "问卷标题",
+        validators=[DataRequired("请填写问卷标题"), Length(max=200, message="不超过 200 个字符")],
+        description="客户在问卷页顶部看到的标题；只在这里填写，问卷定义中不写 title。",
+    )
+    description = TextAreaField(
+        "说明",
+        validators=[Length(max=2000, message="不超过 2000 个字符")],
+        description=(
+            "问卷简介，没有开场语（intro）时显示在标题下方，可留空；"
+            "只在这里填写，问卷定义中不写 description。"
+        ),
+    )
     definition = TextAreaField("问卷定义（YAML）", validators=[DataRequired("请填写问卷定义")])
 
 
