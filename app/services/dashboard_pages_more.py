@@ -32,10 +32,13 @@ from app.services.dashboard_pages_voice import followups, voice
 def branches(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
-    node, kids = metrics.children_of(f)
-    groups = metrics.satisfaction_by(f, "child")
+    node, _ = metrics.children_of(f)
     complaints = dc.by_child(f)
     customers = dc.customers_by_child(f)
+    # Every answer and complaint in scope counts in one row: a case booked at the unit itself
+    # (its own counter, not a sub-branch) gets the unit's own row even without answers.
+    booked = [key for key, c in complaints.items() if c.received or c.due]
+    groups = metrics.child_groups(f, also=booked)
     t = page.table(
         Table(
             "branch_ranking",
@@ -100,7 +103,7 @@ def branches(f: Filters) -> PageData:
             table_below=True,
         )
     )
-    _heatmaps(page, f, kids, customers)
+    _heatmaps(page, f, groups, customers)
     page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
     if not customers:
         page.notes.append(
@@ -110,13 +113,13 @@ def branches(f: Filters) -> PageData:
     return page
 
 
-def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
+def _heatmaps(page: PageData, f: Filters, groups: list, customers: dict) -> None:
     minimum = metrics.min_sample_size()
-    rows_, periods, cells = metrics.child_month_matrix(f)
+    periods, cells = metrics.child_period_cells(f)
     comp = dc.child_month(f)
     labels = [metrics.period_label(p, f.grain) for p in periods]
-    keys = [g.key for g in rows_]
-    names = [g.label for g in rows_]
+    keys = [g.key for g in groups]
+    names = [g.label for g in groups]
     t = page.table(Table("branch_heat", "机构×期间满意度指数", ["机构", *labels]))
     z, zc, zr = [], [], []
     for key, name in zip(keys, names, strict=True):

@@ -321,3 +321,52 @@ def test_response_drill_down_counts_its_rows(client, auth, answers):  # noqa: F8
     html = client.get(f"/manager/dashboards/drill/responses?{RANGE}").get_data(as_text=True)
     assert "共 16 条，第 1 / 1 页" in html
     assert '<th scope="col">产品</th>' in html
+
+
+def _january_count(branch_ids) -> int:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from app.models import Complaint
+
+    return db.session.scalar(
+        select(func.count(Complaint.id)).where(
+            Complaint.branch_id.in_(branch_ids),
+            # January in Beijing time: 2025-12-31 16:00 UTC up to 2026-01-31 16:00 UTC.
+            Complaint.received_at >= datetime(2025, 12, 31, 16, 0, tzinfo=UTC),
+            Complaint.received_at < datetime(2026, 1, 31, 16, 0, tzinfo=UTC),
+        )
+    )
+
+
+def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
+    """A case booked at 杭州分行 itself (its own counter, not a sub-branch) is counted in a row
+    of its own on the ranking and the heat maps: the rows add up to the whole subtree."""
+    from datetime import UTC, datetime
+
+    from app.models import Branch
+
+    for n in range(2):
+        _hotline_complaint(
+            40 + n, "HZ", datetime(2026, 1, 8 + n, 2, 0, tzinfo=UTC), "分行营业部柜台排队太久"
+        )
+    hz = db.session.scalar(select(Branch).where(Branch.code == "HZ"))
+    subtree = db.session.scalars(select(Branch.id).where(Branch.path.startswith(hz.path))).all()
+    auth.login("manager")
+    ranking = _csv(client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}"))
+    rows = {row["机构"]: row for row in ranking}
+    own = rows["杭州分行（本级）"]
+    assert int(own["受理投诉（件）"]) == _january_count([hz.id]) >= 2
+    assert own["排名"] == "样本不足"  # no answers: never ranked
+    assert sum(int(row["受理投诉（件）"]) for row in ranking) == _january_count(subtree)
+    for table in ("branch_complaint_rate_heat", "branch_deadline_heat", "branch_heat"):
+        resp = client.get(f"/manager/dashboards/branches/export/{table}.csv?{RANGE}")
+        assert "杭州分行（本级）" in {row["机构"] for row in _csv(resp)}, table
+    html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
+    assert _figure(html, "chart-complaint-rate-heat")["data"][0]["y"][0] == "杭州分行（本级）"
+    export = "/manager/dashboards/branches/export/branch_complaint_rate_heat.csv"
+    rate = {row["机构"]: row for row in _csv(client.get(f"{export}?{RANGE}"))}
+    period = next(k for k in rate["杭州分行（本级）"] if k != "机构")
+    expected = round(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
+    assert float(rate["杭州分行（本级）"][period]) == expected  # its own customers only
