@@ -41,24 +41,32 @@ def min_sample_size() -> int:
 
 
 def period_of(day: date, grain: str) -> date:
+    """The first day of the week, month or quarter (a grain only the heat maps fall back to)
+    that ``day`` lies in."""
     if grain == "week":
         return day - timedelta(days=day.weekday())
+    if grain == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
     return day.replace(day=1)
 
 
 def period_label(start: date, grain: str) -> str:
-    return f"{start:%Y-%m-%d}周" if grain == "week" else f"{start:%Y-%m}"
+    if grain == "week":
+        return f"{start:%Y-%m-%d}周"
+    if grain == "quarter":
+        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    return f"{start:%Y-%m}"
 
 
 def periods(f: Filters) -> list[date]:
     out, current = [], period_of(f.start, f.grain)
     while current <= f.end:
         out.append(current)
-        current = (
-            current + timedelta(days=7)
-            if f.grain == "week"
-            else (current.replace(day=28) + timedelta(days=4)).replace(day=1)
-        )
+        if f.grain == "week":
+            current += timedelta(days=7)
+        else:
+            for _ in range(3 if f.grain == "quarter" else 1):
+                current = rollups.next_month(current)
     return out
 
 

@@ -370,3 +370,58 @@ def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
     period = next(k for k in rate["杭州分行（本级）"] if k != "机构")
     expected = round(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
     assert float(rate["杭州分行（本级）"][period]) == expected  # its own customers only
+
+
+def test_thin_months_are_drawn_by_quarter_and_every_cell_shows_its_n(client, auth):
+    """A sub-branch has a dozen answers a month: the satisfaction heat map falls back to
+    quarters, where they reach the minimum sample; a cell still under it is grey with its n
+    (never coloured); the chart is never empty while there are answers."""
+    from tests.services.test_dashboard_figures import _local, _save_responses
+
+    plan = [
+        ("HZ01", _local(2026, m, 3 + i, 10), 4 + i % 2, 9) for m in (1, 2, 3) for i in range(12)
+    ]
+    plan += [("HZ02", _local(2026, 2, 3 + i, 10), 2, 3) for i in range(3)]
+    _save_responses(plan)
+    db.session.commit()
+    auth.login("manager")
+    query = "from=2026-01-01&to=2026-03-31"
+    html = client.get(f"/manager/dashboards/branches?{query}").get_data(as_text=True)
+    heat = _figure(html, "chart-heat")
+    assert "季度" in heat["layout"]["title"]["text"]
+    colored, grey = heat["data"]
+    assert colored["x"] == grey["x"] == ["2026年第1季度"]
+    rows = colored["y"]
+    ranking = {r["机构代码"]: r for r in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_ranking.csv?{query}"))}  # fmt: skip
+    west, bin_jiang = rows.index("西湖支行"), rows.index("滨江支行")
+    assert colored["z"][west][0] == float(ranking["HZ01"]["满意度指数（百分制）"])
+    assert "n=36" in colored["text"][west][0]
+    assert colored["z"][bin_jiang][0] is None  # 3 answers: never on the colour scale
+    assert grey["text"][bin_jiang][0] == "样本不足<br>n=3"
+    assert grey["z"][west][0] is None
+    table = {r["机构"]: r for r in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_heat.csv?{query}"))}  # fmt: skip
+    assert table["滨江支行"]["2026年第1季度"].endswith("（样本不足，n=3）")
+    assert "已按季度汇总" in html
+    monthly = _figure(
+        client.get("/manager/dashboards/branches?from=2026-01-01&to=2026-01-31").get_data(
+            as_text=True
+        ),
+        "chart-heat",
+    )
+    assert any(cell for row in monthly["data"][-1]["text"] for cell in row)  # grey, not empty
+
+
+def test_an_empty_heat_map_says_so_instead_of_a_stray_tick(client, auth):
+    """No data at all: plotly shrank the plot to a few pixels, leaving a "¬"-like tick mark."""
+    auth.login("manager")
+    html = client.get("/manager/dashboards/branches?from=2001-01-01&to=2001-12-31").get_data(
+        as_text=True
+    )
+    for chart_id in ("chart-heat", "chart-deadline-heat"):
+        layout = _figure(html, chart_id)["layout"]
+        assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False
+        assert layout["annotations"][0]["text"] == "所选范围内暂无数据"
+    rates = _figure(html, "chart-complaint-rate-heat")["data"][0]["z"]
+    assert {v for row in rates for v in row} == {0.0}  # no complaints: a figure, drawn
