@@ -1,7 +1,9 @@
 """The branch page's heat maps: satisfaction index, on-time rate and complaints per 10,000
 customers, per row of the branch page (its own unit, each child subtree) and period.
 
-Satisfaction cells show their sample size; a cell under the minimum sample is drawn grey
+Colours use fixed domains, so a colour means the same figure on every page and filter (a
+scale stretched from the lowest to the highest cell on screen paints a page of good branches
+red). Satisfaction cells show their sample size; a cell under the minimum sample is drawn grey
 and never coloured, and when most cells of a month (or week) are under it the map is drawn by
 quarter (or month) instead, where the figures can be compared.
 """
@@ -15,6 +17,16 @@ from app.services import metrics
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import PER, Chart, PageData, Table, r
 
+# Fixed colour domains (low, high); BAD_TO_GOOD runs red, orange, yellow, light green, green.
+# Index (100/75/50/25/0 per answer): 50 is the average answer "一般" (red), 70 yellow, 90 and
+# more dark green (most customers "非常满意").
+INDEX_COLORS = (50.0, 90.0)
+# On-time rate (%): the regulation expects every case decided inside its deadline; 100 % is
+# green, 90 % yellow, 80 % and less red.
+ON_TIME_COLORS = (80.0, 100.0)
+# Complaints per 10,000 customers a month: 0 green, 2.5 yellow, 5 and more red (a week: the
+# same rate, scaled to seven days).
+RATE_COLORS_A_MONTH = 5.0
 COARSER = {"week": "month", "month": "quarter"}
 GRAIN_WORDS = {"week": "周", "month": "月", "quarter": "季度"}
 
@@ -48,6 +60,10 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
         on_time_text.append(text)
         rate.append(rline)
         rate_text.append(rtext)
+    low, high = ON_TIME_COLORS
+    # (a week: the monthly rate scaled to seven days, to the quarter: 1.25)
+    top = RATE_COLORS_A_MONTH if f.grain != "week" else round(RATE_COLORS_A_MONTH / 4.35 * 4) / 4
+    per = "每月" if f.grain != "week" else "每周"
     _complaint_heatmap(
         page,
         Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]),
@@ -57,6 +73,9 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             "%；分母为当期作出决定及已超期未决的投诉；空白为当期无此类投诉",
             "branch_deadline_heat",
             good="high",
+            z_range=ON_TIME_COLORS,
+            note=f"颜色固定：{high:.0f}% 为绿色（全部在法定时限内作出决定），"
+            f"{(low + high) / 2:.0f}% 为黄色，{low:.0f}% 及以下为红色",
         ),
         names,
         on_time,
@@ -71,6 +90,8 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             "件/万客户（按各机构登记的客户数）；空白为未登记客户数",
             "branch_complaint_rate_heat",
             good="low",
+            z_range=(0.0, top),
+            note=f"颜色固定：0 件为绿色，{per} {top:g} 件及以上为红色，其间由黄渐红",
         ),
         names,
         rate,
@@ -144,7 +165,12 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
         text.append(tl)
         hover.append(hl)
         t.add([name, *row])
-    note = f"每格为指数与答卷数 n；灰色格少于 {minimum} 份，样本不足，不着色、不参与比较"
+    low, high = INDEX_COLORS
+    note = (
+        f"每格为指数与答卷数 n；灰色格少于 {minimum} 份，样本不足，不着色、不参与比较。"
+        f"颜色固定：{low:.0f} 分及以下为红色，{(low + high) / 2:.0f} 分为黄色，"
+        f"{high:.0f} 分及以上为深绿色"
+    )
     if at.grain != f.grain:
         note = (
             f"按{GRAIN_WORDS[f.grain]}多数格样本不足，已按{word}汇总"
@@ -163,5 +189,6 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
         text=text,
         hover=hover,
         good="high",
+        z_range=INDEX_COLORS,
         note=note,
     )

@@ -425,3 +425,33 @@ def test_an_empty_heat_map_says_so_instead_of_a_stray_tick(client, auth):
         assert layout["annotations"][0]["text"] == "所选范围内暂无数据"
     rates = _figure(html, "chart-complaint-rate-heat")["data"][0]["z"]
     assert {v for row in rates for v in row} == {0.0}  # no complaints: a figure, drawn
+
+
+def test_heat_map_colours_are_fixed_and_said_in_the_legend(client, auth):
+    """A colour means the same figure on every page: fixed domains (not the lowest to the
+    highest cell on screen), and the thresholds written under each chart."""
+    domains = {
+        "chart-heat": (50, 90),
+        "chart-deadline-heat": (80, 100),
+        "chart-complaint-rate-heat": (0, 5),
+    }
+    words = {
+        "chart-heat": "50 分及以下为红色",
+        "chart-deadline-heat": "80% 及以下为红色",
+        "chart-complaint-rate-heat": "每月 5 件及以上为红色",
+    }
+    for user in ("hq", "manager"):
+        auth.login(user)
+        for query in ("", RANGE, "from=2026-06-01&to=2026-11-30"):
+            html = client.get(f"/manager/dashboards/branches?{query}").get_data(as_text=True)
+            for chart_id, (low, high) in domains.items():
+                trace = _figure(html, chart_id)["data"][0]
+                assert (trace["zmin"], trace["zmax"]) == (low, high), (user, query, chart_id)
+                ticks = trace["colorbar"]["ticktext"]
+                assert ticks[0].startswith("≤" if low else "0") and ticks[-1].endswith(str(high))
+                assert words[chart_id] in html
+        auth.logout()
+    auth.login("hq")
+    weekly = client.get("/manager/dashboards/branches?grain=week").get_data(as_text=True)
+    trace = _figure(weekly, "chart-complaint-rate-heat")["data"][0]
+    assert trace["zmax"] == 1.25 and "每周 1.25 件及以上为红色" in weekly

@@ -188,14 +188,16 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         "colorscale": heat_scale(chart),
         "hoverongaps": False,
         "texttemplate": "%{text}" if chart.text else "%{z}",
-        "colorbar": {"title": {"text": chart.unit.split("；")[0]}},
+        # the unit without its explanation in brackets: a long title squeezes the plot
+        "colorbar": {"title": {"text": chart.unit.split("；")[0].split("（")[0]}},
     }
     if chart.text:
         trace["text"] = chart.text
     if chart.hover:
         trace.update(hovertext=chart.hover, hoverinfo="text")
-    if chart.unit.startswith("%"):
-        trace.update(zmin=0, zmax=100)
+    if chart.z_range:
+        trace.update(zmin=chart.z_range[0], zmax=chart.z_range[1])
+        trace["colorbar"].update(color_ticks(*chart.z_range))
     data = [trace]
     if any(cell for row in chart.small for cell in row):
         data.append(_small_cells(chart))
@@ -232,6 +234,23 @@ def _small_cells(chart: Chart) -> dict[str, Any]:
         **({"hovertext": chart.hover, "hoverinfo": "text"} if chart.hover else {}),
         "name": "样本不足",
     }
+
+
+def color_ticks(low: float, high: float) -> dict[str, Any]:
+    """Colour bar ticks for a fixed domain at round steps (50, 60 … 90; 0, 1 … 5), the ends
+    marked where values beyond them take the end's colour (≤ 50, ≥ 90; a percentage ends at
+    100, a count starts at 0)."""
+    raw = (high - low) / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = max(m * power for m in (1, 2, 2.5, 5) if m * power <= raw)
+    count = round((high - low) / step)
+    steps = [round(low + i * step, 6) for i in range(count + 1)]
+    text = [f"{v:g}" for v in steps]
+    if low > 0:
+        text[0] = "≤" + text[0]
+    if high != 100:
+        text[-1] = "≥" + text[-1]
+    return {"tickmode": "array", "tickvals": steps, "ticktext": text}
 
 
 def figure_json(chart: Chart) -> str:
