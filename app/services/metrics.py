@@ -218,9 +218,15 @@ def child_key(branch_id: int | None, node: Branch | None, kids: list[Branch], br
     return "" if node is not None and branch.path.startswith(node.path) else NO_BRANCH
 
 
-def group_label(key: str, node: Branch | None, branches_by_code: dict[str, Branch]) -> str:
+def group_label(
+    key: str, node: Branch | None, branches_by_code: dict[str, Branch], *, leaf: bool = False
+) -> str:
+    """A row's name: a child's, or the node's own unit ("杭州分行（本级）"; a sub-branch with no
+    units under it is simply itself)."""
     if key == "":
-        return f"{node.name}（{DIRECT}）" if node else DIRECT
+        if node is None:
+            return DIRECT
+        return node.name if leaf else f"{node.name}（{DIRECT}）"
     return branches_by_code[key].name if key in branches_by_code else key
 
 
@@ -270,7 +276,7 @@ def _by_child(f: Filters, also: Iterable[str] = ()) -> list[Group]:
         acc.setdefault(key, MetricSums())
     place = {k.code: i for i, k in enumerate(kids)}  # the node's own unit first, no branch last
     keys = sorted(acc, key=lambda k: -1 if k == "" else place.get(k, len(place)))
-    return [Group(k, group_label(k, node, by_code), acc[k]) for k in keys]
+    return [Group(k, group_label(k, node, by_code, leaf=not kids), acc[k]) for k in keys]
 
 
 def child_groups(f: Filters, also: Iterable[str] = ()) -> list[Group]:

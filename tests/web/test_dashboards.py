@@ -370,6 +370,8 @@ def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
     period = next(k for k in rate["杭州分行（本级）"] if k != "机构")
     expected = round(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
     assert float(rate["杭州分行（本级）"][period]) == expected  # its own customers only
+    leaf = _csv(client.get(f"{export}?{RANGE}&branch=HZ01"))
+    assert [row["机构"] for row in leaf] == ["西湖支行"]  # no units under it: simply itself
 
 
 def test_thin_months_are_drawn_by_quarter_and_every_cell_shows_its_n(client, auth):
