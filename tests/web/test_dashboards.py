@@ -457,3 +457,6 @@ def test_heat_map_colours_are_fixed_and_said_in_the_legend(client, auth):
     weekly = client.get("/manager/dashboards/branches?grain=week").get_data(as_text=True)
     trace = _figure(weekly, "chart-complaint-rate-heat")["data"][0]
     assert trace["zmax"] == 1.25 and "每周 1.25 件及以上为红色" in weekly
+    assert trace["texttemplate"] == ""  # 49 weeks: cells too narrow for text (it showed as dashes)
+    monthly = client.get("/manager/dashboards/branches").get_data(as_text=True)
+    assert _figure(monthly, "chart-deadline-heat")["data"][0]["texttemplate"] == "%{z}"

@@ -187,7 +187,7 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         "z": chart.z,
         "colorscale": heat_scale(chart),
         "hoverongaps": False,
-        "texttemplate": "%{text}" if chart.text else "%{z}",
+        "texttemplate": _cell_text(chart, "%{text}" if chart.text else "%{z}"),
         # the unit without its explanation in brackets: a long title squeezes the plot
         "colorbar": {"title": {"text": chart.unit.split("；")[0].split("（")[0]}},
     }
@@ -218,6 +218,13 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
+DENSE_COLUMNS = 24  # more columns (a year of weeks): cells too narrow for text (hover shows it)
+
+
+def _cell_text(chart: Chart, template: str) -> str:
+    return "" if len(chart.x) > DENSE_COLUMNS else template
+
+
 def _small_cells(chart: Chart) -> dict[str, Any]:
     """The cells whose sample is too small: grey, with their text, off the colour scale."""
     return {
@@ -226,7 +233,7 @@ def _small_cells(chart: Chart) -> dict[str, Any]:
         "y": chart.y,
         "z": [[None if cell is None else 0 for cell in row] for row in chart.small],
         "text": [[cell or "" for cell in row] for row in chart.small],
-        "texttemplate": "%{text}",
+        "texttemplate": _cell_text(chart, "%{text}"),
         "textfont": {"color": "#4b5563"},
         "colorscale": [[0, GREY_CELL], [1, GREY_CELL]],
         "showscale": False,
