@@ -64,6 +64,11 @@ class Chart:
     table_below: bool = False  # a wide table: shown full width below the charts, not inside
     counts: bool = False  # hbar values are counts (integer ticks)
     good: str = ""  # heatmap: "high" or "low", the end that is good (drawn green; the bad end red)
+    z_range: tuple[float, float] | None = None  # heatmap: the fixed colour domain
+    text: list[list[str]] = field(default_factory=list)  # heatmap: each cell's text (else z)
+    hover: list[list[str]] = field(default_factory=list)  # heatmap: each cell's hover text
+    # heatmap: the text of the cells drawn grey (sample too small), None elsewhere
+    small: list[list[str | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from app.models import Product
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
+from app.services.dashboard_heatmaps import heatmaps
 from app.services.dashboard_pages import (
     PER,
     Card,
@@ -32,10 +33,13 @@ from app.services.dashboard_pages_voice import followups, voice
 def branches(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
-    node, kids = metrics.children_of(f)
-    groups = metrics.satisfaction_by(f, "child")
+    node, _ = metrics.children_of(f)
     complaints = dc.by_child(f)
     customers = dc.customers_by_child(f)
+    # Every answer and complaint in scope counts in one row: a case booked at the unit itself
+    # (its own counter, not a sub-branch) gets the unit's own row even without answers.
+    booked = [key for key, c in complaints.items() if c.received or c.due]
+    groups = metrics.child_groups(f, also=booked)
     t = page.table(
         Table(
             "branch_ranking",
@@ -100,7 +104,7 @@ def branches(f: Filters) -> PageData:
             table_below=True,
         )
     )
-    _heatmaps(page, f, kids, customers)
+    heatmaps(page, f, groups, customers)
     page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
     if not customers:
         page.notes.append(
@@ -108,79 +112,6 @@ def branches(f: Filters) -> PageData:
             "flask --app wsgi branches set-customers 机构代码=客户数 登记。"
         )
     return page
-
-
-def _heatmaps(page: PageData, f: Filters, kids: list, customers: dict) -> None:
-    minimum = metrics.min_sample_size()
-    rows_, periods, cells = metrics.child_month_matrix(f)
-    comp = dc.child_month(f)
-    labels = [metrics.period_label(p, f.grain) for p in periods]
-    keys = [g.key for g in rows_]
-    names = [g.label for g in rows_]
-    t = page.table(Table("branch_heat", "机构×期间满意度指数", ["机构", *labels]))
-    z, zc, zr = [], [], []
-    for key, name in zip(keys, names, strict=True):
-        line, cline, rline = [], [], []
-        n_customers = customers.get(key, 0)
-        for p in periods:
-            rep = cells.get((key, p))
-            rep = rep.report(minimum) if rep else None
-            line.append(r(rep.index.value, 1) if rep and not rep.index.too_small else None)
-            c = comp.get((key, p))
-            cline.append(r(c.in_time_share, 1, 100) if c and c.due else None)
-            received = c.received if c else 0
-            rline.append(r(received * PER / n_customers, 1) if n_customers else None)
-        z.append(line)
-        zc.append(cline)
-        zr.append(rline)
-        t.add([name, *line])
-    page.charts.append(
-        Chart(
-            "chart-heat",
-            "机构×期间满意度指数热力图",
-            f"百分制；空白为样本不足（少于 {minimum} 份）或无数据",
-            t.name,
-            kind="heatmap",
-            x=labels,
-            y=names,
-            z=z,
-            good="high",
-        )
-    )
-    t2 = page.table(Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]))
-    for name, line in zip(names, zc, strict=True):
-        t2.add([name, *line])
-    page.charts.append(
-        Chart(
-            "chart-deadline-heat",
-            "机构×期间法定时限内处理占比",
-            "%；分母为当期作出决定及已超期未决的投诉；空白为当期无此类投诉",
-            t2.name,
-            kind="heatmap",
-            x=labels,
-            y=names,
-            z=zc,
-            drill="complaints",
-            good="high",
-        )
-    )
-    t3 = page.table(Table("branch_complaint_rate_heat", "机构×期间每万客户投诉", ["机构", *labels]))
-    for name, line in zip(names, zr, strict=True):
-        t3.add([name, *line])
-    page.charts.append(
-        Chart(
-            "chart-complaint-rate-heat",
-            "机构×期间每万客户投诉量",
-            "件/万客户（按各机构登记的客户数）；空白为未登记客户数",
-            t3.name,
-            kind="heatmap",
-            x=labels,
-            y=names,
-            z=zr,
-            drill="complaints",
-            good="low",
-        )
-    )
 
 
 def products_channels(f: Filters) -> PageData:

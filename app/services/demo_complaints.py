@@ -1,13 +1,15 @@
-"""Demo complaints: ~300 cases across every channel, category and state, some overdue."""
+"""Demo complaints: a year of cases, as the demo answers; the last four months' ~300 across every
+channel, category and state (some overdue), the eight months before them finished."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import Customer, OutboxMessage, Product, User, utcnow
@@ -17,7 +19,13 @@ from app.services import demo_data
 from app.services.complaints import IntakeData, intake_row, record_event, refresh_due
 from app.services.workbench import ALERT_LOOKBACK_DAYS
 
-COUNT = 300
+COUNT = 300  # the last RECENT_DAYS: cases in every state, some overdue
+HISTORY = 560  # RECENT_DAYS back to a year ago (~70 a month): finished, a few decided late
+RECENT_DAYS, YEAR_DAYS = 120, 365
+# Complaints per calendar month relative to an ordinary one: fewer in the months of the Spring
+# Festival and National Day holidays (fewer working days, branches partly closed).
+SEASON = {2: 0.8, 10: 0.85}
+LATE_SHARE = 0.04  # finished cases decided after the 15-day deadline (banks report ~95%+ in time)
 # (kind, label, [(text, JR/T 0169 codes: channel A, business B, cause C)]); the codes are
 # those staff confirm when closing the case (closing requires all three).
 SCENES = [
@@ -211,6 +219,14 @@ STATE_WEIGHTS = [
     (Status.REVIEW_REQUESTED, 3),
     (Status.REVIEW_DECIDED, 2),
 ]
+# Months-old cases are finished: closed, withdrawn, declined, or reviewed (a review requested
+# then was decided long ago).
+HISTORY_STATE_WEIGHTS = [
+    (Status.CLOSED, 40),
+    (Status.WITHDRAWN, 4),
+    (Status.DECLINED, 3),
+    (Status.REVIEW_DECIDED, 5),
+]
 PATHS = {
     Status.RECEIVED: [],
     Status.ACCEPTED: ["accept"],
@@ -320,11 +336,19 @@ def _promise(session, complaint_id: int | None) -> str:
     return f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
 
 
-def register(data: IntakeData) -> tuple[Complaint, bool]:
-    """Register a demo complaint through the intake, its intake history dated at the receipt."""
+def register(data: IntakeData, *, new: bool = False) -> tuple[Complaint, bool]:
+    """Register a demo complaint through the intake, its intake history dated at the receipt.
+
+    ``new``: the caller has checked that no case has this ``external_ref``. The intake then
+    need not look the reference up and guard it with a savepoint (a third of a case's round
+    trips); the case gets it with the UPDATE its next steps write anyway."""
     db.session.flush()  # the rows written before (an earlier case's steps) keep their dates
     with registered_at(data.received_at):
-        return intake_row(data)
+        if not new:
+            return intake_row(data)
+        complaint, created = intake_row(replace(data, external_ref=None))
+    complaint.external_ref = data.external_ref
+    return complaint, created
 
 
 def _walk(
@@ -333,9 +357,11 @@ def _walk(
     actor: User | None,
     rng: random.Random,
     codes: tuple[str, str, str],
+    decide_after: timedelta | None = None,
 ) -> None:
     """Walk a freshly registered case through ``steps``, each some hours after the one before
-    (its intake history first, dated at the receipt; a recent case's steps stop at now).
+    (its intake history first, dated at the receipt; a recent case's steps stop at now); with
+    ``decide_after`` the decision waits until that long after the receipt (a late case).
     Closing sets the JR/T 0169 codes staff confirm then (closing requires all three)."""
     now = utcnow()
     at = min(
@@ -343,6 +369,8 @@ def _walk(
     )
     for step in steps:
         at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
+        if step == "decide" and decide_after is not None:
+            at = min(max(at, c.received_at + decide_after), now)
         if step == "notice":
             e = record_event(
                 c,
@@ -379,63 +407,132 @@ def _walk(
     refresh_due(c)
 
 
+@dataclass
+class _Seeding:
+    """What every demo case draws from: the customers, products and staff, and the refs
+    already stored (a second run adds only the missing cases)."""
+
+    customers: list[Customer]
+    products: dict[str, Product]
+    staff: dict[str, User]
+    existing: set[str]
+    now: datetime
+    added: int = 0
+
+    @property
+    def half(self) -> int:
+        # Most customers never complain: the cases fall on half of them, so the rest stay
+        # eligible for surveys (a customer with an open complaint is not surveyed).
+        return max(1, len(self.customers) // 2)
+
+
 def seed_complaints(rng_seed: int = 2026) -> int:
-    """Add the demo complaints that are missing (idempotent by external_ref); returns how many."""
-    have = (
-        db.session.scalar(
-            select(func.count(Complaint.id)).where(Complaint.external_ref.like("DEMO-%"))
-        )
-        or 0
-    )
+    """Add the demo complaints that are missing (idempotent by external_ref); returns how many:
+    the recent cases, then a year's history before them."""
     customers = list(db.session.scalars(select(Customer).order_by(Customer.id)))
-    if have >= COUNT or not customers:
+    if not customers:
         return 0
-    products = {p.code: p for p in db.session.scalars(select(Product))}
-    staff = {u.username: u for u in db.session.scalars(select(User))}
-    # Most customers never complain: the cases fall on half of them, so the rest stay eligible
-    # for surveys (a customer with an open complaint is not surveyed).
-    half = max(1, len(customers) // 2)
-    rng, now, added = random.Random(rng_seed), utcnow(), 0
+    existing = set(
+        db.session.scalars(
+            select(Complaint.external_ref).where(Complaint.external_ref.like("DEMO-%"))
+        )
+    )
+    seeding = _Seeding(
+        customers=customers,
+        products={p.code: p for p in db.session.scalars(select(Product))},
+        staff={u.username: u for u in db.session.scalars(select(User))},
+        existing=existing,
+        now=utcnow(),
+    )
+    _seed_recent(seeding, random.Random(rng_seed))
+    _seed_history(seeding, random.Random(rng_seed + 1))  # its own draws: the recent stay as were
+    db.session.flush()
+    return seeding.added
+
+
+def _seed_recent(s: _Seeding, rng: random.Random) -> None:
+    """The last RECENT_DAYS: cases in every state, some open past their deadline."""
     for n in range(1, COUNT + 1):
         # The outlet complained about is the drawn customer's; the complainant is one of half
         # the customers (the random sequence, texts and outlets stay as they were).
-        outlet = rng.choice(customers).branch
-        customer = customers[n * 7 % half]
+        outlet = rng.choice(s.customers).branch
         channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
         state = rng.choices(*zip(*STATE_WEIGHTS, strict=True))[0]
-        age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, 120)
+        age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, RECENT_DAYS)
         group = n % 97 == 0  # a group complaint: major, escalated at once
         if group and any(step in CLOSING_STEPS for step in PATHS[state]):
             # A closed major case was escalated long ago: no reminder left on the workbench.
             age = max(age, ALERT_LOOKBACK_DAYS + 16)
-        received = now - timedelta(days=age, minutes=rng.randint(0, 1440))
+        received = s.now - timedelta(days=age, minutes=rng.randint(0, 1440))
         _, text, codes = _text(rng, outlet.name if outlet else "网点")
-        if n <= have:
+        if f"DEMO-{n:04d}" in s.existing:
             continue
-        by_phone = rng.random() < 0.3
-        data = IntakeData(
-            channel=channel,
-            content=text,
-            name=customer.name,
-            received_at=received,
-            external_id=None if by_phone else customer.external_id,
-            phone=customer.phone,
-            branch_code=outlet.code if outlet else None,
-            external_ref=f"DEMO-{n:04d}",
-            demand=rng.choice(DEMANDS) or None,
-            regulator_ref=f"JR{received:%Y%m%d}{n:04d}" if channel == "regulator" else None,
-            regulator_received_on=(received - timedelta(days=2)).date()
-            if channel == "regulator"
-            else None,
-            group_size=25 if group else None,
-            product_code=rng.choice(list(products)) if products and rng.random() < 0.6 else None,
-        )
-        complaint, _ = register(data)
-        region = outlet.code[:2] if outlet else "HO"
-        actor = staff.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
-        if actor is not None and state != Status.RECEIVED and rng.random() < 0.85:
-            complaint.assignee_id, complaint.assigned_at = actor.id, received
-        _walk(complaint, PATHS[state], actor, rng, codes)
-        added += 1
-    db.session.flush()
-    return added
+        _add(s, rng, n, outlet, channel, state, received, text, codes, group=group)
+
+
+def _seed_history(s: _Seeding, rng: random.Random) -> None:
+    """RECENT_DAYS back to a year ago, as many cases a month as lately (fewer in the holiday
+    months), all finished; a few were decided after the deadline."""
+    for n in range(COUNT + 1, COUNT + HISTORY + 1):
+        outlet = rng.choice(s.customers).branch
+        channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
+        state = rng.choices(*zip(*HISTORY_STATE_WEIGHTS, strict=True))[0]
+        received = s.now - timedelta(days=_history_age(rng, s.now))
+        _, text, codes = _text(rng, outlet.name if outlet else "网点")
+        late = timedelta(days=rng.randint(16, 24)) if rng.random() < LATE_SHARE else None
+        if f"DEMO-{n:04d}" in s.existing:
+            continue
+        group = n % 194 == 0  # (rarer than lately: a few a year)
+        _add(s, rng, n, outlet, channel, state, received, text, codes, group=group, late=late)
+
+
+def _history_age(rng: random.Random, now: datetime) -> float:
+    """Days before ``now``, between RECENT_DAYS and YEAR_DAYS, each month weighted by SEASON."""
+    while True:
+        age = rng.uniform(RECENT_DAYS, YEAR_DAYS)
+        month = clock.local_date(now - timedelta(days=age)).month
+        if rng.random() <= SEASON.get(month, 1.0):
+            return age
+
+
+def _add(
+    s: _Seeding,
+    rng: random.Random,
+    n: int,
+    outlet,
+    channel: str,
+    state: Status,
+    received: datetime,
+    text: str,
+    codes: tuple[str, str, str],
+    *,
+    group: bool,
+    late: timedelta | None = None,
+) -> None:
+    """Register case ``n`` through the intake and walk it to ``state``."""
+    customer = s.customers[n * 7 % s.half]
+    by_phone = rng.random() < 0.3
+    data = IntakeData(
+        channel=channel,
+        content=text,
+        name=customer.name,
+        received_at=received,
+        external_id=None if by_phone else customer.external_id,
+        phone=customer.phone,
+        branch_code=outlet.code if outlet else None,
+        external_ref=f"DEMO-{n:04d}",
+        demand=rng.choice(DEMANDS) or None,
+        regulator_ref=f"JR{received:%Y%m%d}{n:04d}" if channel == "regulator" else None,
+        regulator_received_on=(received - timedelta(days=2)).date()
+        if channel == "regulator"
+        else None,
+        group_size=25 if group else None,
+        product_code=rng.choice(list(s.products)) if s.products and rng.random() < 0.6 else None,
+    )
+    complaint, _ = register(data, new=True)  # (``s.existing`` has no such reference)
+    region = outlet.code[:2] if outlet else "HO"
+    actor = s.staff.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+    if actor is not None and state != Status.RECEIVED and rng.random() < 0.85:
+        complaint.assignee_id, complaint.assigned_at = actor.id, received
+    _walk(complaint, PATHS[state], actor, rng, codes, late)
+    s.added += 1

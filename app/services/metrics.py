@@ -22,7 +22,7 @@ from app.services import rollups
 from app.services.dashboard_filters import CHANNELS, Filters, memo
 from surveys import MetricSums
 
-DIRECT = "本级直属"
+DIRECT = "本级"  # a unit's own counter and staff, apart from its sub-branches
 NO_BRANCH = "未关联机构"
 
 
@@ -41,24 +41,32 @@ def min_sample_size() -> int:
 
 
 def period_of(day: date, grain: str) -> date:
+    """The first day of the week, month or quarter (a grain only the heat maps fall back to)
+    that ``day`` lies in."""
     if grain == "week":
         return day - timedelta(days=day.weekday())
+    if grain == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
     return day.replace(day=1)
 
 
 def period_label(start: date, grain: str) -> str:
-    return f"{start:%Y-%m-%d}周" if grain == "week" else f"{start:%Y-%m}"
+    if grain == "week":
+        return f"{start:%Y-%m-%d}周"
+    if grain == "quarter":
+        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    return f"{start:%Y-%m}"
 
 
 def periods(f: Filters) -> list[date]:
     out, current = [], period_of(f.start, f.grain)
     while current <= f.end:
         out.append(current)
-        current = (
-            current + timedelta(days=7)
-            if f.grain == "week"
-            else (current.replace(day=28) + timedelta(days=4)).replace(day=1)
-        )
+        if f.grain == "week":
+            current += timedelta(days=7)
+        else:
+            for _ in range(3 if f.grain == "quarter" else 1):
+                current = rollups.next_month(current)
     return out
 
 
@@ -210,9 +218,15 @@ def child_key(branch_id: int | None, node: Branch | None, kids: list[Branch], br
     return "" if node is not None and branch.path.startswith(node.path) else NO_BRANCH
 
 
-def group_label(key: str, node: Branch | None, branches_by_code: dict[str, Branch]) -> str:
+def group_label(
+    key: str, node: Branch | None, branches_by_code: dict[str, Branch], *, leaf: bool = False
+) -> str:
+    """A row's name: a child's, or the node's own unit ("杭州分行（本级）"; a sub-branch with no
+    units under it is simply itself)."""
     if key == "":
-        return f"{node.name}（{DIRECT}）" if node else DIRECT
+        if node is None:
+            return DIRECT
+        return node.name if leaf else f"{node.name}（{DIRECT}）"
     return branches_by_code[key].name if key in branches_by_code else key
 
 
@@ -250,7 +264,7 @@ def _names(group_by: str) -> dict[Any, tuple[str, str]]:
     return {s.id: (s.code, s.title) for s in db.session.scalars(select(Survey))}
 
 
-def _by_child(f: Filters) -> list[Group]:
+def _by_child(f: Filters, also: Iterable[str] = ()) -> list[Group]:
     node, kids = children_of(f)
     branches = branch_map()
     by_code = {b.code: b for b in branches.values()}
@@ -258,20 +272,30 @@ def _by_child(f: Filters) -> list[Group]:
     # the heat map's branch x period rows, summed: one rollup read serves both charts
     for (branch_id, _), sums in satisfaction_rows(f, "branch_id", "day"):
         _merge_into(acc, child_key(branch_id, node, kids, branches), sums)
-    return [Group(k, group_label(k, node, by_code), s) for k, s in acc.items()]
+    for key in also:
+        acc.setdefault(key, MetricSums())
+    place = {k.code: i for i, k in enumerate(kids)}  # the node's own unit first, no branch last
+    keys = sorted(acc, key=lambda k: -1 if k == "" else place.get(k, len(place)))
+    return [Group(k, group_label(k, node, by_code, leaf=not kids), acc[k]) for k in keys]
 
 
-def child_month_matrix(
-    f: Filters,
-) -> tuple[list[Group], list[date], dict[tuple[str, date], MetricSums]]:
-    """The heat map: rows are the child subtrees, columns the periods of the range."""
+def child_groups(f: Filters, also: Iterable[str] = ()) -> list[Group]:
+    """The rows of the branch page: the node's own unit ("杭州分行（本级）", its own counter
+    and staff) where it has answers or ``also`` names it (it has complaints), then every child
+    subtree, then answers or cases of no branch. Together they hold everything in scope."""
+    return _by_child(f, tuple(also))
+
+
+def child_period_cells(f: Filters) -> tuple[list[date], dict[tuple[str, date], MetricSums]]:
+    """The heat map's columns (the periods of the range at ``f.grain``) and its cells, keyed
+    by (child key as in ``child_groups``, period start)."""
     node, kids = children_of(f)
     branches = branch_map()
     cells: dict[tuple[str, date], MetricSums] = defaultdict(MetricSums)
     for (branch_id, day), sums in satisfaction_rows(f, "branch_id", "day"):
         key = (child_key(branch_id, node, kids, branches), period_of(day, f.grain))
         cells[key] = cells[key] + sums
-    return _by_child(f), periods(f), cells
+    return periods(f), cells
 
 
 def questions(f: Filters) -> list[dict[str, Any]]:

@@ -42,3 +42,27 @@ def test_overview_redraws_after_a_filter_change(live_server, page):
     assert "西湖支行" in page.locator(".dash-scope").inner_text()
     assert not errors, errors
     screenshot(page, "dashboard-overview-filtered")
+
+
+def test_filter_bar_and_complaint_list_fit_a_1280_px_screen(live_server, browser):
+    """The UI review: 重置 wrapped onto a line of its own, and the complaint drill-down list
+    scrolled sideways at 1280 px. Both fit at 1280 and 1440 px, for head office and a branch."""
+    for width in (1280, 1440):
+        for user in ("hq", "manager"):
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+            page = context.new_page()
+            sign_in(page, live_server, user)
+            for path in ("/manager/dashboards/branches", "/manager/dashboards/drill/complaints"):
+                page.goto(live_server + path)
+                first = page.locator("#dash-filters label").first.bounding_box()
+                for name in ("应用筛选", "重置"):
+                    button = page.locator("#dash-filters .button", has_text=name).bounding_box()
+                    # on the fields' line: its top above the bottom of the first field
+                    assert button["y"] < first["y"] + first["height"], (width, user, path, name)
+            wrap = page.locator(".table-wrap").first
+            assert page.locator(".drill-table tbody tr").count() > 10
+            overflow = wrap.evaluate("w => w.scrollWidth - w.clientWidth")
+            assert overflow <= 0, (width, user, overflow)
+            if width == 1280:
+                screenshot(page, f"dashboard-drill-complaints-{user}-1280")
+            context.close()

@@ -332,3 +332,46 @@ def test_demo_complaints_per_ten_thousand_customers_are_what_banks_see(db_sessio
         assert figures and all(v is not None for v in figures), (branch, figures)
         low = 0.5 if branch == "" else 0  # (a sub-branch may have a quiet month)
         assert all(low <= v <= 30 for v in figures), (branch, figures)
+
+
+def test_demo_complaints_span_the_year_the_answers_do(db_session):
+    """The answers cover a year, so do the complaints: every whole month of the dashboards'
+    default twelve months has a realistic number of cases, the branch × period heat maps have
+    a figure in every cell, and the cases of the older months are finished (nothing open for
+    months) and mostly decided inside the legal deadline."""
+    from app.models import utcnow
+    from app.models.complaint import Complaint
+    from app.services import dashboard_filters, dashboard_pages_more
+    from app.services.complaint_clock import local_date
+
+    now = utcnow()
+    demo = db_session.scalars(
+        select(Complaint).where(
+            Complaint.external_ref.like("DEMO-%"), Complaint.external_ref.not_like("DEMO-IMP-%")
+        )
+    ).all()
+    ages = [(now - c.received_at).days for c in demo]
+    assert max(ages) >= 330  # (the answers: up to 365 days back)
+    per_month: dict[str, int] = {}
+    for c in demo:
+        month = f"{local_date(c.received_at):%Y-%m}"
+        per_month[month] = per_month.get(month, 0) + 1
+    this_month = f"{local_date(now):%Y-%m}"
+    start, _ = dashboard_filters.default_range()
+    whole = [m for m in sorted(per_month) if f"{start:%Y-%m}" <= m < this_month]
+    assert len(whole) == 11, per_month
+    assert all(40 <= per_month[m] <= 110 for m in whole), per_month
+    old = [c for c, age in zip(demo, ages, strict=True) if age > 150]
+    assert old and all(c.closed_at is not None for c in old)  # finished long ago
+    decided = [c for c in old if c.decided_at is not None]
+    in_time = [c for c in decided if c.decided_at <= c.due_at]
+    assert 0.9 <= len(in_time) / len(decided) < 1  # mostly in time; a few late, as banks see
+
+    f = dashboard_filters.parse({})  # head office: 杭州、南京、苏州分行 by month
+    page = dashboard_pages_more.branches(f)
+    for table in ("branch_deadline_heat", "branch_complaint_rate_heat"):
+        rows = page.tables[table].rows
+        assert len(rows) >= 3
+        for row in rows:
+            cells = row[1:-1]  # the whole months (the current one has only begun)
+            assert all(v is not None and v > 0 for v in cells), (table, row)

@@ -321,3 +321,142 @@ def test_response_drill_down_counts_its_rows(client, auth, answers):  # noqa: F8
     html = client.get(f"/manager/dashboards/drill/responses?{RANGE}").get_data(as_text=True)
     assert "共 16 条，第 1 / 1 页" in html
     assert '<th scope="col">产品</th>' in html
+
+
+def _january_count(branch_ids) -> int:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from app.models import Complaint
+
+    return db.session.scalar(
+        select(func.count(Complaint.id)).where(
+            Complaint.branch_id.in_(branch_ids),
+            # January in Beijing time: 2025-12-31 16:00 UTC up to 2026-01-31 16:00 UTC.
+            Complaint.received_at >= datetime(2025, 12, 31, 16, 0, tzinfo=UTC),
+            Complaint.received_at < datetime(2026, 1, 31, 16, 0, tzinfo=UTC),
+        )
+    )
+
+
+def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
+    """A case booked at 杭州分行 itself (its own counter, not a sub-branch) is counted in a row
+    of its own on the ranking and the heat maps: the rows add up to the whole subtree."""
+    from datetime import UTC, datetime
+
+    from app.models import Branch
+
+    for n in range(2):
+        _hotline_complaint(
+            40 + n, "HZ", datetime(2026, 1, 8 + n, 2, 0, tzinfo=UTC), "分行营业部柜台排队太久"
+        )
+    hz = db.session.scalar(select(Branch).where(Branch.code == "HZ"))
+    subtree = db.session.scalars(select(Branch.id).where(Branch.path.startswith(hz.path))).all()
+    auth.login("manager")
+    ranking = _csv(client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}"))
+    rows = {row["机构"]: row for row in ranking}
+    own = rows["杭州分行（本级）"]
+    assert int(own["受理投诉（件）"]) == _january_count([hz.id]) >= 2
+    assert own["排名"] == "样本不足"  # no answers: never ranked
+    assert sum(int(row["受理投诉（件）"]) for row in ranking) == _january_count(subtree)
+    for table in ("branch_complaint_rate_heat", "branch_deadline_heat", "branch_heat"):
+        resp = client.get(f"/manager/dashboards/branches/export/{table}.csv?{RANGE}")
+        assert "杭州分行（本级）" in {row["机构"] for row in _csv(resp)}, table
+    html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
+    assert _figure(html, "chart-complaint-rate-heat")["data"][0]["y"][0] == "杭州分行（本级）"
+    export = "/manager/dashboards/branches/export/branch_complaint_rate_heat.csv"
+    rate = {row["机构"]: row for row in _csv(client.get(f"{export}?{RANGE}"))}
+    period = next(k for k in rate["杭州分行（本级）"] if k != "机构")
+    expected = round(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
+    assert float(rate["杭州分行（本级）"][period]) == expected  # its own customers only
+    leaf = _csv(client.get(f"{export}?{RANGE}&branch=HZ01"))
+    assert [row["机构"] for row in leaf] == ["西湖支行"]  # no units under it: simply itself
+
+
+def test_thin_months_are_drawn_by_quarter_and_every_cell_shows_its_n(client, auth):
+    """A sub-branch has a dozen answers a month: the satisfaction heat map falls back to
+    quarters, where they reach the minimum sample; a cell still under it is grey with its n
+    (never coloured); the chart is never empty while there are answers."""
+    from tests.services.test_dashboard_figures import _local, _save_responses
+
+    plan = [
+        ("HZ01", _local(2026, m, 3 + i, 10), 4 + i % 2, 9) for m in (1, 2, 3) for i in range(12)
+    ]
+    plan += [("HZ02", _local(2026, 2, 3 + i, 10), 2, 3) for i in range(3)]
+    _save_responses(plan)
+    db.session.commit()
+    auth.login("manager")
+    query = "from=2026-01-01&to=2026-03-31"
+    html = client.get(f"/manager/dashboards/branches?{query}").get_data(as_text=True)
+    heat = _figure(html, "chart-heat")
+    assert "季度" in heat["layout"]["title"]["text"]
+    colored, grey = heat["data"]
+    assert colored["x"] == grey["x"] == ["2026年第1季度"]
+    rows = colored["y"]
+    ranking = {r["机构代码"]: r for r in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_ranking.csv?{query}"))}  # fmt: skip
+    west, bin_jiang = rows.index("西湖支行"), rows.index("滨江支行")
+    assert colored["z"][west][0] == float(ranking["HZ01"]["满意度指数（百分制）"])
+    assert "n=36" in colored["text"][west][0]
+    assert colored["z"][bin_jiang][0] is None  # 3 answers: never on the colour scale
+    assert grey["text"][bin_jiang][0] == "样本不足<br>n=3"
+    assert grey["z"][west][0] is None
+    table = {r["机构"]: r for r in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_heat.csv?{query}"))}  # fmt: skip
+    assert table["滨江支行"]["2026年第1季度"].endswith("（样本不足，n=3）")
+    assert "已按季度汇总" in html
+    monthly = _figure(
+        client.get("/manager/dashboards/branches?from=2026-01-01&to=2026-01-31").get_data(
+            as_text=True
+        ),
+        "chart-heat",
+    )
+    assert any(cell for row in monthly["data"][-1]["text"] for cell in row)  # grey, not empty
+
+
+def test_an_empty_heat_map_says_so_instead_of_a_stray_tick(client, auth):
+    """No data at all: plotly shrank the plot to a few pixels, leaving a "¬"-like tick mark."""
+    auth.login("manager")
+    html = client.get("/manager/dashboards/branches?from=2001-01-01&to=2001-12-31").get_data(
+        as_text=True
+    )
+    for chart_id in ("chart-heat", "chart-deadline-heat"):
+        layout = _figure(html, chart_id)["layout"]
+        assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False
+        assert layout["annotations"][0]["text"] == "所选范围内暂无数据"
+    rates = _figure(html, "chart-complaint-rate-heat")["data"][0]["z"]
+    assert {v for row in rates for v in row} == {0.0}  # no complaints: a figure, drawn
+
+
+def test_heat_map_colours_are_fixed_and_said_in_the_legend(client, auth):
+    """A colour means the same figure on every page: fixed domains (not the lowest to the
+    highest cell on screen), and the thresholds written under each chart."""
+    domains = {
+        "chart-heat": (50, 90),
+        "chart-deadline-heat": (80, 100),
+        "chart-complaint-rate-heat": (0, 5),
+    }
+    words = {
+        "chart-heat": "50 分及以下为红色",
+        "chart-deadline-heat": "80% 及以下为红色",
+        "chart-complaint-rate-heat": "每月 5 件及以上为红色",
+    }
+    for user in ("hq", "manager"):
+        auth.login(user)
+        for query in ("", RANGE, "from=2026-06-01&to=2026-11-30"):
+            html = client.get(f"/manager/dashboards/branches?{query}").get_data(as_text=True)
+            for chart_id, (low, high) in domains.items():
+                trace = _figure(html, chart_id)["data"][0]
+                assert (trace["zmin"], trace["zmax"]) == (low, high), (user, query, chart_id)
+                ticks = trace["colorbar"]["ticktext"]
+                assert ticks[0].startswith("≤" if low else "0") and ticks[-1].endswith(str(high))
+                assert words[chart_id] in html
+        auth.logout()
+    auth.login("hq")
+    weekly = client.get("/manager/dashboards/branches?grain=week").get_data(as_text=True)
+    trace = _figure(weekly, "chart-complaint-rate-heat")["data"][0]
+    assert trace["zmax"] == 1.25 and "每周 1.25 件及以上为红色" in weekly
+    assert trace["texttemplate"] == ""  # 49 weeks: cells too narrow for text (it showed as dashes)
+    monthly = client.get("/manager/dashboards/branches").get_data(as_text=True)
+    assert _figure(monthly, "chart-deadline-heat")["data"][0]["texttemplate"] == "%{z}"

@@ -15,6 +15,7 @@ from app.services.dashboard_pages import Chart
 
 COLORS = ["#1d5fa8", "#d9822b", "#2e9e6b", "#b23a48", "#7256a8", "#5b6b7c"]
 GREY = "#c4c9cf"
+GREY_CELL = "#e3e6ea"  # a heat map cell whose sample is too small to colour
 # Heat maps: red is bad, green is good (ColorBrewer RdYlGn). Spelled out: plotly.js has no
 # "RdYlGn" (Python plotly has) and silently draws an unknown name with its default scale, on
 # which high values are red.
@@ -186,17 +187,77 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         "z": chart.z,
         "colorscale": heat_scale(chart),
         "hoverongaps": False,
-        "texttemplate": "%{z}",
-        "colorbar": {"title": {"text": chart.unit.split("；")[0]}},
+        "texttemplate": _cell_text(chart, "%{text}" if chart.text else "%{z}"),
+        # the unit without its explanation in brackets: a long title squeezes the plot
+        "colorbar": {"title": {"text": chart.unit.split("；")[0].split("（")[0]}},
     }
-    if chart.unit.startswith("%"):
-        trace.update(zmin=0, zmax=100)
+    if chart.text:
+        trace["text"] = chart.text
+    if chart.hover:
+        trace.update(hovertext=chart.hover, hoverinfo="text")
+    if chart.z_range:
+        trace.update(zmin=chart.z_range[0], zmax=chart.z_range[1])
+        trace["colorbar"].update(color_ticks(*chart.z_range))
+    data = [trace]
+    if any(cell for row in chart.small for cell in row):
+        data.append(_small_cells(chart))
     layout = _layout(chart) | {
         "xaxis": _axis(type="category"),
         "yaxis": _axis(autorange="reversed"),
         "height": max(300, 80 + 34 * len(chart.y)),
     }
-    return {"data": [trace], "layout": layout}
+    if not any(v is not None for row in chart.z for v in row) and len(data) == 1:
+        # Nothing to draw: plotly would shrink the plot to a few pixels (a stray tick mark);
+        # say so instead.
+        trace["showscale"] = False
+        layout["xaxis"] = layout["yaxis"] = {"visible": False}
+        layout["annotations"] = [
+            {"text": "所选范围内暂无数据", "showarrow": False, "xref": "paper", "yref": "paper",
+             "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6b7785"}}
+        ]  # fmt: skip
+    return {"data": data, "layout": layout}
+
+
+DENSE_COLUMNS = 24  # more columns (a year of weeks): cells too narrow for text (hover shows it)
+
+
+def _cell_text(chart: Chart, template: str) -> str:
+    return "" if len(chart.x) > DENSE_COLUMNS else template
+
+
+def _small_cells(chart: Chart) -> dict[str, Any]:
+    """The cells whose sample is too small: grey, with their text, off the colour scale."""
+    return {
+        "type": "heatmap",
+        "x": chart.x,
+        "y": chart.y,
+        "z": [[None if cell is None else 0 for cell in row] for row in chart.small],
+        "text": [[cell or "" for cell in row] for row in chart.small],
+        "texttemplate": _cell_text(chart, "%{text}"),
+        "textfont": {"color": "#4b5563"},
+        "colorscale": [[0, GREY_CELL], [1, GREY_CELL]],
+        "showscale": False,
+        "hoverongaps": False,
+        **({"hovertext": chart.hover, "hoverinfo": "text"} if chart.hover else {}),
+        "name": "样本不足",
+    }
+
+
+def color_ticks(low: float, high: float) -> dict[str, Any]:
+    """Colour bar ticks for a fixed domain at round steps (50, 60 … 90; 0, 1 … 5), the ends
+    marked where values beyond them take the end's colour (≤ 50, ≥ 90; a percentage ends at
+    100, a count starts at 0)."""
+    raw = (high - low) / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = max(m * power for m in (1, 2, 2.5, 5) if m * power <= raw)
+    count = round((high - low) / step)
+    steps = [round(low + i * step, 6) for i in range(count + 1)]
+    text = [f"{v:g}" for v in steps]
+    if low > 0:
+        text[0] = "≤" + text[0]
+    if high != 100:
+        text[-1] = "≥" + text[-1]
+    return {"tickmode": "array", "tickvals": steps, "ticktext": text}
 
 
 def figure_json(chart: Chart) -> str:

@@ -1,0 +1,194 @@
+"""The branch page's heat maps: satisfaction index, on-time rate and complaints per 10,000
+customers, per row of the branch page (its own unit, each child subtree) and period.
+
+Colours use fixed domains, so a colour means the same figure on every page and filter (a
+scale stretched from the lowest to the highest cell on screen paints a page of good branches
+red). Satisfaction cells show their sample size; a cell under the minimum sample is drawn grey
+and never coloured, and when most cells of a month (or week) are under it the map is drawn by
+quarter (or month) instead, where the figures can be compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.services import dashboard_complaints as dc
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from app.services.dashboard_pages import PER, Chart, PageData, Table, r
+
+# Fixed colour domains (low, high); BAD_TO_GOOD runs red, orange, yellow, light green, green.
+# Index (100/75/50/25/0 per answer): 50 is the average answer "一般" (red), 70 yellow, 90 and
+# more dark green (most customers "非常满意").
+INDEX_COLORS = (50.0, 90.0)
+# On-time rate (%): the regulation expects every case decided inside its deadline; 100 % is
+# green, 90 % yellow, 80 % and less red.
+ON_TIME_COLORS = (80.0, 100.0)
+# Complaints per 10,000 customers a month: 0 green, 2.5 yellow, 5 and more red (a week: the
+# same rate, scaled to seven days).
+RATE_COLORS_A_MONTH = 5.0
+COARSER = {"week": "month", "month": "quarter"}
+GRAIN_WORDS = {"week": "周", "month": "月", "quarter": "季度"}
+
+
+def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers: dict) -> None:
+    """Add the three heat maps and their tables; ``groups`` are the page's rows."""
+    keys = [g.key for g in groups]
+    names = [g.label for g in groups]
+    page.charts.append(_satisfaction(page, f, keys, names))
+    comp = dc.child_month(f)
+    periods = metrics.periods(f)
+    labels = [metrics.period_label(p, f.grain) for p in periods]
+    on_time, on_time_text, rate, rate_text = [], [], [], []
+    for key, name in zip(keys, names, strict=True):
+        line, text, rline, rtext = [], [], [], []
+        n_customers = customers.get(key, 0)
+        for p, label in zip(periods, labels, strict=True):
+            c = comp.get((key, p), dc.Counts())
+            share = r(c.in_time_share, 1, 100) if c.due else None
+            line.append(share)
+            text.append(
+                f"{name} · {label}<br>时限内处理 {share}%<br>时限内决定 {c.decided_in_time} 件，"
+                f"计入 {c.due} 件（含超期未决 {c.overdue_open} 件）"
+            )
+            rline.append(r(c.received * PER / n_customers, 1) if n_customers else None)
+            rtext.append(
+                f"{name} · {label}<br>每万客户投诉 {rline[-1]} 件<br>"
+                f"受理 {c.received} 件，登记客户 {n_customers} 户"
+            )
+        on_time.append(line)
+        on_time_text.append(text)
+        rate.append(rline)
+        rate_text.append(rtext)
+    low, high = ON_TIME_COLORS
+    # (a week: the monthly rate scaled to seven days, to the quarter: 1.25)
+    top = RATE_COLORS_A_MONTH if f.grain != "week" else round(RATE_COLORS_A_MONTH / 4.35 * 4) / 4
+    per = "每月" if f.grain != "week" else "每周"
+    _complaint_heatmap(
+        page,
+        Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]),
+        Chart(
+            "chart-deadline-heat",
+            "机构×期间法定时限内处理占比",
+            "%；分母为当期作出决定及已超期未决的投诉；空白为当期无此类投诉",
+            "branch_deadline_heat",
+            good="high",
+            z_range=ON_TIME_COLORS,
+            note=f"颜色固定：{high:.0f}% 为绿色（全部在法定时限内作出决定），"
+            f"{(low + high) / 2:.0f}% 为黄色，{low:.0f}% 及以下为红色",
+        ),
+        names,
+        on_time,
+        on_time_text,
+    )
+    _complaint_heatmap(
+        page,
+        Table("branch_complaint_rate_heat", "机构×期间每万客户投诉", ["机构", *labels]),
+        Chart(
+            "chart-complaint-rate-heat",
+            "机构×期间每万客户投诉量",
+            "件/万客户（按各机构登记的客户数）；空白为未登记客户数",
+            "branch_complaint_rate_heat",
+            good="low",
+            z_range=(0.0, top),
+            note=f"颜色固定：0 件为绿色，{per} {top:g} 件及以上为红色，其间由黄渐红",
+        ),
+        names,
+        rate,
+        rate_text,
+    )
+
+
+def _complaint_heatmap(
+    page: PageData, table: Table, chart: Chart, names: list[str], z: list, hover: list
+) -> None:
+    """A complaint heat map (its columns those of ``table``) and its table, on the page."""
+    for name, line in zip(names, z, strict=True):
+        table.add([name, *line])
+    page.table(table)
+    chart.kind, chart.drill = "heatmap", "complaints"
+    chart.x, chart.y, chart.z, chart.hover = table.columns[1:], names, z, hover
+    page.charts.append(chart)
+
+
+def satisfaction_grain(f: Filters) -> tuple[Filters, list, dict]:
+    """The filters at the grain the satisfaction heat map uses, its periods and cells: the
+    filter's grain, or a coarser one while most cells with answers are under the minimum
+    sample (a month of a sub-branch often has a dozen answers; a quarter, several dozen)."""
+    minimum = metrics.min_sample_size()
+    at = f
+    while True:
+        periods, cells = metrics.child_period_cells(at)
+        answered = [s for s in cells.values() if s.index_n]
+        enough = sum(1 for s in answered if s.index_n >= minimum)
+        if at.grain not in COARSER or 2 * enough >= len(answered):
+            return at, periods, cells
+        at = replace(at, grain=COARSER[at.grain])
+
+
+def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str]) -> Chart:
+    minimum = metrics.min_sample_size()
+    at, periods, cells = satisfaction_grain(f)
+    labels = [metrics.period_label(p, at.grain) for p in periods]
+    word = GRAIN_WORDS[at.grain]
+    t = page.table(Table("branch_heat", f"机构×{word}满意度指数", ["机构", *labels]))
+    compact = len(periods) > 8  # narrow cells: "n=12" alone (grey says 样本不足, see the note)
+    z, small, text, hover = [], [], [], []
+    for key, name in zip(keys, names, strict=True):
+        zl, sl, tl, hl, row = [], [], [], [], []
+        for p, label in zip(periods, labels, strict=True):
+            sums = cells.get((key, p))
+            index = sums.report(minimum).index if sums is not None else None
+            n = index.n if index is not None else 0
+            value = r(index.value, 1) if n else None
+            where = f"{name} · {label}<br>"
+            if not n:
+                zl.append(None)
+                sl.append(None)
+                tl.append("")
+                hl.append(where + "无答卷")
+                row.append(None)
+            elif index.too_small:
+                zl.append(None)
+                sl.append(f"n={n}" if compact else f"样本不足<br>n={n}")
+                tl.append("")
+                hl.append(where + f"满意度指数 {value}（样本不足，仅供参考）<br>答卷 {n} 份")
+                row.append(f"{value}（样本不足，n={n}）")
+            else:
+                zl.append(value)
+                sl.append(None)
+                tl.append(f"{value}<br>n={n}")
+                hl.append(where + f"满意度指数 {value}<br>答卷 {n} 份")
+                row.append(value)
+        z.append(zl)
+        small.append(sl)
+        text.append(tl)
+        hover.append(hl)
+        t.add([name, *row])
+    low, high = INDEX_COLORS
+    note = (
+        f"每格为指数与答卷数 n；灰色格少于 {minimum} 份，样本不足，不着色、不参与比较。"
+        f"颜色固定：{low:.0f} 分及以下为红色，{(low + high) / 2:.0f} 分为黄色，"
+        f"{high:.0f} 分及以上为深绿色"
+    )
+    if at.grain != f.grain:
+        note = (
+            f"按{GRAIN_WORDS[f.grain]}多数格样本不足，已按{word}汇总"
+            f"（首尾{word}只含所选日期内的答卷）。" + note
+        )
+    return Chart(
+        "chart-heat",
+        f"机构×{word}满意度指数热力图",
+        "百分制；空白为无答卷",
+        t.name,
+        kind="heatmap",
+        x=labels,
+        y=names,
+        z=z,
+        small=small,
+        text=text,
+        hover=hover,
+        good="high",
+        z_range=INDEX_COLORS,
+        note=note,
+    )
