@@ -123,14 +123,15 @@ OVERDUE_COLUMNS = {
 }
 
 
-def narrowed(stmt: Any, f: Filters) -> Any:
-    """A complaint query limited to the filters' branches, product and channel."""
+def narrowed(stmt: Any, f: Filters, model: Any = Complaint) -> Any:
+    """A query of complaints (or of another model with ``branch_id``, ``product_id`` and
+    ``channel``: survey responses) limited to the filters' branches, product and channel."""
     if f.branch_ids is not None:
-        stmt = stmt.where(Complaint.branch_id.in_(f.branch_ids))
+        stmt = stmt.where(model.branch_id.in_(f.branch_ids))
     if f.product is not None:
-        stmt = stmt.where(Complaint.product_id == f.product.id)
+        stmt = stmt.where(model.product_id == f.product.id)
     if f.channel is not None:
-        stmt = stmt.where(Complaint.channel == f.channel)
+        stmt = stmt.where(model.channel == f.channel)
     return stmt
 
 

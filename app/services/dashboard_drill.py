@@ -34,12 +34,7 @@ def _range(column: Any, f: Filters) -> list[Any]:
 
 def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> Page:
     stmt = select(Response).where(*_range(Response.submitted_at, f))
-    if f.branch_ids is not None:
-        stmt = stmt.where(Response.branch_id.in_(f.branch_ids))
-    if f.product is not None:
-        stmt = stmt.where(Response.product_id == f.product.id)
-    if f.channel is not None:
-        stmt = stmt.where(Response.channel == f.channel)
+    stmt = dashboard_complaints.narrowed(stmt, f, Response)
     if f.survey is not None:
         stmt = stmt.where(Response.survey_id == f.survey.id)
     return _page(
