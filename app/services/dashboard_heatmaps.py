@@ -28,6 +28,9 @@ ON_TIME_COLORS = (80.0, 100.0)
 # same rate, scaled to seven days).
 RATE_COLORS_A_MONTH = 5.0
 COARSER = {"week": "month", "month": "quarter"}
+# A cell of the on-time heat map counting fewer cases is grey: with four cases one late decision
+# moves the share by 25 points, which would paint a branch red or green on one complaint.
+MIN_DEADLINE_CASES = 5
 GRAIN_WORDS = {"week": "周", "month": "月", "quarter": "季度"}
 
 
@@ -39,16 +42,23 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     comp = dc.child_month(f)
     periods = metrics.periods(f)
     labels = [metrics.period_label(p, f.grain) for p in periods]
-    on_time, on_time_text, rate, rate_text = [], [], [], []
+    compact = len(periods) > 8  # narrow cells: "n=3" alone (the note says what grey means)
+    on_time, on_time_text, on_time_small, on_time_rows = [], [], [], []
+    rate, rate_text = [], []
     for key, name in zip(keys, names, strict=True):
-        line, text, rline, rtext = [], [], [], []
+        line, text, small, row, rline, rtext = [], [], [], [], [], []
         n_customers = customers.get(key, 0)
         for p, label in zip(periods, labels, strict=True):
             c = comp.get((key, p), dc.Counts())
             share = r(c.in_time_share, 1, 100) if c.due else None
-            line.append(share)
+            few = 0 < c.due < MIN_DEADLINE_CASES
+            line.append(None if few else share)
+            small.append((f"n={c.due}" if compact else f"样本不足<br>n={c.due}") if few else None)
+            row.append(f"{share}（样本不足，n={c.due}）" if few else share)
             text.append(
-                f"{name} · {label}<br>时限内处理 {share}%<br>时限内决定 {c.decided_in_time} 件，"
+                f"{name} · {label}<br>时限内处理 {share}%"
+                + ("（样本不足，仅供参考）" if few else "")
+                + f"<br>时限内决定 {c.decided_in_time} 件，"
                 f"计入 {c.due} 件（含超期未决 {c.overdue_open} 件）"
             )
             rline.append(r(c.received * PER / n_customers, 1) if n_customers else None)
@@ -58,6 +68,8 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             )
         on_time.append(line)
         on_time_text.append(text)
+        on_time_small.append(small)
+        on_time_rows.append(row)
         rate.append(rline)
         rate_text.append(rtext)
     low, high = ON_TIME_COLORS
@@ -74,12 +86,16 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             "branch_deadline_heat",
             good="high",
             z_range=ON_TIME_COLORS,
-            note=f"颜色固定：{high:.0f}% 为绿色（全部在法定时限内作出决定），"
+            note=f"灰色格计入的投诉少于 {MIN_DEADLINE_CASES} 件，样本不足，不着色"
+            f"（一件投诉即可使占比变动 20 个百分点以上）。"
+            f"颜色固定：{high:.0f}% 为绿色（全部在法定时限内作出决定），"
             f"{(low + high) / 2:.0f}% 为黄色，{low:.0f}% 及以下为红色",
         ),
         names,
         on_time,
         on_time_text,
+        small=on_time_small,
+        rows=on_time_rows,
     )
     _complaint_heatmap(
         page,
@@ -100,14 +116,25 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
 
 
 def _complaint_heatmap(
-    page: PageData, table: Table, chart: Chart, names: list[str], z: list, hover: list
+    page: PageData,
+    table: Table,
+    chart: Chart,
+    names: list[str],
+    z: list,
+    hover: list,
+    *,
+    small: list | None = None,
+    rows: list | None = None,
 ) -> None:
-    """A complaint heat map (its columns those of ``table``) and its table, on the page."""
-    for name, line in zip(names, z, strict=True):
+    """A complaint heat map (its columns those of ``table``) and its table, on the page;
+    ``small``: the grey cells' texts (sample too small), ``rows``: the table's cells when they
+    differ from ``z`` (grey cells keep their value in the table, marked)."""
+    for name, line in zip(names, rows or z, strict=True):
         table.add([name, *line])
     page.table(table)
     chart.kind, chart.drill = "heatmap", "complaints"
     chart.x, chart.y, chart.z, chart.hover = table.columns[1:], names, z, hover
+    chart.small = small or []
     page.charts.append(chart)
 
 

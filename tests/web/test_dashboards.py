@@ -460,3 +460,37 @@ def test_heat_map_colours_are_fixed_and_said_in_the_legend(client, auth):
     assert trace["texttemplate"] == ""  # 49 weeks: cells too narrow for text (it showed as dashes)
     monthly = client.get("/manager/dashboards/branches").get_data(as_text=True)
     assert _figure(monthly, "chart-deadline-heat")["data"][0]["texttemplate"] == "%{z}"
+
+
+def test_on_time_heat_map_greys_cells_with_too_few_cases(client, auth):
+    """With four cases one late decision moves a branch's on-time share by 25 points: such a
+    cell is grey with its n, off the colour scale; the table keeps the share, marked."""
+    from datetime import UTC, datetime
+
+    from app.services.dashboard_heatmaps import MIN_DEADLINE_CASES
+
+    # March 2023 (no other data): never decided, so overdue by now and counted where due
+    for n in range(2):
+        when = datetime(2023, 3, 2 + n, 2, 0, tzinfo=UTC)
+        _hotline_complaint(n, "HZ02", when, "转账手续费多扣了，客服一直没有处理结果")
+    for n in range(MIN_DEADLINE_CASES + 1):
+        when = datetime(2023, 3, 2 + n, 2, 0, tzinfo=UTC)
+        _hotline_complaint(10 + n, "HZ01", when, "网点叫号系统故障，排队很久没人管")
+    db.session.commit()
+    auth.login("manager")
+    query = "from=2023-03-01&to=2023-06-30"
+    html = client.get(f"/manager/dashboards/branches?{query}").get_data(as_text=True)
+    colored, grey = _figure(html, "chart-deadline-heat")["data"]
+    west, bin_jiang = colored["y"].index("西湖支行"), colored["y"].index("滨江支行")
+    column = next(i for i, v in enumerate(grey["text"][bin_jiang]) if v)
+    assert grey["text"][bin_jiang][column] == "样本不足<br>n=2"
+    assert colored["z"][bin_jiang][column] is None  # never painted red on two cases
+    assert colored["z"][west][column] == 0.0  # six overdue cases: red, as it should be
+    assert not grey["text"][west][column]
+    assert "样本不足" in colored["hovertext"][bin_jiang][column]
+    assert f"少于 {MIN_DEADLINE_CASES} 件" in html
+    export = "/manager/dashboards/branches/export/branch_deadline_heat.csv"
+    table = {r["机构"]: r for r in _csv(client.get(f"{export}?{query}"))}
+    period = grey["x"][column]
+    assert table["滨江支行"][period] == "0.0（样本不足，n=2）"
+    assert float(table["西湖支行"][period]) == 0.0
