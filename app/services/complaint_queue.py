@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import load_only
 
 import nlp
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
-from app.models.complaint import CLOCK_RUNNING, OPEN, Complaint
+from app.models.complaint import CLOCK_RUNNING, OPEN_VALUES, Complaint
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services import names
@@ -48,15 +48,21 @@ class Filters:
         return bool(self.q.strip() or self.status or self.channel or self.code_business)
 
 
+def in_work_condition() -> ColumnElement[bool]:
+    """Open and not merged, written as the partial index ``ix_complaint_queue_order`` states
+    it: the statuses as literals in its order (bound parameters would keep the database from
+    proving that the index covers the query)."""
+    statuses = bindparam("in_work", OPEN_VALUES, expanding=True, literal_execute=True, unique=True)
+    return and_(Complaint.merged_into_id.is_(None), Complaint.status.in_(statuses))
+
+
 def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
     """Which complaints a queue holds (None: every complaint)."""
     if queue == "all":
         return None
     now = utcnow()
     running = [s.value for s in CLOCK_RUNNING]
-    in_work = and_(
-        Complaint.status.in_([s.value for s in OPEN]), Complaint.merged_into_id.is_(None)
-    )
+    in_work = in_work_condition()
     if queue == "mine":
         return and_(in_work, Complaint.assignee_id == user.id)
     if queue == "branch" and user.branch is not None:

@@ -19,9 +19,27 @@ def test_single_head(app):
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_models_and_migrations_agree(app, db_session):
+    hand_written = {
+        index.name
+        for table in db.metadata.tables.values()
+        for index in table.indexes
+        if index.info.get("hand_written")
+    }
+    # (expression indexes, which autogenerate cannot compare; test_complaint_queue checks the
+    # one there is: the queue query runs off it on both databases)
+    assert hand_written == {"ix_complaint_queue_order"}
     context = MigrationContext.configure(
-        db_session.connection(), opts={"compare_type": True, "render_as_batch": True}
+        db_session.connection(),
+        opts={
+            "compare_type": True,
+            "render_as_batch": True,
+            "include_object": lambda obj, name, kind, *_: (
+                not (kind == "index" and name in hand_written)
+            ),
+        },
     )
     assert compare_metadata(context, db.metadata) == []
 
