@@ -66,3 +66,29 @@ def test_filter_bar_and_complaint_list_fit_a_1280_px_screen(live_server, browser
             if width == 1280:
                 screenshot(page, f"dashboard-drill-complaints-{user}-1280")
             context.close()
+
+
+def test_complaint_queue_and_menu_fit_a_1024_px_laptop(live_server, browser):
+    """The UI review: at 1024 px the head office's menu took two lines, references broke over
+    two lines (reading like two cases) and the tabs wrapped. Now: one menu line, whole
+    references and channel names, no sideways scroll."""
+    context = browser.new_context(viewport={"width": 1024, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, live_server, "hq")
+    page.goto(live_server + "/staff/complaints")
+    menu = [box["y"] for box in (a.bounding_box() for a in page.locator(".mainnav a").all())]
+    assert len(menu) >= 9 and max(menu) - min(menu) < 4, menu  # one line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    rows = page.locator(".cp-table tbody tr")
+    assert rows.count() > 5
+    line = page.locator(".cp-table tbody td.mono a").first.evaluate(
+        "a => parseFloat(getComputedStyle(a).lineHeight)"
+    )
+    text_height = """c => { const r = document.createRange(); r.selectNodeContents(c);
+                              return r.getBoundingClientRect().height; }"""
+    for i in range(min(rows.count(), 10)):
+        row = rows.nth(i)
+        for cell in (row.locator("td.mono a"), row.locator("td").nth(3)):  # reference, channel
+            assert cell.evaluate(text_height) < 1.5 * line, (i, cell.inner_text())
+    screenshot(page, "complaint-queue-hq-1024")
+    context.close()
