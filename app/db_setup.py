@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +33,34 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
+
+
+# SQLite's planner knows how selective an index is only from ANALYZE's statistics; without them
+# it guesses, and e.g. sorted every open complaint through the status index instead of reading a
+# queue page off its partial index (ix_complaint_queue_order). SQLite's advice for long-lived
+# connections: ``PRAGMA optimize`` (with an analysis limit) now and then. It is usually a no-op;
+# it analyses the tables whose queries on this connection would have planned better with
+# statistics (never analysed, or grown a lot since), in milliseconds.
+OPTIMIZE_AFTER_USES = 200  # the first time: once the connection has seen some queries
+OPTIMIZE_EVERY_SECONDS = 3600
+
+
+@event.listens_for(Engine, "checkin")
+def _sqlite_optimize_now_and_then(dbapi_conn, record) -> None:
+    if not isinstance(dbapi_conn, sqlite3.Connection) or record is None:
+        return
+    info = record.info
+    uses = info["kesheng_uses"] = info.get("kesheng_uses", 0) + 1
+    now = time.monotonic()
+    due = info.get("kesheng_optimize_at")
+    if (due is None and uses < OPTIMIZE_AFTER_USES) or (due is not None and now < due):
+        return
+    info["kesheng_optimize_at"] = now + OPTIMIZE_EVERY_SECONDS
+    try:
+        dbapi_conn.execute("PRAGMA analysis_limit=400")
+        dbapi_conn.execute("PRAGMA optimize")
+    except sqlite3.Error:  # a read-only or full disk: the plans simply stay as they were
+        pass
 
 
 _write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
