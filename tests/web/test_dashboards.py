@@ -494,3 +494,19 @@ def test_on_time_heat_map_greys_cells_with_too_few_cases(client, auth):
     period = grey["x"][column]
     assert table["滨江支行"][period] == "0.0（样本不足，n=2）"
     assert float(table["西湖支行"][period]) == 0.0
+
+
+def test_a_long_survey_title_cut_in_the_filter_box_is_shown_whole(client, auth):
+    """The UI review: a long survey title was cut off in the closed filter box at 1280 px. The
+    box's tooltip and the scope line carry the whole title."""
+    from app.models import Survey
+
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    survey.title = "2026 年度零售网点综合服务满意度调查（含理财与信用卡业务专项回访）"
+    db.session.commit()
+    auth.login("hq")
+    html = client.get(f"/manager/dashboards/?{RANGE}&survey=branch-service").get_data(as_text=True)
+    assert f'<select name="survey" title="{survey.title}">' in html
+    assert survey.title in re.search(r'<p class="dash-scope">(.*?)</p>', html, re.S).group(1)
+    plain = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
+    assert '<select name="survey" title="全部问卷">' in plain
