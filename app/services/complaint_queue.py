@@ -118,6 +118,19 @@ LIST_COLUMNS = (
 )
 
 
+def queue_order(queue: str) -> list:
+    """A queue's order: the newest first for "all"; else major cases, then by deadline (none
+    last), as ``ix_complaint_queue_order`` stores the cases in work."""
+    if queue == "all":
+        return [Complaint.received_at.desc(), Complaint.id.desc()]
+    return [
+        Complaint.is_major.desc(),
+        Complaint.due_at.is_(None),
+        Complaint.due_at,
+        Complaint.id.desc(),
+    ]
+
+
 def search(filters: Filters, user: User, *, page: int = 1, known_total: int | None = None) -> Page:
     """One page of a queue, most urgent first; the branch scope applies automatically.
 
@@ -136,13 +149,8 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
         total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    order = (
-        [Complaint.received_at.desc()]
-        if filters.queue == "all"
-        else [Complaint.is_major.desc(), Complaint.due_at.is_(None), Complaint.due_at]
-    )
     rows = db.session.scalars(
-        stmt.order_by(*order, Complaint.id.desc())
+        stmt.order_by(*queue_order(filters.queue))
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
         # only what the list shows (the texts of a decision, JSON histories etc. stay in the

@@ -32,6 +32,13 @@ COARSER = {"week": "month", "month": "quarter"}
 # moves the share by 25 points, which would paint a branch red or green on one complaint.
 MIN_DEADLINE_CASES = 5
 GRAIN_WORDS = {"week": "周", "month": "月", "quarter": "季度"}
+COMPACT_AFTER = 8  # more periods than this: narrow cells, a grey one says "n=3" alone (see note)
+
+
+def _too_small(value: object, n: int, compact: bool) -> tuple[str, str]:
+    """A cell whose sample is too small: its text on the grey layer, and its table cell (the
+    value kept, marked)."""
+    return (f"n={n}" if compact else f"样本不足<br>n={n}"), f"{value}（样本不足，n={n}）"
 
 
 def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers: dict) -> None:
@@ -42,7 +49,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     comp = dc.child_month(f)
     periods = metrics.periods(f)
     labels = [metrics.period_label(p, f.grain) for p in periods]
-    compact = len(periods) > 8  # narrow cells: "n=3" alone (the note says what grey means)
+    compact = len(periods) > COMPACT_AFTER
     on_time, on_time_text, on_time_small, on_time_rows = [], [], [], []
     rate, rate_text = [], []
     for key, name in zip(keys, names, strict=True):
@@ -52,9 +59,10 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             c = comp.get((key, p), dc.Counts())
             share = r(c.in_time_share, 1, 100) if c.due else None
             few = 0 < c.due < MIN_DEADLINE_CASES
+            grey, marked = _too_small(share, c.due, compact) if few else (None, share)
             line.append(None if few else share)
-            small.append((f"n={c.due}" if compact else f"样本不足<br>n={c.due}") if few else None)
-            row.append(f"{share}（样本不足，n={c.due}）" if few else share)
+            small.append(grey)
+            row.append(marked)
             text.append(
                 f"{name} · {label}<br>时限内处理 {share}%"
                 + ("（样本不足，仅供参考）" if few else "")
@@ -159,7 +167,7 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
     labels = [metrics.period_label(p, at.grain) for p in periods]
     word = GRAIN_WORDS[at.grain]
     t = page.table(Table("branch_heat", f"机构×{word}满意度指数", ["机构", *labels]))
-    compact = len(periods) > 8  # narrow cells: "n=12" alone (grey says 样本不足, see the note)
+    compact = len(periods) > COMPACT_AFTER
     z, small, text, hover = [], [], [], []
     for key, name in zip(keys, names, strict=True):
         zl, sl, tl, hl, row = [], [], [], [], []
@@ -176,11 +184,12 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
                 hl.append(where + "无答卷")
                 row.append(None)
             elif index.too_small:
+                grey, marked = _too_small(value, n, compact)
                 zl.append(None)
-                sl.append(f"n={n}" if compact else f"样本不足<br>n={n}")
+                sl.append(grey)
                 tl.append("")
                 hl.append(where + f"满意度指数 {value}（样本不足，仅供参考）<br>答卷 {n} 份")
-                row.append(f"{value}（样本不足，n={n}）")
+                row.append(marked)
             else:
                 zl.append(value)
                 sl.append(None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select, text
 
 from app.extensions import db
 from app.models import Complaint, Role, utcnow
@@ -125,16 +127,13 @@ def test_a_queue_page_reads_its_rows_off_the_queue_order_index(db_session, queue
     backlog. The database must be able to prove the index's predicate from the query: the
     query is asked to run through the index only (PostgreSQL: with sorting and full scans
     priced out; SQLite: INDEXED BY, which fails outright when the index does not apply)."""
-    from sqlalchemy import text
-
     from app.models import User
     from app.models.complaint import IN_WORK_SQL
 
     assert queue.in_work_condition() is not None and "'review_requested'" in IN_WORK_SQL
     user = db_session.get(User, factories.user("agent", Role.AGENT).id)
-    stmt = queue._queue(select_complaints(), queue_name, user)
-    order = [Complaint.is_major.desc(), Complaint.due_at.is_(None), Complaint.due_at]
-    stmt = stmt.order_by(*order, Complaint.id.desc()).limit(queue.PAGE_SIZE)
+    stmt = queue._queue(select(Complaint.id), queue_name, user)
+    stmt = stmt.order_by(*queue.queue_order(queue_name)).limit(queue.PAGE_SIZE)
     conn = db_session.connection()
     # as the app runs it: its bound parameters stay parameters (only literal ones are inlined)
     compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
@@ -145,9 +144,10 @@ def test_a_queue_page_reads_its_rows_off_the_queue_order_index(db_session, queue
         conn.execute(text("SET LOCAL enable_sort = off"))
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         conn.execute(text("SET LOCAL enable_bitmapscan = off"))
-        conn.exec_driver_sql("PREPARE queue_page AS " + _numbered(sql, params))
+        numbered, ordered = _numbered(sql, params)
+        conn.exec_driver_sql("PREPARE queue_page AS " + numbered)
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")  # a reused plan
-        values = ", ".join(_literal(v) for v in _ordered(sql, params))
+        values = ", ".join(_literal(v) for v in ordered)
         explain = (
             f"EXPLAIN EXECUTE queue_page({values})" if values else "EXPLAIN EXECUTE queue_page"
         )
@@ -163,24 +163,11 @@ def test_a_queue_page_reads_its_rows_off_the_queue_order_index(db_session, queue
         assert "ix_complaint_queue_order" in plan and "ORDER BY" not in plan, plan
 
 
-def select_complaints():
-    from sqlalchemy import select
-
-    return select(Complaint.id)
-
-
-def _ordered(sql: str, params: dict) -> list:
-    import re
-
-    return [params[name] for name in re.findall(r"%\((\w+)\)s", sql)]
-
-
-def _numbered(sql: str, params: dict) -> str:
-    """psycopg's %(name)s placeholders as PREPARE's $1, $2 … (in order of appearance)."""
-    import re
-
-    counter = iter(range(1, 1000))
-    return re.sub(r"%\((\w+)\)s", lambda _: f"${next(counter)}", sql)
+def _numbered(sql: str, params: dict) -> tuple[str, list]:
+    """psycopg's %(name)s placeholders as PREPARE's $1, $2 …, and their values in that order."""
+    names = re.findall(r"%\((\w+)\)s", sql)
+    counter = itertools.count(1)
+    return re.sub(r"%\((\w+)\)s", lambda _: f"${next(counter)}", sql), [params[n] for n in names]
 
 
 def _literal(value) -> str:
