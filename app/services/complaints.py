@@ -69,6 +69,19 @@ class IntakeData:
     intake_ip: str | None = None
     attachments: tuple[AttachmentData, ...] = field(default_factory=tuple)
     cues: TextCues | None = None  # worked out before the transaction (see ``register``)
+    refs: References | None = None  # looked up before the transaction (see ``register``)
+
+
+@dataclass(frozen=True)
+class References:
+    """The rows an intake points at, read before its transaction (``register``).
+
+    ``customer`` is None when none was found: with a customer number the intake then looks
+    again inside its transaction and creates the customer; by phone alone it stays None."""
+
+    customer: Customer | None
+    branch: Branch | None
+    product: Product | None
 
 
 def actor_name(actor: User | None) -> str:
@@ -134,28 +147,14 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed("手机号格式不正确", field="phone")
 
 
-def match_customer(data: IntakeData) -> Customer | None:
-    """By customer number (created when unknown and a name is given), else by phone if unique."""
+def find_customer(data: IntakeData) -> Customer | None:
+    """The known customer: by customer number, else by phone if exactly one has it (a read)."""
     if data.external_id:
-        found = db.session.scalar(
+        return db.session.scalar(
             select(Customer)
             .where(Customer.external_id == data.external_id.strip())
             .execution_options(include_all_branches=True)
         )
-        if found is not None:
-            return found
-        if not (data.name or "").strip():  # a customer number the bank does not know yet
-            raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
-        customer, _ = upsert_customer_row(
-            CustomerData(
-                external_id=data.external_id.strip()[:64],
-                name=data.name.strip()[:100],
-                phone=data.phone,
-                email=data.email,
-                branch_code=data.branch_code,
-            )
-        )
-        return customer
     if data.phone:
         rows = db.session.scalars(
             select(Customer)
@@ -166,6 +165,25 @@ def match_customer(data: IntakeData) -> Customer | None:
         if len(rows) == 1:
             return rows[0]
     return None
+
+
+def match_customer(data: IntakeData) -> Customer | None:
+    """By customer number (created when unknown and a name is given), else by phone if unique."""
+    found = find_customer(data)
+    if found is not None or not data.external_id:
+        return found
+    if not (data.name or "").strip():  # a customer number the bank does not know yet
+        raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
+    customer, _ = upsert_customer_row(
+        CustomerData(
+            external_id=data.external_id.strip()[:64],
+            name=data.name.strip()[:100],
+            phone=data.phone,
+            email=data.email,
+            branch_code=data.branch_code,
+        )
+    )
+    return customer
 
 
 def _head_office() -> Branch | None:
@@ -222,10 +240,32 @@ def _major_flag(complaint: Complaint, data: IntakeData) -> None:
         complaint.priority = "high"  # escalated at once: never behind ordinary cases
 
 
-def _build(data: IntakeData) -> Complaint:
-    customer = match_customer(data)
+def _branch_of(data: IntakeData, customer: Customer | None) -> Branch | None:
     branch = branch_by_code(data.branch_code) if data.branch_code else None
-    branch = branch or (customer.branch if customer else None) or _head_office()
+    return branch or (customer.branch if customer else None) or _head_office()
+
+
+def look_up(data: IntakeData) -> References:
+    """The customer, branch and product the intake names (ValidationFailed for an unknown
+    code). Only reads: ``register`` runs it before its transaction takes the write lock."""
+    customer = find_customer(data)
+    return References(customer, _branch_of(data, customer), _product(data.product_code))
+
+
+def _references(data: IntakeData) -> References:
+    refs = data.refs
+    if refs is not None and (refs.customer is not None or not data.external_id):
+        return refs
+    customer = match_customer(data)  # (a customer number not known before: created here)
+    if refs is None:
+        return References(customer, _branch_of(data, customer), _product(data.product_code))
+    branch = refs.branch if data.branch_code else _branch_of(data, customer)
+    return replace(refs, customer=customer, branch=branch)
+
+
+def _build(data: IntakeData) -> Complaint:
+    refs = _references(data)
+    customer, branch = refs.customer, refs.branch
     received = data.received_at or utcnow()
     ident = next_id(Complaint)
     complaint = Complaint(
@@ -239,7 +279,7 @@ def _build(data: IntakeData) -> Complaint:
         complainant_name=((data.name or "").strip() or (customer.name if customer else ""))[:100],
         complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
         complainant_email=(data.email or "").strip() or (customer.email if customer else None),
-        product=_product(data.product_code),
+        product=refs.product,
         content=data.content.strip(),
         demand=(data.demand or "").strip() or None,
         regulator_ref=_regulator_ref(data),
@@ -354,10 +394,11 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
     Two flushes: the complaint itself (its id and reference are taken before the INSERT), then
     its history, acknowledgement message and attachments together. The acknowledgement goes
     to the channel's adapter only once the complaint's INSERT has succeeded."""
-    _validate(data)
-    found = _existing(data.channel, data.external_ref)
-    if found is not None:
-        return Intake(found, False)
+    if data.refs is None:  # (``register`` did both before the transaction)
+        _validate(data)
+        found = _existing(data.channel, data.external_ref)
+        if found is not None:
+            return Intake(found, False)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key
     # there is no conflict to recover from (and two round trips fewer).
     savepoint = db.session.begin_nested() if data.external_ref else None
@@ -421,9 +462,18 @@ def create_complaint(data: IntakeData, *, actor: User | None = None) -> tuple[Co
 def register(data: IntakeData, *, actor: User | None = None) -> Intake:
     """``create_complaint`` for callers that show the new case's history (the API).
 
-    The text is classified before the transaction begins: the work is pure, and on SQLite the
-    writers of every process queue for one write lock, held from the transaction's start."""
-    return _register(with_cues(data), actor=actor)
+    What needs no write lock happens before the transaction begins: on SQLite the writers of
+    every process queue for one lock, held from the transaction's start, so every step taken
+    out of it shortens the queue. Before: the validation, the look-up of a case already
+    registered under the same channel + external_ref (a retry never waits for the lock), the
+    text's classification (pure work) and the look-up of the customer, branch and product.
+    Inside: the INSERTs (and a customer number not known before, looked up again and created).
+    """
+    _validate(data)
+    found = _existing(data.channel, data.external_ref)
+    if found is not None:
+        return Intake(found, False)
+    return _register(replace(with_cues(data), refs=look_up(data)), actor=actor)
 
 
 @transactional

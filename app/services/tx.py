@@ -107,7 +107,10 @@ def next_id(model: type[Any]) -> int:
     if conn.dialect.name == "postgresql":
         sequence = func.pg_get_serial_sequence(table.name, "id")
         return int(conn.execute(select(func.nextval(sequence))).scalar_one())
-    found = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0) + 1)).scalar_one())
+    # (plain SQL over the model's own table name: no statement to build, compile and cache-key
+    # for what is the busiest writers' first step under SQLite's write lock)
+    sql = f"SELECT coalesce(max(id), 0) + 1 FROM {table.name}"  # nosec B608 - not user input
+    found = int(conn.exec_driver_sql(sql).scalar_one())
     handed_out = db.session.info.setdefault(_NEXT_IDS, {})
     ident = handed_out[table.name] = max(found, handed_out.get(table.name, 0) + 1)
     return ident

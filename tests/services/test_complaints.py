@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -444,3 +446,59 @@ def test_ids_taken_before_the_insert_are_distinct_and_used(db_session):
     assert db.session.get(OutboxMessage, message.id).body == "测试"
     # the reference is written by the INSERT itself: no second write of the new row
     assert c.version == 1 and c.reference == complaints.reference(c.id, c.received_at)
+
+
+def test_intake_reads_before_the_write_lock_and_only_writes_under_it(db_session):
+    """On SQLite the writers of every process queue for one lock, held from their transaction's
+    start: the intake reads the customer, branch and product before it (an unknown code is
+    refused without it), and a retry with the same channel + external_ref never takes it."""
+    from sqlalchemy import event
+
+    from app import db_setup
+
+    customer = factories.customer("HZ02", phone="13800002222")
+    under_lock: list[str] = []
+    took_lock: list[bool] = []
+
+    def seen(conn, cursor, statement, *args):
+        if db_setup.in_write_intent():
+            under_lock.append(" ".join(statement.split()))
+
+    def register(**kw):
+        data = IntakeData(
+            channel="hotline",
+            content=TEXT,
+            name=customer.name,
+            external_id=customer.external_id,
+            branch_code="HZ01",
+            product_code="CREDIT",
+            external_ref="call-1",
+        )
+        under_lock.clear()
+        try:
+            return complaints.register(replace(data, **kw))
+        finally:
+            took_lock.append(bool(under_lock))
+
+    engine = db_session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        first = register()
+        assert first.created and first.complaint.customer_id == customer.id
+        assert first.complaint.branch.code == "HZ01" and first.complaint.product.code == "CREDIT"
+        reads = [s for s in under_lock if s.upper().startswith("SELECT")]
+        assert not [s for s in reads if re.search(r"\bFROM (customer|branch|product)\b", s)]
+        assert any(s.upper().startswith("INSERT INTO COMPLAINT ") for s in under_lock)
+        again = register()  # the same call logged twice by the hotline system
+        assert not again.created and again.complaint.id == first.complaint.id
+        with pytest.raises(ValidationFailed, match="机构代码"):
+            register(external_ref="call-2", branch_code="XX99")
+        with pytest.raises(ValidationFailed, match="产品代码"):
+            register(external_ref="call-3", product_code="NOPE")
+        assert took_lock == [True, False, False, False]
+        # a customer number the bank does not know yet is created under the lock, once
+        new_one = register(external_ref="call-4", external_id="NEW0001", name="新客户")
+        assert new_one.created and new_one.complaint.customer.external_id == "NEW0001"
+        assert any(s.upper().startswith("INSERT INTO CUSTOMER ") for s in under_lock)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
