@@ -36,11 +36,15 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
 
 
 # SQLite's planner knows how selective an index is only from ANALYZE's statistics; without them
-# it guesses, and e.g. sorted every open complaint through the status index instead of reading a
+# it guesses, and e.g. sorted every open complaint through the merge index instead of reading a
 # queue page off its partial index (ix_complaint_queue_order). SQLite's advice for long-lived
 # connections: ``PRAGMA optimize`` (with an analysis limit) now and then. It is usually a no-op;
-# it analyses the tables whose queries on this connection would have planned better with
-# statistics (never analysed, or grown a lot since), in milliseconds.
+# it analyses the tables whose queries *on this connection* would have planned better with
+# statistics (never analysed, or grown a lot since), in milliseconds. Because it only knows this
+# connection's queries, one check is not enough: a worker's connection that served only
+# complaint intakes by its 200th use and the staff queue afterwards would have waited an hour.
+# So a connection checks at 200 uses, then each time its uses double (400, 800 ...: a handful of
+# checks in all), and at least hourly.
 OPTIMIZE_AFTER_USES = 200  # the first time: once the connection has seen some queries
 OPTIMIZE_EVERY_SECONDS = 3600
 
@@ -52,9 +56,11 @@ def _sqlite_optimize_now_and_then(dbapi_conn, record) -> None:
     info = record.info
     uses = info["kesheng_uses"] = info.get("kesheng_uses", 0) + 1
     now = time.monotonic()
-    due = info.get("kesheng_optimize_at")
-    if (due is None and uses < OPTIMIZE_AFTER_USES) or (due is not None and now < due):
+    if uses < info.get("kesheng_optimize_uses", OPTIMIZE_AFTER_USES) and now < info.get(
+        "kesheng_optimize_at", float("inf")
+    ):
         return
+    info["kesheng_optimize_uses"] = 2 * uses
     info["kesheng_optimize_at"] = now + OPTIMIZE_EVERY_SECONDS
     try:
         dbapi_conn.execute("PRAGMA analysis_limit=400")
