@@ -117,6 +117,8 @@ IN_WORK_SQL = (
     "merged_into_id IS NULL AND status IN (" + ", ".join(f"'{v}'" for v in OPEN_VALUES) + ")"
 )
 
+MERGED_SQL = "merged_into_id IS NOT NULL"
+
 
 class MajorReason(StrEnum):
     GROUP = "group"
@@ -149,6 +151,16 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
             postgresql_where=text(IN_WORK_SQL),
             sqlite_where=text(IN_WORK_SQL),
             info={"hand_written": True},  # its migration writes it (see migrations/env.py)
+        ),
+        # The merged cases only (found by the case they went into), not the NULLs of every
+        # other case: SQLite's statistics keep one average number of rows per value, so with
+        # the NULLs indexed "merged_into_id IS NULL" looked selective and the queues were
+        # sorted through this index instead of read off ix_complaint_queue_order.
+        Index(
+            "ix_complaint_merged_into_id",
+            "merged_into_id",
+            postgresql_where=text(MERGED_SQL),
+            sqlite_where=text(MERGED_SQL),
         ),
     )
 
@@ -195,7 +207,7 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     customer_unreachable: Mapped[bool] = mapped_column(default=False)
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
     source_response_id: Mapped[int | None] = mapped_column(Integer, index=True)
     intake_ip: Mapped[str | None] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(default=1)

@@ -69,3 +69,43 @@ def test_a_connection_that_queried_other_tables_at_first_still_analyses_the_queu
     _use(engine, QUEUE, db_setup.OPTIMIZE_AFTER_USES + 10)  # past twice the first check's uses
     assert ("case_row", "ix_case_status") in _stats(engine)
     engine.dispose()
+
+
+def test_exact_statistics_let_the_queue_page_use_its_partial_index(tmp_path):
+    """A sampled analysis (``analysis_limit``) reads an index's first entries only: it made
+    the status index look selective (and, before the merged index became partial, the
+    mostly-NULL merged index), and the planner sorted every open case instead of reading the
+    page off the partial queue index."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'stats.db'}", pool_size=1, max_overflow=0)
+    with engine.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE case_row (id INTEGER PRIMARY KEY, merged INT, status TEXT, due INT)")
+        )
+        # as app.models.complaint: the merged rows only (with the NULLs indexed, even exact
+        # statistics make "merged IS NULL" look selective: they keep one average per value)
+        conn.execute(
+            text("CREATE INDEX ix_case_merged ON case_row (merged) WHERE merged IS NOT NULL")
+        )
+        conn.execute(text("CREATE INDEX ix_case_status ON case_row (status)"))
+        conn.execute(
+            text(
+                "CREATE INDEX ix_case_queue ON case_row (due, id) "
+                "WHERE merged IS NULL AND status IN ('accepted', 'received')"
+            )
+        )
+        conn.execute(  # a backlog: most cases in work, a few closed ones
+            text("INSERT INTO case_row (merged, status, due) VALUES (NULL, :s, :d)"),
+            [
+                {"s": "closed" if n % 14 == 0 else ("received", "accepted")[n % 2 == 0], "d": n}
+                for n in range(1, 12001)
+            ],
+        )
+    queue = (
+        "SELECT id FROM case_row WHERE merged IS NULL AND status IN ('accepted', 'received') "
+        "ORDER BY due, id LIMIT 30"
+    )
+    _use(engine, queue, db_setup.OPTIMIZE_AFTER_USES + 1)
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.execute(text("EXPLAIN QUERY PLAN " + queue)))
+    assert "ix_case_queue" in plan and "TEMP B-TREE" not in plan, plan
+    engine.dispose()
