@@ -36,26 +36,30 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
 
 
 # SQLite's planner knows how selective an index is only from ANALYZE's statistics; without them
-# it guesses, and e.g. sorted every open complaint through the merge index instead of reading a
-# queue page off its partial index (ix_complaint_queue_order). SQLite's advice for long-lived
-# connections: ``PRAGMA optimize`` now and then. It is usually a no-op; it analyses the tables
-# whose queries *on this connection* would have planned better with statistics (never analysed,
-# or grown 25-fold since). The analysis is a whole one, not sampled (``analysis_limit``): a
-# sample reads an index's first entries, and for a mostly-NULL column (``merged_into_id``) they
-# are all NULL, so the statistics said "IS NULL matches 1 row in 30" and the planner sorted
-# every open case through that index again (14 ms a page with 10,000 open cases, against 5).
-# Exact statistics cost ~20 ms for 11,000 complaints, ~0.25 s for a 230 MB database, and are
-# taken rarely (a table once, then after it grew 25-fold). Because it only knows this
-# connection's queries, one check is not enough: a worker's connection that served only
-# complaint intakes by its 200th use and the staff queue afterwards would have waited an hour.
-# So a connection checks at 200 uses, then each time its uses double (400, 800 ...: a handful of
-# checks in all), and at least hourly.
+# it guesses, and e.g. sorted every open complaint through the status index instead of reading a
+# queue page off its partial index (ix_complaint_queue_order): 14 ms a page at 10,000 open cases
+# instead of 4. So a pooled connection now and then analyses the tables that need it
+# (``analyse_stale_tables``): never analysed and holding ANALYSE_FROM_ROWS rows or more, or grown
+# fourfold since their last analysis.
+#
+# Not ``PRAGMA optimize``, SQLite's own advice: it looks only at the tables whose queries ran
+# on the connection running it, so a worker whose connection served complaint intakes by its
+# check and the staff queue afterwards never analysed the queue's table in the load benchmark
+# (SQLite 3.46 can check every table; Debian 12 ships 3.40). And whole analyses, not a sample
+# (``analysis_limit``): a sample reads an index's first entries only, which made the status
+# index (the first few hundred entries: one status) look selective.
+#
+# A connection checks at 200 uses, then each time its uses double (400, 800 ...), and at least
+# hourly. A check costs a max(rowid) per table; an analysis ~20 ms for 11,000 complaints, and a
+# table is analysed a handful of times in its life (each time it has grown fourfold).
 OPTIMIZE_AFTER_USES = 200  # the first time: once the connection has seen some queries
 OPTIMIZE_EVERY_SECONDS = 3600
+ANALYSE_FROM_ROWS = 1000  # smaller tables are read whole in no time, statistics or not
+REANALYSE_GROWTH = 4
 
 
 @event.listens_for(Engine, "checkin")
-def _sqlite_optimize_now_and_then(dbapi_conn, record) -> None:
+def _sqlite_statistics_now_and_then(dbapi_conn, record) -> None:
     if not isinstance(dbapi_conn, sqlite3.Connection) or record is None:
         return
     info = record.info
@@ -68,9 +72,41 @@ def _sqlite_optimize_now_and_then(dbapi_conn, record) -> None:
     info["kesheng_optimize_uses"] = 2 * uses
     info["kesheng_optimize_at"] = now + OPTIMIZE_EVERY_SECONDS
     try:
-        dbapi_conn.execute("PRAGMA optimize")
+        analyse_stale_tables(dbapi_conn)
     except sqlite3.Error:  # a read-only or full disk: the plans simply stay as they were
         pass
+
+
+def analyse_stale_tables(dbapi_conn: sqlite3.Connection) -> list[str]:
+    """ANALYZE the tables never analysed (from ANALYSE_FROM_ROWS rows) or grown fourfold since;
+    the names analysed. A table's size is read as its largest rowid (no count of every row)."""
+    tables = [
+        name
+        for (name,) in dbapi_conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    analysed: dict[str, int] = {}
+    if dbapi_conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+        for table, stat in dbapi_conn.execute("SELECT tbl, stat FROM sqlite_stat1"):
+            rows = int((stat or "0").split()[0])
+            analysed[table] = max(rows, analysed.get(table, 0))
+    done = []
+    for table in tables:
+        quoted = '"' + table.replace('"', '""') + '"'
+        try:
+            rows = dbapi_conn.execute(f"SELECT max(rowid) FROM {quoted}").fetchone()[0] or 0  # nosec B608
+        except sqlite3.OperationalError:  # a WITHOUT ROWID table (none of ours)
+            continue
+        before = analysed.get(table)
+        if before is None:
+            due = rows >= ANALYSE_FROM_ROWS
+        else:
+            due = rows >= REANALYSE_GROWTH * max(before, ANALYSE_FROM_ROWS)
+        if due:
+            dbapi_conn.execute(f"ANALYZE {quoted}")
+            done.append(table)
+    return done
 
 
 _write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)

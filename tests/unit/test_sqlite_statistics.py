@@ -1,6 +1,8 @@
-"""SQLite connections gather planner statistics by themselves (PRAGMA optimize now and then)."""
+"""SQLite connections gather planner statistics by themselves (ANALYZE now and then)."""
 
 from __future__ import annotations
+
+import sqlite3
 
 from sqlalchemy import create_engine, text
 
@@ -37,38 +39,61 @@ def _use(engine, sql: str, times: int) -> None:
             conn.execute(text(sql))
 
 
-def test_a_long_lived_sqlite_connection_analyses_the_tables_it_queries(tmp_path):
+def test_a_long_lived_sqlite_connection_analyses_the_tables_by_itself(tmp_path, monkeypatch):
     """Without ANALYZE's statistics SQLite guesses how selective an index is (and sorted every
     open complaint instead of reading a queue page off its index). After some use a pooled
-    connection runs PRAGMA optimize on check-in, which analyses the table its queries used;
-    then again each time its uses double, a handful of checks in all."""
+    connection analyses the tables that need it on check-in, whichever tables it queried
+    itself (``PRAGMA optimize`` only looks at those: a worker that served complaint intakes
+    first never analysed the queue's table); then it checks again each time its uses double."""
     engine = _engine(tmp_path)
-    _use(engine, QUEUE, db_setup.OPTIMIZE_AFTER_USES - 5)
-    assert _stats(engine) == []  # not yet: a connection analyses only after some use
-    _use(engine, QUEUE, 10)
-    assert ("case_row", "ix_case_status") in _stats(engine)
+    _use(engine, OTHER, db_setup.OPTIMIZE_AFTER_USES - 5)
+    assert _stats(engine) == []  # not yet: a connection checks only after some use
+    _use(engine, OTHER, 10)
+    assert ("case_row", "ix_case_status") in _stats(engine)  # never queried here
     checks: list[int] = []
-    with engine.connect() as conn:  # the pool's one connection: count its later checks
-        raw, record = conn.connection.dbapi_connection, conn.connection._connection_record
-        raw.set_trace_callback(
-            lambda sql: checks.append(record.info["kesheng_uses"]) if "optimize" in sql else None
-        )
-    _use(engine, QUEUE, 8 * db_setup.OPTIMIZE_AFTER_USES)
+    check = db_setup.analyse_stale_tables
+
+    def counted(dbapi_conn):
+        checks.append(len(checks))
+        return check(dbapi_conn)
+
+    monkeypatch.setattr(db_setup, "analyse_stale_tables", counted)
     first = db_setup.OPTIMIZE_AFTER_USES
-    assert checks == [2 * first, 4 * first, 8 * first]
+    _use(engine, QUEUE, 7 * first)  # uses ~210 -> ~1610: checks at 400, 800 and 1600
+    assert len(checks) == 3
     engine.dispose()
 
 
-def test_a_connection_that_queried_other_tables_at_first_still_analyses_the_queue(tmp_path):
-    """A worker's connection that served other requests (complaint intakes) by its first check
-    and queue pages afterwards gets the queue table analysed at its next check, not an hour
-    later: PRAGMA optimize only looks at the tables this connection has queried."""
-    engine = _engine(tmp_path)
-    _use(engine, OTHER, db_setup.OPTIMIZE_AFTER_USES + 5)
-    assert ("case_row", "ix_case_status") not in _stats(engine)
-    _use(engine, QUEUE, db_setup.OPTIMIZE_AFTER_USES + 10)  # past twice the first check's uses
-    assert ("case_row", "ix_case_status") in _stats(engine)
-    engine.dispose()
+def test_a_table_is_analysed_from_a_thousand_rows_and_again_after_growing_fourfold(tmp_path):
+    conn = sqlite3.connect(tmp_path / "grow.db", isolation_level=None)
+    conn.execute("CREATE TABLE small (id INTEGER PRIMARY KEY, k INT)")
+    conn.execute("CREATE INDEX ix_small ON small (k)")
+    conn.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, k INT)")
+    conn.execute("CREATE INDEX ix_big ON big (k)")
+
+    def grow(table: str, to: int) -> None:
+        have = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        conn.execute("BEGIN")
+        conn.executemany(
+            f"INSERT INTO {table} (k) VALUES (?)",  # noqa: S608
+            [(n % 7,) for n in range(to - have)],
+        )
+        conn.execute("COMMIT")
+
+    grow("small", db_setup.ANALYSE_FROM_ROWS - 1)
+    grow("big", 3000)
+    assert db_setup.analyse_stale_tables(conn) == ["big"]
+    assert db_setup.analyse_stale_tables(conn) == []  # nothing changed: nothing to do
+    grow("big", 11_999)  # under four times the 3,000 rows analysed
+    grow("small", db_setup.ANALYSE_FROM_ROWS)
+    assert db_setup.analyse_stale_tables(conn) == ["small"]
+    grow("big", 12_000)
+    assert db_setup.analyse_stale_tables(conn) == ["big"]
+    assert dict(conn.execute("SELECT idx, stat FROM sqlite_stat1")) == {
+        "ix_big": "12000 1715",
+        "ix_small": "1000 143",
+    }
+    conn.close()
 
 
 def test_exact_statistics_let_the_queue_page_use_its_partial_index(tmp_path):
