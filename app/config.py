@@ -19,7 +19,8 @@ class DefaultConfig:
     ENV_NAME = "development"
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by create_app (instance path)
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # (dead connections are caught by a ping after idling: app.db_setup._ping_after_idle)
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": False}
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "kesheng"
