@@ -110,7 +110,10 @@ def _pg_ready() -> bool:
 
 
 def postgres_restart() -> None:
-    print("\npostgres-restart (PostgreSQL, gunicorn -w 2, 4 clients submitting):")
+    print(
+        "\npostgres-restart (PostgreSQL, gunicorn -w 2, 4 clients submitting, 1 client posting "
+        "complaints through the API):"
+    )
     workdir = tempfile.mkdtemp(prefix="kesheng-fault-")
     db = h.Database("postgresql", workdir).create()
     server = None
@@ -118,8 +121,24 @@ def postgres_restart() -> None:
         h.setup_data(db, workdir, 20_000)
         server = h.Server("wsgi:app", PORT, 2, {"DATABASE_URL": db.url, "REDIS_URL": ""}).start()
         tokens, body = iter(_tokens(workdir)), _answers(workdir)
-        lock, log = threading.Lock(), []
+        api = Path(workdir, "api_token.txt").read_text().strip()
+        complaint = json.loads(Path(workdir, "complaint.json").read_text())
+        lock, log, filed = threading.Lock(), [], []
         stop = threading.Event()
+
+        def complainer() -> None:  # the ORM's engine (the submissions have their own)
+            n = 0
+            while not stop.is_set():
+                n += 1
+                data = json.dumps({**complaint, "external_ref": f"restart-{n}"}).encode()
+                status, _, _ = h.post(
+                    f"{server.base}/api/v1/complaints",
+                    data,
+                    "application/json",
+                    {"Authorization": f"Bearer {api}"},
+                )
+                filed.append((time.time(), status))
+                time.sleep(0.05)
 
         def client() -> None:
             while not stop.is_set():
@@ -132,6 +151,7 @@ def postgres_restart() -> None:
                 time.sleep(0.02)
 
         threads = [threading.Thread(target=client) for _ in range(4)]
+        threads.append(threading.Thread(target=complainer))
         for t in threads:
             t.start()
         time.sleep(3)
@@ -163,6 +183,23 @@ def postgres_restart() -> None:
             + (f"{first_ok - ready_at:.2f} s" if first_ok else "NONE")
         )
         print(f"  after recovery: {sum(1 for e in after if e[2])} of {len(after)} succeeded")
+        down = {}
+        for at, status in filed:
+            if down_at <= at <= up_at:
+                down[status] = down.get(status, 0) + 1
+        first_filed = next((at for at, status in filed if at > ready_at and status == 201), None)
+        filed_after = [status for at, status in filed if at > ready_at]
+        created = sum(1 for _, status in filed if status == 201)
+        stored = int(
+            db.scalar("SELECT count(*) FROM complaint WHERE external_ref LIKE 'restart-%'")
+        )
+        print(
+            f"  complaint API: while down {down}; first 201 after recovery "
+            + (f"{first_filed - ready_at:.2f} s" if first_filed else "NONE")
+            + f"; after recovery {filed_after.count(201)} of {len(filed_after)} created; "
+            f"{created} answered 201, {stored} stored (one per external_ref: a request cut "
+            "off while the server went down may still have committed)"
+        )
         thanks = sum(1 for e in log if e[2])
         _report_counts(db, workdir, thanks, 4, {"REDIS_URL": ""})
     finally:
