@@ -253,14 +253,13 @@ def look_up(data: IntakeData) -> References:
 
 
 def _references(data: IntakeData) -> References:
-    refs = data.refs
-    if refs is not None and (refs.customer is not None or not data.external_id):
-        return refs
-    customer = match_customer(data)  # (a customer number not known before: created here)
-    if refs is None:
-        return References(customer, _branch_of(data, customer), _product(data.product_code))
-    branch = refs.branch if data.branch_code else _branch_of(data, customer)
-    return replace(refs, customer=customer, branch=branch)
+    refs = data.refs or look_up(data)
+    if refs.customer is None and data.external_id:
+        # a customer number not known at the look-up: looked up again, and created, here
+        customer = match_customer(data)
+        branch = refs.branch if data.branch_code else _branch_of(data, customer)
+        refs = replace(refs, customer=customer, branch=branch)
+    return refs
 
 
 def _build(data: IntakeData) -> Complaint:
