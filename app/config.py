@@ -50,6 +50,11 @@ class DefaultConfig:
     # Customers' survey submissions answered without Flask's request machinery when they
     # succeed (app/web/public/fast_submit.py); False sends them through the Flask view.
     SURVEY_FAST_PATH = True
+    # PostgreSQL only: survey submissions (and nothing else) commit without waiting for the
+    # WAL flush (synchronous_commit = off). Faster on slow disks, but a crash of the database
+    # server (not a restart) can lose the last fraction of a second of acknowledged survey
+    # answers. Off by default; see README "Configuration".
+    SURVEY_ASYNC_COMMIT = False
 
 
 def normalise_database_url(url: str) -> str:
@@ -90,6 +95,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if env.get("MIN_SAMPLE_SIZE"):
         out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
+    if env.get("SURVEY_ASYNC_COMMIT"):
+        out["SURVEY_ASYNC_COMMIT"] = env["SURVEY_ASYNC_COMMIT"].lower() in ("1", "true", "yes")
     if env.get("RETENTION_DAYS"):
         out["RETENTION_DAYS"] = int(env["RETENTION_DAYS"])
     return out

@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python bench/load.py [--backend sqlite|postgresql|both] [--broker redis|inline|both]
                                    [--seconds 10] [--connections 32] [--workers 2] [--rounds 3]
+                                   [--async-commit]
     .venv/bin/python bench/load.py --memory [--requests 100000] [--backend sqlite]
 
 For each backend: a fresh migrated database with the demo bank and enough one-time invitations,
@@ -16,7 +17,8 @@ printed with every round's figures. Every submission uses a different token; aft
 stored rows are counted against wrk's 2xx.
 ``--broker redis`` queues analysis and rollup jobs in Redis (a private queue, dropped at the end;
 no Celery worker runs, so the jobs wait); ``inline`` runs them in the request, as without Redis.
-Figures are printed, never asserted.
+``--async-commit`` sets ``SURVEY_ASYNC_COMMIT=1`` (PostgreSQL: submissions commit without waiting
+for the WAL flush; see README "Configuration"). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ def run_backend(backend: str, broker: str, args) -> None:
         h.setup_data(db, workdir, per_round * args.rounds)
         tokens = Path(workdir, "tokens.txt").read_text().split()
         env = {"DATABASE_URL": db.url}
+        if args.async_commit:
+            env["SURVEY_ASYNC_COMMIT"] = "1"
         if broker == "redis":
             env.update({"REDIS_URL": h.REDIS_URL, "CELERY_QUEUE": queue})
         else:
@@ -176,6 +180,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="SURVEY_ASYNC_COMMIT=1: PostgreSQL submissions do not wait for the WAL flush",
+    )
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--requests", type=int, default=100_000)
     args = parser.parse_args()

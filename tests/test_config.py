@@ -24,6 +24,11 @@ def test_environment_variables_are_read():
     assert cfg["SECRET_KEY"] == "s3cret"
 
 
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False)])
+def test_async_commit_of_survey_intakes_is_read_from_the_environment(value, expected):
+    assert from_environment({"SURVEY_ASYNC_COMMIT": value})["SURVEY_ASYNC_COMMIT"] is expected
+
+
 def test_unset_environment_changes_nothing():
     assert from_environment({}) == {}
 

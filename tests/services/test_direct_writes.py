@@ -118,9 +118,9 @@ def test_a_used_link_and_invalid_answers_store_nothing_more(direct):
     assert _intake_count(app) == before + 1
 
 
-def _postgres_only(url: str) -> str:
+def _postgres_only(url: str, why: str = "connections the server drops are") -> str:
     if not url.startswith("postgresql"):
-        pytest.skip("connections the server drops are a PostgreSQL matter")
+        pytest.skip(f"{why} a PostgreSQL matter")
     return re.sub(r"^.*/", "", url)
 
 
@@ -184,3 +184,34 @@ def test_disposing_the_apps_engine_closes_the_direct_engines_connections(direct)
         db.engine.dispose()  # as at the end of a test run or a server shutdown
         assert engine.pool.checkedin() == 0
         db.session.remove()
+
+
+@pytest.mark.parametrize("async_commit", [False, True])
+def test_only_survey_intakes_skip_the_wal_flush_and_only_when_configured(direct, async_commit):
+    """SURVEY_ASYNC_COMMIT turns synchronous_commit off on the direct engine's connections,
+    which write nothing but survey intakes; every other write keeps waiting for the flush."""
+    from app import db_direct
+    from app.extensions import db
+    from app.services import responses
+
+    _, url = direct
+    _postgres_only(url, "synchronous_commit is")
+    app = support.make_app(url, SURVEY_ASYNC_COMMIT=async_commit)
+    token, form = _link_and_form(app, f"DIRECT8{int(async_commit)}")
+    setting = db_direct.Statement(select(func.current_setting("synchronous_commit").label("v")))
+    try:
+        with app.app_context():
+            direct_value = db_direct.write(lambda run: run(setting, {})[0].v)
+            session_value = db.session.scalar(select(func.current_setting("synchronous_commit")))
+            db.session.remove()
+            submitted = responses.submit_link(token, form, now=MOMENT)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    assert (direct_value, session_value) == ("off" if async_commit else "on", "on")
+    with app.app_context():
+        from app.models import Intake
+
+        assert db.session.get(Intake, submitted.intake_id) is not None
+        db.session.remove()
+        db.engine.dispose()
