@@ -145,6 +145,6 @@ class AuthActions:
         )
 
     def logout(self):
-        page = self.client.get("/")
+        page = self.client.get("/", follow_redirects=True)  # (a signed-in user's start page)
         token = csrf_token(page.get_data(as_text=True))
         return self.client.post("/logout", data={"csrf_token": token})

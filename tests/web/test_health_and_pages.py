@@ -38,7 +38,17 @@ def test_friendly_404_page(client):
 
 
 def test_landing_page_in_chinese(client):
-    assert "客户之声平台" in client.get("/").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    assert "客户之声平台" in page and "员工登录" in page
+
+
+def test_the_landing_page_sends_signed_in_staff_to_their_start_page(client, auth):
+    for user, start in (("agent", "/staff/"), ("manager", "/manager/"), ("admin", "/admin/")):
+        auth.login(user)
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith(start), (user, response.headers["Location"])
+        auth.logout()
 
 
 def test_plotly_is_served_locally(client):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template
+from flask import jsonify, redirect, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,6 +13,11 @@ from app.web.public import bp
 
 @bp.get("/")
 def index():
+    # Staff already signed in go to their own start page, not to a "sign in" button.
+    if current_user.is_authenticated:
+        from app.web.auth.routes import home_for
+
+        return redirect(home_for(current_user))
     return render_template("public/index.html")
 
 
