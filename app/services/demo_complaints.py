@@ -24,6 +24,7 @@ from app.services.workbench import ALERT_LOOKBACK_DAYS
 COUNT = 200  # the last RECENT_DAYS: cases in every state, some overdue
 HISTORY = 600  # RECENT_DAYS back to a year ago (~75 a month): finished, a few decided late
 RECENT_DAYS, YEAR_DAYS = 120, 365
+OVERDUE_EVERY = 5  # of the recent cases that would be overdue, one in five is left so
 # Complaints per calendar month relative to an ordinary one: fewer in the months of the Spring
 # Festival and National Day holidays (fewer working days, branches partly closed).
 SEASON = {2: 0.8, 10: 0.85}
@@ -221,15 +222,17 @@ STATE_WEIGHTS = [
     (Status.REVIEW_REQUESTED, 3),
     (Status.REVIEW_DECIDED, 2),
 ]
-# Months-old cases are finished: closed, withdrawn, declined, or reviewed (a review requested
-# then was decided long ago).
-HISTORY_STATE_WEIGHTS = [
+# Months-old cases are finished: closed, withdrawn, declined, or reviewed and closed again (a
+# review requested then was decided, told to the customer and closed long ago; a review decision
+# left open would stay in the desk's queue for ever).
+REVIEWED_AND_CLOSED = "reviewed_and_closed"
+HISTORY_STATE_WEIGHTS: list[tuple[Status | str, int]] = [
     (Status.CLOSED, 40),
     (Status.WITHDRAWN, 4),
     (Status.DECLINED, 3),
-    (Status.REVIEW_DECIDED, 5),
+    (REVIEWED_AND_CLOSED, 5),
 ]
-PATHS = {
+PATHS: dict[Status | str, list[str]] = {
     Status.RECEIVED: [],
     Status.ACCEPTED: ["accept"],
     Status.IN_PROGRESS: ["accept", "start"],
@@ -249,6 +252,7 @@ PATHS = {
         "decide_review",
     ],
 }
+PATHS[REVIEWED_AND_CLOSED] = [*PATHS[Status.REVIEW_DECIDED], "notice", "close"]
 CHANNEL_WEIGHTS = [
     ("hotline", 30),
     ("branch", 20),
@@ -390,6 +394,7 @@ def _walk(
             "withdraw": "客户来电表示问题已自行解决，撤回投诉",
             "decline": "经核实，投诉人非客户本人且无授权委托",
             "request_review": "客户对处理决定不满意，书面申请核查",
+            "decide_review": "经上级机构核查，原处理决定符合规定，予以维持并向客户说明。",
         }.get(step)
         e = record_event(c, actor, "status", text, from_status=before, to_status=after)
         e.at = at
@@ -404,8 +409,8 @@ def _walk(
             c.root_cause = "员工对收费政策解释不到位，已组织培训。" if step == "close" else None
         if step == "close":
             c.code_channel, c.code_business, c.code_cause = codes
-        if step == "request_review":
-            c.review_requested_on = clock.local_date(at)
+        if step == "request_review":  # (reopened, as complaint_handling.request_review does)
+            c.review_requested_on, c.closed_at = clock.local_date(at), None
     refresh_due(c)
 
 
@@ -461,7 +466,8 @@ def _seed_recent(s: _Seeding, rng: random.Random) -> None:
         channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
         state = rng.choices(*zip(*STATE_WEIGHTS, strict=True))[0]
         age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, RECENT_DAYS)
-        group = n % 97 == 0  # a group complaint: major, escalated at once
+        group = n % 97 == 0  # a group complaint: major, escalated at once (kept as drawn)
+        state = state if group else _settled(n, state, age)
         if group and any(step in CLOSING_STEPS for step in PATHS[state]):
             # A closed major case was escalated long ago: no reminder left on the workbench.
             age = max(age, ALERT_LOOKBACK_DAYS + 16)
@@ -470,6 +476,23 @@ def _seed_recent(s: _Seeding, rng: random.Random) -> None:
         if f"DEMO-{n:04d}" in s.existing:
             continue
         _add(s, rng, n, outlet, channel, state, received, text, codes, group=group)
+
+
+def _settled(n: int, state: Status, age: int) -> Status | str:
+    """What case ``n``, drawn in ``state`` and ``age`` days old, has become by now. A desk keeps
+    most cases inside their deadline: one in work for longer than its 15 days, or decided more
+    than 30 days ago and not yet closed, has been closed (a review: decided and closed), except
+    one in OVERDUE_EVERY (left as it is, for the overdue queue and the alerts). The ages stay
+    as drawn, so every month keeps its number of cases."""
+    if n % OVERDUE_EVERY == 0:
+        return state
+    if state in (Status.ACCEPTED, Status.IN_PROGRESS) and age > 14:
+        return Status.CLOSED
+    if state == Status.DECIDED and age > 30:
+        return Status.CLOSED
+    if state in (Status.REVIEW_REQUESTED, Status.REVIEW_DECIDED) and age > 40:
+        return REVIEWED_AND_CLOSED  # (a review is due 30 days after its request)
+    return state
 
 
 def _seed_history(s: _Seeding, rng: random.Random) -> None:
@@ -503,7 +526,7 @@ def _add(
     n: int,
     outlet,
     channel: str,
-    state: Status,
+    state: Status | str,
     received: datetime,
     text: str,
     codes: tuple[str, str, str],

@@ -163,7 +163,7 @@ def test_demo_case_histories_are_chronological(db_session):
         assert all(e.at >= max(i.at for i in intake) for e in later), c.reference
         if c.closed_at is not None:
             closing = [e for e in statuses if e.to_status in ("closed", "withdrawn", "declined")]
-            assert closing[0].at == c.closed_at
+            assert closing[-1].at == c.closed_at  # (closed again after a review: the last)
             assert not [e for e in events if e.at > c.closed_at and e in intake]
         messages = db_session.scalars(
             select(OutboxMessage).where(
@@ -188,6 +188,46 @@ def test_closed_demo_cases_carry_all_three_codes(db_session):
     assert len(closed_ids) > 100
     for c in db_session.scalars(select(Complaint).where(Complaint.id.in_(closed_ids))):
         assert check_codes(c.code_channel, c.code_business, c.code_cause, required=True)
+
+
+def test_months_old_demo_cases_are_finished_and_reviews_closed(db_session):
+    """The desk's queues hold the last months' work only: a case from before RECENT_DAYS is
+    finished, and one that went through a review was closed after its review decision."""
+    from app.models import utcnow
+    from app.models.complaint import OPEN, Complaint, ComplaintEvent
+    from app.services.demo_complaints import RECENT_DAYS
+
+    before = utcnow() - timedelta(days=RECENT_DAYS + 1)
+    old = db_session.scalars(select(Complaint).where(Complaint.received_at < before)).all()
+    assert len(old) > 300
+    assert [c.reference for c in old if c.status in OPEN] == []
+    reviewed = set(
+        db_session.scalars(
+            select(ComplaintEvent.complaint_id).where(ComplaintEvent.to_status == "review_decided")
+        )
+    )
+    old_reviewed = [c for c in old if c.id in reviewed]
+    assert old_reviewed and all(c.status == "closed" for c in old_reviewed)
+    assert all(c.decision_text for c in old_reviewed)
+    in_review = db_session.scalars(
+        select(Complaint).where(Complaint.status.in_(("review_requested", "review_decided")))
+    ).all()
+    assert in_review and all(c.closed_at is None for c in in_review)  # reopened by the request
+
+
+def test_the_demo_desk_keeps_most_open_cases_inside_their_deadline(db_session):
+    """A bank's desk is not half overdue: some open cases are past their deadline (for the
+    overdue queue and its alerts), most are not."""
+    from app.models import utcnow
+    from app.models.complaint import CLOCK_RUNNING, Complaint
+
+    running = db_session.scalars(
+        select(Complaint).where(Complaint.status.in_([s.value for s in CLOCK_RUNNING]))
+    ).all()
+    now = utcnow()
+    overdue = [c for c in running if c.due_at is not None and c.due_at < now]
+    assert len(running) >= 30
+    assert 3 <= len(overdue) <= 0.4 * len(running), (len(overdue), len(running))
 
 
 def test_no_escalation_reminders_for_closed_demo_cases(db_session):
