@@ -29,7 +29,7 @@ from app.models import (
 from app.services import invitations, surveys
 from app.services.followups import RETRY_SPACING
 from app.services.responses import store_response
-from app.services.survey_triggers import DEFAULT_RULES, ensure_rule_row
+from app.services.survey_triggers import DEFAULT_RULES, apply_rules, ensure_rule_row
 from surveys import QuestionType, validate
 from surveys.templates import template_codes
 
@@ -141,7 +141,7 @@ WISHES = {
 def seed(*, responses: int, customers: list[Customer] | None = None) -> int:
     """Publish the templates, add rules and campaigns, and ~``responses`` answers; idempotent."""
     published = _publish_templates()
-    for event_type, code, action, channel, hours in DEFAULT_RULES:
+    for event_type, code, action, channel, hours in (*DEFAULT_RULES, VISIT_RULE):
         ensure_rule_row(event_type, code, action, channel, hours)
     db.session.flush()
     if responses <= 0 or db.session.scalar(select(func.count(Response.id))):
@@ -184,6 +184,7 @@ def _seed_responses(published: dict[str, Survey], count: int) -> int:
         at = now - timedelta(days=rng.random() * 365, minutes=rng.randrange(600))
         made += _one_response(rng, published[code], campaigns[code], people, products, at)
     _settle_followups(now, rng)
+    _schedule_visits(now, rng, people, products.get("CREDIT"))
     for campaign in campaigns.values():
         answered = db.session.scalar(
             select(func.count(Response.id)).where(Response.campaign_id == campaign.id)
@@ -315,6 +316,39 @@ def working_time(moment: datetime, rng: random.Random) -> datetime:
     elif local.hour * 60 + local.minute >= WORK_END * 60 - 30:
         local = opens + timedelta(days=1, minutes=rng.randrange(0, 120))
     return local.astimezone(UTC)
+
+
+# The demo bank's phone call-back after a credit card is issued (a business-event visit, beside
+# the detractor call-backs): two days later, with the credit-card questionnaire.
+VISIT_RULE = ("card.issued", "credit-card", "visit", "sms", 48)
+RECENT_CARDS = 16  # cards issued in the last three days, whose call-backs wait in the queue
+
+
+def _schedule_visits(
+    now: datetime, rng: random.Random, people: list[Customer], card: Product | None
+) -> None:
+    """Cards issued in the last three days, through the visit rule: the agents' call queue holds
+    call-backs due today and tomorrow, and a few from yesterday not yet made."""
+    with_branch = [c for c in people if c.branch_id is not None]
+    agents = {u.username: u for u in db.session.scalars(select(User))}
+    for customer in rng.sample(with_branch, min(RECENT_CARDS, len(with_branch))):
+        issued = working_time(now - timedelta(hours=rng.uniform(30, 72)), rng)
+        scheduled = apply_rules(
+            VISIT_RULE[0],
+            customer,
+            issued,
+            branch_id=customer.branch_id,
+            product_id=card.id if card else None,
+        )
+        for item in scheduled:
+            if item["kind"] != "visit":
+                continue
+            task = db.session.get(FollowUp, item["id"])
+            task.created_at = issued
+            task.due_at = working_time(task.due_at, rng)
+            region = task.branch.code[:2] if task.branch else "HO"
+            agent = agents.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+            task.assigned_to_id = agent.id if agent else None
 
 
 QUEUE_DAYS = 2  # call-backs due in the last two days are still waiting in the call queue

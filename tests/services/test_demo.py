@@ -356,6 +356,28 @@ def test_demo_followups_are_due_in_office_hours_and_their_calls_counted(db_sessi
             assert any(k in comment for k in sc.keywords), (sc.title, comment)
 
 
+def test_the_demo_call_queue_holds_business_event_call_backs(db_session):
+    """Beside the detractor call-backs, cards issued in the last days ask (through the demo's
+    visit rule) for a phone call-back two days later: the agents' queue holds some, due in
+    office hours, assigned in their region, none called yet."""
+    from app.models import FollowUp, TriggerRule, utcnow
+    from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
+    from app.services import demo
+
+    demo.seed(customers=40, responses=300)
+    rule = db_session.scalar(select(TriggerRule).where(TriggerRule.event_type == "card.issued"))
+    assert rule is not None and rule.action == "visit" and rule.delay_hours == 48
+    now = utcnow()
+    visits = db_session.scalars(select(FollowUp).where(FollowUp.reason == "trigger")).all()
+    assert len(visits) >= 10
+    for task in visits:
+        assert task.status in OPEN_FOLLOWUP_STATUSES and task.attempts == 0
+        assert now - timedelta(days=3, hours=12) <= task.created_at <= now
+        assert task.due_at >= task.created_at + timedelta(hours=48)
+        assert task.assigned_to_id is not None and task.note == "信用卡开卡后回访"
+    assert any(task.due_at > now for task in visits)  # due later today or tomorrow
+
+
 def test_demo_complaints_per_ten_thousand_customers_are_what_banks_see(db_session):
     """Per month, a branch sees one to a few tens of complaints per 10,000 customers: the demo
     registers each unit's customer count (not the few hundred demo customer records)."""
