@@ -57,6 +57,11 @@ class DefaultConfig:
     SURVEY_ASYNC_COMMIT = False
 
 
+def _flag(value: str) -> bool:
+    """An on/off environment variable: 1, true or yes (any case) is on."""
+    return value.lower() in ("1", "true", "yes")
+
+
 def normalise_database_url(url: str) -> str:
     """Map plain postgres URLs onto the psycopg 3 driver that requirements.txt installs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -96,7 +101,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     if env.get("MIN_SAMPLE_SIZE"):
         out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
     if env.get("SURVEY_ASYNC_COMMIT"):
-        out["SURVEY_ASYNC_COMMIT"] = env["SURVEY_ASYNC_COMMIT"].lower() in ("1", "true", "yes")
+        out["SURVEY_ASYNC_COMMIT"] = _flag(env["SURVEY_ASYNC_COMMIT"])
     if env.get("RETENTION_DAYS"):
         out["RETENTION_DAYS"] = int(env["RETENTION_DAYS"])
     return out
@@ -121,7 +126,7 @@ def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("SURVEY_SMTP_PORT"):
         out["SURVEY_SMTP_PORT"] = int(env["SURVEY_SMTP_PORT"])
     if env.get("SURVEY_SMTP_STARTTLS"):
-        out["SURVEY_SMTP_STARTTLS"] = env["SURVEY_SMTP_STARTTLS"].lower() in ("1", "true", "yes")
+        out["SURVEY_SMTP_STARTTLS"] = _flag(env["SURVEY_SMTP_STARTTLS"])
     if env.get("SURVEY_SEND_TIMEOUT"):
         out["SURVEY_SEND_TIMEOUT"] = float(env["SURVEY_SEND_TIMEOUT"])
     return out
@@ -135,7 +140,7 @@ def _imap(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("IMAP_PORT"):
         out["IMAP_PORT"] = int(env["IMAP_PORT"])
     if env.get("IMAP_SSL"):
-        out["IMAP_SSL"] = env["IMAP_SSL"].lower() in ("1", "true", "yes")
+        out["IMAP_SSL"] = _flag(env["IMAP_SSL"])
     return out
 
 

@@ -555,8 +555,7 @@ def _add(
         product_code=rng.choice(list(s.products)) if s.products and rng.random() < 0.6 else None,
     )
     complaint, _ = register(data, new=True)  # (``s.existing`` has no such reference)
-    region = outlet.code[:2] if outlet else "HO"
-    actor = s.staff.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+    actor = demo_data.regional_agent(s.staff, outlet)
     if actor is not None and state != Status.RECEIVED and rng.random() < 0.85:
         complaint.assignee_id, complaint.assigned_at = actor.id, received
     _walk(complaint, PATHS[state], actor, rng, codes, late)

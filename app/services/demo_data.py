@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 BANK_NAME = "示范商业银行"
 
@@ -128,6 +129,17 @@ FILLERS: dict[str, tuple[int, ...]] = {
     "change": (100, 200, 300, 500),  # small change to exchange
     "balance": (3000, 12000, 26000, 50000),  # a loan shown as still owed
 }
+
+
+# Who handles a demo branch's cases and call-backs: the agent of its region (by the first two
+# letters of the branch code), else the head-office manager.
+REGION_AGENTS = {"HZ": "agent", "NJ": "agent_nj"}
+
+
+def regional_agent(staff: dict[str, Any], branch: Any) -> Any:
+    """The account in ``staff`` (by username) that handles ``branch`` (a Branch or None)."""
+    region = branch.code[:2] if branch is not None else "HO"
+    return staff.get(REGION_AGENTS.get(region, "hq"))
 
 
 def placeholders(text: str) -> list[str]:

@@ -26,7 +26,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import invitations, surveys
+from app.services import demo_data, invitations, surveys
 from app.services.followups import RETRY_SPACING
 from app.services.responses import store_response
 from app.services.survey_triggers import DEFAULT_RULES, apply_rules, ensure_rule_row
@@ -346,8 +346,7 @@ def _schedule_visits(
             task = db.session.get(FollowUp, item["id"])
             task.created_at = issued
             task.due_at = working_time(task.due_at, rng)
-            region = task.branch.code[:2] if task.branch else "HO"
-            agent = agents.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+            agent = demo_data.regional_agent(agents, task.branch)
             task.assigned_to_id = agent.id if agent else None
 
 
@@ -377,8 +376,7 @@ def _settle_followups(now: datetime, rng: random.Random) -> None:
     for task in tasks:
         if task.due_at >= now - timedelta(days=QUEUE_DAYS):
             continue
-        region = task.branch.code[:2] if task.branch else "HO"
-        agent = agents.get({"HZ": "agent", "NJ": "agent_nj"}.get(region, "hq"))
+        agent = demo_data.regional_agent(agents, task.branch)
         status = FollowUpStatus(OUTCOME_CYCLE[settled % len(OUTCOME_CYCLE)])
         late = settled % LATE_EVERY == LATE_EVERY - 1
         settled += 1
