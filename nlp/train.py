@@ -60,9 +60,22 @@ class TrainReport:
 
 
 def load_labelled_csv(path: str | Path) -> Rows:
-    """(text, label) rows of a UTF-8 CSV with columns text,label (1 pos, 0 neg, 2 neutral)."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [(r["text"] or "", int(r["label"])) for r in csv.DictReader(fh)]
+    """(text, label) rows of a UTF-8 CSV with columns text,label (1 pos, 0 neg, 2 neutral).
+
+    A byte-order mark (as Excel writes) is accepted; a missing column or a label other than
+    0, 1 or 2 raises ValueError naming the line."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"text", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"missing column(s) {', '.join(sorted(missing))}; need text,label")
+        rows = []
+        for r in reader:
+            label = (r["label"] or "").strip()
+            if label not in {"0", "1", "2"}:
+                raise ValueError(f"line {reader.line_num}: label must be 0, 1 or 2 (got {label!r})")
+            rows.append((r["text"] or "", int(label)))
+        return rows
 
 
 def _is_validation(text: str) -> bool:
