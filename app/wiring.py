@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 import nlp
 from app import db_setup  # noqa: F401  (registers the engine listeners)
 from app.extensions import csrf, db, login_manager, migrate
+from app.models.base import MAX_ROW_ID
 from app.security import pii
 
 
@@ -32,7 +36,18 @@ def _migrations_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number beyond what an id column holds (MAX_ROW_ID) does
+    not match, so ``/staff/complaints/99999999999999999999`` is a 404 on both databases instead
+    of a driver overflow (SQLite) or an out-of-range error (PostgreSQL)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # (before any rule is added)
     from app.services import analysis_sources  # noqa: F401  (registers the text sources)
     from app.web import admin, api, auth, errors, manager, public, staff, support
 

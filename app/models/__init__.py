@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
-from app.models.base import Base, TimestampMixin, utcnow  # noqa: I001  (base first)
+from app.models.base import MAX_ROW_ID, Base, TimestampMixin, row_id, utcnow  # noqa: I001  (base first)
 from app.models.org import (
     Branch,
     BranchKind,
@@ -53,6 +53,8 @@ from app.models.improvement import (
 )
 
 __all__ = [
+    "MAX_ROW_ID",
+    "row_id",
     "RateLimitCounter",
     "ComplaintRollup",
     "FollowUpRollup",

@@ -20,6 +20,19 @@ NAMING_CONVENTION = {
 }
 
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id any table can hold: ids are ``INTEGER`` (32-bit on PostgreSQL). A larger number
+in a URL or a query names no row: it gets 404 (or 422 in a query) before the database sees it."""
+
+
+def row_id(text: str) -> int | None:
+    """``text`` as a row id if it is one (ASCII digits, 1..MAX_ROW_ID), else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

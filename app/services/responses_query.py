@@ -15,7 +15,17 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Branch, Invitation, InvitationStatus, Product, Response, Survey, User, utcnow
+from app.models import (
+    Branch,
+    Invitation,
+    InvitationStatus,
+    Product,
+    Response,
+    Survey,
+    User,
+    row_id,
+    utcnow,
+)
 from app.services import audit
 from app.services.errors import ValidationFailed
 from app.services.surveys import definition_of
@@ -260,9 +270,10 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
         kind, _, value = raw.partition(":")
-        if kind != "r" or not value.isascii() or not value.isdigit() or len(value) > 18:
-            raise ValueError  # (a 64-bit integer at most: both databases' id columns)
-        return int(value)
+        last_id = row_id(value) if kind == "r" else None
+        if last_id is None:
+            raise ValueError  # (an id the table can hold: see MAX_ROW_ID)
+        return last_id
     except (ValueError, UnicodeDecodeError) as err:
         raise ValidationFailed("游标无效", field="cursor") from err
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from app.models import row_id
 from app.models.complaint import Complaint, ComplaintEvent
 from app.services import complaint_clock as clock
 from app.services import complaints
@@ -167,6 +168,7 @@ def create_complaint(body: ComplaintIn):
 )
 def get_complaint(complaint_id: str):
     """One complaint with its status history (internal notes are left out)."""
-    if not (complaint_id.isascii() and complaint_id.isdigit()) or len(complaint_id) > 12:
+    found = row_id(complaint_id)
+    if found is None:
         raise NotFound("投诉不存在")
-    return complaint_out(complaints.get_complaint(int(complaint_id)))
+    return complaint_out(complaints.get_complaint(found))

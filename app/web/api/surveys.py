@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from app.models import MAX_ROW_ID, row_id
 from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
@@ -72,7 +73,7 @@ _SPACED_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?
 
 class ResponseQuery(Strict):
     survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
-    invitation_id: int | None = Field(default=None, ge=1, le=10**18)
+    invitation_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     since: AwareDatetime | None = None
     cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int = Field(default=100, ge=1, le=500)
@@ -186,9 +187,10 @@ def create_invitation(body: InvitationIn):
 )
 def get_invitation(invitation_id: str):
     """The invitation's status: queued, sent, opened, completed, expired or failed."""
-    if not (invitation_id.isascii() and invitation_id.isdigit()) or len(invitation_id) > 18:
+    found = row_id(invitation_id)
+    if found is None:
         raise NotFound("邀请不存在")
-    return InvitationOut(**responses_query.invitation_status(int(invitation_id)))
+    return InvitationOut(**responses_query.invitation_status(found))
 
 
 @endpoint(
