@@ -101,6 +101,12 @@ def apply_rules(
     rules = db.session.scalars(
         select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
     ).all()
+    if rules:
+        # Events for one customer arriving at once (PostgreSQL runs them in parallel) would each
+        # see no recent invitation and each schedule one, past the frequency cap: the later
+        # ones wait here until the first has committed, then see its invitation. (SQLite's
+        # writers are serialised anyway; FOR UPDATE is not sent there.)
+        db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     scheduled: list[dict[str, Any]] = []
     for rule in rules:
         version = rule.survey.latest_version
