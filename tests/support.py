@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -117,6 +117,38 @@ def migrate_to_head() -> None:
     from flask_migrate import upgrade
 
     upgrade()
+
+
+def at_once(app: Flask, work: Callable[[int], object], n: int) -> list[object]:
+    """Run ``work(0)`` … ``work(n - 1)`` in n threads released together by a barrier, each in
+    its own app context and session; returns what each returned, or ``repr`` of what it
+    raised (in the order they finished)."""
+    import threading
+
+    from app.extensions import db
+
+    barrier = threading.Barrier(n)
+    outcomes: list[object] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcome = work(i)
+            except Exception as err:  # noqa: BLE001  (the caller asserts on it)
+                outcome = repr(err)
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
 
 
 def seed_baseline() -> None:

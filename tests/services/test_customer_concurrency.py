@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests import support
@@ -25,29 +23,13 @@ def test_concurrent_upserts_of_a_new_customer_create_it_once(own_postgres):
         support.migrate_to_head()
         db.session.remove()
 
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[str] = []
+    def upsert(n: int) -> str:
+        customers.upsert_customer(
+            customers.CustomerData(external_id="RACE-001", name=f"并发客户{n}", phone="13800138000")
+        )
+        return "ok"
 
-    def upsert(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                customers.upsert_customer(
-                    customers.CustomerData(
-                        external_id="RACE-001", name=f"并发客户{n}", phone="13800138000"
-                    )
-                )
-                outcomes.append("ok")
-            except Exception as err:  # noqa: BLE001  (reported below)
-                outcomes.append(repr(err))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=upsert, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = support.at_once(app, upsert, THREADS)
     assert outcomes == ["ok"] * THREADS
     with app.app_context():
         count = db.session.scalar(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests import support
@@ -28,30 +26,17 @@ def test_simultaneous_events_for_one_customer_stay_within_the_frequency_cap(own_
         customers.upsert_customer(who)  # an existing customer, as the integrator's events name
         db.session.remove()
 
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[list[dict] | str] = []
-
-    def send(n: int) -> None:
-        event = survey_triggers.EventData(
-            type="account.opened" if n % 2 else "loan.disbursed",
-            customer=who,
-            occurred_at=utcnow(),
-            branch_code="HZ01",
+    def send(n: int) -> list[dict]:
+        return survey_triggers.record_event(
+            survey_triggers.EventData(
+                type="account.opened" if n % 2 else "loan.disbursed",
+                customer=who,
+                occurred_at=utcnow(),
+                branch_code="HZ01",
+            )
         )
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes.append(survey_triggers.record_event(event))
-            except Exception as err:  # noqa: BLE001  (reported below)
-                outcomes.append(repr(err))
-            finally:
-                db.session.remove()
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = support.at_once(app, send, THREADS)
     assert all(isinstance(o, list) for o in outcomes), outcomes
     kinds = [item["kind"] for items in outcomes for item in items]
     with app.app_context():

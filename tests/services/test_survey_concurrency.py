@@ -6,8 +6,6 @@ than inside the rolled-back test transaction.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests import factories, support
@@ -48,30 +46,14 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
                 form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
         db.session.remove()
 
-    barrier = threading.Barrier(SUBMISSIONS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def submit(_: int) -> str:
+        try:
+            responses.submit_link(token, form)
+        except responses.AlreadyAnswered:
+            return "already"
+        return "stored"
 
-    def submit() -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                responses.submit_link(token, form)
-                result = "stored"
-            except responses.AlreadyAnswered:
-                result = "already"
-            except Exception as err:  # noqa: BLE001  (reported below)
-                result = f"error: {err!r}"
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = support.at_once(app, submit, SUBMISSIONS)
 
     assert sorted(set(outcomes)) == ["already", "stored"], outcomes
     assert outcomes.count("stored") == 1
