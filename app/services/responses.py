@@ -358,6 +358,7 @@ def expand_intake(ids: list[int]) -> int:
             now=row.submitted_at,
         )
         built.append((row, version, values))
+    hold_response_order()
     response_ids = (
         conn.execute(
             insert(Response.__table__).returning(
@@ -487,6 +488,21 @@ def followup_values(response: Mapping[str, Any], response_id: int, *, now: datet
     }
 
 
+# Any 64-bit number, the same in every process: the advisory lock of ``hold_response_order``.
+RESPONSE_ORDER_LOCK = 0x6B73_7265_7370  # "ksresp"
+
+
+def hold_response_order() -> None:
+    """Before inserting response rows: on PostgreSQL, wait for (and hold until commit) the lock
+    that makes transactions writing responses run one after another, so response ids become
+    visible in id order. A warehouse that pulls ``GET /api/v1/responses`` by id (the ``resume``
+    cursor) then never misses a response whose lower id committed after a higher one it had
+    already read. Writers of responses are few and short (a batch expansion, a phone answer);
+    SQLite serialises all writers anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(RESPONSE_ORDER_LOCK)))
+
+
 def store_response(
     version: SurveyVersion,
     cleaned: dict[str, Any],
@@ -518,6 +534,7 @@ def store_response(
         product_id=product_id,
     )
     response = Response(**values)
+    hold_response_order()
     db.session.add(response)
     db.session.flush()
     # One executemany without RETURNING: the ORM would send one INSERT per answer row.

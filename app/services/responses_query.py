@@ -289,8 +289,11 @@ def api_page(
     since: datetime | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A keyset page of responses by ascending id; ``next`` is None on the last page."""
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """A keyset page of responses by ascending id: (items, next, resume). ``next`` is None on
+    the last page; ``resume`` is the position after the last item (or the given cursor when
+    there is none), always given, so that a later pull with ``cursor=resume`` returns exactly
+    the responses stored since (ids become visible in order: ``hold_response_order``)."""
     stmt = select(Response).options(
         selectinload(Response.survey),
         selectinload(Response.version),
@@ -334,7 +337,8 @@ def api_page(
         }
         for r in rows
     ]
-    return items, (_encode_cursor(rows[-1].id) if more and rows else None)
+    after_last = _encode_cursor(rows[-1].id) if rows else (cursor or None)
+    return items, (after_last if more else None), after_last
 
 
 def filter_choices() -> dict[str, list]:

@@ -34,6 +34,8 @@ DEFAULT_RULES = (
     ("account.opened", "branch-service", "survey", "sms", 24),
     ("complaint.closed", "complaint-resolution", "survey", "sms", 24),
 )
+_ACTION_NAMES = {"survey": "问卷调查", "visit": "回访"}
+MAX_EVENT_AGE = timedelta(days=90)  # older events are recorded as skipped, nothing scheduled
 EVENT_LABELS = {
     "loan.disbursed": "贷款发放",
     "account.opened": "开户",
@@ -108,11 +110,25 @@ def apply_rules(
         # writers are serialised anyway; FOR UPDATE is not sent there.)
         db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     scheduled: list[dict[str, Any]] = []
+    now = utcnow()
     for rule in rules:
         version = rule.survey.latest_version
         if version is None or rule.survey.status == "closed":
             continue
         due = occurred_at + timedelta(hours=rule.delay_hours)
+        if occurred_at < now - MAX_EVENT_AGE:
+            # A backfill of old events: a survey or a call about something that happened
+            # months ago would only confuse the customer and clog the call queue.
+            scheduled.append(
+                {
+                    "kind": "skipped",
+                    "survey_code": rule.survey.code,
+                    "reason_code": "event_too_old",
+                    "reason": f"事件发生于 {MAX_EVENT_AGE.days} 天以前，不再安排"
+                    f"{_ACTION_NAMES[rule.action]}",
+                }
+            )
+            continue
         refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
         if refusal is not None:
             scheduled.append({"kind": "skipped", "survey_code": rule.survey.code, **refusal})

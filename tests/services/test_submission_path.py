@@ -243,3 +243,28 @@ def test_a_posted_version_never_lets_other_answers_or_an_unusable_link_through()
     assert db.session.scalar(select(func.count()).select_from(Intake)) == 0
     responses.submit_link(token, good, now=MOMENT)
     assert db.session.scalar(select(func.count()).select_from(Intake)) == 1
+
+
+def test_writers_of_responses_take_turns_on_postgresql(app):
+    """While one transaction is storing responses, another cannot start to: response ids then
+    become visible in id order, which the API's ``resume`` cursor relies on."""
+    from sqlalchemy import create_engine, text
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        pytest.skip("SQLite serialises every writer anyway")
+    token = _link("ORDER1")
+    form = _form(token, score="4", comment="")
+    intake_id = responses.accept_link(token, form, now=MOMENT).intake_id
+    other = create_engine(url)
+    try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+    try:
+        with other.connect() as conn:
+            assert conn.scalar(try_lock, {"key": responses.RESPONSE_ORDER_LOCK}) is True
+            conn.rollback()
+            assert responses.expand_intake([intake_id]) == 1  # (this test's open transaction)
+            # held until the storing transaction ends (the test's own, rolled back afterwards)
+            assert conn.scalar(try_lock, {"key": responses.RESPONSE_ORDER_LOCK}) is False
+            conn.rollback()
+    finally:
+        other.dispose()

@@ -286,3 +286,83 @@ def test_triggered_surveys_obey_the_frequency_cap_and_opt_out(client, db_session
     customer.opted_out = True
     db_session.commit()
     assert event("loan.disbursed", 20, "EV011")[0]["reason_code"] == "opted_out"
+
+
+def test_a_warehouse_resumes_where_it_stopped_and_gets_only_what_was_stored_since(client):
+    headers = bearer("responses:read")
+    url = "/api/v1/responses?survey_code=branch-service&limit=2"
+
+    def pull(cursor: str | None) -> tuple[list[int], str | None]:
+        """Follow ``next`` to the end, as a warehouse does; returns ids and the resume cursor."""
+        page = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=headers).json
+        ids = [item["id"] for item in page["items"]]
+        while page["next"]:
+            page = client.get(f"{url}&cursor={page['next']}", headers=headers).json
+            ids += [item["id"] for item in page["items"]]
+        assert page["next"] is None
+        return ids, page["resume"]
+
+    def answer(n: int) -> None:
+        who = {"external_id": f"WH{n}", "name": "周九", "phone": f"1350000000{n}"}
+        created = invite(client, customer=who).get_json()
+        assert client.post("/s/" + token_of(created["url"]), data=ANSWERS).status_code == 200
+
+    for n in range(3):
+        answer(n)
+    first, resume = pull(None)
+    assert len(first) >= 3 and resume
+    again, same = pull(resume)
+    assert again == [] and same == resume  # nothing new: the position stays
+    for n in range(3, 6):
+        answer(n)
+    later, moved = pull(resume)
+    stored = db.session.scalars(
+        select(Response.id).where(Response.id > max(first)).order_by(Response.id)
+    ).all()
+    assert later == list(stored) and len(later) == 3 and moved != resume
+
+
+def test_since_and_metric_dates_take_only_their_documented_formats(client):
+    responses = bearer("responses:read")
+    for since in ("2026", "1700000000", "0.5", "yesterday"):
+        reply = client.get(f"/api/v1/responses?since={since}", headers=responses)
+        assert reply.status_code == 422, since
+        assert "ISO 8601" in reply.json["error"]["fields"]["since"]
+    ok = client.get("/api/v1/responses?since=2026-11-01T00:00:00%2B08:00", headers=responses)
+    assert ok.status_code == 200
+    metrics = bearer("metrics:read")
+    for value in ("2026-01-01T00:00:00+08:00", "1700000000", "2026-1-1"):
+        reply = client.get(
+            "/api/v1/metrics/satisfaction", query_string={"from": value}, headers=metrics
+        )
+        assert reply.status_code == 422, value
+        assert "YYYY-MM-DD" in reply.json["error"]["fields"]["from"]
+    reply = client.get(
+        "/api/v1/metrics/satisfaction?from=2026-01-01&to=2026-06-30", headers=metrics
+    )
+    assert reply.status_code == 200
+
+
+def test_an_event_older_than_ninety_days_schedules_nothing(client):
+    old = datetime.now(UTC) - timedelta(days=91)
+    reply = client.post(
+        "/api/v1/events",
+        json={
+            "type": "account.opened",
+            "customer": {"external_id": "EV-OLD", "name": "吴十", "phone": "13700000011"},
+            "occurred_at": old.isoformat(),
+            "branch_code": "HZ01",
+        },
+        headers=bearer("events:write"),
+    )
+    assert reply.status_code == 202
+    [item] = reply.json["scheduled"]
+    assert item["kind"] == "skipped" and item["reason_code"] == "event_too_old"
+    assert "90 天" in item["reason"]
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == "EV-OLD"))
+    assert (
+        db.session.scalar(
+            select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
+        )
+        == 0
+    )

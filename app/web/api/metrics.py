@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.services import dashboard_filters, metrics
 from app.web.api.registry import endpoint
 from app.web.api.schemas import ErrorBody, NoNul, Strict
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
+_PLAIN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class SatisfactionQuery(Strict):
     group_by: Literal["branch", "product", "channel", "month"] = "month"
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: date | None = Field(
+        default=None,
+        alias="from",
+        description="YYYY-MM-DD (Asia/Shanghai day); without it, twelve months before `to`. "
+        "The range spans at most three years (3 × 366 days): a longer one gets 422",
+    )
+    to: date | None = Field(default=None, description="YYYY-MM-DD, inclusive; default today")
     branch: str | None = Field(default=None, max_length=32, pattern=NoNul)
     product: str | None = Field(default=None, max_length=32, pattern=NoNul)
     channel: str | None = Field(default=None, max_length=20, pattern=NoNul)
     survey: str | None = Field(default=None, max_length=40, pattern=NoNul)
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _plain_date(cls, value: Any) -> Any:
+        """Only ``YYYY-MM-DD``: pydantic would also take a date-time or a Unix timestamp."""
+        if value is not None and not (isinstance(value, str) and _PLAIN_DATE.match(value)):
+            raise ValueError("须为日期 YYYY-MM-DD，例如 2026-11-01")
+        return value
 
 
 class SatisfactionRow(BaseModel):

@@ -80,12 +80,19 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _field_errors(err: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in err.errors(include_url=False):
         parts = [str(p) for i, p in enumerate(item["loc"]) if not (i and _union_member(p))]
         loc = ".".join(parts) or "body"
-        out.setdefault(loc, PYDANTIC_MESSAGES.get(item["type"], "取值无效"))
+        message = PYDANTIC_MESSAGES.get(item["type"], "取值无效")
+        reason = item.get("ctx", {}).get("error")
+        if item["type"] == "value_error" and _CHINESE.search(str(reason or "")):
+            message = str(reason)  # (our validators raise ValueError with a Chinese message)
+        out.setdefault(loc, message)
     return out
 
 

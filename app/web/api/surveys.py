@@ -68,6 +68,7 @@ class InvitationOut(BaseModel):
     response_id: int | None
 
 
+_ISO_DATETIME_START = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _SPACED_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
 
@@ -83,9 +84,10 @@ class ResponseQuery(Strict):
     def _plus_sent_unencoded(cls, value: Any) -> Any:
         """``since=2026-11-01T00:00:00+08:00`` typed as is: the query string turns the "+"
         into a space; a space before the offset can only have been that "+"."""
-        if isinstance(value, str):
-            return _SPACED_OFFSET.sub(r"\1+\2", value)
-        return value
+        if not isinstance(value, str) or not _ISO_DATETIME_START.match(value):
+            # (pydantic would read 2026 or 1700000000 as Unix seconds)
+            raise ValueError("须为 ISO 8601 时间，例如 2026-11-01T00:00:00+08:00")
+        return _SPACED_OFFSET.sub(r"\1+\2", value)
 
 
 class ResponseItem(BaseModel):
@@ -107,7 +109,12 @@ class ResponseItem(BaseModel):
 
 class ResponsePage(BaseModel):
     items: list[ResponseItem]
-    next: str | None
+    next: str | None = Field(description="下一页游标；最后一页为 null")
+    resume: str | None = Field(
+        description="本页最后一条之后的位置（本页为空时为传入的游标）。数据仓库增量拉取时保存它，"
+        "下次以 cursor= 传回（其余条件不变），即得到此后新入库的全部答卷，不重不漏；"
+        "since= 按提交时间筛选，不宜用于增量拉取（答卷在提交后数秒内才入库）"
+    )
 
 
 class EventIn(Strict):
@@ -203,15 +210,19 @@ def get_invitation(invitation_id: str):
     tags=["surveys"],
 )
 def list_responses(query: ResponseQuery):
-    """Responses oldest first; pass ``next`` back as ``cursor`` for the following page."""
-    items, nxt = responses_query.api_page(
+    """Responses in the order they were stored (ascending id); pass ``next`` back as ``cursor``
+    for the following page. For incremental pulls keep ``resume`` and pass it as ``cursor``
+    next time: ``since`` filters on ``submitted_at``, and a response is stored (expanded from
+    the accepted submission) a moment after it was submitted, so moving ``since`` forward can
+    step over responses that were still being stored."""
+    items, nxt, resume = responses_query.api_page(
         survey_code=query.survey_code,
         invitation_id=query.invitation_id,
         since=query.since,
         cursor=query.cursor,
         limit=query.limit,
     )
-    return ResponsePage(items=[ResponseItem(**item) for item in items], next=nxt)
+    return ResponsePage(items=[ResponseItem(**item) for item in items], next=nxt, resume=resume)
 
 
 @endpoint(
