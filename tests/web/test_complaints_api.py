@@ -117,3 +117,31 @@ def test_openapi_lists_the_complaint_endpoints(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert "post" in paths["/api/v1/complaints"]
     assert any(p.startswith("/api/v1/complaints/{") for p in paths)
+
+
+def test_errors_about_the_customer_name_the_body_field_they_came_from(client):
+    _, secret = factories.api_token("complaints:write")
+    short_phone = {**BODY, "external_ref": None, "customer": {"name": "王芳", "phone": "123"}}
+    reply = client.post("/api/v1/complaints", json=short_phone, headers=bearer(secret))
+    assert reply.status_code == 422
+    assert set(reply.json["error"]["fields"]) == {"customer.phone"}
+    unknown = {**BODY, "external_ref": None, "customer": {"external_id": "NEW-NO-NAME"}}
+    reply = client.post("/api/v1/complaints", json=unknown, headers=bearer(secret))
+    assert reply.status_code == 422
+    assert set(reply.json["error"]["fields"]) == {"customer.name"}
+    assert "姓名" in reply.json["error"]["fields"]["customer.name"]
+
+
+def test_a_read_complaint_carries_its_text_with_personal_data_masked(client):
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    body = {
+        **BODY,
+        "external_ref": "APP-MASK-1",
+        "content": "我的卡号6222021234567894被冻结，请回电13812345678",
+        "demand": "请发邮件到 zhang.san@example.com 说明原因",
+    }
+    created = client.post("/api/v1/complaints", json=body, headers=bearer(secret)).get_json()
+    data = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret)).get_json()
+    assert data["content"] == "我的卡号6222********7894被冻结，请回电138****5678"
+    assert data["demand"] == "请发邮件到 z***@example.com 说明原因"
+    assert "13812345678" not in str(data) and "6222021234567894" not in str(data)

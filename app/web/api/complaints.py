@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+import nlp
 from app.models import row_id
 from app.models.complaint import Complaint, ComplaintEvent
 from app.services import complaint_clock as clock
@@ -16,7 +17,7 @@ from app.services.complaints import IntakeData
 from app.services.errors import NotFound
 from app.services.tx import keep_loaded
 from app.web.api.registry import endpoint
-from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict
+from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "regulator", "survey"]
@@ -64,6 +65,8 @@ class ComplaintOut(BaseModel):
     status: str
     channel: str
     external_ref: str | None
+    content: str = Field(description="the complaint text, personal data masked")
+    demand: str | None = Field(description="what the customer asks for, personal data masked")
     received_at: datetime
     due_at: datetime | None = Field(
         description="end of the last day, Asia/Shanghai; null while paused"
@@ -99,6 +102,8 @@ def complaint_out(
         status=complaint.status,
         channel=complaint.channel,
         external_ref=complaint.external_ref,
+        content=nlp.redact(complaint.content).text,
+        demand=nlp.redact(complaint.demand).text if complaint.demand else None,
         received_at=_local(complaint.received_at),
         due_at=_local(complaint.due_at),
         days_left=clock.days_left(complaint.due_at, utcnow()) if running else None,
@@ -153,7 +158,7 @@ def create_complaint(body: ComplaintIn):
         regulator_received_on=body.regulator_received_on,
         group_size=body.group_size,
     )
-    with keep_loaded():
+    with keep_loaded(), customer_fields():
         done = complaints.register(data)
     return complaint_out(done.complaint, done.history), 201 if done.created else 200
 

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.services.errors import ServiceError
+
+_CUSTOMER_KEYS = {"external_id", "name", "phone", "email"}
+
+
+@contextmanager
+def customer_fields() -> Iterator[None]:
+    """Around a use case given a body's ``customer`` object: the service names a field of the
+    customer (``name``, ``phone`` …) as its forms do; the error names it as the JSON body does
+    (``customer.name``), like the schema's own errors."""
+    try:
+        yield
+    except ServiceError as err:
+        err.fields = {
+            (f"customer.{key}" if key in _CUSTOMER_KEYS else key): message
+            for key, message in err.fields.items()
+        }
+        raise
 
 
 class Strict(BaseModel):

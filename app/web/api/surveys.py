@@ -13,7 +13,7 @@ from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
 from app.web.api.registry import endpoint
-from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict
+from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 Channel = Literal["sms", "email", "wechat", "app"]
@@ -167,16 +167,17 @@ def list_surveys():
 )
 def create_invitation(body: InvitationIn):
     """Create (or update) the customer, create a one-time link and send it on the channel."""
-    issued = invitations.create_invitation(
-        invitations.InvitationRequest(
-            survey_code=body.survey_code,
-            customer=CustomerData(**body.customer.model_dump()),
-            channel=body.channel,
-            branch_code=body.branch_code,
-            product_code=body.product_code,
-            expires_days=body.expires_days,
+    with customer_fields():
+        issued = invitations.create_invitation(
+            invitations.InvitationRequest(
+                survey_code=body.survey_code,
+                customer=CustomerData(**body.customer.model_dump()),
+                channel=body.channel,
+                branch_code=body.branch_code,
+                product_code=body.product_code,
+                expires_days=body.expires_days,
+            )
         )
-    )
     inv = issued.invitation
     expires_at = responses_query.local(inv.expires_at)
     return InvitationCreated(
@@ -236,14 +237,15 @@ def list_responses(query: ResponseQuery):
 )
 def post_event(body: EventIn):
     """Matching trigger rules schedule a survey invitation or a follow-up visit after a delay."""
-    scheduled = survey_triggers.record_event(
-        survey_triggers.EventData(
-            type=body.type,
-            customer=CustomerData(**body.customer.model_dump()),
-            occurred_at=body.occurred_at,
-            branch_code=body.branch_code,
-            product_code=body.product_code,
-            attributes=body.attributes,
+    with customer_fields():
+        scheduled = survey_triggers.record_event(
+            survey_triggers.EventData(
+                type=body.type,
+                customer=CustomerData(**body.customer.model_dump()),
+                occurred_at=body.occurred_at,
+                branch_code=body.branch_code,
+                product_code=body.product_code,
+                attributes=body.attributes,
+            )
         )
-    )
     return EventAccepted(accepted=True, scheduled=scheduled), 202
