@@ -47,6 +47,9 @@ class DefaultConfig:
     RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
     BANK_NAME = "客声银行"  # shown to customers on their pages
     BANK_HOTLINE = ""  # the bank's service hotline on customers' pages; not shown when unset
+    # The bank's own public site: where "返回首页" takes customers (Kesheng's "/" is the staff
+    # landing page). Unset: customers' pages offer no such button.
+    BANK_HOME_URL = ""
     # Customers' survey submissions answered without Flask's request machinery when they
     # succeed (app/web/public/fast_submit.py); False sends them through the Flask view.
     SURVEY_FAST_PATH = True
@@ -93,7 +96,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     out.update(_imap(env))
     if env.get("PII_KEY"):
         out["PII_KEY"] = env["PII_KEY"]
-    for key in ("BANK_NAME", "BANK_HOTLINE"):
+    for key in ("BANK_NAME", "BANK_HOTLINE", "BANK_HOME_URL"):
         if env.get(key):
             out[key] = env[key].strip()
     if env.get("TRUSTED_PROXIES"):
@@ -153,6 +156,9 @@ def finalise(config: dict[str, Any]) -> None:
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
         config["DEBUG"] = False
+    home = config.get("BANK_HOME_URL") or ""
+    if home and not home.lower().startswith(("https://", "http://")):
+        raise ConfigError("BANK_HOME_URL must be an http:// or https:// address.")
     config["CELERY"] = {
         "broker_url": config.get("CELERY_BROKER_URL") or "memory://",
         "result_backend": None,

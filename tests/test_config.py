@@ -29,6 +29,23 @@ def test_async_commit_of_survey_intakes_is_read_from_the_environment(value, expe
     assert from_environment({"SURVEY_ASYNC_COMMIT": value})["SURVEY_ASYNC_COMMIT"] is expected
 
 
+def test_bank_home_page_is_read_and_must_be_a_web_address(monkeypatch, tmp_path):
+    env = {"BANK_NAME": " 示例农商银行 ", "BANK_HOME_URL": "https://www.bank.example/ "}
+    assert from_environment(env) == {
+        "BANK_NAME": "示例农商银行",
+        "BANK_HOME_URL": "https://www.bank.example/",
+    }
+    assert (
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config[
+            "BANK_HOME_URL"
+        ]
+        == ""
+    )  # unset: customers' pages offer no "返回首页"
+    monkeypatch.setenv("BANK_HOME_URL", "javascript:alert(1)")
+    with pytest.raises(ConfigError, match="BANK_HOME_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+
+
 def test_unset_environment_changes_nothing():
     assert from_environment({}) == {}
 

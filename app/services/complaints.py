@@ -302,17 +302,21 @@ def _build(data: IntakeData) -> Complaint:
     return complaint
 
 
+def result_promise(complaint: Complaint) -> str:
+    """When the complainant will hear the decision, in the receipt's words (the SMS and the
+    form's confirmation page say the same: the last day counts)."""
+    due = clock.local_date(complaint.due_at) if complaint.due_at else None
+    if due is None:
+        return ""
+    if due < clock.local_date(utcnow()):  # registered late (a backdated receipt)
+        return "我们将尽快将处理结果告知您。"
+    return f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
+
+
 def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEvent:
     """Tell the complainant the complaint was received, through the channel's adapter; the
     message and the history entry are written with the caller's next flush."""
-    due = clock.local_date(complaint.due_at) if complaint.due_at else None
-    if due is None:
-        promise = ""
-    elif due < clock.local_date(utcnow()):  # registered late (a backdated receipt)
-        promise = "我们将尽快将处理结果告知您。"
-    else:
-        promise = f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
-    body = f"【客声银行】您的投诉已收到，编号 {complaint.reference}。{promise}"
+    body = f"【客声银行】您的投诉已收到，编号 {complaint.reference}。{result_promise(complaint)}"
     target = _ack_target(complaint)
     if target is None:
         return record_event(

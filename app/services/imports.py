@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,14 +30,15 @@ COLUMNS = {
     "segment": ("segment", "客户分层", "分层"),
 }
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
+_PHONE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―()（）]")
 
 
-def _phone(raw: str) -> str:
-    """A mobile number as written in a spreadsheet ("138 1111 3333", "+86 138-1111-3333",
-    "0086 13811113333") as its eleven digits; anything else is returned for the check to
-    refuse."""
-    phone = _PHONE_SEPARATORS.sub("", raw)
+def mobile_number(raw: str) -> str:
+    """A mobile number as people write it ("138 1111 3333", "+86 138-1111-3333",
+    "0086 13811113333", full-width "１３８－１１１１－３３３３") as its eleven digits; anything
+    else is returned for the check to refuse. (Spreadsheet imports and the public complaint
+    form.)"""
+    phone = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
     for prefix in ("+86", "0086"):
         if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
             return phone[len(prefix) :]
@@ -121,7 +123,7 @@ def _check_row(values: dict[str, str], branches: set[str], seen: set[str]) -> li
         problems.append("姓名为空")
     elif len(name) > 100:
         problems.append("姓名超过 100 个字符")
-    phone = _phone(values.get("phone", ""))
+    phone = mobile_number(values.get("phone", ""))
     if phone and not PHONE_RE.match(phone):
         problems.append(f"手机号“{phone[:20]}”格式不正确")
     email = values.get("email", "")
@@ -164,7 +166,7 @@ def import_customers(filename: str, data: bytes, *, actor: User | None) -> Impor
             CustomerData(
                 external_id=values["external_id"],
                 name=values["name"],
-                phone=_phone(values.get("phone", "")) or None,
+                phone=mobile_number(values.get("phone", "")) or None,
                 email=values.get("email") or None,
                 branch_code=values.get("branch") or None,
                 segment=SEGMENT_BY_LABEL.get(segment, segment),

@@ -6,6 +6,7 @@ import logging
 import re
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -66,11 +67,23 @@ def json_error(status: int, message: str, *, code: str | None = None, fields=Non
     return jsonify(body), status
 
 
+def for_customer() -> bool:
+    """Whether a customer may be reading this error page: nobody is signed in and the address is
+    a customers' page or none at all (a mistyped survey link). Such a page carries the bank's
+    name and never points at Kesheng's "/", the staff landing page."""
+    return not current_user.is_authenticated and request.blueprint in (None, "public")
+
+
 def _page(status: int, detail: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500])
-    return render_template(
-        "errors/error.html", status=status, title=title, text=detail or text
-    ), status
+    page = render_template(
+        "errors/error.html",
+        status=status,
+        title=title,
+        text=detail or text,
+        customer=for_customer(),
+    )
+    return page, status
 
 
 def handle_http(err: HTTPException):

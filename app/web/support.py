@@ -152,7 +152,12 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def bank():
-        return {"bank_name": app.config["BANK_NAME"], "bank_hotline": app.config["BANK_HOTLINE"]}
+        cfg = app.config
+        return {
+            "bank_name": cfg["BANK_NAME"],
+            "bank_hotline": cfg["BANK_HOTLINE"],
+            "bank_home_url": cfg["BANK_HOME_URL"],
+        }
 
     @app.context_processor
     def navigation():

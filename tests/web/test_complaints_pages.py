@@ -303,3 +303,48 @@ def test_assign_form_offers_and_accepts_only_staff_who_see_the_case(client, auth
     assert _post(client, c, "assign", assignee=str(own.id)).status_code == 302
     db_session.expire_all()
     assert c.assignee_id == own.id
+
+
+def _public_complaint(client, phone: str):
+    page = client.get("/complaint").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "name": "吴敏", "phone": phone, "branch_code": ""}
+    return client.post("/complaint", data={**data, "content": TEXT, "consent": "y"})
+
+
+def _reference(done) -> str:
+    return done.get_data(as_text=True).split('pc-ref mono">')[1].split("<")[0]
+
+
+def test_public_form_takes_a_mobile_number_written_with_separators(client, db_session):
+    full_width = "１３９－００００－１２３４"
+    for written in ("139-0000-1234", "139 0000 1234", "+86 139 0000 1234", full_width):
+        done = _public_complaint(client, written)
+        assert done.status_code == 201, written
+        c = db_session.scalar(select(Complaint).where(Complaint.reference == _reference(done)))
+        assert c.complainant_phone == "13900001234"  # stored as the eleven digits
+    refused = _public_complaint(client, "139-0000-123")
+    assert refused.status_code == 400 and "请填写 11 位手机号码" in refused.get_data(as_text=True)
+
+
+def test_confirmation_promises_the_date_in_the_receipts_words(client, db_session):
+    done = _public_complaint(client, "13900001234")
+    c = db_session.scalar(select(Complaint).where(Complaint.reference == _reference(done)))
+    due = complaint_clock.local_date(c.due_at)
+    page = done.get_data(as_text=True)
+    assert f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您" in page
+    sms = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert complaints.result_promise(c) in sms.body and " 前告知" not in page
+
+
+def test_confirmation_sends_customers_to_the_bank_not_the_staff_landing_page(
+    app, client, monkeypatch
+):
+    page = _public_complaint(client, "13900001234").get_data(as_text=True)
+    assert 'href="/"' not in page and "返回" not in page  # no home URL configured: no button
+    assert 'href="/complaint"' in page and "再提交一件" in page
+    assert "倾听客户" not in page and '<footer class="footer customer-footer">客声银行' in page
+    monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
+    monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example/")
+    page = _public_complaint(client, "13900001234").get_data(as_text=True)
+    assert 'href="https://www.bank.example/">返回示例农商银行首页</a>' in page
+    assert "<title>投诉已提交 · 示例农商银行</title>" in page

@@ -82,9 +82,32 @@ def test_the_icon_is_served_not_a_404(client):
         assert b"<svg" in icon.get_data()
 
 
-def test_customer_pages_name_the_configured_bank_and_hotline(app, client):
+def test_customer_pages_name_the_configured_bank_and_hotline(app, client, monkeypatch):
     page = client.get("/complaint").get_data(as_text=True)
     assert "客声银行" in page and "热线" not in page  # no made-up number by default
-    app.config.update(BANK_NAME="示例农商银行", BANK_HOTLINE="400-888-0000")
+    monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
     page = client.get("/complaint").get_data(as_text=True)
     assert "示例农商银行" in page and "拨打客服热线 400-888-0000" in page
+
+
+def test_error_pages_customers_reach_carry_the_bank_not_the_staff_landing_page(
+    app, client, auth, monkeypatch
+):
+    for path in ("/s/not-a-link/extra", "/complaint?x=1"):  # an unknown address; a stale form
+        resp = client.post(path) if path.startswith("/complaint") else client.get(path)
+        page = resp.get_data(as_text=True)
+        assert resp.status_code in (400, 404)
+        assert 'href="/"' not in page and "倾听客户" not in page and "客声银行" in page
+    monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example")
+    page = client.get("/s/not-a-link/extra").get_data(as_text=True)
+    assert 'href="https://www.bank.example">返回客声银行首页' in page
+    auth.login("manager")  # staff keep their own pages and their way home
+    page = client.get("/manager/no-such-page").get_data(as_text=True)
+    assert 'href="/">返回首页' in page and "倾听客户" in page
+
+
+def test_survey_pages_name_the_bank_in_their_footer(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
+    page = client.get("/s/no-such-token").get_data(as_text=True)
+    assert "客声银行 · 客户服务热线 400-888-0000</footer>" in page and "倾听客户" not in page

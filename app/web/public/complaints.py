@@ -11,10 +11,10 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
 from app.models import Branch, BranchKind, utcnow
-from app.services import complaint_clock as clock
 from app.services import complaints
 from app.services.complaints import IntakeData
 from app.services.errors import ServiceError, TooManyAttempts
+from app.services.imports import PHONE_RE, mobile_number
 from app.web.forms import BaseForm
 from app.web.public import bp
 
@@ -23,11 +23,14 @@ WEB_LIMIT = 5  # complaints per address per hour; COMPLAINT_WEB_LIMIT overrides
 
 class PublicComplaintForm(BaseForm):
     name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
+    # Customers write "139-0000-1234", "139 0000 1234" or "+86 139…": the separators and the
+    # country code go before the check, and the eleven digits are what is stored.
     phone = StringField(
         "手机号码",
+        filters=[lambda value: mobile_number(value) if value else value],
         validators=[
             DataRequired("请填写手机号码，以便我们联系您"),
-            Regexp(r"^1[3-9]\d{9}$", message="请填写 11 位手机号码"),
+            Regexp(PHONE_RE, message="请填写 11 位手机号码"),
         ],
     )
     email = StringField(
@@ -89,8 +92,8 @@ def complaint_form():
         except ServiceError as err:
             form.attach(err)
         else:
-            due = clock.local_date(complaint.due_at) if complaint.due_at else None
-            return render_template("public/complaint_done.html", c=complaint, due=due), 201
+            promise = complaints.result_promise(complaint)
+            return render_template("public/complaint_done.html", c=complaint, promise=promise), 201
     return render_template("public/complaint.html", form=form), 400 if form.errors else 200
 
 
