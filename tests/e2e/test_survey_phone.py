@@ -28,6 +28,12 @@ def anonymous_link(page, base: str) -> str:
     return base + urlparse(link).path
 
 
+NPS_BOXES = """Array.from(document.querySelectorAll('#q-nps .sv-point-num')).map(e => {
+  const r = e.getBoundingClientRect(); return {top: r.top, width: r.width}; })"""
+NPS_WORDS_ON_ONE_LINE = """Array.from(document.querySelectorAll('#q-nps .sv-scale-ends span'))
+  .every(e => e.getClientRects().length === 1 && e.getBoundingClientRect().height < 20)"""
+
+
 def tap(tab, name: str, value: str) -> None:
     """Tap a scale point the way a customer does: on its visible number."""
     tab.click(f".sv-point:has(input[name='{name}'][value='{value}']) .sv-point-num")
@@ -45,13 +51,32 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         assert "网点服务满意度调查" in tab.locator("h1").inner_text()
         # Nothing wider than the phone: no sideways scrolling.
         assert tab.evaluate("document.documentElement.scrollWidth") <= 375
+        # The 0-10 scale: eleven buttons of one size in one row, its words on one line each.
+        boxes = tab.evaluate(NPS_BOXES)
+        assert len(boxes) == 11 and len({round(b["top"]) for b in boxes}) == 1
+        assert max(b["width"] for b in boxes) - min(b["width"] for b in boxes) < 1
+        assert tab.evaluate(NPS_WORDS_ON_ONE_LINE)
         tab.click("button.sv-submit")  # empty submission: Chinese errors, nothing stored
-        assert tab.locator(".sv-alert").is_visible()
+        summary = tab.locator("#sv-errors")
+        assert summary.is_visible() and tab.evaluate("document.activeElement.id") == "sv-errors"
+        summary.locator("a[href='#q-effort']").click()  # the link goes to that question
+        assert tab.evaluate("document.activeElement.name") == "q_effort"
+        assert tab.locator("#q-effort").is_visible()
         tap(tab, "q_overall", "2")  # a low score shows the improvement question, numbered 6
         assert tab.locator("#q-improve").is_visible()
+        specify = tab.locator("#q-improve .sv-other")
+        assert specify.is_disabled()  # 请注明 only once 其他 is ticked
         for value in ("wait", "attitude", "skill", "process"):  # at most 3: the 4th is undone
             tab.click(f"#q-improve label:has(input[value='{value}'])")
         assert tab.locator("#q-improve input:checked").count() == 3
+        assert "最多只能选 3 项" in tab.locator("#q-improve .sv-limit-msg").inner_text()
+        tab.click("#q-improve label:has(input[value='wait'])")
+        tab.click("#q-improve label:has(input[value='other'])")
+        assert (
+            specify.is_enabled()
+            and tab.evaluate("document.activeElement.name") == "q_improve__other"
+        )
+        screenshot(tab, "survey-phone-other")
         assert tab.locator("#q-comment .sv-num").inner_text() == "7."
         tap(tab, "q_overall", "5")
         tap(tab, "q_nps", "10")

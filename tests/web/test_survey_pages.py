@@ -331,3 +331,22 @@ def test_response_becomes_a_complaint_once(client, auth):
     ).all()
     assert len(made) == 1 and made[0].channel == "survey"
     assert made[0].content.startswith("客户反映网点排队一小时")
+
+
+def test_refused_answers_are_summed_up_at_the_top_with_links_to_each_question(client):
+    issued = answered(ext="WEB-SUMMARY")
+    data = {**ANSWERS, "q_overall": "", "q_effort": "", "q_improve": ["wait", "other"]}
+    page = unescape(submit(client, issued, data).get_data(as_text=True))
+    summary = page.split('id="sv-errors"')[1].split("</div>")[0]
+    assert page.index('id="sv-errors"') < page.index('id="q-overall"')  # above the questions
+    assert "有 3 道题需要修改" in summary
+    for question in ("overall", "effort", "improve"):  # in the questionnaire's order
+        assert f'href="#q-{question}"' in summary and f'id="q-{question}"' in page
+    assert summary.index("#q-overall") < summary.index("#q-effort") < summary.index("#q-improve")
+    assert "#q-nps" not in summary and "此题为必答题" in summary
+
+
+def test_the_please_specify_box_names_the_option_it_belongs_to(client):
+    page = client.get("/s/" + answered(ext="WEB-OTHER").url.rsplit("/", 1)[1])
+    html = page.get_data(as_text=True)
+    assert 'data-other-for="other"' in html and 'class="sv-limit-msg"' in html

@@ -64,8 +64,8 @@
     });
   }
 
-  // "At most N" on a multiple choice: a tick beyond N is taken back at once (the server
-  // checks the same rule).
+  // "At most N" on a multiple choice: a tick beyond N is taken back at once and a short line
+  // under the options says why (the server checks the same rule).
   function limit(event) {
     var box = event.target;
     if (box.type !== "checkbox" || !box.checked) { return; }
@@ -75,10 +75,59 @@
     if (group.querySelectorAll("input[type=checkbox]:checked").length > max) {
       box.checked = false;
       group.classList.add("sv-limit-hit");
+      var note = group.parentNode.querySelector(".sv-limit-msg");
+      if (note) { note.textContent = "最多只能选 " + max + " 项，如需改选，请先取消一项。"; }
       window.setTimeout(function () { group.classList.remove("sv-limit-hit"); }, 1200);
     }
   }
 
-  form.addEventListener("change", function (event) { limit(event); refresh(); });
+  function clearLimitNote(event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || box.checked) { return; }
+    var q = box.closest(".sv-q");
+    var note = q && q.querySelector(".sv-limit-msg");
+    if (note) { note.textContent = ""; }
+  }
+
+  // "其他 – 请注明": usable (and required) only while its option is ticked. Without JavaScript
+  // the box is always there and the server asks for the text when 其他 is chosen.
+  function others(focusChanged) {
+    form.querySelectorAll(".sv-other[data-other-for]").forEach(function (text) {
+      var q = text.closest(".sv-q");
+      var choice = q.querySelector('input[value="' + text.getAttribute("data-other-for") + '"]');
+      var on = !!(choice && choice.checked);
+      var wasOn = !text.disabled;
+      text.disabled = !on;
+      text.required = on;
+      if (on && !wasOn && focusChanged === choice) { text.focus(); }
+    });
+  }
+
+  // After a refused submission: the summary at the top gets the focus (screen readers read it),
+  // and each of its links moves to its question's first answer.
+  function summary() {
+    var box = document.getElementById("sv-errors");
+    if (!box) { return; }
+    box.focus();
+    box.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-question]");
+      if (!link) { return; }
+      var q = document.getElementById("q-" + link.getAttribute("data-question"));
+      if (!q) { return; }
+      event.preventDefault();
+      q.scrollIntoView({ block: "start" });
+      var first = q.querySelector("input:not([disabled]), textarea, select");
+      if (first) { first.focus({ preventScroll: true }); }
+    });
+  }
+
+  form.addEventListener("change", function (event) {
+    clearLimitNote(event);  // (before limit: a tick it takes back must keep its note)
+    limit(event);
+    others(event.target);
+    refresh();
+  });
   refresh();
+  others(null);
+  summary();
 })();
