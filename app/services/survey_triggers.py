@@ -6,6 +6,7 @@ complaints area in-process (app.services.domain_events); both go through ``apply
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from app.models import (
 )
 from app.services import domain_events, invitations, surveys
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
-from app.services.errors import ValidationFailed
+from app.services.errors import Conflict, ValidationFailed
 from app.services.responses_query import local
 from app.services.tx import get_or_raise, transactional
 from surveys import CustomerContactState, check_contact
@@ -225,18 +226,26 @@ def ensure_rule_row(event_type: str, survey_code: str, action: str, channel: str
     return exists
 
 
+# An event code as integrators send it: lower-case words joined by dots (loan.disbursed).
+EVENT_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+def event_label(event_type: str) -> str:
+    """The Chinese name of a known event, else its code (a custom event)."""
+    return EVENT_LABELS.get(event_type, event_type)
+
+
 @transactional
 def add_rule(
     *, event_type: str, survey_id: int, action: str, channel: str, delay_hours: int
 ) -> TriggerRule:
-    """A new active rule; the event type is a dotted lower-case name such as loan.disbursed."""
+    """A new active rule; the event type is a dotted lower-case name such as loan.disbursed (a
+    rule for "开户啦" would be saved and never fire: no integrator sends such a code)."""
     event_type = (event_type or "").strip()
-    if (
-        not event_type
-        or len(event_type) > 64
-        or not event_type.replace(".", "").replace("_", "").isalnum()
-    ):
-        raise ValidationFailed("事件类型须为小写英文加点，例如 loan.disbursed", field="event_type")
+    if len(event_type) > 64 or not EVENT_CODE.match(event_type):
+        raise ValidationFailed(
+            "事件代码须为小写英文单词加点，例如 loan.disbursed", field="event_type"
+        )
     if action not in ("survey", "visit"):
         raise ValidationFailed("动作无效", field="action")
     invitations.check_channel(channel)
@@ -253,6 +262,36 @@ def add_rule(
     db.session.add(rule)
     db.session.flush()
     return rule
+
+
+def may_have_scheduled(rule: TriggerRule) -> bool:
+    """Whether this rule may have scheduled a survey or a visit. Invitations and visits do not
+    name the rule that made them, so any triggered one for the rule's survey since the rule was
+    created counts: such a rule is the record of why a customer was contacted and may only be
+    disabled, not deleted."""
+    if rule.action == "visit":
+        model, made = FollowUp, FollowUp.reason == "trigger"
+    else:
+        model, made = Invitation, Invitation.source == "trigger"
+    found = db.session.scalar(
+        select(model.id)
+        .where(made, model.survey_id == rule.survey_id, model.created_at >= rule.created_at)
+        .limit(1)
+        .execution_options(include_all_branches=True)
+    )
+    return found is not None
+
+
+@transactional
+def delete_rule(rule_id: int) -> str:
+    """Delete a rule that has never scheduled anything (a typo, a test); returns its event.
+    Raises Conflict for one that may have: disable it instead."""
+    rule = get_or_raise(TriggerRule, rule_id, "规则不存在")
+    if may_have_scheduled(rule):
+        raise Conflict("该规则已安排过问卷或回访，为保留触发记录只能停用，不能删除")
+    event = event_label(rule.event_type)
+    db.session.delete(rule)
+    return event
 
 
 @transactional

@@ -86,6 +86,7 @@ WEB_ACCESS: dict[str, object] = {
     "manager.customer_import": HQ,
     "manager.triggers": HQ,
     "manager.trigger_toggle": HQ,
+    "manager.trigger_delete": HQ,
     "manager.outbox": HQ,
 }
 

@@ -7,10 +7,18 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditLog, CampaignSkip, FollowUp, Invitation, Response
+from app.models import (
+    AuditLog,
+    CampaignSkip,
+    FollowUp,
+    Invitation,
+    Response,
+    Survey,
+    TriggerRule,
+)
 from app.services import invitations
 from app.services.customers import CustomerData
 from tests import factories
@@ -339,7 +347,7 @@ def test_refused_answers_are_summed_up_at_the_top_with_links_to_each_question(cl
     page = unescape(submit(client, issued, data).get_data(as_text=True))
     summary = page.split('id="sv-errors"')[1].split("</div>")[0]
     assert page.index('id="sv-errors"') < page.index('id="q-overall"')  # above the questions
-    assert "有 3 道题需要修改" in summary
+    assert "有 3 道题未填写或填写有误" in summary
     for question in ("overall", "effort", "improve"):  # in the questionnaire's order
         assert f'href="#q-{question}"' in summary and f'id="q-{question}"' in page
     assert summary.index("#q-overall") < summary.index("#q-effort") < summary.index("#q-improve")
@@ -350,3 +358,49 @@ def test_the_please_specify_box_names_the_option_it_belongs_to(client):
     page = client.get("/s/" + answered(ext="WEB-OTHER").url.rsplit("/", 1)[1])
     html = page.get_data(as_text=True)
     assert 'data-other-for="other"' in html and 'class="sv-limit-msg"' in html
+
+
+def _add_rule(client, **fields):
+    token = csrf_token(client.get("/manager/triggers").get_data(as_text=True))
+    survey = db.session.scalar(select(Survey.id).where(Survey.code == "branch-service"))
+    data = {"csrf_token": token, "survey_id": survey, "action": "survey", "channel": "sms"}
+    return client.post("/manager/triggers", data={**data, "delay_hours": "24", **fields})
+
+
+def test_trigger_rules_offer_the_known_events_by_name_and_refuse_a_bad_custom_code(
+    client, auth, db_session
+):
+    auth.login("hq")
+    page = client.get("/manager/triggers").get_data(as_text=True)
+    assert '<option value="account.opened">开户（account.opened）</option>' in page
+    assert "其他（自定义事件代码）" in page
+    before = db_session.scalar(select(func.count(TriggerRule.id)))
+    for typed in ("开户啦", "Loan.Disbursed", "loan", "loan..repaid"):
+        refused = _add_rule(client, event_type="_custom", custom_event=typed)
+        assert refused.status_code == 400 and "事件代码须为小写英文单词加点" in refused.text
+    assert _add_rule(client, event_type="开户啦").status_code == 400  # not one of the choices
+    assert db_session.scalar(select(func.count(TriggerRule.id))) == before
+    assert _add_rule(client, event_type="_custom", custom_event="loan.repaid").status_code == 302
+    assert _add_rule(client, event_type="card.issued").status_code == 302
+    page = client.get("/manager/triggers").get_data(as_text=True)
+    assert "信用卡开卡" in page and "loan.repaid" in page and "（自定义事件）" in page
+
+
+def test_only_a_rule_that_never_scheduled_anything_can_be_deleted(client, auth, db_session):
+    auth.login("hq")
+    _add_rule(client, event_type="_custom", custom_event="loan.repaid")
+    fresh = db_session.scalar(select(TriggerRule).where(TriggerRule.event_type == "loan.repaid"))
+    used = factories.survey_link("TRIG01")[1].invitation  # a triggered invitation of its survey
+    db_session.execute(update(Invitation).where(Invitation.id == used.id).values(source="trigger"))
+    page = client.get("/manager/triggers").get_data(as_text=True)
+    assert f"/manager/triggers/{fresh.id}/delete" not in page and "仅可停用" in page
+    token = csrf_token(page)
+    refused = client.post(f"/manager/triggers/{fresh.id}/delete", data={"csrf_token": token})
+    assert "只能停用" in client.get(refused.headers["Location"]).text
+    assert db_session.get(TriggerRule, fresh.id) is not None
+    db_session.execute(update(Invitation).where(Invitation.id == used.id).values(source="web"))
+    assert f"/manager/triggers/{fresh.id}/delete" in client.get("/manager/triggers").text
+    done = client.post(f"/manager/triggers/{fresh.id}/delete", data={"csrf_token": token})
+    rule_id = fresh.id
+    db_session.expire_all()
+    assert done.status_code == 302 and db_session.get(TriggerRule, rule_id) is None

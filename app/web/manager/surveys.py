@@ -14,10 +14,12 @@ from app.extensions import db
 from app.models import OutboundMessage, Role
 from app.models.org import SEGMENT_LABELS
 from app.services import campaigns, org, responses, survey_triggers, surveys
-from app.services.errors import ServiceError
+from app.services.errors import Conflict, ServiceError
+from app.services.survey_triggers import EVENT_LABELS
 from app.web.access import roles_required
 from app.web.manager import bp, surveys_import  # noqa: F401  (registers its route)
 from app.web.manager.surveys_forms import (
+    CUSTOM_EVENT,
     CampaignForm,
     CloneForm,
     DraftForm,
@@ -228,27 +230,47 @@ def campaign_action(campaign_id: int, action: str):
 def triggers():
     form = TriggerForm()
     form.survey_id.choices = _survey_choices(published_only=True)
+    form.event_type.choices = [
+        *(SelectChoice(code, f"{label}（{code}）") for code, label in EVENT_LABELS.items()),
+        SelectChoice(CUSTOM_EVENT, "其他（自定义事件代码）"),
+    ]
     if form.validate_on_submit():
         try:
             survey_triggers.add_rule(
-                event_type=form.event_type.data,
+                event_type=form.event_code(),
                 survey_id=form.survey_id.data,
                 action=form.action.data,
                 channel=form.channel.data,
                 delay_hours=form.delay_hours.data,
             )
         except ServiceError as err:
+            if form.event_type.data == CUSTOM_EVENT and "event_type" in err.fields:
+                err.fields["custom_event"] = err.fields.pop("event_type")  # (typed there)
             form.attach(err)
         else:
             flash("触发规则已添加", "success")
             return redirect(url_for("manager.triggers"))
+    rules = survey_triggers.list_rules()
     page = render_template(
         "manager/surveys/triggers.html",
-        rules=survey_triggers.list_rules(),
+        rules=rules,
         form=form,
-        labels=survey_triggers.EVENT_LABELS,
+        event_label=survey_triggers.event_label,
+        deletable={r.id for r in rules if not survey_triggers.may_have_scheduled(r)},
     )
     return page, 400 if form.errors else 200
+
+
+@bp.post("/triggers/<int:rule_id>/delete")
+@roles_required(HQ)
+def trigger_delete(rule_id: int):
+    try:
+        event = survey_triggers.delete_rule(rule_id)
+    except Conflict as err:
+        flash(err.message, "error")
+    else:
+        flash(f"已删除“{event}”的触发规则", "success")
+    return redirect(url_for("manager.triggers"))
 
 
 @bp.post("/triggers/<int:rule_id>/toggle")

@@ -14,6 +14,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.web.forms import BaseForm
 
+CUSTOM_EVENT = "_custom"
+
 CHANNEL_CHOICES = [
     SelectChoice("sms", "短信"),
     SelectChoice("email", "电子邮件"),
@@ -93,8 +95,17 @@ class CampaignForm(BaseForm):
 
 
 class TriggerForm(BaseForm):
-    event_type = StringField(
-        "事件类型", validators=[DataRequired("请填写事件类型"), Length(max=64)]
+    def event_code(self) -> str:
+        """The event the rule listens to: the chosen known event, or the typed custom code."""
+        if self.event_type.data == CUSTOM_EVENT:
+            return (self.custom_event.data or "").strip()
+        return self.event_type.data
+
+    # The known events by their Chinese names (filled from survey_triggers.EVENT_LABELS), or
+    # CUSTOM_EVENT with a code typed in custom_event.
+    event_type = SelectField("事件", choices=[])
+    custom_event = StringField(
+        "自定义事件代码（选“其他”时填写）", validators=[Optional(), Length(max=64)]
     )
     survey_id = SelectField("问卷", choices=[], coerce=int)
     action = SelectField(
