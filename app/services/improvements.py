@@ -27,6 +27,7 @@ from app.models.improvement import (
 )
 from app.services import audit, scope
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.services.improvement_verification import Verification
 from app.services.tx import get_or_raise, transactional
 
 MANAGER_ROLES = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
@@ -339,15 +340,34 @@ def close_problem(problem_id: int, *, actor: User | None, now: datetime | None =
     require_manager(actor)
     problem = get_problem(problem_id)
     now = now or utcnow()
-    if problem.status == ProblemStatus.CLOSED:
-        raise Conflict("问题已闭环")
-    if not problem.actions:
-        raise Conflict("尚无整改措施，不能闭环")
-    open_actions = [a for a in problem.actions if not a.finished]
-    if open_actions:
-        raise Conflict(f"还有 {len(open_actions)} 项整改措施未完成，不能闭环")
+    blocker = _actions_blocker(problem)
+    if blocker:
+        raise Conflict(blocker)
     close_row(problem, actor, now)
     return problem
+
+
+def _actions_blocker(problem: Problem) -> str | None:
+    if problem.status == ProblemStatus.CLOSED:
+        return "问题已闭环"
+    if not problem.actions:
+        return "尚无整改措施，不能闭环"
+    open_actions = [a for a in problem.actions if not a.finished]
+    if open_actions:
+        return f"还有 {len(open_actions)} 项整改措施未完成，不能闭环"
+    return None
+
+
+def _verification_blocker(problem: Problem, result: Verification) -> str | None:
+    if not result.holds and not problem.overridden:
+        return f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环"
+    return None
+
+
+def close_blocker(problem: Problem, result: Verification) -> str | None:
+    """Why close_problem would refuse this problem now (its own message), or None: the detail
+    page shows it beside a disabled 闭环 button. result: the problem's current verification."""
+    return _actions_blocker(problem) or _verification_blocker(problem, result)
 
 
 def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
@@ -355,8 +375,9 @@ def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
     from app.services import improvement_figures as figures
 
     result = figures.refresh(problem, now)
-    if not result.holds and not problem.overridden:
-        raise Conflict(f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环")
+    blocker = _verification_blocker(problem, result)
+    if blocker:
+        raise Conflict(blocker)
     for action in problem.actions:
         if action.status == ActionStatus.DONE:
             action.transition("verify", at=now)

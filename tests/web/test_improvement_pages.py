@@ -177,3 +177,31 @@ def test_case_picker_masks_personal_data_in_complaint_texts(client, auth):
     auth.login("manager")
     page = client.get(f"/manager/improvements/{p.id}/cases").get_data(as_text=True)
     assert c.reference in page and "139****5678" in page and "13912345678" not in page
+
+
+def _close_card(page: str) -> str:
+    return page.split('id="close"')[1].split("</section>")[0]
+
+
+def test_close_button_is_disabled_with_its_reason_and_a_refusal_is_flashed_at_the_top(client, auth):
+    p, hq = make_problem()
+    auth.login("manager")
+    card = _close_card(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
+    assert "disabled" in card and "尚无整改措施，不能闭环" in card
+    a = actions.add_action(p.id, actions.ActionData("修订年费告知话术", utcnow().date()), actor=hq)
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert "还有 1 项整改措施未完成" in _close_card(page)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="培训已完成",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    card = _close_card(page)
+    assert "disabled" in card and re.search(r"观察期尚未结束，还需 \d+ 天", card)
+    resp = client.post(f"/manager/improvements/{p.id}/close",
+                       data={"csrf_token": csrf_token(page)})  # fmt: skip
+    html = resp.get_data(as_text=True)
+    flash = html.split('<div class="flash flash-error" role="status">')[1].split("</div>")[0]
+    assert resp.status_code == 409 and "整改效果未通过验证" in flash
+    assert html.index("flash-error") < html.index("<h1")  # at the top, not in the card
+    improvements.override_verification(p.id, "该业务已停办，经复核整改落实到位", actor=hq)
+    card = _close_card(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
+    assert "disabled" not in card and "close-blocker" not in card

@@ -140,6 +140,7 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
         verbs=ACTION_VERB_LABELS,
         today=figures.clock.local_date(utcnow()),
         closed=problem.status == ProblemStatus.CLOSED,
+        close_blocker=improvements.close_blocker(problem, result),
         resurvey_customers=len(actions.resurvey_customers(problem)),
         **context,
     ), status
@@ -304,8 +305,11 @@ def improvement_close(problem_id: int):
             improvements.close_problem(problem_id, actor=current_user)
             return _done(problem_id, "问题已闭环")
         except ServiceError as err:
-            form.attach(err)
-    return render_problem(problem_id, {"close_form": form, "active": "close"}, 409)
+            # At the top of the page (the 闭环 card is far down on a phone or a long page).
+            flash(err.message, "error")
+    else:
+        flash("页面已过期，请刷新后重试", "error")
+    return render_problem(problem_id, {"active": "close"}, 409)
 
 
 # Linking cases lives in improvements_links (bulk list, suggestions, the partial on case pages).
