@@ -19,7 +19,15 @@ from typing import Protocol
 
 from flask import current_app
 
-SMS_SIGNATURE = "【客声银行】"
+
+def bank_name() -> str:
+    """The bank's name as customers know it (``BANK_NAME``), which signs every message."""
+    return str(current_app.config.get("BANK_NAME") or "客声银行")
+
+
+def sms_signature() -> str:
+    """The 【…】 signature Chinese SMS gateways require at the start of a text."""
+    return f"【{bank_name()}】"
 
 
 class DeliveryError(Exception):
@@ -146,8 +154,10 @@ def compose(channel: str, *, title: str, url: str, days: int, reminder: bool) ->
         body = (
             f"尊敬的客户：\n\n{lead}“{title}”，大约需要 2 分钟。\n"
             f"请点击以下链接填写（{days} 天内有效，仅可提交一次）：\n{url}\n\n"
-            "您的意见将帮助我们改进服务。如不希望再收到调查，请回复“退订”。\n\n客声银行"
+            f"您的意见将帮助我们改进服务。如不希望再收到调查，请回复“退订”。\n\n{bank_name()}"
         )
         return subject, body
-    body = f"{SMS_SIGNATURE}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。回复TD退订"
+    body = (
+        f"{sms_signature()}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。回复TD退订"
+    )
     return title, body

@@ -17,8 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Role, User, utcnow
 from app.models.complaint import ACTION_LABELS, Complaint, ComplaintEvent, Status
+from app.services import channels, notify
 from app.services import complaint_clock as clock
-from app.services import notify
 from app.services.complaints import get_complaint, record_event, refresh_due
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.services.tx import transactional
@@ -111,7 +111,7 @@ def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: s
     msg = notify.send(
         channel,
         recipient,
-        f"【客声银行】投诉 {complaint.reference}：{body}",
+        f"{channels.sms_signature()}投诉 {complaint.reference}：{body}",
         related_type="complaint",
         related_id=complaint.id,
         purpose=purpose,
@@ -329,7 +329,7 @@ def record_notice(
         msg = notify.send(
             method,
             recipient,
-            f"【客声银行】投诉 {complaint.reference}：{body}",
+            f"{channels.sms_signature()}投诉 {complaint.reference}：{body}",
             related_type="complaint",
             related_id=complaint.id,
             purpose=purpose,

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
 from app.security import pii
-from app.services import analysis, audit, notify
+from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import ValidationFailed
@@ -316,7 +316,10 @@ def result_promise(complaint: Complaint) -> str:
 def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEvent:
     """Tell the complainant the complaint was received, through the channel's adapter; the
     message and the history entry are written with the caller's next flush."""
-    body = f"【客声银行】您的投诉已收到，编号 {complaint.reference}。{result_promise(complaint)}"
+    body = (
+        f"{channels.sms_signature()}您的投诉已收到，编号 {complaint.reference}。"
+        f"{result_promise(complaint)}"
+    )
     target = _ack_target(complaint)
     if target is None:
         return record_event(

@@ -348,3 +348,22 @@ def test_confirmation_sends_customers_to_the_bank_not_the_staff_landing_page(
     page = _public_complaint(client, "13900001234").get_data(as_text=True)
     assert 'href="https://www.bank.example/">返回示例农商银行首页</a>' in page
     assert "<title>投诉已提交 · 示例农商银行</title>" in page
+
+
+def test_messages_to_customers_are_signed_with_the_configured_bank_name(
+    app, client, db_session, monkeypatch
+):
+    from app.services import channels
+
+    monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
+    _public_complaint(client, "13900001234")
+    sms = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert sms.body.startswith("【示例农商银行】您的投诉已收到")
+    _, text = channels.compose(
+        "sms", title="满意度调查", url="https://x/s/t", days=7, reminder=False
+    )
+    assert text.startswith("【示例农商银行】") and "客声" not in text
+    _, mail = channels.compose(
+        "email", title="满意度调查", url="https://x/s/t", days=7, reminder=True
+    )
+    assert mail.rstrip().endswith("示例农商银行")
