@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
-from surveys.errors import DefinitionError
+from surveys.errors import DefinitionError, raise_all
 
 REQUIRED = "必填"
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 VALUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_TITLE = 500
 MAX_PROSE = 5000
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def attempt(
+    errors: list[DefinitionError], read: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
+    """``read(...)``, or None with its faults added to ``errors``: the check of a definition
+    goes on past a faulty field, so that staff see every fault at once, not one per save."""
+    try:
+        return read(*args, **kwargs)
+    except DefinitionError as err:
+        errors.extend(err.errors)
+        return None
 
 
 def join(path: str, key: str | int) -> str:
@@ -38,9 +53,13 @@ def sequence(value: Any, path: str, *, min_items: int = 1) -> list[Any]:
 
 def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
     allowed_set = set(allowed)
-    for key in data:
-        if key not in allowed_set:
-            raise DefinitionError(join(path, str(key)), "不支持的字段")
+    raise_all(
+        [
+            DefinitionError(join(path, str(key)), "不支持的字段")
+            for key in data
+            if key not in allowed_set
+        ]
+    )
 
 
 def text(data: Mapping[str, Any], key: str, path: str, *, limit: int = MAX_TITLE) -> str:

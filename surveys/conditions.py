@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from surveys import _read
-from surveys.errors import DefinitionError
+from surveys.errors import DefinitionError, raise_all
 from surveys.model import (
     CHOICE_TYPES,
     SCALE_RANGES,
@@ -36,19 +36,39 @@ def parse_condition(
             raise DefinitionError(path, "all 或 any 只能单独使用一个")
         mode = next(iter(data))
         items = _read.sequence(data[mode], _read.join(path, mode))
-        return ConditionGroup(
-            mode=mode,
-            conditions=tuple(
-                parse_condition(item, _read.join(_read.join(path, mode), i), earlier, all_ids)
-                for i, item in enumerate(items)
-            ),
-        )
+        errors: list[DefinitionError] = []
+        conditions = [
+            _read.attempt(
+                errors,
+                parse_condition,
+                item,
+                _read.join(_read.join(path, mode), i),
+                earlier,
+                all_ids,
+            )
+            for i, item in enumerate(items)
+        ]
+        raise_all(errors)
+        return ConditionGroup(mode=mode, conditions=tuple(c for c in conditions if c is not None))
     _read.check_keys(data, ("question", "item", "op", "value"), path)
     target = _target(data, path, earlier, all_ids)
     op = _op(data, path)
     item = _item(data, path, target, op)
     value = _value(data, path, target, op, item)
     return Condition(question=target.id, op=op, value=value, item=item)
+
+
+def referenced_ids(data: Any) -> set[str]:
+    """The question ids a raw `show_if` node names, at any depth (unchecked data)."""
+    if not isinstance(data, Mapping):
+        return set()
+    found = {data["question"]} if isinstance(data.get("question"), str) else set()
+    for mode in ("all", "any"):
+        children = data.get(mode)
+        if isinstance(children, list | tuple):
+            for child in children:
+                found |= referenced_ids(child)
+    return found
 
 
 def _target(

@@ -10,8 +10,9 @@ line of the YAML text where the faulty field (or the nearest part of it that exi
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -87,6 +88,7 @@ LISTS = {  # a list: the counter word of its elements, and what each element is
 REQUIRED = _read.REQUIRED
 PREDICATES = ("必须", "只能", "不能", "至少", "最多", REQUIRED)
 UNKNOWN_FIELD = "不支持的字段"
+KNOWN_KEYS = sorted({key for names in FIELDS.values() for key in names})
 TITLE_CHARS = 16
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -104,19 +106,26 @@ def explain(err: DefinitionError, data: Any) -> str:
     if len(steps) >= 2 and steps[0] == "questions" and isinstance(steps[1], int):
         question = _at(data, steps[:2])
         parts, leaf = _parts(steps[2:], question, "question")
-        return f"{_question(steps[1], question)}：{_what(parts, leaf, steps[-1], err.message)}"
+        what = _what(parts, leaf, steps[-1], err.message, whole="本题")
+        return f"{_question(steps[1], question)}：{what}"
     parts, leaf = _parts(steps, data, "survey")
-    return _what(parts, leaf, steps[-1], err.message)
+    return _what(parts, leaf, steps[-1], err.message, whole="问卷定义")
 
 
-def _what(parts: list[str], leaf: str | None, key: str | int, message: str) -> str:
+def _what(parts: list[str], leaf: str | None, key: str | int, message: str, *, whole: str) -> str:
     chain = "的".join(parts)
     if message == UNKNOWN_FIELD:
-        return f"{chain or '问卷定义'}中有不支持的字段“{key}”（请检查拼写和缩进）"
+        return f"{chain or whole}中有不支持的字段“{key}”（{_spelling_hint(str(key))}）"
     if message.startswith(PREDICATES):
         subject = "的".join([*parts, leaf]) if leaf else chain
         return subject + ("未填写" if message == REQUIRED else message)
     return f"{chain}：{message}" if chain else message
+
+
+def _spelling_hint(key: str) -> str:
+    """``是否应为 title？请检查拼写和缩进`` for a near miss such as ``titel``."""
+    close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.75)
+    return f"是否应为 {close[0]}？请检查拼写和缩进" if close else "请检查拼写和缩进"
 
 
 def _parts(steps: list[str | int], node: Any, kind: str) -> tuple[list[str], str | None]:
@@ -171,12 +180,21 @@ def _at(node: Any, steps: list[str | int]) -> Any:
 def line_of(text: str, path: str) -> int | None:
     """The 1-based line of ``text`` where the field at ``path`` starts, or the nearest part of
     it that exists (a missing ``options`` points at its question); None for unreadable text."""
+    return lines_of(text, [path])[0]
+
+
+def lines_of(text: str, paths: Sequence[str]) -> list[int | None]:
+    """``line_of`` for each path, reading the text once (a definition may have many faults)."""
     try:
-        node = yaml.compose(text)
+        root = yaml.compose(text)
     except yaml.YAMLError:
-        return None
-    if node is None:
-        return None
+        return [None for _ in paths]
+    if root is None:
+        return [None for _ in paths]
+    return [_line_in(root, path) for path in paths]
+
+
+def _line_in(node: yaml.Node, path: str) -> int:
     line = node.start_mark.line
     for step in tokens(path):
         found = None

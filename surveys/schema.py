@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from surveys import _read
-from surveys.conditions import parse_condition
-from surveys.errors import DefinitionError
+from surveys.conditions import parse_condition, referenced_ids
+from surveys.errors import DefinitionError, raise_all
 from surveys.model import (
     CHOICE_TYPES,
     DEFAULT_OTHER_MAX_LENGTH,
@@ -42,6 +43,7 @@ TYPE_KEYS: dict[QuestionType, tuple[str, ...]] = {
     QuestionType.TEXT: ("max_length",),
     QuestionType.MATRIX: ("items", "scale"),
 }
+ANY_TYPE_KEYS = tuple(sorted({key for keys in TYPE_KEYS.values() for key in keys}))
 MAX_QUESTIONS = 200
 MAX_OPTIONS = 100
 
@@ -49,24 +51,29 @@ MAX_OPTIONS = 100
 def load_definition(data: Mapping[str, Any] | str) -> SurveyDefinition:
     """Parse and check a definition given as a mapping or as YAML/JSON text.
 
-    Raises DefinitionError naming the first faulty field,
-    e.g. `questions[2].options[1].value: 必填`.
+    Raises DefinitionError naming the faulty field, e.g. `questions[2].options[1].value: 必填`;
+    when several fields are faulty it is a DefinitionErrors whose `errors` lists them all (the
+    first is its own `path` and `message`). Unreadable YAML stops at its syntax error.
     """
     if isinstance(data, str):
         data = _parse_text(data)
     data = _read.mapping(data, "")
-    _read.check_keys(data, DEFINITION_KEYS, "")
-    code = _read.identifier(data.get("code"), "code", _read.VALUE_PATTERN)
-    questions = _questions(data.get("questions"))
-    return SurveyDefinition(
-        code=code,
-        title=_read.text(data, "title", ""),
-        questions=questions,
-        description=_read.optional_text(data, "description", ""),
-        intro=_read.optional_text(data, "intro", ""),
-        thank_you=_read.optional_text(data, "thank_you", ""),
-        anonymous_allowed=_read.flag(data, "anonymous_allowed", "", default=False),
-    )
+    errors: list[DefinitionError] = []
+    _read.attempt(errors, _read.check_keys, data, DEFINITION_KEYS, "")
+    fields = {
+        "code": _read.attempt(
+            errors, _read.identifier, data.get("code"), "code", _read.VALUE_PATTERN
+        ),
+        "title": _read.attempt(errors, _read.text, data, "title", ""),
+        "questions": _read.attempt(errors, _questions, data.get("questions")),
+        "anonymous_allowed": _read.attempt(
+            errors, _read.flag, data, "anonymous_allowed", "", default=False
+        ),
+    }
+    for key in ("description", "intro", "thank_you"):
+        fields[key] = _read.attempt(errors, _read.optional_text, data, key, "")
+    raise_all(errors)
+    return SurveyDefinition(**fields)
 
 
 def _parse_text(text: str) -> Any:
@@ -84,50 +91,82 @@ def _questions(raw: Any) -> tuple[Question, ...]:
     items = _read.sequence(raw, "questions")
     if len(items) > MAX_QUESTIONS:
         raise DefinitionError("questions", f"最多 {MAX_QUESTIONS} 道题")
-    all_ids = frozenset(
-        item.get("id")
-        for item in items
-        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
-    )
+    all_ids = frozenset(_raw_id(item) for item in items) - {None}
+    errors: list[DefinitionError] = []
     earlier: dict[str, Question] = {}
+    unjudged: set[str] = set()  # ids of faulty questions: conditions on them wait for a fix
     metrics: dict[Metric, str] = {}
     for index, item in enumerate(items):
         path = _read.join("questions", index)
-        question = _question(item, path, earlier, all_ids)
-        if question.id in earlier:
-            raise DefinitionError(_read.join(path, "id"), f"题目编号“{question.id}”重复")
-        if question.metric is not None:
+        found: list[DefinitionError] = []
+        question = _read.attempt(found, _question, item, path, earlier, all_ids, unjudged)
+        qid = _raw_id(item)
+        if qid is not None and (qid in earlier or qid in unjudged):
+            if not any(err.path == _read.join(path, "id") for err in found):
+                found.append(DefinitionError(_read.join(path, "id"), f"题目编号“{qid}”重复"))
+            question = None
+        if question is not None and question.metric is not None:
             if question.metric in metrics:
-                raise DefinitionError(
-                    _read.join(path, "metric"),
-                    f"{question.metric} 关键题已由“{metrics[question.metric]}”指定",
+                found.append(
+                    DefinitionError(
+                        _read.join(path, "metric"),
+                        f"{question.metric} 关键题已由“{metrics[question.metric]}”指定",
+                    )
                 )
-            metrics[question.metric] = question.id
-        earlier[question.id] = question
+            else:
+                metrics[question.metric] = question.id
+        errors.extend(found)
+        if question is None or found:
+            if qid is not None:
+                unjudged.add(qid)
+        else:
+            earlier[question.id] = question
+    raise_all(errors)
     return tuple(earlier.values())
 
 
+def _raw_id(item: Any) -> str | None:
+    qid = item.get("id") if isinstance(item, Mapping) else None
+    return qid if isinstance(qid, str) else None
+
+
 def _question(
-    raw: Any, path: str, earlier: Mapping[str, Question], all_ids: frozenset[str]
-) -> Question:
+    raw: Any,
+    path: str,
+    earlier: Mapping[str, Question],
+    all_ids: frozenset[str],
+    unjudged: set[str],
+) -> Question | None:
+    """The question, or None when it cannot be built: its faults are raised, except those of
+    a condition on a faulty earlier question (judged once that one is mended)."""
     data = _read.mapping(raw, path)
-    qid = _read.identifier(data.get("id"), _read.join(path, "id"))
-    qtype = _question_type(data, path)
-    _read.check_keys(data, COMMON_KEYS + TYPE_KEYS[qtype], path)
-    show_if = None
-    if data.get("show_if") is not None:
-        show_if = parse_condition(data["show_if"], _read.join(path, "show_if"), earlier, all_ids)
+    errors: list[DefinitionError] = []
+    attempt = _read.attempt
+    qid = attempt(errors, _read.identifier, data.get("id"), _read.join(path, "id"))
+    qtype = attempt(errors, _question_type, data, path)
+    allowed = COMMON_KEYS + (TYPE_KEYS[qtype] if qtype is not None else ANY_TYPE_KEYS)
     fields: dict[str, Any] = {
         "id": qid,
         "type": qtype,
-        "title": _read.text(data, "title", path),
-        "required": _read.flag(data, "required", path, default=True),
-        "help": _read.optional_text(data, "help", path),
-        "show_if": show_if,
-        "metric": _metric(data, path, qtype),
+        "title": attempt(errors, _read.text, data, "title", path),
+        "required": attempt(errors, _read.flag, data, "required", path, default=True),
+        "help": attempt(errors, _read.optional_text, data, "help", path),
+        "metric": attempt(errors, _metric, data, path, qtype),
     }
-    fields.update(_type_fields(data, path, qtype))
-    return Question(**fields)
+    attempt(errors, _read.check_keys, data, allowed, path)
+    judged = True
+    if data.get("show_if") is not None:
+        found: list[DefinitionError] = []
+        fields["show_if"] = attempt(
+            found, parse_condition, data["show_if"], _read.join(path, "show_if"), earlier, all_ids
+        )
+        judged = not (found and referenced_ids(data["show_if"]) & unjudged)
+        if judged:
+            errors.extend(found)
+    if qtype is not None:
+        fields.update(attempt(errors, _type_fields, data, path, qtype) or {})
+    raise_all(errors)
+    return Question(**fields) if judged else None
 
 
 def _question_type(data: Mapping[str, Any], path: str) -> QuestionType:
@@ -138,10 +177,13 @@ def _question_type(data: Mapping[str, Any], path: str) -> QuestionType:
         return QuestionType(raw)
     except ValueError:
         allowed = "、".join(t.value for t in QuestionType)
-        raise DefinitionError(_read.join(path, "type"), f"只能是 {allowed} 之一") from None
+        close = difflib.get_close_matches(str(raw), [t.value for t in QuestionType], n=1)
+        hint = f"（是否应为 {close[0]}？）" if close else ""
+        raise DefinitionError(_read.join(path, "type"), f"只能是 {allowed} 之一{hint}") from None
 
 
-def _metric(data: Mapping[str, Any], path: str, qtype: QuestionType) -> Metric | None:
+def _metric(data: Mapping[str, Any], path: str, qtype: QuestionType | None) -> Metric | None:
+    """The key-question metric; its match with the type is checked once the type is known."""
     raw = data.get("metric")
     if raw is None:
         return None
@@ -150,31 +192,46 @@ def _metric(data: Mapping[str, Any], path: str, qtype: QuestionType) -> Metric |
         metric = Metric(raw)
     except ValueError:
         raise DefinitionError(mpath, "只能是 csat、nps、ces 之一") from None
-    if METRIC_TYPES[metric] is not qtype:
+    if qtype is not None and METRIC_TYPES[metric] is not qtype:
         raise DefinitionError(mpath, f"{metric} 关键题必须是 {METRIC_TYPES[metric]} 题型")
     return metric
 
 
 def _type_fields(data: Mapping[str, Any], path: str, qtype: QuestionType) -> dict[str, Any]:
+    errors: list[DefinitionError] = []
+    attempt = _read.attempt
+    fields: dict[str, Any] = {}
     if qtype in CHOICE_TYPES:
-        options = _options(data.get("options"), _read.join(path, "options"), qtype)
-        fields: dict[str, Any] = {
-            "options": options,
-            "other_max_length": _read.integer(
-                data, "other_max_length", path, low=1, high=2000, default=DEFAULT_OTHER_MAX_LENGTH
-            ),
-        }
-        if qtype is QuestionType.MULTIPLE:
-            fields.update(_selection_bounds(data, path, len(options)))
-        return fields
-    if qtype is QuestionType.TEXT:
-        limit = _read.integer(
-            data, "max_length", path, low=1, high=20000, default=DEFAULT_TEXT_MAX_LENGTH
+        options = attempt(errors, _options, data.get("options"), _read.join(path, "options"), qtype)
+        fields["options"] = options
+        fields["other_max_length"] = attempt(
+            errors,
+            _read.integer,
+            data,
+            "other_max_length",
+            path,
+            low=1,
+            high=2000,
+            default=DEFAULT_OTHER_MAX_LENGTH,
         )
-        return {"max_length": limit}
-    if qtype is QuestionType.MATRIX:
-        return {"items": _items(data.get("items"), path), "scale": _matrix_scale(data, path)}
-    return {}
+        if qtype is QuestionType.MULTIPLE and options is not None:
+            fields.update(attempt(errors, _selection_bounds, data, path, len(options)) or {})
+    elif qtype is QuestionType.TEXT:
+        fields["max_length"] = attempt(
+            errors,
+            _read.integer,
+            data,
+            "max_length",
+            path,
+            low=1,
+            high=20000,
+            default=DEFAULT_TEXT_MAX_LENGTH,
+        )
+    elif qtype is QuestionType.MATRIX:
+        fields["items"] = attempt(errors, _items, data.get("items"), path)
+        fields["scale"] = attempt(errors, _matrix_scale, data, path)
+    raise_all(errors)
+    return fields
 
 
 def _options(raw: Any, path: str, qtype: QuestionType) -> tuple[Option, ...]:
@@ -183,22 +240,35 @@ def _options(raw: Any, path: str, qtype: QuestionType) -> tuple[Option, ...]:
     items = _read.sequence(raw, path, min_items=2)
     if len(items) > MAX_OPTIONS:
         raise DefinitionError(path, f"最多 {MAX_OPTIONS} 个选项")
+    errors: list[DefinitionError] = []
     options: list[Option] = []
     for index, item in enumerate(items):
-        opath = _read.join(path, index)
-        data = _read.mapping(item, opath)
-        keys = ("value", "label", "other", "exclusive")
-        _read.check_keys(data, keys if qtype is QuestionType.MULTIPLE else keys[:3], opath)
-        value = _read.identifier(data.get("value"), _read.join(opath, "value"), _read.VALUE_PATTERN)
-        if any(opt.value == value for opt in options):
-            raise DefinitionError(_read.join(opath, "value"), f"选项值“{value}”重复")
-        other = _read.flag(data, "other", opath, default=False)
-        if other and any(opt.other for opt in options):
-            raise DefinitionError(_read.join(opath, "other"), "每题最多一个“其他”选项")
-        label = _read.text(data, "label", opath)
-        exclusive = _read.flag(data, "exclusive", opath, default=False)
-        options.append(Option(value=value, label=label, other=other, exclusive=exclusive))
+        option = _read.attempt(errors, _option, item, _read.join(path, index), qtype, options)
+        if option is not None:
+            options.append(option)
+    raise_all(errors)
     return tuple(options)
+
+
+def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> Option:
+    data = _read.mapping(raw, path)
+    errors: list[DefinitionError] = []
+    attempt = _read.attempt
+    keys = ("value", "label", "other", "exclusive")
+    attempt(
+        errors, _read.check_keys, data, keys if qtype is QuestionType.MULTIPLE else keys[:3], path
+    )
+    vpath = _read.join(path, "value")
+    value = attempt(errors, _read.identifier, data.get("value"), vpath, _read.VALUE_PATTERN)
+    if value is not None and any(opt.value == value for opt in earlier):
+        errors.append(DefinitionError(vpath, f"选项值“{value}”重复"))
+    other = attempt(errors, _read.flag, data, "other", path, default=False)
+    if other and any(opt.other for opt in earlier):
+        errors.append(DefinitionError(_read.join(path, "other"), "每题最多一个“其他”选项"))
+    label = attempt(errors, _read.text, data, "label", path)
+    exclusive = attempt(errors, _read.flag, data, "exclusive", path, default=False)
+    raise_all(errors)
+    return Option(value=value, label=label, other=bool(other), exclusive=bool(exclusive))
 
 
 def _selection_bounds(data: Mapping[str, Any], path: str, count: int) -> dict[str, int | None]:
@@ -213,18 +283,30 @@ def _items(raw: Any, path: str) -> tuple[MatrixItem, ...]:
     ipath = _read.join(path, "items")
     if raw is None:
         raise DefinitionError(ipath, _read.REQUIRED)
-    items: list[MatrixItem] = []
-    for index, item in enumerate(_read.sequence(raw, ipath)):
-        itpath = _read.join(ipath, index)
-        data = _read.mapping(item, itpath)
-        _read.check_keys(data, ("id", "label"), itpath)
-        item_id = _read.identifier(data.get("id"), _read.join(itpath, "id"))
-        if any(existing.id == item_id for existing in items):
-            raise DefinitionError(_read.join(itpath, "id"), f"编号“{item_id}”重复")
-        items.append(MatrixItem(id=item_id, label=_read.text(data, "label", itpath)))
-    if len(items) > MAX_OPTIONS:
+    entries = _read.sequence(raw, ipath)
+    if len(entries) > MAX_OPTIONS:
         raise DefinitionError(ipath, f"最多 {MAX_OPTIONS} 项")
+    errors: list[DefinitionError] = []
+    items: list[MatrixItem] = []
+    for index, entry in enumerate(entries):
+        item = _read.attempt(errors, _item, entry, _read.join(ipath, index), items)
+        if item is not None:
+            items.append(item)
+    raise_all(errors)
     return tuple(items)
+
+
+def _item(raw: Any, path: str, earlier: list[MatrixItem]) -> MatrixItem:
+    data = _read.mapping(raw, path)
+    errors: list[DefinitionError] = []
+    _read.attempt(errors, _read.check_keys, data, ("id", "label"), path)
+    id_path = _read.join(path, "id")
+    item_id = _read.attempt(errors, _read.identifier, data.get("id"), id_path)
+    if item_id is not None and any(existing.id == item_id for existing in earlier):
+        errors.append(DefinitionError(id_path, f"编号“{item_id}”重复"))
+    label = _read.attempt(errors, _read.text, data, "label", path)
+    raise_all(errors)
+    return MatrixItem(id=item_id, label=label)
 
 
 def _matrix_scale(data: Mapping[str, Any], path: str) -> QuestionType:

@@ -8,6 +8,7 @@ together, so the title customers see is the one on the form and nowhere else.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,19 +21,37 @@ from app.models import Survey, SurveyStatus, SurveyVersion, User, utcnow
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from surveys import DefinitionError, SurveyDefinition, definition_hash, load_definition
-from surveys.explain import explain, line_of
+from surveys.explain import explain, line_of, lines_of
 from surveys.templates import load_template, template_codes
 
 CODE_MAX = 40
 ROW_FIELDS = {"title": "问卷标题", "description": "说明"}  # on the row, not in the draft YAML
 
 
-class DefinitionInvalid(ValidationFailed):
-    """A draft definition that does not pass; ``line`` is where in its text (1-based), if known."""
+@dataclass(frozen=True)
+class Problem:
+    """One fault of a draft definition, in words, and its line in the text (1-based) if known."""
 
-    def __init__(self, message: str, *, line: int | None = None) -> None:
+    message: str
+    line: int | None = None
+
+
+class DefinitionInvalid(ValidationFailed):
+    """A draft definition that does not pass. ``problems`` lists every fault found, in the
+    order of the text, so staff mend them all at once; ``message`` and ``line`` are the first's.
+    """
+
+    def __init__(
+        self, message: str, *, line: int | None = None, problems: Sequence[Problem] = ()
+    ) -> None:
         super().__init__(message, field="definition")
-        self.line = line
+        self.problems = tuple(problems) or (Problem(message, line),)
+        self.line = self.problems[0].line
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> DefinitionInvalid:
+        ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+        return cls(ordered[0].message, problems=ordered)
 
 
 def template_choices() -> list[tuple[str, str]]:
@@ -118,7 +137,8 @@ def parse_draft(text: str, *, title: str, description: str = "") -> SurveyDefini
     """The definition a draft stands for: its YAML with the survey's title and description.
 
     A title or description still in the YAML (drafts saved before they moved to the form) is
-    ignored, as publishing always did. Errors are Chinese sentences naming the question.
+    ignored, as publishing always did. Errors are Chinese sentences naming the question, every
+    fault the engine finds at once (DefinitionInvalid.problems).
     """
     data = {k: v for k, v in _draft_data(text).items() if k not in ROW_FIELDS}
     data["title"] = title
@@ -127,9 +147,16 @@ def parse_draft(text: str, *, title: str, description: str = "") -> SurveyDefini
     try:
         return load_definition(data)
     except DefinitionError as err:
-        if err.path in ROW_FIELDS:
-            raise ValidationFailed(f"{ROW_FIELDS[err.path]}{err.message}", field=err.path) from err
-        raise DefinitionInvalid(explain(err, data), line=line_of(text, err.path)) from err
+        for row in err.errors:  # (the form's own checks keep these from happening there)
+            if row.path in ROW_FIELDS:
+                raise ValidationFailed(
+                    f"{ROW_FIELDS[row.path]}{row.message}", field=row.path
+                ) from err
+        lines = lines_of(text, [one.path for one in err.errors])
+        problems = [
+            Problem(explain(one, data), line) for one, line in zip(err.errors, lines, strict=True)
+        ]
+        raise DefinitionInvalid.of(problems) from err
 
 
 def draft_definition(survey: Survey) -> SurveyDefinition:

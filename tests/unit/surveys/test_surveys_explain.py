@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from surveys import DefinitionError, load_definition
-from surveys.explain import explain, line_of
+from surveys.explain import explain, line_of, lines_of
 from tests.unit.surveys.survey_samples import sample_data
 
 TEXT = """\
@@ -61,7 +61,7 @@ def test_an_option_is_named_by_its_number_and_label():
     data["questions"][3]["options"][1] = {"valu": "app", "label": "手机银行"}
     assert explained(data) == (
         "第 4 题（channel 您通过哪个渠道办理？）："
-        "第 2 个选项（手机银行）中有不支持的字段“valu”（请检查拼写和缩进）"
+        "第 2 个选项（手机银行）中有不支持的字段“valu”（是否应为 value？请检查拼写和缩进）"
     )
     data["questions"][3]["options"][1] = {"value": "app"}
     assert explained(data).endswith("：第 2 个选项的选项文字（label）未填写")
@@ -107,3 +107,17 @@ def test_line_of_finds_the_field_or_its_nearest_part():
     assert line_of(TEXT, "code") == 1
     assert line_of("code: [", "code") is None
     assert data["questions"][1]["options"][1]["label"] == "半小时以上"
+
+
+def test_a_field_unknown_to_a_question_is_named_with_the_likely_spelling():
+    data = changed(q0={"titel": "满意吗"})
+    assert explained(data) == (
+        "第 1 题（csat 总体满意度）："
+        "本题中有不支持的字段“titel”（是否应为 title？请检查拼写和缩进）"
+    )
+
+
+def test_lines_of_reads_the_text_once_for_many_paths():
+    paths = ["questions[1].options[1].label", "code", "questions[0].nope"]
+    assert lines_of(TEXT, paths) == [11, 1, 3]
+    assert lines_of("code: [", paths) == [None, None, None]

@@ -178,3 +178,70 @@ def test_bad_yaml_text():
     err = error_of("code: [unclosed")
     assert "格式错误" in err.message
     assert error_of("- just\n- a list").message.startswith("必须是对象")
+
+
+def paths_of(data) -> list[str]:
+    return [err.path for err in error_of(data).errors]
+
+
+def test_every_faulty_question_is_reported_in_one_pass():
+    data = sample_data()
+    data["questions"][3]["type"] = "singel"  # a misspelt type ...
+    data["questions"][7]["type"] = "txt"  # ... and a second one, further down
+    data["questions"][5]["items"][1]["label"] = ""
+    assert paths_of(data) == [
+        "questions[3].type",
+        "questions[5].items[1].label",
+        "questions[7].type",
+    ]
+    err = error_of(data)
+    assert (err.path, err.message) == ("questions[3].type", err.errors[0].message)
+    assert "是否应为 single" in err.message
+
+
+def test_several_faults_of_one_question_and_of_the_survey_are_all_reported():
+    data = sample_data()
+    del data["code"]
+    data["colour"] = "red"
+    data["questions"][3].update(titel="渠道", required="yes")
+    data["questions"][3]["options"][0]["value"] = "Bad Value"
+    assert paths_of(data) == [
+        "colour",
+        "code",
+        "questions[3].required",
+        "questions[3].titel",
+        "questions[3].options[0].value",
+    ]
+
+
+def test_a_condition_on_a_faulty_question_waits_until_that_question_is_mended():
+    data = sample_data()
+    data["questions"][0]["type"] = "stars"  # improve's show_if compares csat <= 3
+    assert paths_of(data) == ["questions[0].type"]
+    data["questions"][0]["type"] = "rating"
+    data["questions"][4]["show_if"]["value"] = 9
+    assert paths_of(data) == ["questions[4].show_if.value"]
+
+
+def test_repeated_ids_are_reported_even_when_the_first_question_is_faulty():
+    data = sample_data()
+    data["questions"][0]["title"] = ""
+    data["questions"][2]["id"] = "csat"
+    assert paths_of(data) == ["questions[0].title", "questions[2].id"]
+
+
+def test_all_conditions_of_a_group_are_checked():
+    data = sample_data()
+    data["questions"][6]["show_if"]["any"][0]["op"] = "like"
+    data["questions"][6]["show_if"]["any"][1]["item"] = "nope"
+    assert paths_of(data) == [
+        "questions[6].show_if.any[0].op",
+        "questions[6].show_if.any[1].item",
+    ]
+
+
+def test_a_single_fault_is_a_plain_definition_error():
+    data = sample_data()
+    data["questions"][0]["required"] = "yes"
+    err = error_of(data)
+    assert type(err) is DefinitionError and err.errors == (err,)
