@@ -28,6 +28,7 @@ from app.web.manager.surveys_forms import (
 )
 from app.web.public.survey import render_form
 from surveys import answers_from_form, validate
+from surveys.snippets import SNIPPETS
 
 HQ = Role.HQ_MANAGER
 
@@ -68,7 +69,7 @@ def survey_edit(survey_id: int):
         obj=survey if request.method == "GET" else None,
         definition=surveys.editable_text(survey),
     )
-    error_line = None
+    problems: tuple[surveys.Problem, ...] = ()
     if form.validate_on_submit():
         try:
             surveys.update_draft(
@@ -77,9 +78,11 @@ def survey_edit(survey_id: int):
                 description=form.description.data,
                 text=form.definition.data,
             )
+        except surveys.DefinitionInvalid as err:
+            form.attach(err)
+            problems = err.problems  # every fault, each with its line, beside the text box
         except ServiceError as err:
             form.attach(err)
-            error_line = getattr(err, "line", None)
         else:
             flash("草稿已保存", "success")
             return redirect(url_for("manager.survey_edit", survey_id=survey_id))
@@ -88,7 +91,8 @@ def survey_edit(survey_id: int):
         survey=survey,
         form=form,
         clone_form=CloneForm(),
-        error_line=error_line,
+        problems=problems,
+        snippets=SNIPPETS,
     )
     return page, 400 if form.errors else 200
 

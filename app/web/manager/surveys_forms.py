@@ -53,7 +53,11 @@ class DraftForm(BaseForm):
 
 
 class CloneForm(BaseForm):
-    code = StringField("新问卷代码", validators=[DataRequired("请填写新问卷代码"), Length(max=40)])
+    code = StringField(
+        "新问卷代码",
+        validators=[DataRequired("请填写新问卷代码"), Length(max=40)],
+        description="新问卷的代码，不能与已有问卷重复：小写字母、数字、“_”或“-”，最长 40 个字符。",
+    )
 
 
 class CampaignForm(BaseForm):
