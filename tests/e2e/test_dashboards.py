@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import screenshot, sign_in
@@ -92,3 +94,26 @@ def test_complaint_queue_and_menu_fit_a_1024_px_laptop(live_server, browser):
             assert cell.evaluate(text_height) < 1.5 * line, (i, cell.inner_text())
     screenshot(page, "complaint-queue-hq-1024")
     context.close()
+
+
+def test_chart_mode_bar_is_chinese_and_cannot_share_to_the_cloud(live_server, page):
+    """The UI review: plotly's mode bar offered "Share chart", which posts the chart's data to
+    cloud.plotly.com (a leak from a bank intranet), and its tooltips were English. Now: a few
+    local buttons with Chinese tooltips, shown on hover beside (not over) the title."""
+    sign_in(page, live_server, "hq")
+    page.goto(live_server + "/manager/dashboards/")
+    _drawn(page)
+    chart = page.locator(f"#{TREND}")
+    chart.hover()
+    buttons = chart.locator(".modebar-btn")
+    buttons.first.wait_for(state="visible")
+    titles = [b.get_attribute("data-title") or "" for b in buttons.all()]
+    assert titles, "no mode bar"
+    for title in titles:
+        assert not re.search(r"cloud|share|chart studio|分享|云", title, re.I), titles
+        assert re.search(r"[\u4e00-\u9fff]", title), titles  # Chinese, not plotly's English
+    assert "下载为 PNG 图片" in titles  # the download button
+    bar = chart.locator(".modebar").bounding_box()
+    title = chart.locator(".gtitle").bounding_box()
+    assert title["x"] + title["width"] < bar["x"], (title, bar)  # side by side, no overlap
+    screenshot(page, "dashboard-mode-bar")

@@ -19,10 +19,14 @@ RANGE = "from=2026-01-01&to=2026-01-31"
 
 
 def _figure(html: str, chart_id: str) -> dict:
+    return _data_block(html, f"fig-{chart_id}")
+
+
+def _data_block(html: str, block_id: str) -> dict:
     match = re.search(
-        rf'<script type="application/json" id="fig-{chart_id}">(.*?)</script>', html, re.S
+        rf'<script type="application/json" id="{block_id}">(.*?)</script>', html, re.S
     )
-    assert match, f"no figure {chart_id}"
+    assert match, f"no data block {block_id}"
     return json.loads(match.group(1))
 
 
@@ -510,3 +514,25 @@ def test_a_long_survey_title_cut_in_the_filter_box_is_shown_whole(client, auth):
     assert survey.title in re.search(r'<p class="dash-scope">(.*?)</p>', html, re.S).group(1)
     plain = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
     assert '<select name="survey" title="全部问卷">' in plain
+
+
+def test_charts_cannot_be_shared_to_the_plotly_cloud(client, auth):
+    """plotly.js 4 adds a "Share chart" mode-bar button that posts the figure's data to
+    cloud.plotly.com. Every page embeds a config that lists its few local buttons explicitly
+    and turns the cloud off, and dashboards.js forces the cloud off and registers zh-CN."""
+    auth.login("hq")
+    for page in PAGES:
+        html = client.get(f"/manager/dashboards/{page}?{RANGE}").get_data(as_text=True)
+        config = _data_block(html, "plotly-config")
+        assert config["showSendToCloud"] is False and config["showEditInChartStudio"] is False
+        assert config["showLink"] is False and config["plotlyServerURL"] == ""
+        assert config["displaylogo"] is False and config["locale"] == "zh-CN"
+        buttons = [b for group in config["modeBarButtons"] for b in group]
+        assert set(buttons) <= {"toImage", "zoom2d", "resetScale2d", "autoScale2d"}, buttons
+        assert "toImage" in buttons
+        assert "cloud.plotly" not in html and "chart-studio" not in html.lower()
+    with client.get("/static/js/dashboards.js") as served:
+        script = served.get_data(as_text=True)
+    assert 'moduleType: "locale"' in script and 'name: "zh-CN"' in script
+    assert '"Download plot as a PNG": "下载为 PNG 图片"' in script
+    assert re.search(r"showSendToCloud: false.*plotlyServerURL: \"\"", script, re.S)

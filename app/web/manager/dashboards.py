@@ -17,7 +17,7 @@ from app.services.dashboard_pages_more import PAGES
 from app.services.errors import ValidationFailed
 from app.web.access import roles_required
 from app.web.manager import bp
-from app.web.manager.dashboards_charts import figure_json
+from app.web.manager.dashboards_charts import config_json, figure_json
 
 MANAGERS = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 TABS = [
@@ -67,6 +67,7 @@ def dashboards(name: str):
         tabs=TABS,
         data=data,
         figures=figures,
+        plotly_config=_safe_json(config_json()),
         filters=filters,
         options=dashboard_filters.options(),
         error=error,

@@ -27,6 +27,25 @@ BAD_TO_GOOD = [
     [1.0, "#1a9850"],
 ]
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
+# How every dashboard chart is drawn (embedded once per page, read by dashboards.js). The mode
+# bar lists its buttons explicitly: plotly.js 4 adds a "Share chart" button by default that
+# posts the figure's data to cloud.plotly.com (a leak from a bank intranet), so nothing that
+# talks to a server may appear, whatever plotly's defaults become. The bar shows on hover only,
+# at the top right, where the left-aligned title is not; its tooltips come from the zh-CN
+# locale that dashboards.js registers.
+MODE_BAR_BUTTONS = ["toImage", "zoom2d", "resetScale2d"]
+PLOTLY_CONFIG: dict[str, Any] = {
+    "responsive": True,
+    "locale": "zh-CN",
+    "displaylogo": False,
+    "displayModeBar": "hover",
+    "modeBarButtons": [MODE_BAR_BUTTONS],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "plotlyServerURL": "",
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 def _layout(chart: Chart) -> dict[str, Any]:
@@ -35,6 +54,10 @@ def _layout(chart: Chart) -> dict[str, Any]:
         "title": {
             "text": chart.title,
             "font": {"size": 15},
+            # left, away from the mode bar (top right, on hover)
+            "xref": "container",
+            "x": 0.01,
+            "xanchor": "left",
             "yref": "container",
             "y": 0.98,
             "yanchor": "top",
@@ -258,6 +281,11 @@ def color_ticks(low: float, high: float) -> dict[str, Any]:
     if high != 100:
         text[-1] = "≥" + text[-1]
     return {"tickmode": "array", "tickvals": steps, "ticktext": text}
+
+
+def config_json() -> str:
+    """The Plotly config of the dashboard charts, as JSON (one data block per page)."""
+    return to_json_plotly(PLOTLY_CONFIG)
 
 
 def figure_json(chart: Chart) -> str:
