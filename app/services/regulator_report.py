@@ -63,6 +63,14 @@ def _branch_names() -> dict[int | None, tuple[str, str]]:
     return names
 
 
+def code_heading(code: str, labels: dict[str, str]) -> str:
+    """A code's column heading, the code once (``A01 营业现场``): the taxonomy's labels
+    already start with their code. A code the taxonomy does not know: ``X99 未分类``."""
+    if not code:
+        return "未分类"
+    return labels.get(code) or f"{code} 未分类"
+
+
 def _dimension_sheet(f: Filters, dim: str, names: dict) -> tuple:
     labels = dc.code_labels(dc.DIMENSIONS[dim])
     table: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -75,7 +83,7 @@ def _dimension_sheet(f: Filters, dim: str, names: dict) -> tuple:
     columns = [
         "机构代码",
         "机构名称",
-        *[f"{c} {labels.get(c, '未分类')}" if c else "未分类" for c in ordered],
+        *[code_heading(c, labels) for c in ordered],
         "合计",
     ]
     rows = []

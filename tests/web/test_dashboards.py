@@ -150,6 +150,14 @@ def test_regulator_report_has_the_three_dimensions(client, auth):
     book = load_workbook(io.BytesIO(resp.data))
     assert {"处理时效", "监管转办"} <= set(book.sheetnames)
     assert any("JR" in name for name in book.sheetnames)
+    # Each code once in its column heading ("A01 营业现场", not "A01 A01 营业现场"): the
+    # workbook goes to the regulator.
+    headings = [cell.value for name in book.sheetnames if "JR" in name for cell in book[name][1]]
+    coded = [h for h in headings if re.match(r"[ABC]\d", str(h))]
+    assert coded and "A01 营业现场" in headings, headings
+    for heading in coded:
+        code, _, rest = heading.partition(" ")
+        assert rest and code not in rest, heading
     bad = client.get("/manager/dashboards/regulator-report?quarter=2026Q5")
     assert bad.status_code == 422 and "季度格式" in bad.get_data(as_text=True)
 
