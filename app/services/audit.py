@@ -108,3 +108,14 @@ def action_label(action: str) -> str:
 
 def object_label(object_type: str | None) -> str:
     return OBJECT_LABELS.get(object_type or "", object_type or "")
+
+
+def object_text(entry: AuditLog) -> str:
+    """The audit entry's object in words: ``投诉 #T2026…``, or for an exported dashboard table
+    its Chinese title (``看板表格 总览 · 文本情感分布``) rather than the internal
+    ``overview.sentiment_trend``, which only older entries (no title recorded) still show."""
+    label = object_label(entry.object_type)
+    title = (entry.detail or {}).get("title") if entry.object_type == "dashboard_table" else None
+    if title:
+        return f"{label} {title}"
+    return f"{label} #{entry.object_id}" if entry.object_id else label

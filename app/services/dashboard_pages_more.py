@@ -108,8 +108,7 @@ def branches(f: Filters) -> PageData:
     page.notes.append("点击表格中的机构可下钻到其下辖支行/网点。")
     if not customers:
         page.notes.append(
-            "各机构尚未登记客户数，无法计算每万客户投诉：可运行 "
-            "flask --app wsgi branches set-customers 机构代码=客户数 登记。"
+            "各机构尚未登记客户数，无法计算每万客户投诉：请联系系统管理员录入各机构的客户总数。"
         )
     return page
 
@@ -126,11 +125,20 @@ def products_channels(f: Filters) -> PageData:
             if dim == "product"
             else dict(dc.by_channel(f))
         )
+        # Products keep their code (staff know them by it); channels show their Chinese name
+        # only (app, sms, wechat are internal words).
+        coded = dim == "product"
         t = page.table(
             Table(
                 f"by_{dim}",
                 f"按{title}",
-                [title, "代码", *sat_columns(), "受理投诉（件）", "时限内处理占比（%）"],
+                [
+                    title,
+                    *(["代码"] if coded else []),
+                    *sat_columns(),
+                    "受理投诉（件）",
+                    "时限内处理占比（%）",
+                ],
             )
         )
         keys = sorted({g.key for g in groups} | {k for k, c in comp.items() if c.received})
@@ -141,10 +149,8 @@ def products_channels(f: Filters) -> PageData:
             rep = g.report(minimum) if g else metrics.MetricSums().report(minimum)
             label = g.label if g else (channel_label(key) if dim == "channel" else key)
             c = comp.get(key, dc.Counts())
-            t.add(
-                [label, key, *sat_cells(rep), c.received, r(c.in_time_share, 1, 100)],
-                too_small=rep.index.too_small,
-            )
+            cells = [*sat_cells(rep), c.received, r(c.in_time_share, 1, 100)]
+            t.add([label, *([key] if coded else []), *cells], too_small=rep.index.too_small)
             reports.append((label, rep, c))
         page.charts.append(
             Chart(

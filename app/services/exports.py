@@ -68,11 +68,12 @@ def _sheet_title(title: str) -> str:
 
 
 @transactional
-def record_export(kind: str, *, filters: dict[str, str], rows: int, fmt: str) -> None:
-    """Write the audit entry of one export (who, what, which filters, how many rows)."""
+def record_export(kind: str, *, title: str, filters: dict[str, str], rows: int, fmt: str) -> None:
+    """Write the audit entry of one export (who, what, which filters, how many rows); ``title``
+    is what the audit log shows for ``kind`` (its Chinese name, e.g. 总览 · 文本情感分布)."""
     audit.record(
         "dashboard.export",
         object_type="dashboard_table",
         object_id=kind,
-        detail={"filters": filters, "rows": rows, "format": fmt},
+        detail={"title": title, "filters": filters, "rows": rows, "format": fmt},
     )

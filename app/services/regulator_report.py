@@ -236,6 +236,7 @@ def build(quarter: str) -> bytes:
     body = exports.to_xlsx(sheets)
     exports.record_export(
         "regulator_report",
+        title=f"消费投诉统计季报 {quarter}",
         filters={"quarter": quarter},
         rows=sum(len(s[2]) for s in sheets),
         fmt="xlsx",

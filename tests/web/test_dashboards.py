@@ -544,3 +544,35 @@ def test_charts_cannot_be_shared_to_the_plotly_cloud(client, auth):
     assert 'moduleType: "locale"' in script and 'name: "zh-CN"' in script
     assert '"Download plot as a PNG": "下载为 PNG 图片"' in script
     assert re.search(r"showSendToCloud: false.*plotlyServerURL: \"\"", script, re.S)
+
+
+def test_managers_read_chinese_not_commands_or_codes(client, auth):
+    """The UI review: 管理概览 told managers to run ``flask --app wsgi branches set-customers``,
+    the channel table had a 代码 column of app/sms/wechat, and the audit log named an exported
+    table ``看板表格 #overview.sentiment_trend``."""
+    from app.models import Branch
+
+    for branch in db.session.scalars(select(Branch)):
+        branch.customer_count = None  # the branches page then says how to get the counts
+    db.session.flush()
+    auth.login("hq")
+    for path in ("/manager/", f"/manager/dashboards/branches?{RANGE}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "flask" not in html and "set-customers" not in html, path
+        assert "系统管理员录入" in html, path
+    products = client.get(f"/manager/dashboards/products?{RANGE}").get_data(as_text=True)
+    channels = re.search(r'id="table-by_channel">(.*?)</table>', products, re.S)
+    assert channels, "no channel table"
+    cells = re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", channels.group(1))
+    assert "代码" not in cells and "手机银行" in cells and "客服热线" in cells, cells
+    assert not {"sms", "app", "wechat", "branch", "hotline"} & set(cells), cells
+    export = client.get(f"/manager/dashboards/products/export/by_channel.csv?{RANGE}")
+    assert _csv(export) and "代码" not in _csv(export)[0]
+    client.get(f"/manager/dashboards/overview/export/sentiment_trend.csv?{RANGE}")
+    client.get(f"/manager/dashboards/drill/complaints?{RANGE}&format=csv")
+    auth.logout()
+    auth.login("admin")
+    log = client.get("/admin/audit?action=dashboard.export").get_data(as_text=True)
+    assert "看板表格 总览 · 文本情感分布" in log and "看板表格 投诉明细" in log
+    assert "看板表格 产品与渠道 · 按渠道" in log
+    assert "#overview.sentiment_trend" not in log and "products.by_channel" not in log

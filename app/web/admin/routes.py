@@ -95,5 +95,5 @@ def audit_log():
         entries=entries,
         action=action,
         action_label=audit.action_label,
-        object_label=audit.object_label,
+        object_text=audit.object_text,
     )

@@ -28,6 +28,7 @@ TABS = [
     ("voice", "客户之声"),
     ("followups", "回访"),
 ]
+DRILL_TITLES = {"responses": "答卷明细", "complaints": "投诉明细"}
 MIME = {
     "csv": "text/csv",  # (werkzeug adds the charset)
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -86,7 +87,13 @@ def dashboard_export(name: str, table: str, fmt: str):
     if table not in data.tables:
         abort(404)
     t = data.tables[table]
-    exports.record_export(f"{name}.{table}", filters=filters.args(), rows=len(t.rows), fmt=fmt)
+    exports.record_export(
+        f"{name}.{table}",
+        title=f"{dict(TABS)[name]} · {t.title}",
+        filters=filters.args(),
+        rows=len(t.rows),
+        fmt=fmt,
+    )
     body = (
         exports.to_csv(t.columns, t.rows)
         if fmt == "csv"
@@ -125,7 +132,11 @@ def dashboard_drill(kind: str):
     )
     if fmt in MIME:
         exports.record_export(
-            f"drill.{kind}", filters={**filters.args(), **extra}, rows=len(rows), fmt=fmt
+            f"drill.{kind}",
+            title=DRILL_TITLES[kind],
+            filters={**filters.args(), **extra},
+            rows=len(rows),
+            fmt=fmt,
         )
         body = (
             exports.to_csv(columns, rows)
