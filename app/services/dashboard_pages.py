@@ -60,6 +60,7 @@ class Chart:
     y2_title: str = ""
     stacked: bool = False
     y_title: str = ""
+    x_title: str = ""
     y_range: tuple[float, float] | None = None
     table_below: bool = False  # a wide table: shown full width below the charts, not inside
     counts: bool = False  # hbar values are counts (integer ticks)
@@ -69,6 +70,10 @@ class Chart:
     hover: list[list[str]] = field(default_factory=list)  # heatmap: each cell's hover text
     # heatmap: the text of the cells drawn grey (sample too small), None elsewhere
     small: list[list[str | None]] = field(default_factory=list)
+    # xy: per period, the hover note of a point whose sample is too small ("" where it is
+    # enough): those points are drawn hollow and grey, and the legend says what that means
+    thin: list[str] = field(default_factory=list)
+    thin_legend: str = ""
 
 
 @dataclass
@@ -143,6 +148,12 @@ def overview(f: Filters) -> PageData:
         rep = g.report(minimum)
         t.add([g.label, *sat_cells(rep)], too_small=rep.responses < minimum)
     reports = [g.report(minimum) for g in trend]
+    thin = [
+        f"样本不足（{rep.responses} 份，少于 {minimum} 份），仅供参考"
+        if rep.responses < minimum
+        else ""
+        for rep in reports
+    ]
     page.charts.append(
         Chart(
             "chart-satisfaction",
@@ -159,6 +170,8 @@ def overview(f: Filters) -> PageData:
             note=f"共 {total.responses} 份答卷；少于 {minimum} 份的期间样本不足，仅供参考",
             y2_title="答卷数（份）",
             y_title="CSAT（%）/ 指数（分）/ NPS",
+            thin=thin,
+            thin_legend=f"空心灰点：样本不足 {minimum} 份",
         )
     )
     _complaint_trend(page, f, complaint_trend)

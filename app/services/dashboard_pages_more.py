@@ -303,10 +303,12 @@ def complaints(f: Filters) -> PageData:
         Chart(
             "chart-days",
             "受理至作出决定的天数分布",
-            "件（自然日）",
+            "件；横轴为受理至作出决定的自然日",
             d.name,
             x=list(dc.BUCKET_LABELS.values()),
             series=[Series("件数", [total.values[k] for k in dc.BUCKET_LABELS], "bar")],
+            x_title="自然日",
+            y_title="件",
             note=f"已作出决定 {total.decided} 件；法定时限一般为 15 日",
             drill="complaints",
         )

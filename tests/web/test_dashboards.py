@@ -576,3 +576,35 @@ def test_managers_read_chinese_not_commands_or_codes(client, auth):
     assert "看板表格 总览 · 文本情感分布" in log and "看板表格 投诉明细" in log
     assert "看板表格 产品与渠道 · 按渠道" in log
     assert "#overview.sentiment_trend" not in log and "products.by_channel" not in log
+
+
+def test_thin_sample_trend_points_are_hollow_and_grey_and_say_so(client, auth, answers):  # noqa: F811
+    """The UI review: a month of 25 answers was drawn like a month of 160, so its jump looked
+    real. A period under the minimum sample (5 here, as the fixture sets) is a hollow grey
+    point whose hover says 样本不足 with its n; the legend explains the hollow points."""
+    auth.login("hq")
+    html = client.get("/manager/dashboards/?from=2026-01-01&to=2026-02-28&branch=HZ01")
+    traces = _figure(html.get_data(as_text=True), "chart-satisfaction")["data"]
+    counts = next(t for t in traces if t["name"] == "答卷数")["y"]
+    assert counts == [13, 1]  # January enough, February thin
+    lines = [t for t in traces if t.get("mode") == "lines+markers"]
+    assert {t["name"] for t in lines} == {"CSAT（%）", "NPS", "满意度指数"}
+    for trace in lines:
+        marker = trace["marker"]
+        assert marker["symbol"] == ["circle", "circle-open"], trace["name"]
+        assert marker["color"][1] == "#8a939d" != marker["color"][0]
+        assert trace["text"][0] == "" and "样本不足（1 份，少于 5 份）" in trace["text"][1]
+        assert "%{text}" in trace["hovertemplate"]
+    legend = next(t for t in traces if t.get("mode") == "markers")
+    assert (
+        legend["name"] == "空心灰点：样本不足 5 份" and legend["marker"]["symbol"] == "circle-open"
+    )
+
+
+def test_decision_days_chart_has_days_across_and_cases_up(client, auth):
+    """受理至作出决定的天数分布 labelled its count axis 件（自然日）: days are across, cases up."""
+    auth.login("hq")
+    html = client.get(f"/manager/dashboards/complaints?{RANGE}").get_data(as_text=True)
+    layout = _figure(html, "chart-days")["layout"]
+    assert layout["xaxis"]["title"]["text"] == "自然日"
+    assert layout["yaxis"]["title"]["text"] == "件"

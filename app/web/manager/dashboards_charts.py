@@ -16,6 +16,7 @@ from app.services.dashboard_pages import Chart
 COLORS = ["#1d5fa8", "#d9822b", "#2e9e6b", "#b23a48", "#7256a8", "#5b6b7c"]
 GREY = "#c4c9cf"
 GREY_CELL = "#e3e6ea"  # a heat map cell whose sample is too small to colour
+GREY_MARKER = "#8a939d"  # a trend point whose sample is too small (drawn hollow)
 # Heat maps: red is bad, green is good (ColorBrewer RdYlGn). Spelled out: plotly.js has no
 # "RdYlGn" (Python plotly has) and silently draws an unknown name with its default scale, on
 # which high values are red.
@@ -79,11 +80,12 @@ LEGEND_WIDTH = 480  # px a legend row may use (a chart is at least 560 px wide)
 
 def legend_rows(chart: Chart) -> int:
     """How many rows the horizontal legend takes (none for a single series or a heat map)."""
-    if chart.kind == "heatmap" or len(chart.series) < 2:
+    names = [s.name for s in chart.series] + ([chart.thin_legend] if _has_thin(chart) else [])
+    if chart.kind == "heatmap" or len(names) < 2:
         return 0
     rows, used = 1, 0
-    for s in chart.series:
-        width = 50 + 13 * len(s.name)  # symbol and gap, then ~13 px a CJK character
+    for name in names:
+        width = 50 + 13 * len(name)  # symbol and gap, then ~13 px a CJK character
         if used and used + width > LEGEND_WIDTH:
             rows, used = rows + 1, 0
         used += width
@@ -124,8 +126,41 @@ def _stacked_top(chart: Chart, axis: str) -> list[float]:
     return [v for s in series for v in s.values if v is not None]
 
 
+def _has_thin(chart: Chart) -> bool:
+    return chart.kind == "xy" and any(chart.thin)
+
+
+def _thin_points(chart: Chart, color: str) -> dict[str, Any]:
+    """A line's markers with the thin-sample periods hollow and grey, and its hover text
+    saying so (``"%{y}"`` alone elsewhere)."""
+    return {
+        "marker": {
+            "color": [GREY_MARKER if note else color for note in chart.thin],
+            "symbol": ["circle-open" if note else "circle" for note in chart.thin],
+            "size": [9 if note else 6 for note in chart.thin],
+            "line": {"width": 2},
+        },
+        "text": [f"（{note}）" if note else "" for note in chart.thin],
+        "hovertemplate": "%{y}%{text}",
+    }
+
+
+def _thin_legend(chart: Chart) -> dict[str, Any]:
+    """A legend entry (no data) explaining the hollow grey points."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": [None],
+        "y": [None],
+        "name": chart.thin_legend,
+        "marker": {"color": GREY_MARKER, "symbol": "circle-open", "size": 9, "line": {"width": 2}},
+        "hoverinfo": "skip",
+    }
+
+
 def _xy(chart: Chart) -> dict[str, Any]:
     data = []
+    lines = 0
     for s in chart.series:
         trace: dict[str, Any] = {"x": chart.x, "y": s.values, "name": s.name}
         if s.color:
@@ -136,7 +171,13 @@ def _xy(chart: Chart) -> dict[str, Any]:
             trace.update(type="bar", opacity=0.45 if s.axis == "y2" else 0.9)
         else:
             trace.update(type="scatter", mode="lines+markers", connectgaps=False)
+            if _has_thin(chart):
+                color = s.color or COLORS[len(data) % len(COLORS)]  # (plotly's colorway order)
+                trace.update(_thin_points(chart, color), line={"color": color})
+            lines += 1
         data.append(trace)
+    if _has_thin(chart) and lines:
+        data.append(_thin_legend(chart))
     title = {"text": chart.y_title or chart.unit.split("；")[0][:20]}
     on_y = [s for s in chart.series if s.axis == "y"]
     if chart.y_range:
@@ -147,7 +188,11 @@ def _xy(chart: Chart) -> dict[str, Any]:
     else:
         yaxis = _axis(title=title, tickmode="auto", nticks=7)
     layout = _layout(chart) | {
-        "xaxis": _axis(type="category", tickangle="auto"),
+        "xaxis": _axis(
+            type="category",
+            tickangle="auto",
+            **({"title": {"text": chart.x_title}} if chart.x_title else {}),
+        ),
         "yaxis": yaxis,
         "barmode": "stack" if chart.stacked else "group",
     }
