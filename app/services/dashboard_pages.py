@@ -56,7 +56,7 @@ class Chart:
     y: list[str] = field(default_factory=list)  # heatmap rows / hbar labels
     z: list[list[float | None]] = field(default_factory=list)
     note: str = ""  # sample sizes
-    drill: str = "responses"  # responses | complaints
+    drill: str = "responses"  # responses | complaints | both (texts of answers and complaints)
     y2_title: str = ""
     stacked: bool = False
     y_title: str = ""
@@ -262,8 +262,13 @@ def _sentiment_trend(page: PageData, f: Filters) -> None:
             ],
             y_title="占比（%）",
             y_range=(0, 100),
-            note=f"共 {sum(sum(c.values()) for _, c in trend)} 条文本",
-            drill="complaints",
+            note="；".join(
+                filter(
+                    None,
+                    [f"共 {sum(sum(c.values()) for _, c in trend)} 条文本", dv.unfiltered_note(f)],
+                )
+            ),
+            drill="both",
             stacked=True,
         )
     )

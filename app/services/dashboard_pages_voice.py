@@ -51,8 +51,8 @@ def voice(f: Filters) -> PageData:
                     Series("本期", [i["texts"] for i in top][:15], "bar"),
                     Series("上期", [i["previous"] for i in top][:15], "bar"),
                 ],
-                note=f"本期与上期各 {f.days} 天",
-                drill="complaints",
+                note="；".join(filter(None, [f"本期与上期各 {f.days} 天", dv.unfiltered_note(f)])),
+                drill="both",
                 counts=True,
             )
         )
@@ -69,7 +69,8 @@ def voice(f: Filters) -> PageData:
                 t.name,
                 x=labels,
                 series=[Series(i["label"], trend[i["key"]]) for i in top[:5]],
-                drill="complaints",
+                note=dv.unfiltered_note(f),
+                drill="both",
             )
         )
     rising = page.table(

@@ -1,5 +1,11 @@
 """Voice of the customer: sentiment, keywords and topics of a period, from the voice rollup.
 
+The voice rollup is kept per day, branch and source type only. With a product, channel or
+survey filter the figures are counted from the analysed texts themselves instead, each text
+filtered through its source row (the answer, complaint or follow-up call it came from) by what
+that row records; the one filter that cannot apply, a survey on complaints, is said on the
+charts (``unfiltered_note``).
+
 Topics come from ``nlp.topics.discover`` over recent redacted texts; the model is stored as JSON
 (``TopicModelRecord``) and its ids are written to ``text_analysis.topic_id``.
 """
@@ -7,15 +13,25 @@ Topics come from ``nlp.topics.discover`` over recent redacted texts; the model i
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 
 from app.extensions import db
-from app.models import TextAnalysis, TopicModelRecord, VoiceRollup
+from app.models import (
+    CallAttempt,
+    Complaint,
+    FollowUp,
+    Response,
+    TextAnalysis,
+    TopicModelRecord,
+    VoiceRollup,
+)
 from app.services import metrics
 from app.services.dashboard_filters import Filters, memo
+from app.services.rollup_rows import voice_keys
+from app.services.rollups import day_start, local_day
 from app.services.tx import transactional
 from nlp import topics as nlp_topics
 
@@ -26,7 +42,85 @@ QUOTES = 3
 
 def _rows(f: Filters, kind: str, *dims: str) -> list[tuple[tuple, int, int]]:
     """(dims, texts, negative) per combination of ``dims`` (remembered per request)."""
-    return memo(("voice", f, kind, dims), lambda: _read(f, kind, dims))
+    read = _read_texts if narrowed_by_source(f) else _read
+    return memo(("voice", f, kind, dims), lambda: read(f, kind, dims))
+
+
+def narrowed_by_source(f: Filters) -> bool:
+    """Whether ``f`` filters on what only the texts' source rows record (not the rollup)."""
+    return f.product is not None or f.channel is not None or f.survey is not None
+
+
+def unfiltered_note(f: Filters) -> str:
+    """The filter the texts' sources cannot apply, in words ("" when every one applies)."""
+    return "投诉文本不受问卷筛选影响（投诉不属于任何问卷）" if f.survey is not None else ""
+
+
+def _sources(f: Filters) -> Any:
+    """Which texts the product, channel and survey filters keep, by their source rows:
+    answers by all three; complaints by product and channel (a survey cannot apply); notes of
+    follow-up calls by their task's product and survey, and only on the phone channel."""
+    answers = select(Response.id)
+    complaints = select(Complaint.id)
+    calls = select(CallAttempt.id).join(FollowUp, FollowUp.id == CallAttempt.followup_id)
+    if f.product is not None:
+        answers = answers.where(Response.product_id == f.product.id)
+        complaints = complaints.where(Complaint.product_id == f.product.id)
+        calls = calls.where(FollowUp.product_id == f.product.id)
+    if f.channel is not None:
+        answers = answers.where(Response.channel == f.channel)
+        complaints = complaints.where(Complaint.channel == f.channel)
+        calls = calls.where(false()) if f.channel != "phone" else calls
+    if f.survey is not None:
+        answers = answers.where(Response.survey_id == f.survey.id)
+        calls = calls.where(FollowUp.survey_id == f.survey.id)
+    t = TextAnalysis
+    return or_(
+        and_(t.source_type == "response", t.source_id.in_(answers)),
+        and_(t.source_type == "complaint", t.source_id.in_(complaints)),
+        and_(t.source_type == "call_note", t.source_id.in_(calls)),
+    )
+
+
+def _texts(f: Filters) -> list[Any]:
+    """The conditions on the analysed texts of the range (by the moment of their source, as
+    the rollup counts them), in the filters' branches and sources."""
+    t = TextAnalysis
+    start, end = metrics_start(f), metrics_end(f)
+    conditions = [
+        t.status == "done",
+        or_(
+            and_(t.source_created_at >= start, t.source_created_at < end),
+            and_(t.source_created_at.is_(None), t.created_at >= start, t.created_at < end),
+        ),
+        _sources(f),
+    ]
+    if f.branch_ids is not None:
+        conditions.append(t.branch_id.in_(f.branch_ids))
+    return conditions
+
+
+def _read_texts(f: Filters, kind: str, dims: tuple[str, ...]) -> list[tuple[tuple, int, int]]:
+    """What ``_read`` gives, counted from the texts themselves (the rollup's rules: one count
+    per text and key, ``voice_keys``), for filters the rollup cannot apply."""
+    t = TextAnalysis
+    stmt = select(
+        t.source_created_at, t.created_at, t.branch_id, t.source_type, t.sentiment, t.keywords,
+        t.topic_id,
+    ).where(*_texts(f))  # fmt: skip
+    acc: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for row in db.session.execute(stmt):
+        found = {
+            "day": local_day(row.source_created_at or row.created_at),
+            "branch_id": row.branch_id,
+            "source_type": row.source_type,
+        }
+        for k, key in voice_keys(row):
+            if k == kind:
+                counts = acc[tuple(key if d == "key" else found[d] for d in dims)]
+                counts[0] += 1
+                counts[1] += int(row.sentiment == "negative")
+    return [(key, texts, negative) for key, (texts, negative) in acc.items()]
 
 
 def _read(f: Filters, kind: str, dims: tuple[str, ...]) -> list[tuple[tuple, int, int]]:
@@ -121,6 +215,8 @@ def quotes(f: Filters, *, topic: str | None = None, keyword: str | None = None) 
     )
     if f.branch_ids is not None:
         stmt = stmt.where(TextAnalysis.branch_id.in_(f.branch_ids))
+    if narrowed_by_source(f):
+        stmt = stmt.where(_sources(f))
     if topic is not None:
         stmt = stmt.where(TextAnalysis.topic_id == int(topic))
     if keyword is not None:
@@ -130,16 +226,10 @@ def quotes(f: Filters, *, topic: str | None = None, keyword: str | None = None) 
 
 
 def metrics_start(f: Filters):
-    from app.services.rollups import day_start
-
     return day_start(f.start)
 
 
 def metrics_end(f: Filters):
-    from datetime import timedelta
-
-    from app.services.rollups import day_start
-
     return day_start(f.end + timedelta(days=1))
 
 

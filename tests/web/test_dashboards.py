@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog
@@ -608,3 +608,99 @@ def test_decision_days_chart_has_days_across_and_cases_up(client, auth):
     layout = _figure(html, "chart-days")["layout"]
     assert layout["xaxis"]["title"]["text"] == "自然日"
     assert layout["yaxis"]["title"]["text"] == "件"
+
+
+SPAN = "from=2024-01-01&to=2026-12-31"
+
+
+def _analyse_texts(product_id: int) -> None:
+    """Comments on eight answers (half of them on ``product_id``, half by app), analysed with
+    the demo's complaints; the voice rollup follows on commit."""
+    from app.models import Complaint, Response
+    from app.services import analysis
+    from tests.services.test_dashboard_figures import _local, _save_responses
+
+    ids = _save_responses([("HZ01", _local(2026, 3, 2 + i), 1 + i % 5, i) for i in range(8)])
+    comments = ["柜员态度很好，办理很快", "排队太久，窗口太少", "手机银行转账失败", "还可以"]
+    for i, response in enumerate(db.session.scalars(select(Response).where(Response.id.in_(ids)))):
+        response.comment_redacted = comments[i % 4]
+        response.product_id = product_id if i % 2 else None
+        response.channel = "app" if i < 4 else "sms"
+    db.session.commit()
+    work = analysis.work_list(everything=True)
+    models = {"response": Response, "complaint": Complaint}
+    with analysis.deferred():
+        for source_type, source_id in work:
+            branch_id = db.session.get(models[source_type], source_id).branch_id
+            analysis.request_analysis(source_type, source_id, branch_id=branch_id)
+    analysis.analyze_batch(work)
+    db.session.commit()
+
+
+def _texts_of(product_id=None, channel=None, survey_id=None) -> int:
+    """Analysed texts of SPAN straight from the rows: answers by product, channel and survey;
+    complaints by product and channel (a survey filter leaves them all in)."""
+    from datetime import UTC, datetime
+
+    from app.models import Complaint, Response, TextAnalysis
+
+    answers_, complaints = select(Response.id), select(Complaint.id)
+    if product_id is not None:
+        answers_ = answers_.where(Response.product_id == product_id)
+        complaints = complaints.where(Complaint.product_id == product_id)
+    if channel is not None:
+        answers_ = answers_.where(Response.channel == channel)
+        complaints = complaints.where(Complaint.channel == channel)
+    if survey_id is not None:
+        answers_ = answers_.where(Response.survey_id == survey_id)
+    ta = TextAnalysis
+    found = 0
+    for kind, ids in (("response", answers_), ("complaint", complaints)):
+        found += db.session.scalar(
+            select(func.count(ta.id)).where(
+                ta.status == "done",
+                ta.sentiment.is_not(None),
+                ta.source_type == kind,
+                ta.source_id.in_(ids),
+                ta.source_created_at >= datetime(2023, 12, 31, 16, tzinfo=UTC),  # Beijing days
+                ta.source_created_at < datetime(2026, 12, 31, 16, tzinfo=UTC),
+            )
+        )
+    return found
+
+
+def test_sentiment_chart_follows_the_product_channel_and_survey_filters(client, auth):
+    """The UI review: with 产品 = 外汇业务 the overview showed 7 answers and 1 complaint but the
+    sentiment chart still counted all 116 texts of the branch; its link listed complaints only.
+    The chart now counts the texts whose answer or complaint matches the filters, says that a
+    survey filter cannot apply to complaints, and links to both lists."""
+    from app.models import Product, Survey
+
+    product = db.session.scalar(select(Product).where(Product.code == "CREDIT"))
+    _analyse_texts(product.id)
+    auth.login("hq")
+
+    def shown(query: str) -> tuple[int, str]:
+        html = client.get(f"/manager/dashboards/?{SPAN}&{query}").get_data(as_text=True)
+        export = f"/manager/dashboards/overview/export/sentiment_trend.csv?{SPAN}&{query}"
+        total = sum(
+            int(r["正面"]) + int(r["中性"]) + int(r["负面"]) for r in _csv(client.get(export))
+        )
+        figure = re.search(r'id="chart-sentiment".*?</figure>', html, re.S)
+        assert figure and f"共 {total} 条文本" in figure.group(0)
+        return total, figure.group(0)
+
+    everything, caption = shown("")
+    assert everything == _texts_of() > 8
+    assert "/drill/responses" in caption and "/drill/complaints" in caption
+    assert "不受" not in caption
+    by_product, _ = shown(f"product={product.code}")
+    assert 4 <= by_product == _texts_of(product_id=product.id) < everything
+    by_channel, _ = shown("channel=app")
+    assert 4 <= by_channel == _texts_of(channel="app") < everything
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    by_survey, caption = shown(f"survey={survey.code}")
+    assert by_survey == _texts_of(survey_id=survey.id)
+    assert "投诉文本不受问卷筛选影响" in caption
+    other = db.session.scalar(select(Survey).where(Survey.code != "branch-service"))
+    assert shown(f"survey={other.code}")[0] == _texts_of(survey_id=other.id) < by_survey
