@@ -10,9 +10,19 @@ from pathlib import Path
 
 from nlp.segment import words
 
-__all__ = ["DEFAULT_IDF_PATH", "build_idf", "keywords", "load_idf", "textrank", "write_idf"]
+__all__ = [
+    "DEFAULT_IDF_PATH",
+    "build_idf",
+    "fillers",
+    "is_filler",
+    "keywords",
+    "load_idf",
+    "textrank",
+    "write_idf",
+]
 
 DEFAULT_IDF_PATH = Path(__file__).parent / "resources" / "idf_bank.tsv"
+FILLERS_PATH = Path(__file__).parent / "resources" / "keyword_fillers.txt"
 _TEXTRANK_MIN_WORDS = 60  # below this, co-occurrence graphs are too sparse to beat TF-IDF
 
 
@@ -28,6 +38,19 @@ def load_idf(path: str | None = None) -> tuple[dict[str, float], float]:
                 table[word] = float(value)
     default = sorted(table.values())[len(table) // 2] if table else 1.0
     return table, default
+
+
+@functools.cache
+def fillers() -> frozenset[str]:
+    """Words that are frequent in answers but say nothing about their subject (总体, 满意, 下次,
+    家人, 诉求 …; ``resources/keyword_fillers.txt``, ``#`` starts a comment). They are not stop
+    words: segmentation and sentiment keep them; keywords and topic labels do not."""
+    lines = FILLERS_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in (line.split("#")[0].strip() for line in lines) if w)
+
+
+def is_filler(word: str) -> bool:
+    return word in fillers()
 
 
 def build_idf(texts: Iterable[str], *, min_df: int = 2) -> dict[str, float]:
@@ -49,7 +72,7 @@ def write_idf(idf: dict[str, float], path: str | Path = DEFAULT_IDF_PATH) -> Non
 
 def _candidates(text: str) -> list[str]:
     # Single characters are rarely useful keywords in Chinese; keep Latin/number tokens like "app".
-    return [w for w in words(text) if len(w) > 1]
+    return [w for w in words(text) if len(w) > 1 and not is_filler(w)]
 
 
 def textrank(

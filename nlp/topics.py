@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nlp.keywords import is_filler
 from nlp.redact import redact
 from nlp.segment import words
 
@@ -122,7 +123,7 @@ def discover(
         raise ValueError("need at least 4 non-empty texts to discover topics")
     k = n_topics or _default_n_topics(len(docs))
     vec = TfidfVectorizer(
-        analyzer=lambda t: [w for w in words(t) if len(w) > 1],
+        analyzer=lambda t: [w for w in words(t) if len(w) > 1 and not is_filler(w)],
         min_df=2 if len(docs) >= 20 else 1,
         max_df=0.5,
         max_features=3000,

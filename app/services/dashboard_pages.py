@@ -28,6 +28,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     muted: list[bool] = field(default_factory=list)  # rows below the minimum sample
+    empty: str = ""  # what an empty table says (else 所选范围内暂无数据)
 
     def add(self, row: list[Any], *, too_small: bool = False) -> None:
         self.rows.append(row)

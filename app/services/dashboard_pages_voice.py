@@ -12,6 +12,9 @@ from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, p
 
 def voice(f: Filters) -> PageData:
     page = PageData()
+    compared = dv.comparison(f)
+    if not compared.comparable:
+        page.notes.append(compared.note(f) + "（提及次数仍列出上期数字，不计算变化与上升倍数）。")
     for kind, title in (("topic", "话题"), ("keyword", "关键词")):
         top = dv.top_terms(f, kind, 15)
         t = page.table(
@@ -34,7 +37,7 @@ def voice(f: Filters) -> PageData:
                     item["label"],
                     item["texts"],
                     item["previous"],
-                    item["change"],
+                    item["change"] if compared.comparable else "不作比较",
                     r(item["negative_share"], 1, 100),
                     " ｜ ".join(quotes[:2]),
                 ]
@@ -49,9 +52,23 @@ def voice(f: Filters) -> PageData:
                 y=[i["label"] for i in top][:15],
                 series=[
                     Series("本期", [i["texts"] for i in top][:15], "bar"),
-                    Series("上期", [i["previous"] for i in top][:15], "bar"),
+                    *(
+                        [Series("上期", [i["previous"] for i in top][:15], "bar")]
+                        if compared.comparable
+                        else []
+                    ),
                 ],
-                note="；".join(filter(None, [f"本期与上期各 {f.days} 天", dv.unfiltered_note(f)])),
+                note="；".join(
+                    filter(
+                        None,
+                        [
+                            f"本期与上期各 {f.days} 天"
+                            if compared.comparable
+                            else f"上期仅 {compared.previous} 条文本，不作比较",
+                            dv.unfiltered_note(f),
+                        ],
+                    )
+                ),
                 drill="both",
                 counts=True,
             )
@@ -84,16 +101,17 @@ def voice(f: Filters) -> PageData:
                 "按上期占比推算的本期应有次数",
                 "实际 / 推算（倍）",
             ],
+            empty="" if compared.comparable else compared.note(f),
         )
     )
-    for item in dv.rising(f):
+    for item in dv.rising(f) if compared.comparable else []:
         rising.add(
             [
                 item["kind"],
                 item["label"],
                 int(item["current"]),
                 r(item["expected"], 1),
-                r(item["ratio"], 1),
+                r(item["ratio"], 1) if isinstance(item["ratio"], float) else item["ratio"],
             ]
         )
     return page

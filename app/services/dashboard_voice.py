@@ -13,6 +13,7 @@ Topics come from ``nlp.topics.discover`` over recent redacted texts; the model i
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from app.services.rollup_rows import voice_keys
 from app.services.rollups import day_start, local_day
 from app.services.tx import transactional
 from nlp import topics as nlp_topics
+from nlp.keywords import is_filler
 
 SENTIMENTS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 TOPIC_SAMPLE = 3000
@@ -41,9 +43,57 @@ QUOTES = 3
 
 
 def _rows(f: Filters, kind: str, *dims: str) -> list[tuple[tuple, int, int]]:
-    """(dims, texts, negative) per combination of ``dims`` (remembered per request)."""
+    """(dims, texts, negative) per combination of ``dims`` (remembered per request); keywords
+    without the survey filler words (``nlp.keywords.is_filler``: 总体, 满意, 下次 …) that texts
+    analysed before they were left out of keywords still carry."""
     read = _read_texts if narrowed_by_source(f) else _read
-    return memo(("voice", f, kind, dims), lambda: read(f, kind, dims))
+    found = memo(("voice", f, kind, dims), lambda: read(f, kind, dims))
+    if kind != "keyword" or "key" not in dims:
+        return found
+    at = dims.index("key")
+    return [row for row in found if not is_filler(row[0][at])]
+
+
+MIN_PREVIOUS_TERM = 5  # a key mentioned fewer times in the previous period has no ratio
+MIN_PREVIOUS_SHARE = 0.25  # nor has anything when that period has under a quarter of the texts
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The texts of this period and the previous one, and whether their keys can be compared:
+    against a period with almost no data (before the bank started collecting) every key
+    looks ten times up."""
+
+    current: int
+    previous: int
+    minimum: int
+
+    @property
+    def comparable(self) -> bool:
+        return self.previous >= max(self.minimum, MIN_PREVIOUS_SHARE * self.current)
+
+    def note(self, f: Filters) -> str:
+        before = f.previous()
+        return (
+            f"上期（{before.start} 至 {before.end}）仅 {self.previous} 条文本，本期 "
+            f"{self.current} 条：上期数据过少，不与上期比较"
+        )
+
+
+def comparison(f: Filters) -> Comparison:
+    def texts(period: Filters) -> int:
+        return sum(t for _, t, _ in _rows(period, "sentiment", "key"))
+
+    return Comparison(texts(f), texts(f.previous()), metrics.min_sample_size())
+
+
+def change_text(current: int, previous: int) -> int | str:
+    """The change against the previous period, or why there is none to show."""
+    if previous == 0:
+        return "新出现"
+    if previous < MIN_PREVIOUS_TERM:
+        return f"上期仅 {previous} 次"
+    return current - previous
 
 
 def narrowed_by_source(f: Filters) -> bool:
@@ -157,7 +207,7 @@ def top_terms(f: Filters, kind: str, limit: int = 20) -> list[dict[str, Any]]:
                 "texts": texts,
                 "negative_share": negative / texts if texts else None,
                 "previous": before.get(key, 0),
-                "change": texts - before.get(key, 0),
+                "change": change_text(texts, before.get(key, 0)),
             }
         )
     return out
@@ -184,8 +234,11 @@ def rising(f: Filters) -> list[dict[str, Any]]:
                     "kind": "话题" if kind == "topic" else "关键词",
                     "label": names.get(item.topic, item.topic),
                     "current": item.current,
+                    "previous": before.get(item.topic, 0),
                     "expected": item.expected,
-                    "ratio": item.ratio,
+                    "ratio": item.ratio
+                    if before.get(item.topic, 0) >= MIN_PREVIOUS_TERM
+                    else change_text(item.current, before.get(item.topic, 0)),
                 }
             )
     return out
@@ -203,7 +256,14 @@ def _topic_names() -> dict[str, str]:
     record = latest_model()
     if record is None:
         return {}
-    return {str(t["id"]): t["label"] for t in record.model.get("topics", [])}
+    return {str(t["id"]): _topic_label(t) for t in record.model.get("topics", [])}
+
+
+def _topic_label(topic: dict[str, Any]) -> str:
+    """A topic's top three terms, without filler words (models found before they were left
+    out of topic discovery are labelled like 还会、下次、选择)."""
+    terms = [w for w in topic.get("terms", []) if not is_filler(w)]
+    return "、".join(terms[:3]) or topic["label"]
 
 
 def quotes(f: Filters, *, topic: str | None = None, keyword: str | None = None) -> list[str]:

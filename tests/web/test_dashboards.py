@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog
+from app.services.tx import transactional
 from tests import factories
 from tests.services.test_dashboard_figures import _raw, answers  # noqa: F401  (fixture)
 
@@ -704,3 +705,79 @@ def test_sentiment_chart_follows_the_product_channel_and_survey_filters(client, 
     assert "投诉文本不受问卷筛选影响" in caption
     other = db.session.scalar(select(Survey).where(Survey.code != "branch-service"))
     assert shown(f"survey={other.code}")[0] == _texts_of(survey_id=other.id) < by_survey
+
+
+@transactional
+def _analysed(day: str, n: int, keywords: list[str]) -> None:
+    """``n`` analysed complaint texts of a Beijing day in 西湖支行 with these keywords (as texts
+    analysed before the filler words were left out of keywords still carry them)."""
+    from datetime import date
+
+    from app.models import Branch, TextAnalysis
+    from tests.services.test_dashboard_figures import _local
+
+    branch = db.session.scalar(select(Branch).where(Branch.code == "HZ01"))
+    y, m, d = date.fromisoformat(day).timetuple()[:3]
+    first = 900_000 + (db.session.scalar(select(func.max(TextAnalysis.source_id))) or 0)
+    for i in range(n):
+        db.session.add(
+            TextAnalysis(
+                source_type="complaint",
+                source_id=first + i,
+                status="done",
+                attempts=1,
+                branch_id=branch.id,
+                source_created_at=_local(y, m, d, 10, i % 60),
+                sentiment=("negative", "neutral", "positive")[i % 3],
+                keywords=keywords,
+            )
+        )
+
+
+def test_voice_keywords_leave_out_fillers_and_do_not_compare_with_an_empty_period(client, auth):
+    """The UI review: 客户之声's keywords were mostly survey fillers (总体、满意、下次 …), and
+    against a previous period with almost no data every topic showed about ten times up."""
+    from app.services import dashboard_voice as dv
+
+    _analysed("2026-03-10", 40, ["总体", "满意", "年费", "下次", "说不上"])
+    _analysed("2026-02-20", 3, ["年费"])  # the previous 31 days: 3 texts
+    auth.login("hq")
+    march = "from=2026-03-01&to=2026-03-31"
+    html = client.get(f"/manager/dashboards/voice?{march}").get_data(as_text=True)
+    export = f"/manager/dashboards/voice/export/top_keyword.csv?{march}"
+    rows = _csv(client.get(export))
+    assert [r["关键词"] for r in rows] == ["年费"]  # the fillers are not keywords
+    assert rows[0]["上期次数"] == "3" and rows[0]["变化"] == "不作比较"
+    assert "仅 3 条文本，本期 40 条：上期数据过少，不与上期比较" in html
+    assert [t["name"] for t in _figure(html, "chart-keyword")["data"]] == ["本期"]
+    assert _csv(client.get(f"/manager/dashboards/voice/export/rising.csv?{march}")) == []
+
+    _analysed("2026-04-15", 40, ["年费"])  # a comparable previous period for May
+    _analysed("2026-05-15", 40, ["年费", "闪退", "体验"])
+    may = "from=2026-05-01&to=2026-05-31"
+    rows = {
+        r["关键词"]: r
+        for r in _csv(client.get(f"/manager/dashboards/voice/export/top_keyword.csv?{may}"))
+    }
+    assert set(rows) == {"年费", "闪退"}
+    assert rows["年费"]["变化"] == "0" and rows["闪退"]["变化"] == "新出现"
+    rising = _csv(client.get(f"/manager/dashboards/voice/export/rising.csv?{may}"))
+    assert [(r["名称"], r["实际 / 推算（倍）"]) for r in rising] == [("闪退", "新出现")]
+    html = client.get(f"/manager/dashboards/voice?{may}").get_data(as_text=True)
+    assert [t["name"] for t in _figure(html, "chart-keyword")["data"]] == ["本期", "上期"]
+    assert "不与上期比较" not in html
+
+    from app.models import TopicModelRecord
+
+    db.session.add(
+        TopicModelRecord(
+            texts=5,
+            model={
+                "vocabulary": [], "idf": [], "components": [],
+                "topics": [{"id": 0, "label": "还会、下次、选择", "quotes": [], "size": 5,
+                            "terms": ["还会", "下次", "选择", "网点", "排队", "窗口"]}],
+            },
+        )
+    )  # fmt: skip
+    db.session.flush()
+    assert dv.topic_names() == {"0": "网点、排队、窗口"}

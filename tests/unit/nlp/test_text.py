@@ -3,6 +3,7 @@
 import pytest
 
 import nlp
+from nlp.keywords import fillers
 from nlp.segment import cut
 from nlp.topics import TopicModel, discover, rising
 
@@ -23,6 +24,30 @@ def test_keywords_with_weights_and_empty():
     pairs = nlp.keywords("信用卡年费太贵了", k=3, with_weights=True)
     assert all(isinstance(w, str) and 0 <= s <= 1 for w, s in pairs)
     assert nlp.keywords("") == []
+
+
+SURVEY_ANSWERS = [
+    "总体很满意，大堂经理主动引导取号，下次还会选择你们",
+    "说不上好也说不上差，功能太多找不到入口，会推荐给家人朋友",
+    "这次体验不错，柜员讲解理财风险很耐心，希望继续保持",
+    "说实话不太满意，需要补充的材料有点多，希望认真改进",
+    "信用卡年费被多收了。\n诉求：要求赔偿损失",
+]
+FILLERS = {"总体", "满意", "下次", "家人", "体验", "说不上", "不太", "补充", "入口", "诉求"}
+
+
+def test_keywords_and_topic_labels_leave_out_survey_filler_words():
+    """The UI review: 客户之声's top keywords were 总体、满意、下次、家人、体验、说不上 … words
+    every answer has. They are fillers now: not keywords, not topic terms; segmentation keeps
+    them (sentiment reads 满意 and 不太)."""
+    assert FILLERS <= fillers()
+    for text in SURVEY_ANSWERS:
+        found = nlp.keywords(text, k=5)
+        assert found and not FILLERS & set(found), (text, found)
+    assert "满意" in cut(SURVEY_ANSWERS[0]) and "不太" in cut(SURVEY_ANSWERS[3])
+    model = discover(SURVEY_ANSWERS * 4, n_topics=2)
+    assert not FILLERS & set(model.vocabulary)
+    assert not any(FILLERS & set(t.label.split("、")) for t in model.topics)
 
 
 TEXTS = [
