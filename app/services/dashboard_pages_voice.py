@@ -45,7 +45,7 @@ def voice(f: Filters) -> PageData:
         page.charts.append(
             Chart(
                 f"chart-{kind}",
-                f"本期热门{title}及与上期对比",
+                f"本期热门{title}" + ("及与上期对比" if compared.comparable else ""),
                 "提及次数",
                 t.name,
                 kind="hbar",
