@@ -1,4 +1,8 @@
-"""The navigation menu: each blueprint registers its entries with the roles that see them."""
+"""The navigation menu: each blueprint registers its entries with the roles that see them.
+
+An entry is a section of the site: it stays highlighted on the pages below its address (a
+case page under 投诉, 监管季报 under 看板) and on pages named as part of it (the survey tabs
+触发规则, 消息发件箱 and 导入客户 under 调查活动)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class NavItem:
     endpoint: str
     roles: frozenset[Role]
     order: int
+    also: tuple[str, ...] = ()  # endpoints of further pages of this section
 
 
 _items: list[NavItem] = []
@@ -25,9 +30,15 @@ MANAGERS = frozenset({Role.BRANCH_MANAGER, Role.HQ_MANAGER})
 ADMINS = frozenset({Role.ADMIN})
 
 
-def add(label: str, endpoint: str, roles: frozenset[Role], order: int = 50) -> None:
+def add(
+    label: str,
+    endpoint: str,
+    roles: frozenset[Role],
+    order: int = 50,
+    also: tuple[str, ...] = (),
+) -> None:
     if not any(i.endpoint == endpoint for i in _items):
-        _items.append(NavItem(label, endpoint, roles, order))
+        _items.append(NavItem(label, endpoint, roles, order, also))
         _links.clear()
 
 
@@ -40,6 +51,7 @@ class NavLink:
     label: str
     endpoint: str
     href: str
+    prefixes: tuple[str, ...] = ()  # the addresses this section covers, its own first
 
 
 def links_for(role: str) -> tuple[NavLink, ...]:
@@ -48,7 +60,26 @@ def links_for(role: str) -> tuple[NavLink, ...]:
     key = (role, request.script_root)
     found = _links.get(key)
     if found is None:
-        found = _links[key] = tuple(
-            NavLink(i.label, i.endpoint, url_for(i.endpoint)) for i in items_for(role)
-        )
+        found = _links[key] = tuple(_link(i) for i in items_for(role))
     return found
+
+
+def _link(item: NavItem) -> NavLink:
+    href = url_for(item.endpoint)
+    return NavLink(item.label, item.endpoint, href, (href, *(url_for(e) for e in item.also)))
+
+
+def _under(path: str, prefix: str) -> bool:
+    """True when ``path`` is ``prefix`` or a page below it (whole path segments only)."""
+    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
+
+
+def active_endpoint(links: tuple[NavLink, ...], path: str) -> str | None:
+    """The menu entry whose section holds ``path`` (script root included): the one with the
+    longest matching address, so /staff/complaints/7 is 投诉 and not 工作台 (/staff/)."""
+    best, length = None, -1
+    for link in links:
+        for prefix in link.prefixes:
+            if len(prefix) > length and _under(path, prefix):
+                best, length = link.endpoint, len(prefix)
+    return best

@@ -162,7 +162,8 @@ def register(app: Flask) -> None:
     @app.context_processor
     def navigation():
         items = nav.links_for(current_user.role) if current_user.is_authenticated else ()
-        return {"nav_items": items}
+        here = request.script_root + request.path
+        return {"nav_items": items, "nav_active": nav.active_endpoint(items, here)}
 
     app.session_interface = SessionInterface()
     app.before_request(_refuse_nul_bytes)
