@@ -66,6 +66,10 @@ def tokens_page():
             )
         except ServiceError as err:
             form.attach(err)
+        else:
+            # The secret is shown on this page only (no redirect), so the page is rendered
+            # here; its form starts empty again, ready for the next token.
+            form = TokenForm(formdata=None)
     return render_template(
         "admin/tokens.html",
         form=form,
