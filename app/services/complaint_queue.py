@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import load_only
 import nlp
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
-from app.models.complaint import CLOCK_RUNNING, OPEN_VALUES, Complaint
+from app.models.complaint import CLOCK_RUNNING, OPEN_VALUES, STATUS_LABELS, Complaint
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services import names
@@ -46,6 +46,23 @@ class Filters:
     def narrowed(self) -> bool:
         """True when something beyond the queue itself narrows the list."""
         return bool(self.q.strip() or self.status or self.channel or self.code_business)
+
+    @property
+    def finished_status(self) -> bool:
+        """True when the status filter asks for cases no longer in work (已办结, 已撤回,
+        不予受理), which only the queue "all" holds."""
+        return bool(self.status) and self.status not in OPEN_VALUES
+
+
+def reconcile(filters: Filters) -> Filters:
+    """The filters as the list applies them: an unknown status is dropped, and a finished
+    status moves the search to "all" (every other queue holds only cases in work, so 全部在办
+    with 已办结 was always an empty list, however many closed cases there were)."""
+    if filters.status and filters.status not in STATUS_LABELS:
+        filters = replace(filters, status="")
+    if filters.finished_status and filters.queue != "all":
+        filters = replace(filters, queue="all")
+    return filters
 
 
 def in_work_condition() -> ColumnElement[bool]:

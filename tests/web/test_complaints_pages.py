@@ -367,3 +367,31 @@ def test_messages_to_customers_are_signed_with_the_configured_bank_name(
         "email", title="满意度调查", url="https://x/s/t", days=7, reminder=True
     )
     assert mail.rstrip().endswith("示例农商银行")
+
+
+def _withdrawn():
+    c = make()
+    complaint_handling.withdraw(c.id, actor=factories.user(branch_code="HZ"), reason="客户主动撤回")
+    return c
+
+
+def test_a_finished_status_is_looked_for_among_all_cases(client, auth):
+    """已撤回 (or 已办结) with the default tab 全部在办 was always an empty list."""
+    c = _withdrawn()
+    auth.login("agent")
+    for path in (
+        "/staff/complaints?status=withdrawn",
+        "/staff/complaints?queue=mine&status=withdrawn",
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert c.reference in page and "该队列中没有投诉" not in page
+        assert 'class="cp-tab active cp-tab-all"' in page  # the tab the list now comes from
+        assert "不在“" in page  # and why
+
+
+def test_an_open_status_stays_in_the_tab_chosen(client, auth):
+    c = make()
+    auth.login("agent")
+    page = client.get("/staff/complaints?queue=open&status=received").get_data(as_text=True)
+    assert c.reference in page and 'class="cp-tab active cp-tab-open"' in page
+    assert "不在“" not in page

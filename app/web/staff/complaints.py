@@ -227,13 +227,14 @@ def _render(
 @roles_required(*STAFF_ROLES)
 def complaint_queue():
     args = request.args
-    filters = queue.Filters(
+    asked = queue.Filters(
         queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
         q=args.get("q", ""),
         status=args.get("status", ""),
         channel=args.get("channel", ""),
         code_business=args.get("code_business", ""),
     )
+    filters = queue.reconcile(asked)
     counts = queue.counts(current_user)
     page = queue.search(
         filters,
@@ -247,6 +248,7 @@ def complaint_queue():
         rows=queue.queue_rows(page.items, utcnow()),
         detail_url=id_url("staff.complaint_detail", "complaint_id"),
         filters=filters,
+        moved_from=queue.QUEUES[asked.queue] if asked.queue != filters.queue else None,
         queues=queue.QUEUES,
         counts=counts,
         statuses=STATUS_LABELS,
