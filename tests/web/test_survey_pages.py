@@ -404,3 +404,18 @@ def test_only_a_rule_that_never_scheduled_anything_can_be_deleted(client, auth, 
     rule_id = fresh.id
     db_session.expire_all()
     assert done.status_code == 302 and db_session.get(TriggerRule, rule_id) is None
+
+
+def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, auth):
+    """已拨打 stayed 0 after a 接通 call while the call log showed it: the counter is of the
+    calls not answered (three of those make the task unreachable)."""
+    submit(client, answered(ext="WEB009"))
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    auth.login("agent")
+    url = f"/staff/followups/{task.id}"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    for outcome in ("busy", "reached"):
+        client.post(url + "/attempt", data={"csrf_token": token, "outcome": outcome})
+    html = client.get(url).get_data(as_text=True)
+    assert "<dt>已拨打</dt><dd>2 次</dd>" in html
+    assert "<dt>未接通</dt><dd>1 / 3 次" in html
