@@ -1,12 +1,14 @@
-"""Staff see the text analysis on a complaint and can correct its labels."""
+"""Staff see the text analysis on a complaint or an answer and can correct its labels."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import LabelCorrection, TextAnalysis
+from app.models import LabelCorrection, Response, TextAnalysis
 from app.services import complaints
+from tests import factories
 from tests.support import csrf_token
+from tests.web.test_survey_pages import ANSWERS
 
 
 def _complaint(branch_code: str = "HZ01"):
@@ -22,10 +24,10 @@ def _complaint(branch_code: str = "HZ01"):
     return complaint
 
 
-def _analysis(db_session, complaint) -> TextAnalysis:
+def _analysis(db_session, source, source_type: str = "complaint") -> TextAnalysis:
     return db_session.scalar(
         select(TextAnalysis).where(
-            TextAnalysis.source_type == "complaint", TextAnalysis.source_id == complaint.id
+            TextAnalysis.source_type == source_type, TextAnalysis.source_id == source.id
         )
     )
 
@@ -78,3 +80,41 @@ def test_redirect_after_correction_stays_on_site(auth, client, db_session):
         },
     )
     assert "evil" not in response.headers["Location"]
+
+
+def _answer(client, db_session, comment: str) -> Response:
+    """A Hangzhou customer's answer with ``comment`` as its free text."""
+    token, issued = factories.survey_link("ANA001")
+    client.post(f"/s/{token}", data={**ANSWERS, "q_comment": comment})
+    return db_session.scalar(select(Response).where(Response.invitation_id == issued.invitation.id))
+
+
+def test_answer_page_shows_the_analysis_and_takes_a_correction(auth, client, db_session):
+    """The README promises corrections on the case OR answer page; answers had no panel."""
+    response = _answer(client, db_session, "柜员态度很差，排队一个多小时，非常不满意。")
+    row = _analysis(db_session, response, "response")
+    assert row is not None and row.status == "done"
+    auth.login("agent")
+    url = f"/staff/responses/{response.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "文本分析" in page and "标签不准确？更正" in page
+    assert f'action="/staff/analysis/{row.id}/correct"' in page
+    posted = client.post(
+        f"/staff/analysis/{row.id}/correct",
+        data={"csrf_token": csrf_token(page), "field": "business", "value": "B01", "next": url},
+    )
+    assert posted.status_code == 302 and posted.headers["Location"].startswith(url)
+    correction = db_session.scalars(select(LabelCorrection)).one()
+    assert (correction.analysis_id, correction.field, correction.new_value) == (
+        row.id,
+        "business",
+        "B01",
+    )
+    assert "已人工更正" in client.get(url).get_data(as_text=True)
+
+
+def test_answer_without_free_text_has_no_analysis_panel(auth, client, db_session):
+    response = _answer(client, db_session, "")
+    auth.login("agent")
+    page = client.get(f"/staff/responses/{response.id}").get_data(as_text=True)
+    assert "标签不准确？更正" not in page and "文本分析" not in page

@@ -9,11 +9,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
-from app.services import responses_query
+from app.services import analysis, responses_query
 from app.services.errors import ServiceError
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
 from app.web.staff import bp
+from app.web.staff.analysis import correction_form
 
 STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 
@@ -64,6 +65,9 @@ def response_detail(response_id: int):
         "staff/survey_responses/detail.html",
         response=response,
         answers=responses_query.readable_answers(response),
+        # the analysis of the answer's free texts, correctable here as on a case page
+        analysis=analysis.results_for("response", [response.id]).get(response.id),
+        correction=correction_form(),
     )
 
 
