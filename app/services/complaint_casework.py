@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -20,6 +22,7 @@ from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
 
+T = TypeVar("T")
 HANDLER_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 OUT_OF_SCOPE = "该员工不能查看此投诉（投诉不属于其所在机构或下级机构），不能分派给该员工"
 CONFLICT = "根据回避规定（第十七条），不能将投诉分派给投诉涉及的员工或其所在机构的处理人员"
@@ -173,21 +176,39 @@ def classify(
 
 
 def check_codes(a: str | None, b: str | None, c: str | None, *, required: bool):
+    """The three JR/T 0169 codes, cleaned; every missing or invalid one is reported at once."""
     taxonomy = nlp.load_taxonomy()
-    out = []
+    out, problems = [], {}
     for value, dim, field, label in (
         (a, "A", "code_channel", "渠道"),
         (b, "B", "code_business", "业务类别"),
         (c, "C", "code_cause", "投诉原因"),
     ):
         value = (value or "").strip() or None
-        if value is None and required:
-            raise ValidationFailed(f"办结前须选择{label}分类（JR/T 0169）", field=field)
         entry = taxonomy.get(value) if value else None
-        if value and (entry is None or entry.dimension != dim):
-            raise ValidationFailed(f"{label}分类代码无效：{value}", field=field)
+        if value is None and required:
+            problems[field] = f"办结前须选择{label}分类（JR/T 0169）"
+        elif value and (entry is None or entry.dimension != dim):
+            problems[field] = f"{label}分类代码无效：{value}"
         out.append(value)
+    _refuse(problems)
     return tuple(out)
+
+
+def _refuse(problems: dict[str, str]) -> None:
+    """Raise one ValidationFailed naming every problem found (none: nothing happens)."""
+    if problems:
+        raise ValidationFailed("；".join(problems.values()), fields=problems)
+
+
+def _checked(problems: dict[str, str], check: Callable[[], T], failed: T) -> T:
+    """What ``check`` returns, or ``failed`` with its ValidationFailed added to ``problems``,
+    so that a form learns every problem at once rather than one per submission."""
+    try:
+        return check()
+    except ValidationFailed as err:
+        problems.update(err.fields or {"": err.message})
+        return failed
 
 
 @transactional
@@ -275,14 +296,20 @@ def close(
     complaint = load(complaint_id, version)
     if not complaint.decision_text:
         raise Conflict("尚未作出处理决定，不能办结")
-    codes = check_codes(code_channel, code_business, code_cause, required=True)
-    root_cause = _require(root_cause, "root_cause", "问题根因（溯源整改）", 4)
+    problems: dict[str, str] = {}
+    codes = _checked(
+        problems,
+        lambda: check_codes(code_channel, code_business, code_cause, required=True),
+        (None, None, None),
+    )
+    root_cause = _checked(
+        problems, lambda: _require(root_cause, "root_cause", "问题根因（溯源整改）", 4), ""
+    )
     if unreachable and not contact_failed(complaint):
-        raise ValidationFailed("标记“无法联系”前须先记录未接通的联系尝试", field="unreachable")
+        problems["unreachable"] = "标记“无法联系”前须先记录未接通的联系尝试"
     if not unreachable and not notice_proven(complaint):
-        raise ValidationFailed(
-            "办结前须留存处理决定的告知凭证（第二十一条），或记录客户无法联系", field="unreachable"
-        )
+        problems["unreachable"] = "办结前须留存处理决定的告知凭证（第二十一条），或记录客户无法联系"
+    _refuse(problems)
     complaint.code_channel, complaint.code_business, complaint.code_cause = codes
     complaint.root_cause, complaint.customer_unreachable = root_cause, unreachable
     _move(complaint, "close", actor, "办结" + ("（客户无法联系）" if unreachable else ""))

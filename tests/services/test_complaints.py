@@ -502,3 +502,18 @@ def test_intake_reads_before_the_write_lock_and_only_writes_under_it(db_session)
         assert any(s.upper().startswith("INSERT INTO CUSTOMER ") for s in under_lock)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_closing_reports_every_missing_item_at_once(db_session):
+    """The desk learned of the missing cause code only after fixing the root cause."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    with pytest.raises(ValidationFailed) as refused:
+        casework.close(
+            c.id, actor=agent, code_channel="A04", code_business="", code_cause="X9", root_cause=""
+        )
+    assert set(refused.value.fields) == {"code_business", "code_cause", "root_cause", "unreachable"}
+    assert "投诉原因分类代码无效" in refused.value.fields["code_cause"]
+    assert c.status == Status.DECIDED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from html import unescape
 
 from sqlalchemy import func, select
 
@@ -395,3 +396,24 @@ def test_an_open_status_stays_in_the_tab_chosen(client, auth):
     page = client.get("/staff/complaints?queue=open&status=received").get_data(as_text=True)
     assert c.reference in page and 'class="cp-tab active cp-tab-open"' in page
     assert "不在“" not in page
+
+
+def test_closing_shows_every_missing_field_in_one_answer(client, auth, db_session):
+    """办结 with neither root cause nor C code (and no proof of notice) named only 问题根因,
+    then on the next submission the C code."""
+    c = _accepted(days_ago=3)
+    complaint_handling.decide(
+        c.id,
+        actor=factories.user(branch_code="HZ"),
+        decision=complaint_handling.Decision("调取了账单", "依据领用合约", "退还年费", ("review",)),
+    )
+    auth.login("agent")
+    before = _written(db_session, c)
+    response = _post(
+        client, c, "close", code_channel="A04", code_business="B03.02", code_cause="", root_cause=""
+    )
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    for message in ("请填写问题根因（溯源整改）", "办结前须选择投诉原因分类", "告知凭证"):
+        assert message in page, message
+    assert _written(db_session, c) == before

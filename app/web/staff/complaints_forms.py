@@ -197,7 +197,9 @@ class CloseForm(VersionedForm):
     code_channel = SelectField("A 渠道", choices=[])
     code_business = SelectField("B 业务类别", choices=[])
     code_cause = SelectField("C 投诉原因", choices=[])
-    root_cause = text_area("问题根因（溯源整改）", max_len=2000)
+    # required by the service, which reports it together with the codes and the notice (a
+    # form-level check answered first alone, the codes only on the next submission)
+    root_cause = text_area("问题根因（溯源整改）", required=False, max_len=2000)
     unreachable = BooleanField("客户无法联系（已记录联系尝试）")
 
 
