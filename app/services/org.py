@@ -60,6 +60,24 @@ def list_branches() -> list[Branch]:
     return list(db.session.scalars(select(Branch).order_by(Branch.path)))
 
 
+def branches_in_scope() -> list[Branch]:
+    """The branches of the viewer's subtree in tree order (head office and admin: all), for
+    drop-downs: a Hangzhou agent's filter offered 南京 branches whose records it never sees."""
+    visible = scope.current(db.session)
+    stmt = select(Branch).where(Branch.id.in_(scope.branch_ids_in(visible)))
+    return list(db.session.scalars(stmt.order_by(Branch.path)))
+
+
+def staff_in_scope() -> list[User]:
+    """Active staff (no administrators) of the viewer's subtree, by role then id; head office
+    and admin see the whole bank's, those without a branch included."""
+    visible = scope.current(db.session)
+    stmt = select(User).where(User.active.is_(True), User.role != Role.ADMIN)
+    if not visible.unrestricted:
+        stmt = stmt.where(User.branch_id.in_(scope.branch_ids_in(visible)))
+    return list(db.session.scalars(stmt.order_by(User.role, User.id)))
+
+
 def list_products() -> list[Product]:
     return list(db.session.scalars(select(Product).order_by(Product.code)))
 

@@ -26,7 +26,7 @@ from app.models import (
     row_id,
     utcnow,
 )
-from app.services import audit
+from app.services import audit, org
 from app.services.errors import ValidationFailed
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
@@ -345,6 +345,6 @@ def filter_choices() -> dict[str, list]:
     """Surveys, branches and products for the filter drop-downs."""
     return {
         "surveys": list(db.session.scalars(select(Survey).order_by(Survey.code))),
-        "branches": list(db.session.scalars(select(Branch).order_by(Branch.path))),
+        "branches": org.branches_in_scope(),
         "products": list(db.session.scalars(select(Product).order_by(Product.code))),
     }

@@ -18,9 +18,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 import nlp
 from app.extensions import db
-from app.models import Branch, Product, Role, Survey, User
+from app.models import Branch, Product, Survey
 from app.models.improvement import ROOT_CAUSE_LABELS
 from app.models.survey import SurveyStatus
+from app.services import org
 from app.web.forms import BaseForm
 
 NO_NUL = Regexp(r"^[^\x00]*$", message="包含无效字符")
@@ -33,11 +34,8 @@ def _choices(pairs, blank: str | None = None) -> list[SelectChoice]:
 
 
 def staff_choices(blank: str = "（未指定）") -> list[SelectChoice]:
-    people = db.session.scalars(
-        select(User)
-        .where(User.active.is_(True), User.role != Role.ADMIN)
-        .order_by(User.role, User.id)
-    )
+    """The staff of the viewer's subtree (a Hangzhou manager was offered Nanjing's)."""
+    people = org.staff_in_scope()
     return _choices(((u.id, f"{u.display_name}（{u.role_label}）") for u in people), blank)
 
 

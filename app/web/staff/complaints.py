@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Branch, Product, Role, User, utcnow
+from app.models import Product, Role, User, utcnow
 from app.models.complaint import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -17,7 +17,7 @@ from app.models.complaint import (
     Complaint,
     ComplaintAttachment,
 )
-from app.services import analysis, complaints, notify
+from app.services import analysis, complaints, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
@@ -331,7 +331,7 @@ def complaint_attachment(complaint_id: int, attachment_id: int):
 
 
 def _entry_choices(form) -> None:
-    branches = db.session.scalars(select(Branch).order_by(Branch.path)).all()
+    branches = org.branches_in_scope()  # a case of another subtree would be 404 once saved
     form.branch_code.choices = [forms.SelectChoice("", "（按客户所属机构）")] + [
         forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in branches
     ]
