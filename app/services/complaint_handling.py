@@ -19,7 +19,7 @@ from app.models import Role, User, utcnow
 from app.models.complaint import ACTION_LABELS, Complaint, ComplaintEvent, Status
 from app.services import channels, notify
 from app.services import complaint_clock as clock
-from app.services.complaints import get_complaint, record_event, refresh_due
+from app.services.complaints import actor_parts, get_complaint, record_event, refresh_due
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.services.tx import transactional
 
@@ -72,7 +72,7 @@ def load(complaint_id: int, version: int | None) -> Complaint:
             .order_by(ComplaintEvent.id.desc())
             .limit(1)
         )
-        raise Conflict(STALE.format(who=last or "其他用户"))
+        raise Conflict(STALE.format(who=actor_parts(last)[0] if last else "其他用户"))
     return complaint
 
 

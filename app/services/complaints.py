@@ -7,6 +7,7 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,7 +86,20 @@ class References:
 
 
 def actor_name(actor: User | None) -> str:
+    """Who acted, as stored in the history: the display name and the login (unambiguous
+    even when two people share a name)."""
     return f"{actor.display_name}（{actor.username}）" if actor else "系统"
+
+
+_STORED_ACTOR = re.compile(r"^(?P<name>.+)（(?P<login>[A-Za-z0-9_.-]{3,64})）$")
+
+
+def actor_parts(stored: str) -> tuple[str, str | None]:
+    """A stored ``actor_name`` as (display name, login or None), so pages show the name alone
+    ("李坐席（杭州分行）", not "李坐席（杭州分行）（agent）", whose login read like a role code)
+    and the login only as the 工号 where an id is wanted."""
+    match = _STORED_ACTOR.match(stored or "")
+    return (match["name"], match["login"]) if match else (stored, None)
 
 
 def record_event(

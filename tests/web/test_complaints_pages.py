@@ -8,7 +8,7 @@ from html import unescape
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Complaint, Role, User, utcnow
+from app.models import Complaint, Role, TextAnalysis, User, utcnow
 from app.models.complaint import ComplaintEvent
 from app.models.outbox import OutboxMessage
 from app.services import complaint_clock, complaint_handling, complaints
@@ -417,3 +417,28 @@ def test_closing_shows_every_missing_field_in_one_answer(client, auth, db_sessio
     for message in ("请填写问题根因（溯源整改）", "办结前须选择投诉原因分类", "告知凭证"):
         assert message in page, message
     assert _written(db_session, c) == before
+
+
+def test_history_names_people_without_their_login(client, auth):
+    """The history showed "李坐席（杭州分行）（agent）": the login read like a role code."""
+    c = make()
+    auth.login("agent")
+    _post(client, c, "accept")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert "（agent）" not in page
+    assert '<span title="工号 agent">李坐席（杭州分行）</span>' in page  # the id, on hover
+
+
+def test_case_page_keeps_the_model_version_out_of_sight(client, auth, db_session):
+    c = make()
+    analysis = db_session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == "complaint", TextAnalysis.source_id == c.id
+        )
+    )
+    assert analysis.model_version  # still stored
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert "模型版本" not in page
+    assert page.count(analysis.model_version) == 1
+    assert f'title="分析模型 {analysis.model_version}"' in page

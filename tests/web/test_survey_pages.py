@@ -419,3 +419,12 @@ def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, au
     html = client.get(url).get_data(as_text=True)
     assert "<dt>已拨打</dt><dd>2 次</dd>" in html
     assert "<dt>未接通</dt><dd>1 / 3 次" in html
+
+
+def test_published_survey_page_shows_no_content_hash(client, auth):
+    """Managers were shown a 内容指纹 hash column they have no use for."""
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    auth.login("hq")
+    page = client.get(f"/manager/surveys/{survey.id}").get_data(as_text=True)
+    assert "版本记录" in page and "内容指纹" not in page
+    assert survey.versions[-1].definition_hash[:12] not in page

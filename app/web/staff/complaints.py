@@ -379,6 +379,13 @@ def _intake(form) -> IntakeData:
     )
 
 
+@bp.app_template_filter("actor")
+def actor_label(stored: str) -> tuple[str, str | None]:
+    """A history entry's actor as (display name, 工号), for
+    ``{% set who, login = e.actor_name|actor %}``."""
+    return complaints.actor_parts(stored)
+
+
 def staff_name(user_id: int | None) -> str:
     user = db.session.get(User, user_id) if user_id else None
     return user.display_name if user else "—"
