@@ -254,6 +254,11 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     def clock_running(self) -> bool:
         return Status(self.status) in CLOCK_RUNNING
 
+    @property
+    def is_open(self) -> bool:
+        """Still being handled (the desk's 全部在办), as opposed to closed, withdrawn, declined."""
+        return Status(self.status) in OPEN
+
     def allowed_actions(self) -> list[str]:
         return [a for a, (sources, _) in TRANSITIONS.items() if Status(self.status) in sources]
 

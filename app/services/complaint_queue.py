@@ -257,7 +257,8 @@ def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
                 branch=names.branch(c.branch_id) or "—",
                 status=c.status,
                 status_label=c.status_label,
-                assignee=names.user(c.assignee_id) or "待分派",
+                # (a finished case nobody was assigned to is not waiting for anyone)
+                assignee=names.user(c.assignee_id) or ("待分派" if c.is_open else "—"),
                 band=band,
                 deadline=_deadline(band, left),
             )

@@ -520,6 +520,10 @@ def _history_age(rng: random.Random, now: datetime) -> float:
             return age
 
 
+def _done(state: Status | str) -> bool:
+    return state in (Status.CLOSED, Status.WITHDRAWN, Status.DECLINED, REVIEWED_AND_CLOSED)
+
+
 def _add(
     s: _Seeding,
     rng: random.Random,
@@ -556,7 +560,9 @@ def _add(
     )
     complaint, _ = register(data, new=True)  # (``s.existing`` has no such reference)
     actor = demo_data.regional_agent(s.staff, outlet)
-    if actor is not None and state != Status.RECEIVED and rng.random() < 0.85:
+    # (most open cases have an agent, some wait in 待分派; a finished case was always handled by
+    # someone: the same draw is made either way, so the rest of the data stays as it was)
+    if actor is not None and state != Status.RECEIVED and (rng.random() < 0.85 or _done(state)):
         complaint.assignee_id, complaint.assigned_at = actor.id, received
     _walk(complaint, PATHS[state], actor, rng, codes, late)
     s.added += 1

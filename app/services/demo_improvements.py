@@ -279,7 +279,9 @@ def _description(sc: Scenario, branch: Branch, k: int) -> str:
     return f"近期{branch.name}集中出现同类投诉：{example[:40]}……"
 
 
-def _complaint(sc: Scenario, n: int, at: datetime, customer: Customer, rng: random.Random):
+def _complaint(
+    sc: Scenario, n: int, at: datetime, customer: Customer, rng: random.Random, agent: User | None
+):
     text = demo_data.fill(rng.choice(sc.texts), rng)
     data = IntakeData(
         channel=rng.choice(["hotline", "hotline", "branch", "app", "wechat", "web"]),
@@ -293,19 +295,23 @@ def _complaint(sc: Scenario, n: int, at: datetime, customer: Customer, rng: rand
     )
     complaint, created = demo_complaints.register(data)
     if created:  # closed, so demo customers stay eligible for surveys
+        if agent is not None:  # (handled by the branch's agent, as every finished case was)
+            complaint.assignee_id, complaint.assigned_at = agent.id, at
         steps = demo_complaints.PATHS[Status.CLOSED]
-        demo_complaints._walk(complaint, steps, None, rng, sc.codes)
+        demo_complaints._walk(complaint, steps, agent, rng, sc.codes)
     return complaint
 
 
-def _cases(sc: Scenario, k: int, anchor: datetime, customers: list, rng: random.Random) -> list:
+def _cases(
+    sc: Scenario, k: int, anchor: datetime, customers: list, rng: random.Random, agent: User | None
+) -> list:
     out = []
     for i in range(sc.before):
         at = anchor - rng.uniform(2, 58) * DAY
-        out.append(_complaint(sc, k * 100 + i, at, rng.choice(customers), rng))
+        out.append(_complaint(sc, k * 100 + i, at, rng.choice(customers), rng, agent))
     for i in range(sc.after):
         at = min(anchor + rng.uniform(2, 58) * DAY, utcnow() - 14 * DAY)
-        out.append(_complaint(sc, k * 100 + 50 + i, at, rng.choice(customers), rng))
+        out.append(_complaint(sc, k * 100 + 50 + i, at, rng.choice(customers), rng, agent))
     db.session.flush()
     return out
 
@@ -409,7 +415,8 @@ def seed_improvements(rng_seed: int = 6) -> int:
         opened = anchor - 40 * DAY
         problem.created_at = opened
         record(problem, hq, "created", f"立项：{sc.title}", at=opened)
-        cases = _cases(sc, k, anchor, customers, rng)
+        agent = demo_data.regional_agent(users, branch)
+        cases = _cases(sc, k, anchor, customers, rng, agent)
         when = random.Random(k)  # its own draws: the cases' and answers' draws stay as they were
         _link_over_time(problem, "complaint", [(c.id, c.received_at) for c in cases], hq, "bulk",
                         opened, when)  # fmt: skip

@@ -190,6 +190,27 @@ def test_closed_demo_cases_carry_all_three_codes(db_session):
         assert check_codes(c.code_channel, c.code_business, c.code_cause, required=True)
 
 
+def test_finished_demo_cases_were_handled_by_someone(db_session):
+    """A closed case shown as 待分派 (waiting for an agent) reads as a contradiction."""
+    from app.models import utcnow
+    from app.models.complaint import Complaint
+    from app.services import complaint_queue
+
+    finished = db_session.scalars(
+        select(Complaint).where(Complaint.status.in_(["closed", "withdrawn", "declined"]))
+    ).all()
+    assert len(finished) > 100
+    assert all(c.assignee_id is not None for c in finished)
+    waiting = db_session.scalars(
+        select(Complaint).where(Complaint.assignee_id.is_(None), Complaint.status != "received")
+    ).all()
+    assert waiting and all(c.is_open for c in waiting)  # the 待分派 queue still has cases
+    rows = complaint_queue.queue_rows(waiting[:1], utcnow())
+    assert rows[0].assignee == "待分派"
+    waiting[0].status = "closed"  # (the same row, finished without an agent: no one to wait for)
+    assert complaint_queue.queue_rows(waiting[:1], utcnow())[0].assignee == "—"
+
+
 def test_months_old_demo_cases_are_finished_and_reviews_closed(db_session):
     """The desk's queues hold the last months' work only: a case from before RECENT_DAYS is
     finished, and one that went through a review was closed after its review decision."""
