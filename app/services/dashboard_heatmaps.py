@@ -48,7 +48,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     page.charts.append(_satisfaction(page, f, keys, names))
     comp = dc.child_month(f)
     periods = metrics.periods(f)
-    labels = [metrics.period_label(p, f.grain) for p in periods]
+    labels = [metrics.period_label(p, f.grain, f) for p in periods]
     compact = len(periods) > COMPACT_AFTER
     on_time, on_time_text, on_time_small, on_time_rows = [], [], [], []
     rate, rate_text = [], []
@@ -164,7 +164,7 @@ def satisfaction_grain(f: Filters) -> tuple[Filters, list, dict]:
 def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str]) -> Chart:
     minimum = metrics.min_sample_size()
     at, periods, cells = satisfaction_grain(f)
-    labels = [metrics.period_label(p, at.grain) for p in periods]
+    labels = [metrics.period_label(p, at.grain, at) for p in periods]
     word = GRAIN_WORDS[at.grain]
     t = page.table(Table("branch_heat", f"机构×{word}满意度指数", ["机构", *labels]))
     compact = len(periods) > COMPACT_AFTER

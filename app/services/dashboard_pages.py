@@ -199,7 +199,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
     )
     labels = []
     for p, c in trend:
-        label = metrics.period_label(p, f.grain)
+        label = metrics.period_label(p, f.grain, f)
         labels.append(label)
         t.add(
             [
@@ -243,7 +243,7 @@ def _sentiment_trend(page: PageData, f: Filters) -> None:
     )
     labels, shares = [], {k: [] for k in dv.SENTIMENTS}
     for p, counts in trend:
-        label = metrics.period_label(p, f.grain)
+        label = metrics.period_label(p, f.grain, f)
         labels.append(label)
         n = sum(counts.values())
         for k in dv.SENTIMENTS:

@@ -254,7 +254,7 @@ def complaints(f: Filters) -> PageData:
                 counts=True,
             )
         )
-    labels = [metrics.period_label(p, f.grain) for p, _ in trend_all]
+    labels = [metrics.period_label(p, f.grain, f) for p, _ in trend_all]
     t = page.table(
         Table(
             "complaint_trend",

@@ -77,7 +77,7 @@ def voice(f: Filters) -> PageData:
             page.notes.append("尚未发现话题：运行 flask dashboards topics 从近期文本中发现话题。")
         keys = [i["key"] for i in top[:5]]
         trend = dv.term_trend(f, kind, keys)
-        labels = [metrics.period_label(p, f.grain) for p in metrics.periods(f)]
+        labels = [metrics.period_label(p, f.grain, f) for p in metrics.periods(f)]
         page.charts.append(
             Chart(
                 f"chart-{kind}-trend",
@@ -139,7 +139,7 @@ def followups(f: Filters) -> PageData:
         ),
     ]
     trend = dfu.trend(f)
-    labels = [metrics.period_label(p, f.grain) for p, _ in trend]
+    labels = [metrics.period_label(p, f.grain, f) for p, _ in trend]
     t = page.table(
         Table(
             "followup_trend",

@@ -50,12 +50,38 @@ def period_of(day: date, grain: str) -> date:
     return day.replace(day=1)
 
 
-def period_label(start: date, grain: str) -> str:
+def period_last_day(start: date, grain: str) -> date:
+    """The last day of the week, month or quarter that begins on ``start``."""
     if grain == "week":
-        return f"{start:%Y-%m-%d}周"
-    if grain == "quarter":
-        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
-    return f"{start:%Y-%m}"
+        return start + timedelta(days=6)
+    after = start
+    for _ in range(3 if grain == "quarter" else 1):
+        after = rollups.next_month(after)
+    return after - timedelta(days=1)
+
+
+def period_label(start: date, grain: str, within: Filters | None = None) -> str:
+    """ "2026-11", "2026-11-30周", "2026年第4季度"; with the range ``within``, a period the range
+    cuts says so — "2026-12（至4日）" for the month still running — so that a short last (or
+    first) period is not read as a drop."""
+    if grain == "week":
+        label = f"{start:%Y-%m-%d}周"
+    elif grain == "quarter":
+        label = f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    else:
+        label = f"{start:%Y-%m}"
+    if within is None:
+        return label
+    last = period_last_day(start, grain)
+    if within.end < last:
+        return f"{label}（至{_day_text(within.end, grain)}）"
+    if within.start > start:
+        return f"{label}（自{_day_text(within.start, grain)}）"
+    return label
+
+
+def _day_text(day: date, grain: str) -> str:
+    return f"{day.day}日" if grain == "month" else f"{day.month}月{day.day}日"
 
 
 def periods(f: Filters) -> list[date]:
@@ -188,7 +214,8 @@ def satisfaction_trend(f: Filters) -> list[Group]:
     for (day,), sums in satisfaction_rows(f, "day"):
         _merge_into(acc, period_of(day, f.grain), sums)
     return [
-        Group(p.isoformat(), period_label(p, f.grain), acc.get(p, MetricSums())) for p in periods(f)
+        Group(p.isoformat(), period_label(p, f.grain, f), acc.get(p, MetricSums()))
+        for p in periods(f)
     ]
 
 

@@ -198,3 +198,17 @@ def test_partial_months_mix_day_and_month_rows_exactly(answers):
         assert report.responses == raw["responses"]
         assert report.csat.value == pytest.approx(raw["csat"])
         assert report.nps.value == pytest.approx(raw["nps"])
+
+
+def test_a_period_the_range_cuts_says_so_in_its_label(answers):
+    """The month still running is not read as a drop: its label says how far it goes."""
+    f = dashboard_filters.parse({"from": "2026-01-15", "to": "2026-03-04", "branch": "HZ01"})
+    labels = [g.label for g in metrics.satisfaction_trend(f)]
+    assert labels == ["2026-01（自15日）", "2026-02", "2026-03（至4日）"]
+    weekly = dashboard_filters.parse({"from": "2026-02-02", "to": "2026-02-11", "grain": "week"})
+    assert [g.label for g in metrics.satisfaction_trend(weekly)] == [
+        "2026-02-02周",
+        "2026-02-09周（至2月11日）",
+    ]
+    whole = dashboard_filters.parse({"from": "2026-01-01", "to": "2026-02-28"})
+    assert [g.label for g in metrics.satisfaction_trend(whole)] == ["2026-01", "2026-02"]
