@@ -201,15 +201,25 @@ SCENES = [
         ],
     ),
 ]
+# What the customer asks for, and the words of a complaint it fits ("" fits any): a demand
+# to stop marketing calls beside a complaint about refused coins reads as a data error.
 DEMANDS = [
-    "要求退还多收的费用并书面道歉。",
-    "希望尽快核实处理，给个明确答复。",
-    "要求赔偿损失。",
-    "希望相关人员改进服务态度。",
-    "要求撤销不良征信记录。",
-    "请不要再打营销电话。",
-    "",
+    ("要求退还多收的费用并书面道歉。", ("费", "扣")),
+    ("希望尽快核实处理，给个明确答复。", ()),
+    ("要求赔偿损失。", ("损失", "扣款", "被盗", "没到账", "未到账", "冻结")),
+    ("希望相关人员改进服务态度。", ("态度", "柜员", "大堂", "工作人员", "排队")),
+    ("要求撤销不良征信记录。", ("征信",)),
+    ("请不要再打营销电话。", ("营销", "推销", "电话")),
+    ("", ()),
 ]
+
+
+def demand_for(text: str, rng: random.Random) -> str | None:
+    """A demand that fits the complaint's text (or none, as many complainants give)."""
+    fitting = [d for d, words in DEMANDS if not words or any(w in text for w in words)]
+    return rng.choice(fitting) or None
+
+
 STATE_WEIGHTS = [
     (Status.RECEIVED, 9),
     (Status.ACCEPTED, 8),
@@ -550,7 +560,7 @@ def _add(
         phone=customer.phone,
         branch_code=outlet.code if outlet else None,
         external_ref=f"DEMO-{n:04d}",
-        demand=rng.choice(DEMANDS) or None,
+        demand=demand_for(text, rng),
         regulator_ref=f"JR{received:%Y%m%d}{n:04d}" if channel == "regulator" else None,
         regulator_received_on=(received - timedelta(days=2)).date()
         if channel == "regulator"

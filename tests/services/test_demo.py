@@ -211,6 +211,20 @@ def test_finished_demo_cases_were_handled_by_someone(db_session):
     assert complaint_queue.queue_rows(waiting[:1], utcnow())[0].assignee == "—"
 
 
+def test_demo_demands_fit_their_complaints(db_session):
+    """No 请不要再打营销电话 beside a complaint about refused coins."""
+    from app.models.complaint import Complaint
+    from app.services.demo_complaints import DEMANDS
+
+    words = dict(DEMANDS)
+    cases = db_session.scalars(select(Complaint).where(Complaint.demand.is_not(None))).all()
+    assert len(cases) > 50
+    for c in cases:
+        needed = words[c.demand]
+        assert not needed or any(w in c.content for w in needed), (c.demand, c.content)
+    assert len({c.demand for c in cases}) >= 4  # still a variety
+
+
 def test_months_old_demo_cases_are_finished_and_reviews_closed(db_session):
     """The desk's queues hold the last months' work only: a case from before RECENT_DAYS is
     finished, and one that went through a review was closed after its review decision."""
