@@ -232,7 +232,7 @@ def complaints(f: Filters) -> PageData:
             t.add(
                 [
                     code or "—",
-                    name,
+                    name.removeprefix(f"{code} ") if code else name,  # (the code has its column)
                     c.received,
                     c.decided,
                     c.overdue_open,

@@ -781,3 +781,13 @@ def test_voice_keywords_leave_out_fillers_and_do_not_compare_with_an_empty_perio
     )  # fmt: skip
     db.session.flush()
     assert dv.topic_names() == {"0": "网点、排队、窗口"}
+
+
+def test_complaint_category_tables_give_each_code_once(client, auth):
+    _march_complaints(3)
+    auth.login("hq")
+    query = "from=2025-03-01&to=2025-03-31"
+    rows = _csv(client.get(f"/manager/dashboards/complaints/export/by_code_business.csv?{query}"))
+    credit = [row for row in rows if row["代码"] == "B03.02"]
+    assert credit and credit[0]["类别"] == "信用卡", credit  # not "B03.02 信用卡" beside B03.02
+    assert all(not row["类别"].startswith(row["代码"] + " ") for row in rows)
