@@ -29,10 +29,15 @@ def _problem(branch: str = "HZ"):
 
 
 @pytest.mark.parametrize(
-    ("path", "name"), [("/staff/responses", "branch_id"), ("/staff/complaints/new", "branch_code")]
+    ("who", "path", "name"),
+    [
+        ("agent", "/staff/responses", "branch_id"),
+        ("agent", "/staff/complaints/new", "branch_code"),
+        ("manager", "/manager/improvements/new", "branch_code"),
+    ],
 )
-def test_a_hangzhou_agent_is_offered_hangzhou_branches_only(client, auth, path, name):
-    auth.login("agent")
+def test_a_hangzhou_user_is_offered_hangzhou_branches_only(client, auth, who, path, name):
+    auth.login(who)
     offered = _options(client.get(path).get_data(as_text=True), name)
     assert "萧山支行" in offered and "杭州分行" in offered
     assert not [o for o in offered if o.startswith(NANJING)]

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 import nlp
 from app.extensions import db
-from app.models import Branch, Product, Survey
+from app.models import Product, Survey
 from app.models.improvement import ROOT_CAUSE_LABELS
 from app.models.survey import SurveyStatus
 from app.services import org
@@ -71,7 +71,7 @@ class ProblemForm(BaseForm):
     )
 
     def fill(self) -> None:
-        branches = db.session.scalars(select(Branch).order_by(Branch.path))
+        branches = org.branches_in_scope()  # (the service refuses a branch outside it anyway)
         self.branch_code.choices = _choices(
             ((b.code, "　" * b.depth + b.name) for b in branches), "（请选择）"
         )
