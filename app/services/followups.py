@@ -140,7 +140,16 @@ def submit_phone_answers(
         product_id=task.product_id,
         followup_on_detractor=False,
     )
-    db.session.add(CallAttempt(followup_id=task.id, agent_id=agent.id, outcome="reached", at=now))
+    last = db.session.scalar(
+        select(CallAttempt.outcome)
+        .where(CallAttempt.followup_id == task.id)
+        .order_by(CallAttempt.at.desc(), CallAttempt.id.desc())
+        .limit(1)
+    )
+    if last != "reached":  # (answers after a logged 接通 call belong to that call: not a second)
+        db.session.add(
+            CallAttempt(followup_id=task.id, agent_id=agent.id, outcome="reached", at=now)
+        )
     db.session.flush()
     task.result_response_id = response.id
     task.status, task.closed_at = FollowUpStatus.DONE, now

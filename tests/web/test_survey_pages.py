@@ -257,6 +257,27 @@ def test_agent_enters_phone_answers(client, auth):
     db.session.expire_all()
     task = db.session.get(FollowUp, task.id)
     assert task.status == "done" and task.result_response.channel == "phone"
+    assert [a.outcome for a in task.call_attempts] == ["reached"]  # the call that gave the answers
+
+
+def test_answers_after_a_logged_call_do_not_add_a_second_call(client, auth):
+    issued = answered(ext="WEB002B")
+    submit(client, issued)
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    auth.login("agent")
+    token = csrf_token(client.get(f"/staff/followups/{task.id}").get_data(as_text=True))
+    client.post(
+        f"/staff/followups/{task.id}/attempt", data={"csrf_token": token, "outcome": "reached"}
+    )
+    answers = {k: v for k, v in ANSWERS.items() if k != "q_comment"}
+    saved = client.post(
+        f"/staff/followups/{task.id}/answers",
+        data={"csrf_token": token, **answers, "q_overall": "4", "q_nps": "8"},
+    )
+    assert saved.status_code == 302
+    db.session.expire_all()
+    task = db.session.get(FollowUp, task.id)
+    assert task.status == "done" and [a.outcome for a in task.call_attempts] == ["reached"]
 
 
 def test_responses_list_detail_scope_and_export(client, auth):
