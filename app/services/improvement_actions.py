@@ -171,7 +171,8 @@ def change_action(
         action.evidence = (action.evidence + "\n" + text).strip()
     files = _attach(action, uploads or [], actor)
     detail = {"from": before.value, "to": after.value, "files": files}
-    label = f"{ACTION_VERB_LABELS[verb]}整改措施：{action.title}"
+    # 开始整改措施 / 完成整改措施 (the button says 开始整改: not 开始整改整改措施)
+    label = f"{ACTION_VERB_LABELS[verb].removesuffix('整改')}整改措施：{action.title}"
     record(
         problem,
         actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -216,7 +217,9 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
         "bargap": 0.3,
     }
     gap = 0.06
-    counts = {i for i, s in enumerate(result.signals, start=1) if s.name in COUNT_SIGNALS}
+    counts = {
+        i: _count_ticks(s) for i, s in enumerate(result.signals, start=1) if s.name in COUNT_SIGNALS
+    }
     for i in range(1, n + 1):
         axis = "" if i == 1 else str(i)
         start, end = (i - 1) / n + (gap if i > 1 else 0), i / n - (gap if i < n else 0)
@@ -227,9 +230,21 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             "rangemode": "tozero",
             "nticks": 6,
             "automargin": True,
-            **({"tickformat": ",d"} if i in counts else {}),
+            **counts.get(i, {}),
         }
     return {"data": data, "layout": layout, "config": {"displayModeBar": False}}
+
+
+def _count_ticks(signal: rule.Signal) -> dict[str, Any]:
+    """Whole-number ticks for a count (automatic ticks on a top of 2 read 0, 1, 1, 2, 2 once
+    formatted as integers)."""
+    top = max(signal.before or 0, signal.after or 0)
+    return {
+        "tickformat": ",d",
+        "tickmode": "linear",
+        "tick0": 0,
+        "dtick": max(1, math.ceil(top / 5)),
+    }
 
 
 def suggestions(problem: Problem, limit: int = 20) -> list[TextAnalysis]:

@@ -296,3 +296,17 @@ def test_improvement_chart_without_signals_still_builds():
     assert chart["data"][1]["marker"]["color"] == figures.NEUTRAL_COLOR
     assert chart["data"][1]["text"] == ["20<br>n=20"]
     assert chart["layout"]["yaxis"]["tickformat"] == ",d"
+
+
+def test_improvement_count_axes_tick_whole_numbers():
+    """A top of 2 with automatic ticks read 0, 1, 1, 2, 2 once formatted as integers."""
+    few = rule.Signal("complaints", "同类投诉量", 2.0, 1.0, 2, 1, False, "better")
+    axis = figures.chart(
+        None, None, rule.Verification(rule.Verdict.INSUFFICIENT, "样本不足", (few,))
+    )["layout"]["yaxis"]
+    assert axis["tickmode"] == "linear" and axis["tick0"] == 0 and axis["dtick"] == 1
+    many = rule.Signal("complaints", "同类投诉量", 33.0, 20.0, 33, 20, True, "better")
+    axis = figures.chart(None, None, rule.Verification(rule.Verdict.PASSED, "改善", (many,)))[
+        "layout"
+    ]["yaxis"]
+    assert axis["dtick"] == 7 and axis["tickformat"] == ",d"

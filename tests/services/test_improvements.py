@@ -185,6 +185,10 @@ def test_complete_needs_evidence_and_transitions_are_guarded(branch, hq):
         actions.change_action(p.id, a.id, "reopen", actor=hq, text="效果不好")
     actions.change_action(p.id, a.id, "start", actor=hq)
     assert p.status == ProblemStatus.IN_PROGRESS
+    texts = db.session.scalars(
+        select(ProblemEvent.text).where(ProblemEvent.problem_id == p.id)
+    ).all()
+    assert "开始整改措施：修订话术" in texts  # not 开始整改整改措施
 
 
 def test_reopening_an_action_reopens_a_closed_problem(branch, hq):

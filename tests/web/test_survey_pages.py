@@ -185,6 +185,8 @@ def test_campaign_sends_once_and_records_skip_reasons(client, auth):
     assert reply.status_code == 302, reply.get_data(as_text=True)
     campaign_url = reply.headers["Location"]
     campaign_id = int(campaign_url.rsplit("/", 1)[1])
+    before = client.get(campaign_url).get_data(as_text=True)
+    assert "尚未开始发送" in before and "（100%）" not in before  # not 100 % of nobody
     client.post(campaign_url + "/send", data={"csrf_token": token})
     sent = db.session.scalar(
         select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign_id)
