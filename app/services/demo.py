@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User
+from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User, utcnow
 from app.security.passwords import hash_password
 from app.services import (
     analysis,
@@ -104,6 +104,9 @@ def _customer(rng: random.Random, n: int, branch: Branch) -> Customer:
             weights=[80, 17, 3],
         )[0]
     customer = Customer(external_id=f"C{n:08d}", name=name, segment=segment, branch=branch)
+    # A customer of long standing: on record well before the year of answers and complaints
+    # the demo has (without a draw of its own, so the rest of the data stays as it was).
+    customer.created_at = utcnow() - timedelta(days=400 + n * 37 % 300)  # (well inside retention)
     phone = f"1{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}"
     email = (
         f"{rng.choice('abcdefghjkmnpqrstwxyz')}{rng.randrange(100, 99999)}"
