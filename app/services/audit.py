@@ -56,6 +56,12 @@ def recent_entries(*, action: str | None = None, limit: int = 200) -> list[Audit
     return list(db.session.scalars(stmt))
 
 
+def action_choices() -> list[tuple[str, str]]:
+    """(code, words) of every action the log holds, by words: the filter's drop-down."""
+    codes = db.session.scalars(select(AuditLog.action).distinct())
+    return sorted(((code, action_label(code)) for code in codes), key=lambda c: (c[1], c[0]))
+
+
 def record_unmasked_view(
     object_type: str, object_id: Any, *, actor: User, reason: str, detail: dict[str, Any]
 ) -> AuditLog:

@@ -180,8 +180,11 @@ def test_audit_log_reads_in_chinese(auth, client):
     auth.login("admin")
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "登录成功" in page and "员工账号 #" in page  # the sign-in just made, in words
-    assert "login.success" in page  # the code stays, for the filter
-    assert "staff_user" not in page
+    # the filter offers the operations by name; the code is only the option's value
+    assert '<option value="login.success">登录成功</option>' in page
+    assert ">login.success<" not in page and "staff_user" not in page
+    filtered = client.get("/admin/audit?action=login.success").get_data(as_text=True)
+    assert '<option value="login.success" selected>登录成功</option>' in filtered
 
 
 def test_new_user_form_shows_every_problem_at_once(auth, client, db_session):

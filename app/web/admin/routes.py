@@ -98,6 +98,7 @@ def audit_log():
         "admin/audit.html",
         entries=entries,
         action=action,
+        action_choices=audit.action_choices(),
         action_label=audit.action_label,
         object_text=audit.object_text,
     )
