@@ -236,12 +236,16 @@ def test_agent_records_attempts_until_unreachable(client, auth):
     assert blocked.status_code == 302
 
 
-def test_agent_enters_phone_answers(client, auth):
-    issued = answered(ext="WEB002")
-    submit(client, issued)
+def _detractor_task(client, auth, ext: str) -> tuple[FollowUp, str]:
+    """The call-back a detractor's answers created, and the agent's CSRF token on its page."""
+    submit(client, answered(ext=ext))
     task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
     auth.login("agent")
-    token = csrf_token(client.get(f"/staff/followups/{task.id}").get_data(as_text=True))
+    return task, csrf_token(client.get(f"/staff/followups/{task.id}").get_data(as_text=True))
+
+
+def test_agent_enters_phone_answers(client, auth):
+    task, token = _detractor_task(client, auth, "WEB002")
     bad = client.post(
         f"/staff/followups/{task.id}/answers", data={"csrf_token": token, "q_nps": "8"}
     )
@@ -263,11 +267,7 @@ def test_agent_enters_phone_answers(client, auth):
 
 
 def test_answers_after_a_logged_call_do_not_add_a_second_call(client, auth):
-    issued = answered(ext="WEB002B")
-    submit(client, issued)
-    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
-    auth.login("agent")
-    token = csrf_token(client.get(f"/staff/followups/{task.id}").get_data(as_text=True))
+    task, token = _detractor_task(client, auth, "WEB002B")
     client.post(
         f"/staff/followups/{task.id}/attempt", data={"csrf_token": token, "outcome": "reached"}
     )
