@@ -122,7 +122,8 @@ def default_range(end: date | None = None) -> tuple[date, date]:
     return first, end
 
 
-def _date(value: str, label: str, name: str) -> date:
+def parse_date(value: str, label: str, name: str) -> date:
+    """A `YYYY-MM-DD` date typed in a filter, or ValidationFailed on ``name`` (in Chinese)."""
     try:
         found = date.fromisoformat(value.strip())
     except ValueError as err:
@@ -150,9 +151,9 @@ def parse(args: Mapping[str, str]) -> Filters:
     """Filters from URL arguments, limited to the viewer's branch scope (bound to the session)."""
     start, end = default_range()
     if args.get("to"):  # alone, it ends the usual twelve months
-        start, end = default_range(_date(args["to"], "结束日期", "to"))
+        start, end = default_range(parse_date(args["to"], "结束日期", "to"))
     if args.get("from"):
-        start = _date(args["from"], "开始日期", "from")
+        start = parse_date(args["from"], "开始日期", "from")
     if start > end:
         raise ValidationFailed("开始日期不能晚于结束日期", field="from")
     if (end - start).days >= MAX_DAYS:

@@ -23,6 +23,10 @@ CSP = (
 )
 
 VENDOR_FILES = {"plotly.min.js": ("plotly", "package_data")}
+DOWNLOAD_TYPES = {
+    "csv": "text/csv",  # (werkzeug adds the charset)
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 _UNSCOPED = (None, "static", "vendor_asset", "favicon")
@@ -135,6 +139,15 @@ def favicon():
     response = Response(body, mimetype="image/svg+xml")
     response.cache_control.public, response.cache_control.max_age = True, 7 * 24 * 3600
     return response
+
+
+def download(body: bytes, fmt: str, stem: str) -> Response:
+    """An export file (``fmt`` one of DOWNLOAD_TYPES) that the browser saves as ``stem.fmt``."""
+    return Response(
+        body,
+        mimetype=DOWNLOAD_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )
 
 
 def register(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 
 from app.models import Role
 from app.services import dashboard_drill as drill
@@ -18,6 +18,7 @@ from app.services.errors import ValidationFailed
 from app.web.access import roles_required
 from app.web.manager import bp
 from app.web.manager.dashboards_charts import config_json, figure_json
+from app.web.support import DOWNLOAD_TYPES, download
 
 MANAGERS = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 TABS = [
@@ -29,10 +30,6 @@ TABS = [
     ("followups", "回访"),
 ]
 DRILL_TITLES = {"responses": "答卷明细", "complaints": "投诉明细"}
-MIME = {
-    "csv": "text/csv",  # (werkzeug adds the charset)
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _filters():
@@ -78,7 +75,7 @@ def dashboards(name: str):
 @bp.get("/dashboards/<name>/export/<table>.<fmt>")
 @roles_required(*MANAGERS)
 def dashboard_export(name: str, table: str, fmt: str):
-    if fmt not in MIME:
+    if fmt not in DOWNLOAD_TYPES:
         abort(404)
     filters, error = _filters()
     if error:
@@ -99,15 +96,7 @@ def dashboard_export(name: str, table: str, fmt: str):
         if fmt == "csv"
         else exports.to_xlsx([(t.title, t.columns, t.rows, t.muted)])
     )
-    return _download(body, fmt, f"kesheng-{name}-{table}-{filters.start}-{filters.end}")
-
-
-def _download(body: bytes, fmt: str, stem: str) -> Response:
-    return Response(
-        body,
-        mimetype=MIME[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
-    )
+    return download(body, fmt, f"kesheng-{name}-{table}-{filters.start}-{filters.end}")
 
 
 @bp.get("/dashboards/drill/<kind>")
@@ -121,7 +110,7 @@ def dashboard_drill(kind: str):
         k: v for k, v in request.args.items() if k in (*drill.CODE_ARGS, "overdue", "regulator")
     }
     fmt = request.args.get("format")
-    limit = 5000 if fmt in MIME else drill.PAGE_SIZE
+    limit = 5000 if fmt in DOWNLOAD_TYPES else drill.PAGE_SIZE
     page = (
         drill.responses(filters, page=page_no, limit=limit)
         if kind == "responses"
@@ -130,7 +119,7 @@ def dashboard_drill(kind: str):
     columns, rows = (drill.response_rows if kind == "responses" else drill.complaint_rows)(
         page.items
     )
-    if fmt in MIME:
+    if fmt in DOWNLOAD_TYPES:
         exports.record_export(
             f"drill.{kind}",
             title=DRILL_TITLES[kind],
@@ -143,7 +132,7 @@ def dashboard_drill(kind: str):
             if fmt == "csv"
             else exports.to_xlsx([(kind, columns, rows, [])])
         )
-        return _download(body, fmt, f"kesheng-{kind}-{filters.start}-{filters.end}")
+        return download(body, fmt, f"kesheng-{kind}-{filters.start}-{filters.end}")
     return render_template(
         "manager/dashboards/drill.html",
         kind=kind,
@@ -176,7 +165,7 @@ def regulator_report_page():
         ), 422
     if request.args.get("download") == "1":
         body = regulator_report.build(quarter)
-        return _download(body, "xlsx", f"kesheng-complaints-{quarter}")
+        return download(body, "xlsx", f"kesheng-complaints-{quarter}")
     return render_template(
         "manager/dashboards/regulator.html",
         quarter=quarter,
