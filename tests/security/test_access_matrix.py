@@ -34,6 +34,7 @@ WEB_ACCESS: dict[str, object] = {
     "auth.logout": SIGNED_IN,
     "api.openapi_json": PUBLIC,
     "admin.audit_log": ADMIN,
+    "admin.audit_export": ADMIN,
     "admin.tokens": ADMIN,
     "admin.token_revoke": ADMIN,
     "admin.users": ADMIN,

@@ -179,7 +179,7 @@ def test_new_password_policy_in_admin_form(auth, client, db_session):
 def test_audit_log_reads_in_chinese(auth, client):
     auth.login("admin")
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "登录成功" in page and "员工账号 #" in page  # the sign-in just made, in words
+    assert "登录成功" in page and "员工账号 系统管理员 · admin" in page  # the sign-in, in words
     # the filter offers the operations by name; the code is only the option's value
     assert '<option value="login.success">登录成功</option>' in page
     assert ">login.success<" not in page and "staff_user" not in page

@@ -7,11 +7,13 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.models import Role
-from app.services import audit, org, tokens, users
-from app.services.errors import ServiceError
+from app.services import audit_trail, org, tokens, users
+from app.services.customers import Page
+from app.services.errors import ServiceError, ValidationFailed
 from app.web.access import roles_required
 from app.web.admin import bp
 from app.web.admin.forms import EmptyForm, TokenForm, UserForm
+from app.web.support import download
 
 
 def _user_form() -> UserForm:
@@ -89,16 +91,54 @@ def token_revoke(token_id: int):
     return redirect(url_for("admin.tokens"))
 
 
+# Objects the administrator can open: the page that lists them, and the anchor of their row.
+AUDIT_LINKS = {"staff_user": ("admin.users", "user"), "api_token": ("admin.tokens", "token")}
+AUDIT_FILTERS = ("action", "actor", "from", "to")
+
+
+def _audit_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k in AUDIT_FILTERS}
+
+
 @bp.get("/audit")
 @roles_required(Role.ADMIN)
 def audit_log():
-    action = request.args.get("action", "").strip()
-    entries = audit.recent_entries(action=action or None)
+    """The audit log, read-only: filtered by operation, staff member and dates, paged."""
+    args = _audit_args()
+    try:
+        filters, errors = audit_trail.parse_filter(args), {}
+    except ValidationFailed as err:
+        filters, errors = None, err.fields
+    page = (
+        audit_trail.list_entries(filters, page=request.args.get("page", 1, type=int))
+        if filters
+        else Page([], 1, 1, 0)
+    )
     return render_template(
         "admin/audit.html",
-        entries=entries,
-        action=action,
-        action_choices=audit.action_choices(),
-        action_label=audit.action_label,
-        object_text=audit.object_text,
-    )
+        page=page,
+        args=args,
+        filters=filters,
+        errors=errors,
+        action_choices=audit_trail.action_choices(),
+        actor_choices=audit_trail.actor_choices(),
+        links={k: (url_for(endpoint), anchor) for k, (endpoint, anchor) in AUDIT_LINKS.items()},
+    ), (400 if errors else 200)
+
+
+@bp.get("/audit/export.<any(csv, xlsx):fmt>")
+@roles_required(Role.ADMIN)
+def audit_export(fmt: str):
+    """The filtered log as a file; bad filters or too many rows go back to the page, which
+    says what is wrong."""
+    args = _audit_args()
+    try:
+        filters = audit_trail.parse_filter(args)
+    except ValidationFailed:
+        return redirect(url_for("admin.audit_log", **args))  # (the page names the bad value)
+    try:
+        body = audit_trail.export_entries(filters, fmt)
+    except ValidationFailed as err:  # too many rows
+        flash(err.message, "error")
+        return redirect(url_for("admin.audit_log", **args))
+    return download(body, fmt, "kesheng-audit-log")
