@@ -19,22 +19,10 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from app.security import uploads
 from app.services import complaints
 from app.services.complaints import AttachmentData, IntakeData
 from app.services.errors import ServiceError
-
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-MAX_TOTAL_BYTES = 10 * 1024 * 1024
-ALLOWED_TYPES = {
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "text/plain",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @dataclass
@@ -70,17 +58,18 @@ def _body(msg: EmailMessage) -> str:
 
 
 def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[AttachmentData, ...]:
-    kept, total = [], 0
+    """The attachments a complaint may keep (the limits of ``app.security.uploads``, the type
+    the sender's mail program gave checked against the content); the others are reported."""
+    kept, stored = [], 0
     for part in msg.iter_attachments():
         name = part.get_filename() or "attachment"
         data = part.get_payload(decode=True) or b""
         ctype = part.get_content_type()
-        if ctype not in ALLOWED_TYPES:
-            report.skipped_attachments.append(f"{label}: {name}（类型 {ctype} 不允许）")
-        elif len(data) > MAX_ATTACHMENT_BYTES or total + len(data) > MAX_TOTAL_BYTES:
-            report.skipped_attachments.append(f"{label}: {name}（超过大小限制）")
+        reason = uploads.attachment_refusal(ctype, data, stored=stored)
+        if reason:
+            report.skipped_attachments.append(f"{label}: {name}（{ctype}：{reason}）")
         else:
-            total += len(data)
+            stored += len(data)
             kept.append(AttachmentData(name, ctype, data))
     return tuple(kept)
 

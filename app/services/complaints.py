@@ -19,7 +19,7 @@ import nlp
 from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
-from app.security import pii
+from app.security import pii, uploads
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
@@ -30,6 +30,10 @@ MAX_CONTENT = 5000
 # Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
 EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
 MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
+# The customers' form (channel ``web``): a few photos or PDFs, their type read from their
+# content; sizes as for every channel (``app.security.uploads``).
+WEB_ATTACHMENT_TYPES = frozenset({"image/jpeg", "image/png", "application/pdf"})
+WEB_MAX_ATTACHMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,32 @@ class AttachmentData:
     filename: str
     content_type: str
     data: bytes
+
+
+def uploaded_file(filename: str | None, data: bytes) -> AttachmentData:
+    """A file a customer uploaded: its type is what its content shows (JPEG, PNG, PDF, GIF),
+    never the name or the browser's word for it; unrecognised content claims no type."""
+    return AttachmentData(filename or "", uploads.sniff(data) or "application/octet-stream", data)
+
+
+def attachment_problems(channel: str, files: tuple[AttachmentData, ...]) -> list[str]:
+    """Why the complaint may not keep these files, one Chinese sentence per problem (none when
+    it may): the size of each and of all together, the type (checked against the content), and
+    on the customers' form the number and the kinds a customer may send."""
+    web = channel == Channel.WEB
+    if web and len(files) > WEB_MAX_ATTACHMENTS:
+        return [f"最多上传 {WEB_MAX_ATTACHMENTS} 个附件，您选择了 {len(files)} 个"]
+    allowed = WEB_ATTACHMENT_TYPES if web else uploads.ATTACHMENT_TYPES
+    problems, stored = [], 0
+    for item in files:
+        reason = uploads.attachment_refusal(
+            item.content_type, item.data, allowed=allowed, stored=stored
+        )
+        if reason:
+            problems.append(f"“{uploads.display_name(item.filename)}”：{reason}")
+        else:
+            stored += len(item.data)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,9 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed("监管转办日期不能晚于今天", field="regulator_received_on")
     if data.phone and len(pii.normalise_phone(data.phone)) < 7:
         raise ValidationFailed("手机号格式不正确", field="phone")
+    problems = attachment_problems(data.channel, data.attachments)
+    if problems:  # (before the transaction: a refused file leaves no complaint behind)
+        raise ValidationFailed("；".join(problems), field="attachments")
 
 
 def find_customer(data: IntakeData) -> Customer | None:
@@ -459,10 +492,8 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
 def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachment:
     return ComplaintAttachment(
         complaint_id=complaint.id,
-        # Only the base name: a client's "../../x" never reaches a path (files live in the DB).
-        filename=(item.filename.replace("\x00", "").replace("\\", "/").split("/")[-1] or "附件")[
-            :200
-        ],
+        # Display text only: a client's "../../x" never reaches a path (files live in the DB).
+        filename=uploads.display_name(item.filename),
         content_type=item.content_type[:100],
         size=len(item.data),
         sha256=hashlib.sha256(item.data).hexdigest(),

@@ -36,7 +36,7 @@ from app.services.improvements import get_problem, record, require_manager, sync
 from app.services.tx import after_commit, transactional
 
 REMIND_DAYS = 3
-MAX_ATTACHMENT = 5 * 1024 * 1024
+MAX_ATTACHMENT = upload_checks.ATTACHMENT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -115,16 +115,18 @@ def _attach(action: ImprovementAction, uploads: list[Upload], actor: User | None
         if not up.data:
             continue
         if len(up.data) > MAX_ATTACHMENT:
-            raise ValidationFailed("附件不能超过 5 MB", field="files")
+            raise ValidationFailed(
+                f"附件不能超过 {upload_checks.mb(MAX_ATTACHMENT)}", field="files"
+            )
         if upload_checks.extension(up.filename) not in upload_checks.EVIDENCE_EXTENSIONS:
             raise ValidationFailed(
                 "附件类型不支持，请上传图片、PDF、Word、Excel 或文本文件", field="files"
             )
-        name = (up.filename or "附件").replace("\x00", "").split("/")[-1].split("\\")[-1]
+        name = upload_checks.display_name(up.filename)
         db.session.add(
             ActionAttachment(
                 action_id=action.id,
-                filename=name[:200] or "附件",
+                filename=name,
                 content_type=(up.content_type or "application/octet-stream")[:100],
                 size=len(up.data),
                 sha256=hashlib.sha256(up.data).hexdigest(),

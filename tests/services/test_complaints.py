@@ -421,9 +421,12 @@ def test_mail_import_is_idempotent_and_limits_attachments(db_session, tmp_path):
     msg.set_content("理财经理说保本，现在亏损五万元，要求说明。")
     msg.add_attachment(b"%PDF-1.4 test", maintype="application", subtype="pdf", filename="合同.pdf")
     msg.add_attachment(b"MZ...", maintype="application", subtype="x-msdownload", filename="a.exe")
+    # A program the sender's mail program calls a photo: the same check as the public form's.
+    msg.add_attachment(b"MZ...", maintype="image", subtype="jpeg", filename="photo.jpg")
     (tmp_path / "one.eml").write_bytes(bytes(msg))
     report = complaint_mail.import_mail(tmp_path)
-    assert len(report.created) == 1 and len(report.skipped_attachments) == 1
+    assert len(report.created) == 1 and len(report.skipped_attachments) == 2
+    assert "photo.jpg（image/jpeg：文件内容与类型不符）" in report.skipped_attachments[1]
     again = complaint_mail.import_mail(tmp_path / "one.eml")
     assert again.duplicates == report.created
     c = db_session.scalar(
