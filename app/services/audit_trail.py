@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "token.create": "创建接口令牌",
     "token.revoke": "吊销接口令牌",
     "customers.import": "导入客户名单",
+    "complaint.attachment_download": "下载投诉附件",
     "dashboard.export": "导出看板数据",
     "responses.export": "导出答卷",
     "retention.run": "到期个人信息匿名化",

@@ -23,7 +23,7 @@ from app.security import pii, uploads
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
-from app.services.errors import ValidationFailed
+from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
@@ -599,6 +599,32 @@ def history(complaint: Complaint) -> list[ComplaintEvent]:
 def attachments(complaint: Complaint) -> list[ComplaintAttachment]:
     stmt = select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
     return list(db.session.scalars(stmt))
+
+
+@transactional
+def download_attachment(complaint_id: int, attachment_id: int, *, actor: User):
+    """A complaint's file for staff who see the case, every channel's alike; the download is
+    written to the audit log (a customer's photo or statement can show full card or ID numbers).
+    Returns (attachment, the file name to save it under: its number and the extension of its
+    type, never the sender's name)."""
+    complaint = get_complaint(complaint_id)
+    item = db.session.get(ComplaintAttachment, attachment_id)
+    if item is None or item.complaint_id != complaint.id:
+        raise NotFound("附件不存在")
+    audit.record(
+        "complaint.attachment_download",
+        actor=actor,
+        object_type="complaint",
+        object_id=complaint.id,
+        detail={
+            "reference": complaint.reference,
+            "attachment_id": item.id,
+            "filename": item.filename,
+            "sha256": item.sha256,
+        },
+    )
+    ext = uploads.EXTENSIONS.get(item.content_type)
+    return item, f"attachment-{item.id}" + (f".{ext}" if ext else "")
 
 
 @transactional

@@ -1,5 +1,5 @@
 """Attachments on the customers' complaint form: stored with the complaint in one transaction,
-shown to and downloaded by staff, refused with a Chinese message that keeps what the
+shown to and downloaded by staff (audited), refused with a Chinese message that keeps what the
 customer typed: wrong type (by content), too large, too many, an archive, a request too large."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Complaint, ComplaintAttachment, Customer
+from app.models import AuditLog, Complaint, ComplaintAttachment, Customer
 from app.security import uploads
 from app.services import complaints
 from app.services.complaints import AttachmentData, IntakeData
@@ -100,7 +100,14 @@ def test_customer_files_are_stored_with_the_complaint_and_staff_download_them(
     got = client.get(f"/staff/complaints/{c.id}/attachments/{files[0].id}")
     assert got.status_code == 200 and got.data == JPEG
     assert got.mimetype == "application/octet-stream"
+    saved_as = f"attachment-{files[0].id}.jpg"  # (never the name the customer sent)
+    assert got.headers["Content-Disposition"] == f"attachment; filename={saved_as}"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
+    entry = db_session.scalar(
+        select(AuditLog).where(AuditLog.action == "complaint.attachment_download")
+    )
+    assert entry.actor_name == "agent" and entry.object_id == str(c.id)
+    assert entry.detail["filename"] == "转账失败截图.jpg"
 
 
 def test_a_file_of_the_wrong_kind_is_refused_by_its_content(client, db_session):

@@ -15,7 +15,6 @@ from app.models.complaint import (
     CHANNEL_LABELS,
     STATUS_LABELS,
     Complaint,
-    ComplaintAttachment,
 )
 from app.services import analysis, complaints, notify, org
 from app.services import complaint_casework as casework
@@ -24,6 +23,7 @@ from app.services import complaint_handling as handling
 from app.services import complaint_queue as queue
 from app.services.complaints import IntakeData
 from app.services.errors import Conflict, NotFound, ServiceError
+from app.services.tx import keep_loaded
 from app.web.access import roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
@@ -316,15 +316,13 @@ def complaint_reveal(complaint_id: int):
 @bp.get("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
 @roles_required(*STAFF_ROLES)
 def complaint_attachment(complaint_id: int, attachment_id: int):
-    complaint = complaints.get_complaint(complaint_id)
-    item = db.session.get(ComplaintAttachment, attachment_id)
-    if item is None or item.complaint_id != complaint.id:
-        abort(404)
+    with keep_loaded():
+        item, name = complaints.download_attachment(complaint_id, attachment_id, actor=current_user)
     return Response(
         item.data,
         mimetype="application/octet-stream",
         headers={
-            "Content-Disposition": f"attachment; filename=attachment-{item.id}",
+            "Content-Disposition": f"attachment; filename={name}",
             "X-Content-Type-Options": "nosniff",
         },
     )
