@@ -24,9 +24,25 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
     customer.fill("#content", TEXT)
     customer.fill("#demand", "退还手续费")
     customer.check("#consent")
+    # A photo over 5 MB is refused in the browser, before its upload; a screenshot goes with it.
+    too_big = b"\xff\xd8\xff\xe0" + b"\0" * (6 * 1024 * 1024)
+    customer.set_input_files(
+        "#attachments", {"name": "柜台照片.jpg", "mimeType": "image/jpeg", "buffer": too_big}
+    )
+    customer.click("button[type=submit]")
+    assert "每个附件不能超过 5 MB" in customer.locator(".pc-file-errors").inner_text()
+    assert customer.url.endswith("/complaint") and customer.locator(".pc-ref").count() == 0
+    screenshot(customer, "complaint-01b-attachment-too-large")
+    png = b"\x89PNG\r\n\x1a\n" + b"\1" * 4096
+    customer.set_input_files(
+        "#attachments", {"name": "收费凭条.png", "mimeType": "image/png", "buffer": png}
+    )
+    assert customer.locator(".pc-file-errors").inner_text() == ""
+    assert "已选择 1 个文件" in customer.locator(".pc-pick").inner_text()
     customer.click("button[type=submit]")
     reference = customer.locator(".pc-ref").inner_text().strip()
     assert re.fullmatch(r"TS\d{8}-\d{6}", reference)
+    assert "附件 1 个：收费凭条.png" in customer.content()
     screenshot(customer, "complaint-02-public-done")
     phone.close()
 
@@ -40,6 +56,7 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
     page.click(f"text={reference}")
     assert "待受理" in page.locator(".cp-title").inner_text()
     assert "139****6666" in page.content() and "13955556666" not in page.content()
+    assert "收费凭条.png" in page.locator("section.panel", has_text="投诉内容").inner_text()
     screenshot(page, "complaint-04-detail-received")
 
     page.click("#act-accept button[type=submit]")
