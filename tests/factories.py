@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken, Branch, Customer, Role, User
+from app.models import ApiToken, Branch, BranchKind, Customer, Response, Role, SurveyVersion, User
 from app.security.passwords import hash_password
 from app.services import invitations, tokens
 from app.services.customers import CustomerData
@@ -19,6 +19,38 @@ _HASH = None
 
 def branch(code: str) -> Branch:
     return db.session.scalar(select(Branch).where(Branch.code == code))
+
+
+def sub_branch(code: str, name: str, parent: str = "HZ") -> Branch:
+    """A fresh sub-branch (no demo data in it), for figures that must count only the test's."""
+    row = Branch(code=code, name=name, kind=BranchKind.SUB_BRANCH)
+    row.place_under(branch(parent))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def scored_responses(branch_code: str, at: datetime, scores: list[int], metric: str = "csat"):
+    """Bare answers with one score each (``metric``: csat or nps), five minutes apart from at."""
+    version = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id)).first()
+    branch_id = branch(branch_code).id
+    for i, score in enumerate(scores):
+        db.session.add(
+            Response(
+                survey_id=version.survey_id,
+                version_id=version.id,
+                channel="web",
+                submitted_at=at + timedelta(minutes=5 * i),
+                answers={},
+                branch_id=branch_id,
+                **{metric: score},
+            )
+        )
+    db.session.flush()
+
+
+def nps_answers(promoters: int, passives: int, detractors: int) -> list[int]:
+    return [10] * promoters + [8] * passives + [3] * detractors
 
 
 def user(

@@ -1,8 +1,9 @@
 """The verification rule of an improvement: before/after figures in, a verdict out (pure).
 
 Rule: over a window of N days after the last action was completed versus the same length before
-it, for the problem's scope, the improvement holds when at least one usable signal improved and
-no usable signal got worse:
+it, for the problem's scope, the improvement holds when at least one usable signal improved
+significantly and no usable signal got significantly worse (``surveys.significance``:
+|z| >= 1.96; a smaller move is 无显著变化):
 
 - complaints of the problem's categories fell (usable when both windows together hold at least
   ``min_complaints`` complaints; a drop from 2 to 1 proves nothing);
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from surveys import significance
 
 
 class Verdict(StrEnum):
@@ -57,7 +60,11 @@ class WindowFigures:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """One compared figure: its values, sample sizes, whether usable, and its direction."""
+    """One compared figure: its values, sample sizes, whether usable, and its direction.
+
+    ``change`` is "better" or "worse" only when the difference is significant, "same" when it
+    is not (无显著变化), "unknown" when a window has no data; ``explain`` gives the test's
+    figures in words."""
 
     name: str
     label: str
@@ -67,6 +74,8 @@ class Signal:
     n_after: int
     usable: bool
     change: str  # "better" | "worse" | "same" | "unknown"
+    z: float | None = None
+    explain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,52 +102,61 @@ class Verification:
         }
 
 
-def _direction(before: float | None, after: float | None, *, lower_is_better: bool) -> str:
-    if before is None or after is None:
-        return "unknown"
-    if after == before:
-        return "same"
-    improved = after < before if lower_is_better else after > before
-    return "better" if improved else "worse"
+def _signal(
+    name: str,
+    label: str,
+    values: tuple[float | None, float | None],
+    sizes: tuple[int, int],
+    usable: bool,
+    change: significance.Change | None,
+    unit: str = "",
+) -> Signal:
+    if change is None:
+        return Signal(name, label, *values, *sizes, usable, "unknown")
+    z = None if change.z is None else round(change.z, 2)
+    return Signal(name, label, *values, *sizes, usable, change.direction, z, change.explain(unit))
 
 
 def signals_of(
     before: WindowFigures, after: WindowFigures, *, min_sample: int, min_complaints: int
 ) -> tuple[Signal, ...]:
-    """The three compared figures with their sample sizes and usability."""
-    complaints_usable = before.complaints + after.complaints >= min_complaints
-    csat_usable = min(before.csat_n, after.csat_n) >= min_sample
-    nps_usable = min(before.nps_n, after.nps_n) >= min_sample
+    """The three compared figures with their sample sizes, usability and significance."""
+    csat, nps = None, None
+    if before.csat_n and after.csat_n:
+        csat = significance.share_change(
+            (before.csat_n, before.csat_good), (after.csat_n, after.csat_good)
+        )
+    if before.nps_n and after.nps_n:
+        nps = significance.nps_change(
+            (before.nps_n, before.promoters, before.detractors),
+            (after.nps_n, after.promoters, after.detractors),
+        )
     return (
-        Signal(
+        _signal(
             "complaints",
             "同类投诉量",
-            float(before.complaints),
-            float(after.complaints),
-            before.complaints,
-            after.complaints,
-            complaints_usable,
-            _direction(before.complaints, after.complaints, lower_is_better=True),
+            (float(before.complaints), float(after.complaints)),
+            (before.complaints, after.complaints),
+            before.complaints + after.complaints >= min_complaints,
+            significance.count_change(before.complaints, after.complaints),
+            " 件",
         ),
-        Signal(
+        _signal(
             "csat",
             "满意度（CSAT，%）",
-            before.csat,
-            after.csat,
-            before.csat_n,
-            after.csat_n,
-            csat_usable,
-            _direction(before.csat, after.csat, lower_is_better=False),
+            (before.csat, after.csat),
+            (before.csat_n, after.csat_n),
+            min(before.csat_n, after.csat_n) >= min_sample,
+            csat,
+            " 个百分点",
         ),
-        Signal(
+        _signal(
             "nps",
             "净推荐值（NPS）",
-            before.nps,
-            after.nps,
-            before.nps_n,
-            after.nps_n,
-            nps_usable,
-            _direction(before.nps, after.nps, lower_is_better=False),
+            (before.nps, after.nps),
+            (before.nps_n, after.nps_n),
+            min(before.nps_n, after.nps_n) >= min_sample,
+            nps,
         ),
     )
 
@@ -172,7 +190,9 @@ def verify(
     worse = [s.label for s in usable if s.change == "worse"]
     better = [s.label for s in usable if s.change == "better"]
     if worse:
-        return Verification(Verdict.FAILED, "、".join(worse) + " 变差", signals)
+        return Verification(Verdict.FAILED, "、".join(worse) + " 显著变差", signals)
     if not better:
-        return Verification(Verdict.FAILED, "整改后各项指标没有改善", signals)
-    return Verification(Verdict.PASSED, "、".join(better) + " 改善", signals)
+        return Verification(
+            Verdict.FAILED, "整改后各项指标没有显著改善（变化在随机波动范围内）", signals
+        )
+    return Verification(Verdict.PASSED, "、".join(better) + " 显著改善", signals)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, Branch, BranchKind, Campaign, Response, Role, SurveyVersion, utcnow
+from app.models import AuditLog, Campaign, Role, SurveyVersion, utcnow
 from app.models.improvement import ActionStatus, ProblemEvent, ProblemEventImmutable, ProblemStatus
 from app.models.outbox import OutboxMessage
 from app.services import complaints, improvements, scope
@@ -24,11 +24,7 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def branch(db_session):
     """A fresh sub-branch under HZ, so the demo bank's complaints do not count."""
-    row = Branch(code="HZT9", name="测试整改支行", kind=BranchKind.SUB_BRANCH)
-    row.place_under(factories.branch("HZ"))
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return factories.sub_branch("HZT9", "测试整改支行")
 
 
 @pytest.fixture
@@ -49,22 +45,8 @@ def complaint(at, content="信用卡年费多收了三百元，办卡时说首�
     return complaints.create_complaint(data)[0]
 
 
-def responses(at, scores):
-    version = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id)).first()
-    branch_id = factories.branch("HZT9").id
-    for i, csat in enumerate(scores):
-        db.session.add(
-            Response(
-                survey_id=version.survey_id,
-                version_id=version.id,
-                channel="web",
-                submitted_at=at + timedelta(hours=i),
-                csat=csat,
-                answers={},
-                branch_id=branch_id,
-            )
-        )
-    db.session.flush()
+def responses(at, scores, metric="csat"):
+    factories.scored_responses("HZT9", at, scores, metric)
 
 
 def problem(actor, **kw):
@@ -132,6 +114,30 @@ def test_csat_rising_passes_on_survey_answers_alone(branch, hq, app):
     sat = result.signals[1]
     assert (sat.before, sat.after, sat.n_before, sat.n_after) == (40.0, 80.0, 30, 30)
     assert result.holds
+
+
+@pytest.mark.parametrize(
+    ("after", "change", "verdict", "reason"),
+    [
+        # NPS 20 -> 17 on 400 answers a window: z = -0.57, within chance
+        ((148, 172, 80), "same", "failed", "没有显著改善"),
+        # NPS 20 -> 0: z = -3.71
+        ((120, 160, 120), "worse", "failed", "净推荐值（NPS） 显著变差"),
+    ],
+)
+def test_nps_moves_only_when_the_change_is_beyond_chance(
+    branch, hq, after, change, verdict, reason
+):
+    now = utcnow()
+    done_at = now - 61 * DAY
+    responses(done_at - 50 * DAY, factories.nps_answers(160, 160, 80), "nps")  # NPS 20
+    responses(done_at + 10 * DAY, factories.nps_answers(*after), "nps")
+    p = problem(hq, code_business=None)
+    finished_action(p, hq, done_at)
+    _, result = figures.evaluate(p, now)
+    nps = result.signals[2]
+    assert (nps.n_before, nps.n_after, nps.before) == (400, 400, 20.0)
+    assert nps.change == change and result.verdict == verdict and reason in result.reason
 
 
 def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq):

@@ -24,14 +24,51 @@ def test_complaints_alone_can_pass_when_surveys_are_too_few():
 
 
 def test_complaints_rising_fails_even_if_csat_rose():
-    result = verify(csat(50, 20, complaints=10), csat(50, 40, complaints=18), min_sample=30)
+    # 10 -> 25 complaints: z = 15 / sqrt(35) = 2.54
+    result = verify(csat(50, 20, complaints=10), csat(50, 40, complaints=25), min_sample=30)
     assert result.verdict == Verdict.FAILED
-    assert "同类投诉量" in result.reason
+    assert "同类投诉量 显著变差" in result.reason
+
+
+def test_a_rise_of_complaints_within_chance_does_not_fail_a_significant_csat_rise():
+    # 10 -> 18 complaints: z = 8 / sqrt(28) = 1.51, no significant change
+    result = verify(csat(50, 20, complaints=10), csat(50, 40, complaints=18), min_sample=30)
+    complaints, sat, _ = result.signals
+    assert (complaints.change, complaints.z) == ("same", 1.51)
+    assert sat.change == "better" and result.verdict == Verdict.PASSED
+
+
+def test_a_small_nps_fall_on_a_large_noisy_sample_is_no_significant_change():
+    # NPS 20 -> 17 on 400 answers each: z = -0.57, within chance; nothing else moved either
+    before = WindowFigures(nps_n=400, promoters=160, detractors=80)
+    after = WindowFigures(nps_n=400, promoters=148, detractors=80)
+    result = verify(before, after, min_sample=30)
+    nps = result.signals[2]
+    assert (nps.before, nps.after, nps.change, nps.z) == (20.0, 17.0, "same", -0.57)
+    assert "不显著" in nps.explain
+    assert result.verdict == Verdict.FAILED and "没有显著改善" in result.reason
+    assert "变差" not in result.reason
+
+
+def test_a_large_nps_fall_on_the_same_sample_is_worse():
+    before = WindowFigures(nps_n=400, promoters=160, detractors=80)
+    after = WindowFigures(nps_n=400, promoters=120, detractors=120)
+    result = verify(before, after, min_sample=30)
+    assert result.signals[2].change == "worse"
+    assert result.verdict == Verdict.FAILED and "净推荐值（NPS） 显著变差" in result.reason
+
+
+def test_a_small_csat_rise_does_not_pass():
+    # 60 % -> 70 % of 40 ratings: pooled p = 0.65, se = 0.1067, z = 0.94
+    result = verify(csat(40, 24), csat(40, 28), min_sample=30)
+    assert result.signals[1].change == "same"
+    assert result.verdict == Verdict.FAILED
 
 
 def test_nothing_improved_fails():
     result = verify(csat(50, 25, complaints=10), csat(50, 25, complaints=10), min_sample=30)
     assert result.verdict == Verdict.FAILED
+    assert [s.change for s in result.signals] == ["same", "same", "unknown"]
 
 
 def test_nps_falling_fails():

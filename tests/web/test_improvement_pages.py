@@ -14,6 +14,7 @@ from app.models.improvement import Problem, ProblemLink
 from app.services import complaints, improvements
 from app.services import improvement_actions as actions
 from app.services.complaints import IntakeData
+from tests import factories
 from tests.support import csrf_token
 
 TEXT = "信用卡年费多收了三百元，客服一直推诿，要求退还并说明收费依据。"
@@ -205,3 +206,34 @@ def test_close_button_is_disabled_with_its_reason_and_a_refusal_is_flashed_at_th
     improvements.override_verification(p.id, "该业务已停办，经复核整改落实到位", actor=hq)
     card = _close_card(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
     assert "disabled" not in card and "close-blocker" not in card
+
+
+def _card(page: str, anchor: str) -> str:
+    return page.split(f'id="{anchor}"')[1].split("</section>")[0]
+
+
+def _problem_with_nps(client, auth, after: tuple[int, int, int]) -> str:
+    """A problem in a fresh sub-branch whose NPS was 20 on 400 answers before its action."""
+    factories.sub_branch("HZT8", "测试显著性支行")
+    p, hq = make_problem("HZT8", "理财到期提醒不及时")
+    done_at = utcnow() - timedelta(days=61)
+    factories.scored_responses("HZT8", done_at - timedelta(days=50),
+                               factories.nps_answers(160, 160, 80), "nps")  # fmt: skip
+    factories.scored_responses("HZT8", done_at + timedelta(days=10),
+                               factories.nps_answers(*after), "nps")  # fmt: skip
+    a = actions.add_action(p.id, actions.ActionData("上线到期提醒", done_at.date()), actor=hq)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已上线", now=done_at)
+    auth.login("manager")
+    card = _card(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True), "verification")
+    return re.search(r"<td>净推荐值（NPS）</td>(.*?)</tr>", card, re.S).group(1)
+
+
+def test_a_small_nps_change_on_many_answers_is_no_significant_change(client, auth):
+    row = _problem_with_nps(client, auth, (148, 172, 80))  # 20 -> 17: z = -0.57
+    assert ">17.0<" in row and ">400<" in row
+    assert "无显著变化" in row and "变差" not in row and "z = -0.57" in row
+
+
+def test_a_large_nps_fall_on_the_same_answers_is_worse(client, auth):
+    row = _problem_with_nps(client, auth, (120, 160, 120))  # 20 -> 0: z = -3.71
+    assert "变差" in row and "z = -3.71" in row
