@@ -32,6 +32,7 @@ from app.services import campaigns, notify, org
 from app.services import complaint_clock as clock
 from app.services import improvement_figures as figures
 from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.improvement_verification import Verification
 from app.services.improvements import get_problem, record, require_manager, sync_status
 from app.services.tx import after_commit, transactional
 
@@ -101,6 +102,49 @@ def add_action(problem_id: int, data: ActionData, *, actor: User) -> Improvement
     return action
 
 
+EVIDENCE = "evidence"  # 补充证据: not a transition, possible in any status of an open problem
+CHOICE_LABELS = {**ACTION_VERB_LABELS, EVIDENCE: "补充证据"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An operation the problem page offers on an action; ``blocker`` says why it cannot be done
+    now (the button is shown disabled with it), None when it can."""
+
+    verb: str
+    blocker: str | None = None
+
+    @property
+    def label(self) -> str:
+        return CHOICE_LABELS[self.verb]
+
+
+def _closed(problem: Problem, verb: str) -> bool:
+    """On a closed problem an action can only be reopened (which reopens the problem)."""
+    return problem.status == ProblemStatus.CLOSED and verb != "reopen"
+
+
+def _verify_blocker(problem: Problem, result: Verification) -> str | None:
+    if result.holds or problem.overridden:
+        return None
+    if not result.started:
+        return f"{result.reason}，暂不能标记为已验证"
+    return f"整改效果尚未通过验证（{result.label}），也没有人工认定，不能标记为已验证"
+
+
+def choices(action: ImprovementAction, result: Verification) -> list[Choice]:
+    """What can be done to ``action`` now, as ``change_action`` and ``add_evidence`` decide it:
+    the transitions its status allows (the model's table), then 补充证据; nothing but 重新打开 on
+    a closed problem. ``result`` is the problem's current verification."""
+    problem = action.problem
+    out = []
+    for verb in [*action.allowed(), EVIDENCE]:
+        if _closed(problem, verb):
+            continue
+        out.append(Choice(verb, _verify_blocker(problem, result) if verb == "verify" else None))
+    return out
+
+
 def get_action(problem_id: int, action_id: int) -> ImprovementAction:
     problem = get_problem(problem_id)
     action = db.session.get(ImprovementAction, action_id)
@@ -160,14 +204,14 @@ def change_action(
     action = get_action(problem_id, action_id)
     problem = action.problem
     text = (text or "").strip()
-    if problem.status == ProblemStatus.CLOSED and verb != "reopen":
+    if _closed(problem, verb):
         raise Conflict("问题已闭环")
     if verb == "complete" and not (text or action.evidence or uploads):
         raise ValidationFailed("完成整改须填写整改证据（做了什么、效果如何）", field="text")
     if verb == "reopen" and len(text) < 4:
         raise ValidationFailed("请写明重新打开的原因", field="text")
-    if verb == "verify" and not (figures.refresh(problem, now).holds or problem.overridden):
-        raise Conflict("整改效果尚未通过验证，也没有人工认定，不能标记为已验证")
+    if verb == "verify" and (blocker := _verify_blocker(problem, figures.refresh(problem, now))):
+        raise Conflict(blocker)
     before, after = action.transition(verb, at=now)
     if verb == "complete" and text:
         action.evidence = (action.evidence + "\n" + text).strip()
@@ -203,6 +247,8 @@ def add_evidence(
 ) -> ImprovementAction:
     require_manager(actor)
     action = get_action(problem_id, action_id)
+    if _closed(action.problem, EVIDENCE):
+        raise Conflict("问题已闭环")
     text = (text or "").strip()
     if not text and not any(u.data for u in uploads):
         raise ValidationFailed("请填写证据说明或上传附件", field="text")

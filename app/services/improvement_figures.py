@@ -26,10 +26,15 @@ def settings() -> tuple[int, int]:
     return int(cfg.get("MIN_SAMPLE_SIZE", 30)), int(cfg.get("IMPROVEMENT_MIN_COMPLAINTS", 5))
 
 
+def open_actions(problem: Problem) -> int:
+    return sum(1 for a in problem.actions if not a.finished)
+
+
 def anchor_of(problem: Problem) -> datetime | None:
-    """When the last action was completed; None while no action is finished."""
-    done = [a.done_at for a in problem.actions if a.done_at and a.status in FINISHED_ACTIONS]
-    return max(done) if done else None
+    """When the last action was completed; None while the problem has none or one is still to
+    finish (the comparison starts from the last one)."""
+    done = [a.done_at for a in problem.actions if a.done_at]
+    return max(done) if done and not open_actions(problem) else None
 
 
 def _branch_ids(problem: Problem) -> Select:
@@ -122,7 +127,7 @@ def evaluate(problem: Problem, now: datetime | None = None) -> tuple[Windows, ru
     now = now or utcnow()
     w = windows(problem, now)
     if w.anchor is None:
-        return w, rule.Verification(rule.Verdict.INSUFFICIENT, "尚无已完成的整改措施")
+        return w, rule.pending(open_actions(problem))
     min_sample, min_complaints = settings()
     result = rule.verify(
         w.before,
@@ -177,7 +182,8 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
         axis = "" if i == 1 else str(i)
         for label, value, size, color in (
             ("整改前", s.before, s.n_before, BEFORE_COLOR),
-            ("整改后", s.after, s.n_after, after_color(s)),
+            # while the after-window runs, its figures so far carry no colour of a verdict
+            ("整改后", s.after, s.n_after, NEUTRAL_COLOR if result.days_left else after_color(s)),
         ):
             data.append(
                 {

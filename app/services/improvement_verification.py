@@ -1,16 +1,17 @@
 """The verification rule of an improvement: before/after figures in, a verdict out (pure).
 
-Rule: over a window of N days after the last action was completed versus the same length before
-it, for the problem's scope, the improvement holds when at least one usable signal improved
-significantly and no usable signal got significantly worse (``surveys.significance``:
-|z| >= 1.96; a smaller move is 无显著变化):
+Rule: once every action of the problem is finished, over a window of N days after the last one
+was completed versus the same length before it, for the problem's scope, the improvement holds
+when at least one usable signal improved significantly and no usable signal got significantly
+worse (``surveys.significance``: |z| >= 1.96; a smaller move is 无显著变化):
 
 - complaints of the problem's categories fell (usable when both windows together hold at least
   ``min_complaints`` complaints; a drop from 2 to 1 proves nothing);
 - CSAT (share of 4–5 ratings) rose (usable when each window has ``min_sample`` ratings);
 - NPS rose (usable when each window has ``min_sample`` 0–10 answers).
 
-With no usable signal, or while the after-window has not yet run its full length, the verdict is
+Before the actions are finished there is nothing to verify yet (``pending``, no verdict). With
+no usable signal, or while the after-window has not yet run its full length, the verdict is
 "not enough data yet" — never a pass by default.
 """
 
@@ -24,12 +25,14 @@ from surveys import significance
 
 
 class Verdict(StrEnum):
+    PENDING = "pending"  # actions still to finish: nothing to verify yet, no verdict
     PASSED = "passed"
     FAILED = "failed"
     INSUFFICIENT = "insufficient"
 
 
 VERDICT_LABELS = {
+    Verdict.PENDING: "待整改措施完成",
     Verdict.PASSED: "验证通过",
     Verdict.FAILED: "未通过验证",
     Verdict.INSUFFICIENT: "数据不足，暂无法判断",
@@ -87,7 +90,14 @@ class Verification:
 
     @property
     def label(self) -> str:
+        if self.verdict == Verdict.INSUFFICIENT and self.days_left > 0:
+            return "观察期中，暂不判断"
         return VERDICT_LABELS[self.verdict]
+
+    @property
+    def started(self) -> bool:
+        """Whether there is anything to verify yet (every action finished)."""
+        return self.verdict != Verdict.PENDING
 
     @property
     def holds(self) -> bool:
@@ -159,6 +169,16 @@ def signals_of(
             nps,
         ),
     )
+
+
+def pending(open_actions: int) -> Verification:
+    """Nothing to verify yet: ``open_actions`` of the problem's actions are still to finish (0:
+    it has none yet)."""
+    if open_actions:
+        reason = f"还有 {open_actions} 项整改措施未完成，全部完成后开始验证"
+    else:
+        reason = "尚无整改措施，整改措施完成后开始验证"
+    return Verification(Verdict.PENDING, reason)
 
 
 def verify(

@@ -311,16 +311,32 @@ def sync_status(problem: Problem) -> None:
         problem.status = ProblemStatus.OPEN
 
 
+def override_blocker(problem: Problem, result: Verification) -> str | None:
+    """Why override_verification would refuse this problem now, or None: the detail page shows it
+    instead of the form. result: the problem's current verification."""
+    if problem.status == ProblemStatus.CLOSED:
+        return "问题已闭环"
+    if not result.started:
+        return "整改措施全部完成后才能人工认定（届时验证数据不足或未通过时使用）"
+    if result.holds:
+        return "整改效果已验证通过，无需人工认定"
+    return None
+
+
 @transactional
 def override_verification(problem_id: int, reason: str, *, actor: User) -> Problem:
-    """A manager accepts the improvement without the figures, with a written reason (recorded)."""
+    """A manager accepts the improvement without the figures, with a written reason (recorded):
+    only once every action is finished and while the verification does not hold."""
+    from app.services import improvement_figures as figures
+
     require_manager(actor)
     problem = get_problem(problem_id)
     reason = (reason or "").strip()
+    blocker = override_blocker(problem, figures.refresh(problem, utcnow()))
+    if blocker:
+        raise Conflict(blocker)
     if len(reason) < 10:
         raise ValidationFailed("请写明人工认定的理由（不少于 10 个字）", field="reason")
-    if problem.status == ProblemStatus.CLOSED:
-        raise Conflict("问题已闭环")
     problem.override_reason, problem.override_by_id, problem.override_at = (
         reason,
         actor.id,

@@ -175,11 +175,93 @@ def test_cannot_close_with_an_open_action_even_when_overridden(branch, hq):
     with pytest.raises(Conflict, match="尚无整改措施"):
         improvements.close_problem(p.id, actor=hq, now=now)
     finished_action(p, hq, now - 70 * DAY)
+    improvements.override_verification(p.id, "经检查，培训已覆盖全部柜员和客服人员", actor=hq)
     actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", now.date()), actor=hq)
     assert p.status == ProblemStatus.IN_PROGRESS
-    improvements.override_verification(p.id, "经检查，培训已覆盖全部柜员和客服人员", actor=hq)
     with pytest.raises(Conflict, match="1 项整改措施未完成"):
         improvements.close_problem(p.id, actor=hq, now=now)
+
+
+def test_nothing_is_verified_until_every_action_is_finished(branch, hq):
+    """No verdict (not even 数据不足) while the problem has no action or one is still open:
+    the comparison starts from the last action's completion."""
+    now = utcnow()
+    for k in range(12):
+        complaint(now - 90 * DAY + k * DAY)  # plenty to compare, had the window started
+    p = problem(hq)
+    w, result = figures.evaluate(p, now)
+    assert (w.anchor, result.verdict, result.signals) == (None, "pending", ())
+    assert "整改措施完成后开始验证" in result.reason and not result.started
+    finished_action(p, hq, now - 70 * DAY)
+    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", now.date()), actor=hq)
+    w, result = figures.evaluate(p, now)
+    assert w.anchor is None and result.verdict == "pending"
+    assert "还有 1 项整改措施未完成" in result.reason
+    assert figures.refresh(p, now) == result and p.verification["verdict"] == "pending"
+
+
+def test_override_only_once_the_actions_are_finished_and_while_unverified(branch, hq):
+    now = utcnow()
+    reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
+    p = problem(hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    with pytest.raises(Conflict, match="整改措施全部完成后才能人工认定"):
+        improvements.override_verification(p.id, reason, actor=hq)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已培训", now=now - 70 * DAY)
+    assert improvements.override_blocker(p, figures.evaluate(p, now)[1]) is None
+    improvements.override_verification(p.id, reason, actor=hq)
+    assert p.overridden
+
+
+def test_an_override_is_not_needed_when_the_verification_holds(branch, hq):
+    now = utcnow()
+    done_at = now - 70 * DAY
+    for k in range(12):
+        complaint(done_at - (k + 1) * 4 * DAY)
+    complaint(done_at + 10 * DAY)
+    p = problem(hq)
+    finished_action(p, hq, done_at)
+    with pytest.raises(Conflict, match="已验证通过，无需人工认定"):
+        improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+
+
+def verbs(action, now):
+    return {
+        c.verb: c.blocker for c in actions.choices(action, figures.evaluate(action.problem, now)[1])
+    }
+
+
+def test_the_choices_on_an_action_follow_its_status_and_the_verification(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    assert verbs(a, now) == {"start": None, "complete": None, "evidence": None}
+    actions.change_action(p.id, a.id, "start", actor=hq)
+    assert verbs(a, now) == {"complete": None, "evidence": None}
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已培训", now=now - 70 * DAY)
+    offered = verbs(a, now)
+    assert list(offered) == ["verify", "reopen", "evidence"]
+    assert offered["reopen"] is None and offered["evidence"] is None
+    # no data: 数据不足, so 验证 is shown disabled with the service's own refusal
+    assert "整改效果尚未通过验证（数据不足" in offered["verify"]
+    with pytest.raises(Conflict) as refused:
+        actions.change_action(p.id, a.id, "verify", actor=hq)
+    assert refused.value.message == offered["verify"]
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+    assert verbs(a, now)["verify"] is None
+    improvements.close_problem(p.id, actor=hq, now=now)
+    assert verbs(a, now) == {"reopen": None}  # closed: only reopening remains
+    with pytest.raises(Conflict, match="问题已闭环"):
+        actions.add_evidence(p.id, a.id, actor=hq, text="补充照片", uploads=[])
+
+
+def test_verify_waits_for_the_other_actions(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    done = finished_action(p, hq, now - 70 * DAY)
+    actions.add_action(p.id, actions.ActionData("上线提醒短信", now.date()), actor=hq)
+    blocker = verbs(done, now)["verify"]
+    assert blocker == "还有 1 项整改措施未完成，全部完成后开始验证，暂不能标记为已验证"
 
 
 def test_complete_needs_evidence_and_transitions_are_guarded(branch, hq):

@@ -1,6 +1,7 @@
-"""The verification rule of an improvement (pure): pass, fail, and not enough data yet."""
+"""The verification rule of an improvement (pure): pass, fail, not enough data yet, and not
+started while actions are still to finish."""
 
-from app.services.improvement_verification import Verdict, WindowFigures, verify
+from app.services.improvement_verification import Verdict, WindowFigures, pending, verify
 
 
 def csat(n: int, good: int, complaints: int = 0) -> WindowFigures:
@@ -65,6 +66,13 @@ def test_a_small_csat_rise_does_not_pass():
     assert result.verdict == Verdict.FAILED
 
 
+def test_pending_has_no_verdict_and_says_when_verification_starts():
+    waiting = pending(2)
+    assert waiting.verdict == Verdict.PENDING and not waiting.started and not waiting.holds
+    assert waiting.signals == () and "还有 2 项整改措施未完成" in waiting.reason
+    assert "整改措施完成后开始验证" in pending(0).reason
+
+
 def test_nothing_improved_fails():
     result = verify(csat(50, 25, complaints=10), csat(50, 25, complaints=10), min_sample=30)
     assert result.verdict == Verdict.FAILED
@@ -90,6 +98,7 @@ def test_a_running_window_is_not_enough_data_yet_even_with_good_figures():
     result = verify(csat(40, 10, complaints=30), csat(40, 35, complaints=2), days_left=12)
     assert result.verdict == Verdict.INSUFFICIENT
     assert result.days_left == 12 and "12 天" in result.reason
+    assert result.label == "观察期中，暂不判断"
 
 
 def test_min_sample_boundary():

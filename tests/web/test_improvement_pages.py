@@ -212,6 +212,60 @@ def _card(page: str, anchor: str) -> str:
     return page.split(f'id="{anchor}"')[1].split("</section>")[0]
 
 
+def _buttons(page: str, action_id: int) -> dict[str, bool]:
+    """The buttons on an action: label -> enabled."""
+    article = page.split(f'id="a{action_id}"')[1].split("</article>")[0]
+    found = re.findall(r'<button type="submit"([^>]*)>([^<]+)</button>', article)
+    return {label: " disabled" not in attrs for attrs, label in found}
+
+
+def test_verification_waits_for_the_actions_and_gives_no_verdict_before(client, auth):
+    p, hq = make_problem()
+    auth.login("manager")
+    card = _card(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True), "verification")
+    assert "尚无整改措施，整改措施完成后开始验证" in card
+    assert "验证时将对比：最后一项措施完成前后各 60 天" in card and "净推荐值（NPS）" in card
+    assert "im-verdict" not in card and "数据不足" not in card and "im-chart" not in card
+    a = actions.add_action(p.id, actions.ActionData("修订年费告知话术", utcnow().date()), actor=hq)
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    card = _card(page, "verification")
+    assert "还有 1 项整改措施未完成，全部完成后开始验证" in card and "im-verdict" not in card
+    override = _card(page, "override")  # nothing to accept yet: disabled, with why
+    assert "disabled" in override and "整改措施全部完成后才能人工认定" in override
+    assert 'name="override-reason"' not in override
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="培训已完成",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    card = _card(page, "verification")
+    assert "观察期中，暂不判断" in card and "观察中" in card and "im-chart" in card
+    assert 'name="override-reason"' in _card(page, "override")
+
+
+def test_an_action_offers_only_what_its_state_allows(client, auth):
+    p, hq = make_problem()
+    a = actions.add_action(p.id, actions.ActionData("修订年费告知话术", utcnow().date()), actor=hq)
+    auth.login("manager")
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert _buttons(page, a.id) == {"开始整改": True, "完成": True, "补充证据": True}
+    actions.change_action(p.id, a.id, "start", actor=hq)
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert _buttons(page, a.id) == {"完成": True, "补充证据": True}
+    assert "回访调查" in page  # the re-survey choice goes with 完成
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="培训已完成",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert _buttons(page, a.id) == {"验证": False, "重新打开": True, "补充证据": True}
+    article = page.split(f'id="a{a.id}"')[1].split("</article>")[0]
+    assert f'id="a{a.id}-verify-blocker"' in article and "也没有人工认定" in article
+    assert "回访调查" not in article
+    improvements.override_verification(p.id, "该业务已停办，经复核整改落实到位", actor=hq)
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert _buttons(page, a.id)["验证"] is True and "-blocker" not in page.split(f'id="a{a.id}"')[1]
+    improvements.close_problem(p.id, actor=hq)
+    page = client.get(f"/manager/improvements/{p.id}").get_data(as_text=True)
+    assert _buttons(page, a.id) == {"重新打开": True}
+
+
 def _problem_with_nps(client, auth, after: tuple[int, int, int]) -> str:
     """A problem in a fresh sub-branch whose NPS was 20 on 400 answers before its action."""
     factories.sub_branch("HZT8", "测试显著性支行")

@@ -9,7 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role, utcnow
-from app.models.improvement import ACTION_VERB_LABELS, PROBLEM_STATUS_LABELS, ProblemStatus
+from app.models.improvement import PROBLEM_STATUS_LABELS, ProblemStatus
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
 from app.services import improvements
@@ -137,10 +137,11 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026"),
-        verbs=ACTION_VERB_LABELS,
         today=figures.clock.local_date(utcnow()),
         closed=problem.status == ProblemStatus.CLOSED,
         close_blocker=improvements.close_blocker(problem, result),
+        override_blocker=improvements.override_blocker(problem, result),
+        choices={a.id: actions.choices(a, result) for a in problem.actions},
         resurvey_customers=len(actions.resurvey_customers(problem)),
         **context,
     ), status
@@ -230,12 +231,12 @@ def _uploads(form) -> list[actions.Upload]:
 def improvement_action_change(problem_id: int, action_id: int, verb: str):
     form = forms.ActionChangeForm(prefix="change")
     form.fill()
-    if verb not in (*ACTION_VERB_LABELS, "evidence"):
+    if verb not in actions.CHOICE_LABELS:
         return render_problem(problem_id, status=404)
     if form.validate_on_submit():
         try:
             _apply_change(problem_id, action_id, verb, form)
-            label = "已补充证据" if verb == "evidence" else f"已{ACTION_VERB_LABELS[verb]}"
+            label = f"已{actions.CHOICE_LABELS[verb]}"
             return _done(problem_id, label)
         except ServiceError as err:
             form.attach(err)
@@ -244,7 +245,7 @@ def improvement_action_change(problem_id: int, action_id: int, verb: str):
 
 
 def _apply_change(problem_id: int, action_id: int, verb: str, form) -> None:
-    if verb == "evidence":
+    if verb == actions.EVIDENCE:
         actions.add_evidence(
             problem_id,
             action_id,
