@@ -291,3 +291,25 @@ def test_a_small_nps_change_on_many_answers_is_no_significant_change(client, aut
 def test_a_large_nps_fall_on_the_same_answers_is_worse(client, auth):
     row = _problem_with_nps(client, auth, (120, 160, 120))  # 20 -> 0: z = -3.71
     assert "变差" in row and "z = -3.71" in row
+
+
+def _board_card(client, title: str) -> str:
+    page = client.get("/manager/improvements").get_data(as_text=True)
+    return page.split(f'<div class="im-card-title">{title}</div>')[1].split("</a>")[0]
+
+
+def test_the_board_says_observing_and_no_verdict_while_an_action_is_open(client, auth):
+    from app.services import improvement_figures as figures
+
+    p, hq = make_problem(title="年费短信提醒缺失")
+    a = actions.add_action(p.id, actions.ActionData("上线年费提醒短信", utcnow().date()), actor=hq)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已上线",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    figures.refresh(p, utcnow())  # (stored as a verify or close attempt stores it)
+    db.session.flush()
+    auth.login("manager")
+    card = _board_card(client, p.title)
+    assert ">观察中</span>" in card and "数据不足" not in card
+    actions.add_action(p.id, actions.ActionData("柜面告知书修订", utcnow().date()), actor=hq)
+    card = _board_card(client, p.title)  # the stored verdict predates the new action
+    assert "措施 1/2" in card and "im-verdict" not in card
