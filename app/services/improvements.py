@@ -140,6 +140,7 @@ def create_problem(data: ProblemData, *, actor: User | None) -> Problem:
 def update_problem(problem_id: int, data: ProblemData, *, actor: User) -> Problem:
     require_manager(actor)
     problem = get_problem(problem_id)
+    _require_open(problem, "问题已闭环，不能再修改；如需继续整改请先重新打开")
     before = _snapshot(problem)
     _apply(problem, data)
     changed = {
@@ -244,14 +245,14 @@ def link_cases(
     if not ids:
         raise ValidationFailed("请至少选择一条记录", field="source_ids")
     problem = get_problem(problem_id)
-    if problem.status == ProblemStatus.CLOSED:
-        raise Conflict("问题已闭环，不能再关联新的案例")
+    _require_open(problem, "问题已闭环，不能再关联新的案例")
     return link_rows(problem, source_type, ids, actor, via)
 
 
 @transactional
 def unlink_case(problem_id: int, link_id: int, *, actor: User) -> None:
     problem = get_problem(problem_id)
+    _require_open(problem, "问题已闭环，关联的案例是验证的依据，不能取消；如需调整请先重新打开")
     link = db.session.get(ProblemLink, link_id)
     if link is None or link.problem_id != problem.id:
         raise NotFound("关联记录不存在")
@@ -263,6 +264,12 @@ def unlink_case(problem_id: int, link_id: int, *, actor: User) -> None:
         detail={"source_type": link.source_type, "id": link.source_id},
     )
     db.session.delete(link)
+
+
+def _require_open(problem: Problem, message: str) -> None:
+    """A closed problem is a record of what was done and verified: Conflict for any change."""
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict(message)
 
 
 def links_of(problem: Problem) -> list[ProblemLink]:

@@ -290,6 +290,24 @@ def test_reopening_an_action_reopens_a_closed_problem(branch, hq):
     assert not p.overridden
 
 
+def test_a_closed_problem_cannot_be_edited_or_its_cases_unlinked(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    added = improvements.link_cases(p.id, "complaint", [complaint(now - DAY).id], actor=hq)
+    finished_action(p, hq, now - 70 * DAY)
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+    improvements.close_problem(p.id, actor=hq, now=now)
+    edit = improvements.ProblemData(title="改过的标题", root_cause="process", branch_code="HZT9")
+    with pytest.raises(Conflict, match="重新打开"):
+        improvements.update_problem(p.id, edit, actor=hq)
+    with pytest.raises(Conflict, match="不能取消"):
+        improvements.unlink_case(p.id, added[0].id, actor=hq)
+    with pytest.raises(Conflict):
+        improvements.link_cases(p.id, "complaint", [complaint(now).id], actor=hq)
+    db.session.refresh(p)
+    assert p.title == "信用卡年费告知不清" and len(improvements.links_of(p)) == 1
+
+
 def test_linking_cases_skips_duplicates_and_is_recorded(branch, hq):
     now = utcnow()
     cases = [complaint(now - k * DAY) for k in (3, 2, 1)]

@@ -313,3 +313,18 @@ def test_the_board_says_observing_and_no_verdict_while_an_action_is_open(client,
     actions.add_action(p.id, actions.ActionData("柜面告知书修订", utcnow().date()), actor=hq)
     card = _board_card(client, p.title)  # the stored verdict predates the new action
     assert "措施 1/2" in card and "im-verdict" not in card
+
+
+def test_a_closed_problems_cases_stay_linked(client, auth):
+    p, hq = make_problem()
+    link = improvements.link_cases(p.id, "complaint", [make_complaint().id], actor=hq)[0]
+    done_at = utcnow() - timedelta(days=70)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", done_at.date()), actor=hq)
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已修订", now=done_at)
+    improvements.close_problem(p.id, actor=hq)
+    auth.login("manager")
+    token = csrf_token(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
+    answer = client.post(f"/manager/improvements/{p.id}/links/{link.id}/unlink",
+                         data={"csrf_token": token}, follow_redirects=True)  # fmt: skip
+    assert answer.status_code == 200 and "问题已闭环" in answer.get_data(as_text=True)
+    assert db.session.get(ProblemLink, link.id) is not None

@@ -115,7 +115,13 @@ def improvement_cases_link(problem_id: int):
 def improvement_unlink(problem_id: int, link_id: int):
     if not forms.PlainForm().validate_on_submit():
         abort(400)
-    improvements.unlink_case(problem_id, link_id, actor=current_user)
+    try:
+        improvements.unlink_case(problem_id, link_id, actor=current_user)
+    except NotFound:
+        raise
+    except ServiceError as err:  # a closed problem keeps its cases
+        flash(err.message, "error")
+        return redirect(url_for("manager.improvement_detail", problem_id=problem_id))
     return _done(problem_id, "已取消关联")
 
 
