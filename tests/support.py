@@ -163,6 +163,11 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def post_new_user(client: FlaskClient, page: str, **fields: str):
+    """The administrator's new-user form (``page``, its HTML) submitted with ``fields``."""
+    return client.post("/admin/users", data={"csrf_token": csrf_token(page), **fields})
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client

@@ -14,7 +14,10 @@ from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
 
 USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，3–64 位"
-BRANCH_RULE = "坐席和网点负责人必须指定所属机构"
+BRANCH_RULE = (
+    "坐席和网点负责人必须指定所属机构（只看该机构及下级网点的数据）；"
+    "“全行（不指定机构）”只适用于总分行管理和系统管理员"
+)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 

@@ -1,10 +1,10 @@
-"""The administrator's pages: API tokens."""
+"""The administrator's pages: staff accounts and API tokens."""
 
 from __future__ import annotations
 
 import re
 
-from tests.support import csrf_token
+from tests.support import csrf_token, post_new_user
 
 
 def _name_field(html: str) -> str:
@@ -43,3 +43,44 @@ def test_token_status_and_dates_do_not_wrap(client, auth):
     client.post("/admin/tokens", data={"csrf_token": csrf_token(page), "name": "手机银行"})
     html = client.get("/admin/tokens").get_data(as_text=True)
     assert '<td class="nowrap">有效</td>' in html
+
+
+def _selected(html: str, name: str) -> str:
+    """The value a browser submits for the select ``name`` as the page opens."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r"<option[^>]*>", select)
+    chosen = [o for o in options if re.search(r"\bselected\b", o)] or options[:1]
+    return re.search(r'value="([^"]*)"', chosen[0]).group(1)
+
+
+def test_the_new_user_form_opens_on_a_valid_role_and_branch(client, auth, db_session):
+    """Submitted as it opens (name and password typed), the form creates the account: the
+    default role (客服坐席) is not offered the whole bank, which it may not have."""
+    from sqlalchemy import select
+
+    from app.models import User
+
+    auth.login("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    role, branch = _selected(page, "role"), _selected(page, "branch")
+    assert (role, branch) == ("agent", "HZ")  # the first unit below the head office
+    response = post_new_user(
+        client, page, username="new_agent", display_name="新坐席", role=role, branch=branch,
+        password="Kesheng@2026x",
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)
+    user = db_session.scalar(select(User).where(User.username == "new_agent"))
+    assert user.role == "agent" and user.branch.code == "HZ"
+
+
+def test_an_agent_for_the_whole_bank_is_refused_in_words(client, auth):
+    auth.login("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    response = post_new_user(
+        client, page, username="whole_bank", display_name="坐席", role="agent", branch="",
+        password="Kesheng@2026x",
+    )  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "必须指定所属机构" in html and "只适用于总分行管理和系统管理员" in html
+    assert "全行（不指定机构）" in html  # the option the message names

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.models import AuditLog, LoginAttempt, Role
 from app.web.auth.routes import safe_next
 from tests import factories
-from tests.support import csrf_token
+from tests.support import csrf_token, post_new_user
 
 
 def test_login_page_is_chinese_and_has_csrf(client):
@@ -190,11 +190,9 @@ def test_audit_log_reads_in_chinese(auth, client):
 def test_new_user_form_shows_every_problem_at_once(auth, client, db_session):
     auth.login("admin")
     page = client.get("/admin/users").get_data(as_text=True)
-    reply = client.post(
-        "/admin/users",
-        data={"csrf_token": csrf_token(page), "username": "a b", "display_name": "",
-              "role": "agent", "branch": "", "password": "12345"},
-    )  # fmt: skip
+    reply = post_new_user(
+        client, page, username="a b", display_name="", role="agent", branch="", password="12345"
+    )
     text = reply.get_data(as_text=True)
     assert reply.status_code == 400
     for message in ("用户名只能包含", "请输入姓名", "密码至少需要", "必须指定所属机构"):

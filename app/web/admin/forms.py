@@ -17,9 +17,14 @@ class UserForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=100)])
     role = SelectField(
-        "角色", choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+        "角色",
+        choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+        default=Role.AGENT.value,
     )
-    branch = SelectField("所属机构")  # (required for some roles: validate_branch)
+    branch = SelectField(
+        "所属机构",
+        description="坐席和网点负责人必须指定机构；总分行管理不指定即为全行。",
+    )  # (required for some roles: validate_branch)
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码")])
 
     # The service's own rules, checked here too so that every problem shows at once (the

@@ -17,9 +17,13 @@ from app.web.support import download
 
 
 def _user_form() -> UserForm:
-    form = UserForm()
-    form.branch.choices = [SelectChoice("", "（不限，总行）")] + [
-        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in org.list_branches()
+    branches = org.list_branches()
+    # The form opens on the first role (客服坐席), which needs a branch of its own: it opens on
+    # the first unit below the head office, so that its defaults are a valid account.
+    below_head = next((b.code for b in branches if b.parent_id is not None), "")
+    form = UserForm(branch=below_head) if request.method == "GET" else UserForm()
+    form.branch.choices = [SelectChoice("", "全行（不指定机构）")] + [
+        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in branches
     ]
     return form
 
