@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from app.extensions import db
 from app.models import Branch, User
 from app.models.org import SEGMENT_LABELS, CustomerSegment
 from app.security import uploads
-from app.services import audit
+from app.services import audit, scope
 from app.services.customers import CustomerData, upsert_customer_row
 from app.services.errors import ValidationFailed
 from app.services.tx import transactional
@@ -65,7 +66,18 @@ class ImportRejected(ValidationFailed):
         self.report = report
 
 
-def _read(filename: str, data: bytes) -> list[list[str]]:
+# Characters some systems leave in exported cells that show as nothing: zero-width spaces and
+# joiners, word joiners, byte-order marks (a row of them is as blank as an empty one).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).translate(_INVISIBLE).strip()
+
+
+def _rows(filename: str, data: bytes) -> Iterator[list[str]]:
+    """Every row of the file in order (row N of the sheet or record N of the CSV is the N-th),
+    its cells as trimmed text."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         from openpyxl import load_workbook
@@ -80,11 +92,9 @@ def _read(filename: str, data: bytes) -> list[list[str]]:
             raise ValidationFailed(
                 "无法读取 Excel 文件，请确认是 .xlsx 格式", field="file"
             ) from err
-        sheet = book.worksheets[0]
-        return [
-            ["" if v is None else str(v).strip() for v in row]
-            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)
-        ]
+        for row in book.worksheets[0].iter_rows(min_row=1, values_only=True):
+            yield [_cell(v) for v in row]
+        return
     if name.endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -94,8 +104,23 @@ def _read(filename: str, data: bytes) -> list[list[str]]:
                 continue
         else:
             raise ValidationFailed("无法识别文件编码，请另存为 UTF-8 CSV", field="file")
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        for row in csv.reader(io.StringIO(text)):
+            yield [_cell(c) for c in row]
+        return
     raise ValidationFailed("请上传 .csv 或 .xlsx 文件", field="file")
+
+
+def _read(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
+    """(row number, cells) of the rows with anything in them: fully blank rows (also the
+    trailing ones a spreadsheet keeps) are skipped but still counted, so every row keeps the
+    number the user sees in the spreadsheet."""
+    table = []
+    for number, row in enumerate(_rows(filename, data), start=1):
+        if any(row):
+            table.append((number, row))
+            if len(table) > MAX_ROWS + 1:
+                raise ValidationFailed(f"单次最多导入 {MAX_ROWS} 行", field="file")
+    return table
 
 
 def _header(row: list[str]) -> dict[str, int]:
@@ -110,7 +135,32 @@ def _header(row: list[str]) -> dict[str, int]:
     return found
 
 
-def _check_row(values: dict[str, str], branches: set[str], seen: set[str]) -> list[str]:
+class BranchCodes:
+    """The branch codes an import by ``actor`` may use: those of the actor's subtree (the
+    whole bank for the head office and for the command line, whose actor is None)."""
+
+    def __init__(self, actor: User | None) -> None:
+        self.all = {b.code: b for b in db.session.scalars(select(Branch).order_by(Branch.path))}
+        visible = scope.scope_for(actor) if actor is not None else scope.WHOLE_BANK
+        self.usable = [b for b in self.all.values() if visible.covers(b)]
+        self.codes = {b.code for b in self.usable}
+
+    def problem(self, raw: str) -> str | None:
+        """None for a blank or usable code, else why the code cannot be used (in Chinese)."""
+        code = raw.upper()
+        if not code or code in self.codes:
+            return None
+        if code in self.all:
+            return f"机构代码 {code} 不在您的管辖范围内"
+        return f"机构代码 {code[:32]} 不存在"
+
+
+def usable_branches(actor: User | None) -> list[Branch]:
+    """The branches whose codes ``actor`` may put in an import file, in tree order."""
+    return BranchCodes(actor).usable
+
+
+def _check_row(values: dict[str, str], codes: BranchCodes, seen: set[str]) -> list[str]:
     problems = []
     ext, name = values.get("external_id", ""), values.get("name", "")
     if not ext:
@@ -129,9 +179,9 @@ def _check_row(values: dict[str, str], branches: set[str], seen: set[str]) -> li
     email = values.get("email", "")
     if email and not EMAIL_RE.match(email):
         problems.append(f"邮箱“{email[:40]}”格式不正确")
-    branch = values.get("branch", "").upper()
-    if branch and branch not in branches:
-        problems.append(f"机构代码 {branch[:32]} 不存在")
+    branch = codes.problem(values.get("branch", ""))
+    if branch:
+        problems.append(branch)
     segment = values.get("segment", "")
     if segment and segment not in SEGMENT_BY_LABEL and segment not in set(CustomerSegment):
         problems.append(f"客户分层“{segment[:20]}”无效（可填：{'、'.join(SEGMENT_BY_LABEL)}）")
@@ -142,17 +192,15 @@ def _check_row(values: dict[str, str], branches: set[str], seen: set[str]) -> li
 def import_customers(filename: str, data: bytes, *, actor: User | None) -> ImportReport:
     """Import every row or none. Raises ImportRejected (with every bad row) or ValidationFailed
     (unreadable file, missing columns)."""
-    table = [row for row in _read(filename, data) if any(cell for cell in row)]
+    table = _read(filename, data)
     if len(table) < 2:
         raise ValidationFailed("文件中没有客户数据", field="file")
-    if len(table) > MAX_ROWS + 1:
-        raise ValidationFailed(f"单次最多导入 {MAX_ROWS} 行", field="file")
-    columns = _header(table[0])
-    branches = set(db.session.scalars(select(Branch.code)))
+    columns = _header(table[0][1])
+    codes = BranchCodes(actor)
     report, seen, parsed = ImportReport(rows=len(table) - 1), set(), []
-    for number, row in enumerate(table[1:], start=2):
+    for number, row in table[1:]:
         values = {k: (row[i] if i < len(row) else "") for k, i in columns.items()}
-        problems = _check_row(values, branches, seen)
+        problems = _check_row(values, codes, seen)
         seen.add(values.get("external_id", ""))
         if problems:
             report.errors.append((number, "；".join(problems)))

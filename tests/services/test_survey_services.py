@@ -119,6 +119,52 @@ def test_import_xlsx_then_reimport_updates_by_external_id():
         imports.import_customers("a.txt", b"x", actor=None)
 
 
+def test_import_skips_blank_rows_and_numbers_rows_as_the_spreadsheet_does():
+    """Blank rows (empty, spaces, or only the invisible characters some exports leave) are
+    no errors; an error names the row the user sees, blank rows above it counted."""
+    blank_csv = (
+        "\n客户号,姓名,手机号\r\n"  # a blank first line: the header is row 2
+        "IMB1,孙一,13900001111\r\n"
+        ",,\r\n"
+        " ,\u3000, \r\n"
+        "\ufeff,\u200b,\r\n"
+    ).encode()
+    assert imports.import_customers("b.csv", blank_csv, actor=None).created == 1
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers(
+            "b.csv", "客户号,姓名\nIMB2,孙二\n\n,,\nIMB3,\n\n".encode(), actor=None
+        )
+    assert caught.value.report.errors == [(5, "姓名为空")]
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户号", "姓名"])
+    sheet.append(["IMB4", "孙四"])
+    sheet.append([None, " "])
+    sheet.append(["IMB5", None])
+    sheet["B30"] = ""  # a formatted, empty trailing cell
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers("b.xlsx", out.getvalue(), actor=None)
+    assert caught.value.report.errors == [(4, "姓名为空")]
+
+
+def test_import_accepts_only_the_branch_codes_of_the_importers_scope():
+    nanjing = factories.user(Role.HQ_MANAGER, "NJ")
+    usable = [b.code for b in imports.usable_branches(nanjing)]
+    assert usable == ["NJ", "NJ01", "NJ02", "NJ03", "NJ04"]
+    data = "客户号,姓名,机构代码\nIMS1,钱一,nj01\nIMS2,钱二,HZ01\nIMS3,钱三,XX9\n".encode()
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers("s.csv", data, actor=nanjing)
+    assert caught.value.report.errors == [
+        (3, "机构代码 HZ01 不在您的管辖范围内"),
+        (4, "机构代码 XX9 不存在"),
+    ]
+    head_office = factories.user(Role.HQ_MANAGER, "HO")
+    assert len(imports.usable_branches(head_office)) == len(imports.usable_branches(None)) == 16
+
+
 # Channels --------------------------------------------------------------------------------------
 
 

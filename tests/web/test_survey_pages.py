@@ -16,6 +16,7 @@ from app.models import (
     FollowUp,
     Invitation,
     Response,
+    Role,
     Survey,
     TriggerRule,
 )
@@ -334,6 +335,25 @@ def test_customer_import_page_reports_bad_rows(client, auth):
         content_type="multipart/form-data",
     )
     assert reply.status_code == 200 and "新增 1 位客户" in reply.get_data(as_text=True)
+
+
+def test_customer_import_page_lists_the_branch_codes_in_scope(client, auth):
+    auth.login("hq")
+    html = client.get("/manager/customer-import").get_data(as_text=True)
+    assert "可填写的机构代码" in html
+    for code, name in (
+        ("HO", "总行"),
+        ("HZ01", "西湖支行"),
+        ("NJ", "南京分行"),
+        ("SZ04", "昆山支行"),
+    ):
+        assert f'<span class="mono">{code}</span> {name}</li>' in html
+    auth.logout()
+    factories.user(Role.HQ_MANAGER, "NJ", username="hq_nj")
+    auth.login("hq_nj")
+    html = client.get("/manager/customer-import").get_data(as_text=True)
+    assert '<span class="mono">NJ01</span> 鼓楼支行</li>' in html
+    assert "HZ01" not in html and "西湖支行" not in html
 
 
 def test_response_becomes_a_complaint_once(client, auth):

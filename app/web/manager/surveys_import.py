@@ -6,7 +6,7 @@ from flask import render_template, request
 from flask_login import current_user
 from flask_wtf.file import FileField
 
-from app.models import Role
+from app.models import Branch, Role
 from app.services import imports
 from app.services.errors import ServiceError, ValidationFailed
 from app.web.access import roles_required
@@ -41,6 +41,22 @@ def customer_import():
     if form.errors or form.form_errors:
         status = 400
     page = render_template(
-        "manager/surveys/import.html", form=form, report=report, bad_rows=bad_rows
+        "manager/surveys/import.html",
+        form=form,
+        report=report,
+        bad_rows=bad_rows,
+        branch_groups=_branch_groups(imports.usable_branches(current_user)),
     )
     return page, status
+
+
+def _branch_groups(branches: list[Branch]) -> list[list[tuple[Branch, int]]]:
+    """The usable branches (in tree order) as columns: the top of the scope on its own, then
+    each unit below it with its sub-branches; each branch with its indent inside its column."""
+    top = min((b.depth for b in branches), default=0)
+    groups: list[list[tuple[Branch, int]]] = []
+    for branch in branches:
+        if branch.depth <= top + 1:
+            groups.append([])
+        groups[-1].append((branch, max(branch.depth - top - 1, 0)))
+    return groups
