@@ -163,6 +163,14 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def selected_value(html: str, name: str) -> str:
+    """The value a browser submits for the select ``name`` as the page opens."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r"<option[^>]*>", select)
+    chosen = [o for o in options if re.search(r"\bselected\b", o)] or options[:1]
+    return re.search(r'value="([^"]*)"', chosen[0]).group(1)
+
+
 def post_new_user(client: FlaskClient, page: str, **fields: str):
     """The administrator's new-user form (``page``, its HTML) submitted with ``fields``."""
     return client.post("/admin/users", data={"csrf_token": csrf_token(page), **fields})

@@ -14,7 +14,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, insert, or_, select, update
@@ -42,6 +42,11 @@ from surveys.contact import ContactRules, in_quiet_hours
 
 CHUNK = 5000
 AUDIENCES = ("branch", "product", "segment", "list", "anonymous")
+# The send window a new campaign proposes: daytime at both ends (sending at night is held back
+# by the contact rules' quiet hours anyway, and customers' complaints about night messages
+# are what those hours prevent), a week long.
+SEND_FROM, SEND_UNTIL = time(9, 0), time(20, 0)
+DEFAULT_WINDOW_DAYS = 7
 # Other areas (complaints) register a lookup: customer ids -> those with an open complaint.
 OPEN_COMPLAINT_LOOKUPS: list[Callable[[list[int]], set[int]]] = []
 
@@ -82,6 +87,15 @@ class CampaignInput:
     expires_days: int = 14
     reminder_days: int | None = None
     quota: int | None = None
+
+
+def default_window(now_local: datetime) -> tuple[datetime, datetime]:
+    """The send window a new campaign form proposes, as local wall-clock times (naive): from
+    09:00 today (tomorrow once today's 20:00 has passed; before 09:00 the send waits for it)
+    until 20:00 a week later."""
+    day = now_local.date() + timedelta(days=now_local.time() >= SEND_UNTIL)
+    start = datetime.combine(day, SEND_FROM)
+    return start, datetime.combine(day + timedelta(days=DEFAULT_WINDOW_DAYS), SEND_UNTIL)
 
 
 def list_campaigns() -> list[Campaign]:

@@ -17,7 +17,7 @@ def anonymous_link(page, base: str) -> str:
     sign_in(page, base, "hq")
     page.goto(base + "/manager/campaigns/new")
     page.fill("#name", "手机端测试活动")
-    page.select_option("#survey_id", label="网点服务满意度调查（branch-service）")
+    page.select_option("#survey_id", label="网点服务满意度调查")
     page.select_option("#audience", "anonymous")
     now = datetime.now()
     page.fill("#window_start", (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))

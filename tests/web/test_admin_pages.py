@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import csrf_token, post_new_user
+from tests.support import csrf_token, post_new_user, selected_value
 
 
 def _name_field(html: str) -> str:
@@ -45,14 +45,6 @@ def test_token_status_and_dates_do_not_wrap(client, auth):
     assert '<td class="nowrap">有效</td>' in html
 
 
-def _selected(html: str, name: str) -> str:
-    """The value a browser submits for the select ``name`` as the page opens."""
-    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
-    options = re.findall(r"<option[^>]*>", select)
-    chosen = [o for o in options if re.search(r"\bselected\b", o)] or options[:1]
-    return re.search(r'value="([^"]*)"', chosen[0]).group(1)
-
-
 def test_the_new_user_form_opens_on_a_valid_role_and_branch(client, auth, db_session):
     """Submitted as it opens (name and password typed), the form creates the account: the
     default role (客服坐席) is not offered the whole bank, which it may not have."""
@@ -62,7 +54,7 @@ def test_the_new_user_form_opens_on_a_valid_role_and_branch(client, auth, db_ses
 
     auth.login("admin")
     page = client.get("/admin/users").get_data(as_text=True)
-    role, branch = _selected(page, "role"), _selected(page, "branch")
+    role, branch = selected_value(page, "role"), selected_value(page, "branch")
     assert (role, branch) == ("agent", "HZ")  # the first unit below the head office
     response = post_new_user(
         client, page, username="new_agent", display_name="新坐席", role=role, branch=branch,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
@@ -20,10 +22,10 @@ from app.models import (
     Survey,
     TriggerRule,
 )
-from app.services import invitations
+from app.services import campaigns, invitations
 from app.services.customers import CustomerData
 from tests import factories
-from tests.support import csrf_token
+from tests.support import csrf_token, selected_value
 
 ANSWERS = {
     "q_overall": "1",
@@ -155,6 +157,57 @@ def _campaign_form(client, **extra) -> dict:
         "reminder_days": "3",
         **extra,
     }
+
+
+def _field_value(html: str, name: str) -> str:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+    found = re.search(r'value="([^"]*)"', tag)
+    return found.group(1) if found else ""
+
+
+def test_new_campaign_form_opens_ready_to_send_in_daytime(client, auth):
+    """Titles, not codes; a daytime send window filled in (09:00 to 20:00 a week later) and the
+    link validity: typed a name only, the form creates a campaign."""
+    auth.login("hq")
+    page = client.get("/manager/campaigns/new").get_data(as_text=True)
+    assert ">网点服务满意度调查</option>" in page and "（branch-service）" not in page
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    start, end = campaigns.default_window(now)
+    assert _field_value(page, "window_start") == start.strftime("%Y-%m-%dT09:00")
+    assert _field_value(page, "window_end") == end.strftime("%Y-%m-%dT20:00")
+    assert _field_value(page, "expires_days") == "14"
+    data = {
+        "csrf_token": csrf_token(page),
+        "name": "默认设置的活动",
+        **{k: _field_value(page, k) for k in ("window_start", "window_end", "expires_days")},
+        **{k: selected_value(page, k) for k in re.findall(r'<select[^>]*name="(\w+)"', page)},
+    }
+    reply = client.post("/manager/campaigns/new", data=data)
+    assert reply.status_code == 302, reply.get_data(as_text=True)
+
+
+def test_new_campaign_form_marks_each_audience_field_for_the_script(client, auth):
+    """campaign_form.js shows the chosen audience's field only; without it every field is in
+    sight (none is hidden in the page itself)."""
+    auth.login("hq")
+    page = client.get("/manager/campaigns/new").get_data(as_text=True)
+    assert "/static/js/campaign_form.js" in page and "<script>" not in page
+    for audience, name in (
+        ("branch", "branch_id"), ("segment", "segment"), ("product", "product_id"),
+        ("list", "list_text"),
+    ):  # fmt: skip
+        assert re.search(rf'<div data-audience="{audience}">\s*<div class="field[^"]*">\s*'
+                         rf'<label[^>]*for="{name}"', page), audience  # fmt: skip
+    assert " hidden" not in page
+
+
+def test_default_campaign_window_is_daytime_a_week_long():
+    at = datetime(2026, 12, 4, 15, 30)  # Beijing wall-clock times
+    assert campaigns.default_window(at) == (datetime(2026, 12, 4, 9), datetime(2026, 12, 11, 20))
+    early = datetime(2026, 12, 4, 6, 0)  # before 09:00: today, the send waits for 09:00
+    assert campaigns.default_window(early)[0] == datetime(2026, 12, 4, 9)
+    late = datetime(2026, 12, 4, 20, 0)  # today's daytime is over: tomorrow
+    assert campaigns.default_window(late) == (datetime(2026, 12, 5, 9), datetime(2026, 12, 12, 20))
 
 
 def test_campaign_list_audience_reports_unknown_customer_numbers(client, auth):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.extensions import db
-from app.models import OutboundMessage, Role
+from app.models import OutboundMessage, Role, utcnow
 from app.models.org import SEGMENT_LABELS
 from app.services import campaigns, org, responses, survey_triggers, surveys
 from app.services.errors import Conflict, ServiceError
@@ -34,11 +35,17 @@ HQ = Role.HQ_MANAGER
 
 
 def _survey_choices(published_only: bool = False) -> list[SelectChoice]:
-    rows = surveys.list_surveys()
-    return [
-        SelectChoice(s.id, f"{s.title}（{s.code}）")
-        for s in rows
+    """The surveys by their Chinese titles; the code is added only to tell apart surveys of
+    the same title (a clone keeps its original's)."""
+    rows = [
+        s
+        for s in surveys.list_surveys()
         if not published_only or (s.latest_version and s.status != "closed")
+    ]
+    titles = Counter(s.title for s in rows)
+    return [
+        SelectChoice(s.id, s.title if titles[s.title] == 1 else f"{s.title}（{s.code}）")
+        for s in rows
     ]
 
 
@@ -150,7 +157,12 @@ def campaigns_list():
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 @roles_required(HQ)
 def campaign_new():
-    form = CampaignForm()
+    if request.method == "GET":
+        now = utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        start, end = campaigns.default_window(now)
+        form = CampaignForm(window_start=start, window_end=end)
+    else:
+        form = CampaignForm()
     form.survey_id.choices = _survey_choices(published_only=True)
     form.branch_id.choices = [
         SelectChoice(b.id, "　" * b.depth + b.name) for b in org.list_branches()

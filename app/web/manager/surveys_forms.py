@@ -79,10 +79,16 @@ class CampaignForm(BaseForm):
     product_id = SelectField("产品", choices=[], coerce=int)
     list_text = TextAreaField("客户号名单", description="每行一个客户号，或用逗号分隔")
     window_start = DateTimeLocalField(
-        "开始发送", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")]
+        "开始发送",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("请填写开始时间")],
+        description="北京时间；开始前不能发送。",
     )
     window_end = DateTimeLocalField(
-        "发送截止", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写截止时间")]
+        "发送截止",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("请填写截止时间")],
+        description="截止后不再发送或补发，匿名公开链接也随之关闭。",
     )
     expires_days = IntegerField(
         "链接有效期（天）",
