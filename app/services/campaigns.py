@@ -201,7 +201,8 @@ def create_campaign(data: CampaignInput, *, actor: User | None) -> Campaign:
     return campaign
 
 
-def _audience(campaign: Campaign):
+def audience_query(campaign: Campaign):
+    """The campaign's audience: (id, branch_id, opted_out, opted_out_channels) of each customer."""
     stmt = select(Customer.id, Customer.branch_id, Customer.opted_out, Customer.opted_out_channels)
     stmt = stmt.where(Customer.anonymised.is_(False))
     if campaign.audience == "branch":
@@ -267,7 +268,7 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
         db.session.refresh(campaign)
         return campaign
     db.session.refresh(campaign)
-    audience = _audience(campaign)
+    audience = audience_query(campaign)
     campaign.total = db.session.scalar(select(func.count()).select_from(audience.subquery())) or 0
     campaign.started_at = campaign.started_at or now
     campaign.note = ""
@@ -399,7 +400,7 @@ class _ChunkSender:
     def _skip_reason(self, row, address: str | None, open_complaint: bool):
         c = self.campaign
         if not address:
-            return "no_contact", "缺少电子邮箱" if c.channel == "email" else "缺少手机号"
+            return no_contact_reason(c.channel)
         state = CustomerContactState(
             last_surveyed_at=tuple(self.recent.get(row.id, ())),
             has_open_complaint=open_complaint,
@@ -432,6 +433,11 @@ class _ChunkSender:
         c.skipped_count += len(skips)
         self.done.update(m["customer_id"] for m in messages)
         self.done.update(s["customer_id"] for s in skips)
+
+
+def no_contact_reason(channel: str) -> tuple[str, str]:
+    """(reason code, Chinese reason) of a customer skipped for want of an address."""
+    return "no_contact", "缺少电子邮箱" if channel == "email" else "缺少手机号"
 
 
 def skip_summary(campaign_id: int) -> list[tuple[str, int]]:

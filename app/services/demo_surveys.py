@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,23 +15,27 @@ from app.models import (
     BranchKind,
     CallAttempt,
     Campaign,
+    CampaignSkip,
     CampaignStatus,
     Customer,
     FollowUp,
     FollowUpStatus,
     Invitation,
     InvitationStatus,
+    OutboundMessage,
     Product,
     Response,
     Survey,
+    SurveyVersion,
     User,
     utcnow,
 )
-from app.services import demo_data, invitations, surveys
+from app.services import campaigns, channels, demo_data, invitations, surveys
 from app.services.followups import RETRY_SPACING
 from app.services.responses import store_response
 from app.services.survey_triggers import DEFAULT_RULES, apply_rules, ensure_rule_row
-from surveys import QuestionType, validate
+from surveys import CustomerContactState, QuestionType, check_contact, validate
+from surveys.contact import ContactRules, in_quiet_hours
 from surveys.templates import template_codes
 
 PRODUCTS_BY_SURVEY = {
@@ -169,7 +174,6 @@ def _seed_responses(published: dict[str, Survey], count: int) -> int:
     outlets = list(db.session.scalars(select(Branch).where(Branch.kind == BranchKind.SUB_BRANCH)))
     if not people or not outlets:
         return 0
-    campaigns = {code: _campaign(s, now) for code, s in published.items()}
     weights = {
         "branch-service": 40,
         "mobile-banking": 20,
@@ -184,45 +188,19 @@ def _seed_responses(published: dict[str, Survey], count: int) -> int:
             break
         code = rng.choices(codes, weights=[weights[c] for c in codes])[0]
         at = now - timedelta(days=rng.random() * 365, minutes=rng.randrange(600))
-        made += _one_response(rng, published[code], campaigns[code], people, products, at)
+        made += _one_response(rng, published[code], people, products, at)
+    made += _seed_campaigns(published, people, products, now)
     _settle_followups(now, rng)
     _schedule_visits(now, rng, people, products.get("CREDIT"))
-    for campaign in campaigns.values():
-        answered = db.session.scalar(
-            select(func.count(Response.id)).where(Response.campaign_id == campaign.id)
-        )
-        # About one customer in three answers; the rest were sent and did not respond.
-        campaign.sent_count = answered * 3
-        campaign.skipped_count = answered // 4
-        campaign.total = campaign.processed = campaign.sent_count + campaign.skipped_count
     return made
 
 
-def _campaign(survey: Survey, now: datetime) -> Campaign:
-    name = f"{survey.title}（年度常态化调查）"
-    campaign = db.session.scalar(select(Campaign).where(Campaign.name == name))
-    if campaign is None:
-        campaign = Campaign(
-            name=name,
-            survey_id=survey.id,
-            version_id=survey.latest_version.id,
-            channel="sms",
-            audience="segment",
-            audience_segment="mass",
-            window_start=now - timedelta(days=366),
-            window_end=now + timedelta(days=30),
-            expires_days=14,
-            reminder_days=3,
-            status=CampaignStatus.SENT,
-        )
-        db.session.add(campaign)
-        db.session.flush()
-    return campaign
-
-
-def _one_response(rng, survey, campaign, people, products, at: datetime) -> int:
+def _one_response(rng, survey, people, products, at: datetime) -> int:
+    """One answer of the year: the bank's systems asked for the survey after the customer's
+    business (``POST /api/v1/invitations``), the link went out three hours before (a text
+    message not at night: then the evening before)."""
     customer = rng.choice(people)
-    mood = rng.choices(["good", "mid", "bad"], weights=[62, 23, 15])[0]
+    mood = _mood(rng)
     version = survey.latest_version
     defn = surveys.definition_of(version)
     raw = _answers(rng, defn, mood, survey.code)
@@ -232,39 +210,245 @@ def _one_response(rng, survey, campaign, people, products, at: datetime) -> int:
     codes = PRODUCTS_BY_SURVEY.get(survey.code)
     product = products.get(rng.choice(codes)) if codes else None
     channel = rng.choice(CHANNELS)
+    if channel == "email" and not customer.email:
+        channel = "sms"  # (the bank writes to those it has an address for)
+    invitation = _invite(survey, customer, channel, _daytime(at - timedelta(hours=3), channel),
+                         product=product)  # fmt: skip
+    _complete(invitation, result.cleaned, at)
+    return 1
+
+
+def _daytime(moment: datetime, channel: str) -> datetime:
+    """``moment``, or for a text message that would fall in the quiet hours (21:00–08:00) the
+    same minute of the 20 o'clock hour the evening before: nobody is texted at night."""
+    if not in_quiet_hours(moment, channel):
+        return moment
+    local = moment.astimezone(SHANGHAI)
+    evening = local if local.hour >= 12 else local - timedelta(days=1)
+    return evening.replace(hour=20).astimezone(UTC)
+
+
+def _invite(
+    survey: Survey,
+    customer: Customer,
+    channel: str,
+    sent: datetime,
+    *,
+    product: Product | None = None,
+    campaign: Campaign | None = None,
+) -> Invitation:
+    """An invitation sent at ``sent``, with its message in the development outbox."""
+    expiry = campaign.expires_days if campaign else invitations.DEFAULT_EXPIRY_DAYS
+    token = invitations.new_token()
     invitation = Invitation(
-        token_hash=invitations.hash_token(invitations.new_token()),
+        token_hash=invitations.hash_token(token),
         survey_id=survey.id,
-        version_id=version.id,
-        campaign_id=None,
+        version_id=survey.latest_version.id,
+        campaign_id=campaign.id if campaign else None,
         customer_id=customer.id,
         branch_id=customer.branch_id,
         product_id=product.id if product else None,
         channel=channel,
-        source="campaign",
-        status=InvitationStatus.COMPLETED,
-        scheduled_at=at - timedelta(hours=3),
-        expires_at=at + timedelta(days=14),
-        sent_at=at - timedelta(hours=3),
-        opened_at=at,
-        completed_at=at,
-        created_at=at - timedelta(hours=3),  # (made and sent three hours before the answer)
-        updated_at=at,
+        source="campaign" if campaign else "api",
+        status=InvitationStatus.SENT,
+        scheduled_at=sent,
+        expires_at=sent + timedelta(days=expiry),
+        sent_at=sent,
+        created_at=sent,
+        updated_at=sent,
     )
+    invitation.customer = customer
     db.session.add(invitation)
     db.session.flush()
+    _message(invitation, survey, sent, token=token)
+    return invitation
+
+
+def _message(
+    invitation: Invitation, survey: Survey, at: datetime, *, token: str | None = None
+) -> None:
+    """The invitation's message (with its ``token``), or without one the reminder's, as the
+    development outbox keeps it: with the link it carried (a reminder carries a fresh one, as
+    ``invitations.deliver`` sends it).
+    Written straight to the outbox, whatever the channels are configured to: the demo never
+    texts or mails anyone."""
+    reminder = token is None
+    if reminder:
+        token = invitations.new_token()
+        invitation.token_hash = invitations.hash_token(token)
+    days = max(1, round((invitation.expires_at - at).total_seconds() / 86400))
+    subject, body = channels.compose(
+        invitation.channel,
+        title=survey.latest_version.definition["title"],
+        url=invitations.link_for(token),
+        days=days,
+        reminder=reminder,
+    )
+    address = invitations.address_of(invitation.customer, invitation.channel)
+    db.session.add(
+        OutboundMessage(
+            invitation_id=invitation.id,
+            customer_id=invitation.customer_id,
+            channel=invitation.channel,
+            backend="outbox",
+            kind="reminder" if reminder else "invitation",
+            recipient_masked=address[1],
+            subject=subject,
+            body=body,
+            status="sent",
+            attempts=1,
+            created_at=at,
+            sent_at=at,
+        )
+    )
+
+
+def _complete(invitation: Invitation, cleaned: dict, at: datetime) -> None:
+    """The customer answered at ``at``."""
+    invitation.status = InvitationStatus.COMPLETED
+    invitation.opened_at = invitation.completed_at = invitation.updated_at = at
     store_response(
-        version,
-        result.cleaned,
-        channel=channel,
+        invitation.version or db.session.get(SurveyVersion, invitation.version_id),
+        cleaned,
+        channel=invitation.channel,
         now=at,
         invitation=invitation,
-        campaign_id=campaign.id,
-        customer_id=customer.id,
-        branch_id=customer.branch_id,
-        product_id=product.id if product else None,
+        campaign_id=invitation.campaign_id,
+        customer_id=invitation.customer_id,
+        branch_id=invitation.branch_id,
+        product_id=invitation.product_id,
     )
-    return 1
+
+
+# The demo bank's campaigns: (name, survey, channel, audience, its branch/segment/product code,
+# sent how many days ago (None: created, not yet sent), reminder after days). Sent as the
+# campaign engine sends: its audience, the contact rules deciding who is skipped and why, a
+# message in the development outbox for every invitation and reminder.
+DEMO_CAMPAIGNS = (
+    ("杭州分行网点服务满意度专项调查", "branch-service", "sms", "branch", "HZ", 40, 3),
+    ("财富客户手机银行体验调查", "mobile-banking", "app", "segment", "affluent", 18, 3),
+    ("信用卡客户满意度调查（电子邮件）", "credit-card", "email", "product", "CREDIT", 5, None),
+    ("南京分行贷款客户回访调查", "loan-followup", "sms", "branch", "NJ", None, 3),
+)
+ANSWER_SHARE, AFTER_REMINDER_SHARE = 0.3, 0.15  # answer at once / after the reminder
+
+
+def _seed_campaigns(published: dict[str, Survey], people, products, now: datetime) -> int:
+    """The demo campaigns, oldest first (each one's sends count in the next one's frequency
+    cap); returns the answers they brought. A draw of their own: the year's answers stay as
+    they are."""
+    rng = random.Random(20261205)
+    branches = {b.code: b for b in db.session.scalars(select(Branch))}
+    hq = db.session.scalar(select(User).where(User.role == "hq_manager").order_by(User.id))
+    made = 0
+    for name, code, channel, audience, key, days, reminder in sorted(
+        DEMO_CAMPAIGNS, key=lambda c: -(c[5] or 0)
+    ):
+        if code not in published:
+            continue
+        local = now.astimezone(SHANGHAI) - timedelta(days=days or 0)
+        start, end = (t.replace(tzinfo=SHANGHAI) for t in campaigns.default_window(local))
+        campaign = Campaign(
+            name=name,
+            survey_id=published[code].id,
+            version_id=published[code].latest_version.id,
+            channel=channel,
+            audience=audience,
+            audience_branch_id=branches[key].id if audience == "branch" else None,
+            audience_segment=key if audience == "segment" else None,
+            audience_product_id=products[key].id if audience == "product" else None,
+            window_start=start.astimezone(UTC),
+            window_end=end.astimezone(UTC),
+            expires_days=14,
+            reminder_days=reminder,
+            created_by_id=hq.id if hq else None,
+            created_at=start.astimezone(UTC) - timedelta(days=1),
+        )
+        db.session.add(campaign)
+        db.session.flush()
+        if days is not None:
+            sent = local.replace(hour=10, minute=0, second=0, microsecond=0).astimezone(UTC)
+            made += _send_campaign(rng, campaign, published[code], people, sent, now)
+    return made
+
+
+def _send_campaign(rng, campaign: Campaign, survey: Survey, people, sent: datetime, now) -> int:
+    """Send ``campaign`` at ``sent`` as ``campaigns.run_campaign`` would have; its customers
+    answer, are reminded, or let the link expire, as of ``now``."""
+    by_id = {c.id: c for c in people}
+    rows = db.session.execute(campaigns.audience_query(campaign).order_by(Customer.id)).all()
+    recent: dict[int, list[datetime]] = defaultdict(list)
+    window = select(Invitation.customer_id, Invitation.sent_at).where(
+        Invitation.sent_at > sent - timedelta(days=ContactRules().frequency_cap_days),
+        Invitation.sent_at <= sent,
+    )
+    for customer_id, at in db.session.execute(window):
+        recent[customer_id].append(at)
+    defn, made = surveys.definition_of(survey.latest_version), 0
+    for row in rows:
+        customer = by_id[row.id]
+        skip = _campaign_skip(campaign, survey, row, customer, recent[row.id], sent)
+        if skip:
+            db.session.add(
+                CampaignSkip(campaign_id=campaign.id, customer_id=row.id, at=sent,
+                             reason_code=skip[0], reason=skip[1])
+            )  # fmt: skip
+            campaign.skipped_count += 1
+            continue
+        invitation = _invite(survey, customer, campaign.channel, sent, campaign=campaign)
+        campaign.sent_count += 1
+        result = validate(defn, _answers(rng, defn, _mood(rng), survey.code))
+        made += _campaign_outcome(rng, campaign, survey, invitation, result, now)
+    campaign.total = campaign.processed = len(rows)
+    campaign.started_at = campaign.finished_at = sent
+    over = sent + timedelta(days=campaign.expires_days) <= now  # (its every link expired)
+    campaign.status = CampaignStatus.CLOSED if over else CampaignStatus.SENT
+    return made
+
+
+def _campaign_skip(campaign, survey, row, customer, recent, at) -> tuple[str, str] | None:
+    """Why the campaign engine would skip this customer at ``at`` (None: it sends)."""
+    if invitations.address_of(customer, campaign.channel) is None:
+        return campaigns.no_contact_reason(campaign.channel)
+    state = CustomerContactState(
+        last_surveyed_at=tuple(recent),
+        has_open_complaint=False,  # (the demo's complaints come later)
+        opted_out=row.opted_out,
+        opted_out_channels=Customer.channels_opted_out(row.opted_out_channels),
+    )
+    decision = check_contact(state, survey.code, campaign.channel, at, ContactRules())
+    return None if decision.allowed else (decision.reason_code, decision.reason)
+
+
+def _campaign_outcome(rng, campaign, survey, invitation: Invitation, result, now) -> int:
+    """The customer answers within the first days, or after the reminder, or not at all (the
+    link then expires); returns 1 for an answer."""
+    sent = invitation.sent_at
+    reminded = sent + timedelta(days=campaign.reminder_days or 0)
+    draw = rng.random()
+    if draw < ANSWER_SHARE:
+        answered = sent + timedelta(hours=rng.uniform(0.2, 24 * (campaign.reminder_days or 3)))
+    else:
+        answered = None
+        if campaign.reminder_days and reminded <= now:
+            _message(invitation, survey, reminded)
+            invitation.reminded_at = invitation.updated_at = reminded
+            campaign.reminded_count += 1
+            if draw < ANSWER_SHARE + AFTER_REMINDER_SHARE:
+                answered = reminded + timedelta(hours=rng.uniform(0.2, 48))
+    if answered is not None and answered <= now and result.ok:
+        _complete(invitation, result.cleaned, answered)
+        return 1
+    if invitation.expires_at <= now:
+        invitation.status = InvitationStatus.EXPIRED
+    elif rng.random() < 0.3:
+        invitation.status = InvitationStatus.OPENED
+        invitation.opened_at = min(sent + timedelta(hours=rng.uniform(0.2, 30)), now)
+    return 0
+
+
+def _mood(rng: random.Random) -> str:
+    return rng.choices(["good", "mid", "bad"], weights=[62, 23, 15])[0]
 
 
 def _answers(rng: random.Random, defn, mood: str, code: str) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -492,3 +492,68 @@ def test_demo_complaints_span_the_year_the_answers_do(db_session):
         for row in rows:
             cells = row[1:-1]  # the whole months (the current one has only begun)
             assert all(v is not None and v > 0 for v in cells), (table, row)
+
+
+def test_demo_campaigns_are_in_the_outbox_and_add_up(client, auth, db_session):
+    """Every invitation the demo sent has its message in the development outbox (sent, never
+    at night by text), and a campaign's figures are its rows: its invitations, its skips with
+    their reasons, its reminders. A second seed adds nothing."""
+    from zoneinfo import ZoneInfo
+
+    from app.models import (
+        Campaign,
+        CampaignSkip,
+        Invitation,
+        OutboundMessage,
+        Response,
+    )
+    from app.services import demo
+    from surveys.contact import in_quiet_hours
+
+    demo.seed(customers=40, responses=300)
+
+    def count(model, *where) -> int:
+        return db_session.scalar(select(func.count(model.id)).where(*where))
+
+    sent = db_session.scalars(select(Invitation).where(Invitation.sent_at.is_not(None))).all()
+    messages = db_session.scalars(select(OutboundMessage)).all()
+    first = {m.invitation_id: m for m in messages if m.kind == "invitation"}
+    assert sent and set(first) == {i.id for i in sent}
+    for invitation in sent:
+        message = first[invitation.id]
+        assert message.sent_at == invitation.sent_at and message.status == "sent"
+        assert message.channel == invitation.channel and message.backend == "outbox"
+        assert "/s/" in message.body and "*" in message.recipient_masked
+        assert not in_quiet_hours(message.sent_at.replace(tzinfo=UTC), message.channel)
+    made = db_session.scalars(select(Campaign)).all()
+    assert {c.status for c in made} == {"draft", "sent", "closed"}
+    for campaign in made:
+        mine = Invitation.campaign_id == campaign.id
+        assert campaign.sent_count == count(Invitation, mine)
+        assert campaign.skipped_count == count(
+            CampaignSkip, CampaignSkip.campaign_id == campaign.id
+        )
+        assert campaign.processed == campaign.total == campaign.sent_count + campaign.skipped_count
+        reminders = [m for m in messages if m.kind == "reminder"]
+        assert campaign.reminded_count == sum(
+            db_session.get(Invitation, m.invitation_id).campaign_id == campaign.id
+            for m in reminders
+        )
+        assert count(Response, Response.campaign_id == campaign.id) == count(
+            Invitation, mine, Invitation.status == "completed"
+        )
+    sending = [c for c in made if c.status != "draft"]
+    assert all(c.sent_count and c.skipped_count for c in sending)
+    assert all(r for (r,) in db_session.execute(select(CampaignSkip.reason)))
+    # the outbox page shows the latest messages first, among them the campaigns' own
+    auth.login("hq")
+    page = client.get("/manager/outbox").get_data(as_text=True)
+    latest = max(messages, key=lambda m: m.created_at)
+    assert page.count("<tr>") > 100 and "发件箱是空的" not in page
+    shanghai = ZoneInfo("Asia/Shanghai")
+    stamp = latest.created_at.replace(tzinfo=UTC).astimezone(shanghai).strftime("%Y-%m-%d %H:%M")
+    assert stamp in page.split("<tbody>")[1].split("</tr>")[0]  # the first row
+    before = [count(m) for m in (Campaign, Invitation, OutboundMessage, CampaignSkip, Response)]
+    demo.seed(customers=40, responses=300)
+    after = [count(m) for m in (Campaign, Invitation, OutboundMessage, CampaignSkip, Response)]
+    assert after == before

@@ -301,6 +301,8 @@ def trigger_toggle(rule_id: int):
 @roles_required(HQ)
 def outbox():
     rows = db.session.scalars(
-        select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(200)
+        select(OutboundMessage)
+        .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
+        .limit(200)
     )
     return render_template("manager/surveys/outbox.html", rows=list(rows))
