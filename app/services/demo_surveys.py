@@ -366,8 +366,8 @@ def _seed_campaigns(published: dict[str, Survey], people, products, now: datetim
         )
         db.session.add(campaign)
         db.session.flush()
-        if days is not None:
-            sent = local.replace(hour=10, minute=0, second=0, microsecond=0).astimezone(UTC)
+        if days is not None:  # sent an hour into its window (10:00 on its first day)
+            sent = (start + timedelta(hours=1)).astimezone(UTC)
             made += _send_campaign(rng, campaign, published[code], people, sent, now)
     return made
 

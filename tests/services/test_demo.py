@@ -542,6 +542,8 @@ def test_demo_campaigns_are_in_the_outbox_and_add_up(client, auth, db_session):
         assert count(Response, Response.campaign_id == campaign.id) == count(
             Invitation, mine, Invitation.status == "completed"
         )
+        if campaign.started_at:  # sent inside its window, in daytime
+            assert campaign.window_start <= campaign.started_at < campaign.window_end
     sending = [c for c in made if c.status != "draft"]
     assert all(c.sent_count and c.skipped_count for c in sending)
     assert all(r for (r,) in db_session.execute(select(CampaignSkip.reason)))
@@ -557,3 +559,26 @@ def test_demo_campaigns_are_in_the_outbox_and_add_up(client, auth, db_session):
     demo.seed(customers=40, responses=300)
     after = [count(m) for m in (Campaign, Invitation, OutboundMessage, CampaignSkip, Response)]
     assert after == before
+
+
+def test_demo_campaigns_seeded_in_the_evening_are_sent_inside_their_windows(db_session):
+    """Seeded after 20:00 Beijing time, each campaign's window opens the next morning (as the
+    new campaign form proposes), and it was sent inside it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.models import Campaign, Survey
+    from app.services import demo_surveys
+
+    evening = datetime(2026, 12, 4, 21, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    published = {s.code: s for s in db_session.scalars(select(Survey))}
+    people = db_session.scalars(select(Customer).order_by(Customer.id)).all()
+    products = {p.code: p for p in db_session.scalars(select(Product))}
+    demo_surveys._seed_campaigns(published, people, products, evening)
+    made = db_session.scalars(select(Campaign)).all()
+    assert len(made) == len(demo_surveys.DEMO_CAMPAIGNS)
+    for campaign in made:
+        start, end = (t.replace(tzinfo=UTC) for t in (campaign.window_start, campaign.window_end))
+        assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 9
+        if campaign.started_at is not None:
+            assert start <= campaign.started_at.replace(tzinfo=UTC) < end, campaign.name
