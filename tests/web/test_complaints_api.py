@@ -145,3 +145,32 @@ def test_a_read_complaint_carries_its_text_with_personal_data_masked(client):
     assert data["content"] == "我的卡号6222********7894被冻结，请回电138****5678"
     assert data["demand"] == "请发邮件到 z***@example.com 说明原因"
     assert "13812345678" not in str(data) and "6222021234567894" not in str(data)
+
+
+def test_history_texts_are_masked_like_the_content(client):
+    """A decision, a contact record or a notice written by staff may quote the customer's phone,
+    ID or card number; the API shows them masked, as the case page does."""
+    from app.models import Role
+    from app.services import complaint_handling as handling
+
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    body = {**BODY, "external_ref": "APP-PII-HISTORY"}
+    created = client.post("/api/v1/complaints", json=body, headers=bearer(secret)).get_json()
+    hq = factories.user(Role.HQ_MANAGER, "HO")
+    card, id_number = "6222021234567890128", "11010519491231002X"
+    handling.accept(created["id"], actor=hq)
+    handling.add_note(
+        created["id"], actor=hq, kind="contact", text=f"已致电13655556666，身份证{id_number}"
+    )
+    handling.decide(
+        created["id"],
+        actor=hq,
+        decision=handling.Decision(
+            "经核实扣费有误", "依据借记卡章程", f"退还 20 元至卡号{card}", ("review",)
+        ),
+    )
+    read = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret))
+    texts = " ".join(h["text"] or "" for h in read.get_json()["history"])
+    assert "136****6666" in texts and "6222***********0128" in texts
+    for number in ("13655556666", card, id_number):
+        assert number not in read.get_data(as_text=True)

@@ -85,6 +85,12 @@ class ComplaintOut(BaseModel):
     history: list[HistoryItem]
 
 
+def _masked(text: str | None) -> str | None:
+    """Free text with phone, ID and card numbers and e-mail addresses masked (what staff pages
+    show until an audited reveal)."""
+    return nlp.redact(text).text if text else text
+
+
 def _local(value: datetime | None) -> datetime | None:
     return value.astimezone(clock.TZ) if value else None
 
@@ -102,8 +108,8 @@ def complaint_out(
         status=complaint.status,
         channel=complaint.channel,
         external_ref=complaint.external_ref,
-        content=nlp.redact(complaint.content).text,
-        demand=nlp.redact(complaint.demand).text if complaint.demand else None,
+        content=_masked(complaint.content),
+        demand=_masked(complaint.demand),
         received_at=_local(complaint.received_at),
         due_at=_local(complaint.due_at),
         days_left=clock.days_left(complaint.due_at, utcnow()) if running else None,
@@ -124,7 +130,7 @@ def complaint_out(
                 from_status=e.from_status,
                 to_status=e.to_status,
                 actor=e.actor_name,
-                text=None if e.kind == "note" else e.text,
+                text=None if e.kind == "note" else _masked(e.text),
             )
             for e in (complaints.history(complaint) if history is None else history)
         ],
