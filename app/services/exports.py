@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
 from app.services import audit
@@ -22,10 +23,13 @@ MUTED_FILL = PatternFill("solid", fgColor="EEEEEE")
 
 
 def safe(value: Any) -> Any:
-    """A cell value that a spreadsheet will not run: text starting with = + - @ gets a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """A cell value that a spreadsheet will not run: text starting with = + - @ gets a quote.
+    Control characters (which an integrator's or an e-mail's text may carry) are dropped: a
+    worksheet cannot hold them, and one such cell made the whole XLSX export fail."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:

@@ -26,7 +26,7 @@ from app.models import (
     row_id,
     utcnow,
 )
-from app.services import audit, org
+from app.services import audit, exports, org
 from app.services.errors import ValidationFailed
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
@@ -35,7 +35,6 @@ from surveys import QuestionType, other_key
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def zone() -> ZoneInfo:
@@ -142,13 +141,6 @@ def masked_answers(response: Response) -> dict[str, Any]:
     return out
 
 
-def neutralise(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 EXPORT_HEADER = [
     "答卷编号",
     "问卷",
@@ -202,7 +194,7 @@ def _export_rows(f: ResponseFilter) -> list[list[Any]]:
                 r.comment_redacted,
             ]
         )
-    return [[neutralise(cell) for cell in row] for row in rows]
+    return [[exports.safe(cell) for cell in row] for row in rows]
 
 
 @transactional

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActionAttachment, ComplaintAttachment, Customer, utcnow
+from app.services import complaints
 from app.services import improvement_actions as actions
+from app.services.complaints import IntakeData
 from tests.security import records
 from tests.security.helpers import page_csrf, sign_in
 from tests.support import csrf_token
@@ -101,6 +103,32 @@ def test_every_export_neutralises_formulas(client, hostile_rows):
     for url in exports:
         problems += [f"{url}: {c}" for c in _bad(client.get(url))]
     assert not problems, "\n".join(problems)
+
+
+def test_control_characters_from_an_integrator_do_not_break_the_exports(client):
+    """Names and references that came in through the API or e-mail with a control character
+    (which a worksheet cannot hold): every export still answers, the text without it."""
+    records.answered(client, "HZ01", ext="CTL\x01001", name="\x02冯默风")
+    records.complaint("HZ01", name="\x01冯默风", text="扫码支付\x0b重复扣款两笔")
+    complaints.create_complaint(
+        IntakeData(channel="regulator", content="转办：贷款利率纠纷", name="冯默风",
+                   external_ref="YJ\x01-2026-001", branch_code="HZ01")
+    )  # fmt: skip
+    sign_in(client, "hq")
+    token = page_csrf(client)
+    books = [client.post("/staff/responses/export", data={"csrf_token": token, "format": "xlsx"})]
+    for kind in ("responses", "complaints"):
+        books.append(client.get(f"/manager/dashboards/drill/{kind}?format=xlsx"))
+    books.append(client.get("/manager/dashboards/regulator-report?download=1"))
+    assert [b.status_code for b in books] == [200] * 4
+    cells = [
+        str(cell.value)
+        for book in books
+        for sheet in load_workbook(io.BytesIO(book.data)).worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+    ]
+    assert "CTL001" in cells and "YJ-2026-001" in cells and "**风" in cells
 
 
 def test_the_hostile_text_is_in_the_export_but_quoted(client, hostile_rows):
