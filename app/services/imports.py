@@ -46,6 +46,8 @@ def mobile_number(raw: str) -> str:
     return phone
 
 
+# NUL and the other control characters (PostgreSQL cannot store a NUL at all)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EMAIL_RE = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$")
 SEGMENT_BY_LABEL = {label: key for key, label in SEGMENT_LABELS.items()}
 
@@ -162,6 +164,8 @@ def usable_branches(actor: User | None) -> list[Branch]:
 
 def _check_row(values: dict[str, str], codes: BranchCodes, seen: set[str]) -> list[str]:
     problems = []
+    if any(CONTROL_RE.search(v) for v in values.values()):
+        return ["含有无法识别的控制字符，请删除后再导入"]
     ext, name = values.get("external_id", ""), values.get("name", "")
     if not ext:
         problems.append("客户号为空")

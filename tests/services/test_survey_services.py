@@ -99,6 +99,20 @@ def test_import_reads_phone_numbers_as_people_write_them():
     assert "手机号" in dict(caught.value.report.errors)[2]
 
 
+def test_import_refuses_control_characters_in_a_cell():
+    """A NUL or other control character (a damaged export) is a bad row, not a database error
+    (PostgreSQL cannot store a NUL; the CLI printed a traceback)."""
+    data = '客户号,姓名\nIMC1,"王\x00五"\nIMC2,赵\x01六\nIMC3,孙七\n'.encode()
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers("c.csv", data, actor=None)
+    rows = dict(caught.value.report.errors)
+    assert set(rows) == {2, 3} and "控制字符" in rows[2]
+    assert (
+        db.session.scalar(select(func.count(Customer.id)).where(Customer.external_id == "IMC3"))
+        == 0
+    )
+
+
 def test_import_xlsx_then_reimport_updates_by_external_id():
     def workbook(name: str) -> bytes:
         book = Workbook()
