@@ -126,7 +126,7 @@ def test_branches_set_customers_registers_counts_all_or_nothing(app, db_session)
     unknown = runner.invoke(args=["branches", "set-customers", "HZ01=1", "XX99=5"])
     assert unknown.exit_code == 1 and "机构代码不存在：XX99" in unknown.output
     assert count("HZ01") == 52000  # nothing changed
-    for bad in ("HZ01=-3", "HZ01=many", "HZ01"):
+    for bad in ("HZ01=-3", "HZ01=many", "HZ01", "HZ01=²", "HZ01=99999999999999999999"):
         refused = runner.invoke(args=["branches", "set-customers", bad])
         assert refused.exit_code == 2 and "HZ01" in refused.output, refused.output
     assert count("HZ01") == 52000

@@ -6,6 +6,8 @@ import click
 
 from app.services import org
 
+MAX_COUNT = 2**31 - 1  # what the integer column holds
+
 
 def _pair(text: str) -> tuple[str, int | None]:
     code, sep, value = text.partition("=")
@@ -14,8 +16,8 @@ def _pair(text: str) -> tuple[str, int | None]:
     value = value.strip()
     if value in ("", "-"):
         return code.strip().upper(), None
-    if not value.isdigit():
-        raise click.BadParameter(f"客户数应为非负整数：{text}")
+    if not value.isdecimal() or int(value) > MAX_COUNT:
+        raise click.BadParameter(f"客户数应为不超过 {MAX_COUNT:,} 的非负整数：{text}")
     return code.strip().upper(), int(value)
 
 
