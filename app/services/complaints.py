@@ -22,7 +22,7 @@ from app.models.complaint import Channel, Complaint, ComplaintAttachment, Compla
 from app.security import pii, uploads
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
-from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
+from app.services.customers import CustomerData, branch_by_code, check_phone, upsert_customer_row
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
 
@@ -187,8 +187,7 @@ def _validate(data: IntakeData) -> None:
     on = data.regulator_received_on
     if on is not None and on > clock.local_date(utcnow()):
         raise ValidationFailed("监管转办日期不能晚于今天", field="regulator_received_on")
-    if data.phone and len(pii.normalise_phone(data.phone)) < 7:
-        raise ValidationFailed("手机号格式不正确", field="phone")
+    check_phone(data.phone)
     problems = attachment_problems(data.channel, data.attachments)
     if problems:  # (before the transaction: a refused file leaves no complaint behind)
         raise ValidationFailed("；".join(problems), field="attachments")

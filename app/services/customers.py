@@ -94,10 +94,18 @@ def _by_external_id(external_id: str) -> Customer | None:
     )
 
 
+def check_phone(phone: str | None) -> None:
+    """A phone number has at least 7 digits (a landline without its area code); fewer is a
+    typing error, refused rather than stored over the customer's number."""
+    if phone and len(pii.normalise_phone(phone)) < 7:
+        raise ValidationFailed("手机号格式不正确", field="phone")
+
+
 def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     """Create or update by external_id inside the caller's transaction; returns (row, created)."""
     if not data.external_id.strip() or not data.name.strip():
         raise ValidationFailed("客户号和姓名为必填项", field="external_id")
+    check_phone(data.phone)
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
     external_id = data.external_id.strip()

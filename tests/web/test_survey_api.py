@@ -366,3 +366,26 @@ def test_an_event_older_than_ninety_days_schedules_nothing(client):
         )
         == 0
     )
+
+
+def test_a_phone_of_a_few_digits_is_refused_not_stored_over_the_customers(client):
+    """As complaints do: "12" is a typing error, and an invitation or an event carrying it
+    overwrote the customer's number (the invitation went out by e-mail, so nobody noticed)."""
+    assert invite(client, customer={"external_id": "APIC009", "name": "段誉",
+                                    "phone": "13822223333"}).status_code == 201  # fmt: skip
+    short = {"external_id": "APIC009", "name": "段誉", "phone": "12"}
+    refused = invite(client, customer=short, channel="email")
+    event = client.post(
+        "/api/v1/events",
+        json={
+            "type": "card.issued",
+            "customer": short,
+            "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        },
+        headers=bearer("events:write"),
+    )
+    for reply in (refused, event):
+        assert reply.status_code == 422
+        assert reply.get_json()["error"]["fields"] == {"customer.phone": "手机号格式不正确"}
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == "APIC009"))
+    assert customer.phone == "13822223333"
