@@ -166,16 +166,25 @@ def refresh_due(complaint: Complaint) -> None:
     complaint.due_at = clock.due_at(complaint.clock_facts())
 
 
+# Characters that show nothing (zero-width space, joiners, word joiner, BOM): a text of only
+# these, around whitespace, is as empty as a blank one.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _blank(text: str | None) -> bool:
+    return not (text or "").translate(_INVISIBLE).strip()
+
+
 def _validate(data: IntakeData) -> None:
     if any("\x00" in (v or "") for v in (data.content, data.name, data.demand)):
         raise ValidationFailed("内容包含无法保存的字符", field="content")
     if data.channel not in set(Channel):
         raise ValidationFailed(f"未知渠道：{data.channel}", field="channel")
-    if not (data.content or "").strip():
+    if _blank(data.content):
         raise ValidationFailed("请填写投诉内容", field="content")
     if len(data.content) > MAX_CONTENT:
         raise ValidationFailed(f"投诉内容不能超过 {MAX_CONTENT} 字", field="content")
-    if not (data.name or "").strip() and not (data.external_id or "").strip():
+    if _blank(data.name) and not (data.external_id or "").strip():
         raise ValidationFailed("请填写投诉人姓名", field="name")
     if data.received_at is not None:
         if data.received_at.tzinfo is None:
@@ -218,7 +227,7 @@ def match_customer(data: IntakeData) -> Customer | None:
     found = find_customer(data)
     if found is not None or not data.external_id:
         return found
-    if not (data.name or "").strip():  # a customer number the bank does not know yet
+    if _blank(data.name):  # a customer number the bank does not know yet
         raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
     customer, _ = upsert_customer_row(
         CustomerData(
@@ -321,7 +330,9 @@ def _build(data: IntakeData) -> Complaint:
         status=Status.RECEIVED,
         received_at=received,
         customer=customer,
-        complainant_name=((data.name or "").strip() or (customer.name if customer else ""))[:100],
+        complainant_name=(
+            (customer.name if customer else "") if _blank(data.name) else data.name.strip()
+        )[:100],
         complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
         complainant_email=(data.email or "").strip() or (customer.email if customer else None),
         product=refs.product,

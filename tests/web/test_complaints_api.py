@@ -174,3 +174,35 @@ def test_history_texts_are_masked_like_the_content(client):
     assert "136****6666" in texts and "6222***********0128" in texts
     for number in ("13655556666", card, id_number):
         assert number not in read.get_data(as_text=True)
+
+
+def test_text_of_only_invisible_characters_is_blank(client):
+    """Zero-width spaces, joiners or a BOM show nothing: such a complaint text is refused, and
+    such a name of a known customer is replaced by the customer's own."""
+    from app.extensions import db
+    from app.models import Complaint
+
+    _, secret = factories.api_token("complaints:write")
+    invisible = "\u200b \u200d\ufeff"
+    empty = client.post(
+        "/api/v1/complaints",
+        json={**BODY, "external_ref": "APP-ZW-1", "content": invisible},
+        headers=bearer(secret),
+    )
+    assert empty.status_code == 422
+    assert empty.get_json()["error"]["fields"] == {"content": "请填写投诉内容"}
+    anonymous = client.post(
+        "/api/v1/complaints",
+        json={**BODY, "external_ref": "APP-ZW-2", "customer": {"name": invisible}},
+        headers=bearer(secret),
+    )
+    assert anonymous.get_json()["error"]["fields"] == {"customer.name": "请填写投诉人姓名"}
+    known = factories.customer(name="欧阳娜娜", external_id="C00ZW001")
+    created = client.post(
+        "/api/v1/complaints",
+        json={**BODY, "external_ref": "APP-ZW-3", "customer": {"external_id": known.external_id,
+                                                              "name": invisible}},
+        headers=bearer(secret),
+    )  # fmt: skip
+    assert created.status_code == 201
+    assert db.session.get(Complaint, created.get_json()["id"]).complainant_name == "欧阳娜娜"
