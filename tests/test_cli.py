@@ -130,3 +130,19 @@ def test_branches_set_customers_registers_counts_all_or_nothing(app, db_session)
         refused = runner.invoke(args=["branches", "set-customers", bad])
         assert refused.exit_code == 2 and "HZ01" in refused.output, refused.output
     assert count("HZ01") == 52000
+
+
+def test_demo_seed_does_not_print_the_demo_password_for_an_account_it_did_not_make(app, db_session):
+    """An account that existed before the seed (e.g. ``users create --username admin``) keeps
+    its password; the printed logins must not claim it is Kesheng@2026."""
+    from app.models import User
+    from app.security.passwords import hash_password
+
+    admin = db_session.scalar(select(User).where(User.username == "admin"))
+    admin.password_hash = hash_password("Bank-own-Pass-2026")
+    db_session.flush()
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--customers", "40"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    assert "Kesheng@2026" not in lines["admin"] and "原密码不变" in lines["admin"]
+    assert "Kesheng@2026" in lines["agent"] and "agent" in lines["agent"].split()[2]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, User, utcnow
-from app.security.passwords import hash_password
+from app.security.passwords import hash_password, verify_password
 from app.services import (
     analysis,
     demo_complaints,
@@ -133,24 +133,34 @@ def _seed_customers(count: int, branches: dict[str, Branch]) -> int:
     return added
 
 
+KEPT_PASSWORD = "（原密码不变）"
+
+
 def _seed_accounts(branches: dict[str, Branch], report: SeedReport) -> None:
-    existing = set(db.session.scalars(select(User.username)))
+    """The demo accounts; one that already exists (e.g. an admin made with ``users create``)
+    keeps its password, and the logins printed say so instead of the demo password."""
+    existing = {u.username: u for u in db.session.scalars(select(User))}
     hashed = hash_password(data.DEMO_PASSWORD)
     for username, display, role, branch_code in data.ACCOUNTS:
-        branch = branches.get(branch_code) if branch_code else None
-        if username not in existing:
-            db.session.add(
-                User(
-                    username=username,
-                    display_name=display,
-                    role=role,
-                    branch=branch,
-                    password_hash=hashed,
-                )
+        user = existing.get(username)
+        if user is None:
+            user = User(
+                username=username,
+                display_name=display,
+                role=role,
+                branch=branches.get(branch_code) if branch_code else None,
+                password_hash=hashed,
             )
+            db.session.add(user)
             report.accounts_added += 1
+        password = (
+            data.DEMO_PASSWORD
+            if user.password_hash == hashed
+            or verify_password(user.password_hash, data.DEMO_PASSWORD)
+            else KEPT_PASSWORD
+        )
         report.logins.append(
-            (username, role, branch.name if branch else "全行", data.DEMO_PASSWORD)
+            (username, user.role, user.branch.name if user.branch else "全行", password)
         )
 
 
