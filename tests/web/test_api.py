@@ -196,3 +196,18 @@ def test_service_conflict_is_json_409(client, monkeypatch):
     response = client.put("/api/v1/customers/C5", json={"name": "赵六"}, headers=bearer(secret))
     error = assert_json_error(response, 409, "conflict")
     assert error["fields"] == {"external_id": "客户号已被另一条记录占用"}
+
+
+def test_customer_number_longer_than_the_column_is_refused_not_cut_short(client):
+    """Cut to 64 characters it named another customer: the PUT answered 201 and a GET of the
+    same address 404."""
+    _, secret = factories.api_token()
+    long_id = "C" + "9" * 64
+    response = client.put(
+        f"/api/v1/customers/{long_id}", json={"name": "李四"}, headers=bearer(secret)
+    )
+    error = assert_json_error(response, 422, "validation_failed")
+    assert error["fields"] == {"external_id": "客户号最多 64 个字符"}
+    assert (
+        client.get(f"/api/v1/customers/{long_id[:64]}", headers=bearer(secret)).status_code == 404
+    )
