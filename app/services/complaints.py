@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +28,7 @@ from app.services.tx import get_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
 # Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
-EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)  # Beijing time, as the metrics' dates
 MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
 # The customers' form (channel ``web``): a few photos or PDFs, their type read from their
 # content; sizes as for every channel (``app.security.uploads``).
@@ -192,10 +192,16 @@ def _validate(data: IntakeData) -> None:
         if data.received_at > utcnow() + timedelta(minutes=5):
             raise ValidationFailed("受理时间不能晚于当前时间", field="received_at")
         if data.received_at < EARLIEST_RECEIPT:
-            raise ValidationFailed("受理时间过早，请核对（应晚于 2000 年）", field="received_at")
+            raise ValidationFailed(
+                "受理时间过早，请核对（应不早于 2000 年 1 月 1 日）", field="received_at"
+            )
     on = data.regulator_received_on
     if on is not None and on > clock.local_date(utcnow()):
         raise ValidationFailed("监管转办日期不能晚于今天", field="regulator_received_on")
+    if on is not None and on < EARLIEST_RECEIPT.date():
+        raise ValidationFailed(
+            "监管转办日期过早，请核对（应不早于 2000 年 1 月 1 日）", field="regulator_received_on"
+        )
     check_phone(data.phone)
     problems = attachment_problems(data.channel, data.attachments)
     if problems:  # (before the transaction: a refused file leaves no complaint behind)

@@ -243,3 +243,30 @@ def test_no_invitation_link_for_a_customer_who_opted_out(client):
     assert reply.get_json()["error"]["message"] == "客户已退订全部调查，不能发送调查邀请"
     stored = select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
     assert db.session.scalar(stored) == 0
+
+
+def test_the_earliest_receipt_is_the_first_of_january_2000_in_beijing(client):
+    """Days are Beijing days everywhere (the metrics take 2000-01-01): a complaint received at
+    00:00 Beijing time that day was refused as 'before 2000' (the limit was UTC midnight).
+    A regulator's receipt date had no lower limit at all (1900-01-01 was stored)."""
+    headers = bearer("complaints:write")
+    first = client.post(
+        "/api/v1/complaints",
+        json={**COMPLAINT, "received_at": "2000-01-01T00:00:00+08:00"},
+        headers=headers,
+    )
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["due_at"] == "2000-01-16T23:59:59+08:00"
+    before = client.post(
+        "/api/v1/complaints",
+        json={**COMPLAINT, "received_at": "1999-12-31T23:59:59+08:00"},
+        headers=headers,
+    )
+    assert set(before.get_json()["error"]["fields"]) == {"received_at"}
+    old_letter = client.post(
+        "/api/v1/complaints",
+        json={**COMPLAINT, "regulator_received_on": "1900-01-01"},
+        headers=headers,
+    )
+    assert old_letter.status_code == 422
+    assert set(old_letter.get_json()["error"]["fields"]) == {"regulator_received_on"}
