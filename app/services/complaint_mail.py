@@ -7,6 +7,7 @@ and need no shared disk. Size and type limits keep the table small.
 
 from __future__ import annotations
 
+import html
 import imaplib
 import mailbox
 import re
@@ -47,13 +48,17 @@ def _messages(path: Path):
                 )
 
 
+_HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
+
+
 def _body(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
     text = part.get_content()
     if part.get_content_type() == "text/html":
-        text = re.sub(r"<[^>]+>", " ", text)
+        text = _HIDDEN_HTML.sub(" ", text)  # scripts, styles and comments are not what was said
+        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

@@ -436,6 +436,29 @@ def test_mail_import_is_idempotent_and_limits_attachments(db_session, tmp_path):
     assert c.complainant_email == "zhao6@example.com"
 
 
+def test_mail_in_html_only_becomes_the_text_the_customer_read(db_session, tmp_path):
+    """Entities decoded (扣款&amp;未退回 was stored as written); scripts, styles and comments,
+    which the customer never saw, left out."""
+    from email.message import EmailMessage
+
+    from app.services import complaint_mail
+
+    msg = EmailMessage()
+    msg["From"] = "小昭 <xiaozhao@example.com>"
+    msg["Subject"] = "转账失败"
+    msg["Message-ID"] = "<html-only@example.com>"
+    msg.set_content(
+        "<html><head><style>p {color: red}</style></head><body><!-- 模板 -->"
+        "<p>转账<b>失败</b>但扣款&amp;未退回，金额&lt;5000元&gt;</p>"
+        "<script>track()</script></body></html>",
+        subtype="html",
+    )
+    (tmp_path / "html.eml").write_bytes(bytes(msg))
+    ref = complaint_mail.import_mail(tmp_path).created[0]
+    c = db_session.scalar(select(complaints.Complaint).where(complaints.Complaint.reference == ref))
+    assert c.content == "转账失败\n转账 失败 但扣款&未退回，金额<5000元>"
+
+
 def test_ids_taken_before_the_insert_are_distinct_and_used(db_session):
     from app.extensions import db
     from app.services import notify
