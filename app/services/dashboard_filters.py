@@ -114,12 +114,12 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the dates a figure ca
 
 
 def default_range(end: date | None = None) -> tuple[date, date]:
-    """The twelve calendar months up to ``end`` (today by default)."""
+    """The twelve calendar months up to ``end`` (today by default), none before EARLIEST."""
     end = end or today()
     first = end.replace(day=1)
     for _ in range(11):
         first = (first - timedelta(days=1)).replace(day=1)
-    return first, end
+    return max(first, EARLIEST), end
 
 
 def parse_date(value: str, label: str, name: str) -> date:

@@ -270,3 +270,24 @@ def test_the_earliest_receipt_is_the_first_of_january_2000_in_beijing(client):
     )
     assert old_letter.status_code == 422
     assert set(old_letter.get_json()["error"]["fields"]) == {"regulator_received_on"}
+
+
+def test_times_and_dates_at_the_ends_of_the_calendar(client, db_session):
+    """since= far in the past means from the start and far in the future nothing yet (their UTC
+    time does not exist: a 500); metrics with only to=2000-01-01 start inside the documented
+    range (its twelve months began in 1999)."""
+    from tests.security import records
+
+    records.answered(client, ext="EDGE001")
+    headers = bearer("responses:read,metrics:read")
+    everything = client.get("/api/v1/responses?limit=500", headers=headers).get_json()["items"]
+    for since, expected in (
+        ("0001-01-01T00:00:00%2B08:00", len(everything)),
+        ("1970-01-01T00:00:00Z", len(everything)),
+        ("9999-12-31T23:59:59-08:00", 0),
+    ):
+        reply = client.get(f"/api/v1/responses?limit=500&since={since}", headers=headers)
+        assert reply.status_code == 200, (since, reply.get_json())
+        assert len(reply.get_json()["items"]) == expected, since
+    first = client.get("/api/v1/metrics/satisfaction?to=2000-01-01", headers=headers)
+    assert (first.get_json()["from"], first.get_json()["to"]) == ("2000-01-01", "2000-01-01")

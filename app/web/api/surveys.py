@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -68,6 +68,8 @@ class InvitationOut(BaseModel):
     response_id: int | None
 
 
+EARLIEST_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
 _ISO_DATETIME_START = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _SPACED_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 
@@ -88,6 +90,14 @@ class ResponseQuery(Strict):
             # (pydantic would read 2026 or 1700000000 as Unix seconds)
             raise ValueError("须为 ISO 8601 时间，例如 2026-11-01T00:00:00+08:00")
         return _SPACED_OFFSET.sub(r"\1+\2", value)
+
+    @field_validator("since")
+    @classmethod
+    def _inside_the_calendar(cls, value: datetime | None) -> datetime | None:
+        """A time before 2000 means from the start, one after 2099 nothing yet (the metrics'
+        range): 0001-01-01T00:00:00+08:00 or 9999-12-31T23:59:59-08:00 has no UTC time the
+        database can be asked about (was a 500)."""
+        return None if value is None else min(max(value, EARLIEST_SINCE), LATEST_SINCE)
 
 
 class ResponseItem(BaseModel):
