@@ -77,8 +77,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     """Settings taken from environment variables; absent variables leave the defaults."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {}
-    if env.get("KESHENG_ENV"):
-        out["ENV_NAME"] = env["KESHENG_ENV"]
+    if env.get("KESHENG_ENV", "").strip():
+        out["ENV_NAME"] = env["KESHENG_ENV"].strip().lower()  # "Production" is production
     if env.get("SECRET_KEY"):
         out["SECRET_KEY"] = env["SECRET_KEY"]
     if env.get("DATABASE_URL"):
@@ -149,10 +149,11 @@ def _imap(env: Mapping[str, str]) -> dict[str, Any]:
 
 def finalise(config: dict[str, Any]) -> None:
     """Check and complete a loaded configuration; raise ConfigError when it is unsafe."""
-    production = config.get("ENV_NAME") == "production"
-    if production:
-        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
-            raise ConfigError("SECRET_KEY must be set in production (KESHENG_ENV=production).")
+    env_name = config.get("ENV_NAME") or "development"
+    if env_name != "development" and config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        # (a staging server signing sessions with the published development key is as open)
+        raise ConfigError(f"SECRET_KEY must be set outside development (KESHENG_ENV={env_name}).")
+    if env_name == "production":
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
         config["DEBUG"] = False

@@ -70,6 +70,19 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
 
 
+@pytest.mark.parametrize("name", ["Production", " production ", "staging"])
+def test_any_environment_but_development_refuses_the_development_key(name, monkeypatch, tmp_path):
+    """CONTRACT.md: SECRET_KEY must be set outside development. KESHENG_ENV=Production (or a
+    staging server) started with the published development key signing its sessions."""
+    monkeypatch.setenv("KESHENG_ENV", name)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-secret-of-this-server")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] is (name.strip().lower() == "production")
+
+
 def test_production_with_secret_key_uses_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("KESHENG_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret")
