@@ -157,9 +157,10 @@ def finalise(config: dict[str, Any]) -> None:
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
         config["DEBUG"] = False
-    home = config.get("BANK_HOME_URL") or ""
-    if home and not home.lower().startswith(("https://", "http://")):
-        raise ConfigError("BANK_HOME_URL must be an http:// or https:// address.")
+    for name in ("BANK_HOME_URL", "PUBLIC_BASE_URL"):  # (the second: every customer's link)
+        address = config.get(name) or ""
+        if address and not address.lower().startswith(("https://", "http://")):
+            raise ConfigError(f"{name} must be an http:// or https:// address.")
     config["CELERY"] = {
         "broker_url": config.get("CELERY_BROKER_URL") or "memory://",
         "result_backend": None,

@@ -46,6 +46,16 @@ def test_bank_home_page_is_read_and_must_be_a_web_address(monkeypatch, tmp_path)
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
 
 
+def test_public_base_url_must_be_a_web_address(monkeypatch, tmp_path):
+    """Without its scheme (voc.bank.example) every survey link sent to customers was broken."""
+    monkeypatch.setenv("PUBLIC_BASE_URL", "voc.bank.example")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://voc.bank.example/")
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["PUBLIC_BASE_URL"] == "https://voc.bank.example"
+
+
 def test_unset_environment_changes_nothing():
     assert from_environment({}) == {}
 
