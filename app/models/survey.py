@@ -226,10 +226,12 @@ INVITATION_STATUS_LABELS = {
 
 
 class Invitation(BranchScoped, TimestampMixin, db.Model):
-    """One customer's one-time link; only a SHA-256 hash of its token is stored.
+    """One customer's one-time link: looked up by a SHA-256 hash of its token.
 
     The token is created when the message goes out (or when an integrator asks for the link),
-    so a scheduled invitation has no hash yet, and a reminder carries a fresh token.
+    so a scheduled invitation has no hash yet. It is also kept sealed (AES-GCM under the
+    personal-data key, ``token_sealed``) so that a retry or a reminder carries the *same* link:
+    the first message the customer got, and the URL an integrator was given, keep working.
     """
 
     __tablename__ = "invitation"
@@ -239,6 +241,7 @@ class Invitation(BranchScoped, TimestampMixin, db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_sealed: Mapped[str | None] = mapped_column(String(200))
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)

@@ -362,7 +362,7 @@ class _ChunkSender:
                 error = str(err)[:500]
             invites.append(
                 {
-                    "token_hash": invitations.hash_token(token),
+                    **invitations.sealed(token),
                     "survey_id": c.survey_id,
                     "version_id": c.version_id,
                     "campaign_id": c.id,

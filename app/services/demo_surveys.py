@@ -241,7 +241,7 @@ def _invite(
     expiry = campaign.expires_days if campaign else invitations.DEFAULT_EXPIRY_DAYS
     token = invitations.new_token()
     invitation = Invitation(
-        token_hash=invitations.hash_token(token),
+        **invitations.sealed(token),
         survey_id=survey.id,
         version_id=survey.latest_version.id,
         campaign_id=campaign.id if campaign else None,
@@ -268,14 +268,14 @@ def _message(
     invitation: Invitation, survey: Survey, at: datetime, *, token: str | None = None
 ) -> None:
     """The invitation's message (with its ``token``), or without one the reminder's, as the
-    development outbox keeps it: with the link it carried (a reminder carries a fresh one, as
+    development outbox keeps it: with the link it carried (a reminder carries the same one, as
     ``invitations.deliver`` sends it).
     Written straight to the outbox, whatever the channels are configured to: the demo never
     texts or mails anyone."""
     reminder = token is None
     if reminder:
-        token = invitations.new_token()
-        invitation.token_hash = invitations.hash_token(token)
+        token = invitations.kept_token(invitation) or invitations.new_token()
+        invitations.seal(invitation, token)
     days = max(1, round((invitation.expires_at - at).total_seconds() / 86400))
     subject, body = channels.compose(
         invitation.channel,

@@ -1,4 +1,5 @@
-"""Invitations: one-time links (only a hash stored), delivery through channels, retries, expiry."""
+"""Invitations: one-time links (a hash to find them, the token sealed to resend the same link),
+delivery through channels, retries, expiry."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -20,6 +22,7 @@ from app.models import (
     SurveyVersion,
     utcnow,
 )
+from app.security import pii
 from app.services import channels, surveys
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import Conflict, ValidationFailed
@@ -40,6 +43,29 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def sealed(token: str) -> dict[str, str]:
+    """The columns that store a token: its hash (the look-up) and the token sealed under the
+    personal-data key (for the same link in a retry or a reminder)."""
+    return {"token_hash": hash_token(token), "token_sealed": pii.encrypt(token)}
+
+
+def seal(invitation: Invitation, token: str) -> None:
+    for column, value in sealed(token).items():
+        setattr(invitation, column, value)
+
+
+def kept_token(invitation: Invitation) -> str | None:
+    """The invitation's current token, or None: never issued, issued before tokens were kept,
+    or sealed under a personal-data key that has since been replaced (a new link then)."""
+    if not invitation.token_sealed or not invitation.token_hash:
+        return None
+    try:
+        token = pii.decrypt(invitation.token_sealed)
+    except (ValueError, InvalidTag):
+        return None
+    return token if hash_token(token) == invitation.token_hash else None
 
 
 def link_for(token: str) -> str:
@@ -70,11 +96,11 @@ def deliver(
 ) -> OutboundMessage:
     """Send the invitation's link through its channel and record the message (flushes only).
 
-    Without ``token`` a fresh one replaces the stored hash: a retry or a reminder carries a new
-    link, since the old token was never kept.
+    Without ``token`` the link is the invitation's own (a retry or a reminder: the customer's
+    earlier message and an integrator's URL stay valid); one is made if it has none yet.
     """
-    token = token or new_token()
-    invitation.token_hash = hash_token(token)
+    token = token or kept_token(invitation) or new_token()
+    seal(invitation, token)
     url = link_for(token)
     days = max(1, round((invitation.expires_at - now).total_seconds() / 86400))
     version = invitation.version or db.session.get(SurveyVersion, invitation.version_id)

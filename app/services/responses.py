@@ -86,7 +86,9 @@ class SurveyLink:
 def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
     if status == InvitationStatus.COMPLETED:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与")
-    if status in (InvitationStatus.EXPIRED, InvitationStatus.FAILED) or expires_at <= now:
+    # (a link whose message could not be delivered stays answerable: an integrator was given
+    # its URL by the API, and whoever holds the token was given it)
+    if status == InvitationStatus.EXPIRED or expires_at <= now:
         raise LinkGone("该问卷链接已过期")
 
 
@@ -200,7 +202,6 @@ def _add_intake_by_token() -> db_direct.Statement:
         inv.version_id == bindparam("version_id"),
         inv.status != InvitationStatus.COMPLETED,
         inv.status != InvitationStatus.EXPIRED,
-        inv.status != InvitationStatus.FAILED,
         inv.expires_at > bindparam("now", type_=inv.expires_at.type),
     )  # fmt: skip
     return db_direct.Statement(

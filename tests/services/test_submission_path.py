@@ -26,7 +26,8 @@ from app.models import (
     TextAnalysis,
     VoiceRollup,
 )
-from app.services import responses, rollups
+from app.services import invitations, responses, rollups
+from app.services.customers import CustomerData
 from app.services.tx import transactional
 from tests import factories
 from tests.services.test_dashboard_rollup_levels import _snapshot
@@ -268,3 +269,23 @@ def test_writers_of_responses_take_turns_on_postgresql(app):
             conn.rollback()
     finally:
         other.dispose()
+
+
+@pytest.mark.parametrize("version", [False, True])
+def test_a_link_whose_message_could_not_be_delivered_can_still_be_answered(version):
+    """An e-mail invitation for a customer without an address fails at once; the API still
+    gave its URL to the integrator, who may show it in its own app: it answers like any other."""
+    issued = invitations.create_invitation(
+        invitations.InvitationRequest(
+            survey_code="branch-service",
+            customer=CustomerData(external_id=f"SUB04{int(version)}", name="钱敏", phone=None),
+            channel="email",
+            branch_code="HZ01",
+        ),
+        now=MOMENT - timedelta(hours=1),
+    )
+    assert issued.invitation.status == InvitationStatus.FAILED
+    token = issued.url.rsplit("/", 1)[1]
+    responses.submit_link(token, _form(token, score="5", comment="", version=version), now=MOMENT)
+    intake = db.session.scalar(select(Intake).where(Intake.invitation_id == issued.invitation.id))
+    assert intake is not None

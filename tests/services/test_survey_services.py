@@ -6,6 +6,7 @@ import email
 import email.policy
 import io
 import json
+import re
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -514,3 +515,50 @@ def test_draft_errors_name_the_question_and_the_line():
     with pytest.raises(ValidationFailed) as info:
         surveys.update_draft(survey.id, title=survey.title, description="", text="code: [\n")
     assert info.value.fields["definition"].startswith("YAML 格式错误（第 2 行附近）")
+
+
+def test_a_retry_carries_the_link_the_api_gave(gateway):
+    gateway.fail = True
+    issued = invite(ext="GW3")
+    message = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == issued.invitation.id)
+    )
+    gateway.fail = False
+    assert invitations.retry_failed(message.next_attempt_at) == 1
+    assert message.status == "sent" and issued.url in gateway.calls[-1]["text"]
+    token = issued.url.rsplit("/", 1)[1]
+    assert issued.invitation.token_hash == invitations.hash_token(token)
+    assert token not in (issued.invitation.token_sealed or "")  # kept sealed, not in clear
+
+
+def test_a_reminder_carries_the_link_of_the_first_message():
+    for _ in range(3):
+        factories.customer("NJ02")
+    campaign = make_campaign()
+    campaigns.run_campaign(campaign.id, now=NOON)
+    assert survey_triggers.dispatch_due(NOON + timedelta(days=3, minutes=1)).reminded > 0
+    reminded = db.session.scalars(
+        select(Invitation).where(
+            Invitation.campaign_id == campaign.id, Invitation.reminded_at.is_not(None)
+        )
+    ).all()
+    for invitation in reminded:
+        bodies = db.session.scalars(
+            select(OutboundMessage.body)
+            .where(OutboundMessage.invitation_id == invitation.id)
+            .order_by(OutboundMessage.id)
+        ).all()
+        links = [re.search(r"https?://\S+/s/[\w-]+", body).group(0) for body in bodies]
+        assert len(links) == 2 and links[0] == links[1]
+        assert invitation.token_hash == invitations.hash_token(links[0].rsplit("/", 1)[1])
+
+
+def test_a_token_sealed_under_a_replaced_key_gives_a_new_link(app):
+    issued = invite(ext="KEY1")
+    invitation = issued.invitation
+    assert invitations.kept_token(invitation) == issued.url.rsplit("/", 1)[1]
+    invitation.token_sealed = "v1:" + invitation.token_sealed[3:][::-1]  # not this key's
+    assert invitations.kept_token(invitation) is None
+    invitations.deliver(invitation, now=NOON, reminder=True)
+    assert invitation.token_hash != invitations.hash_token(issued.url.rsplit("/", 1)[1])
+    assert invitations.kept_token(invitation) is not None
