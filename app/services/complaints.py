@@ -22,7 +22,13 @@ from app.models.complaint import Channel, Complaint, ComplaintAttachment, Compla
 from app.security import pii, uploads
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
-from app.services.customers import CustomerData, branch_by_code, check_phone, upsert_customer_row
+from app.services.customers import (
+    CustomerData,
+    branch_by_code,
+    check_phone,
+    customer_number,
+    upsert_customer_row,
+)
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
 
@@ -213,7 +219,7 @@ def find_customer(data: IntakeData) -> Customer | None:
     if data.external_id:
         return db.session.scalar(
             select(Customer)
-            .where(Customer.external_id == data.external_id.strip())
+            .where(Customer.external_id == customer_number(data.external_id))
             .execution_options(include_all_branches=True)
         )
     if data.phone:
@@ -237,7 +243,7 @@ def match_customer(data: IntakeData) -> Customer | None:
         raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
     customer, _ = upsert_customer_row(
         CustomerData(
-            external_id=data.external_id.strip()[:64],
+            external_id=customer_number(data.external_id)[:64],
             name=data.name.strip()[:100],
             phone=data.phone,
             email=data.email,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,12 @@ def branch_by_code(code: str | None) -> Branch | None:
     return branch
 
 
+def customer_number(value: str) -> str:
+    """A customer number as stored: NFKC (full-width ``Ｃ８８０００００１`` typed on a Chinese
+    keyboard is the same customer as ``C88000001``), without surrounding blanks."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def _by_external_id(external_id: str) -> Customer | None:
     return db.session.scalar(
         select(Customer)
@@ -108,7 +115,7 @@ def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     check_phone(data.phone)
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
-    external_id = data.external_id.strip()
+    external_id = customer_number(data.external_id)
     customer = _by_external_id(external_id)
     created = customer is None
     if created:
@@ -139,7 +146,8 @@ def upsert_customer(data: CustomerData) -> tuple[Customer, bool]:
 
 
 def require_customer_by_external_id(external_id: str) -> Customer:
-    customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+    number = customer_number(external_id)
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == number))
     if customer is None:
         raise NotFound("客户不存在")
     return customer

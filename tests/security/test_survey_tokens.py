@@ -1,5 +1,6 @@
-"""Survey links: unguessable, stored only as a hash (and sealed for resends), bound to their survey, rate-limited against
-guessing, built from PUBLIC_BASE_URL whatever the Host header says, and never logged."""
+"""Survey links: unguessable, stored only as a hash (and sealed for resends), bound to their
+survey, rate-limited against guessing, built from PUBLIC_BASE_URL whatever the Host header
+says, and never logged."""
 
 from __future__ import annotations
 

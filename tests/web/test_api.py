@@ -83,6 +83,20 @@ def test_customer_upsert_creates_then_updates_and_masks(client, db_session):
     assert fetched["name"] == "王*明" and fetched["phone"] == "138****5678"
 
 
+def test_a_full_width_customer_number_is_the_same_customer(client, db_session):
+    """Typed on a Chinese keyboard, Ｃ９０００００２ is the bank's C9000002, not a new customer."""
+    _, secret = factories.api_token("customers:write,customers:read")
+    body = {"name": "王小明", "phone": "13812345678"}
+    assert (
+        client.put("/api/v1/customers/C9000002", json=body, headers=bearer(secret)).status_code
+        == 201
+    )
+    again = client.put("/api/v1/customers/Ｃ９０００００２ ", json=body, headers=bearer(secret))
+    assert again.status_code == 200 and again.get_json()["external_id"] == "C9000002"
+    fetched = client.get("/api/v1/customers/Ｃ９０００００２", headers=bearer(secret))
+    assert fetched.status_code == 200 and fetched.get_json()["external_id"] == "C9000002"
+
+
 def test_validation_errors_are_422_with_fields(client):
     _, secret = factories.api_token()
     response = client.put(
