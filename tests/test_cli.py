@@ -146,3 +146,22 @@ def test_demo_seed_does_not_print_the_demo_password_for_an_account_it_did_not_ma
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
     assert "Kesheng@2026" not in lines["admin"] and "原密码不变" in lines["admin"]
     assert "Kesheng@2026" in lines["agent"] and "agent" in lines["agent"].split()[2]
+
+
+def test_import_mail_stores_what_it_can_and_exits_1_when_a_message_fails(app, db_session, tmp_path):
+    from email.message import EmailMessage
+
+    for name, body in (("good.eml", "信用卡年费未经同意被扣收，要求退还。"), ("empty.eml", "")):
+        msg = EmailMessage()
+        msg["From"] = "赵六 <zhao6@example.com>"
+        msg["Subject"] = "投诉" if body else ""
+        msg["Message-ID"] = f"<{name}@example.com>"
+        msg.set_content(body)
+        (tmp_path / name).write_bytes(bytes(msg))
+    result = app.test_cli_runner().invoke(args=["complaints", "import-mail", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "1 created, 0 already imported, 1 failed" in result.output
+    again = app.test_cli_runner().invoke(
+        args=["complaints", "import-mail", str(tmp_path / "good.eml")]
+    )
+    assert again.exit_code == 0 and "0 created, 1 already imported, 0 failed" in again.output

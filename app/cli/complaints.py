@@ -15,7 +15,8 @@ def complaints() -> None:
 @complaints.command("import-mail")
 @click.argument("path", type=click.Path(exists=True, dir_okay=True))
 def import_mail(path: str) -> None:
-    """Import .eml files (a file or a folder) or an mbox as e-mail complaints."""
+    """Import .eml files (a file or a folder) or an mbox as e-mail complaints. Exit status 1
+    when a message could not be imported (the others are stored), so a scheduler notices."""
     report = complaint_mail.import_mail(path)
     for ref in report.created:
         click.echo(f"created {ref}")
@@ -29,6 +30,8 @@ def import_mail(path: str) -> None:
         f"{len(report.created)} created, {len(report.duplicates)} already imported, "
         f"{len(report.failed)} failed"
     )
+    if report.failed:
+        raise SystemExit(1)
 
 
 @complaints.command("poll-imap")
