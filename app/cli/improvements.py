@@ -20,4 +20,7 @@ def remind() -> None:
         click.echo(f"reminded action {action_id}")
     for action_id in report.escalated:
         click.echo(f"escalated action {action_id}")
-    click.echo(f"{len(report.reminded)} reminded, {len(report.escalated)} escalated")
+    click.echo(
+        f"{len(report.reminded)} reminded, {len(report.escalated)} escalated, "
+        f"{report.refreshed} open problems' verdicts brought up to date"
+    )

@@ -236,6 +236,8 @@ def change_action(
         problem.override_reason = problem.override_by_id = problem.override_at = None
         record(problem, actor, "reopened", "整改措施重新打开，问题回到整改中")
     sync_status(problem)
+    if verb in ("complete", "reopen"):  # the board's badge reads the stored verdict
+        figures.refresh(problem, now)
     if verb == "complete" and resurvey is not None:
         _start_resurvey(problem, resurvey, actor, now)
     return action
@@ -333,6 +335,9 @@ def _managers_for(problem: Problem) -> list[User]:
 class ReminderReport:
     reminded: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    refreshed: int = (
+        0  # open problems whose stored verdict (the board's badge) was brought up to date
+    )
 
 
 def _tell(people: list[User], text: str, subject: str, action: ImprovementAction, purpose: str):
@@ -350,7 +355,9 @@ def _tell(people: list[User], text: str, subject: str, action: ImprovementAction
 
 @transactional
 def remind_and_escalate(*, now: datetime | None = None) -> ReminderReport:
-    """Remind owners of actions due within 3 days; escalate overdue ones to managers, once each.
+    """Remind owners of actions due within 3 days; escalate overdue ones to managers, once each;
+    bring the stored verdict of every open problem up to date (an observation window ends,
+    answers and complaints arrive: the board shows what is stored).
 
     Runs unscoped (job or CLI); safe to run as often as wanted.
     """
@@ -388,6 +395,10 @@ def remind_and_escalate(*, now: datetime | None = None) -> ReminderReport:
             action.reminded_at = now
             record(problem, None, "reminded", text, action_id=action.id)
             report.reminded.append(action.id)
+    open_problems = select(Problem).where(Problem.status != ProblemStatus.CLOSED)
+    for problem in db.session.scalars(open_problems).all():
+        figures.refresh(problem, now)
+        report.refreshed += 1
     db.session.flush()
     return report
 

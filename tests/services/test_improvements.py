@@ -381,6 +381,18 @@ def test_reminder_before_due_and_escalation_when_overdue_once(branch, hq):
     assert [e.kind for e in improvements.history(p)][-2:] == ["escalated", "reminded"]
 
 
+def test_stored_verdicts_follow_completion_and_the_end_of_the_observation_window(branch, hq):
+    """The board shows the verdict stored on the problem: completing an action stores it, and
+    the reminder job brings it up to date once the observation window has run out."""
+    now = utcnow()
+    p = problem(hq)
+    finished_action(p, hq, now - 61 * DAY)  # stored as of then: the window had just begun
+    assert p.verification["days_left"] > 0 and p.verification["anchor"]
+    report = actions.remind_and_escalate(now=now)
+    assert report.refreshed >= 1
+    assert p.verification["days_left"] == 0 and p.verification["at"] == now.isoformat()
+
+
 def test_completing_an_action_can_resurvey_the_linked_customers(branch, hq):
     now = utcnow()
     cases = [complaint(now - k * DAY) for k in (3, 2)]
