@@ -186,6 +186,15 @@ def parse(args: Mapping[str, str]) -> Filters:
     )
 
 
+def drill_up(f: Filters) -> Branch | None:
+    """The branch one level above the filtered one, if the viewer may see it (a branch
+    manager at their own branch has nowhere to go up to: its parent is outside their scope)."""
+    parent = f.branch.parent if f.branch is not None else None
+    if parent is None or not scope.current(db.session).covers(parent):
+        return None
+    return parent
+
+
 def options() -> dict[str, list[tuple[str, str]]]:
     """Choices for the filter bar: branches in scope (indented by depth), products, surveys."""
     viewer = scope.current(db.session)

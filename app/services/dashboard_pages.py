@@ -39,7 +39,7 @@ class Table:
 class Series:
     name: str
     values: list[float | None]
-    kind: str = "line"  # line | bar
+    kind: str = "line"  # line (over periods) | bar | dot (one marker a category, unjoined)
     axis: str = "y"  # y | y2 (right axis: counts)
     text: list[str] | None = None
     color: str | None = None
@@ -134,7 +134,12 @@ def overview(f: Filters) -> PageData:
     page.cards = [
         Card("CSAT 满意占比", pct(total.csat.value), f"样本 {total.csat.n}", total.csat.too_small),
         Card("NPS 净推荐值", num(total.nps.value), f"样本 {total.nps.n}", total.nps.too_small),
-        Card("满意度指数", num(total.index.value), f"百分制，样本 {total.index.n}"),
+        Card(
+            "满意度指数",
+            num(total.index.value),
+            f"百分制，样本 {total.index.n}",
+            total.index.too_small,
+        ),
         Card("受理投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
         Card(
             "法定时限内处理",

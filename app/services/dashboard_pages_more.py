@@ -28,6 +28,7 @@ from app.services.dashboard_pages import (
     sat_columns,
 )
 from app.services.dashboard_pages_voice import followups, voice
+from app.services.rollup_rows import TOP_BY_SCALE
 
 
 def branches(f: Filters) -> PageData:
@@ -113,6 +114,10 @@ def branches(f: Filters) -> PageData:
     return page
 
 
+# what counts as a high score on each scale (rollup_rows.TOP_BY_SCALE), said in the heading
+HIGH_SHARE = "高分占比（%，满意度≥{rating}、CES≥{ces}、NPS≥{nps}）".format(**TOP_BY_SCALE)
+
+
 def products_channels(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
@@ -166,17 +171,20 @@ def products_channels(f: Filters) -> PageData:
                             None if rep.index.too_small else r(rep.index.value, 1)
                             for _, rep, _ in reports
                         ],
-                        "line",
+                        "dot",  # products are not a sequence: no line from one to the next
                     ),
                     Series("受理投诉（件）", [c.received for _, _, c in reports], "bar", "y2"),
                 ],
                 note=f"最少样本 {minimum} 份",
                 y2_title="投诉件数",
+                y_range=(0, 100),  # 百分制 from 0, as on the branch ranking: no zoomed gaps
             )
         )
     q = page.table(
         Table(
-            "questions", "各题得分", ["问卷", "题目", "量表", "作答数", "平均分", "高分占比（%）"]
+            "questions",
+            "各题得分",
+            ["问卷", "题目", "量表", "作答数", "平均分", HIGH_SHARE],
         )
     )
     for row in metrics.questions(f)[:60]:
@@ -186,7 +194,7 @@ def products_channels(f: Filters) -> PageData:
                 row["question"],
                 row["scale"],
                 row["answers"],
-                num(row["mean"], 2),
+                r(row["mean"], 2),  # a number in the export, not the text "3.79"
                 r(row["top_share"], 1, 100),
             ],
             too_small=row["too_small"],

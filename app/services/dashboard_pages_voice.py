@@ -73,8 +73,11 @@ def voice(f: Filters) -> PageData:
                 counts=True,
             )
         )
-        if kind == "topic" and not top:
-            page.notes.append("尚未发现话题：运行 flask dashboards topics 从近期文本中发现话题。")
+        if kind == "topic" and not top and dv.latest_model() is None:
+            # (topics found but none in the range: the empty chart says so itself)
+            page.notes.append(
+                "尚未发现话题：话题由系统从近期客户文本中定期发现，请联系系统管理员。"
+            )
         keys = [i["key"] for i in top[:5]]
         trend = dv.term_trend(f, kind, keys)
         labels = [metrics.period_label(p, f.grain, f) for p in metrics.periods(f)]

@@ -353,7 +353,8 @@ def questions(f: Filters) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: -r["answers"])
 
 
-SCALE_NAMES = {"rating": "满意度", "ces": "CES", "nps": "NPS"}
+# each scale with its range, so a mean of 4.89 (CES, 1–7) is not read against 3.79 (1–5)
+SCALE_NAMES = {"rating": "满意度 1–5 分", "ces": "费力度 CES 1–7 分", "nps": "推荐度 NPS 0–10 分"}
 
 
 def question_titles() -> dict[tuple[int, str], str]:

@@ -223,7 +223,9 @@ def test_question_table_shows_chinese_question_text_and_scale_names(app):
     assert table.rows
     for row in table.rows:
         _, question, scale, *_ = row
-        assert scale in ("满意度", "CES", "NPS")
+        # with its range: a CES mean (1–7) is not read on the 1–5 scale
+        assert scale in ("满意度 1–5 分", "费力度 CES 1–7 分", "推荐度 NPS 0–10 分")
+        assert isinstance(row[4], float), row  # the mean is a number in the export
         assert not re.fullmatch(r"[a-z_0-9]+(\.[a-z_0-9]+)?", question), row
         assert any("\u4e00" <= ch <= "\u9fff" for ch in question), row
 

@@ -68,6 +68,7 @@ def dashboards(name: str):
         plotly_config=_safe_json(config_json()),
         filters=filters,
         options=dashboard_filters.options(),
+        drill_up=dashboard_filters.drill_up(filters) if name == "branches" else None,
         error=error,
     ), (422 if error else 200)
 
@@ -130,7 +131,7 @@ def dashboard_drill(kind: str):
         body = (
             exports.to_csv(columns, rows)
             if fmt == "csv"
-            else exports.to_xlsx([(kind, columns, rows, [])])
+            else exports.to_xlsx([(DRILL_TITLES[kind], columns, rows, [])])
         )
         return download(body, fmt, f"kesheng-{kind}-{filters.start}-{filters.end}")
     return render_template(

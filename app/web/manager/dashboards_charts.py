@@ -169,6 +169,10 @@ def _xy(chart: Chart) -> dict[str, Any]:
             trace["yaxis"] = "y2"
         if s.kind == "bar":
             trace.update(type="bar", opacity=0.45 if s.axis == "y2" else 0.9)
+        elif s.kind == "dot":  # categories, not periods: no line joins one to the next
+            trace.update(
+                type="scatter", mode="markers", marker={"size": 10, **trace.get("marker", {})}
+            )
         else:
             trace.update(type="scatter", mode="lines+markers", connectgaps=False)
             if _has_thin(chart):
@@ -205,6 +209,8 @@ def _xy(chart: Chart) -> dict[str, Any]:
             title={"text": chart.y2_title},
             showgrid=False,
         )
+    if _empty(chart):
+        _say_no_data(layout)
     return {"data": data, "layout": layout}
 
 
@@ -220,6 +226,9 @@ def _hbar(chart: Chart) -> dict[str, Any]:
         }
         if s.text:
             trace["text"] = s.text
+        # what a manager reads on hover: the label, the series and the value with its unit
+        # (plotly's default is a bare tuple such as "(229, 材料、放款、审批)")
+        trace["hovertemplate"] = f"%{{y}}<br>{s.name}：%{{x}}{_hover_unit(chart)}<extra></extra>"
         if chart.z and i == 0:  # z marks the rows that may be ranked; the others are grey
             trace["marker"] = {"color": [COLORS[0] if row[0] else GREY for row in chart.z]}
         data.append(trace)
@@ -235,7 +244,16 @@ def _hbar(chart: Chart) -> dict[str, Any]:
         "xaxis": xaxis,
         "height": max(300, 80 + 28 * len(chart.y)),
     }
+    if _empty(chart):
+        _say_no_data(layout)
     return {"data": data, "layout": layout}
+
+
+HOVER_UNITS = {"件": " 件", "提及次数": " 次"}
+
+
+def _hover_unit(chart: Chart) -> str:
+    return HOVER_UNITS.get(chart.unit.split("；")[0], "")
 
 
 def heat_scale(chart: Chart) -> list[list[Any]]:
@@ -278,12 +296,24 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         # Nothing to draw: plotly would shrink the plot to a few pixels (a stray tick mark);
         # say so instead.
         trace["showscale"] = False
-        layout["xaxis"] = layout["yaxis"] = {"visible": False}
-        layout["annotations"] = [
-            {"text": "所选范围内暂无数据", "showarrow": False, "xref": "paper", "yref": "paper",
-             "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6b7785"}}
-        ]  # fmt: skip
+        _say_no_data(layout)
     return {"data": data, "layout": layout}
+
+
+def _say_no_data(layout: dict[str, Any]) -> None:
+    """An empty chart says so, without axes (plotly would draw -1…4 and 0…1 around nothing)
+    or a legend of series that are not there."""
+    layout.update(showlegend=False, xaxis={"visible": False}, yaxis={"visible": False})
+    layout.pop("yaxis2", None)
+    layout["annotations"] = [
+        {"text": "所选范围内暂无数据", "showarrow": False, "xref": "paper", "yref": "paper",
+         "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6b7785"}}
+    ]  # fmt: skip
+
+
+def _empty(chart: Chart) -> bool:
+    """No series has a value other than none or zero (no answers, no cases, no texts)."""
+    return not any(v for s in chart.series for v in s.values)
 
 
 DENSE_COLUMNS = 24  # more columns (a year of weeks): cells too narrow for text (hover shows it)

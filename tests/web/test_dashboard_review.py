@@ -1,0 +1,103 @@
+"""The managers' dashboards as a head-office and a branch manager read them (UI review):
+no way up out of one's scope, empty charts that say so, hover texts in words, products not
+joined by a line, exports with Chinese sheet names and numbers as numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import openpyxl
+
+from app.services import dashboard_filters, dashboard_pages
+from app.services.dashboard_pages import Chart, Series
+from app.web.manager.dashboards_charts import figure_json
+from tests.web.test_dashboards import _figure
+
+EMPTY = "from=2001-01-01&to=2001-12-31"  # before any demo or test data
+
+
+def _crumb(html: str) -> str:
+    found = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S)
+    return found.group(1) if found else ""
+
+
+def test_a_branch_manager_is_not_offered_a_way_up_out_of_their_scope(client, auth):
+    """杭州分行's manager saw 「返回 总行」, which only led to 无权查看该机构的数据 (422)."""
+    auth.login("manager")
+    own = client.get("/manager/dashboards/branches")
+    assert own.status_code == 200
+    assert "返回" not in _crumb(own.get_data(as_text=True))
+    below = client.get("/manager/dashboards/branches?branch=HZ01").get_data(as_text=True)
+    assert "返回 杭州分行" in _crumb(below) and "branch=HZ&amp;" in _crumb(below)
+    auth.logout()
+    auth.login("hq")
+    html = client.get("/manager/dashboards/branches?branch=HZ").get_data(as_text=True)
+    assert "返回 总行" in _crumb(html)  # the head office may go up to the whole bank
+
+
+def test_charts_without_data_say_so_instead_of_empty_axes(client, auth):
+    """No data in the range: plotly drew axes from -1 to 4 (and a count axis of -1 to 1)
+    around nothing, with a legend of series that were not there."""
+    auth.login("hq")
+    for page, ids in (
+        ("", ("chart-satisfaction", "chart-complaints", "chart-sentiment")),
+        ("products", ("chart-product", "chart-channel")),
+        ("complaints", ("chart-trend", "chart-days")),
+        ("voice", ("chart-topic", "chart-keyword", "chart-topic-trend")),
+    ):
+        html = client.get(f"/manager/dashboards/{page}?{EMPTY}").get_data(as_text=True)
+        for chart_id in ids:
+            layout = _figure(html, chart_id)["layout"]
+            assert layout["annotations"][0]["text"] == "所选范围内暂无数据", chart_id
+            assert layout["yaxis"] == {"visible": False} and "yaxis2" not in layout, chart_id
+            assert layout["showlegend"] is False, chart_id
+    drawn = Chart("chart-x", "趋势", "件", "t", x=["2026-01"], series=[Series("受理", [3], "bar")])
+    assert "annotations" not in json.loads(figure_json(drawn))["layout"]
+
+
+def test_bar_hover_says_the_series_and_unit_not_a_tuple():
+    """Hovering a bar of 投诉原因 showed "(229, C01 服务态度及服务质量)"."""
+    chart = Chart(
+        "chart-x", "投诉原因", "件", "t", kind="hbar", y=["C01 服务态度及服务质量"], counts=True
+    )
+    chart.series = [Series("受理", [229], "bar")]
+    trace = json.loads(figure_json(chart))["data"][0]
+    assert trace["hovertemplate"] == "%{y}<br>受理：%{x} 件<extra></extra>"
+    chart.unit = "提及次数"
+    trace = json.loads(figure_json(chart))["data"][0]
+    assert trace["hovertemplate"] == "%{y}<br>受理：%{x} 次<extra></extra>"
+
+
+def test_products_are_dots_on_a_scale_from_zero_not_a_line(client, auth):
+    """The index by product was a line from one product to the next (as if a trend) on an axis
+    zoomed to 64–74, so a 4-point gap looked like a collapse."""
+    auth.login("hq")
+    html = client.get("/manager/dashboards/products").get_data(as_text=True)
+    for chart_id in ("chart-product", "chart-channel"):
+        figure = _figure(html, chart_id)
+        index = next(t for t in figure["data"] if t["name"] == "满意度指数")
+        assert index["type"] == "scatter" and index["mode"] == "markers", chart_id
+        assert figure["layout"]["yaxis"]["range"] == [0, 100], chart_id
+
+
+def test_drill_down_workbooks_have_chinese_sheet_names(client, auth):
+    auth.login("hq")
+    for kind, sheet in (("responses", "答卷明细"), ("complaints", "投诉明细")):
+        resp = client.get(f"/manager/dashboards/drill/{kind}?format=xlsx")
+        assert resp.status_code == 200
+        assert openpyxl.load_workbook(io.BytesIO(resp.data)).sheetnames == [sheet]
+
+
+def test_the_index_card_is_greyed_like_the_others_when_the_sample_is_too_small(app):
+    f = dashboard_filters.parse({"from": "2001-01-01", "to": "2001-01-31"})
+    cards = {c.label: c for c in dashboard_pages.overview(f).cards}
+    assert cards["CSAT 满意占比"].muted and cards["满意度指数"].muted
+
+
+def test_the_voice_page_tells_managers_no_commands(client, auth):
+    """尚未发现话题：运行 flask dashboards topics … was shown to managers."""
+    auth.login("hq")
+    html = client.get(f"/manager/dashboards/voice?{EMPTY}").get_data(as_text=True)
+    assert "flask" not in html
