@@ -49,7 +49,9 @@ def test_charts_without_data_say_so_instead_of_empty_axes(client, auth):
     ):
         html = client.get(f"/manager/dashboards/{page}?{EMPTY}").get_data(as_text=True)
         for chart_id in ids:
-            layout = _figure(html, chart_id)["layout"]
+            figure = _figure(html, chart_id)
+            layout = figure["layout"]
+            assert all(t["visible"] is False for t in figure["data"]), chart_id
             assert layout["annotations"][0]["text"] == "所选范围内暂无数据", chart_id
             assert layout["yaxis"] == {"visible": False} and "yaxis2" not in layout, chart_id
             assert layout["showlegend"] is False, chart_id

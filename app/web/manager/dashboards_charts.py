@@ -210,7 +210,7 @@ def _xy(chart: Chart) -> dict[str, Any]:
             showgrid=False,
         )
     if _empty(chart):
-        _say_no_data(layout)
+        _say_no_data(layout, data)
     return {"data": data, "layout": layout}
 
 
@@ -245,7 +245,7 @@ def _hbar(chart: Chart) -> dict[str, Any]:
         "height": max(300, 80 + 28 * len(chart.y)),
     }
     if _empty(chart):
-        _say_no_data(layout)
+        _say_no_data(layout, data)
     return {"data": data, "layout": layout}
 
 
@@ -296,13 +296,15 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         # Nothing to draw: plotly would shrink the plot to a few pixels (a stray tick mark);
         # say so instead.
         trace["showscale"] = False
-        _say_no_data(layout)
+        _say_no_data(layout, [])
     return {"data": data, "layout": layout}
 
 
-def _say_no_data(layout: dict[str, Any]) -> None:
-    """An empty chart says so, without axes (plotly would draw -1…4 and 0…1 around nothing)
-    or a legend of series that are not there."""
+def _say_no_data(layout: dict[str, Any], traces: list[dict[str, Any]]) -> None:
+    """An empty chart says so, without axes (plotly would draw -1…4 and 0…1 around nothing),
+    a legend of series that are not there, or ``traces`` (a line of zeros across the words)."""
+    for trace in traces:
+        trace["visible"] = False
     layout.update(showlegend=False, xaxis={"visible": False}, yaxis={"visible": False})
     layout.pop("yaxis2", None)
     layout["annotations"] = [
