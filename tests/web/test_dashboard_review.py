@@ -103,3 +103,17 @@ def test_the_voice_page_tells_managers_no_commands(client, auth):
     auth.login("hq")
     html = client.get(f"/manager/dashboards/voice?{EMPTY}").get_data(as_text=True)
     assert "flask" not in html
+
+
+def test_a_year_of_weeks_leaves_the_heat_map_its_rows(client, auth):
+    """By week, the upright period labels took the room: five rows in about 50 px and the
+    colour bar's ticks (100, 95, 90 …) printed over each other."""
+    auth.login("hq")
+    html = client.get(
+        "/manager/dashboards/branches?from=2026-01-01&to=2026-12-05&grain=week&branch=HZ"
+    ).get_data(as_text=True)
+    for chart_id in ("chart-deadline-heat", "chart-complaint-rate-heat"):
+        figure = _figure(html, chart_id)
+        rows, columns = len(figure["data"][0]["y"]), len(figure["data"][0]["x"])
+        assert columns > 40 and rows >= 4, chart_id
+        assert figure["layout"]["height"] >= 80 + 34 * rows + 150, chart_id

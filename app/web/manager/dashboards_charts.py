@@ -290,7 +290,7 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
     layout = _layout(chart) | {
         "xaxis": _axis(type="category"),
         "yaxis": _axis(autorange="reversed"),
-        "height": max(300, 80 + 34 * len(chart.y)),
+        "height": heatmap_height(chart),
     }
     if not any(v is not None for row in chart.z for v in row) and len(data) == 1:
         # Nothing to draw: plotly would shrink the plot to a few pixels (a stray tick mark);
@@ -316,6 +316,17 @@ def _say_no_data(layout: dict[str, Any], traces: list[dict[str, Any]]) -> None:
 def _empty(chart: Chart) -> bool:
     """No series has a value other than none or zero (no answers, no cases, no texts)."""
     return not any(v for s in chart.series for v in s.values)
+
+
+DENSE_LABELS = 150  # px the upright period labels of a dense heat map take below it
+
+
+def heatmap_height(chart: Chart) -> int:
+    """Rows of 34 px, plus the labels below: a year of weeks has upright labels such as
+    "2025-12-29周（自1月1日）" that took the plot's room (five rows in 50 px, the colour bar's
+    ticks on top of each other)."""
+    labels = DENSE_LABELS if len(chart.x) > DENSE_COLUMNS else 0
+    return max(300, 80 + 34 * len(chart.y) + labels)
 
 
 DENSE_COLUMNS = 24  # more columns (a year of weeks): cells too narrow for text (hover shows it)
