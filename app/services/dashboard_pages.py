@@ -43,6 +43,7 @@ class Series:
     axis: str = "y"  # y | y2 (right axis: counts)
     text: list[str] | None = None
     color: str | None = None
+    hover: list[str] | None = None  # xy: what follows each value on hover, e.g. its count
 
 
 @dataclass
@@ -247,12 +248,15 @@ def _sentiment_trend(page: PageData, f: Filters) -> None:
         Table("sentiment_trend", "文本情感分布", ["期间", "正面", "中性", "负面", "负面占比（%）"])
     )
     labels, shares = [], {k: [] for k in dv.SENTIMENTS}
+    notes: dict[str, list[str]] = {k: [] for k in dv.SENTIMENTS}
     for p, counts in trend:
         label = metrics.period_label(p, f.grain, f)
         labels.append(label)
         n = sum(counts.values())
         for k in dv.SENTIMENTS:
             shares[k].append(r(counts[k] / n, 1, 100) if n else None)
+            # the counts behind a share: 66.7% of a 5-day month may be 8 texts of 12
+            notes[k].append(f"%（{counts[k]} / {n} 条）" if n else "")
         neg = r(counts["negative"] / n, 1, 100) if n else None
         t.add([label, counts["positive"], counts["neutral"], counts["negative"], neg])
     page.charts.append(
@@ -263,7 +267,7 @@ def _sentiment_trend(page: PageData, f: Filters) -> None:
             t.name,
             x=labels,
             series=[
-                Series(lbl, shares[k], "bar", color=SENTIMENT_COLORS[k])
+                Series(lbl, shares[k], "bar", color=SENTIMENT_COLORS[k], hover=notes[k])
                 for k, lbl in dv.SENTIMENTS.items()
             ],
             y_title="占比（%）",

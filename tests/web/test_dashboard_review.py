@@ -117,3 +117,22 @@ def test_a_year_of_weeks_leaves_the_heat_map_its_rows(client, auth):
         rows, columns = len(figure["data"][0]["y"]), len(figure["data"][0]["x"])
         assert columns > 40 and rows >= 4, chart_id
         assert figure["layout"]["height"] >= 80 + 34 * rows + 150, chart_id
+
+
+def test_sentiment_shares_say_how_many_texts_on_hover(app):
+    """December (five days) showed 66.7% negative with no hint it was 8 texts of 12."""
+    chart = Chart(
+        "chart-sentiment", "客户文本情感占比", "%", "t", x=["2026-11", "2026-12"], stacked=True
+    )
+    chart.series = [
+        Series("负面", [40.0, 66.7], "bar", hover=["%（40 / 100 条）", "%（8 / 12 条）"])
+    ]
+    trace = json.loads(figure_json(chart))["data"][0]
+    assert trace["customdata"] == ["%（40 / 100 条）", "%（8 / 12 条）"]
+    assert trace["hovertemplate"] == "%{y}%{customdata}"
+    assert "text" not in trace  # not printed on the bars
+    f = dashboard_filters.parse({"from": "2026-01-01", "to": "2026-12-05"})
+    sentiment = next(c for c in dashboard_pages.overview(f).charts if c.id == "chart-sentiment")
+    for s in sentiment.series:
+        assert len(s.hover) == len(sentiment.x)
+        assert all(h == "" or re.fullmatch(r"%（\d+ / \d+ 条）", h) for h in s.hover)

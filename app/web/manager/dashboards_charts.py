@@ -163,6 +163,8 @@ def _xy(chart: Chart) -> dict[str, Any]:
     lines = 0
     for s in chart.series:
         trace: dict[str, Any] = {"x": chart.x, "y": s.values, "name": s.name}
+        if s.hover:  # a note after each value on hover (not drawn on the bars)
+            trace.update(customdata=s.hover, hovertemplate="%{y}%{customdata}")
         if s.color:
             trace["marker"] = {"color": s.color}
         if s.axis == "y2":
