@@ -34,6 +34,15 @@ class Table:
         self.rows.append(row)
         self.muted.append(too_small)
 
+    def numeric_columns(self) -> set[int]:
+        """The columns holding numbers: their "—" (no figure) is aligned with the numbers."""
+        return {
+            i
+            for row in self.rows
+            for i, v in enumerate(row)
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+
 
 @dataclass
 class Series:

@@ -136,3 +136,18 @@ def test_sentiment_shares_say_how_many_texts_on_hover(app):
     for s in sentiment.series:
         assert len(s.hover) == len(sentiment.x)
         assert all(h == "" or re.fullmatch(r"%（\d+ / \d+ 条）", h) for h in s.hover)
+
+
+def test_a_missing_figure_lines_up_with_the_numbers_of_its_column(app):
+    """接通率 "—" (no call made) sat at the left of a column of right-aligned rates."""
+    from app.services.dashboard_pages import Table
+
+    t = Table("followup_reasons", "按回访原因", ["原因", "任务", "接通率（%）", "备注"])
+    t.add(["低分客户", 432, 74.9, "说明"])
+    t.add(["业务事件", 16, None, None])
+    with app.test_request_context("/manager/dashboards/followups"):
+        html = app.jinja_env.get_template("manager/dashboards/_table.html").render(
+            t=t, name="followups", filters=dashboard_filters.parse({})
+        )
+    cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', html)
+    assert cells[-4:] == [("", "业务事件"), ("num", "16"), ("num", "—"), ("", "—")]
