@@ -145,9 +145,11 @@ def test_a_missing_figure_lines_up_with_the_numbers_of_its_column(app):
     t = Table("followup_reasons", "按回访原因", ["原因", "任务", "接通率（%）", "备注"])
     t.add(["低分客户", 432, 74.9, "说明"])
     t.add(["业务事件", 16, None, None])
+    t.add(["登记客户", 168000, 5.0, ""])
     with app.test_request_context("/manager/dashboards/followups"):
         html = app.jinja_env.get_template("manager/dashboards/_table.html").render(
             t=t, name="followups", filters=dashboard_filters.parse({})
         )
     cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', html)
-    assert cells[-4:] == [("", "业务事件"), ("num", "16"), ("num", "—"), ("", "—")]
+    assert cells[-8:-4] == [("", "业务事件"), ("num", "16"), ("num", "—"), ("", "—")]
+    assert cells[-3] == ("num", "168,000")  # grouped, as 168000 is hard to read
