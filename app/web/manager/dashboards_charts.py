@@ -308,7 +308,8 @@ def _say_no_data(layout: dict[str, Any], traces: list[dict[str, Any]]) -> None:
     for trace in traces:
         trace["visible"] = False
     layout.update(showlegend=False, xaxis={"visible": False}, yaxis={"visible": False})
-    layout.pop("yaxis2", None)
+    if "yaxis2" in layout:  # kept, hidden: a trace on y2 without it gets a default axis
+        layout["yaxis2"] = {"visible": False, "overlaying": "y"}
     layout["annotations"] = [
         {"text": "所选范围内暂无数据", "showarrow": False, "xref": "paper", "yref": "paper",
          "x": 0.5, "y": 0.5, "font": {"size": 14, "color": "#6b7785"}}
