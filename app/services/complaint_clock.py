@@ -9,7 +9,8 @@ How days are counted (one rule, used everywhere):
   按照日计算期间的，开始的当日不计入，自下一日开始计算). "15 日以内" includes day 15, so the case is
   due at the end of day 15 (23:59:59 Beijing time). Received 2026-11-22 → due 2026-12-07.
 * Extension level 1 (complex case, reason + notice) gives 30 days; level 2 (a further 30 days,
-  approved by an hq_manager) gives 60 days. Levels are counted from the same start.
+  approved by an hq_manager or the manager of a unit above the case's) gives 60 days. Levels
+  are counted from the same start.
 * Paused days do not count (outside appraisal, mediation): a pause from date P to resume date R
   moves the due date by (R - P) days. While a pause is open there is no due date.
 * New facts restart the clock: the start becomes the date the new material was received; pauses

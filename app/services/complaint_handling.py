@@ -244,14 +244,16 @@ def resume(
 def extend(
     complaint_id: int, *, actor: User, level: int, reason: str, version: int | None = None
 ) -> Complaint:
-    """30 days for complex cases; a further 30 only with an hq_manager's approval (Art. 20)."""
+    """30 days for complex cases; a further 30 only with the approval of a superior institution
+    or a head-office senior manager (Art. 20): an hq_manager, or the manager of a unit above the
+    case's own (a 分行's manager for a case at one of its 支行)."""
     complaint = load(complaint_id, version)
     if not complaint.clock_running and complaint.status != Status.PAUSED:
         raise Conflict(f"当前状态为“{complaint.status_label}”，不能延期")
     if level not in (1, 2) or level <= complaint.extension_level:
         raise ValidationFailed("延期只能逐级延长（30日、60日）", field="level")
-    if level == 2 and not actor.has_role(Role.HQ_MANAGER):
-        raise Forbidden("再延长 30 日须经总行管理人员审批", field="level")
+    if level == 2 and not may_approve_second_extension(actor, complaint):
+        raise Forbidden("再延长 30 日须经上级机构负责人或总行管理人员审批", field="level")
     if level == 2 and complaint.extension_level < 1:
         raise ValidationFailed("须先延长至 30 日", field="level")
     reason = _require(reason, "reason", "延期理由", 4)
@@ -263,11 +265,30 @@ def extend(
         actor,
         "extended",
         reason,
-        detail={"level": level, "days": days, "approved_by_hq": level == 2},
+        detail={
+            "level": level,
+            "days": days,
+            "approved_by_hq": level == 2 and actor.has_role(Role.HQ_MANAGER),
+            "approved_by_superior": level == 2 and not actor.has_role(Role.HQ_MANAGER),
+        },
     )
     due = f"{clock.local_date(complaint.due_at):%Y年%m月%d日}" if complaint.due_at else "另行通知"
     _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长至{due}。原因：{reason}")
     return complaint
+
+
+def may_approve_second_extension(actor: User, complaint: Complaint) -> bool:
+    """An hq_manager, or a branch manager of a unit strictly above the case's branch."""
+    if actor.has_role(Role.HQ_MANAGER):
+        return True
+    own, case = actor.branch, complaint.branch
+    return (
+        actor.has_role(Role.BRANCH_MANAGER)
+        and own is not None
+        and case is not None
+        and case.path.startswith(own.path)
+        and case.path != own.path
+    )
 
 
 @dataclass(frozen=True)

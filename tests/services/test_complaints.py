@@ -136,7 +136,7 @@ def test_unreachable_needs_a_recorded_attempt(db_session):
     assert c.customer_unreachable
 
 
-def test_extension_second_level_needs_hq_manager(db_session):
+def test_extension_second_level_needs_hq_manager(db_session):  # or a superior unit's: below
     agent = factories.user(Role.AGENT, "HZ")
     hq = factories.user(Role.HQ_MANAGER, "HO")
     c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
@@ -151,6 +151,27 @@ def test_extension_second_level_needs_hq_manager(db_session):
         handling.extend(c.id, actor=agent, level=2, reason="需司法鉴定")
     handling.extend(c.id, actor=hq, level=2, reason="需司法鉴定")
     assert c.due_at.date() == date(2027, 1, 21)
+
+
+def test_a_superior_units_manager_may_approve_the_second_extension(db_session):
+    """Art. 20: a superior institution may approve; the case's own unit may not."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()  # at 支行 HZ01, under 分行 HZ
+    handling.accept(c.id, actor=agent)
+    handling.extend(c.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
+    own = factories.user(Role.BRANCH_MANAGER, "HZ01")
+    with pytest.raises(Forbidden) as refused:
+        handling.extend(c.id, actor=own, level=2, reason="需司法鉴定")
+    assert "上级机构" in refused.value.message and c.extension_level == 1
+    handling.extend(c.id, actor=factories.user(Role.BRANCH_MANAGER, "HZ"), level=2,
+                    reason="需司法鉴定")  # fmt: skip
+    assert c.extension_level == 2
+    event = db_session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "extended")
+        .order_by(ComplaintEvent.id.desc())
+    ).first()
+    assert event.detail["approved_by_superior"] and not event.detail["approved_by_hq"]
 
 
 def today() -> date:

@@ -129,7 +129,9 @@ class ResumeForm(VersionedForm):
 class ExtendForm(VersionedForm):
     level = SelectField(
         "延长至",
-        choices=choices([("1", "30 日（复杂投诉）"), ("2", "60 日（再延长 30 日，须总行审批）")]),
+        choices=choices(
+            [("1", "30 日（复杂投诉）"), ("2", "60 日（再延长 30 日，须上级机构或总行审批）")]
+        ),
     )
     reason = text_area("延期理由", max_len=2000)
 
