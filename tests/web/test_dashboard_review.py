@@ -156,3 +156,11 @@ def test_a_missing_figure_lines_up_with_the_numbers_of_its_column(app):
     cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', html)
     assert cells[-8:-4] == [("", "业务事件"), ("num", "16"), ("num", "—"), ("", "—")]
     assert cells[-3] == ("num", "168,000")  # grouped, as 168000 is hard to read
+
+
+def test_the_improvement_card_leads_to_the_improvement_board(client, auth):
+    """The 问题整改 card was the only card without a way to the cases behind its figure."""
+    auth.login("hq")
+    html = client.get("/manager/dashboards", follow_redirects=True).get_data(as_text=True)
+    card = html[html.index('dash-card-label">问题整改') :].split("</section>")[0]
+    assert 'href="/manager/improvements"' in card and "查看整改看板" in card
