@@ -190,5 +190,9 @@ def finalise(config: dict[str, Any]) -> None:
             "retention-run": {"task": "kesheng.retention_run", "schedule": 86400.0},
             "improvements-remind": {"task": "improvements.remind", "schedule": 6 * 3600.0},
             "complaints-poll-imap": {"task": "complaints.poll_imap", "schedule": 300.0},
+            "complaints-deliver-due-notices": {
+                "task": "complaints.deliver_due_notices",
+                "schedule": 60.0,
+            },
         },
     }

@@ -50,6 +50,14 @@ def poll_imap() -> None:
     click.echo(f"{len(report.created)} created, {len(report.duplicates)} already imported")
 
 
+@complaints.command("deliver-notices")
+def deliver_notices() -> None:
+    """Retry customer notices whose delivery failed (back-off passed) or whose job was lost."""
+    from app.services import notify
+
+    click.echo(f"{notify.deliver_due()} notices attempted")
+
+
 @complaints.command("sweep-deadlines")
 def sweep_deadlines() -> None:
     """Escalate every complaint past its deadline (safe to run as often as wanted)."""

@@ -1,4 +1,5 @@
-"""Complaint jobs: the deadline sweep (beat-scheduled every 15 minutes in app/config.py)."""
+"""Complaint jobs: the deadline sweep (beat-scheduled every 15 minutes in app/config.py), the
+mailbox, and delivering customer notices through a real gateway (after the commit, retried)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,19 @@ def poll_imap() -> int:
 
     settings = complaint_mail.imap_settings(current_app.config)
     return 0 if settings is None else len(complaint_mail.poll_imap(settings).created)
+
+
+@shared_task(name="complaints.deliver_notice", ignore_result=True)
+def deliver_notice(message_id: int) -> None:
+    """Deliver one queued notice (sent after the commit of the use case that wrote it)."""
+    from app.services import notify
+
+    notify.deliver(int(message_id))
+
+
+@shared_task(name="complaints.deliver_due_notices", ignore_result=True)
+def deliver_due_notices() -> int:
+    """Retry failed notices whose back-off has passed; deliver queued ones whose job was lost."""
+    from app.services import notify
+
+    return notify.deliver_due()

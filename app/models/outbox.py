@@ -46,6 +46,10 @@ class OutboxMessage(db.Model):
     status: Mapped[MessageStatus] = mapped_column(String(20), default=MessageStatus.QUEUED)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
+    # delivery through a real gateway, after the commit: attempts so far, and when the next is
+    # due (None once sent, or after the last attempt)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     related_type: Mapped[str | None] = mapped_column(String(50))
     related_id: Mapped[int | None] = mapped_column(index=True)
     purpose: Mapped[str | None] = mapped_column(String(50))

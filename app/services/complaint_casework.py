@@ -13,6 +13,7 @@ import nlp
 from app.extensions import db
 from app.models import Branch, Role, User, utcnow
 from app.models.complaint import OPEN, Complaint, ComplaintEvent, MajorReason, Status
+from app.models.outbox import OutboxMessage
 from app.services import complaint_clock as clock
 from app.services import scope
 from app.services.complaint_escalation import escalate_row
@@ -255,17 +256,30 @@ def merge(
 
 
 def notice_proven(complaint: Complaint) -> bool:
+    """A decision notice that reached the customer: a call answered, a letter posted or handed
+    over, or a message its gateway accepted (as it stands now: one queued for a gateway, or
+    failed and being retried, is not proof yet)."""
     stmt = select(ComplaintEvent).where(
         ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "notice"
     )
     for event in db.session.scalars(stmt):
         detail = event.detail or {}
         if detail.get("purpose") in ("decision", "review_decision") and (
-            detail.get("outcome") in PROVEN
+            _outcome_now(detail) in PROVEN
         ):
             if complaint.decided_at is None or event.at >= complaint.decided_at:
                 return True
     return False
+
+
+def _outcome_now(detail: dict) -> str | None:
+    """A notice's outcome; for a message, its delivery status now (it may have been queued)."""
+    if detail.get("message_id") and detail.get("outcome") in ("queued", "failed", "sent"):
+        status = db.session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.id == detail["message_id"])
+        )
+        return status or detail.get("outcome")
+    return detail.get("outcome")
 
 
 def contact_failed(complaint: Complaint) -> bool:

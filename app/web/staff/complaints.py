@@ -201,6 +201,7 @@ def _render(
     if bound:
         action_forms[bound[0]] = bound[1]
     now = utcnow()
+    messages = notify.messages_for("complaint", complaint.id)
     return render_template(
         "staff/complaints/detail.html",
         c=complaint,
@@ -209,7 +210,8 @@ def _render(
         band=clock.band(complaint.due_at, now) if complaint.clock_running else None,
         days_left=clock.days_left(complaint.due_at, now),
         history=complaints.history(complaint),
-        messages=notify.messages_for("complaint", complaint.id),
+        messages=messages,
+        message_by_id={m.id: m for m in messages},  # a notice's delivery as it stands now
         attachments=complaints.attachments(complaint),
         duplicates=queue.possible_duplicates(complaint),
         taxonomy=forms.nlp.load_taxonomy(),
