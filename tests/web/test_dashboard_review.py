@@ -156,6 +156,13 @@ def test_a_missing_figure_lines_up_with_the_numbers_of_its_column(app):
     cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', html)
     assert cells[-8:-4] == [("", "业务事件"), ("num", "16"), ("num", "—"), ("", "—")]
     assert cells[-3] == ("num", "168,000")  # grouped, as 168000 is hard to read
+    headers = re.findall(r'<th scope="col"( class="num")?>([^<]*)</th>', html)
+    assert headers == [
+        ("", "原因"),
+        (' class="num"', "任务"),
+        (' class="num"', "接通率（%）"),
+        ("", "备注"),
+    ]  # fmt: skip  (headings over numbers align with them)
 
 
 def test_the_improvement_card_leads_to_the_improvement_board(client, auth):
