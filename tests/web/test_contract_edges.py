@@ -291,3 +291,14 @@ def test_times_and_dates_at_the_ends_of_the_calendar(client, db_session):
         assert len(reply.get_json()["items"]) == expected, since
     first = client.get("/api/v1/metrics/satisfaction?to=2000-01-01", headers=headers)
     assert (first.get_json()["from"], first.get_json()["to"]) == ("2000-01-01", "2000-01-01")
+
+
+def test_metrics_rows_without_a_product_have_a_null_key(client):
+    """Answers given for no particular product are grouped under null, not the empty string."""
+    from tests.security import records
+
+    records.answered(client, ext="EDGE002")
+    headers = bearer("metrics:read")
+    rows = client.get("/api/v1/metrics/satisfaction?group_by=product", headers=headers)
+    keys = [row["product"] for row in rows.get_json()["rows"]]
+    assert None in keys and "" not in keys

@@ -93,7 +93,7 @@ def satisfaction(query: SatisfactionQuery):
     rows = []
     for group in metrics.satisfaction_by(filters, query.group_by):
         report = group.sums.report(minimum)
-        key = group.key[:7] if query.group_by == "month" else group.key
+        key = group.key[:7] if query.group_by == "month" else group.key or None  # (not "")
         rows.append(
             SatisfactionRow(
                 **{query.group_by: key},
