@@ -253,9 +253,13 @@ def test_followup_chart_rates_on_a_percent_axis_and_counts_on_round_ticks():
         y_title="比率（%）",
         y_range=(0, 100),
     )
-    layout = dashboards_charts._xy(chart)["layout"]
-    assert layout["yaxis"]["range"] == [0, 100]
-    assert layout["yaxis2"]["tickmode"] == "linear" and layout["yaxis2"]["dtick"] == 50
+    figure = dashboards_charts._xy(chart)
+    layout = figure["layout"]
+    # the rate line on the overlaying axis (drawn above the bars), on the left as its scale
+    assert [t["yaxis"] for t in figure["data"]] == ["y", "y2"]
+    assert layout["yaxis2"]["range"] == [0, 100] and layout["yaxis2"]["side"] == "left"
+    assert layout["yaxis"]["tickmode"] == "linear" and layout["yaxis"]["dtick"] == 50
+    assert layout["yaxis"]["side"] == "right"
     assert layout["xaxis"]["automargin"] is True
 
 

@@ -84,7 +84,13 @@ def test_products_are_dots_on_a_scale_from_zero_not_a_line(client, auth):
         figure = _figure(html, chart_id)
         index = next(t for t in figure["data"] if t["name"] == "满意度指数")
         assert index["type"] == "scatter" and index["mode"] == "markers", chart_id
-        assert figure["layout"]["yaxis"]["range"] == [0, 100], chart_id
+        # the dots are on the overlaying axis (plotly draws it above the bars), kept on the left
+        bars = next(t for t in figure["data"] if t["name"] == "受理投诉（件）")
+        assert (index["yaxis"], bars["yaxis"]) == ("y2", "y"), chart_id
+        scale, counts = figure["layout"]["yaxis2"], figure["layout"]["yaxis"]
+        assert scale["range"] == [0, 100] and scale["side"] == "left", chart_id
+        assert scale["overlaying"] == "y" and counts["side"] == "right", chart_id
+        assert counts["title"]["text"] == "投诉件数", chart_id
 
 
 def test_drill_down_workbooks_have_chinese_sheet_names(client, auth):

@@ -211,9 +211,29 @@ def _xy(chart: Chart) -> dict[str, Any]:
             title={"text": chart.y2_title},
             showgrid=False,
         )
+        if _points_under_bars(chart):
+            _swap_axes(data, layout)
     if _empty(chart):
         _say_no_data(layout, data)
     return {"data": data, "layout": layout}
+
+
+def _points_under_bars(chart: Chart) -> bool:
+    """Bars on the right-hand axis with points or lines on the left: plotly draws an
+    overlaying axis's traces above the other's, so the bars would cover the points."""
+    return any(s.axis == "y2" and s.kind == "bar" for s in chart.series) and any(
+        s.axis == "y" and s.kind != "bar" for s in chart.series
+    )
+
+
+def _swap_axes(data: list[dict[str, Any]], layout: dict[str, Any]) -> None:
+    """Draw the points on top: the bars take plotly's base axis, kept on the right, and the
+    points the overlaying one, kept on the left (each axis keeps its side, title and ticks)."""
+    for trace in data:
+        trace["yaxis"] = "y" if trace.get("yaxis") == "y2" else "y2"
+    left, right = layout["yaxis"], layout["yaxis2"]
+    layout["yaxis"] = {k: v for k, v in right.items() if k != "overlaying"}
+    layout["yaxis2"] = left | {"overlaying": "y", "side": "left"}
 
 
 def _hbar(chart: Chart) -> dict[str, Any]:
