@@ -14,6 +14,7 @@ import smtplib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -28,6 +29,17 @@ def bank_name() -> str:
 def sms_signature() -> str:
     """The 【…】 signature Chinese SMS gateways require at the start of a text."""
     return f"【{bank_name()}】"
+
+
+# One retry policy for every message through a gateway (invitations, complaint notices): the
+# wait after the 1st … 4th failed attempt; the 5th is the last.
+MAX_DELIVERY_ATTEMPTS = 5
+BACKOFF_MINUTES = (1, 5, 30, 120)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next attempt after ``attempts`` failed ones."""
+    return timedelta(minutes=BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1])
 
 
 class DeliveryError(Exception):

@@ -24,6 +24,7 @@ from app.models import (
 )
 from app.security import pii
 from app.services import channels, surveys
+from app.services.channels import MAX_DELIVERY_ATTEMPTS, backoff
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import Conflict, ValidationFailed
 from app.services.tx import get_or_raise, transactional
@@ -32,8 +33,6 @@ from surveys import CustomerContactState
 from surveys.contact import opt_out
 
 TOKEN_BYTES = 24  # 192 bits of randomness
-MAX_DELIVERY_ATTEMPTS = 5
-BACKOFF_MINUTES = (1, 5, 30, 120, 720)
 DEFAULT_EXPIRY_DAYS = 14
 
 
@@ -80,10 +79,6 @@ def address_of(customer: Customer | None, channel: str) -> tuple[str, str] | Non
     if channel == "email":
         return (customer.email, mask_email(customer.email)) if customer.email else None
     return (customer.phone, mask_phone(customer.phone)) if customer.phone else None
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1])
 
 
 def deliver(

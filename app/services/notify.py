@@ -32,8 +32,7 @@ from nlp.redact import mask_email, mask_phone
 
 CHANNELS = ("sms", "email", "wechat", "app", "letter", "staff")
 GATEWAY_CHANNELS = frozenset(("sms", "email", "wechat", "app"))  # the rest: recorded only
-MAX_ATTEMPTS = 5
-BACKOFF_MINUTES = (1, 5, 30, 120)  # after the 1st … 4th failed attempt
+MAX_ATTEMPTS = channels.MAX_DELIVERY_ATTEMPTS  # (the retry policy of every gateway message)
 QUEUED_GRACE = timedelta(minutes=1)  # a queued message older than this lost its job
 
 
@@ -174,8 +173,7 @@ def _record_attempt(message_id: int, error: str | None, now: datetime) -> str | 
     else:
         message.status, message.error = MessageStatus.FAILED, error
         last = message.attempts >= MAX_ATTEMPTS
-        delay = timedelta(minutes=BACKOFF_MINUTES[min(message.attempts, len(BACKOFF_MINUTES)) - 1])
-        message.next_attempt_at = None if last else now + delay
+        message.next_attempt_at = None if last else now + channels.backoff(message.attempts)
     return message.status
 
 
