@@ -28,6 +28,7 @@ from app.services.customers import (
     check_phone,
     customer_number,
     upsert_customer_row,
+    visible_text,
 )
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
@@ -172,13 +173,8 @@ def refresh_due(complaint: Complaint) -> None:
     complaint.due_at = clock.due_at(complaint.clock_facts())
 
 
-# Characters that show nothing (zero-width space, joiners, word joiner, BOM): a text of only
-# these, around whitespace, is as empty as a blank one.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-
 def _blank(text: str | None) -> bool:
-    return not (text or "").translate(_INVISIBLE).strip()
+    return not visible_text(text)
 
 
 def _validate(data: IntakeData) -> None:

@@ -87,6 +87,17 @@ def branch_by_code(code: str | None) -> Branch | None:
     return branch
 
 
+# Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark),
+# which some systems leave in exported cells and some keyboards in typed text.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def visible_text(value: str | None) -> str:
+    """``value`` without invisible characters and surrounding blanks: a text of only those is
+    as empty as a blank one."""
+    return (value or "").translate(_INVISIBLE).strip()
+
+
 def customer_number(value: str) -> str:
     """A customer number as stored: NFKC (full-width ``Ｃ８８０００００１`` typed on a Chinese
     keyboard is the same customer as ``C88000001``), without surrounding blanks."""

@@ -17,7 +17,7 @@ from app.models import Branch, User
 from app.models.org import SEGMENT_LABELS, CustomerSegment
 from app.security import uploads
 from app.services import audit, scope
-from app.services.customers import CustomerData, upsert_customer_row
+from app.services.customers import CustomerData, upsert_customer_row, visible_text
 from app.services.errors import ValidationFailed
 from app.services.tx import transactional
 
@@ -68,13 +68,10 @@ class ImportRejected(ValidationFailed):
         self.report = report
 
 
-# Characters some systems leave in exported cells that show as nothing: zero-width spaces and
-# joiners, word joiners, byte-order marks (a row of them is as blank as an empty one).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-
 def _cell(value: object) -> str:
-    return "" if value is None else str(value).translate(_INVISIBLE).strip()
+    """A cell's text (invisible characters left by some systems dropped: a row of them is as
+    blank as an empty one)."""
+    return "" if value is None else visible_text(str(value))
 
 
 def _rows(filename: str, data: bytes) -> Iterator[list[str]]:
