@@ -11,6 +11,7 @@ quarter (or month) instead, where the figures can be compared.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from app.services import dashboard_complaints as dc
 from app.services import metrics
@@ -51,9 +52,9 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     labels = [metrics.period_label(p, f.grain, f) for p in periods]
     compact = len(periods) > COMPACT_AFTER
     on_time, on_time_text, on_time_small, on_time_rows = [], [], [], []
-    rate, rate_text = [], []
+    rate, rate_text, rate_rows = [], [], []
     for key, name in zip(keys, names, strict=True):
-        line, text, small, row, rline, rtext = [], [], [], [], [], []
+        line, text, small, row, rline, rtext, rrow = [], [], [], [], [], [], []
         n_customers = customers.get(key, 0)
         for p, label in zip(periods, labels, strict=True):
             c = comp.get((key, p), dc.Counts())
@@ -69,16 +70,29 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
                 + f"<br>时限内决定 {c.decided_in_time} 件，"
                 f"计入 {c.due} 件（含超期未决 {c.overdue_open} 件）"
             )
-            rline.append(r(c.received * PER / n_customers, 1) if n_customers else None)
+            value = r(c.received * PER / n_customers, 1) if n_customers else None
+            rrow.append(value)
+            days, whole = _days_in_range(p, f)
+            # A period the range cuts (the month still running) is coloured by its figure
+            # scaled to the whole period, so that a short period is not painted as a quiet one.
+            scaled = value if value is None or days == whole else r(value * whole / days, 1)
+            rline.append(scaled)
             rtext.append(
-                f"{name} · {label}<br>每万客户投诉 {rline[-1]} 件<br>"
+                f"{name} · {label}<br>每万客户投诉 {value} 件<br>"
                 f"受理 {c.received} 件，登记客户 {n_customers} 户"
+                + (
+                    f"<br>本期仅含 {days} 天（全期 {whole} 天），"
+                    f"按全期折算约 {scaled} 件（着色依据）"
+                    if scaled != value
+                    else ""
+                )
             )
         on_time.append(line)
         on_time_text.append(text)
         on_time_small.append(small)
         on_time_rows.append(row)
         rate.append(rline)
+        rate_rows.append(rrow)
         rate_text.append(rtext)
     low, high = ON_TIME_COLORS
     # (a week: the monthly rate scaled to seven days, to the quarter: 1.25)
@@ -115,12 +129,23 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             "branch_complaint_rate_heat",
             good="low",
             z_range=(0.0, top),
-            note=f"颜色固定：0 件为绿色，{per} {top:g} 件及以上为红色，其间由黄渐红",
+            note=f"颜色固定：0 件为绿色，{per} {top:g} 件及以上为红色，其间由黄渐红；"
+            "所选范围只含部分天数的期间（如本月至今）按全期折算后着色，表格为实际数",
         ),
         names,
         rate,
         rate_text,
+        rows=rate_rows,
+        # cells show the actual figures; only the colour of a cut period is scaled
+        text=[[_figure(v) for v in line] for line in rate_rows] if rate != rate_rows else None,
     )
+
+
+def _days_in_range(start: date, f: Filters) -> tuple[int, int]:
+    """How many days of the period beginning on ``start`` the range covers, and its length."""
+    last = metrics.period_last_day(start, f.grain)
+    covered = (min(last, f.end) - max(start, f.start)).days + 1
+    return covered, (last - start).days + 1
 
 
 def _complaint_heatmap(
@@ -133,6 +158,7 @@ def _complaint_heatmap(
     *,
     small: list | None = None,
     rows: list | None = None,
+    text: list | None = None,
 ) -> None:
     """A complaint heat map (its columns those of ``table``) and its table, on the page;
     ``small``: the grey cells' texts (sample too small), ``rows``: the table's cells when they
@@ -143,7 +169,12 @@ def _complaint_heatmap(
     chart.kind, chart.drill = "heatmap", "complaints"
     chart.x, chart.y, chart.z, chart.hover = table.columns[1:], names, z, hover
     chart.small = small or []
+    chart.text = text or []
     page.charts.append(chart)
+
+
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def satisfaction_grain(f: Filters) -> tuple[Filters, list, dict]:

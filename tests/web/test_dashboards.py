@@ -243,6 +243,39 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     assert _figure(html, "chart-complaint-rate-heat")["data"][0]["type"] == "heatmap"
 
 
+def test_complaint_rate_heat_map_colours_a_cut_month_by_its_whole_month_rate(client, auth):
+    """A range that ends on 15 January holds half of January: its cell shows the actual figure
+    (and so does the export), but is coloured as if the month went on at the same pace, so that
+    the month still running is not painted as a quiet one."""
+    from datetime import UTC, datetime
+
+    from app.models import Branch
+
+    for n in range(3):
+        _hotline_complaint(
+            n, "HZ03", datetime(2026, 1, 5 + n, 2, 0, tzinfo=UTC), "网点叫号系统故障，排队很久"
+        )
+    auth.login("manager")
+    half = "from=2026-01-01&to=2026-01-15"
+    hz03 = db.session.scalar(select(Branch).where(Branch.code == "HZ03"))
+    rows = {r["机构"]: r for r in _csv(client.get(
+        f"/manager/dashboards/branches/export/branch_complaint_rate_heat.csv?{half}"))}  # fmt: skip
+    (period,) = [k for k in rows[hz03.name] if k != "机构"]
+    assert "至15日" in period
+    actual = float(rows[hz03.name][period])
+    assert actual > 0
+    html = client.get(f"/manager/dashboards/branches?{half}").get_data(as_text=True)
+    trace = _figure(html, "chart-complaint-rate-heat")["data"][0]
+    row = trace["y"].index(hz03.name)
+    assert trace["z"][row][0] == round(actual * 31 / 15, 1)  # the colour: a whole month's pace
+    assert trace["text"][row][0] == f"{actual:g}"  # the cell: what happened
+    assert "本期仅含 15 天" in trace["hovertext"][row][0]
+    whole = _figure(client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True),
+                    "chart-complaint-rate-heat")["data"][0]  # fmt: skip
+    assert "text" not in whole or not whole["text"]  # a whole month: colour and cell agree
+    assert "本期仅含" not in json.dumps(whole, ensure_ascii=False)
+
+
 # Which end of each heat map is good: high satisfaction and on-time rates, few complaints.
 HEAT_GOOD = {
     "chart-heat": "high",
