@@ -27,6 +27,7 @@ from app.services.customers import (
     branch_by_code,
     check_phone,
     customer_number,
+    printable_text,
     upsert_customer_row,
     visible_text,
 )
@@ -174,7 +175,7 @@ def refresh_due(complaint: Complaint) -> None:
 
 
 def _blank(text: str | None) -> bool:
-    return not visible_text(text)
+    return not visible_text(printable_text(text))
 
 
 def _validate(data: IntakeData) -> None:
@@ -240,7 +241,7 @@ def match_customer(data: IntakeData) -> Customer | None:
     customer, _ = upsert_customer_row(
         CustomerData(
             external_id=customer_number(data.external_id)[:64],
-            name=data.name.strip()[:100],
+            name=data.name,
             phone=data.phone,
             email=data.email,
             branch_code=data.branch_code,
@@ -339,13 +340,13 @@ def _build(data: IntakeData) -> Complaint:
         received_at=received,
         customer=customer,
         complainant_name=(
-            (customer.name if customer else "") if _blank(data.name) else data.name.strip()
+            (customer.name if customer else "") if _blank(data.name) else printable_text(data.name)
         )[:100],
         complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
         complainant_email=(data.email or "").strip() or (customer.email if customer else None),
         product=refs.product,
-        content=data.content.strip(),
-        demand=(data.demand or "").strip() or None,
+        content=printable_text(data.content),
+        demand=printable_text(data.demand) or None,
         regulator_ref=_regulator_ref(data),
         regulator_received_on=data.regulator_received_on,
         group_size=data.group_size,
@@ -552,7 +553,7 @@ def _register(data: IntakeData, *, actor: User | None = None) -> Intake:
 
 def with_cues(data: IntakeData) -> IntakeData:
     """``data`` with its text's category suggestion and urgency worked out."""
-    content = (data.content or "").strip()
+    content = printable_text(data.content)
     if data.cues is not None or not content or len(data.content) > MAX_CONTENT:
         return data  # (an empty or too long text is refused by the validation anyway)
     return replace(data, cues=text_cues(content))

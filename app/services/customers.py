@@ -90,12 +90,21 @@ def branch_by_code(code: str | None) -> Branch | None:
 # Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark),
 # which some systems leave in exported cells and some keyboards in typed text.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Control characters: C0 but the tab and line breaks, DEL, C1. Nobody types them; systems pass
+# them on from binary fields or terminal escapes, and a worksheet or an XML file cannot hold them.
+_CONTROL = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 
 
 def visible_text(value: str | None) -> str:
     """``value`` without invisible characters and surrounding blanks: a text of only those is
     as empty as a blank one."""
     return (value or "").translate(_INVISIBLE).strip()
+
+
+def printable_text(value: str | None) -> str:
+    """``value`` without control characters (tabs and line breaks kept) and surrounding
+    blanks: a text as stored from whoever sent it (complaint texts, customers' names)."""
+    return (value or "").translate(_CONTROL).strip()
 
 
 def customer_number(value: str) -> str:
@@ -121,7 +130,8 @@ def check_phone(phone: str | None) -> None:
 
 def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     """Create or update by external_id inside the caller's transaction; returns (row, created)."""
-    if not data.external_id.strip() or not data.name.strip():
+    name = printable_text(data.name)[:100]
+    if not data.external_id.strip() or not visible_text(name):
         raise ValidationFailed("客户号和姓名为必填项", field="external_id")
     check_phone(data.phone)
     if data.segment and data.segment not in set(CustomerSegment):
@@ -132,7 +142,7 @@ def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     if created:
         try:
             with db.session.begin_nested():
-                customer = Customer(external_id=external_id, name=data.name.strip()[:100])
+                customer = Customer(external_id=external_id, name=name)
                 db.session.add(customer)
                 db.session.flush()
         except IntegrityError:
@@ -140,7 +150,7 @@ def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
             customer, created = _by_external_id(external_id), False
             if customer is None:
                 raise
-    customer.name = data.name.strip()[:100]
+    customer.name = name
     if data.branch_code:
         customer.branch = branch_by_code(data.branch_code)
     if data.segment:
