@@ -7,6 +7,8 @@ service commits become savepoints (pallets-eco/flask-sqlalchemy #1171).
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from tests import support
@@ -99,6 +101,13 @@ def client(app):
 @pytest.fixture
 def auth(client):
     return support.AuthActions(client)
+
+
+@pytest.fixture
+def collect_spooled_uploads():
+    """(see tests/uploads.py)"""
+    yield
+    gc.collect()
 
 
 @pytest.hookimpl(trylast=True)

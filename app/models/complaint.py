@@ -318,7 +318,8 @@ append_only(
 
 
 class ComplaintAttachment(db.Model):
-    """A file that came with a complaint (e-mail attachment), kept in the database."""
+    """A file that came with a complaint or was added to it later, kept in the database; its
+    content is loaded only when read (lists of a case's files leave it in the database)."""
 
     __tablename__ = "complaint_attachment"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -327,5 +328,5 @@ class ComplaintAttachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -139,6 +139,18 @@ def mb(size: int) -> str:
     return f"{size // (1024 * 1024)} MB"
 
 
+def size_text(size: int) -> str:
+    """A file's size as people read it: "820 KB", "2.4 MB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def base64_size(size: int) -> int:
+    """How many characters ``size`` bytes take in Base64 (4 for every 3, padded)."""
+    return -(-size // 3) * 4
+
+
 # Control characters, the direction overrides that make "gpj.exe" read as "exe.jpg", and what
 # Windows refuses in a file name.
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"|?*]')

@@ -43,6 +43,7 @@ ACTION_LABELS = {
     "token.revoke": "吊销接口令牌",
     "customers.import": "导入客户名单",
     "complaint.attachment_download": "下载投诉附件",
+    "complaint.attachment_upload": "补充投诉附件",
     "dashboard.export": "导出看板数据",
     "responses.export": "导出答卷",
     "retention.run": "到期个人信息匿名化",

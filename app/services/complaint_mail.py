@@ -22,7 +22,8 @@ from typing import Any
 
 from app.security import uploads
 from app.services import complaints
-from app.services.complaints import AttachmentData, IntakeData
+from app.services.complaint_files import MAILED, AttachmentData
+from app.services.complaints import IntakeData
 from app.services.errors import ServiceError
 
 
@@ -70,7 +71,7 @@ def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[Att
         name = part.get_filename() or "attachment"
         data = part.get_payload(decode=True) or b""
         ctype = part.get_content_type()
-        reason = uploads.attachment_refusal(ctype, data, stored=stored)
+        reason = uploads.attachment_refusal(ctype, data, allowed=MAILED.types, stored=stored)
         if reason:
             report.skipped_attachments.append(f"{label}: {name}（{ctype}：{reason}）")
         else:
@@ -99,6 +100,7 @@ def intake_data(msg: EmailMessage, report: MailReport, label: str) -> IntakeData
         received_at=received,
         external_ref=ref[:100] if ref else None,
         attachments=_attachments(msg, report, label),
+        file_rules=MAILED,
     )
 
 

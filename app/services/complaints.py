@@ -6,7 +6,6 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
 
 import nlp
 from app.extensions import db
@@ -22,6 +22,13 @@ from app.models.complaint import Channel, Complaint, ComplaintAttachment, Compla
 from app.security import pii, uploads
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
+from app.services.complaint_files import (
+    UPLOADED,
+    AttachmentData,
+    FileRules,
+    attachment_problems,
+    attachment_row,
+)
 from app.services.customers import (
     CustomerData,
     branch_by_code,
@@ -38,43 +45,6 @@ MAX_CONTENT = 5000
 # Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
 EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)  # Beijing time, as the metrics' dates
 MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
-# The customers' form (channel ``web``): a few photos or PDFs, their type read from their
-# content; sizes as for every channel (``app.security.uploads``).
-WEB_ATTACHMENT_TYPES = frozenset({"image/jpeg", "image/png", "application/pdf"})
-WEB_MAX_ATTACHMENTS = 3
-
-
-@dataclass(frozen=True)
-class AttachmentData:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-def uploaded_file(filename: str | None, data: bytes) -> AttachmentData:
-    """A file a customer uploaded: its type is what its content shows (JPEG, PNG, PDF, GIF),
-    never the name or the browser's word for it; unrecognised content claims no type."""
-    return AttachmentData(filename or "", uploads.sniff(data) or "application/octet-stream", data)
-
-
-def attachment_problems(channel: str, files: tuple[AttachmentData, ...]) -> list[str]:
-    """Why the complaint may not keep these files, one Chinese sentence per problem (none when
-    it may): the size of each and of all together, the type (checked against the content), and
-    on the customers' form the number and the kinds a customer may send."""
-    web = channel == Channel.WEB
-    if web and len(files) > WEB_MAX_ATTACHMENTS:
-        return [f"最多上传 {WEB_MAX_ATTACHMENTS} 个附件，您选择了 {len(files)} 个"]
-    allowed = WEB_ATTACHMENT_TYPES if web else uploads.ATTACHMENT_TYPES
-    problems, stored = [], 0
-    for item in files:
-        reason = uploads.attachment_refusal(
-            item.content_type, item.data, allowed=allowed, stored=stored
-        )
-        if reason:
-            problems.append(f"“{uploads.display_name(item.filename)}”：{reason}")
-        else:
-            stored += len(item.data)
-    return problems
 
 
 @dataclass(frozen=True)
@@ -107,6 +77,7 @@ class IntakeData:
     source_response_id: int | None = None
     intake_ip: str | None = None
     attachments: tuple[AttachmentData, ...] = field(default_factory=tuple)
+    file_rules: FileRules = UPLOADED  # (the mailbox keeps more kinds: complaint_files.MAILED)
     cues: TextCues | None = None  # worked out before the transaction (see ``register``)
     refs: References | None = None  # looked up before the transaction (see ``register``)
 
@@ -206,7 +177,7 @@ def _validate(data: IntakeData) -> None:
             "监管转办日期过早，请核对（应不早于 2000 年 1 月 1 日）", field="regulator_received_on"
         )
     check_phone(data.phone)
-    problems = attachment_problems(data.channel, data.attachments)
+    problems = attachment_problems(data.attachments, rules=data.file_rules)
     if problems:  # (before the transaction: a refused file leaves no complaint behind)
         raise ValidationFailed("；".join(problems), field="attachments")
 
@@ -452,6 +423,8 @@ class Intake:
     # needs no re-read); None when there may be more (a case found again, a major complaint's
     # escalation).
     history: tuple[ComplaintEvent, ...] | None = None
+    # The case's files when this intake stored all of them (None: a case found again).
+    attachments: tuple[ComplaintAttachment, ...] | None = None
 
 
 def intake_row(data: IntakeData, actor: User | None = None) -> tuple[Complaint, bool]:
@@ -488,8 +461,8 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
         return Intake(found, False)
     if savepoint is not None:
         savepoint.commit()
-    for item in data.attachments:
-        db.session.add(_attachment(complaint, item))
+    files = tuple(attachment_row(complaint.id, item) for item in data.attachments)
+    db.session.add_all(files)
     received = record_event(
         complaint,
         actor,
@@ -505,19 +478,7 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
 
         escalate_row(complaint, "major", actor)
     db.session.flush()
-    return Intake(complaint, True, None if complaint.is_major else (received, notice))
-
-
-def _attachment(complaint: Complaint, item: AttachmentData) -> ComplaintAttachment:
-    return ComplaintAttachment(
-        complaint_id=complaint.id,
-        # Display text only: a client's "../../x" never reaches a path (files live in the DB).
-        filename=uploads.display_name(item.filename),
-        content_type=item.content_type[:100],
-        size=len(item.data),
-        sha256=hashlib.sha256(item.data).hexdigest(),
-        data=item.data,
-    )
+    return Intake(complaint, True, None if complaint.is_major else (received, notice), files)
 
 
 def create_complaint(data: IntakeData, *, actor: User | None = None) -> tuple[Complaint, bool]:
@@ -616,7 +577,12 @@ def history(complaint: Complaint) -> list[ComplaintEvent]:
 
 
 def attachments(complaint: Complaint) -> list[ComplaintAttachment]:
-    stmt = select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
+    """The case's files in the order they came (their content stays in the database)."""
+    stmt = (
+        select(ComplaintAttachment)
+        .where(ComplaintAttachment.complaint_id == complaint.id)
+        .order_by(ComplaintAttachment.id)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -627,7 +593,9 @@ def download_attachment(complaint_id: int, attachment_id: int, *, actor: User):
     Returns (attachment, the file name to save it under: its number and the extension of its
     type, never the sender's name)."""
     complaint = get_complaint(complaint_id)
-    item = db.session.get(ComplaintAttachment, attachment_id)
+    item = db.session.get(
+        ComplaintAttachment, attachment_id, options=[undefer(ComplaintAttachment.data)]
+    )
     if item is None or item.complaint_id != complaint.id:
         raise NotFound("附件不存在")
     audit.record(

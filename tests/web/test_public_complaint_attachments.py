@@ -4,41 +4,26 @@ customer typed: wrong type (by content), too large, too many, an archive, a requ
 
 from __future__ import annotations
 
-import gc
 import io
 import re
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.models import AuditLog, Complaint, ComplaintAttachment, Customer
+from app.models import AuditLog, Complaint
 from app.security import uploads
 from app.services import complaints
 from app.services.complaints import AttachmentData, IntakeData
 from app.services.errors import ValidationFailed
 from tests.support import csrf_token
+from tests.uploads import JPEG, LARGE_UPLOADS, MB, PDF, PNG, stored_rows
 
-# Werkzeug spools large uploads to temporary files and leaves some of them to the garbage
-# collector; they are collected after each test here, where those warnings are expected.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-]
+pytestmark = LARGE_UPLOADS
 
-MB = 1024 * 1024
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 2000
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x02" * 2000
-PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 NAME, PHONE = "吴敏", "13700001234"
 CONTENT = "手机银行转账时页面报错，钱已扣款但对方未收到，已等待三天仍无人处理。"
 DEMAND = "尽快退回扣款并说明原因"
-
-
-@pytest.fixture(autouse=True)
-def _collect_spooled_uploads():
-    yield
-    gc.collect()
 
 
 def _submit(client, files, **extra):
@@ -57,11 +42,6 @@ def _submit(client, files, **extra):
     return client.post("/complaint", data=data, content_type="multipart/form-data")
 
 
-def _stored(db_session) -> tuple[int, int, int]:
-    count = lambda model: db_session.scalar(select(func.count()).select_from(model))  # noqa: E731
-    return count(Complaint), count(ComplaintAttachment), count(Customer)
-
-
 def _refused(db_session, reply, before, *messages) -> str:
     """The form again with the messages, what the customer typed still in it, nothing stored."""
     text = reply.get_data(as_text=True)
@@ -72,7 +52,7 @@ def _refused(db_session, reply, before, *messages) -> str:
     assert CONTENT in text and DEMAND in text
     assert "selected" in re.search(r'<option[^>]*value="HZ01"[^>]*>', text)[0]
     assert "请重新选择符合要求的附件" in text  # (a browser never keeps chosen files)
-    assert _stored(db_session) == before
+    assert stored_rows() == before
     return text
 
 
@@ -111,7 +91,7 @@ def test_customer_files_are_stored_with_the_complaint_and_staff_download_them(
 
 
 def test_a_file_of_the_wrong_kind_is_refused_by_its_content(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     reply = _submit(client, [("截图.jpg", JPEG), ("对账单.pdf", b"MZ\x90\x00 a program")])
     _refused(db_session, reply, before, "“对账单.pdf”：文件类型不支持，仅支持 JPG、PNG、PDF 文件")
     page = _submit(client, [("说明.html", b"<html><script>alert(1)</script></html>")])
@@ -124,7 +104,7 @@ def test_a_file_of_the_wrong_kind_is_refused_by_its_content(client, db_session):
 
 
 def test_a_file_too_large_is_refused_with_the_limit(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     big = JPEG + b"\0" * (5 * MB)
     reply = _submit(client, [("照片.jpg", big)])
     _refused(db_session, reply, before, "“照片.jpg”：文件过大，每个附件不能超过 5 MB")
@@ -136,18 +116,18 @@ def test_a_file_too_large_is_refused_with_the_limit(client, db_session):
 
 
 def test_more_files_than_allowed_are_refused(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     reply = _submit(client, [(f"{n}.png", PNG) for n in range(1, 5)])
     _refused(db_session, reply, before, "最多上传 3 个附件，您选择了 4 个")
 
 
 def test_other_mistakes_ask_for_the_files_again_by_name(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     reply = _submit(client, [("截图.png", PNG)], phone="123")
     text = reply.get_data(as_text=True)
     assert reply.status_code == 400 and "请填写 11 位手机号码" in text
     assert "您选择的附件（截图.png）尚未提交，请重新选择" in text
-    assert _stored(db_session) == before
+    assert stored_rows() == before
 
 
 def test_file_names_are_display_text_only(client, auth, db_session):
@@ -162,26 +142,26 @@ def test_file_names_are_display_text_only(client, auth, db_session):
 
 
 def test_a_request_over_the_form_limit_gets_a_413_page_in_chinese(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     huge = JPEG + b"\0" * (17 * MB)
     reply = _submit(client, [("视频.jpg", huge)])
     text = reply.get_data(as_text=True)
     assert reply.status_code == 413 and "附件过大，投诉未提交" in text
     assert "每个不超过 5 MB" in text and 'href="/complaint"' in text
-    assert _stored(db_session) == before
+    assert stored_rows() == before
 
 
 def test_files_without_the_csrf_token_store_nothing(client, db_session):
-    before = _stored(db_session)
+    before = stored_rows()
     reply = _submit(client, [("截图.png", PNG)], csrf_token="")
     assert reply.status_code == 400 and "安全校验失败" in reply.get_data(as_text=True)
-    assert _stored(db_session) == before
+    assert stored_rows() == before
 
 
 def test_the_intake_service_refuses_a_bad_file_before_writing_anything(db_session):
     """The same limits hold for any caller of the service, not only the form; a refused file
     leaves no complaint, customer or attachment behind."""
-    before = _stored(db_session)
+    before = stored_rows()
     data = IntakeData(
         channel="web",
         content=CONTENT,
@@ -195,7 +175,7 @@ def test_the_intake_service_refuses_a_bad_file_before_writing_anything(db_sessio
     with pytest.raises(ValidationFailed) as refused:
         complaints.create_complaint(data)
     assert refused.value.fields == {"attachments": "“伪装.png”：文件内容与类型不符"}
-    assert _stored(db_session) == before
+    assert stored_rows() == before
 
 
 def test_display_names_and_content_types():

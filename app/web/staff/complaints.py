@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import db
 from app.models import Product, Role, User, utcnow
@@ -16,14 +17,18 @@ from app.models.complaint import (
     STATUS_LABELS,
     Complaint,
 )
+from app.security import uploads
 from app.services import analysis, complaints, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
+from app.services import complaint_evidence as evidence
 from app.services import complaint_handling as handling
 from app.services import complaint_queue as queue
+from app.services.complaint_files import MAX_UPLOADS
 from app.services.complaints import IntakeData
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.tx import keep_loaded
+from app.web import errors, file_field
 from app.web.access import roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
@@ -31,6 +36,7 @@ from app.web.staff.analysis import correction_form
 from app.web.support import id_url
 
 STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+FILE_KINDS = {kind: ext.upper() for kind, ext in uploads.EXTENSIONS.items()}  # "image/png": "PNG"
 
 
 def _merge(f, cid, u, v):
@@ -134,6 +140,11 @@ ACTIONS = {
         ),
     ),
     "merge": (forms.MergeForm, _merge),
+    # (no version check: a file adds to the case whatever else changed since the page was read)
+    "attach": (
+        forms.AttachForm,
+        lambda f, c, u, v: evidence.add_attachments(c, f.files, actor=u),
+    ),
     "review": (
         forms.ReviewForm,
         lambda f, c, u, v: handling.request_review(
@@ -150,6 +161,7 @@ SUCCESS = {
     "classify": "已保存分类",
     "merge": "已合并",
     "review": "已登记核查申请",
+    "attach": "已补充附件",
 }
 
 
@@ -163,6 +175,8 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
         ]
     elif isinstance(form, forms.ClassifyForm):
         form.named_staff.choices = _people(casework.named_staff_choices(complaint))
+    elif isinstance(form, forms.AttachForm) and form.attachments.data:
+        form.kept = evidence.kept_sizes(complaint.id)
 
 
 def _people(users) -> list:
@@ -213,6 +227,9 @@ def _render(
         messages=messages,
         message_by_id={m.id: m for m in messages},  # a notice's delivery as it stands now
         attachments=complaints.attachments(complaint),
+        max_files=MAX_UPLOADS,
+        max_total=uploads.ATTACHMENT_MAX_TOTAL,
+        file_kinds=FILE_KINDS,
         duplicates=queue.possible_duplicates(complaint),
         taxonomy=forms.nlp.load_taxonomy(),
         remedies=handling.REMEDIES,
@@ -376,7 +393,44 @@ def _intake(form) -> IntakeData:
         regulator_received_on=form.regulator_received_on.data,
         group_size=form.group_size.data,
         major_reason=form.major_reason.data or None,
+        attachments=form.files,
     )
+
+
+def _takes_files() -> bool:
+    """The request is one of the forms that upload files (staff entry, 补充附件)."""
+    args = request.view_args or {}
+    return request.endpoint == "staff.complaint_new" or (
+        request.endpoint == "staff.complaint_action" and args.get("action") == "attach"
+    )
+
+
+@bp.url_value_preprocessor
+def _form_body_limit(endpoint: str | None, values) -> None:
+    # (url value preprocessors run before every before_request function; CSRF's reads the body)
+    if _takes_files():
+        request.max_content_length = file_field.FORM_MAX_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(err: RequestEntityTooLarge):
+    if not _takes_files():
+        return errors.handle_http(err)
+    case = (request.view_args or {}).get("complaint_id")
+    return file_field.too_large_page(
+        "附件过大，未能保存",
+        f"本次提交的附件合计过大，未能保存。附件{file_field.LIMITS}；扫描件请降低分辨率"
+        "或改用黑白模式。请返回上一页，删减或缩小附件后重新提交。",
+        back_url=url_for("staff.complaint_detail", complaint_id=case)
+        if case
+        else url_for("staff.complaint_new"),
+        back_label="返回投诉详情" if case else "重新登记",
+    )
+
+
+@bp.app_template_filter("filesize")
+def file_size(size: int) -> str:
+    return uploads.size_text(size)
 
 
 @bp.app_template_filter("actor")

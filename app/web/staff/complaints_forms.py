@@ -27,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 import nlp
 from app.models.complaint import MAJOR_REASON_LABELS
 from app.services.complaint_handling import NOTICE_METHODS, NOTICE_PURPOSES, REMEDIES
+from app.web import file_field
 from app.web.forms import BaseForm
 
 NO_NUL = r"^[^\x00]*$"
@@ -57,7 +58,7 @@ class VersionedForm(BaseForm):
             return None
 
 
-class EntryForm(BaseForm):
+class EntryForm(file_field.WithFiles, BaseForm):
     channel = SelectField(
         "受理渠道",
         choices=choices(
@@ -98,11 +99,24 @@ class EntryForm(BaseForm):
         "涉及人数", validators=[Optional(), NumberRange(1, 100000, "人数无效")]
     )
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+    attachments = file_field.attachment_field(
+        "附件（选填）",
+        f"客户的书面投诉、凭证等的扫描件或照片，{file_field.LIMITS}，支持 {file_field.KINDS}",
+    )
 
     def validate_regulator_ref(self, field) -> None:
         # staff registering a forwarded case have the regulator's letter in hand
         if self.channel.data == "regulator" and not (field.data or "").strip():
             raise ValidationError("监管转办投诉须填写监管转办编号")
+
+
+class AttachForm(file_field.WithFiles, VersionedForm):
+    files_required = True
+    attachments = file_field.attachment_field(
+        "补充的附件",
+        f"客户后来提交的凭证、材料的扫描件或照片；本投诉的附件合计{file_field.LIMITS}，"
+        f"支持 {file_field.KINDS}",
+    )
 
 
 class ReasonForm(VersionedForm):
