@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cached_property
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 import nlp
 from app.models import row_id
-from app.models.complaint import Complaint, ComplaintEvent
+from app.models.complaint import Complaint, ComplaintAttachment, ComplaintEvent
+from app.security import uploads
 from app.services import complaint_clock as clock
 from app.services import complaints
+from app.services.complaint_files import MAX_UPLOADS, UPLOAD_TYPES, uploaded_file
 from app.services.complaints import IntakeData
 from app.services.errors import NotFound
 from app.services.tx import keep_loaded
@@ -36,6 +41,54 @@ class ComplainantIn(Strict):
     email: str | None = Field(default=None, max_length=254, pattern=Email)
 
 
+FILE_LIMITS = (
+    f"at most {MAX_UPLOADS} files ({', '.join(sorted(UPLOAD_TYPES))}, the type read from the "
+    f"content), {uploads.mb(uploads.ATTACHMENT_MAX_BYTES)} each and "
+    f"{uploads.mb(uploads.ATTACHMENT_MAX_TOTAL)} together"
+)
+
+
+class AttachmentIn(Strict):
+    filename: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=NoNul,
+        description="display text only (kept without path, control or direction characters)",
+    )
+    content_type: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=NoNul,
+        description="optional; when given, the content must be of this type",
+    )
+    content_base64: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="the file, standard Base64 (RFC 4648) without line breaks",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
+
+    @field_validator("content_base64")
+    @classmethod
+    def check_base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise ValueError("不是有效的 Base64 编码（RFC 4648，不含换行）") from err
+        return value
+
+    @cached_property
+    def data(self) -> bytes:
+        return base64.b64decode(self.content_base64, validate=True)
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int = Field(description="bytes")
+
+
 class ComplaintIn(Strict):
     channel: ChannelName
     content: str = Field(min_length=1, max_length=5000, pattern=NoNul)
@@ -48,6 +101,9 @@ class ComplaintIn(Strict):
     regulator_ref: str | None = Field(default=None, max_length=100, pattern=NoNul)
     regulator_received_on: date | None = None
     group_size: int | None = Field(default=None, ge=1, le=100000)
+    attachments: list[AttachmentIn] | None = Field(
+        default=None, max_length=MAX_UPLOADS, description=FILE_LIMITS
+    )
 
 
 class HistoryItem(BaseModel):
@@ -82,6 +138,7 @@ class ComplaintOut(BaseModel):
     is_major: bool
     decided_at: datetime | None
     closed_at: datetime | None
+    attachments: list[AttachmentOut] = Field(description="the files' metadata, never the content")
     history: list[HistoryItem]
 
 
@@ -96,9 +153,12 @@ def _local(value: datetime | None) -> datetime | None:
 
 
 def complaint_out(
-    complaint: Complaint, history: Sequence[ComplaintEvent] | None = None
+    complaint: Complaint,
+    history: Sequence[ComplaintEvent] | None = None,
+    files: Sequence[ComplaintAttachment] | None = None,
 ) -> ComplaintOut:
-    """The API's view of a case; ``history``: its entries when the caller has them all."""
+    """The API's view of a case; ``history``, ``files``: its entries and files when the caller
+    has them all."""
     from app.models import utcnow
 
     running = complaint.clock_running
@@ -123,6 +183,10 @@ def complaint_out(
         is_major=complaint.is_major,
         decided_at=_local(complaint.decided_at),
         closed_at=_local(complaint.closed_at),
+        attachments=[
+            AttachmentOut(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size)
+            for f in (complaints.attachments(complaint) if files is None else files)
+        ],
         history=[
             HistoryItem(
                 at=_local(e.at),
@@ -145,9 +209,16 @@ def complaint_out(
     body=ComplaintIn,
     responses={200: ComplaintOut, 201: ComplaintOut, 422: ErrorBody, **ERRORS},
     tags=["complaints"],
+    # the files' Base64 (4 characters for every 3 bytes, each file padded) beyond the JSON
+    body_allowance=uploads.base64_size(uploads.ATTACHMENT_MAX_TOTAL) + 4 * MAX_UPLOADS,
 )
 def create_complaint(body: ComplaintIn):
-    """Register a complaint; a retry with the same channel and external_ref returns the first."""
+    """Register a complaint; a retry with the same channel and external_ref returns the first
+    (and stores none of the retry's attachments again).
+
+    `attachments`: files in standard Base64 under the limits the field states (a
+    `content_type` given must match the content). A file refused, or Base64 that does not
+    decode, is a 422 and nothing is stored; a larger body than stated below is a 413."""
     data = IntakeData(
         channel=body.channel,
         content=body.content,
@@ -163,10 +234,17 @@ def create_complaint(body: ComplaintIn):
         regulator_ref=body.regulator_ref,
         regulator_received_on=body.regulator_received_on,
         group_size=body.group_size,
+        attachments=tuple(
+            uploaded_file(item.filename, item.data, item.content_type)
+            for item in body.attachments or ()
+        ),
     )
     with keep_loaded(), customer_fields():
         done = complaints.register(data)
-    return complaint_out(done.complaint, done.history), 201 if done.created else 200
+    return (
+        complaint_out(done.complaint, done.history, done.attachments),
+        201 if done.created else 200,
+    )
 
 
 @endpoint(

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.web.api import bp
-from app.web.api.registry import ENDPOINTS, PATH_PARAM, scope_text
+from app.web.api.registry import ENDPOINTS, PATH_PARAM, body_limit, scope_text
 from app.web.api.schemas import ErrorBody
 
 STATUS_TEXT = {
@@ -72,7 +72,8 @@ def build_document() -> dict[str, Any]:
             "operationId": f"{ep.method}_{path.strip('/').replace('/', '_').strip('{}')}",
             "summary": ep.summary,
             "description": ep.description
-            + (f"\n\n需要权限范围：{scope_text(ep.scope)}" if ep.scope else ""),
+            + (f"\n\n需要权限范围：{scope_text(ep.scope)}" if ep.scope else "")
+            + (f"\n\n请求体不超过 {body_limit(ep.body_allowance):,} 字节" if ep.body else ""),
             "tags": ep.tags,
             "parameters": params,
             "security": [{"bearerAuth": []}],

@@ -51,8 +51,8 @@ PYDANTIC_MESSAGES = {
     "bool_type": "应为 true 或 false",
     "list_type": "应为列表",
     "int_from_float": "应为整数",
-    "too_long": "过长",
-    "too_short": "过短",
+    "too_long": "项数过多",
+    "too_short": "项数过少",
     "union_tag_invalid": "取值无效",
 }
 # Members of a union (``str | int | ...``) that pydantic names in an error's location: plain
@@ -75,6 +75,7 @@ class Endpoint:
     responses: dict[int, type[BaseModel] | None]
     tags: list[str] = field(default_factory=list)
     description: str = ""
+    body_allowance: int = 0  # bytes a body may have beyond API_MAX_JSON_BYTES (Base64 files)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -120,8 +121,24 @@ def _authenticate(scope: str | tuple[str, ...] | None):
     return None
 
 
-def _read_body(model: type[BaseModel]):
-    limit = current_app.config["API_MAX_JSON_BYTES"]
+def body_limit(allowance: int = 0) -> int:
+    """The largest body an endpoint reads: JSON's limit, plus what it allows for files."""
+    return current_app.config["API_MAX_JSON_BYTES"] + allowance
+
+
+_ALLOWANCES: dict[str, int] = {}  # endpoint name -> its body_allowance, where it has one
+
+
+@bp.url_value_preprocessor
+def _body_limit(endpoint: str | None, values) -> None:
+    # (before anything reads the body: a chunked body is then read up to this limit, not
+    # MAX_CONTENT_LENGTH; a larger one gets the JSON 413 of ``errors.handle_http``)
+    if endpoint in _ALLOWANCES:
+        request.max_content_length = body_limit(_ALLOWANCES[endpoint])
+
+
+def _read_body(model: type[BaseModel], allowance: int = 0):
+    limit = body_limit(allowance)
     if request.content_length is not None and request.content_length > limit:
         return None, json_error(413, "请求内容过大", code="payload_too_large")
     if not request.is_json:
@@ -165,8 +182,10 @@ def endpoint(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     tags: list[str] | None = None,
+    body_allowance: int = 0,
 ) -> Callable:
-    """Register an API view; it receives ``body=`` and ``query=`` models when declared."""
+    """Register an API view; it receives ``body=`` and ``query=`` models when declared.
+    ``body_allowance``: bytes its body may have beyond ``API_MAX_JSON_BYTES`` (files)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -175,14 +194,19 @@ def endpoint(
             if refused:
                 return refused
             kwargs: dict[str, Any] = dict(path_args)
-            for name, model, reader in (("body", body, _read_body), ("query", query, _read_query)):
-                if model is not None:
-                    kwargs[name], failed = reader(model)
-                    if failed:
-                        return failed
+            if body is not None:
+                kwargs["body"], failed = _read_body(body, body_allowance)
+                if failed:
+                    return failed
+            if query is not None:
+                kwargs["query"], failed = _read_query(query)
+                if failed:
+                    return failed
             return _render(view(**kwargs))
 
         bp.add_url_rule(rule, view.__name__, run, methods=[method])
+        if body_allowance:
+            _ALLOWANCES[f"{bp.name}.{view.__name__}"] = body_allowance
         ENDPOINTS.append(
             Endpoint(
                 rule,
@@ -194,6 +218,7 @@ def endpoint(
                 responses,
                 tags or [],
                 (view.__doc__ or "").strip(),
+                body_allowance,
             )
         )
         return run
