@@ -369,7 +369,8 @@ def complaint_new():
         except ServiceError as err:
             form.attach(err)
         else:
-            flash(f"已登记投诉 {complaint.reference}，受理回执已发送", "success")
+            files = f"（附件 {len(form.files)} 个）" if form.files else ""
+            flash(f"已登记投诉 {complaint.reference}{files}，受理回执已发送", "success")
             return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
     return render_template("staff/complaints/new.html", form=form), 400 if form.errors else 200
 
