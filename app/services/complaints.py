@@ -66,6 +66,10 @@ class IntakeData:
     phone: str | None = None
     email: str | None = None
     branch_code: str | None = None
+    # The unit that took the complaint (staff entry): the case's branch when no branch is named
+    # and the customer is unknown or belongs to a unit outside it (first-contact handling), so
+    # that the clerk's case never lands where the clerk cannot see it.
+    receiving_branch_code: str | None = None
     product_code: str | None = None
     received_at: datetime | None = None
     external_ref: str | None = None
@@ -277,7 +281,13 @@ def _major_flag(complaint: Complaint, data: IntakeData) -> None:
 
 def _branch_of(data: IntakeData, customer: Customer | None) -> Branch | None:
     branch = branch_by_code(data.branch_code) if data.branch_code else None
-    return branch or (customer.branch if customer else None) or _head_office()
+    if branch is not None:
+        return branch
+    own = customer.branch if customer else None
+    receiving = branch_by_code(data.receiving_branch_code) if data.receiving_branch_code else None
+    if receiving is not None and not (own is not None and own.path.startswith(receiving.path)):
+        return receiving
+    return own or _head_office()
 
 
 def look_up(data: IntakeData) -> References:

@@ -349,7 +349,10 @@ def complaint_attachment(complaint_id: int, attachment_id: int):
 
 def _entry_choices(form) -> None:
     branches = org.branches_in_scope()  # a case of another subtree would be 404 once saved
-    form.branch_code.choices = [forms.SelectChoice("", "（按客户所属机构）")] + [
+    default = "（按客户所属机构）"
+    if current_user.branch:  # (see IntakeData.receiving_branch_code)
+        default = "（客户所属机构；客户不在本机构辖内或未知时为本机构）"
+    form.branch_code.choices = [forms.SelectChoice("", default)] + [
         forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in branches
     ]
     products = db.session.scalars(select(Product).order_by(Product.code)).all()
@@ -387,6 +390,7 @@ def _intake(form) -> IntakeData:
         phone=form.phone.data or None,
         email=form.email.data or None,
         branch_code=form.branch_code.data or None,
+        receiving_branch_code=current_user.branch.code if current_user.branch else None,
         product_code=form.product_code.data or None,
         received_at=received,
         demand=form.demand.data,

@@ -1,0 +1,59 @@
+"""Which unit a complaint entered by staff belongs to when the clerk names none: the customer's,
+if it lies in the clerk's unit; otherwise the clerk's own (first-contact handling), so that the
+clerk can open the case just saved."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Complaint, Customer, User
+from tests import factories
+from tests.support import csrf_token
+
+
+def _enter(client, external_id: str) -> Complaint:
+    page = client.get("/staff/complaints/new").get_data(as_text=True)
+    assert "客户不在本机构辖内或未知时为本机构" in page
+    data = {
+        "csrf_token": csrf_token(page),
+        "channel": "branch",
+        "name": "柜面客户",
+        "external_id": external_id,
+        "branch_code": "",
+        "product_code": "",
+        "major_reason": "",
+        "content": "在柜台办理转账时被多收了手续费，要求退还",
+    }
+    done = client.post("/staff/complaints/new", data=data)
+    assert done.status_code == 302, done.get_data(as_text=True)[-500:]
+    case = db.session.get(Complaint, int(done.headers["Location"].rsplit("/", 1)[1]))
+    assert client.get(done.headers["Location"]).status_code == 200  # the clerk sees the case
+    return case
+
+
+@pytest.mark.parametrize(
+    ("customer_branch", "expected"),
+    [(None, "own"), ("NJ01", "own"), ("HZ01", "HZ01")],
+    ids=["unknown customer", "customer of another subtree", "customer of the clerk's unit"],
+)
+def test_an_agents_case_without_a_branch_stays_in_the_agents_unit(
+    client, auth, customer_branch, expected
+):
+    agent = db.session.scalar(select(User).where(User.username == "agent"))
+    number = f"E{customer_branch or 'NEW'}0001"
+    if customer_branch:
+        factories.customer(customer_branch, external_id=number)
+    auth.login("agent")
+    case = _enter(client, number)
+    assert case.branch.code == (agent.branch.code if expected == "own" else expected)
+    same = select(func.count(Customer.id)).where(Customer.external_id == number)
+    assert db.session.scalar(same) == 1  # the customer is found, or made once; never twice
+
+
+def test_head_office_staff_keep_the_customers_unit(client, auth):
+    """Every unit lies under head office: its clerks' cases go to the customer's unit."""
+    factories.customer("NJ01", external_id="EHQ0001")
+    auth.login("hq")
+    assert _enter(client, "EHQ0001").branch.code == "NJ01"
