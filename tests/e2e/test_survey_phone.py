@@ -12,12 +12,12 @@ from tests.e2e.conftest import screenshot, sign_in
 pytestmark = pytest.mark.e2e
 
 
-def anonymous_link(page, base: str) -> str:
+def anonymous_link(page, base: str, survey: str = "网点服务满意度调查") -> str:
     """HQ creates an anonymous campaign in the UI; the page shows its public link."""
     sign_in(page, base, "hq")
     page.goto(base + "/manager/campaigns/new")
     page.fill("#name", "手机端测试活动")
-    page.select_option("#survey_id", label="网点服务满意度调查")
+    page.select_option("#survey_id", label=survey)
     page.select_option("#audience", "anonymous")
     now = datetime.now()
     page.fill("#window_start", (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
@@ -30,8 +30,15 @@ def anonymous_link(page, base: str) -> str:
 
 NPS_BOXES = """Array.from(document.querySelectorAll('#q-nps .sv-point-num')).map(e => {
   const r = e.getBoundingClientRect(); return {top: r.top, width: r.width}; })"""
-NPS_WORDS_ON_ONE_LINE = """Array.from(document.querySelectorAll('#q-nps .sv-scale-ends span'))
+NPS_WORDS_ON_ONE_LINE = """Array.from(document.querySelectorAll('#q-nps .sv-scale-ends > span'))
+  .filter(e => e.offsetParent !== null)
   .every(e => e.getClientRects().length === 1 && e.getBoundingClientRect().height < 20)"""
+# Every answer a thumb has to hit: the scale buttons and the option rows, 44 x 44 px at least.
+SMALL_TARGETS = """Array.from(document.querySelectorAll('.sv-point-num, .sv-option'))
+  .filter(e => e.offsetParent !== null)
+  .map(e => e.getBoundingClientRect())
+  .filter(r => r.width < 44 || r.height < 44).map(r => [r.width, r.height])"""
+PROGRESS = "document.getElementById('sv-count').textContent"
 
 
 def tap(tab, name: str, value: str) -> None:
@@ -51,19 +58,29 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         assert "网点服务满意度调查" in tab.locator("h1").inner_text()
         # Nothing wider than the phone: no sideways scrolling.
         assert tab.evaluate("document.documentElement.scrollWidth") <= 375
-        # The 0-10 scale: eleven buttons of one size in one row, its words on one line each.
+        # The 0-10 scale: eleven buttons of one size in two rows (0-5, 6-10), wide enough to
+        # hit with a thumb; its words on one line each. Nothing smaller than 44 px to tap.
         boxes = tab.evaluate(NPS_BOXES)
-        assert len(boxes) == 11 and len({round(b["top"]) for b in boxes}) == 1
+        tops = sorted({round(b["top"]) for b in boxes})
+        assert len(boxes) == 11 and len(tops) == 2
+        assert [round(b["top"]) for b in boxes] == [tops[0]] * 6 + [tops[1]] * 5
         assert max(b["width"] for b in boxes) - min(b["width"] for b in boxes) < 1
         assert tab.evaluate(NPS_WORDS_ON_ONE_LINE)
+        assert tab.evaluate(SMALL_TARGETS) == []
+        assert tab.evaluate(PROGRESS) == "已答 0 / 6 题，还有 5 道必答题未答"
         tab.click("button.sv-submit")  # empty submission: Chinese errors, nothing stored
         summary = tab.locator("#sv-errors")
         assert summary.is_visible() and tab.evaluate("document.activeElement.id") == "sv-errors"
         summary.locator("a[href='#q-effort']").click()  # the link goes to that question
         assert tab.evaluate("document.activeElement.name") == "q_effort"
         assert tab.locator("#q-effort").is_visible()
+        assert tab.locator("#q-effort.sv-has-error").count() == 1
+        tap(tab, "q_effort", "4")  # answered now: no longer marked as missing
+        assert tab.locator("#q-effort.sv-has-error").count() == 0
+        assert not tab.locator("#q-effort .sv-error").is_visible()
         tap(tab, "q_overall", "2")  # a low score shows the improvement question, numbered 6
         assert tab.locator("#q-improve").is_visible()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 375
         specify = tab.locator("#q-improve .sv-other")
         assert specify.is_disabled()  # 请注明 only once 其他 is ticked
         for value in ("wait", "attitude", "skill", "process"):  # at most 3: the 4th is undone
@@ -86,11 +103,37 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         tap(tab, "q_effort", "6")
         assert not tab.locator("#q-improve").is_visible()  # skip logic hides it for happy answers
         assert tab.locator("#q-comment .sv-num").inner_text() == "6."  # no gap in the numbers
+        assert tab.evaluate(PROGRESS) == "已答 5 / 6 题，必答题已全部完成"
         tab.fill("textarea[name='q_comment']", "大堂经理很热情，办理很快。")
+        assert tab.evaluate(PROGRESS) == "已答 6 / 6 题，必答题已全部完成"
         screenshot(tab, "survey-phone-filled")
         tab.click("button.sv-submit")
         tab.wait_for_load_state("domcontentloaded")
         assert "提交成功" in tab.locator("h1").inner_text()
         screenshot(tab, "survey-phone-thanks")
+    finally:
+        phone.close()
+
+
+def test_a_question_shown_by_skip_logic_fits_the_phone(live_server, browser, page):
+    """手机银行: the problems question appears after a low score; its options stay inside the
+    screen (they were squeezed beside the floated title and ran off to the right)."""
+    path = anonymous_link(page, live_server, "手机银行使用体验调查")
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    tab = phone.new_page()
+    try:
+        tab.goto(path)
+        tap(tab, "q_nps", "3")
+        question = tab.locator("#q-problems")
+        assert question.is_visible()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        card = question.bounding_box()
+        for option in question.locator(".sv-option").all():
+            box = option.bounding_box()
+            assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+            assert box["width"] > card["width"] / 2
+        screenshot(tab, "survey-phone-skip-logic")
     finally:
         phone.close()

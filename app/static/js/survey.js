@@ -1,5 +1,7 @@
 // Skip logic in the browser: hides questions whose show_if does not hold. Without JavaScript
-// every question is shown and the server applies the same rules (surveys.validate).
+// every question is shown and the server applies the same rules (surveys.validate). Also: the
+// count of answered questions beside the submit button, and a refused question's red mark
+// taken off once it is answered (used on the customer's page and the agents' call workbench).
 (function () {
   "use strict";
   var form = document.querySelector(".sv-form");
@@ -121,13 +123,60 @@
     });
   }
 
+  // A question counts as answered when one of its points or options is chosen (a matrix: every
+  // row) or its text is not blank.
+  function answered(q) {
+    var rows = q.querySelectorAll(".sv-matrix-row");
+    if (rows.length) {
+      return Array.prototype.every.call(rows, function (row) {
+        return !!row.querySelector("input:checked");
+      });
+    }
+    if (q.querySelector("input[type=radio]:checked, input[type=checkbox]:checked")) { return true; }
+    var text = q.querySelector("textarea");
+    return !!(text && text.value.trim());
+  }
+
+  // Progress beside the submit button: answered of the questions shown, and the required ones
+  // still open, so a customer knows before submitting whether anything is missing.
+  var counter = document.getElementById("sv-count");
+  function progress() {
+    if (!counter) { return; }
+    var shown = 0, done = 0, missing = 0;
+    form.querySelectorAll(".sv-q").forEach(function (q) {
+      if (q.classList.contains("sv-hidden")) { return; }
+      shown += 1;
+      if (answered(q)) { done += 1; } else if (q.querySelector(".sv-title .sv-req")) { missing += 1; }
+    });
+    counter.hidden = false;
+    counter.textContent = "已答 " + done + " / " + shown + " 题" +
+      (missing ? "，还有 " + missing + " 道必答题未答" : "，必答题已全部完成");
+    counter.classList.toggle("sv-count-done", !missing);
+  }
+
+  // After a refused submission: a question the customer has now answered loses its red mark
+  // (the server checks it again on the next submission).
+  function clearError(target) {
+    var q = target.closest && target.closest(".sv-q.sv-has-error");
+    if (!q || !answered(q)) { return; }
+    q.classList.remove("sv-has-error");
+    var note = q.querySelector(".sv-error");
+    if (note) { note.hidden = true; }
+  }
+
   form.addEventListener("change", function (event) {
     clearLimitNote(event);  // (before limit: a tick it takes back must keep its note)
     limit(event);
     others(event.target);
     refresh();
+    clearError(event.target);
+    progress();
+  });
+  form.addEventListener("input", function (event) {
+    if (event.target.tagName === "TEXTAREA") { clearError(event.target); progress(); }
   });
   refresh();
   others(null);
   summary();
+  progress();
 })();

@@ -1,0 +1,69 @@
+"""What a customer's phone shows: the survey's length and scales, and the way home from its
+message pages."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from tests import factories
+
+HAPPY = {
+    "q_overall": "5",
+    "q_nps": "10",
+    "q_wait_time": "lt10",
+    **{f"q_aspects__{i}": "5" for i in ("attitude", "skill", "efficiency", "disclosure")},
+    "q_aspects__environment": "5",
+    "q_effort": "7",
+}
+
+
+def _link(ext: str) -> str:
+    return "/s/" + factories.survey_link(ext)[0]
+
+
+def _question(page: str, qid: str) -> str:
+    return page.split(f'id="q-{qid}"', 1)[1].split("</fieldset>", 1)[0]
+
+
+def test_survey_page_says_how_long_it_is_and_where_progress_will_show(client):
+    page = unescape(client.get(_link("PHONE1")).get_data(as_text=True))
+    # branch-service: six questions for everyone, the improvement question only after low scores
+    assert "共 6 题（另有 1 题视回答而定）" in page
+    bar = page.split('class="sv-submitbar"', 1)[1].split("</div>", 1)[0]
+    assert 'id="sv-count"' in bar and "hidden" in bar and "提交问卷" in bar
+    # the survey designer's toolbar class, whose card style covered the questions, is not used
+    assert 'class="sv-actions"' not in page
+
+
+def test_scales_word_their_ends_once_instead_of_under_every_narrow_button(client):
+    page = unescape(client.get(_link("PHONE2")).get_data(as_text=True))
+    for qid, ends in (("nps", ("0", "5", "10")), ("effort", ("1", "4", "7"))):
+        question = _question(page, qid)
+        row = question.split('class="sv-scale-ends"', 1)[1].split("</div>", 1)[0]
+        assert re.findall(r'sv-end-num">(\d+) </span>', row) == list(ends)
+        # every point keeps its word for screen readers, hidden from sight
+        points = re.findall(r'class="sv-point-label( sv-vh)?"', question)
+        assert points and all(points)
+    words = _question(page, "effort").split('class="sv-scale-ends"', 1)[1].split("</div>", 1)[0]
+    assert "非常不同意" in words and "一般" in words and "非常同意" in words
+    assert "比较同意" not in words  # no word squeezed under a 44-px button
+    rating = _question(page, "overall")
+    assert "sv-scale-ends" not in rating and 'class="sv-point-label"' in rating  # 5 fit
+
+
+def test_an_unknown_link_offers_the_banks_home_page_when_it_is_configured(app, client, monkeypatch):
+    assert "返回" not in client.get("/s/no-such-link-0123456789").get_data(as_text=True)
+    monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
+    monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example/")
+    page = client.get("/s/no-such-link-0123456789").get_data(as_text=True)
+    assert "链接无效" in page
+    assert 'href="https://www.bank.example/">返回示例农商银行首页</a>' in page
+
+
+def test_answered_link_page_offers_the_banks_home_page(app, client, monkeypatch):
+    link = _link("PHONE4")
+    assert client.post(link, data=HAPPY).status_code == 200
+    monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example/")
+    page = client.get(link).get_data(as_text=True)
+    assert "您已提交过本问卷" in page and 'href="https://www.bank.example/"' in page
