@@ -1,5 +1,5 @@
-"""What a customer's phone shows: the survey's length and scales, and the way home from its
-message pages."""
+"""What a customer's phone shows: the survey's length and scales, the way home from its message
+pages, and a refused complaint form that names each field to fix."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from html import unescape
 
 from tests import factories
+from tests.support import csrf_token
 
 HAPPY = {
     "q_overall": "5",
@@ -67,3 +68,22 @@ def test_answered_link_page_offers_the_banks_home_page(app, client, monkeypatch)
     monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example/")
     page = client.get(link).get_data(as_text=True)
     assert "您已提交过本问卷" in page and 'href="https://www.bank.example/"' in page
+
+
+def test_refused_complaint_names_each_field_to_fix_with_a_link_to_it(client):
+    page = client.get("/complaint").get_data(as_text=True)
+    assert "请至少写 10 个字，最多 3000 字" in page  # said before, not only after a refusal
+    refused = client.post(
+        "/complaint",
+        data={"csrf_token": csrf_token(page), "name": "吴敏", "content": "短", "branch_code": ""},
+    )
+    html = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400
+    summary = html.split('id="pc-errors"', 1)[1].split("</div>", 1)[0]
+    assert "请修改以下 3 项" in summary
+    assert '<a href="#phone">手机号码：请填写手机号码，以便我们联系您</a>' in summary
+    assert '<a href="#content">投诉内容：请用 10–3000 字描述问题经过</a>' in summary
+    assert '<a href="#consent">个人信息使用同意：须同意后才能提交</a>' in summary
+    assert "#name" not in summary  # filled in, nothing to fix
+    consent = html.split('class="field cp-check pc-consent', 1)[1].split("</div>", 1)[0]
+    assert "须同意后才能提交" in consent  # the refusal sits in the box's own field

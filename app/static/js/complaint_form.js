@@ -5,6 +5,13 @@
 (function () {
   "use strict";
 
+  // After a refused submission, the list of fields to fix takes the focus (a screen reader reads
+  // it; its links lead to each field).
+  var summary = document.getElementById("pc-errors");
+  if (summary) {
+    summary.focus();
+  }
+
   var input = document.querySelector("input[type=file][data-max-files]");
   if (!input) {
     return;

@@ -51,6 +51,7 @@ class PublicComplaintForm(file_field.WithFiles, BaseForm):
     branch_code = SelectField("办理业务的机构（选填）", choices=[])
     content = TextAreaField(
         "投诉内容",
+        description="请至少写 10 个字，最多 3000 字",
         validators=[
             DataRequired("请描述您遇到的问题"),
             Length(min=10, max=3000, message="请用 10–3000 字描述问题经过"),
