@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken, Branch, BranchKind, Customer, Response, Role, SurveyVersion, User
+from app.models import (
+    ApiToken,
+    Branch,
+    BranchKind,
+    Complaint,
+    Customer,
+    Response,
+    Role,
+    SurveyVersion,
+    User,
+    utcnow,
+)
 from app.security.passwords import hash_password
-from app.services import invitations, tokens
+from app.services import complaint_clock, complaint_handling, complaints, invitations, tokens
 from app.services.customers import CustomerData
 
 _seq = itertools.count(1)
@@ -116,3 +127,21 @@ def survey_link(
         now=now,
     )
     return issued.url.rsplit("/", 1)[1], issued
+
+
+def accepted_complaint(days_ago: int, content: str, branch_code: str = "HZ01") -> Complaint:
+    """A hotline complaint received at 09:30 ``days_ago`` Beijing days ago, accepted."""
+    today = complaint_clock.local_date(utcnow())
+    received = datetime.combine(today - timedelta(days=days_ago), time(9, 30))
+    c, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline",
+            content=content,
+            name="周静",
+            phone="13612345678",
+            branch_code=branch_code,
+            received_at=received.replace(tzinfo=complaint_clock.TZ),
+        )
+    )
+    complaint_handling.accept(c.id, actor=user(branch_code="HZ"))
+    return c

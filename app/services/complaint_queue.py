@@ -205,6 +205,7 @@ class QueueRow:
     assignee: str
     band: str  # overdue, due_soon, ok, paused, or none (the clock does not run)
     deadline: str  # 超期 3 天, 今日到期, 剩 5 天, 中止计时 or —
+    due_on: str = ""  # the last day, Beijing date ("核查时限 2026-12-07" for a review), or ""
 
     @property
     def deadline_class(self) -> str:
@@ -236,13 +237,23 @@ def _deadline(band: str, left: int | None) -> str:
     return "中止计时" if band == "paused" else "—"
 
 
+def _due_on(c: Complaint) -> str:
+    """The day the decision is due, as the handler reads it: a Beijing date (the clock's unit),
+    named for what it is due for."""
+    day = f"{clock.local_date(c.due_at):%Y-%m-%d}"
+    return f"核查时限 {day}" if c.status == "review_requested" else f"时限 {day}"
+
+
 def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
     """The display rows of a page of cases (names from the per-process copy)."""
     out = []
     for c in cases:
         running = c.clock_running
         left = clock.days_left(c.due_at, now) if running else None
-        band = clock.band(c.due_at, now) if running else "none"
+        if running:
+            band = clock.band(c.due_at, now)
+        else:  # a paused case has no due date while paused, yet it is not finished either
+            band = "paused" if c.status == "paused" else "none"
         out.append(
             QueueRow(
                 id=c.id,
@@ -261,6 +272,7 @@ def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
                 assignee=names.user(c.assignee_id) or ("待分派" if c.is_open else "—"),
                 band=band,
                 deadline=_deadline(band, left),
+                due_on=_due_on(c) if running and c.due_at else "",
             )
         )
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import func, select
@@ -165,19 +165,7 @@ def _today():
 
 def _accepted(days_ago: int):
     """A Hangzhou (HZ01) case received ``days_ago`` days ago (Beijing dates), accepted."""
-    received = datetime.combine(_today() - timedelta(days=days_ago), time(9, 30))
-    c, _ = complaints.create_complaint(
-        IntakeData(
-            channel="hotline",
-            content=TEXT,
-            name="周静",
-            phone="13612345678",
-            branch_code="HZ01",
-            received_at=received.replace(tzinfo=complaint_clock.TZ),
-        )
-    )
-    complaint_handling.accept(c.id, actor=factories.user(branch_code="HZ"))
-    return c
+    return factories.accepted_complaint(days_ago, TEXT)
 
 
 def _written(db_session, c) -> tuple[int, int]:
