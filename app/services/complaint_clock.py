@@ -88,6 +88,24 @@ def due_date(facts: ClockFacts) -> date | None:
     return start + timedelta(days=PERIOD_DAYS[facts.extension_level] + paused)
 
 
+def open_pause(facts: ClockFacts) -> Pause | None:
+    """The pause the clock is in now (None when it runs)."""
+    start = start_date(facts)
+    return next((p for p in facts.pauses if p.end is None and p.start >= start), None)
+
+
+def days_left_on_resume(facts: ClockFacts) -> int | None:
+    """While paused: the days the handler will have left on the day the clock resumes, whichever
+    day that is (the paused days do not count); negative when the case was already late. None
+    when the clock is not paused."""
+    pause = open_pause(facts)
+    if pause is None or facts.review_requested_on is not None:
+        return None
+    start = start_date(facts)
+    resumed = sum(p.days for p in facts.pauses if p.start >= start and p.end is not None)
+    return (start + timedelta(days=PERIOD_DAYS[facts.extension_level] + resumed) - pause.start).days
+
+
 def due_at(facts: ClockFacts) -> datetime | None:
     """The deadline as an aware datetime (end of the due date, Beijing time); None while paused."""
     day = due_date(facts)

@@ -248,6 +248,9 @@ def extend(
     or a head-office senior manager (Art. 20): an hq_manager, or the manager of a unit above the
     case's own (a 分行's manager for a case at one of its 支行)."""
     complaint = load(complaint_id, version)
+    if complaint.status == Status.REVIEW_REQUESTED:
+        # Art. 23: the review is due 30 days after the request; no extension applies to it
+        raise Conflict("核查期间不能延期：核查决定须在收到核查申请之日起 30 日内作出")
     if not complaint.clock_running and complaint.status != Status.PAUSED:
         raise Conflict(f"当前状态为“{complaint.status_label}”，不能延期")
     if level not in (1, 2) or level <= complaint.extension_level:
@@ -275,6 +278,21 @@ def extend(
     due = f"{clock.local_date(complaint.due_at):%Y年%m月%d日}" if complaint.due_at else "另行通知"
     _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长至{due}。原因：{reason}")
     return complaint
+
+
+EXTENDABLE = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.PAUSED})
+
+
+def extension_levels(actor: User, complaint: Complaint) -> list[int]:
+    """The levels ``actor`` may extend the case to now (what the case page offers): 30 days
+    once the case is accepted, then 60 days for those who may approve it, nothing beyond."""
+    if complaint.status not in EXTENDABLE:
+        return []
+    if complaint.extension_level == 0:
+        return [1]
+    if complaint.extension_level == 1 and may_approve_second_extension(actor, complaint):
+        return [2]
+    return []
 
 
 def may_approve_second_extension(actor: User, complaint: Complaint) -> bool:

@@ -12,6 +12,7 @@ from app.services.complaint_clock import (
     Pause,
     band,
     days_left,
+    days_left_on_resume,
     due_at,
     due_date,
     review_request_in_time,
@@ -113,6 +114,20 @@ def test_open_pause_has_no_due_date():
     facts = ClockFacts(NOV22, pauses=(Pause(date(2026, 11, 25)),))
     assert due_date(facts) is None and due_at(facts) is None
     assert band(None, NOV22) == "paused"
+
+
+@pytest.mark.parametrize("resumed_on", [date(2026, 11, 25), date(2026, 12, 1), date(2027, 1, 9)])
+def test_days_left_on_resume_are_what_the_due_date_leaves_whenever_the_clock_resumes(resumed_on):
+    """Paused on 11-25 with an earlier 3-day pause: 15 + 3 - (25 - 22) = 15 days left, the same
+    on every resume day (the paused days do not count)."""
+    earlier = Pause(date(2026, 11, 22), date(2026, 11, 25))
+    paused = ClockFacts(NOV22, pauses=(earlier, Pause(date(2026, 11, 25))))
+    assert days_left_on_resume(paused) == 15
+    resumed = ClockFacts(NOV22, pauses=(earlier, Pause(date(2026, 11, 25), resumed_on)))
+    assert (due_date(resumed) - resumed_on).days == 15
+    assert days_left_on_resume(resumed) is None  # running again: no pause to speak of
+    late = ClockFacts(NOV22, pauses=(Pause(date(2026, 12, 10)),))
+    assert days_left_on_resume(late) == -3  # paused three days after its last day
 
 
 def test_unknown_extension_level_is_refused():

@@ -162,6 +162,7 @@ SUCCESS = {
     "merge": "已合并",
     "review": "已登记核查申请",
     "attach": "已补充附件",
+    "extend": "已延长处理期限",
 }
 
 
@@ -201,6 +202,9 @@ def _blank(name: str, complaint: Complaint):
         data["assignee"] = str(complaint.assignee_id)
     form = cls(prefix=name, formdata=None, data=data)
     _prepare(name, form, complaint)
+    if name == "extend":  # only the level this user may grant now (the service checks again)
+        levels = {str(n) for n in handling.extension_levels(current_user, complaint)}
+        form.level.choices = [c for c in form.level.choices if c.value in levels]
     return form
 
 
@@ -239,6 +243,9 @@ def _render(
         correction=correction_form(),
         notice_proven=casework.notice_proven(complaint),
         active=bound[0] if bound else None,
+        extend_levels=handling.extension_levels(current_user, complaint),
+        pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
+        left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
     ), status
 
 
