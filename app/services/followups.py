@@ -16,6 +16,7 @@ from app.services import analysis, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, ValidationFailed
 from app.services.responses import AnswersInvalid, store_response
+from app.services.rollup_rows import CALLBACK_WINDOW  # a detractor reached within 48 hours
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
 from surveys import answers_from_form, validate
@@ -53,6 +54,21 @@ def queue(*, status: str = "open", page: int = 1) -> Page:
     page = min(max(page, 1), pages)
     rows = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     return Page(list(rows), page, pages, total)
+
+
+@dataclass(frozen=True, slots=True)
+class CallDue:
+    """When an open task may be called and, for a detractor, by when it must be reached."""
+
+    callable_now: bool  # its time has come (the first call, a retry or the agreed call-back)
+    callback_by: datetime | None  # a detractor's 48 hours end (None: no such target)
+    late: bool  # those 48 hours are over
+
+
+def call_due(task: FollowUp, now: datetime) -> CallDue:
+    """What the call queue shows beside an open task's time."""
+    by = task.created_at + CALLBACK_WINDOW if task.reason == "detractor" else None
+    return CallDue(task.due_at <= now, by, by is not None and by < now)
 
 
 def get_followup(followup_id: int) -> FollowUp:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models import Role
+from app.models import Role, utcnow
 from app.models.survey_response import OUTCOME_LABELS
 from app.services import followups
 from app.services.errors import NotFound, ServiceError
@@ -35,8 +35,13 @@ def followups_queue():
     if status not in dict(STATUS_TABS):
         status = "open"
     page = followups.queue(status=status, page=request.args.get("page", 1, type=int))
+    now = utcnow()
     return render_template(
-        "staff/survey_followups/queue.html", page=page, status=status, tabs=STATUS_TABS
+        "staff/survey_followups/queue.html",
+        page=page,
+        status=status,
+        tabs=STATUS_TABS,
+        due={t.id: followups.call_due(t, now) for t in page.items if t.is_open},
     )
 
 
@@ -45,6 +50,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200):
     page = render_template(
         "staff/survey_followups/detail.html",
         task=task,
+        due=followups.call_due(task, utcnow()) if task.is_open else None,
         defn=definition_of(task.version),
         raw=raw or {},
         errors=errors or {},

@@ -1,0 +1,65 @@
+"""The call queue and workbench (回访): what may be called now, a detractor's 48 hours, the
+questions that apply, and the bank's own name in the agent's opening words."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import FollowUp, utcnow
+from app.services import complaint_clock, followups
+from tests import factories
+from tests.security.records import DETRACTOR_ANSWERS
+
+
+def _detractor_task(client, ext: str) -> FollowUp:
+    """The call-back a customer's low scores create (their phone shows as 138****2222)."""
+    token, _ = factories.survey_link(ext, phone="13811112222")
+    client.post(f"/s/{token}", data=DETRACTOR_ANSWERS)
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    assert task.reason == "detractor"
+    return task
+
+
+def _call_row(client) -> str:
+    """The call queue's row of the customer 138****2222."""
+    page = client.get("/staff/followups").get_data(as_text=True)
+    at = page.index("138****2222")
+    return page[page.rindex("<tr", 0, at) : page.index("</tr>", at)]
+
+
+def test_call_queue_says_what_may_be_called_now_and_a_detractors_48_hours(client, auth):
+    task = _detractor_task(client, "CALLQ1")
+    auth.login("agent")
+    by = complaint_clock.local_date(task.created_at + timedelta(hours=48))
+    row = _call_row(client)
+    assert "可拨打" in row and f"须于 {by:%Y-%m-%d}" in row and "（48 小时）" in row
+    later = utcnow() + timedelta(hours=3)
+    db.session.execute(update(FollowUp).where(FollowUp.id == task.id).values(due_at=later))
+    assert "未到拨打时间" in _call_row(client)
+    old = utcnow() - timedelta(hours=49)
+    db.session.execute(
+        update(FollowUp).where(FollowUp.id == task.id).values(created_at=old, due_at=old)
+    )
+    db.session.expire_all()
+    assert "已超过 48 小时" in _call_row(client)
+
+
+def test_call_due_for_a_task_from_a_business_event_has_no_48_hour_target():
+    now = utcnow()
+    task = FollowUp(reason="trigger", due_at=now - timedelta(minutes=1), created_at=now)
+    due = followups.call_due(task, now)
+    assert due.callable_now and due.callback_by is None and not due.late
+    task.due_at = now + timedelta(minutes=1)
+    assert not followups.call_due(task, now).callable_now
+
+
+def test_call_workbench_runs_the_skip_logic_and_names_the_bank(app, client, auth, monkeypatch):
+    task = _detractor_task(client, "CALLQ2")
+    auth.login("agent")
+    monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
+    page = client.get(f"/staff/followups/{task.id}").get_data(as_text=True)
+    assert "我是示例农商银行的客服" in page and "客声银行" not in page.split("开场白", 1)[1][:40]
+    assert "/static/js/survey.js" in page and 'data-show-if="' in page
