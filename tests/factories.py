@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import (
@@ -14,6 +14,7 @@ from app.models import (
     BranchKind,
     Complaint,
     Customer,
+    Invitation,
     Response,
     Role,
     SurveyVersion,
@@ -127,6 +128,13 @@ def survey_link(
         now=now,
     )
     return issued.url.rsplit("/", 1)[1], issued
+
+
+def expire_invitation(invitation_id: int, ago: timedelta = timedelta(hours=1)) -> None:
+    """Let an invitation's link run out ``ago`` (before any sweep marks it expired)."""
+    db.session.execute(
+        update(Invitation).where(Invitation.id == invitation_id).values(expires_at=utcnow() - ago)
+    )
 
 
 def accepted_complaint(days_ago: int, content: str, branch_code: str = "HZ01") -> Complaint:

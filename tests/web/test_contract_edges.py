@@ -7,7 +7,7 @@ import base64
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Branch, Complaint, Invitation, utcnow
@@ -111,11 +111,7 @@ def test_major_complaint_is_at_least_high_priority(client):
 
 def test_invitation_past_its_expiry_reads_expired_before_the_sweep(client):
     token, issued = factories.survey_link("EXP001")
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.id == issued.invitation.id)
-        .values(expires_at=utcnow() - timedelta(hours=1))
-    )
+    factories.expire_invitation(issued.invitation.id)
     headers = bearer("invitations:write")
     read = client.get(f"/api/v1/invitations/{issued.invitation.id}", headers=headers)
     assert read.get_json()["status"] == "expired"

@@ -70,6 +70,16 @@ def test_answered_link_page_offers_the_banks_home_page(app, client, monkeypatch)
     assert "您已提交过本问卷" in page and 'href="https://www.bank.example/"' in page
 
 
+def test_an_expired_link_says_what_it_means_with_an_icon_every_phone_can_draw(client):
+    token, issued = factories.survey_link("PHONE5")
+    factories.expire_invitation(issued.invitation.id)
+    gone = client.get(f"/s/{token}")
+    page = gone.get_data(as_text=True)
+    assert gone.status_code == 410 and "问卷已过期" in page
+    assert "该问卷链接已过期，无法再提交答卷。感谢您的关注！" in page
+    assert "<svg" in page and "⏱" not in page  # no emoji a phone may lack the font for
+
+
 def test_refused_complaint_names_each_field_to_fix_with_a_link_to_it(client):
     page = client.get("/complaint").get_data(as_text=True)
     assert "请至少写 10 个字，最多 3000 字" in page  # said before, not only after a refusal

@@ -114,7 +114,8 @@ def survey_link(token: str):
             return message_page("throttled")
         return message_page("missing")
     except responses.LinkGone as err:
-        return message_page("gone", err.message)
+        # "该问卷链接已过期" / "本次调查已结束" alone read like a fault; say what it means
+        return message_page("gone", f"{err.message}，无法再提交答卷。感谢您的关注！")
     except responses.AlreadyAnswered:
         return message_page("answered")
     except responses.AnswersInvalid as err:
