@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot, sign_in
 
@@ -70,7 +71,9 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         assert tab.evaluate(PROGRESS) == "已答 0 / 6 题，还有 5 道必答题未答"
         tab.click("button.sv-submit")  # empty submission: Chinese errors, nothing stored
         summary = tab.locator("#sv-errors")
-        assert summary.is_visible() and tab.evaluate("document.activeElement.id") == "sv-errors"
+        # (the new page's deferred script gives the summary the focus: wait for it, not the click)
+        expect(summary).to_be_focused()
+        assert summary.is_visible()
         summary.locator("a[href='#q-effort']").click()  # the link goes to that question
         assert tab.evaluate("document.activeElement.name") == "q_effort"
         assert tab.locator("#q-effort").is_visible()
