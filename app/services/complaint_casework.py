@@ -242,14 +242,23 @@ def merge(
         detail={"into": target.reference},
     )
     detail = {"from": duplicate.reference, "new_facts": new_facts}
+    suffix = ""
     if new_facts and target.clock_running:
-        target.clock_restarted_on = clock.local_date(duplicate.received_at)
-        target.pauses = []
-        refresh_due(target)
-        detail["restarted_on"] = target.clock_restarted_on.isoformat()
-    text = f"合并重复投诉 {duplicate.reference}" + (
-        "（含新事实，时限重新起算）" if new_facts else ""
-    )
+        # The clock restarts on the day the new material was received; material received
+        # before the day the case's clock started is not newer than the case, and restarting
+        # from it would move the deadline earlier (a case made overdue by a merge).
+        material_on = clock.local_date(duplicate.received_at)
+        if material_on > clock.start_date(target.clock_facts()):
+            target.clock_restarted_on = material_on
+            target.pauses = []
+            refresh_due(target)
+            detail["restarted_on"] = material_on.isoformat()
+            suffix = "（含新事实，时限重新起算）"
+        else:
+            suffix = "（含新事实，但其接收日期不晚于本案时限起算日，时限不变）"
+    elif new_facts:
+        suffix = "（含新事实）"
+    text = f"合并重复投诉 {duplicate.reference}{suffix}"
     record_event(target, actor, "merged", f"{text}：{note}", detail=detail)
     target.updated_at = utcnow()
     return target

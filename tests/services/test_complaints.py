@@ -14,6 +14,7 @@ from app.models import AuditLog, Role, utcnow
 from app.models.complaint import ComplaintEvent, ComplaintEventImmutable, Status
 from app.models.outbox import OutboxMessage
 from app.services import complaint_casework as casework
+from app.services import complaint_clock as clock
 from app.services import complaint_escalation, complaint_queue, complaints, domain_events
 from app.services import complaint_handling as handling
 from app.services.complaints import IntakeData
@@ -378,6 +379,27 @@ def test_merge_with_new_facts_restarts_the_clock(db_session):
     before = first.due_at
     casework.merge(repeat.id, first.id, actor=agent, new_facts=True, note="同一事项再次投诉")
     assert repeat.merged_into_id == first.id and first.due_at > before
+
+
+def test_merging_an_older_repeat_with_new_facts_never_moves_the_deadline_earlier(db_session):
+    """The clock restarts on the day the new material was received: a repeat received before
+    the case's own receipt is not newer material, and restarting from its date made the case
+    overdue at once (received 10 days ago, due in 5 days; merged repeat of 40 days ago: due
+    25 days ago)."""
+    agent = factories.user(Role.AGENT, "HZ")
+    customer = factories.customer("HZ01", phone="13700008888")
+    first = new(customer=customer, received_at=utcnow() - timedelta(days=10))
+    older = new(customer=customer, received_at=utcnow() - timedelta(days=40))
+    before = first.due_at
+    casework.merge(older.id, first.id, actor=agent, new_facts=True, note="客户补充了材料")
+    assert first.due_at == before and first.clock_restarted_on is None
+    entry = [e for e in complaints.history(first) if e.kind == "merged"][-1]
+    assert "时限不变" in entry.text and "restarted_on" not in entry.detail
+    # a later repeat still restarts the clock from its own receipt date
+    later = new(customer=customer)
+    casework.merge(later.id, first.id, actor=agent, new_facts=True, note="新事实")
+    assert first.clock_restarted_on == clock.local_date(later.received_at)
+    assert clock.local_date(first.due_at) == clock.local_date(later.received_at) + timedelta(15)
 
 
 def test_major_complaint_escalates_at_once(db_session):
