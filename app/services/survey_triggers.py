@@ -130,6 +130,19 @@ def apply_rules(
                 }
             )
             continue
+        if rule.action == "survey" and due + timedelta(days=rule.expires_days) <= now:
+            # Its link would have expired before it could be sent: an invitation made now
+            # would be reported as scheduled and read as 已过期 at once, never reaching anyone.
+            scheduled.append(
+                {
+                    "kind": "skipped",
+                    "survey_code": rule.survey.code,
+                    "reason_code": "event_too_old",
+                    "reason": f"按规则应于 {local(due):%Y-%m-%d %H:%M} 发送、有效 "
+                    f"{rule.expires_days} 天，问卷有效期已过，不再安排问卷调查",
+                }
+            )
+            continue
         refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
         if refusal is not None:
             scheduled.append({"kind": "skipped", "survey_code": rule.survey.code, **refusal})

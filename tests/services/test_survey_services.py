@@ -47,6 +47,15 @@ pytestmark = pytest.mark.usefixtures("app")
 NOON = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 
 
+def recent_noon() -> datetime:
+    """12:00 Beijing time two days ago: trigger rules schedule nothing for an event whose
+    survey link would already have expired, so their tests cannot use a fixed date."""
+    today = (datetime.now(UTC) + timedelta(hours=8)).date()
+    return datetime.combine(today - timedelta(days=2), datetime.min.time(), UTC) + timedelta(
+        hours=4
+    )
+
+
 def invite(channel="sms", ext="S001", phone="13800001111", email=None, now=NOON, branch="HZ01"):
     return invitations.create_invitation(
         invitations.InvitationRequest(
@@ -274,15 +283,16 @@ def test_gateway_failures_are_retried_with_back_off_then_given_up(gateway):
 
 
 def test_closing_a_complaint_schedules_the_resolution_survey_in_process():
+    noon = recent_noon()
     customer = factories.customer("SZ02")
     domain_events.publish(
         domain_events.DomainEvent(
-            type="complaint.closed", occurred_at=NOON, customer_id=customer.id
+            type="complaint.closed", occurred_at=noon, customer_id=customer.id
         )
     )
     row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
     assert row.survey.code == "complaint-resolution"
-    assert row.scheduled_at == NOON + timedelta(days=1) and row.branch_id == customer.branch_id
+    assert row.scheduled_at == noon + timedelta(days=1) and row.branch_id == customer.branch_id
 
 
 def test_no_invitation_for_a_customer_who_opted_out():
@@ -301,16 +311,17 @@ def test_no_invitation_for_a_customer_who_opted_out():
 
 
 def test_dispatch_sends_scheduled_invitations_when_due_and_only_once():
+    noon = recent_noon()
     customer = factories.customer("HZ02")
     survey_triggers.apply_rules(
-        "account.opened", customer, NOON, branch_id=customer.branch_id, product_id=None
+        "account.opened", customer, noon, branch_id=customer.branch_id, product_id=None
     )
     row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
-    assert survey_triggers.dispatch_due(NOON + timedelta(hours=1)).sent == 0
-    assert survey_triggers.dispatch_due(NOON + timedelta(days=1, hours=1)).sent == 1
+    assert survey_triggers.dispatch_due(noon + timedelta(hours=1)).sent == 0
+    assert survey_triggers.dispatch_due(noon + timedelta(days=1, hours=1)).sent == 1
     assert row.status == "sent" and row.token_hash
-    assert survey_triggers.dispatch_due(NOON + timedelta(days=1, hours=2)).sent == 0
-    night = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)  # 23:00 in Beijing: quiet hours
+    assert survey_triggers.dispatch_due(noon + timedelta(days=1, hours=2)).sent == 0
+    night = noon + timedelta(days=1, hours=11)  # 23:00 in Beijing: quiet hours
     other = factories.customer("HZ02")
     survey_triggers.apply_rules(
         "account.opened",

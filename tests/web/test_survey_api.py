@@ -214,7 +214,8 @@ def test_responses_pages_with_cursor_and_masks_personal_data(client):
     [("loan.disbursed", "loan-followup", 168), ("account.opened", "branch-service", 24)],
 )
 def test_events_schedule_surveys_by_trigger_rules(client, event_type, survey_code, hours):
-    occurred = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    # (recent: a fixed date drifts out of the survey's 14-day window as the calendar moves)
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     reply = client.post(
         "/api/v1/events",
         json={
@@ -343,6 +344,13 @@ def test_since_and_metric_dates_take_only_their_documented_formats(client):
     assert reply.status_code == 200
 
 
+def invitations_of(external_id: str) -> int:
+    customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+    return db.session.scalar(
+        select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
+    )
+
+
 def test_an_event_older_than_ninety_days_schedules_nothing(client):
     old = datetime.now(UTC) - timedelta(days=91)
     reply = client.post(
@@ -359,13 +367,36 @@ def test_an_event_older_than_ninety_days_schedules_nothing(client):
     [item] = reply.json["scheduled"]
     assert item["kind"] == "skipped" and item["reason_code"] == "event_too_old"
     assert "90 天" in item["reason"]
-    customer = db.session.scalar(select(Customer).where(Customer.external_id == "EV-OLD"))
-    assert (
-        db.session.scalar(
-            select(func.count(Invitation.id)).where(Invitation.customer_id == customer.id)
+    assert invitations_of("EV-OLD") == 0
+
+
+def test_an_event_whose_survey_link_would_have_expired_schedules_nothing(client):
+    """account.opened 89 days ago: the survey was due 88 days ago and its 14-day link expired
+    74 days ago, so an invitation made now was reported as scheduled and read 已过期 at once.
+    A loan paid out 10 days ago (due 3 days ago, link good for 11 more days) is still sent."""
+    headers = bearer("events:write")
+
+    def post(event_type, external_id, days_ago):
+        return client.post(
+            "/api/v1/events",
+            json={
+                "type": event_type,
+                "customer": {"external_id": external_id, "name": "郑九", "phone": "13700000012"},
+                "occurred_at": (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
+            },
+            headers=headers,
         )
-        == 0
-    )
+
+    reply = post("account.opened", "EV-LATE", 89)
+    assert reply.status_code == 202
+    [item] = reply.json["scheduled"]
+    assert item["kind"] == "skipped" and item["reason_code"] == "event_too_old"
+    assert "有效期已过" in item["reason"]
+    assert invitations_of("EV-LATE") == 0
+    [item] = post("loan.disbursed", "EV-LATE2", 10).json["scheduled"]
+    assert item["kind"] == "survey"
+    row = db.session.get(Invitation, item["id"])
+    assert row.status == "queued" and row.expires_at > datetime.now(UTC)
 
 
 def test_a_phone_of_a_few_digits_is_refused_not_stored_over_the_customers(client):
