@@ -180,6 +180,13 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed(
             "监管转办日期过早，请核对（应不早于 2000 年 1 月 1 日）", field="regulator_received_on"
         )
+    received_on = clock.local_date(data.received_at or utcnow())
+    if on is not None and on > received_on:
+        # the regulator forwards what it received: it cannot reach the bank before that day
+        raise ValidationFailed(
+            f"监管部门接收日期不能晚于本行接收日期（{received_on:%Y年%m月%d日}），请核对",
+            field="regulator_received_on",
+        )
     check_phone(data.phone)
     problems = attachment_problems(data.attachments, rules=data.file_rules)
     if problems:  # (before the transaction: a refused file leaves no complaint behind)

@@ -225,6 +225,52 @@ def test_a_backdated_complaint_promises_no_day_already_gone(client):
     assert list(late.get_json()["error"]["fields"]) == ["regulator_received_on"]
 
 
+def test_the_regulator_cannot_have_received_a_case_after_the_bank_did(client, auth):
+    """It forwards what it received: a regulator's receipt date after the day the bank received
+    the case is a typing error (it was stored, e.g. received by the regulator 29 November,
+    forwarded and received by the bank 27 November). Same day or earlier is fine."""
+    headers = bearer("complaints:write")
+    received = utcnow() - timedelta(days=5)
+    day = (received + timedelta(hours=8)).date()
+
+    def post(on, ref):
+        body = {**COMPLAINT, "received_at": received.isoformat(), "external_ref": ref}
+        return client.post(
+            "/api/v1/complaints", json={**body, "regulator_received_on": on}, headers=headers
+        )
+
+    late = post((day + timedelta(days=2)).isoformat(), "YJ-LATE")
+    assert late.status_code == 422
+    assert list(late.get_json()["error"]["fields"]) == ["regulator_received_on"]
+    assert "不能晚于本行接收日期" in late.get_json()["error"]["message"]
+    assert post(day.isoformat(), "YJ-SAME").status_code == 201
+    assert post((day - timedelta(days=9)).isoformat(), "YJ-EARLY").status_code == 201
+    # the staff entry form says so beside the field, keeping what was typed
+    auth.login("agent")
+    page = client.get("/staff/complaints/new").get_data(as_text=True)
+    refused = client.post(
+        "/staff/complaints/new",
+        data={
+            "csrf_token": csrf_token(page),
+            "channel": "regulator",
+            "name": "赵六",
+            "content": COMPLAINT["content"],
+            "branch_code": "HZ01",
+            "product_code": "",
+            "major_reason": "",
+            "regulator_ref": "YJ-FORM-1",
+            "regulator_received_on": (utcnow() + timedelta(hours=8)).date().isoformat(),
+            "received_at": f"{day - timedelta(days=1):%Y-%m-%d}T10:00",
+        },  # fmt: skip
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code in (400, 422) and "不能晚于本行接收日期" in text
+    assert "YJ-FORM-1" in text
+    assert not db.session.scalar(
+        select(func.count(Complaint.id)).where(Complaint.regulator_ref == "YJ-FORM-1")
+    )
+
+
 def test_no_invitation_link_for_a_customer_who_opted_out(client):
     customer = factories.customer("HZ01")
     customer.opted_out = True
