@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 __all__ = [
     "Redaction",
     "is_valid_card_number",
     "is_valid_id_number",
+    "looks_like_id_number",
     "mask_card",
     "mask_email",
     "mask_id_number",
@@ -56,6 +58,29 @@ def is_valid_id_number(value: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17].upper()
+
+
+# GB/T 2260 province codes: the first two digits of a resident ID.
+_ID_PROVINCES = frozenset(
+    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55)]
+    + [*range(61, 66), 71, 81, 82, 83, 91]
+)
+
+
+def looks_like_id_number(value: str) -> bool:
+    """True for 18 characters shaped like a resident ID, whatever its check character says: a
+    province code, a real birth date from 1900 on, three digits and a digit or X. A number the
+    customer typed with one wrong digit is still their identity number (JR/T 0171: masked on
+    display); only its check character tells it was mistyped."""
+    if len(value) != 18 or not value[:17].isdigit() or not value[:17].isascii():
+        return False
+    if value[17] not in "0123456789Xx" or int(value[:2]) not in _ID_PROVINCES:
+        return False
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    return born.year >= 1900
 
 
 def is_valid_card_number(digits: str) -> bool:
@@ -139,10 +164,6 @@ def _sub(
     return apply
 
 
-def _card_ok(s: str) -> bool:
-    return is_valid_card_number(re.sub(r"[ -]", "", s))
-
-
 def _mask_phone_match(s: str) -> str:
     digits = re.sub(r"\D", "", s)
     intl = s[: len(s) - len(s.lstrip("+0"))] + digits[:-11] if len(digits) > 11 else ""
@@ -150,19 +171,26 @@ def _mask_phone_match(s: str) -> str:
     return f"{intl} {masked}" if intl else masked
 
 
-# Order matters: an 18-digit valid ID wins over a card reading; masks contain '*' so
-# later patterns cannot re-match what an earlier one replaced.
+def _id_ok(s: str) -> bool:
+    return is_valid_id_number(s) or looks_like_id_number(s)
+
+
+# Order matters: an 18-character ID wins over a card reading; masks contain '*' so later
+# patterns cannot re-match what an earlier one replaced. Any other run of 16-19 digits is read
+# as a card or account number (PIPL: financial account information), Luhn-valid or not: a
+# customer's card number with a mistyped digit is still theirs.
 _STEPS = (
     _sub(_EMAIL_RE, "email", lambda s: True, mask_email),
-    _sub(_ID_RE, "id_number", is_valid_id_number, mask_id_number),
-    _sub(_CARD_RE, "bank_card", _card_ok, mask_card),
+    _sub(_ID_RE, "id_number", _id_ok, mask_id_number),
+    _sub(_CARD_RE, "bank_card", lambda s: True, mask_card),
     _sub(_MOBILE_RE, "phone", lambda s: True, _mask_phone_match),
     _sub(_LANDLINE_RE, "landline", lambda s: True, mask_phone),
 )
 
 
 def redact(text: str) -> Redaction:
-    """Mask phones, landlines, valid ID numbers, Luhn-valid card numbers and e-mails.
+    """Mask phones, landlines, ID numbers (a valid check character, or the shape of one: see
+    ``looks_like_id_number``), card and account numbers (any 16-19 digits) and e-mails.
 
     Masks keep the shape readable: ``138****5678``, ``110101********1234``,
     ``6222 **** **** 1234``, ``z***@example.com``, ``010-****5678``. Numbers are matched whole:

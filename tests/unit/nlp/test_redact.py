@@ -3,7 +3,7 @@
 import pytest
 
 from nlp import mask_card, mask_email, mask_id_number, mask_phone, redact
-from nlp.redact import is_valid_card_number, is_valid_id_number
+from nlp.redact import is_valid_card_number, is_valid_id_number, looks_like_id_number
 
 VALID_ID = "11010519491231002X"
 INVALID_ID = "110105194912310021"
@@ -17,16 +17,30 @@ def test_valid_id_number_is_masked():
     assert r.kinds == ("id_number",)
 
 
-def test_id_with_wrong_check_digit_is_not_an_id():
-    assert not is_valid_id_number(INVALID_ID)
-    assert "id_number" not in redact(f"号码{INVALID_ID}").kinds
+def test_id_with_a_mistyped_check_character_is_still_masked():
+    """JR/T 0171: identity numbers are masked on display. A customer's ID with one wrong digit
+    (or a test's 110101199003071234) showed in full: only a valid check character counted."""
+    assert not is_valid_id_number(INVALID_ID) and looks_like_id_number(INVALID_ID)
+    r = redact(f"身份证号{INVALID_ID}，请核实")
+    assert r.text == "身份证号110105********0021，请核实" and r.kinds == ("id_number",)
+    assert redact("110101199003071234").text == "110101********1234"
+    # the shape: a province code and a real birth date
+    assert not looks_like_id_number("990101199003071234")  # no province 99
+    assert not looks_like_id_number("110101199002301234")  # 30 February
+    assert not looks_like_id_number("110101189912311234")  # born before 1900
 
 
-def test_luhn_valid_card_is_masked_and_invalid_is_not():
+def test_card_numbers_are_masked_luhn_valid_or_not():
+    """Any 16-19 digits are a card or account number (PIPL: financial account information):
+    one typed with a wrong digit fails the Luhn check and showed in full."""
     assert is_valid_card_number(VALID_CARD) and not is_valid_card_number(INVALID_CARD)
     r = redact(f"卡号{VALID_CARD}被冻结")
     assert r.text == "卡号6222********7894被冻结" and r.kinds == ("bank_card",)
-    assert redact(f"卡号{INVALID_CARD}").kinds == ()
+    r = redact(f"卡号{INVALID_CARD}，账号6217000010012345678")
+    assert r.text == "卡号6222********7890，账号6217***********5678"
+    assert r.kinds == ("bank_card",)
+    # an 18-digit number that is no ID is masked as an account number
+    assert redact("990101199003071234").text == "9901**********1234"
 
 
 def test_grouped_card_keeps_separators():
