@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -108,6 +110,9 @@ ACTION_LABELS = {
 # Statuses in which the clock runs and the case can become overdue.
 CLOCK_RUNNING = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.REVIEW_REQUESTED})
 OPEN = CLOCK_RUNNING | {S.PAUSED, S.DECIDED, S.REVIEW_DECIDED}
+# Decided and waiting to be closed: the deadline still counts until the decision is
+# communicated (``Complaint.decision_notified_at``).
+DECIDED_STATES = frozenset({S.DECIDED, S.REVIEW_DECIDED})
 FINAL = frozenset({S.CLOSED, S.DECLINED, S.WITHDRAWN})
 # The cases in work (open and not merged into another): the predicate of the partial index that
 # serves the complaint desk's queues, written out in one fixed order. A query uses the index only
@@ -199,6 +204,10 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     review_requested_on: Mapped[date | None] = mapped_column(Date)
     decided_at: Mapped[datetime | None]
+    # When the decision (or the review decision) was proven to have reached the customer (a
+    # call answered, a letter posted or handed over, a message its gateway accepted): Art. 18
+    # wants it made *and communicated* inside the deadline, so until then the clock runs on.
+    decision_notified_at: Mapped[datetime | None]
     decision_verified: Mapped[str | None] = mapped_column(Text)
     decision_basis: Mapped[str | None] = mapped_column(Text)
     decision_text: Mapped[str | None] = mapped_column(Text)
@@ -255,6 +264,18 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
         return Status(self.status) in CLOCK_RUNNING
 
     @property
+    def awaiting_notice(self) -> bool:
+        """Decided, but the decision has not been proven to reach the customer yet."""
+        return Status(self.status) in DECIDED_STATES and self.decision_notified_at is None
+
+    @property
+    def deadline_running(self) -> bool:
+        """The legal clock still counts: being handled, or decided and not yet communicated
+        (Art. 18: decision made and communicated within the period). Extensions and the other
+        actions of a running clock follow ``clock_running``."""
+        return self.clock_running or self.awaiting_notice
+
+    @property
     def is_open(self) -> bool:
         """Still being handled (the desk's 全部在办), as opposed to closed, withdrawn, declined."""
         return Status(self.status) in OPEN
@@ -288,6 +309,18 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
             restarted_on=self.clock_restarted_on,
             review_requested_on=review,
         )
+
+
+def deadline_running_clause() -> Any:
+    """SQL for ``Complaint.deadline_running``: the clock runs, or the case is decided and the
+    decision not yet communicated."""
+    return or_(
+        Complaint.status.in_([s.value for s in CLOCK_RUNNING]),
+        and_(
+            Complaint.status.in_([s.value for s in DECIDED_STATES]),
+            Complaint.decision_notified_at.is_(None),
+        ),
+    )
 
 
 class ComplaintEvent(db.Model):

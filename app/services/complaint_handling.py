@@ -16,7 +16,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import Role, User, utcnow
-from app.models.complaint import ACTION_LABELS, Complaint, ComplaintEvent, Status
+from app.models.complaint import (
+    ACTION_LABELS,
+    DECIDED_STATES,
+    Complaint,
+    ComplaintEvent,
+    Status,
+)
 from app.services import channels, notify
 from app.services import complaint_clock as clock
 from app.services.complaints import actor_parts, get_complaint, record_event, refresh_due
@@ -47,6 +53,7 @@ NOTICE_PURPOSES = {
     "other": "其他告知",
 }
 PROVEN = {"sent", "reached", "posted", "handed"}
+DECISION_PURPOSES = notify.DECISION_PURPOSES  # notices that tell the customer a decision
 
 
 def guarded(fn):
@@ -386,10 +393,25 @@ def record_notice(
     else:
         detail |= {"outcome": "handed", "at": (at or utcnow()).isoformat()}
     record_event(complaint, actor, "notice", note or NOTICE_PURPOSES[purpose], detail=detail)
+    if purpose in DECISION_PURPOSES and detail.get("outcome") in PROVEN:
+        reached = utcnow() if posted_on is None else clock.end_of_day(posted_on)
+        decision_reached(complaint, min(reached, utcnow()))
     if method == "phone" and outcome in ("no_answer", "unreachable"):
         record_event(complaint, actor, "contact", "电话未能联系上客户", detail=detail)
     complaint.updated_at = utcnow()
     return complaint
+
+
+def decision_reached(complaint: Complaint, at: datetime) -> None:
+    """Note the first proof that the decision reached the customer (a call answered, a letter
+    posted or handed over, a message its gateway accepted): the legal clock stops there
+    (Art. 18: made and communicated). A notice about an earlier decision counts for nothing."""
+    decided = complaint.decided_at
+    if decided is None or complaint.decision_notified_at is not None:
+        return
+    if Status(complaint.status) not in DECIDED_STATES and complaint.status != Status.CLOSED:
+        return
+    complaint.decision_notified_at = max(at, decided)
 
 
 def _default_notice(complaint: Complaint, purpose: str) -> str:
@@ -432,5 +454,6 @@ def request_review(
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
     complaint.review_requested_on = requested_on
     complaint.closed_at = None
+    complaint.decision_notified_at = None  # the review's decision is still to be communicated
     refresh_due(complaint)
     return complaint

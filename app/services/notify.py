@@ -34,6 +34,7 @@ CHANNELS = ("sms", "email", "wechat", "app", "letter", "staff")
 GATEWAY_CHANNELS = frozenset(("sms", "email", "wechat", "app"))  # the rest: recorded only
 MAX_ATTEMPTS = channels.MAX_DELIVERY_ATTEMPTS  # (the retry policy of every gateway message)
 QUEUED_GRACE = timedelta(minutes=1)  # a queued message older than this lost its job
+DECISION_PURPOSES = frozenset({"decision", "review_decision"})  # (complaint notices)
 
 
 class Adapter(Protocol):
@@ -170,11 +171,27 @@ def _record_attempt(message_id: int, error: str | None, now: datetime) -> str | 
     if error is None:
         message.status, message.sent_at, message.error = MessageStatus.SENT, now, None
         message.next_attempt_at = None
+        if message.related_type == "complaint" and message.purpose in DECISION_PURPOSES:
+            _decision_delivered(message, now)
     else:
         message.status, message.error = MessageStatus.FAILED, error
         last = message.attempts >= MAX_ATTEMPTS
         message.next_attempt_at = None if last else now + channels.backoff(message.attempts)
     return message.status
+
+
+def _decision_delivered(message: OutboxMessage, now: datetime) -> None:
+    """A decision notice its gateway took is the proof that the decision reached the
+    customer: the complaint's legal clock stops then (flush with the attempt)."""
+    from app.models.complaint import Complaint
+    from app.services.complaint_handling import decision_reached
+
+    complaint = db.session.get(
+        Complaint, message.related_id, execution_options={"include_all_branches": True}
+    )
+    if complaint is not None and complaint.decided_at is not None:
+        if message.created_at >= complaint.decided_at:  # (not a notice of an earlier decision)
+            decision_reached(complaint, now)
 
 
 def deliver_due(now: datetime | None = None, *, limit: int = 200) -> int:

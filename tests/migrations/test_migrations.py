@@ -6,11 +6,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app.extensions import db
-from app.models import AuditLog
+from app.models import AuditLog, Role
 from app.models.audit import AuditLogImmutable
 
 
@@ -67,3 +67,45 @@ def test_audit_log_refuses_changes_in_the_database(db_session):
         with pytest.raises(DatabaseError, match="append-only"):
             with db_session.begin_nested():
                 db_session.execute(text(statement))
+
+
+def test_decision_notified_at_is_filled_from_the_history(db_session):
+    """Migration 6b2f8d4e1a37 gives existing cases the time their decision was proven to
+    reach the customer: the first decision notice at or after the decision that proves it (a
+    message only once its outbox row was sent); a review under way gets none."""
+    import importlib
+
+    from app.models import Complaint, OutboxMessage
+    from app.services import complaint_handling as handling
+    from tests import factories
+    from tests.services.test_complaints import decide, new
+
+    agent = factories.user(Role.AGENT, "HZ")
+    failed = new()
+    handling.accept(failed.id, actor=agent)
+    decide(failed, agent)
+    handling.record_notice(failed.id, actor=agent, method="sms", purpose="decision")
+    message = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.related_id == failed.id, OutboxMessage.purpose == "decision"
+        )
+    ).one()
+    message.status = "failed"  # (the gateway never took it)
+    db.session.commit()
+    expected = {
+        c.id: c.decision_notified_at
+        for c in db.session.scalars(select(Complaint).execution_options(include_all_branches=True))
+    }
+    expected[failed.id] = None
+    assert sum(v is not None for v in expected.values()) > 10  # the demo's closed cases
+    db.session.execute(update(Complaint).values(decision_notified_at=None))
+    migration = importlib.import_module(
+        "migrations.versions.20261205_6b2f8d4e1a37_complaint_decision_notified_at"
+    )
+    migration._backfill(db.session.connection())
+    db.session.expire_all()
+    got = {
+        c.id: c.decision_notified_at
+        for c in db.session.scalars(select(Complaint).execution_options(include_all_branches=True))
+    }
+    assert got == expected

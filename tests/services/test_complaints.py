@@ -402,6 +402,41 @@ def test_merging_an_older_repeat_with_new_facts_never_moves_the_deadline_earlier
     assert clock.local_date(first.due_at) == clock.local_date(later.received_at) + timedelta(15)
 
 
+def test_the_first_proof_of_the_decision_notice_is_when_the_decision_was_communicated(
+    db_session,
+):
+    """Art. 18 counts the decision made and communicated: a decision alone, a call nobody
+    answered or a notice about something else leave the case waiting for its notice."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new()
+    handling.accept(c.id, actor=agent)
+    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
+    assert c.decision_notified_at is None  # (nothing decided yet)
+    decide(c, agent)
+    assert c.status == Status.DECIDED and c.awaiting_notice and c.deadline_running
+    handling.record_notice(
+        c.id, actor=agent, method="phone", purpose="decision", outcome="no_answer"
+    )
+    handling.record_notice(c.id, actor=agent, method="sms", purpose="other")
+    assert c.decision_notified_at is None
+    handling.record_notice(c.id, actor=agent, method="sms", purpose="decision")  # outbox: sent
+    first = c.decision_notified_at
+    assert first is not None and first >= c.decided_at and not c.deadline_running
+    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
+    assert c.decision_notified_at == first  # the first proof counts
+    # a review reopens the case: its own decision is still to be communicated
+    handling.request_review(
+        c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
+    )
+    assert c.decision_notified_at is None
+    decide(c, agent)
+    assert c.status == Status.REVIEW_DECIDED and c.awaiting_notice
+    posted = clock.local_date(utcnow())
+    handling.record_notice(c.id, actor=agent, method="letter", purpose="review_decision",
+                           posted_on=posted)  # fmt: skip
+    assert c.decision_notified_at is not None and not c.awaiting_notice
+
+
 def test_major_complaint_escalates_at_once(db_session):
     c = new(content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25)
     assert c.is_major

@@ -58,7 +58,8 @@ def test_a_failing_gateway_loses_nothing_and_is_retried_then_given_up(gateway): 
     gateway.fail = False
 
 
-def test_a_decision_notice_is_proof_only_once_the_gateway_took_it(gateway):  # noqa: F811
+def _decided_with_a_refused_notice(gateway):  # noqa: F811
+    """A decided case whose SMS decision notice the gateway refused at first."""
     agent = factories.user(Role.AGENT, "HZ")
     complaint = new()
     handling.accept(complaint.id, actor=agent)
@@ -66,12 +67,29 @@ def test_a_decision_notice_is_proof_only_once_the_gateway_took_it(gateway):  # n
     gateway.fail = True
     handling.record_notice(complaint.id, actor=agent, method="sms", purpose="decision")
     (notice,) = _messages(complaint, "decision")
+    return complaint, notice
+
+
+def test_a_decision_notice_is_proof_only_once_the_gateway_took_it(gateway):  # noqa: F811
+    complaint, notice = _decided_with_a_refused_notice(gateway)
     assert notice.status == "failed"
     assert not casework.notice_proven(complaint)
     gateway.fail = False
     assert notify.deliver_due(notice.next_attempt_at) == 1
     db.session.refresh(notice)
     assert notice.status == "sent" and casework.notice_proven(complaint)
+
+
+def test_the_decision_counts_as_communicated_when_the_gateway_took_its_notice(gateway):  # noqa: F811
+    """Art. 18: made *and communicated*. A notice the gateway refused first and accepted on a
+    retry reached the customer at the retry, not when it was written."""
+    complaint, notice = _decided_with_a_refused_notice(gateway)
+    assert complaint.decision_notified_at is None and complaint.awaiting_notice
+    gateway.fail = False
+    retry = notice.next_attempt_at
+    assert notify.deliver_due(retry) == 1
+    db.session.refresh(complaint)
+    assert complaint.decision_notified_at == retry and not complaint.awaiting_notice
 
 
 def test_without_a_gateway_the_outbox_is_the_delivery():

@@ -32,6 +32,7 @@ def test_create_returns_201_with_reference_and_due_date(client):
     assert data["due_at"] == "2026-12-07T23:59:59+08:00"
     assert data["branch_code"] == "HZ01"
     assert data["customer_external_id"] == "C00000003"
+    assert data["decided_at"] is None and data["decision_notified_at"] is None
     assert data["code_business"]  # pre-filled from the text (转账 -> payment)
     assert [h["to_status"] for h in data["history"] if h["kind"] == "status"] == ["received"]
 

@@ -137,6 +137,10 @@ class ComplaintOut(BaseModel):
     priority: str
     is_major: bool
     decided_at: datetime | None
+    decision_notified_at: datetime | None = Field(
+        description="when the decision was proven to reach the customer (call answered, letter "
+        "posted or handed over, message accepted by its gateway); until then the deadline runs"
+    )
     closed_at: datetime | None
     attachments: list[AttachmentOut] = Field(description="the files' metadata, never the content")
     history: list[HistoryItem]
@@ -182,6 +186,7 @@ def complaint_out(
         priority=complaint.priority,
         is_major=complaint.is_major,
         decided_at=_local(complaint.decided_at),
+        decision_notified_at=_local(complaint.decision_notified_at),
         closed_at=_local(complaint.closed_at),
         attachments=[
             AttachmentOut(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size)
