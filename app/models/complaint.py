@@ -204,9 +204,10 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     review_requested_on: Mapped[date | None] = mapped_column(Date)
     decided_at: Mapped[datetime | None]
-    # When the decision (or the review decision) was proven to have reached the customer (a
+    # When the latest decision (or review decision) was proven to have reached the customer (a
     # call answered, a letter posted or handed over, a message its gateway accepted): Art. 18
     # wants it made *and communicated* inside the deadline, so until then the clock runs on.
+    # Earlier than ``decided_at``: it was the decision a review has since replaced.
     decision_notified_at: Mapped[datetime | None]
     decision_verified: Mapped[str | None] = mapped_column(Text)
     decision_basis: Mapped[str | None] = mapped_column(Text)
@@ -265,8 +266,12 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
 
     @property
     def awaiting_notice(self) -> bool:
-        """Decided, but the decision has not been proven to reach the customer yet."""
-        return Status(self.status) in DECIDED_STATES and self.decision_notified_at is None
+        """Decided, but the decision has not been proven to reach the customer yet (a proof
+        from before it, of the decision a review reopened, does not count)."""
+        notified, decided = self.decision_notified_at, self.decided_at
+        return Status(self.status) in DECIDED_STATES and (
+            notified is None or (decided is not None and notified < decided)
+        )
 
     @property
     def deadline_running(self) -> bool:
@@ -318,7 +323,10 @@ def deadline_running_clause() -> Any:
         Complaint.status.in_([s.value for s in CLOCK_RUNNING]),
         and_(
             Complaint.status.in_([s.value for s in DECIDED_STATES]),
-            Complaint.decision_notified_at.is_(None),
+            or_(
+                Complaint.decision_notified_at.is_(None),
+                Complaint.decision_notified_at < Complaint.decided_at,
+            ),
         ),
     )
 

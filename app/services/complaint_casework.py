@@ -350,9 +350,12 @@ def close(
                 "reference": complaint.reference,
                 "channel": complaint.channel,
                 "code_business": complaint.code_business,
-                "within_deadline": complaint.due_at is None
-                or complaint.decided_at is None
-                or complaint.decided_at <= complaint.due_at,
+                "within_deadline": clock.decided_in_time(
+                    complaint.due_at,
+                    complaint.decided_at,
+                    complaint.decision_notified_at,
+                    unreachable=unreachable,
+                ),
             },
         )
     )

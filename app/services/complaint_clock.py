@@ -16,6 +16,9 @@ How days are counted (one rule, used everywhere):
 * New facts restart the clock: the start becomes the date the new material was received; pauses
   before that date no longer matter; an extension already granted still applies.
 * A review (核查) requested on date Q is due at the end of Q + 30 days, counted the same way.
+* The decision must be made *and communicated* by the due date: a decided case keeps its
+  deadline until the first proof that the decision reached the customer
+  (``Complaint.decision_notified_at``), and it is in time only if both happened by then.
 """
 
 from __future__ import annotations
@@ -129,6 +132,27 @@ def band(due: datetime | None, now: datetime) -> str:
     if left <= DUE_SOON_DAYS:
         return "due_soon"
     return "ok"
+
+
+def decided_in_time(
+    due: datetime | None,
+    decided: datetime | None,
+    communicated: datetime | None,
+    *,
+    unreachable: bool = False,
+) -> bool:
+    """Whether the decision was made *and communicated* by the deadline (Art. 18). Without
+    proof it reached the customer it is not (yet) in time, unless the case was closed with the
+    customer recorded as unreachable: then the decision alone is judged."""
+    if decided is None:
+        return False
+    if due is None:
+        return True
+    if decided > due:
+        return False
+    if communicated is None or communicated < decided:  # (that told an earlier decision)
+        return unreachable
+    return communicated <= due
 
 
 def review_request_in_time(decided_on: date, requested_on: date) -> bool:

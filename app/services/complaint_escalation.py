@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.models.complaint import CLOCK_RUNNING, Complaint
+from app.models.complaint import Complaint, deadline_running_clause
 from app.services import notify, org
 from app.services.complaints import record_event
 from app.services.tx import transactional
@@ -45,7 +45,8 @@ def escalate_row(complaint: Complaint, reason: str, actor: User | None = None) -
 
 @transactional
 def sweep_deadlines(*, now=None) -> list[str]:
-    """Escalate every running case past its deadline, once; returns their references.
+    """Escalate every case past its deadline whose clock runs (or whose decision was not
+    communicated yet), once; returns their references.
 
     Runs unscoped (job or CLI); safe to run as often as wanted.
     """
@@ -53,7 +54,7 @@ def sweep_deadlines(*, now=None) -> list[str]:
     stmt = (
         select(Complaint)
         .where(
-            Complaint.status.in_([s.value for s in CLOCK_RUNNING]),
+            deadline_running_clause(),  # (a decision not yet communicated included)
             Complaint.due_at.is_not(None),
             Complaint.due_at < now,
             Complaint.escalated_at.is_(None),

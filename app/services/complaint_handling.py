@@ -406,8 +406,8 @@ def decision_reached(complaint: Complaint, at: datetime) -> None:
     """Note the first proof that the decision reached the customer (a call answered, a letter
     posted or handed over, a message its gateway accepted): the legal clock stops there
     (Art. 18: made and communicated). A notice about an earlier decision counts for nothing."""
-    decided = complaint.decided_at
-    if decided is None or complaint.decision_notified_at is not None:
+    decided, known = complaint.decided_at, complaint.decision_notified_at
+    if decided is None or (known is not None and known >= decided):
         return
     if Status(complaint.status) not in DECIDED_STATES and complaint.status != Status.CLOSED:
         return
@@ -454,6 +454,5 @@ def request_review(
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
     complaint.review_requested_on = requested_on
     complaint.closed_at = None
-    complaint.decision_notified_at = None  # the review's decision is still to be communicated
     refresh_due(complaint)
     return complaint

@@ -12,7 +12,7 @@ from sqlalchemy.orm import load_only
 import nlp
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
-from app.models.complaint import CLOCK_RUNNING, OPEN_VALUES, STATUS_LABELS, Complaint
+from app.models.complaint import OPEN_VALUES, STATUS_LABELS, Complaint, deadline_running_clause
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services import names
@@ -78,7 +78,7 @@ def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
     if queue == "all":
         return None
     now = utcnow()
-    running = [s.value for s in CLOCK_RUNNING]
+    running = deadline_running_clause()  # (decided, not yet communicated: still due)
     in_work = in_work_condition()
     if queue == "mine":
         return and_(in_work, Complaint.assignee_id == user.id)
@@ -89,9 +89,9 @@ def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
         return and_(in_work, Complaint.assignee_id.is_(None))
     if queue == "due_soon":
         soon = clock.end_of_day(clock.local_date(now) + timedelta(days=clock.DUE_SOON_DAYS))
-        return and_(in_work, Complaint.status.in_(running), Complaint.due_at.between(now, soon))
+        return and_(in_work, running, Complaint.due_at.between(now, soon))
     if queue == "overdue":
-        return and_(in_work, Complaint.status.in_(running), Complaint.due_at < now)
+        return and_(in_work, running, Complaint.due_at < now)
     if queue == "major":
         return and_(in_work, Complaint.is_major.is_(True))
     return in_work
@@ -124,6 +124,8 @@ LIST_COLUMNS = (
     Complaint.channel,
     Complaint.received_at,
     Complaint.due_at,
+    Complaint.decided_at,  # (with the next: a decision not yet told still has its deadline)
+    Complaint.decision_notified_at,
     Complaint.complainant_name,
     Complaint.complainant_phone,
     Complaint.content,
@@ -248,7 +250,7 @@ def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
     """The display rows of a page of cases (names from the per-process copy)."""
     out = []
     for c in cases:
-        running = c.clock_running
+        running = c.deadline_running
         left = clock.days_left(c.due_at, now) if running else None
         if running:
             band = clock.band(c.due_at, now)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
-from app.models.complaint import CLOCK_RUNNING
+from app.models.complaint import CLOCK_RUNNING, deadline_running_clause
 from app.models.rollup import ComplaintSliceRollup
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
@@ -325,7 +325,7 @@ def customers_by_child(f: Filters) -> dict[str, int]:
 def overdue_now(f: Filters) -> int:
     """Open complaints whose legal deadline has passed (a live count, not a rollup)."""
     stmt = select(func.count(Complaint.id)).where(
-        Complaint.status.in_([str(s) for s in CLOCK_RUNNING]), Complaint.due_at < utcnow()
+        deadline_running_clause(), Complaint.due_at < utcnow()
     )
     stmt = narrowed(stmt, f)
     return db.session.scalar(stmt) or 0

@@ -17,7 +17,7 @@ import nlp
 from app.extensions import db
 from app.models import Complaint, Response
 from app.models.base import utcnow
-from app.models.complaint import CLOCK_RUNNING
+from app.models.complaint import deadline_running_clause
 from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.responses_query import Page
@@ -51,9 +51,7 @@ def complaints(
 ) -> Page:
     """Complaints received in the range (or, with ``overdue=1``, open and past their deadline)."""
     if extra.get("overdue") == "1":
-        stmt = select(Complaint).where(
-            Complaint.status.in_([str(s) for s in CLOCK_RUNNING]), Complaint.due_at < utcnow()
-        )
+        stmt = select(Complaint).where(deadline_running_clause(), Complaint.due_at < utcnow())
     else:
         stmt = select(Complaint).where(*_range(Complaint.received_at, f))
     stmt = dashboard_complaints.narrowed(stmt, f)

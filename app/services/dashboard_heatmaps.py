@@ -67,7 +67,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             text.append(
                 f"{name} · {label}<br>时限内处理 {share}%"
                 + ("（样本不足，仅供参考）" if few else "")
-                + f"<br>时限内决定 {c.decided_in_time} 件，"
+                + f"<br>时限内决定并告知 {c.decided_in_time} 件，"
                 f"计入 {c.due} 件（含超期未决 {c.overdue_open} 件）"
             )
             value = r(c.received * PER / n_customers, 1) if n_customers else None

@@ -206,7 +206,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
                 "受理（件）",
                 "办结（件）",
                 "作出决定（件）",
-                "时限内决定（件）",
+                "时限内决定并告知（件）",
                 "超期未决（件）",
                 "时限内占比（%）",
             ],
@@ -231,7 +231,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
         Chart(
             "chart-complaints",
             "投诉受理、办结与法定时限内处理占比",
-            "件；折线为时限内决定占比（%，已超期未决的计为超时）",
+            "件；折线为时限内决定并告知客户的占比（%，已超期未决的计为超时）",
             t.name,
             x=labels,
             series=[

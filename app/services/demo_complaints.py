@@ -396,8 +396,9 @@ def _walk(
                 detail={"method": "phone", "purpose": "decision", "outcome": "reached"},
             )
             e.at = at
-            if c.decided_at is not None and c.decision_notified_at is None:
-                c.decision_notified_at = at
+            if c.decided_at is not None:
+                known = c.decision_notified_at
+                c.decision_notified_at = at if known is None or known < c.decided_at else known
             continue
         before, after = c.transition(step)
         text = {
@@ -423,7 +424,6 @@ def _walk(
             c.code_channel, c.code_business, c.code_cause = codes
         if step == "request_review":  # (reopened, as complaint_handling.request_review does)
             c.review_requested_on, c.closed_at = clock.local_date(at), None
-            c.decision_notified_at = None
     refresh_due(c)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Complaint, utcnow
 from app.models.complaint import FINAL
+from app.services import complaint_clock as clock
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics
 from app.services.dashboard_drill import local_text
@@ -102,7 +103,7 @@ TIMELINESS_COLUMNS = [
     "受理（件）",
     "办结（件）",
     "作出决定（件）",
-    "法定时限内决定（件）",
+    "法定时限内决定并告知（件）",
     "超期未决（件）",
     "时限内占比（%）",
     "平均处理天数",
@@ -112,7 +113,7 @@ TIMELINESS_COLUMNS = [
 ]
 OVERDUE_NOTE = (
     "超期未决：法定处理期限在本期内且已届满（截至期末，本期未结束时截至当前）、至今仍未作出决定的"
-    "投诉，与看板口径相同；时限内占比 = 法定时限内决定 ÷（作出决定 + 超期未决）"
+    "投诉，与看板口径相同；时限内占比 = 法定时限内决定并告知客户 ÷（作出决定 + 超期未决）"
 )
 
 
@@ -193,8 +194,15 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
 
 def _in_time(c: Complaint, now: datetime) -> str:
     """Whether a case was decided inside its legal deadline; an undecided one says why not."""
+    if c.awaiting_notice:  # decided, not yet communicated: the deadline still runs
+        if c.due_at is not None and c.due_at < now:
+            return "否（处理决定未在时限内告知客户）"
+        return "已作出决定，待告知客户（未到期）"
     if c.decided_at is not None:
-        return "是" if c.due_at is None or c.decided_at <= c.due_at else "否"
+        in_time = clock.decided_in_time(
+            c.due_at, c.decided_at, c.decision_notified_at, unreachable=c.customer_unreachable
+        )
+        return "是" if in_time else "否"
     if c.status in FINAL:
         return "不适用（未作决定即终结）"
     if not c.clock_running:

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.models import Complaint
 from app.models.rollup import METRIC_COLUMNS
+from app.services import complaint_clock as clock
 from app.services.surveys import definition_of
 from surveys import MetricSums, QuestionType, score_response
 
@@ -58,6 +59,8 @@ COMPLAINT_COLUMNS = (
     Complaint.decided_at,
     Complaint.closed_at,
     Complaint.due_at,
+    Complaint.decision_notified_at,
+    Complaint.customer_unreachable,
     Complaint.is_major,
     Complaint.review_requested_on,
     Complaint.clock_restarted_on,
@@ -172,7 +175,12 @@ def complaint_contributions(
     if row.decided_at is not None:
         decided = local_day(row.decided_at)
         days = max((decided - received).days, 0)
-        in_time = row.due_at is None or row.decided_at <= row.due_at
+        in_time = clock.decided_in_time(
+            row.due_at,
+            row.decided_at,
+            row.decision_notified_at,
+            unreachable=bool(row.customer_unreachable),
+        )
         counts = {
             "decided": 1,
             "decided_in_time": int(in_time),

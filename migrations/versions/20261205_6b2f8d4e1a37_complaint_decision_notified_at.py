@@ -4,11 +4,13 @@ Art. 18 wants a complaint's decision made *and communicated* inside the deadline
 状态 已作出处理决定 dropped out of the clock at the decision, so a decision told to the customer
 weeks later still counted as on time, and one never told was never overdue. This column holds
 when the first proof of the decision notice (a call answered, a letter posted or handed over,
-a message its gateway accepted) was recorded after the decision; until then the clock runs on.
+a message its gateway accepted) was recorded after the latest decision; until then the clock
+runs on.
 
 Existing cases get it from their history: the first decision notice, at or after the decision,
-that proves delivery (for messages: their outbox row is sent); a review under way gets none
-(its own decision is still to be communicated).
+that proves delivery (for messages: their outbox row is sent); a case a review reopened whose
+new decision was not told yet keeps the time its earlier decision was (the application does
+the same: a proof older than ``decided_at`` is that of a decision since replaced).
 
 Revision ID: 6b2f8d4e1a37
 Revises: 9a4e1c6b3d72
@@ -44,7 +46,6 @@ def _backfill(conn) -> None:
     complaint = sa.table(
         "complaint",
         sa.column("id", sa.Integer),
-        sa.column("status", sa.String),
         sa.column("decided_at", sa.DateTime(timezone=True)),
         sa.column("decision_notified_at", sa.DateTime(timezone=True)),
     )
@@ -60,12 +61,7 @@ def _backfill(conn) -> None:
     while True:
         cases = conn.execute(
             sa.select(complaint.c.id, complaint.c.decided_at)
-            .where(
-                complaint.c.decided_at.is_not(None),
-                # (a review under way waits for its own decision to be communicated)
-                complaint.c.status != "review_requested",
-                complaint.c.id > last,
-            )
+            .where(complaint.c.decided_at.is_not(None), complaint.c.id > last)
             .order_by(complaint.c.id)
             .limit(BATCH)
         ).all()
@@ -93,17 +89,22 @@ def _backfill(conn) -> None:
             if message_ids
             else set()
         )
-        first: dict[int, object] = {}
+        # the first proof after the decision; else the last before it (the decision a review
+        # reopened was told then: the latest one still waits, as the application records it)
+        found: dict[int, object] = {}
         for n in notices:
             detail = _detail(n.detail)
-            if n.complaint_id in first or detail.get("purpose") not in PURPOSES:
+            if detail.get("purpose") not in PURPOSES:
                 continue
             outcome = detail.get("outcome")
             if detail.get("message_id"):
                 outcome = "sent" if detail["message_id"] in sent else None
-            if outcome in PROVEN and _aware(n.at) >= decided[n.complaint_id]:
-                first[n.complaint_id] = n.at  # (as stored: naive UTC on SQLite)
-        for complaint_id, at in first.items():
+            if outcome not in PROVEN:
+                continue
+            known = found.get(n.complaint_id)
+            if known is None or _aware(known) < decided[n.complaint_id]:
+                found[n.complaint_id] = n.at  # (as stored: naive UTC on SQLite)
+        for complaint_id, at in found.items():
             conn.execute(
                 sa.update(complaint)
                 .where(complaint.c.id == complaint_id)

@@ -428,13 +428,47 @@ def test_the_first_proof_of_the_decision_notice_is_when_the_decision_was_communi
     handling.request_review(
         c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
     )
-    assert c.decision_notified_at is None
+    assert c.decision_notified_at == first and c.deadline_running
     decide(c, agent)
-    assert c.status == Status.REVIEW_DECIDED and c.awaiting_notice
+    assert c.status == Status.REVIEW_DECIDED and c.awaiting_notice  # (first < decided_at)
     posted = clock.local_date(utcnow())
     handling.record_notice(c.id, actor=agent, method="letter", purpose="review_decision",
                            posted_on=posted)  # fmt: skip
     assert c.decision_notified_at is not None and not c.awaiting_notice
+
+
+def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):
+    """Art. 18: made *and communicated* within the period. A case decided on day 10 and not
+    told by day 15 was no longer overdue anywhere (status 已作出处理决定 stopped the clock);
+    it is overdue until the decision notice is proven, and a notice after the deadline makes
+    the case late although the decision itself was in time."""
+    from app.services import complaint_queue, regulator_report
+
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=20))  # due 5 days ago
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    c.decided_at = c.received_at + timedelta(days=10)  # (decided in time)
+    db.session.commit()
+    now = utcnow()
+    assert c.awaiting_notice and c.deadline_running and not c.clock_running
+    assert clock.band(c.due_at, now) == "overdue"
+    overdue = complaint_queue.search(complaint_queue.Filters(queue="overdue", q=c.reference), agent)
+    assert [x.id for x in overdue.items] == [c.id]
+    assert c.reference in complaint_escalation.sweep_deadlines()
+    assert regulator_report._in_time(c, now) == "否（处理决定未在时限内告知客户）"
+    assert not clock.decided_in_time(c.due_at, c.decided_at, c.decision_notified_at)
+    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
+    assert not c.deadline_running and c.decision_notified_at > c.due_at
+    assert regulator_report._in_time(c, utcnow()) == "否"  # decided in time, told too late
+    overdue = complaint_queue.search(complaint_queue.Filters(queue="overdue", q=c.reference), agent)
+    assert overdue.items == []
+    # decided and told in time; closed unreachable: judged on the decision alone
+    due = c.due_at
+    assert clock.decided_in_time(due, due - timedelta(days=5), due - timedelta(days=1))
+    assert not clock.decided_in_time(due, due - timedelta(days=5), None)
+    assert clock.decided_in_time(due, due - timedelta(days=5), None, unreachable=True)
+    assert not clock.decided_in_time(due, due + timedelta(seconds=1), due, unreachable=True)
 
 
 def test_major_complaint_escalates_at_once(db_session):

@@ -89,6 +89,43 @@ def test_an_open_case_past_its_deadline_lowers_the_timeliness_rate(app):
     assert f"超期未决 {after.overdue_open} 件" in card.sub
 
 
+def test_a_decision_told_after_the_deadline_is_not_in_time(app):
+    """The timeliness rate counts decisions made *and communicated* by the deadline (Art. 18):
+    decided on day 10 and told on day 20 was counted in time."""
+    from app.services import complaint_handling as handling
+    from app.services.complaint_clock import local_date
+
+    agent = factories.user("agent", "HZ")
+    f = dashboard_filters.parse({"from": "2024-03-01", "to": "2024-05-31", "branch": "NJ"})
+    before = dc.total(f)
+    late, prompt = _complaint(_local(2024, 3, 4)), _complaint(_local(2024, 3, 5))
+    for case, told_after in ((late, 16), (prompt, 12)):
+        handling.accept(case.id, actor=agent)
+        handling.decide(
+            case.id,
+            actor=agent,
+            decision=handling.Decision("核实了扣费记录", "依据收费标准", "退还年费", ("review",)),
+        )
+        _backdate(case.id, case.received_at + timedelta(days=10))
+        handling.record_notice(
+            case.id,
+            actor=agent,
+            method="letter",
+            purpose="decision",
+            posted_on=local_date(case.received_at + timedelta(days=told_after)),
+        )
+    after = dc.total(f)
+    assert after.decided == before.decided + 2
+    assert after.decided_in_time == before.decided_in_time + 1  # the prompt one only
+    rollups.rebuild(("complaint",))  # a full rebuild reads the same
+    assert dc.total(f).decided_in_time == after.decided_in_time
+
+
+@transactional
+def _backdate(complaint_id: int, decided_at: datetime) -> None:
+    db.session.get(Complaint, complaint_id).decided_at = decided_at
+
+
 def test_a_case_still_within_its_deadline_is_not_counted(app):
     now = datetime.now(UTC)
     today = now.astimezone(SH).date()

@@ -35,10 +35,11 @@ def _snapshot(model) -> list[tuple]:
 
 @transactional
 def _decide(references: dict[int, tuple]) -> None:
-    """Decide (and close) complaints: their decision and closing days become dirty cells."""
+    """Decide (and close) complaints, each decision told to the customer at once: their
+    decision and closing days become dirty cells."""
     for complaint_id, (decided, closed) in references.items():
         complaint = db.session.get(Complaint, complaint_id)
-        complaint.decided_at = decided
+        complaint.decided_at = complaint.decision_notified_at = decided
         complaint.closed_at = closed
 
 

@@ -165,7 +165,7 @@ def complaint_out(
     has them all."""
     from app.models import utcnow
 
-    running = complaint.clock_running
+    running = complaint.deadline_running
     return ComplaintOut(
         id=complaint.id,
         reference=complaint.reference,

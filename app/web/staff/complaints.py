@@ -225,7 +225,7 @@ def _render(
         c=complaint,
         f=action_forms,
         now=now,
-        band=clock.band(complaint.due_at, now) if complaint.clock_running else None,
+        band=clock.band(complaint.due_at, now) if complaint.deadline_running else None,
         days_left=clock.days_left(complaint.due_at, now),
         history=complaints.history(complaint),
         messages=messages,
@@ -317,7 +317,10 @@ def _done(action: str, complaint: Complaint) -> str:
     told a handler little)."""
     what = SUCCESS.get(action, "已保存")
     text = f"{complaint.reference}：{what if what.startswith('已') else '已' + what}"
-    if complaint.clock_running and complaint.due_at:
+    if complaint.awaiting_notice and complaint.due_at:
+        due = clock.local_date(complaint.due_at)
+        text += f"，请于 {due:%Y年%m月%d日}（含当日）前将处理决定告知客户并留存凭证"
+    elif complaint.clock_running and complaint.due_at:
         text += f"，处理时限至 {clock.local_date(complaint.due_at):%Y年%m月%d日}（含当日）"
     elif complaint.status == "paused":
         text += "，处理时限中止计算"
