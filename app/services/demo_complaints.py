@@ -247,7 +247,7 @@ PATHS: dict[Status | str, list[str]] = {
     Status.ACCEPTED: ["accept"],
     Status.IN_PROGRESS: ["accept", "start"],
     Status.PAUSED: ["accept", "start", "pause"],
-    Status.DECIDED: ["accept", "start", "decide"],
+    Status.DECIDED: ["accept", "start", "decide", "notice"],  # told, not yet closed
     Status.CLOSED: ["accept", "start", "decide", "notice", "close"],
     Status.WITHDRAWN: ["accept", "withdraw"],
     Status.DECLINED: ["decline"],

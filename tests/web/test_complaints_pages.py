@@ -430,3 +430,27 @@ def test_case_page_keeps_the_model_version_out_of_sight(client, auth, db_session
     assert "模型版本" not in page
     assert page.count(analysis.model_version) == 1
     assert f'title="分析模型 {analysis.model_version}"' in page
+
+
+def test_a_decided_case_shows_its_deadline_until_the_decision_is_told(client, auth):
+    """Art. 18: made *and communicated*. The case page of a decided case showed only
+    已作出处理决定 in the clock box; it keeps the days left until the decision notice is proven,
+    and says the decision is still to be told."""
+    agent = db.session.scalar(select(User).where(User.username == "agent"))
+    c = make()
+    complaint_handling.accept(c.id, actor=agent)
+    complaint_handling.decide(
+        c.id,
+        actor=agent,
+        decision=complaint_handling.Decision(
+            "核实了扣费记录", "依据收费标准", "退还年费", ("review",)
+        ),
+    )
+    auth.login("agent")
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "cp-band-ok" in page and "剩 15 天" in page and "处理决定尚未告知客户" in page
+    complaint_handling.record_notice(
+        c.id, actor=agent, method="phone", purpose="decision", outcome="reached"
+    )
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "cp-band-none" in page and "处理决定尚未告知客户" not in page
