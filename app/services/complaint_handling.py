@@ -266,6 +266,12 @@ def extend(
         raise Forbidden("再延长 30 日须经上级机构负责人或总行管理人员审批", field="level")
     if level == 2 and complaint.extension_level < 1:
         raise ValidationFailed("须先延长至 30 日", field="level")
+    due = run_out_on(complaint)
+    if due is not None:
+        raise ValidationFailed(
+            f"处理时限已于 {due:%Y年%m月%d日} 届满，不能再延期；延期须在时限届满前决定并告知客户",
+            field="level",
+        )
     reason = _require(reason, "reason", "延期理由", 4)
     complaint.extension_level = level
     refresh_due(complaint)
@@ -290,10 +296,19 @@ def extend(
 EXTENDABLE = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.PAUSED})
 
 
+def run_out_on(complaint: Complaint) -> date | None:
+    """The due date when it has passed (Beijing days; the last day itself still counts), else
+    None. A period is extended before it runs out: granted afterwards, it would turn a late
+    case into one decided "in time" (Art. 18, 20)."""
+    due = clock.local_date(complaint.due_at) if complaint.due_at else None
+    return due if due is not None and clock.local_date(utcnow()) > due else None
+
+
 def extension_levels(actor: User, complaint: Complaint) -> list[int]:
     """The levels ``actor`` may extend the case to now (what the case page offers): 30 days
-    once the case is accepted, then 60 days for those who may approve it, nothing beyond."""
-    if complaint.status not in EXTENDABLE:
+    once the case is accepted, then 60 days for those who may approve it, nothing beyond,
+    and nothing once the period has run out."""
+    if complaint.status not in EXTENDABLE or run_out_on(complaint) is not None:
         return []
     if complaint.extension_level == 0:
         return [1]

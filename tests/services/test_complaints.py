@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -140,18 +140,41 @@ def test_unreachable_needs_a_recorded_attempt(db_session):
 def test_extension_second_level_needs_hq_manager(db_session):  # or a superior unit's: below
     agent = factories.user(Role.AGENT, "HZ")
     hq = factories.user(Role.HQ_MANAGER, "HO")
-    c = new(received_at=datetime(2026, 11, 22, 1, 30, tzinfo=UTC))
+    # (received recently: a period is extended only before it runs out)
+    c = new(received_at=utcnow() - timedelta(days=5))
+    received = clock.local_date(c.received_at)
     handling.accept(c.id, actor=agent)
     for reason, message in (("", "请填写延期理由"), ("复杂", "延期理由过于简短，请至少写 4 个字")):
         with pytest.raises(ValidationFailed) as refused:
             handling.extend(c.id, actor=agent, level=1, reason=reason)
         assert refused.value.message == message
     handling.extend(c.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
-    assert c.due_at.date() == date(2026, 12, 22)
+    assert clock.local_date(c.due_at) == received + timedelta(days=30)
     with pytest.raises(Forbidden):
         handling.extend(c.id, actor=agent, level=2, reason="需司法鉴定")
     handling.extend(c.id, actor=hq, level=2, reason="需司法鉴定")
-    assert c.due_at.date() == date(2027, 1, 21)
+    assert clock.local_date(c.due_at) == received + timedelta(days=60)
+
+
+def test_a_period_that_has_run_out_cannot_be_extended(db_session):
+    """Extending after the deadline turned a late case into one decided "in time": received
+    20 days ago (due 5 days ago), extended to 30 days today, decided today, counted on time.
+    The last day itself may still extend."""
+    agent = factories.user(Role.AGENT, "HZ")
+    hq = factories.user(Role.HQ_MANAGER, "HO")
+    late = new(received_at=utcnow() - timedelta(days=20))
+    handling.accept(late.id, actor=agent)
+    with pytest.raises(ValidationFailed) as refused:
+        handling.extend(late.id, actor=hq, level=1, reason="需调取第三方商户交易记录")
+    assert "届满" in refused.value.message and list(refused.value.fields) == ["level"]
+    assert late.extension_level == 0 and clock.band(late.due_at, utcnow()) == "overdue"
+    assert handling.extension_levels(hq, late) == []  # (the case page offers none)
+    last_day = new(received_at=utcnow() - timedelta(days=15))
+    handling.accept(last_day.id, actor=agent)
+    assert clock.days_left(last_day.due_at, utcnow()) == 0
+    assert handling.extension_levels(agent, last_day) == [1]
+    handling.extend(last_day.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
+    assert last_day.extension_level == 1
 
 
 def test_a_superior_units_manager_may_approve_the_second_extension(db_session):

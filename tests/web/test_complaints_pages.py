@@ -454,3 +454,23 @@ def test_a_decided_case_shows_its_deadline_until_the_decision_is_told(client, au
     )
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
     assert "cp-band-none" in page and "处理决定尚未告知客户" not in page
+
+
+def test_an_overdue_case_offers_no_extension_and_says_why(client, auth):
+    agent = db.session.scalar(select(User).where(User.username == "agent"))
+    c, _ = complaints.create_complaint(
+        IntakeData(
+            channel="hotline",
+            content=TEXT,
+            name="周静",
+            phone="13612345678",
+            branch_code="HZ01",
+            received_at=utcnow() - timedelta(days=20),
+        )
+    )
+    complaint_handling.accept(c.id, actor=agent)
+    auth.login("agent")
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    due = complaint_clock.local_date(c.due_at)
+    assert 'id="act-extend"' not in page
+    assert f"处理时限已于 {due:%Y年%m月%d日} 届满，不能再延期。" in page

@@ -244,6 +244,7 @@ def _render(
         notice_proven=casework.notice_proven(complaint),
         active=bound[0] if bound else None,
         extend_levels=handling.extension_levels(current_user, complaint),
+        expired_on=handling.run_out_on(complaint) if complaint.clock_running else None,
         pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
         left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
     ), status
