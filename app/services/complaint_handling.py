@@ -182,14 +182,22 @@ def withdraw(
 
 
 def _check_pause_day(complaint: Complaint, day: date) -> None:
-    """A pause starts on a day the clock runs: not before it started, not in the future, and
-    not inside an earlier pause (on or after that pause's resume date)."""
+    """A pause starts on a day the clock runs: not before it started, not in the future, not
+    after the deadline, and not inside an earlier pause (on or after that pause's resume
+    date)."""
     started = clock.start_date(complaint.clock_facts())
     if day < started:
         what = "时限重新起算日期" if complaint.clock_restarted_on else "投诉接收日期"
         raise ValidationFailed(f"中止日期不能早于{what}（{started:%Y年%m月%d日}）", field="on")
     if day > clock.local_date(utcnow()):
         raise ValidationFailed("中止日期不能晚于今天", field="on")
+    due = clock.local_date(complaint.due_at) if complaint.due_at else None
+    if due is not None and day > due:
+        # the period had run out by then: nothing is left to pause, and the paused days would
+        # move a passed deadline (a late case read as on time)
+        raise ValidationFailed(
+            f"中止日期不能晚于处理时限（{due:%Y年%m月%d日}），时限届满后不能中止计时", field="on"
+        )
     resumed = [date.fromisoformat(p[1]) for p in complaint.pauses or [] if p[1]]
     if resumed and day < max(resumed):
         raise ValidationFailed(

@@ -494,6 +494,24 @@ def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):
     assert not clock.decided_in_time(due, due + timedelta(seconds=1), due, unreachable=True)
 
 
+def test_a_pause_cannot_start_after_the_deadline(db_session):
+    """Received 30 days ago (due 15 days ago): a mediation entered as starting 5 days ago and
+    resumed today moved the deadline by 5 days, on a case that was already late; one starting
+    on the last day still counts."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=30))
+    handling.accept(c.id, actor=agent)
+    due, today = clock.local_date(c.due_at), clock.local_date(utcnow())
+    with pytest.raises(ValidationFailed) as refused:
+        handling.pause(
+            c.id, actor=agent, kind="mediation", reason="进入调解", on=today - timedelta(5)
+        )
+    assert "时限届满后不能中止计时" in refused.value.message and c.status == Status.ACCEPTED
+    handling.pause(c.id, actor=agent, kind="mediation", reason="进入调解", on=due)
+    handling.resume(c.id, actor=agent, on=due + timedelta(days=4))
+    assert clock.local_date(c.due_at) == due + timedelta(days=4)
+
+
 def test_major_complaint_escalates_at_once(db_session):
     c = new(content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25)
     assert c.is_major
