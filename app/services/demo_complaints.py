@@ -247,7 +247,7 @@ PATHS: dict[Status | str, list[str]] = {
     Status.ACCEPTED: ["accept"],
     Status.IN_PROGRESS: ["accept", "start"],
     Status.PAUSED: ["accept", "start", "pause"],
-    Status.DECIDED: ["accept", "start", "decide", "notice"],  # told, not yet closed
+    Status.DECIDED: ["accept", "start", "decide", "told"],  # told at once, not yet closed
     Status.CLOSED: ["accept", "start", "decide", "notice", "close"],
     Status.WITHDRAWN: ["accept", "withdraw"],
     Status.DECLINED: ["decline"],
@@ -384,21 +384,14 @@ def _walk(
         c.received_at + timedelta(minutes=max(INTAKE_MINUTES.values())), max(now, c.received_at)
     )
     for step in steps:
+        if step == "told":  # the decision told when made (no draw: the sequence stays as was)
+            _decision_told(c, actor, at)
+            continue
         at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
         if step == "decide" and decide_after is not None:
             at = min(max(at, c.received_at + decide_after), now)
         if step == "notice":
-            e = record_event(
-                c,
-                actor,
-                "notice",
-                "电话告知处理决定，客户表示知悉",
-                detail={"method": "phone", "purpose": "decision", "outcome": "reached"},
-            )
-            e.at = at
-            if c.decided_at is not None:
-                known = c.decision_notified_at
-                c.decision_notified_at = at if known is None or known < c.decided_at else known
+            _decision_told(c, actor, at)
             continue
         before, after = c.transition(step)
         text = {
@@ -425,6 +418,21 @@ def _walk(
         if step == "request_review":  # (reopened, as complaint_handling.request_review does)
             c.review_requested_on, c.closed_at = clock.local_date(at), None
     refresh_due(c)
+
+
+def _decision_told(c: Complaint, actor: User | None, at: datetime) -> None:
+    """The decision told by phone at ``at``, as complaint_handling records a call answered."""
+    e = record_event(
+        c,
+        actor,
+        "notice",
+        "电话告知处理决定，客户表示知悉",
+        detail={"method": "phone", "purpose": "decision", "outcome": "reached"},
+    )
+    e.at = at
+    if c.decided_at is not None:
+        known = c.decision_notified_at
+        c.decision_notified_at = at if known is None or known < c.decided_at else known
 
 
 @dataclass
