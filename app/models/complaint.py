@@ -274,6 +274,12 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
         )
 
     @property
+    def notice_excused(self) -> bool:
+        """No decision notice is owed: closed with the customer recorded as unreachable, or
+        withdrawn (Art. 15: the case ends on the day the withdrawal is received)."""
+        return bool(self.customer_unreachable) or self.status == Status.WITHDRAWN
+
+    @property
     def deadline_running(self) -> bool:
         """The legal clock still counts: being handled, or decided and not yet communicated
         (Art. 18: decision made and communicated within the period). Extensions and the other

@@ -354,7 +354,7 @@ def close(
                     complaint.due_at,
                     complaint.decided_at,
                     complaint.decision_notified_at,
-                    unreachable=unreachable,
+                    excused=unreachable,
                 ),
             },
         )

@@ -139,11 +139,12 @@ def decided_in_time(
     decided: datetime | None,
     communicated: datetime | None,
     *,
-    unreachable: bool = False,
+    excused: bool = False,
 ) -> bool:
     """Whether the decision was made *and communicated* by the deadline (Art. 18). Without
-    proof it reached the customer it is not (yet) in time, unless the case was closed with the
-    customer recorded as unreachable: then the decision alone is judged."""
+    proof it reached the customer it is not (yet) in time, unless the notice was ``excused``
+    (the case closed with the customer recorded as unreachable, or withdrawn after the
+    decision): then the decision alone is judged."""
     if decided is None:
         return False
     if due is None:
@@ -151,7 +152,7 @@ def decided_in_time(
     if decided > due:
         return False
     if communicated is None or communicated < decided:  # (that told an earlier decision)
-        return unreachable
+        return excused
     return communicated <= due
 
 

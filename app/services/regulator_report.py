@@ -200,7 +200,7 @@ def _in_time(c: Complaint, now: datetime) -> str:
         return "已作出决定，待告知客户（未到期）"
     if c.decided_at is not None:
         in_time = clock.decided_in_time(
-            c.due_at, c.decided_at, c.decision_notified_at, unreachable=c.customer_unreachable
+            c.due_at, c.decided_at, c.decision_notified_at, excused=c.notice_excused
         )
         return "是" if in_time else "否"
     if c.status in FINAL:

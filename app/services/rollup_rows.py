@@ -61,6 +61,7 @@ COMPLAINT_COLUMNS = (
     Complaint.due_at,
     Complaint.decision_notified_at,
     Complaint.customer_unreachable,
+    Complaint.status,
     Complaint.is_major,
     Complaint.review_requested_on,
     Complaint.clock_restarted_on,
@@ -179,7 +180,7 @@ def complaint_contributions(
             row.due_at,
             row.decided_at,
             row.decision_notified_at,
-            unreachable=bool(row.customer_unreachable),
+            excused=bool(row.customer_unreachable) or row.status == "withdrawn",
         )
         counts = {
             "decided": 1,

@@ -487,11 +487,18 @@ def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):
     overdue = complaint_queue.search(complaint_queue.Filters(queue="overdue", q=c.reference), agent)
     assert overdue.items == []
     # decided and told in time; closed unreachable: judged on the decision alone
+    fresh = new()
+    handling.accept(fresh.id, actor=agent)
+    decide(fresh, agent)
+    assert fresh.awaiting_notice and not fresh.notice_excused
     due = c.due_at
     assert clock.decided_in_time(due, due - timedelta(days=5), due - timedelta(days=1))
     assert not clock.decided_in_time(due, due - timedelta(days=5), None)
-    assert clock.decided_in_time(due, due - timedelta(days=5), None, unreachable=True)
-    assert not clock.decided_in_time(due, due + timedelta(seconds=1), due, unreachable=True)
+    assert clock.decided_in_time(due, due - timedelta(days=5), None, excused=True)
+    assert not clock.decided_in_time(due, due + timedelta(seconds=1), due, excused=True)
+    # withdrawn after a decision made in time, before it was told: judged on the decision
+    handling.withdraw(fresh.id, actor=agent, reason="客户来电撤回投诉")
+    assert fresh.notice_excused and regulator_report._in_time(fresh, utcnow()) == "是"
 
 
 def test_a_pause_cannot_start_after_the_deadline(db_session):
