@@ -435,7 +435,7 @@ def test_case_page_keeps_the_model_version_out_of_sight(client, auth, db_session
 def test_a_decided_case_shows_its_deadline_until_the_decision_is_told(client, auth):
     """Art. 18: made *and communicated*. The case page of a decided case showed only
     已作出处理决定 in the clock box; it keeps the days left until the decision notice is proven,
-    and says the decision is still to be told."""
+    beside the day of the decision and that it is still to be told."""
     agent = db.session.scalar(select(User).where(User.username == "agent"))
     c = make()
     complaint_handling.accept(c.id, actor=agent)
@@ -448,12 +448,13 @@ def test_a_decided_case_shows_its_deadline_until_the_decision_is_told(client, au
     )
     auth.login("agent")
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
-    assert "cp-band-ok" in page and "剩 15 天" in page and "处理决定尚未告知客户" in page
+    assert "cp-band-ok" in page and "剩 15 天" in page
+    assert "尚未告知客户，须在办理时限内告知" in page
     complaint_handling.record_notice(
         c.id, actor=agent, method="phone", purpose="decision", outcome="reached"
     )
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
-    assert "cp-band-none" in page and "处理决定尚未告知客户" not in page
+    assert "cp-band-none" in page and "尚未告知客户" not in page
 
 
 def test_an_overdue_case_offers_no_extension_and_says_why(client, auth):
