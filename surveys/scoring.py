@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from surveys.model import Metric, QuestionType, SurveyDefinition
@@ -197,6 +198,16 @@ def aggregate(
     for item in scores:
         total = total.add(item)
     return total.report(min_sample)
+
+
+def half_up(value: float | None, digits: int = 1) -> float | None:
+    """``value`` rounded as people round a figure they read (四舍五入): a half goes away from
+    zero, on the digits the value shows (NPS -56.25 is -56.3, 2.675 is 2.68). Python's
+    ``round`` rounds a half to the even digit and works on the binary value (-56.2, 2.67)."""
+    if value is None:
+        return None
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    return float(exact)
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:

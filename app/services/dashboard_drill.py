@@ -22,6 +22,7 @@ from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.responses_query import Page
 from app.services.rollups import TZ, day_start
+from surveys.scoring import half_up
 
 PAGE_SIZE = 50
 CODE_ARGS = tuple(dashboard_complaints.DIMENSIONS)  # code_channel, code_business, code_cause
@@ -130,7 +131,7 @@ def response_rows(items: list[Response]) -> tuple[list[str], list[list[Any]]]:
             r.channel_label,
             r.csat,
             r.nps,
-            None if r.index_score is None else round(r.index_score, 1),
+            half_up(r.index_score, 1),
             (r.comment_redacted or "")[:200],
         ]
         for r in items

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import CHANNELS, Filters
+from surveys.scoring import half_up
 
 PER = 10_000
 SENTIMENT_COLORS = {"positive": "#2e9e6b", "neutral": "#b8bec6", "negative": "#c0392b"}
@@ -117,7 +118,7 @@ def num(value: float | None, digits: int = 1) -> str:
 
 
 def r(value: float | None, digits: int = 1, scale: float = 1.0) -> float | None:
-    return None if value is None else round(value * scale, digits)
+    return None if value is None else half_up(value * scale, digits)
 
 
 def sat_columns() -> list[str]:

@@ -18,6 +18,7 @@ from app.models.improvement import FINISHED_ACTIONS, LINK_SOURCES, ProblemStatus
 from app.services import complaint_clock as clock
 from app.services import improvement_verification as rule
 from app.services import scope
+from surveys.scoring import half_up
 
 
 def settings() -> tuple[int, int]:
@@ -306,7 +307,7 @@ class BranchRow:
 
     @property
     def closure_rate(self) -> float | None:
-        return round(100.0 * self.closed / self.problems, 1) if self.problems else None
+        return half_up(100.0 * self.closed / self.problems, 1) if self.problems else None
 
     @property
     def median_days(self) -> float | None:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from surveys import significance
+from surveys.scoring import half_up
 
 
 class Verdict(StrEnum):
@@ -52,13 +53,13 @@ class WindowFigures:
 
     @property
     def csat(self) -> float | None:
-        return round(100.0 * self.csat_good / self.csat_n, 1) if self.csat_n else None
+        return half_up(100.0 * self.csat_good / self.csat_n, 1) if self.csat_n else None
 
     @property
     def nps(self) -> float | None:
         if not self.nps_n:
             return None
-        return round(100.0 * (self.promoters - self.detractors) / self.nps_n, 1)
+        return half_up(100.0 * (self.promoters - self.detractors) / self.nps_n, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from app.services.dashboard_drill import local_text
 from app.services.dashboard_filters import Filters
 from app.services.errors import ValidationFailed
 from app.services.rollups import day_start
+from surveys.scoring import half_up
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -211,11 +212,11 @@ def _in_time(c: Complaint, now: datetime) -> str:
 
 
 def _pct(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 1)
+    return None if value is None else half_up(100 * value, 1)
 
 
 def _days(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+    return half_up(value, 1)
 
 
 def build(quarter: str) -> bytes:

@@ -32,6 +32,7 @@ from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
 from nlp import redact
 from surveys import QuestionType, other_key
+from surveys.scoring import half_up
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
@@ -189,7 +190,7 @@ def _export_rows(f: ResponseFilter) -> list[list[Any]]:
                 r.csat,
                 r.nps,
                 r.ces,
-                None if r.index_score is None else round(r.index_score, 1),
+                half_up(r.index_score, 1),
                 "是" if r.detractor else "否",
                 r.comment_redacted,
             ]
@@ -317,7 +318,7 @@ def api_page(
             "csat": r.csat,
             "nps": r.nps,
             "ces": r.ces,
-            "index": None if r.index_score is None else round(r.index_score, 2),
+            "index": half_up(r.index_score, 2),
             "branch_code": r.branch.code if r.branch else None,
             "product_code": r.product.code if r.product else None,
             "customer": (

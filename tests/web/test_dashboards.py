@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditLog
 from app.services.tx import transactional
+from surveys.scoring import half_up
 from tests import factories
 from tests.services.test_dashboard_figures import _raw, answers  # noqa: F401  (fixture)
 
@@ -62,8 +63,8 @@ def test_api_matches_the_dashboard_table_and_raw_rows(client, auth, answers):  #
     rows = {r["branch"]: r for r in api["rows"]}
     raw = _raw("/HO/HZ/HZ01/", *_dates())
     assert rows["HZ01"]["responses"] == raw["responses"] == 13
-    assert rows["HZ01"]["csat"] == round(raw["csat"], 4)
-    assert rows["HZ01"]["nps"] == round(raw["nps"], 1)
+    assert rows["HZ01"]["csat"] == half_up(raw["csat"], 4)
+    assert rows["HZ01"]["nps"] == half_up(raw["nps"], 1)
     assert rows["HZ02"]["too_small"] is True
 
     auth.login("manager")
@@ -71,8 +72,8 @@ def test_api_matches_the_dashboard_table_and_raw_rows(client, auth, answers):  #
     assert page.headers["Content-Type"] == "text/csv; charset=utf-8"
     table = {r["机构代码"]: r for r in _csv(page)}
     assert int(table["HZ01"]["答卷数"]) == rows["HZ01"]["responses"]
-    assert float(table["HZ01"]["CSAT（满意占比，%）"]) == round(100 * raw["csat"], 1)
-    assert float(table["HZ01"]["NPS"]) == round(raw["nps"], 1)
+    assert float(table["HZ01"]["CSAT（满意占比，%）"]) == half_up(100 * raw["csat"], 1)
+    assert float(table["HZ01"]["NPS"]) == half_up(raw["nps"], 1)
     assert table["HZ02"]["排名"] == "样本不足"  # greyed out, never ranked
     assert table["HZ01"]["排名"] == "1"
     html = client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True)
@@ -203,6 +204,26 @@ def test_regulator_report_counts_open_cases_past_their_deadline(client, auth):
     assert forwarded[1][1] == "JG-2024-007" and forwarded[1][-1] == "超期未决"
 
 
+def test_api_and_export_round_a_half_as_people_do(client, auth):
+    """16 answers in March at NJ01, 1 promoter, 10 detractors: NPS -56.25 is -56.3 (四舍五入) in
+    the API and in the dashboard's export, not Python's -56.2."""
+    from tests.services.test_dashboard_figures import _local, _save_responses
+
+    scores = [10] + [0] * 10 + [8] * 5
+    _save_responses([("NJ01", _local(2026, 3, 2 + i), 3, v) for i, v in enumerate(scores)])
+    _, secret = factories.api_token("metrics:read")
+    march = "from=2026-03-01&to=2026-03-31"
+    api = client.get(
+        f"/api/v1/metrics/satisfaction?group_by=branch&{march}",
+        headers={"Authorization": f"Bearer {secret}"},
+    ).get_json()
+    (row,) = [r for r in api["rows"] if r["branch"] == "NJ01"]
+    assert (row["responses"], row["nps"]) == (16, -56.3)
+    auth.login("hq")
+    export = client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{march}&branch=NJ")
+    assert {r["机构代码"]: r for r in _csv(export)}["NJ01"]["NPS"] == "-56.3"
+
+
 def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client, auth):
     from datetime import UTC, datetime
 
@@ -229,7 +250,7 @@ def test_complaints_per_ten_thousand_customers_heat_map_matches_raw_rows(client,
     customers = hz03.customer_count  # the bank's count, not the rows of Kesheng's customer table
     period = next(k for k in table[hz03.name] if k != "机构")
     assert received >= 3 and customers > 1000
-    assert float(table[hz03.name][period]) == round(received * 10000 / customers, 1)
+    assert float(table[hz03.name][period]) == half_up(received * 10000 / customers, 1)
     known = db.session.scalar(select(func.count(Customer.id)).where(Customer.branch_id == hz03.id))
     assert known < 1000  # dividing by these would give thousands per 10,000 customers
     ranking = {row["机构"]: row for row in _csv(client.get(
@@ -267,7 +288,7 @@ def test_complaint_rate_heat_map_colours_a_cut_month_by_its_whole_month_rate(cli
     html = client.get(f"/manager/dashboards/branches?{half}").get_data(as_text=True)
     trace = _figure(html, "chart-complaint-rate-heat")["data"][0]
     row = trace["y"].index(hz03.name)
-    assert trace["z"][row][0] == round(actual * 31 / 15, 1)  # the colour: a whole month's pace
+    assert trace["z"][row][0] == half_up(actual * 31 / 15, 1)  # the colour: a whole month's pace
     assert trace["text"][row][0] == f"{actual:g}"  # the cell: what happened
     assert "本期仅含 15 天" in trace["hovertext"][row][0]
     whole = _figure(client.get(f"/manager/dashboards/branches?{RANGE}").get_data(as_text=True),
@@ -414,7 +435,7 @@ def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
     export = "/manager/dashboards/branches/export/branch_complaint_rate_heat.csv"
     rate = {row["机构"]: row for row in _csv(client.get(f"{export}?{RANGE}"))}
     period = next(k for k in rate["杭州分行（本级）"] if k != "机构")
-    expected = round(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
+    expected = half_up(_january_count([hz.id]) * 10000 / hz.customer_count, 1)
     assert float(rate["杭州分行（本级）"][period]) == expected  # its own customers only
     leaf = _csv(client.get(f"{export}?{RANGE}&branch=HZ01"))
     assert [row["机构"] for row in leaf] == ["西湖支行"]  # no units under it: simply itself

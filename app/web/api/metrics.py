@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.services import dashboard_filters, metrics
 from app.web.api.registry import endpoint
 from app.web.api.schemas import ErrorBody, NoNul, Strict
+from surveys.scoring import half_up
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 _PLAIN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -64,10 +65,6 @@ class SatisfactionOut(BaseModel):
     rows: list[SatisfactionRow]
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 @endpoint(
     "/v1/metrics/satisfaction",
     "GET",
@@ -99,11 +96,11 @@ def satisfaction(query: SatisfactionQuery):
                 **{query.group_by: key},
                 label=group.label,
                 responses=group.sums.responses,
-                csat=_round(report.csat.value, 4),
+                csat=half_up(report.csat.value, 4),
                 csat_n=report.csat.n,
-                nps=_round(report.nps.value, 1),
+                nps=half_up(report.nps.value, 1),
                 nps_n=report.nps.n,
-                index=_round(report.index.value, 1),
+                index=half_up(report.index.value, 1),
                 too_small=report.responses < minimum,
             )
         )

@@ -102,3 +102,15 @@ def test_sums_round_trip_through_a_rollup_row():
 )
 def test_is_detractor(scores, expected):
     assert is_detractor(scores) is expected
+
+
+def test_figures_round_a_half_away_from_zero_on_the_digits_shown():
+    from surveys.scoring import half_up
+
+    # NPS of 1 promoter and 10 detractors in 16 answers: -56.25 reads as -56.3 (四舍五入),
+    # where Python's round gives -56.2 (a half to the even digit)
+    assert round(-56.25, 1) == -56.2 and half_up(-56.25, 1) == -56.3
+    assert half_up(43.75, 1) == 43.8 and half_up(0.125, 2) == 0.13
+    assert half_up(2.675, 2) == 2.68  # as written, though the binary value is 2.67499…
+    assert half_up(12.34, 1) == 12.3 and half_up(-0.04, 1) == -0.0
+    assert half_up(None) is None and half_up(7, 1) == 7.0
