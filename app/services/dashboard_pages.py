@@ -110,11 +110,11 @@ class PageData:
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{100 * value:.{digits}f}%"
+    return "—" if value is None else f"{half_up(100 * value, digits):.{digits}f}%"
 
 
 def num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return "—" if value is None else f"{half_up(value, digits):.{digits}f}"
 
 
 def r(value: float | None, digits: int = 1, scale: float = 1.0) -> float | None:
