@@ -12,6 +12,7 @@ __all__ = [
     "is_valid_card_number",
     "is_valid_id_number",
     "looks_like_id_number",
+    "looks_like_old_id_number",
     "mask_card",
     "mask_email",
     "mask_id_number",
@@ -27,6 +28,7 @@ _EMAIL_RE = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+_OLD_ID_RE = re.compile(r"(?<![\dA-Za-z])\d{15}(?![\dA-Za-z])")
 _CARD_RE = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d){12,15}(?![\d])")
 _MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
 _LANDLINE_RE = re.compile(
@@ -81,6 +83,21 @@ def looks_like_id_number(value: str) -> bool:
     except ValueError:
         return False
     return born.year >= 1900
+
+
+def looks_like_old_id_number(value: str) -> bool:
+    """True for a first-generation (15-digit) resident ID: a province code, a real birth date
+    (YYMMDD, 19YY) and three digits. Issued until 2004 and still on old records and in the
+    memory of older customers; it has no check digit, so its shape is all there is."""
+    if len(value) != 15 or not value.isdigit() or not value.isascii():
+        return False
+    if int(value[:2]) not in _ID_PROVINCES:
+        return False
+    try:
+        date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
+    except ValueError:
+        return False
+    return True
 
 
 def is_valid_card_number(digits: str) -> bool:
@@ -182,6 +199,7 @@ def _id_ok(s: str) -> bool:
 _STEPS = (
     _sub(_EMAIL_RE, "email", lambda s: True, mask_email),
     _sub(_ID_RE, "id_number", _id_ok, mask_id_number),
+    _sub(_OLD_ID_RE, "id_number", looks_like_old_id_number, mask_id_number),
     _sub(_CARD_RE, "bank_card", lambda s: True, mask_card),
     _sub(_MOBILE_RE, "phone", lambda s: True, _mask_phone_match),
     _sub(_LANDLINE_RE, "landline", lambda s: True, mask_phone),
@@ -190,7 +208,8 @@ _STEPS = (
 
 def redact(text: str) -> Redaction:
     """Mask phones, landlines, ID numbers (a valid check character, or the shape of one: see
-    ``looks_like_id_number``), card and account numbers (any 16-19 digits) and e-mails.
+    ``looks_like_id_number``; 15-digit first-generation ones by their shape), card and account
+    numbers (any 16-19 digits) and e-mails.
 
     Masks keep the shape readable: ``138****5678``, ``110101********1234``,
     ``6222 **** **** 1234``, ``z***@example.com``, ``010-****5678``. Numbers are matched whole:

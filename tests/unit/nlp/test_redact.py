@@ -99,3 +99,18 @@ def test_full_width_numbers_and_addresses_are_masked():
     assert out.text == "手机138****5678，邮箱z***@example.com，金额200元。"
     assert out.kinds == ("email", "phone")
     assert redact("没有任何号码，只有标点：（）！").text == "没有任何号码，只有标点：（）！"
+
+
+def test_first_generation_fifteen_digit_id_numbers_are_masked():
+    from nlp.redact import looks_like_old_id_number
+
+    # Beijing Dongcheng (110101), born 1980-03-07, sequence 123
+    r = redact("老人身份证是110101800307123，一代证还没换")
+    assert r.text == "老人身份证是110101*****7123，一代证还没换" and r.kinds == ("id_number",)
+    assert looks_like_old_id_number("440301651231002")
+    # not an ID: no such province (99), no 31 February, 16 digits (a card reading), 14 digits
+    for number in ("990101800307123", "110101800231123", "1101018003071234", "11010180030712"):
+        assert not looks_like_old_id_number(number)
+    assert redact("订单号A110101800307123").text == "订单号A110101800307123"  # part of a code
+    assert redact("流水号990101800307123").text == "流水号990101800307123"  # left alone
+    assert redact("单号1101018002311230").kinds == ("bank_card",)  # 16 digits: a card reading
