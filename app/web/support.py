@@ -13,7 +13,7 @@ from flask_login import current_user
 
 import nlp
 from app.extensions import db
-from app.services import scope
+from app.services import dashboard_pages, scope
 from app.web import nav
 
 CSP = (
@@ -156,6 +156,9 @@ def register(app: Flask) -> None:
     @app.template_filter("local")
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else "—"
+
+    # a figure as people round it (四舍五入), "—" when there is none
+    app.add_template_filter(dashboard_pages.num, "figure")
 
     @app.template_filter("redact")
     def redact_text(value: str | None) -> str:
