@@ -22,7 +22,8 @@ class SatisfactionQuery(Strict):
     from_: date | None = Field(
         default=None,
         alias="from",
-        description="YYYY-MM-DD (Asia/Shanghai day); without it, twelve months before `to`. "
+        description="YYYY-MM-DD (Asia/Shanghai day); without it, twelve calendar months ending "
+        "with `to`'s month (from the first day of the eleventh month before it). "
         "The range spans at most three years (3 × 366 days): a longer one gets 422",
     )
     to: date | None = Field(default=None, description="YYYY-MM-DD, inclusive; default today")
