@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -203,7 +203,15 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     review_requested_on: Mapped[date | None] = mapped_column(Date)
+    # The latest decision: a review's once it is decided (the clock of the decision in work).
     decided_at: Mapped[datetime | None]
+    # The first decision as it stood when the customer asked for a review (None until then):
+    # its deadline, when it was made and when it was proven told. A review's decision has a
+    # clock of its own; the figures (days to decision, decided in time, the day it counts on)
+    # are the first decision's (``first_decision``).
+    first_decided_at: Mapped[datetime | None]
+    first_due_at: Mapped[datetime | None]
+    first_decision_notified_at: Mapped[datetime | None]
     # When the latest decision (or review decision) was proven to have reached the customer (a
     # call answered, a letter posted or handed over, a message its gateway accepted): Art. 18
     # wants it made *and communicated* inside the deadline, so until then the clock runs on.
@@ -320,6 +328,20 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
             restarted_on=self.clock_restarted_on,
             review_requested_on=review,
         )
+
+
+class FirstDecision(NamedTuple):
+    due: datetime | None
+    decided: datetime | None
+    notified: datetime | None
+
+
+def first_decision(row: Any) -> FirstDecision:
+    """The first decision's deadline, time and proof of notice, of a complaint or of a row
+    with its columns: the one kept when a review was requested, else the decision itself."""
+    if row.first_decided_at is not None:
+        return FirstDecision(row.first_due_at, row.first_decided_at, row.first_decision_notified_at)
+    return FirstDecision(row.due_at, row.decided_at, row.decision_notified_at)
 
 
 def deadline_running_clause() -> Any:

@@ -213,6 +213,9 @@ class InvitationStatus(StrEnum):
     COMPLETED = "completed"
     EXPIRED = "expired"
     FAILED = "failed"
+    # never sent and never will be: what it asked about changed before it went out (a
+    # complaint-resolution survey whose case was reopened for review); ``failure`` says why
+    CANCELLED = "cancelled"
 
 
 INVITATION_STATUS_LABELS = {
@@ -222,6 +225,7 @@ INVITATION_STATUS_LABELS = {
     "completed": "已完成",
     "expired": "已过期",
     "failed": "发送失败",
+    "cancelled": "已取消",
 }
 
 
@@ -249,6 +253,8 @@ class Invitation(BranchScoped, TimestampMixin, db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     channel: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20), default="api")
+    # the complaint a complaint-resolution survey asks about (scheduled when it was closed)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     status: Mapped[InvitationStatus] = mapped_column(String(20), default=InvitationStatus.QUEUED)
     scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -26,6 +26,7 @@ from app.models.complaint import (
 from app.services import channels, notify
 from app.services import complaint_clock as clock
 from app.services.complaints import actor_parts, get_complaint, record_event, refresh_due
+from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.services.tx import transactional
 
@@ -463,7 +464,10 @@ def add_note(
 def request_review(
     complaint_id: int, *, actor: User, requested_on: date, reason: str, version: int | None = None
 ) -> Complaint:
-    """Art. 23: a written review request within 30 days of the decision; due 30 days later."""
+    """Art. 23: a written review request within 30 days of the decision; due 30 days later.
+
+    Publishes ``complaint.reopened`` inside this transaction (the survey side cancels the
+    complaint-resolution survey of an earlier close that has not gone out yet)."""
     complaint = load(complaint_id, version)
     decided_on = clock.local_date(complaint.decided_at) if complaint.decided_at else None
     if decided_on and requested_on < decided_on:
@@ -475,7 +479,22 @@ def request_review(
     if requested_on > clock.local_date(utcnow()):
         raise ValidationFailed("申请日期不能晚于今天", field="requested_on")
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
+    if complaint.first_decided_at is None:  # (a second review keeps the first decision)
+        complaint.first_decided_at = complaint.decided_at
+        complaint.first_due_at = complaint.due_at
+        complaint.first_decision_notified_at = complaint.decision_notified_at
     complaint.review_requested_on = requested_on
     complaint.closed_at = None
     refresh_due(complaint)
+    db.session.flush()
+    publish(  # (the survey side cancels a survey on the resolution not sent yet)
+        DomainEvent(
+            "complaint.reopened",
+            occurred_at=utcnow(),
+            customer_id=complaint.customer_id,
+            branch_id=complaint.branch_id,
+            product_id=complaint.product_id,
+            attributes={"complaint_id": complaint.id, "reason": "客户已申请核查"},
+        )
+    )
     return complaint

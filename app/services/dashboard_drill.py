@@ -17,7 +17,7 @@ import nlp
 from app.extensions import db
 from app.models import Complaint, Response
 from app.models.base import utcnow
-from app.models.complaint import deadline_running_clause
+from app.models.complaint import deadline_running_clause, first_decision
 from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.responses_query import Page
@@ -166,7 +166,7 @@ def complaint_rows(items: list[Complaint]) -> tuple[list[str], list[list[Any]]]:
             c.masked_name,
             *(_coded(taxonomy, getattr(c, name)) for name in CODE_ARGS),
             local_text(c.due_at),
-            local_text(c.decided_at),
+            local_text(first_decision(c).decided),
         ]
         for c in items
     ]

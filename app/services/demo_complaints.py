@@ -416,6 +416,8 @@ def _walk(
         if step == "close":
             c.code_channel, c.code_business, c.code_cause = codes
         if step == "request_review":  # (reopened, as complaint_handling.request_review does)
+            c.first_decided_at, c.first_due_at = c.decided_at, clock.due_at(c.clock_facts())
+            c.first_decision_notified_at = c.decision_notified_at
             c.review_requested_on, c.closed_at = clock.local_date(at), None
     refresh_due(c)
 

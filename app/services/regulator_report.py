@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Complaint, utcnow
-from app.models.complaint import FINAL
+from app.models.complaint import FINAL, first_decision
 from app.services import complaint_clock as clock
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics
@@ -186,7 +186,7 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
                 c.status_label,
                 c.code_business or "",
                 c.code_cause or "",
-                local_text(c.decided_at),
+                local_text(first_decision(c).decided),
                 _in_time(c, now),
             ]
         )
@@ -194,7 +194,11 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
 
 
 def _in_time(c: Complaint, now: datetime) -> str:
-    """Whether a case was decided inside its legal deadline; an undecided one says why not."""
+    """Whether a case was decided inside its legal deadline; an undecided one says why not.
+    A case a review reopened is judged on its first decision (the review has its own clock)."""
+    if c.first_decided_at is not None:
+        in_time = clock.decided_in_time(*first_decision(c), excused=c.notice_excused)
+        return "是" if in_time else "否"
     if c.awaiting_notice:  # decided, not yet communicated: the deadline still runs
         if c.due_at is not None and c.due_at < now:
             return "否（处理决定未在时限内告知客户）"

@@ -10,6 +10,7 @@ from operator import attrgetter
 from typing import Any
 
 from app.models import Complaint
+from app.models.complaint import first_decision
 from app.models.rollup import METRIC_COLUMNS
 from app.services import complaint_clock as clock
 from app.services.surveys import definition_of
@@ -60,6 +61,9 @@ COMPLAINT_COLUMNS = (
     Complaint.closed_at,
     Complaint.due_at,
     Complaint.decision_notified_at,
+    Complaint.first_decided_at,
+    Complaint.first_due_at,
+    Complaint.first_decision_notified_at,
     Complaint.customer_unreachable,
     Complaint.status,
     Complaint.is_major,
@@ -153,7 +157,7 @@ def decision_bucket(days: int) -> str:
 def complaint_contributions(
     row: Any, local_day: Callable[[datetime], date]
 ) -> list[tuple[tuple, dict[str, int]]]:
-    """The counts one complaint adds on its received, decision and closing days."""
+    """The counts one complaint adds on its received, (first) decision and closing days."""
     rest = (
         row.product_id,
         row.channel,
@@ -173,14 +177,12 @@ def complaint_contributions(
             },
         )
     ]
-    if row.decided_at is not None:
-        decided = local_day(row.decided_at)
+    first = first_decision(row)  # (a review's decision has a clock of its own)
+    if first.decided is not None:
+        decided = local_day(first.decided)
         days = max((decided - received).days, 0)
         in_time = clock.decided_in_time(
-            row.due_at,
-            row.decided_at,
-            row.decision_notified_at,
-            excused=bool(row.customer_unreachable) or row.status == "withdrawn",
+            *first, excused=bool(row.customer_unreachable) or row.status == "withdrawn"
         )
         counts = {
             "decided": 1,

@@ -223,6 +223,7 @@ def _complaints(cells: set[Cell] | None) -> int:
             or_(
                 _time_filter(Complaint.received_at, Complaint.branch_id, cells),
                 _time_filter(Complaint.decided_at, Complaint.branch_id, cells),
+                _time_filter(Complaint.first_decided_at, Complaint.branch_id, cells),
                 _time_filter(Complaint.closed_at, Complaint.branch_id, cells),
             )
         )

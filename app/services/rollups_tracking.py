@@ -25,7 +25,7 @@ _KEY = "rollup_dirty"
 # model -> (rollup kind, timestamp attributes, branch attribute)
 TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
     Response: ("satisfaction", ("submitted_at",)),
-    Complaint: ("complaint", ("received_at", "decided_at", "closed_at")),
+    Complaint: ("complaint", ("received_at", "decided_at", "first_decided_at", "closed_at")),
     TextAnalysis: ("voice", ("source_created_at", "created_at")),
     FollowUp: ("followup", ("created_at",)),
 }

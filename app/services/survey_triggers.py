@@ -72,7 +72,7 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
         select(when)
         .where(
             Invitation.customer_id == customer.id,
-            Invitation.status.not_in(["failed", "expired"]),
+            Invitation.status.not_in(["failed", "expired", "cancelled"]),
             when > due - window,
             when < due + window,
         )
@@ -99,8 +99,10 @@ def apply_rules(
     *,
     branch_id: int | None,
     product_id: int | None,
+    complaint_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Schedule what the active rules of this event ask for (flushes; caller commits)."""
+    """Schedule what the active rules of this event ask for (flushes; caller commits);
+    ``complaint_id``: the case a ``complaint.closed`` survey asks about."""
     rules = db.session.scalars(
         select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
     ).all()
@@ -167,6 +169,7 @@ def apply_rules(
                 product_id=product_id,
                 channel=rule.channel,
                 source="trigger",
+                complaint_id=complaint_id,
                 scheduled_at=due,
                 expires_at=due + timedelta(days=rule.expires_days),
             )
@@ -214,10 +217,73 @@ def _on_complaint_closed(event: domain_events.DomainEvent) -> None:
         event.occurred_at,
         branch_id=event.branch_id if event.branch_id is not None else customer.branch_id,
         product_id=event.product_id,
+        complaint_id=event.attributes.get("complaint_id"),
     )
 
 
+def _on_complaint_reopened(event: domain_events.DomainEvent) -> None:
+    """A closed case taken up again (a review requested): the survey on how it was resolved,
+    if not sent yet, would ask while the case is being re-examined. Closing it again
+    schedules a new one."""
+    cancel_resolution_surveys(event.attributes["complaint_id"], event.attributes["reason"])
+
+
+def cancel_resolution_surveys(complaint_id: int, reason: str) -> list[Invitation]:
+    """Mark the not-yet-sent invitations about this complaint cancelled, with the reason, and
+    say so in the case's history (flushes; caller commits). They are kept, never sent."""
+    from app.models import Complaint
+    from app.services.complaints import record_event as record_case_event
+
+    pending = db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.complaint_id == complaint_id,
+            Invitation.status == InvitationStatus.QUEUED,
+            Invitation.token_hash.is_(None),  # (not sent yet: sending creates the token)
+        )
+        .execution_options(include_all_branches=True)
+    ).all()
+    if not pending:
+        return []
+    complaint = db.session.get(
+        Complaint, complaint_id, execution_options={"include_all_branches": True}
+    )
+    for invitation in pending:
+        invitation.status = InvitationStatus.CANCELLED
+        invitation.failure = f"{reason}（投诉 {complaint.reference}），办结满意度调查取消发送"[:300]
+    when = "、".join(f"{local(i.scheduled_at):%Y-%m-%d %H:%M}" for i in pending)
+    record_case_event(
+        complaint,
+        None,
+        "survey",
+        f"{reason}：原定于 {when} 发送的办结满意度调查已取消，再次办结时重新安排",
+        detail={"cancelled_invitations": [i.id for i in pending]},
+    )
+    db.session.flush()
+    return list(pending)
+
+
+def _cancel_if_reopened(due: list[Invitation]) -> None:
+    """A survey about a complaint goes out only while the complaint is closed: one reopened
+    in any way since it was scheduled is cancelled instead (flushes)."""
+    from app.models import Complaint
+    from app.models.complaint import STATUS_LABELS, Status
+
+    ids = {i.complaint_id for i in due if i.complaint_id is not None}
+    if not ids:
+        return
+    rows = db.session.execute(
+        select(Complaint.id, Complaint.status)
+        .where(Complaint.id.in_(ids), Complaint.status != Status.CLOSED)
+        .execution_options(include_all_branches=True)
+    ).all()
+    for complaint_id, status in rows:
+        label = STATUS_LABELS.get(Status(status), status)
+        cancel_resolution_surveys(complaint_id, f"投诉当前为“{label}”，尚未办结")
+
+
 domain_events.subscribe("complaint.closed", _on_complaint_closed)
+domain_events.subscribe("complaint.reopened", _on_complaint_reopened)
 
 
 def ensure_rule_row(event_type: str, survey_code: str, action: str, channel: str, hours: int):
@@ -340,7 +406,10 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
         .order_by(Invitation.scheduled_at)
         .limit(limit)
     ).all()
+    _cancel_if_reopened(due)
     for invitation in due:
+        if invitation.status != InvitationStatus.QUEUED:
+            continue  # (cancelled just now: its complaint is no longer closed)
         if invitation.expires_at <= now or in_quiet_hours(now, invitation.channel):
             continue  # expiry marks it below; quiet hours wait for the next run
         invitations.deliver(invitation, now=now)

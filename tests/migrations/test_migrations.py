@@ -10,8 +10,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app.extensions import db
-from app.models import AuditLog, Role
+from app.models import AuditLog, Role, utcnow
 from app.models.audit import AuditLogImmutable
+from app.models.complaint import ComplaintEvent
 
 
 def test_single_head(app):
@@ -109,3 +110,56 @@ def test_decision_notified_at_is_filled_from_the_history(db_session):
         for c in db.session.scalars(select(Complaint).execution_options(include_all_branches=True))
     }
     assert got == expected
+
+
+def test_first_decision_is_filled_from_the_history(db_session):
+    """Migration 3e7b5c1d9a40 gives reviewed cases their first decision as the application
+    keeps it at the review request: the first 已作出处理决定 of the history, the deadline before
+    the review and the first proof of that decision's notice."""
+    import importlib
+
+    from app.models import Complaint
+    from app.services import complaint_clock as clock
+    from app.services import complaint_handling as handling
+    from app.services.complaints import get_complaint
+    from tests import factories
+    from tests.services.test_complaint_reviews import _decided_first
+
+    agent = factories.user(Role.AGENT, "HZ")
+    case = _decided_first(agent, days_after_receipt=10)
+    (told,) = [
+        e
+        for e in db.session.scalars(
+            select(ComplaintEvent).where(
+                ComplaintEvent.complaint_id == case.id, ComplaintEvent.kind == "notice"
+            )
+        )
+        if e.detail.get("purpose") == "decision"
+    ]
+    # (the history holds what the application recorded: the decision and the call's times)
+    first_at = db.session.scalars(
+        select(ComplaintEvent.at).where(
+            ComplaintEvent.complaint_id == case.id, ComplaintEvent.to_status == "decided"
+        )
+    ).one()
+    case.decided_at, case.decision_notified_at = first_at, told.at
+    db.session.commit()
+    handling.request_review(
+        case.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
+    )
+    assert get_complaint(case.id).first_decided_at == first_at
+    columns = ("first_decided_at", "first_due_at", "first_decision_notified_at")
+    every = select(Complaint).execution_options(include_all_branches=True)
+
+    def first(c):
+        return tuple(getattr(c, name) for name in columns)
+
+    expected = {c.id: first(c) for c in db.session.scalars(every)}
+    assert sum(v[0] is not None for v in expected.values()) > 3  # the demo's reviewed cases
+    db.session.execute(update(Complaint).values(dict.fromkeys(columns)))
+    migration = importlib.import_module(
+        "migrations.versions.20261206_3e7b5c1d9a40_complaint_first_decision"
+    )
+    migration._backfill(db.session.connection())
+    db.session.expire_all()
+    assert {c.id: first(c) for c in db.session.scalars(every)} == expected

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 import nlp
 from app.models import row_id
-from app.models.complaint import Complaint, ComplaintAttachment, ComplaintEvent
+from app.models.complaint import Complaint, ComplaintAttachment, ComplaintEvent, first_decision
 from app.security import uploads
 from app.services import complaint_clock as clock
 from app.services import complaints
@@ -136,7 +136,13 @@ class ComplaintOut(BaseModel):
     code_cause: str | None
     priority: str
     is_major: bool
-    decided_at: datetime | None
+    decided_at: datetime | None = Field(
+        description="the latest decision: a review's (核查) once it is decided"
+    )
+    first_decided_at: datetime | None = Field(
+        description="the first decision, what the figures count (days to decision, decided in "
+        "time); the same as decided_at unless a review has decided since"
+    )
     decision_notified_at: datetime | None = Field(
         description="when the decision was proven to reach the customer (call answered, letter "
         "posted or handed over, message accepted by its gateway); until then the deadline runs"
@@ -186,6 +192,7 @@ def complaint_out(
         priority=complaint.priority,
         is_major=complaint.is_major,
         decided_at=_local(complaint.decided_at),
+        first_decided_at=_local(first_decision(complaint).decided),
         decision_notified_at=_local(complaint.decision_notified_at),
         closed_at=_local(complaint.closed_at),
         attachments=[

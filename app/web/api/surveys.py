@@ -56,7 +56,12 @@ class InvitationCreated(BaseModel):
 
 class InvitationOut(BaseModel):
     id: int
-    status: Literal["queued", "sent", "opened", "completed", "expired", "failed"]
+    status: Literal["queued", "sent", "opened", "completed", "expired", "failed", "cancelled"] = (
+        Field(
+            description="cancelled: never sent, e.g. a complaint-resolution survey whose complaint "
+            "was reopened for review before it went out (only Kesheng's own invitations)"
+        )
+    )
     survey_code: str
     channel: str
     customer_external_id: str | None
