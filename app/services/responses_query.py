@@ -244,9 +244,13 @@ def invitation_status(invitation_id: int) -> dict[str, Any]:
     status = inv.status
     if status in _STILL_OPEN and inv.expires_at is not None and inv.expires_at <= utcnow():
         status = InvitationStatus.EXPIRED  # as its link answers (410), before the sweep marks it
+    cancelled = status == InvitationStatus.CANCELLED
     return {
         "id": inv.id,
-        "status": status,
+        # (CONTRACT.md names six statuses: a cancelled invitation's link is as dead as an
+        # expired one's, and ``cancelled`` says why)
+        "status": InvitationStatus.EXPIRED if cancelled else status,
+        "cancelled": cancelled,
         "survey_code": inv.survey.code,
         "channel": inv.channel,
         "customer_external_id": inv.customer.external_id if inv.customer else None,

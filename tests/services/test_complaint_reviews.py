@@ -15,7 +15,7 @@ from app.models.survey import InvitationStatus
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
-from app.services import regulator_report, rollups, survey_triggers
+from app.services import regulator_report, responses_query, rollups, survey_triggers
 from app.web.api.complaints import complaint_out
 from tests import factories
 from tests.services.test_complaints import decide, new
@@ -154,6 +154,8 @@ def test_a_review_request_cancels_the_resolution_survey_not_yet_sent(db_session)
     db.session.expire_all()
     assert first.status == InvitationStatus.CANCELLED and first.sent_at is None
     assert first.token_hash is None and report.sent == 0
+    seen = responses_query.invitation_status(first.id)  # what GET /api/v1/invitations/<id> says
+    assert (seen["status"], seen["cancelled"]) == ("expired", True)  # CONTRACT.md's six statuses
     # the review closed: a new survey, as on any close
     decide(c, agent)
     handling.record_notice(

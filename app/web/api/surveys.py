@@ -56,11 +56,11 @@ class InvitationCreated(BaseModel):
 
 class InvitationOut(BaseModel):
     id: int
-    status: Literal["queued", "sent", "opened", "completed", "expired", "failed", "cancelled"] = (
-        Field(
-            description="cancelled: never sent, e.g. a complaint-resolution survey whose complaint "
-            "was reopened for review before it went out (only Kesheng's own invitations)"
-        )
+    status: Literal["queued", "sent", "opened", "completed", "expired", "failed"]
+    cancelled: bool = Field(
+        description="true for an invitation withdrawn before it was sent (status expired), e.g. "
+        "a complaint-resolution survey whose complaint was reopened for review before it went "
+        "out (only Kesheng's own invitations)"
     )
     survey_code: str
     channel: str
