@@ -6,6 +6,18 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileData:
+    """A file as it arrived (uploaded, sent through the API, attached to an e-mail): the
+    sender's name for it (display text only), its type and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
 
 # An .xlsx is a zip archive: openpyxl would inflate it whole. Refuse archives that would expand
 # far beyond any real customer list, or that compress suspiciously well, before it starts.

@@ -12,7 +12,7 @@ from app.models import User, utcnow
 from app.models.complaint import ComplaintAttachment
 from app.security import uploads
 from app.services import audit
-from app.services.complaint_files import AttachmentData, attachment_problems, attachment_row
+from app.services.complaint_files import FileData, attachment_problems, attachment_row
 from app.services.complaint_handling import guarded, load
 from app.services.complaints import record_event
 from app.services.errors import Conflict, ValidationFailed
@@ -28,7 +28,7 @@ def kept_sizes(complaint_id: int) -> list[int]:
 @transactional
 @guarded
 def add_attachments(
-    complaint_id: int, files: Sequence[AttachmentData], *, actor: User
+    complaint_id: int, files: Sequence[FileData], *, actor: User
 ) -> list[ComplaintAttachment]:
     """Keep ``files`` with an open case (the case page's 补充附件): checked like the intake's
     files together with those the case has, written to its history and to the audit log.

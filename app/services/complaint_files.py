@@ -14,13 +14,7 @@ from dataclasses import dataclass
 
 from app.models.complaint import ComplaintAttachment
 from app.security import uploads
-
-
-@dataclass(frozen=True)
-class AttachmentData:
-    filename: str
-    content_type: str
-    data: bytes
+from app.security.uploads import FileData
 
 
 @dataclass(frozen=True)
@@ -42,19 +36,19 @@ UPLOADED = FileRules(UPLOAD_TYPES, MAX_UPLOADS)
 MAILED = FileRules(uploads.ATTACHMENT_TYPES, None)
 
 
-def uploaded_file(filename: str | None, data: bytes, claimed: str | None = None) -> AttachmentData:
+def uploaded_file(filename: str | None, data: bytes, claimed: str | None = None) -> FileData:
     """A file someone uploaded. Its type is what its content shows (JPEG, PNG, PDF, GIF), never
     the name or the browser's word for it; a type the sender states (``claimed``, the API's
     ``content_type``) is kept as a claim that the checks hold against the content.
     Unrecognised content with no claim claims no type."""
     claimed = (claimed or "").split(";")[0].strip().lower()
-    return AttachmentData(
+    return FileData(
         filename or "", claimed or uploads.sniff(data) or "application/octet-stream", data
     )
 
 
 def attachment_problems(
-    files: Sequence[AttachmentData], *, rules: FileRules = UPLOADED, kept: Sequence[int] = ()
+    files: Sequence[FileData], *, rules: FileRules = UPLOADED, kept: Sequence[int] = ()
 ) -> list[str]:
     """Why a complaint may not keep these files besides those it has (``kept``: their sizes),
     one Chinese sentence per problem (none when it may): how many, the size of each and of
@@ -79,7 +73,7 @@ def attachment_problems(
     return problems
 
 
-def attachment_row(complaint_id: int, item: AttachmentData) -> ComplaintAttachment:
+def attachment_row(complaint_id: int, item: FileData) -> ComplaintAttachment:
     """The row a checked file becomes (not added to the session)."""
     return ComplaintAttachment(
         complaint_id=complaint_id,

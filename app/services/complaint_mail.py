@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from app.security import uploads
+from app.security.uploads import FileData
 from app.services import complaints
-from app.services.complaint_files import MAILED, AttachmentData
+from app.services.complaint_files import MAILED
 from app.services.complaints import IntakeData
 from app.services.errors import ServiceError
 
@@ -63,7 +64,7 @@ def _body(msg: EmailMessage) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[AttachmentData, ...]:
+def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[FileData, ...]:
     """The attachments a complaint may keep (the limits of ``app.security.uploads``, the type
     the sender's mail program gave checked against the content); the others are reported."""
     kept, stored = [], 0
@@ -76,7 +77,7 @@ def _attachments(msg: EmailMessage, report: MailReport, label: str) -> tuple[Att
             report.skipped_attachments.append(f"{label}: {name}（{ctype}：{reason}）")
         else:
             stored += len(data)
-            kept.append(AttachmentData(name, ctype, data))
+            kept.append(FileData(name, ctype, data))
     return tuple(kept)
 
 

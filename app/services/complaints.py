@@ -20,11 +20,11 @@ from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
 from app.security import pii, uploads
+from app.security.uploads import FileData
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
 from app.services.complaint_files import (
     UPLOADED,
-    AttachmentData,
     FileRules,
     attachment_problems,
     attachment_row,
@@ -80,7 +80,7 @@ class IntakeData:
     major_reason: str | None = None
     source_response_id: int | None = None
     intake_ip: str | None = None
-    attachments: tuple[AttachmentData, ...] = field(default_factory=tuple)
+    attachments: tuple[FileData, ...] = field(default_factory=tuple)
     file_rules: FileRules = UPLOADED  # (the mailbox keeps more kinds: complaint_files.MAILED)
     cues: TextCues | None = None  # worked out before the transaction (see ``register``)
     refs: References | None = None  # looked up before the transaction (see ``register``)

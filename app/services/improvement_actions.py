@@ -49,13 +49,6 @@ class ActionData:
 
 
 @dataclass(frozen=True)
-class Upload:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class Resurvey:
     """Invite the customers of the problem's cases to a short survey through a campaign."""
 
@@ -153,7 +146,9 @@ def get_action(problem_id: int, action_id: int) -> ImprovementAction:
     return action
 
 
-def _attach(action: ImprovementAction, uploads: list[Upload], actor: User | None) -> list[str]:
+def _attach(
+    action: ImprovementAction, uploads: list[upload_checks.FileData], actor: User | None
+) -> list[str]:
     names = []
     for up in uploads:
         if not up.data:
@@ -190,7 +185,7 @@ def change_action(
     *,
     actor: User,
     text: str = "",
-    uploads: list[Upload] | None = None,
+    uploads: list[upload_checks.FileData] | None = None,
     resurvey: Resurvey | None = None,
     now: datetime | None = None,
 ) -> ImprovementAction:
@@ -245,7 +240,12 @@ def change_action(
 
 @transactional
 def add_evidence(
-    problem_id: int, action_id: int, *, actor: User, text: str, uploads: list[Upload]
+    problem_id: int,
+    action_id: int,
+    *,
+    actor: User,
+    text: str,
+    uploads: list[upload_checks.FileData],
 ) -> ImprovementAction:
     require_manager(actor)
     action = get_action(problem_id, action_id)

@@ -11,10 +11,10 @@ from flask_wtf.file import MultipleFileField
 from wtforms.validators import ValidationError
 
 from app.security import uploads
+from app.security.uploads import FileData
 from app.services.complaint_files import (
     MAX_UPLOADS,
     UPLOAD_TYPES,
-    AttachmentData,
     attachment_problems,
     uploaded_file,
 )
@@ -51,10 +51,10 @@ class WithFiles:
 
     kept: Sequence[int] = ()
     files_required = False
-    _files: tuple[AttachmentData, ...] | None = None
+    _files: tuple[FileData, ...] | None = None
 
     @property
-    def files(self) -> tuple[AttachmentData, ...]:
+    def files(self) -> tuple[FileData, ...]:
         """The files chosen (an empty file input sends one part without a name), each read at
         most one byte past the size limit: enough to refuse it, never a whole large body."""
         if self._files is None:

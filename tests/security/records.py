@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Complaint, FollowUp, Response, User
+from app.security.uploads import FileData
 from app.services import complaints, improvements, invitations, surveys
-from app.services.complaints import AttachmentData, IntakeData
+from app.services.complaints import IntakeData
 from app.services.customers import CustomerData
 
 SCRIPT = "<script>alert(1)</script>"
@@ -56,7 +57,7 @@ def complaint(
         phone="13612345678",
         branch_code=branch,
         external_ref=ref,
-        attachments=(AttachmentData(filename, "application/pdf", b"%PDF-1.4 test"),),
+        attachments=(FileData(filename, "application/pdf", b"%PDF-1.4 test"),),
     )
     return complaints.create_complaint(data)[0]
 

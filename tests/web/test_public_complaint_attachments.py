@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.models import AuditLog, Complaint
 from app.security import uploads
+from app.security.uploads import FileData
 from app.services import complaints
-from app.services.complaints import AttachmentData, IntakeData
+from app.services.complaints import IntakeData
 from app.services.errors import ValidationFailed
 from tests.support import csrf_token
 from tests.uploads import JPEG, LARGE_UPLOADS, MB, PDF, PNG, stored_rows
@@ -168,8 +169,8 @@ def test_the_intake_service_refuses_a_bad_file_before_writing_anything(db_sessio
         name=NAME,
         phone=PHONE,
         attachments=(
-            AttachmentData("截图.png", "image/png", PNG),
-            AttachmentData("伪装.png", "image/png", b"MZ\x90\x00"),
+            FileData("截图.png", "image/png", PNG),
+            FileData("伪装.png", "image/png", b"MZ\x90\x00"),
         ),
     )
     with pytest.raises(ValidationFailed) as refused:

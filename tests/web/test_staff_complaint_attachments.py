@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditLog, Complaint
 from app.models.complaint import ComplaintEvent
+from app.security.uploads import FileData
 from app.services import complaint_handling, complaints
 from app.services.complaint_evidence import add_attachments
-from app.services.complaint_files import AttachmentData
 from app.services.complaints import IntakeData
 from app.services.errors import Conflict, ValidationFailed
 from tests import factories
@@ -154,7 +154,7 @@ def _add(client, case, files):
 
 
 def test_evidence_brought_later_is_added_to_the_open_case_audited_and_in_its_history(client, auth):
-    case = _open_case(attachments=(AttachmentData("来电录音摘要.pdf", "application/pdf", PDF),))
+    case = _open_case(attachments=(FileData("来电录音摘要.pdf", "application/pdf", PDF),))
     auth.login("agent")
     page = client.get(f"/staff/complaints/{case.id}").get_data(as_text=True)
     assert "本投诉已有附件 1 个，还可添加 2 个" in page
@@ -184,7 +184,7 @@ def test_evidence_brought_later_is_added_to_the_open_case_audited_and_in_its_his
 
 def test_the_limits_count_the_files_the_case_already_has(client, auth):
     four = PNG + b"\0" * (4 * MB)
-    case = _open_case(attachments=(AttachmentData("1.png", "image/png", four),) * 2)
+    case = _open_case(attachments=(FileData("1.png", "image/png", four),) * 2)
     auth.login("agent")
     before = stored_rows()
     over = _add(client, case, [("3.png", four)])  # 12 MB with the two on the case
@@ -202,7 +202,7 @@ def test_the_limits_count_the_files_the_case_already_has(client, auth):
     assert "本投诉已有 3 个附件，已达上限，不能再添加" in full
     assert 'name="attach-attachments"' not in full
     with pytest.raises(ValidationFailed) as refused:
-        add_attachments(case.id, [AttachmentData("d.png", "image/png", PNG)], actor=None)
+        add_attachments(case.id, [FileData("d.png", "image/png", PNG)], actor=None)
     assert "本投诉已有 3 个" in refused.value.fields["attachments"]
 
 
@@ -221,7 +221,7 @@ def test_a_closed_case_takes_no_more_files(client, auth):
     assert refused.status_code == 409
     assert "该投诉已撤回，不能再补充附件" in refused.get_data(as_text=True)
     with pytest.raises(Conflict, match="不能再补充附件"):
-        add_attachments(case.id, [AttachmentData("收据.jpg", "image/jpeg", JPEG)], actor=agent)
+        add_attachments(case.id, [FileData("收据.jpg", "image/jpeg", JPEG)], actor=agent)
     assert stored_rows() == before
     assert events == db.session.scalar(
         select(func.count(ComplaintEvent.id)).where(ComplaintEvent.complaint_id == case.id)

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.models import Role, utcnow
 from app.models.improvement import PROBLEM_STATUS_LABELS, ProblemStatus
+from app.security.uploads import FileData
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
 from app.services import improvements
@@ -218,9 +219,9 @@ def improvement_action_add(problem_id: int):
     return render_problem(problem_id, {"action_form": form, "active": "action"}, 400)
 
 
-def _uploads(form) -> list[actions.Upload]:
+def _uploads(form) -> list[FileData]:
     return [
-        actions.Upload(f.filename or "附件", f.mimetype or "", f.read())
+        FileData(f.filename or "附件", f.mimetype or "", f.read())
         for f in (form.files.data or [])
         if getattr(f, "filename", "")
     ]
