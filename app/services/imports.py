@@ -47,7 +47,7 @@ def mobile_number(raw: str) -> str:
 
 
 # NUL and the other control characters (PostgreSQL cannot store a NUL at all)
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab/breaks, DEL, C1
 EMAIL_RE = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$")
 SEGMENT_BY_LABEL = {label: key for key, label in SEGMENT_LABELS.items()}
 
