@@ -7,6 +7,7 @@ file for any model the directory does not hold.
 
 from __future__ import annotations
 
+import functools
 from importlib import import_module
 from pathlib import Path
 
@@ -32,3 +33,16 @@ def resolve(filename: str, shipped: Path) -> Path:
     if _model_dir is not None and (_model_dir / filename).exists():
         return _model_dir / filename
     return shipped
+
+
+def real_path(path: str | Path) -> str:
+    """``path`` resolved (symbolic links followed) as the model caches key it. An absolute path
+    is resolved once per process: resolving walks every component with ``lstat`` (a dozen
+    system calls), and complaint intake asks for the taxonomy and category model each time."""
+    path = str(path)
+    return _resolved(path) if Path(path).is_absolute() else str(Path(path).resolve())
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nlp.taxonomy import Taxonomy, TaxonomyEntry, load_taxonomy
+from nlp.taxonomy import Taxonomy, TaxonomyEntry, by_identity, load_taxonomy
 
 __all__ = [
     "DEFAULT_CATEGORY_MODEL_PATH",
@@ -52,12 +52,20 @@ def _cue_weight(cue: str) -> float:
     return 1.0 + 0.25 * max(0, len(cue) - 2)
 
 
+_KEYWORDS: dict[int, tuple[object, object]] = {}
+
+
+def _lowered_keywords(entries: Sequence[TaxonomyEntry]) -> tuple:
+    """Each entry with its (keyword, lower-cased keyword) pairs, empty keywords left out."""
+    return tuple((e, tuple((k, k.lower()) for k in e.keywords if k)) for e in entries)
+
+
 def _rule_scores(text: str, entries: Sequence[TaxonomyEntry]) -> dict[str, tuple[float, tuple]]:
     """Per code: (score, cues). A child's hits also count for its parent."""
     lowered = text.lower()
     own: dict[str, tuple[float, tuple]] = {}
-    for e in entries:
-        cues = tuple(k for k in e.keywords if k and k.lower() in lowered)
+    for e, keywords in by_identity(_KEYWORDS, entries, _lowered_keywords):
+        cues = tuple(k for k, low in keywords if low in lowered)
         if cues:
             own[e.code] = (sum(_cue_weight(c) for c in cues), cues)
     scores = dict(own)
@@ -147,10 +155,10 @@ def classify_complaint(
     ``resources/models/category.npz``) its probabilities are blended with the rules.
     """
     tax = taxonomy or load_taxonomy()
-    from nlp.active import resolve
+    from nlp.active import real_path, resolve
 
     active = model_path or resolve("category.npz", DEFAULT_CATEGORY_MODEL_PATH)
-    heads = _load_category_model(str(Path(active).resolve()))
+    heads = _load_category_model(real_path(active))
     text = text or ""
     picks = {name: _pick(tax, dim, text, heads) for dim, name in _DIMENSIONS.items()}
     return CategorySuggestion(picks["business"], picks["cause"], picks["channel"])

@@ -234,9 +234,9 @@ def _load_cached(path: str) -> SentimentModel:
 
 def load_model(path: str | Path | None = None) -> SentimentModel:
     """The sentiment model at ``path`` (default: the shipped one), loaded once per process."""
-    from nlp.active import resolve
+    from nlp.active import real_path, resolve
 
-    return _load_cached(str(Path(path or resolve("sentiment.npz", DEFAULT_MODEL_PATH)).resolve()))
+    return _load_cached(real_path(path or resolve("sentiment.npz", DEFAULT_MODEL_PATH)))
 
 
 def predict(texts: Sequence[str], model: SentimentModel | None = None) -> list[SentimentResult]:

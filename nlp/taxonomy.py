@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["DEFAULT_TAXONOMY_PATH", "Dimension", "Taxonomy", "TaxonomyEntry", "load_taxonomy"]
 
@@ -73,9 +74,25 @@ class Taxonomy:
         return _index_for(self)
 
 
-@functools.cache
 def _index_for(taxonomy: Taxonomy) -> dict[str, TaxonomyEntry]:
-    return {e.code: e for dim in taxonomy.dimensions for e in dim.entries}
+    return by_identity(
+        _INDEXES, taxonomy, lambda t: {e.code: e for dim in t.dimensions for e in dim.entries}
+    )
+
+
+_INDEXES: dict[int, tuple[object, object]] = {}
+
+
+def by_identity(cache: dict[int, tuple[object, object]], obj: object, build) -> Any:
+    """``build(obj)``, kept per object *identity* in ``cache`` (at most 64 objects). For the
+    immutable code list: a cache keyed by value would hash every entry and keyword of the list
+    at each look-up, which cost more than building the result."""
+    held = cache.get(id(obj))
+    if held is None or held[0] is not obj:
+        if len(cache) >= 64:
+            cache.clear()
+        held = cache[id(obj)] = (obj, build(obj))
+    return held[1]
 
 
 def _parse(raw: dict) -> Taxonomy:
@@ -112,4 +129,6 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
     Raises ValueError for duplicate codes or unknown parents, OSError if the file is missing.
     """
-    return _load_cached(str(Path(path or DEFAULT_TAXONOMY_PATH).resolve()))
+    from nlp.active import real_path
+
+    return _load_cached(real_path(path or DEFAULT_TAXONOMY_PATH))

@@ -19,6 +19,7 @@ import nlp
 from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
+from app.models.outbox import OutboxMessage
 from app.security import pii, uploads
 from app.security.uploads import FileData
 from app.services import analysis, audit, channels, notify
@@ -318,7 +319,8 @@ def _build(data: IntakeData) -> Complaint:
     refs = _references(data)
     customer, branch = refs.customer, refs.branch
     received = data.received_at or utcnow()
-    ident = next_id(Complaint)
+    # (the acknowledgement's message id in the same round trip: ``acknowledge``)
+    ident = next_id(Complaint, also=(OutboxMessage,))
     complaint = Complaint(
         id=ident,
         reference=reference(ident, received),
