@@ -58,12 +58,18 @@ DECISION_PURPOSES = notify.DECISION_PURPOSES  # notices that tell the customer a
 
 
 def guarded(fn):
-    """Turn a concurrent save (StaleDataError) into the Chinese Conflict message."""
+    """Turn a concurrent save (StaleDataError) into the Chinese Conflict message.
+
+    The versioned UPDATE is flushed here: left to the commit (``transactional``, outside this
+    guard), a handler whose save lost the race to one committed after its version check got a
+    500 instead of the message."""
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            db.session.flush()
+            return result
         except StaleDataError as err:
             db.session.rollback()
             raise Conflict(STALE.format(who="并发保存")) from err

@@ -79,3 +79,75 @@ def test_twenty_concurrent_retries_create_one_complaint(own_postgres):
         )
         db.session.remove()
         db.engine.dispose()
+
+
+def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own_postgres):
+    """Two handlers accept the same case from the page they both loaded (same version). Both
+    pass the version check; the loser's UPDATE then matches no row once the winner commits.
+    It must read as the Chinese conflict message, not an unhandled StaleDataError (a 500)."""
+    import threading
+
+    from sqlalchemy import event, select
+
+    from app.extensions import db
+    from app.models import Role, User
+    from app.models.complaint import Complaint, ComplaintEvent
+    from app.services import complaint_handling as handling
+    from app.services import complaints
+    from app.services.complaints import IntakeData
+    from app.services.errors import Conflict
+
+    app = support.make_app(own_postgres)
+    with app.app_context():
+        support.migrate_to_head()
+        support.seed_baseline()
+        case, _ = complaints.create_complaint(
+            IntakeData(
+                channel="hotline",
+                content="理财赎回资金迟迟未到账。",
+                name="并发",
+                branch_code="HZ01",
+            )
+        )
+        case_id, seen = case.id, case.version
+        agent_ids = db.session.scalars(
+            select(User.id).where(User.role.in_([Role.AGENT, Role.BRANCH_MANAGER])).limit(2)
+        ).all()
+        db.session.remove()
+
+    # Both handlers have loaded the case (and passed the version check) before either writes.
+    both_loaded = threading.Barrier(2)
+    waited = threading.local()
+
+    def hold_first_flush(session, flush_context, instances):
+        if not getattr(waited, "done", False):
+            waited.done = True
+            both_loaded.wait(timeout=20)
+
+    def accept(n: int) -> str:
+        actor = db.session.get(User, agent_ids[n])
+        try:
+            handling.accept(case_id, actor=actor, version=seen)
+        except Conflict as err:
+            return f"conflict: {err}"
+        return "accepted"
+
+    event.listen(db.session, "before_flush", hold_first_flush)
+    try:
+        outcomes = support.at_once(app, accept, 2)
+    finally:
+        event.remove(db.session, "before_flush", hold_first_flush)
+
+    assert sorted(o.split(":")[0] for o in outcomes) == ["accepted", "conflict"], outcomes
+    assert any("已被他人修改" in o for o in outcomes), outcomes
+    with app.app_context():
+        case = db.session.get(Complaint, case_id)
+        accepts = db.session.scalars(
+            select(ComplaintEvent).where(
+                ComplaintEvent.complaint_id == case_id, ComplaintEvent.to_status == "accepted"
+            )
+        ).all()
+        assert case.status == "accepted" and case.version == seen + 1
+        assert len(accepts) == 1
+        db.session.remove()
+        db.engine.dispose()
