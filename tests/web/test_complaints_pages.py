@@ -86,6 +86,33 @@ def test_stale_form_keeps_input_and_explains(client, auth, db_session):
     assert "已被他人修改" in body and typed in body
 
 
+def test_a_stale_action_the_case_no_longer_offers_still_explains_why(client, auth, db_session):
+    """Two handlers accept one new case from the page each loaded: the case page of the one
+    who came second offers no 受理 form any more, so the conflict must show elsewhere on it
+    (it rendered a bare 409 page with no word of what happened)."""
+    c = make()
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    token, version = csrf_token(page), c.version
+    manager = db_session.scalar(select(User).where(User.username == "manager"))
+    complaint_handling.accept(c.id, actor=manager, version=version)
+    response = client.post(
+        f"/staff/complaints/{c.id}/accept",
+        data={"accept-csrf_token": token, "accept-version": version},
+    )
+    body = unescape(response.get_data(as_text=True))
+    assert response.status_code == 409
+    assert f'action="/staff/complaints/{c.id}/accept"' not in body  # no 受理 form now
+    assert body.count("该投诉已被他人修改") == 1  # said once, as the page's message
+    db_session.refresh(c)
+    accepted = db_session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == c.id, ComplaintEvent.to_status == "accepted"
+        )
+    ).all()
+    assert c.status == "accepted" and len(accepted) == 1
+
+
 def test_public_form_creates_a_web_complaint_and_bad_input_is_explained(client, db_session):
     page = client.get("/complaint").get_data(as_text=True)
     bad = client.post(
