@@ -72,21 +72,32 @@ def guarded(fn):
             return result
         except StaleDataError as err:
             db.session.rollback()
-            raise Conflict(STALE.format(who="并发保存")) from err
+            # (the winner's save has committed: its history names who it was)
+            ident = args[0] if args and isinstance(args[0], int) else None
+            raise Conflict(STALE.format(who=_last_actor(ident))) from err
 
     return run
+
+
+def _last_actor(complaint_id: int | None) -> str:
+    """Who wrote the case's latest history entry, for the conflict message."""
+    last = (
+        db.session.scalar(
+            select(ComplaintEvent.actor_name)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(ComplaintEvent.id.desc())
+            .limit(1)
+        )
+        if complaint_id is not None
+        else None
+    )
+    return actor_parts(last)[0] if last else "其他用户"
 
 
 def load(complaint_id: int, version: int | None) -> Complaint:
     complaint = get_complaint(complaint_id)
     if version is not None and complaint.version != version:
-        last = db.session.scalar(
-            select(ComplaintEvent.actor_name)
-            .where(ComplaintEvent.complaint_id == complaint.id)
-            .order_by(ComplaintEvent.id.desc())
-            .limit(1)
-        )
-        raise Conflict(STALE.format(who=actor_parts(last)[0] if last else "其他用户"))
+        raise Conflict(STALE.format(who=_last_actor(complaint.id)))
     return complaint
 
 

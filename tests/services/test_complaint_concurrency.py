@@ -130,7 +130,7 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
             handling.accept(case_id, actor=actor, version=seen)
         except Conflict as err:
             return f"conflict: {err}"
-        return "accepted"
+        return f"accepted:{n}"
 
     event.listen(db.session, "before_flush", hold_first_flush)
     try:
@@ -141,6 +141,10 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
     assert sorted(o.split(":")[0] for o in outcomes) == ["accepted", "conflict"], outcomes
     assert any("已被他人修改" in o for o in outcomes), outcomes
     with app.app_context():
+        # the loser is told who saved first (as when the version check itself refuses)
+        won = next(o for o in outcomes if o.startswith("accepted"))
+        winner = db.session.get(User, agent_ids[int(won.split(":")[1])])
+        assert f"（{winner.display_name}）" in next(o for o in outcomes if o != won)
         case = db.session.get(Complaint, case_id)
         accepts = db.session.scalars(
             select(ComplaintEvent).where(
