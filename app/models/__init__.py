@@ -25,6 +25,7 @@ from app.models.survey import (
     Survey,
     SurveyStatus,
     SurveyVersion,
+    TriggerFiring,
     TriggerRule,
 )
 from app.models.survey_response import (
@@ -75,6 +76,7 @@ __all__ = [
     "LabelCorrection",
     "TextAnalysis",
     "TriggerRule",
+    "TriggerFiring",
     "SurveyVersion",
     "SurveyStatus",
     "Survey",

@@ -283,6 +283,27 @@ class Invitation(BranchScoped, TimestampMixin, db.Model):
         )
 
 
+class TriggerFiring(db.Model):
+    """One business event taken by one trigger rule for one customer, and what came of it.
+
+    An event is identified by its type (the rule's), the customer and the moment it happened:
+    the unique constraint makes an integrator's retry of the same event schedule nothing new,
+    whichever gunicorn worker or database session takes it. Events too old to act on are not
+    recorded (nothing is scheduled for them anyway)."""
+
+    __tablename__ = "trigger_firing"
+    __table_args__ = (UniqueConstraint("rule_id", "customer_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("trigger_rule.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    occurred_at: Mapped[datetime]
+    # "survey" or "visit" with the row it scheduled, else the reason_code it was skipped for
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboundMessage(db.Model):
     """Every message handed to a channel: the development outbox and the delivery log.
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
@@ -19,6 +20,7 @@ from app.models import (
     FollowUp,
     Invitation,
     InvitationStatus,
+    TriggerFiring,
     TriggerRule,
     utcnow,
 )
@@ -92,6 +94,57 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
     return {"reason_code": decision.reason_code, "reason": decision.reason}
 
 
+def _claim_event(
+    rule: TriggerRule, customer: Customer, occurred_at: datetime
+) -> tuple[TriggerFiring, bool]:
+    """The record of this event taken by this rule for this customer, and whether this call made
+    it (False: the same event came before, e.g. an integrator's retry after a timeout). The
+    unique constraint decides between copies arriving at once in other sessions: on PostgreSQL
+    the second INSERT waits for the first transaction and fails once it commits (flushes)."""
+
+    def earlier() -> TriggerFiring | None:
+        return db.session.scalar(
+            select(TriggerFiring).where(
+                TriggerFiring.rule_id == rule.id,
+                TriggerFiring.customer_id == customer.id,
+                TriggerFiring.occurred_at == occurred_at,
+            )
+        )
+
+    found = earlier()
+    if found is not None:
+        return found, False
+    firing = TriggerFiring(rule_id=rule.id, customer_id=customer.id, occurred_at=occurred_at)
+    try:
+        with db.session.begin_nested():
+            db.session.add(firing)
+            db.session.flush()
+    except IntegrityError:
+        found = earlier()
+        if found is None:
+            raise
+        return found, False
+    return firing, True
+
+
+def _duplicate(rule: TriggerRule, first: TriggerFiring) -> dict[str, Any]:
+    """The 202 answer's item for a repeat of an event: what the first one came to."""
+    if first.followup_id is not None:
+        before: dict[str, Any] = {"kind": "visit", "id": first.followup_id}
+    elif first.invitation_id is not None:
+        before = {"kind": "survey", "id": first.invitation_id}
+    else:
+        before = {"kind": "skipped", "reason_code": first.outcome}
+    return {
+        "kind": "skipped",
+        "survey_code": rule.survey.code,
+        "reason_code": "duplicate_event",
+        "reason": "同一事件（类型、客户、发生时间相同）已处理过，不再重复安排"
+        f"{_ACTION_NAMES[rule.action]}",
+        "duplicate_of": before,
+    }
+
+
 def apply_rules(
     event_type: str,
     customer: Customer,
@@ -110,7 +163,8 @@ def apply_rules(
         # Events for one customer arriving at once (PostgreSQL runs them in parallel) would each
         # see no recent invitation and each schedule one, past the frequency cap: the later
         # ones wait here until the first has committed, then see its invitation. (SQLite's
-        # writers are serialised anyway; FOR UPDATE is not sent there.)
+        # writers are serialised anyway; FOR UPDATE is not sent there.) A repeat of one event
+        # is refused by trigger_firing's unique constraint besides (_claim_event).
         db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     scheduled: list[dict[str, Any]] = []
     now = utcnow()
@@ -145,8 +199,13 @@ def apply_rules(
                 }
             )
             continue
+        firing, new = _claim_event(rule, customer, occurred_at)
+        if not new:
+            scheduled.append(_duplicate(rule, firing))
+            continue
         refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
         if refusal is not None:
+            firing.outcome = refusal["reason_code"]
             scheduled.append({"kind": "skipped", "survey_code": rule.survey.code, **refusal})
             continue
         if rule.action == "visit":
@@ -175,6 +234,11 @@ def apply_rules(
             )
         db.session.add(row)
         db.session.flush()
+        firing.outcome = rule.action
+        if rule.action == "visit":
+            firing.followup_id = row.id
+        else:
+            firing.invitation_id = row.id
         scheduled.append(
             {
                 "kind": rule.action,

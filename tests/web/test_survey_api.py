@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -423,3 +423,60 @@ def test_a_phone_of_a_few_digits_is_refused_not_stored_over_the_customers(client
         assert reply.get_json()["error"]["fields"] == {"customer.phone": "手机号格式不正确"}
     customer = db.session.scalar(select(Customer).where(Customer.external_id == "APIC009"))
     assert customer.phone == "13822223333"
+
+
+def test_a_retried_event_schedules_nothing_new(client):
+    """An integrator retrying after a timeout sends the same event again (same type, customer
+    and occurred_at): the call-back task or survey the first one scheduled is not made twice,
+    and the answer says so, naming what the first one scheduled. Another moment is another
+    event."""
+    headers = bearer("events:write")
+    issued = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+
+    def post(event_type, when, external_id="EV-RETRY"):
+        reply = client.post(
+            "/api/v1/events",
+            json={
+                "type": event_type,
+                "customer": {"external_id": external_id, "name": "钱七", "phone": "13700000013"},
+                "occurred_at": when.isoformat(),
+                "branch_code": "HZ01",
+            },
+            headers=headers,
+        )
+        assert reply.status_code == 202
+        return reply.json["scheduled"]
+
+    def visits(external_id="EV-RETRY") -> int:
+        return db.session.scalar(
+            select(func.count(FollowUp.id))
+            .join(Customer, Customer.id == FollowUp.customer_id)
+            .where(Customer.external_id == external_id, FollowUp.reason == "trigger")
+        )
+
+    [first] = post("card.issued", issued)
+    assert first["kind"] == "visit"
+    # the same instant written in another offset is the same event
+    for again in (issued, issued.astimezone(timezone(timedelta(hours=8)))):
+        assert post("card.issued", again) == [
+            {
+                "kind": "skipped",
+                "survey_code": "credit-card",
+                "reason_code": "duplicate_event",
+                "reason": "同一事件（类型、客户、发生时间相同）已处理过，不再重复安排回访",
+                "duplicate_of": {"kind": "visit", "id": first["id"]},
+            }
+        ]
+    assert visits() == 1
+    [later] = post("card.issued", issued + timedelta(minutes=1))  # a second card
+    assert later["kind"] == "visit" and visits() == 2
+    [other] = post("card.issued", issued, "EV-RETRY2")  # another customer's card
+    assert other["kind"] == "visit" and visits("EV-RETRY2") == 1
+
+    opened = issued - timedelta(hours=1)
+    [survey] = post("account.opened", opened, "EV-RETRY3")
+    assert survey["kind"] == "survey"
+    [again] = post("account.opened", opened, "EV-RETRY3")
+    assert again["reason_code"] == "duplicate_event", again  # (not the frequency cap)
+    assert again["duplicate_of"] == {"kind": "survey", "id": survey["id"]}
+    assert invitations_of("EV-RETRY3") == 1

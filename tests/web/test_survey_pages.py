@@ -20,7 +20,9 @@ from app.models import (
     Response,
     Role,
     Survey,
+    TriggerFiring,
     TriggerRule,
+    utcnow,
 )
 from app.services import campaigns, invitations
 from app.services.customers import CustomerData
@@ -495,11 +497,18 @@ def test_only_a_rule_that_never_scheduled_anything_can_be_deleted(client, auth, 
     assert "只能停用" in client.get(refused.headers["Location"]).text
     assert db_session.get(TriggerRule, fresh.id) is not None
     db_session.execute(update(Invitation).where(Invitation.id == used.id).values(source="web"))
+    # an event it took and skipped (the customer had opted out) is no reason to keep it
+    skipped = TriggerFiring(
+        rule_id=fresh.id, customer_id=used.customer_id, occurred_at=utcnow(), outcome="opted_out"
+    )
+    db_session.add(skipped)
+    db_session.flush()
     assert f"/manager/triggers/{fresh.id}/delete" in client.get("/manager/triggers").text
     done = client.post(f"/manager/triggers/{fresh.id}/delete", data={"csrf_token": token})
-    rule_id = fresh.id
+    rule_id, firing_id = fresh.id, skipped.id
     db_session.expire_all()
     assert done.status_code == 302 and db_session.get(TriggerRule, rule_id) is None
+    assert db_session.get(TriggerFiring, firing_id) is None
 
 
 def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, auth):

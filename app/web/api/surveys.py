@@ -143,7 +143,14 @@ class EventIn(Strict):
 
 class EventAccepted(BaseModel):
     accepted: bool
-    scheduled: list[dict[str, Any]]
+    scheduled: list[dict[str, Any]] = Field(
+        description="每条匹配的触发规则一项：已安排时为 {kind: survey|visit, id, survey_code, "
+        "due_at}；未安排时为 {kind: skipped, survey_code, reason_code, reason}，reason_code 为 "
+        "event_too_old（事件过久或问卷有效期已过）、frequency_cap、opted_out、channel_opted_out、"
+        "open_complaint，或 duplicate_event：同一事件（type、客户 external_id、occurred_at 相同，"
+        "例如超时后的重试）已处理过，不再重复安排，duplicate_of 说明首次的结果 "
+        "{kind: survey|visit, id} 或 {kind: skipped, reason_code}"
+    )
 
 
 @endpoint(
@@ -251,7 +258,8 @@ def list_responses(query: ResponseQuery):
     tags=["surveys"],
 )
 def post_event(body: EventIn):
-    """Matching trigger rules schedule a survey invitation or a follow-up visit after a delay."""
+    """Matching trigger rules schedule a survey invitation or a follow-up visit after a delay.
+    The same event again (same type, customer and occurred_at) schedules nothing new."""
     with customer_fields():
         scheduled = survey_triggers.record_event(
             survey_triggers.EventData(
