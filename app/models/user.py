@@ -28,6 +28,12 @@ ROLE_LABELS = {
 }
 
 
+# A staff login: what an account may be created with, and what the complaint history reads
+# back out of a stored "显示名（login）" (app.services.complaints.actor_parts). Two characters
+# at least: the head office's demo login is ``hq``.
+USERNAME_PATTERN = r"[A-Za-z0-9_.-]{2,64}"
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     """A staff member; ``branch`` is the root of the subtree they may see."""
 

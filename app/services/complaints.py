@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
 from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
 from app.models.outbox import OutboxMessage
+from app.models.user import USERNAME_PATTERN
 from app.security import pii, uploads
 from app.security.uploads import FileData
 from app.services import analysis, audit, channels, notify
@@ -105,7 +106,7 @@ def actor_name(actor: User | None) -> str:
     return f"{actor.display_name}（{actor.username}）" if actor else "系统"
 
 
-_STORED_ACTOR = re.compile(r"^(?P<name>.+)（(?P<login>[A-Za-z0-9_.-]{3,64})）$")
+_STORED_ACTOR = re.compile(rf"^(?P<name>.+)（(?P<login>{USERNAME_PATTERN})）$")
 
 
 def actor_parts(stored: str) -> tuple[str, str | None]:

@@ -8,17 +8,18 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Branch, Role, User
+from app.models.user import USERNAME_PATTERN
 from app.security.passwords import hash_password, password_problem
 from app.services import audit
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
 
-USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，3–64 位"
+USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，2–64 位"
 BRANCH_RULE = (
     "坐席和网点负责人必须指定所属机构（只看该机构及下级网点的数据）；"
     "“全行（不指定机构）”只适用于总分行管理和系统管理员"
 )
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+USERNAME_RE = re.compile(rf"^{USERNAME_PATTERN}$")
 
 
 def _branch_by_code(code: str | None) -> Branch | None:

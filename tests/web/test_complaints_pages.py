@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from html import unescape
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -442,6 +443,41 @@ def test_history_names_people_without_their_login(client, auth):
     page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
     assert "（agent）" not in page
     assert '<span title="工号 agent">李坐席（杭州分行）</span>' in page  # the id, on hover
+
+
+def test_history_names_the_head_office_manager_without_the_short_login(client, auth):
+    """The demo's head-office login ``hq`` has two letters: the history showed
+    "周总（总行客户体验部）（hq）", the login taken for part of the name."""
+    c = make()
+    auth.login("hq")
+    assert _post(client, c, "accept").status_code == 302
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert "（hq）" not in page
+    assert '<span title="工号 hq">周总（总行客户体验部）</span>' in page
+
+
+def test_every_login_the_username_rule_allows_is_read_back_from_the_history(db_session):
+    """One rule for the logins staff may have and for reading them back out of a stored
+    actor name: every demo login (documented, kept) is a valid username, and each one's
+    stored name splits into the display name and the login; a login of one letter or of
+    other characters is refused at creation."""
+    from app.models import User
+    from app.services.complaints import actor_name, actor_parts
+    from app.services.errors import ValidationFailed
+    from app.services.users import USERNAME_RE, create_user
+
+    staff = db_session.scalars(select(User)).all()
+    logins = {u.username for u in staff}
+    assert {"admin", "hq", "manager", "agent", "manager_nj", "agent_nj"} <= logins
+    for user in staff:
+        assert USERNAME_RE.match(user.username), user.username
+        assert actor_parts(actor_name(user)) == (user.display_name, user.username)
+    made = create_user("li", "hq_manager", "Kesheng@2026x", display_name="李（总行）")
+    assert actor_parts(actor_name(made)) == ("李（总行）", "li")
+    for bad in ("x", "a b", "张三", "x" * 65):
+        with pytest.raises(ValidationFailed):
+            create_user(bad, "hq_manager", "Kesheng@2026x", display_name="某人")
+    assert actor_parts("系统") == ("系统", None)
 
 
 def test_case_page_keeps_the_model_version_out_of_sight(client, auth, db_session):
