@@ -49,6 +49,12 @@ def sweep_deadlines(*, now=None) -> list[str]:
     communicated yet), once; returns their references.
 
     Runs unscoped (job or CLI); safe to run as often as wanted.
+
+    The cases are locked as they are read (PostgreSQL; SQLite's writers take turns anyway),
+    skipping any a handler is saving at this moment: read unlocked, such a case was changed
+    under the sweep, and its versioned UPDATE (StaleDataError) rolled back every escalation of
+    the run. A skipped case is escalated by the next run, if still overdue; a sweep running
+    at once skips this one's cases too.
     """
     now = now or utcnow()
     stmt = (
@@ -61,6 +67,8 @@ def sweep_deadlines(*, now=None) -> list[str]:
             Complaint.merged_into_id.is_(None),
         )
         .order_by(Complaint.due_at)
+        .with_for_update(of=Complaint, skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     done = []
     for complaint in db.session.scalars(stmt).all():

@@ -155,3 +155,90 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
         assert len(accepts) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_handler_saving_a_case_during_the_deadline_sweep_does_not_stop_it(own_postgres):
+    """The sweep escalates overdue cases; a handler saves one of them at that very moment. The
+    sweep read the case before the handler committed, and its versioned UPDATE matched no row
+    afterwards: a StaleDataError rolled back the whole sweep, so no overdue case was escalated.
+    Now the case being saved is left to the next run and every other one is escalated.
+
+    Interleaving: the handler's UPDATE is written (the row locked, not committed); the sweep
+    then reads the overdue cases; the handler commits once the sweep begins to write."""
+    from datetime import timedelta
+
+    from sqlalchemy import event, select, update
+
+    from app.extensions import db
+    from app.models import Role, User, utcnow
+    from app.models.complaint import Complaint
+    from app.services import complaint_escalation, complaints
+    from app.services import complaint_handling as handling
+    from app.services.complaints import IntakeData
+
+    app = support.make_app(own_postgres)
+    with app.app_context():
+        support.migrate_to_head()
+        support.seed_baseline()
+        ids = []
+        for text in ("信用卡年费未经同意扣收。", "网银转账手续费收取不明。"):
+            case, _ = complaints.create_complaint(
+                IntakeData(channel="hotline", content=text, name="超期", branch_code="HZ01")
+            )
+            ids.append(case.id)
+        busy, other = ids
+        past = utcnow() - timedelta(days=1)
+        for n, case_id in enumerate(ids):  # overdue (as are some of the demo's cases)
+            db.session.execute(
+                update(Complaint)
+                .where(Complaint.id == case_id)
+                .values(due_at=past + timedelta(minutes=n))
+            )
+        db.session.commit()
+        seen = db.session.get(Complaint, busy).version
+        refs = {i: db.session.get(Complaint, i).reference for i in ids}
+        agent_id = db.session.scalar(
+            select(User.id).where(User.role == Role.AGENT, User.username == "agent")
+        )
+        db.session.remove()
+
+    handler_wrote, sweep_writes = threading.Event(), threading.Event()
+    role = threading.local()
+
+    def after_flush(session, flush_context):
+        if getattr(role, "name", None) == "handler" and not handler_wrote.is_set():
+            handler_wrote.set()  # the UPDATE is written and the row locked, not committed
+            assert sweep_writes.wait(timeout=20)
+
+    def before_flush(session, flush_context, instances):
+        if getattr(role, "name", None) == "sweep":
+            sweep_writes.set()
+
+    def work(n: int):
+        if n == 0:
+            role.name = "handler"
+            return handling.accept(busy, actor=db.session.get(User, agent_id), version=seen).status
+        role.name = "sweep"
+        assert handler_wrote.wait(timeout=20)
+        return complaint_escalation.sweep_deadlines()
+
+    event.listen(db.session, "after_flush", after_flush)
+    event.listen(db.session, "before_flush", before_flush)
+    try:
+        outcomes = support.at_once(app, work, 2)
+    finally:
+        event.remove(db.session, "after_flush", after_flush)
+        event.remove(db.session, "before_flush", before_flush)
+
+    assert "accepted" in outcomes, outcomes
+    [swept] = [o for o in outcomes if o != "accepted"]
+    assert isinstance(swept, list), outcomes  # (not the repr of a StaleDataError)
+    assert refs[other] in swept and refs[busy] not in swept
+    with app.app_context():
+        saved = db.session.get(Complaint, busy)
+        assert saved.status == "accepted" and saved.escalated_at is None
+        assert db.session.get(Complaint, other).escalated_at is not None
+        db.session.remove()
+        assert complaint_escalation.sweep_deadlines() == [refs[busy]]  # the next run
+        db.session.remove()
+        db.engine.dispose()
