@@ -124,7 +124,11 @@ def days_left(due: datetime | None, now: datetime) -> int | None:
 
 def band(due: datetime | None, now: datetime) -> str:
     """``paused``, ``overdue``, ``due_soon`` (within 3 days, the last day included) or ``ok``."""
-    left = days_left(due, now)
+    return band_of(days_left(due, now))
+
+
+def band_of(left: int | None) -> str:
+    """``band`` from the days left (``days_left``), for a list that works them out once."""
     if left is None:
         return "paused"
     if left < 0:

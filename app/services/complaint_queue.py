@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
-from sqlalchemy.orm import load_only
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 
 import nlp
 from app.extensions import db
@@ -77,8 +77,6 @@ def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
     """Which complaints a queue holds (None: every complaint)."""
     if queue == "all":
         return None
-    now = utcnow()
-    running = deadline_running_clause()  # (decided, not yet communicated: still due)
     in_work = in_work_condition()
     if queue == "mine":
         return and_(in_work, Complaint.assignee_id == user.id)
@@ -87,11 +85,13 @@ def _condition(queue: str, user: User) -> ColumnElement[bool] | None:
         return and_(in_work, Complaint.branch_id.in_(subtree))
     if queue == "unassigned":
         return and_(in_work, Complaint.assignee_id.is_(None))
-    if queue == "due_soon":
+    if queue in ("due_soon", "overdue"):
+        now = utcnow()
+        running = deadline_running_clause()  # (decided, not yet communicated: still due)
+        if queue == "overdue":
+            return and_(in_work, running, Complaint.due_at < now)
         soon = clock.end_of_day(clock.local_date(now) + timedelta(days=clock.DUE_SOON_DAYS))
         return and_(in_work, running, Complaint.due_at.between(now, soon))
-    if queue == "overdue":
-        return and_(in_work, running, Complaint.due_at < now)
     if queue == "major":
         return and_(in_work, Complaint.is_major.is_(True))
     return in_work
@@ -118,23 +118,41 @@ def _search(stmt, q: str):
     return stmt.where(or_(*conditions))
 
 
-LIST_COLUMNS = (
-    Complaint.reference,
-    Complaint.status,
-    Complaint.channel,
-    Complaint.received_at,
-    Complaint.due_at,
-    Complaint.decided_at,  # (with the next: a decision not yet told still has its deadline)
-    Complaint.decision_notified_at,
-    Complaint.complainant_name,
-    Complaint.complainant_phone,
-    Complaint.content,
-    Complaint.branch_id,
-    Complaint.assignee_id,
-    Complaint.is_major,
-    Complaint.major_reason,
-    Complaint.priority,
-)
+class ListedCase(NamedTuple):
+    """One case as a queue page lists it: only the columns the list shows (the texts of a
+    decision, JSON histories etc. stay in the database), read as a plain row instead of an ORM
+    object (thirty objects, with their identity map and instrumented attributes, cost a page
+    ~0.5 ms of CPU on PostgreSQL). The display properties are the model's own, shared."""
+
+    id: int
+    reference: str
+    status: str
+    channel: str
+    received_at: datetime
+    due_at: datetime | None
+    decided_at: datetime | None  # (with the next: a decision not yet told still has its deadline)
+    decision_notified_at: datetime | None
+    complainant_name: str
+    complainant_phone: str | None
+    content: str
+    branch_id: int | None
+    assignee_id: int | None
+    is_major: bool
+    major_reason: str | None
+    priority: str
+
+    clock_running = Complaint.clock_running
+    awaiting_notice = Complaint.awaiting_notice
+    deadline_running = Complaint.deadline_running
+    is_open = Complaint.is_open
+    status_label = Complaint.status_label
+    channel_label = Complaint.channel_label
+    major_reason_label = Complaint.major_reason_label
+    masked_name = Complaint.masked_name
+    masked_phone = Complaint.masked_phone
+
+
+LIST_COLUMNS = tuple(getattr(Complaint, name) for name in ListedCase._fields)
 
 
 def queue_order(queue: str) -> list:
@@ -151,32 +169,60 @@ def queue_order(queue: str) -> list:
 
 
 def search(filters: Filters, user: User, *, page: int = 1, known_total: int | None = None) -> Page:
-    """One page of a queue, most urgent first; the branch scope applies automatically.
+    """One page of a queue, most urgent first (``ListedCase`` rows); the branch scope applies
+    automatically.
 
     ``known_total``: the queue's size when the caller has just counted it (the tab counts), so
     an un-narrowed list does not count the same rows again."""
-    stmt = _search(_queue(select(Complaint), filters.queue, user), filters.q)
+    if known_total is not None and not filters.narrowed:
+        total = known_total
+    else:
+        counted = _filtered(select(Complaint.id), filters, user).subquery()
+        total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.execute(_list_statement(filters, user, page))
+    return Page([ListedCase._make(row) for row in rows], page, pages, total)
+
+
+def _filtered(stmt: Select, filters: Filters, user: User) -> Select:
+    stmt = _search(_queue(stmt, filters.queue, user), filters.q)
     if filters.status:
         stmt = stmt.where(Complaint.status == filters.status)
     if filters.channel:
         stmt = stmt.where(Complaint.channel == filters.channel)
     if filters.code_business:
         stmt = stmt.where(Complaint.code_business.startswith(filters.code_business))
-    if known_total is not None and not filters.narrowed:
-        total = known_total
-    else:
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(
-        stmt.order_by(*queue_order(filters.queue))
+    return stmt
+
+
+# The statements of un-narrowed lists, built once per process: a statement used again keeps
+# its cache key, which SQLAlchemy otherwise works out anew for every page view (with building
+# the statement, about a tenth of the page's CPU). Keyed by everything the statement holds.
+_LISTS: dict[tuple, Select] = {}
+_MAX_LISTS = 1_000
+
+
+def _list_statement(filters: Filters, user: User, page: int) -> Select:
+    key = None
+    if not filters.narrowed and filters.queue not in ("due_soon", "overdue"):  # (not by time)
+        mine = user.id if filters.queue == "mine" else None
+        subtree = user.branch.path if filters.queue == "branch" and user.branch else None
+        key = (filters.queue, mine, subtree, page)
+        found = _LISTS.get(key)
+        if found is not None:
+            return found
+    stmt = (
+        _filtered(select(*LIST_COLUMNS), filters, user)
+        .order_by(*queue_order(filters.queue))
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
-        # only what the list shows (the texts of a decision, JSON histories etc. stay in the
-        # database); branch and handler names come from app.services.names
-        .options(load_only(*LIST_COLUMNS))
     )
-    return Page(list(rows), page, pages, total)
+    if key is not None:
+        if len(_LISTS) >= _MAX_LISTS:
+            _LISTS.clear()
+        _LISTS[key] = stmt
+    return stmt
 
 
 SUMMARY_CHARS = 60
@@ -239,21 +285,23 @@ def _deadline(band: str, left: int | None) -> str:
     return "中止计时" if band == "paused" else "—"
 
 
-def _due_on(c: Complaint) -> str:
+def _due_on(status: str, day: date) -> str:
     """The day the decision is due, as the handler reads it: a Beijing date (the clock's unit),
     named for what it is due for."""
-    day = f"{clock.local_date(c.due_at):%Y-%m-%d}"
-    return f"核查时限 {day}" if c.status == "review_requested" else f"时限 {day}"
+    named = "核查时限" if status == "review_requested" else "时限"
+    return f"{named} {day.isoformat()}"
 
 
-def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
+def queue_rows(cases: Iterable[Complaint | ListedCase], now: datetime) -> list[QueueRow]:
     """The display rows of a page of cases (names from the per-process copy)."""
+    today = clock.local_date(now)
     out = []
     for c in cases:
         running = c.deadline_running
-        left = clock.days_left(c.due_at, now) if running else None
+        due = clock.local_date(c.due_at) if running and c.due_at else None  # the last day
+        left = (due - today).days if due else None
         if running:
-            band = clock.band(c.due_at, now)
+            band = clock.band_of(left)
         else:  # a paused case has no due date while paused, yet it is not finished either
             band = "paused" if c.status == "paused" else "none"
         out.append(
@@ -274,7 +322,7 @@ def queue_rows(cases: Iterable[Complaint], now: datetime) -> list[QueueRow]:
                 assignee=names.user(c.assignee_id) or ("待分派" if c.is_open else "—"),
                 band=band,
                 deadline=_deadline(band, left),
-                due_on=_due_on(c) if running and c.due_at else "",
+                due_on=_due_on(c.status, due) if due else "",
             )
         )
     return out

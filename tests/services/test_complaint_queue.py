@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, text
 
 from app.extensions import db
 from app.models import Complaint, Role, utcnow
-from app.services import complaint_casework, complaint_clock, complaints
+from app.services import complaint_casework, complaint_clock, complaints, scope
 from app.services import complaint_queue as queue
 from tests import factories
 
@@ -178,3 +178,40 @@ def _literal(value) -> str:
     if hasattr(value, "isoformat"):
         return f"'{value.isoformat()}'"
     return str(value)
+
+
+def test_each_user_lists_their_own_cases_from_the_statements_kept_per_process(db_session):
+    """The statements of un-narrowed lists are built once per process and used again: one kept
+    for one agent's 我的 or one unit's 本机构 must never list another's cases, the branch scope
+    still applies on every use, and the rows read as columns display as the cases do."""
+    hangzhou, nanjing = factories.user(Role.AGENT, "HZ"), factories.user(Role.AGENT, "NJ")
+    hz_manager = factories.user(Role.BRANCH_MANAGER, "HZ")
+    nj_manager = factories.user(Role.BRANCH_MANAGER, "NJ")
+    hz_case = _complaint("HZ01", 2, "信用卡年费未按约定减免，要求退还。")
+    nj_case = _complaint("NJ01", 1, "网点排队两个小时，只开了一个窗口。")
+    complaint_casework.assign(hz_case.id, hangzhou.id, actor=hz_manager)
+    complaint_casework.assign(nj_case.id, nanjing.id, actor=nj_manager)
+
+    def listed(queue_name: str, user) -> set[int]:
+        scope.bind(db_session, scope.scope_for(user))  # as a web request does
+        try:
+            return {c.id for c in queue.search(queue.Filters(queue=queue_name), user).items}
+        finally:
+            scope.bind(db_session, scope.WHOLE_BANK)
+
+    for _ in range(2):  # the second round uses the kept statements
+        assert listed("mine", hangzhou) == {hz_case.id}
+        assert listed("mine", nanjing) == {nj_case.id}
+        assert nj_case.id not in listed("branch", hz_manager) and hz_case.id in listed(
+            "branch", hz_manager
+        )
+        assert hz_case.id not in listed("branch", nj_manager) and nj_case.id in listed(
+            "branch", nj_manager
+        )
+        assert nj_case.id not in listed("open", hz_manager)  # (the scope, added per use)
+        assert hz_case.id not in listed("open", nj_manager)
+
+    now = utcnow()
+    page = queue.search(queue.Filters(queue="all"), hz_manager).items
+    as_cases = [db_session.get(Complaint, c.id) for c in page]
+    assert page and queue.queue_rows(page, now) == queue.queue_rows(as_cases, now)
