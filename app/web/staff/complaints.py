@@ -250,6 +250,19 @@ def _render(
     ), status
 
 
+_TAB_URLS: dict[str, dict[str, str]] = {}
+
+
+def _tab_urls() -> dict[str, str]:
+    """The queue tabs' addresses, built once per process (and script root), like the menu's:
+    eight url_for calls on every view of the busiest staff page."""
+    found = _TAB_URLS.get(request.script_root)
+    if found is None:
+        tabs = {key: url_for("staff.complaint_queue", queue=key) for key in queue.QUEUES}
+        found = _TAB_URLS[request.script_root] = tabs
+    return found
+
+
 @bp.get("/complaints")
 @roles_required(*STAFF_ROLES)
 def complaint_queue():
@@ -277,6 +290,7 @@ def complaint_queue():
         filters=filters,
         moved_from=queue.QUEUES[asked.queue] if asked.queue != filters.queue else None,
         queues=queue.QUEUES,
+        tab_urls=_tab_urls(),
         counts=counts,
         statuses=STATUS_LABELS,
         channels=CHANNEL_LABELS,
