@@ -83,8 +83,29 @@ def pre_fork(server, worker):
             server.log.info("text-analysis models loaded in the master: %s", version)
         except Exception:  # a model problem shows up (and is logged) where analysis runs
             server.log.exception("could not preload the text-analysis models")
+        server.log.info("templates compiled in the master: %d", _compile_templates(app))
     gc.collect()
     gc.freeze()
+
+
+def _compile_templates(app) -> int:
+    """Compile every page template once, here: each worker would otherwise compile the ones it
+    renders on first use (tens of milliseconds each, while the requests queued behind it wait,
+    after every start and every worker replacement). Jinja keeps them in the environment's
+    cache, which the workers inherit; a template that fails to compile is left to the request
+    that renders it, which reports it."""
+    env = app.jinja_env
+    names = [n for n in env.list_templates(extensions=("html", "txt")) if not n.startswith(".")]
+    if env.cache is not None and getattr(env.cache, "capacity", len(names)) < len(names):
+        return 0  # (a cache too small to hold them: compiling here would only evict)
+    compiled = 0
+    for name in names:
+        try:
+            env.get_template(name)
+            compiled += 1
+        except Exception:  # noqa: BLE001
+            app.logger.warning("template %s not compiled in the master", name, exc_info=True)
+    return compiled
 
 
 def post_fork(server, worker):

@@ -112,6 +112,10 @@ def run_backend(backend: str, broker: str, args) -> None:
             ("complaint API POST /api/v1/complaints", "complaint", "/"),
             ("staff queue GET /staff/complaints", "get", "/staff/complaints"),
         ):
+            # Warm-up (not counted): a short run first, so that both workers have served the
+            # request once (statements compiled, per-process caches filled) and the rounds
+            # measure the steady state a running server is in.
+            run(server.base, mode, workdir, path=path, seconds=1)
             runs = [run(server.base, mode, workdir, path=path) for _ in range(args.rounds)]
             print(fmt(name, median_run(runs)))
             print(

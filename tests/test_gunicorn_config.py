@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -59,3 +60,6 @@ def test_gunicorn_starts_preloads_the_models_and_serves(tmp_path):
     text = log.read_text()
     assert "Booting worker" in text and "Traceback" not in text
     assert "text-analysis models loaded in the master" in text
+    # every page template compiled before the fork, none left to a worker's first request
+    compiled = re.search(r"templates compiled in the master: (\d+)", text)
+    assert compiled is not None and int(compiled.group(1)) >= 40, text
