@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
@@ -303,6 +303,17 @@ def look_up(data: IntakeData) -> References:
     """The customer, branch and product the intake names (ValidationFailed for an unknown
     code). Only reads: ``register`` runs it before its transaction takes the write lock."""
     customer = find_customer(data)
+    if data.branch_code and data.product_code:  # (an integrator's usual case: one round trip)
+        both = db.session.execute(
+            select(Branch, Product)
+            .join_from(Branch, Product, true())  # (two independent rows, one each)
+            .where(
+                Branch.code == data.branch_code.strip().upper(),
+                Product.code == data.product_code.strip(),
+            )
+        ).first()
+        if both is not None:
+            return References(customer, both.Branch, both.Product)
     return References(customer, _branch_of(data, customer), _product(data.product_code))
 
 

@@ -646,7 +646,10 @@ def test_intake_reads_before_the_write_lock_and_only_writes_under_it(db_session)
     under_lock: list[str] = []
     took_lock: list[bool] = []
 
+    every: list[str] = []
+
     def seen(conn, cursor, statement, *args):
+        every.append(" ".join(statement.split()))
         if db_setup.in_write_intent():
             under_lock.append(" ".join(statement.split()))
 
@@ -670,11 +673,15 @@ def test_intake_reads_before_the_write_lock_and_only_writes_under_it(db_session)
     event.listen(engine, "before_cursor_execute", seen)
     try:
         first = register()
+        during = list(every)
         assert first.created and first.complaint.customer_id == customer.id
         assert first.complaint.branch.code == "HZ01" and first.complaint.product.code == "CREDIT"
         reads = [s for s in under_lock if s.upper().startswith("SELECT")]
         assert not [s for s in reads if re.search(r"\bFROM (customer|branch|product)\b", s)]
         assert any(s.upper().startswith("INSERT INTO COMPLAINT ") for s in under_lock)
+        # the branch and the product named are read in one round trip
+        lookups = [s for s in during if re.search(r"\bFROM (branch|product)\b", s)]
+        assert len(lookups) == 1 and "product" in lookups[0], lookups
         again = register()  # the same call logged twice by the hotline system
         assert not again.created and again.complaint.id == first.complaint.id
         with pytest.raises(ValidationFailed, match="机构代码"):
