@@ -113,7 +113,11 @@ def next_id(model: type[Any], *, also: tuple[type[Any], ...] = ()) -> int:
         reserved = db.session.info.setdefault(_RESERVED_IDS, {})
         if not also and reserved.get(table.name):
             return reserved[table.name].pop()
-        names = [table.name, *(m.__table__.name for m in also)]
+        # (at most one id waits per table: one left unused is taken by the next call)
+        names = [
+            table.name,
+            *(m.__table__.name for m in also if not reserved.get(m.__table__.name)),
+        ]
         ids = conn.execute(
             select(*(func.nextval(func.pg_get_serial_sequence(name, "id")) for name in names))
         ).one()

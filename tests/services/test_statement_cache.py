@@ -68,3 +68,21 @@ def test_intake_takes_the_complaint_and_message_ids_in_one_statement(db_session)
     notices = [e for e in complaints.history(complaint) if e.kind == "notice"]
     message = db.session.get(OutboxMessage, notices[0].detail["message_id"])
     assert message.related_id == complaint.id and message.purpose == "acknowledgement"
+
+
+def test_an_unused_message_id_waits_once_and_is_used_next(db_session):
+    """Cases with no contact send no acknowledgement: the message id taken with theirs waits
+    (one, not one per case) and the next message gets it without a statement of its own."""
+    _postgres(db_session)
+    for n in range(3):
+        complaints.create_complaint(
+            complaints.IntakeData(
+                channel="branch", content=f"柜台排队太久{n}", name="匿名", branch_code="HZ01"
+            )
+        )
+    waiting = db.session.info["reserved_ids"]["outbox_message"]
+    assert len(waiting) == 1
+    kept = waiting[0]
+    complaint = new()
+    notice = next(e for e in complaints.history(complaint) if e.kind == "notice")
+    assert notice.detail["message_id"] == kept
