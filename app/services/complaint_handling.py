@@ -30,7 +30,9 @@ from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.services.tx import transactional
 
-STALE = "该投诉已被他人修改（{who}），您填写的内容未丢失，请核对最新状态后重新提交。"
+# Names who saved first in the sentence ("已被李坐席（杭州分行）修改"), not in brackets of its
+# own, which nested the unit's: "已被他人修改（李坐席（杭州分行））".
+STALE = "该投诉已被{who}修改，您填写的内容未丢失，请核对最新状态后重新提交。"
 REMEDIES = {
     "review": "向上级机构申请核查",
     "mediation": "申请调解",
@@ -74,13 +76,13 @@ def guarded(fn):
             db.session.rollback()
             # (the winner's save has committed: its history names who it was)
             ident = args[0] if args and isinstance(args[0], int) else None
-            raise Conflict(STALE.format(who=_last_actor(ident))) from err
+            raise Conflict(STALE.format(who=last_actor(ident))) from err
 
     return run
 
 
-def _last_actor(complaint_id: int | None) -> str:
-    """Who wrote the case's latest history entry, for the conflict message."""
+def last_actor(complaint_id: int | None) -> str:
+    """Who wrote the case's latest history entry, for the conflict messages."""
     last = (
         db.session.scalar(
             select(ComplaintEvent.actor_name)
@@ -97,7 +99,7 @@ def _last_actor(complaint_id: int | None) -> str:
 def load(complaint_id: int, version: int | None) -> Complaint:
     complaint = get_complaint(complaint_id)
     if version is not None and complaint.version != version:
-        raise Conflict(STALE.format(who=_last_actor(complaint.id)))
+        raise Conflict(STALE.format(who=last_actor(complaint.id)))
     return complaint
 
 

@@ -139,12 +139,12 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
         event.remove(db.session, "before_flush", hold_first_flush)
 
     assert sorted(o.split(":")[0] for o in outcomes) == ["accepted", "conflict"], outcomes
-    assert any("已被他人修改" in o for o in outcomes), outcomes
+    assert any("修改，您填写的内容未丢失" in o for o in outcomes), outcomes
     with app.app_context():
         # the loser is told who saved first (as when the version check itself refuses)
         won = next(o for o in outcomes if o.startswith("accepted"))
         winner = db.session.get(User, agent_ids[int(won.split(":")[1])])
-        assert f"（{winner.display_name}）" in next(o for o in outcomes if o != won)
+        assert f"已被{winner.display_name}修改" in next(o for o in outcomes if o != won)
         case = db.session.get(Complaint, case_id)
         accepts = db.session.scalars(
             select(ComplaintEvent).where(

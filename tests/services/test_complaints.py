@@ -388,7 +388,7 @@ def test_stale_version_is_a_conflict(db_session):
     c = new()
     seen = c.version
     handling.add_note(c.id, actor=agent, text="已电话联系客户", version=seen)
-    with pytest.raises(Conflict, match="已被他人修改"):
+    with pytest.raises(Conflict, match="该投诉已被.*修改"):
         handling.accept(c.id, actor=agent, version=seen)
 
 

@@ -84,27 +84,35 @@ def test_stale_form_keeps_input_and_explains(client, auth, db_session):
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "已被他人修改" in body and typed in body
+    assert "修改，您填写的内容未丢失" in body and typed in body
 
 
-def test_a_stale_action_the_case_no_longer_offers_still_explains_why(client, auth, db_session):
-    """Two handlers accept one new case from the page each loaded: the case page of the one
-    who came second offers no 受理 form any more, so the conflict must show elsewhere on it
-    (it rendered a bare 409 page with no word of what happened)."""
+def _overtaken(client, auth, db_session, action, **fields):
+    """The agent posts ``action`` from the page of a new case the manager accepted meanwhile:
+    (case, manager, response)."""
     c = make()
     auth.login("agent")
     page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
     token, version = csrf_token(page), c.version
     manager = db_session.scalar(select(User).where(User.username == "manager"))
     complaint_handling.accept(c.id, actor=manager, version=version)
-    response = client.post(
-        f"/staff/complaints/{c.id}/accept",
-        data={"accept-csrf_token": token, "accept-version": version},
-    )
+    data = {f"{action}-csrf_token": token, f"{action}-version": version}
+    data |= {f"{action}-{k}": v for k, v in fields.items()}
+    return c, manager, client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+
+
+def test_a_stale_action_the_case_no_longer_offers_still_explains_why(client, auth, db_session):
+    """Two handlers accept one new case from the page each loaded: the case page of the one
+    who came second offers no 受理 form any more, so the conflict must show elsewhere on it
+    (it rendered a bare 409 page with no word of what happened)."""
+    c, manager, response = _overtaken(client, auth, db_session, "accept")
     body = unescape(response.get_data(as_text=True))
     assert response.status_code == 409
     assert f'action="/staff/complaints/{c.id}/accept"' not in body  # no 受理 form now
-    assert body.count("该投诉已被他人修改") == 1  # said once, as the page's message
+    assert body.count("该投诉已被") == 1  # said once, as the page's message
+    # who came first, where the case stands, and no "resubmit" for a form no longer there
+    assert f"该投诉已被{manager.display_name}修改，当前状态为“已受理”，无须再“受理”。" in body
+    assert "重新提交" not in body
     db_session.refresh(c)
     accepted = db_session.scalars(
         select(ComplaintEvent).where(
@@ -112,6 +120,17 @@ def test_a_stale_action_the_case_no_longer_offers_still_explains_why(client, aut
         )
     ).all()
     assert c.status == "accepted" and len(accepted) == 1
+
+
+def test_a_stale_move_overtaken_by_another_says_it_can_no_longer_be_made(client, auth, db_session):
+    """One handler accepts a new case while another, from the page loaded before, declines it:
+    the decline form is gone, and the page says the case is now accepted and cannot be declined."""
+    c, manager, response = _overtaken(client, auth, db_session, "decline", reason="非本人")
+    body = unescape(response.get_data(as_text=True))
+    assert response.status_code == 409
+    assert f"该投诉已被{manager.display_name}修改，当前状态为“已受理”，不能再“不予受理”。" in body
+    db_session.refresh(c)
+    assert c.status == "accepted"
 
 
 def test_public_form_creates_a_web_complaint_and_bad_input_is_explained(client, db_session):

@@ -12,6 +12,17 @@
     summary.focus();
   }
 
+  // The staff case page after a refused action: on a phone the actions (办理) come below the
+  // whole case, so the page would open at its top with the refusal out of sight; bring the
+  // message (or the first refused field) into view.
+  var refused = document.querySelector(".cp-actions .flash-error, .cp-actions .error");
+  if (refused) {
+    var spot = refused.getBoundingClientRect();
+    if (spot.top < 0 || spot.bottom > window.innerHeight) {
+      refused.scrollIntoView({ block: "center" });
+    }
+  }
+
   var input = document.querySelector("input[type=file][data-max-files]");
   if (!input) {
     return;

@@ -15,6 +15,7 @@ from app.models.complaint import (
     ACTION_LABELS,
     CHANNEL_LABELS,
     STATUS_LABELS,
+    TRANSITIONS,
     Complaint,
 )
 from app.security import uploads
@@ -321,10 +322,44 @@ def complaint_action(complaint_id: int, action: str):
             if isinstance(err, Conflict):
                 complaint = complaints.get_complaint(complaint_id)
                 form.version.data = complaint.version  # resubmitting now applies to the latest
+                if _no_longer_offered(action, complaint):
+                    form.form_errors[:] = [_overtaken(action, complaint)]
             return _render(complaint, (action, form), err.status)
         flash(_done(action, complaints.get_complaint(complaint_id)), "success")
         return redirect(url_for("staff.complaint_detail", complaint_id=complaint_id))
     return _render(complaint, (action, form), 400)
+
+
+# The page's status moves, by the transitions that offer each form (one decision form serves
+# both the first decision and a review's).
+MOVES = {
+    "accept": ("accept",),
+    "decline": ("decline",),
+    "start": ("start",),
+    "pause": ("pause",),
+    "resume": ("resume",),
+    "decide": ("decide", "decide_review"),
+    "close": ("close",),
+    "withdraw": ("withdraw",),
+    "review": ("request_review",),
+}
+
+
+def _no_longer_offered(action: str, complaint: Complaint) -> bool:
+    moves = MOVES.get(action)
+    return moves is not None and not set(moves) & set(complaint.allowed_actions())
+
+
+def _overtaken(action: str, complaint: Complaint) -> str:
+    """A conflict on a status move the case no longer offers: its form is gone from the page,
+    so the usual 请核对最新状态后重新提交 would send the handler looking for it. Says who moved
+    the case on, where it stands, and that this step is done or no longer possible."""
+    who = handling.last_actor(complaint.id)
+    label = ACTION_LABELS[MOVES[action][0]]
+    done = TRANSITIONS[MOVES[action][0]][1] == complaint.status
+    return f"该投诉已被{who}修改，当前状态为“{complaint.status_label}”，" + (
+        f"无须再“{label}”。" if done else f"不能再“{label}”。"
+    )
 
 
 def _done(action: str, complaint: Complaint) -> str:
