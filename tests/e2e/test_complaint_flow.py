@@ -86,3 +86,37 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
         assert step in timeline
     screenshot(page, "complaint-05-closed")
     context.close()
+
+
+def test_two_handlers_accepting_one_case_on_phones(live_server, browser):
+    """On a phone the queue is a list of cards and neither it nor the case page scrolls
+    sideways; the second of two handlers accepting one case is shown why nothing happened,
+    in view (the actions come below the whole case on a phone)."""
+    pages = []
+    for user in ("agent", "manager"):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        pages.append(context.new_page())
+        sign_in(pages[-1], live_server, user)
+    agent, manager = pages
+    agent.goto(live_server + "/staff/complaints?queue=all&status=received")
+    assert agent.evaluate("document.documentElement.scrollWidth") <= 390
+    summary = agent.locator(".cp-row .cp-summary").first.bounding_box()
+    assert summary["width"] > 300  # across the card, not a column of single characters
+    screenshot(agent, "complaint-06-queue-phone")
+    case = agent.locator(".cp-row a").first.get_attribute("href")
+    for page in pages:
+        page.goto(live_server + case)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    manager.click("#act-accept button[type=submit]")
+    assert "已受理" in manager.locator(".cp-title").inner_text()
+    agent.click("#act-accept button[type=submit]")
+    message = agent.locator(".cp-actions .flash-error")
+    assert (
+        message.inner_text()
+        == "该投诉已被陈经理（杭州分行）修改，当前状态为“已受理”，无须再“受理”。"
+    )
+    box = message.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 844  # scrolled into view
+    screenshot(agent, "complaint-07-conflict-phone")
+    for page in pages:
+        page.context.close()
