@@ -78,6 +78,10 @@ def test_every_menu_page_keeps_a_phone_s_width(live_server, browser, username):
     page = context.new_page()
     sign_in(page, live_server, username)
     hrefs = page.locator("nav.mainnav a").evaluate_all("links => links.map(a => a.href)")
+    heights = page.locator("nav.mainnav a").evaluate_all(
+        "links => links.map(a => a.getBoundingClientRect().height)"
+    )
+    assert max(heights) < 50, heights  # one line each: "员工账号", not "员工" over "账号"
     if username == "hq":  # the survey section's tabs, whose tables are the widest
         hrefs += [live_server + p for p in ("/manager/triggers", "/manager/outbox")]
     wide = {}
