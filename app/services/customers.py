@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Branch, Customer, CustomerSegment, User
 from app.security import pii
 from app.services import audit
 from app.services.errors import NotFound, ValidationFailed
-from app.services.tx import get_or_raise, transactional
+from app.services.tx import get_or_raise, insert_or_existing, transactional
 
 PAGE_SIZE = 50
 
@@ -139,17 +138,10 @@ def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
     external_id = customer_number(data.external_id)
     customer = _by_external_id(external_id)
     created = customer is None
-    if created:
-        try:
-            with db.session.begin_nested():
-                customer = Customer(external_id=external_id, name=name)
-                db.session.add(customer)
-                db.session.flush()
-        except IntegrityError:
-            # Another request created the same customer a moment ago: update that one.
-            customer, created = _by_external_id(external_id), False
-            if customer is None:
-                raise
+    if created:  # (another request creating the same customer a moment ago: update that one)
+        customer, created = insert_or_existing(
+            Customer(external_id=external_id, name=name), lambda: _by_external_id(external_id)
+        )
     customer.name = name
     if data.branch_code:
         customer.branch = branch_by_code(data.branch_code)

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
@@ -28,7 +27,7 @@ from app.services import domain_events, invitations, surveys
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import Conflict, ValidationFailed
 from app.services.responses_query import local
-from app.services.tx import get_or_raise, transactional
+from app.services.tx import get_or_raise, insert_or_existing, transactional
 from surveys import CustomerContactState, check_contact
 from surveys.contact import ContactRules, in_quiet_hours
 
@@ -115,16 +114,7 @@ def _claim_event(
     if found is not None:
         return found, False
     firing = TriggerFiring(rule_id=rule.id, customer_id=customer.id, occurred_at=occurred_at)
-    try:
-        with db.session.begin_nested():
-            db.session.add(firing)
-            db.session.flush()
-    except IntegrityError:
-        found = earlier()
-        if found is None:
-            raise
-        return found, False
-    return firing, True
+    return insert_or_existing(firing, earlier)
 
 
 def _duplicate(rule: TriggerRule, first: TriggerFiring) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import db_setup
 from app.extensions import db
@@ -80,6 +81,24 @@ def _run_after_commit() -> None:
             hook()
         except Exception:  # a hook (a queue being down) must not undo a committed use case
             log.exception("after-commit hook %r failed", hook)
+
+
+def insert_or_existing(row: R, find: Callable[[], R | None]) -> tuple[R, bool]:
+    """``row`` inserted (flushed) in a savepoint, or, when a unique constraint refuses it
+    because another session inserted the same a moment ago, the row ``find()`` reads then;
+    returns (row, inserted). The caller looks for an existing row first: this settles only the
+    race between two that both found none (on PostgreSQL the second INSERT waits for the
+    first transaction and fails once it commits)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        found = find()
+        if found is None:
+            raise
+        return found, False
+    return row, True
 
 
 def get_or_raise(model: type[Any], ident: Any, message: str = "记录不存在") -> Any:
