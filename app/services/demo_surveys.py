@@ -27,6 +27,8 @@ from app.models import (
     Response,
     Survey,
     SurveyVersion,
+    TriggerFiring,
+    TriggerRule,
     User,
     utcnow,
 )
@@ -192,6 +194,7 @@ def _seed_responses(published: dict[str, Survey], count: int) -> int:
     made += _seed_campaigns(published, people, products, now)
     _settle_followups(now, rng)
     _schedule_visits(now, rng, people, products.get("CREDIT"))
+    _trigger_history(now, rng)
     return made
 
 
@@ -506,6 +509,59 @@ def working_time(moment: datetime, rng: random.Random) -> datetime:
 
 # The demo bank's phone call-back after a credit card is issued (a business-event visit, beside
 # the detractor call-backs): two days later, with the credit-card questionnaire.
+# Of the answers of the year to a rule's survey (outside campaigns), the share its rule sent: every
+# loan paid out asks for the loan survey; the branch survey follows some account openings, the
+# counter systems ask for the rest.
+TRIGGERED_SHARE = {"loan.disbursed": 1.0, "account.opened": 0.3}
+CAPPED_SHARE = 0.12  # as many again of those events found the customer surveyed lately
+
+
+def _trigger_history(now: datetime, rng: random.Random) -> None:
+    """The survey rules' record over the year (trigger_firing), as the events API keeps it: the
+    invitations the rules made, and events that scheduled nothing under the frequency cap."""
+    rules = db.session.scalars(select(TriggerRule).where(TriggerRule.action == "survey")).all()
+    for rule in rules:
+        share = TRIGGERED_SHARE.get(rule.event_type)
+        if share is None:
+            continue
+        delay = timedelta(hours=rule.delay_hours)
+        sent = db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.survey_id == rule.survey_id,
+                Invitation.source == "api",
+                Invitation.campaign_id.is_(None),
+            )
+            .order_by(Invitation.id)
+        ).all()
+        taken: set[tuple[int, datetime]] = set()
+        for invitation in sent:
+            occurred = invitation.scheduled_at - delay
+            if rng.random() >= share or (invitation.customer_id, occurred) in taken:
+                continue
+            invitation.source = "trigger"
+            taken.add((invitation.customer_id, occurred))
+            firing = _firing(rule, invitation.customer_id, occurred, "survey")
+            firing.invitation_id = invitation.id
+            # the customer's next event within the cap's window (a second loan, another
+            # account) asked for nothing
+            later = occurred + timedelta(days=rng.uniform(2, 25), minutes=rng.randrange(600))
+            key = (invitation.customer_id, later)
+            if rng.random() < CAPPED_SHARE and later < now and key not in taken:
+                taken.add(key)
+                _firing(rule, invitation.customer_id, later, "frequency_cap")
+    db.session.flush()
+
+
+def _firing(rule: TriggerRule, customer_id: int, at: datetime, outcome: str) -> TriggerFiring:
+    """An event the rule took at ``at`` (the events API records it as it arrives)."""
+    firing = TriggerFiring(
+        rule_id=rule.id, customer_id=customer_id, occurred_at=at, outcome=outcome, created_at=at
+    )
+    db.session.add(firing)
+    return firing
+
+
 VISIT_RULE = ("card.issued", "credit-card", "visit", "sms", 48)
 RECENT_CARDS = 16  # cards issued in the last three days, whose call-backs wait in the queue
 

@@ -61,6 +61,59 @@ def list_rules() -> list[TriggerRule]:
     return list(db.session.scalars(select(TriggerRule).order_by(TriggerRule.event_type)))
 
 
+ACTIVITY_DAYS = 30  # the rules page sums up what each rule did over this many days
+# why a rule took an event and scheduled nothing (TriggerFiring.outcome; surveys.contact codes)
+SKIP_LABELS = {
+    "frequency_cap": "频次上限",
+    "opted_out": "客户已退订",
+    "channel_opted_out": "客户已退订该渠道",
+    "open_complaint": "客户有未办结投诉",
+}
+
+
+@dataclass(frozen=True)
+class RuleActivity:
+    """What one rule did with the events it took in the last ACTIVITY_DAYS days, and when it
+    last took one at all. Repeats of an event and events too old to act on are not counted:
+    they are answered at once and leave no record."""
+
+    events: int = 0
+    scheduled: int = 0
+    skipped: tuple[tuple[str, int], ...] = ()  # (Chinese reason, count), the most frequent first
+    last_at: datetime | None = None
+
+
+def rule_activity(now: datetime | None = None) -> dict[int, RuleActivity]:
+    """Each rule's RuleActivity, by rule id (rules that never took an event are left out)."""
+    since = (now or utcnow()) - timedelta(days=ACTIVITY_DAYS)
+    counts: dict[int, dict[str, int]] = {}
+    for rule_id, outcome, n in db.session.execute(
+        select(TriggerFiring.rule_id, TriggerFiring.outcome, func.count())
+        .where(TriggerFiring.created_at >= since)
+        .group_by(TriggerFiring.rule_id, TriggerFiring.outcome)
+    ):
+        counts.setdefault(rule_id, {})[outcome] = n
+    activity = {}
+    for rule_id, last_at in db.session.execute(
+        select(TriggerFiring.rule_id, func.max(TriggerFiring.created_at)).group_by(
+            TriggerFiring.rule_id
+        )
+    ):
+        outcomes = counts.get(rule_id, {})
+        refused = [(code, n) for code, n in outcomes.items() if code not in _ACTION_NAMES]
+        skipped = sorted(
+            ((SKIP_LABELS.get(code, code), n) for code, n in refused),
+            key=lambda item: (-item[1], item[0]),
+        )
+        activity[rule_id] = RuleActivity(
+            events=sum(outcomes.values()),
+            scheduled=sum(n for code, n in outcomes.items() if code in _ACTION_NAMES),
+            skipped=tuple(skipped),
+            last_at=last_at,
+        )
+    return activity
+
+
 def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> dict | None:
     """Why the contact rules forbid this triggered survey, or None. Quiet hours only delay the
     sending (dispatch waits), so they are not a refusal here."""

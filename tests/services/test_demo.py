@@ -424,6 +424,43 @@ def test_the_demo_call_queue_holds_business_event_call_backs(db_session):
     assert any(task.due_at > now for task in visits)  # due later today or tomorrow
 
 
+def test_the_demo_survey_rules_have_a_record_of_the_events_they_took(db_session):
+    """The rules page sums up trigger_firing: the demo's loan survey went out on every loan
+    paid out and the branch survey after some account openings, each invitation with the event
+    that made it (the survey due the rule's delay after it), and some events scheduled nothing
+    because the customer had been surveyed within the 30 days before."""
+    from app.models import Invitation, TriggerFiring, TriggerRule
+    from app.services import demo, survey_triggers
+
+    demo.seed(customers=40, responses=300)
+    rules = {r.event_type: r for r in db_session.scalars(select(TriggerRule))}
+    loan, opened = rules["loan.disbursed"], rules["account.opened"]
+    loan_invitations = db_session.scalars(
+        select(Invitation).where(
+            Invitation.survey_id == loan.survey_id, Invitation.campaign_id.is_(None)
+        )
+    ).all()
+    assert loan_invitations and {i.source for i in loan_invitations} == {"trigger"}
+    firings = db_session.scalars(select(TriggerFiring)).all()
+    by_invitation = {f.invitation_id: f for f in firings if f.invitation_id}
+    for invitation in loan_invitations:
+        firing = by_invitation[invitation.id]
+        assert firing.rule_id == loan.id and firing.outcome == "survey"
+        assert firing.occurred_at + timedelta(hours=loan.delay_hours) == invitation.scheduled_at
+    branch = [f for f in firings if f.rule_id == opened.id and f.outcome == "survey"]
+    assert branch and survey_triggers.may_have_scheduled(opened)
+    capped = [f for f in firings if f.outcome == "frequency_cap"]
+    assert capped
+    surveyed = [(f.customer_id, f.occurred_at) for f in firings if f.invitation_id]
+    for f in capped:  # each after a survey of the customer's that is less than 30 days older
+        assert any(
+            who == f.customer_id and timedelta(0) < f.occurred_at - at < timedelta(days=30)
+            for who, at in surveyed
+        )
+    activity = survey_triggers.rule_activity()
+    assert sum(a.events for a in activity.values()) >= sum(a.scheduled for a in activity.values())
+
+
 def test_demo_complaints_per_ten_thousand_customers_are_what_banks_see(db_session):
     """Per month, a branch sees one to a few tens of complaints per 10,000 customers: the demo
     registers each unit's customer count (not the few hundred demo customer records)."""

@@ -511,6 +511,55 @@ def test_only_a_rule_that_never_scheduled_anything_can_be_deleted(client, auth, 
     assert db_session.get(TriggerFiring, firing_id) is None
 
 
+def test_the_rules_page_sums_up_what_each_rule_did_with_its_events(client, auth, db_session):
+    """A rule taking events is otherwise invisible: the page counts, over 30 days, the events
+    each rule took, what it scheduled and why it scheduled nothing; a retry is not counted."""
+    from app.services import survey_triggers
+    from app.services.customers import upsert_customer
+
+    auth.login("hq")
+    for code in ("act.checked", "act.visited"):  # events of their own: the demo's rules fired
+        assert _add_rule(client, event_type="_custom", custom_event=code).status_code == 302
+    rules = {r.event_type: r for r in db_session.scalars(select(TriggerRule))}
+    refusing, _ = upsert_customer(CustomerData(external_id="ACT-OUT", name="退订客户"))
+    refusing.opted_out = True
+    db_session.flush()
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def event(external_id, hours_ago, event_type="act.checked"):
+        who = CustomerData(external_id=external_id, name="活动客户", phone="13700000021")
+        occurred = now - timedelta(hours=hours_ago)
+        data = survey_triggers.EventData(type=event_type, customer=who, occurred_at=occurred)
+        return [item["kind"] for item in survey_triggers.record_event(data)]
+
+    assert event("ACT-1", 5) == ["survey"]
+    assert event("ACT-1", 5) == ["skipped"]  # a retry of the same event
+    assert event("ACT-1", 2) == ["skipped"]  # the same customer again: frequency cap
+    assert event("ACT-OUT", 1) == ["skipped"]
+    old = TriggerFiring(
+        rule_id=rules["act.visited"].id,
+        customer_id=refusing.id,
+        occurred_at=now - timedelta(days=40),
+        outcome="visit",
+        created_at=now - timedelta(days=40),
+    )
+    db_session.add(old)
+    db_session.flush()
+
+    activity = survey_triggers.rule_activity()
+    opened = activity[rules["act.checked"].id]
+    assert (opened.events, opened.scheduled) == (3, 1)
+    assert opened.skipped == (("客户已退订", 1), ("频次上限", 1))
+    card = activity[rules["act.visited"].id]
+    assert card.events == 0 and card.last_at is not None
+    page = unescape(client.get("/manager/triggers").get_data(as_text=True))
+    rows = {code: page.split(code)[1].split("</tr>")[0] for code in ("act.checked", "act.visited")}
+    assert "收到事件 3 · 已安排 1" in rows["act.checked"]
+    assert "未安排 2：客户已退订 1、频次上限 1" in rows["act.checked"]
+    assert "无事件" in rows["act.visited"] and "最近一次" in rows["act.visited"]
+    assert "近 30 天" in page
+
+
 def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, auth):
     """已拨打 stayed 0 after a 接通 call while the call log showed it: the counter is of the
     calls not answered (three of those make the task unreachable)."""

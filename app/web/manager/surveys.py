@@ -272,6 +272,8 @@ def triggers():
         rules=rules,
         form=form,
         event_label=survey_triggers.event_label,
+        activity=survey_triggers.rule_activity(),
+        activity_days=survey_triggers.ACTIVITY_DAYS,
         deletable={r.id for r in rules if not survey_triggers.may_have_scheduled(r)},
     )
     return page, 400 if form.errors else 200
