@@ -7,6 +7,7 @@ complaints area in-process (app.services.domain_events); both go through ``apply
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,23 +84,28 @@ class RuleActivity:
     last_at: datetime | None = None
 
 
-def rule_activity(now: datetime | None = None) -> dict[int, RuleActivity]:
-    """Each rule's RuleActivity, by rule id (rules that never took an event are left out)."""
+def rule_activity(rule_ids: Iterable[int], now: datetime | None = None) -> dict[int, RuleActivity]:
+    """Each rule's RuleActivity, by rule id (rules that never took an event are left out).
+
+    One rule at a time: each statement reads only that rule's stretch of the (rule_id,
+    created_at, outcome) index, so the page costs the last 30 days' events, not the years
+    before them (a whole-table GROUP BY took 0.25 s at 2 million events on PostgreSQL)."""
     since = (now or utcnow()) - timedelta(days=ACTIVITY_DAYS)
-    counts: dict[int, dict[str, int]] = {}
-    for rule_id, outcome, n in db.session.execute(
-        select(TriggerFiring.rule_id, TriggerFiring.outcome, func.count())
-        .where(TriggerFiring.created_at >= since)
-        .group_by(TriggerFiring.rule_id, TriggerFiring.outcome)
-    ):
-        counts.setdefault(rule_id, {})[outcome] = n
     activity = {}
-    for rule_id, last_at in db.session.execute(
-        select(TriggerFiring.rule_id, func.max(TriggerFiring.created_at)).group_by(
-            TriggerFiring.rule_id
+    for rule_id in rule_ids:
+        of_rule = TriggerFiring.rule_id == rule_id
+        last_at = db.session.scalar(select(func.max(TriggerFiring.created_at)).where(of_rule))
+        if last_at is None:
+            continue
+        outcomes: dict[str, int] = dict(
+            db.session.execute(
+                select(TriggerFiring.outcome, func.count())
+                .where(of_rule, TriggerFiring.created_at >= since)
+                .group_by(TriggerFiring.outcome)
+            )
+            .tuples()
+            .all()
         )
-    ):
-        outcomes = counts.get(rule_id, {})
         refused = [(code, n) for code, n in outcomes.items() if code not in _ACTION_NAMES]
         skipped = sorted(
             ((SKIP_LABELS.get(code, code), n) for code, n in refused),

@@ -272,7 +272,7 @@ def triggers():
         rules=rules,
         form=form,
         event_label=survey_triggers.event_label,
-        activity=survey_triggers.rule_activity(),
+        activity=survey_triggers.rule_activity(r.id for r in rules),
         activity_days=survey_triggers.ACTIVITY_DAYS,
         deletable={r.id for r in rules if not survey_triggers.may_have_scheduled(r)},
     )
