@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import CallAttempt, FollowUp, FollowUpStatus, Response, User, utcnow
 from app.services import analysis, surveys
 from app.services.customers import require_customer_by_external_id
-from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.responses import AnswersInvalid, store_response
 from app.services.rollup_rows import CALLBACK_WINDOW  # a detractor reached within 48 hours
 from app.services.surveys import definition_of
@@ -71,13 +71,23 @@ def call_due(task: FollowUp, now: datetime) -> CallDue:
     return CallDue(task.due_at <= now, by, by is not None and by < now)
 
 
+_NOT_FOUND = "回访任务不存在或不在您的管辖范围内"
+
+
 def get_followup(followup_id: int) -> FollowUp:
-    return get_or_raise(FollowUp, followup_id, "回访任务不存在或不在您的管辖范围内")
+    return get_or_raise(FollowUp, followup_id, _NOT_FOUND)
 
 
-def _require_open(task: FollowUp) -> None:
+def _open_task(followup_id: int) -> FollowUp:
+    """The open task, locked until the commit: on PostgreSQL two agents (or a double click)
+    saving at once would otherwise each see it open and each store a call or an answer sheet;
+    the later one waits here and then finds it closed. (SQLite's writers are serialised.)"""
+    task = db.session.get(FollowUp, followup_id, with_for_update=True, populate_existing=True)
+    if task is None:
+        raise NotFound(_NOT_FOUND)
     if not task.is_open:
-        raise InvalidTransition(f"该回访任务已{task.status_label}，不能再记录")
+        raise InvalidTransition(f"该回访任务状态为“{task.status_label}”，已结束，不能再记录")
+    return task
 
 
 @transactional
@@ -96,8 +106,7 @@ def record_attempt(
     now = now or utcnow()
     if outcome not in OUTCOMES:
         raise ValidationFailed("请选择通话结果", field="outcome")
-    task = get_followup(followup_id)
-    _require_open(task)
+    task = _open_task(followup_id)
     if outcome == "callback":
         if callback_at is None or callback_at <= now:
             raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
@@ -139,8 +148,7 @@ def submit_phone_answers(
     """The answers the customer gave on the phone, stored as a response with channel ``phone``;
     the task is done. Raises AnswersInvalid with per-question errors."""
     now = now or utcnow()
-    task = get_followup(followup_id)
-    _require_open(task)
+    task = _open_task(followup_id)
     defn = definition_of(task.version)
     raw = answers_from_form(defn, form)
     result = validate(defn, raw)

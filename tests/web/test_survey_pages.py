@@ -338,6 +338,21 @@ def test_answers_after_a_logged_call_do_not_add_a_second_call(client, auth):
     assert task.status == "done" and [a.outcome for a in task.call_attempts] == ["reached"]
 
 
+def test_saving_a_done_follow_up_again_says_so_and_stores_nothing(client, auth):
+    task, token = _detractor_task(client, auth, "WEB002C")
+    answers = {"csrf_token": token, **ANSWERS, "q_overall": "4", "q_nps": "8"}
+    assert client.post(f"/staff/followups/{task.id}/answers", data=answers).status_code == 302
+    again = client.post(f"/staff/followups/{task.id}/answers", data=answers, follow_redirects=True)
+    page = again.get_data(as_text=True)
+    assert "该回访任务状态为“已完成”，已结束，不能再记录" in page and "已已" not in page
+    stored = db.session.scalar(
+        select(func.count(Response.id)).where(
+            Response.customer_id == task.customer_id, Response.channel == "phone"
+        )
+    )
+    assert stored == 1
+
+
 def test_responses_list_detail_scope_and_export(client, auth):
     issued = answered(ext="WEB003")
     submit(client, issued)
