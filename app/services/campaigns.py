@@ -119,7 +119,7 @@ def public_link(campaign: Campaign) -> str | None:
     return invitations.link_for(_public_token(campaign))
 
 
-def _check(data: CampaignInput) -> None:
+def _check(data: CampaignInput, now: datetime) -> None:
     if not data.name.strip():
         raise ValidationFailed("请填写活动名称", field="name")
     if data.audience not in AUDIENCES:
@@ -127,6 +127,8 @@ def _check(data: CampaignInput) -> None:
     invitations.check_channel(data.channel)
     if data.window_end <= data.window_start:
         raise ValidationFailed("发送截止时间须晚于开始时间", field="window_end")
+    if data.window_end <= now:  # (such a campaign would wait as 待发送 forever)
+        raise ValidationFailed("发送截止时间已过，请填写今后的时间", field="window_end")
     if data.audience == "branch" and not data.branch_id:
         raise ValidationFailed("请选择机构", field="branch_id")
     if data.audience == "product" and not data.product_id:
@@ -168,9 +170,12 @@ def _unknown_list_ids(ids: list[str]) -> str:
 
 
 @transactional
-def create_campaign(data: CampaignInput, *, actor: User | None) -> Campaign:
-    """A campaign on the survey's latest published version; nothing is sent yet."""
-    _check(data)
+def create_campaign(
+    data: CampaignInput, *, actor: User | None, now: datetime | None = None
+) -> Campaign:
+    """A campaign on the survey's latest published version; nothing is sent yet. Raises
+    ValidationFailed (with the field) for a window that has already ended, among others."""
+    _check(data, now or utcnow())
     survey = surveys.get_survey(data.survey_id)
     version = surveys.published_version(survey.code)
     campaign = Campaign(

@@ -308,7 +308,7 @@ def _start_resurvey(problem: Problem, choice: Resurvey, actor: User, now: dateti
         expires_days=14,
     )
     # The campaign row joins this use case's transaction (its body, without its own commit).
-    campaign = campaigns.create_campaign.__wrapped__(data, actor=actor)
+    campaign = campaigns.create_campaign.__wrapped__(data, actor=actor, now=now)
     record(
         problem,
         actor,

@@ -350,7 +350,7 @@ def make_campaign(**extra):
         "reminder_days": 3,
         **extra,
     }
-    return campaigns.create_campaign(campaigns.CampaignInput(**data), actor=None)
+    return campaigns.create_campaign(campaigns.CampaignInput(**data), actor=None, now=NOON)
 
 
 def test_campaign_applies_contact_rules_quota_and_reminders():

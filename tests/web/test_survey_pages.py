@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import (
     AuditLog,
+    Campaign,
     CampaignSkip,
     FollowUp,
     Invitation,
@@ -231,6 +232,23 @@ def test_campaign_list_audience_reports_unknown_customer_numbers(client, auth):
         url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
     )
     assert "已发送 1 人，跳过 0 人" in sent.get_data(as_text=True)
+
+
+def test_campaign_whose_window_has_ended_is_refused_not_left_waiting(client, auth):
+    auth.login("hq")
+    before = db.session.scalar(select(func.count(Campaign.id)))
+    past = datetime.now(UTC) + timedelta(hours=8) - timedelta(days=400)
+    reply = client.post(
+        "/manager/campaigns/new",
+        data=_campaign_form(
+            client,
+            window_start=past.strftime("%Y-%m-%dT%H:%M"),
+            window_end=(past + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+        ),
+    )
+    assert reply.status_code == 400
+    assert "发送截止时间已过，请填写今后的时间" in reply.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Campaign.id))) == before
 
 
 def test_campaign_sends_once_and_records_skip_reasons(client, auth):
