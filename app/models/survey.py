@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, db, utcnow
@@ -124,6 +124,9 @@ class Campaign(TimestampMixin, db.Model):
     status: Mapped[CampaignStatus] = mapped_column(String(20), default=CampaignStatus.DRAFT)
     public_nonce: Mapped[str | None] = mapped_column(String(64))
     public_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the anonymous link takes one answer per browser (a cookie), unless a shared device (a
+    # branch's tablet) collects them; campaigns made before the setting took any number
+    once_per_device: Mapped[bool] = mapped_column(default=False, server_default=false())
     total: Mapped[int] = mapped_column(default=0)
     processed: Mapped[int] = mapped_column(default=0)
     sent_count: Mapped[int] = mapped_column(default=0)

@@ -87,6 +87,7 @@ class CampaignInput:
     expires_days: int = 14
     reminder_days: int | None = None
     quota: int | None = None
+    once_per_device: bool = True  # (an anonymous link only)
 
 
 def default_window(now_local: datetime) -> tuple[datetime, datetime]:
@@ -201,6 +202,7 @@ def create_campaign(
         campaign.public_nonce = secrets.token_hex(16)
         campaign.public_token_hash = invitations.hash_token(_public_token(campaign))
         campaign.status = CampaignStatus.SENT
+        campaign.once_per_device = data.once_per_device
     db.session.add(campaign)
     db.session.flush()
     return campaign

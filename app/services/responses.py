@@ -81,6 +81,8 @@ class SurveyLink:
     # "<version id>:<content hash>", posted back by the form (VERSION_FIELD) so that a
     # submission can be validated before its link is read (see ``accept_link``)
     version_key: str | None = None
+    # an anonymous link taking one answer per browser (Campaign.once_per_device)
+    once_per_device: bool = False
 
 
 def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
@@ -130,6 +132,7 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
         version.definition,
         target.expires_at if target.id is not None else None,
         version_key(version.id, target.definition_hash),
+        bool(target.once_per_device),
     )
 
 
@@ -139,6 +142,7 @@ class Submitted:
 
     intake_id: int
     thank_you: str
+    once_per_device: bool = False  # (see SurveyLink)
 
 
 _INVITATION = Invitation.__table__
@@ -155,7 +159,7 @@ def _target_statements() -> tuple[Select, Select]:
         select(
             inv.id, inv.status, inv.expires_at, inv.channel, inv.campaign_id, inv.customer_id,
             inv.branch_id, inv.product_id, inv.version_id, ver.definition_hash,
-            _INTAKE.c.id.label("intake_id"),
+            _INTAKE.c.id.label("intake_id"), literal(False).label("once_per_device"),
         )
         .join_from(_INVITATION, _VERSION, ver.id == inv.version_id)
         .outerjoin(_INTAKE, _INTAKE.c.invitation_id == inv.id)
@@ -167,6 +171,7 @@ def _target_statements() -> tuple[Select, Select]:
             camp.channel, camp.id.label("campaign_id"), literal(None).label("customer_id"),
             literal(None).label("branch_id"), literal(None).label("product_id"),
             camp.version_id, ver.definition_hash, literal(None).label("intake_id"),
+            camp.once_per_device,
         )
         .join_from(_CAMPAIGN, _VERSION, ver.id == camp.version_id)
         .where(camp.public_token_hash == bindparam("digest"))
@@ -299,7 +304,8 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
                 "answers": result.cleaned,
             },
         )
-        return Submitted(added[0].id, version.thank_you or DEFAULT_THANKS)
+        thanks = version.thank_you or DEFAULT_THANKS
+        return Submitted(added[0].id, thanks, bool(target.once_per_device))
 
     try:
         return db_direct.write(accept)

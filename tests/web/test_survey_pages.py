@@ -485,6 +485,60 @@ def test_refused_answers_are_summed_up_at_the_top_with_links_to_each_question(cl
     assert "#q-nps" not in summary and "此题为必答题" in summary
 
 
+def _anonymous_link(once_per_device: bool) -> tuple[Campaign, str]:
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    now = utcnow()
+    data = campaigns.CampaignInput(
+        name="网点二维码调查", survey_id=survey.id, channel="sms", audience="anonymous",
+        window_start=now - timedelta(hours=1), window_end=now + timedelta(days=7),
+        once_per_device=once_per_device,
+    )  # fmt: skip
+    campaign = campaigns.create_campaign(data, actor=None)
+    return campaign, "/s/" + campaigns.public_link(campaign).rsplit("/", 1)[1]
+
+
+def _answers_of(campaign: Campaign) -> int:
+    return db.session.scalar(
+        select(func.count(Response.id)).where(Response.campaign_id == campaign.id)
+    )
+
+
+def test_an_anonymous_link_takes_one_answer_per_browser_unless_a_shared_device_collects(client):
+    """Refreshing the thank-you page (the browser posts the form again) or answering again
+    stored another response on an anonymous link. By default it now takes one answer per
+    browser, remembered in a cookie; another phone still answers. A campaign made for a
+    branch's shared tablet (setting unticked) takes any number, and sets no cookie."""
+    campaign, path = _anonymous_link(once_per_device=True)
+    assert "q_overall" in client.get(path).text
+    first = client.post(path, data=ANSWERS)
+    assert "提交成功" in first.text and _answers_of(campaign) == 1
+    cookie = first.headers["Set-Cookie"]
+    assert "kesheng_answered=" in cookie and "Path=/s/" in cookie and "HttpOnly" in cookie
+    for again in (client.post(path, data=ANSWERS), client.get(path)):
+        assert again.status_code == 200 and "您已在本设备提交过本问卷" in again.text
+    assert _answers_of(campaign) == 1
+    other_phone = client.application.test_client()
+    assert "提交成功" in other_phone.post(path, data=ANSWERS).text
+    assert _answers_of(campaign) == 2
+    # the mark is this link's only: the same browser answers another campaign's link
+    shared, shared_path = _anonymous_link(once_per_device=False)
+    for _ in range(2):
+        taken = client.post(shared_path, data=ANSWERS)
+        assert "提交成功" in taken.text and "Set-Cookie" not in taken.headers
+    assert _answers_of(shared) == 2 and "q_overall" in client.get(shared_path).text
+
+
+def test_the_campaign_form_offers_one_answer_per_device_ticked_for_an_anonymous_link(client, auth):
+    auth.login("hq")
+    page = client.get("/manager/campaigns/new").text
+    assert 'name="once_per_device"' in page and "同一设备只能作答一次" in page
+    box = (
+        page.split('name="once_per_device"')[0].rsplit("<input", 1)[1]
+        + page.split('name="once_per_device"')[1].split(">")[0]
+    )
+    assert "checked" in box
+
+
 def test_the_please_specify_box_names_the_option_it_belongs_to(client):
     page = client.get("/s/" + answered(ext="WEB-OTHER").url.rsplit("/", 1)[1])
     html = page.get_data(as_text=True)

@@ -198,6 +198,7 @@ def _campaign_input(form: CampaignForm) -> campaigns.CampaignInput:
         expires_days=form.expires_days.data,
         reminder_days=form.reminder_days.data,
         quota=form.quota.data,
+        once_per_device=form.once_per_device.data,
     )
 
 

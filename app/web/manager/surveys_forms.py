@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectChoice,
@@ -102,6 +103,7 @@ class CampaignForm(BaseForm):
     quota = IntegerField(
         "发送配额（留空不限）", validators=[Optional(), NumberRange(1, 10_000_000)]
     )
+    once_per_device = BooleanField("同一设备只能作答一次", default=True)
 
 
 class TriggerForm(BaseForm):

@@ -64,13 +64,14 @@ class SubmissionFastPath:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # replayed if Flask takes over
         form = _form(body) if len(body) == length else None
-        page = self._submit(environ, token, form) if form is not None else None
-        if page is None:
+        secure = environ.get("wsgi.url_scheme") == "https"
+        done = self._submit(environ, token, form, secure) if form is not None else None
+        if done is None:
             environ["wsgi.input"].seek(0)
             return self.wsgi_app(environ, start_response)
-        data = page.encode()
-        headers = self.headers[environ.get("wsgi.url_scheme") == "https"]
-        start_response("200 OK", [*headers, ("Content-Length", str(len(data)))])
+        data = done[0].encode()
+        headers = [*self.headers[secure], *done[1], ("Content-Length", str(len(data)))]
+        start_response("200 OK", headers)
         return [data]
 
     def _plain_submission(self, environ: dict) -> str | None:
@@ -93,8 +94,11 @@ class SubmissionFastPath:
             return None
         return found.group(1)
 
-    def _submit(self, environ: dict, token: str, form: ImmutableMultiDict) -> str | None:
-        """Accept the answers; the thank-you page, or None for the view to take over."""
+    def _submit(
+        self, environ: dict, token: str, form: ImmutableMultiDict, secure: bool
+    ) -> tuple[str, list[tuple[str, str]]] | None:
+        """Accept the answers; the thank-you page and any header to add (an anonymous link
+        taking one answer per browser remembers it), or None for the view to take over."""
         with self.app.app_context():
             if survey.throttled(survey.limit_key(environ.get("REMOTE_ADDR"))):
                 return None
@@ -106,7 +110,10 @@ class SubmissionFastPath:
         if page is None:  # (the first time in this process: rendered, then kept)
             with self.app.request_context(environ):
                 page = survey.thanks_page(submitted.thank_you)
-        return page
+        extra = []
+        if submitted.once_per_device:  # (no cookie came: this path takes none)
+            extra.append(("Set-Cookie", survey.answered_cookie(token, "", secure=secure)))
+        return page, extra
 
 
 def _form(body: bytes) -> ImmutableMultiDict | None:

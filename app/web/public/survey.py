@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, render_template, request, session
+from flask import current_app, make_response, render_template, request, session
+from werkzeug.http import dump_cookie
 
 from app.extensions import csrf
 from app.services import ratelimit, responses
 from app.services.errors import NotFound
+from app.services.invitations import hash_token
 from app.web.public import bp
 from surveys import field_name, other_field_name
 
@@ -31,6 +33,38 @@ MESSAGES = {
 # a 192-bit token is hopeless anyway; this stops enumeration noise and scanners early).
 MAX_WRONG_TOKENS = 30
 WINDOW_SECONDS = 600
+
+
+# Anonymous links taking one answer per browser (Campaign.once_per_device) remember, in this
+# cookie, a short digest of each such link answered here (no answer, no identity in it).
+ANSWERED_COOKIE = "kesheng_answered"
+ANSWERED_KEEP = 20  # links remembered per browser, the latest kept
+ANSWERED_SECONDS = 400 * 24 * 3600  # (browsers cap a cookie's life near 400 days)
+ANSWERED_HERE = "您已在本设备提交过本问卷，无需重复填写。感谢您的参与！"
+
+
+def _link_mark(token: str) -> str:
+    return hash_token(token)[:16]
+
+
+def _answered_marks(cookie_value: str) -> list[str]:
+    return [m for m in cookie_value.split(".") if m]
+
+
+def answered_cookie(token: str, cookie_value: str, *, secure: bool) -> str:
+    """The Set-Cookie header adding this link to the browser's answered links (the view's and
+    the submission fast path's, which sees no cookie)."""
+    marks = [m for m in _answered_marks(cookie_value) if m != _link_mark(token)]
+    marks = [*marks, _link_mark(token)][-ANSWERED_KEEP:]
+    return dump_cookie(
+        ANSWERED_COOKIE,
+        ".".join(marks),
+        max_age=ANSWERED_SECONDS,
+        path="/s/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def limit_key(remote_addr: str | None) -> str:
@@ -106,8 +140,17 @@ def survey_link(token: str):
     if throttled(key):
         return message_page("throttled")
     try:
+        # (only links taking one answer per browser are ever marked answered)
+        answered_here = _link_mark(token) in _answered_marks(
+            request.cookies.get(ANSWERED_COOKIE, "")
+        )
         if request.method == "GET":
-            return render_form(responses.open_link(token))
+            link = responses.open_link(token)
+            if link.once_per_device and answered_here:
+                return message_page("answered", ANSWERED_HERE)
+            return render_form(link)
+        if answered_here:  # a refresh of the thank-you page, or the form sent again
+            return message_page("answered", ANSWERED_HERE)
         response = responses.submit_link(token, request.form)
     except NotFound:
         if _count_wrong_token(key, limit, window):
@@ -120,7 +163,11 @@ def survey_link(token: str):
         return message_page("answered")
     except responses.AnswersInvalid as err:
         return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
-    return thanks_page(response.thank_you)
+    page = make_response(thanks_page(response.thank_you))
+    if response.once_per_device:
+        cookie = request.cookies.get(ANSWERED_COOKIE, "")
+        page.headers.add("Set-Cookie", answered_cookie(token, cookie, secure=request.is_secure))
+    return page
 
 
 _thanks_pages: dict[str, str] = {}
