@@ -125,8 +125,13 @@ def products_channels(f: Filters) -> PageData:
     products = {p.code: p.id for p in db.session.scalars(select(Product))}
     for dim, title in (("product", "产品"), ("channel", "渠道")):
         groups = metrics.satisfaction_by(f, dim)
+        # complaints naming no product count in the 未关联 row (key ""), as answers do: the
+        # column then adds up to the complaints on the overview
         comp = (
-            {code: complaints_by_product.get(pid, dc.Counts()) for code, pid in products.items()}
+            {
+                code: complaints_by_product.get(pid, dc.Counts())
+                for code, pid in {**products, "": None}.items()
+            }
             if dim == "product"
             else dict(dc.by_channel(f))
         )
@@ -152,7 +157,10 @@ def products_channels(f: Filters) -> PageData:
         for key in keys:
             g = by_key.get(key)
             rep = g.report(minimum) if g else metrics.MetricSums().report(minimum)
-            label = g.label if g else (channel_label(key) if dim == "channel" else key)
+            if g:
+                label = g.label
+            else:
+                label = channel_label(key) if dim == "channel" else key or metrics.UNLINKED
             c = comp.get(key, dc.Counts())
             cells = [*sat_cells(rep), c.received, r(c.in_time_share, 1, 100)]
             t.add([label, *([key] if coded else []), *cells], too_small=rep.index.too_small)

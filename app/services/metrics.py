@@ -24,6 +24,7 @@ from surveys import MetricSums
 
 DIRECT = "本级"  # a unit's own counter and staff, apart from its sub-branches
 NO_BRANCH = "未关联机构"
+UNLINKED = "未关联"  # the group of rows naming no product (or survey)
 
 
 @dataclass
@@ -270,7 +271,7 @@ def satisfaction_by(f: Filters, group_by: str) -> list[Group]:
     names = _names(group_by)
     groups = []
     for (value,), sums in satisfaction_rows(f, dim):
-        code, label = names.get(value, (str(value) if value is not None else "", "未关联"))
+        code, label = names.get(value, (str(value) if value is not None else "", UNLINKED))
         groups.append(Group(code, label, sums))
     return sorted(groups, key=lambda g: g.key)
 
