@@ -311,10 +311,22 @@ def _problems(page: PageData, f: Filters) -> None:
             stmt = stmt.where(Problem.branch_id.in_(f.branch_ids))
         return db.session.scalar(stmt) or 0
 
-    verified = count(Problem.verified_at.is_not(None))
-    open_n = count(Problem.verified_at.is_(None), Problem.status != "closed")
+    # the figures of 闭环概览: a problem closed on a manager's written override (人工认定) is
+    # closed but not 验证通过, and one whose verdict passed stays open until it is closed
+    closed = count(Problem.status == "closed")
+    verified = count(
+        Problem.status == "closed",
+        Problem.verified_at.is_not(None),
+        Problem.override_reason.is_(None),
+    )
+    open_n = count(Problem.status != "closed")
     page.cards.append(
-        Card("问题整改", f"{verified} / {open_n}", "已验证 / 未验证在办", link="problems")
+        Card(
+            "问题整改",
+            f"{closed} / {open_n}",
+            f"已闭环（其中验证通过 {verified}）/ 在办",
+            link="problems",
+        )
     )
 
 
