@@ -328,3 +328,61 @@ def test_a_closed_problems_cases_stay_linked(client, auth):
                          data={"csrf_token": token}, follow_redirects=True)  # fmt: skip
     assert answer.status_code == 200 and "问题已闭环" in answer.get_data(as_text=True)
     assert db.session.get(ProblemLink, link.id) is not None
+
+
+def _dashboard_problem_card(client) -> tuple[str, str]:
+    html = client.get("/manager/dashboards/").get_data(as_text=True)
+    found = re.search(
+        r'问题整改</div>\s*<div class="dash-card-value">([^<]+)</div>\s*'
+        r'<div class="dash-card-sub">([^<]+)</div>',
+        html,
+    )
+    assert found, "no 问题整改 card"
+    return found.group(1), found.group(2)
+
+
+def test_dashboard_problem_card_counts_as_the_closure_overview_does(client, auth):
+    """The 看板 card said 「已验证」 for a problem closed on a manager's written override
+    (人工认定, 数据不足), which 闭环概览 rightly does not count as 验证通过."""
+    overridden, hq = make_problem(title="大额存单到期自动转存未告知")
+    a = actions.add_action(overridden.id, actions.ActionData("补发告知短信", utcnow().date()),
+                           actor=hq)  # fmt: skip
+    actions.change_action(overridden.id, a.id, "complete", actor=hq, text="已补发",
+                          now=utcnow() - timedelta(days=3))  # fmt: skip
+    improvements.override_verification(overridden.id, "该业务已停办，经复核整改落实到位", actor=hq)
+    improvements.close_problem(overridden.id, actor=hq)
+    make_problem(title="营销电话过于频繁")
+    auth.login("manager")
+    value, sub = _dashboard_problem_card(client)
+    overview = client.get("/manager/improvements/overview").get_data(as_text=True)
+    problems = int(re.search(r'kpi-value">(\d+)</div><div class="kpi-label">问题总数', overview)[1])
+    closed, verified = map(
+        int, re.search(r"已闭环 (\d+) 个，其中验证通过 (\d+) 个", overview).groups()
+    )
+    assert closed >= 1 and verified < closed  # the override is closed, not 验证通过
+    assert value == f"{closed} / {problems - closed}"
+    assert sub == f"已闭环（其中验证通过 {verified}）/ 在办"
+
+
+def _overdue_banner(client) -> str:
+    page = client.get("/manager/improvements").get_data(as_text=True)
+    return page.split('<div class="flash flash-warning">')[1].split("</div>")[0]
+
+
+def test_the_board_says_an_overdue_action_was_escalated_only_once_it_was(client, auth):
+    """The board said 「已向负责人和管理人员督办」 of every overdue action, though escalation is
+    a job (improvements.remind) that had not run: the demo's five were never escalated."""
+    p, hq = make_problem(title="网点拒绝兑换零钱")
+    yesterday = utcnow().date() - timedelta(days=1)
+    actions.add_action(p.id, actions.ActionData("零钱兑换制度培训", yesterday), actor=hq)
+    auth.login("manager")
+    first = _overdue_banner(client)
+    total = int(re.search(r"有 (\d+) 项整改措施已逾期未完成", first)[1])
+    assert re.search(r"，(其中 \d+ 项已向负责人和管理人员督办|尚未发出督办提醒)。", first)
+    actions.remind_and_escalate()
+    db.session.commit()
+    assert f"有 {total} 项整改措施已逾期未完成，已向负责人和管理人员督办" in _overdue_banner(client)
+    actions.add_action(p.id, actions.ActionData("张贴兑换告示", yesterday), actor=hq)
+    banner = _overdue_banner(client)
+    assert f"有 {total + 1} 项整改措施已逾期未完成，其中 {total} 项已向负责人" in banner
+    assert 'href="/manager/improvements/overview#overdue"' in banner
