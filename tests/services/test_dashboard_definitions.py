@@ -353,3 +353,21 @@ def test_improvement_count_axes_tick_whole_numbers():
         "layout"
     ]["yaxis"]
     assert axis["dtick"] == 7 and axis["tickformat"] == ",d"
+
+
+def test_improvement_chart_titles_sit_over_their_own_bars_with_the_unit_below():
+    """On a 390 px phone the three titles (满意度（CSAT，%） 样本不足 ...) ran into one another:
+    each is centred on its own plot area, the unit on a second line."""
+    signals = (
+        rule.Signal("complaints", "同类投诉量", 5.0, 1.0, 5, 1, False, "better"),
+        rule.Signal("csat", "满意度（CSAT，%）", 76.5, 66.7, 34, 9, False, "same"),
+        rule.Signal("nps", "净推荐值（NPS）", 29.4, -11.1, 34, 9, False, "same"),
+    )
+    layout = figures.chart(
+        None, None, rule.Verification(rule.Verdict.INSUFFICIENT, "样本不足", signals)
+    )["layout"]
+    notes = layout["annotations"]
+    assert [a["xref"] for a in notes] == ["x domain", "x2 domain", "x3 domain"]
+    assert all(a["x"] == 0.5 for a in notes)
+    assert notes[1]["text"].startswith("<b>满意度<br>（CSAT，%）</b>")
+    assert "样本不足" in notes[2]["text"] and notes[0]["text"].startswith("<b>同类投诉量</b>")
