@@ -68,7 +68,7 @@ class Chart:
     y: list[str] = field(default_factory=list)  # heatmap rows / hbar labels
     z: list[list[float | None]] = field(default_factory=list)
     note: str = ""  # sample sizes
-    drill: str = "responses"  # responses | complaints | both (texts of answers and complaints)
+    drill: str = "responses"  # responses | complaints | both (answers and complaints) | "" none
     y2_title: str = ""
     stacked: bool = False
     y_title: str = ""
