@@ -42,6 +42,7 @@ def test_regulator_complaint_with_only_the_contract_fields_is_registered(client,
     # staff typing a forwarded case in have the regulator's letter: the form asks for it
     auth.login("agent")
     page = client.get("/staff/complaints/new").get_data(as_text=True)
+    before = db.session.scalar(select(func.count(Complaint.id)))
     refused = client.post(
         "/staff/complaints/new",
         data={
@@ -50,9 +51,14 @@ def test_regulator_complaint_with_only_the_contract_fields_is_registered(client,
             "name": "赵六",
             "content": COMPLAINT["content"],
             "branch_code": "HZ01",
+            "product_code": "",
+            "major_reason": "",
+            "regulator_ref": "  ",
         },  # fmt: skip
     )
-    assert refused.status_code == 400 and "监管转办编号" in refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "监管转办投诉须填写监管转办编号" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Complaint.id))) == before
 
 
 def test_complaint_of_a_known_customer_needs_no_name(client):

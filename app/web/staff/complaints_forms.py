@@ -20,6 +20,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -58,6 +59,14 @@ class VersionedForm(BaseForm):
             return None
 
 
+def _regulator_ref_needed(form, field) -> None:
+    # Staff registering a forwarded case have the regulator's letter in hand. Runs before
+    # Optional(), which ends the chain on an empty field (an inline validate_regulator_ref
+    # never ran, and forwarded cases were registered without the regulator's number).
+    if form.channel.data == "regulator" and not (field.data or "").strip():
+        raise StopValidation("监管转办投诉须填写监管转办编号")
+
+
 class EntryForm(file_field.WithFiles, BaseForm):
     channel = SelectField(
         "受理渠道",
@@ -93,7 +102,9 @@ class EntryForm(file_field.WithFiles, BaseForm):
     )
     content = text_area("投诉内容")
     demand = text_area("客户诉求", required=False, max_len=2000)
-    regulator_ref = StringField("监管转办编号", validators=[Optional(), Length(max=100)])
+    regulator_ref = StringField(
+        "监管转办编号", validators=[_regulator_ref_needed, Optional(), Length(max=100)]
+    )
     regulator_received_on = DateField("监管部门接收日期", validators=[Optional()])
     group_size = IntegerField(
         "涉及人数", validators=[Optional(), NumberRange(1, 100000, "人数无效")]
@@ -103,11 +114,6 @@ class EntryForm(file_field.WithFiles, BaseForm):
         "附件（选填）",
         f"客户的书面投诉、凭证等的扫描件或照片，{file_field.LIMITS}，支持 {file_field.KINDS}",
     )
-
-    def validate_regulator_ref(self, field) -> None:
-        # staff registering a forwarded case have the regulator's letter in hand
-        if self.channel.data == "regulator" and not (field.data or "").strip():
-            raise ValidationError("监管转办投诉须填写监管转办编号")
 
 
 class AttachForm(file_field.WithFiles, VersionedForm):
