@@ -157,6 +157,7 @@ def classify(
     if named_branch_code is not None:
         branch = db.session.scalar(select(Branch).where(Branch.code == named_branch_code))
         complaint.named_branch_id = branch.id if branch else None
+    _recuse_assignee(complaint, actor)
     newly_major = major_reason in set(MajorReason) and not complaint.is_major
     if major_reason in set(MajorReason):
         complaint.is_major, complaint.major_reason = True, major_reason
@@ -168,12 +169,30 @@ def classify(
         detail={
             "codes": list(codes),
             "named_staff_ids": complaint.named_staff_ids,
+            "named_branch_id": complaint.named_branch_id,
             "major_reason": complaint.major_reason,
         },
     )
     if newly_major:
         escalate_row(complaint, "major", actor)
     return complaint
+
+
+def _recuse_assignee(complaint: Complaint, actor: User) -> None:
+    """Art. 17: a handler the case now names (or who works at the unit it names) may not keep
+    it; the case goes back to the 待分派 queue, and the history says why."""
+    user = complaint.assignee
+    if user is None or not conflicted(complaint, user):
+        return
+    complaint.assignee_id, complaint.assigned_at = None, None
+    record_event(
+        complaint,
+        actor,
+        "assigned",
+        f"{user.display_name} 为投诉涉及的人员或机构的人员，"
+        "根据回避规定（第十七条）取消分派，请重新分派",
+        detail={"assignee_id": None, "previous": user.display_name, "how": "recusal"},
+    )
 
 
 def check_codes(a: str | None, b: str | None, c: str | None, *, required: bool):

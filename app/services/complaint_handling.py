@@ -304,16 +304,23 @@ def extend(
     complaint.extension_level = level
     refresh_due(complaint)
     days = clock.PERIOD_DAYS[level]
+    by_hq = actor.has_role(Role.HQ_MANAGER)
+    # (the history and the API say how far and, for the second, who approved it: Art. 20)
+    what = (
+        "延长至 30 日"
+        if level == 1
+        else "再延长至 60 日（经{}审批）".format("总行管理人员" if by_hq else "上级机构负责人")
+    )
     record_event(
         complaint,
         actor,
         "extended",
-        reason,
+        f"{what}：{reason}",
         detail={
             "level": level,
             "days": days,
-            "approved_by_hq": level == 2 and actor.has_role(Role.HQ_MANAGER),
-            "approved_by_superior": level == 2 and not actor.has_role(Role.HQ_MANAGER),
+            "approved_by_hq": level == 2 and by_hq,
+            "approved_by_superior": level == 2 and not by_hq,
         },
     )
     due = f"{clock.local_date(complaint.due_at):%Y年%m月%d日}" if complaint.due_at else "另行通知"
@@ -488,12 +495,20 @@ def request_review(
     Publishes ``complaint.reopened`` inside this transaction (the survey side cancels the
     complaint-resolution survey of an earlier close that has not gone out yet)."""
     complaint = load(complaint_id, version)
-    decided_on = clock.local_date(complaint.decided_at) if complaint.decided_at else None
-    if decided_on and requested_on < decided_on:
+    if complaint.decided_at is None:
+        # a repeat merged into another case is closed without a decision of its own: the
+        # customer asks for the review of the case it went into
+        raise Conflict(
+            "该投诉已并入其他投诉，没有单独的处理决定，请在其并入的投诉上登记核查申请"
+            if complaint.merged_into_id
+            else "该投诉尚未作出处理决定，不能登记核查申请"
+        )
+    decided_on = clock.local_date(complaint.decided_at)
+    if requested_on < decided_on:
         raise ValidationFailed(
             f"核查申请日期不能早于处理决定日期（{decided_on:%Y年%m月%d日}）", field="requested_on"
         )
-    if decided_on and not clock.review_request_in_time(decided_on, requested_on):
+    if not clock.review_request_in_time(decided_on, requested_on):
         raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
     if requested_on > clock.local_date(utcnow()):
         raise ValidationFailed("申请日期不能晚于今天", field="requested_on")

@@ -121,7 +121,7 @@ def test_extension_is_offered_only_at_the_level_the_user_may_grant(client, auth)
         c.id, actor=factories.user(Role.HQ_MANAGER, "HO"), level=2, reason="需司法鉴定"
     )
     page = _case(client, c)
-    assert 'id="act-extend"' not in page and "再延长" not in page  # 60 days is the end
+    assert 'id="act-extend"' not in page and "再延长 30 日须经" not in page  # 60 days: the end
 
 
 def _extend(client, c, page: str, reason: str, **kw):

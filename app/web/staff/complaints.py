@@ -123,6 +123,7 @@ ACTIONS = {
             code_business=f.code_business.data,
             code_cause=f.code_cause.data,
             named_staff_ids=[int(x) for x in f.named_staff.data or []],
+            named_branch_code=f.named_branch.data or "",
             major_reason=f.major_reason.data or None,
             version=v,
         ),
@@ -164,6 +165,7 @@ SUCCESS = {
     "review": "已登记核查申请",
     "attach": "已补充附件",
     "extend": "已延长处理期限",
+    "withdraw": "已登记客户撤回",
 }
 
 
@@ -177,6 +179,9 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
         ]
     elif isinstance(form, forms.ClassifyForm):
         form.named_staff.choices = _people(casework.named_staff_choices(complaint))
+        form.named_branch.choices = [forms.SelectChoice("", "（未指明）")] + [
+            forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in org.list_branches()
+        ]
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)
 
@@ -198,7 +203,10 @@ def _blank(name: str, complaint: Complaint):
         data |= {
             "named_staff": [str(i) for i in complaint.named_staff_ids or []],
             "major_reason": complaint.major_reason or "",
+            "named_branch": complaint.named_branch.code if complaint.named_branch else "",
         }
+    if name == "notice" and complaint.status == "declined":
+        data["purpose"] = "decline"  # (Art. 18: whoever raised it is told why)
     if name == "assign" and complaint.assignee_id:
         data["assignee"] = str(complaint.assignee_id)
     form = cls(prefix=name, formdata=None, data=data)
@@ -366,6 +374,8 @@ def _done(action: str, complaint: Complaint) -> str:
     """What the action did, on which case, and the deadline that now holds ("受理" alone
     told a handler little)."""
     what = SUCCESS.get(action, "已保存")
+    if action == "decide" and complaint.status == "review_decided":
+        what = ACTION_LABELS["decide_review"]
     text = f"{complaint.reference}：{what if what.startswith('已') else '已' + what}"
     if complaint.awaiting_notice and complaint.due_at:
         due = clock.local_date(complaint.due_at)

@@ -212,6 +212,7 @@ class ClassifyForm(VersionedForm):
     code_business = SelectField("B 业务类别", choices=[])
     code_cause = SelectField("C 投诉原因", choices=[])
     named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
+    named_branch = SelectField("投诉涉及的机构（回避：该机构人员不能处理）", choices=[])
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
 
 

@@ -1,0 +1,189 @@
+"""Defects found walking whole complaint journeys through the desk as its users would: a refusal
+the page did not show, 回避 that could not be recorded or was not applied to the handler already
+holding the case, a review registered on a merged repeat, and a decline that could not be told."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Role, User
+from app.models.complaint import ComplaintEvent
+from app.services import complaint_casework, complaint_handling, complaints
+from app.services.complaints import IntakeData
+from tests import factories
+from tests.support import csrf_token
+
+TEXT = "柜台转账多收手续费五十元，柜员态度恶劣，要求退还并道歉。"
+DECISION = {
+    "verified": "调取了柜台录像和交易流水",
+    "basis": "依据本行收费标准，该笔转账免收手续费",
+    "decision_text": "退还手续费五十元并致歉",
+}
+
+UNCODED = {"code_channel": "", "code_business": "", "code_cause": "", "major_reason": ""}
+
+
+def _post(client, c, action: str, **fields):
+    db.session.refresh(c)
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
+    data |= {f"{action}-{name}": value for name, value in fields.items()}
+    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+
+
+def _panel(page: str, name: str) -> str:
+    return page.split(f'id="act-{name}"', 1)[1].split("</details>", 1)[0]
+
+
+def _agent() -> User:
+    return db.session.scalar(select(User).where(User.username == "agent"))
+
+
+def test_a_decision_without_any_remedy_says_so_on_the_form(client, auth, db_session):
+    c = factories.accepted_complaint(2, TEXT)
+    auth.login("agent")
+    refused = _post(client, c, "decide", **DECISION)  # every remedy box unticked
+    assert refused.status_code == 422
+    panel = unescape(_panel(refused.get_data(as_text=True), "decide"))
+    assert "请至少告知一种救济途径（核查、调解、仲裁、诉讼）" in panel
+    db_session.refresh(c)
+    assert c.status == "accepted" and c.decision_text is None
+
+
+def test_a_case_can_name_a_branch_and_nobody_of_it_is_offered_or_assigned(client, auth, db_session):
+    c = factories.accepted_complaint(1, TEXT, branch_code="HZ")
+    auth.login("hq")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert 'name="classify-named_branch"' in page
+    saved = _post(client, c, "classify", named_branch="HZ", **UNCODED)
+    assert saved.status_code == 302
+    db_session.refresh(c)
+    assert c.named_branch.code == "HZ"
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    agent = _agent()
+    assert f'<option value="{agent.id}"' not in _panel(page, "assign")  # 李坐席 works at 杭州分行
+    refused = _post(client, c, "assign", assignee=str(agent.id))
+    assert refused.status_code == 422 and "回避" in unescape(refused.get_data(as_text=True))
+    db_session.refresh(c)
+    assert c.assignee_id is None
+
+
+def test_naming_the_handler_who_holds_the_case_takes_it_away_from_them(client, auth, db_session):
+    c = factories.accepted_complaint(1, TEXT, branch_code="HZ")
+    agent = _agent()
+    complaint_casework.assign(c.id, agent.id, actor=agent)
+    auth.login("agent")
+    saved = _post(client, c, "classify", named_staff=str(agent.id), named_branch="", **UNCODED)
+    assert saved.status_code == 302
+    db_session.refresh(c)
+    assert c.named_staff_ids == [agent.id] and c.assignee_id is None
+    last = db_session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "assigned")
+        .order_by(ComplaintEvent.id.desc())
+    ).first()
+    assert "回避" in last.text and last.detail["how"] == "recusal"
+
+
+def test_naming_the_handlers_branch_also_takes_the_case_away(db_session):
+    c = factories.accepted_complaint(1, TEXT, branch_code="HZ")
+    agent = _agent()
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    complaint_casework.assign(c.id, agent.id, actor=hq)
+    for named, kept in (("HZ01", True), ("HZ", False)):  # another unit, then the handler's
+        complaint_casework.classify(
+            c.id, actor=hq, code_channel=None, code_business=None, code_cause=None,
+            named_branch_code=named,
+        )  # fmt: skip
+        assert (c.assignee_id == agent.id) is kept
+    assert c.assignee_id is None
+
+
+def test_a_merged_repeat_offers_no_review_and_refuses_one(client, auth, db_session):
+    first = factories.accepted_complaint(3, TEXT)
+    repeat, _ = complaints.create_complaint(
+        IntakeData(
+            channel="hotline", content=TEXT, name="周静", phone="13612345678", branch_code="HZ01"
+        )
+    )
+    complaint_casework.merge(
+        repeat.id, first.id, actor=_agent(), new_facts=False, note="同一事项重复来电"
+    )
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{repeat.id}").get_data(as_text=True)
+    assert 'id="act-review"' not in page
+    refused = _post(client, repeat, "review", requested_on=str(repeat.received_at.date()),
+                    reason="客户书面申请核查")  # fmt: skip
+    assert refused.status_code == 409
+    assert "请在其并入的投诉上登记核查申请" in unescape(refused.get_data(as_text=True))
+    db_session.refresh(repeat)
+    assert repeat.status == "closed" and repeat.review_requested_on is None
+
+
+def test_a_declined_case_can_record_how_whoever_raised_it_was_told(client, auth, db_session):
+    c, _ = complaints.create_complaint(  # at the counter, no phone or e-mail: no SMS goes out
+        IntakeData(channel="branch", content=TEXT, name="钱某", branch_code="HZ01")
+    )
+    auth.login("agent")
+    declined = _post(client, c, "decline", reason="来访人系客户同事，未提供授权委托书")
+    assert declined.status_code == 302
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    panel = _panel(page, "notice")
+    assert re.search(r'<option selected value="decline">|<option value="decline" selected', panel)
+    told = _post(client, c, "notice", purpose="decline", method="in_person", outcome="",
+                 note="当面告知")  # fmt: skip
+    assert told.status_code == 302
+    notices = db_session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice"
+        )
+    ).all()
+    assert [n.detail["outcome"] for n in notices if n.detail["purpose"] == "decline"] == ["handed"]
+
+
+def test_history_says_how_far_a_case_was_extended_and_who_approved(client, auth, db_session):
+    c = factories.accepted_complaint(1, TEXT)
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    complaint_handling.extend(c.id, actor=_agent(), level=1, reason="需调取监控录像")
+    complaint_handling.extend(c.id, actor=hq, level=2, reason="需总行法律部门意见")
+    auth.login("agent")
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "延长至 30 日：需调取监控录像" in page
+    assert "再延长至 60 日（经总行管理人员审批）：需总行法律部门意见" in page
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")
+    c2 = factories.accepted_complaint(1, TEXT)
+    complaint_handling.extend(c2.id, actor=_agent(), level=1, reason="需调取监控录像")
+    complaint_handling.extend(c2.id, actor=manager, level=2, reason="需司法鉴定")
+    texts = [e.text for e in complaints.history(c2) if e.kind == "extended"]
+    assert texts[-1] == "再延长至 60 日（经上级机构负责人审批）：需司法鉴定"
+
+
+def test_withdrawal_and_review_decision_are_announced_in_plain_words(client, auth, db_session):
+    c = factories.accepted_complaint(1, TEXT)
+    auth.login("agent")
+    done = _post(client, c, "withdraw", reason="客户来电撤回投诉")
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"{c.reference}：已登记客户撤回" in page and "已客户撤回" not in page
+    reviewed = factories.accepted_complaint(2, TEXT)
+    agent = _agent()
+    complaint_handling.decide(
+        reviewed.id,
+        actor=agent,
+        decision=complaint_handling.Decision(
+            DECISION["verified"], DECISION["basis"], DECISION["decision_text"], ("review",)
+        ),
+    )
+    today = complaint_handling.clock.local_date(reviewed.decided_at)
+    complaint_handling.request_review(
+        reviewed.id, actor=agent, requested_on=today, reason="客户书面申请核查"
+    )
+    done = _post(client, reviewed, "decide", remedies=["mediation"], **DECISION)
+    assert done.status_code == 302
+    page = unescape(client.get(done.headers["Location"]).get_data(as_text=True))
+    assert f"{reviewed.reference}：已作出核查决定" in page
+    assert "核查期限：" in page and "已延长至" not in page
