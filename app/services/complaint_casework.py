@@ -17,8 +17,14 @@ from app.models.outbox import OutboxMessage
 from app.services import complaint_clock as clock
 from app.services import scope
 from app.services.complaint_escalation import escalate_row
-from app.services.complaint_handling import PROVEN, _move, _require, guarded, load
-from app.services.complaints import record_event, refresh_due
+from app.services.complaint_handling import (
+    PROVEN,
+    _move,
+    _require,
+    guarded,
+    load_to_act,
+)
+from app.services.complaints import conflicted, record_event, refresh_due
 from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
@@ -27,13 +33,6 @@ T = TypeVar("T")
 HANDLER_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 OUT_OF_SCOPE = "该员工不能查看此投诉（投诉不属于其所在机构或下级机构），不能分派给该员工"
 CONFLICT = "根据回避规定（第十七条），不能将投诉分派给投诉涉及的员工或其所在机构的处理人员"
-
-
-def conflicted(complaint: Complaint, user: User) -> bool:
-    """Art. 17: nobody the case names, nor a handler of the unit it names, may check it."""
-    if user.id in (complaint.named_staff_ids or []):
-        return True
-    return complaint.named_branch_id is not None and user.branch_id == complaint.named_branch_id
 
 
 def can_see(complaint: Complaint, user: User) -> bool:
@@ -67,7 +66,7 @@ def assign(
     complaint_id: int, assignee_id: int, *, actor: User, version: int | None = None
 ) -> Complaint:
     """Assign by hand; refuses a staff member the case names (回避)."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     user = db.session.get(User, assignee_id)
     if user is None:
         raise NotFound("员工不存在", field="assignee")
@@ -105,7 +104,7 @@ def assign_by_rule(
     complaint_id: int, *, actor: User | None, version: int | None = None
 ) -> Complaint:
     """Branch rule: the least-loaded agent of the case's branch (or nearest parent branch)."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     people = candidates(complaint)
     if not people:
         raise Conflict("本机构及上级机构没有可分派的坐席（已排除回避人员）")
@@ -149,7 +148,7 @@ def classify(
     version: int | None = None,
 ) -> Complaint:
     """Set the JR/T 0169 codes, who the case names (回避) and the Art. 29 major flag."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)  # (nor may they unname themselves)
     codes = check_codes(code_channel, code_business, code_cause, required=False)
     complaint.code_channel, complaint.code_business, complaint.code_cause = codes
     if named_staff_ids is not None:
@@ -245,8 +244,8 @@ def merge(
     """Art. 18: fold a repeat into the first case; new facts restart the first case's clock."""
     if duplicate_id == into_id:
         raise ValidationFailed("不能与自身合并", field="into")
-    duplicate = load(duplicate_id, version)
-    target = load(into_id, None)
+    duplicate = load_to_act(duplicate_id, version, actor)
+    target = load_to_act(into_id, None, actor)
     if Status(target.status) not in OPEN or Status(duplicate.status) not in OPEN:
         raise Conflict("只能合并处理中的投诉")
     note = _require(note, "note", "合并说明")
@@ -335,7 +334,7 @@ def close(
     Publishes ``complaint.closed`` inside this transaction (the survey side schedules the
     complaint-resolution survey from it).
     """
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     if not complaint.decision_text:
         raise Conflict("尚未作出处理决定，不能办结")
     problems: dict[str, str] = {}

@@ -25,7 +25,13 @@ from app.models.complaint import (
 )
 from app.services import channels, notify
 from app.services import complaint_clock as clock
-from app.services.complaints import actor_parts, get_complaint, record_event, refresh_due
+from app.services.complaints import (
+    actor_parts,
+    forbid_named,
+    get_complaint,
+    record_event,
+    refresh_due,
+)
 from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, Forbidden, ValidationFailed
 from app.services.tx import transactional
@@ -103,6 +109,14 @@ def load(complaint_id: int, version: int | None) -> Complaint:
     return complaint
 
 
+def load_to_act(complaint_id: int, version: int | None, actor: User | None) -> Complaint:
+    """``load`` for an action that moves the case on: refused first to whom it names (回避),
+    before anything they typed is checked."""
+    complaint = load(complaint_id, version)
+    forbid_named(complaint, actor)
+    return complaint
+
+
 def _require(text: str | None, field: str, label: str, minimum: int = 2) -> str:
     text = (text or "").strip()
     if not text:
@@ -115,6 +129,7 @@ def _require(text: str | None, field: str, label: str, minimum: int = 2) -> str:
 def _move(
     complaint: Complaint, action: str, actor: User | None, text: str | None = None, **detail
 ) -> None:
+    forbid_named(complaint, actor)
     before, after = complaint.transition(action)
     record_event(
         complaint,
@@ -162,7 +177,7 @@ def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: s
 @transactional
 @guarded
 def accept(complaint_id: int, *, actor: User, version: int | None = None) -> Complaint:
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     _move(complaint, "accept", actor)
     return complaint
 
@@ -170,7 +185,7 @@ def accept(complaint_id: int, *, actor: User, version: int | None = None) -> Com
 @transactional
 @guarded
 def start(complaint_id: int, *, actor: User, version: int | None = None) -> Complaint:
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     _move(complaint, "start", actor)
     return complaint
 
@@ -181,7 +196,7 @@ def decline(
     complaint_id: int, *, actor: User, reason: str, version: int | None = None
 ) -> Complaint:
     """Art. 18: not raised by the customer, their representative or agent; they are told why."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     reason = _require(reason, "reason", "不予受理的理由", 4)
     _move(complaint, "decline", actor, reason)
     _auto_notice(complaint, actor, "decline", f"经核实，您的投诉不予受理，理由：{reason}")
@@ -195,7 +210,7 @@ def withdraw(
     complaint_id: int, *, actor: User, reason: str, version: int | None = None
 ) -> Complaint:
     """Art. 15: the case ends on the day the withdrawal is received."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     _move(complaint, "withdraw", actor, _require(reason, "reason", "撤回说明"))
     complaint.closed_at = utcnow()
     return complaint
@@ -238,7 +253,7 @@ def pause(
     version: int | None = None,
 ) -> Complaint:
     """Outside appraisal or mediation: the clock stops from ``on`` and the customer is told."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     if kind not in ("appraisal", "mediation"):
         raise ValidationFailed("请选择中止计时的原因类型", field="kind")
     reason = _require(reason, "reason", "中止说明")
@@ -257,7 +272,7 @@ def pause(
 def resume(
     complaint_id: int, *, actor: User, on: date | None = None, version: int | None = None
 ) -> Complaint:
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     day = on or clock.local_date(utcnow())
     pauses = [list(p) for p in complaint.pauses or []]
     if not pauses or pauses[-1][1] is not None:
@@ -282,7 +297,7 @@ def extend(
     """30 days for complex cases; a further 30 only with the approval of a superior institution
     or a head-office senior manager (Art. 20): an hq_manager, or the manager of a unit above the
     case's own (a 分行's manager for a case at one of its 支行)."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     if complaint.status == Status.REVIEW_REQUESTED:
         # Art. 23: the review is due 30 days after the request; no extension applies to it
         raise Conflict("核查期间不能延期：核查决定须在收到核查申请之日起 30 日内作出")
@@ -380,7 +395,7 @@ def decide(
     complaint_id: int, *, actor: User, decision: Decision, version: int | None = None
 ) -> Complaint:
     """Art. 19: what was verified, the basis and reasons, and the remedies open to the customer."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     verified = _require(decision.verified, "verified", "核实情况", 4)
     basis = _require(decision.basis, "basis", "处理依据和理由", 4)
     text = _require(decision.text, "decision_text", "处理决定", 4)
@@ -410,7 +425,7 @@ def record_notice(
     version: int | None = None,
 ) -> Complaint:
     """Art. 21 proof: SMS/e-mail sent through the adapter, a call, a letter, handed over."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     if method not in NOTICE_METHODS:
         raise ValidationFailed("请选择告知方式", field="method")
     if purpose not in NOTICE_PURPOSES:
@@ -494,7 +509,7 @@ def request_review(
 
     Publishes ``complaint.reopened`` inside this transaction (the survey side cancels the
     complaint-resolution survey of an earlier close that has not gone out yet)."""
-    complaint = load(complaint_id, version)
+    complaint = load_to_act(complaint_id, version, actor)
     if complaint.decided_at is None:
         # a repeat merged into another case is closed without a decision of its own: the
         # customer asks for the review of the case it went into

@@ -40,7 +40,7 @@ from app.services.customers import (
     upsert_customer_row,
     visible_text,
 )
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import Forbidden, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
@@ -645,10 +645,33 @@ def download_attachment(complaint_id: int, attachment_id: int, *, actor: User):
     return item, f"attachment-{item.id}" + (f".{ext}" if ext else "")
 
 
+RECUSED = (
+    "您是本投诉涉及的人员（或在投诉涉及的机构任职），根据回避规定（第十七条）不能办理本投诉，"
+    "请由其他人员办理"
+)
+
+
+def conflicted(complaint: Complaint, user: User) -> bool:
+    """Art. 17: nobody the case names, nor a handler of the unit it names, may check it."""
+    if user.id in (complaint.named_staff_ids or []):
+        return True
+    return complaint.named_branch_id is not None and user.branch_id == complaint.named_branch_id
+
+
+def forbid_named(complaint: Complaint, actor: User | None) -> None:
+    """Art. 17 for whoever acts on the case, not only whom it is assigned to: someone it names
+    may not move it on, decide it, tell the customer, extend it, route it or change whom it
+    names (they may still add a note, e.g. their own account of what happened)."""
+    if actor is not None and conflicted(complaint, actor):
+        raise Forbidden(RECUSED)
+
+
 @transactional
 def reveal_contact(complaint_id: int, *, actor: User, reason: str) -> Complaint:
-    """The complaint with the complainant's full contact data; the view is audited."""
+    """The complaint with the complainant's full contact data; the view is audited. Not for
+    whom the case names (回避): they have no call to reach the complainant."""
     complaint = get_complaint(complaint_id)
+    forbid_named(complaint, actor)
     audit.record_unmasked_view(
         "complaint",
         complaint.id,

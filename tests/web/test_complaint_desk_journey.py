@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -187,3 +188,66 @@ def test_withdrawal_and_review_decision_are_announced_in_plain_words(client, aut
     page = unescape(client.get(done.headers["Location"]).get_data(as_text=True))
     assert f"{reviewed.reference}：已作出核查决定" in page
     assert "核查期限：" in page and "已延长至" not in page
+
+
+def test_whom_a_case_names_may_not_handle_it_only_add_their_account(client, auth, db_session):
+    """Art. 17 holds for whoever acts, not only for whom the case is assigned to: the agent a
+    case names could open it (it is in their branch) and start, decide, tell, extend, route it
+    or take their own name off it. Now each is refused with the reason, the page offers none of
+    them and says why, and a note (their account of what happened) is still taken."""
+    from app.services.errors import Forbidden
+
+    c = factories.accepted_complaint(1, TEXT, branch_code="HZ")
+    agent = _agent()
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    complaint_casework.classify(
+        c.id, actor=hq, code_channel=None, code_business=None, code_cause=None,
+        named_staff_ids=[agent.id],
+    )  # fmt: skip
+    auth.login("agent")
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "根据回避规定（第十七条），您不能受理、处理" in page
+    for offered in ("start", "decide", "notice", "assign", "classify", "extend", "merge"):
+        assert f'id="act-{offered}"' not in page
+    assert 'id="act-note"' in page and "cp-reveal" not in page  # nor the complainant's phone
+    peek = client.post(
+        f"/staff/complaints/{c.id}/reveal",
+        data={"reveal-csrf_token": csrf_token(page), "reveal-reason": "电话联系客户"},
+    )
+    assert peek.status_code == 400 and "13612345678" not in peek.get_data(as_text=True)
+    refused = _post(client, c, "start")
+    assert refused.status_code == 403
+    assert "根据回避规定（第十七条）不能办理本投诉" in unescape(refused.get_data(as_text=True))
+    db_session.refresh(c)
+    assert c.status == "accepted"
+    decision = complaint_handling.Decision(
+        verified="核实", basis="依据规定", text="退还手续费", remedies=("mediation",)
+    )
+    attempts = {
+        "decide": lambda: complaint_handling.decide(c.id, actor=agent, decision=decision),
+        "notice": lambda: complaint_handling.record_notice(
+            c.id, actor=agent, method="phone", purpose="decision", outcome="reached"
+        ),
+        "extend": lambda: complaint_handling.extend(c.id, actor=agent, level=1, reason="情况复杂"),
+        "unname": lambda: complaint_casework.classify(
+            c.id,
+            actor=agent,
+            code_channel=None,
+            code_business=None,
+            code_cause=None,
+            named_staff_ids=[],
+        ),  # fmt: skip
+        "assign": lambda: complaint_casework.assign(c.id, hq.id, actor=agent),
+        "withdraw": lambda: complaint_handling.withdraw(c.id, actor=agent, reason="客户撤回"),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(Forbidden, match="回避"):
+            attempt()
+        db_session.refresh(c)
+        assert c.status == "accepted" and c.named_staff_ids == [agent.id], name
+    noted = _post(client, c, "note", kind="note", text="当日我按规定收取了手续费，经过如下……")
+    assert noted.status_code == 302
+    db_session.expire_all()  # (the note saved a newer version of the case)
+    complaint_handling.start(c.id, actor=hq)  # anyone else goes on
+    db_session.refresh(c)
+    assert c.status == "in_progress"

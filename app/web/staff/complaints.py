@@ -229,6 +229,7 @@ def _render(
         action_forms[bound[0]] = bound[1]
     now = utcnow()
     messages = notify.messages_for("complaint", complaint.id)
+    recused = complaints.conflicted(complaint, current_user)
     return render_template(
         "staff/complaints/detail.html",
         c=complaint,
@@ -252,7 +253,8 @@ def _render(
         correction=correction_form(),
         notice_proven=casework.notice_proven(complaint),
         active=bound[0] if bound else None,
-        extend_levels=handling.extension_levels(current_user, complaint),
+        extend_levels=[] if recused else handling.extension_levels(current_user, complaint),
+        recused=recused,
         expired_on=handling.run_out_on(complaint) if complaint.clock_running else None,
         pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
         left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
