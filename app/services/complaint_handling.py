@@ -381,6 +381,58 @@ def may_approve_second_extension(actor: User, complaint: Complaint) -> bool:
     )
 
 
+REVIEW_BY_SUPERIOR = (
+    "核查须由上级机构办理（第二十三条）：请由{superior}的人员作出核查决定，"
+    "作出原处理决定的人员不能核查"
+)
+
+
+def original_decider_id(complaint: Complaint) -> int | None:
+    """Who made the decision under review (the last 作出处理决定 in the history)."""
+    return db.session.scalar(
+        select(ComplaintEvent.actor_id)
+        .where(
+            ComplaintEvent.complaint_id == complaint.id,
+            ComplaintEvent.kind == "status",
+            ComplaintEvent.to_status == Status.DECIDED,
+        )
+        .order_by(ComplaintEvent.id.desc())
+        .limit(1)
+    )
+
+
+def superior_names(complaint: Complaint) -> str:
+    """The institutions above the case's branch, nearest first ("杭州分行或总行")."""
+    case = complaint.branch
+    if case is None or case.parent is None:
+        return "总行其他"
+    names, unit = [], case.parent
+    while unit is not None:
+        names.append(unit.name)
+        unit = unit.parent
+    return "或".join(names)
+
+
+def may_decide_review(actor: User, complaint: Complaint) -> bool:
+    """Art. 23: the customer asks the superior institution for a review, so it is decided by a
+    handler of a unit strictly above the case's branch (head-office staff are above every
+    branch; a case held at the head office itself is reviewed there), and never by whoever made
+    the decision under review."""
+    if actor.id == original_decider_id(complaint):
+        return False
+    own, case = actor.branch, complaint.branch
+    at_head_office = (
+        own is None
+        and actor.has_role(Role.HQ_MANAGER)
+        or (own is not None and own.parent_id is None)
+    )
+    if case is None or case.parent_id is None:
+        return at_head_office
+    if own is None:
+        return at_head_office
+    return case.path.startswith(own.path) and case.path != own.path
+
+
 @dataclass(frozen=True)
 class Decision:
     verified: str
@@ -396,6 +448,8 @@ def decide(
 ) -> Complaint:
     """Art. 19: what was verified, the basis and reasons, and the remedies open to the customer."""
     complaint = load_to_act(complaint_id, version, actor)
+    if complaint.status == Status.REVIEW_REQUESTED and not may_decide_review(actor, complaint):
+        raise Forbidden(REVIEW_BY_SUPERIOR.format(superior=superior_names(complaint)))
     verified = _require(decision.verified, "verified", "核实情况", 4)
     basis = _require(decision.basis, "basis", "处理依据和理由", 4)
     text = _require(decision.text, "decision_text", "处理决定", 4)

@@ -374,6 +374,7 @@ def _walk(
     rng: random.Random,
     codes: tuple[str, str, str],
     decide_after: timedelta | None = None,
+    reviewer: User | None = None,
 ) -> None:
     """Walk a freshly registered case through ``steps``, each some hours after the one before
     (its intake history first, dated at the receipt; a recent case's steps stop at now); with
@@ -402,7 +403,9 @@ def _walk(
             "request_review": "客户对处理决定不满意，书面申请核查",
             "decide_review": "经上级机构核查，原处理决定符合规定，予以维持并向客户说明。",
         }.get(step)
-        e = record_event(c, actor, "status", text, from_status=before, to_status=after)
+        # (a review is decided by the superior institution, not by who made the decision)
+        by = reviewer if step == "decide_review" and reviewer is not None else actor
+        e = record_event(c, by, "status", text, from_status=before, to_status=after)
         e.at = at
         if step in ("decide", "decide_review"):
             c.decision_verified = "调取了业务办理记录、录音录像和系统日志。"
@@ -587,5 +590,5 @@ def _add(
     # someone: the same draw is made either way, so the rest of the data stays as it was)
     if actor is not None and state != Status.RECEIVED and (rng.random() < 0.85 or _done(state)):
         complaint.assignee_id, complaint.assigned_at = actor.id, received
-    _walk(complaint, PATHS[state], actor, rng, codes, late)
+    _walk(complaint, PATHS[state], actor, rng, codes, late, reviewer=s.staff.get("hq"))
     s.added += 1

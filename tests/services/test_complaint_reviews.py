@@ -68,7 +68,7 @@ def _reviewed(c, agent) -> None:
     handling.request_review(
         c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
     )
-    decide(c, agent)
+    decide(c, factories.user(Role.AGENT, "HZ"))  # the superior unit's, not the first decider
     handling.record_notice(
         c.id, actor=agent, method="phone", purpose="review_decision", outcome="reached"
     )
@@ -157,7 +157,7 @@ def test_a_review_request_cancels_the_resolution_survey_not_yet_sent(db_session)
     seen = responses_query.invitation_status(first.id)  # what GET /api/v1/invitations/<id> says
     assert (seen["status"], seen["cancelled"]) == ("expired", True)  # CONTRACT.md's six statuses
     # the review closed: a new survey, as on any close
-    decide(c, agent)
+    decide(c, factories.user(Role.AGENT, "HZ"))  # (the superior unit's, not the first decider)
     handling.record_notice(
         c.id, actor=agent, method="phone", purpose="review_decision", outcome="reached"
     )

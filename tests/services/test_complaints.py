@@ -452,7 +452,7 @@ def test_the_first_proof_of_the_decision_notice_is_when_the_decision_was_communi
         c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
     )
     assert c.decision_notified_at == first and c.deadline_running
-    decide(c, agent)
+    decide(c, factories.user(Role.AGENT, "HZ"))  # the superior unit's, not the first decider
     assert c.status == Status.REVIEW_DECIDED and c.awaiting_notice  # (first < decided_at)
     posted = clock.local_date(utcnow())
     handling.record_notice(c.id, actor=agent, method="letter", purpose="review_decision",

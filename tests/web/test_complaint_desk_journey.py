@@ -171,7 +171,7 @@ def test_withdrawal_and_review_decision_are_announced_in_plain_words(client, aut
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert f"{c.reference}：已登记客户撤回" in page and "已客户撤回" not in page
     reviewed = factories.accepted_complaint(2, TEXT)
-    agent = _agent()
+    agent = factories.user(Role.AGENT, "HZ01")  # decided at the 支行; 杭州分行's agent reviews
     complaint_handling.decide(
         reviewed.id,
         actor=agent,
@@ -251,3 +251,42 @@ def test_whom_a_case_names_may_not_handle_it_only_add_their_account(client, auth
     complaint_handling.start(c.id, actor=hq)  # anyone else goes on
     db_session.refresh(c)
     assert c.status == "in_progress"
+
+
+def test_a_review_is_decided_by_the_superior_unit_not_by_who_made_the_decision(
+    client, auth, db_session
+):
+    """Art. 23: the customer asks the superior institution to review the decision. Whoever
+    held the case could decide the review of their own decision; now the 支行's handler (and
+    the first decider, wherever they sit) is refused and told who reviews, and 杭州分行's
+    agent is offered the review decision."""
+    from app.services.errors import Forbidden
+
+    c = factories.accepted_complaint(2, TEXT)  # at 滨江支行 (HZ01), under 杭州分行
+    first = factories.user(Role.AGENT, "HZ01")
+    colleague = factories.user(Role.AGENT, "HZ01")  # the same 支行: not its superior
+    db_session.commit()  # (a refused call below rolls back what is not committed)
+    decision = complaint_handling.Decision(
+        DECISION["verified"], DECISION["basis"], DECISION["decision_text"], ("review",)
+    )
+    complaint_handling.decide(c.id, actor=first, decision=decision)
+    today = complaint_handling.clock.local_date(c.decided_at)
+    complaint_handling.request_review(c.id, actor=first, requested_on=today, reason="客户申请核查")
+    with pytest.raises(Forbidden, match="核查须由上级机构办理"):
+        complaint_handling.decide(c.id, actor=first, decision=decision)
+    with pytest.raises(Forbidden, match="请由杭州分行或.*的人员作出核查决定"):
+        complaint_handling.decide(c.id, actor=colleague, decision=decision)
+    db_session.refresh(c)
+    assert c.status == "review_requested"
+    auth.login(colleague.username, "Kesheng@2026")  # (factories' password)
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert 'id="act-decide"' not in page
+    assert "核查决定须由杭州分行或" in page and "作出原处理决定的人员不能核查" in page
+    auth.logout()
+    auth.login("agent")  # 李坐席, 杭州分行
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert 'id="act-decide"' in page and "作出核查决定" in page
+    done = _post(client, c, "decide", remedies=["mediation"], **DECISION)
+    assert done.status_code == 302
+    db_session.refresh(c)
+    assert c.status == "review_decided"

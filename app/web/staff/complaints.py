@@ -230,6 +230,7 @@ def _render(
     now = utcnow()
     messages = notify.messages_for("complaint", complaint.id)
     recused = complaints.conflicted(complaint, current_user)
+    in_review = complaint.status == "review_requested"
     return render_template(
         "staff/complaints/detail.html",
         c=complaint,
@@ -255,6 +256,8 @@ def _render(
         active=bound[0] if bound else None,
         extend_levels=[] if recused else handling.extension_levels(current_user, complaint),
         recused=recused,
+        may_review=in_review and handling.may_decide_review(current_user, complaint),
+        superior=handling.superior_names(complaint) if in_review else "",
         expired_on=handling.run_out_on(complaint) if complaint.clock_running else None,
         pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
         left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
