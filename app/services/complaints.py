@@ -666,6 +666,17 @@ def forbid_named(complaint: Complaint, actor: User | None) -> None:
         raise Forbidden(RECUSED)
 
 
+def reference_of(complaint_id: int | None) -> str | None:
+    """The reference of a case by id (e.g. the one a merged repeat joined), or None."""
+    if complaint_id is None:
+        return None
+    return db.session.scalar(
+        select(Complaint.reference)
+        .where(Complaint.id == complaint_id)
+        .execution_options(include_all_branches=True)
+    )
+
+
 @transactional
 def reveal_contact(complaint_id: int, *, actor: User, reason: str) -> Complaint:
     """The complaint with the complainant's full contact data; the view is audited. Not for

@@ -207,3 +207,55 @@ def test_text_of_only_invisible_characters_is_blank(client):
     )  # fmt: skip
     assert created.status_code == 201
     assert db.session.get(Complaint, created.get_json()["id"]).complainant_name == "欧阳娜娜"
+
+
+def test_a_read_complaint_says_how_it_is_being_handled(client):
+    """An integrator showing a case (the hotline's screen, the regulator's portal) needs more
+    than the status and the history's words: the regulator's reference, which period applies,
+    the days not counted, the decision and the remedies the customer was told of, and the case a
+    repeat was merged into."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services import complaint_casework, complaint_handling
+
+    _, secret = factories.api_token("complaints:write,complaints:read")
+    received = (utcnow() - timedelta(days=10)).astimezone().isoformat()
+    body = {**BODY, "channel": "regulator", "external_ref": "JR-2026-0042", "received_at": received}
+    created = client.post("/api/v1/complaints", json=body, headers=bearer(secret)).get_json()
+    assert created["regulator_ref"] == "JR-2026-0042" and created["status_label"] == "待受理"
+    assert (created["extension_level"], created["period_days"]) == (0, 15)
+    assert created["pauses"] == [] and created["decision"] is None
+    agent = factories.user(branch_code="HZ")
+    c = created["id"]
+    complaint_handling.accept(c, actor=agent)
+    complaint_handling.extend(c, actor=agent, level=1, reason="需调取监控录像")
+    today = complaint_handling.clock.local_date(utcnow())
+    complaint_handling.pause(c, actor=agent, kind="mediation", reason="客户申请调解", on=today)
+    complaint_handling.resume(c, actor=agent, on=today + timedelta(days=0))
+    decision = complaint_handling.Decision(
+        "调取了交易流水，客户电话13912345678", "依据服务协议", "退还手续费", ("review", "mediation")
+    )
+    complaint_handling.decide(c, actor=agent, decision=decision)
+    data = client.get(f"/api/v1/complaints/{c}", headers=bearer(secret)).get_json()
+    assert (data["extension_level"], data["period_days"]) == (1, 30)
+    assert data["pauses"] == [{"start": today.isoformat(), "end": today.isoformat()}]
+    assert data["decision"]["text"] == "退还手续费"
+    assert data["decision"]["remedies"] == ["review", "mediation"]
+    assert "13912345678" not in data["decision"]["verified"]  # masked like the content
+    assert data["status_label"] == "已作出处理决定" and data["merged_into"] is None
+    repeat = client.post(
+        "/api/v1/complaints",
+        json={**BODY, "external_ref": "APP-REPEAT-1", "received_at": received},
+        headers=bearer(secret),
+    ).get_json()
+    first = client.post(
+        "/api/v1/complaints",
+        json={**BODY, "external_ref": "APP-FIRST-1", "received_at": received},
+        headers=bearer(secret),
+    ).get_json()
+    complaint_casework.merge(
+        repeat["id"], first["id"], actor=agent, new_facts=False, note="同一事项重复投诉"
+    )
+    merged = client.get(f"/api/v1/complaints/{repeat['id']}", headers=bearer(secret)).get_json()
+    assert merged["merged_into"] == first["reference"]

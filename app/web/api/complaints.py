@@ -115,10 +115,25 @@ class HistoryItem(BaseModel):
     text: str | None
 
 
+class PauseOut(BaseModel):
+    start: date = Field(description="the first day not counted")
+    end: date | None = Field(description="the day counting resumed; null while paused")
+
+
+class DecisionOut(BaseModel):
+    verified: str | None = Field(description="what was verified (personal data masked)")
+    basis: str | None = Field(description="the basis and reasons (personal data masked)")
+    text: str | None = Field(description="the decision (personal data masked)")
+    remedies: list[str] = Field(
+        description="remedies the customer was told of: review, mediation, arbitration, litigation"
+    )
+
+
 class ComplaintOut(BaseModel):
     id: int
     reference: str
     status: str
+    status_label: str = Field(description="the status in Chinese, as staff pages show it")
     channel: str
     external_ref: str | None
     content: str = Field(description="the complaint text, personal data masked")
@@ -148,6 +163,16 @@ class ComplaintOut(BaseModel):
         "posted or handed over, message accepted by its gateway); until then the deadline runs"
     )
     closed_at: datetime | None
+    regulator_ref: str | None = Field(description="the regulator's reference of a forwarded case")
+    regulator_received_on: date | None
+    group_size: int | None
+    major_reason: str | None
+    extension_level: int = Field(description="0: 15 days; 1: extended to 30; 2: to 60 (approved)")
+    period_days: int = Field(description="the period that applies: 15, 30 or 60 days")
+    pauses: list[PauseOut] = Field(description="outside appraisal or mediation: days not counted")
+    review_requested_on: date | None = Field(description="the day a review (核查) was requested")
+    merged_into: str | None = Field(description="the reference of the case this repeat joined")
+    decision: DecisionOut | None = Field(description="the latest decision (a review's once made)")
     attachments: list[AttachmentOut] = Field(description="the files' metadata, never the content")
     history: list[HistoryItem]
 
@@ -176,6 +201,7 @@ def complaint_out(
         id=complaint.id,
         reference=complaint.reference,
         status=complaint.status,
+        status_label=complaint.status_label,
         channel=complaint.channel,
         external_ref=complaint.external_ref,
         content=_masked(complaint.content),
@@ -195,6 +221,23 @@ def complaint_out(
         first_decided_at=_local(first_decision(complaint).decided),
         decision_notified_at=_local(complaint.decision_notified_at),
         closed_at=_local(complaint.closed_at),
+        regulator_ref=complaint.regulator_ref,
+        regulator_received_on=complaint.regulator_received_on,
+        group_size=complaint.group_size,
+        major_reason=complaint.major_reason,
+        extension_level=complaint.extension_level,
+        period_days=clock.PERIOD_DAYS[complaint.extension_level],
+        pauses=[PauseOut(start=start, end=end) for start, end in complaint.pauses or []],
+        review_requested_on=complaint.review_requested_on,
+        merged_into=complaints.reference_of(complaint.merged_into_id),
+        decision=None
+        if complaint.decision_text is None
+        else DecisionOut(
+            verified=_masked(complaint.decision_verified),
+            basis=_masked(complaint.decision_basis),
+            text=_masked(complaint.decision_text),
+            remedies=list(complaint.remedies or []),
+        ),
         attachments=[
             AttachmentOut(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size)
             for f in (complaints.attachments(complaint) if files is None else files)
