@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -207,12 +207,32 @@ def decline(
 @transactional
 @guarded
 def withdraw(
-    complaint_id: int, *, actor: User, reason: str, version: int | None = None
+    complaint_id: int,
+    *,
+    actor: User,
+    reason: str,
+    on: date | None = None,
+    version: int | None = None,
 ) -> Complaint:
-    """Art. 15: the case ends on the day the withdrawal is received."""
+    """Art. 15: the case ends on the day the withdrawal is received, ``on`` (default today: a
+    letter that arrived earlier ends the case on the day it arrived, not when it is entered)."""
     complaint = load_to_act(complaint_id, version, actor)
-    _move(complaint, "withdraw", actor, _require(reason, "reason", "撤回说明"))
-    complaint.closed_at = utcnow()
+    today = clock.local_date(utcnow())
+    day = on or today
+    received = clock.local_date(complaint.received_at)
+    if day < received:
+        raise ValidationFailed(
+            f"收到撤回的日期不能早于投诉接收日期（{received:%Y年%m月%d日}）", field="on"
+        )
+    if day > today:
+        raise ValidationFailed("收到撤回的日期不能晚于今天", field="on")
+    reason = _require(reason, "reason", "撤回说明")
+    text = reason if day == today else f"{reason}（{day:%Y年%m月%d日}收到撤回）"
+    _move(complaint, "withdraw", actor, text, on=day.isoformat())
+    # the case ended that day: its last moment, for a day before today
+    complaint.closed_at = (
+        utcnow() if day == today else datetime.combine(day, time.max, clock.TZ).astimezone(UTC)
+    )
     return complaint
 
 

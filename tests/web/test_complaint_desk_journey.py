@@ -290,3 +290,30 @@ def test_a_review_is_decided_by_the_superior_unit_not_by_who_made_the_decision(
     assert done.status_code == 302
     db_session.refresh(c)
     assert c.status == "review_decided"
+
+
+def test_a_withdrawal_ends_the_case_on_the_day_it_was_received(client, auth, db_session):
+    """Art. 15: a withdrawal letter that arrived yesterday, entered today, ended the case
+    yesterday; it was recorded as today. The form asks for the day (blank: today) and refuses
+    a day in the future or before the complaint was received."""
+    from datetime import timedelta
+
+    c = factories.accepted_complaint(3, TEXT)
+    today = complaint_handling.clock.local_date(c.received_at) + timedelta(days=3)
+    auth.login("agent")
+    for day, message in (
+        (today + timedelta(days=1), "收到撤回的日期不能晚于今天"),
+        (today - timedelta(days=4), "收到撤回的日期不能早于投诉接收日期"),
+    ):
+        refused = _post(client, c, "withdraw", on=day.isoformat(), reason="客户来信撤回投诉")
+        assert refused.status_code == 422 and message in unescape(refused.text)
+        db_session.refresh(c)
+        assert c.status == "accepted"
+    yesterday = today - timedelta(days=1)
+    done = _post(client, c, "withdraw", on=yesterday.isoformat(), reason="客户来信撤回投诉")
+    assert done.status_code == 302
+    db_session.refresh(c)
+    assert c.status == "withdrawn"
+    assert complaint_handling.clock.local_date(c.closed_at) == yesterday
+    last = complaints.history(c)[-1]
+    assert f"{yesterday:%Y年%m月%d日}收到撤回" in last.text

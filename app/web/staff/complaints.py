@@ -57,8 +57,10 @@ ACTIONS = {
         lambda f, c, u, v: handling.decline(c, actor=u, reason=f.reason.data, version=v),
     ),
     "withdraw": (
-        forms.ReasonForm,
-        lambda f, c, u, v: handling.withdraw(c, actor=u, reason=f.reason.data, version=v),
+        forms.WithdrawForm,
+        lambda f, c, u, v: handling.withdraw(
+            c, actor=u, reason=f.reason.data, on=f.on.data, version=v
+        ),
     ),
     "pause": (
         forms.PauseForm,

@@ -129,6 +129,10 @@ class ReasonForm(VersionedForm):
     reason = text_area("说明", max_len=2000)
 
 
+class WithdrawForm(ReasonForm):
+    on = DateField("收到撤回的日期", validators=[Optional()], description="留空为今天")
+
+
 class PlainForm(VersionedForm):
     pass
 
