@@ -48,7 +48,9 @@ def queue(*, status: str = "open", page: int = 1) -> Page:
     else:
         if status != "all":
             stmt = stmt.where(FollowUp.status == status)
-        stmt = stmt.order_by(FollowUp.updated_at.desc(), FollowUp.id.desc())
+        # by the time the page shows (应回访时间), latest first: by last change the rows read
+        # shuffled, and a seeded or imported batch all changed at one moment
+        stmt = stmt.order_by(FollowUp.due_at.desc(), FollowUp.id.desc())
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)

@@ -24,6 +24,7 @@ from app.models import (
     CampaignSkip,
     Customer,
     FollowUp,
+    FollowUpStatus,
     Intake,
     Invitation,
     OutboundMessage,
@@ -423,6 +424,19 @@ def task_for(customer):
     db.session.add(task)
     db.session.flush()
     return task
+
+
+def test_finished_follow_ups_are_listed_by_the_time_the_list_shows_latest_first():
+    """The 已完成 and 全部 tabs show 应回访时间 but were sorted by last change: a day's calls
+    saved in another order, or a seeded batch changed at one moment, read shuffled."""
+    tasks = [task_for(factories.customer("HZ03")) for _ in range(3)]
+    for days, changed, task in zip((3, 1, 2), (1, 3, 2), tasks, strict=True):
+        task.status, task.due_at = FollowUpStatus.DONE, NOON - timedelta(days=days)
+        task.updated_at = NOON + timedelta(hours=changed)
+    db.session.flush()
+    for tab in ("done", "all"):
+        listed = [t.id for t in followups.queue(status=tab, page=1).items if t in tasks]
+        assert listed == [tasks[1].id, tasks[2].id, tasks[0].id], tab
 
 
 def test_follow_up_outcomes():

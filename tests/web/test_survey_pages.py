@@ -669,3 +669,23 @@ def test_published_survey_page_shows_no_content_hash(client, auth):
     page = client.get(f"/manager/surveys/{survey.id}").get_data(as_text=True)
     assert "版本记录" in page and "内容指纹" not in page
     assert survey.versions[-1].definition_hash[:12] not in page
+
+
+def test_a_refused_call_record_keeps_what_the_agent_typed(client, auth):
+    """预约回拨 without a time (or one in the past) is refused: the agent's note was lost on the
+    redirect. The message now shows by the call form, the note and time still in their boxes,
+    and nothing is recorded."""
+    submit(client, answered(ext="WEB-CALLNOTE"))
+    task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
+    auth.login("agent")
+    page = client.get(f"/staff/followups/{task.id}").get_data(as_text=True)
+    refused = client.post(
+        f"/staff/followups/{task.id}/attempt",
+        data={"csrf_token": csrf_token(page), "outcome": "callback", "note": "客户说晚上方便"},
+    )
+    html = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and 'value="客户说晚上方便"' in html
+    form = html.split("记录本次通话")[1].split("</form>")[0]
+    assert 'class="flash flash-error"' in form and "预约" in form
+    db.session.expire_all()
+    assert db.session.get(FollowUp, task.id).call_attempts == []

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.models import Role, utcnow
 from app.models.survey_response import OUTCOME_LABELS
 from app.services import followups
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.responses import AnswersInvalid
 from app.services.surveys import definition_of
 from app.web.access import roles_required
@@ -45,7 +45,7 @@ def followups_queue():
     )
 
 
-def _detail(task_id: int, *, raw=None, errors=None, status=200):
+def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
     task = followups.get_followup(task_id)
     page = render_template(
         "staff/survey_followups/detail.html",
@@ -57,6 +57,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200):
         outcomes=OUTCOME_LABELS,
         field_name=field_name,
         other_field_name=other_field_name,
+        call=call or {},  # a refused call record: its message and what the agent typed
     )
     return page, status
 
@@ -89,7 +90,10 @@ def followup_attempt(task_id: int):
         )
     except NotFound:
         raise  # another branch's task, or none: 404, never a hint that it exists
-    except ServiceError as err:
+    except ValidationFailed as err:  # shown by the call form, with the note and time kept
+        typed = {key: request.form.get(key, "")[:1000] for key in ("note", "callback_at")}
+        return _detail(task_id, status=err.status, call={"error": err.message, **typed})
+    except ServiceError as err:  # e.g. the task closed meanwhile: its page has no call form
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
     if outcome == "reached":
