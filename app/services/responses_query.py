@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.services import audit, exports, org
 from app.services.errors import ValidationFailed
+from app.services.response_columns import QuestionColumns, choice_text, question_columns
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
 from nlp import redact
@@ -121,11 +122,7 @@ def readable_answers(response: Response) -> list[tuple[str, str]]:
             names = {item.id: item.label for item in q.items}
             text = "；".join(f"{names.get(k, k)}：{v}" for k, v in value.items())
         elif q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
-            chosen = value if isinstance(value, list) else [value]
-            text = "、".join(q.option(v).label if q.option(v) else v for v in chosen)
-            other = response.answers.get(other_key(q.id))
-            if other:
-                text += f"（{redact(other).text}）"
+            text = choice_text(q, value, response.answers.get(other_key(q.id)), sep="、")
         elif q.type is QuestionType.TEXT:
             text = redact(str(value)).text
         else:
@@ -161,7 +158,10 @@ EXPORT_HEADER = [
 ]
 
 
-def _export_rows(f: ResponseFilter) -> list[list[Any]]:
+def _export_table(f: ResponseFilter) -> tuple[list[str], list[list[Any]], int]:
+    """(header, rows, number of per-question columns): the summary columns, then, when the
+    filter picks one survey, one column per question (per matrix item) of that survey."""
+    per_question: QuestionColumns | None = question_columns(f.survey_id) if f.survey_id else None
     stmt = (
         _filtered(f)
         .options(
@@ -194,21 +194,26 @@ def _export_rows(f: ResponseFilter) -> list[list[Any]]:
                 "是" if r.detractor else "否",
                 r.comment_redacted,
             ]
+            + (per_question.cells(r.version_id, r.answers or {}) if per_question else [])
         )
-    return [[exports.safe(cell) for cell in row] for row in rows]
+    extra = list(per_question.headers) if per_question else []
+    safe_rows = [[exports.safe(cell) for cell in row] for row in rows]
+    return [exports.safe(c) for c in EXPORT_HEADER + extra], safe_rows, len(extra)
 
 
 @transactional
 def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes, int]:
     """CSV (UTF-8 with BOM, opens in Excel) or XLSX of the filtered responses, masked and
-    formula-neutralised; the export is written to the audit log. Returns (content, row count)."""
+    formula-neutralised; filtered to one survey, it adds a column per question (free text
+    masked like the comment). The export is written to the audit log. Returns (content, row
+    count)."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed("导出格式须为 CSV 或 XLSX", field="format")
-    rows = _export_rows(f)
+    header, rows, question_count = _export_table(f)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(EXPORT_HEADER)
+        writer.writerow(header)
         writer.writerows(rows)
         content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     else:
@@ -216,7 +221,7 @@ def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes
 
         book = Workbook(write_only=True)
         sheet = book.create_sheet("答卷")
-        sheet.append(EXPORT_HEADER)
+        sheet.append(header)
         for row in rows:
             sheet.append(row)
         out = io.BytesIO()
@@ -229,6 +234,7 @@ def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes
         detail={
             "format": fmt,
             "rows": len(rows),
+            "question_columns": question_count,
             "filter": {k: str(v) for k, v in vars(f).items() if v},
         },
     )

@@ -47,12 +47,14 @@ def _filter() -> ResponseFilter:
 @bp.get("/responses")
 @roles_required(*STAFF)
 def responses_list():
-    page = responses_query.list_responses(_filter(), page=request.args.get("page", 1, type=int))
+    f = _filter()
+    page = responses_query.list_responses(f, page=request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "staff/survey_responses/list.html",
         page=page,
         args=args,
+        one_survey=bool(f.survey_id),  # the export then has a column per question
         choices=responses_query.filter_choices(),
     )
 
