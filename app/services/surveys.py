@@ -54,6 +54,9 @@ class DefinitionInvalid(ValidationFailed):
         return cls(ordered[0].message, problems=ordered)
 
 
+CLONE_MARK = "（副本）"  # a copy's title until staff rename it (never published so)
+
+
 def template_choices() -> list[tuple[str, str]]:
     """(code, title) of every shipped template."""
     return [(code, load_template(code).title) for code in template_codes()]
@@ -313,6 +316,11 @@ def publish(survey_id: int, *, actor: User | None) -> SurveyVersion:
     """Freeze the draft as a new version; later invitations use it, earlier answers keep theirs."""
     survey = get_survey(survey_id)
     survey.require_status(SurveyStatus.DRAFT, action="发布")
+    if survey.title.endswith(CLONE_MARK):  # a copy published as it was made
+        raise ValidationFailed(
+            f"问卷标题仍带“{CLONE_MARK}”，客户会看到这个标题；请先修改标题并保存，再发布",
+            field="title",
+        )
     return publish_row(survey, actor=actor)
 
 
@@ -341,7 +349,7 @@ def clone(survey_id: int, *, code: str, actor: User | None) -> Survey:
     source = get_survey(survey_id)
     code = _check_code(code)
     text = _with_code(editable_text(source), code)
-    title = f"{source.title}（副本）"[:200]
+    title = f"{source.title[: 200 - len(CLONE_MARK)]}{CLONE_MARK}"
     parse_draft(text, title=title, description=source.description)
     copy = Survey(
         code=code,

@@ -25,7 +25,7 @@ from app.models import (
     TriggerRule,
     utcnow,
 )
-from app.services import campaigns, invitations
+from app.services import campaigns, invitations, surveys
 from app.services.customers import CustomerData
 from tests import factories
 from tests.support import csrf_token, selected_value
@@ -95,6 +95,19 @@ def test_hq_manages_a_survey_from_template_to_publish(client, auth):
         f"/manager/surveys/{survey_id}/clone", data={"csrf_token": token, "code": "cc-copy"}
     )
     assert clone.status_code == 302
+    # a copy published as made would show customers "…（副本）": it must be renamed first
+    copy_page = client.get(clone.headers["Location"]).get_data(as_text=True)
+    assert "标题仍带“（副本）”，客户会看到问卷标题" in copy_page
+    copy = db.session.scalar(select(Survey).where(Survey.code == "cc-copy"))
+    refused = client.post(f"/manager/surveys/{copy.id}/publish", data={"csrf_token": token})
+    after = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "请先修改标题并保存，再发布" in after and copy.status == "draft" and not copy.versions
+    surveys.update_draft(
+        copy.id, title="2027 信用卡满意度调查", description="", text=surveys.editable_text(copy)
+    )
+    client.post(f"/manager/surveys/{copy.id}/publish", data={"csrf_token": token})
+    db.session.refresh(copy)
+    assert copy.status == "published" and len(copy.versions) == 1
 
 
 def test_draft_errors_stand_by_the_definition_in_words_and_the_title_is_the_forms(client, auth):
