@@ -107,6 +107,10 @@ def test_two_handlers_accepting_one_case_on_phones(live_server, browser):
     for page in pages:
         page.goto(live_server + case)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # the actions come after the whole case (4,000 px down): one tap takes the handler there
+    manager.click(".cp-jump a")
+    actions = manager.locator("#cp-actions").bounding_box()
+    assert 0 <= actions["y"] < 422  # in the top half of the screen
     manager.click("#act-accept button[type=submit]")
     assert "已受理" in manager.locator(".cp-title").inner_text()
     agent.click("#act-accept button[type=submit]")
