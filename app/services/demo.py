@@ -17,6 +17,7 @@ from app.services import (
     demo_dashboards,
     demo_improvements,
     demo_surveys,
+    improvement_actions,
     rollups,
 )
 from app.services import demo_data as data
@@ -179,6 +180,9 @@ def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
     report = _seed_rows(customers=customers, responses=responses)
     if report.records_added:
         rollups.rebuild(ROLLUPS)
+        # what the periodic job has done in a bank running it: owners of actions due soon
+        # reminded, overdue ones escalated (the workbench's 督办提醒, the board's 已督办)
+        improvement_actions.remind_and_escalate()
     return report
 
 

@@ -10,10 +10,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import FollowUp, FollowUpStatus, OutboxMessage, User, utcnow
+from app.models.improvement import ActionStatus, ImprovementAction
 from app.services import complaint_queue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALERT_LOOKBACK_DAYS = 14
+ACTIONS_SHOWN = 6
+TO_DO = (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS, ActionStatus.REOPENED)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,9 @@ class Workbench:
     followups_due_today: int
     followups_open: int
     alerts: list[OutboxMessage]
+    actions: list[ImprovementAction]  # the improvement actions this user owns, still to do
+    actions_open: int
+    actions_overdue: int
 
 
 def _end_of_today(now: datetime) -> datetime:
@@ -58,4 +64,24 @@ def summary(user: User, *, now: datetime | None = None) -> Workbench:
         or 0,
         followups_open=db.session.scalar(open_followups) or 0,
         alerts=_alerts_for(user, now),
+        **_own_actions(user, now),
     )
+
+
+def _own_actions(user: User, now: datetime) -> dict:
+    """The improvement actions the user owns and has still to do, the soonest due first."""
+    mine = (ImprovementAction.owner_id == user.id, ImprovementAction.status.in_(TO_DO))
+    today = now.astimezone(SHANGHAI).date()
+    count = select(func.count(ImprovementAction.id)).where(*mine)
+    return {
+        "actions": list(
+            db.session.scalars(
+                select(ImprovementAction)
+                .where(*mine)
+                .order_by(ImprovementAction.due_on, ImprovementAction.id)
+                .limit(ACTIONS_SHOWN)
+            )
+        ),
+        "actions_open": db.session.scalar(count) or 0,
+        "actions_overdue": db.session.scalar(count.where(ImprovementAction.due_on < today)) or 0,
+    }

@@ -39,3 +39,50 @@ def test_escalation_notice_reaches_the_branch_manager_only(auth, client, db_sess
     auth.logout()
     auth.login("manager_nj")
     assert complaint.reference not in client.get("/staff/").get_data(as_text=True)
+
+
+def test_the_workbench_lists_the_improvement_actions_its_user_owns(auth, client, db_session):
+    """A branch manager owning an overdue improvement action saw nothing of it on the 工作台:
+    the actions they own and have still to do are listed, soonest due first, the overdue ones
+    marked, each linked to its problem; a done one is not listed, nor anyone else's."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.services import improvement_actions as actions
+    from app.services import improvements, workbench
+
+    manager = db_session.scalar(select(User).where(User.username == "manager"))
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    before = workbench.summary(manager)  # (the demo's own actions)
+    problem = improvements.create_problem(
+        improvements.ProblemData(
+            title="老年客户养老金代领困难", root_cause="process", branch_code="HZ"
+        ),
+        actor=hq,
+    )
+    today = utcnow().date()
+
+    def action(title, days, owner):
+        data = actions.ActionData(title, today + timedelta(days=30), owner_id=owner.id)
+        made = actions.add_action(problem.id, data, actor=hq)
+        made.due_on = today + timedelta(days=days)
+        return made
+
+    late = action("制定上门服务流程", -5, manager)
+    soon = action("培训柜员", 3, manager)
+    action("更新宣传折页", 1, hq)  # someone else's
+    done = action("张贴告示", 10, manager)
+    actions.change_action(problem.id, done.id, "complete", actor=manager, text="已张贴")
+    db_session.flush()
+    auth.login("manager")
+    page = client.get("/staff/").get_data(as_text=True)
+    panel = page.split("我负责的整改措施")[1].split("</section>")[0]
+    assert f"未完成 {before.actions_open + 2} 项" in panel
+    assert f"其中已逾期 {before.actions_overdue + 1} 项" in panel
+    assert panel.index("制定上门服务流程") < panel.index("培训柜员")
+    assert (
+        "（已逾期）" in panel.split("培训柜员")[0]
+        and "（已逾期）" not in panel.split("培训柜员")[1]
+    )
+    assert f"/manager/improvements/{problem.id}#a{late.id}" in panel
+    assert f"#a{soon.id}" in panel and "更新宣传折页" not in panel and "张贴告示" not in panel

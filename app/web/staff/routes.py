@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from app.models import Role
+from app.models import Role, utcnow
 from app.services import customers as customer_service
 from app.services import workbench
 from app.services.errors import ServiceError
@@ -19,7 +19,12 @@ STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 @bp.get("/")
 @roles_required(*STAFF_ROLES)
 def home():
-    return render_template("staff/home.html", work=workbench.summary(current_user))
+    now = utcnow()
+    return render_template(
+        "staff/home.html",
+        work=workbench.summary(current_user, now=now),
+        today=now.astimezone(workbench.SHANGHAI).date(),
+    )
 
 
 @bp.get("/customers")
