@@ -63,6 +63,46 @@ def test_users_create_rejects_bad_input(app):
     assert duplicate.exit_code != 0 and "已被使用" in duplicate.output
 
 
+def test_users_create_names_the_roles_in_chinese_and_the_unknown_branch(app, db_session):
+    runner = app.test_cli_runner()
+    bad_role = runner.invoke(
+        args=["users", "create", "--username", "bad.role", "--role", "boss", "--password-stdin"],
+        input="Strong#Pass2026\n",
+    )
+    assert bad_role.exit_code == 1, bad_role.output
+    assert bad_role.exception is None or isinstance(bad_role.exception, SystemExit)
+    assert "未知角色：boss" in bad_role.output and "branch_manager" in bad_role.output
+    branch = runner.invoke(
+        args=["users", "create", "--username", "x.y", "--role", "agent", "--branch", "ZZ99",
+              "--password-stdin"],
+        input="Strong#Pass2026\n",
+    )  # fmt: skip
+    assert branch.exit_code == 1 and "机构代码 ZZ99 不存在" in branch.output
+    assert db_session.scalar(select(User).where(User.username.in_(["bad.role", "x.y"]))) is None
+
+
+def test_users_reset_password(app, db_session):
+    from app.security.passwords import verify_password
+
+    runner = app.test_cli_runner()
+    args = ["users", "reset-password", "--username", "AGENT", "--password-stdin"]
+    weak = runner.invoke(args=args, input="short\n")
+    assert weak.exit_code == 1 and "密码至少需要" in weak.output
+    unknown = runner.invoke(
+        args=["users", "reset-password", "--username", "nobody", "--password-stdin"],
+        input="Strong#Pass2026\n",
+    )
+    assert unknown.exit_code == 1 and "员工账号 nobody 不存在" in unknown.output
+    agent = db_session.scalar(select(User).where(User.username == "agent"))
+    version = agent.session_version
+    result = runner.invoke(args=args, input="Strong#Pass2026\n")
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    agent = db_session.get(User, agent.id)
+    assert verify_password(agent.password_hash, "Strong#Pass2026")
+    assert agent.session_version == version + 1  # its sessions ended
+
+
 def test_api_tokens_create_prints_the_token_last(app, db_session, client):
     result = app.test_cli_runner().invoke(
         args=["api-tokens", "create", "--name", "core", "--scopes", "metrics:read"]

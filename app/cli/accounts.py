@@ -17,18 +17,29 @@ def users() -> None:
     """Staff accounts."""
 
 
+ROLES = ", ".join(r.value for r in Role)
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="read the password from standard input"
+)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("密码 (Password)", hide_input=True, confirmation_prompt=True)
+
+
 @users.command("create")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+# (checked by the service, which says in Chinese which roles there are, as for every other
+# refused value, rather than click's English "Invalid value")
+@click.option("--role", required=True, help=f"one of: {ROLES}")
 @click.option("--branch", "branch_code", default=None, help="branch code, e.g. HZ01")
 @click.option("--display-name", default=None)
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@PASSWORD_STDIN
 def create_user(username, role, branch_code, display_name, password_stdin) -> None:
     """Add a staff account."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     try:
         user = user_service.create_user(
             username, role, password, branch_code=branch_code, display_name=display_name
@@ -37,6 +48,21 @@ def create_user(username, role, branch_code, display_name, password_stdin) -> No
         raise click.ClickException(err.message) from err
     branch = user.branch.code if user.branch else "-"
     click.echo(f"created user {user.username} (role {user.role}, branch {branch})")
+
+
+@users.command("reset-password")
+@click.option("--username", required=True)
+@PASSWORD_STDIN
+def reset_password(username, password_stdin) -> None:
+    """Set a new password for a staff account; its sessions end."""
+    password = _password(password_stdin)
+    try:
+        user = user_service.reset_password(
+            user_service.user_by_username(username).id, password, actor=None
+        )
+    except ServiceError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"password reset for user {user.username}; all of its sessions ended")
 
 
 @click.group("api-tokens")

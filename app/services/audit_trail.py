@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import ApiToken, AuditLog, Complaint, Customer, Problem, Survey, User
 from app.models.base import row_id
 from app.models.org import mask_name
+from app.models.user import ROLE_LABELS
 from app.services import audit, exports
 from app.services.customers import Page
 from app.services.dashboard_filters import parse_date
@@ -39,6 +40,8 @@ ACTION_LABELS = {
     "user.create": "新建员工账号",
     "user.disable": "停用员工账号",
     "user.enable": "启用员工账号",
+    "user.update": "修改员工角色或机构",
+    "user.password_reset": "重置员工密码",
     "token.create": "创建接口令牌",
     "token.revoke": "吊销接口令牌",
     "customers.import": "导入客户名单",
@@ -186,6 +189,21 @@ class Row:
     actor: str
     action: str
     target: Target
+    note: str = ""  # what changed, where the entry says (an account's role or branch)
+
+
+CHANGE_LABELS = {"role": "角色", "branch": "机构", "display_name": "姓名"}
+
+
+def change_note(entry: AuditLog) -> str:
+    """``角色 客服坐席→网点负责人；机构 HZ→NJ`` for an entry recording changes."""
+    changes = (entry.detail or {}).get("changes") or {}
+    parts = []
+    for key, (before, after) in changes.items():
+        if key == "role":
+            before, after = (ROLE_LABELS.get(v, v) if v else v for v in (before, after))
+        parts.append(f"{CHANGE_LABELS.get(key, key)} {before or '—'}→{after or '—'}")
+    return "；".join(parts)
 
 
 def _in_chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -265,7 +283,10 @@ def describe(entries: list[AuditLog]) -> list[Row]:
             wanted[e.object_type].add(ident)
     names = {kind: _names(*NAMERS[kind], ids) for kind, ids in wanted.items()}
     people = names.get("staff_user", {})
-    return [Row(e, _actor(e, people), action_label(e.action), _target(e, names)) for e in entries]
+    return [
+        Row(e, _actor(e, people), action_label(e.action), _target(e, names), change_note(e))
+        for e in entries
+    ]
 
 
 def list_entries(f: AuditFilter, *, page: int = 1) -> Page:
@@ -299,7 +320,7 @@ def _export_row(row: Row) -> list[Any]:
         e.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"),
         row.actor,
         row.action,
-        row.target.text,
+        f"{row.target.text}（{row.note}）" if row.note else row.target.text,
         e.object_id or "",
         e.reason or "",
         e.ip or "",

@@ -1,4 +1,4 @@
-"""Staff accounts: create, change role or branch, disable."""
+"""Staff accounts: create, change role or branch, reset the password, disable."""
 
 from __future__ import annotations
 
@@ -31,14 +31,37 @@ def _branch_by_code(code: str | None) -> Branch | None:
     return branch
 
 
-def _check_new_user(username: str, role: str, password: str) -> None:
-    if not USERNAME_RE.match(username):
-        raise ValidationFailed(USERNAME_RULE, field="username")
+def _check_role(role: str) -> None:
     if role not in set(Role):
-        raise ValidationFailed(f"未知角色：{role}", field="role")
+        known = "、".join(r.value for r in Role)
+        raise ValidationFailed(f"未知角色：{role}（可选：{known}）", field="role")
+
+
+def _check_password(password: str) -> None:
     problem = password_problem(password)
     if problem:
         raise ValidationFailed(problem, field="password")
+
+
+def _placement(role: str, branch_code: str | None) -> Branch | None:
+    """The branch an account of ``role`` is placed at: agents and branch managers need one;
+    head-office management without one sees the whole bank from the head office, the root of
+    the tree (a user without a branch would see no branch-scoped record at all)."""
+    branch = _branch_by_code(branch_code)
+    if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
+        raise ValidationFailed(BRANCH_RULE, field="branch")
+    if role == Role.HQ_MANAGER and branch is None:
+        branch = db.session.scalar(
+            select(Branch).where(Branch.parent_id.is_(None)).order_by(Branch.id).limit(1)
+        )
+    return branch
+
+
+def _check_new_user(username: str, role: str, password: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(USERNAME_RULE, field="username")
+    _check_role(role)
+    _check_password(password)
     taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken is not None:
         raise Conflict("该用户名已被使用", field="username")
@@ -57,15 +80,7 @@ def create_user(
     """Add a staff account. Raises ValidationFailed, Conflict (name taken) or NotFound (branch)."""
     username = username.strip()
     _check_new_user(username, role, password)
-    branch = _branch_by_code(branch_code)
-    if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
-        raise ValidationFailed(BRANCH_RULE, field="branch")
-    if role == Role.HQ_MANAGER and branch is None:
-        # head-office management sees the whole bank: the head office, the root of the tree
-        # (a user without a branch would see no branch-scoped record at all)
-        branch = db.session.scalar(
-            select(Branch).where(Branch.parent_id.is_(None)).order_by(Branch.id).limit(1)
-        )
+    branch = _placement(role, branch_code)
     user = User(
         username=username,
         display_name=(display_name or username).strip()[:100],
@@ -85,12 +100,76 @@ def create_user(
     return user
 
 
-@transactional
-def set_active(user_id: int, active: bool, *, actor: User) -> User:
-    """Enable or disable an account; disabling ends all of its sessions."""
+def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("员工账号不存在")
+    return user
+
+
+def user_by_username(username: str) -> User:
+    user = db.session.scalar(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    )
+    if user is None:
+        raise NotFound(f"员工账号 {username} 不存在", field="username")
+    return user
+
+
+@transactional
+def update_user(
+    user_id: int, *, role: str, branch_code: str | None, display_name: str, actor: User
+) -> User:
+    """Change an account's role, branch or name (a transfer, a promotion). The new scope
+    applies from the user's next page. An administrator cannot change their own role, so that
+    the bank is never left without one by a slip of the hand."""
+    user = get_user(user_id)
+    _check_role(role)
+    if user.id == actor.id and role != user.role:
+        raise ValidationFailed("不能修改自己的角色，请由另一位系统管理员操作", field="role")
+    branch = _placement(role, branch_code)
+    name = (display_name or "").strip()[:100]
+    if not name:
+        raise ValidationFailed("请输入姓名", field="display_name")
+    before = {"role": str(user.role), "branch": user.branch.code if user.branch else None}
+    after = {"role": role, "branch": branch.code if branch else None}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if name != user.display_name:
+        changes["display_name"] = [user.display_name, name]
+    user.role, user.branch, user.display_name = Role(role), branch, name
+    if changes:
+        audit.record(
+            "user.update",
+            actor=actor,
+            object_type="staff_user",
+            object_id=user.id,
+            detail={"username": user.username, "changes": changes},
+        )
+    return user
+
+
+@transactional
+def reset_password(user_id: int, password: str, *, actor: User | None) -> User:
+    """Set a new password (the user forgot theirs, or it may have leaked): every session of
+    the account ends, and the audit log records who reset it (never the password)."""
+    user = get_user(user_id)
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    audit.record(
+        "user.password_reset",
+        actor=actor,
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"username": user.username},
+    )
+    return user
+
+
+@transactional
+def set_active(user_id: int, active: bool, *, actor: User) -> User:
+    """Enable or disable an account; disabling ends all of its sessions."""
+    user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ValidationFailed("不能停用自己的账号")
     user.active = active

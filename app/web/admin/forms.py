@@ -13,8 +13,16 @@ from app.services.users import BRANCH_RULE, USERNAME_RE, USERNAME_RULE
 from app.web.forms import BaseForm
 
 
-class UserForm(BaseForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
+def _check_password(field) -> None:
+    problem = password_problem(field.data or "") if field.data else None
+    if problem:
+        raise ValidationError(problem)
+
+
+class PlacementForm(BaseForm):
+    """Name, role and branch: what a new account is given and what an administrator may
+    change later (a transfer, a promotion)."""
+
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=100)])
     role = SelectField(
         "角色",
@@ -25,6 +33,15 @@ class UserForm(BaseForm):
         "所属机构",
         description="坐席和网点负责人必须指定机构；总分行管理不指定即为全行。",
     )  # (required for some roles: validate_branch)
+
+    def validate_branch(self, field) -> None:
+        if self.role.data in (Role.AGENT, Role.BRANCH_MANAGER) and not field.data:
+            raise ValidationError(BRANCH_RULE)
+
+
+class UserForm(PlacementForm):
+    # (the user name first on the page: the fields are listed in the template)
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码")])
 
     # The service's own rules, checked here too so that every problem shows at once (the
@@ -34,13 +51,14 @@ class UserForm(BaseForm):
             raise ValidationError(USERNAME_RULE)
 
     def validate_password(self, field) -> None:
-        problem = password_problem(field.data or "") if field.data else None
-        if problem:
-            raise ValidationError(problem)
+        _check_password(field)
 
-    def validate_branch(self, field) -> None:
-        if self.role.data in (Role.AGENT, Role.BRANCH_MANAGER) and not field.data:
-            raise ValidationError(BRANCH_RULE)
+
+class PasswordForm(BaseForm):
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码")])
+
+    def validate_password(self, field) -> None:
+        _check_password(field)
 
 
 class TokenForm(BaseForm):

@@ -12,8 +12,24 @@ from app.services.customers import Page
 from app.services.errors import ServiceError, ValidationFailed
 from app.web.access import roles_required
 from app.web.admin import bp
-from app.web.admin.forms import EmptyForm, TokenForm, UserForm
+from app.web.admin.forms import EmptyForm, PasswordForm, PlacementForm, TokenForm, UserForm
 from app.web.support import download
+
+
+def _with_branches(form: PlacementForm, branches: list) -> PlacementForm:
+    form.branch.choices = [SelectChoice("", "全行（不指定机构）")] + [
+        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in branches
+    ]
+    return form
+
+
+def _placement(form: PlacementForm) -> dict[str, str | None]:
+    """What the form says of an account's role, branch and name, as the service takes it."""
+    return {
+        "role": form.role.data,
+        "branch_code": form.branch.data or None,
+        "display_name": form.display_name.data,
+    }
 
 
 def _user_form() -> UserForm:
@@ -22,10 +38,7 @@ def _user_form() -> UserForm:
     # the first unit below the head office, so that its defaults are a valid account.
     below_head = next((b.code for b in branches if b.parent_id is not None), "")
     form = UserForm(branch=below_head) if request.method == "GET" else UserForm()
-    form.branch.choices = [SelectChoice("", "全行（不指定机构）")] + [
-        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in branches
-    ]
-    return form
+    return _with_branches(form, branches)
 
 
 @bp.route("/users", methods=["GET", "POST"], endpoint="users")
@@ -36,11 +49,9 @@ def users_page():
         try:
             user = users.create_user(
                 form.username.data,
-                form.role.data,
-                form.password.data,
-                branch_code=form.branch.data or None,
-                display_name=form.display_name.data,
+                password=form.password.data,
                 actor=current_user,
+                **_placement(form),
             )
         except ServiceError as err:
             form.attach(err)
@@ -50,6 +61,58 @@ def users_page():
     return render_template(
         "admin/users.html", form=form, users=users.list_users(), toggle=EmptyForm()
     ), 400 if form.errors else 200
+
+
+def _placement_form(user, *, submitted: bool) -> PlacementForm:
+    """The account's name, role and branch: as submitted, or as they are."""
+    if submitted:
+        form = PlacementForm()
+    else:
+        branch = user.branch.code if user.branch else ""
+        data = {"display_name": user.display_name, "role": str(user.role), "branch": branch}
+        form = PlacementForm(formdata=None, data=data)
+    return _with_branches(form, org.list_branches())
+
+
+def _account_page(user, placement: PlacementForm, password: PasswordForm):
+    status = 400 if placement.errors or password.errors else 200
+    return render_template(
+        "admin/user.html", user=user, form=placement, password_form=password
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_edit(user_id: int):
+    """One account: its name, role and branch, changed by an administrator."""
+    user = users.get_user(user_id)
+    form = _placement_form(user, submitted=request.method == "POST")
+    if form.validate_on_submit():
+        try:
+            users.update_user(user.id, actor=current_user, **_placement(form))
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash(f"账号 {user.username} 已保存", "success")
+            return redirect(url_for("admin.users") + f"#user-{user.id}")
+    return _account_page(user, form, PasswordForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required(Role.ADMIN)
+def user_password(user_id: int):
+    """A new password set by an administrator; the account's sessions end."""
+    user = users.get_user(user_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.reset_password(user.id, form.password.data, actor=current_user)
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash(f"账号 {user.username} 的密码已重置，其所有登录会话已失效", "success")
+            return redirect(url_for("admin.users") + f"#user-{user.id}")
+    return _account_page(user, _placement_form(user, submitted=False), form)
 
 
 @bp.post("/users/<int:user_id>/active")
