@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -87,6 +88,29 @@ def find_token(secret: str) -> ApiToken | None:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     return token if token is not None and token.usable() else None
+
+
+# How fresh the token list's "最近使用" is: a busy integration's requests write it at most this
+# often, so that every API call does not also take the writers' lock.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def note_use(token: ApiToken) -> None:
+    """Remember that ``token`` was just used (the admin page shows it, so that an unused or
+    forgotten token is seen and revoked), to the minute."""
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_STEP:
+        _set_last_used(token.id, now)  # (the commit expires ``token``: it reads it back)
+
+
+@transactional
+def _set_last_used(token_id: int, at) -> None:
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @transactional

@@ -76,3 +76,30 @@ def test_an_agent_for_the_whole_bank_is_refused_in_words(client, auth):
     assert response.status_code == 400
     assert "必须指定所属机构" in html and "只适用于总分行管理和系统管理员" in html
     assert "全行（不指定机构）" in html  # the option the message names
+
+
+def test_the_token_list_shows_when_each_token_was_last_used(client, auth, db_session):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services import tokens
+
+    issued = tokens.create_token("手机银行", "metrics:read")
+    unused = tokens.create_token("旧系统", None)
+    auth.login("admin")
+    html = client.get("/admin/tokens").get_data(as_text=True)
+    assert html.count("从未使用") == 2
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert client.get("/api/v1/branches", headers=headers).status_code == 200
+    db_session.expire_all()
+    first = db_session.get(type(issued.token), issued.token.id).last_used_at
+    assert first is not None and utcnow() - first < timedelta(minutes=1)
+    assert db_session.get(type(unused.token), unused.token.id).last_used_at is None
+    row = re.search(rf'<tr[^>]*id="token-{issued.token.id}".*?</tr>', _tokens(client), re.S)
+    assert "从未使用" not in row.group(0)
+    row = re.search(rf'<tr[^>]*id="token-{unused.token.id}".*?</tr>', _tokens(client), re.S)
+    assert "从未使用" in row.group(0) and "全部权限" in row.group(0)
+
+
+def _tokens(client) -> str:
+    return client.get("/admin/tokens").get_data(as_text=True)

@@ -146,6 +146,7 @@ def tokens_page():
         tokens=tokens.list_tokens(),
         revoke=EmptyForm(),
         scope_labels=tokens.SCOPES,
+        all_scopes=frozenset(tokens.SCOPES),
     ), 400 if form.errors else 200
 
 

@@ -117,6 +117,7 @@ def _authenticate(scope: str | tuple[str, ...] | None):
     if wanted and not any(name in token.scope_set for name in wanted):
         needed = scope_text(scope).replace("`", "")
         return json_error(403, f"令牌没有所需的权限范围：{needed}", code="insufficient_scope")
+    tokens.note_use(token)
     g.api_token = token
     return None
 
