@@ -32,7 +32,11 @@ def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = 
     q = (query or "").strip()[:100]
     if q:
         phone_key = pii.blind_index("phone", q) if len(pii.normalise_phone(q)) >= 11 else None
-        conditions = [Customer.name.contains(q, autoescape=True), Customer.external_id == q]
+        conditions = [
+            Customer.name.contains(q, autoescape=True),
+            # (as stored: a number typed full-width on a Chinese keyboard finds the customer)
+            Customer.external_id == customer_number(q),
+        ]
         if phone_key:
             conditions.append(Customer.phone_index == phone_key)
         stmt = stmt.where(or_(*conditions))

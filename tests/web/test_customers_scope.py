@@ -53,6 +53,19 @@ def test_list_masks_personal_data(auth, client, db_session):
     assert "张*丰" in html and "张三丰" not in html
 
 
+def test_a_customer_number_typed_full_width_finds_the_customer(auth, client, db_session):
+    import unicodedata
+
+    customer = factories.customer("HZ01")
+    db_session.commit()
+    # what a Chinese keyboard in full-width mode types: Ｃ００… for C00…
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in customer.external_id)
+    assert unicodedata.normalize("NFKC", typed) == customer.external_id != typed
+    auth.login("agent")
+    html = client.get("/staff/customers", query_string={"q": f" {typed} "}).get_data(as_text=True)
+    assert f"/staff/customers/{customer.id}" in html
+
+
 def test_unmasked_view_needs_a_reason_and_is_audited(auth, client, db_session):
     customer = factories.customer("HZ01", phone="13912345678")
     db_session.commit()
