@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.services import audit
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import transactional
+
+log = logging.getLogger(__name__)
 
 SCOPES = {
     "complaints:write": "提交投诉",
@@ -100,7 +104,11 @@ def note_use(token: ApiToken) -> None:
     forgotten token is seen and revoked), to the minute."""
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_STEP:
-        _set_last_used(token.id, now)  # (the commit expires ``token``: it reads it back)
+        try:
+            _set_last_used(token.id, now)  # (the commit expires ``token``: it reads it back)
+        except SQLAlchemyError:  # bookkeeping: a read must not fail on it (a full disk, say)
+            db.session.rollback()
+            log.warning("could not note the use of API token %s", token.id, exc_info=True)
 
 
 @transactional
