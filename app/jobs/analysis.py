@@ -52,7 +52,4 @@ def analyze_texts(items: list[list]) -> int:
 @shared_task(name="kesheng.analyze_pending")
 def analyze_pending() -> int:
     """Periodic catch-up: analyse what is still pending or failed (e.g. after a broker outage)."""
-    done = 0
-    for batch in analysis.in_batches(analysis.work_list(), 200):
-        done += analysis.analyze_batch(batch)
-    return done
+    return analysis.analyze_in_batches(analysis.work_list(), 200)

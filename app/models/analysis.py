@@ -62,7 +62,8 @@ class TextAnalysis(BranchScoped, TimestampMixin, db.Model):
         self.last_error = error[:500]
 
     def apply(self, result: Any) -> None:
-        """Copy an ``nlp.TextAnalysis`` onto this row (staff corrections are kept)."""
+        """Copy an ``nlp.TextAnalysis`` onto this row; the caller puts staff corrections back
+        (``app.services.analysis``)."""
         self.status = AnalysisStatus.DONE
         self.attempts += 1
         self.last_error = None
@@ -70,8 +71,7 @@ class TextAnalysis(BranchScoped, TimestampMixin, db.Model):
         self.model_version = result.model_version
         self.redacted_text = result.text
         self.redaction_kinds = ",".join(result.redactions)
-        if not self.corrected:
-            self.sentiment = result.sentiment
+        self.sentiment = result.sentiment
         self.sentiment_score = round(float(result.sentiment_score), 4)
         self.sentiment_confidence = round(float(result.sentiment_confidence), 4)
         self.keywords = list(result.keywords)

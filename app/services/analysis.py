@@ -19,10 +19,18 @@ from sqlalchemy import Select, insert, select
 
 import nlp
 from app.extensions import db
-from app.models import AnalysisStatus, LabelCorrection, TextAnalysis, User, utcnow
+from app.models import (
+    AnalysisStatus,
+    LabelCorrection,
+    TextAnalysis,
+    TopicModelRecord,
+    User,
+    utcnow,
+)
 from app.services import rollups_tracking
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import after_commit, transactional
+from nlp.topics import TopicModel
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -166,6 +174,55 @@ def enqueue_many(source_type: str, source_ids: list[int]) -> None:
         enqueue(source_type, source_id)
 
 
+_topic_models: dict[tuple, TopicModel] = {}
+
+
+def _topic_model() -> TopicModel | None:
+    """The newest discovered topic model (parsed once per record), so that a text analysed
+    after discovery gets its topic at once and a re-analysis keeps it."""
+    latest = db.session.execute(
+        select(TopicModelRecord.id, TopicModelRecord.created_at)
+        .order_by(TopicModelRecord.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    key = tuple(latest)
+    if key not in _topic_models:
+        _topic_models.clear()
+        _topic_models[key] = TopicModel.from_dict(db.session.get(TopicModelRecord, key[0]).model)
+    return _topic_models[key]
+
+
+_COLUMNS = {"sentiment": "sentiment", "business": "business_code", "cause": "cause_code"}
+
+
+def _keep_corrections(rows: list[TextAnalysis]) -> None:
+    """Put back the labels staff corrected (the latest correction of each field) after a
+    re-analysis overwrote them with the model's."""
+    by_id = {row.id: row for row in rows if row.corrected and row.id is not None}
+    if not by_id:
+        return
+    corrections = db.session.scalars(
+        select(LabelCorrection)
+        .where(LabelCorrection.analysis_id.in_(by_id))
+        .order_by(LabelCorrection.at, LabelCorrection.id)
+    )
+    for c in corrections:
+        setattr(by_id[c.analysis_id], _COLUMNS[c.field], c.new_value)
+
+
+def corrected_fields(row: TextAnalysis) -> set[str]:
+    """Which of sentiment/business/cause staff corrected on this analysis."""
+    if not row.corrected:
+        return set()
+    return set(
+        db.session.scalars(
+            select(LabelCorrection.field).where(LabelCorrection.analysis_id == row.id).distinct()
+        )
+    )
+
+
 def _load(source_type: str, source_id: int) -> SourceText | None:
     source = _sources.get(source_type)
     if source is None:
@@ -185,12 +242,13 @@ def analyze_source(source_type: str, source_id: int) -> TextAnalysis:
         row.status = AnalysisStatus.SKIPPED
         return row
     try:
-        result = nlp.analyze(source.text)
+        result = nlp.analyze(source.text, topic_model=_topic_model())
     except Exception as err:  # a model failure must not lose the text: record and retry later
         log.exception("analysis of %s %s failed", source_type, source_id)
         row.mark_failed(f"{type(err).__name__}: {err}")
         return row
     row.apply(result)
+    _keep_corrections([row])
     row.branch_id = source.branch_id
     row.source_created_at = source.created_at
     return row
@@ -225,16 +283,39 @@ def analyze_batch(items: list[tuple[str, int]]) -> int:
     """Analyse a batch in one transaction, with one batched model call; returns how many."""
     loaded = [(t, i, _load(t, i)) for t, i in items]
     texts = [(t, i, s) for t, i, s in loaded if s is not None and s.text.strip()]
-    results = nlp.analyze_many([s.text for _, _, s in texts])
+    results = nlp.analyze_many([s.text for _, _, s in texts], topic_model=_topic_model())
+    rows = []
     for (source_type, source_id, source), result in zip(texts, results, strict=True):
         row = _row(source_type, source_id)
         row.apply(result)
         row.branch_id = source.branch_id
         row.source_created_at = source.created_at
+        rows.append(row)
+    _keep_corrections(rows)
     for source_type, source_id, source in loaded:
         if source is None or not source.text.strip():
             _row(source_type, source_id).status = AnalysisStatus.SKIPPED
     return len(texts)
+
+
+def analyze_in_batches(
+    items: list[tuple[str, int]], size: int, *, progress: Callable[[int], None] | None = None
+) -> int:
+    """``analyze_batch`` over ``items`` in batches; when a batch fails (a text the model chokes
+    on), its texts are analysed one by one, so the others are not held up and the failing one
+    is recorded as failed (to be retried) instead of stopping the run. Returns how many."""
+    done = 0
+    for batch in in_batches(items, size):
+        try:
+            done += analyze_batch(batch)
+        except Exception:
+            log.exception("batch of %d texts failed; analysing them one by one", len(batch))
+            for source_type, source_id in batch:
+                row = analyze_source(source_type, source_id)
+                done += int(row.status == AnalysisStatus.DONE)
+        if progress is not None:
+            progress(len(batch))
+    return done
 
 
 def in_batches(items: list, size: int) -> Iterator[list]:
@@ -264,7 +345,7 @@ def correct_label(analysis_id: int, field: str, value: str, *, actor: User) -> T
     row = db.session.get(TextAnalysis, analysis_id)
     if row is None or row.status != AnalysisStatus.DONE:
         raise NotFound("分析结果不存在或尚未完成")
-    column = {"sentiment": "sentiment", "business": "business_code", "cause": "cause_code"}[field]
+    column = _COLUMNS[field]
     db.session.add(
         LabelCorrection(
             analysis_id=row.id,

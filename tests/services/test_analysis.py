@@ -69,7 +69,7 @@ def test_no_job_runs_when_the_saving_transaction_rolls_back(db_session):
 
 
 def test_a_model_failure_keeps_the_row_for_a_retry(db_session, monkeypatch):
-    def broken(_text):
+    def broken(_text, **_options):
         raise MemoryError("simulated model failure")
 
     monkeypatch.setattr(nlp, "analyze", broken)
@@ -162,3 +162,78 @@ def test_a_survey_answer_with_free_text_is_analysed(db_session):
     assert result is not None and result.status == AnalysisStatus.DONE
     assert "13600002222" not in result.redacted_text
     assert result.branch_id == response.branch_id
+
+
+def test_a_reanalysis_keeps_every_corrected_label_and_only_those(db_session):
+    """A corrected category survived no re-analysis (only the sentiment did), and a category
+    correction froze the sentiment too."""
+    save_note(20, "信用卡被乱收年费，客服一直推脱，我要投诉到监管")
+    result = row(db_session, 20)
+    model_sentiment = result.sentiment
+    agent = factories.user()
+    business = next(
+        code
+        for code, _ in nlp.load_taxonomy().dimension("B").choices()
+        if code != result.business_code
+    )
+    analysis.correct_label(result.id, "business", business, actor=agent)
+    db_session.execute(
+        TextAnalysis.__table__.update()
+        .where(TextAnalysis.id == result.id)
+        .values(sentiment="positive")  # as an older model would have said
+    )
+    db_session.commit()
+    analysis.analyze_in_batches([("test_note", 20)], 10)
+    again = row(db_session, 20)
+    db_session.refresh(again)
+    assert again.business_code == business  # the staff's code, not the model's
+    assert again.sentiment == model_sentiment  # not corrected, so the model's current label
+    analysis.analyze_source("test_note", 20)
+    db_session.refresh(again)
+    assert again.business_code == business
+    assert analysis.corrected_fields(again) == {"business"}
+
+
+def test_texts_get_the_discovered_topic_when_analysed_and_keep_it(db_session):
+    from app.services import dashboard_voice
+
+    notes = ["手机银行登录总是闪退", "信用卡年费收得不明不白", "网点排队太久窗口太少"] * 12
+    for n, text in enumerate(notes, start=100):
+        TEXTS[n] = text + "。" * (n % 5)
+    analysis.analyze_in_batches([("test_note", n) for n in TEXTS], 50)
+    record = dashboard_voice.discover_topics(sample=200)
+    assert record is not None
+    assigned = row(db_session, 100).topic_id
+    assert assigned is not None
+    save_note(200, "手机银行登录又闪退了")  # a new text, analysed after discovery
+    assert row(db_session, 200).topic_id == assigned
+    analysis.analyze_in_batches([("test_note", 100)], 10)  # re-analysis keeps the topic
+    db_session.expire_all()
+    assert row(db_session, 100).topic_id == assigned
+
+
+def test_one_text_the_model_chokes_on_does_not_stop_the_catch_up(db_session, monkeypatch):
+    for n, text in ((30, "柜员很耐心"), (31, "BOOM 这条让模型出错"), (32, "转账很快")):
+        TEXTS[n] = text
+    db_session.add_all(
+        TextAnalysis(source_type="test_note", source_id=n, status=AnalysisStatus.PENDING)
+        for n in (30, 31, 32)
+    )
+    db_session.commit()
+    real = nlp.analyze_many
+
+    def choke(texts, **kwargs):
+        if any("BOOM" in t for t in texts):
+            raise ValueError("simulated model failure")
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(nlp, "analyze_many", choke)
+    monkeypatch.setattr(nlp, "analyze", lambda t, **kw: choke([t], **kw)[0])
+    from app.jobs.analysis import analyze_pending
+
+    analyze_pending()  # with the rest of the database's pending texts
+    db_session.expire_all()
+    assert row(db_session, 30).status == row(db_session, 32).status == AnalysisStatus.DONE
+    failed = row(db_session, 31)
+    assert failed.status == AnalysisStatus.FAILED and failed.attempts == 1
+    assert ("test_note", 31) in analysis.work_list()  # retried by the next sweep
