@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+import nlp
 from app.models import LabelCorrection, Response, TextAnalysis
 from app.services import complaints
 from tests import factories
@@ -118,3 +119,23 @@ def test_answer_without_free_text_has_no_analysis_panel(auth, client, db_session
     auth.login("agent")
     page = client.get(f"/staff/responses/{response.id}").get_data(as_text=True)
     assert "标签不准确？更正" not in page and "文本分析" not in page
+
+
+def test_a_corrected_category_shows_its_own_name_and_only_it_is_marked(auth, client, db_session):
+    complaint = _complaint()
+    auth.login("agent")
+    url = f"/staff/complaints/{complaint.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "B01 B01" not in page  # choices read "B01 人民币储蓄", the code once
+    row = _analysis(db_session, complaint)
+    taxonomy = nlp.load_taxonomy()
+    code = next(c for c, _ in taxonomy.dimension("B").choices() if c != row.business_code)
+    client.post(
+        f"/staff/analysis/{row.id}/correct",
+        data={"csrf_token": csrf_token(page), "field": "business", "value": code, "next": url},
+    )
+    panel = client.get(url).get_data(as_text=True)
+    panel = panel[panel.index('id="analysis"') :]
+    assert f"{code} {taxonomy[code].name} <span" in panel  # not the model's category name
+    assert "（已人工更正）" in panel and "· 已人工更正" not in panel  # sentiment untouched
+    assert "置信度" in panel

@@ -39,11 +39,19 @@ def correction_choices() -> list[SelectChoice]:
     taxonomy = nlp.load_taxonomy()
     choices = [SelectChoice(k, v, optgroup="情感倾向") for k, v in SENTIMENT_LABELS.items()]
     for dim, group in (("B", "业务类别"), ("C", "投诉原因")):
+        # The taxonomy's labels already start with the code ("B03.02 信用卡").
         choices += [
-            SelectChoice(code, f"{code} {label}", optgroup=group)
+            SelectChoice(code, label, optgroup=group)
             for code, label in taxonomy.dimension(dim).choices()
         ]
     return choices
+
+
+@bp.app_template_global()
+def taxonomy_name(code: str | None) -> str:
+    """The JR/T 0169 name of a code (a staff correction shows its own name, not the model's)."""
+    entry = nlp.load_taxonomy().get(code) if code else None
+    return entry.name if entry else ""
 
 
 @bp.post("/analysis/<int:analysis_id>/correct")
@@ -67,6 +75,9 @@ def correct_analysis(analysis_id: int):
     return redirect(back + ("#analysis" if "#" not in back else ""))
 
 
-def correction_form() -> CorrectionForm:
-    """A blank form for the analysis partial, returning to the current page."""
-    return CorrectionForm(formdata=None, next=request.full_path.rstrip("?"))
+def correction_form(row=None) -> CorrectionForm:
+    """A blank form for the analysis partial of ``row``, returning to the current page;
+    ``corrected`` names the labels staff corrected (each marked as such)."""
+    form = CorrectionForm(formdata=None, next=request.full_path.rstrip("?"))
+    form.corrected = analysis.corrected_fields(row) if row is not None else set()
+    return form

@@ -231,6 +231,7 @@ def _render(
         action_forms[bound[0]] = bound[1]
     now = utcnow()
     messages = notify.messages_for("complaint", complaint.id)
+    text_analysis = analysis.results_for("complaint", [complaint.id]).get(complaint.id)
     recused = complaints.conflicted(complaint, current_user)
     in_review = complaint.status == "review_requested"
     return render_template(
@@ -252,8 +253,8 @@ def _render(
         remedies=handling.REMEDIES,
         revealed=revealed,
         reveal_form=reveal_form or forms.RevealForm(prefix="reveal"),
-        analysis=analysis.results_for("complaint", [complaint.id]).get(complaint.id),
-        correction=correction_form(),
+        analysis=text_analysis,
+        correction=correction_form(text_analysis),
         notice_proven=casework.notice_proven(complaint),
         active=bound[0] if bound else None,
         extend_levels=[] if recused else handling.extension_levels(current_user, complaint),

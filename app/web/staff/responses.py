@@ -63,13 +63,14 @@ def responses_list():
 @roles_required(*STAFF)
 def response_detail(response_id: int):
     response = responses_query.get_response(response_id)
+    # the analysis of the answer's free texts, correctable here as on a case page
+    text_analysis = analysis.results_for("response", [response.id]).get(response.id)
     return render_template(
         "staff/survey_responses/detail.html",
         response=response,
         answers=responses_query.readable_answers(response),
-        # the analysis of the answer's free texts, correctable here as on a case page
-        analysis=analysis.results_for("response", [response.id]).get(response.id),
-        correction=correction_form(),
+        analysis=text_analysis,
+        correction=correction_form(text_analysis),
     )
 
 
