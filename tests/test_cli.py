@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from app.models import ApiToken, Customer, User
@@ -205,3 +207,31 @@ def test_import_mail_stores_what_it_can_and_exits_1_when_a_message_fails(app, db
         args=["complaints", "import-mail", str(tmp_path / "good.eml")]
     )
     assert again.exit_code == 0 and "0 created, 1 already imported, 0 failed" in again.output
+
+
+def test_nlp_evaluate_reports_metrics_and_refuses_bad_files(app, tmp_path):
+    runner = app.test_cli_runner()
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        "\ufefftext,label\n柜员很热情，办理很快,1\n乱收年费，态度很差,0\n还行吧,2\n".encode()
+    )
+    result = runner.invoke(args=["nlp", "evaluate", "--data", str(good)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n"] == 3 and report["mode"] == "three_way"
+    assert set(report["per_class_f1"]) == {"negative", "positive", "neutral"}
+    # the speed is the model's, not the time to load it (it read ~2 texts/s before)
+    assert report["texts_per_second"] > 50
+    bad = {
+        "header_only.csv": (b"text,label\n", "no rows"),
+        "gbk.csv": ("text,label\n很好,1\n".encode("gbk"), "not UTF-8"),
+        "huge.csv": (('text,label\n"' + "好" * 140_000 + '",1\n').encode(), "field larger"),
+        "columns.csv": (b"text,score\nx,1\n", "missing column"),
+        "labels.csv": ("text,label\n很好,5\n".encode(), "label must be 0, 1 or 2"),
+    }
+    for name, (content, message) in bad.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = runner.invoke(args=["nlp", "evaluate", "--data", str(path)])
+        assert result.exit_code == 1 and message in result.output, (name, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)

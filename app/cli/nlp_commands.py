@@ -29,11 +29,8 @@ def analyze(since: datetime | None, everything: bool, batch_size: int) -> None:
     """Analyse pending and outdated texts (or all of them) in batches, with a progress bar."""
     since_utc = since.replace(tzinfo=UTC) if since else None
     items = analysis.work_list(since=since_utc, everything=everything)
-    done = 0
     with click.progressbar(length=len(items), label="分析中", show_pos=True) as bar:
-        for batch in analysis.in_batches(items, batch_size):
-            done += analysis.analyze_batch(batch)
-            bar.update(len(batch))
+        done = analysis.analyze_in_batches(items, batch_size, progress=bar.update)
     click.echo(f"analysed {done} of {len(items)} texts")
 
 
@@ -41,12 +38,25 @@ def analyze(since: datetime | None, everything: bool, batch_size: int) -> None:
 @click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False))
 def evaluate(data: str) -> None:
     """Print accuracy, macro-F1, per-class F1 and speed as JSON (CSV columns text,label)."""
+    import csv
+
     from nlp import evaluate as nlp_evaluate
+    from nlp.sentiment import load_model
+    from nlp.train import load_labelled_csv
 
     try:
-        report = nlp_evaluate.evaluate_file(Path(data))
-    except (OSError, KeyError, ValueError) as err:
+        rows = load_labelled_csv(Path(data))
+    except UnicodeDecodeError as err:
+        raise click.ClickException(
+            f"cannot evaluate {data}: not UTF-8 text (byte {err.start}); save it as UTF-8 CSV"
+        ) from err
+    except (OSError, ValueError, csv.Error) as err:
         raise click.ClickException(f"cannot evaluate {data}: {err}") from err
+    if not rows:
+        raise click.ClickException(f"cannot evaluate {data}: no rows after the text,label header")
+    model = load_model()
+    model.predict(["预热"])  # load the model and segmenter first: the speed is the model's own
+    report = {"file": data} | nlp_evaluate.evaluate_rows(rows, model=model)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
