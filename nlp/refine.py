@@ -21,9 +21,13 @@ def refine_logreg(
     lam: float = PRIOR_STRENGTH,
     offset: Any = None,
 ) -> tuple[Any, float]:
-    """Minimise weighted log loss + lam/2 * ||coef - coef0||^2 by L-BFGS; returns new weights.
+    """Minimise weighted log loss + lam/2 * (||coef - coef0||^2 + (b - intercept0)^2) by
+    L-BFGS; returns new weights.
 
-    With few labels the result stays near ``coef0``; with many it follows the labels.
+    With few labels the result stays near ``coef0``; with many it follows the labels. The
+    intercept is held to its shipped value too: left free, a handful of labels of one class
+    are fitted by the intercept alone, which then runs off (two corrections turned a model of
+    0.91 accuracy into one calling every bank text negative, 0.31).
     ``offset`` (one value per row) is a fixed part of the logit that is not refitted.
     """
     import numpy as np
@@ -40,9 +44,10 @@ def refine_logreg(
         delta, b = params[:-1], params[-1]
         z = base + np.asarray(x @ delta).ravel() + intercept0 + b
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        value = float(np.sum(w * (np.logaddexp(0.0, z) - y * z))) + 0.5 * lam * delta @ delta
+        penalty = 0.5 * lam * (delta @ delta + b * b)
+        value = float(np.sum(w * (np.logaddexp(0.0, z) - y * z))) + penalty
         err = w * (p - y)
-        grad = np.concatenate([np.asarray(x.T @ err).ravel() + lam * delta, [err.sum()]])
+        grad = np.concatenate([np.asarray(x.T @ err).ravel() + lam * delta, [err.sum() + lam * b]])
         return value, grad
 
     start = np.zeros(coef0.shape[0] + 1)
