@@ -44,6 +44,9 @@ class DefaultConfig:
     PII_KEY: str | None = None  # derived from SECRET_KEY when unset
     TRUSTED_PROXIES = 0
     NLP_MODEL_DIR: str | None = None  # retrained models; default instance/nlp-models
+    # the labelled training corpora (*_train.csv) `flask nlp train` refits on by default; unset:
+    # ../shared/data/sentiment beside the project when it exists (the development machine's)
+    NLP_CORPUS_DIR: str | None = None
     RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
     BANK_NAME = "客声银行"  # shown to customers on their pages
     BANK_HOTLINE = ""  # the bank's service hotline on customers' pages; not shown when unset
@@ -90,6 +93,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
     if env.get("NLP_MODEL_DIR"):
         out["NLP_MODEL_DIR"] = env["NLP_MODEL_DIR"]
+    if env.get("NLP_CORPUS_DIR"):
+        out["NLP_CORPUS_DIR"] = env["NLP_CORPUS_DIR"]
     if env.get("CELERY_QUEUE"):
         out["CELERY_QUEUE"] = env["CELERY_QUEUE"]
     out.update(_survey_channels(env))

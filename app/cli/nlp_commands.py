@@ -66,25 +66,41 @@ def evaluate(data: str) -> None:
     "data_dir",
     type=click.Path(exists=True, file_okay=False),
     default=None,
-    help="directory of *_train.csv corpora; without it the active model is refined "
-    "with the bank's corrected labels only",
+    help="directory of *_train.csv corpora (default: NLP_CORPUS_DIR, else ../shared/data/"
+    "sentiment beside the project when present; with neither, the active model is refined "
+    "with the bank's corrected labels only)",
+)
+@click.option(
+    "--corrections-only",
+    is_flag=True,
+    help="refine the active model with the bank's corrected labels only, even with corpora",
 )
 @click.option(
     "--eval",
     "eval_files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="labelled CSV (text,label) to compare the new model with the active one",
+    help="labelled CSV (text,label) to compare the new model with the active one (default: "
+    "the sentiment_dev_*.csv samples beside the corpora, plus held-out corrections)",
 )
-def train(data_dir: str | None, eval_files: tuple[str, ...]) -> None:
+def train(data_dir: str | None, corrections_only: bool, eval_files: tuple[str, ...]) -> None:
     """Retrain sentiment and category models; replace the active ones only if as good or better."""
     from flask import current_app
 
     from app.services import model_training
 
+    corpus = Path(data_dir) if data_dir else None
+    if corpus is None and not corrections_only:
+        corpus = model_training.default_corpus(current_app.config.get("NLP_CORPUS_DIR"))
+    evaluation = [Path(p) for p in eval_files] or model_training.default_eval_files(corpus)
+    click.echo(
+        f"training on: {corpus or 'the active model and the corrected labels'}; "
+        f"evaluating on: {', '.join(p.name for p in evaluation) or 'held-out corrections'}",
+        err=True,
+    )
     result = model_training.retrain(
-        data_dir=Path(data_dir) if data_dir else None,
-        eval_files=[Path(p) for p in eval_files],
+        data_dir=corpus,
+        eval_files=evaluation,
         model_dir=Path(current_app.config["NLP_MODEL_DIR"]),
     )
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))

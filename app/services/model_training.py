@@ -137,6 +137,28 @@ def retrain_category(*, model_dir: Path, work: Path) -> dict[str, Any]:
     }
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "data" / "sentiment"
+
+
+def default_corpus(configured: str | None) -> Path | None:
+    """The corpora a plain ``flask nlp train`` refits on: ``NLP_CORPUS_DIR``, else the shared
+    ``../shared/data/sentiment`` when it is there; None (refine the active model with the
+    bank's corrections only) when neither holds any ``*_train.csv``."""
+    for candidate in (Path(configured) if configured else None, SHARED_CORPUS):
+        if candidate is not None and candidate.is_dir() and any(candidate.glob("*_train.csv")):
+            return candidate
+    return None
+
+
+def default_eval_files(corpus: Path | None) -> list[Path]:
+    """The labelled development samples beside the corpora (``sentiment_dev_*.csv``, never
+    trained on), which a new model must do at least as well on as the active one."""
+    if corpus is None:
+        return []
+    return sorted(corpus.parent.glob("sentiment_dev_*.csv"))
+
+
 def retrain(*, data_dir: Path | None, eval_files: list[Path], model_dir: Path) -> dict[str, Any]:
     """Retrain both models; each replaces the active one only if it is at least as good."""
     with tempfile.TemporaryDirectory(prefix="kesheng-train-") as tmp:

@@ -58,6 +58,9 @@ def model_dir(app, backend, tmp_path, monkeypatch):
     if backend != "sqlite":
         pytest.skip("training is CPU work; the database part is covered on both backends elsewhere")
     monkeypatch.setitem(app.config, "NLP_MODEL_DIR", str(tmp_path / "models"))
+    # no corpora: these tests refine with corrections (a full refit takes minutes)
+    monkeypatch.setitem(app.config, "NLP_CORPUS_DIR", None)
+    monkeypatch.setattr(model_training, "SHARED_CORPUS", tmp_path / "no-corpus")
     yield tmp_path / "models"
     nlp.use_model_dir(None)
 
@@ -93,7 +96,7 @@ def test_train_refines_with_corrections_and_installs_a_model_that_is_not_worse(
         args=["nlp", "train", "--eval", str(_eval_file(tmp_path))]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     sentiment = report["sentiment"]
     assert sentiment["corrections_used"] + sentiment["corrections_held_out"] == len(variants)
     assert sentiment["replaced"] == (sentiment["new_macro_f1"] >= sentiment["current_macro_f1"])
@@ -124,7 +127,7 @@ def test_a_handful_of_held_out_corrections_is_no_evaluation_set(app, db_session,
     )
     result = app.test_cli_runner().invoke(args=["nlp", "train"])
     assert result.exit_code == 0, result.output
-    sentiment = json.loads(result.output)["sentiment"]
+    sentiment = json.loads(result.stdout)["sentiment"]
     assert sentiment["replaced"] is False and "评估集仅 1 条" in sentiment["reason"]
     assert not (model_dir / "sentiment.npz").exists()
 
@@ -140,3 +143,39 @@ def test_a_worse_model_does_not_replace_the_active_one(app, db_session, model_di
     assert sentiment["corrections_held_out"] == 0
     assert sentiment["new_macro_f1"] < sentiment["current_macro_f1"]
     assert sentiment["replaced"] is False and not (model_dir / "sentiment.npz").exists()
+
+
+def test_a_plain_train_uses_the_corpora_and_their_development_samples(tmp_path, monkeypatch):
+    """The issue's `flask nlp train` retrains from the shared corpora plus the corrections and
+    judges on an evaluation set: without --data it refitted the active model on the corrections
+    alone and, without --eval, had nothing to judge by. The corpora come from NLP_CORPUS_DIR,
+    else ../shared/data/sentiment; the development samples beside them are the evaluation set."""
+    shared = tmp_path / "data" / "sentiment"
+    shared.mkdir(parents=True)
+    monkeypatch.setattr(model_training, "SHARED_CORPUS", tmp_path / "beside" / "sentiment")
+    assert model_training.default_corpus(str(shared)) is None  # no *_train.csv in it yet
+    (shared / "bank_train.csv").write_text("text,label\n好,1\n", encoding="utf-8")
+    for name in ("sentiment_dev_bank.csv", "sentiment_dev_hotel.csv", "notes.csv"):
+        (shared.parent / name).write_text("text,label\n好,1\n", encoding="utf-8")
+    assert model_training.default_corpus(str(shared)) == shared
+    assert model_training.default_corpus(None) is None
+    monkeypatch.setattr(model_training, "SHARED_CORPUS", shared)  # ../shared/data/sentiment
+    assert model_training.default_corpus(None) == shared
+    assert model_training.default_corpus(str(tmp_path / "missing")) == shared
+    assert [p.name for p in model_training.default_eval_files(shared)] == [
+        "sentiment_dev_bank.csv",
+        "sentiment_dev_hotel.csv",
+    ]
+    assert model_training.default_eval_files(None) == []
+
+
+def test_corrections_only_ignores_the_corpora(app, db_session, model_dir, tmp_path):
+    shared = tmp_path / "corpus"
+    shared.mkdir()
+    (shared / "bank_train.csv").write_text("text,label\n好,1\n", encoding="utf-8")
+    app.config["NLP_CORPUS_DIR"] = str(shared)
+    _corrections(db_session, [(t, "positive") for t in _trainable(PRAISE[:2])])
+    result = app.test_cli_runner().invoke(args=["nlp", "train", "--corrections-only"])
+    assert result.exit_code == 0, result.output
+    assert "training on: the active model and the corrected labels" in result.stderr
+    assert json.loads(result.stdout)["sentiment"]["replaced"] is False  # (no evaluation set)
