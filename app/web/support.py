@@ -175,6 +175,10 @@ def register(app: Flask) -> None:
             "bank_home_url": cfg["BANK_HOME_URL"],
         }
 
+    from app.services.analysis import MAX_ATTEMPTS
+
+    app.jinja_env.globals["max_analysis_attempts"] = MAX_ATTEMPTS  # (then no more retries)
+
     @app.context_processor
     def navigation():
         items = nav.links_for(current_user.role) if current_user.is_authenticated else ()

@@ -139,3 +139,23 @@ def test_a_corrected_category_shows_its_own_name_and_only_it_is_marked(auth, cli
     assert f"{code} {taxonomy[code].name} <span" in panel  # not the model's category name
     assert "（已人工更正）" in panel and "· 已人工更正" not in panel  # sentiment untouched
     assert "置信度" in panel
+
+
+def test_a_text_no_longer_retried_does_not_promise_a_retry(auth, client, db_session):
+    """After MAX_ATTEMPTS failures the catch-up leaves a text alone: the panel said 系统将自动
+    重试 all the same. It now says the retries have stopped, that the text is safe, and who
+    can run the analysis again."""
+    from app.services.analysis import MAX_ATTEMPTS
+
+    complaint = _complaint()
+    row = _analysis(db_session, complaint)
+    row.status, row.attempts = "failed", 1
+    db_session.flush()
+    auth.login("agent")
+    url = f"/staff/complaints/{complaint.id}"
+    assert "系统将自动重试" in client.get(url).get_data(as_text=True)
+    row.attempts = MAX_ATTEMPTS
+    db_session.flush()
+    page = client.get(url).get_data(as_text=True)
+    assert "系统将自动重试" not in page and f"分析已连续失败 {MAX_ATTEMPTS} 次" in page
+    assert "文字已保存" in page
