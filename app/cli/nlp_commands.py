@@ -103,4 +103,10 @@ def train(data_dir: str | None, corrections_only: bool, eval_files: tuple[str, .
         eval_files=evaluation,
         model_dir=Path(current_app.config["NLP_MODEL_DIR"]),
     )
+    if any(part.get("replaced") for part in (result["sentiment"], result["category"])):
+        # each process loads a model once (gunicorn's master before forking its workers)
+        click.echo(
+            "新模型已安装。请重启 Web（gunicorn）和 Celery worker 进程，新分析才会使用新模型。",
+            err=True,
+        )
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))

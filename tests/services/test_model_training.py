@@ -104,6 +104,9 @@ def test_train_refines_with_corrections_and_installs_a_model_that_is_not_worse(
     category = report["category"]  # the demo's closed complaints carry confirmed codes
     assert category["replaced"] == (category["new_accuracy"] >= category["current_accuracy"])
     assert (model_dir / "category.npz").exists() == category["replaced"]
+    # running processes keep the model they loaded: the command says to restart them
+    installed = sentiment["replaced"] or category["replaced"]
+    assert ("请重启 Web（gunicorn）和 Celery worker 进程" in result.stderr) == installed
 
 
 def test_without_an_evaluation_set_nothing_is_replaced(app, db_session, model_dir, tmp_path):
