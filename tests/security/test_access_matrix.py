@@ -39,6 +39,8 @@ WEB_ACCESS: dict[str, object] = {
     "admin.token_revoke": ADMIN,
     "admin.users": ADMIN,
     "admin.user_active": ADMIN,
+    "admin.user_edit": ADMIN,
+    "admin.user_password": ADMIN,
     "staff.home": STAFF,
     "staff.correct_analysis": STAFF,
     "staff.complaint_queue": STAFF,
