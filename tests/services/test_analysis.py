@@ -230,8 +230,8 @@ def test_one_text_the_model_chokes_on_does_not_stop_the_catch_up(db_session, mon
     monkeypatch.setattr(nlp, "analyze_many", choke)
     monkeypatch.setattr(nlp, "analyze", lambda t, **kw: choke([t], **kw)[0])
     # the sweep's own path (app.jobs.analysis.analyze_pending: the work list in batches of 200),
-    # over this test's texts only: what the rest of a long test run left pending is not its
-    # business (in the full suite it once left these texts untouched)
+    # called as a service: the Celery task runs in the app context of the last app that set
+    # Celery up, which in the full suite is another test's app with another database
     analysis.analyze_in_batches([("test_note", n) for n in (30, 31, 32)], 200)
     db_session.expire_all()
     assert row(db_session, 30).status == row(db_session, 32).status == AnalysisStatus.DONE
