@@ -119,6 +119,20 @@ def migrate_to_head() -> None:
     upgrade()
 
 
+def racing_app(database_url: str, threads: int, *, seed: bool = True) -> Flask:
+    """An app on a database of its own (``own_postgres``) for ``threads`` sessions at once:
+    a pool that large, the schema migrated and, with ``seed``, the baseline demo bank."""
+    from app.extensions import db
+
+    app = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": threads + 2})
+    with app.app_context():
+        migrate_to_head()
+        if seed:
+            seed_baseline()
+        db.session.remove()
+    return app
+
+
 def at_once(app: Flask, work: Callable[[int], object], n: int) -> list[object]:
     """Run ``work(0)`` … ``work(n - 1)`` in n threads released together by a barrier, each in
     its own app context and session; returns what each returned, or ``repr`` of what it

@@ -18,10 +18,7 @@ def test_concurrent_upserts_of_a_new_customer_create_it_once(own_postgres):
     from app.models import Customer
     from app.services import customers
 
-    app = support.make_app(own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2})
-    with app.app_context():
-        support.migrate_to_head()
-        db.session.remove()
+    app = support.racing_app(own_postgres, THREADS, seed=False)
 
     def upsert(n: int) -> str:
         customers.upsert_customer(

@@ -18,11 +18,9 @@ def test_simultaneous_events_for_one_customer_stay_within_the_frequency_cap(own_
     from app.models import Customer, Invitation, utcnow
     from app.services import customers, survey_triggers
 
-    app = support.make_app(own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2})
+    app = support.racing_app(own_postgres, THREADS)
     who = customers.CustomerData(external_id="RACE-EVT-1", name="并发事件客户", phone="13800138001")
     with app.app_context():
-        support.migrate_to_head()
-        support.seed_baseline()
         customers.upsert_customer(who)  # an existing customer, as the integrator's events name
         db.session.remove()
 
@@ -62,12 +60,8 @@ def test_one_event_sent_many_times_at_once_makes_one_call_back(own_postgres):
     from app.models import Customer, FollowUp, utcnow
     from app.services import customers, survey_triggers
 
-    app = support.make_app(own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": THREADS + 2})
+    app = support.racing_app(own_postgres, THREADS)
     who = customers.CustomerData(external_id="RACE-EVT-2", name="重复事件客户", phone="13800138002")
-    with app.app_context():
-        support.migrate_to_head()
-        support.seed_baseline()
-        db.session.remove()
     issued = utcnow()
 
     def send(n: int) -> list[dict]:

@@ -24,10 +24,8 @@ def test_concurrent_phone_answers_for_one_followup_store_one_response(own_postgr
     from app.services.errors import InvalidTransition
     from app.services.surveys import definition_of
 
-    app = support.make_app(own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": AGENTS + 2})
+    app = support.racing_app(own_postgres, AGENTS)
     with app.app_context():
-        support.migrate_to_head()
-        support.seed_baseline()
         agent = db.session.scalar(select(User).where(User.username == "agent"))
         customer = db.session.scalar(select(Customer).limit(1))
         task = followups.assign_manually(
