@@ -144,6 +144,10 @@ class Campaign(TimestampMixin, db.Model):
 
     @property
     def status_label(self) -> str:
+        if self.audience == "anonymous" and self.status == CampaignStatus.SENT:
+            # (an anonymous link sends nothing: it is collecting answers, or is full)
+            full = self.quota is not None and self.sent_count >= self.quota
+            return "已收满" if full else "收集中"
         return CAMPAIGN_STATUS_LABELS.get(self.status, self.status)
 
     @property

@@ -86,7 +86,7 @@ class CampaignInput:
     list_text: str = ""
     expires_days: int = 14
     reminder_days: int | None = None
-    quota: int | None = None
+    quota: int | None = None  # messages sent; for an anonymous link, answers taken
     once_per_device: bool = True  # (an anonymous link only)
 
 
@@ -101,6 +101,19 @@ def default_window(now_local: datetime) -> tuple[datetime, datetime]:
 
 def list_campaigns() -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def answer_counts(campaign_ids: Iterable[int]) -> dict[int, int]:
+    """Answers received per campaign (its responses), for the campaigns list and page."""
+    ids = list(campaign_ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(Response.campaign_id, func.count())
+        .where(Response.campaign_id.in_(ids))
+        .group_by(Response.campaign_id)
+    )
+    return dict(db.session.execute(stmt).tuples().all())
 
 
 def get_campaign(campaign_id: int) -> Campaign:
@@ -143,6 +156,8 @@ def _check(data: CampaignInput, now: datetime) -> None:
     if data.reminder_days is not None and not 1 <= data.reminder_days < data.expires_days:
         raise ValidationFailed("提醒天数须大于 0 且小于有效期", field="reminder_days")
     if data.quota is not None and data.quota < 1:
+        if data.audience == "anonymous":
+            raise ValidationFailed("答卷上限须为正整数", field="answer_cap")
         raise ValidationFailed("配额须为正整数", field="quota")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,13 @@ class LinkGone(ServiceError):
     code = "gone"
 
 
+class CampaignFull(LinkGone):
+    """An anonymous link that has taken as many answers as its campaign's cap allows."""
+
+    def __init__(self) -> None:
+        super().__init__("本次调查的答卷已收满")
+
+
 class AlreadyAnswered(Conflict):
     code = "already_answered"
 
@@ -94,9 +101,11 @@ def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
         raise LinkGone("该问卷链接已过期")
 
 
-def _check_campaign(status: str, window_end: datetime, now: datetime) -> None:
-    if status == CampaignStatus.CLOSED or window_end <= now:
+def _check_campaign(target: Row, now: datetime) -> None:
+    if target.status == CampaignStatus.CLOSED or target.expires_at <= now:
         raise LinkGone("本次调查已结束")
+    if target.answer_cap is not None and target.answers_taken >= target.answer_cap:
+        raise CampaignFull()
 
 
 def _check_usable(target: Row, now: datetime) -> None:
@@ -106,7 +115,7 @@ def _check_usable(target: Row, now: datetime) -> None:
     if target.id is not None:
         _check_invitation(target.status, target.expires_at, now)
     else:
-        _check_campaign(target.status, target.expires_at, now)
+        _check_campaign(target, now)
 
 
 @transactional
@@ -160,6 +169,7 @@ def _target_statements() -> tuple[Select, Select]:
             inv.id, inv.status, inv.expires_at, inv.channel, inv.campaign_id, inv.customer_id,
             inv.branch_id, inv.product_id, inv.version_id, ver.definition_hash,
             _INTAKE.c.id.label("intake_id"), literal(False).label("once_per_device"),
+            literal(None).label("answer_cap"), literal(None).label("answers_taken"),
         )
         .join_from(_INVITATION, _VERSION, ver.id == inv.version_id)
         .outerjoin(_INTAKE, _INTAKE.c.invitation_id == inv.id)
@@ -171,7 +181,8 @@ def _target_statements() -> tuple[Select, Select]:
             camp.channel, camp.id.label("campaign_id"), literal(None).label("customer_id"),
             literal(None).label("branch_id"), literal(None).label("product_id"),
             camp.version_id, ver.definition_hash, literal(None).label("intake_id"),
-            camp.once_per_device,
+            camp.once_per_device, camp.quota.label("answer_cap"),
+            camp.sent_count.label("answers_taken"),
         )
         .join_from(_CAMPAIGN, _VERSION, ver.id == camp.version_id)
         .where(camp.public_token_hash == bindparam("digest"))
@@ -290,27 +301,58 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         result = validate(version.definition, raw)
         if not result.ok:
             raise AnswersInvalid(result.errors, raw)
-        added = run(
-            _ADD_INTAKE,
-            {
-                "invitation_id": target.id,
-                "version_id": version.id,
-                "campaign_id": target.campaign_id,
-                "customer_id": target.customer_id,
-                "branch_id": target.branch_id,
-                "product_id": target.product_id,
-                "channel": target.channel or "web",
-                "submitted_at": now,
-                "answers": result.cleaned,
-            },
-        )
+        values = {
+            "invitation_id": target.id,
+            "version_id": version.id,
+            "campaign_id": target.campaign_id,
+            "customer_id": target.customer_id,
+            "branch_id": target.branch_id,
+            "product_id": target.product_id,
+            "channel": target.channel or "web",
+            "submitted_at": now,
+            "answers": result.cleaned,
+        }
         thanks = version.thank_you or DEFAULT_THANKS
+        if target.answer_cap is not None:  # counted under the campaign's lock, below
+            return _Capped(values, Submitted(0, thanks, bool(target.once_per_device)))
+        added = run(_ADD_INTAKE, values)
         return Submitted(added[0].id, thanks, bool(target.once_per_device))
 
     try:
-        return db_direct.write(accept)
+        accepted = db_direct.write(accept)
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
+    if isinstance(accepted, _Capped):
+        return _accept_capped(accepted)
+    return accepted
+
+
+@dataclass(frozen=True)
+class _Capped:
+    """A valid answer through an anonymous link that takes a limited number of answers."""
+
+    values: dict[str, Any]
+    submitted: Submitted
+
+
+@transactional
+def _accept_capped(capped: _Capped) -> Submitted:
+    """Count the answer against the campaign's cap and store it, in one transaction: the
+    conditional UPDATE takes the campaign row's lock (PostgreSQL re-reads the count after
+    waiting; SQLite serialises writers), so N concurrent answers to a link with room for one
+    store exactly one. (Uncapped links never touch the campaign row: no hot row.)"""
+    counted = db.session.execute(
+        update(_CAMPAIGN)
+        .where(
+            _CAMPAIGN.c.id == capped.values["campaign_id"],
+            _CAMPAIGN.c.sent_count < _CAMPAIGN.c.quota,
+        )
+        .values(sent_count=_CAMPAIGN.c.sent_count + 1)
+    )
+    if not counted.rowcount:
+        raise CampaignFull()
+    intake_id = db.session.execute(insert(_INTAKE).values(capped.values).returning(_INTAKE.c.id))
+    return replace(capped.submitted, intake_id=intake_id.scalar_one())
 
 
 def queue_expansion(intake_id: int) -> None:

@@ -15,6 +15,21 @@ pytestmark = pytest.mark.postgres
 SUBMISSIONS = 50
 
 
+def _lowest_answers(defn) -> dict:
+    """A valid form answering every question with its lowest score or first plain option."""
+    form: dict = {}
+    for q in defn.questions:
+        if q.scale_type is not None and not q.items:
+            form[f"q_{q.id}"] = "1" if q.type.value != "nps" else "0"
+        elif q.items:
+            for item in q.items:
+                form[f"q_{q.id}__{item.id}"] = "1"
+        elif q.options:
+            plain = [o.value for o in q.options if not o.other and not o.exclusive]
+            form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
+    return form
+
+
 def test_fifty_concurrent_submissions_store_one_response(own_postgres):
     from sqlalchemy import func, select
 
@@ -33,17 +48,7 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
             "RACE1", survey_code="complaint-resolution", name="并发客户", phone="13800000001"
         )
         invitation_id = issued.invitation.id
-        defn = responses.open_link(token).definition
-        form = {}
-        for q in defn.questions:
-            if q.scale_type is not None and not q.items:
-                form[f"q_{q.id}"] = "1" if q.type.value != "nps" else "0"
-            elif q.items:
-                for item in q.items:
-                    form[f"q_{q.id}__{item.id}"] = "1"
-            elif q.options:
-                plain = [o.value for o in q.options if not o.other and not o.exclusive]
-                form[f"q_{q.id}"] = [plain[0]] if q.type.value == "multiple" else plain[0]
+        form = _lowest_answers(responses.open_link(token).definition)
         db.session.remove()
 
     def submit(_: int) -> str:
@@ -67,3 +72,52 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
         assert db.session.scalar(select(func.count(FollowUp.id))) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_concurrent_answers_to_a_capped_anonymous_link_fill_exactly_its_cap(own_postgres):
+    """A public link capped at 5 answers, answered by 30 phones at once: 5 are stored, the other
+    25 are told the survey is full (the campaign row's lock orders them)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Campaign, Response, Survey, utcnow
+    from app.services import campaigns, responses
+
+    cap, phones = 5, 30
+    app = support.racing_app(own_postgres, phones)
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+        now = utcnow()
+        campaign = campaigns.create_campaign(
+            campaigns.CampaignInput(
+                name="大堂二维码", survey_id=survey.id, channel="sms", audience="anonymous",
+                window_start=now - timedelta(hours=1), window_end=now + timedelta(days=1),
+                quota=cap,
+            ),
+            actor=None,
+        )  # fmt: skip
+        campaign_id = campaign.id
+        token = campaigns.public_link(campaign).rsplit("/", 1)[1]
+        form = _lowest_answers(responses.open_link(token).definition)
+        db.session.remove()
+
+    def submit(_: int) -> str:
+        try:
+            responses.submit_link(token, form)
+        except responses.CampaignFull:
+            return "full"
+        return "stored"
+
+    outcomes = support.at_once(app, submit, phones)
+
+    assert (outcomes.count("stored"), outcomes.count("full")) == (cap, phones - cap), outcomes
+    with app.app_context():
+        stored = db.session.scalar(
+            select(func.count(Response.id)).where(Response.campaign_id == campaign_id)
+        )
+        counted = db.session.get(Campaign, campaign_id).sent_count
+        db.session.remove()
+        db.engine.dispose()
+    assert (stored, counted) == (cap, cap)

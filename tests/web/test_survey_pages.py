@@ -498,13 +498,13 @@ def test_refused_answers_are_summed_up_at_the_top_with_links_to_each_question(cl
     assert "#q-nps" not in summary and "此题为必答题" in summary
 
 
-def _anonymous_link(once_per_device: bool) -> tuple[Campaign, str]:
+def _anonymous_link(once_per_device: bool, cap: int | None = None) -> tuple[Campaign, str]:
     survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
     now = utcnow()
     data = campaigns.CampaignInput(
         name="网点二维码调查", survey_id=survey.id, channel="sms", audience="anonymous",
         window_start=now - timedelta(hours=1), window_end=now + timedelta(days=7),
-        once_per_device=once_per_device,
+        once_per_device=once_per_device, quota=cap,
     )  # fmt: skip
     campaign = campaigns.create_campaign(data, actor=None)
     return campaign, "/s/" + campaigns.public_link(campaign).rsplit("/", 1)[1]
@@ -539,6 +539,53 @@ def test_an_anonymous_link_takes_one_answer_per_browser_unless_a_shared_device_c
         taken = client.post(shared_path, data=ANSWERS)
         assert "提交成功" in taken.text and "Set-Cookie" not in taken.headers
     assert _answers_of(shared) == 2 and "q_overall" in client.get(shared_path).text
+
+
+def _counted(campaign: Campaign) -> int:
+    return db.session.scalar(select(Campaign.sent_count).where(Campaign.id == campaign.id))
+
+
+def test_an_anonymous_link_with_an_answer_cap_stops_taking_answers_once_full(client, auth):
+    """A public link may be capped (答卷上限): the answer that fills it is stored, the next
+    phone is told the survey is full (410, nothing stored) and so is one opening the link; the
+    campaign pages show the answers received against the cap."""
+    campaign, path = _anonymous_link(once_per_device=True, cap=2)
+    for _ in range(2):
+        assert "提交成功" in client.application.test_client().post(path, data=ANSWERS).text
+    late = client.application.test_client()
+    for refused in (late.post(path, data=ANSWERS), late.get(path)):
+        assert refused.status_code == 410 and "本次调查的答卷已收满" in refused.text
+    assert _answers_of(campaign) == 2 and _counted(campaign) == 2
+    uncapped, free_path = _anonymous_link(once_per_device=False)
+    for _ in range(3):
+        assert "提交成功" in client.post(free_path, data=ANSWERS).text
+    assert _counted(uncapped) == 0  # (an uncapped link never touches the campaign row)
+
+    auth.login("hq")
+    page = client.get(f"/manager/campaigns/{campaign.id}").text
+    assert "已收答卷 <strong>2</strong> 份，上限 2 份" in page and "已收满" in page
+    assert "有效期 / 提醒" not in page  # (an anonymous link sends nothing)
+    listing = client.get("/manager/campaigns").text
+    row = listing.split(f"/manager/campaigns/{campaign.id}")[1].split("</tr>")[0]
+    assert "<td>2 / 2</td>" in row and "已收满" in row
+    assert "收集中" in listing.split(f"/manager/campaigns/{uncapped.id}")[1].split("</tr>")[0]
+
+
+def test_the_campaign_form_takes_an_answer_cap_for_an_anonymous_link(client, auth, db_session):
+    auth.login("hq")
+    page = client.get("/manager/campaigns/new").text
+    assert 'name="answer_cap"' in page and "答卷上限" in page
+    before = db_session.scalar(select(func.count(Campaign.id)))
+    for bad in ("0", "-5", "很多"):
+        form = _campaign_form(client, audience="anonymous", once_per_device="y", answer_cap=bad)
+        refused = client.post("/manager/campaigns/new", data=form)
+        assert refused.status_code == 400
+        assert "答卷上限须为 1 以上的整数" in refused.text or "不是有效的整数" in refused.text
+    assert db_session.scalar(select(func.count(Campaign.id))) == before
+    form = _campaign_form(client, audience="anonymous", once_per_device="y", answer_cap="300")
+    assert client.post("/manager/campaigns/new", data=form).status_code == 302
+    campaign = db_session.scalar(select(Campaign).order_by(Campaign.id.desc()).limit(1))
+    assert campaign.audience == "anonymous" and campaign.quota == 300
 
 
 def test_the_campaign_form_offers_one_answer_per_device_ticked_for_an_anonymous_link(client, auth):

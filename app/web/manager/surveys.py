@@ -151,7 +151,9 @@ def _local(value: datetime) -> datetime:
 @bp.route("/campaigns", methods=["GET"])
 @roles_required(HQ)
 def campaigns_list():
-    return render_template("manager/surveys/campaigns.html", rows=campaigns.list_campaigns())
+    rows = campaigns.list_campaigns()
+    answers = campaigns.answer_counts(c.id for c in rows)
+    return render_template("manager/surveys/campaigns.html", rows=rows, answers=answers)
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -197,7 +199,7 @@ def _campaign_input(form: CampaignForm) -> campaigns.CampaignInput:
         window_end=_local(form.window_end.data),
         expires_days=form.expires_days.data,
         reminder_days=form.reminder_days.data,
-        quota=form.quota.data,
+        quota=form.answer_cap.data if form.audience.data == "anonymous" else form.quota.data,
         once_per_device=form.once_per_device.data,
     )
 
@@ -211,6 +213,7 @@ def campaign_detail(campaign_id: int):
         campaign=campaign,
         skips=campaigns.skip_summary(campaign_id),
         public_link=campaigns.public_link(campaign),
+        answers=campaigns.answer_counts([campaign_id]).get(campaign_id, 0),
     )
 
 

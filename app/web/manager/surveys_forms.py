@@ -104,6 +104,10 @@ class CampaignForm(BaseForm):
         "发送配额（留空不限）", validators=[Optional(), NumberRange(1, 10_000_000)]
     )
     once_per_device = BooleanField("同一设备只能作答一次", default=True)
+    answer_cap = IntegerField(
+        "答卷上限（份，留空不限）",
+        validators=[Optional(), NumberRange(1, 10_000_000, "答卷上限须为 1 以上的整数")],
+    )
 
 
 class TriggerForm(BaseForm):

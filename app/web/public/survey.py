@@ -21,6 +21,7 @@ from surveys import field_name, other_field_name
 MESSAGES = {
     "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
     "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
+    "full": (410, "问卷已收满", "本次调查的答卷已收满，无法再提交。感谢您的关注！"),
     "answered": (200, "您已提交过本问卷", "该链接已提交过答卷，无需重复填写。感谢您的参与！"),
     "throttled": (
         429,
@@ -156,6 +157,8 @@ def survey_link(token: str):
         if _count_wrong_token(key, limit, window):
             return message_page("throttled")
         return message_page("missing")
+    except responses.CampaignFull:
+        return message_page("full")
     except responses.LinkGone as err:
         # "该问卷链接已过期" / "本次调查已结束" alone read like a fault; say what it means
         return message_page("gone", f"{err.message}，无法再提交答卷。感谢您的关注！")
