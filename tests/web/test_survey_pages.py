@@ -588,6 +588,21 @@ def test_the_campaign_form_takes_an_answer_cap_for_an_anonymous_link(client, aut
     assert campaign.audience == "anonymous" and campaign.quota == 300
 
 
+def test_with_no_published_survey_the_campaign_and_rule_forms_say_to_publish_one(
+    client, auth, db_session
+):
+    """A new bank has no published survey yet: the forms showed an empty 问卷 list; they now
+    say where to publish one instead of offering a form that cannot be sent."""
+    auth.login("hq")
+    assert 'name="survey_id"' in client.get("/manager/campaigns/new").text
+    db_session.execute(update(Survey).values(status="closed"))
+    db_session.commit()
+    for path in ("/manager/campaigns/new", "/manager/triggers"):
+        page = client.get(path).text
+        assert "还没有可用的问卷" in page and 'href="/manager/surveys"' in page
+        assert 'name="survey_id"' not in page
+
+
 def test_the_campaign_form_offers_one_answer_per_device_ticked_for_an_anonymous_link(client, auth):
     auth.login("hq")
     page = client.get("/manager/campaigns/new").text
