@@ -65,6 +65,11 @@ class Branch(TimestampMixin, db.Model):
     def depth(self) -> int:
         return self.path.count("/") - 2
 
+    @property
+    def option_label(self) -> str:
+        """Its name indented by depth, as drop-downs show it; marked when inactive."""
+        return "　" * self.depth + self.name + ("" if self.active else "（已停用）")
+
     def place_under(self, parent: Branch | None) -> None:
         if not BRANCH_CODE_RE.match(self.code):
             raise ValueError(f"invalid branch code {self.code!r}")
@@ -100,6 +105,10 @@ class Product(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     category: Mapped[ProductCategory] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def option_label(self) -> str:
+        return self.name + ("" if self.active else "（已停用）")
 
     @property
     def category_label(self) -> str:

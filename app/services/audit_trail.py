@@ -18,9 +18,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, AuditLog, Complaint, Customer, Problem, Survey, User
+from app.models import (
+    ApiToken,
+    AuditLog,
+    Branch,
+    Complaint,
+    Customer,
+    Problem,
+    Product,
+    Survey,
+    User,
+)
 from app.models.base import row_id
-from app.models.org import mask_name
+from app.models.org import BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, mask_name
 from app.models.user import ROLE_LABELS
 from app.services import audit, exports
 from app.services.customers import Page
@@ -42,6 +52,18 @@ ACTION_LABELS = {
     "user.enable": "启用员工账号",
     "user.update": "修改员工角色或机构",
     "user.password_reset": "重置员工密码",
+    "branch.create": "新建机构",
+    "branch.update": "修改机构信息",
+    "branch.move": "调整机构上级",
+    "branch.disable": "停用机构",
+    "branch.enable": "启用机构",
+    "branch.customer_counts": "登记机构客户数",
+    "branches.import": "导入机构",
+    "product.create": "新建产品",
+    "product.update": "修改产品信息",
+    "product.disable": "停用产品",
+    "product.enable": "启用产品",
+    "products.import": "导入产品",
     "token.create": "创建接口令牌",
     "token.revoke": "吊销接口令牌",
     "customers.import": "导入客户名单",
@@ -56,10 +78,12 @@ ACTION_LABELS = {
 OBJECT_LABELS = {
     "api_token": "接口令牌",
     "audit_log": "审计日志",
+    "branch": "机构",
     "complaint": "投诉",
     "customer": "客户",
     "dashboard_table": "看板表格",
     "problem": "整改问题",
+    "product": "产品",
     "retention": "数据保留",
     "staff_user": "员工账号",
     "survey": "问卷",
@@ -192,7 +216,23 @@ class Row:
     note: str = ""  # what changed, where the entry says (an account's role or branch)
 
 
-CHANGE_LABELS = {"role": "角色", "branch": "机构", "display_name": "姓名"}
+CHANGE_LABELS = {
+    "role": "角色",
+    "branch": "机构",
+    "display_name": "姓名",
+    "name": "名称",
+    "kind": "层级",
+    "city": "城市",
+    "address": "地址",
+    "customer_count": "登记客户数",
+    "parent": "上级机构",
+    "category": "类别",
+}
+VALUE_LABELS: dict[str, Callable[[str], str]] = {
+    "role": lambda v: ROLE_LABELS.get(v, v),
+    "kind": lambda v: BRANCH_KIND_LABELS.get(v, v),
+    "category": lambda v: PRODUCT_CATEGORY_LABELS.get(v, v),
+}
 
 
 def change_note(entry: AuditLog) -> str:
@@ -200,9 +240,10 @@ def change_note(entry: AuditLog) -> str:
     changes = (entry.detail or {}).get("changes") or {}
     parts = []
     for key, (before, after) in changes.items():
-        if key == "role":
-            before, after = (ROLE_LABELS.get(v, v) if v else v for v in (before, after))
-        parts.append(f"{CHANGE_LABELS.get(key, key)} {before or '—'}→{after or '—'}")
+        if key in VALUE_LABELS:
+            before, after = (VALUE_LABELS[key](v) if v else v for v in (before, after))
+        before, after = ("—" if v in (None, "") else v for v in (before, after))
+        parts.append(f"{CHANGE_LABELS.get(key, key)} {before}→{after}")
     return "；".join(parts)
 
 
@@ -242,6 +283,8 @@ NAMERS: dict[str, tuple[tuple, Callable[..., str]]] = {
     "complaint": ((Complaint.id, Complaint.reference), _second),
     "problem": ((Problem.id, Problem.title), _second),
     "api_token": ((ApiToken.id, ApiToken.name), _second),
+    "branch": ((Branch.id, Branch.code, Branch.name), lambda _, c, n: f"{n}（{c}）"),
+    "product": ((Product.id, Product.code, Product.name), lambda _, c, n: f"{n}（{c}）"),
     "survey": ((Survey.id, Survey.title), _second),
 }
 

@@ -29,11 +29,13 @@ from app.models import (
     Intake,
     Invitation,
     InvitationStatus,
+    Product,
     Response,
     User,
     utcnow,
 )
 from app.services import channels, invitations, surveys
+from app.services.customers import inactive_message
 from app.services.errors import ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from nlp import mask_email, mask_phone
@@ -143,10 +145,10 @@ def _check(data: CampaignInput, now: datetime) -> None:
         raise ValidationFailed("发送截止时间须晚于开始时间", field="window_end")
     if data.window_end <= now:  # (such a campaign would wait as 待发送 forever)
         raise ValidationFailed("发送截止时间已过，请填写今后的时间", field="window_end")
-    if data.audience == "branch" and not data.branch_id:
-        raise ValidationFailed("请选择机构", field="branch_id")
-    if data.audience == "product" and not data.product_id:
-        raise ValidationFailed("请选择产品", field="product_id")
+    if data.audience == "branch":
+        _check_open(Branch, data.branch_id, "请选择机构", "branch_id")
+    if data.audience == "product":
+        _check_open(Product, data.product_id, "请选择产品", "product_id")
     if data.audience == "segment" and not data.segment:
         raise ValidationFailed("请选择客户分层", field="segment")
     if data.audience == "list" and not _list_ids(data.list_text):
@@ -159,6 +161,15 @@ def _check(data: CampaignInput, now: datetime) -> None:
         if data.audience == "anonymous":
             raise ValidationFailed("答卷上限须为正整数", field="answer_cap")
         raise ValidationFailed("配额须为正整数", field="quota")
+
+
+def _check_open(model: type, ident: int | None, missing: str, field: str) -> None:
+    """A campaign's audience unit or product: chosen, existing and still active."""
+    row = db.session.get(model, ident) if ident else None
+    if row is None:
+        raise ValidationFailed(missing, field=field)
+    if not row.active:
+        raise ValidationFailed(inactive_message(row), field=field)
 
 
 def _list_ids(text: str) -> list[str]:

@@ -229,7 +229,8 @@ def match_customer(data: IntakeData) -> Customer | None:
             phone=data.phone,
             email=data.email,
             branch_code=data.branch_code,
-        )
+        ),
+        inactive_branch_ok=True,  # (a complaint is taken about any unit: see _branch_of)
     )
     return customer
 
@@ -289,11 +290,17 @@ def _major_flag(complaint: Complaint, data: IntakeData) -> None:
 
 
 def _branch_of(data: IntakeData, customer: Customer | None) -> Branch | None:
-    branch = branch_by_code(data.branch_code) if data.branch_code else None
+    # A complaint about a unit since closed (or a product no longer sold) is still taken and
+    # counted where it arose: the bank may not refuse it, and the unit above handles it.
+    branch = branch_by_code(data.branch_code, inactive_ok=True) if data.branch_code else None
     if branch is not None:
         return branch
     own = customer.branch if customer else None
-    receiving = branch_by_code(data.receiving_branch_code) if data.receiving_branch_code else None
+    receiving = (
+        branch_by_code(data.receiving_branch_code, inactive_ok=True)
+        if data.receiving_branch_code
+        else None
+    )
     if receiving is not None and not (own is not None and own.path.startswith(receiving.path)):
         return receiving
     return own or _head_office()

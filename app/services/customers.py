@@ -81,13 +81,24 @@ class CustomerData:
     segment: str | None = None
 
 
-def branch_by_code(code: str | None) -> Branch | None:
+def branch_by_code(code: str | None, *, inactive_ok: bool = False) -> Branch | None:
+    """The branch with this code; ValidationFailed when there is none, or when it is inactive
+    and ``inactive_ok`` is not set (new business is not placed at a closed unit; a complaint
+    about one is still taken)."""
     if not code:
         return None
     branch = db.session.scalar(select(Branch).where(Branch.code == code.strip().upper()))
     if branch is None:
         raise ValidationFailed(f"机构代码 {code} 不存在", field="branch_code")
+    if not (branch.active or inactive_ok):
+        raise ValidationFailed(inactive_message(branch), field="branch_code")
     return branch
+
+
+def inactive_message(row: Branch | Any) -> str:
+    """Why an inactive branch or product cannot be used for a new record."""
+    kind = "机构" if isinstance(row, Branch) else "产品"
+    return f"{kind} {row.name}（{row.code}）已停用，不能用于新的记录"
 
 
 # Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark),
@@ -131,8 +142,12 @@ def check_phone(phone: str | None) -> None:
         raise ValidationFailed("手机号格式不正确", field="phone")
 
 
-def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
-    """Create or update by external_id inside the caller's transaction; returns (row, created)."""
+def upsert_customer_row(
+    data: CustomerData, *, inactive_branch_ok: bool = False
+) -> tuple[Customer, bool]:
+    """Create or update by external_id inside the caller's transaction; returns (row, created).
+    A customer is not placed at an inactive branch (one already there may stay) unless
+    ``inactive_branch_ok`` (a complaint names the unit where it happened)."""
     name = printable_text(data.name)[:100]
     if not data.external_id.strip() or not visible_text(name):
         raise ValidationFailed("客户号和姓名为必填项", field="external_id")
@@ -148,7 +163,10 @@ def upsert_customer_row(data: CustomerData) -> tuple[Customer, bool]:
         )
     customer.name = name
     if data.branch_code:
-        customer.branch = branch_by_code(data.branch_code)
+        branch = branch_by_code(data.branch_code, inactive_ok=True)
+        if not (branch.active or inactive_branch_ok or branch.id == customer.branch_id):
+            raise ValidationFailed(inactive_message(branch), field="branch_code")
+        customer.branch = branch
     if data.segment:
         customer.segment = CustomerSegment(data.segment)
     customer.set_contact(phone=data.phone, email=data.email, id_number=data.id_number)

@@ -201,9 +201,9 @@ def options() -> dict[str, list[tuple[str, str]]]:
     stmt = select(Branch).order_by(Branch.path)
     if viewer.path_prefix:
         stmt = stmt.where(Branch.path.startswith(viewer.path_prefix))
-    branches = [(b.code, "　" * b.depth + b.name) for b in db.session.scalars(stmt)]
+    branches = [(b.code, b.option_label) for b in db.session.scalars(stmt)]
     products = [
-        (p.code, p.name) for p in db.session.scalars(select(Product).order_by(Product.code))
+        (p.code, p.option_label) for p in db.session.scalars(select(Product).order_by(Product.code))
     ]
     surveys = [(s.code, s.title) for s in db.session.scalars(select(Survey).order_by(Survey.code))]
     return {

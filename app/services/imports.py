@@ -109,7 +109,7 @@ def _rows(filename: str, data: bytes) -> Iterator[list[str]]:
     raise ValidationFailed("请上传 .csv 或 .xlsx 文件", field="file")
 
 
-def _read(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
+def read_table(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
     """(row number, cells) of the rows with anything in them: fully blank rows (also the
     trailing ones a spreadsheet keeps) are skipped but still counted, so every row keeps the
     number the user sees in the spreadsheet."""
@@ -122,26 +122,31 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
     return table
 
 
-def _header(row: list[str]) -> dict[str, int]:
+def find_columns(
+    row: list[str], columns: dict[str, tuple[str, ...]], required: tuple[str, ...]
+) -> dict[str, int]:
+    """{key: column index} of the header ``row``: each key of ``columns`` found by any of its
+    names (English or Chinese); ValidationFailed naming the required ones that are missing."""
     found: dict[str, int] = {}
     for index, title in enumerate(row):
-        for key, names in COLUMNS.items():
+        for key, names in columns.items():
             if title.strip().lower() in names:
                 found[key] = index
-    missing = [COLUMNS[k][1] for k in ("external_id", "name") if k not in found]
+    missing = [columns[k][1] for k in required if k not in found]
     if missing:
         raise ValidationFailed(f"表头缺少必需的列：{'、'.join(missing)}", field="file")
     return found
 
 
 class BranchCodes:
-    """The branch codes an import by ``actor`` may use: those of the actor's subtree (the
-    whole bank for the head office and for the command line, whose actor is None)."""
+    """The branch codes an import by ``actor`` may use: the active ones of the actor's subtree
+    (the whole bank for the head office and for the command line, whose actor is None)."""
 
     def __init__(self, actor: User | None) -> None:
         self.all = {b.code: b for b in db.session.scalars(select(Branch).order_by(Branch.path))}
         visible = scope.scope_for(actor) if actor is not None else scope.WHOLE_BANK
-        self.usable = [b for b in self.all.values() if visible.covers(b)]
+        # (an inactive unit takes no new customers: the bank moved its customers elsewhere)
+        self.usable = [b for b in self.all.values() if visible.covers(b) and b.active]
         self.codes = {b.code for b in self.usable}
 
     def problem(self, raw: str) -> str | None:
@@ -149,6 +154,8 @@ class BranchCodes:
         code = raw.upper()
         if not code or code in self.codes:
             return None
+        if code in self.all and not self.all[code].active:
+            return f"机构 {self.all[code].name}（{code}）已停用"
         if code in self.all:
             return f"机构代码 {code} 不在您的管辖范围内"
         return f"机构代码 {code[:32]} 不存在"
@@ -193,10 +200,10 @@ def _check_row(values: dict[str, str], codes: BranchCodes, seen: set[str]) -> li
 def import_customers(filename: str, data: bytes, *, actor: User | None) -> ImportReport:
     """Import every row or none. Raises ImportRejected (with every bad row) or ValidationFailed
     (unreadable file, missing columns)."""
-    table = _read(filename, data)
+    table = read_table(filename, data)
     if len(table) < 2:
         raise ValidationFailed("文件中没有客户数据", field="file")
-    columns = _header(table[0][1])
+    columns = find_columns(table[0][1], COLUMNS, ("external_id", "name"))
     codes = BranchCodes(actor)
     report, seen, parsed = ImportReport(rows=len(table) - 1), set(), []
     for number, row in table[1:]:

@@ -25,7 +25,12 @@ from app.models import (
 from app.security import pii
 from app.services import channels, surveys
 from app.services.channels import MAX_DELIVERY_ATTEMPTS, backoff
-from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
+from app.services.customers import (
+    CustomerData,
+    branch_by_code,
+    inactive_message,
+    upsert_customer_row,
+)
 from app.services.errors import Conflict, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from nlp import mask_email, mask_phone
@@ -220,9 +225,13 @@ def _opt_out(customer: Customer, channel: str) -> str | None:
 
 
 def product_by_code(code: str):
+    """An active product (invitations and events start new business); ValidationFailed for
+    an unknown or inactive one."""
     product = db.session.scalar(select(Product).where(Product.code == code.strip()))
     if product is None:
         raise ValidationFailed(f"产品代码 {code} 不存在", field="product_code")
+    if not product.active:
+        raise ValidationFailed(inactive_message(product), field="product_code")
     return product
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Branch, Customer, Product, Role, User
-from app.services import scope
+from app.services import audit, scope
 from app.services.errors import ValidationFailed
 from app.services.tx import transactional
 
@@ -51,13 +51,23 @@ def set_customer_counts(counts: dict[str, int | None]) -> list[Branch]:
     negative = [code for code, n in counts.items() if n is not None and n < 0]
     if negative:
         raise ValidationFailed(f"客户数不能为负数：{'、'.join(negative)}", field="count")
+    changes = {}
     for code, n in counts.items():
+        if branches[code].customer_count != n:
+            changes[code] = [branches[code].customer_count, n]
         branches[code].customer_count = n
+    if changes:
+        audit.record("branch.customer_counts", object_type="branch", detail={"changes": changes})
     return [branches[code] for code in counts]
 
 
-def list_branches() -> list[Branch]:
-    return list(db.session.scalars(select(Branch).order_by(Branch.path)))
+def list_branches(*, active_only: bool = False) -> list[Branch]:
+    """Every branch in tree order; ``active_only`` for drop-downs that start new business (a
+    staff account, a campaign): an inactive unit stays on history and in filters."""
+    stmt = select(Branch).order_by(Branch.path)
+    if active_only:
+        stmt = stmt.where(Branch.active.is_(True))
+    return list(db.session.scalars(stmt))
 
 
 def branches_in_scope() -> list[Branch]:
@@ -78,8 +88,18 @@ def staff_in_scope() -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.role, User.id)))
 
 
-def list_products() -> list[Product]:
-    return list(db.session.scalars(select(Product).order_by(Product.code)))
+def list_products(*, active_only: bool = False) -> list[Product]:
+    """Every product by code; ``active_only`` for drop-downs that start new business."""
+    stmt = select(Product).order_by(Product.code)
+    if active_only:
+        stmt = stmt.where(Product.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def products_for_records() -> list[Product]:
+    """Products for a record of what happened (a complaint, a problem to rectify): the active
+    ones, then the discontinued ones, which customers still complain about."""
+    return sorted(list_products(), key=lambda p: not p.active)
 
 
 def managers_in_charge(branch_id: int | None) -> list[User]:

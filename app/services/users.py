@@ -43,11 +43,15 @@ def _check_password(password: str) -> None:
         raise ValidationFailed(problem, field="password")
 
 
-def _placement(role: str, branch_code: str | None) -> Branch | None:
+def _placement(role: str, branch_code: str | None, current: Branch | None = None) -> Branch | None:
     """The branch an account of ``role`` is placed at: agents and branch managers need one;
     head-office management without one sees the whole bank from the head office, the root of
-    the tree (a user without a branch would see no branch-scoped record at all)."""
+    the tree (a user without a branch would see no branch-scoped record at all). No account is
+    placed at an inactive unit (a disabled one already there, ``current``, may stay)."""
     branch = _branch_by_code(branch_code)
+    if branch is not None and not branch.active and branch is not current:
+        message = f"机构 {branch.name}（{branch.code}）已停用，不能再安排员工"
+        raise ValidationFailed(message, field="branch")
     if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
         raise ValidationFailed(BRANCH_RULE, field="branch")
     if role == Role.HQ_MANAGER and branch is None:
@@ -127,7 +131,7 @@ def update_user(
     _check_role(role)
     if user.id == actor.id and role != user.role:
         raise ValidationFailed("不能修改自己的角色，请由另一位系统管理员操作", field="role")
-    branch = _placement(role, branch_code)
+    branch = _placement(role, branch_code, user.branch)
     name = (display_name or "").strip()[:100]
     if not name:
         raise ValidationFailed("请输入姓名", field="display_name")
@@ -172,6 +176,11 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ValidationFailed("不能停用自己的账号")
+    if active and user.branch is not None and not user.branch.active:
+        raise ValidationFailed(
+            f"该账号所属机构 {user.branch.name}（{user.branch.code}）已停用："
+            "请先在账号页为其调整到启用的机构，再启用账号"
+        )
     user.active = active
     user.session_version += 1
     audit.record(
