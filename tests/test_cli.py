@@ -174,6 +174,57 @@ def test_branches_set_customers_registers_counts_all_or_nothing(app, db_session)
     assert count("HZ01") == 52000
 
 
+def test_branches_import_loads_the_tree_all_or_nothing_and_updates_on_a_second_run(
+    app, db_session, tmp_path
+):
+    from app.models import Branch
+
+    def paths() -> dict[str, str]:
+        return dict(db_session.execute(select(Branch.code, Branch.path)).tuples().all())
+
+    good = tmp_path / "branches.csv"
+    good.write_text(
+        "code,name,kind,parent_code,city,address\n"
+        "GS0101,城西网点,网点,GS01,杭州,文一路 9 号\n"  # (its parent comes on the next line)
+        "GS01,城西支行,支行,HZ,杭州,\n",
+        encoding="utf-8-sig",
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["branches", "import", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "共 2 行：新建 2 个，更新 0 个，未变 0 个" in result.output
+    assert paths()["GS0101"] == "/HO/HZ/GS01/GS0101/"
+    again = runner.invoke(args=["branches", "import", str(good)])
+    assert "新建 0 个，更新 0 个，未变 2 个" in again.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,kind,parent_code\nGS02,城东支行,支行,HZ\nGS03,,支行,XX\n", encoding="utf-8"
+    )
+    before = paths()
+    refused = runner.invoke(args=["branches", "import", str(bad)])
+    assert refused.exit_code == 1
+    assert "第 3 行：请填写机构名称；上级机构代码 XX 既不在文件中，也不是已有机构" in refused.stderr
+    assert "文件中有 1 处错误，未导入任何数据" in refused.stderr
+    assert paths() == before  # GS02 (a good line) was not stored either
+    missing = runner.invoke(args=["branches", "import", str(tmp_path / "none.csv")])
+    assert missing.exit_code == 2
+
+
+def test_products_import_creates_and_updates_products(app, db_session, tmp_path):
+    from app.models import Product
+
+    path = tmp_path / "products.csv"
+    path.write_text("产品代码,产品名称,产品类别\nGOLD,金卡,银行卡\nFUND,代销基金,理财\n")
+    result = app.test_cli_runner().invoke(args=["products", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "共 2 行：新建 1 个，更新 0 个，未变 1 个" in result.output
+    gold = db_session.scalar(select(Product).where(Product.code == "GOLD"))
+    assert (gold.name, gold.category, gold.active) == ("金卡", "card", True)
+    path.write_text("code,name,category\nGOLD,金卡,债券\n")
+    refused = app.test_cli_runner().invoke(args=["products", "import", str(path)])
+    assert refused.exit_code == 1 and "第 2 行：产品类别“债券”无效" in refused.stderr
+
+
 def test_demo_seed_does_not_print_the_demo_password_for_an_account_it_did_not_make(app, db_session):
     """An account that existed before the seed (e.g. ``users create --username admin``) keeps
     its password; the printed logins must not claim it is Kesheng@2026."""

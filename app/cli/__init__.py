@@ -18,6 +18,7 @@ GROUPS = (
     accounts.users,
     accounts.api_tokens,
     branches.branches_group,
+    branches.products_group,
     demo.demo,
     nlp_commands.nlp_group,
     complaint_commands.complaints,

@@ -1,10 +1,13 @@
-"""``flask branches ...``: the bank's customer counts per branch (每万客户投诉的分母)."""
+"""``flask branches ...`` and ``flask products ...``: loading the branch tree and the product
+catalogue from a file, and the bank's customer counts per branch (每万客户投诉的分母)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from app.services import org
+from app.services import imports, org, org_import
 
 MAX_COUNT = 2**31 - 1  # what the integer column holds
 
@@ -21,7 +24,7 @@ def _pair(text: str) -> tuple[str, int | None]:
     return code.strip().upper(), int(value)
 
 
-@click.group("branches", help="机构：登记各机构的客户数")
+@click.group("branches", help="机构：从文件导入机构树，登记各机构的客户数")
 def branches_group() -> None:
     pass
 
@@ -35,3 +38,44 @@ def set_customers(pairs: tuple[str, ...]) -> None:
     for branch in org.set_customer_counts(counts):
         shown = "未登记" if branch.customer_count is None else f"{branch.customer_count:,}"
         click.echo(f"{branch.code}  {branch.name}  {shown}")
+
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _run_import(load, path: Path) -> imports.ImportReport:
+    """``load(name, bytes)``'s report; every bad line on stderr and exit status 1 when the
+    file was refused (nothing was stored)."""
+    try:
+        return load(path.name, path.read_bytes(), actor=None)
+    except imports.ImportRejected as err:
+        for number, problem in err.report.errors:
+            click.echo(f"第 {number} 行：{problem}", err=True)
+        raise click.ClickException(err.message) from err
+
+
+@branches_group.command("import")
+@click.argument("path", type=FILE)
+def import_branches(path: Path) -> None:
+    """Create or update branches from a CSV (or XLSX) file with the columns code, name, kind,
+    parent_code, city, address; all rows or none."""
+    report = _run_import(org_import.import_branches, path)
+    moved = f"（其中调整上级 {report.moved} 个）" if report.moved else ""
+    counts = f"新建 {report.created} 个，更新 {report.updated} 个{moved}"
+    click.echo(f"共 {report.rows} 行：{counts}，未变 {report.unchanged} 个")
+
+
+@click.group("products", help="产品：从文件导入产品目录")
+def products_group() -> None:
+    pass
+
+
+@products_group.command("import")
+@click.argument("path", type=FILE)
+def import_products(path: Path) -> None:
+    """Create or update products from a CSV (or XLSX) file with the columns code, name,
+    category; all rows or none."""
+    report = _run_import(org_import.import_products, path)
+    unchanged = report.rows - report.created - report.updated
+    counts = f"新建 {report.created} 个，更新 {report.updated} 个，未变 {unchanged} 个"
+    click.echo(f"共 {report.rows} 行：{counts}")
