@@ -12,7 +12,7 @@ EXPECTED = {
     "agent": ["工作台", "投诉", "回访", "答卷", "客户"],
     "manager": ["工作台", "看板", "投诉", "回访", "答卷", "整改", "客户"],
     "hq": ["工作台", "看板", "投诉", "回访", "答卷", "问卷", "调查活动", "整改", "客户"],
-    "admin": ["员工账号", "接口令牌", "审计日志"],
+    "admin": ["员工账号", "机构管理", "产品管理", "接口令牌", "审计日志"],
 }
 
 
@@ -47,7 +47,7 @@ def test_branch_manager_sees_masked_customers_of_their_branch(live_server, page)
 FORBIDDEN = {
     "agent": ["/manager/dashboards/", "/manager/surveys", "/manager/improvements", "/admin/users"],
     "manager": ["/manager/surveys", "/manager/campaigns", "/admin/audit", "/admin/tokens"],
-    "hq": ["/admin/users", "/admin/audit"],
+    "hq": ["/admin/users", "/admin/audit", "/admin/branches", "/admin/products"],
     "admin": ["/staff/complaints", "/staff/customers", "/manager/dashboards/"],
 }
 

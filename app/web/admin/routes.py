@@ -16,9 +16,11 @@ from app.web.admin.forms import EmptyForm, PasswordForm, PlacementForm, TokenFor
 from app.web.support import download
 
 
-def _with_branches(form: PlacementForm, branches: list) -> PlacementForm:
+def _with_branches(form: PlacementForm, current=None) -> PlacementForm:
+    """The active units to place an account at (and the account's own, if since closed)."""
+    branches = [b for b in org.list_branches() if b.active or b is current]
     form.branch.choices = [SelectChoice("", "全行（不指定机构）")] + [
-        SelectChoice(b.code, "　" * b.depth + f"{b.name}（{b.code}）") for b in branches
+        SelectChoice(b.code, f"{b.option_label}（{b.code}）") for b in branches
     ]
     return form
 
@@ -33,12 +35,12 @@ def _placement(form: PlacementForm) -> dict[str, str | None]:
 
 
 def _user_form() -> UserForm:
-    branches = org.list_branches()
+    branches = org.list_branches(active_only=True)
     # The form opens on the first role (客服坐席), which needs a branch of its own: it opens on
     # the first unit below the head office, so that its defaults are a valid account.
     below_head = next((b.code for b in branches if b.parent_id is not None), "")
     form = UserForm(branch=below_head) if request.method == "GET" else UserForm()
-    return _with_branches(form, branches)
+    return _with_branches(form)
 
 
 @bp.route("/users", methods=["GET", "POST"], endpoint="users")
@@ -71,7 +73,7 @@ def _placement_form(user, *, submitted: bool) -> PlacementForm:
         branch = user.branch.code if user.branch else ""
         data = {"display_name": user.display_name, "role": str(user.role), "branch": branch}
         form = PlacementForm(formdata=None, data=data)
-    return _with_branches(form, org.list_branches())
+    return _with_branches(form, user.branch)
 
 
 def _account_page(user, placement: PlacementForm, password: PasswordForm):
@@ -119,9 +121,13 @@ def user_password(user_id: int):
 @roles_required(Role.ADMIN)
 def user_active(user_id: int):
     if EmptyForm().validate_on_submit():
-        user = users.set_active(user_id, request.form.get("active") == "1", actor=current_user)
-        flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}", "success")
-    return redirect(url_for("admin.users"))
+        try:
+            user = users.set_active(user_id, request.form.get("active") == "1", actor=current_user)
+        except ValidationFailed as err:  # (an account whose unit has since been closed)
+            flash(err.message, "error")
+        else:
+            flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}", "success")
+    return redirect(url_for("admin.users") + f"#user-{user_id}")
 
 
 @bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
@@ -160,7 +166,12 @@ def token_revoke(token_id: int):
 
 
 # Objects the administrator can open: the page that lists them, and the anchor of their row.
-AUDIT_LINKS = {"staff_user": ("admin.users", "user"), "api_token": ("admin.tokens", "token")}
+AUDIT_LINKS = {
+    "staff_user": ("admin.users", "user"),
+    "api_token": ("admin.tokens", "token"),
+    "branch": ("admin.branches", "branch"),
+    "product": ("admin.products", "product"),
+}
 AUDIT_FILTERS = ("action", "actor", "from", "to")
 
 

@@ -52,6 +52,7 @@ def list_branches():
                 name=b.name,
                 kind=b.kind,
                 parent_code=b.parent.code if b.parent else None,
+                active=b.active,
             )
             for b in org.list_branches()
         ]
@@ -70,7 +71,8 @@ def list_products():
     """Every product with its category."""
     return ProductList(
         items=[
-            ProductOut(code=p.code, name=p.name, category=p.category) for p in org.list_products()
+            ProductOut(code=p.code, name=p.name, category=p.category, active=p.active)
+            for p in org.list_products()
         ]
     )
 

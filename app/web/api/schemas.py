@@ -42,11 +42,15 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+INACTIVE_NOTE = "; kept for history, refused for new invitations and events"
+
+
 class BranchOut(BaseModel):
     code: str
     name: str
     kind: Literal["head_office", "branch", "sub_branch"]
     parent_code: str | None
+    active: bool = Field(description="false: closed (撤并)" + INACTIVE_NOTE)
 
 
 class BranchList(BaseModel):
@@ -57,6 +61,7 @@ class ProductOut(BaseModel):
     code: str
     name: str
     category: str
+    active: bool = Field(description="false: no longer sold" + INACTIVE_NOTE)
 
 
 class ProductList(BaseModel):

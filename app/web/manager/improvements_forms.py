@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 import nlp
 from app.extensions import db
-from app.models import Product, Survey
+from app.models import Survey
 from app.models.improvement import ROOT_CAUSE_LABELS
 from app.models.survey import SurveyStatus
 from app.services import org
@@ -72,11 +72,10 @@ class ProblemForm(BaseForm):
 
     def fill(self) -> None:
         branches = org.branches_in_scope()  # (the service refuses a branch outside it anyway)
-        self.branch_code.choices = _choices(
-            ((b.code, "　" * b.depth + b.name) for b in branches), "（请选择）"
-        )
-        products = db.session.scalars(select(Product).order_by(Product.code))
-        self.product_code.choices = _choices(((p.code, p.name) for p in products), "（全部产品）")
+        branch_options = ((b.code, b.option_label) for b in branches)
+        self.branch_code.choices = _choices(branch_options, "（请选择）")
+        product_options = ((p.code, p.option_label) for p in org.products_for_records())
+        self.product_code.choices = _choices(product_options, "（全部产品）")
         taxonomy = nlp.load_taxonomy()
         self.code_business.choices = _choices(taxonomy.dimension("B").choices(), "（按关联投诉）")
         self.code_cause.choices = _choices(taxonomy.dimension("C").choices(), "（不限）")

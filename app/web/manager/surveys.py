@@ -167,10 +167,12 @@ def campaign_new():
         form = CampaignForm()
     form.survey_id.choices = _survey_choices(published_only=True)
     form.branch_id.choices = [
-        SelectChoice(b.id, "　" * b.depth + b.name) for b in org.list_branches()
+        SelectChoice(b.id, b.option_label) for b in org.list_branches(active_only=True)
     ]
     form.segment.choices = [SelectChoice(k, v) for k, v in SEGMENT_LABELS.items()]
-    form.product_id.choices = [SelectChoice(p.id, p.name) for p in org.list_products()]
+    form.product_id.choices = [
+        SelectChoice(p.id, p.name) for p in org.list_products(active_only=True)
+    ]
     if form.validate_on_submit():
         try:
             campaign = campaigns.create_campaign(_campaign_input(form), actor=current_user)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import db
-from app.models import Product, Role, User, utcnow
+from app.models import Role, User, utcnow
 from app.models.complaint import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -182,7 +182,7 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
     elif isinstance(form, forms.ClassifyForm):
         form.named_staff.choices = _people(casework.named_staff_choices(complaint))
         form.named_branch.choices = [forms.SelectChoice("", "（未指明）")] + [
-            forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in org.list_branches()
+            forms.SelectChoice(b.code, b.option_label) for b in org.list_branches()
         ]
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)
@@ -430,12 +430,13 @@ def _entry_choices(form) -> None:
     default = "（按客户所属机构）"
     if current_user.branch:  # (see IntakeData.receiving_branch_code)
         default = "（客户所属机构；客户不在本机构辖内或未知时为本机构）"
+    # (a closed unit or a product no longer sold stays on offer, marked: a complaint about
+    # what happened there is still taken and counted where it arose)
     form.branch_code.choices = [forms.SelectChoice("", default)] + [
-        forms.SelectChoice(b.code, "　" * b.depth + b.name) for b in branches
+        forms.SelectChoice(b.code, b.option_label) for b in branches
     ]
-    products = db.session.scalars(select(Product).order_by(Product.code)).all()
     form.product_code.choices = [forms.SelectChoice("", "（未指明）")] + [
-        forms.SelectChoice(p.code, p.name) for p in products
+        forms.SelectChoice(p.code, p.option_label) for p in org.products_for_records()
     ]
 
 
