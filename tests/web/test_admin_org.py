@@ -126,6 +126,7 @@ def test_deactivation_is_refused_with_the_reason_while_staff_work_there(client, 
     assert "目前不能停用" in detail and "启用的员工账号" in detail
     response = _post(client, f"/admin/branches/{hz.id}/active", "/admin/branches", active="0")
     assert response.status_code == 302
+    assert response.location.endswith("/admin/branches")  # (the top, where the message shows)
     page = client.get(response.location).get_data(as_text=True)
     assert "不能停用 杭州分行：还有" in page and "flash-error" in page
     assert _branch("HZ").active

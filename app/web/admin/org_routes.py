@@ -170,25 +170,28 @@ def branch_move(branch_id: int):
     return done or _branch_page(branch, _edit_form(branch, submitted=False), form)
 
 
-def _back(endpoint: str, anchor: str, ident: int):
-    """Back to the page the button was on: the list at the row, or the item's own page."""
+def _back(endpoint: str, anchor: str, ident: int, *, refused: bool = False):
+    """Back to the page the button was on: the list at the row (at its top when refused, where
+    the message is), or the item's own page."""
     if request.form.get("back") == "item":
         return redirect(url_for(f"admin.{anchor}_edit", **{f"{anchor}_id": ident}))
-    return redirect(_at_row(endpoint, anchor, ident))
+    return redirect(url_for(endpoint) if refused else _at_row(endpoint, anchor, ident))
 
 
 @bp.post("/branches/<int:branch_id>/active")
 @roles_required(Role.ADMIN)
 def branch_active(branch_id: int):
+    refused = False
     if EmptyForm().validate_on_submit():
         active = request.form.get("active") == "1"
         try:
             branch = org_branches.set_branch_active(branch_id, active, actor=current_user)
         except ServiceError as err:
             flash(err.message, "error")
+            refused = True
         else:
             flash(f"机构 {branch.name} 已{'启用' if branch.active else '停用'}", "success")
-    return _back("admin.branches", "branch", branch_id)
+    return _back("admin.branches", "branch", branch_id, refused=refused)
 
 
 @bp.route("/products", methods=["GET", "POST"], endpoint="products")
