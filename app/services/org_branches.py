@@ -69,9 +69,16 @@ class TreeRow:
 
 def lock_tree() -> None:
     """Serialise changes to the tree: two moves at once could otherwise make a cycle, two new
-    head offices two roots. (SQLite writers already take turns.)"""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(TREE_LOCK)))
+    head offices two roots, an account be placed at a unit being closed. Branches read before
+    the lock (a page's drop-downs) are read again: another administrator may have changed them
+    in the meantime. (SQLite writers take turns already, each from a fresh transaction.)"""
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(select(func.pg_advisory_xact_lock(TREE_LOCK)))
+    for row in list(session.identity_map.values()):
+        if isinstance(row, Branch) and row not in session.dirty:
+            session.expire(row)
 
 
 def clean_code(raw: str | None) -> str:
@@ -153,12 +160,14 @@ def _counts(column, *where) -> dict[int, int]:
     )
 
 
-def branch_tree() -> list[TreeRow]:
-    """Every branch in tree order, with its active staff, customers and active sub-units."""
-    branches = list(db.session.scalars(select(Branch).order_by(Branch.path)))
-    staff = _counts(User.branch_id, User.active.is_(True))
-    customers = _counts(Customer.branch_id)
-    children = _counts(Branch.parent_id, Branch.active.is_(True))
+def branch_tree(branch: Branch | None = None) -> list[TreeRow]:
+    """Every branch in tree order (or just ``branch``), with its active staff, customers and
+    active sub-units."""
+    branches = [branch] if branch else db.session.scalars(select(Branch).order_by(Branch.path))
+    only = (lambda column: [column == branch.id]) if branch else (lambda column: [])
+    staff = _counts(User.branch_id, User.active.is_(True), *only(User.branch_id))
+    customers = _counts(Customer.branch_id, *only(Customer.branch_id))
+    children = _counts(Branch.parent_id, Branch.active.is_(True), *only(Branch.parent_id))
     return [
         TreeRow(b, staff.get(b.id, 0), customers.get(b.id, 0), children.get(b.id, 0))
         for b in branches

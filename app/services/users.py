@@ -12,6 +12,7 @@ from app.models.user import USERNAME_PATTERN
 from app.security.passwords import hash_password, password_problem
 from app.services import audit
 from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.org_branches import lock_tree
 from app.services.tx import transactional
 
 USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，2–64 位"
@@ -48,6 +49,7 @@ def _placement(role: str, branch_code: str | None, current: Branch | None = None
     head-office management without one sees the whole bank from the head office, the root of
     the tree (a user without a branch would see no branch-scoped record at all). No account is
     placed at an inactive unit (a disabled one already there, ``current``, may stay)."""
+    lock_tree()  # (not placed at a unit another administrator is closing at this moment)
     branch = _branch_by_code(branch_code)
     if branch is not None and not branch.active and branch is not current:
         message = f"机构 {branch.name}（{branch.code}）已停用，不能再安排员工"
@@ -176,6 +178,8 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ValidationFailed("不能停用自己的账号")
+    if active:
+        lock_tree()
     if active and user.branch is not None and not user.branch.active:
         raise ValidationFailed(
             f"该账号所属机构 {user.branch.name}（{user.branch.code}）已停用："

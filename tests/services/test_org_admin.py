@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AuditLog, Branch, BranchKind, Customer, Product, Role, Survey, utcnow
@@ -180,6 +180,28 @@ def test_a_move_that_would_break_the_tree_is_refused(db_session, code, parent, m
         org_branches.move_branch(factories.branch(code).id, parent, actor=None)
     assert dict(db.session.execute(select(Branch.code, Branch.path)).tuples().all()) == paths
     assert not _audit("branch.move")
+
+
+def test_a_move_reads_the_tree_again_once_it_holds_the_lock(db_session, backend):
+    """The page that asked for the move had read the units; another administrator's move
+    committed before this one took the tree lock. (SQLite: every writer starts from a fresh
+    transaction, so nothing read before can be stale.)"""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite writers never start from an older read")
+    hz01, nj = factories.branch("HZ01"), factories.branch("NJ")
+    unit("HZ01A", parent="HZ01")
+    assert hz01.path == "/HO/HZ/HZ01/"  # (as the page read it)
+    moved_away = func.replace(Branch.path, "/HO/HZ/", "/HO/NJ/")
+    for stmt in (
+        update(Branch).where(Branch.path.startswith("/HO/HZ/HZ01/")).values(path=moved_away),
+        update(Branch).where(Branch.code == "HZ01").values(parent_id=nj.id),
+    ):  # (the other administrator's move, behind this session's back)
+        db.session.execute(stmt.execution_options(synchronize_session=False))
+    org_branches.move_branch(hz01.id, "SZ", actor=None)
+    paths = dict(db.session.execute(select(Branch.code, Branch.path)).tuples().all())
+    assert (paths["HZ01"], paths["HZ01A"]) == ("/HO/SZ/HZ01/", "/HO/SZ/HZ01/HZ01A/")
+    (entry,) = _audit("branch.move")
+    assert entry.detail["changes"]["parent"] == ["NJ", "SZ"]
 
 
 def test_moving_to_the_same_parent_changes_nothing(db_session):

@@ -112,7 +112,7 @@ def _edit_form(branch: Branch, *, submitted: bool) -> BranchEditForm:
 
 
 def _branch_page(branch: Branch, form: BranchEditForm, move: MoveForm | None):
-    row = next(r for r in org_branches.branch_tree() if r.branch.id == branch.id)
+    (row,) = org_branches.branch_tree(branch)
     return render_template(
         "admin/branch.html",
         row=row,
