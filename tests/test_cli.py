@@ -253,11 +253,11 @@ def test_import_mail_stores_what_it_can_and_exits_1_when_a_message_fails(app, db
         (tmp_path / name).write_bytes(bytes(msg))
     result = app.test_cli_runner().invoke(args=["complaints", "import-mail", str(tmp_path)])
     assert result.exit_code == 1
-    assert "1 created, 0 already imported, 1 failed" in result.output
+    assert "新登记 1 件，此前已导入 0 件，失败 1 件" in result.output
     again = app.test_cli_runner().invoke(
         args=["complaints", "import-mail", str(tmp_path / "good.eml")]
     )
-    assert again.exit_code == 0 and "0 created, 1 already imported, 0 failed" in again.output
+    assert again.exit_code == 0 and "新登记 0 件，此前已导入 1 件，失败 0 件" in again.output
 
 
 def test_nlp_evaluate_reports_metrics_and_refuses_bad_files(app, tmp_path):

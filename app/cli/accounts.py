@@ -47,7 +47,7 @@ def create_user(username, role, branch_code, display_name, password_stdin) -> No
     except ServiceError as err:
         raise click.ClickException(err.message) from err
     branch = user.branch.code if user.branch else "-"
-    click.echo(f"created user {user.username} (role {user.role}, branch {branch})")
+    click.echo(f"已创建员工账号 {user.username}（角色 {user.role}，机构 {branch}）")
 
 
 @users.command("reset-password")
@@ -62,7 +62,7 @@ def reset_password(username, password_stdin) -> None:
         )
     except ServiceError as err:
         raise click.ClickException(err.message) from err
-    click.echo(f"password reset for user {user.username}; all of its sessions ended")
+    click.echo(f"已重置 {user.username} 的密码，并结束其全部登录会话")
 
 
 @click.group("api-tokens")

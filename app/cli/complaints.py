@@ -19,16 +19,16 @@ def import_mail(path: str) -> None:
     when a message could not be imported (the others are stored), so a scheduler notices."""
     report = complaint_mail.import_mail(path)
     for ref in report.created:
-        click.echo(f"created {ref}")
+        click.echo(f"已登记 {ref}")
     for ref in report.duplicates:
-        click.echo(f"already imported {ref}")
+        click.echo(f"此前已导入 {ref}")
     for line in report.skipped_attachments:
-        click.echo(f"attachment skipped: {line}")
+        click.echo(f"附件未保存：{line}")
     for line in report.failed:
-        click.echo(f"failed: {line}", err=True)
+        click.echo(f"导入失败：{line}", err=True)
     click.echo(
-        f"{len(report.created)} created, {len(report.duplicates)} already imported, "
-        f"{len(report.failed)} failed"
+        f"新登记 {len(report.created)} 件，此前已导入 {len(report.duplicates)} 件，"
+        f"失败 {len(report.failed)} 件"
     )
     if report.failed:
         raise SystemExit(1)
@@ -44,10 +44,10 @@ def poll_imap() -> None:
         raise click.ClickException("IMAP_HOST is not configured")
     report = complaint_mail.poll_imap(settings)
     for ref in report.created:
-        click.echo(f"created {ref}")
+        click.echo(f"已登记 {ref}")
     for line in report.failed:
-        click.echo(f"failed: {line}", err=True)
-    click.echo(f"{len(report.created)} created, {len(report.duplicates)} already imported")
+        click.echo(f"导入失败：{line}", err=True)
+    click.echo(f"新登记 {len(report.created)} 件，此前已导入 {len(report.duplicates)} 件")
 
 
 @complaints.command("deliver-notices")
@@ -55,7 +55,7 @@ def deliver_notices() -> None:
     """Retry customer notices whose delivery failed (back-off passed) or whose job was lost."""
     from app.services import notify
 
-    click.echo(f"{notify.deliver_due()} notices attempted")
+    click.echo(f"已尝试发送 {notify.deliver_due()} 条告知")
 
 
 @complaints.command("sweep-deadlines")
@@ -63,5 +63,5 @@ def sweep_deadlines() -> None:
     """Escalate every complaint past its deadline (safe to run as often as wanted)."""
     refs = complaint_escalation.sweep_deadlines()
     for ref in refs:
-        click.echo(f"escalated {ref}")
-    click.echo(f"{len(refs)} overdue complaints escalated")
+        click.echo(f"已升级督办 {ref}")
+    click.echo(f"共升级督办超期投诉 {len(refs)} 件")

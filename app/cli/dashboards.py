@@ -24,8 +24,8 @@ def rebuild() -> None:
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for kind, n in counts.items():
-        click.echo(f"{kind}: {n} rows")
-    click.echo(f"rebuilt in {seconds:.1f} s, peak memory {peak_mb:.0f} MB")
+        click.echo(f"{kind}：{n} 行")
+    click.echo(f"重建用时 {seconds:.1f} 秒，内存峰值 {peak_mb:.0f} MB")
 
 
 @dashboards.command("topics", help="从近期文本中发现话题并重算客户之声汇总")

@@ -19,7 +19,7 @@ def seed(customers: int, responses: int) -> None:
     """Load a realistic demo bank; safe to run again (it adds nothing twice)."""
     report = demo_service.seed(customers=customers, responses=responses)
     click.echo(report.summary())
-    click.echo(f"analysed {demo_service.analyse_pending_texts()} demo texts")
-    click.echo("\nDemo logins (用户名 / 密码):")
+    click.echo(f"已分析演示文本 {demo_service.analyse_pending_texts()} 条")
+    click.echo("\n演示账号（用户名 / 密码）：")
     for username, role, branch, password in report.logins:
         click.echo(f"  {username:<12} {password:<16} {role:<15} {branch}")

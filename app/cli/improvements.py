@@ -17,10 +17,10 @@ def remind() -> None:
     """Remind owners of actions due within 3 days and escalate overdue ones (idempotent)."""
     report = improvement_actions.remind_and_escalate()
     for action_id in report.reminded:
-        click.echo(f"reminded action {action_id}")
+        click.echo(f"已提醒整改措施 {action_id}")
     for action_id in report.escalated:
-        click.echo(f"escalated action {action_id}")
+        click.echo(f"已督办逾期整改措施 {action_id}")
     click.echo(
-        f"{len(report.reminded)} reminded, {len(report.escalated)} escalated, "
-        f"{report.refreshed} open problems' verdicts brought up to date"
+        f"提醒 {len(report.reminded)} 项，督办 {len(report.escalated)} 项，"
+        f"更新 {report.refreshed} 个未关闭问题的效果验证结论"
     )

@@ -31,7 +31,7 @@ def analyze(since: datetime | None, everything: bool, batch_size: int) -> None:
     items = analysis.work_list(since=since_utc, everything=everything)
     with click.progressbar(length=len(items), label="分析中", show_pos=True) as bar:
         done = analysis.analyze_in_batches(items, batch_size, progress=bar.update)
-    click.echo(f"analysed {done} of {len(items)} texts")
+    click.echo(f"已分析 {done} / {len(items)} 条文本")
 
 
 @nlp_group.command("evaluate")

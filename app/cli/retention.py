@@ -17,16 +17,16 @@ def retention_group() -> None:
 def run(days: int | None) -> None:
     """Anonymise customers, closed complaints and free text older than the retention period."""
     report = retention.run_retention(days=days)
-    click.echo(f"cut-off {report.cutoff.isoformat(timespec='seconds')}")
+    click.echo(f"截止时间 {report.cutoff.isoformat(timespec='seconds')}")
     for label, value in (
-        ("customers anonymised", report.customers),
-        ("complaints anonymised", report.complaints),
-        ("responses redacted", report.responses),
-        ("answers redacted", report.answers),
-        ("call notes redacted", report.notes),
-        ("message recipients masked", report.messages),
-        ("sign-in attempts deleted", report.login_attempts),
-        ("rate-limit counters deleted", report.rate_counters),
+        ("客户已匿名化", report.customers),
+        ("投诉已匿名化", report.complaints),
+        ("答卷已脱敏", report.responses),
+        ("答题已脱敏", report.answers),
+        ("回访记录已脱敏", report.notes),
+        ("消息收件人已遮蔽", report.messages),
+        ("登录尝试记录已删除", report.login_attempts),
+        ("限流计数已删除", report.rate_counters),
     ):
-        click.echo(f"{label}: {value}")
-    click.echo("nothing to change" if not report.changed else f"{report.changed} changes")
+        click.echo(f"{label}：{value}")
+    click.echo("没有需要处理的数据" if not report.changed else f"共处理 {report.changed} 项")

@@ -20,8 +20,7 @@ def dispatch() -> None:
     """Send due scheduled invitations, retry failed messages, expire links, send reminders."""
     report = survey_triggers.dispatch_due()
     click.echo(
-        f"sent {report.sent}, retried {report.retried}, expired {report.expired}, "
-        f"reminded {report.reminded}"
+        f"发送 {report.sent}，重试 {report.retried}，过期 {report.expired}，提醒 {report.reminded}"
     )
 
 
@@ -29,7 +28,7 @@ def dispatch() -> None:
 def expand_intake() -> None:
     """Make responses of every accepted submission still waiting (the periodic job does the
     same every minute; run it after a broker outage to catch up at once)."""
-    click.echo(f"expanded {responses.expand_all_pending()} submissions")
+    click.echo(f"已生成 {responses.expand_all_pending()} 份待处理答卷")
 
 
 @surveys_group.command("send-campaign")
@@ -38,9 +37,9 @@ def send_campaign(campaign_id: int) -> None:
     """Send a campaign now (idempotent: nobody is sent twice)."""
     campaign = campaigns.run_campaign(campaign_id)
     click.echo(
-        f"{campaign.name}: {campaign.status}, {campaign.sent_count} sent, "
-        f"{campaign.skipped_count} skipped of {campaign.total}"
-        + (f" ({campaign.note})" if campaign.note else "")
+        f"{campaign.name}：{campaign.status_label}，目标 {campaign.total} 人，"
+        f"已发送 {campaign.sent_count}，跳过 {campaign.skipped_count}"
+        + (f"（{campaign.note}）" if campaign.note else "")
     )
 
 
@@ -56,4 +55,4 @@ def import_customers(path: Path) -> None:
         raise click.ClickException(err.message) from err
     except imports.ValidationFailed as err:
         raise click.ClickException(err.message) from err
-    click.echo(f"{report.rows} rows: {report.created} created, {report.updated} updated")
+    click.echo(f"共 {report.rows} 行：新增 {report.created}，更新 {report.updated}")

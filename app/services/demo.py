@@ -38,8 +38,8 @@ class SeedReport:
 
     def summary(self) -> str:
         return (
-            f"{data.BANK_NAME}: {self.branches} branches, {self.products} products, "
-            f"{self.customers_added} customers added, {self.accounts_added} accounts added"
+            f"{data.BANK_NAME}：机构 {self.branches} 个，产品 {self.products} 个，"
+            f"新增客户 {self.customers_added} 人，新增员工账号 {self.accounts_added} 个"
         )
 
 

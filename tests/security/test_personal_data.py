@@ -197,7 +197,7 @@ def test_retention_anonymises_old_data_keeps_figures_and_is_idempotent(app, clie
     runner = app.test_cli_runner()
     first = runner.invoke(args=["retention", "run", "--days", "1000"])
     assert first.exit_code == 0, first.output
-    assert "customers anonymised: 1" in first.output
+    assert "客户已匿名化：1" in first.output
     db.session.expire_all()
     customer = db.session.get(Customer, customer.id)
     assert customer.anonymised and customer.name == "已匿名"
@@ -218,7 +218,7 @@ def test_retention_anonymises_old_data_keeps_figures_and_is_idempotent(app, clie
 
     snapshot = (customer.name, complaint.content, dict(response.answers))
     second = runner.invoke(args=["retention", "run", "--days", "1000"])
-    assert second.exit_code == 0 and "nothing to change" in second.output, second.output
+    assert second.exit_code == 0 and "没有需要处理的数据" in second.output, second.output
     db.session.expire_all()
     assert (
         db.session.get(Customer, customer.id).name,

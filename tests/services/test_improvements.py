@@ -423,6 +423,6 @@ def test_cli_remind_reports_and_is_idempotent(app, branch, hq):
     late = actions.add_action(p.id, actions.ActionData("系统改造", utcnow().date() - DAY), actor=hq)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["improvements", "remind"])
-    assert first.exit_code == 0 and f"escalated action {late.id}" in first.output
+    assert first.exit_code == 0 and f"已督办逾期整改措施 {late.id}" in first.output
     second = runner.invoke(args=["improvements", "remind"])
-    assert f"escalated action {late.id}" not in second.output
+    assert f"已督办逾期整改措施 {late.id}" not in second.output
