@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import append_only, db, utcnow
@@ -13,6 +13,8 @@ from app.models.base import append_only, db, utcnow
 
 class AuditLog(db.Model):
     __tablename__ = "audit_log"
+    # every entry about one record (a complaint, a customer): the auditor's search
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)

@@ -1,7 +1,9 @@
 """Reading the audit log: filters, pages, the objects by the names staff know them by, export.
 
-The compliance officer asks "who looked at this customer's full data, when, why, from where":
-entries are filtered by operation, by staff member and by Asia/Shanghai calendar dates, and each
+The compliance officer asks "who looked at this customer's full data, when, why, from where",
+the auditor "what happened to this complaint": entries are filtered by operation, by staff
+member, by Asia/Shanghai calendar dates, by object (kind and id) and by a search text
+(audit_search: a record's name or a word in the entry), and each
 entry names its object as staff know it (a customer number with the masked name, a complaint's
 reference, a colleague's name), resolved for a whole page at once. Nothing here changes the log;
 an export adds its own entry.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,7 +34,7 @@ from app.models import (
 from app.models.base import row_id
 from app.models.org import BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, mask_name
 from app.models.user import ROLE_LABELS
-from app.services import audit, exports
+from app.services import audit, audit_search, exports
 from app.services.customers import Page
 from app.services.dashboard_filters import parse_date
 from app.services.errors import ValidationFailed
@@ -117,16 +119,25 @@ class AuditFilter:
     actor_id: int | None = None
     start: date | None = None  # Asia/Shanghai calendar dates, both inclusive
     end: date | None = None
+    q: str | None = None  # a record's name or a word in the entry (audit_search)
+    object_type: str | None = None
+    object_id: str | None = None  # only with object_type
 
     def args(self) -> dict[str, str]:
         """The filter as URL arguments (for the pager and the export links), empty ones left out."""
         out = {
+            "q": self.q or "",
             "action": self.action or "",
             "actor": str(self.actor_id or ""),
+            "object": self.object_type or "",
+            "object_id": self.object_id or "",
             "from": self.start.isoformat() if self.start else "",
             "to": self.end.isoformat() if self.end else "",
         }
         return {k: v for k, v in out.items() if v}
+
+    def without_object(self) -> AuditFilter:
+        return replace(self, object_type=None, object_id=None)
 
 
 def parse_filter(args: Mapping[str, str]) -> AuditFilter:
@@ -147,10 +158,21 @@ def parse_filter(args: Mapping[str, str]) -> AuditFilter:
     actor_id = row_id(actor_text) if actor_text else None
     if actor_text and actor_id is None:
         problems["actor"] = "操作人取值无效，请从列表中选择"
+    object_type = (args.get("object") or "").strip()[:50] or None
+    object_id = (args.get("object_id") or "").strip()[:64] or None
+    if object_id and not object_type:
+        problems["object_id"] = "按对象ID筛选时请同时选择对象类型"
     if problems:
         raise ValidationFailed("；".join(problems.values()), fields=problems)
-    action = (args.get("action") or "").strip()[:64] or None
-    return AuditFilter(action=action, actor_id=actor_id, start=start, end=end)
+    return AuditFilter(
+        action=(args.get("action") or "").strip()[:64] or None,
+        actor_id=actor_id,
+        start=start,
+        end=end,
+        q=(args.get("q") or "").strip()[: audit_search.MAX_QUERY] or None,
+        object_type=object_type,
+        object_id=object_id,
+    )
 
 
 def _filtered(f: AuditFilter):
@@ -163,6 +185,12 @@ def _filtered(f: AuditFilter):
         stmt = stmt.where(AuditLog.at >= day_start(f.start))
     if f.end:
         stmt = stmt.where(AuditLog.at < day_start(f.end + timedelta(days=1)))
+    if f.object_type:
+        stmt = stmt.where(AuditLog.object_type == f.object_type)
+    if f.object_id:
+        stmt = stmt.where(AuditLog.object_id == f.object_id)
+    if f.q:
+        stmt = stmt.where(audit_search.condition(f.q))
     return stmt
 
 
@@ -170,10 +198,26 @@ def _count(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
+def filter_choices() -> dict[str, list]:
+    """The filter drop-downs' choices, by the template's names."""
+    return {
+        "action_choices": action_choices(),
+        "actor_choices": actor_choices(),
+        "object_choices": object_choices(),
+    }
+
+
 def action_choices() -> list[tuple[str, str]]:
     """(code, words) of every action the log holds, by words: the filter's drop-down."""
     codes = db.session.scalars(select(AuditLog.action).distinct())
     return sorted(((code, action_label(code)) for code in codes), key=lambda c: (c[1], c[0]))
+
+
+def object_choices() -> list[tuple[str, str]]:
+    """(type, words) of every kind of object the log names, by words: the object drop-down."""
+    stmt = select(AuditLog.object_type).where(AuditLog.object_type.is_not(None)).distinct()
+    kinds = db.session.scalars(stmt)
+    return sorted(((k, OBJECT_LABELS.get(k, k)) for k in kinds), key=lambda c: (c[1], c[0]))
 
 
 def actor_choices() -> list[tuple[int, str]]:
@@ -330,6 +374,17 @@ def describe(entries: list[AuditLog]) -> list[Row]:
         Row(e, _actor(e, people), action_label(e.action), _target(e, names), change_note(e))
         for e in entries
     ]
+
+
+def object_target(f: AuditFilter | None) -> Target | None:
+    """The one object a filter asks for, in the words its entries use (投诉 TS20261122-000123);
+    None when it asks for no single object."""
+    if f is None or not (f.object_type and f.object_id):
+        return None
+    probe = AuditLog(
+        action="", actor_name="", object_type=f.object_type, object_id=f.object_id, detail={}
+    )
+    return describe([probe])[0].target
 
 
 def list_entries(f: AuditFilter, *, page: int = 1) -> Page:

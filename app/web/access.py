@@ -10,6 +10,14 @@ from flask_login import current_user, login_required
 
 from app.models import Role
 
+# Who may read the audit log: its pages, and the links to it from other pages (a complaint's).
+AUDIT_READERS = (Role.ADMIN,)
+
+
+def may_read_audit_log(user) -> bool:
+    """Whether ``user`` (signed in or not) may open the audit log."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*AUDIT_READERS)
+
 
 def roles_required(*roles: Role) -> Callable:
     """Sign-in required; a signed-in user without one of these roles gets 403."""

@@ -45,6 +45,8 @@ def _rows(html: str) -> list[str]:
 
 
 def _cells(row: str) -> list[str]:
+    """The cells' text, without the object cell's link to all of its object's entries."""
+    row = re.sub(r'<a class="small audit-pivot".*?</a>', "", row, flags=re.S)
     return [
         re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
     ]

@@ -10,7 +10,7 @@ from app.models import Role
 from app.services import audit_trail, org, tokens, users
 from app.services.customers import Page
 from app.services.errors import ServiceError, ValidationFailed
-from app.web.access import roles_required
+from app.web.access import AUDIT_READERS, roles_required
 from app.web.admin import bp
 from app.web.admin.forms import EmptyForm, PasswordForm, PlacementForm, TokenForm, UserForm
 from app.web.support import download
@@ -172,7 +172,7 @@ AUDIT_LINKS = {
     "branch": ("admin.branches", "branch"),
     "product": ("admin.products", "product"),
 }
-AUDIT_FILTERS = ("action", "actor", "from", "to")
+AUDIT_FILTERS = ("q", "action", "actor", "object", "object_id", "from", "to")
 
 
 def _audit_args() -> dict[str, str]:
@@ -180,9 +180,10 @@ def _audit_args() -> dict[str, str]:
 
 
 @bp.get("/audit")
-@roles_required(Role.ADMIN)
+@roles_required(*AUDIT_READERS)
 def audit_log():
-    """The audit log, read-only: filtered by operation, staff member and dates, paged."""
+    """The audit log, read-only: searched, filtered by operation, staff member, object and
+    dates, paged."""
     args = _audit_args()
     try:
         filters, errors = audit_trail.parse_filter(args), {}
@@ -199,14 +200,14 @@ def audit_log():
         args=args,
         filters=filters,
         errors=errors,
-        action_choices=audit_trail.action_choices(),
-        actor_choices=audit_trail.actor_choices(),
+        **audit_trail.filter_choices(),
+        shown_object=audit_trail.object_target(filters),
         links={k: (url_for(endpoint), anchor) for k, (endpoint, anchor) in AUDIT_LINKS.items()},
     ), (400 if errors else 200)
 
 
 @bp.get("/audit/export.<any(csv, xlsx):fmt>")
-@roles_required(Role.ADMIN)
+@roles_required(*AUDIT_READERS)
 def audit_export(fmt: str):
     """The filtered log as a file; bad filters or too many rows go back to the page, which
     says what is wrong."""

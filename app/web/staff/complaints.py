@@ -30,7 +30,7 @@ from app.services.complaints import IntakeData
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.tx import keep_loaded
 from app.web import errors, file_field
-from app.web.access import roles_required
+from app.web.access import may_read_audit_log, roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
 from app.web.staff.analysis import correction_form
@@ -219,6 +219,13 @@ def _blank(name: str, complaint: Complaint):
     return form
 
 
+def _audit_url(complaint: Complaint) -> str | None:
+    """The audit log filtered to this case, for whoever may read the log (else None)."""
+    if not may_read_audit_log(current_user):
+        return None
+    return url_for("admin.audit_log", object="complaint", object_id=complaint.id)
+
+
 def _render(
     complaint: Complaint,
     bound: tuple[str, object] | None = None,
@@ -264,6 +271,7 @@ def _render(
         expired_on=handling.run_out_on(complaint) if complaint.clock_running else None,
         pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
         left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
+        audit_url=_audit_url(complaint),
     ), status
 
 
