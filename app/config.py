@@ -76,6 +76,16 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _number(env: Mapping[str, str], name: str, kind: type = int) -> Any:
+    """A numeric variable; a value that is not one stops the app with the variable's name."""
+    text = env[name].strip()
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {text!r}.") from None
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings taken from environment variables; absent variables leave the defaults."""
     env = os.environ if environ is None else environ
@@ -105,13 +115,13 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         if env.get(key):
             out[key] = env[key].strip()
     if env.get("TRUSTED_PROXIES"):
-        out["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+        out["TRUSTED_PROXIES"] = _number(env, "TRUSTED_PROXIES")
     if env.get("MIN_SAMPLE_SIZE"):
-        out["MIN_SAMPLE_SIZE"] = int(env["MIN_SAMPLE_SIZE"])
+        out["MIN_SAMPLE_SIZE"] = _number(env, "MIN_SAMPLE_SIZE")
     if env.get("SURVEY_ASYNC_COMMIT"):
         out["SURVEY_ASYNC_COMMIT"] = _flag(env["SURVEY_ASYNC_COMMIT"])
     if env.get("RETENTION_DAYS"):
-        out["RETENTION_DAYS"] = int(env["RETENTION_DAYS"])
+        out["RETENTION_DAYS"] = _number(env, "RETENTION_DAYS")
     return out
 
 
@@ -132,11 +142,11 @@ def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
         pairs = (item.split("=", 1) for item in env["SURVEY_CHANNEL_BACKENDS"].split(","))
         out["SURVEY_CHANNEL_BACKENDS"] = {k.strip(): v.strip() for k, v in pairs}
     if env.get("SURVEY_SMTP_PORT"):
-        out["SURVEY_SMTP_PORT"] = int(env["SURVEY_SMTP_PORT"])
+        out["SURVEY_SMTP_PORT"] = _number(env, "SURVEY_SMTP_PORT")
     if env.get("SURVEY_SMTP_STARTTLS"):
         out["SURVEY_SMTP_STARTTLS"] = _flag(env["SURVEY_SMTP_STARTTLS"])
     if env.get("SURVEY_SEND_TIMEOUT"):
-        out["SURVEY_SEND_TIMEOUT"] = float(env["SURVEY_SEND_TIMEOUT"])
+        out["SURVEY_SEND_TIMEOUT"] = _number(env, "SURVEY_SEND_TIMEOUT", float)
     return out
 
 
@@ -146,7 +156,7 @@ def _imap(env: Mapping[str, str]) -> dict[str, Any]:
         k: env[k] for k in ("IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD", "IMAP_FOLDER") if env.get(k)
     }
     if env.get("IMAP_PORT"):
-        out["IMAP_PORT"] = int(env["IMAP_PORT"])
+        out["IMAP_PORT"] = _number(env, "IMAP_PORT")
     if env.get("IMAP_SSL"):
         out["IMAP_SSL"] = _flag(env["IMAP_SSL"])
     return out

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import text
 
@@ -159,3 +163,28 @@ def test_periodic_jobs_are_scheduled():
         "kesheng.retention_run",
     }
     assert expected <= tasks
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("TRUSTED_PROXIES", "one"), ("MIN_SAMPLE_SIZE", "30 answers"), ("RETENTION_DAYS", "5y")],
+)
+def test_a_number_that_is_not_one_is_refused_by_name(name, value):
+    """Not ``ValueError: invalid literal for int() with base 10``, which names no variable."""
+    with pytest.raises(ConfigError, match=f"^{name} must be a whole number, not '{value}'"):
+        from_environment({name: value})
+    assert from_environment({name: " 2 "})[name] == 2
+
+
+def test_the_entry_point_names_a_bad_setting_without_a_traceback(tmp_path):
+    """An operator who forgot SECRET_KEY reads one line, from flask commands and gunicorn."""
+    env = {**os.environ, "KESHENG_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env.pop("SECRET_KEY", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        "Error: SECRET_KEY must be set outside development (KESHENG_ENV=production)."
+    )
