@@ -146,9 +146,13 @@ def test_a_service_refusal_ends_a_command_with_its_message_not_a_traceback(app, 
 
 def test_demo_seed_is_repeatable_and_prints_logins(app, db_session):
     before = db_session.scalar(select(func.count(Customer.id)))
-    result = app.test_cli_runner().invoke(args=["demo", "seed", "--customers", "40"])
+    result = app.test_cli_runner().invoke(
+        args=["demo", "seed", "--customers", "40", "--responses", "0"]
+    )
     assert result.exit_code == 0, result.output
     assert db_session.scalar(select(func.count(Customer.id))) == before
+    # a second run says it added nothing (the totals of branches and products aside)
+    assert "新增客户 0 人、员工账号 0 个、答卷/投诉/整改问题 0 条" in result.output
     for username in ("admin", "hq", "manager", "agent"):
         assert username in result.output
     assert "Kesheng@2026" in result.output
@@ -286,3 +290,32 @@ def test_nlp_evaluate_reports_metrics_and_refuses_bad_files(app, tmp_path):
         result = runner.invoke(args=["nlp", "evaluate", "--data", str(path)])
         assert result.exit_code == 1 and message in result.output, (name, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_send_campaign_says_what_this_run_sent(app, db_session):
+    """Run again, a campaign sends nobody twice, and the command says so (it printed the
+    totals alone, the same both times, as if it had sent them again)."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.services import campaigns, surveys
+    from tests import factories
+
+    people = [factories.customer("NJ03", external_id=f"MAIL{n}") for n in range(2)]
+    for n, person in enumerate(people):
+        person.set_contact(email=f"walk{n}@example.com")
+    now = utcnow()
+    campaign = campaigns.create_campaign(
+        campaigns.CampaignInput(
+            name="命令行发送", survey_id=surveys.survey_by_code("mobile-banking").id,
+            channel="email", audience="list", list_text="MAIL0\nMAIL1",
+            window_start=now - timedelta(hours=1), window_end=now + timedelta(days=3),
+        ),
+        actor=None,
+    )  # fmt: skip
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["surveys", "send-campaign", str(campaign.id)])
+    assert first.exit_code == 0, first.output
+    assert "本次发送 2；累计目标 2 人，已发送 2，跳过 0" in first.output, first.output
+    again = runner.invoke(args=["surveys", "send-campaign", str(campaign.id)])
+    assert "本次发送 0；累计目标 2 人，已发送 2，跳过 0" in again.output, again.output

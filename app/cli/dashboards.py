@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from app.services import rollups
 
 
-@click.group("dashboards", help="看板：汇总表重建、话题发现、监管统计报表")
+@click.group("dashboards", help="看板：汇总表重建、话题发现（监管统计季报在看板页面导出）")
 def dashboards() -> None:
     pass
 

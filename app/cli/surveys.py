@@ -35,18 +35,30 @@ def expand_intake() -> None:
 @click.argument("campaign_id", type=int)
 def send_campaign(campaign_id: int) -> None:
     """Send a campaign now (idempotent: nobody is sent twice)."""
+    before = campaigns.get_campaign(campaign_id).sent_count
     campaign = campaigns.run_campaign(campaign_id)
     click.echo(
-        f"{campaign.name}：{campaign.status_label}，目标 {campaign.total} 人，"
-        f"已发送 {campaign.sent_count}，跳过 {campaign.skipped_count}"
+        f"{campaign.name}（{campaign.status_label}）：本次发送 {campaign.sent_count - before}；"
+        f"累计目标 {campaign.total} 人，已发送 {campaign.sent_count}，跳过 {campaign.skipped_count}"
         + (f"（{campaign.note}）" if campaign.note else "")
     )
 
 
-@surveys_group.command("import-customers")
+def _import_help() -> str:
+    columns = "\n".join(
+        f"  {' / '.join(names)}" + ("  (required)" if key in imports.REQUIRED else "")
+        for key, names in imports.COLUMNS.items()
+    )
+    return (
+        "Import customers from a CSV or XLSX file (all rows or none); a customer number "
+        "already known updates that customer.\n\n\b\nColumns, named in the first row (any of "
+        f"the names):\n{columns}"
+    )
+
+
+@surveys_group.command("import-customers", help=_import_help())
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_customers(path: Path) -> None:
-    """Import customers from a CSV or XLSX file (all rows or none)."""
     try:
         report = imports.import_customers(path.name, path.read_bytes(), actor=None)
     except imports.ImportRejected as err:

@@ -38,8 +38,9 @@ class SeedReport:
 
     def summary(self) -> str:
         return (
-            f"{data.BANK_NAME}：机构 {self.branches} 个，产品 {self.products} 个，"
-            f"新增客户 {self.customers_added} 人，新增员工账号 {self.accounts_added} 个"
+            f"{data.BANK_NAME}：机构 {self.branches} 个，产品 {self.products} 个；新增客户 "
+            f"{self.customers_added} 人、员工账号 {self.accounts_added} 个、答卷/投诉/整改问题 "
+            f"{self.records_added} 条"
         )
 
 

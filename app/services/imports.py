@@ -30,6 +30,7 @@ COLUMNS = {
     "branch": ("branch", "branch_code", "机构", "机构代码", "网点"),
     "segment": ("segment", "客户分层", "分层"),
 }
+REQUIRED = ("external_id", "name")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―()（）]")
 
