@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 from app.models import Role
 
 # Who may read the audit log: its pages, and the links to it from other pages (a complaint's).
-AUDIT_READERS = (Role.ADMIN,)
+# Head office reads it too: its consumer-protection staff supervise how cases were handled
+# (who saw, changed or decided what), and the administrator cannot open a case.
+AUDIT_READERS = (Role.ADMIN, Role.HQ_MANAGER)
 
 
 def may_read_audit_log(user) -> bool:

@@ -202,7 +202,10 @@ def audit_log():
         errors=errors,
         **audit_trail.filter_choices(),
         shown_object=audit_trail.object_target(filters),
-        links={k: (url_for(endpoint), anchor) for k, (endpoint, anchor) in AUDIT_LINKS.items()},
+        # (head office reads the log but cannot open the administrator's pages)
+        links={k: (url_for(endpoint), anchor) for k, (endpoint, anchor) in AUDIT_LINKS.items()}
+        if current_user.has_role(Role.ADMIN)
+        else {},
     ), (400 if errors else 200)
 
 
