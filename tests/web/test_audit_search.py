@@ -189,5 +189,7 @@ def test_head_office_opens_a_complaints_audit_entries_from_its_page(client, auth
     assert f'<a href="{href}">审计记录</a>' in page
     log = client.get(f"/admin/audit?object=complaint&object_id={case.id}")
     assert log.status_code == 200 and case.reference in log.get_data(as_text=True)
+    # the filter's kind stays chosen, whether or not the log holds entries of that kind yet
+    assert '<option value="complaint" selected>' in log.get_data(as_text=True)
     everything = client.get("/admin/audit").get_data(as_text=True)
     assert "/admin/users#" not in everything and "/admin/tokens#" not in everything
