@@ -8,6 +8,7 @@ the text, so the same texts are held out on every run).
 from __future__ import annotations
 
 import csv
+import filecmp
 import hashlib
 import os
 import shutil
@@ -47,6 +48,14 @@ def _mean_f1(evaluation: dict[str, dict]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
+def _unchanged(source: Path, model_dir: Path) -> bool:
+    """Whether the model just trained is the one installed, byte for byte (training is
+    deterministic: a nightly run with no new labels rebuilds the same file, and installing it
+    again would only ask the operator to restart every process for nothing)."""
+    installed = model_dir / source.name
+    return installed.exists() and filecmp.cmp(source, installed, shallow=False)
+
+
 def _install(source: Path, model_dir: Path) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     staged = model_dir / (source.name + ".new")
@@ -77,11 +86,13 @@ def retrain_sentiment(
         }
     report = nlp_train.train_sentiment(data_dir, train, work / "new", eval_sets=sets)
     new_f1, old_f1 = _mean_f1(report.evaluation), _mean_f1(current)
-    replaced = new_f1 >= old_f1
+    unchanged = _unchanged(Path(report.model_path), model_dir)
+    replaced = new_f1 >= old_f1 and not unchanged
     if replaced:
         _install(Path(report.model_path), model_dir)
     return {
         "replaced": replaced,
+        **({"reason": "新模型与当前模型完全相同，无需替换"} if unchanged else {}),
         "new_macro_f1": round(new_f1, 4),
         "current_macro_f1": round(old_f1, 4),
         "training_rows": report.n_rows,
@@ -125,11 +136,13 @@ def retrain_category(*, model_dir: Path, work: Path) -> dict[str, Any]:
         return {"replaced": False, "reason": str(err)}
     new_acc = _category_accuracy(held, work / "category.npz")
     old_acc = _category_accuracy(held, None)
-    replaced = new_acc >= old_acc
+    unchanged = _unchanged(work / "category.npz", model_dir)
+    replaced = new_acc >= old_acc and not unchanged
     if replaced:
         _install(work / "category.npz", model_dir)
     return {
         "replaced": replaced,
+        **({"reason": "新模型与当前模型完全相同，无需替换"} if unchanged else {}),
         "new_accuracy": round(new_acc, 4),
         "current_accuracy": round(old_acc, 4),
         "rows": len(rows),

@@ -109,6 +109,27 @@ def test_train_refines_with_corrections_and_installs_a_model_that_is_not_worse(
     assert ("请重启 Web（gunicorn）和 Celery worker 进程" in result.stderr) == installed
 
 
+def test_a_second_run_with_nothing_new_installs_nothing(app, db_session, model_dir, tmp_path):
+    """Training is deterministic: run again on the same labels, it rebuilds the installed files
+    byte for byte. Installing them again told the operator, every night, to restart gunicorn
+    and the workers for nothing."""
+    variants = [f"{t}{suffix}" for t in PRAISE + COMPLAINTS for suffix in ("", "！", "。真的")]
+    labels = ["positive" if v[:4] in {p[:4] for p in PRAISE} else "negative" for v in variants]
+    _corrections(db_session, list(zip(variants, labels, strict=True)))
+    evaluation = _eval_file(tmp_path)
+    first = model_training.retrain(data_dir=None, eval_files=[evaluation], model_dir=model_dir)
+    installed = {part: first[part]["replaced"] for part in ("sentiment", "category")}
+    assert any(installed.values()), first
+    result = app.test_cli_runner().invoke(args=["nlp", "train", "--eval", str(evaluation)])
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout)
+    for part, was_installed in installed.items():
+        assert again[part]["replaced"] is False
+        if was_installed:
+            assert again[part]["reason"] == "新模型与当前模型完全相同，无需替换"
+    assert "请重启" not in result.stderr
+
+
 def test_without_an_evaluation_set_nothing_is_replaced(app, db_session, model_dir, tmp_path):
     _corrections(db_session, [(t, "positive") for t in _trainable(PRAISE[:2])])
     result = model_training.retrain(data_dir=None, eval_files=[], model_dir=model_dir)
