@@ -47,7 +47,7 @@ def test_branch_manager_sees_masked_customers_of_their_branch(live_server, page)
 FORBIDDEN = {
     "agent": ["/manager/dashboards/", "/manager/surveys", "/manager/improvements", "/admin/users"],
     "manager": ["/manager/surveys", "/manager/campaigns", "/admin/audit", "/admin/tokens"],
-    "hq": ["/admin/users", "/admin/audit", "/admin/branches", "/admin/products"],
+    "hq": ["/admin/users", "/admin/tokens", "/admin/branches", "/admin/products"],
     "admin": ["/staff/complaints", "/staff/customers", "/manager/dashboards/"],
 }
 

@@ -182,7 +182,8 @@ def test_audit_log_reads_in_chinese(auth, client):
     assert "登录成功" in page and "员工账号 系统管理员 · admin" in page  # the sign-in, in words
     # the filter offers the operations by name; the code is only the option's value
     assert '<option value="login.success">登录成功</option>' in page
-    assert ">login.success<" not in page and "staff_user" not in page
+    assert ">login.success<" not in page and ">staff_user<" not in page
+    assert '<option value="staff_user">员工账号</option>' in page  # (the object filter)
     filtered = client.get("/admin/audit?action=login.success").get_data(as_text=True)
     assert '<option value="login.success" selected>登录成功</option>' in filtered
 
