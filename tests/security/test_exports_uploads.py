@@ -10,7 +10,7 @@ import re
 import zipfile
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.extensions import db
@@ -21,6 +21,7 @@ from app.services.complaints import IntakeData
 from tests.security import records
 from tests.security.helpers import page_csrf, sign_in
 from tests.support import csrf_token
+from tests.uploads import xlsx
 
 FORMULAS = ["=HYPERLINK(\"http://evil\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)",
             "\t=1+1", "\r=1+1"]  # fmt: skip
@@ -153,15 +154,6 @@ def _import(client, filename: str, data: bytes):
     )
 
 
-def _xlsx(rows) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def test_customer_import_refuses_zip_bombs_before_parsing(client):
     sign_in(client, "hq")
     bomb = io.BytesIO()
@@ -191,7 +183,7 @@ def test_requests_over_the_size_limit_get_413_in_chinese(client):
 
 def test_customer_import_ignores_path_traversal_in_the_file_name(client):
     sign_in(client, "hq")
-    data = _xlsx([["客户号", "姓名", "手机号", "机构"], ["TRAV01", "钱一", "13800001234", "HZ01"]])
+    data = xlsx([["客户号", "姓名", "手机号", "机构"], ["TRAV01", "钱一", "13800001234", "HZ01"]])
     reply = _import(client, "../../../../etc/passwd.xlsx", data)
     assert reply.status_code == 200, reply.text[-400:]
     assert db.session.scalar(select(Customer).where(Customer.external_id == "TRAV01"))
