@@ -59,10 +59,7 @@ def _run_import(load, path: Path) -> imports.ImportReport:
 def import_branches(path: Path) -> None:
     """Create or update branches from a CSV (or XLSX) file with the columns code, name, kind,
     parent_code, city, address; all rows or none."""
-    report = _run_import(org_import.import_branches, path)
-    moved = f"（其中调整上级 {report.moved} 个）" if report.moved else ""
-    counts = f"新建 {report.created} 个，更新 {report.updated} 个{moved}"
-    click.echo(f"共 {report.rows} 行：{counts}，未变 {report.unchanged} 个")
+    click.echo(org_import.summary(_run_import(org_import.import_branches, path)))
 
 
 @click.group("products", help="产品：从文件导入产品目录")
@@ -75,7 +72,4 @@ def products_group() -> None:
 def import_products(path: Path) -> None:
     """Create or update products from a CSV (or XLSX) file with the columns code, name,
     category; all rows or none."""
-    report = _run_import(org_import.import_products, path)
-    unchanged = report.rows - report.created - report.updated
-    counts = f"新建 {report.created} 个，更新 {report.updated} 个，未变 {unchanged} 个"
-    click.echo(f"共 {report.rows} 行：{counts}")
+    click.echo(org_import.summary(_run_import(org_import.import_products, path)))

@@ -7,6 +7,8 @@ updated, never duplicated; a unit whose parent changed is moved with its whole s
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -58,6 +60,9 @@ PRODUCT_COLUMNS = {
     "name": ("name", "产品名称", "名称"),
     "category": ("category", "产品类别", "类别"),
 }
+# The example row of each downloadable template (the header is the columns' Chinese names)
+BRANCH_EXAMPLE = ("HZ05", "拱墅支行", "支行", "HZ", "杭州", "杭州市拱墅区莫干山路 100 号")
+PRODUCT_EXAMPLE = ("CREDIT-GOLD", "金卡信用卡", "银行卡")
 KIND_HINT = "可填：总行、分行、支行、网点，或 head_office、branch、sub_branch"
 AUDIT_CODES = 200  # codes listed in the audit entry (the counts are always complete)
 
@@ -347,3 +352,29 @@ def import_products(filename: str, data: bytes, *, actor: User | None) -> Import
         detail={"file": (filename or "")[:100], **_summary(report)},
     )
     return report
+
+
+def summary(report: ImportReport) -> str:
+    """What an import did, as the command line and the pages say it."""
+    moved = getattr(report, "moved", 0)
+    counts = f"新建 {report.created} 个，更新 {report.updated} 个"
+    counts += f"（其中调整上级 {moved} 个）" if moved else ""
+    unchanged = report.rows - report.created - report.updated
+    return f"共 {report.rows} 行：{counts}，未变 {unchanged} 个"
+
+
+def _template(columns: dict[str, tuple[str, ...]], example: tuple[str, ...]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([[names[1] for names in columns.values()], example])
+    return out.getvalue().encode("utf-8-sig")  # (the BOM: Excel then reads it as UTF-8)
+
+
+def branch_template() -> bytes:
+    """A CSV file for the branch import: the header (Chinese column names) and one example."""
+    return _template(BRANCH_COLUMNS, BRANCH_EXAMPLE)
+
+
+def product_template() -> bytes:
+    """A CSV file for the product import: the header (Chinese column names) and one example."""
+    return _template(PRODUCT_COLUMNS, PRODUCT_EXAMPLE)

@@ -39,6 +39,8 @@ WEB_ACCESS: dict[str, object] = {
     "admin.branch_move": ADMIN,
     "admin.branch_active": ADMIN,
     "admin.products": ADMIN,
+    "admin.org_upload": ADMIN,
+    "admin.org_template": ADMIN,
     "admin.product_edit": ADMIN,
     "admin.product_active": ADMIN,
     "admin.audit_export": ADMIN | HQ,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.models.org import BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, BranchKind
 from app.services.org_branches import MAX_COUNT
 from app.web.forms import BaseForm
+from app.web.table_upload import UploadForm
 
 KIND_CHOICES = [SelectChoice(k.value, label) for k, label in BRANCH_KIND_LABELS.items()]
 CATEGORY_CHOICES = [SelectChoice(c.value, label) for c, label in PRODUCT_CATEGORY_LABELS.items()]
@@ -54,3 +56,11 @@ class ProductForm(ProductFieldsForm):
         validators=[DataRequired("请填写产品代码"), Length(max=32)],
         description="大写字母、数字、点、下划线和连字符，如 CREDIT-GOLD。创建后不能修改。",
     )
+
+
+class BranchUploadForm(UploadForm):
+    file = FileField("机构文件（.csv 或 .xlsx）")
+
+
+class ProductUploadForm(UploadForm):
+    file = FileField("产品文件（.csv 或 .xlsx）")

@@ -1,4 +1,6 @@
-"""Administration of the branch tree (机构管理) and the product catalogue (产品管理).
+"""Administration of the branch tree (机构管理) and the product catalogue (产品管理), one item
+at a time or from a file (批量导入: the command line's import, for an administrator without a
+shell on the server).
 
 Administrators only, like every page of this blueprint: the master data decides whose records
 each branch manager sees. Head-office managers see the tree, read-only, on their 管理概览.
@@ -6,16 +8,20 @@ each branch manager sees. Head-office managers see the tree, read-only, on their
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.models import Branch, BranchKind, Role
-from app.services import org, org_branches, org_products
+from app.services import org, org_branches, org_import, org_products
 from app.services.errors import ServiceError
+from app.web import table_upload
 from app.web.access import roles_required
 from app.web.admin import bp
 from app.web.admin.forms import EmptyForm
@@ -23,9 +29,11 @@ from app.web.admin.org_forms import (
     KIND_CHOICES,
     BranchEditForm,
     BranchForm,
+    BranchUploadForm,
     MoveForm,
     ProductFieldsForm,
     ProductForm,
+    ProductUploadForm,
 )
 
 
@@ -52,10 +60,10 @@ def _choice(b: Branch) -> SelectChoice:
     return SelectChoice(b.code, f"{b.option_label}（{b.code}）")
 
 
-def _branch_form() -> BranchForm:
+def _branch_form(*, submitted: bool) -> BranchForm:
     """A new unit's form; on an empty tree it opens on the head office, which has no parent."""
     parents = org.list_branches(active_only=True)
-    if request.method == "POST":
+    if submitted:
         form = BranchForm()
     elif parents:
         form = BranchForm(formdata=None)
@@ -69,8 +77,8 @@ def _branch_form() -> BranchForm:
 @bp.route("/branches", methods=["GET", "POST"], endpoint="branches")
 @roles_required(Role.ADMIN)
 def branches_page():
-    """The tree with its counts and status, and the form for a new unit."""
-    form = _branch_form()
+    """The tree with its counts and status, the form for a new unit and the file upload."""
+    form = _branch_form(submitted=request.method == "POST")
     data = org_branches.BranchData(
         code=form.code.data,
         name=form.name.data,
@@ -84,12 +92,7 @@ def branches_page():
         lambda: org_branches.create_branch(data, actor=current_user),
         lambda b: (f"已新建机构 {b.name}（{b.code}）", _at_row("admin.branches", "branch", b.id)),
     )
-    if done:
-        return done
-    rows = org_branches.branch_tree()
-    return render_template(
-        "admin/branches.html", form=form, rows=rows, toggle=EmptyForm()
-    ), 400 if form.errors else 200
+    return done or _list_page("branches", form, BranchUploadForm(formdata=None))
 
 
 def _move_form(branch: Branch, *, submitted: bool) -> MoveForm:
@@ -206,11 +209,7 @@ def products_page():
         ),
         lambda p: (f"已新建产品 {p.name}（{p.code}）", _at_row("admin.products", "product", p.id)),
     )
-    if done:
-        return done
-    return render_template(
-        "admin/products.html", form=form, products=org.list_products(), toggle=EmptyForm()
-    ), 400 if form.errors else 200
+    return done or _list_page("products", form, ProductUploadForm(formdata=None))
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
@@ -242,3 +241,75 @@ def product_active(product_id: int):
         product = org_products.set_product_active(product_id, active, actor=current_user)
         flash(f"产品 {product.name} 已{'启用' if product.active else '停用'}", "success")
     return _back("admin.products", "product", product_id)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """机构管理 or 产品管理: its list (as the template names it), a blank form for a new item,
+    and its 批量导入 (the file's form, the import, the template file)."""
+
+    listed: tuple[str, Callable[[], list]]
+    new_form: Callable[[], Any]
+    upload: type[table_upload.UploadForm]
+    load: table_upload.Load
+    template: Callable[[], bytes]
+    template_name: str
+
+
+PAGES = {
+    "branches": ListPage(
+        ("rows", org_branches.branch_tree),
+        functools.partial(_branch_form, submitted=False),
+        BranchUploadForm,
+        org_import.import_branches,
+        org_import.branch_template,
+        "机构导入模板.csv",
+    ),
+    "products": ListPage(
+        ("products", org.list_products),
+        functools.partial(ProductForm, formdata=None),
+        ProductUploadForm,
+        org_import.import_products,
+        org_import.product_template,
+        "产品导入模板.csv",
+    ),
+}
+
+
+def _list_page(name: str, form, upload: table_upload.UploadForm, bad_rows=()):
+    """The page ``name`` with its list, the form for a new item and the upload (with the
+    file's bad lines)."""
+    key, listed = PAGES[name].listed
+    page = render_template(
+        f"admin/{name}.html",
+        form=form,
+        toggle=EmptyForm(),
+        upload=upload,
+        bad_rows=bad_rows,
+        **{key: listed()},
+    )
+    return page, 400 if form.errors or table_upload.failed(upload) else 200
+
+
+@bp.post("/<any(branches, products):name>/import")
+@roles_required(Role.ADMIN)
+def org_upload(name: str):
+    """Create or update units or products from an uploaded file, all rows or none (as
+    ``flask branches import`` / ``products import``): the list with what the file changed, or
+    the page with the refusal and every bad line (nothing stored)."""
+    page = PAGES[name]
+    upload = page.upload()
+    report, bad_rows = table_upload.run_import(upload, page.load)
+    if report is None:
+        return _list_page(name, page.new_form(), upload, bad_rows)
+    flash(f"导入完成。{org_import.summary(report)}。", "success")
+    return redirect(url_for(f"admin.{name}"))
+
+
+@bp.get("/<any(branches, products):name>/import-template.csv")
+@roles_required(Role.ADMIN)
+def org_template(name: str):
+    """The page's import file to fill in: the header and one example row."""
+    page = PAGES[name]
+    body, filename = io.BytesIO(page.template()), page.template_name
+    return send_file(body, mimetype="text/csv", as_attachment=True, download_name=filename)
