@@ -32,6 +32,8 @@ def _active(html: str) -> list[str]:
         ("hq", "/manager/dashboards/complaints", "看板"),
         ("manager", "/manager/improvements/overview", "整改"),
         ("admin", "/admin/tokens", "接口令牌"),
+        ("admin", "/admin/audit", "审计日志"),
+        ("hq", "/admin/audit", "工作台"),  # (reached from the workbench: no room in the menu)
     ],
 )
 def test_the_section_of_a_sub_page_is_highlighted(client, auth, username, path, label):

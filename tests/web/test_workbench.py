@@ -86,3 +86,26 @@ def test_the_workbench_lists_the_improvement_actions_its_user_owns(auth, client,
     )
     assert f"/manager/improvements/{problem.id}#a{late.id}" in panel
     assert f"#a{soon.id}" in panel and "更新宣传折页" not in panel and "张贴告示" not in panel
+
+
+def test_managers_reach_their_overview_and_head_office_the_audit_log_from_the_workbench(
+    auth, client
+):
+    """The menu has no room for more on a phone: 管理概览 and (for head office, which reads
+    the audit log) 审计日志 are linked from the workbench."""
+    auth.login("hq")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "管理与监督" in page and 'href="/manager/">管理概览</a>' in page
+    assert 'href="/admin/audit">审计日志</a>' in page
+    assert client.get("/admin/audit").status_code == 200
+    overview = client.get("/manager/").get_data(as_text=True)
+    assert 'href="/admin/audit?object=branch">审计日志</a>' in overview  # the tree's changes
+    auth.logout()
+    auth.login("manager")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert 'href="/manager/">管理概览</a>' in page and "/admin/audit" not in page
+    assert "/admin/audit" not in client.get("/manager/").get_data(as_text=True)
+    auth.logout()
+    auth.login("agent")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "管理与监督" not in page and "/admin/audit" not in page
