@@ -88,8 +88,6 @@ class SurveyLink:
     # "<version id>:<content hash>", posted back by the form (VERSION_FIELD) so that a
     # submission can be validated before its link is read (see ``accept_link``)
     version_key: str | None = None
-    # an anonymous link taking one answer per browser (Campaign.once_per_device)
-    once_per_device: bool = False
 
 
 def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
@@ -141,7 +139,6 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
         version.definition,
         target.expires_at if target.id is not None else None,
         version_key(version.id, target.definition_hash),
-        bool(target.once_per_device),
     )
 
 
@@ -151,7 +148,9 @@ class Submitted:
 
     intake_id: int
     thank_you: str
-    once_per_device: bool = False  # (see SurveyLink)
+    # an anonymous link taking one answer per browser (Campaign.once_per_device): the
+    # thank-you page remembers it in a cookie
+    once_per_device: bool = False
 
 
 _INVITATION = Invitation.__table__

@@ -146,10 +146,9 @@ def survey_link(token: str):
             request.cookies.get(ANSWERED_COOKIE, "")
         )
         if request.method == "GET":
-            link = responses.open_link(token)
-            if link.once_per_device and answered_here:
+            if answered_here:  # (before the link's state: a full or closed one says so too)
                 return message_page("answered", ANSWERED_HERE)
-            return render_form(link)
+            return render_form(responses.open_link(token))
         if answered_here:  # a refresh of the thank-you page, or the form sent again
             return message_page("answered", ANSWERED_HERE)
         response = responses.submit_link(token, request.form)
