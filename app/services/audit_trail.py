@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "user.enable": "启用员工账号",
     "user.update": "修改员工角色或机构",
     "user.password_reset": "重置员工密码",
+    "user.password_change": "修改本人密码",
     "branch.create": "新建机构",
     "branch.update": "修改机构信息",
     "branch.move": "调整机构上级",

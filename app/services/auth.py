@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import LoginAttempt, User, utcnow
-from app.security.passwords import verify_password
+from app.security.passwords import hash_password, password_problem, verify_password
 from app.services import audit
-from app.services.errors import ServiceError, TooManyAttempts
+from app.services.errors import ServiceError, TooManyAttempts, ValidationFailed
 from app.services.tx import transactional
 
 # One message for an unknown user, a wrong password and a disabled account, so that the form
@@ -90,3 +90,39 @@ def sign_out(user_id: int) -> None:
         return
     user.session_version += 1
     audit.record("logout", actor=user, object_type="staff_user", object_id=user.id)
+
+
+def change_own_password(user: User, current: str, new: str, *, ip: str) -> User:
+    """The signed-in user's own new password. The current one must be given (a session left
+    open on a shared counter PC cannot be taken over), and a wrong one counts as a failed
+    sign-in of the account, under the same throttle as /login (guessing here is no easier than
+    there). Every session of the account ends (the caller signs this one in again); audited,
+    never the password. Raises ValidationFailed (field current / new) or TooManyAttempts."""
+    key, ip = user.username.lower(), (ip or "unknown")[:64]
+    if _throttled(key, ip):
+        minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        raise TooManyAttempts(THROTTLED.format(minutes=minutes))
+    if not verify_password(user.password_hash, current):
+        _record_attempt(key, ip, None, False)
+        raise ValidationFailed("当前密码不正确", field="current_password")
+    if new == current:
+        raise ValidationFailed("新密码不能与当前密码相同", field="new_password")
+    problem = password_problem(new)
+    if problem:
+        raise ValidationFailed(problem, field="new_password")
+    return _set_own_password(user.id, new)
+
+
+@transactional
+def _set_own_password(user_id: int, new: str) -> User:
+    user = db.session.get(User, user_id)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    audit.record(
+        "user.password_change",
+        actor=user,
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"username": user.username},
+    )
+    return user

@@ -32,6 +32,7 @@ WEB_ACCESS: dict[str, object] = {
     "public.survey_link": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
     "api.openapi_json": PUBLIC,
     "admin.audit_log": ADMIN | HQ,
     "admin.branches": ADMIN,

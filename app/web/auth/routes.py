@@ -14,7 +14,7 @@ from app.models import Role, User
 from app.services import auth as auth_service
 from app.services.errors import ServiceError
 from app.web.auth import bp
-from app.web.auth.forms import LoginForm
+from app.web.auth.forms import LoginForm, PasswordForm
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
@@ -89,3 +89,27 @@ def logout():
     session.clear()
     flash("您已安全退出", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Any signed-in staff member changes their own password (every other session ends)."""
+    form = PasswordForm()
+    status = 400 if form.is_submitted() else 200  # (a form refused for its input)
+    if form.validate_on_submit():
+        try:
+            user = auth_service.change_own_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                ip=request.remote_addr or "",
+            )
+        except ServiceError as err:
+            form.attach(err)
+            status = 429 if err.status == 429 else 400
+        else:
+            login_user(user)  # this session goes on, under the new session version
+            flash("密码已修改，其他设备上的登录已退出", "success")
+            return redirect(home_for(user))
+    return render_template("auth/password.html", form=form), status
