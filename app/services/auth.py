@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import LoginAttempt, User, utcnow
-from app.security.passwords import hash_password, password_problem, verify_password
+from app.security.passwords import password_problem, verify_password
 from app.services import audit
 from app.services.errors import ServiceError, TooManyAttempts, ValidationFailed
 from app.services.tx import transactional
+from app.services.users import store_password
 
 # One message for an unknown user, a wrong password and a disabled account, so that the form
 # never tells an attacker which user names exist.
@@ -116,13 +117,5 @@ def change_own_password(user: User, current: str, new: str, *, ip: str) -> User:
 @transactional
 def _set_own_password(user_id: int, new: str) -> User:
     user = db.session.get(User, user_id)
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    audit.record(
-        "user.password_change",
-        actor=user,
-        object_type="staff_user",
-        object_id=user.id,
-        detail={"username": user.username},
-    )
+    store_password(user, new, action="user.password_change", actor=user)
     return user

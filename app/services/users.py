@@ -160,16 +160,22 @@ def reset_password(user_id: int, password: str, *, actor: User | None) -> User:
     the account ends, and the audit log records who reset it (never the password)."""
     user = get_user(user_id)
     _check_password(password)
+    store_password(user, password, action="user.password_reset", actor=actor)
+    return user
+
+
+def store_password(user: User, password: str, *, action: str, actor: User | None) -> None:
+    """Keep the new password's hash, end every session of the account (the bumped session
+    version) and audit who did it (never the password)."""
     user.password_hash = hash_password(password)
     user.session_version += 1
     audit.record(
-        "user.password_reset",
+        action,
         actor=actor,
         object_type="staff_user",
         object_id=user.id,
         detail={"username": user.username},
     )
-    return user
 
 
 @transactional
