@@ -100,7 +100,7 @@ def text_problem(label: str, value: str, limit: int, *, required: bool = False) 
 
 
 def parse_kind(raw: str | None) -> BranchKind | None:
-    return KIND_WORDS.get((raw or "").strip().lower()) or KIND_WORDS.get((raw or "").strip())
+    return KIND_WORDS.get((raw or "").strip().lower())  # (lower() leaves Chinese as it is)
 
 
 def kind_label(kind: str) -> str:
@@ -127,6 +127,10 @@ def children_problem(kind: str, child_kinds: list[str]) -> str | None:
         labels = "、".join(kind_label(k) for k in higher)
         return f"其下有{labels}，不能改为{kind_label(kind)}"
     return None
+
+
+def inactive_parent(parent: Branch) -> str:
+    return f"上级机构 {parent.name}（{parent.code}）已停用"
 
 
 def path_problem(path: str) -> str | None:
@@ -212,7 +216,7 @@ def _check_parent(kind: str, parent: Branch | None, *, active: bool = True) -> N
     if problem:
         raise ValidationFailed(problem, field="kind" if parent is None else "parent")
     if parent is not None and active and not parent.active:
-        raise ValidationFailed(f"上级机构 {parent.name}（{parent.code}）已停用", field="parent")
+        raise ValidationFailed(inactive_parent(parent), field="parent")
 
 
 def _single_root(kind: str) -> None:
@@ -343,7 +347,7 @@ def move_problem(branch: Branch, parent: Branch) -> str | None:
     if problem := placement_problem(branch.kind, parent.kind):
         return problem
     if branch.active and not parent.active:
-        return f"上级机构 {parent.name}（{parent.code}）已停用"
+        return inactive_parent(parent)
     return None
 
 
@@ -402,10 +406,8 @@ def set_branch_active(branch_id: int, active: bool, *, actor: User | None) -> Br
     if not active and (blockers := deactivation_blockers(branch)):
         raise ValidationFailed(f"不能停用 {branch.name}：" + "；".join(blockers))
     if active and branch.parent is not None and not branch.parent.active:
-        parent = branch.parent
-        raise ValidationFailed(
-            f"上级机构 {parent.name}（{parent.code}）已停用，请先启用上级机构", field="parent"
-        )
+        problem = inactive_parent(branch.parent) + "，请先启用上级机构"
+        raise ValidationFailed(problem, field="parent")
     branch.active = active
     audit.record(
         "branch.enable" if active else "branch.disable",
