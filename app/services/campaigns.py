@@ -172,6 +172,18 @@ def _check_open(model: type, ident: int | None, missing: str, field: str) -> Non
         raise ValidationFailed(inactive_message(row), field=field)
 
 
+def audience_closed(campaign: Campaign) -> str:
+    """Why the campaign may no longer send ("" when it may): its audience unit or product was
+    deactivated after it was created. Invitations already sent stay valid and are reminded."""
+    row = {"branch": campaign.audience_branch, "product": campaign.audience_product}.get(
+        campaign.audience
+    )
+    if row is None or row.active:
+        return ""
+    kind = "机构" if campaign.audience == "branch" else "产品"
+    return f"目标{kind} {row.name}（{row.code}）已停用，不再发送"
+
+
 def _list_ids(text: str) -> list[str]:
     ids = [part.strip() for line in (text or "").splitlines() for part in line.split(",")]
     return sorted({i for i in ids if i})[:200_000]
@@ -295,6 +307,10 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
         return campaign
     if in_quiet_hours(now, campaign.channel):
         campaign.note = "当前为免打扰时段，将在时段结束后继续发送"
+        db.session.commit()
+        return campaign
+    if closed := audience_closed(campaign):
+        campaign.note = closed
         db.session.commit()
         return campaign
     if not _claim(campaign_id, now):

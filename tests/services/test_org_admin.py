@@ -7,13 +7,23 @@ no new business, while a complaint about it is still taken.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditLog, Branch, BranchKind, Customer, Product, Role, Survey, utcnow
+from app.models import (
+    AuditLog,
+    Branch,
+    BranchKind,
+    Customer,
+    Invitation,
+    Product,
+    Role,
+    Survey,
+    utcnow,
+)
 from app.services import (
     campaigns,
     complaints,
@@ -304,6 +314,29 @@ def test_an_inactive_unit_takes_no_invitation_event_customer_or_campaign(closed,
         campaigns.create_campaign(data, actor=admin)
     assert "branch_id" in err.value.fields
     assert not db.session.scalar(select(Customer).where(Customer.external_id.like("C-NEW%")))
+
+
+def test_a_campaign_made_before_its_unit_or_product_closed_no_longer_sends(admin):
+    branch = unit("HZ09")
+    factories.customer("HZ09", external_id="C-HZ09", phone="13800009998")
+    product = org_products.create_product("OLD-CARD", "旧卡", "card", actor=admin)
+    by_branch = campaigns.create_campaign(_campaign("branch", branch_id=branch.id), actor=admin)
+    by_product = campaigns.create_campaign(_campaign("product", product_id=product.id), actor=admin)
+    org_branches.set_branch_active(branch.id, False, actor=admin)
+    org_products.set_product_active(product.id, False, actor=admin)
+    # tomorrow at noon in Beijing: in the window, out of the quiet hours
+    noon = (datetime.now(UTC) + timedelta(days=1)).replace(hour=4, minute=0)
+    for campaign, why in (
+        (by_branch, "目标机构 HZ09支行（HZ09）已停用，不再发送"),
+        (by_product, "目标产品 旧卡（OLD-CARD）已停用，不再发送"),
+    ):
+        done = campaigns.run_campaign(campaign.id, now=noon)
+        assert (done.status, done.note, done.total, done.sent_count) == ("draft", why, 0, 0)
+    assert not _count(Invitation)
+    # reactivated, the same campaign sends as it would have
+    org_branches.set_branch_active(branch.id, True, actor=admin)
+    done = campaigns.run_campaign(by_branch.id, now=noon)
+    assert (done.status, done.note, done.sent_count) == ("sent", "", 1)
 
 
 def test_a_complaint_about_an_inactive_unit_or_product_is_still_taken(closed):

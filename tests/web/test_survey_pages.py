@@ -18,6 +18,7 @@ from app.models import (
     CampaignSkip,
     FollowUp,
     Invitation,
+    Product,
     Response,
     Role,
     Survey,
@@ -25,7 +26,7 @@ from app.models import (
     TriggerRule,
     utcnow,
 )
-from app.services import campaigns, invitations, surveys
+from app.services import campaigns, invitations, org_products, surveys
 from app.services.customers import CustomerData
 from tests import factories
 from tests.support import csrf_token, selected_value
@@ -245,6 +246,25 @@ def test_campaign_list_audience_reports_unknown_customer_numbers(client, auth):
         url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
     )
     assert "已发送 1 人，跳过 0 人" in sent.get_data(as_text=True)
+
+
+def test_sending_a_campaign_whose_product_was_since_deactivated_says_why_and_sends_none(
+    client, auth
+):
+    auth.login("hq")
+    fund = db.session.scalar(select(Product).where(Product.code == "FUND"))
+    data = _campaign_form(client, audience="product", product_id=str(fund.id))
+    made = client.post("/manager/campaigns/new", data=data, follow_redirects=True)
+    url = made.request.path
+    org_products.set_product_active(fund.id, False, actor=None)
+    sent = client.post(
+        url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
+    )
+    page = unescape(sent.get_data(as_text=True))
+    assert "本次未发送：目标产品 代销基金（FUND）已停用，不再发送" in page
+    db.session.expire_all()
+    campaign = db.session.get(Campaign, int(url.rsplit("/", 1)[1]))
+    assert (campaign.status, campaign.sent_count) == ("draft", 0)
 
 
 def test_campaign_whose_window_has_ended_is_refused_not_left_waiting(client, auth):

@@ -228,8 +228,9 @@ def campaign_action(campaign_id: int, action: str):
     if action == "close":
         campaigns.close_campaign(campaign_id)
         flash("活动已结束", "success")
+    elif closed := campaigns.audience_closed(campaigns.get_campaign(campaign_id)):
+        flash(f"本次未发送：{closed}", "warning")
     else:
-        campaigns.get_campaign(campaign_id)
         if current_app.config.get("CELERY_BROKER_URL"):
             # A worker sends and the page shows progress; with the broker down, send inline.
             broker.send(
