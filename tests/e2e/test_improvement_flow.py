@@ -40,10 +40,37 @@ def test_link_three_complaints_complete_an_action_and_see_the_chart(live_server,
     page.click("button:has-text('添加措施')")
     page.wait_for_selector("text=已添加整改措施")
 
-    action = page.locator("article.im-action").first
+    page.fill("#action-title", "年费规则写入办卡须知")
+    page.fill("#action-due_on", (date.today() + timedelta(days=30)).isoformat())
+    page.click("button:has-text('添加措施')")
+    page.wait_for_selector("text=已添加整改措施")
+
+    # each action's evidence field: our Chinese button, opening that action's own input
+    action, other = (
+        page.locator("article.im-action").first,
+        page.locator("article.im-action").nth(1),
+    )
+    other.locator("summary").click()
     action.locator("summary").click()
+    pick = action.locator(".pc-pick")
+    assert pick.is_visible() and pick.inner_text().split() == ["选择文件", "未选择文件"]
+    native = action.locator("input[type=file]")  # the browser's own, in its own language
+    assert native.evaluate("e => getComputedStyle(e).opacity") == "0"
+    with page.expect_file_chooser() as chooser:
+        pick.locator(".pc-pick-button").click()
+    chooser.value.set_files(
+        {"name": "培训签到表.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" * 64}
+    )
+    assert "已选择：培训签到表.pdf" in pick.inner_text()
+    assert "未选择文件" in other.locator(".pc-pick").inner_text()
     action.locator("textarea").fill("已完成全员培训，话术已在客服系统上线。")
     action.locator("button:has-text('完成')").click()
+    page.wait_for_selector("text=已完成")
+    assert page.locator("article.im-action a:has-text('培训签到表.pdf')").count() == 1
+    other = page.locator("article.im-action").nth(1)
+    other.locator("summary").click()
+    other.locator("textarea").fill("办卡须知已加入年费规则。")
+    other.locator("button:has-text('完成')").click()
     page.wait_for_selector("text=已完成")
     assert "已完成" in page.locator("article.im-action .im-status").first.inner_text()
 

@@ -62,6 +62,11 @@ def test_both_pages_offer_the_upload_and_its_template(client, auth):
         assert form and 'enctype="multipart/form-data"' in form[0], page
         assert 'type="file" name="file"' in form[0] and "校验并导入" in form[0]
         assert name in form[0] and 'name="csrf_token"' in form[0]
+        # our button in Chinese for the script to put in place of the browser's own
+        assert (
+            '<label for="file" class="pc-pick" hidden><span class="pc-pick-button">选择文件'
+            in (form[0])
+        )
         assert f'href="{page}/import-template.csv"' in html
         # (the new item's form posts to the list, whatever address the page is shown at)
         assert f'<form method="post" action="{page}" novalidate>' in html
