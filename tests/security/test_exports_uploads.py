@@ -200,8 +200,8 @@ def test_evidence_uploads_keep_only_a_base_name_and_allowed_types(client):
     def upload(name, data=b"\x89PNG photo"):
         return client.post(
             f"/manager/improvements/{problem.id}/actions/{action.id}/complete",
-            data={"csrf_token": token, "change-text": "已张贴",
-                  "change-files": (io.BytesIO(data), name)},
+            data={"csrf_token": token, f"change-{action.id}-text": "已张贴",
+                  f"change-{action.id}-files": (io.BytesIO(data), name)},
             content_type="multipart/form-data",
         )  # fmt: skip
 

@@ -132,8 +132,8 @@ def test_evidence_upload_and_download(client, auth):
 
     resp = client.post(
         f"/manager/improvements/{p.id}/actions/{a.id}/complete",
-        data={"csrf_token": token, "change-text": "已在全部网点张贴",
-              "change-files": (io.BytesIO(b"photo-bytes"), "公示照片.jpg")},
+        data={"csrf_token": token, f"change-{a.id}-text": "已在全部网点张贴",
+              f"change-{a.id}-files": (io.BytesIO(b"photo-bytes"), "公示照片.jpg")},
         content_type="multipart/form-data",
     )  # fmt: skip
     assert resp.status_code == 302
@@ -142,6 +142,37 @@ def test_evidence_upload_and_download(client, auth):
     f = a.attachments[0]
     got = client.get(f"/manager/improvements/{p.id}/actions/{a.id}/files/{f.id}")
     assert got.data == b"photo-bytes" and got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_refused_change_stays_under_its_own_action(client, auth):
+    p, hq = make_problem()
+    first = actions.add_action(p.id, actions.ActionData("张贴收费公示", utcnow().date()), actor=hq)
+    second = actions.add_action(p.id, actions.ActionData("培训话术", utcnow().date()), actor=hq)
+    auth.login("manager")
+    token = csrf_token(client.get(f"/manager/improvements/{p.id}").get_data(as_text=True))
+    refused = client.post(
+        f"/manager/improvements/{p.id}/actions/{second.id}/complete",
+        data={
+            "csrf_token": token,
+            f"change-{second.id}-text": "培训已完成",
+            f"change-{second.id}-resurvey": "y",
+            f"change-{second.id}-survey_id": "",
+        },
+    )
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    articles = dict(
+        re.findall(r'<article class="im-action[^"]*" id="a(\d+)">(.*?)</article>', page, re.S)
+    )
+    assert "请选择回访问卷" in articles[str(second.id)]
+    assert "培训已完成" in articles[str(second.id)]
+    assert "请选择回访问卷" not in articles[str(first.id)]
+    assert "培训已完成" not in articles[str(first.id)]
+    # every field of the page has its own id, so each label names its own field
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    db.session.refresh(second)
+    assert second.status != "done"
 
 
 def test_edit_a_problem_records_the_change_and_respects_scope(client, auth):

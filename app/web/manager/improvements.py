@@ -110,16 +110,23 @@ def _problem_data(form) -> improvements.ProblemData:
     )
 
 
+def _change_form(action_id: int, *, submitted: bool = False) -> forms.ActionChangeForm:
+    """The 办理 form of one action: its own field names and ids (change-<id>-text), so one
+    action's refused input and messages stay under that action only."""
+    unbound = {} if submitted else {"formdata": None}
+    form = forms.ActionChangeForm(prefix=f"change-{action_id}", **unbound)
+    form.fill()
+    return form
+
+
 def render_problem(problem_id: int, bound: dict | None = None, status: int = 200):
     problem = improvements.get_problem(problem_id)
     w, result = figures.evaluate(problem)
     action_form = forms.ActionForm(prefix="action", formdata=None)
     action_form.fill()
-    change = forms.ActionChangeForm(prefix="change", formdata=None)
-    change.fill()
     context = {
         "action_form": action_form,
-        "change_form": change,
+        "change_form": _change_form,
         "override_form": forms.OverrideForm(prefix="override", formdata=None),
         "close_form": forms.PlainForm(prefix="close", formdata=None),
         "active": None,
@@ -230,8 +237,7 @@ def _uploads(form) -> list[FileData]:
 @bp.post("/improvements/<int:problem_id>/actions/<int:action_id>/<verb>")
 @roles_required(*MANAGERS)
 def improvement_action_change(problem_id: int, action_id: int, verb: str):
-    form = forms.ActionChangeForm(prefix="change")
-    form.fill()
+    form = _change_form(action_id, submitted=True)
     if verb not in actions.CHOICE_LABELS:
         return render_problem(problem_id, status=404)
     if form.validate_on_submit():
@@ -241,7 +247,11 @@ def improvement_action_change(problem_id: int, action_id: int, verb: str):
             return _done(problem_id, label)
         except ServiceError as err:
             form.attach(err)
-    bound = {"change_form": form, "active": f"a{action_id}", "active_verb": verb}
+    bound = {
+        "change_form": lambda a_id: form if a_id == action_id else _change_form(a_id),
+        "active": f"a{action_id}",
+        "active_verb": verb,
+    }
     return render_problem(problem_id, bound, 400)
 
 
