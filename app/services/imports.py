@@ -27,7 +27,7 @@ COLUMNS = {
     "name": ("name", "姓名", "客户名称", "名称"),
     "phone": ("phone", "手机号", "手机", "手机号码"),
     "email": ("email", "邮箱", "电子邮箱", "e-mail"),
-    "branch": ("branch", "branch_code", "机构", "机构代码", "网点"),
+    "branch": ("branch", "机构代码", "branch_code", "机构", "网点"),
     "segment": ("segment", "客户分层", "分层"),
 }
 REQUIRED = ("external_id", "name")
@@ -160,6 +160,30 @@ class BranchCodes:
         if code in self.all:
             return f"机构代码 {code} 不在您的管辖范围内"
         return f"机构代码 {code[:32]} 不存在"
+
+
+def csv_template(columns: dict[str, tuple[str, ...]], example: tuple[str, ...]) -> bytes:
+    """An import file to fill in: the header (each column's Chinese name) and one example row,
+    as CSV with the byte-order mark Excel needs to read it as UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([[names[1] for names in columns.values()], example])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def customer_template(actor: User | None) -> bytes:
+    """The customers' import file to fill in, its example placed in a unit ``actor`` may use
+    (left empty when there is none), so it imports as it is."""
+    usable = usable_branches(actor)
+    example = (
+        "C00012345",
+        "张三",
+        "138 0000 0000",
+        "zhangsan@example.cn",
+        usable[-1].code if usable else "",
+        SEGMENT_LABELS[CustomerSegment.MASS],
+    )
+    return csv_template(COLUMNS, example)
 
 
 def usable_branches(actor: User | None) -> list[Branch]:

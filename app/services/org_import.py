@@ -7,8 +7,6 @@ updated, never duplicated; a unit whose parent changed is moved with its whole s
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -22,6 +20,7 @@ from app.services.imports import (
     CONTROL_RE,
     ImportRejected,
     ImportReport,
+    csv_template,
     find_columns,
     read_table,
 )
@@ -363,18 +362,11 @@ def summary(report: ImportReport) -> str:
     return f"共 {report.rows} 行：{counts}，未变 {unchanged} 个"
 
 
-def _template(columns: dict[str, tuple[str, ...]], example: tuple[str, ...]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows([[names[1] for names in columns.values()], example])
-    return out.getvalue().encode("utf-8-sig")  # (the BOM: Excel then reads it as UTF-8)
-
-
 def branch_template() -> bytes:
     """A CSV file for the branch import: the header (Chinese column names) and one example."""
-    return _template(BRANCH_COLUMNS, BRANCH_EXAMPLE)
+    return csv_template(BRANCH_COLUMNS, BRANCH_EXAMPLE)
 
 
 def product_template() -> bytes:
     """A CSV file for the product import: the header (Chinese column names) and one example."""
-    return _template(PRODUCT_COLUMNS, PRODUCT_EXAMPLE)
+    return csv_template(PRODUCT_COLUMNS, PRODUCT_EXAMPLE)

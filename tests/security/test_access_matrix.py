@@ -97,6 +97,7 @@ WEB_ACCESS: dict[str, object] = {
     "manager.campaign_detail": HQ,
     "manager.campaign_action": HQ,
     "manager.customer_import": HQ,
+    "manager.customer_import_template": HQ,
     "manager.triggers": HQ,
     "manager.trigger_toggle": HQ,
     "manager.trigger_delete": HQ,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from app.models import (
     AuditLog,
     Campaign,
     CampaignSkip,
+    Customer,
     FollowUp,
     Invitation,
     Product,
@@ -475,6 +477,28 @@ def test_customer_import_page_lists_the_branch_codes_in_scope(client, auth):
     html = client.get("/manager/customer-import").get_data(as_text=True)
     assert '<span class="mono">NJ01</span> 鼓楼支行</li>' in html
     assert "HZ01" not in html and "西湖支行" not in html
+
+
+def test_the_customer_template_is_a_header_and_an_example_that_imports_as_it_is(client, auth):
+    factories.user(Role.HQ_MANAGER, "NJ", username="hq_nj")
+    auth.login("hq_nj")
+    page = client.get("/manager/customer-import").get_data(as_text=True)
+    assert 'href="/manager/customer-import/template.csv"' in page
+    reply = client.get("/manager/customer-import/template.csv")
+    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert "attachment" in reply.headers["Content-Disposition"]
+    assert reply.data.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(reply.data.decode("utf-8-sig"))))
+    assert rows[0] == ["客户号", "姓名", "手机号", "邮箱", "机构代码", "客户分层"]
+    assert len(rows) == 2 and rows[1][4].startswith("NJ")  # a unit this manager may use
+    imported = client.post(
+        "/manager/customer-import",
+        data={"csrf_token": csrf_token(page), "file": (io.BytesIO(reply.data), "模板.csv")},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 200 and "新增 1 位客户" in imported.get_data(as_text=True)
+    added = db.session.scalar(select(Customer).where(Customer.external_id == rows[1][0]))
+    assert (added.name, added.branch.code, added.segment) == ("张三", rows[1][4], "mass")
 
 
 def test_response_becomes_a_complaint_once(client, auth):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import render_template
+import io
+
+from flask import render_template, send_file
 from flask_login import current_user
 from flask_wtf.file import FileField
 
@@ -30,6 +32,16 @@ def customer_import():
         branch_groups=_branch_groups(imports.usable_branches(current_user)),
     )
     return page, 400 if table_upload.failed(form) else 200
+
+
+@bp.get("/customer-import/template.csv")
+@roles_required(Role.HQ_MANAGER)
+def customer_import_template():
+    """The import file to fill in: the header and one example row."""
+    body = io.BytesIO(imports.customer_template(current_user))
+    return send_file(
+        body, mimetype="text/csv", as_attachment=True, download_name="客户导入模板.csv"
+    )
 
 
 def _branch_groups(branches: list[Branch]) -> list[list[tuple[Branch, int]]]:
