@@ -264,6 +264,10 @@ def test_sending_a_campaign_whose_product_was_since_deactivated_says_why_and_sen
     )
     page = unescape(sent.get_data(as_text=True))
     assert "本次未发送：目标产品 代销基金（FUND）已停用，不再发送" in page
+    # and the page says so from then on, without a button that could only fail
+    page = unescape(client.get(url).get_data(as_text=True))
+    assert "目标产品 代销基金（FUND）已停用，不再发送：已发出的邀请仍然有效" in page
+    assert "开始发送</button>" not in page
     db.session.expire_all()
     campaign = db.session.get(Campaign, int(url.rsplit("/", 1)[1]))
     assert (campaign.status, campaign.sent_count) == ("draft", 0)

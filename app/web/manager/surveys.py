@@ -216,6 +216,7 @@ def campaign_detail(campaign_id: int):
         skips=campaigns.skip_summary(campaign_id),
         public_link=campaigns.public_link(campaign),
         answers=campaigns.answer_counts([campaign_id]).get(campaign_id, 0),
+        closed=campaigns.audience_closed(campaign),
     )
 
 
