@@ -168,7 +168,7 @@ def at_once(app: Flask, work: Callable[[int], object], n: int) -> list[object]:
 def seed_baseline() -> None:
     from app.services import demo
 
-    demo.seed(customers=40, responses=0)
+    demo.seed(customers=40, responses=0, audit_history=False)
 
 
 def csrf_token(html: str) -> str:

@@ -13,6 +13,7 @@ from app.models import Branch, BranchKind, Customer, CustomerSegment, Product, U
 from app.security.passwords import hash_password, verify_password
 from app.services import (
     analysis,
+    demo_audit,
     demo_complaints,
     demo_dashboards,
     demo_improvements,
@@ -171,14 +172,15 @@ def _seed_accounts(branches: dict[str, Branch], report: SeedReport) -> None:
 ROLLUPS = ("satisfaction", "complaint", "followup")
 
 
-def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
+def seed(*, customers: int = 200, responses: int = 2000, audit_history: bool = True) -> SeedReport:
     """Load the demo bank, then rebuild the dashboard rollups its rows count in.
 
     The seed writes a year of dated rows in one transaction; instead of one tracked refresh
     per touched (day, branch) cell it turns the rollup tracking off and rebuilds the affected
     rollups once after the commit (only when it added something: a second run adds nothing
-    and leaves the rollups alone)."""
-    report = _seed_rows(customers=customers, responses=responses)
+    and leaves the rollups alone). ``audit_history``: also the weeks of audit log that go with
+    the cases (the tests' baseline leaves the log empty, for the audit tests to fill)."""
+    report = _seed_rows(customers=customers, responses=responses, audit_history=audit_history)
     if report.records_added:
         rollups.rebuild(ROLLUPS)
         # what the periodic job has done in a bank running it: owners of actions due soon
@@ -188,7 +190,7 @@ def seed(*, customers: int = 200, responses: int = 2000) -> SeedReport:
 
 
 @transactional
-def _seed_rows(*, customers: int, responses: int) -> SeedReport:
+def _seed_rows(*, customers: int, responses: int, audit_history: bool) -> SeedReport:
     report = SeedReport()
     branches = _seed_branches()
     report.branches = len(branches)
@@ -199,8 +201,11 @@ def _seed_rows(*, customers: int, responses: int) -> SeedReport:
     try:
         with analysis.deferred():
             report.records_added += demo_surveys.seed(responses=responses)
-            report.records_added += demo_complaints.seed_complaints()
+            complaints_added = demo_complaints.seed_complaints()
+            report.records_added += complaints_added
             report.records_added += demo_improvements.seed_improvements()
+            if complaints_added and audit_history:  # (the first seed: with its cases)
+                report.records_added += demo_audit.seed_audit()
         db.session.flush()  # (inside: the commit's flush must not note cells either)
     finally:
         db.session.info.pop("rollups_enabled", None)

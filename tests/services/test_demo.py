@@ -620,3 +620,36 @@ def test_demo_campaigns_seeded_in_the_evening_are_sent_inside_their_windows(db_s
         assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 9
         if campaign.started_at is not None:
             assert start <= campaign.started_at.replace(tzinfo=UTC) < end, campaign.name
+
+
+def test_the_demo_audit_log_reads_like_weeks_of_a_bank_s_work(db_session):
+    """Sign-ins on working mornings, contact data opened by the case's own handler in office
+    hours with a reason, head office's Monday exports; nothing in the future."""
+    from zoneinfo import ZoneInfo
+
+    from app.models import AuditLog, Complaint, utcnow
+    from app.services import demo_audit
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    added = demo_audit.seed_audit()
+    entries = db_session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+    assert len(entries) == added > 50
+    assert [e.at for e in entries] == sorted(e.at for e in entries)  # stored as they happened
+    now = utcnow()
+    assert all(now - timedelta(days=29) < e.at.replace(tzinfo=UTC) < now for e in entries)
+    kinds = {e.action for e in entries}
+    assert {"login.success", "complaint.view_unmasked", "responses.export"} <= kinds
+    for e in entries:
+        local = e.at.replace(tzinfo=UTC).astimezone(beijing)
+        assert local.weekday() < 5 and 8 <= local.hour < 18, (e.action, local)
+        assert e.ip and e.ip.startswith("10.")
+        if e.action == "login.success":
+            assert e.actor_name == e.detail["username"] and local.hour < 10
+        if e.action == "responses.export":
+            assert e.actor_name == "hq" and local.weekday() == 0
+    views = [e for e in entries if e.action == "complaint.view_unmasked"]
+    for view in views:
+        case = db_session.get(Complaint, int(view.object_id))
+        assert view.actor_id == case.assignee_id and len(view.reason) >= 4
+        assert view.detail == {"reference": case.reference}
+        assert view.at.replace(tzinfo=UTC) >= case.assigned_at.replace(tzinfo=UTC)
