@@ -193,6 +193,19 @@ def test_head_office_opens_a_complaints_audit_entries_from_its_page(client, auth
     assert '<option value="complaint" selected>' in log.get_data(as_text=True)
     everything = client.get("/admin/audit").get_data(as_text=True)
     assert "/admin/users#" not in everything and "/admin/tokens#" not in everything
+    # an entry about the case opens the case itself for head office (not for the administrator,
+    # who cannot open a case: the reference stays text there)
+    complaints.reveal_contact(case.id, actor=factories.user(), reason="回电核实情况")
+    db_session.commit()
+    case_link = (
+        f'<a href="/staff/complaints/{case.id}" title="投诉 ID {case.id}">投诉 {case.reference}</a>'
+    )
+    assert case_link in client.get("/admin/audit").get_data(as_text=True)
+    auth.logout()
+    auth.login("admin")
+    as_admin = client.get("/admin/audit").get_data(as_text=True)
+    assert case.reference in as_admin and f"/staff/complaints/{case.id}" not in as_admin
+    assert "/admin/users#user-" in as_admin  # (its own pages: the sign-ins' accounts)
 
 
 def test_the_drop_downs_list_what_the_log_holds_without_reading_every_row(client, db_session):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -172,7 +175,27 @@ AUDIT_LINKS = {
     "branch": ("admin.branches", "branch"),
     "product": ("admin.products", "product"),
 }
+# ... and for head office, who reads the log and handles cases: the case and customer pages
+CASE_LINKS = {
+    "complaint": ("staff.complaint_detail", "complaint_id"),
+    "customer": ("staff.customer_detail", "customer_id"),
+}
 AUDIT_FILTERS = ("q", "action", "actor", "object", "object_id", "from", "to")
+
+
+def _admin_page(ref: str, *, to: str, anchor: str) -> str:
+    return f"{url_for(to)}#{anchor}-{ref}"
+
+
+def _case_page(ref: str, *, to: str, arg: str) -> str:
+    return url_for(to, **{arg: int(ref)}) if ref.isdigit() else ""
+
+
+def _object_links() -> dict[str, Callable[[str], str]]:
+    """Where each kind of object opens for the reader (only the pages the reader may open)."""
+    if current_user.has_role(Role.ADMIN):
+        return {k: partial(_admin_page, to=to, anchor=a) for k, (to, a) in AUDIT_LINKS.items()}
+    return {k: partial(_case_page, to=to, arg=arg) for k, (to, arg) in CASE_LINKS.items()}
 
 
 def _audit_args() -> dict[str, str]:
@@ -202,10 +225,7 @@ def audit_log():
         errors=errors,
         **audit_trail.filter_choices(),
         shown_object=audit_trail.object_target(filters),
-        # (head office reads the log but cannot open the administrator's pages)
-        links={k: (url_for(endpoint), anchor) for k, (endpoint, anchor) in AUDIT_LINKS.items()}
-        if current_user.has_role(Role.ADMIN)
-        else {},
+        links=_object_links(),
     ), (400 if errors else 200)
 
 
