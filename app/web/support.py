@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Request, Response, abort, request, send_from_directory, url_for
@@ -156,6 +156,11 @@ def register(app: Flask) -> None:
     @app.template_filter("local")
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else "—"
+
+    @app.template_filter("cn_date")
+    def chinese_date(value: date | None) -> str:
+        """A calendar date as the customers' notices write it: 2026年12月05日."""
+        return f"{value:%Y年%m月%d日}" if value else "—"
 
     # a figure as people round it (四舍五入), "—" when there is none
     app.add_template_filter(dashboard_pages.num, "figure")

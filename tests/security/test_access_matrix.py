@@ -29,6 +29,7 @@ WEB_ACCESS: dict[str, object] = {
     "public.index": PUBLIC,
     "public.healthz": PUBLIC,
     "public.complaint_form": PUBLIC,
+    "public.complaint_progress_page": PUBLIC,
     "public.survey_link": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
 from app.models import Branch, BranchKind, utcnow
-from app.services import complaints
+from app.services import complaint_progress, complaints
 from app.services.complaint_files import MAX_UPLOADS
 from app.services.complaints import IntakeData
 from app.services.errors import ServiceError, TooManyAttempts
@@ -28,18 +28,20 @@ ATTACHMENT_HINT = (
 )
 
 
-class PublicComplaintForm(file_field.WithFiles, BaseForm):
-    name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
-    # Customers write "139-0000-1234", "139 0000 1234" or "+86 139…": the separators and the
-    # country code go before the check, and the eleven digits are what is stored.
-    phone = StringField(
+def mobile_field(missing: str) -> StringField:
+    """The customer's mobile number as they write it ("139-0000-1234", "139 0000 1234",
+    "+86 139…"): the separators and the country code go before the check, and the eleven
+    digits are what the form gives."""
+    return StringField(
         "手机号码",
         filters=[lambda value: mobile_number(value) if value else value],
-        validators=[
-            DataRequired("请填写手机号码，以便我们联系您"),
-            Regexp(PHONE_RE, message="请填写 11 位手机号码"),
-        ],
+        validators=[DataRequired(missing), Regexp(PHONE_RE, message="请填写 11 位手机号码")],
     )
+
+
+class PublicComplaintForm(file_field.WithFiles, BaseForm):
+    name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
+    phone = mobile_field("请填写手机号码，以便我们联系您")
     email = StringField(
         "电子邮箱（选填）",
         validators=[
@@ -111,6 +113,39 @@ def complaint_form():
                 file_names=form.file_names,
             ), 201
     return render_template("public/complaint.html", form=form), 400 if form.errors else 200
+
+
+class ProgressForm(BaseForm):
+    reference = StringField(
+        "投诉编号",
+        validators=[DataRequired("请填写投诉编号"), Length(max=40)],
+        description="受理回执短信中的编号，如 TS20261201-000123",
+    )
+    phone = mobile_field("请填写提交投诉时留的手机号码")
+
+
+@bp.route("/complaint/progress", methods=["GET", "POST"])
+def complaint_progress_page():
+    """投诉进度查询: the stage and dates of one's own complaint, by its reference and the
+    mobile number given with it."""
+    form = ProgressForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            found = complaint_progress.lookup(
+                form.reference.data, form.phone.data, ip=request.remote_addr or "unknown"
+            )
+        except TooManyAttempts as err:
+            form.form_errors.append(err.message)
+            status = 429
+        else:
+            if found is not None:
+                return render_template("public/complaint_progress.html", p=found)
+            form.form_errors.append("未查到与该投诉编号和手机号码相符的投诉，请核对后重试。")
+            status = 404
+    elif form.errors:
+        status = 400
+    return render_template("public/complaint_progress_form.html", form=form), status
 
 
 @bp.url_value_preprocessor

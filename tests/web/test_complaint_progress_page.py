@@ -1,0 +1,80 @@
+"""投诉进度查询 in the browser: from the receipt page to the case's stage, in Chinese, with
+nothing personal on it; wrong or malformed input explained with a 4xx."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import select
+
+from app.models import Complaint, Role
+from app.services import complaint_handling as handling
+from app.services import complaint_progress
+from tests import factories
+from tests.services.test_complaints import TEXT, decide
+from tests.support import csrf_token
+
+PAGE = "/complaint/progress"
+
+
+def _file_complaint(client) -> Complaint:
+    page = client.get("/complaint").get_data(as_text=True)
+    done = client.post(
+        "/complaint",
+        data={
+            "csrf_token": csrf_token(page),
+            "name": "吴敏",
+            "phone": "13700001234",
+            "branch_code": "HZ02",
+            "content": TEXT,
+            "consent": "y",
+        },
+    )
+    assert done.status_code == 201
+    assert f'href="{PAGE}">查询处理进度</a>' in done.get_data(as_text=True)
+    ref = done.get_data(as_text=True).split('pc-ref mono">')[1].split("<")[0]
+    from app.extensions import db
+
+    return db.session.scalar(select(Complaint).where(Complaint.reference == ref))
+
+
+def _ask(client, reference: str, phone: str):
+    page = client.get(PAGE).get_data(as_text=True)
+    return client.post(
+        PAGE, data={"csrf_token": csrf_token(page), "reference": reference, "phone": phone}
+    )
+
+
+def test_a_complainant_follows_their_case_and_sees_nothing_personal(client, db_session):
+    form = client.get(PAGE)
+    assert form.status_code == 200 and "<h1>投诉进度查询</h1>" in form.get_data(as_text=True)
+    assert 'href="/complaint/progress"' in client.get("/complaint").get_data(as_text=True)
+    c = _file_complaint(client)
+    agent = factories.user(Role.AGENT, "HZ", display_name="钱处理")
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
+    shown = _ask(client, c.reference.lower(), "137 0000 1234")
+    page = unescape(shown.get_data(as_text=True))
+    assert shown.status_code == 200 and c.reference in page
+    current = re.search(r'<li class="now" aria-current="step">([^<]+)</li>', page)
+    assert current and current[1] == "已答复"
+    assert "已告知您" in page and "前向我行上级机构书面申请核查" in page
+    for private in ("吴敏", "13700001234", "钱处理", "退还年费三百元", "调取了账单"):
+        assert private not in page, private
+
+
+def test_wrong_or_malformed_input_is_explained(client, db_session):
+    c = _file_complaint(client)
+    malformed = _ask(client, "", "123")
+    text = malformed.get_data(as_text=True)
+    assert malformed.status_code == 400
+    assert "请填写投诉编号" in text and "请填写 11 位手机号码" in text
+    wrong = _ask(client, c.reference, "13911112222")
+    assert wrong.status_code == 404
+    assert "未查到与该投诉编号和手机号码相符的投诉" in wrong.get_data(as_text=True)
+    for _ in range(complaint_progress.FAILED_LIMIT - 1):
+        _ask(client, c.reference, "13911112222")
+    limited = _ask(client, c.reference, "13700001234")
+    assert limited.status_code == 429 and "查询次数过多" in limited.get_data(as_text=True)
