@@ -74,6 +74,7 @@ ACTION_LABELS = {
     "complaint.attachment_upload": "补充投诉附件",
     "dashboard.export": "导出看板数据",
     "responses.export": "导出答卷",
+    "complaints.export": "导出投诉台账",
     "retention.run": "到期个人信息匿名化",
     "improvement_override": "人工认定整改成效",
     "audit.export": "导出审计日志",

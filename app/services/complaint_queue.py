@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
@@ -41,11 +41,20 @@ class Filters:
     status: str = ""
     channel: str = ""
     code_business: str = ""
+    received_from: date | None = None  # Beijing days, both included
+    received_to: date | None = None
 
     @property
     def narrowed(self) -> bool:
         """True when something beyond the queue itself narrows the list."""
-        return bool(self.q.strip() or self.status or self.channel or self.code_business)
+        return bool(
+            self.q.strip()
+            or self.status
+            or self.channel
+            or self.code_business
+            or self.received_from
+            or self.received_to
+        )
 
     @property
     def finished_status(self) -> bool:
@@ -177,7 +186,7 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
     if known_total is not None and not filters.narrowed:
         total = known_total
     else:
-        counted = _filtered(select(Complaint.id), filters, user).subquery()
+        counted = filtered(select(Complaint.id), filters, user).subquery()
         total = db.session.scalar(select(func.count()).select_from(counted)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
@@ -185,7 +194,7 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
     return Page([ListedCase._make(row) for row in rows], page, pages, total)
 
 
-def _filtered(stmt: Select, filters: Filters, user: User) -> Select:
+def filtered(stmt: Select, filters: Filters, user: User) -> Select:
     stmt = _search(_queue(stmt, filters.queue, user), filters.q)
     if filters.status:
         stmt = stmt.where(Complaint.status == filters.status)
@@ -193,7 +202,16 @@ def _filtered(stmt: Select, filters: Filters, user: User) -> Select:
         stmt = stmt.where(Complaint.channel == filters.channel)
     if filters.code_business:
         stmt = stmt.where(Complaint.code_business.startswith(filters.code_business))
+    if filters.received_from:
+        stmt = stmt.where(Complaint.received_at >= _day_start(filters.received_from))
+    if filters.received_to:
+        stmt = stmt.where(Complaint.received_at < _day_start(filters.received_to, 1))
     return stmt
+
+
+def _day_start(day: date, later: int = 0) -> datetime:
+    """00:00 Beijing time ``later`` days after ``day``."""
+    return datetime.combine(day + timedelta(days=later), time.min, tzinfo=clock.TZ)
 
 
 # The statements of un-narrowed lists, built once per process: a statement used again keeps
@@ -213,7 +231,7 @@ def _list_statement(filters: Filters, user: User, page: int) -> Select:
         if found is not None:
             return found
     stmt = (
-        _filtered(select(*LIST_COLUMNS), filters, user)
+        filtered(select(*LIST_COLUMNS), filters, user)
         .order_by(*queue_order(filters.queue))
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)

@@ -55,6 +55,7 @@ WEB_ACCESS: dict[str, object] = {
     "staff.home": STAFF,
     "staff.correct_analysis": STAFF,
     "staff.complaint_queue": STAFF,
+    "staff.complaint_ledger_export": MANAGERS,
     "staff.complaint_detail": STAFF,
     "staff.complaint_action": STAFF,
     "staff.complaint_attachment": STAFF,

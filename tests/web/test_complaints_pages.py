@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -557,3 +558,36 @@ def test_an_overdue_case_offers_no_extension_and_says_why(client, auth):
     due = complaint_clock.local_date(c.due_at)
     assert 'id="act-extend"' not in page
     assert f"处理时限已于 {due:%Y年%m月%d日} 届满，不能再延期。" in page
+
+
+def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth, monkeypatch):
+    import csv
+    import io
+
+    from app.services import complaint_ledger
+
+    auth.login("agent")
+    page = client.get("/staff/complaints?queue=all").get_data(as_text=True)
+    assert "导出 Excel" not in page  # (a manager's task)
+    assert client.get("/staff/complaints/export.csv").status_code == 403
+    auth.logout()
+    auth.login("manager")
+    query = "queue=all&channel=hotline&received_from=2026-01-01&received_to=2026-12-31"
+    page = unescape(client.get(f"/staff/complaints?{query}").get_data(as_text=True))
+    link = re.search(r'href="(/staff/complaints/export\.csv\?[^"]+)"', page)
+    assert link and "channel=hotline" in link[1] and "received_from=2026-01-01" in link[1]
+    assert 'name="received_from" value="2026-01-01"' in page
+    reply = client.get(link[1])
+    assert reply.status_code == 200 and reply.mimetype == "text/csv"
+    assert "complaint-ledger-" in reply.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(reply.data.decode("utf-8-sig"))))
+    assert tuple(rows[0]) == complaint_ledger.COLUMNS and len(rows) > 1
+    assert {r[1] for r in rows[1:]} == {"客服热线"}
+    xlsx = client.get(link[1].replace("export.csv", "export.xlsx"))
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    bad = client.get("/staff/complaints?queue=all&received_from=2026-13-45", follow_redirects=True)
+    assert "受理日期起“2026-13-45”不是有效日期" in bad.get_data(as_text=True)
+    monkeypatch.setattr(complaint_ledger, "MAX_ROWS", 1)
+    refused = client.get("/staff/complaints/export.xlsx?queue=all", follow_redirects=True)
+    assert "超过单次导出上限 1 条" in refused.get_data(as_text=True)
+    assert refused.request.path == "/staff/complaints"

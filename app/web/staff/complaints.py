@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,22 +19,23 @@ from app.models.complaint import (
     Complaint,
 )
 from app.security import uploads
-from app.services import analysis, complaints, notify, org
+from app.services import analysis, complaints, exports, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_evidence as evidence
 from app.services import complaint_handling as handling
+from app.services import complaint_ledger as ledger
 from app.services import complaint_queue as queue
 from app.services.complaint_files import MAX_UPLOADS
 from app.services.complaints import IntakeData
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.tx import keep_loaded
 from app.web import errors, file_field
 from app.web.access import may_read_audit_log, roles_required
 from app.web.staff import bp
 from app.web.staff import complaints_forms as forms
 from app.web.staff.analysis import correction_form
-from app.web.support import id_url
+from app.web.support import download, id_url
 
 STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 FILE_KINDS = {kind: ext.upper() for kind, ext in uploads.EXTENSIONS.items()}  # "image/png": "PNG"
@@ -292,13 +293,7 @@ def _tab_urls() -> dict[str, str]:
 @roles_required(*STAFF_ROLES)
 def complaint_queue():
     args = request.args
-    asked = queue.Filters(
-        queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
-        q=args.get("q", ""),
-        status=args.get("status", ""),
-        channel=args.get("channel", ""),
-        code_business=args.get("code_business", ""),
-    )
+    asked = _asked_filters()
     filters = queue.reconcile(asked)
     counts = queue.counts(current_user)
     page = queue.search(
@@ -320,7 +315,55 @@ def complaint_queue():
         statuses=STATUS_LABELS,
         channels=CHANNEL_LABELS,
         business=forms.nlp.load_taxonomy().dimension("B").entries,
+        may_export=current_user.role in LEDGER_ROLES,
+        export_args={k: v for k, v in args.items() if k in LEDGER_ARGS},
     )
+
+
+# 投诉台账: managers export what the list's filters select
+LEDGER_ROLES = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+LEDGER_ARGS = ("queue", "q", "status", "channel", "code_business", "received_from", "received_to")
+
+
+def _asked_filters() -> queue.Filters:
+    """The list's filters from the address; a received date that is not one is left out, with a
+    message saying so."""
+    args = request.args
+    days = {}
+    for name, label in (("received_from", "受理日期起"), ("received_to", "受理日期止")):
+        raw = args.get(name, "").strip()
+        try:
+            days[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            days[name] = None
+            flash(f"{label}“{raw[:20]}”不是有效日期（格式如 2026-12-01），已忽略", "warning")
+    return queue.Filters(
+        queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
+        q=args.get("q", ""),
+        status=args.get("status", ""),
+        channel=args.get("channel", ""),
+        code_business=args.get("code_business", ""),
+        **days,
+    )
+
+
+@bp.get("/complaints/export.<any(csv, xlsx):fmt>")
+@roles_required(*LEDGER_ROLES)
+def complaint_ledger_export(fmt: str):
+    """The cases the list's filters select as 投诉台账 (CSV or Excel); too many go back to the
+    list with the count."""
+    filters = queue.reconcile(_asked_filters())
+    try:
+        table = ledger.export(filters, current_user, fmt)
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for("staff.complaint_queue", **request.args))
+    body = (
+        exports.to_csv(ledger.COLUMNS, table)
+        if fmt == "csv"
+        else exports.to_xlsx([("投诉台账", ledger.COLUMNS, table, [])])
+    )
+    return download(body, fmt, f"complaint-ledger-{clock.local_date(utcnow()):%Y%m%d}")
 
 
 @bp.get("/complaints/<int:complaint_id>")

@@ -1,0 +1,138 @@
+"""投诉台账: the complaints a queue's filters select, one row each, as a spreadsheet.
+
+Branch and head-office managers keep this ledger for their own checks and for the regulator's
+questions: each case's channel, unit, product, JR/T 0169 codes, status, handler, deadline,
+when the decision was made and told and whether that was in time (Art. 18, the first
+decision's, as the regulator report counts it). The complainant's name and number are masked
+and the summary redacted, as on the queue; the branch scope applies as on every list. Every
+export is written to the audit log with its filters and row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, selectinload
+
+import nlp
+from app.extensions import db
+from app.models import User, utcnow
+from app.models.complaint import Complaint, first_decision
+from app.services import audit
+from app.services import complaint_clock as clock
+from app.services import complaint_queue as queue
+from app.services.errors import ValidationFailed
+from app.services.tx import transactional
+
+MAX_ROWS = 50_000
+COLUMNS = (
+    "投诉编号",
+    "受理渠道",
+    "接收时间",
+    "被投诉机构",
+    "产品",
+    "投诉人",
+    "联系电话",
+    "业务类别",
+    "投诉原因",
+    "状态",
+    "处理人",
+    "办理时限",
+    "处理决定时间",
+    "告知客户时间",
+    "按时办结",
+    "重大投诉",
+    "优先级",
+    "监管转办编号",
+    "投诉摘要",
+)
+PRIORITY_LABELS = {"critical": "特急", "high": "紧急", "normal": "一般", "low": "较低"}
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _in_time(c: Complaint, now: datetime) -> str:
+    """是 / 否 for the first decision; 未到期 while its deadline is ahead, 超时未决 past it."""
+    due, decided, notified = first_decision(c)
+    if decided is None:
+        if c.merged_into_id or c.status in ("declined", "withdrawn"):
+            return "不适用"
+        return "超时未决" if due is not None and due < now else "未到期"
+    return "是" if clock.decided_in_time(due, decided, notified, excused=c.notice_excused) else "否"
+
+
+def count(filters: queue.Filters, user: User) -> int:
+    counted = queue.filtered(select(Complaint.id), filters, user).subquery()
+    return db.session.scalar(select(func.count()).select_from(counted)) or 0
+
+
+def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
+    """The ledger's rows, oldest receipt first (read in batches)."""
+    taxonomy = nlp.load_taxonomy()
+    name = {e.code: e.name for dim in taxonomy.dimensions for e in dim.entries}
+
+    def coded(code: str | None) -> str:
+        return f"{code} {name.get(code, '')}".strip() if code else ""
+
+    now = utcnow()
+    kept = aliased(Complaint)
+    kept_reference = (
+        select(kept.reference).where(kept.id == Complaint.merged_into_id).scalar_subquery()
+    )
+    stmt = (
+        queue.filtered(select(Complaint, kept_reference), filters, user)
+        .options(
+            selectinload(Complaint.branch),
+            selectinload(Complaint.product),
+            selectinload(Complaint.assignee),
+        )
+        .order_by(Complaint.received_at, Complaint.id)
+        .execution_options(yield_per=1000)
+    )
+    for c, merged_into in db.session.execute(stmt):
+        yield [
+            c.reference,
+            c.channel_label,
+            _when(c.received_at),
+            c.branch.name if c.branch else "",
+            c.product.name if c.product else "",
+            c.masked_name,
+            c.masked_phone if c.complainant_phone else "",
+            coded(c.code_business),
+            coded(c.code_cause),
+            c.status_label + (f"（已并入 {merged_into}）" if merged_into else ""),
+            c.assignee.display_name if c.assignee else "",
+            _when(c.due_at),
+            _when(c.decided_at),
+            _when(c.decision_notified_at),
+            _in_time(c, now),
+            "是" if c.is_major else "",
+            PRIORITY_LABELS.get(c.priority, c.priority),
+            c.regulator_ref or "",
+            queue.summary(c.content or ""),
+        ]
+
+
+@transactional
+def export(filters: queue.Filters, user: User, fmt: str) -> list[list[str]]:
+    """The ledger's rows (ValidationFailed over MAX_ROWS, naming the count), its export
+    audited with the filters it used."""
+    total = count(filters, user)
+    if total > MAX_ROWS:
+        raise ValidationFailed(
+            f"符合条件的投诉共 {total} 条，超过单次导出上限 {MAX_ROWS} 条，"
+            "请缩小受理日期范围后再导出"
+        )
+    table = list(rows(filters, user))
+    used = {k: str(v) for k, v in vars(filters).items() if v}
+    audit.record(
+        "complaints.export",
+        actor=user,
+        object_type="complaint",
+        detail={"format": fmt, "rows": len(table), "filters": used},
+    )
+    return table
