@@ -292,6 +292,44 @@ def _text(rng: random.Random, branch_name: str) -> tuple[str, str, tuple[str, st
     return kind, text, codes
 
 
+# When each channel takes complaints, Beijing time [from, to) in minutes of the day: a counter
+# keeps the branch's hours, the hotline's complaint desk and the regulator's forwarding office
+# hours; what customers write (web, app, WeChat, e-mail, a survey answer) comes at any hour.
+CHANNEL_HOURS = {
+    "branch": (9 * 60, 17 * 60),
+    "hotline": (8 * 60, 21 * 60),
+    "regulator": (9 * 60, 17 * 60),
+}
+# Staff act on a case in working hours (the complaint desk's long day).
+DESK_HOURS = (8 * 60 + 30, 19 * 60)
+
+
+def _within(moment: datetime, hours: tuple[int, int], latest: datetime) -> datetime:
+    """``moment``, or when it falls outside ``hours`` the next moment inside them (spread over
+    the first three hours by its minute of the day, so the order of one case's steps stays);
+    never after ``latest``."""
+    local = moment.astimezone(clock.TZ)
+    minute = local.hour * 60 + local.minute
+    start, end = hours
+    if start <= minute < end:
+        return moment
+    day = local.date() if minute < start else local.date() + timedelta(days=1)
+    span = min(180, end - start)
+    opened = datetime.combine(day, datetime.min.time(), clock.TZ) + timedelta(minutes=start)
+    moved = opened + timedelta(minutes=minute % span, seconds=local.second)
+    return min(moved.astimezone(moment.tzinfo), latest)
+
+
+def received_in_hours(received: datetime, channel: str, now: datetime) -> datetime:
+    """A drawn receipt moved into the hours its channel takes complaints (never after now;
+    a receipt that would be is kept as drawn: a recent case at night came by another way)."""
+    hours = CHANNEL_HOURS.get(channel)
+    if hours is None:
+        return received
+    moved = _within(received, hours, now)
+    return moved if moved < now else received
+
+
 ASAP = "我们将尽快将处理结果告知您。"
 CLOSING_STEPS = ("close", "withdraw", "decline")
 # Minutes after the receipt of the intake's own entries: registration, acknowledgement,
@@ -391,6 +429,7 @@ def _walk(
         at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
         if step == "decide" and decide_after is not None:
             at = min(max(at, c.received_at + decide_after), now)
+        at = _within(at, DESK_HOURS, now)
         if step == "notice":
             _decision_told(c, actor, at)
             continue
@@ -498,6 +537,7 @@ def _seed_recent(s: _Seeding, rng: random.Random) -> None:
             # A closed major case was escalated long ago: no reminder left on the workbench.
             age = max(age, ALERT_LOOKBACK_DAYS + 16)
         received = s.now - timedelta(days=age, minutes=rng.randint(0, 1440))
+        received = received_in_hours(received, channel, s.now)
         _, text, codes = _text(rng, outlet.name if outlet else "网点")
         if f"DEMO-{n:04d}" in s.existing:
             continue
@@ -529,6 +569,7 @@ def _seed_history(s: _Seeding, rng: random.Random) -> None:
         channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
         state = rng.choices(*zip(*HISTORY_STATE_WEIGHTS, strict=True))[0]
         received = s.now - timedelta(days=_history_age(rng, s.now))
+        received = received_in_hours(received, channel, s.now)
         _, text, codes = _text(rng, outlet.name if outlet else "网点")
         late = timedelta(days=rng.randint(16, 24)) if rng.random() < LATE_SHARE else None
         if f"DEMO-{n:04d}" in s.existing:

@@ -284,8 +284,10 @@ def _complaint(
     sc: Scenario, n: int, at: datetime, customer: Customer, rng: random.Random, agent: User | None
 ):
     text = demo_data.fill(rng.choice(sc.texts), rng)
+    channel = rng.choice(["hotline", "hotline", "branch", "app", "wechat", "web"])
+    at = demo_complaints.received_in_hours(at, channel, utcnow())
     data = IntakeData(
-        channel=rng.choice(["hotline", "hotline", "branch", "app", "wechat", "web"]),
+        channel=channel,
         content=text,
         name=customer.name,
         external_id=customer.external_id,

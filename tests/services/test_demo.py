@@ -653,3 +653,33 @@ def test_the_demo_audit_log_reads_like_weeks_of_a_bank_s_work(db_session):
         assert view.actor_id == case.assignee_id and len(view.reason) >= 4
         assert view.detail == {"reference": case.reference}
         assert view.at.replace(tzinfo=UTC) >= case.assigned_at.replace(tzinfo=UTC)
+
+
+def test_demo_cases_arrive_and_are_handled_when_people_work(db_session):
+    """A counter takes complaints in the branch's hours, the hotline's desk and the regulator's
+    forwarding in office hours (what customers write may come at any hour); staff accept,
+    decide, tell and close in the desk's working day, not at three in the morning."""
+    from zoneinfo import ZoneInfo
+
+    from app.models import Complaint, ComplaintEvent, utcnow
+    from app.services import demo_complaints
+
+    beijing = ZoneInfo("Asia/Shanghai")
+
+    def minute(moment) -> int:
+        local = moment.replace(tzinfo=UTC).astimezone(beijing)
+        return local.hour * 60 + local.minute
+
+    cases = db_session.scalars(select(Complaint).where(Complaint.external_ref.like("DEMO-%")))
+    for c in cases:
+        start, end = demo_complaints.CHANNEL_HOURS.get(c.channel, (0, 24 * 60))
+        recent = c.received_at.replace(tzinfo=UTC) > utcnow() - timedelta(days=1)
+        assert start <= minute(c.received_at) < end or recent, (c.reference, c.channel)
+    start, end = demo_complaints.DESK_HOURS
+    staff_steps = db_session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.actor_id.is_not(None))
+    ).all()
+    assert staff_steps
+    late = [e for e in staff_steps if not start <= minute(e.at) < end]
+    # (only a step clamped to the moment of seeding may fall outside: a case of today)
+    assert all(e.at.replace(tzinfo=UTC) > utcnow() - timedelta(days=1) for e in late)
