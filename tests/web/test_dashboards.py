@@ -16,7 +16,7 @@ from surveys.scoring import half_up
 from tests import factories
 from tests.services.test_dashboard_figures import _raw, answers  # noqa: F401  (fixture)
 
-PAGES = ["", "branches", "products", "complaints", "voice", "followups"]
+PAGES = ["", "branches", "products", "complaints", "voice", "followups", "surveys"]
 RANGE = "from=2026-01-01&to=2026-01-31"
 
 
@@ -884,3 +884,39 @@ def test_follow_up_chart_offers_no_drill_into_answers(client, auth):
     assert "/drill/" not in caption and "export/followup_trend.csv" in caption
     overview = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
     assert overview.split('id="chart-satisfaction"')[1].count("/drill/responses") >= 1
+
+
+def test_the_survey_results_page_draws_each_question_and_exports_its_table(client, auth):
+    from tests.services.test_dashboard_survey_results import JAN, _answers, _save
+
+    _save(
+        [
+            ("HZ01", JAN, _answers(5, 10, "lt10", None, "很好")),
+            ("NJ01", JAN, _answers(2, 3, "gt30", ["wait"], "排队太久")),
+        ]
+    )
+    auth.login("hq")
+    html = client.get(f"/manager/dashboards/surveys?{RANGE}&survey=branch-service").get_data(
+        as_text=True
+    )
+    assert ">问卷结果</a>" in html
+    wait = _figure(html, "chart-q-wait_time")
+    assert wait["data"][0]["orientation"] == "h" and wait["data"][0]["x"] == [1, 0, 0, 1]
+    assert "第 3 题 本次办理业务，您大约等候了多长时间？" in html
+    rows = _csv(
+        client.get(
+            f"/manager/dashboards/surveys/export/q-wait_time.csv?{RANGE}&survey=branch-service"
+        )
+    )
+    assert [(r["选项"], r["人数"]) for r in rows] == [
+        ("10 分钟以内", "1"),
+        ("10～20 分钟", "0"),
+        ("20～30 分钟", "0"),
+        ("30 分钟以上", "1"),
+    ]
+    auth.logout()
+    auth.login("manager")  # 杭州分行: its own answers only
+    html = client.get(f"/manager/dashboards/surveys?{RANGE}&survey=branch-service").get_data(
+        as_text=True
+    )
+    assert _figure(html, "chart-q-wait_time")["data"][0]["x"] == [1, 0, 0, 0]

@@ -28,6 +28,7 @@ TABS = [
     ("complaints", "投诉"),
     ("voice", "客户之声"),
     ("followups", "回访"),
+    ("surveys", "问卷结果"),
 ]
 DRILL_TITLES = {"responses": "答卷明细", "complaints": "投诉明细"}
 

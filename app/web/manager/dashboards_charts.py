@@ -259,6 +259,8 @@ def _hbar(chart: Chart) -> dict[str, Any]:
         xaxis = count_axis(_stacked_top(chart, "y"), title=title)
     elif chart.unit.startswith("百分制"):
         xaxis = _axis(title=title, range=[0, 100], tickmode="linear", tick0=0, dtick=20)
+    elif chart.y_range:  # (a scale's range: the value axis of a horizontal bar chart)
+        xaxis = _axis(title=title, range=list(chart.y_range))
     else:
         xaxis = _axis(title=title)
     layout = _layout(chart) | {

@@ -1,0 +1,224 @@
+"""问卷结果: how the answers of one questionnaire fall, question by question.
+
+For the survey chosen in the filter bar (else the one with the most answers in the range), and
+the filters' dates, branches, product and channel: each choice question's options (a multiple
+choice as the share of those who answered it), each scale's points with its mean, top box and,
+for NPS, promoters, passives and detractors; each matrix item's mean; how many wrote a free-text
+answer (the texts themselves are read, redacted, in 答卷明细 and 客户之声). Counted from the
+answer rows on each view (no rollup): the range and the survey keep it to one questionnaire.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Survey
+from app.models.survey_response import Answer, Response
+from app.services import dashboard_complaints
+from app.services.dashboard_filters import Filters
+from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, pct, r
+from app.services.metrics import min_sample_size
+from app.services.rollups import day_start
+from app.services.surveys import definition_of
+from surveys.model import SCALE_LABELS, SCALE_RANGES, QuestionType
+
+SCALE_NAME = {
+    QuestionType.RATING: "1–5 分",
+    QuestionType.CES: "1–7 分",
+    QuestionType.NPS: "0–10 分",
+}
+MAX_OPTIONS = 30  # a choice question's options shown (the rest summed as 其他取值)
+KIND_NAMES = {
+    QuestionType.SINGLE: "单选",
+    QuestionType.MULTIPLE: "多选",
+    QuestionType.RATING: "满意度 1–5 分",
+    QuestionType.NPS: "推荐度 NPS 0–10 分",
+    QuestionType.CES: "费力度 CES 1–7 分",
+    QuestionType.MATRIX: "矩阵量表",
+    QuestionType.TEXT: "文字",
+}
+
+
+def _responses(f: Filters, survey_id: int | None = None) -> Any:
+    stmt = select(Response.id).where(
+        Response.submitted_at >= day_start(f.start),
+        Response.submitted_at < day_start(f.end + timedelta(days=1)),
+    )
+    stmt = dashboard_complaints.narrowed(stmt, f, Response)
+    return stmt if survey_id is None else stmt.where(Response.survey_id == survey_id)
+
+
+def _chosen(f: Filters) -> tuple[Survey | None, str]:
+    if f.survey is not None:
+        return f.survey, ""
+    counted = _responses(f).with_only_columns(Response.survey_id, func.count())
+    top = db.session.execute(
+        counted.group_by(Response.survey_id).order_by(func.count().desc()).limit(1)
+    ).first()
+    if top is None:
+        return None, ""
+    survey = db.session.get(Survey, top[0])
+    return survey, (
+        f"未选择问卷：显示所选范围内答卷最多的“{survey.title}”，可在上方“问卷”中选择其他问卷。"
+    )
+
+
+def survey_results(f: Filters) -> PageData:
+    page = PageData()
+    survey, note = _chosen(f)
+    if note:
+        page.notes.append(note)
+    if survey is None or survey.latest_version is None:
+        page.notes.append("所选范围内暂无答卷。")
+        return page
+    answered = _responses(f, survey.id)
+    total = db.session.scalar(select(func.count()).select_from(answered.subquery())) or 0
+    defn = definition_of(survey.latest_version)
+    kinds = {q.id: q.type for q in defn.questions}
+    texts = [q.id for q in defn.questions if q.type is QuestionType.TEXT]
+    ids = answered.scalar_subquery()
+    counts: dict[str, dict[Any, int]] = defaultdict(dict)
+    values = (Answer.question_id, Answer.item_id, Answer.value_int, Answer.value_text)
+    grouped = (
+        select(*values, func.count())
+        .where(Answer.response_id.in_(ids), Answer.question_id.not_in(texts))
+        .where((Answer.item_id.is_(None)) | (Answer.item_id != "other"))
+        .group_by(*values)
+    )
+    for question, item, number, text, n in db.session.execute(grouped):
+        value = number if number is not None else text
+        counts[question][(item, value)] = n
+    respondents = dict(  # (an empty text box is no answer)
+        db.session.execute(
+            select(Answer.question_id, func.count(func.distinct(Answer.response_id)))
+            .where(Answer.response_id.in_(ids))
+            .where(Answer.value_text.is_(None) | (func.trim(Answer.value_text) != ""))
+            .group_by(Answer.question_id)
+        ).all()
+    )
+    page.cards = [
+        Card("答卷", str(total), f"{survey.title}（第 {survey.latest_version.number} 版题目）"),
+        Card("题目", str(len(defn.questions)), "按最新版本的题目统计；已删去的题目不列出"),
+    ]
+    minimum = min_sample_size()
+    if total < minimum:
+        page.notes.append(f"答卷少于 {minimum} 份，分布仅供参考。")
+    for number, question in enumerate(defn.questions, start=1):
+        title = f"第 {number} 题 {question.title}"
+        answered_it = respondents.get(question.id, 0)
+        kind = kinds[question.id]
+        if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            _choice(page, question, title, counts[question.id], answered_it)
+        elif kind in SCALE_RANGES:
+            _scale(page, question, title, counts[question.id], answered_it)
+        elif kind is QuestionType.MATRIX:
+            _matrix(page, question, title, counts[question.id])
+        else:
+            _text(page, question, title, answered_it, total)
+    return page
+
+
+def _choice(page: PageData, q: Any, title: str, counts: dict, answered: int) -> None:
+    labels = {o.value: o.label for o in q.options}
+    seen = {value: n for (_, value), n in counts.items()}
+    rows = [(labels[v], seen.get(v, 0)) for v in labels]
+    rows += [(f"{v}（已停用选项）", n) for v, n in seen.items() if v not in labels]
+    if len(rows) > MAX_OPTIONS:
+        rows = [*rows[:MAX_OPTIONS], ("其他取值", sum(n for _, n in rows[MAX_OPTIONS:]))]
+    multiple = q.type is QuestionType.MULTIPLE
+    t = page.table(
+        Table(f"q-{q.id}", title, ["选项", "人次" if multiple else "人数", "占作答人数（%）"])
+    )
+    for label, n in rows:
+        t.add([label, n, r(n / answered, 1, 100) if answered else None])
+    shown = [f"{n}（{pct(n / answered)}）" if answered else str(n) for _, n in rows]
+    page.charts.append(
+        Chart(
+            f"chart-q-{q.id}",
+            title,
+            "人次" if multiple else "人数",
+            t.name,
+            kind="hbar",
+            y=[label for label, _ in rows],
+            series=[Series("选择人数", [n for _, n in rows], text=shown)],
+            note=f"{KIND_NAMES[q.type]}；{answered} 人作答"
+            + ("，可多选，占比之和可超过 100%" if multiple else ""),
+            counts=True,
+            drill="",
+        )
+    )
+
+
+def _scale(page: PageData, q: Any, title: str, counts: dict, answered: int) -> None:
+    low, high = SCALE_RANGES[q.type]
+    points = list(range(low, high + 1))
+    by_point = {p: counts.get((None, p), 0) for p in points}
+    n = sum(by_point.values())
+    mean = sum(p * c for p, c in by_point.items()) / n if n else None
+    labels = SCALE_LABELS.get(q.type, {})
+    t = page.table(Table(f"q-{q.id}", title, ["分值", "说明", "人数", "占比（%）"]))
+    for p in points:
+        t.add([p, labels.get(p, ""), by_point[p], r(by_point[p] / n, 1, 100) if n else None])
+    summary = f"{KIND_NAMES[q.type]}；{n} 人作答，平均 {r(mean, 2) if n else '—'} 分"
+    if q.type is QuestionType.NPS and n:
+        promoters = sum(by_point[p] for p in (9, 10)) / n
+        detractors = sum(by_point[p] for p in range(0, 7)) / n
+        summary += (
+            f"；推荐者 {pct(promoters)}、中立者 {pct(1 - promoters - detractors)}、"
+            f"贬损者 {pct(detractors)}，NPS {round(100 * (promoters - detractors))}"
+        )
+    elif n:
+        top = by_point[high] + by_point[high - 1]
+        summary += f"；最高两档 {pct(top / n)}"
+    page.charts.append(
+        Chart(
+            f"chart-q-{q.id}",
+            title,
+            "人数",
+            t.name,
+            x=[str(p) for p in points],
+            series=[Series("人数", [by_point[p] for p in points], "bar")],
+            note=summary,
+            x_title="分值",
+            y_title="人数",
+            counts=True,
+            drill="",
+        )
+    )
+
+
+def _matrix(page: PageData, q: Any, title: str, counts: dict) -> None:
+    t = page.table(Table(f"q-{q.id}", title, ["子项", "作答数", "平均分"]))
+    means = []
+    for item in q.items:
+        points = {value: n for (it, value), n in counts.items() if it == item.id}
+        n = sum(points.values())
+        mean = sum(p * c for p, c in points.items()) / n if n else None
+        t.add([item.label, n, r(mean, 2)])
+        means.append(r(mean, 2))
+    page.charts.append(
+        Chart(
+            f"chart-q-{q.id}",
+            title,
+            "平均分",
+            t.name,
+            kind="hbar",
+            y=[item.label for item in q.items],
+            series=[Series("平均分", means, text=["—" if m is None else str(m) for m in means])],
+            note=f"{KIND_NAMES[q.type]}，{SCALE_NAME.get(q.scale_type, '')}；各子项的平均分",
+            y_range=(0, SCALE_RANGES.get(q.scale_type, (1, 5))[1]),
+            drill="",
+        )
+    )
+
+
+def _text(page: PageData, q: Any, title: str, answered: int, total: int) -> None:
+    texts = page.tables.get("texts") or page.table(
+        Table("texts", "文字题", ["题目", "填写人数", "占答卷（%）"])
+    )
+    texts.add([title, answered, r(answered / total, 1, 100) if total else None])
