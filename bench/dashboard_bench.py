@@ -395,6 +395,8 @@ def endpoints(app, runs: int) -> list[tuple[str, str, float, float, int]]:
         "/manager/dashboards/complaints?branch=SZ&channel=regulator",
         "/manager/dashboards/voice",
         "/manager/dashboards/followups",
+        "/manager/dashboards/surveys",
+        "/manager/dashboards/surveys?survey=branch-service&branch=HZ",
         "/manager/dashboards/drill/responses?branch=HZ01",
         "/manager/dashboards/drill/complaints?branch=HZ01",
     ]

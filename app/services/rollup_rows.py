@@ -113,6 +113,8 @@ class SatisfactionAccumulator:
             counts[0] += 1
             counts[1] += value
             counts[2] += int(value >= TOP_BY_SCALE[scale])
+        for question, kind in value_answers(defn, answers):
+            self.questions[(*key, question, kind)][0] += 1
         started = day if self._last_day is not None and day != self._last_day else None
         self._last_day = day
         return started
@@ -144,6 +146,31 @@ def scale_answers(defn: Any, answers: dict[str, Any]) -> list[tuple[str, str, in
             for item, item_value in value.items():
                 if isinstance(item_value, int) and not isinstance(item_value, bool):
                     out.append((f"{question.id}.{item}"[:130], scale, item_value))
+    return out
+
+
+# QuestionRollup rows of 问卷结果 (``answers`` only; never a scale of their own): a choice
+# option chosen ("question=option"), a scale point given ("question=7", a matrix item's
+# "question.item=4"), a question answered ("question"; a text box only when not blank). Ids and
+# option values are [a-z0-9_-] (surveys._read), so "=" parts them unambiguously.
+VALUE_KINDS = ("choice", "point", "answered")
+
+
+def value_answers(defn: Any, answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """(question key, kind) of each answer, for the distributions of 问卷结果."""
+    out = []
+    for question in defn.questions:
+        value = answers.get(question.id)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            chosen = value if isinstance(value, list) else [value]
+            out += [(f"{question.id}={v}"[:130], "choice") for v in chosen]
+        elif question.type in (QuestionType.RATING, QuestionType.NPS, QuestionType.CES):
+            out.append((f"{question.id}={value}", "point"))
+        elif question.type is QuestionType.MATRIX and isinstance(value, dict):
+            out += [(f"{question.id}.{item}={v}"[:130], "point") for item, v in value.items()]
+        out.append((question.id, "answered"))
     return out
 
 

@@ -95,3 +95,25 @@ def test_without_a_chosen_survey_the_most_answered_one_is_shown_and_said(db_sess
     assert "未选择问卷：显示所选范围内答卷最多的“网点服务满意度调查”" in page.notes[0]
     empty = survey_results(dashboard_filters.parse({"from": "2025-01-01", "to": "2025-01-31"}))
     assert empty.notes == ["所选范围内暂无答卷。"] and not empty.charts
+
+
+def test_a_full_rollup_rebuild_gives_the_same_results_and_the_scores_table_stays_as_was(
+    db_session,
+):
+    from app.services import metrics, rollups
+
+    _save(
+        [
+            ("HZ01", JAN, _answers(5, 10, "lt10", None, "办理很快")),
+            ("NJ01", JAN, _answers(1, 0, "gt30", ["marketing", "wait"], "推销")),
+        ]
+    )
+    before = _page(survey="branch-service").tables
+    rollups.rebuild(("satisfaction",))
+    after = _page(survey="branch-service").tables
+    assert {k: t.rows for k, t in after.items()} == {k: t.rows for k, t in before.items()}
+    # 各题得分 lists the scale questions and matrix items only, not the distribution rows
+    scales = {row["scale"] for row in metrics.questions(dashboard_filters.parse({}))}
+    assert scales <= set(metrics.SCALE_NAMES.values())
+    listed = {row["question_id"] for row in metrics.questions(dashboard_filters.parse({}))}
+    assert not any("=" in q for q in listed) and "wait_time" not in listed
