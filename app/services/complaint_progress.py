@@ -29,7 +29,7 @@ from app.services.imports import mobile_number
 
 FAILED_LIMIT = 10  # failed lookups per address per hour
 WINDOW = 3600
-REFERENCE_RE = re.compile(r"^TS\d{8}-\d{6}$")
+REFERENCE_RE = re.compile(r"^TS\d{8}-\d{6,}$")  # (a millionth case has seven digits)
 
 # The stages a complainant follows, and where each status stands on them.
 STAGES = ("已收到", "已受理", "处理中", "已答复", "已办结")
