@@ -112,6 +112,13 @@ def _answers(rng, defn, mood):
             out[q.id] = rng.randint(1, 7)
         elif q.type is QuestionType.MATRIX and q.items:
             out[q.id] = {i.id: max(1, min(5, round(rng.gauss(3.4 + mood, 1)))) for i in q.items}
+        elif q.type is QuestionType.SINGLE and q.options:
+            out[q.id] = rng.choice(q.options).value
+        elif q.type is QuestionType.MULTIPLE and q.options and mood < 0:
+            plain = [o.value for o in q.options if not o.other]
+            out[q.id] = rng.sample(plain, rng.randint(1, min(3, len(plain))))
+        elif q.type is QuestionType.TEXT and rng.random() < 0.6:
+            out[q.id] = "办理速度还可以，希望改进排队"
     return out
 
 
@@ -496,6 +503,7 @@ def run(url: str, args) -> None:
         for table in (
             "rollup_satisfaction",
             "rollup_question",
+            "rollup_answer_value",
             "rollup_complaint",
             "rollup_voice",
             "rollup_followup",

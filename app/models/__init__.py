@@ -37,6 +37,7 @@ from app.models.survey_response import (
     Response,
 )
 from app.models.rollup import (
+    AnswerValueRollup,
     ComplaintRollup,
     FollowUpRollup,
     QuestionRollup,
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_ROW_ID",
     "row_id",
     "RateLimitCounter",
+    "AnswerValueRollup",
     "ComplaintRollup",
     "FollowUpRollup",
     "QuestionRollup",

@@ -84,6 +84,26 @@ class QuestionRollup(BranchScoped, db.Model):
     top: Mapped[int] = _count()
 
 
+class AnswerValueRollup(BranchScoped, db.Model):
+    """How often each answer was given per day x branch x survey (问卷结果): ``question`` is
+    "question=option", "question=point", "question.item=point" or the question alone for
+    "answered" (``kind``: choice | point | answered; rollup_rows.value_answers). Kept apart
+    from QuestionRollup, whose readers need none of these rows, and without product and
+    channel, which multiply the rows tenfold for a page that does not filter by them."""
+
+    __tablename__ = "rollup_answer_value"
+    __table_args__ = (
+        Index("ix_rollup_answer_value_survey_period_day", "survey_id", "period", "day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(1), default="d", server_default="d")
+    day: Mapped[date] = mapped_column(Date)
+    survey_id: Mapped[int]
+    question: Mapped[str] = mapped_column(String(130))
+    kind: Mapped[str] = mapped_column(String(10))
+    answers: Mapped[int] = _count()
+
+
 class ComplaintRollup(BranchScoped, db.Model):
     """Complaint counts per day x branch x product x intake channel x JR/T 0169 codes.
 

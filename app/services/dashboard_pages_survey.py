@@ -1,12 +1,12 @@
 """问卷结果: how the answers of one questionnaire fall, question by question.
 
 For the survey chosen in the filter bar (else the one with the most answers in the range), and
-the filters' dates, branches, product and channel: each choice question's options (a multiple
+the filters' dates and branches: each choice question's options (a multiple
 choice as the share of those who answered it), each scale's points with its mean, top box and,
 for NPS, promoters, passives and detractors; each matrix item's mean; how many wrote a free-text
 answer (the texts themselves are read, redacted, in 答卷明细 and 客户之声). Read from the
-question rollup's distribution rows (rollup_rows.value_answers), as fast as the other pages over
-any range.
+answer-value rollup (per day x branch x survey; rollup_rows.value_answers), as fast as the
+other pages over any range; it has no product or channel, so those two filters do not apply.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import QuestionRollup, SatisfactionRollup, Survey
+from app.models import AnswerValueRollup, SatisfactionRollup, Survey
 from app.services import metrics
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, pct, r
-from app.services.metrics import apply_filters, min_sample_size
-from app.services.rollup_rows import VALUE_KINDS
+from app.services.metrics import apply_filters, date_clause, min_sample_size
 from app.services.surveys import definition_of
 from surveys.model import SCALE_LABELS, SCALE_RANGES, QuestionType
 
@@ -60,17 +59,17 @@ def _chosen(f: Filters) -> tuple[Survey | None, str]:
 
 
 def _counts(f: Filters, survey: Survey) -> tuple[dict[str, dict[Any, int]], dict[str, int]]:
-    """From the question rollup: {question: {(item, value): answers}} and {question: how many
-    answered it}."""
-    q = QuestionRollup
-    stmt = (
-        apply_filters(select(q.question, q.scale, func.sum(q.answers)), q, f, survey=False)
-        .where(q.survey_id == survey.id, q.scale.in_(VALUE_KINDS))
-        .group_by(q.question, q.scale)
+    """From the answer-value rollup: {question: {(item, value): answers}} and {question: how
+    many answered it}."""
+    v = AnswerValueRollup
+    stmt = select(v.question, v.kind, func.sum(v.answers)).where(
+        v.survey_id == survey.id, date_clause(v, f)
     )
+    if f.branch_ids is not None:
+        stmt = stmt.where(v.branch_id.in_(f.branch_ids))
     counts: dict[str, dict[Any, int]] = defaultdict(dict)
     answered: dict[str, int] = {}
-    for key, kind, n in db.session.execute(stmt):
+    for key, kind, n in db.session.execute(stmt.group_by(v.question, v.kind)):
         if kind == "answered":
             answered[key] = int(n)
             continue
@@ -82,6 +81,9 @@ def _counts(f: Filters, survey: Survey) -> tuple[dict[str, dict[Any, int]], dict
 
 def survey_results(f: Filters) -> PageData:
     page = PageData()
+    if f.product is not None or f.channel is not None:
+        page.notes.append("问卷结果按日期和机构统计，不区分产品和渠道：所选产品、渠道未用于本页。")
+        f = replace(f, product=None, channel=None)
     survey, note = _chosen(f)
     if note:
         page.notes.append(note)

@@ -329,13 +329,9 @@ def child_period_cells(f: Filters) -> tuple[list[date], dict[tuple[str, date], M
 def questions(f: Filters) -> list[dict[str, Any]]:
     """Mean and top-box share of each scale question and matrix item, most answered first."""
     q = QuestionRollup
-    stmt = (
-        apply_filters(
-            select(q.survey_id, q.question, q.scale, *_sums(q, ("answers", "total", "top"))), q, f
-        )
-        .where(q.scale.in_(SCALE_NAMES))  # (not 问卷结果's distribution rows)
-        .group_by(q.survey_id, q.question, q.scale)
-    )
+    stmt = apply_filters(
+        select(q.survey_id, q.question, q.scale, *_sums(q, ("answers", "total", "top"))), q, f
+    ).group_by(q.survey_id, q.question, q.scale)
     surveys = {s.id: s for s in db.session.scalars(select(Survey))}
     titles = memo(("question titles",), question_titles)
     out = []

@@ -79,6 +79,7 @@ _METRIC_VALUES = attrgetter(*METRIC_COLUMNS)
 class SatisfactionBatch:
     metrics: dict[tuple, MetricSums] = field(default_factory=dict)
     questions: dict[tuple, tuple[int, int, int]] = field(default_factory=dict)
+    values: dict[tuple, int] = field(default_factory=dict)
 
 
 class SatisfactionAccumulator:
@@ -90,6 +91,7 @@ class SatisfactionAccumulator:
         self._last_day: date | None = None
         self.metrics: dict[tuple, list[int]] = {}  # MetricSums fields, summed in place
         self.questions: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.values: dict[tuple, int] = defaultdict(int)  # AnswerValueRollup keys: answers
 
     def _definition(self, version_id: int) -> Any:
         if version_id not in self._definitions:
@@ -113,8 +115,9 @@ class SatisfactionAccumulator:
             counts[0] += 1
             counts[1] += value
             counts[2] += int(value >= TOP_BY_SCALE[scale])
+        values_key = (day, row.branch_id, row.survey_id)
         for question, kind in value_answers(defn, answers):
-            self.questions[(*key, question, kind)][0] += 1
+            self.values[(*values_key, question, kind)] += 1
         started = day if self._last_day is not None and day != self._last_day else None
         self._last_day = day
         return started
@@ -128,6 +131,8 @@ class SatisfactionAccumulator:
             )
         for key in [k for k in self.questions if day is None or k[0] < day]:
             batch.questions[key] = tuple(self.questions.pop(key))
+        for key in [k for k in self.values if day is None or k[0] < day]:
+            batch.values[key] = self.values.pop(key)
         return batch
 
 
@@ -149,11 +154,11 @@ def scale_answers(defn: Any, answers: dict[str, Any]) -> list[tuple[str, str, in
     return out
 
 
-# QuestionRollup rows of 问卷结果 (``answers`` only; never a scale of their own): a choice
-# option chosen ("question=option"), a scale point given ("question=7", a matrix item's
-# "question.item=4"), a question answered ("question"; a text box only when not blank). Ids and
-# option values are [a-z0-9_-] (surveys._read), so "=" parts them unambiguously.
-VALUE_KINDS = ("choice", "point", "answered")
+# AnswerValueRollup rows (问卷结果), per day x branch x survey: a choice option chosen
+# ("question=option"), a scale point given ("question=7", a matrix item's "question.item=4"), a
+# question answered ("question"; a text box only when not blank). Ids and option values are
+# [a-z0-9_-] (surveys._read), so "=" parts them unambiguously.
+VALUE_KEY = ("day", "branch_id", "survey_id", "question", "kind")
 
 
 def value_answers(defn: Any, answers: dict[str, Any]) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from sqlalchemy import Date, String, and_, cast, delete, func, insert, literal, 
 
 from app.extensions import db
 from app.models import (
+    AnswerValueRollup,
     Branch,
     CallAttempt,
     Complaint,
@@ -210,7 +211,15 @@ def _write_satisfaction(batch: rows.SatisfactionBatch) -> int:
         {**dict(zip(rows.QUESTION_KEY, key, strict=True)), "answers": n, "total": t, "top": top}
         for key, (n, t, top) in batch.questions.items()
     )
-    return _store(SatisfactionRollup, metrics) + _store(QuestionRollup, questions)
+    values = (
+        {**dict(zip(rows.VALUE_KEY, key, strict=True)), "answers": n}
+        for key, n in batch.values.items()
+    )
+    return (
+        _store(SatisfactionRollup, metrics)
+        + _store(QuestionRollup, questions)
+        + _store(AnswerValueRollup, values)
+    )
 
 
 # --- complaints -------------------------------------------------------------------------------
@@ -355,7 +364,7 @@ def _followup_cells(ids: set[int]) -> set[Cell]:
 
 
 MODELS = {
-    "satisfaction": (SatisfactionRollup, QuestionRollup),
+    "satisfaction": (SatisfactionRollup, QuestionRollup, AnswerValueRollup),
     "complaint": (ComplaintRollup, ComplaintSliceRollup),
     "voice": (VoiceRollup,),
     "followup": (FollowUpRollup,),
@@ -381,6 +390,7 @@ PERIODIC: dict[Any, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
         ("answers", "total", "top"),
         ("w", "m"),
     ),
+    AnswerValueRollup: (("branch_id", "survey_id", "question", "kind"), ("answers",), ("w", "m")),
     ComplaintRollup: (
         ("branch_id", "product_id", "channel", "code_channel", "code_business", "code_cause"),
         rows.COMPLAINT_COUNTS,

@@ -112,8 +112,11 @@ def test_a_full_rollup_rebuild_gives_the_same_results_and_the_scores_table_stays
     rollups.rebuild(("satisfaction",))
     after = _page(survey="branch-service").tables
     assert {k: t.rows for k, t in after.items()} == {k: t.rows for k, t in before.items()}
-    # 各题得分 lists the scale questions and matrix items only, not the distribution rows
-    scales = {row["scale"] for row in metrics.questions(dashboard_filters.parse({}))}
-    assert scales <= set(metrics.SCALE_NAMES.values())
+    # 各题得分 (the question rollup) still lists the scale questions and matrix items only
     listed = {row["question_id"] for row in metrics.questions(dashboard_filters.parse({}))}
-    assert not any("=" in q for q in listed) and "wait_time" not in listed
+    assert "overall" in listed and not any("=" in q for q in listed)
+    assert "wait_time" not in listed
+    # product and channel are not columns of this page's rollup: said, and not applied
+    filtered = _page(survey="branch-service", channel="sms")
+    assert "所选产品、渠道未用于本页" in filtered.notes[0]
+    assert filtered.cards[0].value == "2"
