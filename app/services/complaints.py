@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
@@ -395,6 +396,9 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
         f"{channels.sms_signature()}您的投诉已收到，编号 {complaint.reference}。"
         f"{result_promise(complaint)}"
     )
+    if complaint.phone_index:  # (the progress page asks for the number given: one to give)
+        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        body += f"凭编号和手机号码可查询进度：{base}/complaint/progress"
     target = _ack_target(complaint)
     if target is None:
         return record_event(

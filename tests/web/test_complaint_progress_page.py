@@ -51,6 +51,17 @@ def test_a_complainant_follows_their_case_and_sees_nothing_personal(client, db_s
     assert form.status_code == 200 and "<h1>投诉进度查询</h1>" in form.get_data(as_text=True)
     assert 'href="/complaint/progress"' in client.get("/complaint").get_data(as_text=True)
     c = _file_complaint(client)
+    # the receipt by SMS says where to look (links only from PUBLIC_BASE_URL)
+    from app.extensions import db
+    from app.models.outbox import OutboxMessage
+
+    receipt = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.related_id == c.id, OutboxMessage.purpose == "acknowledgement"
+        )
+    )
+    base = client.application.config["PUBLIC_BASE_URL"].rstrip("/")
+    assert receipt.body.endswith(f"凭编号和手机号码可查询进度：{base}{PAGE}")
     agent = factories.user(Role.AGENT, "HZ", display_name="钱处理")
     handling.accept(c.id, actor=agent)
     decide(c, agent)
