@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased, selectinload
 
 import nlp
@@ -63,11 +63,6 @@ def _in_time(c: Complaint, now: datetime) -> str:
             return "不适用"
         return "超时未决" if due is not None and due < now else "未到期"
     return "是" if clock.decided_in_time(due, decided, notified, excused=c.notice_excused) else "否"
-
-
-def count(filters: queue.Filters, user: User) -> int:
-    counted = queue.filtered(select(Complaint.id), filters, user).subquery()
-    return db.session.scalar(select(func.count()).select_from(counted)) or 0
 
 
 def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
@@ -121,7 +116,7 @@ def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
 def export(filters: queue.Filters, user: User, fmt: str) -> list[list[str]]:
     """The ledger's rows (ValidationFailed over MAX_ROWS, naming the count), its export
     audited with the filters it used."""
-    total = count(filters, user)
+    total = queue.count(filters, user)
     if total > MAX_ROWS:
         raise ValidationFailed(
             f"符合条件的投诉共 {total} 条，超过单次导出上限 {MAX_ROWS} 条，"

@@ -186,12 +186,17 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
     if known_total is not None and not filters.narrowed:
         total = known_total
     else:
-        counted = filtered(select(Complaint.id), filters, user).subquery()
-        total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+        total = count(filters, user)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = db.session.execute(_list_statement(filters, user, page))
     return Page([ListedCase._make(row) for row in rows], page, pages, total)
+
+
+def count(filters: Filters, user: User) -> int:
+    """How many cases the filters select (in the viewer's scope)."""
+    counted = filtered(select(Complaint.id), filters, user).subquery()
+    return db.session.scalar(select(func.count()).select_from(counted)) or 0
 
 
 def filtered(stmt: Select, filters: Filters, user: User) -> Select:

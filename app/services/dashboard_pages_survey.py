@@ -26,18 +26,11 @@ from app.services.metrics import apply_filters, date_clause, min_sample_size
 from app.services.surveys import definition_of
 from surveys.model import SCALE_LABELS, SCALE_RANGES, QuestionType
 
-SCALE_NAME = {
-    QuestionType.RATING: "1–5 分",
-    QuestionType.CES: "1–7 分",
-    QuestionType.NPS: "0–10 分",
-}
 MAX_OPTIONS = 30  # a choice question's options shown (the rest summed as 其他取值)
 KIND_NAMES = {
     QuestionType.SINGLE: "单选",
     QuestionType.MULTIPLE: "多选",
-    QuestionType.RATING: "满意度 1–5 分",
-    QuestionType.NPS: "推荐度 NPS 0–10 分",
-    QuestionType.CES: "费力度 CES 1–7 分",
+    **{kind: metrics.SCALE_NAMES[str(kind)] for kind in SCALE_RANGES},  # 满意度 1–5 分 …
     QuestionType.MATRIX: "矩阵量表",
     QuestionType.TEXT: "文字",
 }
@@ -184,6 +177,7 @@ def _scale(page: PageData, q: Any, title: str, counts: dict, answered: int) -> N
 
 
 def _matrix(page: PageData, q: Any, title: str, counts: dict) -> None:
+    low, high = SCALE_RANGES.get(q.scale_type, (1, 5))
     t = page.table(Table(f"q-{q.id}", title, ["子项", "作答数", "平均分"]))
     means = []
     for item in q.items:
@@ -201,8 +195,8 @@ def _matrix(page: PageData, q: Any, title: str, counts: dict) -> None:
             kind="hbar",
             y=[item.label for item in q.items],
             series=[Series("平均分", means, text=["—" if m is None else str(m) for m in means])],
-            note=f"{KIND_NAMES[q.type]}，{SCALE_NAME.get(q.scale_type, '')}；各子项的平均分",
-            y_range=(0, SCALE_RANGES.get(q.scale_type, (1, 5))[1]),
+            note=f"{KIND_NAMES[q.type]}，{low}–{high} 分；各子项的平均分",
+            y_range=(0, high),
             drill="",
         )
     )

@@ -20,8 +20,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditLog, Complaint, Survey, User, utcnow
 from app.services import audit
+from app.services.demo_complaints import within_hours
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+OFFICE = (8 * 60 + 30, 18 * 60)  # when staff open a record: 08:30–18:00, on weekdays
 DAYS = 28
 # each demo account's desk on the intranet
 DESKS = {
@@ -46,17 +48,6 @@ def _when(day: datetime, rng: random.Random, start: time, hours: float) -> datet
     """A moment of ``day`` (Beijing) from ``start``, within ``hours``, in UTC."""
     local = datetime.combine(day.astimezone(LOCAL_TZ).date(), start, LOCAL_TZ)
     return (local + timedelta(minutes=rng.uniform(0, hours * 60))).astimezone(UTC)
-
-
-def _at_work(at: datetime, rng: random.Random) -> datetime:
-    """``at``, or the next working morning when it falls outside 08:30–18:00 (Beijing)."""
-    local = at.astimezone(LOCAL_TZ)
-    if time(8, 30) <= local.time() <= time(18, 0) and local.weekday() < 5:
-        return at
-    day = local if local.time() < time(8, 30) else local + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return _when(day, rng, time(9, 0), 2)
 
 
 # an entry to write: when, whose desk, and the audit call that writes it
@@ -113,7 +104,8 @@ def _contact_views(rng: random.Random, staff: dict[str, User], now: datetime) ->
     for case in cases:
         if rng.random() > 0.35 or case.assignee.username not in staff:
             continue
-        at = _at_work(case.assigned_at + timedelta(minutes=rng.uniform(20, 300)), rng)
+        taken = case.assigned_at + timedelta(minutes=rng.uniform(20, 300))
+        at = within_hours(taken, OFFICE, weekdays=True)
         if at > now:
             continue
         view = partial(
@@ -136,7 +128,7 @@ def _contact_views(rng: random.Random, staff: dict[str, User], now: datetime) ->
                 reason=rng.choice(CUSTOMER_REASONS),
                 detail={"external_id": customer.external_id},
             )
-            later = _at_work(at + timedelta(hours=rng.uniform(1, 20)), rng)
+            later = within_hours(at + timedelta(hours=rng.uniform(1, 20)), OFFICE, weekdays=True)
             if later <= now:
                 plan.append((later, manager.username, view))
     return plan

@@ -304,20 +304,31 @@ CHANNEL_HOURS = {
 DESK_HOURS = (8 * 60 + 30, 19 * 60)
 
 
-def _within(moment: datetime, hours: tuple[int, int], latest: datetime) -> datetime:
-    """``moment``, or when it falls outside ``hours`` the next moment inside them (spread over
-    the first three hours by its minute of the day, so the order of one case's steps stays);
-    never after ``latest``."""
+def within_hours(
+    moment: datetime,
+    hours: tuple[int, int],
+    latest: datetime | None = None,
+    *,
+    weekdays: bool = False,
+) -> datetime:
+    """``moment``, or when it falls outside ``hours`` (or, with ``weekdays``, on a weekend) the
+    next moment inside them, spread over their first three hours by its minute of the day, so
+    the order of one case's steps stays; never after ``latest``."""
     local = moment.astimezone(clock.TZ)
     minute = local.hour * 60 + local.minute
     start, end = hours
-    if start <= minute < end:
+    workday = not weekdays or local.weekday() < 5
+    if start <= minute < end and workday:
         return moment
     day = local.date() if minute < start else local.date() + timedelta(days=1)
+    while weekdays and day.weekday() >= 5:
+        day += timedelta(days=1)
     span = min(180, end - start)
     opened = datetime.combine(day, datetime.min.time(), clock.TZ) + timedelta(minutes=start)
-    moved = opened + timedelta(minutes=minute % span, seconds=local.second)
-    return min(moved.astimezone(moment.tzinfo), latest)
+    moved = (opened + timedelta(minutes=minute % span, seconds=local.second)).astimezone(
+        moment.tzinfo
+    )
+    return moved if latest is None else min(moved, latest)
 
 
 def received_in_hours(received: datetime, channel: str, now: datetime) -> datetime:
@@ -326,7 +337,7 @@ def received_in_hours(received: datetime, channel: str, now: datetime) -> dateti
     hours = CHANNEL_HOURS.get(channel)
     if hours is None:
         return received
-    moved = _within(received, hours, now)
+    moved = within_hours(received, hours, now)
     return moved if moved < now else received
 
 
@@ -429,7 +440,7 @@ def _walk(
         at = min(at + timedelta(hours=rng.randint(2, 60)), now)  # (a recent case: nothing later)
         if step == "decide" and decide_after is not None:
             at = min(max(at, c.received_at + decide_after), now)
-        at = _within(at, DESK_HOURS, now)
+        at = within_hours(at, DESK_HOURS, now)
         if step == "notice":
             _decision_told(c, actor, at)
             continue
