@@ -350,3 +350,26 @@ def test_metrics_rows_without_a_product_have_a_null_key(client):
     rows = client.get("/api/v1/metrics/satisfaction?group_by=product", headers=headers)
     keys = [row["product"] for row in rows.get_json()["rows"]]
     assert None in keys and "" not in keys
+
+
+def test_empty_query_parameters_read_as_not_given(client):
+    """CONTRACT.md writes the query as ``?survey_code=&invitation_id=&since=&cursor=``: a
+    client filling that template with nothing asks for no filter (was a 422 for since= and
+    invitation_id=, while survey_code= and cursor= were taken)."""
+    from tests.security import records
+
+    records.answered(client, ext="EDGE003")
+    headers = bearer("responses:read,metrics:read")
+    plain = client.get("/api/v1/responses", headers=headers).get_json()
+    empty = client.get(
+        "/api/v1/responses?survey_code=&invitation_id=&since=&cursor=&limit=", headers=headers
+    )
+    assert empty.status_code == 200, empty.get_json()
+    assert empty.get_json()["items"] == plain["items"] and plain["items"]
+    metrics = client.get("/api/v1/metrics/satisfaction?group_by=&from=&to=", headers=headers)
+    assert metrics.status_code == 200, metrics.get_json()
+    assert (
+        metrics.get_json() == client.get("/api/v1/metrics/satisfaction", headers=headers).get_json()
+    )
+    still_bad = client.get("/api/v1/responses?since=yesterday", headers=headers)
+    assert still_bad.status_code == 422 and "since" in still_bad.get_json()["error"]["fields"]

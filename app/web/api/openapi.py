@@ -40,7 +40,14 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        # (an empty value, ``since=``, reads as the parameter not given)
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "allowEmptyValue": True,
+            "schema": prop,
+        }
         for name, prop in schema.get("properties", {}).items()
     ]
 

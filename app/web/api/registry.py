@@ -158,8 +158,11 @@ def _read_body(model: type[BaseModel], allowance: int = 0):
 
 
 def _read_query(model: type[BaseModel]):
+    # An empty parameter is one not given: ``?survey_code=&since=&cursor=`` (a URL template
+    # filled in with nothing, as CONTRACT.md writes the query) asks for no filter, not a 422.
+    given = {name: value for name, value in request.args.to_dict().items() if value != ""}
     try:
-        return model.model_validate(request.args.to_dict()), None
+        return model.model_validate(given), None
     except ValidationError as err:
         return None, json_error(422, "查询参数未通过校验", fields=_field_errors(err))
 
