@@ -125,9 +125,12 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     now = now or utcnow()
     target = _target(token)
     _check_usable(target, now)
+    # (a link whose message failed is opened all the same when the customer got it another
+    # way, e.g. from the integrator the API gave its URL to: it then reads opened, not failed)
     if target.id is not None and target.status in (
         InvitationStatus.QUEUED,
         InvitationStatus.SENT,
+        InvitationStatus.FAILED,
     ):
         db.session.connection().execute(
             update(_INVITATION)

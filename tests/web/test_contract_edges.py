@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -373,3 +374,19 @@ def test_empty_query_parameters_read_as_not_given(client):
     )
     still_bad = client.get("/api/v1/responses?since=yesterday", headers=headers)
     assert still_bad.status_code == 422 and "since" in still_bad.get_json()["error"]["fields"]
+
+
+def test_a_link_whose_message_failed_reads_opened_once_opened(client):
+    """No phone on file: the WeChat message fails, but the integrator has the link and passes
+    it on; the customer opening it makes the invitation opened (it stayed failed)."""
+    headers = bearer("invitations:write")
+    body = {
+        "survey_code": "branch-service",
+        "customer": {"external_id": "NOPHONE1", "name": "孙八"},
+        "channel": "wechat",
+    }
+    made = client.post("/api/v1/invitations", json=body, headers=headers)
+    assert made.status_code == 201 and made.get_json()["status"] == "failed", made.get_json()
+    assert client.get(urlsplit(made.get_json()["url"]).path).status_code == 200
+    read = client.get(f"/api/v1/invitations/{made.get_json()['id']}", headers=headers)
+    assert read.get_json()["status"] == "opened" and read.get_json()["opened_at"]
