@@ -61,6 +61,19 @@ def submit(client, issued, data=ANSWERS):
     return client.post("/s/" + issued.url.rsplit("/", 1)[1], data=data)
 
 
+def test_a_head_request_reads_the_link_and_never_answers_it(client):
+    """Link previewers (chat apps, mail scanners) may send HEAD: it is answered as the GET it
+    stands for, never as a submission (it was: an empty one got a 422, one carrying the form's
+    fields was stored as the customer's answers and used the link up)."""
+    issued = answered(ext="HEAD001")
+    link = "/s/" + issued.url.rsplit("/", 1)[1]
+    assert client.head(link).status_code == 200
+    assert client.open(link, method="HEAD", data=ANSWERS).status_code == 200
+    assert db.session.get(Invitation, issued.invitation.id).status == "opened"
+    reply = submit(client, issued)  # the customer's own answers are still taken
+    assert reply.status_code == 200 and "提交成功" in reply.get_data(as_text=True)
+
+
 def test_hq_manages_a_survey_from_template_to_publish(client, auth):
     auth.login("hq")
     page = client.get("/manager/surveys")

@@ -145,7 +145,7 @@ def survey_link(token: str):
         answered_here = _link_mark(token) in _answered_marks(
             request.cookies.get(ANSWERED_COOKIE, "")
         )
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # (a link previewer's HEAD never submits)
             if answered_here:  # (before the link's state: a full or closed one says so too)
                 return message_page("answered", ANSWERED_HERE)
             return render_form(responses.open_link(token))
