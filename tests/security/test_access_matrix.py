@@ -76,6 +76,7 @@ WEB_ACCESS: dict[str, object] = {
     "manager.dashboard_export": MANAGERS,
     "manager.dashboard_drill": MANAGERS,
     "manager.regulator_report_page": MANAGERS,
+    "manager.annual_disclosure_page": MANAGERS,
     "manager.improvements_board": MANAGERS,
     "manager.improvements_overview": MANAGERS,
     "manager.improvement_detail": MANAGERS,

@@ -920,3 +920,63 @@ def test_the_survey_results_page_draws_each_question_and_exports_its_table(clien
         as_text=True
     )
     assert _figure(html, "chart-q-wait_time")["data"][0]["x"] == [1, 0, 0, 0]
+
+
+def test_annual_disclosure_page_draft_download_and_scope(client, auth):
+    """年度披露: head office sees the whole bank's year with its draft paragraph and downloads the
+    workbook (audited); the Nanjing manager sees Nanjing's figures only; a bad year is a 422."""
+    from datetime import UTC, datetime
+
+    from openpyxl import load_workbook
+
+    from app.services import complaints
+
+    for n, branch in enumerate(("NJ01", "NJ02", "HZ01")):
+        complaints.create_complaint(
+            complaints.IntakeData(
+                channel="branch",
+                name="年报客户",
+                phone=f"1370001{n:04d}",
+                branch_code=branch,
+                content="信用卡年费扣款有争议，要求退还年费，客服说无法处理。",
+                received_at=datetime(2019, 3, 4 + n, 2, 0, tzinfo=UTC),
+            )
+        )
+    auth.login("hq")
+    page = client.get("/manager/dashboards/annual-disclosure?year=2019")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="disclosure-text"' in html
+    assert "2019 年，本行共受理消费投诉 3 件（上年记录不完整，不作比较）" in html
+    assert "南京分行" in html and "杭州分行" in html
+    assert "系统中最早的投诉受理于 2019-03-04" in html  # (the records begin inside 2019)
+    assert 'href="/manager/dashboards/annual-disclosure"' in client.get(
+        "/manager/dashboards/regulator-report"
+    ).get_data(as_text=True)  # a tab of the dashboards
+    download = client.get("/manager/dashboards/annual-disclosure?year=2019&download=1")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    book = load_workbook(io.BytesIO(download.data))
+    assert book.sheetnames == [
+        "披露文稿",
+        "总体情况",
+        "业务类别",
+        "地区分布",
+        "投诉原因",
+        "受理渠道",
+    ]
+    assert book["披露文稿"]["A2"].value.startswith("2019 年，本行共受理消费投诉 3 件")
+    regions = {r[0]: r[1] for r in book["地区分布"].iter_rows(min_row=2, values_only=True)}
+    assert regions == {"南京分行": 2, "杭州分行": 1}
+    entry = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
+    assert entry.action == "dashboard.export" and entry.object_id == "annual_disclosure"
+    for bad in ("19", "2019x", "1990"):
+        resp = client.get(f"/manager/dashboards/annual-disclosure?year={bad}")
+        assert resp.status_code == 422 and "年" in resp.get_data(as_text=True)
+
+    auth.logout()
+    auth.login("manager_nj")
+    html = client.get("/manager/dashboards/annual-disclosure?year=2019").get_data(as_text=True)
+    assert "2019 年，南京分行共受理消费投诉 2 件" in html and "杭州分行" not in html
+    regions = re.findall(
+        r'<table class="table dash-table dash-narrow" id="table-regions">(.*?)</table>', html, re.S
+    )
+    assert regions and "鼓楼支行" in regions[0] and "新街口支行" in regions[0]

@@ -1,18 +1,20 @@
-"""Managers' dashboards (看板): pages, drill-down lists, table exports, the regulator report."""
+"""Managers' dashboards (看板): pages, drill-down lists, table exports, the regulator report and
+the annual complaint disclosure."""
 
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 
 from app.models import Role
-from app.services import dashboard_drill as drill
 from app.services import (
+    annual_disclosure,
     dashboard_filters,
     dashboard_pages,
     exports,
     regulator_report,
     rollups_tracking,  # noqa: F401  (registers the rollup refresh listener)
 )
+from app.services import dashboard_drill as drill
 from app.services.dashboard_pages_more import PAGES
 from app.services.errors import ValidationFailed
 from app.web.access import roles_required
@@ -180,4 +182,35 @@ def regulator_report_page():
         timeliness=regulator_report.timeliness(quarter),
         buckets=regulator_report.BUCKET_COLUMNS,
         overdue_note=regulator_report.OVERDUE_NOTE,
+    )
+
+
+@bp.get("/dashboards/annual-disclosure")
+@roles_required(*MANAGERS)
+def annual_disclosure_page():
+    """年度消费投诉情况披露: the year's figures and a draft paragraph; the workbook download."""
+    years = annual_disclosure.years()
+    try:
+        year = annual_disclosure.parse_year(request.args.get("year"))
+    except ValidationFailed as err:
+        page = render_template(
+            "manager/dashboards/annual.html", error=err.message, years=years, year=None, tabs=TABS
+        )
+        return page, 422
+    disclosure = annual_disclosure.build(year)
+    if request.args.get("download") == "1":
+        body = annual_disclosure.workbook(disclosure)
+        return download(body, "xlsx", f"kesheng-complaint-disclosure-{year}")
+    return render_template(
+        "manager/dashboards/annual.html",
+        error=None,
+        years=years,
+        year=year,
+        d=disclosure,
+        text=annual_disclosure.draft_text(disclosure),
+        overview=annual_disclosure.overview_rows(disclosure),
+        note=annual_disclosure.records_note(disclosure),
+        before=annual_disclosure.previous_year_span(year),
+        download=url_for("manager.annual_disclosure_page", year=year, download=1),
+        tabs=TABS,
     )

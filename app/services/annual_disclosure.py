@@ -1,0 +1,364 @@
+"""年度消费投诉情况披露: the figures a bank discloses about a year's complaints.
+
+The 办法 (Art. 26) asks banks to disclose their complaint handling every year; banks publish how
+many complaints they received, against the year before, by business category, by region and by
+cause, and how promptly they were handled. This module gathers those figures for one calendar
+year (Beijing days) and the viewer's scope from the complaint rollup, so they equal the
+dashboards' and the quarterly regulator report's for the same days, and drafts the paragraph
+the annual report carries. Staff edit the draft before publishing; nothing here is published.
+
+A year still running is counted up to today and compared with the same days of the year before
+(上年同期); a finished year with the whole year before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Complaint
+from app.services import dashboard_complaints as dc
+from app.services import dashboard_filters, exports, metrics
+from app.services.dashboard_filters import CHANNELS, Filters
+from app.services.errors import ValidationFailed
+from app.services.rollups import TZ
+from nlp import load_taxonomy
+from surveys.scoring import half_up
+
+UNCLASSIFIED = "未分类"
+VAGUE = {UNCLASSIFIED, "其他"}  # rows the draft paragraph does not name (the tables show them)
+YEARS_SHOWN = 10
+START_UP_DAYS = 31
+
+
+@dataclass(frozen=True)
+class Share:
+    """One row of a distribution: its name, its complaints and their share of the year's (%)."""
+
+    label: str
+    count: int
+    share: float | None
+    level: int = 0  # 1: a sub-category shown under its category
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    year: int
+    start: date
+    end: date  # the last day counted: 31 December, or today while the year runs
+    complete: bool
+    scope: str  # 本行, or the viewer's branch
+    received: int
+    previous: int  # the same days of the year before
+    change: float | None  # % against ``previous``; None when there is nothing to compare with
+    records_from: date | None  # the day of the first complaint Kesheng holds (in the scope)
+    business: list[Share]  # JR/T 0169 B categories, each followed by its sub-categories
+    regions: list[Share]  # the scope's child units (分行 for head office)
+    causes: list[Share]  # JR/T 0169 C
+    channels: list[Share]  # where the complaints came in
+    decided: int
+    in_time_share: float | None  # % of the cases due: decided and told in time
+    mean_days: float | None
+    regulator: int  # 监管转办
+    major: int
+
+    @property
+    def comparable(self) -> bool:
+        """Kesheng's records cover the days compared with (allowing a month's start-up): a
+        bank that began recording complaints here last December has no 上年同期 to compare."""
+        before_start, _ = _same_days_before(self.start, self.end)
+        return self.records_from is not None and (
+            self.records_from <= before_start + timedelta(days=START_UP_DAYS)
+        )
+
+    @property
+    def partial(self) -> bool:
+        """The records begin inside this year: complaints before that day are not counted."""
+        return self.records_from is not None and self.records_from > self.start
+
+    @property
+    def period(self) -> str:
+        return f"{self.start} 至 {self.end}（北京时间自然日）"
+
+
+def _records_from() -> date | None:
+    first = db.session.scalar(select(func.min(Complaint.received_at)))
+    return first.astimezone(TZ).date() if first is not None else None
+
+
+def years() -> list[int]:
+    """The years a disclosure can be drawn up for: this one back to the first complaint's
+    (at most ``YEARS_SHOWN``), newest first."""
+    this_year = dashboard_filters.today().year
+    first = _records_from()
+    first_year = first.year if first is not None else this_year
+    first_year = max(min(first_year, this_year), this_year - YEARS_SHOWN + 1)
+    return list(range(this_year, first_year - 1, -1))
+
+
+def default_year() -> int:
+    """Last year when it had complaints in the viewer's scope (its disclosure is the one a bank
+    writes), else this year."""
+    last = dashboard_filters.today().year - 1
+    return last if _received(last) else last + 1
+
+
+def parse_year(value: str | None) -> int:
+    """A year typed in the URL; ValidationFailed (in Chinese) unless it is one of ``years()``."""
+    if not value:
+        return default_year()
+    text = value.strip()
+    if not (text.isdigit() and len(text) == 4):
+        raise ValidationFailed("年度格式应为 2026 这样的四位年份", field="year")
+    year = int(text)
+    if year not in years():
+        raise ValidationFailed(f"只能选择 {min(years())} 至 {max(years())} 年", field="year")
+    return year
+
+
+def _received(year: int) -> int:
+    start, end = _span(year)
+    return dc.total(_range(start, end)).received
+
+
+def _range(start: date, end: date) -> Filters:
+    return dashboard_filters.parse({"from": start.isoformat(), "to": end.isoformat()})
+
+
+def _span(year: int) -> tuple[date, date]:
+    today = dashboard_filters.today()
+    return date(year, 1, 1), min(date(year, 12, 31), today)
+
+
+def _same_days_before(start: date, end: date) -> tuple[date, date]:
+    """The same calendar days one year earlier (29 February counts as the 28th)."""
+
+    def back(day: date) -> date:
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:
+            return day.replace(year=day.year - 1, day=28)
+
+    return back(start), back(end)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return half_up(100 * part / whole, 1) if whole else None
+
+
+def _rounded(value: float | None, scale: float = 1) -> float | None:
+    return None if value is None else half_up(scale * value, 1)
+
+
+def _shares(items: list[tuple[str, int]], whole: int, level: int = 0) -> list[Share]:
+    ordered = sorted((i for i in items if i[1]), key=lambda i: (-i[1], i[0] == UNCLASSIFIED))
+    return [Share(label, n, _pct(n, whole), level) for label, n in ordered]
+
+
+def _business(f: Filters, whole: int) -> list[Share]:
+    """B categories, largest first, each followed by its sub-categories (a case classified only
+    to the category counts in the category, not in a sub-row)."""
+    entries = {e.code: e for e in load_taxonomy().dimension("B").entries}
+    top: dict[str, int] = {}
+    sub: dict[str, dict[str, int]] = {}
+    for (code,), counts in dc.rows(f, "code_business"):
+        if not counts.received:
+            continue
+        entry = entries.get(code or "")
+        parent = entry.parent if entry is not None and entry.parent else code or ""
+        head = entries[parent].name if parent in entries else (parent or UNCLASSIFIED)
+        top[head] = top.get(head, 0) + counts.received
+        if entry is not None and entry.parent:
+            children = sub.setdefault(head, {})
+            children[entry.name] = children.get(entry.name, 0) + counts.received
+    out: list[Share] = []
+    for row in _shares(list(top.items()), whole):
+        out.append(row)
+        out += _shares(list(sub.get(row.label, {}).items()), whole, level=1)
+    return out
+
+
+def _causes(f: Filters, whole: int) -> list[Share]:
+    """C causes at the level they were classified, largest first."""
+    acc: dict[str, int] = {}
+    for code, label, counts in dc.by_dimension(f, "code_cause"):
+        name = label.split(" ", 1)[-1] if code else UNCLASSIFIED
+        acc[name] = acc.get(name, 0) + counts.received
+    return _shares(list(acc.items()), whole)
+
+
+def _regions(f: Filters, whole: int) -> list[Share]:
+    """The scope's child units (for head office its 分行), each with its whole subtree; cases at
+    the scope's own unit are a row of their own (e.g. 总行（本级）)."""
+    node, kids = metrics.children_of(f)
+    if not kids:
+        return []
+    by_code = {k.code: k for k in kids}
+    items = [
+        (metrics.group_label(key, node, by_code), counts.received)
+        for key, counts in dc.by_child(f).items()
+    ]
+    return _shares(items, whole)
+
+
+def _channels(f: Filters, whole: int) -> list[Share]:
+    return _shares([(CHANNELS.get(c, c), n.received) for c, n in dc.by_channel(f)], whole)
+
+
+def build(year: int) -> Disclosure:
+    """The year's disclosure figures for the viewer's scope."""
+    start, end = _span(year)
+    f = _range(start, end)
+    total = dc.total(f)
+    previous = dc.total(_range(*_same_days_before(start, end))).received
+    whole = total.received
+    records_from = _records_from()
+    d = Disclosure(
+        year=year,
+        start=start,
+        end=end,
+        complete=end == date(year, 12, 31),
+        scope=f.branch.name if f.branch else "本行",
+        received=whole,
+        previous=previous,
+        change=None,
+        records_from=records_from,
+        business=_business(f, whole),
+        regions=_regions(f, whole),
+        causes=_causes(f, whole),
+        channels=_channels(f, whole),
+        decided=total.decided,
+        in_time_share=None
+        if total.in_time_share is None
+        else half_up(100 * total.in_time_share, 1),
+        mean_days=_rounded(total.mean_days),
+        regulator=dc.total(f, regulator=True).received,
+        major=total.major,
+    )
+    if d.comparable and previous:
+        d = replace(d, change=half_up(100 * (whole - previous) / previous, 1))
+    return d
+
+
+def _listing(rows: list[Share], n: int = 3) -> str:
+    """``信用卡（35.2%）、贷款（20.1%）和借记卡（10.0%）``: the largest named rows."""
+    named = [r for r in rows if r.level == 0 and r.label not in VAGUE][:n]
+    parts = [f"{r.label}（{r.share:.1f}%）" for r in named]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return "、".join(parts[:-1]) + "和" + parts[-1]
+
+
+def _comparison(d: Disclosure) -> str:
+    same = "上年" if d.complete else "上年同期"
+    if not d.comparable:
+        return f"（{same}记录不完整，不作比较）"
+    if not d.previous:
+        return f"（{same}无投诉记录，不作比较）"
+    if d.received == d.previous:
+        return f"，与{same}（{d.previous:,} 件）持平"
+    verb = "增长" if d.received > d.previous else "下降"
+    return f"，较{same}（{d.previous:,} 件）{verb} {abs(d.change or 0):.1f}%"
+
+
+def draft_text(d: Disclosure) -> str:
+    """The paragraph for the annual report, in the usual order: volume, business, region,
+    cause, handling. Only figures; the bank adds its own account of what it improved."""
+    until = "" if d.complete else f"（截至 {d.end.month} 月 {d.end.day} 日）"
+    if not d.received:
+        return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
+    forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
+    volume = f"{d.year} 年{until}，{d.scope}共受理消费投诉 {d.received:,} 件"
+    parts = [f"{volume}{_comparison(d)}{forwarded}。"]
+    if business := _listing(d.business):
+        parts.append(f"从业务类别看，投诉主要涉及{business}。")
+    if len(d.regions) > 1 and (regions := _listing(d.regions)):
+        parts.append(f"从地区分布看，投诉较多的是{regions}。")
+    if causes := _listing(d.causes):
+        parts.append(f"从投诉原因看，主要为{causes}。")
+    handled = f"{'全年' if d.complete else '期内'}对 {d.decided:,} 件投诉作出处理决定"
+    if d.in_time_share is not None:
+        handled += f"，在法定时限内作出并告知客户的占 {d.in_time_share:.1f}%"
+    if d.mean_days is not None:
+        handled += f"，平均处理用时 {d.mean_days:.1f} 天"
+    parts.append(handled + "。")
+    return "".join(parts)
+
+
+SHARE_COLUMNS = ["项目", "投诉量（件）", "占比（%）"]
+
+
+def _share_rows(rows: list[Share]) -> list[list]:
+    return [[("　" * r.level) + r.label, r.count, r.share] for r in rows]
+
+
+def records_note(d: Disclosure) -> str:
+    """What the figures leave out when Kesheng's records begin inside the year ("" if none)."""
+    if not d.partial or d.records_from is None:
+        return ""
+    return (
+        f"系统中最早的投诉受理于 {d.records_from}，此前受理的投诉未录入本系统，不在统计内；"
+        "披露前请与原有台账合并核对。"
+    )
+
+
+def overview_rows(d: Disclosure) -> list[list]:
+    same = "上年" if d.complete else "上年同期"
+    note = [["记录说明", records_note(d)]] if d.partial else []
+    return [
+        ["统计期间", d.period],
+        ["机构范围", d.scope],
+        ["受理投诉（件）", d.received],
+        [f"{same}受理投诉（件）", d.previous if d.comparable else "记录不完整"],
+        [f"较{same}变化（%）", "不作比较" if d.change is None else d.change],
+        ["作出处理决定（件）", d.decided],
+        ["法定时限内作出并告知（%）", "—" if d.in_time_share is None else d.in_time_share],
+        ["平均处理用时（天）", "—" if d.mean_days is None else d.mean_days],
+        ["监管转办投诉（件）", d.regulator],
+        ["重大投诉（件）", d.major],
+        *note,
+    ]
+
+
+def workbook(d: Disclosure) -> bytes:
+    """The disclosure as XLSX (draft paragraph, overview, the four distributions); audited."""
+    sheets = [
+        ("披露文稿", ["年度消费投诉情况（草稿）"], [[draft_text(d)]], []),
+        ("总体情况", ["项目", "内容"], overview_rows(d), []),
+        ("业务类别", SHARE_COLUMNS, _share_rows(d.business), [r.level > 0 for r in d.business]),
+        ("地区分布", SHARE_COLUMNS, _share_rows(d.regions), []),
+        ("投诉原因", SHARE_COLUMNS, _share_rows(d.causes), []),
+        ("受理渠道", SHARE_COLUMNS, _share_rows(d.channels), []),
+    ]
+    body = exports.to_xlsx(sheets)
+    exports.record_export(
+        "annual_disclosure",
+        title=f"年度消费投诉情况披露 {d.year}",
+        filters={"year": str(d.year)},
+        rows=sum(len(s[2]) for s in sheets),
+        fmt="xlsx",
+    )
+    return body
+
+
+def previous_year_span(year: int) -> tuple[date, date]:
+    """The days the comparison covers (shown on the page)."""
+    return _same_days_before(*_span(year))
+
+
+__all__ = [
+    "Disclosure",
+    "Share",
+    "build",
+    "default_year",
+    "draft_text",
+    "overview_rows",
+    "parse_year",
+    "previous_year_span",
+    "records_note",
+    "workbook",
+    "years",
+]

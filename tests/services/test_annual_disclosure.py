@@ -1,0 +1,162 @@
+"""年度消费投诉情况披露: the year's counts against the year before, the distributions by JR/T 0169
+category, region, cause and channel, the draft paragraph, and a year still running."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.services import annual_disclosure as ad
+from app.services import dashboard_filters
+from app.services.complaints import IntakeData, create_complaint
+from app.services.errors import ValidationFailed
+
+pytestmark = pytest.mark.usefixtures("app")
+
+SH = ZoneInfo("Asia/Shanghai")
+CARD_FEE = "信用卡年费扣款有争议，要求退还年费，客服说无法处理。"
+MORTGAGE = "房贷提前还款被收取违约金，合同里没有写明，要求退还。"
+
+
+def _complaint(day: date, content: str, branch: str, channel: str = "hotline", **kw) -> None:
+    create_complaint(
+        IntakeData(
+            channel=channel,
+            content=content,
+            name="周敏",
+            phone="13900139000",
+            branch_code=branch,
+            received_at=datetime(day.year, day.month, day.day, 10, tzinfo=SH).astimezone(UTC),
+            **kw,
+        )
+    )
+
+
+def test_a_finished_year_against_the_whole_year_before():
+    for day, content, branch in [
+        (date(2023, 1, 9), CARD_FEE, "NJ01"),
+        (date(2023, 6, 30), CARD_FEE, "NJ02"),
+        (date(2023, 12, 31), MORTGAGE, "HZ01"),
+        (date(2022, 1, 20), CARD_FEE, "HZ01"),  # the records' first day: 上年 is covered
+        (date(2022, 12, 31), MORTGAGE, "SZ01"),
+        (date(2024, 1, 1), MORTGAGE, "SZ01"),  # the next year: not counted
+    ]:
+        _complaint(day, content, branch)
+    _complaint(date(2023, 5, 5), CARD_FEE, "NJ01", channel="regulator", regulator_ref="JG-1")
+
+    d = ad.build(2023)
+
+    assert d.complete and (d.start, d.end) == (date(2023, 1, 1), date(2023, 12, 31))
+    assert (d.received, d.previous, d.change, d.regulator) == (4, 2, 100.0, 1)
+    business = [(r.label, r.count, r.share, r.level) for r in d.business]
+    assert business == [
+        ("银行卡", 3, 75.0, 0),
+        ("信用卡", 3, 75.0, 1),
+        ("贷款", 1, 25.0, 0),
+        ("个人住房贷款", 1, 25.0, 1),
+    ]
+    assert sum(r.count for r in d.business if r.level == 0) == d.received
+    regions = {r.label: (r.count, r.share) for r in d.regions}
+    assert regions == {"南京分行": (3, 75.0), "杭州分行": (1, 25.0)}
+    channels = {r.label: r.count for r in d.channels}
+    assert channels[dashboard_filters.CHANNELS["regulator"]] == 1 and sum(channels.values()) == 4
+    assert [(r.label, r.count, r.share) for r in d.causes] == [("定价收费", 4, 100.0)]
+
+    text = ad.draft_text(d)
+    assert text.startswith(
+        "2023 年，本行共受理消费投诉 4 件，较上年（2 件）增长 100.0%；其中监管部门转办 1 件。"
+    )
+    assert "从业务类别看，投诉主要涉及银行卡（75.0%）和贷款（25.0%）。" in text
+    assert "从地区分布看，投诉较多的是南京分行（75.0%）和杭州分行（25.0%）。" in text
+    assert "全年对 0 件投诉作出处理决定" in text
+    assert "截至" not in text
+
+
+def test_a_fall_and_a_year_with_no_complaints():
+    _complaint(date(2021, 1, 15), CARD_FEE, "NJ01")
+    _complaint(date(2021, 5, 1), CARD_FEE, "NJ01")
+    _complaint(date(2022, 4, 1), CARD_FEE, "NJ01")
+    assert ad.draft_text(ad.build(2022)).startswith(
+        "2022 年，本行共受理消费投诉 1 件，较上年（2 件）下降 50.0%。"
+    )
+    assert ad.build(2022).comparable and not ad.build(2022).partial
+    assert ad.records_note(ad.build(2022)) == ""
+    assert ad.draft_text(ad.build(2020)) == "2020 年，本行未受理消费投诉。"
+
+
+def test_records_that_begin_inside_a_year_are_said_so_and_not_compared():
+    """A bank that began recording complaints here in mid-2021 has no 2020 to compare with, and
+    its 2021 figures leave out the months before: the note says from which day they count."""
+    _complaint(date(2021, 6, 15), CARD_FEE, "NJ01")
+    _complaint(date(2022, 3, 1), CARD_FEE, "NJ01")
+    first = ad.build(2021)
+    assert (first.previous, first.change, first.comparable, first.partial) == (0, None, False, True)
+    assert "（上年记录不完整，不作比较）" in ad.draft_text(first)
+    assert "2021-06-15" in ad.records_note(first)
+    assert ["记录说明", ad.records_note(first)] in ad.overview_rows(first)
+    second = ad.build(2022)  # 上年 begins 2021-01-01, the records five months later
+    assert not second.comparable and second.change is None and not second.partial
+    assert "上年受理投诉（件）" in dict(ad.overview_rows(second))
+    assert dict(ad.overview_rows(second))["上年受理投诉（件）"] == "记录不完整"
+
+
+def test_a_running_year_is_compared_with_the_same_days_of_the_year_before():
+    today = dashboard_filters.today()
+    if (today.month, today.day) in {(1, 1), (12, 31), (2, 29)}:
+        pytest.skip("needs a day with days of the year on both sides")
+    last_year = today.year - 1
+    _complaint(date(last_year, 1, 1), MORTGAGE, "HZ01")  # inside 上年同期
+    _complaint(date(last_year, 12, 31), MORTGAGE, "HZ01")  # after it: not compared
+    d = ad.build(today.year)
+    assert not d.complete and d.end == today
+    assert d.previous == 1 + _demo_received(date(last_year, 1, 2), _year_before(today))
+    text = ad.draft_text(d)
+    assert f"{today.year} 年（截至 {today.month} 月 {today.day} 日）" in text
+    assert "上年同期" in text and "期内对" in text
+    assert ad.previous_year_span(today.year) == (date(last_year, 1, 1), _year_before(today))
+
+
+def _year_before(day: date) -> date:
+    return day.replace(year=day.year - 1)
+
+
+def _demo_received(start: date, end: date) -> int:
+    """Complaints the seeded demo bank already holds in these days (besides the test's own)."""
+    from app.services import dashboard_complaints as dc
+
+    if start > end:
+        return 0
+    f = dashboard_filters.parse({"from": start.isoformat(), "to": end.isoformat()})
+    return dc.total(f).received
+
+
+def test_year_input_is_checked():
+    this_year = dashboard_filters.today().year
+    assert ad.parse_year(str(this_year)) == this_year
+    for bad in ("20x6", "2026年", "99999", str(this_year + 1), "1999"):
+        with pytest.raises(ValidationFailed):
+            ad.parse_year(bad)
+    assert ad.years()[0] == this_year and ad.years() == sorted(ad.years(), reverse=True)
+    assert len(ad.years()) <= ad.YEARS_SHOWN
+    assert ad.default_year() in (this_year, this_year - 1)
+
+
+def test_same_days_before_handles_a_leap_day():
+    assert ad._same_days_before(date(2024, 1, 1), date(2024, 2, 29)) == (
+        date(2023, 1, 1),
+        date(2023, 2, 28),
+    )
+
+
+def test_the_draft_names_no_vague_rows():
+    """其他 and 未分类 stay in the tables but are not what the paragraph says complaints were
+    about."""
+    rows = [
+        ad.Share("其他", 5, 50.0),
+        ad.Share("贷款", 3, 30.0),
+        ad.Share("个人住房贷款", 3, 30.0, level=1),
+        ad.Share("未分类", 2, 20.0),
+    ]
+    assert ad._listing(rows) == "贷款（30.0%）"
