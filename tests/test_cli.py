@@ -131,6 +131,16 @@ def test_api_tokens_reject_unknown_scopes(app, db_session):
     assert db_session.scalar(select(func.count(ApiToken.id)).where(ApiToken.name == "x")) == 0
 
 
+def test_api_tokens_refuse_an_empty_scopes_option(app, db_session):
+    """``--scopes "$SCOPES"`` with the variable unset must not issue a token for everything."""
+    for empty in ("", " ", ","):
+        result = app.test_cli_runner().invoke(
+            args=["api-tokens", "create", "--name", "empty", "--scopes", empty]
+        )
+        assert result.exit_code != 0 and "省略" in result.output
+    assert db_session.scalar(select(func.count(ApiToken.id)).where(ApiToken.name == "empty")) == 0
+
+
 def test_api_tokens_refuse_a_long_name(app, db_session):
     long = app.test_cli_runner().invoke(args=["api-tokens", "create", "--name", "名" * 101])
     assert long.exit_code == 1 and "最多 100 字" in long.output

@@ -79,6 +79,9 @@ def api_tokens() -> None:
 )
 def create_token(name, scopes) -> None:
     """Print a new bearer token as the last line."""
+    if scopes is not None and not scopes.strip(" ,"):
+        # (a script passing an empty variable must not get a token for everything)
+        raise click.ClickException("--scopes 为空；要授予全部权限请省略该选项")
     try:
         issued = tokens.create_token(name, scopes)
     except ServiceError as err:

@@ -265,13 +265,19 @@ def retry_failed(now: datetime | None = None, *, limit: int = 500) -> int:
 
 
 def expire_overdue(now: datetime | None = None) -> int:
-    """Mark unanswered links past their expiry as expired (flushes; the caller commits)."""
+    """Mark unanswered links past their expiry as expired (flushes; the caller commits); a
+    link whose message failed too, since its link works until then and answers 410 after."""
     now = now or utcnow()
     result = db.session.execute(
         update(Invitation)
         .where(
             Invitation.status.in_(
-                [InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.OPENED]
+                [
+                    InvitationStatus.QUEUED,
+                    InvitationStatus.SENT,
+                    InvitationStatus.OPENED,
+                    InvitationStatus.FAILED,
+                ]
             ),
             Invitation.expires_at <= now,
         )

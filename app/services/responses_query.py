@@ -241,7 +241,14 @@ def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes
     return content, len(rows)
 
 
-_STILL_OPEN = {InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.OPENED}
+# Statuses whose link still answers until it expires (a failed message's link too: the
+# integrator may have passed on the URL the API returned).
+_STILL_OPEN = {
+    InvitationStatus.QUEUED,
+    InvitationStatus.SENT,
+    InvitationStatus.OPENED,
+    InvitationStatus.FAILED,
+}
 
 
 def invitation_status(invitation_id: int) -> dict[str, Any]:

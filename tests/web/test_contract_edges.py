@@ -390,3 +390,26 @@ def test_a_link_whose_message_failed_reads_opened_once_opened(client):
     assert client.get(urlsplit(made.get_json()["url"]).path).status_code == 200
     read = client.get(f"/api/v1/invitations/{made.get_json()['id']}", headers=headers)
     assert read.get_json()["status"] == "opened" and read.get_json()["opened_at"]
+
+
+def test_a_failed_link_past_its_expiry_reads_expired(client):
+    """Its link answers 410 once expired, and the API and the sweep say expired, not failed."""
+    from app.services import invitations
+
+    headers = bearer("invitations:write")
+    body = {
+        "survey_code": "branch-service",
+        "customer": {"external_id": "NOPHONE2", "name": "周九"},
+        "channel": "sms",
+    }
+    made = client.post("/api/v1/invitations", json=body, headers=headers).get_json()
+    assert made["status"] == "failed"
+    row = db.session.get(Invitation, made["id"])
+    row.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    assert client.get(urlsplit(made["url"]).path).status_code == 410
+    read = client.get(f"/api/v1/invitations/{made['id']}", headers=headers).get_json()
+    assert read["status"] == "expired"
+    assert invitations.expire_overdue() >= 1
+    db.session.refresh(row)
+    assert row.status == "expired"
