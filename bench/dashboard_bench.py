@@ -256,7 +256,44 @@ def load(conn, n_responses: int, n_complaints: int, plan, now: datetime) -> dict
         ],
         complaints(),
     )
+    counts["complaint_events"] = _load_history(conn)
     return counts | _load_texts_and_followups(conn, rng, plan, detractors, n_complaints, now)
+
+
+def _load_history(conn) -> int:
+    """Each loaded complaint's history as the 处理人员 page reads it: the 作出处理决定 step by one
+    of the demo bank's agents at its decision time, six more entries (notes, calls) spread over
+    its life, and the open cases assigned to an agent (about 700,000 entries for 100,000
+    complaints, as a desk writes them)."""
+    with conn.cursor() as cur:
+        agents = cur.execute(
+            "SELECT id, display_name FROM staff_user WHERE role = 'agent' ORDER BY id"
+        ).fetchall()
+        values = ", ".join(f"({i}, {uid}, '{name}')" for i, (uid, name) in enumerate(agents))
+        staff = f"(VALUES {values}) AS s(k, uid, name)"
+        n = len(agents)
+        cur.execute(
+            f"""INSERT INTO complaint_event (complaint_id, at, actor_id, actor_name, kind,
+                    from_status, to_status, text, detail)
+                SELECT c.id, c.decided_at, s.uid, s.name, 'status', 'in_progress', 'decided',
+                       '作出处理决定', '{{"action": "decide"}}'
+                FROM complaint c JOIN {staff} ON s.k = c.id % {n}
+                WHERE c.reference LIKE 'BX%' AND c.decided_at IS NOT NULL"""
+        )
+        cur.execute(
+            f"""INSERT INTO complaint_event (complaint_id, at, actor_id, actor_name, kind, text,
+                    detail)
+                SELECT c.id, c.received_at + (g * interval '9 hours'), s.uid, s.name,
+                       CASE WHEN g % 2 = 0 THEN 'note' ELSE 'contact' END, '处理记录', '{{}}'
+                FROM complaint c JOIN {staff} ON s.k = (c.id + g) % {n}
+                CROSS JOIN generate_series(1, 6) AS g
+                WHERE c.reference LIKE 'BX%'"""
+        )
+        cur.execute(
+            f"""UPDATE complaint c SET assignee_id = s.uid FROM {staff}
+                WHERE s.k = c.id % {n} AND c.reference LIKE 'BX%' AND c.decided_at IS NULL"""
+        )
+        return cur.execute("SELECT count(*) FROM complaint_event").fetchone()[0]
 
 
 def _load_texts_and_followups(conn, rng, plan, detractors, n_complaints, now) -> dict[str, int]:
@@ -400,6 +437,8 @@ def endpoints(app, runs: int) -> list[tuple[str, str, float, float, int]]:
         "/manager/dashboards/products?survey=branch-service",
         "/manager/dashboards/complaints",
         "/manager/dashboards/complaints?branch=SZ&channel=regulator",
+        "/manager/dashboards/handlers",
+        "/manager/dashboards/handlers?branch=NJ",
         "/manager/dashboards/voice",
         "/manager/dashboards/followups",
         "/manager/dashboards/surveys",

@@ -27,6 +27,7 @@ from app.services.dashboard_pages import (
     sat_cells,
     sat_columns,
 )
+from app.services.dashboard_pages_handlers import handlers
 from app.services.dashboard_pages_survey import survey_results
 from app.services.dashboard_pages_voice import followups, voice
 from app.services.rollup_rows import TOP_BY_SCALE
@@ -337,6 +338,7 @@ PAGES: dict[str, Any] = {
     "branches": branches,
     "products": products_channels,
     "complaints": complaints,
+    "handlers": handlers,
     "voice": voice,
     "followups": followups,
     "surveys": survey_results,

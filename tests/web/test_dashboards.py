@@ -16,7 +16,7 @@ from surveys.scoring import half_up
 from tests import factories
 from tests.services.test_dashboard_figures import _raw, answers  # noqa: F401  (fixture)
 
-PAGES = ["", "branches", "products", "complaints", "voice", "followups", "surveys"]
+PAGES = ["", "branches", "products", "complaints", "handlers", "voice", "followups", "surveys"]
 RANGE = "from=2026-01-01&to=2026-01-31"
 
 

@@ -28,6 +28,7 @@ TABS = [
     ("branches", "机构"),
     ("products", "产品与渠道"),
     ("complaints", "投诉"),
+    ("handlers", "处理人员"),
     ("voice", "客户之声"),
     ("followups", "回访"),
     ("surveys", "问卷结果"),

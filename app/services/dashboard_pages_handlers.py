@@ -1,0 +1,238 @@
+"""看板 · 处理人员: complaint handling per staff member, for performance reviews (the 办法's
+Art. 27 counts complaint handling in them).
+
+A decision is credited to whoever made the case's first decision (the 作出处理决定 step in its
+history); a review's decision has a clock of its own and is not counted, but a review asked for
+is counted against the first decision, since it is the complainant's verdict on it. Decided,
+on time and days are the complaint rollup's own definitions (``complaint_contributions``), so a
+person's figures add up to the complaints page's for the same filters. The cases each person
+holds now (assigned, not yet decided) and those of them past their deadline are a live count,
+whatever the dates. Satisfaction is the share of 4–5 ratings in the surveys sent after the
+person's decisions (complaint-resolution follow-ups), shown only from the minimum sample.
+
+Read live from the complaints (not a rollup: there is no staff dimension in it); the page is
+opened for a review, not kept open, and its range is at most the dashboards' three years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models import Complaint, Invitation, Response, User, utcnow
+from app.models.complaint import ComplaintEvent, Status, deadline_running_clause
+from app.services import dashboard_complaints as dc
+from app.services import metrics
+from app.services.dashboard_filters import Filters
+from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, num, pct, r
+from app.services.rollup_rows import COMPLAINT_COLUMNS, complaint_contributions
+from app.services.rollups import day_start, local_day
+
+NO_ACTOR = "（未记录处理人）"
+COLUMNS = [
+    "处理人",
+    "所属机构",
+    "作出决定（件）",
+    "法定时限内（件）",
+    "时限内占比（%）",
+    "平均处理天数",
+    "申请核查（件）",
+    "核查率（%）",
+    "回访答卷（份）",
+    "处理满意度（%）",
+    "当前在办（件）",
+    "其中已超期（件）",
+]
+
+
+@dataclass
+class _Person:
+    name: str
+    unit: str = ""
+    decided: int = 0
+    in_time: int = 0
+    days: int = 0
+    reviewed: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    open_now: int = 0
+    overdue_now: int = 0
+
+
+def _period(f: Filters) -> tuple[datetime, datetime]:
+    return day_start(f.start), day_start(f.end + timedelta(days=1))
+
+
+def _decided_in(f: Filters, *columns: Any) -> Select:
+    """``columns`` of the complaints (in the filters' scope) whose first decision falls in the
+    period."""
+    start, end = _period(f)
+    first_decided = func.coalesce(Complaint.first_decided_at, Complaint.decided_at)
+    return dc.narrowed(select(*columns).where(first_decided >= start, first_decided < end), f)
+
+
+def _with_deciders(f: Filters) -> Select:
+    """The decided complaints' rollup columns, id, and who made the first 作出处理决定 step (that
+    step lies in the period too: it is the first decision)."""
+    start, end = _period(f)
+    first = (
+        select(ComplaintEvent.complaint_id, func.min(ComplaintEvent.id).label("event_id"))
+        .where(
+            ComplaintEvent.kind == "status",
+            ComplaintEvent.to_status == Status.DECIDED.value,
+            ComplaintEvent.at >= start,
+            ComplaintEvent.at < end,
+        )
+        .group_by(ComplaintEvent.complaint_id)
+        .subquery()
+    )
+    step = aliased(ComplaintEvent)
+    return (
+        _decided_in(f, Complaint.id, *COMPLAINT_COLUMNS, step.actor_id, step.actor_name)
+        .outerjoin(first, first.c.complaint_id == Complaint.id)
+        .outerjoin(step, step.id == first.c.event_id)
+    )
+
+
+def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
+    people: dict[tuple[int | None, str], _Person] = {}
+
+    def person(actor_id: int | None, name: str | None) -> _Person:
+        key = (actor_id, "" if actor_id is not None else (name or NO_ACTOR))
+        if key not in people:
+            people[key] = _Person(name or NO_ACTOR)
+        return people[key]
+
+    by_case: dict[int, _Person] = {}
+    for row in db.session.execute(_with_deciders(f)):
+        p = by_case[row.id] = person(row.actor_id, row.actor_name)
+        for _key, counts in complaint_contributions(row, local_day):
+            if "decided" in counts:  # (its day is in the period: the query chose it so)
+                p.decided += 1
+                p.in_time += counts["decided_in_time"]
+                p.days += counts["decision_days"]
+        p.reviewed += int(row.review_requested_on is not None)
+    if by_case:
+        ratings = db.session.execute(
+            select(Invitation.complaint_id, Response.csat)
+            .join(Response, Response.invitation_id == Invitation.id)
+            .where(
+                Invitation.complaint_id.in_(_decided_in(f, Complaint.id)),
+                Response.csat.is_not(None),
+            )
+        )
+        for complaint_id, csat in ratings:
+            p = by_case[complaint_id]
+            p.rated += 1
+            p.satisfied += int(csat >= 4)
+    now = utcnow()
+    open_cases = dc.narrowed(
+        select(Complaint.assignee_id, User.display_name, Complaint.due_at)
+        .join(User, User.id == Complaint.assignee_id)
+        .where(deadline_running_clause(), Complaint.decided_at.is_(None)),
+        f,
+    )
+    for actor_id, name, due_at in db.session.execute(open_cases):
+        p = person(actor_id, name)
+        p.open_now += 1
+        p.overdue_now += int(due_at is not None and due_at < now)
+    _units(people)
+    return people
+
+
+def _units(people: dict[tuple[int | None, str], _Person]) -> None:
+    ids = [actor_id for actor_id, _ in people if actor_id is not None]
+    if not ids:
+        return
+    branches = metrics.branch_map()
+    found = db.session.execute(
+        select(User.id, User.display_name, User.branch_id).where(User.id.in_(ids))
+    ).all()
+    for user_id, name, branch_id in found:
+        p = people[(user_id, "")]
+        p.name = name or p.name
+        branch = branches.get(branch_id) if branch_id is not None else None
+        p.unit = branch.name if branch is not None else "总行"
+
+
+def handlers(f: Filters) -> PageData:
+    page = PageData()
+    minimum = metrics.min_sample_size()
+    people = sorted(_people(f).values(), key=lambda p: (-p.decided, -p.open_now, p.name))
+    t = page.table(
+        Table("handlers", "处理人员考核", COLUMNS, empty="所选范围内没有作出决定或在办的投诉")
+    )
+    for p in people:
+        t.add(
+            [
+                p.name,
+                p.unit,
+                p.decided,
+                p.in_time,
+                r(p.in_time / p.decided, 1, 100) if p.decided else None,
+                r(p.days / p.decided, 1) if p.decided else None,
+                p.reviewed,
+                r(p.reviewed / p.decided, 1, 100) if p.decided else None,
+                p.rated,
+                r(p.satisfied / p.rated, 1, 100) if p.rated >= minimum else None,
+                p.open_now,
+                p.overdue_now,
+            ]
+        )
+    decided = sum(p.decided for p in people)
+    in_time = sum(p.in_time for p in people)
+    staff = [p for p in people if p.name != NO_ACTOR]
+    page.cards = [
+        Card("处理人员", str(len(staff)), "期内作出决定或此刻在办的人员"),
+        Card("作出处理决定", str(decided), f"时限内 {pct(in_time / decided if decided else None)}"),
+        Card(
+            "平均处理天数",
+            num(sum(p.days for p in people) / decided if decided else None),
+            "自然日，受理至首次作出决定",
+        ),
+        Card(
+            "当前在办",
+            str(sum(p.open_now for p in people)),
+            f"其中已超期 {sum(p.overdue_now for p in people)} 件",
+        ),
+    ]
+    shown = [p for p in people if p.decided][:20]
+    if shown:
+        page.charts.append(
+            Chart(
+                "chart-handlers",
+                "各处理人员作出决定件数与时限内占比",
+                "件（柱）；%（点，右轴）",
+                t.name,
+                x=[p.name for p in shown],
+                series=[
+                    Series("作出决定", [p.decided for p in shown], "bar"),
+                    Series(
+                        "时限内占比",
+                        [r(p.in_time / p.decided, 1, 100) for p in shown],
+                        "dot",
+                        axis="y2",
+                    ),
+                ],
+                note=f"按作出决定件数排序，显示前 {len(shown)} 人",
+                y_title="件",
+                y2_title="时限内占比（%）",
+                table_below=True,
+                drill="complaints",
+            )
+        )
+    page.notes = [
+        "作出决定按投诉首次作出处理决定的人员统计（核查决定另有时限，不计入）；申请核查计在首次"
+        "决定的作出人名下。时限、天数口径与“投诉”页相同。",
+        f"处理满意度：该人员作出决定的投诉回访中 4–5 分的占比；回访答卷少于 {minimum} 份的不显示"
+        "比例（样本不足）。当前在办与其中已超期为此刻的数字，不受日期范围影响。",
+    ]
+    return page
+
+
+__all__ = ["handlers"]

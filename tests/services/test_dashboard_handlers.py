@@ -1,0 +1,111 @@
+"""看板 · 处理人员: decisions credited to whoever made a case's first decision, reviews asked
+for counted against it, follow-up satisfaction from the minimum sample, the cases each person
+holds now, and the page's totals equal to the complaints page's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Invitation, Response, SurveyVersion, utcnow
+from app.services import complaint_casework, complaint_handling, dashboard_filters
+from app.services import dashboard_complaints as dc
+from app.services.dashboard_pages_handlers import COLUMNS, handlers
+from tests import factories
+
+pytestmark = pytest.mark.usefixtures("app")
+
+FEE = "信用卡年费多扣了三百元，要求退还。"
+DECISION = complaint_handling.Decision(
+    "核实了扣费记录", "依据领用合约第十条", "退还年费三百元", ("review", "mediation")
+)
+
+
+def _decided(actor, branch: str, days_ago: int = 5):
+    c = factories.accepted_complaint(days_ago, FEE, branch_code=branch)
+    complaint_handling.decide(c.id, actor=actor, decision=DECISION)
+    complaint_handling.record_notice(
+        c.id, actor=actor, method="phone", purpose="decision", outcome="reached"
+    )
+    return c
+
+
+def _rate(complaint, csat: int, n: int) -> None:
+    """A complaint-resolution follow-up about ``complaint`` answered with ``csat``."""
+    _, issued = factories.survey_link(
+        f"RATE{complaint.id}-{n}", survey_code="complaint-resolution", phone=f"1380000{n:04d}"
+    )
+    invitation = db.session.get(Invitation, issued.invitation.id)
+    invitation.complaint_id = complaint.id
+    version = db.session.scalar(
+        select(SurveyVersion).where(SurveyVersion.survey_id == invitation.survey_id)
+    )
+    db.session.add(
+        Response(
+            survey_id=invitation.survey_id,
+            version_id=version.id,
+            invitation_id=invitation.id,
+            channel="sms",
+            answers={},
+            csat=csat,
+        )
+    )
+    db.session.flush()
+
+
+def _rows(page) -> dict[str, dict]:
+    return {row[0]: dict(zip(COLUMNS, row, strict=True)) for row in page.tables["handlers"].rows}
+
+
+def test_handlers_figures(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MIN_SAMPLE_SIZE", 2)
+    hz = factories.user(branch_code="HZ", display_name="杭州坐席甲")
+    nj = factories.user(branch_code="NJ", display_name="南京坐席乙")
+    first = _decided(hz, "HZ01")
+    second = _decided(hz, "HZ02")
+    third = _decided(nj, "NJ01")
+    today = complaint_handling.clock.local_date(utcnow())
+    complaint_handling.request_review(second.id, actor=hz, requested_on=today, reason="不服决定")
+    open_late = factories.accepted_complaint(20, FEE, branch_code="NJ02")  # 15 days passed
+    complaint_casework.assign(open_late.id, nj.id, actor=nj)
+    _rate(first, 5, 1)
+    _rate(second, 2, 2)
+    _rate(third, 5, 3)  # one answer: below the minimum sample of 2
+
+    f = dashboard_filters.parse({"from": (today - timedelta(days=30)).isoformat()})
+    page = handlers(f)
+    rows = _rows(page)
+    a, b = rows["杭州坐席甲"], rows["南京坐席乙"]
+    assert (a["所属机构"], a["作出决定（件）"], a["申请核查（件）"], a["核查率（%）"]) == (
+        "杭州分行",
+        2,
+        1,
+        50.0,
+    )
+    assert (a["回访答卷（份）"], a["处理满意度（%）"]) == (2, 50.0)
+    assert (b["作出决定（件）"], b["回访答卷（份）"], b["处理满意度（%）"]) == (1, 1, None)
+    assert (b["当前在办（件）"], b["其中已超期（件）"]) == (1, 1)
+    assert a["法定时限内（件）"] == 2 and a["平均处理天数"] == 5.0
+    # every decision of the period is someone's, and they add up to the complaints page
+    total = dc.total(f)
+    assert sum(r["作出决定（件）"] for r in rows.values()) == total.decided
+    assert sum(r["法定时限内（件）"] for r in rows.values()) == total.decided_in_time
+    decided = [r["作出决定（件）"] for r in rows.values()]
+    assert decided == sorted(decided, reverse=True)  # most decisions first
+    assert any(c.label == "当前在办" for c in page.cards)
+
+
+def test_a_branch_manager_sees_the_handlers_of_their_branch_only(app):
+    hz = factories.user(branch_code="HZ", display_name="杭州坐席丙")
+    nj = factories.user(branch_code="NJ", display_name="南京坐席丁")
+    _decided(hz, "HZ01")
+    _decided(nj, "NJ01")
+    today = complaint_handling.clock.local_date(utcnow())
+    nj_branch = factories.branch("NJ")
+    f = dashboard_filters.parse({"from": (today - timedelta(days=30)).isoformat(), "branch": "NJ"})
+    assert f.branch == nj_branch
+    rows = _rows(handlers(f))
+    assert "南京坐席丁" in rows and "杭州坐席丙" not in rows
