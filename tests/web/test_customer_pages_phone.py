@@ -53,6 +53,24 @@ def test_scales_word_their_ends_once_instead_of_under_every_narrow_button(client
     assert "sv-scale-ends" not in rating and 'class="sv-point-label"' in rating  # 5 fit
 
 
+def test_a_titles_mark_wraps_with_its_last_character_and_is_spoken_as_a_word(client):
+    """On a phone a lone "*" or "（选填）" started a line of its own under a long title; and a
+    screen reader read the "*" out as "星号" (an aria-label on a plain span is not read)."""
+    link = _link("PHONE6")
+    page = unescape(client.get(link).get_data(as_text=True))
+    nps = _question(page, "nps").split("</legend>", 1)[0]
+    assert '推荐我行的网点服务<span class="sv-title-end">？<span class="sv-req"' in nps
+    mark = '<span class="sv-req" aria-hidden="true">*</span><span class="sv-vh">（必答）</span>'
+    assert mark in nps
+    comment = _question(page, "comment").split("</legend>", 1)[0]
+    assert '<span class="sv-title-end">？<span class="sv-opt">（选填）</span></span>' in comment
+    refused = unescape(client.post(link, data={}).get_data(as_text=True))
+    tag = re.search(r'<fieldset[^>]*id="q-overall"[^>]*>', refused).group(0)
+    assert 'aria-describedby="err-overall"' in tag  # the group is described by its error
+    assert 'id="err-overall"' in _question(refused, "overall")
+    assert "aria-describedby" not in re.search(r'<fieldset[^>]*id="q-overall"[^>]*>', page).group(0)
+
+
 def test_an_unknown_link_offers_the_banks_home_page_when_it_is_configured(app, client, monkeypatch):
     assert "返回" not in client.get("/s/no-such-link-0123456789").get_data(as_text=True)
     monkeypatch.setitem(app.config, "BANK_NAME", "示例农商银行")
