@@ -115,3 +115,44 @@ def test_refused_complaint_names_each_field_to_fix_with_a_link_to_it(client):
     assert "#name" not in summary  # filled in, nothing to fix
     consent = html.split('class="field cp-check pc-consent', 1)[1].split("</div>", 1)[0]
     assert "须同意后才能提交" in consent  # the refusal sits in the box's own field
+
+
+def test_a_complaint_sent_from_an_expired_page_comes_back_filled_in_with_a_fresh_token(
+    app, client, db_session
+):
+    """A customer who wrote a complaint and sent it hours later (the session gone) got a bare
+    "400 请求有误 … 请刷新页面" page, the text written lost; now the form comes back as filled
+    in, says nothing was submitted, and the next press of the button files it."""
+    from sqlalchemy import func, select
+
+    from app.models import Complaint
+
+    count = lambda: db_session.scalar(select(func.count()).select_from(Complaint))  # noqa: E731
+    before = count()
+    entries = {
+        "name": "吴敏",
+        "phone": "137 0000 1234",
+        "branch_code": "HZ02",
+        "content": "上周在滨江支行办理转账，等了一个多小时也没人解释原因。",
+        "demand": "希望改进叫号",
+        "consent": "y",
+    }
+    stale = client.post("/complaint", data={"csrf_token": "expired-token", **entries})
+    html = unescape(stale.get_data(as_text=True))
+    assert stale.status_code == 400 and count() == before
+    assert "安全校验失败（页面停留时间过长），投诉尚未提交" in html
+    assert "请核对后再次点击“提交投诉”" in html
+    assert "上周在滨江支行办理转账，等了一个多小时也没人解释原因。</textarea>" in html
+    assert 'value="13700001234"' in html and '<option selected value="HZ02">' in html
+    assert "请刷新页面" not in html and 'class="error-code"' not in html
+    again = client.post("/complaint", data={"csrf_token": csrf_token(html), **entries})
+    assert again.status_code == 201 and count() == before + 1
+
+
+def test_a_progress_lookup_from_an_expired_page_keeps_what_was_typed(client):
+    stale = client.post(
+        "/complaint/progress", data={"reference": "TS20261201-000123", "phone": "13700001234"}
+    )
+    html = unescape(stale.get_data(as_text=True))
+    assert stale.status_code == 400 and "安全校验失败（页面停留时间过长），查询尚未提交" in html
+    assert 'value="TS20261201-000123"' in html and 'value="13700001234"' in html

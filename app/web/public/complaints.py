@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
@@ -167,6 +168,29 @@ def _too_large(err: RequestEntityTooLarge):
         back_url=url_for("public.complaint_form"),
         customer=True,
     )
+
+
+# A form left open for hours (its token expired with the session) or a browser that lost its
+# cookie: the customer's entries come back with a fresh token, not a dead-end error page (the
+# token is still checked before the view runs; nothing is stored).
+STALE_FORM = (
+    "安全校验失败（页面停留时间过长），{what}尚未提交。您填写的内容已保留，"
+    "请核对后再次点击“{button}”。"
+)
+
+
+@bp.errorhandler(CSRFError)
+def _stale_form(err: CSRFError):
+    if request.endpoint == "public.complaint_form":
+        form = PublicComplaintForm()
+        _branch_choices(form)
+        form.form_errors.append(STALE_FORM.format(what="投诉", button="提交投诉"))
+        return render_template("public/complaint.html", form=form), 400
+    if request.endpoint == "public.complaint_progress_page":
+        form = ProgressForm()
+        form.form_errors.append(STALE_FORM.format(what="查询", button="查询"))
+        return render_template("public/complaint_progress_form.html", form=form), 400
+    return errors.handle_csrf(err)
 
 
 def _throttle(ip: str) -> None:
