@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -378,6 +378,14 @@ def _build(data: IntakeData) -> Complaint:
     return complaint
 
 
+RESULT_ASAP = "我们会尽快告知您处理结果。"
+
+
+def promise_by(due: date) -> str:
+    """The receipt's promise of the decision by ``due`` (a local date; the last day counts)."""
+    return f"我们最迟于 {due:%Y年%m月%d日}（含当日）告知您处理结果。"
+
+
 def result_promise(complaint: Complaint) -> str:
     """When the complainant will hear the decision, in the receipt's words (the SMS and the
     form's confirmation page say the same: the last day counts)."""
@@ -385,8 +393,8 @@ def result_promise(complaint: Complaint) -> str:
     if due is None:
         return ""
     if due < clock.local_date(utcnow()):  # registered late (a backdated receipt)
-        return "我们将尽快将处理结果告知您。"
-    return f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
+        return RESULT_ASAP
+    return promise_by(due)
 
 
 def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEvent:

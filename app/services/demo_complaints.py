@@ -16,7 +16,14 @@ from app.models import Customer, OutboxMessage, Product, User, utcnow
 from app.models.complaint import Complaint, ComplaintEvent, Status
 from app.services import complaint_clock as clock
 from app.services import demo_data
-from app.services.complaints import IntakeData, intake_row, record_event, refresh_due
+from app.services.complaints import (
+    RESULT_ASAP,
+    IntakeData,
+    intake_row,
+    promise_by,
+    record_event,
+    refresh_due,
+)
 from app.services.workbench import ALERT_LOOKBACK_DAYS
 
 # Together with the improvement scenarios' cases (demo_improvements: ~30 a month in the last four
@@ -341,7 +348,6 @@ def received_in_hours(received: datetime, channel: str, now: datetime) -> dateti
     return moved if moved < now else received
 
 
-ASAP = "我们将尽快将处理结果告知您。"
 CLOSING_STEPS = ("close", "withdraw", "decline")
 # Minutes after the receipt of the intake's own entries: registration, acknowledgement,
 # a major case's escalation.
@@ -378,13 +384,13 @@ def registered_at(received: datetime) -> Iterator[None]:
             at = min(received + timedelta(minutes=INTAKE_MINUTES[_intake_step(row)]), latest)
             if isinstance(row, ComplaintEvent):
                 row.at = at
-                if row.kind == "notice" and ASAP in (row.text or ""):
-                    row.text = row.text.replace(ASAP, _promise(sess, row.complaint_id))
+                if row.kind == "notice" and RESULT_ASAP in (row.text or ""):
+                    row.text = row.text.replace(RESULT_ASAP, _promise(sess, row.complaint_id))
             else:
                 row.created_at = at
                 row.sent_at = at if row.sent_at is not None else None
-                if ASAP in row.body and row.related_type == "complaint":
-                    row.body = row.body.replace(ASAP, _promise(sess, row.related_id))
+                if RESULT_ASAP in row.body and row.related_type == "complaint":
+                    row.body = row.body.replace(RESULT_ASAP, _promise(sess, row.related_id))
 
     event.listen(session, "before_flush", date_rows)
     try:
@@ -396,9 +402,8 @@ def registered_at(received: datetime) -> Iterator[None]:
 def _promise(session, complaint_id: int | None) -> str:
     complaint = session.identity_map.get(session.identity_key(Complaint, complaint_id))
     if complaint is None or complaint.due_at is None:
-        return ASAP
-    due = clock.local_date(complaint.due_at)
-    return f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您。"
+        return RESULT_ASAP
+    return promise_by(clock.local_date(complaint.due_at))
 
 
 def register(data: IntakeData, *, new: bool = False) -> tuple[Complaint, bool]:

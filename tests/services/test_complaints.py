@@ -69,7 +69,8 @@ def test_intake_matches_by_phone_classifies_and_acknowledges(db_session):
     assert len(ack) == 1 and ack[0].channel == "sms" and complaint.reference in ack[0].body
     assert ack[0].recipient_masked == "139****2222"
     last_day = complaints.clock.local_date(complaint.due_at)
-    assert f"最迟将于 {last_day:%Y年%m月%d日}（含当日）" in ack[0].body  # the last day included
+    # the last day included
+    assert f"最迟于 {last_day:%Y年%m月%d日}（含当日）告知您处理结果" in ack[0].body
 
 
 def test_full_lifecycle_and_closed_event_published(db_session):

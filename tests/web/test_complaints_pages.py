@@ -368,7 +368,7 @@ def test_confirmation_promises_the_date_in_the_receipts_words(client, db_session
     c = db_session.scalar(select(Complaint).where(Complaint.reference == _reference(done)))
     due = complaint_clock.local_date(c.due_at)
     page = done.get_data(as_text=True)
-    assert f"我们最迟将于 {due:%Y年%m月%d日}（含当日）将处理结果告知您" in page
+    assert f"我们最迟于 {due:%Y年%m月%d日}（含当日）告知您处理结果。" in page
     sms = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     assert complaints.result_promise(c) in sms.body and " 前告知" not in page
 
