@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -93,7 +94,10 @@ def lookup(reference: str, phone: str, *, ip: str) -> Progress | None:
     it). TooManyAttempts once this address has failed FAILED_LIMIT times in the hour."""
     key = f"complaint-progress:{ip}"
     if ratelimit.exceeded(key, FAILED_LIMIT, window_seconds=WINDOW):
-        raise TooManyAttempts("查询次数过多，请一小时后再试，或拨打客服热线查询。")
+        # (the hotline by its number, or none: "拨打客服热线" alone gives nothing to dial)
+        hotline = current_app.config.get("BANK_HOTLINE")
+        other = f"拨打客服热线 {hotline} " if hotline else "联系我行客服"
+        raise TooManyAttempts(f"查询次数过多，请一小时后再试，或{other}查询。")
     reference, number = clean_reference(reference), mobile_number(phone or "")
     complaint = (
         db.session.scalar(select(Complaint).where(Complaint.reference == reference))

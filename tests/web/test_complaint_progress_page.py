@@ -89,3 +89,15 @@ def test_wrong_or_malformed_input_is_explained(client, db_session):
         _ask(client, c.reference, "13911112222")
     limited = _ask(client, c.reference, "13700001234")
     assert limited.status_code == 429 and "查询次数过多" in limited.get_data(as_text=True)
+    # no hotline configured: no "拨打客服热线" without a number to dial
+    assert "或联系我行客服查询" in limited.get_data(as_text=True)
+    assert "拨打客服热线" not in limited.get_data(as_text=True)
+
+
+def test_a_refused_lookup_gives_the_hotline_by_its_number(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
+    for _ in range(complaint_progress.FAILED_LIMIT):
+        _ask(client, "TS20261201-000123", "13911112222")
+    limited = _ask(client, "TS20261201-000123", "13911112222")
+    assert limited.status_code == 429
+    assert "请一小时后再试，或拨打客服热线 400-888-0000 查询。" in limited.get_data(as_text=True)
