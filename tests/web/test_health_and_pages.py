@@ -99,12 +99,14 @@ def test_error_pages_customers_reach_carry_the_bank_not_the_staff_landing_page(
         page = resp.get_data(as_text=True)
         assert resp.status_code in (400, 404)
         assert 'href="/"' not in page and "倾听客户" not in page and "客声银行" in page
+        assert 'class="error-code"' not in page  # no bare "404" or "400" for a customer
     monkeypatch.setitem(app.config, "BANK_HOME_URL", "https://www.bank.example")
     page = client.get("/s/not-a-link/extra").get_data(as_text=True)
     assert 'href="https://www.bank.example">返回客声银行首页' in page
     auth.login("manager")  # staff keep their own pages and their way home
     page = client.get("/manager/no-such-page").get_data(as_text=True)
     assert 'href="/">返回首页' in page and "倾听客户" in page
+    assert '<div class="error-code">404</div>' in page
 
 
 def test_survey_pages_name_the_bank_in_their_footer(app, client, monkeypatch):
