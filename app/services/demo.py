@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -39,7 +40,8 @@ class SeedReport:
 
     def summary(self) -> str:
         return (
-            f"{data.BANK_NAME}：机构 {self.branches} 个，产品 {self.products} 个；新增客户 "
+            f"{current_app.config['BANK_NAME']}（演示数据）：机构 {self.branches} 个，"
+            f"产品 {self.products} 个；新增客户 "
             f"{self.customers_added} 人、员工账号 {self.accounts_added} 个、答卷/投诉/整改问题 "
             f"{self.records_added} 条"
         )

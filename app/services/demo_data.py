@@ -5,8 +5,6 @@ from __future__ import annotations
 import string
 from typing import Any
 
-BANK_NAME = "示范商业银行"
-
 # (code, name, city, parent code); the head office first, then branches, then sub-branches.
 BRANCHES = [
     ("HO", "总行", "杭州", None),
