@@ -261,10 +261,10 @@ def load(conn, n_responses: int, n_complaints: int, plan, now: datetime) -> dict
 
 
 def _load_history(conn) -> int:
-    """Each loaded complaint's history as the 处理人员 page reads it: the 作出处理决定 step by one
-    of the demo bank's agents at its decision time, six more entries (notes, calls) spread over
-    its life, and the open cases assigned to an agent (about 700,000 entries for 100,000
-    complaints, as a desk writes them)."""
+    """Each loaded complaint's history: the 作出处理决定 step by one of the demo bank's agents at
+    its decision time (who ``decided_by_id`` names, as the 处理人员 page reads it), six more
+    entries (notes, calls) spread over its life, and the open cases assigned to an agent
+    (about 700,000 entries for 100,000 complaints, as a desk writes them)."""
     with conn.cursor() as cur:
         agents = cur.execute(
             "SELECT id, display_name FROM staff_user WHERE role = 'agent' ORDER BY id"
@@ -285,13 +285,17 @@ def _load_history(conn) -> int:
                     detail)
                 SELECT c.id, c.received_at + (g * interval '9 hours'), s.uid, s.name,
                        CASE WHEN g % 2 = 0 THEN 'note' ELSE 'contact' END, '处理记录', '{{}}'
-                FROM complaint c JOIN {staff} ON s.k = (c.id + g) % {n}
-                CROSS JOIN generate_series(1, 6) AS g
+                FROM complaint c CROSS JOIN generate_series(1, 6) AS g
+                JOIN {staff} ON s.k = (c.id + g) % {n}
                 WHERE c.reference LIKE 'BX%'"""
         )
         cur.execute(
             f"""UPDATE complaint c SET assignee_id = s.uid FROM {staff}
                 WHERE s.k = c.id % {n} AND c.reference LIKE 'BX%' AND c.decided_at IS NULL"""
+        )
+        cur.execute(
+            f"""UPDATE complaint c SET decided_by_id = s.uid FROM {staff}
+                WHERE s.k = c.id % {n} AND c.reference LIKE 'BX%' AND c.decided_at IS NOT NULL"""
         )
         return cur.execute("SELECT count(*) FROM complaint_event").fetchone()[0]
 
@@ -439,6 +443,7 @@ def endpoints(app, runs: int) -> list[tuple[str, str, float, float, int]]:
         "/manager/dashboards/complaints?branch=SZ&channel=regulator",
         "/manager/dashboards/handlers",
         "/manager/dashboards/handlers?branch=NJ",
+        "/manager/dashboards/annual-disclosure",
         "/manager/dashboards/voice",
         "/manager/dashboards/followups",
         "/manager/dashboards/surveys",

@@ -80,9 +80,28 @@ def run_migrations_online():
     conf_args.setdefault("include_object", include_object)
 
     with get_engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (create, copy, drop, rename); with foreign keys
+            # enforced, dropping a table other rows point at fails once it holds data. SQLite's
+            # own procedure for such changes: keys off (outside a transaction) while migrating,
+            # then check that every reference still resolves before the work is committed.
+            # (on the driver's connection: through SQLAlchemy it would begin a transaction
+            # first, and inside one SQLite ignores the pragma)
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left dangling references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -197,6 +197,9 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     named_staff_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     named_branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    # who made the decision ``first_decision`` refers to (看板 · 处理人员): set by 作出处理决定,
+    # kept by a review's decision
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     assigned_at: Mapped[datetime | None]
     clock_restarted_on: Mapped[date | None] = mapped_column(Date)
     extension_level: Mapped[int] = mapped_column(default=0)

@@ -480,6 +480,8 @@ def decide(
     complaint.decision_verified, complaint.decision_basis = verified, basis
     complaint.decision_text, complaint.remedies = text, remedies
     complaint.decided_at = utcnow()
+    if action == "decide":  # (a review's decision is judged apart; the first one stays theirs)
+        complaint.decided_by_id = actor.id
     return complaint
 
 

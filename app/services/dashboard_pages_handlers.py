@@ -1,17 +1,17 @@
 """看板 · 处理人员: complaint handling per staff member, for performance reviews (the 办法's
 Art. 27 counts complaint handling in them).
 
-A decision is credited to whoever made the case's first decision (the 作出处理决定 step in its
-history); a review's decision has a clock of its own and is not counted, but a review asked for
-is counted against the first decision, since it is the complainant's verdict on it. Decided,
-on time and days are the complaint rollup's own definitions (``complaint_contributions``), so a
+A decision is credited to whoever made it (``Complaint.decided_by_id``, set by 作出处理决定); a
+review's decision has a clock of its own and is not counted, but a review asked for is counted
+against the decision reviewed, since it is the complainant's verdict on it. Decided, on time
+and days follow the complaint rollup's definitions (``complaint_contributions``, in SQL), so a
 person's figures add up to the complaints page's for the same filters. The cases each person
 holds now (assigned, not yet decided) and those of them past their deadline are a live count,
 whatever the dates. Satisfaction is the share of 4–5 ratings in the surveys sent after the
 person's decisions (complaint-resolution follow-ups), shown only from the minimum sample.
 
-Read live from the complaints (not a rollup: there is no staff dimension in it); the page is
-opened for a review, not kept open, and its range is at most the dashboards' three years.
+Read live from the complaints, one grouped scan of the period's decisions (not a rollup: there
+is no staff dimension in it); the page is opened for a review, not kept open.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, case, func, or_, select
 
 from app.extensions import db
 from app.models import Complaint, Invitation, Response, User, utcnow
-from app.models.complaint import ComplaintEvent, Status, deadline_running_clause
+from app.models.complaint import deadline_running_clause
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, num, pct, r
-from app.services.rollup_rows import COMPLAINT_COLUMNS, complaint_contributions
-from app.services.rollups import day_start, local_day
+from app.services.rollups import TZ, day_start
 
 NO_ACTOR = "（未记录处理人）"
 COLUMNS = [
@@ -73,30 +71,50 @@ def _decided_in(f: Filters, *columns: Any) -> Select:
     period."""
     start, end = _period(f)
     first_decided = func.coalesce(Complaint.first_decided_at, Complaint.decided_at)
-    return dc.narrowed(select(*columns).where(first_decided >= start, first_decided < end), f)
+    stmt = select(*columns).select_from(Complaint)
+    return dc.narrowed(stmt.where(first_decided >= start, first_decided < end), f)
 
 
-def _with_deciders(f: Filters) -> Select:
-    """The decided complaints' rollup columns, id, and who made the first 作出处理决定 step (that
-    step lies in the period too: it is the first decision)."""
-    start, end = _period(f)
-    first = (
-        select(ComplaintEvent.complaint_id, func.min(ComplaintEvent.id).label("event_id"))
-        .where(
-            ComplaintEvent.kind == "status",
-            ComplaintEvent.to_status == Status.DECIDED.value,
-            ComplaintEvent.at >= start,
-            ComplaintEvent.at < end,
-        )
-        .group_by(ComplaintEvent.complaint_id)
-        .subquery()
+def _first(column_first: Any, column: Any) -> Any:
+    """The first decision's value of a pair of columns (``first_decision`` in SQL): the kept
+    first decision when a review was requested, else the decision itself."""
+    return case((Complaint.first_decided_at.is_not(None), column_first), else_=column)
+
+
+def _in_time() -> Any:
+    """1 when the first decision was made and told in time (``clock.decided_in_time``)."""
+    due = _first(Complaint.first_due_at, Complaint.due_at)
+    decided = _first(Complaint.first_decided_at, Complaint.decided_at)
+    told = _first(Complaint.first_decision_notified_at, Complaint.decision_notified_at)
+    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == "withdrawn")
+    return case(
+        (decided.is_(None), 0),
+        (due.is_(None), 1),
+        (decided > due, 0),
+        (or_(told.is_(None), told < decided), case((excused, 1), else_=0)),
+        (told <= due, 1),
+        else_=0,
     )
-    step = aliased(ComplaintEvent)
-    return (
-        _decided_in(f, Complaint.id, *COMPLAINT_COLUMNS, step.actor_id, step.actor_name)
-        .outerjoin(first, first.c.complaint_id == Complaint.id)
-        .outerjoin(step, step.id == first.c.event_id)
+
+
+def _local_date(column: Any) -> Any:
+    """A UTC timestamp's Beijing day, as a number of days (China has kept UTC+8 since 1991)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(TZ.key, column))
+    return func.julianday(func.date(column, "+8 hours"))
+
+
+def _decision_days() -> Any:
+    """Beijing days from receipt to the first decision, never below 0 (the rollup's)."""
+    days = _local_date(_first(Complaint.first_decided_at, Complaint.decided_at)) - _local_date(
+        Complaint.received_at
     )
+    return case((days < 0, 0), else_=days)
+
+
+def _by_decider(f: Filters, *columns: Any) -> Select:
+    """``columns`` over the period's decided complaints, grouped by who made the decision."""
+    return _decided_in(f, Complaint.decided_by_id, *columns).group_by(Complaint.decided_by_id)
 
 
 def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
@@ -108,28 +126,35 @@ def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
             people[key] = _Person(name or NO_ACTOR)
         return people[key]
 
-    by_case: dict[int, _Person] = {}
-    for row in db.session.execute(_with_deciders(f)):
-        p = by_case[row.id] = person(row.actor_id, row.actor_name)
-        for _key, counts in complaint_contributions(row, local_day):
-            if "decided" in counts:  # (its day is in the period: the query chose it so)
-                p.decided += 1
-                p.in_time += counts["decided_in_time"]
-                p.days += counts["decision_days"]
-        p.reviewed += int(row.review_requested_on is not None)
-    if by_case:
-        ratings = db.session.execute(
-            select(Invitation.complaint_id, Response.csat)
-            .join(Response, Response.invitation_id == Invitation.id)
-            .where(
-                Invitation.complaint_id.in_(_decided_in(f, Complaint.id)),
-                Response.csat.is_not(None),
-            )
+    ratings = (
+        select(
+            Invitation.complaint_id,
+            func.count(Response.id).label("rated"),
+            func.sum(case((Response.csat >= 4, 1), else_=0)).label("satisfied"),
         )
-        for complaint_id, csat in ratings:
-            p = by_case[complaint_id]
-            p.rated += 1
-            p.satisfied += int(csat >= 4)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(Invitation.complaint_id.is_not(None), Response.csat.is_not(None))
+        .group_by(Invitation.complaint_id)
+        .subquery()
+    )
+    decisions = _by_decider(
+        f,
+        func.count(Complaint.id),
+        func.sum(_in_time()),
+        func.sum(_decision_days()),
+        func.sum(case((Complaint.review_requested_on.is_not(None), 1), else_=0)),
+        func.sum(ratings.c.rated),
+        func.sum(ratings.c.satisfied),
+    ).outerjoin(ratings, ratings.c.complaint_id == Complaint.id)
+    for actor_id, *figures in db.session.execute(decisions):
+        decided, in_time, days, reviewed, rated, satisfied = (int(x or 0) for x in figures)
+        p = person(actor_id, None)
+        p.decided += decided
+        p.in_time += in_time
+        p.days += days
+        p.reviewed += reviewed
+        p.rated += rated
+        p.satisfied += satisfied
     now = utcnow()
     open_cases = dc.narrowed(
         select(Complaint.assignee_id, User.display_name, Complaint.due_at)

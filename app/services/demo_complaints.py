@@ -466,6 +466,8 @@ def _walk(
             c.decision_verified = "调取了业务办理记录、录音录像和系统日志。"
             c.decision_basis = "依据相关服务协议和收费标准，并结合客户实际情况。"
             c.decision_text, c.remedies, c.decided_at = text, ["review", "mediation"], at
+        if step == "decide":  # (as complaint_handling.decide records who decided)
+            c.decided_by_id = by.id if by is not None else None
         if step == "pause":
             c.pauses = [[clock.local_date(at).isoformat(), None]]
         if step in CLOSING_STEPS:

@@ -163,3 +163,36 @@ def test_first_decision_is_filled_from_the_history(db_session):
     migration._backfill(db.session.connection())
     db.session.expire_all()
     assert {c.id: first(c) for c in db.session.scalars(every)} == expected
+
+
+def test_decided_by_is_filled_from_the_history(db_session):
+    """Migration d3a7c5e9f104 gives decided cases the staff member of their latest step to
+    已作出处理决定, which is who the application records at 作出处理决定; a review's decision
+    (to 核查已决定) does not count."""
+    import importlib
+
+    from app.models import Complaint
+    from app.services import complaint_clock as clock
+    from app.services import complaint_handling as handling
+    from tests import factories
+    from tests.services.test_complaint_reviews import _decided_first
+
+    agent = factories.user(Role.AGENT, "HZ", display_name="首次决定人")
+    head = factories.user(Role.HQ_MANAGER, "HO", display_name="核查决定人")
+    case = _decided_first(agent, days_after_receipt=10)
+    handling.request_review(
+        case.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
+    )
+    decision = handling.Decision("重新核实了扣费", "依据领用合约", "维持原决定", ("mediation",))
+    handling.decide(case.id, actor=head, decision=decision)
+    every = select(Complaint).execution_options(include_all_branches=True)
+    expected = {c.id: c.decided_by_id for c in db.session.scalars(every)}
+    assert expected[case.id] == agent.id
+    assert sum(v is not None for v in expected.values()) > 10  # the demo's decided cases
+    db.session.execute(update(Complaint).values(decided_by_id=None))
+    migration = importlib.import_module(
+        "migrations.versions.20261212_d3a7c5e9f104_complaint_decided_by"
+    )
+    migration._backfill(db.session.connection())
+    db.session.expire_all()
+    assert {c.id: c.decided_by_id for c in db.session.scalars(every)} == expected

@@ -67,6 +67,7 @@ def test_handlers_figures(app, monkeypatch):
     first = _decided(hz, "HZ01")
     second = _decided(hz, "HZ02")
     third = _decided(nj, "NJ01")
+    _decided(nj, "NJ03", days_ago=20)  # decided and told on day 20: past the 15 days
     today = complaint_handling.clock.local_date(utcnow())
     complaint_handling.request_review(second.id, actor=hz, requested_on=today, reason="不服决定")
     open_late = factories.accepted_complaint(20, FEE, branch_code="NJ02")  # 15 days passed
@@ -86,7 +87,8 @@ def test_handlers_figures(app, monkeypatch):
         50.0,
     )
     assert (a["回访答卷（份）"], a["处理满意度（%）"]) == (2, 50.0)
-    assert (b["作出决定（件）"], b["回访答卷（份）"], b["处理满意度（%）"]) == (1, 1, None)
+    assert (b["作出决定（件）"], b["回访答卷（份）"], b["处理满意度（%）"]) == (2, 1, None)
+    assert (b["法定时限内（件）"], b["时限内占比（%）"], b["平均处理天数"]) == (1, 50.0, 12.5)
     assert (b["当前在办（件）"], b["其中已超期（件）"]) == (1, 1)
     assert a["法定时限内（件）"] == 2 and a["平均处理天数"] == 5.0
     # every decision of the period is someone's, and they add up to the complaints page
