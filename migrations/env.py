@@ -84,10 +84,9 @@ def run_migrations_online():
         if sqlite:
             # A batch migration rebuilds a table (create, copy, drop, rename); with foreign keys
             # enforced, dropping a table other rows point at fails once it holds data. SQLite's
-            # own procedure for such changes: keys off (outside a transaction) while migrating,
-            # then check that every reference still resolves before the work is committed.
-            # (on the driver's connection: through SQLAlchemy it would begin a transaction
-            # first, and inside one SQLite ignores the pragma)
+            # own procedure for such changes: keys off (outside a transaction: on the driver's
+            # connection, since SQLAlchemy would begin one first and SQLite ignores the pragma
+            # inside it) while migrating, then check that every reference still resolves.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             context.configure(
@@ -99,8 +98,13 @@ def run_migrations_online():
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise RuntimeError(f"migration left dangling references: {broken[:5]}")
+            if sqlite and connection.in_transaction():
+                connection.commit()  # (so that the pragma below is not ignored inside it)
         finally:
             if sqlite:
+                if connection.in_transaction():  # (a failed migration: nothing is kept)
+                    connection.rollback()
+                # keys on again before the connection goes back to the pool
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
