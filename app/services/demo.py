@@ -205,6 +205,7 @@ def _seed_rows(*, customers: int, responses: int, audit_history: bool) -> SeedRe
             report.records_added += demo_surveys.seed(responses=responses)
             complaints_added = demo_complaints.seed_complaints()
             report.records_added += complaints_added
+            demo_complaints.link_resolution_answers()  # (answers and cases of any seed)
             report.records_added += demo_improvements.seed_improvements()
             if complaints_added and audit_history:  # (the first seed: with its cases)
                 report.records_added += demo_audit.seed_audit()

@@ -12,7 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, select
 
 from app.extensions import db
-from app.models import Customer, OutboxMessage, Product, User, utcnow
+from app.models import (
+    Customer,
+    Invitation,
+    OutboxMessage,
+    Product,
+    Response,
+    Survey,
+    User,
+    utcnow,
+)
 from app.models.complaint import Complaint, ComplaintEvent, Status
 from app.services import complaint_clock as clock
 from app.services import demo_data
@@ -651,3 +660,59 @@ def _add(
         complaint.assignee_id, complaint.assigned_at = actor.id, received
     _walk(complaint, PATHS[state], actor, rng, codes, late, reviewer=s.staff.get("hq"))
     s.added += 1
+
+
+def link_resolution_answers() -> int:
+    """Tie the demo's complaint-resolution answers to the cases they ask about, as the
+    complaint-closed rule does (it surveys the complainant a day after the close): each answer
+    not sent by a campaign goes to a case closed 1–10 days before it was submitted (else the
+    latest closed before), once per case, and takes the case's customer, unit and product.
+    Without this 处理人员's 处理满意度 and the complaint pages had no answers about any case."""
+    survey_id = db.session.scalar(select(Survey.id).where(Survey.code == "complaint-resolution"))
+    if survey_id is None:
+        return 0
+    answers = db.session.execute(
+        select(Response, Invitation)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .where(
+            Response.survey_id == survey_id,
+            Invitation.campaign_id.is_(None),
+            Invitation.complaint_id.is_(None),
+        )
+        .order_by(Response.submitted_at)
+    ).all()
+    closed = list(
+        db.session.scalars(
+            select(Complaint)
+            .where(
+                Complaint.status == Status.CLOSED,
+                Complaint.customer_id.is_not(None),
+                Complaint.closed_at.is_not(None),
+                Complaint.id.not_in(
+                    select(Invitation.complaint_id).where(Invitation.complaint_id.is_not(None))
+                ),
+            )
+            .order_by(Complaint.closed_at)
+        )
+    )
+    linked = 0
+    for response, invitation in answers:
+        latest = response.submitted_at - timedelta(days=1)
+        earlier = [c for c in closed if c.closed_at <= latest]
+        if not earlier:
+            continue
+        near = [c for c in earlier if c.closed_at >= latest - timedelta(days=9)]
+        case = (near or earlier)[-1]
+        closed.remove(case)
+        invitation.complaint_id = case.id
+        sent = min(case.closed_at + timedelta(days=1), response.submitted_at - timedelta(hours=1))
+        invitation.created_at = case.closed_at  # (the close scheduled it)
+        invitation.scheduled_at = invitation.sent_at = sent
+        if invitation.opened_at is not None:
+            invitation.opened_at = min(max(invitation.opened_at, sent), response.submitted_at)
+        for row in (invitation, response):
+            row.customer_id, row.branch_id = case.customer_id, case.branch_id
+            row.product_id = case.product_id or row.product_id
+        linked += 1
+    db.session.flush()
+    return linked

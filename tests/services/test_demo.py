@@ -63,6 +63,16 @@ def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session)
 
     made = db_session.execute(select(Invitation.created_at, Invitation.sent_at)).all()
     assert made and all(created <= sent for created, sent in made if sent)  # made, then sent
+    # complaint-resolution answers ask complainants about their closed cases (处理满意度)
+    asked = db_session.execute(
+        select(Response.submitted_at, Response.customer_id, Complaint.closed_at, Complaint)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Complaint, Complaint.id == Invitation.complaint_id)
+    ).all()
+    assert len(asked) > 100
+    for submitted, customer_id, closed, case in asked:
+        assert closed < submitted and customer_id == case.customer_id
+        assert case.decided_by_id is not None  # (who decided it: 处理人员)
     from app.models import TriggerRule
     from app.services import survey_triggers
 
