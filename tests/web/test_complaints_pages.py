@@ -591,3 +591,18 @@ def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth,
     refused = client.get("/staff/complaints/export.xlsx?queue=all", follow_redirects=True)
     assert "超过单次导出上限 1 条" in refused.get_data(as_text=True)
     assert refused.request.path == "/staff/complaints"
+
+
+def test_the_next_page_keeps_the_received_date_filter(client, auth, monkeypatch):
+    """下一页 dropped 受理日期: page 2 listed cases from every day."""
+    from app.services import complaint_queue
+
+    monkeypatch.setattr(complaint_queue, "PAGE_SIZE", 1)
+    make(), make()
+    auth.login("agent")
+    today = complaint_clock.local_date(utcnow()).isoformat()
+    query = f"queue=all&received_from={today}&received_to={today}"
+    page = unescape(client.get(f"/staff/complaints?{query}").get_data(as_text=True))
+    following = re.search(r'<a href="([^"]+)">下一页</a>', page)
+    assert following, "two cases received today, one a page"
+    assert f"received_from={today}" in following[1] and f"received_to={today}" in following[1]
