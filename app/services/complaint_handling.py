@@ -505,6 +505,11 @@ def record_notice(
         raise ValidationFailed("请选择告知方式", field="method")
     if purpose not in NOTICE_PURPOSES:
         raise ValidationFailed("请选择告知事项", field="purpose")
+    if purpose in DECISION_PURPOSES and complaint.decided_at is None:
+        # (an empty form once sent the customer "处理决定告知" about no decision at all)
+        raise ValidationFailed(
+            "尚未作出处理决定，不能告知处理决定，请选择其他告知事项", field="purpose"
+        )
     note = (note or "").strip()
     detail = {"method": method, "purpose": purpose}
     if method in ("sms", "email"):

@@ -434,8 +434,11 @@ def test_the_first_proof_of_the_decision_notice_is_when_the_decision_was_communi
     agent = factories.user(Role.AGENT, "HZ")
     c = new()
     handling.accept(c.id, actor=agent)
-    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
-    assert c.decision_notified_at is None  # (nothing decided yet)
+    with pytest.raises(ValidationFailed, match="尚未作出处理决定"):  # (nothing decided yet)
+        handling.record_notice(
+            c.id, actor=agent, method="phone", purpose="decision", outcome="reached"
+        )
+    assert c.decision_notified_at is None
     decide(c, agent)
     assert c.status == Status.DECIDED and c.awaiting_notice and c.deadline_running
     handling.record_notice(

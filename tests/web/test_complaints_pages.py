@@ -606,3 +606,19 @@ def test_the_next_page_keeps_the_received_date_filter(client, auth, monkeypatch)
     following = re.search(r'<a href="([^"]+)">下一页</a>', page)
     assert following, "two cases received today, one a page"
     assert f"received_from={today}" in following[1] and f"received_to={today}" in following[1]
+
+
+def test_no_decision_notice_before_there_is_a_decision(client, auth, db_session):
+    """The 记录告知 form, sent as it came (处理决定告知 by SMS) on a case not yet decided, texted
+    the customer "投诉 …：处理决定告知" about no decision at all."""
+    c = _accepted(days_ago=2)
+    auth.login("agent")
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert '<option selected value="other">其他告知</option>' in page  # the form's default now
+    before = _written(db_session, c)
+    response = _post(client, c, "notice", purpose="decision", method="sms", outcome="")
+    text = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "尚未作出处理决定，不能告知处理决定" in text and 'id="notice-purpose-error"' in text
+    assert _written(db_session, c) == before
+

@@ -210,6 +210,8 @@ def _blank(name: str, complaint: Complaint):
         }
     if name == "notice" and complaint.status == "declined":
         data["purpose"] = "decline"  # (Art. 18: whoever raised it is told why)
+    elif name == "notice" and complaint.decided_at is None:
+        data["purpose"] = "other"  # no decision to tell yet (the service refuses that purpose)
     if name == "assign" and complaint.assignee_id:
         data["assignee"] = str(complaint.assignee_id)
     form = cls(prefix=name, formdata=None, data=data)
