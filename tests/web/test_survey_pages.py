@@ -811,7 +811,7 @@ def test_published_survey_page_shows_no_content_hash(client, auth):
 
 def test_a_refused_call_record_keeps_what_the_agent_typed(client, auth):
     """预约回拨 without a time (or one in the past) is refused: the agent's note was lost on the
-    redirect. The message now shows by the call form, the note and time still in their boxes,
+    redirect. The message now shows under the time box, the note and time still in their boxes,
     and nothing is recorded."""
     submit(client, answered(ext="WEB-CALLNOTE"))
     task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
@@ -824,6 +824,12 @@ def test_a_refused_call_record_keeps_what_the_agent_typed(client, auth):
     html = unescape(refused.get_data(as_text=True))
     assert refused.status_code == 422 and 'value="客户说晚上方便"' in html
     form = html.split("记录本次通话")[1].split("</form>")[0]
-    assert 'class="flash flash-error"' in form and "预约" in form
+    # under the time box it is about, the box marked (it was a banner atop the form)
+    assert 'class="flash flash-error"' not in form
+    assert (
+        '<p class="error" id="callback_at-error" role="alert">请填写晚于当前时间的预约回拨时间'
+        in form
+    )
+    assert 'aria-invalid="true" aria-describedby="callback_at-error"' in form
     db.session.expire_all()
     assert db.session.get(FollowUp, task.id).call_attempts == []

@@ -92,7 +92,8 @@ def followup_attempt(task_id: int):
         raise  # another branch's task, or none: 404, never a hint that it exists
     except ValidationFailed as err:  # shown by the call form, with the note and time kept
         typed = {key: request.form.get(key, "")[:1000] for key in ("note", "callback_at")}
-        return _detail(task_id, status=err.status, call={"error": err.message, **typed})
+        call = {"error": err.message, "fields": err.fields, **typed}  # a field's under it
+        return _detail(task_id, status=err.status, call=call)
     except ServiceError as err:  # e.g. the task closed meanwhile: its page has no call form
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
