@@ -250,7 +250,7 @@ def _check_pause_day(complaint: Complaint, day: date) -> None:
         # the period had run out by then: nothing is left to pause, and the paused days would
         # move a passed deadline (a late case read as on time)
         raise ValidationFailed(
-            f"中止日期不能晚于处理时限（{due:%Y年%m月%d日}），时限届满后不能中止计时", field="on"
+            f"中止日期不能晚于办理时限（{due:%Y年%m月%d日}），时限届满后不能中止计时", field="on"
         )
     resumed = [date.fromisoformat(p[1]) for p in complaint.pauses or [] if p[1]]
     if resumed and day < max(resumed):
@@ -331,7 +331,7 @@ def extend(
     due = run_out_on(complaint)
     if due is not None:
         raise ValidationFailed(
-            f"处理时限已于 {due:%Y年%m月%d日} 届满，不能再延期；延期须在时限届满前决定并告知客户",
+            f"办理时限已于 {due:%Y年%m月%d日} 届满，不能再延期；延期须在时限届满前决定并告知客户",
             field="level",
         )
     reason = _require(reason, "reason", "延期理由", 4)

@@ -71,7 +71,7 @@ def test_stale_form_keeps_input_and_explains(client, auth, db_session):
     )
     db_session.refresh(c)
     last_day = complaint_clock.local_date(c.due_at)
-    done = f"{c.reference}：已受理，处理时限至 {last_day:%Y年%m月%d日}（含当日）"
+    done = f"{c.reference}：已受理，办理时限至 {last_day:%Y年%m月%d日}（含当日）"
     assert done in accepted.get_data(as_text=True)  # which case, and the deadline now
     typed = "客户来电补充说明：扣费发生在十一月三日"
     response = client.post(
@@ -557,7 +557,7 @@ def test_an_overdue_case_offers_no_extension_and_says_why(client, auth):
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
     due = complaint_clock.local_date(c.due_at)
     assert 'id="act-extend"' not in page
-    assert f"处理时限已于 {due:%Y年%m月%d日} 届满，不能再延期。" in page
+    assert f"办理时限已于 {due:%Y-%m-%d} 届满，不能再延期。" in page
 
 
 def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth, monkeypatch):
@@ -622,3 +622,13 @@ def test_no_decision_notice_before_there_is_a_decision(client, auth, db_session)
     assert "尚未作出处理决定，不能告知处理决定" in text and 'id="notice-purpose-error"' in text
     assert _written(db_session, c) == before
 
+
+def test_an_action_on_an_overdue_case_does_not_announce_a_past_deadline(client, auth):
+    """开始处理 on a case 20 days old said "处理时限至 <a day long gone>（含当日）"."""
+    c = _accepted(days_ago=20)
+    due = complaint_clock.local_date(c.due_at)
+    auth.login("agent")
+    assert _post(client, c, "start").status_code == 302
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert f"{c.reference}：已开始处理，已超过办理时限（{due:%Y年%m月%d日}）" in page
+    assert "时限至" not in page

@@ -161,6 +161,6 @@ def test_extension_flash_says_what_was_done(client, auth):
     done = done.get_data(as_text=True)
     db.session.refresh(c)
     assert (
-        f"{c.reference}：已延长处理期限，处理时限至 "
+        f"{c.reference}：已延长办理时限，办理时限至 "
         f"{complaint_clock.local_date(c.due_at):%Y年%m月%d日}（含当日）" in done
     )

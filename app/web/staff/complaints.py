@@ -167,7 +167,7 @@ SUCCESS = {
     "merge": "已合并",
     "review": "已登记核查申请",
     "attach": "已补充附件",
-    "extend": "已延长处理期限",
+    "extend": "已延长办理时限",
     "withdraw": "已登记客户撤回",
 }
 
@@ -438,13 +438,22 @@ def _done(action: str, complaint: Complaint) -> str:
     if action == "decide" and complaint.status == "review_decided":
         what = ACTION_LABELS["decide_review"]
     text = f"{complaint.reference}：{what if what.startswith('已') else '已' + what}"
-    if complaint.awaiting_notice and complaint.due_at:
-        due = clock.local_date(complaint.due_at)
-        text += f"，请于 {due:%Y年%m月%d日}（含当日）前将处理决定告知客户并留存凭证"
-    elif complaint.clock_running and complaint.due_at:
-        text += f"，处理时限至 {clock.local_date(complaint.due_at):%Y年%m月%d日}（含当日）"
+    due = clock.local_date(complaint.due_at) if complaint.due_at else None
+    late = due is not None and due < clock.local_date(utcnow())  # (no "时限至" a past day)
+    if complaint.awaiting_notice and due:
+        text += (
+            f"，已超过办理时限（{due:%Y年%m月%d日}），请尽快将处理决定告知客户并留存凭证"
+            if late
+            else f"，请于 {due:%Y年%m月%d日}（含当日）前将处理决定告知客户并留存凭证"
+        )
+    elif complaint.clock_running and due:
+        text += (
+            f"，已超过办理时限（{due:%Y年%m月%d日}）"
+            if late
+            else f"，办理时限至 {due:%Y年%m月%d日}（含当日）"
+        )
     elif complaint.status == "paused":
-        text += "，处理时限中止计算"
+        text += "，办理时限中止计算"
     return text
 
 

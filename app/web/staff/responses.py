@@ -120,5 +120,5 @@ def response_to_complaint(response_id: int):
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("staff.response_detail", response_id=response_id))
-    flash(f"已转为投诉 {complaint.reference}，15 日处理时限自今日起算", "success")
+    flash(f"已转为投诉 {complaint.reference}，15 日办理时限自今日起算", "success")
     return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
