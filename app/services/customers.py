@@ -106,20 +106,7 @@ def inactive_message(row: Branch | Any) -> str:
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 # Control characters: C0 but the tab and line breaks, DEL, C1. Nobody types them; systems pass
 # them on from binary fields or terminal escapes, and a worksheet or an XML file cannot hold them.
-# The bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069) are stripped
-# too: no Chinese name or complaint needs them, and U+202E shows "王芳\u202e0021" to staff as a
-# reversed, different text (a spoofing trick).
-_CONTROL = dict.fromkeys(
-    [
-        *range(0x09),
-        0x0B,
-        0x0C,
-        *range(0x0E, 0x20),
-        *range(0x7F, 0xA0),
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    ]
-)
+_CONTROL = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 
 
 def visible_text(value: str | None) -> str:
