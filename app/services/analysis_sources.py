@@ -11,11 +11,18 @@ from app.models import CallAttempt, Complaint, FollowUp, Response
 from app.services import analysis
 
 
+def complaint_text(content: str, demand: str | None) -> str:
+    """What is read of a complaint: its content and, on a line of its own, its demand (诉求).
+    The intake's category suggestion reads the same text as the analysis, so that the two
+    never name different categories for one case."""
+    return content + (f"\n诉求：{demand}" if demand else "")
+
+
 def _complaint(complaint_id: int) -> analysis.SourceText | None:
     complaint = db.session.get(Complaint, complaint_id)
     if complaint is None:
         return None
-    text = complaint.content + (f"\n诉求：{complaint.demand}" if complaint.demand else "")
+    text = complaint_text(complaint.content, complaint.demand)
     return analysis.SourceText(text, complaint.branch_id, complaint.received_at)
 
 

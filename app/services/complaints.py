@@ -26,6 +26,7 @@ from app.security import pii, uploads
 from app.security.uploads import FileData
 from app.services import analysis, audit, channels, notify
 from app.services import complaint_clock as clock
+from app.services.analysis_sources import complaint_text
 from app.services.complaint_files import (
     UPLOADED,
     FileRules,
@@ -257,7 +258,7 @@ def text_cues(content: str) -> TextCues:
 
 
 def _classify(complaint: Complaint, cues: TextCues | None) -> None:
-    cues = cues or text_cues(complaint.content)
+    cues = cues or text_cues(complaint_text(complaint.content, complaint.demand))
     suggestion = cues.suggestion
     complaint.suggestion = suggestion.to_dict()
     for attr, pick in (
@@ -567,7 +568,7 @@ def with_cues(data: IntakeData) -> IntakeData:
     content = printable_text(data.content)
     if data.cues is not None or not content or len(data.content) > MAX_CONTENT:
         return data  # (an empty or too long text is refused by the validation anyway)
-    return replace(data, cues=text_cues(content))
+    return replace(data, cues=text_cues(complaint_text(content, printable_text(data.demand))))
 
 
 @transactional

@@ -52,6 +52,25 @@ def decide(c, actor):
     )
 
 
+def test_the_intake_suggestion_reads_the_demand_as_the_analysis_does(db_session):
+    """The 诉求 can decide the category (撤销不良征信记录: 个人金融信息): the case's 系统建议 and
+    its text analysis read the same text and name the same category."""
+    from app.services import analysis
+
+    complaint, _ = complaints.create_complaint(
+        IntakeData(
+            channel="web",
+            content="上个月我已经按时全额还款，但系统显示逾期，还产生了28元滞纳金，担心影响征信。",
+            demand="要求撤销不良征信记录。",
+            name="张三",
+            phone="13911113333",
+        )
+    )
+    result = analysis.analyze_source("complaint", complaint.id)
+    assert complaint.suggestion["business"]["code"] == result.business_code == "B06"
+    assert complaint.code_business == "B06"
+
+
 def test_intake_matches_by_phone_classifies_and_acknowledges(db_session):
     customer = factories.customer("HZ02", phone="13911112222")
     complaint, _ = complaints.create_complaint(
