@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import (
     Customer,
     Invitation,
+    OutboundMessage,
     OutboxMessage,
     Product,
     Response,
@@ -34,6 +35,7 @@ from app.services.complaints import (
     refresh_due,
 )
 from app.services.workbench import ALERT_LOOKBACK_DAYS
+from nlp.redact import mask_email, mask_phone
 
 # Together with the improvement scenarios' cases (demo_improvements: ~30 a month in the last four
 # months) every month has about as many cases (70-90) as any other: no false "rise" on the charts.
@@ -665,8 +667,9 @@ def _add(
 def link_resolution_answers() -> int:
     """Tie the demo's complaint-resolution answers to the cases they ask about, as the
     complaint-closed rule does (it surveys the complainant a day after the close): each answer
-    not sent by a campaign goes to a case closed 1–10 days before it was submitted (else the
-    latest closed before), once per case, and takes the case's customer, unit and product.
+    not sent by a campaign goes to a case closed 1–10 days before its invitation went out (else
+    the latest closed before), once per case, and takes the case's customer, unit and product;
+    the invitation's times and its message stay as they were.
     Without this 处理人员's 处理满意度 and the complaint pages had no answers about any case."""
     survey_id = db.session.scalar(select(Survey.id).where(Survey.code == "complaint-resolution"))
     if survey_id is None:
@@ -697,22 +700,38 @@ def link_resolution_answers() -> int:
     )
     linked = 0
     for response, invitation in answers:
-        latest = response.submitted_at - timedelta(days=1)
+        latest = (invitation.sent_at or response.submitted_at) - timedelta(days=1)
         earlier = [c for c in closed if c.closed_at <= latest]
         if not earlier:
             continue
         near = [c for c in earlier if c.closed_at >= latest - timedelta(days=9)]
         case = (near or earlier)[-1]
+        customer = db.session.get(Customer, case.customer_id)
+        if customer is None or not _address(customer, invitation.channel):
+            continue  # (the rule could not have reached them on this channel)
         closed.remove(case)
         invitation.complaint_id = case.id
-        sent = min(case.closed_at + timedelta(days=1), response.submitted_at - timedelta(hours=1))
-        invitation.created_at = case.closed_at  # (the close scheduled it)
-        invitation.scheduled_at = invitation.sent_at = sent
-        if invitation.opened_at is not None:
-            invitation.opened_at = min(max(invitation.opened_at, sent), response.submitted_at)
         for row in (invitation, response):
             row.customer_id, row.branch_id = case.customer_id, case.branch_id
             row.product_id = case.product_id or row.product_id
+        _readdress(invitation, customer)
         linked += 1
     db.session.flush()
     return linked
+
+
+def _address(customer: Customer, channel: str) -> str | None:
+    return customer.email if channel == "email" else customer.phone
+
+
+def _readdress(invitation: Invitation, customer: Customer) -> None:
+    """The invitation's messages go to the complainant it now asks (address and mask)."""
+    messages = db.session.scalars(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == invitation.id)
+    )
+    for message in messages:
+        address = _address(customer, message.channel) or ""
+        message.customer_id = customer.id
+        message.recipient_masked = (mask_email if message.channel == "email" else mask_phone)(
+            address
+        )

@@ -70,8 +70,16 @@ def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session)
         .join(Complaint, Complaint.id == Invitation.complaint_id)
     ).all()
     assert len(asked) > 100
+    from app.models import OutboundMessage
+
     for submitted, customer_id, closed, case in asked:
         assert closed < submitted and customer_id == case.customer_id
+        sent_to = db_session.scalars(
+            select(OutboundMessage.customer_id)
+            .join(Invitation, Invitation.id == OutboundMessage.invitation_id)
+            .where(Invitation.complaint_id == case.id)
+        ).all()
+        assert set(sent_to) <= {case.customer_id}  # (its messages went to the complainant)
         assert case.decided_by_id is not None  # (who decided it: 处理人员)
     from app.models import TriggerRule
     from app.services import survey_triggers
