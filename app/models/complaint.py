@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     or_,
     text,
 )
@@ -345,6 +346,31 @@ def first_decision(row: Any) -> FirstDecision:
     if row.first_decided_at is not None:
         return FirstDecision(row.first_due_at, row.first_decided_at, row.first_decision_notified_at)
     return FirstDecision(row.due_at, row.decided_at, row.decision_notified_at)
+
+
+def first_decision_clause() -> tuple[Any, Any, Any]:
+    """SQL for ``first_decision``: (due, decided, notified) of the first decision."""
+    kept = Complaint.first_decided_at.is_not(None)
+    return (
+        case((kept, Complaint.first_due_at), else_=Complaint.due_at),
+        case((kept, Complaint.first_decided_at), else_=Complaint.decided_at),
+        case((kept, Complaint.first_decision_notified_at), else_=Complaint.decision_notified_at),
+    )
+
+
+def first_decided_in_time_clause() -> Any:
+    """SQL for ``complaint_clock.decided_in_time(*first_decision(c), excused=c.notice_excused)``
+    (the rollup's 法定时限内), as 1 or 0: made, and communicated, by the deadline."""
+    due, decided, told = first_decision_clause()
+    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == Status.WITHDRAWN)
+    return case(
+        (decided.is_(None), 0),
+        (due.is_(None), 1),
+        (decided > due, 0),
+        (or_(told.is_(None), told < decided), case((excused, 1), else_=0)),
+        (told <= due, 1),
+        else_=0,
+    )
 
 
 def deadline_running_clause() -> Any:

@@ -23,10 +23,10 @@ from app.models import Complaint
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics
 from app.services.dashboard_filters import CHANNELS, Filters
+from app.services.dashboard_pages import r
 from app.services.errors import ValidationFailed
 from app.services.rollups import TZ
 from nlp import load_taxonomy
-from surveys.scoring import half_up
 
 UNCLASSIFIED = "未分类"
 VAGUE = {UNCLASSIFIED, "其他"}  # rows the draft paragraph does not name (the tables show them)
@@ -106,16 +106,17 @@ def default_year() -> int:
     return last if _received(last) else last + 1
 
 
-def parse_year(value: str | None) -> int:
-    """A year typed in the URL; ValidationFailed (in Chinese) unless it is one of ``years()``."""
+def parse_year(value: str | None, allowed: list[int] | None = None) -> int:
+    """A year typed in the URL; ValidationFailed (in Chinese) unless it is one of ``allowed``
+    (``years()`` when not given)."""
     if not value:
         return default_year()
     text = value.strip()
     if not (text.isdigit() and len(text) == 4):
         raise ValidationFailed("年度格式应为 2026 这样的四位年份", field="year")
-    year = int(text)
-    if year not in years():
-        raise ValidationFailed(f"只能选择 {min(years())} 至 {max(years())} 年", field="year")
+    year, allowed = int(text), allowed or years()
+    if year not in allowed:
+        raise ValidationFailed(f"只能选择 {min(allowed)} 至 {max(allowed)} 年", field="year")
     return year
 
 
@@ -146,11 +147,7 @@ def _same_days_before(start: date, end: date) -> tuple[date, date]:
 
 
 def _pct(part: int, whole: int) -> float | None:
-    return half_up(100 * part / whole, 1) if whole else None
-
-
-def _rounded(value: float | None, scale: float = 1) -> float | None:
-    return None if value is None else half_up(scale * value, 1)
+    return r(100 * part / whole) if whole else None
 
 
 def _shares(items: list[tuple[str, int]], whole: int, level: int = 0) -> list[Share]:
@@ -231,15 +228,13 @@ def build(year: int) -> Disclosure:
         causes=_causes(f, whole),
         channels=_channels(f, whole),
         decided=total.decided,
-        in_time_share=None
-        if total.in_time_share is None
-        else half_up(100 * total.in_time_share, 1),
-        mean_days=_rounded(total.mean_days),
+        in_time_share=r(total.in_time_share, 1, 100),
+        mean_days=r(total.mean_days),
         regulator=dc.total(f, regulator=True).received,
         major=total.major,
     )
     if d.comparable and previous:
-        d = replace(d, change=half_up(100 * (whole - previous) / previous, 1))
+        d = replace(d, change=r(100 * (whole - previous) / previous))
     return d
 
 

@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, select
 
 from app.extensions import db
 from app.models import Complaint, Invitation, Response, User, utcnow
-from app.models.complaint import deadline_running_clause
+from app.models.complaint import (
+    deadline_running_clause,
+    first_decided_in_time_clause,
+    first_decision_clause,
+)
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
@@ -70,31 +74,9 @@ def _decided_in(f: Filters, *columns: Any) -> Select:
     """``columns`` of the complaints (in the filters' scope) whose first decision falls in the
     period."""
     start, end = _period(f)
-    first_decided = func.coalesce(Complaint.first_decided_at, Complaint.decided_at)
+    _, first_decided, _ = first_decision_clause()
     stmt = select(*columns).select_from(Complaint)
     return dc.narrowed(stmt.where(first_decided >= start, first_decided < end), f)
-
-
-def _first(column_first: Any, column: Any) -> Any:
-    """The first decision's value of a pair of columns (``first_decision`` in SQL): the kept
-    first decision when a review was requested, else the decision itself."""
-    return case((Complaint.first_decided_at.is_not(None), column_first), else_=column)
-
-
-def _in_time() -> Any:
-    """1 when the first decision was made and told in time (``clock.decided_in_time``)."""
-    due = _first(Complaint.first_due_at, Complaint.due_at)
-    decided = _first(Complaint.first_decided_at, Complaint.decided_at)
-    told = _first(Complaint.first_decision_notified_at, Complaint.decision_notified_at)
-    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == "withdrawn")
-    return case(
-        (decided.is_(None), 0),
-        (due.is_(None), 1),
-        (decided > due, 0),
-        (or_(told.is_(None), told < decided), case((excused, 1), else_=0)),
-        (told <= due, 1),
-        else_=0,
-    )
 
 
 def _local_date(column: Any) -> Any:
@@ -106,9 +88,8 @@ def _local_date(column: Any) -> Any:
 
 def _decision_days() -> Any:
     """Beijing days from receipt to the first decision, never below 0 (the rollup's)."""
-    days = _local_date(_first(Complaint.first_decided_at, Complaint.decided_at)) - _local_date(
-        Complaint.received_at
-    )
+    _, decided, _ = first_decision_clause()
+    days = _local_date(decided) - _local_date(Complaint.received_at)
     return case((days < 0, 0), else_=days)
 
 
@@ -117,14 +98,12 @@ def _by_decider(f: Filters, *columns: Any) -> Select:
     return _decided_in(f, Complaint.decided_by_id, *columns).group_by(Complaint.decided_by_id)
 
 
-def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
-    people: dict[tuple[int | None, str], _Person] = {}
+def _people(f: Filters) -> dict[int | None, _Person]:
+    """Per staff id (None: decisions nobody is recorded for); names and units from _units."""
+    people: dict[int | None, _Person] = {}
 
-    def person(actor_id: int | None, name: str | None) -> _Person:
-        key = (actor_id, "" if actor_id is not None else (name or NO_ACTOR))
-        if key not in people:
-            people[key] = _Person(name or NO_ACTOR)
-        return people[key]
+    def person(user_id: int | None) -> _Person:
+        return people.setdefault(user_id, _Person(NO_ACTOR))
 
     ratings = (
         select(
@@ -140,7 +119,7 @@ def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
     decisions = _by_decider(
         f,
         func.count(Complaint.id),
-        func.sum(_in_time()),
+        func.sum(first_decided_in_time_clause()),
         func.sum(_decision_days()),
         func.sum(case((Complaint.review_requested_on.is_not(None), 1), else_=0)),
         func.sum(ratings.c.rated),
@@ -148,7 +127,7 @@ def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
     ).outerjoin(ratings, ratings.c.complaint_id == Complaint.id)
     for actor_id, *figures in db.session.execute(decisions):
         decided, in_time, days, reviewed, rated, satisfied = (int(x or 0) for x in figures)
-        p = person(actor_id, None)
+        p = person(actor_id)
         p.decided += decided
         p.in_time += in_time
         p.days += days
@@ -157,21 +136,23 @@ def _people(f: Filters) -> dict[tuple[int | None, str], _Person]:
         p.satisfied += satisfied
     now = utcnow()
     open_cases = dc.narrowed(
-        select(Complaint.assignee_id, User.display_name, Complaint.due_at)
-        .join(User, User.id == Complaint.assignee_id)
-        .where(deadline_running_clause(), Complaint.decided_at.is_(None)),
+        select(Complaint.assignee_id, Complaint.due_at).where(
+            Complaint.assignee_id.is_not(None),
+            deadline_running_clause(),
+            Complaint.decided_at.is_(None),
+        ),
         f,
     )
-    for actor_id, name, due_at in db.session.execute(open_cases):
-        p = person(actor_id, name)
+    for user_id, due_at in db.session.execute(open_cases):
+        p = person(user_id)
         p.open_now += 1
         p.overdue_now += int(due_at is not None and due_at < now)
     _units(people)
     return people
 
 
-def _units(people: dict[tuple[int | None, str], _Person]) -> None:
-    ids = [actor_id for actor_id, _ in people if actor_id is not None]
+def _units(people: dict[int | None, _Person]) -> None:
+    ids = [user_id for user_id in people if user_id is not None]
     if not ids:
         return
     branches = metrics.branch_map()
@@ -179,7 +160,7 @@ def _units(people: dict[tuple[int | None, str], _Person]) -> None:
         select(User.id, User.display_name, User.branch_id).where(User.id.in_(ids))
     ).all()
     for user_id, name, branch_id in found:
-        p = people[(user_id, "")]
+        p = people[user_id]
         p.name = name or p.name
         branch = branches.get(branch_id) if branch_id is not None else None
         p.unit = branch.name if branch is not None else "总行"

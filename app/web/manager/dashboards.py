@@ -192,7 +192,7 @@ def annual_disclosure_page():
     """年度消费投诉情况披露: the year's figures and a draft paragraph; the workbook download."""
     years = annual_disclosure.years()
     try:
-        year = annual_disclosure.parse_year(request.args.get("year"))
+        year = annual_disclosure.parse_year(request.args.get("year"), years)
     except ValidationFailed as err:
         page = render_template(
             "manager/dashboards/annual.html", error=err.message, years=years, year=None, tabs=TABS
