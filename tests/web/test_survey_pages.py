@@ -556,7 +556,9 @@ def test_refused_answers_are_summed_up_at_the_top_with_links_to_each_question(cl
     for question in ("overall", "effort", "improve"):  # in the questionnaire's order
         assert f'href="#q-{question}"' in summary and f'id="q-{question}"' in page
     assert summary.index("#q-overall") < summary.index("#q-effort") < summary.index("#q-improve")
-    assert "#q-nps" not in summary and "此题为必答题" in summary
+    assert "#q-nps" not in summary
+    assert summary.count("未作答") == 2 and "此题为必答题" not in summary  # not said three times
+    assert "请填写“其他”的具体内容" in summary.split("#q-improve")[1]  # its own reason stays
 
 
 def _anonymous_link(once_per_device: bool, cap: int | None = None) -> tuple[Campaign, str]:

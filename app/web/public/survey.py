@@ -17,6 +17,7 @@ from app.services.errors import NotFound
 from app.services.invitations import hash_token
 from app.web.public import bp
 from surveys import field_name, other_field_name
+from surveys.answers import MSG_REQUIRED
 
 MESSAGES = {
     "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
@@ -95,6 +96,7 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
         errors=errors or {},
         field_name=field_name,
         other_field_name=other_field_name,
+        required_message=MSG_REQUIRED,
         expires_at=link.expires_at,
         version_key=getattr(link, "version_key", None),
         action=extra.pop("action", request.path),
