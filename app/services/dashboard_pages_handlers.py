@@ -105,35 +105,36 @@ def _people(f: Filters) -> dict[int | None, _Person]:
     def person(user_id: int | None) -> _Person:
         return people.setdefault(user_id, _Person(NO_ACTOR))
 
-    ratings = (
-        select(
-            Invitation.complaint_id,
-            func.count(Response.id).label("rated"),
-            func.sum(case((Response.csat >= 4, 1), else_=0)).label("satisfied"),
-        )
-        .join(Response, Response.invitation_id == Invitation.id)
-        .where(Invitation.complaint_id.is_not(None), Response.csat.is_not(None))
-        .group_by(Invitation.complaint_id)
-        .subquery()
-    )
     decisions = _by_decider(
         f,
         func.count(Complaint.id),
         func.sum(first_decided_in_time_clause()),
         func.sum(_decision_days()),
         func.sum(case((Complaint.review_requested_on.is_not(None), 1), else_=0)),
-        func.sum(ratings.c.rated),
-        func.sum(ratings.c.satisfied),
-    ).outerjoin(ratings, ratings.c.complaint_id == Complaint.id)
+    )
     for actor_id, *figures in db.session.execute(decisions):
-        decided, in_time, days, reviewed, rated, satisfied = (int(x or 0) for x in figures)
+        decided, in_time, days, reviewed = (int(x or 0) for x in figures)
         p = person(actor_id)
         p.decided += decided
         p.in_time += in_time
         p.days += days
         p.reviewed += reviewed
-        p.rated += rated
-        p.satisfied += satisfied
+    # Joined from the period's decided complaints (not the other way round): only their
+    # follow-up answers are read, not every complaint-resolution answer ever given.
+    ratings = (
+        _by_decider(
+            f,
+            func.count(Response.id),
+            func.sum(case((Response.csat >= 4, 1), else_=0)),
+        )
+        .join(Invitation, Invitation.complaint_id == Complaint.id)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(Response.csat.is_not(None))
+    )
+    for actor_id, rated, satisfied in db.session.execute(ratings):
+        p = person(actor_id)
+        p.rated += int(rated or 0)
+        p.satisfied += int(satisfied or 0)
     now = utcnow()
     open_cases = dc.narrowed(
         select(Complaint.assignee_id, Complaint.due_at).where(
