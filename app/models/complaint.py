@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    func,
     or_,
     text,
 )
@@ -162,6 +163,15 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
         # other case: SQLite's statistics keep one average number of rows per value, so with
         # the NULLs indexed "merged_into_id IS NULL" looked selective and the queues were
         # sorted through this index instead of read off ix_complaint_queue_order.
+        # When each case was first decided (first_decision_clause's "decided"), for the figures
+        # of a period's decisions (看板 · 处理人员): the planner reads a month off the index, and
+        # the statistics PostgreSQL keeps on the expression let it estimate a year of decisions
+        # and hash them instead of sorting 90,000 rows on disk (125 ms → 45 ms in the bench).
+        Index(
+            "ix_complaint_first_decided",
+            text("coalesce(first_decided_at, decided_at)"),
+            info={"hand_written": True},  # its migration writes it (see migrations/env.py)
+        ),
         Index(
             "ix_complaint_merged_into_id",
             "merged_into_id",
@@ -353,7 +363,8 @@ def first_decision_clause() -> tuple[Any, Any, Any]:
     kept = Complaint.first_decided_at.is_not(None)
     return (
         case((kept, Complaint.first_due_at), else_=Complaint.due_at),
-        case((kept, Complaint.first_decided_at), else_=Complaint.decided_at),
+        # the CASE written as the expression of ix_complaint_first_decided, so it is used
+        func.coalesce(Complaint.first_decided_at, Complaint.decided_at),
         case((kept, Complaint.first_decision_notified_at), else_=Complaint.decision_notified_at),
     )
 
