@@ -33,6 +33,7 @@ DESKS = {
     "agent": "10.21.3.47",
     "manager_nj": "10.25.1.20",
     "agent_nj": "10.25.6.33",
+    "agent_sz": "10.27.4.18",
 }
 CONTACT_REASONS = (
     "回访客户核实处理结果",

@@ -105,6 +105,7 @@ ACCOUNTS = [
     ("agent", "李坐席（杭州分行）", "agent", "HZ"),
     ("manager_nj", "王经理（南京分行）", "branch_manager", "NJ"),
     ("agent_nj", "赵坐席（鼓楼支行）", "agent", "NJ01"),
+    ("agent_sz", "孙坐席（苏州分行）", "agent", "SZ"),
 ]
 
 # Placeholders of the demo texts, each with the values a customer would plausibly write (a
@@ -129,15 +130,25 @@ FILLERS: dict[str, tuple[int, ...]] = {
 }
 
 
-# Who handles a demo branch's cases and call-backs: the agent of its region (by the first two
-# letters of the branch code), else the head-office manager.
-REGION_AGENTS = {"HZ": "agent", "NJ": "agent_nj"}
+# Who handles a demo branch's cases and call-backs: the first of these accounts whose branch
+# scope holds the branch (agents first, then the branch managers, then head office), so nobody
+# is given a case or a call-back they cannot open (the app's own assignment refuses that).
+HANDLERS = ("agent", "agent_nj", "agent_sz", "manager", "manager_nj", "hq")
 
 
 def regional_agent(staff: dict[str, Any], branch: Any) -> Any:
-    """The account in ``staff`` (by username) that handles ``branch`` (a Branch or None)."""
-    region = branch.code[:2] if branch is not None else "HO"
-    return staff.get(REGION_AGENTS.get(region, "hq"))
+    """The account in ``staff`` (by username) that handles ``branch`` (a Branch or None: head
+    office); None when no account's scope holds it."""
+    path = branch.path if branch is not None else None
+    for username in HANDLERS:
+        user = staff.get(username)
+        if user is None:
+            continue
+        if user.branch is None or (path is not None and path.startswith(user.branch.path)):
+            return user
+        if path is None and user.branch.parent_id is None:  # head office's own cases
+            return user
+    return None
 
 
 def placeholders(text: str) -> list[str]:

@@ -240,6 +240,38 @@ def test_finished_demo_cases_were_handled_by_someone(db_session):
     assert complaint_queue.queue_rows(waiting[:1], utcnow())[0].assignee == "—"
 
 
+def test_demo_cases_and_call_backs_go_to_staff_who_can_open_them(db_session):
+    """The app refuses to assign a case to someone outside its branch (不能查看此投诉); the demo
+    held 南京 cases of four sub-branches by the 鼓楼支行 agent, who could not open three of
+    them, and credited 苏州's decisions to head office. Each case's holder and decider, and each
+    call-back's agent, has the case's branch in their scope."""
+    from app.models import FollowUp
+    from app.models.complaint import Complaint
+
+    users = {u.id: u for u in db_session.scalars(select(User))}
+
+    def sees(user_id, branch) -> bool:
+        user = users[user_id]
+        return (
+            user.branch is None
+            or (branch is not None and branch.path.startswith(user.branch.path))
+            or (branch is None and user.branch.parent_id is None)
+        )
+
+    cases = db_session.scalars(select(Complaint)).all()
+    held = [(c.assignee_id, c.branch) for c in cases if c.assignee_id is not None]
+    held += [(c.decided_by_id, c.branch) for c in cases if c.decided_by_id is not None]
+    tasks = db_session.scalars(select(FollowUp).where(FollowUp.assigned_to_id.is_not(None)))
+    held += [(t.assigned_to_id, t.branch) for t in tasks]
+    assert len(held) > 200 and all(sees(user_id, branch) for user_id, branch in held)
+    deciders = {users[c.decided_by_id].username for c in cases if c.decided_by_id is not None}
+    assert {"agent", "agent_nj", "agent_sz"} <= deciders  # agents do the casework
+    in_suzhou = [c for c in cases if c.branch and c.branch.path.startswith("/HO/SZ/")]
+    assert in_suzhou and all(
+        users[c.decided_by_id].username == "agent_sz" for c in in_suzhou if c.decided_by_id
+    )
+
+
 def test_demo_demands_fit_their_complaints(db_session):
     """No 请不要再打营销电话 beside a complaint about refused coins."""
     from app.models.complaint import Complaint
