@@ -15,9 +15,9 @@ from sqlalchemy.orm import joinedload
 
 import nlp
 from app.extensions import db
-from app.models import Complaint, Response
+from app.models import Complaint, Response, User
 from app.models.base import utcnow
-from app.models.complaint import deadline_running_clause, first_decision
+from app.models.complaint import deadline_running_clause, first_decision, first_decision_clause
 from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.responses_query import Page
@@ -27,6 +27,9 @@ from surveys.scoring import half_up
 PAGE_SIZE = 50
 CODE_ARGS = tuple(dashboard_complaints.DIMENSIONS)  # code_channel, code_business, code_cause
 UNCODED = "未分类"
+# 看板 · 处理人员's figures, case by case: the decisions a staff member first made in the range
+# (``decider``), and the cases they hold now, undecided, whatever the dates (``holder``)
+PERSON_ARGS = ("decider", "holder")
 
 
 def _range(column: Any, f: Filters) -> list[Any]:
@@ -50,8 +53,18 @@ def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> Page:
 def complaints(
     f: Filters, extra: Mapping[str, str], *, page: int = 1, limit: int = PAGE_SIZE
 ) -> Page:
-    """Complaints received in the range (or, with ``overdue=1``, open and past their deadline)."""
-    if extra.get("overdue") == "1":
+    """Complaints received in the range (or, with ``overdue=1``, open and past their deadline;
+    with ``decider=ID``, first decided in the range by that staff member; with ``holder=ID``,
+    held by them now and not yet decided, as 看板 · 处理人员 counts them)."""
+    running = (deadline_running_clause(), Complaint.decided_at.is_(None))
+    if extra.get("decider"):
+        decided = first_decision_clause()[1]
+        stmt = select(Complaint).where(
+            *_range(decided, f), Complaint.decided_by_id == int(extra["decider"])
+        )
+    elif extra.get("holder"):
+        stmt = select(Complaint).where(*running, Complaint.assignee_id == int(extra["holder"]))
+    elif extra.get("overdue") == "1":
         stmt = select(Complaint).where(deadline_running_clause(), Complaint.due_at < utcnow())
     else:
         stmt = select(Complaint).where(*_range(Complaint.received_at, f))
@@ -93,7 +106,25 @@ def extra_text(extra: Mapping[str, str]) -> list[str]:
             out.append(f"{dashboard_complaints.DIMENSION_LABELS[name]}：{label}")
     if extra.get("regulator") == "1":
         out.append("仅监管转办")
+    if extra.get("decider"):
+        out.append(f"{person_name(int(extra['decider']))}期内首次作出处理决定的投诉")
+    if extra.get("holder"):
+        out.append(
+            f"{person_name(int(extra['holder']))}当前在办、尚未作出决定的投诉（不限受理日期）"
+        )
     return out
+
+
+def person_name(user_id: int) -> str:
+    """A staff member's name, if a complaint the viewer may see was decided or is held by them
+    (as 看板 · 处理人员 names them); otherwise only 该员工, so an id does not reveal a name."""
+    involved = select(Complaint.id).where(
+        (Complaint.decided_by_id == user_id) | (Complaint.assignee_id == user_id)
+    )
+    if db.session.scalar(involved.limit(1)) is None:
+        return "该员工"
+    user = db.session.get(User, user_id)
+    return user.display_name if user is not None else "该员工"
 
 
 def _coded(taxonomy: nlp.Taxonomy, code: str | None) -> str:

@@ -30,6 +30,9 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
     muted: list[bool] = field(default_factory=list)  # rows below the minimum sample
     empty: str = ""  # what an empty table says (else 所选范围内暂无数据)
+    # (row, column) -> the complaint drill-down's extra arguments listing the cases behind
+    # that cell (e.g. {"decider": "7"}); the page's filters are added to them
+    drills: dict[tuple[int, int], dict[str, str]] = field(default_factory=dict)
 
     def add(self, row: list[Any], *, too_small: bool = False) -> None:
         self.rows.append(row)

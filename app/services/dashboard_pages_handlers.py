@@ -170,11 +170,21 @@ def _units(people: dict[int | None, _Person]) -> None:
 def handlers(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
-    people = sorted(_people(f).values(), key=lambda p: (-p.decided, -p.open_now, p.name))
+    found = _people(f)
+    people = sorted(found.values(), key=lambda p: (-p.decided, -p.open_now, p.name))
+    ids = {id(p): user_id for user_id, p in found.items()}
     t = page.table(
         Table("handlers", "处理人员考核", COLUMNS, empty="所选范围内没有作出决定或在办的投诉")
     )
+    decided_column, open_column = COLUMNS.index("作出决定（件）"), COLUMNS.index("当前在办（件）")
     for p in people:
+        user_id = ids[id(p)]
+        if user_id is not None:  # the cases behind the counts, one click away
+            row = len(t.rows)
+            if p.decided:
+                t.drills[(row, decided_column)] = {"decider": str(user_id)}
+            if p.open_now:
+                t.drills[(row, open_column)] = {"holder": str(user_id)}
         t.add(
             [
                 p.name,
@@ -230,7 +240,7 @@ def handlers(f: Filters) -> PageData:
                 y_title="件",
                 y2_title="时限内占比（%）",
                 table_below=True,
-                drill="complaints",
+                drill="",  # (each count in the table links to its own cases)
             )
         )
     page.notes = [

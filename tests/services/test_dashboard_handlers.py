@@ -5,6 +5,7 @@ holds now, and the page's totals equal to the complaints page's."""
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -139,3 +140,58 @@ def test_a_periods_decisions_are_found_through_the_first_decision_index(db_sessi
         plan = " ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + forced))
     # a range of the index, not a walk through all of it (SQLite: "SCAN complaint USING INDEX")
     assert "ix_complaint_first_decided" in plan and "SCAN complaint" not in plan, plan
+
+
+def test_each_persons_counts_open_onto_the_cases_behind_them(app, client, auth):
+    """A count of 处理人员 is a link to its cases: the decisions a person first made in the
+    period (decider=) and the cases they hold now (holder=), the same cases the figures count;
+    the drill-down names the person. A branch manager given the id of someone who has nothing
+    in their scope sees no cases and no name; a malformed id is said to be ignored."""
+    from app.models import User
+    from app.services import dashboard_drill as drill
+
+    hz = factories.user(branch_code="HZ", display_name="杭州坐席丙")
+    nj = factories.user(branch_code="NJ", display_name="南京坐席丁")
+    decided = [_decided(hz, "HZ01"), _decided(hz, "HZ02", days_ago=40), _decided(nj, "NJ01")]
+    # (decided today, received 5 and 40 days ago: both decisions fall in the period)
+    held = factories.accepted_complaint(3, FEE, branch_code="HZ03")
+    complaint_casework.assign(held.id, hz.id, actor=hz)
+    today = complaint_handling.clock.local_date(utcnow())
+    args = {"from": (today - timedelta(days=30)).isoformat()}
+    f = dashboard_filters.parse(args)
+    page = handlers(f)
+    table = page.tables["handlers"]
+    row = [r[0] for r in table.rows].index("杭州坐席丙")
+    decided_at, open_at = COLUMNS.index("作出决定（件）"), COLUMNS.index("当前在办（件）")
+    assert table.drills[(row, decided_at)] == {"decider": str(hz.id)}
+    assert table.drills[(row, open_at)] == {"holder": str(hz.id)}
+
+    listed = drill.complaints(f, {"decider": str(hz.id)})
+    assert sorted(c.id for c in listed.items) == [decided[0].id, decided[1].id]
+    assert listed.total == table.rows[row][decided_at] == 2
+    before = dashboard_filters.parse({**args, "to": (today - timedelta(days=1)).isoformat()})
+    assert drill.complaints(before, {"decider": str(hz.id)}).total == 0  # decided today
+    holding = drill.complaints(f, {"holder": str(hz.id)})
+    assert [c.id for c in holding.items] == [held.id] and table.rows[row][open_at] == 1
+    assert drill.extra_text({"decider": str(hz.id)}) == ["杭州坐席丙期内首次作出处理决定的投诉"]
+
+    auth.login("hq")
+    query = "&".join(f"{k}={v}" for k, v in f.args(decider=hz.id).items())
+    html = client.get("/manager/dashboards/handlers?" + f.query_string()).get_data(as_text=True)
+    assert f'/manager/dashboards/drill/complaints?{query}"' in unescape(html)
+    # (no 查看投诉明细 under the chart: it listed the period's received complaints, not these)
+    assert "查看投诉明细" not in html
+    shown = client.get("/manager/dashboards/drill/complaints?" + query).get_data(as_text=True)
+    assert "杭州坐席丙期内首次作出处理决定的投诉" in shown and decided[0].reference in shown
+    assert decided[1].reference in shown and decided[2].reference not in shown
+    bad = client.get("/manager/dashboards/drill/complaints?decider=7x&" + f.query_string())
+    assert bad.status_code == 200 and "链接中的处理人员无效" in bad.get_data(as_text=True)
+    huge = client.get("/manager/dashboards/drill/complaints?holder=99999999999999999999")
+    assert huge.status_code == 200 and "链接中的处理人员无效" in huge.get_data(as_text=True)
+    auth.logout()
+
+    auth.login("manager")  # 杭州分行
+    foreign = f"/manager/dashboards/drill/complaints?decider={nj.id}&" + f.query_string()
+    text = client.get(foreign).get_data(as_text=True)
+    assert "南京坐席丁" not in text and "该员工" in text and decided[2].reference not in text
+    assert db.session.get(User, nj.id) is not None

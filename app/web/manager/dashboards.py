@@ -111,9 +111,18 @@ def dashboard_drill(kind: str):
         abort(404)
     filters, error = _filters()
     page_no = request.args.get("page", 1, type=int)
-    extra = {
-        k: v for k, v in request.args.items() if k in (*drill.CODE_ARGS, "overdue", "regulator")
-    }
+    allowed = (*drill.CODE_ARGS, *drill.PERSON_ARGS, "overdue", "regulator")
+    extra = {k: v for k, v in request.args.items() if k in allowed and v}
+    notice = None
+    for name in drill.PERSON_ARGS:
+        value = extra.get(name)
+        if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 9):
+            del extra[name]  # (not a staff id: the list is shown unfiltered, and says so)
+            notice = "链接中的处理人员无效，以下投诉未按处理人员筛选。"
+        elif value is not None:
+            extra[name] = str(int(value))
+    if "decider" in extra:
+        extra.pop("holder", None)  # (one person list at a time: the decisions win)
     fmt = request.args.get("format")
     limit = 5000 if fmt in DOWNLOAD_TYPES else drill.PAGE_SIZE
     page = (
@@ -149,6 +158,7 @@ def dashboard_drill(kind: str):
         extra_text=drill.extra_text(extra),
         args={**filters.args(), **extra},
         error=error,
+        notice=notice,
         tabs=TABS,
         options=dashboard_filters.options(),
     )
