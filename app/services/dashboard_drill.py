@@ -64,6 +64,8 @@ def complaints(
         )
     elif extra.get("holder"):
         stmt = select(Complaint).where(*running, Complaint.assignee_id == int(extra["holder"]))
+        if extra.get("overdue") == "1":
+            stmt = stmt.where(Complaint.due_at < utcnow())
     elif extra.get("overdue") == "1":
         stmt = select(Complaint).where(deadline_running_clause(), Complaint.due_at < utcnow())
     else:
@@ -109,9 +111,9 @@ def extra_text(extra: Mapping[str, str]) -> list[str]:
     if extra.get("decider"):
         out.append(f"{person_name(int(extra['decider']))}期内首次作出处理决定的投诉")
     if extra.get("holder"):
-        out.append(
-            f"{person_name(int(extra['holder']))}当前在办、尚未作出决定的投诉（不限受理日期）"
-        )
+        late = "、已超过处理时限" if extra.get("overdue") == "1" else ""
+        name = person_name(int(extra["holder"]))
+        out.append(f"{name}当前在办、尚未作出决定{late}的投诉（不限受理日期）")
     return out
 
 

@@ -177,6 +177,7 @@ def handlers(f: Filters) -> PageData:
         Table("handlers", "处理人员考核", COLUMNS, empty="所选范围内没有作出决定或在办的投诉")
     )
     decided_column, open_column = COLUMNS.index("作出决定（件）"), COLUMNS.index("当前在办（件）")
+    late_column = COLUMNS.index("其中已超期（件）")
     for p in people:
         user_id = ids[id(p)]
         if user_id is not None:  # the cases behind the counts, one click away
@@ -185,6 +186,8 @@ def handlers(f: Filters) -> PageData:
                 t.drills[(row, decided_column)] = {"decider": str(user_id)}
             if p.open_now:
                 t.drills[(row, open_column)] = {"holder": str(user_id)}
+            if p.overdue_now:
+                t.drills[(row, late_column)] = {"holder": str(user_id), "overdue": "1"}
         t.add(
             [
                 p.name,

@@ -155,7 +155,9 @@ def test_each_persons_counts_open_onto_the_cases_behind_them(app, client, auth):
     decided = [_decided(hz, "HZ01"), _decided(hz, "HZ02", days_ago=40), _decided(nj, "NJ01")]
     # (decided today, received 5 and 40 days ago: both decisions fall in the period)
     held = factories.accepted_complaint(3, FEE, branch_code="HZ03")
-    complaint_casework.assign(held.id, hz.id, actor=hz)
+    late = factories.accepted_complaint(20, FEE, branch_code="HZ04")  # its 15 days are over
+    for case in (held, late):
+        complaint_casework.assign(case.id, hz.id, actor=hz)
     today = complaint_handling.clock.local_date(utcnow())
     args = {"from": (today - timedelta(days=30)).isoformat()}
     f = dashboard_filters.parse(args)
@@ -172,7 +174,12 @@ def test_each_persons_counts_open_onto_the_cases_behind_them(app, client, auth):
     before = dashboard_filters.parse({**args, "to": (today - timedelta(days=1)).isoformat()})
     assert drill.complaints(before, {"decider": str(hz.id)}).total == 0  # decided today
     holding = drill.complaints(f, {"holder": str(hz.id)})
-    assert [c.id for c in holding.items] == [held.id] and table.rows[row][open_at] == 1
+    assert sorted(c.id for c in holding.items) == [held.id, late.id]
+    assert table.rows[row][open_at] == 2
+    late_at = COLUMNS.index("其中已超期（件）")
+    assert table.drills[(row, late_at)] == {"holder": str(hz.id), "overdue": "1"}
+    overdue = drill.complaints(f, {"holder": str(hz.id), "overdue": "1"})
+    assert [c.id for c in overdue.items] == [late.id] and table.rows[row][late_at] == 1
     assert drill.extra_text({"decider": str(hz.id)}) == ["杭州坐席丙期内首次作出处理决定的投诉"]
 
     auth.login("hq")
