@@ -399,6 +399,12 @@ def deadline_running_clause() -> Any:
     )
 
 
+def undecided_clause() -> Any:
+    """SQL: the clock runs and no decision is made yet (a case still in its handler's hands:
+    处理人员's 当前在办 and the drill-down listing them)."""
+    return and_(deadline_running_clause(), Complaint.decided_at.is_(None))
+
+
 class ComplaintEvent(db.Model):
     """One entry of a complaint's history: status change, assignment, note, contact, notice."""
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
-from app.models.complaint import CLOCK_RUNNING, deadline_running_clause
+from app.models.complaint import CLOCK_RUNNING, deadline_running_clause, first_decision_clause
 from app.models.rollup import ComplaintSliceRollup
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
@@ -133,6 +133,13 @@ def narrowed(stmt: Any, f: Filters, model: Any = Complaint) -> Any:
     if f.channel is not None:
         stmt = stmt.where(model.channel == f.channel)
     return stmt
+
+
+def first_decided_in(f: Filters) -> list[Any]:
+    """Conditions: the complaint's first decision falls in the filters' days (written on the
+    expression of ix_complaint_first_decided, so a period is read off that index)."""
+    decided = first_decision_clause()[1]
+    return [decided >= day_start(f.start), decided < day_start(f.end + timedelta(days=1))]
 
 
 def overdue_open(

@@ -17,7 +17,7 @@ import nlp
 from app.extensions import db
 from app.models import Complaint, Response, User
 from app.models.base import utcnow
-from app.models.complaint import deadline_running_clause, first_decision, first_decision_clause
+from app.models.complaint import deadline_running_clause, first_decision, undecided_clause
 from app.services import dashboard_complaints
 from app.services.dashboard_filters import Filters
 from app.services.responses_query import Page
@@ -56,14 +56,14 @@ def complaints(
     """Complaints received in the range (or, with ``overdue=1``, open and past their deadline;
     with ``decider=ID``, first decided in the range by that staff member; with ``holder=ID``,
     held by them now and not yet decided, as 看板 · 处理人员 counts them)."""
-    running = (deadline_running_clause(), Complaint.decided_at.is_(None))
     if extra.get("decider"):
-        decided = first_decision_clause()[1]
         stmt = select(Complaint).where(
-            *_range(decided, f), Complaint.decided_by_id == int(extra["decider"])
+            *dashboard_complaints.first_decided_in(f),
+            Complaint.decided_by_id == int(extra["decider"]),
         )
     elif extra.get("holder"):
-        stmt = select(Complaint).where(*running, Complaint.assignee_id == int(extra["holder"]))
+        holder = Complaint.assignee_id == int(extra["holder"])
+        stmt = select(Complaint).where(undecided_clause(), holder)
         if extra.get("overdue") == "1":
             stmt = stmt.where(Complaint.due_at < utcnow())
     elif extra.get("overdue") == "1":

@@ -17,7 +17,6 @@ is no staff dimension in it); the page is opened for a review, not kept open.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
@@ -25,15 +24,15 @@ from sqlalchemy import Select, case, func, select
 from app.extensions import db
 from app.models import Complaint, Invitation, Response, User, utcnow
 from app.models.complaint import (
-    deadline_running_clause,
     first_decided_in_time_clause,
     first_decision_clause,
+    undecided_clause,
 )
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, num, pct, r
-from app.services.rollups import TZ, day_start
+from app.services.rollups import TZ
 
 NO_ACTOR = "（未记录处理人）"
 COLUMNS = [
@@ -66,17 +65,11 @@ class _Person:
     overdue_now: int = 0
 
 
-def _period(f: Filters) -> tuple[datetime, datetime]:
-    return day_start(f.start), day_start(f.end + timedelta(days=1))
-
-
 def _decided_in(f: Filters, *columns: Any) -> Select:
     """``columns`` of the complaints (in the filters' scope) whose first decision falls in the
     period."""
-    start, end = _period(f)
-    _, first_decided, _ = first_decision_clause()
-    stmt = select(*columns).select_from(Complaint)
-    return dc.narrowed(stmt.where(first_decided >= start, first_decided < end), f)
+    stmt = select(*columns).select_from(Complaint).where(*dc.first_decided_in(f))
+    return dc.narrowed(stmt, f)
 
 
 def _local_date(column: Any) -> Any:
@@ -138,9 +131,7 @@ def _people(f: Filters) -> dict[int | None, _Person]:
     now = utcnow()
     open_cases = dc.narrowed(
         select(Complaint.assignee_id, Complaint.due_at).where(
-            Complaint.assignee_id.is_not(None),
-            deadline_running_clause(),
-            Complaint.decided_at.is_(None),
+            Complaint.assignee_id.is_not(None), undecided_clause()
         ),
         f,
     )
@@ -170,16 +161,16 @@ def _units(people: dict[int | None, _Person]) -> None:
 def handlers(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
-    found = _people(f)
-    people = sorted(found.values(), key=lambda p: (-p.decided, -p.open_now, p.name))
-    ids = {id(p): user_id for user_id, p in found.items()}
+    ranked = sorted(  # (staff id, figures), most decisions first
+        _people(f).items(), key=lambda kv: (-kv[1].decided, -kv[1].open_now, kv[1].name)
+    )
+    people = [p for _, p in ranked]
     t = page.table(
         Table("handlers", "处理人员考核", COLUMNS, empty="所选范围内没有作出决定或在办的投诉")
     )
     decided_column, open_column = COLUMNS.index("作出决定（件）"), COLUMNS.index("当前在办（件）")
     late_column = COLUMNS.index("其中已超期（件）")
-    for p in people:
-        user_id = ids[id(p)]
+    for user_id, p in ranked:
         if user_id is not None:  # the cases behind the counts, one click away
             row = len(t.rows)
             if p.decided:
