@@ -34,10 +34,10 @@ from app.models import (
 from app.models.base import row_id
 from app.models.org import BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, mask_name
 from app.models.user import ROLE_LABELS
-from app.services import audit, audit_search, exports
-from app.services.customers import Page
+from app.services import audit, audit_search, exports, paging
 from app.services.dashboard_filters import parse_date
 from app.services.errors import ValidationFailed
+from app.services.paging import Page
 from app.services.rollups import ALL, TZ, day_start
 from app.services.tx import transactional
 
@@ -194,10 +194,6 @@ def _filtered(f: AuditFilter):
     if f.q:
         stmt = stmt.where(audit_search.condition(f.q))
     return stmt
-
-
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def filter_choices() -> dict[str, list]:
@@ -403,9 +399,8 @@ def object_target(f: AuditFilter | None) -> Target | None:
 def list_entries(f: AuditFilter, *, page: int = 1) -> Page:
     """A page of the entries matching the filter, newest first, each described in words."""
     stmt = _filtered(f)
-    total = _count(stmt)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    total = paging.count(stmt)
+    page, pages = paging.place(total, page, PAGE_SIZE)
     chosen = stmt.order_by(AuditLog.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     return Page(describe(list(db.session.scalars(chosen))), page, pages, total)
 
@@ -444,7 +439,7 @@ def export_entries(f: AuditFilter, fmt: str) -> bytes:
     """The entries matching the filter as CSV or XLSX (formulas neutralised); the export itself
     is audited with its filter and row count. More than EXPORT_LIMIT rows is refused."""
     stmt = _filtered(f)
-    total = _count(stmt)
+    total = paging.count(stmt)
     if total > EXPORT_LIMIT:
         raise ValidationFailed(
             f"符合条件的记录有 {total} 条，超过单次导出上限 {EXPORT_LIMIT} 条，请缩小日期范围"

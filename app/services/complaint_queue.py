@@ -15,9 +15,9 @@ from app.models import Branch, Customer, User, utcnow
 from app.models.complaint import OPEN_VALUES, STATUS_LABELS, Complaint, deadline_running_clause
 from app.security import pii
 from app.services import complaint_clock as clock
-from app.services import names
-from app.services.customers import Page
+from app.services import names, paging
 from app.services.local_copies import LocalCopy
+from app.services.paging import Page
 
 PAGE_SIZE = 30
 QUEUES = {
@@ -187,8 +187,7 @@ def search(filters: Filters, user: User, *, page: int = 1, known_total: int | No
         total = known_total
     else:
         total = count(filters, user)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    page, pages = paging.place(total, page, PAGE_SIZE)
     rows = db.session.execute(_list_statement(filters, user, page))
     return Page([ListedCase._make(row) for row in rows], page, pages, total)
 

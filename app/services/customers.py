@@ -6,24 +6,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Branch, Customer, CustomerSegment, User
 from app.security import pii
-from app.services import audit
+from app.services import audit, paging
 from app.services.errors import NotFound, ValidationFailed
+from app.services.paging import Page
 from app.services.tx import get_or_raise, insert_or_existing, transactional
 
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
 
 
 def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = None) -> Page:
@@ -42,9 +35,8 @@ def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = 
         stmt = stmt.where(or_(*conditions))
     if branch_id:
         stmt = stmt.where(Customer.branch_id == branch_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    total = paging.count(stmt)
+    page, pages = paging.place(total, page, PAGE_SIZE)
     rows = db.session.scalars(
         stmt.order_by(Customer.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     )

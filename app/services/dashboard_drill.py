@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 import nlp
@@ -18,9 +18,9 @@ from app.extensions import db
 from app.models import Complaint, Response, User
 from app.models.base import utcnow
 from app.models.complaint import deadline_running_clause, first_decision, undecided_clause
-from app.services import dashboard_complaints
+from app.services import dashboard_complaints, paging
 from app.services.dashboard_filters import Filters
-from app.services.responses_query import Page
+from app.services.paging import Page
 from app.services.rollups import TZ, day_start
 from surveys.scoring import half_up
 
@@ -86,9 +86,8 @@ def complaints(
 
 
 def _page(stmt: Any, joined: Iterable[Any], order: Iterable[Any], page: int, limit: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // limit))
-    page = min(max(page, 1), pages)
+    total = paging.count(stmt)
+    page, pages = paging.place(total, page, limit)
     rows = db.session.scalars(
         stmt.options(*(joinedload(r) for r in joined))
         .order_by(*order)

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import CallAttempt, FollowUp, FollowUpStatus, Response, User, utcnow
-from app.services import analysis, surveys
+from app.services import analysis, paging, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.paging import Page
 from app.services.responses import AnswersInvalid, store_response
 from app.services.rollup_rows import CALLBACK_WINDOW  # a detractor reached within 48 hours
 from app.services.surveys import definition_of
@@ -25,14 +26,6 @@ OUTCOMES = ("reached", "no_answer", "busy", "invalid_number", "refused", "callba
 # Unanswered calls are spread out: the second try two hours later, the third the next day.
 RETRY_SPACING = (timedelta(hours=2), timedelta(hours=20))
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
 
 
 def queue(*, status: str = "open", page: int = 1) -> Page:
@@ -51,9 +44,8 @@ def queue(*, status: str = "open", page: int = 1) -> Page:
         # by the time the page shows (应回访时间), latest first: by last change the rows read
         # shuffled, and a seeded or imported batch all changed at one moment
         stmt = stmt.order_by(FollowUp.due_at.desc(), FollowUp.id.desc())
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    total = paging.count(stmt)
+    page, pages = paging.place(total, page, PAGE_SIZE)
     rows = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     return Page(list(rows), page, pages, total)
 

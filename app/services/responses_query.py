@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -26,8 +26,9 @@ from app.models import (
     row_id,
     utcnow,
 )
-from app.services import audit, exports, org
+from app.services import audit, exports, org, paging
 from app.services.errors import ValidationFailed
+from app.services.paging import Page
 from app.services.response_columns import QuestionColumns, choice_text, question_columns
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
@@ -59,14 +60,6 @@ class ResponseFilter:
     detractors_only: bool = False
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    pages: int
-    total: int
-
-
 def _filtered(f: ResponseFilter) -> Select:
     stmt = select(Response)
     if f.survey_id:
@@ -93,9 +86,8 @@ def _filtered(f: ResponseFilter) -> Select:
 def list_responses(f: ResponseFilter, *, page: int = 1) -> Page:
     """Responses in the viewer's branch scope matching the filter, newest first."""
     stmt = _filtered(f)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    total = paging.count(stmt)
+    page, pages = paging.place(total, page, PAGE_SIZE)
     rows = db.session.scalars(
         stmt.options(selectinload(Response.survey), selectinload(Response.branch))
         .order_by(Response.submitted_at.desc(), Response.id.desc())

@@ -11,8 +11,8 @@ from wtforms import SelectChoice
 
 from app.models import Role
 from app.services import audit_trail, org, tokens, users
-from app.services.customers import Page
 from app.services.errors import ServiceError, ValidationFailed
+from app.services.paging import Page
 from app.web.access import AUDIT_READERS, roles_required
 from app.web.admin import bp
 from app.web.admin.forms import EmptyForm, PasswordForm, PlacementForm, TokenForm, UserForm
