@@ -96,7 +96,12 @@ def _load_category_model(path: str) -> dict[str, Any] | None:
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(bytes(z["meta"]).decode())
         heads = {
-            dim: (z[f"{dim}_coef"].astype(np.float32), z[f"{dim}_intercept"], meta["classes"][dim])
+            # column-major: ``coef.T`` below is contiguous, so no copy of the weights per text
+            dim: (
+                z[f"{dim}_coef"].astype(np.float32, order="F"),
+                z[f"{dim}_intercept"],
+                meta["classes"][dim],
+            )
             for dim in meta["classes"]
         }
     return heads
