@@ -17,7 +17,9 @@ def _listed(page: str) -> list[str]:
 
 @pytest.fixture
 def fifty_five(db_session):
-    rows = [factories.customer("HZ01", external_id=f"PG{n:04d}", name="分页测试") for n in range(55)]
+    rows = [
+        factories.customer("HZ01", external_id=f"PG{n:04d}", name="分页测试") for n in range(55)
+    ]
     db_session.commit()
     return [r.external_id for r in rows]
 
