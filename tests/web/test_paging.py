@@ -38,9 +38,7 @@ def test_pages_of_a_list_split_it_without_gap_or_overlap(auth, client, fifty_fiv
 @pytest.mark.parametrize(
     ("asked", "shown"), [("0", 1), ("-4", 1), ("abc", 1), ("3", 2), ("99999999999999999999", 2)]
 )
-def test_a_page_number_out_of_range_shows_the_nearest_page(
-    auth, client, fifty_five, asked, shown
-):
+def test_a_page_number_out_of_range_shows_the_nearest_page(auth, client, fifty_five, asked, shown):
     auth.login("agent")
     response = client.get(f"/staff/customers?q=分页测试&page={asked}")
     assert response.status_code == 200
