@@ -59,14 +59,14 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
     """A copy of ``model`` whose experts and neutral head are refitted on ``labels``.
 
     Polar labels (0/1) update every polarity expert; all labels update the neutral head (its
-    |bank-expert logit| term is kept fixed, computed from the refitted experts). The gate, the
-    IDF and the neutral threshold stay as shipped.
+    |bank-expert logit| term is kept fixed, computed from the refitted experts, and so is its
+    length term). The gate, the IDF and the neutral threshold stay as shipped.
     """
     import numpy as np
 
     texts = [t for t, _ in labels]
     y = np.array([lab for _, lab in labels])
-    x, xn = model.encode(texts)
+    x, xn, lengths = model.encode(texts)
     expert_coef = model.expert_coef.copy()
     expert_intercept = model.expert_intercept.copy()
     polar = np.flatnonzero(y != 2)
@@ -78,11 +78,13 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
             expert_coef[k], expert_intercept[k] = coef, b
     neutral_coef, neutral_intercept = model.neutral_coef, model.neutral_intercept
     if (y == 2).any() and polar.size:
-        offset = None
+        offset = np.zeros(len(texts))
         k = model.neutral_polarity_index
         if k is not None and model.neutral_polarity_weight:
             logit = np.asarray(x @ expert_coef[k]).ravel() + expert_intercept[k]
-            offset = model.neutral_polarity_weight * np.abs(logit)
+            offset += model.neutral_polarity_weight * np.abs(logit)
+        if model.neutral_length_weight:
+            offset += model.neutral_length_weight * lengths
         neutral_coef, neutral_intercept = refine_logreg(
             xn, y == 2, None, model.neutral_coef, model.neutral_intercept, offset=offset
         )
@@ -102,4 +104,7 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
         model.neutral_polarity_weight,
         model.neutral_polarity_domain,
         model.neutral_idf,
+        model.neutral_length_weight,
+        model.neutral_length_center,
+        model.neutral_length_scale,
     )

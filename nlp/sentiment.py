@@ -49,7 +49,10 @@ class SentimentModel:
     the bank polarity expert leans either way). A text is neutral when that probability reaches
     ``neutral_threshold`` (chosen by cross-validation on the training files). The neutral head
     reads the same n-gram counts weighted by its own IDF (``neutral_idf``, fitted on the bank
-    texts) when the model has one, else by ``idf``.
+    texts) when the model has one, else by ``idf``. It also reads the text's length, log(1 + its
+    number of n-grams) centred and scaled on the bank texts (``neutral_length_center``,
+    ``neutral_length_scale``), times ``neutral_length_weight`` (≈ −0.45: a longer text is
+    less likely neutral).
     """
 
     idf: np.ndarray
@@ -66,6 +69,9 @@ class SentimentModel:
     neutral_polarity_weight: float = 0.0
     neutral_polarity_domain: str = "bank"
     neutral_idf: np.ndarray | None = None
+    neutral_length_weight: float = 0.0
+    neutral_length_center: float = 0.0
+    neutral_length_scale: float = 1.0
 
     def __post_init__(self) -> None:
         # The products below read the weights as (features x parts). Kept column-major, their
@@ -115,11 +121,20 @@ class SentimentModel:
         """TF-IDF features of ``texts`` as a CSR matrix (what the gate and experts read)."""
         return self.weigh(self.raw_counts(texts))
 
-    def encode(self, texts: Sequence[str]) -> tuple[Any, Any]:
-        """(features for gate and experts, features for the neutral head) of ``texts``."""
+    def encode(self, texts: Sequence[str]) -> tuple[Any, Any, Any]:
+        """(features for gate and experts, features for the neutral head, the texts' lengths
+        as the neutral head reads them, or None when it does not) of ``texts``."""
         counts = self.raw_counts(texts)
         x = self.weigh(counts)
-        return x, self.neutral_features(counts, x)
+        lengths = self.length_feature(counts) if self.neutral_length_weight else None
+        return x, self.neutral_features(counts, x), lengths
+
+    def length_feature(self, counts: Any) -> Any:
+        """Each text's log(1 + number of n-grams), centred and scaled for the neutral head."""
+        np = _np()
+        cumulative = np.concatenate([[0.0], np.cumsum(counts.data, dtype=np.float64)])
+        n_grams = cumulative[counts.indptr[1:]] - cumulative[counts.indptr[:-1]]
+        return (np.log1p(n_grams) - self.neutral_length_center) / self.neutral_length_scale
 
     def neutral_features(self, counts: Any, x: Any = None) -> Any:
         """Counts weighted by the neutral head's IDF (``x`` is reused when it has none)."""
@@ -127,14 +142,18 @@ class SentimentModel:
             return self.weigh(counts) if x is None else x
         return self.weigh(counts, self.neutral_idf)
 
-    def probabilities(self, x: Any, xn: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(
+        self, x: Any, xn: Any = None, lengths: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), P(neutral)) for each row of the feature matrices from ``encode``.
 
-        ``xn`` (the neutral head's features) may be left out for models without their own
-        neutral IDF; raises ValueError if it is needed.
+        ``xn`` (the neutral head's features) and ``lengths`` may be left out for models without
+        their own neutral IDF or length weight; raises ValueError if they are needed.
         """
         np = _np()
-        if xn is None and self.neutral_idf is not None:
+        if (xn is None and self.neutral_idf is not None) or (
+            lengths is None and self.neutral_length_weight
+        ):
             raise ValueError("this model's neutral head needs its own features: use encode()")
         gate = x @ self.gate_coef.T + self.gate_intercept
         gate = np.exp(gate - gate.max(axis=1, keepdims=True))
@@ -146,6 +165,8 @@ class SentimentModel:
         k = self.neutral_polarity_index
         if k is not None and self.neutral_polarity_weight:
             z_neu = z_neu + self.neutral_polarity_weight * np.abs(logits[:, k])
+        if self.neutral_length_weight:
+            z_neu = z_neu + self.neutral_length_weight * np.asarray(lengths).ravel()
         return np.asarray(p_pos).ravel(), np.asarray(_sigmoid(z_neu)).ravel()
 
     @property
@@ -188,6 +209,9 @@ class SentimentModel:
         meta.update(neutral_threshold=self.neutral_threshold)
         meta.update(neutral_polarity_weight=self.neutral_polarity_weight)
         meta.update(neutral_polarity_domain=self.neutral_polarity_domain)
+        meta.update(neutral_length_weight=self.neutral_length_weight)
+        meta.update(neutral_length_center=self.neutral_length_center)
+        meta.update(neutral_length_scale=self.neutral_length_scale)
         extra = {} if self.neutral_idf is None else {"neutral_idf": self.neutral_idf}
         np.savez_compressed(
             path,
@@ -217,6 +241,9 @@ class SentimentModel:
             meta=meta,
             neutral_polarity_weight=float(meta.pop("neutral_polarity_weight", 0.0)),
             neutral_polarity_domain=str(meta.pop("neutral_polarity_domain", "bank")),
+            neutral_length_weight=float(meta.pop("neutral_length_weight", 0.0)),
+            neutral_length_center=float(meta.pop("neutral_length_center", 0.0)),
+            neutral_length_scale=float(meta.pop("neutral_length_scale", 1.0)),
         )
 
 

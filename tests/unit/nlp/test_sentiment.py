@@ -89,6 +89,33 @@ def test_neutral_head_uses_bank_polarity_lean():
     assert model.neutral_polarity_index is not None and model.neutral_polarity_weight < 0
 
 
+def test_neutral_head_reads_the_length_of_the_text(tmp_path):
+    """A longer text is less likely neutral (the learnt weight), other things equal; the length
+    term survives saving, and the head refuses features without it."""
+    model = load_model()
+    assert model.neutral_length_weight < 0 and model.neutral_length_scale > 0
+    x, xn, lengths = model.encode(["请问信用卡怎么还款", "请问信用卡怎么还款" * 4])
+    assert lengths[1] > lengths[0]
+    with pytest.raises(ValueError):
+        model.probabilities(x, xn)
+    _, p_neutral = model.probabilities(x, xn, lengths)
+    drop_length = type(model).load(_saved(model, tmp_path))
+    drop_length.neutral_length_weight = 0.0
+    _, without = drop_length.probabilities(x, xn)
+    assert p_neutral[0] / without[0] > p_neutral[1] / without[1]  # the longer text loses more
+    copy = type(model).load(_saved(model, tmp_path))
+    assert (copy.neutral_length_weight, copy.neutral_length_center) == (
+        model.neutral_length_weight,
+        model.neutral_length_center,
+    )
+
+
+def _saved(model, folder):
+    path = folder / "copy.npz"
+    model.save(path)
+    return path
+
+
 def test_neutral_head_has_its_own_idf(tmp_path):
     model = load_model()
     assert model.neutral_idf is not None and model.neutral_idf.shape == model.idf.shape
@@ -118,6 +145,9 @@ def test_weights_are_laid_out_for_the_sparse_products():
         domains=model.domains,
         neutral_polarity_weight=model.neutral_polarity_weight,
         neutral_idf=model.neutral_idf,
+        neutral_length_weight=model.neutral_length_weight,
+        neutral_length_center=model.neutral_length_center,
+        neutral_length_scale=model.neutral_length_scale,
     )
     for m in (model, built):
         assert m.gate_coef.T.flags.c_contiguous and m.expert_coef.T.flags.c_contiguous
