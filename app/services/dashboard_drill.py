@@ -56,7 +56,9 @@ def complaints(
     """Complaints received in the range (or, with ``overdue=1``, open and past their deadline;
     with ``decider=ID``, first decided in the range by that staff member; with ``holder=ID``,
     held by them now and not yet decided, as 看板 · 处理人员 counts them)."""
+    overdue = extra.get("overdue") == "1"
     if extra.get("decider"):
+        overdue = False  # (decisions are listed by when they were made)
         stmt = select(Complaint).where(
             *dashboard_complaints.first_decided_in(f),
             Complaint.decided_by_id == int(extra["decider"]),
@@ -64,12 +66,12 @@ def complaints(
     elif extra.get("holder"):
         holder = Complaint.assignee_id == int(extra["holder"])
         stmt = select(Complaint).where(undecided_clause(), holder)
-        if extra.get("overdue") == "1":
-            stmt = stmt.where(Complaint.due_at < utcnow())
-    elif extra.get("overdue") == "1":
-        stmt = select(Complaint).where(deadline_running_clause(), Complaint.due_at < utcnow())
+    elif overdue:
+        stmt = select(Complaint).where(deadline_running_clause())
     else:
         stmt = select(Complaint).where(*_range(Complaint.received_at, f))
+    if overdue:
+        stmt = stmt.where(Complaint.due_at < utcnow())
     stmt = dashboard_complaints.narrowed(stmt, f)
     for name in CODE_ARGS:
         if extra.get(name):
