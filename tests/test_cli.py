@@ -83,6 +83,25 @@ def test_users_create_names_the_roles_in_chinese_and_the_unknown_branch(app, db_
     assert db_session.scalar(select(User).where(User.username.in_(["bad.role", "x.y"]))) is None
 
 
+def test_users_create_refuses_before_asking_for_a_password(app, db_session):
+    runner = app.test_cli_runner()
+    for args, message in (
+        (["--username", "x.y", "--role", "boss"], "未知角色：boss"),
+        (["--username", "x.y", "--role", "agent", "--branch", "ZZ99"], "机构代码 ZZ99 不存在"),
+        (["--username", "x.y", "--role", "agent"], "必须指定所属机构"),
+        (["--username", "agent", "--role", "admin"], "已被使用"),
+    ):
+        result = runner.invoke(args=["users", "create", *args], input="Strong#Pass2026\n" * 2)
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert "Password" not in result.output  # refused before the prompt
+    typed = runner.invoke(
+        args=["users", "create", "--username", "x.y", "--role", "agent", "--branch", "HZ01"],
+        input="Strong#Pass2026\n" * 2,
+    )
+    assert typed.exit_code == 0 and "Password" in typed.output, typed.output
+    assert db_session.scalar(select(User).where(User.username == "x.y")).branch.code == "HZ01"
+
+
 def test_users_reset_password(app, db_session):
     from app.security.passwords import verify_password
 

@@ -39,8 +39,10 @@ def _password(from_stdin: bool) -> str:
 @PASSWORD_STDIN
 def create_user(username, role, branch_code, display_name, password_stdin) -> None:
     """Add a staff account."""
-    password = _password(password_stdin)
     try:
+        if not password_stdin:  # (no password typed twice for an account that would be refused)
+            user_service.check_new_user(username, role, branch_code)
+        password = _password(password_stdin)
         user = user_service.create_user(
             username, role, password, branch_code=branch_code, display_name=display_name
         )

@@ -50,12 +50,7 @@ def _placement(role: str, branch_code: str | None, current: Branch | None = None
     the tree (a user without a branch would see no branch-scoped record at all). No account is
     placed at an inactive unit (a disabled one already there, ``current``, may stay)."""
     lock_tree()  # (not placed at a unit another administrator is closing at this moment)
-    branch = _branch_by_code(branch_code)
-    if branch is not None and not branch.active and branch is not current:
-        message = f"机构 {branch.name}（{branch.code}）已停用，不能再安排员工"
-        raise ValidationFailed(message, field="branch")
-    if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
-        raise ValidationFailed(BRANCH_RULE, field="branch")
+    branch = _checked_branch(role, branch_code, current)
     if role == Role.HQ_MANAGER and branch is None:
         branch = db.session.scalar(
             select(Branch).where(Branch.parent_id.is_(None)).order_by(Branch.id).limit(1)
@@ -63,11 +58,27 @@ def _placement(role: str, branch_code: str | None, current: Branch | None = None
     return branch
 
 
-def _check_new_user(username: str, role: str, password: str) -> None:
+def _checked_branch(role: str, branch_code: str | None, current: Branch | None) -> Branch | None:
+    branch = _branch_by_code(branch_code)
+    if branch is not None and not branch.active and branch is not current:
+        message = f"机构 {branch.name}（{branch.code}）已停用，不能再安排员工"
+        raise ValidationFailed(message, field="branch")
+    if role in (Role.AGENT, Role.BRANCH_MANAGER) and branch is None:
+        raise ValidationFailed(BRANCH_RULE, field="branch")
+    return branch
+
+
+def check_new_user(username: str, role: str, branch_code: str | None = None) -> None:
+    """Everything ``create_user`` checks but the password, writing nothing: the command line
+    asks for a password only once the rest would be accepted."""
+    _check_new_user(username.strip(), role)
+    _checked_branch(role, branch_code, None)
+
+
+def _check_new_user(username: str, role: str) -> None:
     if not USERNAME_RE.match(username):
         raise ValidationFailed(USERNAME_RULE, field="username")
     _check_role(role)
-    _check_password(password)
     taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken is not None:
         raise Conflict("该用户名已被使用", field="username")
@@ -85,7 +96,8 @@ def create_user(
 ) -> User:
     """Add a staff account. Raises ValidationFailed, Conflict (name taken) or NotFound (branch)."""
     username = username.strip()
-    _check_new_user(username, role, password)
+    _check_new_user(username, role)
+    _check_password(password)
     branch = _placement(role, branch_code)
     user = User(
         username=username,
