@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ __all__ = [
 DEFAULT_MODEL_PATH = Path(__file__).parent / "resources" / "models" / "sentiment.npz"
 LABELS = ("negative", "neutral", "positive")
 _MAX_CHARS = 20_000  # longer texts are truncated: the tail adds little and costs time
+# One text up to this long is scored without sparse matrices (``_probabilities_one``): for a
+# short text, building them took three times as long as the arithmetic; past ~1,000 characters,
+# hashing the n-grams one by one in Python costs more than that, and the sparse path wins.
+_ONE_TEXT_CHARS = 1_000
+_WHITE_SPACES = re.compile(r"\s\s+")  # what scikit-learn's char analyzer folds into one space
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,10 @@ class SentimentModel:
         np = _np()
         cumulative = np.concatenate([[0.0], np.cumsum(counts.data, dtype=np.float64)])
         n_grams = cumulative[counts.indptr[1:]] - cumulative[counts.indptr[:-1]]
+        return self._scaled_length(n_grams)
+
+    def _scaled_length(self, n_grams: Any) -> Any:
+        np = _np()
         return (np.log1p(n_grams) - self.neutral_length_center) / self.neutral_length_scale
 
     def neutral_features(self, counts: Any, x: Any = None) -> Any:
@@ -155,19 +165,66 @@ class SentimentModel:
             lengths is None and self.neutral_length_weight
         ):
             raise ValueError("this model's neutral head needs its own features: use encode()")
-        gate = x @ self.gate_coef.T + self.gate_intercept
-        gate = np.exp(gate - gate.max(axis=1, keepdims=True))
-        gate /= gate.sum(axis=1, keepdims=True)
+        gate = np.asarray(x @ self.gate_coef.T + self.gate_intercept)
         logits = np.asarray(x @ self.expert_coef.T + self.expert_intercept)
-        p_pos = (gate * _sigmoid(logits)).sum(axis=1)
         xn = x if xn is None else xn
         z_neu = np.asarray(xn @ self.neutral_coef).ravel() + self.neutral_intercept
+        return self._mix(gate, logits, z_neu, lengths)
+
+    def _mix(
+        self, gate: np.ndarray, logits: np.ndarray, z_neu: np.ndarray, lengths: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), P(neutral)) from the gate's and experts' logits (texts x domains), the
+        neutral head's n-gram logit (per text) and the scaled lengths."""
+        np = _np()
+        gate = np.exp(gate - gate.max(axis=1, keepdims=True))
+        gate /= gate.sum(axis=1, keepdims=True)
+        p_pos = (gate * _sigmoid(logits)).sum(axis=1)
         k = self.neutral_polarity_index
         if k is not None and self.neutral_polarity_weight:
             z_neu = z_neu + self.neutral_polarity_weight * np.abs(logits[:, k])
         if self.neutral_length_weight:
             z_neu = z_neu + self.neutral_length_weight * np.asarray(lengths).ravel()
         return np.asarray(p_pos).ravel(), np.asarray(_sigmoid(z_neu)).ravel()
+
+    def _bucket_counts(self, text: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(buckets, counts) of one text's hashed char n-grams, sorted by bucket: what
+        ``raw_counts`` (scikit-learn's ``HashingVectorizer``: lower-cased, runs of white space
+        folded, MurmurHash3 of the UTF-8 n-gram, |hash| mod the number of buckets) gives it."""
+        from sklearn.utils import murmurhash3_32
+
+        np = _np()
+        text = (text if isinstance(text, str) else "")[:_MAX_CHARS]
+        doc = _WHITE_SPACES.sub(" ", text.lower())
+        size, low, high = self.n_features, self.ngram_range[0], self.ngram_range[1]
+        hashes = [
+            murmurhash3_32(doc[i : i + n], 0)
+            for n in range(low, min(high, len(doc)) + 1)
+            for i in range(len(doc) - n + 1)
+        ]
+        return np.unique(np.abs(np.array(hashes, dtype=np.int64)) % size, return_counts=True)
+
+    def _probabilities_one(self, text: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``probabilities(*encode([text]))`` without sparse matrices: the same sums over the
+        text's own buckets (equal to float32 rounding), at a third of the time for short texts."""
+        np = _np()
+        buckets, counts = self._bucket_counts(text)
+        tf = np.log(counts.astype(np.float32)) + np.float32(1.0)
+        x = _unit(tf * self.idf[buckets])
+        xn = x if self.neutral_idf is None else _unit(tf * self.neutral_idf[buckets])
+        gate = self.gate_coef[:, buckets] @ x + self.gate_intercept
+        logits = self.expert_coef[:, buckets] @ x + self.expert_intercept
+        z_neu = np.array([self.neutral_coef[buckets] @ xn + self.neutral_intercept])
+        lengths = self._scaled_length(np.array([counts.sum()], dtype=np.float64))
+        return self._mix(gate[None, :], logits[None, :], z_neu, lengths)
+
+    def _text_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        if (
+            len(texts) == 1
+            and len(texts[0] if isinstance(texts[0], str) else "") <= _ONE_TEXT_CHARS
+        ):
+            return self._probabilities_one(texts[0])
+        return self.probabilities(*self.encode(texts))
 
     @property
     def neutral_polarity_index(self) -> int | None:
@@ -180,14 +237,14 @@ class SentimentModel:
         """One result per text; see ``SentimentResult``."""
         if not texts:
             return []
-        p_pos, p_neu = self.probabilities(*self.encode(texts))
+        p_pos, p_neu = self._text_probabilities(texts)
         return [self._result(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """Polarity scores in [0, 1], shrunk towards 0.5 by the neutral probability."""
         if not texts:
             return []
-        p_pos, p_neu = self.probabilities(*self.encode(texts))
+        p_pos, p_neu = self._text_probabilities(texts)
         return [_score(float(p), float(n)) for p, n in zip(p_pos, p_neu, strict=True)]
 
     def _result(self, p_pos: float, p_neu: float) -> SentimentResult:
@@ -256,6 +313,11 @@ def _np() -> Any:
 def _sigmoid(z: Any) -> Any:
     np = _np()
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = _np().sqrt(v @ v)
+    return v / norm if norm else v
 
 
 def _score(p_pos: float, p_neu: float) -> float:

@@ -153,3 +153,50 @@ def test_weights_are_laid_out_for_the_sparse_products():
         assert m.gate_coef.T.flags.c_contiguous and m.expert_coef.T.flags.c_contiguous
     texts = ["请问怎么还款", "乱扣年费，太坑了", "柜员很耐心，点赞"]
     assert built.scores(texts) == model.scores(texts)
+
+
+def _varied_texts(n: int) -> list[str]:
+    """Bank words, review phrases, punctuation, mixed case, runs of white space, digits and
+    emoji, 0 to ~1,200 characters long (a fixed seed: the same texts every run)."""
+    import random
+
+    from nlp.sentiment import DEFAULT_MODEL_PATH
+
+    dictionary = DEFAULT_MODEL_PATH.parent.parent / "bank_dict.txt"
+    words = [line.split()[0] for line in dictionary.read_text(encoding="utf-8").splitlines()]
+    words += ["太差了", "非常满意", "不", "没有", "很好", "APP", "Wi-Fi", "ok", "İstanbul", "ẞ"]
+    pieces = ["，", "。", "！！", "？", " ", "  ", "\t\n ", "\u3000", "123", "6222", "😀", "👍🏻"]
+    rng = random.Random(20261205)
+    texts = ["", " ", "a", "好", "AB  cd", "\n\n"]
+    while len(texts) < n:
+        size = rng.choice([1, 3, 8, 20, 60, 200, 400])
+        texts.append("".join(rng.choice(words + pieces) for _ in range(size)))
+    return texts
+
+
+def test_one_text_is_hashed_as_the_batch_vectoriser_hashes_it():
+    """The single-text path counts a text's n-gram buckets itself; they must be scikit-learn's
+    (lower-casing, folded white space, MurmurHash3 of UTF-8, |hash| mod buckets), or a text
+    would score differently alone than in a batch."""
+    import numpy as np
+
+    model = load_model()
+    for text in [*_varied_texts(400), None, 7]:
+        counts = model.raw_counts([text])
+        counts.sum_duplicates()
+        buckets, n = model._bucket_counts(text)
+        assert np.array_equal(buckets, counts.indices), text
+        assert np.array_equal(n, counts.data), text
+
+
+def test_one_text_scores_as_in_a_batch():
+    """Scored alone (without sparse matrices) or in a batch, a text gets the same label and
+    a score equal to float32 rounding."""
+    model = load_model()
+    texts = _varied_texts(600)
+    batch = model.predict(texts)
+    alone = [model.predict([text])[0] for text in texts]
+    assert [r.label for r in alone] == [r.label for r in batch]
+    assert max(abs(a.score - b.score) for a, b in zip(alone, batch, strict=True)) < 1e-5
+    assert max(len(t) for t in texts) > 1_000  # the longest go the batch path even alone
+    assert {r.label for r in batch} == {"negative", "neutral", "positive"}
