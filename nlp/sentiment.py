@@ -215,7 +215,7 @@ class SentimentModel:
         gate = self.gate_coef[:, buckets] @ x + self.gate_intercept
         logits = self.expert_coef[:, buckets] @ x + self.expert_intercept
         z_neu = np.array([self.neutral_coef[buckets] @ xn + self.neutral_intercept])
-        lengths = self._scaled_length(np.array([counts.sum()], dtype=np.float64))
+        lengths = self._scaled_length(float(counts.sum()))
         return self._mix(gate[None, :], logits[None, :], z_neu, lengths)
 
     def _text_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -311,8 +311,9 @@ def _np() -> Any:
 
 
 def _sigmoid(z: Any) -> Any:
-    np = _np()
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    from scipy.special import expit  # (a ufunc: 1 / (1 + exp(-z)) without overflow warnings)
+
+    return expit(z)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
