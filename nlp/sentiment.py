@@ -106,8 +106,11 @@ class SentimentModel:
 
     def raw_counts(self, texts: Sequence[str]) -> Any:
         """Hashed n-gram counts (CSR), before TF-IDF weighting."""
-        cleaned = [(t if isinstance(t, str) else "")[:_MAX_CHARS] for t in texts]
-        return self._vectorizer.transform(cleaned)
+        cleaned = [_text(t) for t in texts]
+        try:
+            return self._vectorizer.transform(cleaned)
+        except UnicodeEncodeError:  # (n-grams are hashed as UTF-8)
+            return self._vectorizer.transform([_without_surrogates(t) for t in cleaned])
 
     def weigh(self, counts: Any, idf: Any = None) -> Any:
         """Sublinear TF x IDF (``idf``, default the model's), rows L2-normalised."""
@@ -194,14 +197,16 @@ class SentimentModel:
         from sklearn.utils import murmurhash3_32
 
         np = _np()
-        text = (text if isinstance(text, str) else "")[:_MAX_CHARS]
-        doc = _WHITE_SPACES.sub(" ", text.lower())
+        doc = _WHITE_SPACES.sub(" ", _text(text).lower())
         size, low, high = self.n_features, self.ngram_range[0], self.ngram_range[1]
-        hashes = [
-            murmurhash3_32(doc[i : i + n], 0)
-            for n in range(low, min(high, len(doc)) + 1)
-            for i in range(len(doc) - n + 1)
-        ]
+        try:
+            hashes = [
+                murmurhash3_32(doc[i : i + n], 0)
+                for n in range(low, min(high, len(doc)) + 1)
+                for i in range(len(doc) - n + 1)
+            ]
+        except UnicodeEncodeError:
+            return self._bucket_counts(_without_surrogates(_text(text)))
         return np.unique(np.abs(np.array(hashes, dtype=np.int64)) % size, return_counts=True)
 
     def _probabilities_one(self, text: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +319,16 @@ def _sigmoid(z: Any) -> Any:
     from scipy.special import expit  # (a ufunc: 1 / (1 + exp(-z)) without overflow warnings)
 
     return expit(z)
+
+
+def _text(text: Any) -> str:
+    return (text if isinstance(text, str) else "")[:_MAX_CHARS]
+
+
+def _without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (which a JSON ``\\ud800`` escape or a file name decoded
+    with ``surrogateescape`` can leave in a str, and UTF-8 cannot encode) replaced by ``?``."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

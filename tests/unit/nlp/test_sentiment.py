@@ -167,11 +167,21 @@ def _varied_texts(n: int) -> list[str]:
     words += ["太差了", "非常满意", "不", "没有", "很好", "APP", "Wi-Fi", "ok", "İstanbul", "ẞ"]
     pieces = ["，", "。", "！！", "？", " ", "  ", "\t\n ", "\u3000", "123", "6222", "😀", "👍🏻"]
     rng = random.Random(20261205)
-    texts = ["", " ", "a", "好", "AB  cd", "\n\n"]
+    texts = ["", " ", "a", "好", "AB  cd", "\n\n", "转账失败\ud800钱被扣了", "\udcff"]
     while len(texts) < n:
         size = rng.choice([1, 3, 8, 20, 60, 200, 400])
         texts.append("".join(rng.choice(words + pieces) for _ in range(size)))
     return texts
+
+
+def test_a_lone_surrogate_is_read_as_a_question_mark():
+    """A str may hold a lone surrogate (a JSON "\\ud800" escape, a name decoded with
+    surrogateescape), which UTF-8 cannot encode; it is scored, not raised on."""
+    text = "转账失败\ud800，钱被扣了，太差了"
+    expected = nlp.sentiment_scores(["转账失败?，钱被扣了，太差了"])
+    assert nlp.sentiment_scores([text]) == expected  # one text alone
+    assert nlp.sentiment_scores([text, "好"])[:1] == expected  # in a batch
+    assert nlp.sentiment_labels(["\udcff"]) in (["negative"], ["neutral"], ["positive"])
 
 
 def test_one_text_is_hashed_as_the_batch_vectoriser_hashes_it():
