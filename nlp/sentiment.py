@@ -224,10 +224,7 @@ class SentimentModel:
         return self._mix(gate[None, :], logits[None, :], z_neu, lengths)
 
     def _text_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        if (
-            len(texts) == 1
-            and len(texts[0] if isinstance(texts[0], str) else "") <= _ONE_TEXT_CHARS
-        ):
+        if len(texts) == 1 and len(_text(texts[0])) <= _ONE_TEXT_CHARS:
             return self._probabilities_one(texts[0])
         return self.probabilities(*self.encode(texts))
 
