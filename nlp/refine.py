@@ -60,8 +60,11 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
 
     Polar labels (0/1) update every polarity expert; all labels update the neutral head (its
     |bank-expert logit| term is kept fixed, computed from the refitted experts, and so is its
-    length term). The gate, the IDF and the neutral threshold stay as shipped.
+    length term). The gate, the IDF, the bank-only model (a fixed part of the bank expert's
+    logit while that is refitted) and the neutral threshold stay as shipped.
     """
+    import dataclasses
+
     import numpy as np
 
     texts = [t for t, _ in labels]
@@ -69,13 +72,22 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
     x, xn, lengths = model.encode(texts)
     expert_coef = model.expert_coef.copy()
     expert_intercept = model.expert_intercept.copy()
+    local = model.local_logits(xn)
+    k_local = model.neutral_polarity_index if local is not None else None
     polar = np.flatnonzero(y != 2)
     if polar.size:
         for k in range(expert_coef.shape[0]):
+            # (the bank expert is refitted as polarity reads it: scaled, the local term fixed)
+            scale = model.local_expert_scale if k == k_local else 1.0
             coef, b = refine_logreg(
-                x[polar], y[polar] == 1, None, expert_coef[k], float(expert_intercept[k])
+                x[polar],
+                y[polar] == 1,
+                None,
+                scale * expert_coef[k],
+                scale * float(expert_intercept[k]),
+                offset=local[polar] if k == k_local else None,
             )
-            expert_coef[k], expert_intercept[k] = coef, b
+            expert_coef[k], expert_intercept[k] = coef / scale, b / scale
     neutral_coef, neutral_intercept = model.neutral_coef, model.neutral_intercept
     if (y == 2).any() and polar.size:
         offset = np.zeros(len(texts))
@@ -89,22 +101,11 @@ def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> Se
             xn, y == 2, None, model.neutral_coef, model.neutral_intercept, offset=offset
         )
     meta = dict(model.meta, refined_with=len(labels))
-    return SentimentModel(
-        model.idf,
-        model.gate_coef,
-        model.gate_intercept,
-        expert_coef,
-        expert_intercept,
-        neutral_coef,
-        neutral_intercept,
-        model.neutral_threshold,
-        model.domains,
-        model.ngram_range,
-        meta,
-        model.neutral_polarity_weight,
-        model.neutral_polarity_domain,
-        model.neutral_idf,
-        model.neutral_length_weight,
-        model.neutral_length_center,
-        model.neutral_length_scale,
+    return dataclasses.replace(
+        model,
+        expert_coef=expert_coef,
+        expert_intercept=expert_intercept,
+        neutral_coef=neutral_coef,
+        neutral_intercept=neutral_intercept,
+        meta=meta,
     )

@@ -58,7 +58,13 @@ class SentimentModel:
     texts) when the model has one, else by ``idf``. It also reads the text's length, log(1 + its
     number of n-grams) centred and scaled on the bank texts (``neutral_length_center``,
     ``neutral_length_scale``), times ``neutral_length_weight`` (≈ −0.45: a longer text is
-    less likely neutral).
+    less likely neutral). For polarity, the ``neutral_polarity_domain`` expert's logit becomes
+    ``local_expert_scale`` x itself + the neutral head's features @ ``local_coef`` +
+    ``local_intercept``: a polarity model fitted on that domain's (the bank's) texts alone, over
+    the bank-IDF features (the shared experts see 70,000 review rows for 572 polar bank ones),
+    stacked with the expert by a logistic regression on cross-fitted logits. The neutral head
+    reads the expert's own lean: fitted on polar texts only, the bank-only model leans hard on
+    neutral ones too.
     """
 
     idf: np.ndarray
@@ -78,6 +84,9 @@ class SentimentModel:
     neutral_length_weight: float = 0.0
     neutral_length_center: float = 0.0
     neutral_length_scale: float = 1.0
+    local_coef: np.ndarray | None = None
+    local_intercept: float = 0.0
+    local_expert_scale: float = 1.0
 
     def __post_init__(self) -> None:
         # The products below read the weights as (features x parts). Kept column-major, their
@@ -172,22 +181,36 @@ class SentimentModel:
         logits = np.asarray(x @ self.expert_coef.T + self.expert_intercept)
         xn = x if xn is None else xn
         z_neu = np.asarray(xn @ self.neutral_coef).ravel() + self.neutral_intercept
-        return self._mix(gate, logits, z_neu, lengths)
+        return self._mix(gate, logits, z_neu, lengths, self.local_logits(xn))
+
+    def local_logits(self, xn: Any) -> np.ndarray | None:
+        """What the local (bank-only) model adds to its domain expert's scaled logit, per row of
+        the neutral head's features ``xn``; None for a model without one."""
+        if self.local_coef is None:
+            return None
+        return _np().asarray(xn @ self.local_coef).ravel() + self.local_intercept
 
     def _mix(
-        self, gate: np.ndarray, logits: np.ndarray, z_neu: np.ndarray, lengths: Any
+        self,
+        gate: np.ndarray,
+        logits: np.ndarray,
+        z_neu: np.ndarray,
+        lengths: Any,
+        local: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(P(positive), P(neutral)) from the gate's and experts' logits (texts x domains), the
-        neutral head's n-gram logit (per text) and the scaled lengths."""
+        neutral head's n-gram logit (per text), the scaled lengths and the local logits."""
         np = _np()
-        gate = np.exp(gate - gate.max(axis=1, keepdims=True))
-        gate /= gate.sum(axis=1, keepdims=True)
-        p_pos = (gate * _sigmoid(logits)).sum(axis=1)
         k = self.neutral_polarity_index
-        if k is not None and self.neutral_polarity_weight:
+        if k is not None and self.neutral_polarity_weight:  # (the expert's own lean)
             z_neu = z_neu + self.neutral_polarity_weight * np.abs(logits[:, k])
         if self.neutral_length_weight:
             z_neu = z_neu + self.neutral_length_weight * np.asarray(lengths).ravel()
+        if local is not None and k is not None:  # (a fresh array: the caller's product)
+            logits[:, k] = self.local_expert_scale * logits[:, k] + local
+        gate = np.exp(gate - gate.max(axis=1, keepdims=True))
+        gate /= gate.sum(axis=1, keepdims=True)
+        p_pos = (gate * _sigmoid(logits)).sum(axis=1)
         return np.asarray(p_pos).ravel(), np.asarray(_sigmoid(z_neu)).ravel()
 
     def _bucket_counts(self, text: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +244,10 @@ class SentimentModel:
         logits = self.expert_coef[:, buckets] @ x + self.expert_intercept
         z_neu = np.array([self.neutral_coef[buckets] @ xn + self.neutral_intercept])
         lengths = self._scaled_length(float(counts.sum()))
-        return self._mix(gate[None, :], logits[None, :], z_neu, lengths)
+        local = None
+        if self.local_coef is not None:
+            local = self.local_coef[buckets] @ xn + self.local_intercept
+        return self._mix(gate[None, :], logits[None, :], z_neu, lengths, local)
 
     def _text_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if len(texts) == 1 and len(_text(texts[0])) <= _ONE_TEXT_CHARS:
@@ -271,7 +297,11 @@ class SentimentModel:
         meta.update(neutral_length_weight=self.neutral_length_weight)
         meta.update(neutral_length_center=self.neutral_length_center)
         meta.update(neutral_length_scale=self.neutral_length_scale)
+        meta.update(local_intercept=self.local_intercept)
+        meta.update(local_expert_scale=self.local_expert_scale)
         extra = {} if self.neutral_idf is None else {"neutral_idf": self.neutral_idf}
+        if self.local_coef is not None:
+            extra["local_coef"] = self.local_coef
         np.savez_compressed(
             path,
             **{k: v.astype(np.float16) for k, v in extra.items()},
@@ -303,6 +333,8 @@ class SentimentModel:
             neutral_length_weight=float(meta.pop("neutral_length_weight", 0.0)),
             neutral_length_center=float(meta.pop("neutral_length_center", 0.0)),
             neutral_length_scale=float(meta.pop("neutral_length_scale", 1.0)),
+            local_intercept=float(meta.pop("local_intercept", 0.0)),
+            local_expert_scale=float(meta.pop("local_expert_scale", 1.0)),
         )
 
 

@@ -31,6 +31,8 @@ NGRAMS = (1, 3)
 C_POLARITY = 4.0
 C_GATE = 1.0
 C_NEUTRAL = 4.0
+C_LOCAL = 16.0  # the bank-only polarity model (model card: chosen by cross-validation)
+C_STACK = 100.0  # its stacking with the bank expert: three weights on ~570 rows
 OWN_DOMAIN_WEIGHT = 5.0
 NEUTRAL_DOMAIN = "bank"
 EXTRA_LABEL_WEIGHT = 3.0
@@ -172,7 +174,8 @@ def _fit_neutral(
     cross-validated 2:1 macro-F1 was 1.0 point lower on these folds, 1.6 over five fold seeds).
 
     The bank expert's logits for bank rows are cross-fitted (each fold scored by an expert that
-    never saw it), so the head learns how much a strong polarity lean means on unseen text. The
+    never saw it), so the head learns how much a strong polarity lean means on unseen text; so
+    are the bank-only model's (``_fit_local``), which polarity adds to the expert's logit. The
     length feature raised the nested cross-validated 2:1 macro-F1 by 0.5 points (model card).
     The threshold maximises three-way balanced accuracy (mean per-class recall, which does not
     depend on the class mix) over out-of-fold predictions on all bank rows.
@@ -194,14 +197,16 @@ def _fit_neutral(
         )
         return {}
     folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=SEED).split(nm, yb))
-    lean = np.zeros(nm.size)
-    for _, test_idx in folds:
+    lean, local_lean = np.zeros(nm.size), np.zeros(nm.size)
+    for train_idx, test_idx in folds:
         keep = polar.copy()
         keep[nm[test_idx]] = False
         coef, b = _logreg(
             x[keep], y[keep] == 1, _expert_weights(w, dom, keep, NEUTRAL_DOMAIN), C_POLARITY
         )
         lean[test_idx] = np.asarray(x[nm[test_idx]] @ coef).ravel() + b
+        local, b = _fit_local(x_neutral, y, w, nm[train_idx])
+        local_lean[test_idx] = np.asarray(x_neutral[nm[test_idx]] @ local).ravel() + b
     extra = np.column_stack([np.abs(lean), lengths[nm]])
     xn = sp.hstack([x_neutral[nm], sp.csr_matrix(extra)]).tocsr()
     p_neu = np.zeros(nm.size)
@@ -214,6 +219,11 @@ def _fit_neutral(
     model.neutral_coef, model.neutral_intercept = coef[:-2].copy(), b
     model.neutral_polarity_weight, model.neutral_length_weight = float(coef[-2]), float(coef[-1])
     model.neutral_polarity_domain = NEUTRAL_DOMAIN
+    local, b = _fit_local(x_neutral, y, w, nm)
+    scale, weight, bias = _stack(lean, local_lean, yb, w[nm])
+    model.local_coef, model.local_intercept = weight * local, weight * b + bias
+    model.local_expert_scale = scale
+    lean = scale * lean + weight * local_lean + bias  # (polarity; the head read the expert's)
     p_pos = _sigmoid_np(lean)
     model.neutral_threshold, _ = _choose_threshold(p_pos, p_neu, yb, _balanced_accuracy)
     pred = _three_way(p_pos, p_neu, model.neutral_threshold)
@@ -223,6 +233,31 @@ def _fit_neutral(
         "bank_cv_three_way_macro_f1_2to1": round(_macro_f1(yb, pred, _two_to_one(yb)), 4),
         "bank_cv_binary_accuracy": round(float(((lean >= 0) == (yb == 1))[yb != 2].mean()), 4),
     }
+
+
+def _fit_local(x_neutral: Any, y: Any, w: Any, rows: Any) -> tuple[Any, float]:
+    """The bank-only polarity model on the polar ones of ``rows`` (bank rows), over the neutral
+    head's bank-IDF features: the shared expert sees 70,000 review rows for 572 polar bank
+    ones, even weighted ×5. Stacked with the bank expert (``_stack``), it raised the bank
+    binary accuracy by about 2 points in nested cross-validation (model card)."""
+    rows = rows[y[rows] != 2]
+    return _logreg(x_neutral[rows], y[rows] == 1, w[rows], C_LOCAL)
+
+
+def _stack(lean: Any, local_lean: Any, y: Any, w: Any) -> tuple[float, float, float]:
+    """(scale of the expert's logit, weight of the bank-only model's, bias): a logistic
+    regression on the two cross-fitted logits of the polar bank rows. The bank-only model,
+    fitted on polar texts with 3 negatives to 1 positive, leans negative on texts it has not
+    seen; the bias takes that out (a fixed weight of 0.5 without it: +1.6 points of accuracy,
+    but positive recall 73 % → 60 %; stacked: +2 points, positive recall kept)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    polar = y != 2
+    features = np.column_stack([lean, local_lean])[polar]
+    clf = LogisticRegression(C=C_STACK).fit(features, y[polar] == 1, sample_weight=w[polar])
+    scale, weight = (float(v) for v in clf.coef_.ravel())
+    return scale, weight, float(clf.intercept_[0])
 
 
 def _sigmoid_np(z: Any) -> Any:

@@ -131,23 +131,17 @@ def test_weights_are_laid_out_for_the_sparse_products():
     """Loaded or built, the gate's and experts' weights are column-major, so the products in
     ``probabilities`` read them in place (a copy of 20 MB per call made one short text cost
     5 ms); the layout changes nothing in the results."""
+    import dataclasses
+
     import numpy as np
 
     model = load_model()
-    built = type(model)(
+    built = dataclasses.replace(
+        model,
         **{
             name: np.ascontiguousarray(getattr(model, name))
             for name in ("idf", "gate_coef", "gate_intercept", "expert_coef", "expert_intercept")
         },
-        neutral_coef=model.neutral_coef,
-        neutral_intercept=model.neutral_intercept,
-        neutral_threshold=model.neutral_threshold,
-        domains=model.domains,
-        neutral_polarity_weight=model.neutral_polarity_weight,
-        neutral_idf=model.neutral_idf,
-        neutral_length_weight=model.neutral_length_weight,
-        neutral_length_center=model.neutral_length_center,
-        neutral_length_scale=model.neutral_length_scale,
     )
     for m in (model, built):
         assert m.gate_coef.T.flags.c_contiguous and m.expert_coef.T.flags.c_contiguous
@@ -210,3 +204,27 @@ def test_one_text_scores_as_in_a_batch():
     assert max(abs(a.score - b.score) for a, b in zip(alone, batch, strict=True)) < 1e-5
     assert max(len(t) for t in texts) > 1_000  # the longest go the batch path even alone
     assert {r.label for r in batch} == {"negative", "neutral", "positive"}
+
+
+def test_the_bank_only_model_reads_bank_idiom_and_leaves_the_neutral_head_alone(tmp_path):
+    """The bank expert's logit is stacked with a model of bank texts alone: the shared expert,
+    which sees 70,000 review rows for 572 polar bank ones, reads "下卡了，5万额度" (the card
+    came, with a 50,000 limit) as negative. The neutral head reads the expert's own lean, so
+    it is unchanged, and the part survives saving."""
+    import dataclasses
+
+    import numpy as np
+
+    model = load_model()
+    assert model.local_coef is not None and 0.5 < model.local_expert_scale < 1.5
+    shared_only = dataclasses.replace(model, local_coef=None)
+    texts = ["下卡了，5万额度，满意", "刚申请就秒批了，额度还挺高，开心", "额度一直不提，太抠了"]
+    p_pos, p_neu = model.probabilities(*model.encode(texts))
+    p_shared, p_neu_shared = shared_only.probabilities(*shared_only.encode(texts))
+    assert np.array_equal(p_neu, p_neu_shared)
+    assert p_shared[0] < 0.5 < p_pos[0]
+    assert p_pos[1] > p_shared[1] and p_pos[2] < p_shared[2]
+    model.save(tmp_path / "copy.npz")
+    copy = type(model).load(tmp_path / "copy.npz")
+    assert copy.local_expert_scale == model.local_expert_scale
+    assert copy.scores(texts) == model.scores(texts)

@@ -49,3 +49,43 @@ def test_a_few_corrections_of_one_class_do_not_tip_the_whole_model():
         abs(a - b) for a, b in zip(refined.scores(praise), base.scores(praise), strict=True)
     )
     assert drift < 0.2
+
+
+def test_a_full_fit_stacks_a_bank_only_model_with_the_bank_expert(tmp_path):
+    """From corpora (here a tiny one), the bank expert gets a bank-only model, stacked on
+    cross-fitted logits; a bank text learnt from scores on its side, and so does the neutral
+    head. Refitted on a bank's own labels later, the bank-only part stays as fitted."""
+    import random
+
+    import numpy as np
+
+    from nlp.refine import refine_model
+
+    rng = random.Random(7)
+    good = ["服务好", "很满意", "额度高", "秒批", "点赞", "方便", "下卡快", "利息低"]
+    bad = ["太差", "不满意", "乱收费", "被拒", "态度差", "太慢", "扣年费", "骚扰"]
+    ask = ["请问", "怎么办理", "在哪里", "需要什么材料", "几点开门", "如何查询"]
+
+    def rows(words, label, n):
+        return [(f"{rng.choice(words)}，{rng.choice(words)}{i}", label) for i in range(n)]
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, data in {
+        "hotel": rows(good, 1, 40) + rows(bad, 0, 40),
+        "bank": rows(good, 1, 30) + rows(bad, 0, 30) + rows(ask, 2, 60),
+    }.items():
+        lines = ["text,label", *(f"{t},{lab}" for t, lab in data)]
+        (corpus / f"{name}_train.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = train_sentiment(corpus, [], tmp_path / "out")
+    model = SentimentModel.load(report.model_path)
+    assert model.local_coef is not None and model.local_expert_scale > 0
+    assert report.validation["bank_cv_binary_accuracy"] > 0.8
+    assert [r.label for r in model.predict(["秒批，很满意", "乱收费，太差", "请问怎么办理"])] == [
+        "positive",
+        "negative",
+        "neutral",
+    ]
+    refined = refine_model(model, [("额度高，满意", 1), ("乱收费", 0)])
+    assert np.array_equal(refined.local_coef, model.local_coef)
+    assert refined.local_expert_scale == model.local_expert_scale
