@@ -78,10 +78,10 @@ def pre_fork(server, worker):
             server.log.exception("could not import the broker's transport")
         try:
             import nlp
+            from nlp.sentiment import load_model
 
-            # (two texts: the batch path's vectoriser too; one text alone takes another path)
-            texts = ["网点服务很好，排队时间有点长", "手机银行转账失败"]
-            version = nlp.analyze_many(texts)[0].model_version
+            version = nlp.analyze("网点服务很好，排队时间有点长").model_version
+            load_model().warm_up()
             server.log.info("text-analysis models loaded in the master: %s", version)
         except Exception:  # a model problem shows up (and is logged) where analysis runs
             server.log.exception("could not preload the text-analysis models")

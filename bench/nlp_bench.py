@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = load_model()
     print(f"model loaded in {time.perf_counter() - started:.2f}s; data: {args.data_dir}")
-    model.scores(["预热", "预热"])  # (two texts: the batch path; one takes another)
+    model.warm_up()
     snownlp_scores(["预热"])
     header = (
         f"{'dataset':<16}{'mode':<10}{'n':>5}{'seen':>6}"

@@ -254,6 +254,12 @@ class SentimentModel:
             return self._probabilities_one(texts[0])
         return self.probabilities(*self.encode(texts))
 
+    def warm_up(self) -> None:
+        """Load what scoring uses, one text alone and a batch (two paths, ``_text_probabilities``),
+        so that a measurement or the first request does not pay for it."""
+        self.scores(["预热"])
+        self.scores(["预热", "预热"])
+
     @property
     def neutral_polarity_index(self) -> int | None:
         """Row of ``expert_coef`` whose |logit| feeds the neutral head (None: not used)."""

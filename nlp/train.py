@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.category import train_category_model
-from nlp.sentiment import DEFAULT_MODEL_PATH, SentimentModel
+from nlp.sentiment import DEFAULT_MODEL_PATH, SentimentModel, _sigmoid
 
 __all__ = [
     "TrainReport",
@@ -214,7 +214,7 @@ def _fit_neutral(
         coef, b = _logreg(
             xn[train_idx], yb[train_idx] == 2, w[nm][train_idx], C_NEUTRAL, balanced=True
         )
-        p_neu[test_idx] = _sigmoid_np(np.asarray(xn[test_idx] @ coef).ravel() + b)
+        p_neu[test_idx] = _sigmoid(np.asarray(xn[test_idx] @ coef).ravel() + b)
     coef, b = _logreg(xn, yb == 2, w[nm], C_NEUTRAL, balanced=True)
     model.neutral_coef, model.neutral_intercept = coef[:-2].copy(), b
     model.neutral_polarity_weight, model.neutral_length_weight = float(coef[-2]), float(coef[-1])
@@ -224,7 +224,7 @@ def _fit_neutral(
     model.local_coef, model.local_intercept = weight * local, weight * b + bias
     model.local_expert_scale = scale
     lean = scale * lean + weight * local_lean + bias  # (polarity; the head read the expert's)
-    p_pos = _sigmoid_np(lean)
+    p_pos = _sigmoid(lean)
     model.neutral_threshold, _ = _choose_threshold(p_pos, p_neu, yb, _balanced_accuracy)
     pred = _three_way(p_pos, p_neu, model.neutral_threshold)
     return {
@@ -258,12 +258,6 @@ def _stack(lean: Any, local_lean: Any, y: Any, w: Any) -> tuple[float, float, fl
     clf = LogisticRegression(C=C_STACK).fit(features, y[polar] == 1, sample_weight=w[polar])
     scale, weight = (float(v) for v in clf.coef_.ravel())
     return scale, weight, float(clf.intercept_[0])
-
-
-def _sigmoid_np(z: Any) -> Any:
-    import numpy as np
-
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
 def _balanced_accuracy(y: Any, pred: Any) -> float:
