@@ -13,11 +13,12 @@ import nlp
 from app.extensions import db
 from app.models import Branch, Role, User, utcnow
 from app.models.complaint import OPEN, Complaint, ComplaintEvent, MajorReason, Status
-from app.models.outbox import OutboxMessage
+from app.models.outbox import MessageStatus, OutboxMessage
 from app.services import complaint_clock as clock
 from app.services import scope
 from app.services.complaint_escalation import escalate_row
 from app.services.complaint_handling import (
+    DECISION_PURPOSES,
     PROVEN,
     _move,
     _require,
@@ -309,11 +310,36 @@ def _outcome_now(detail: dict) -> str | None:
     return detail.get("outcome")
 
 
+FAILED_CALLS = ("no_answer", "unreachable")
+
+
 def contact_failed(complaint: Complaint) -> bool:
-    stmt = select(func.count(ComplaintEvent.id)).where(
-        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "contact"
+    """A failed attempt to tell the customer the decision, made after it: a call not answered
+    or to a number that cannot be reached, or a message its gateway stopped retrying. A
+    contact-log entry is free text (it may say the customer was reached), so it proves nothing."""
+    stmt = select(ComplaintEvent).where(
+        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "notice"
     )
-    return (db.session.scalar(stmt) or 0) > 0
+    for event in db.session.scalars(stmt):
+        detail = event.detail or {}
+        if detail.get("purpose") not in DECISION_PURPOSES:
+            continue
+        if complaint.decided_at is not None and event.at < complaint.decided_at:
+            continue
+        if detail.get("outcome") in FAILED_CALLS or _message_given_up(detail):
+            return True
+    return False
+
+
+def _message_given_up(detail: dict) -> bool:
+    if not detail.get("message_id"):
+        return False
+    message = db.session.get(OutboxMessage, detail["message_id"])
+    return (
+        message is not None
+        and message.status == MessageStatus.FAILED
+        and message.next_attempt_at is None
+    )
 
 
 @transactional
@@ -347,7 +373,10 @@ def close(
         problems, lambda: _require(root_cause, "root_cause", "问题根因（溯源整改）", 4), ""
     )
     if unreachable and not contact_failed(complaint):
-        problems["unreachable"] = "标记“无法联系”前须先记录未接通的联系尝试"
+        problems["unreachable"] = (
+            "标记“无法联系”前，须在作出处理决定后记录未能告知客户的尝试"
+            "（电话无人接听或无法接通，或短信、邮件发送失败）"
+        )
     if not unreachable and not notice_proven(complaint):
         problems["unreachable"] = "办结前须留存处理决定的告知凭证（第二十一条），或记录客户无法联系"
     _refuse(problems)

@@ -534,6 +534,7 @@ def record_notice(
     elif method == "letter":
         if posted_on is None:
             raise ValidationFailed("请填写寄出日期", field="posted_on")
+        _check_posted_on(complaint, purpose, posted_on)
         detail |= {"outcome": "posted", "posted_on": posted_on.isoformat()}
     else:
         detail |= {"outcome": "handed", "at": (at or utcnow()).isoformat()}
@@ -545,6 +546,22 @@ def record_notice(
         record_event(complaint, actor, "contact", "电话未能联系上客户", detail=detail)
     complaint.updated_at = utcnow()
     return complaint
+
+
+def _check_posted_on(complaint: Complaint, purpose: str, posted_on: date) -> None:
+    """A letter is posted after what it tells happened (the decision, for a decision notice;
+    the complaint's receipt, for any other) and not after today: a letter dated later would
+    count as proof that the customer was told inside the deadline."""
+    if purpose in DECISION_PURPOSES:
+        earliest, what = clock.local_date(complaint.decided_at), "处理决定日期"
+    else:
+        earliest, what = clock.local_date(complaint.received_at), "投诉接收日期"
+    if posted_on < earliest:
+        raise ValidationFailed(
+            f"寄出日期不能早于{what}（{earliest:%Y年%m月%d日}）", field="posted_on"
+        )
+    if posted_on > clock.local_date(utcnow()):
+        raise ValidationFailed("寄出日期不能晚于今天", field="posted_on")
 
 
 def decision_reached(complaint: Complaint, at: datetime) -> None:

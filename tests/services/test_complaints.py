@@ -110,7 +110,11 @@ def test_full_lifecycle_and_closed_event_published(db_session):
             root_cause="年费政策宣传不一致",
         )
     handling.record_notice(
-        c.id, actor=agent, method="letter", purpose="decision", posted_on=date.today()
+        c.id,
+        actor=agent,
+        method="letter",
+        purpose="decision",
+        posted_on=clock.local_date(utcnow()),  # (Beijing's date, not the machine's)
     )
     with pytest.raises(ValidationFailed, match="根因"):
         casework.close(
@@ -142,14 +146,22 @@ def test_invalid_transition_is_refused_in_chinese(db_session):
         handling.start(c.id, actor=agent)
 
 
-def test_unreachable_needs_a_recorded_attempt(db_session):
+def test_unreachable_needs_a_failed_notice_after_the_decision(db_session):
     agent = factories.user(Role.AGENT, "HZ")
     c = new()
     handling.accept(c.id, actor=agent)
+    # a call that failed before there was a decision to tell is no attempt to tell it
+    handling.record_notice(
+        c.id, actor=agent, method="phone", purpose="acknowledgement", outcome="no_answer"
+    )
     decide(c, agent)
+    # a contact-log entry is free text: this one even says the customer was reached
+    handling.add_note(c.id, actor=agent, kind="contact", text="已电话联系客户，客户认可处理结果")
     args = dict(code_channel="A04", code_business="B03.02", code_cause="C05", root_cause="培训不足")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as refused:
         casework.close(c.id, actor=agent, unreachable=True, **args)
+    assert "作出处理决定后记录未能告知客户的尝试" in refused.value.fields["unreachable"]
+    assert c.status == Status.DECIDED and not c.customer_unreachable
     handling.record_notice(
         c.id, actor=agent, method="phone", purpose="decision", outcome="unreachable"
     )
@@ -481,6 +493,41 @@ def test_the_first_proof_of_the_decision_notice_is_when_the_decision_was_communi
     handling.record_notice(c.id, actor=agent, method="letter", purpose="review_decision",
                            posted_on=posted)  # fmt: skip
     assert c.decision_notified_at is not None and not c.awaiting_notice
+
+
+def test_a_letter_is_posted_between_the_decision_and_today(db_session):
+    """A letter dated after today (or before the decision it tells) would count as proof that
+    the customer was told inside the deadline."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=3))
+    handling.accept(c.id, actor=agent)
+    today = clock.local_date(utcnow())
+    with pytest.raises(ValidationFailed, match="不能早于投诉接收日期") as refused:
+        handling.record_notice(
+            c.id,
+            actor=agent,
+            method="letter",
+            purpose="acknowledgement",
+            posted_on=today - timedelta(days=4),
+        )
+    assert set(refused.value.fields) == {"posted_on"}
+    decide(c, agent)
+    decided_on = clock.local_date(c.decided_at)
+    notices = [e.id for e in complaints.history(c) if e.kind == "notice"]  # (the receipt)
+    for posted, message in (
+        (today + timedelta(days=1), "寄出日期不能晚于今天"),
+        (today + timedelta(days=200), "寄出日期不能晚于今天"),
+        (decided_on - timedelta(days=1), "不能早于处理决定日期"),
+        (date(2020, 1, 1), "不能早于处理决定日期"),
+    ):
+        with pytest.raises(ValidationFailed, match=message):
+            handling.record_notice(
+                c.id, actor=agent, method="letter", purpose="decision", posted_on=posted
+            )
+    assert c.decision_notified_at is None
+    assert [e.id for e in complaints.history(c) if e.kind == "notice"] == notices
+    handling.record_notice(c.id, actor=agent, method="letter", purpose="decision", posted_on=today)
+    assert c.decision_notified_at is not None
 
 
 def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):

@@ -586,7 +586,14 @@ def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth,
     xlsx = client.get(link[1].replace("export.csv", "export.xlsx"))
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     bad = client.get("/staff/complaints?queue=all&received_from=2026-13-45", follow_redirects=True)
-    assert "受理日期起“2026-13-45”不是有效日期" in bad.get_data(as_text=True)
+    assert "受理日期起格式应为 YYYY-MM-DD（“2026-13-45”），已忽略" in bad.get_data(as_text=True)
+    # a year a date field accepts, but whose day arithmetic leaves the calendar (was a 500)
+    for query in ("received_from=0001-01-01", "received_to=9999-12-31"):
+        for path in ("/staff/complaints", "/staff/complaints/export.csv"):
+            far = client.get(f"{path}?queue=all&{query}", follow_redirects=True)
+            assert far.status_code == 200, (path, query)
+            if path == "/staff/complaints":
+                assert "须在 2000-01-01 至 2099-12-31 之间" in far.get_data(as_text=True)
     monkeypatch.setattr(complaint_ledger, "MAX_ROWS", 1)
     refused = client.get("/staff/complaints/export.xlsx?queue=all", follow_redirects=True)
     assert "超过单次导出上限 1 条" in refused.get_data(as_text=True)

@@ -434,6 +434,8 @@ def test_responses_list_detail_scope_and_export(client, auth):
     text = detail.get_data(as_text=True)
     assert detail.status_code == 200 and "138****5678" in text and "13812345678" not in text
     assert "to-complaint" in text
+    for far in ("from=0001-01-01", "to=9999-12-31"):  # (outside the calendar's arithmetic)
+        assert client.get(f"/staff/responses?{far}").status_code == 200
     page = client.get("/staff/responses?detractors=1")
     token = csrf_token(page.get_data(as_text=True))
     csv_reply = client.post(

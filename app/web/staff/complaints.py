@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,7 +19,7 @@ from app.models.complaint import (
     Complaint,
 )
 from app.security import uploads
-from app.services import analysis, complaints, exports, notify, org
+from app.services import analysis, complaints, dashboard_filters, exports, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_evidence as evidence
@@ -335,10 +335,10 @@ def _asked_filters() -> queue.Filters:
     for name, label in (("received_from", "受理日期起"), ("received_to", "受理日期止")):
         raw = args.get(name, "").strip()
         try:
-            days[name] = date.fromisoformat(raw) if raw else None
-        except ValueError:
+            days[name] = dashboard_filters.parse_date(raw, label, name) if raw else None
+        except ValidationFailed as err:  # (not a date, or outside 2000–2099)
             days[name] = None
-            flash(f"{label}“{raw[:20]}”不是有效日期（格式如 2026-12-01），已忽略", "warning")
+            flash(f"{err.message}（“{raw[:20]}”），已忽略", "warning")
     return queue.Filters(
         queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
         q=args.get("q", ""),

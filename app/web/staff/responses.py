@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
-from app.services import analysis, responses_query
+from app.services import analysis, dashboard_filters, responses_query
 from app.services.errors import ServiceError
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
@@ -25,10 +25,13 @@ def _int(name: str) -> int | None:
 
 
 def _date(name: str) -> date | None:
+    """A date filter; one that is not a date, or outside the years a figure can be asked for
+    (whose day arithmetic would leave the calendar), is left out."""
     try:
-        return date.fromisoformat(request.values.get(name, ""))
+        found = date.fromisoformat(request.values.get(name, ""))
     except ValueError:
         return None
+    return found if dashboard_filters.EARLIEST <= found <= dashboard_filters.LATEST else None
 
 
 def _filter() -> ResponseFilter:
