@@ -443,6 +443,12 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
     )
 
 
+def can_acknowledge(complaint: Complaint) -> bool:
+    """Whether a receipt can go out by itself (a phone number or an e-mail address to send it
+    to); without one, staff tell the complainant another way."""
+    return _ack_target(complaint) is not None
+
+
 def _ack_target(complaint: Complaint) -> tuple[str, str] | None:
     if complaint.channel == Channel.EMAIL and complaint.complainant_email:
         return "email", complaint.complainant_email

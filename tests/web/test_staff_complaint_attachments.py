@@ -53,6 +53,17 @@ def _case(reply) -> Complaint:
     return db.session.get(Complaint, int(reply.headers["Location"].rsplit("/", 1)[1]))
 
 
+def test_without_a_phone_or_e_mail_the_clerk_is_told_no_receipt_went_out(client, auth):
+    """The confirmation said 受理回执已发送 while the history said none could be sent."""
+    auth.login("agent")
+    case = _case(_enter(client, [], phone=""))
+    page = client.get(f"/staff/complaints/{case.id}").get_data(as_text=True)
+    assert "受理回执已发送" not in page
+    told = f"已登记投诉 {case.reference}。投诉人未留手机号码或电子邮箱，未能自动发送受理回执"
+    assert told in page
+    assert "无可用的联系方式，未能自动发送受理回执" in page  # (the history says the same)
+
+
 def test_a_clerk_enters_a_complaint_with_the_scanned_letter_and_receipt(client, auth):
     auth.login("agent")
     case = _case(_enter(client, [("手写投诉信.pdf", PDF), ("收据.jpg", JPEG)]))

@@ -514,7 +514,14 @@ def complaint_new():
             form.attach(err)
         else:
             files = f"（附件 {len(form.files)} 个）" if form.files else ""
-            flash(f"已登记投诉 {complaint.reference}{files}，受理回执已发送", "success")
+            if complaints.can_acknowledge(complaint):
+                flash(f"已登记投诉 {complaint.reference}{files}，受理回执已发送", "success")
+            else:
+                flash(
+                    f"已登记投诉 {complaint.reference}{files}。投诉人未留手机号码或电子邮箱，"
+                    "未能自动发送受理回执，请以电话、书面或当面方式告知其已受理，并添加联系记录",
+                    "warning",
+                )
             return redirect(url_for("staff.complaint_detail", complaint_id=complaint.id))
     return render_template("staff/complaints/new.html", form=form), 400 if form.errors else 200
 
