@@ -139,6 +139,23 @@ MAJOR_REASON_LABELS = {
     MajorReason.REGULATOR: "监管部门认定",
 }
 
+# A case's priority (from the text's urgency cues, raised for a major case), as staff read it.
+PRIORITY_LABELS = {"critical": "特急", "high": "紧急", "normal": "一般", "low": "较低"}
+URGENT_PRIORITIES = ("critical", "high")
+# The queues' order among cases due the same day (ix_complaint_queue_order): 特急, 紧急, the rest.
+PRIORITY_RANK_SQL = "(CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 ELSE 2 END)"
+
+
+def urgent_label(priority: str | None) -> str:
+    """特急 / 紧急 for an urgent case, else empty (the lists flag only those)."""
+    return PRIORITY_LABELS[priority] if priority in URGENT_PRIORITIES else ""
+
+
+def raise_priority_for_major(complaint: Complaint) -> None:
+    """A major case (Art. 29) is escalated at once: never behind ordinary cases."""
+    if complaint.is_major and complaint.priority not in URGENT_PRIORITIES:
+        complaint.priority = "high"
+
 
 class Complaint(BranchScoped, TimestampMixin, db.Model):
     """A complaint from any channel; its handling state changes only through ``transition``."""
@@ -154,6 +171,7 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
             text("is_major DESC"),
             text("(due_at IS NULL)"),
             "due_at",
+            text(PRIORITY_RANK_SQL),
             text("id DESC"),
             postgresql_where=text(IN_WORK_SQL),
             sqlite_where=text(IN_WORK_SQL),
@@ -259,6 +277,10 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     @property
     def channel_label(self) -> str:
         return CHANNEL_LABELS.get(Channel(self.channel), self.channel)
+
+    @property
+    def urgent_label(self) -> str:
+        return urgent_label(self.priority)
 
     @property
     def major_reason_label(self) -> str:

@@ -12,7 +12,14 @@ from sqlalchemy.orm import joinedload
 import nlp
 from app.extensions import db
 from app.models import Branch, Role, User, utcnow
-from app.models.complaint import OPEN, Complaint, ComplaintEvent, MajorReason, Status
+from app.models.complaint import (
+    OPEN,
+    Complaint,
+    ComplaintEvent,
+    MajorReason,
+    Status,
+    raise_priority_for_major,
+)
 from app.models.outbox import MessageStatus, OutboxMessage
 from app.services import complaint_clock as clock
 from app.services import scope
@@ -161,6 +168,7 @@ def classify(
     newly_major = major_reason in set(MajorReason) and not complaint.is_major
     if major_reason in set(MajorReason):
         complaint.is_major, complaint.major_reason = True, major_reason
+        raise_priority_for_major(complaint)
     record_event(
         complaint,
         actor,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased, selectinload
 import nlp
 from app.extensions import db
 from app.models import User, utcnow
-from app.models.complaint import Complaint, first_decision
+from app.models.complaint import PRIORITY_LABELS, Complaint, first_decision
 from app.services import audit
 from app.services import complaint_clock as clock
 from app.services import complaint_queue as queue
@@ -48,7 +48,6 @@ COLUMNS = (
     "监管转办编号",
     "投诉摘要",
 )
-PRIORITY_LABELS = {"critical": "特急", "high": "紧急", "normal": "一般", "low": "较低"}
 
 
 def _when(moment: datetime | None) -> str:

@@ -7,12 +7,19 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, text
 
 import nlp
 from app.extensions import db
 from app.models import Branch, Customer, User, utcnow
-from app.models.complaint import OPEN_VALUES, STATUS_LABELS, Complaint, deadline_running_clause
+from app.models.complaint import (
+    OPEN_VALUES,
+    PRIORITY_RANK_SQL,
+    STATUS_LABELS,
+    Complaint,
+    deadline_running_clause,
+    urgent_label,
+)
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services import names, paging
@@ -166,15 +173,21 @@ LIST_COLUMNS = tuple(getattr(Complaint, name) for name in ListedCase._fields)
 
 def queue_order(queue: str) -> list:
     """A queue's order: the newest first for "all"; else major cases, then by deadline (none
-    last), as ``ix_complaint_queue_order`` stores the cases in work."""
+    last), the urgent first among those due the same day (every deadline ends at 23:59:59), as
+    ``ix_complaint_queue_order`` stores the cases in work."""
     if queue == "all":
         return [Complaint.received_at.desc(), Complaint.id.desc()]
     return [
         Complaint.is_major.desc(),
         Complaint.due_at.is_(None),
         Complaint.due_at,
+        _PRIORITY_RANK,
         Complaint.id.desc(),
     ]
+
+
+# (the index's expression, qualified: the lists join other tables)
+_PRIORITY_RANK = text(PRIORITY_RANK_SQL.replace("CASE priority", "CASE complaint.priority"))
 
 
 def search(filters: Filters, user: User, *, page: int = 1, known_total: int | None = None) -> Page:
@@ -264,7 +277,7 @@ class QueueRow:
     reference: str
     is_major: bool
     major_label: str
-    urgent: bool
+    urgent: str  # 特急 / 紧急, or empty
     name: str  # masked
     phone: str  # masked
     summary: str  # personal data masked, cut to SUMMARY_CHARS
@@ -332,7 +345,7 @@ def queue_rows(cases: Iterable[Complaint | ListedCase], now: datetime) -> list[Q
                 reference=c.reference,
                 is_major=c.is_major,
                 major_label=c.major_reason_label,
-                urgent=c.priority in ("high", "critical"),
+                urgent=urgent_label(c.priority),
                 name=c.masked_name,
                 phone=c.masked_phone,
                 summary=summary(c.content or ""),

@@ -19,7 +19,14 @@ from sqlalchemy.orm import undefer
 import nlp
 from app.extensions import db
 from app.models import Branch, Customer, Product, User, utcnow
-from app.models.complaint import Channel, Complaint, ComplaintAttachment, ComplaintEvent, Status
+from app.models.complaint import (
+    Channel,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    Status,
+    raise_priority_for_major,
+)
 from app.models.outbox import OutboxMessage
 from app.models.user import USERNAME_PATTERN
 from app.security import pii, uploads
@@ -287,8 +294,7 @@ def _major_flag(complaint: Complaint, data: IntakeData) -> None:
         complaint.is_major, complaint.major_reason = True, "group"
     elif data.major_reason in ("group", "disaster", "regulator"):
         complaint.is_major, complaint.major_reason = True, data.major_reason
-    if complaint.is_major and complaint.priority not in ("high", "critical"):
-        complaint.priority = "high"  # escalated at once: never behind ordinary cases
+    raise_priority_for_major(complaint)
 
 
 def _branch_of(data: IntakeData, customer: Customer | None) -> Branch | None:

@@ -120,6 +120,44 @@ def test_queue_summary_is_cut_after_masking():
     assert queue.summary("短") == "短"
 
 
+def test_among_cases_due_the_same_day_the_urgent_come_first(db_session, monkeypatch):
+    """Every deadline ends at 23:59:59, so a day's intake shares one due time: a threat to go
+    to the regulator sat on page 2 of 待分派 below ordinary cases due the same day."""
+    agent = factories.user(Role.AGENT, "HZ")
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")
+    texts = (
+        ("网点的宣传册印刷有错别字，建议更正。", "low"),
+        ("再不解决我就打12378投诉到金融监管总局，并找律师起诉你们。", "critical"),
+        ("信用卡年费被重复收取，要求退还。", None),
+        ("我父亲七十多岁，在网点被误导买了理财，亏了五万元。", None),
+    )
+    made = [_complaint("HZ01", 1, t) for t, _ in texts]
+    for case, (_, expected) in zip(made, texts, strict=True):
+        if expected:
+            assert case.priority == expected
+    assert len({c.due_at for c in made}) == 1  # (one day's intake)
+    ours = {m.id for m in made}
+    monkeypatch.setattr(queue, "PAGE_SIZE", 1000)  # (one page holds them all)
+    unassigned = queue.search(queue.Filters(queue="unassigned"), agent).items
+    listed = [c.id for c in unassigned if c.id in ours]
+    rank = {"critical": 0, "high": 1}
+    expected = sorted(made, key=lambda c: (rank.get(c.priority, 2), -c.id))
+    assert listed == [c.id for c in expected]
+    assert listed[0] == made[1].id
+    # a case marked major by hand is escalated like one taken in as major: first, and urgent
+    complaint_casework.classify(
+        made[0].id,
+        actor=manager,
+        code_channel=None,
+        code_business=None,
+        code_cause=None,
+        major_reason="regulator",
+    )
+    assert made[0].priority == "high" and made[0].urgent_label == "紧急"
+    assert queue.search(queue.Filters(queue="major"), agent).items[0].id == made[0].id
+    assert made[1].urgent_label == "特急"
+
+
 @pytest.mark.parametrize("queue_name", ["open", "unassigned", "overdue", "due_soon", "major"])
 def test_a_queue_page_reads_its_rows_off_the_queue_order_index(db_session, queue_name):
     """The list of an in-work queue is one range of ``ix_complaint_queue_order`` (the queues'
