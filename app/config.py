@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 
@@ -76,14 +80,20 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _number(env: Mapping[str, str], name: str, kind: type = int) -> Any:
-    """A numeric variable; a value that is not one stops the app with the variable's name."""
+def _number(env: Mapping[str, str], name: str, kind: type = int, least: float | None = None) -> Any:
+    """A numeric variable; a value that is not one (or below ``least``, or not finite) stops
+    the app with the variable's name."""
     text = env[name].strip()
+    what = "a whole number" if kind is int else "a number"
+    if least is not None:
+        what += f" of at least {least:g}"
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
-        what = "a whole number" if kind is int else "a number"
         raise ConfigError(f"{name} must be {what}, not {text!r}.") from None
+    if not math.isfinite(value) or (least is not None and value < least):
+        raise ConfigError(f"{name} must be {what}, not {text!r}.")
+    return value
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -117,7 +127,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     if env.get("TRUSTED_PROXIES"):
         out["TRUSTED_PROXIES"] = _number(env, "TRUSTED_PROXIES")
     if env.get("MIN_SAMPLE_SIZE"):
-        out["MIN_SAMPLE_SIZE"] = _number(env, "MIN_SAMPLE_SIZE")
+        out["MIN_SAMPLE_SIZE"] = _number(env, "MIN_SAMPLE_SIZE", least=1)
     if env.get("SURVEY_ASYNC_COMMIT"):
         out["SURVEY_ASYNC_COMMIT"] = _flag(env["SURVEY_ASYNC_COMMIT"])
     if env.get("RETENTION_DAYS"):
@@ -139,15 +149,52 @@ def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
     """Survey delivery settings, e.g. SURVEY_CHANNEL_BACKENDS="sms=gateway,email=smtp"."""
     out: dict[str, Any] = {k: env[k] for k in SURVEY_TEXT_SETTINGS if env.get(k)}
     if env.get("SURVEY_CHANNEL_BACKENDS"):
-        pairs = (item.split("=", 1) for item in env["SURVEY_CHANNEL_BACKENDS"].split(","))
-        out["SURVEY_CHANNEL_BACKENDS"] = {k.strip(): v.strip() for k, v in pairs}
+        out["SURVEY_CHANNEL_BACKENDS"] = _channel_backends(env["SURVEY_CHANNEL_BACKENDS"])
     if env.get("SURVEY_SMTP_PORT"):
         out["SURVEY_SMTP_PORT"] = _number(env, "SURVEY_SMTP_PORT")
     if env.get("SURVEY_SMTP_STARTTLS"):
         out["SURVEY_SMTP_STARTTLS"] = _flag(env["SURVEY_SMTP_STARTTLS"])
     if env.get("SURVEY_SEND_TIMEOUT"):
-        out["SURVEY_SEND_TIMEOUT"] = _number(env, "SURVEY_SEND_TIMEOUT", float)
+        out["SURVEY_SEND_TIMEOUT"] = _number(env, "SURVEY_SEND_TIMEOUT", float, least=0.1)
     return out
+
+
+MESSAGE_CHANNELS = ("sms", "email", "wechat", "app")  # (what invitations and notices go by)
+MESSAGE_BACKENDS = ("outbox", "smtp", "gateway")
+
+
+def _channel_backends(value: str) -> dict[str, str]:
+    """``sms=gateway,email=smtp``; a typo would send real customers' messages nowhere (to the
+    development outbox, reported as sent), so every part must be a known channel and backend."""
+    out: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        channel, _, backend = (piece.strip() for piece in item.partition("="))
+        if channel not in MESSAGE_CHANNELS or backend not in MESSAGE_BACKENDS:
+            raise ConfigError(
+                f"SURVEY_CHANNEL_BACKENDS must list channel=backend pairs "
+                f"(channels {', '.join(MESSAGE_CHANNELS)}; backends "
+                f"{', '.join(MESSAGE_BACKENDS)}), e.g. sms=gateway,email=smtp; not {item!r}."
+            )
+        out[channel] = backend
+    return out
+
+
+def _check_database_url(uri: str) -> None:
+    """One line naming DATABASE_URL for a URL SQLAlchemy cannot read or a database Kesheng does
+    not run on (a MySQL URL failed on its missing driver, then as "No such command 'db'")."""
+    try:
+        url = make_url(uri)
+        backend, _ = url.get_backend_name(), url.port  # (the port is parsed when read)
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            "DATABASE_URL is not a database URL "
+            "(e.g. postgresql://user@host:5432/kesheng or sqlite:////srv/kesheng/kesheng.db)."
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL must be a PostgreSQL or SQLite URL (Kesheng runs on those), "
+            f"not {backend!r}."
+        )
 
 
 def _imap(env: Mapping[str, str]) -> dict[str, Any]:
@@ -172,7 +219,17 @@ def finalise(config: dict[str, Any]) -> None:
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
         config["DEBUG"] = False
-    for name in ("BANK_HOME_URL", "PUBLIC_BASE_URL"):  # (the second: every customer's link)
+    _check_database_url(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    backends = (config.get("SURVEY_CHANNEL_BACKENDS") or {}).items()
+    gateway = sorted(channel for channel, backend in backends if backend == "gateway")
+    if gateway and not config.get("SURVEY_GATEWAY_URL"):
+        # (else the first message raised inside the request that wrote it: a complaint taken
+        # in by the API was answered 500 and rolled back)
+        raise ConfigError(
+            f"SURVEY_GATEWAY_URL must be set: SURVEY_CHANNEL_BACKENDS sends "
+            f"{', '.join(gateway)} through the gateway."
+        )
+    for name in ("BANK_HOME_URL", "PUBLIC_BASE_URL", "SURVEY_GATEWAY_URL"):
         address = config.get(name) or ""
         if address and not address.lower().startswith(("https://", "http://")):
             raise ConfigError(f"{name} must be an http:// or https:// address.")

@@ -171,9 +171,59 @@ def test_periodic_jobs_are_scheduled():
 )
 def test_a_number_that_is_not_one_is_refused_by_name(name, value):
     """Not ``ValueError: invalid literal for int() with base 10``, which names no variable."""
-    with pytest.raises(ConfigError, match=f"^{name} must be a whole number, not '{value}'"):
+    with pytest.raises(
+        ConfigError, match=f"^{name} must be a whole number( of at least 1)?, not '{value}'"
+    ):
         from_environment({name: value})
     assert from_environment({name: " 2 "})[name] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MIN_SAMPLE_SIZE", "-5"), ("MIN_SAMPLE_SIZE", "0"), ("SURVEY_SEND_TIMEOUT", "nan"),
+     ("SURVEY_SEND_TIMEOUT", "-1"), ("SURVEY_SEND_TIMEOUT", "inf")],
+)  # fmt: skip
+def test_a_number_out_of_its_range_is_refused_by_name(name, value):
+    with pytest.raises(ConfigError, match=f"^{name} must be a .* of at least .*, not '{value}'"):
+        from_environment({name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [("sms", "'sms'"), ("sms=gatway", "'sms=gatway'"), ("fax=gateway", "'fax=gateway'"),
+     ("sms=gateway,email", "'email'")],
+)  # fmt: skip
+def test_a_channel_backend_that_does_not_exist_is_refused(value, named):
+    """A typo sent real customers' messages to the development outbox, reported as sent."""
+    with pytest.raises(ConfigError, match=f"^SURVEY_CHANNEL_BACKENDS must list .*; not {named}"):
+        from_environment({"SURVEY_CHANNEL_BACKENDS": value})
+    assert from_environment({"SURVEY_CHANNEL_BACKENDS": " sms = gateway ,, app=outbox "})[
+        "SURVEY_CHANNEL_BACKENDS"
+    ] == {"sms": "gateway", "app": "outbox"}
+
+
+def test_a_gateway_without_its_address_stops_the_app(monkeypatch, tmp_path):
+    """It started, then answered 500 to a complaint taken in by the API (and lost it)."""
+    uri = f"sqlite:///{tmp_path}/g.db"
+    monkeypatch.setenv("SURVEY_CHANNEL_BACKENDS", "sms=gateway,wechat=gateway,email=smtp")
+    with pytest.raises(ConfigError, match="^SURVEY_GATEWAY_URL must be set: .* sms, wechat "):
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    monkeypatch.setenv("SURVEY_GATEWAY_URL", "sms-gw.bank.internal/send")
+    with pytest.raises(ConfigError, match="^SURVEY_GATEWAY_URL must be an http"):
+        create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    monkeypatch.setenv("SURVEY_GATEWAY_URL", "http://sms-gw.bank.internal/send")
+    assert create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("garbage", "is not a database URL"),
+     ("postgresql://postgres@127.0.0.1:notaport/x", "is not a database URL"),
+     ("mysql://u@127.0.0.1/db", "must be a PostgreSQL or SQLite URL .* not 'mysql'")],
+)  # fmt: skip
+def test_a_database_url_that_cannot_work_is_refused_in_one_line(url, message):
+    with pytest.raises(ConfigError, match=f"^DATABASE_URL {message}"):
+        create_app({"SECRET_KEY": "x", **from_environment({"DATABASE_URL": url})})
 
 
 def test_the_entry_point_names_a_bad_setting_without_a_traceback(tmp_path):
