@@ -127,6 +127,7 @@ def _search(stmt, q: str):
         Complaint.content.contains(q, autoescape=True),
         Complaint.complainant_name.contains(q, autoescape=True),
         Complaint.regulator_ref == q,
+        Complaint.external_ref == q,  # (the hotline's or app's own number for the case)
         Complaint.customer_id.in_(select(Customer.id).where(Customer.external_id == q)),
     ]
     if len(pii.normalise_phone(q)) >= 11:

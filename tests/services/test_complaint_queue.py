@@ -253,3 +253,25 @@ def test_each_user_lists_their_own_cases_from_the_statements_kept_per_process(db
     page = queue.search(queue.Filters(queue="all"), hz_manager).items
     as_cases = [db_session.get(Complaint, c.id) for c in page]
     assert page and queue.queue_rows(page, now) == queue.queue_rows(as_cases, now)
+
+
+def test_a_case_is_found_by_the_regulator_s_or_the_source_system_s_number(db_session):
+    """Staff asked about "HL-777" by the hotline (or ZJYBJ-… by the regulator) found nothing."""
+    agent = factories.user(Role.AGENT, "HZ")
+    common = {"name": "许先生", "phone": "13700001234", "branch_code": "HZ01"}
+    hotline, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="hotline", content="转账失败要求退款。", external_ref="HL-777", **common
+        )
+    )
+    forwarded, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="regulator",
+            content="监管转办：理财产品误导销售。",
+            regulator_ref="ZJYBJ-2026-0001",
+            **common,
+        )
+    )
+    for q, case in (("HL-777", hotline), ("ZJYBJ-2026-0001", forwarded)):
+        found = queue.search(queue.Filters(queue="all", q=q), agent).items
+        assert [c.id for c in found] == [case.id], q
