@@ -58,8 +58,13 @@ def _filters(quarter: str) -> Filters:
 
 
 def _branch_names() -> dict[int | None, tuple[str, str]]:
+    """(code, name) of each unit's row. The rows count a unit's own cases, so a unit with
+    sub-branches reads "杭州分行（本级）": without it the row was read as the branch's total."""
+    units = metrics.branch_map().values()
+    parents = {b.parent_id for b in units}
     names: dict[int | None, tuple[str, str]] = {
-        b.id: (b.code, b.name) for b in metrics.branch_map().values()
+        b.id: (b.code, f"{b.name}（{metrics.DIRECT}）" if b.id in parents else b.name)
+        for b in units
     }
     names[None] = ("—", "未关联机构")
     return names

@@ -174,13 +174,15 @@ def test_regulator_report_counts_open_cases_past_their_deadline(client, auth):
     from app.services import complaints, dashboard_filters, regulator_report
     from app.services import dashboard_complaints as dc
 
-    for n, channel in enumerate(("regulator", "hotline")):
+    for n, (channel, unit) in enumerate(
+        (("regulator", "NJ02"), ("hotline", "NJ02"), ("web", "NJ"))
+    ):
         complaints.create_complaint(
             complaints.IntakeData(
                 channel=channel,
                 name="季报客户",
                 phone=f"1390001{n:04d}",
-                branch_code="NJ02",
+                branch_code=unit,
                 content="转账手续费多扣了，客服一直没有处理结果",
                 received_at=datetime(2024, 5, 6 + n, 2, 0, tzinfo=UTC),
                 regulator_ref="JG-2024-007" if channel == "regulator" else None,
@@ -190,7 +192,11 @@ def test_regulator_report_counts_open_cases_past_their_deadline(client, auth):
     row = dict(zip(columns, next(r for r in rows if r[0] == "NJ02"), strict=True))
     total = dict(zip(columns, rows[-1], strict=True))
     f = dashboard_filters.parse({"from": "2024-04-01", "to": "2024-06-30"})
-    assert row["超期未决（件）"] == total["超期未决（件）"] == dc.total(f).overdue_open == 2
+    assert row["超期未决（件）"] == 2 and total["超期未决（件）"] == dc.total(f).overdue_open == 3
+    # a branch's row counts its own cases, not its sub-branches': it says so (was "南京分行")
+    own = next(r for r in rows if r[0] == "NJ")
+    assert own[1] == "南京分行（本级）" and own[2] == 1
+    assert "本级" not in next(r for r in rows if r[0] == "NJ02")[1]  # (none below it)
     assert row["作出决定（件）"] == 0 and row["时限内占比（%）"] == 0.0  # none of the 2 due in time
     auth.login("hq")
     page = client.get("/manager/dashboards/regulator-report?quarter=2024Q2")
