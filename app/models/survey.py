@@ -208,9 +208,12 @@ class TriggerRule(TimestampMixin, db.Model):
 
     @property
     def delay_label(self) -> str:
+        """When the rule acts: 事件发生后立即, 事件发生 2 天后, 事件发生 36 小时后."""
+        if not self.delay_hours:
+            return "事件发生后立即"
         if self.delay_hours % 24 == 0:
-            return f"{self.delay_hours // 24} 天后"
-        return f"{self.delay_hours} 小时后"
+            return f"事件发生 {self.delay_hours // 24} 天后"
+        return f"事件发生 {self.delay_hours} 小时后"
 
 
 class InvitationStatus(StrEnum):

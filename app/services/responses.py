@@ -117,8 +117,9 @@ def _check_usable(target: Row, now: datetime) -> None:
 
 
 @transactional
-def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
-    """The questionnaire behind a link; marks an invitation opened.
+def open_link(token: str, *, now: datetime | None = None, mark_opened: bool = True) -> SurveyLink:
+    """The questionnaire behind a link; marks an invitation opened unless ``mark_opened`` is
+    False (a HEAD request: the link checkers of SMS and e-mail gateways, not the customer).
 
     Raises NotFound (unknown link), LinkGone (expired: 410), AlreadyAnswered (used link).
     """
@@ -127,11 +128,8 @@ def open_link(token: str, *, now: datetime | None = None) -> SurveyLink:
     _check_usable(target, now)
     # (a link whose message failed is opened all the same when the customer got it another
     # way, e.g. from the integrator the API gave its URL to: it then reads opened, not failed)
-    if target.id is not None and target.status in (
-        InvitationStatus.QUEUED,
-        InvitationStatus.SENT,
-        InvitationStatus.FAILED,
-    ):
+    unopened = (InvitationStatus.QUEUED, InvitationStatus.SENT, InvitationStatus.FAILED)
+    if mark_opened and target.id is not None and target.status in unopened:
         db.session.connection().execute(
             update(_INVITATION)
             .where(_INVITATION.c.id == target.id)

@@ -306,8 +306,14 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
 
     if event.occurred_at > utcnow() + timedelta(minutes=5):
         raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
-    customer, _ = upsert_customer_row(event.customer)
+    customer, created = upsert_customer_row(event.customer)
     branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch
+    if created and customer.branch_id is None and branch is not None:
+        # A customer first heard of through this event belongs where it happened, as one
+        # first invited with a branch_code does: else the branch's agents, whose queue the
+        # follow-up lands in, could not see the customer's record. An existing customer keeps
+        # the branch the core system gave them (an event elsewhere does not move them).
+        customer.branch = branch
     product = product_by_code(event.product_code) if event.product_code else None
     return apply_rules(
         event.type,

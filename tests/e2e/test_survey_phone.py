@@ -140,3 +140,38 @@ def test_a_question_shown_by_skip_logic_fits_the_phone(live_server, browser, pag
         screenshot(tab, "survey-phone-skip-logic")
     finally:
         phone.close()
+
+
+def test_an_exclusive_option_unticks_the_others(live_server, browser, page):
+    """手机银行's problems question: "没有遇到明显问题" rules out every other answer. Ticking it
+    unticks them (and disables 其他's box), ticking another unticks it, so the customer never
+    sends a choice the server refuses (it still does, for a browser without JavaScript)."""
+    path = anonymous_link(page, live_server, "手机银行使用体验调查")
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    tab = phone.new_page()
+    try:
+        tab.goto(path)
+        tap(tab, "q_nps", "3")
+        question = tab.locator("#q-problems")
+
+        def ticked() -> list[str]:
+            return [box.get_attribute("value") for box in question.locator("input:checked").all()]
+
+        def tick(value: str) -> None:
+            tab.click(f"#q-problems label:has(input[value='{value}'])")
+
+        for value in ("slow", "crash", "other"):
+            tick(value)
+        assert question.locator(".sv-other").is_enabled()
+        tick("none")
+        assert ticked() == ["none"]
+        assert question.locator(".sv-other").is_disabled()
+        tick("login")
+        assert ticked() == ["login"]
+        tick("none")
+        tick("none")  # (unticking it again leaves nothing ticked, and ticks nothing back)
+        assert ticked() == []
+    finally:
+        phone.close()

@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import FollowUp, utcnow
-from app.services import complaint_clock, followups
+from app.services import complaint_clock, followups, survey_triggers
+from app.services.customers import CustomerData
 from tests import factories
 from tests.security.records import DETRACTOR_ANSWERS
 
@@ -63,3 +64,31 @@ def test_call_workbench_runs_the_skip_logic_and_names_the_bank(app, client, auth
     page = client.get(f"/staff/followups/{task.id}").get_data(as_text=True)
     assert "我是示例农商银行的客服" in page and "客声银行" not in page.split("开场白", 1)[1][:40]
     assert "/static/js/survey.js" in page and 'data-show-if="' in page
+
+
+def test_a_task_at_another_branch_than_the_customers_shows_whom_to_call(client, auth):
+    """A customer of 杭州 (HZ01) opens a card at 鼓楼支行 (NJ01): the call-back is in NJ01's
+    queue, and its agent sees the customer's masked name, phone and number there and on the
+    task (they were blank: the customer's record is outside the agent's branch). The record
+    itself stays closed to them: no link to it, and it answers 404."""
+    factories.survey_link("CALLQ3", name="欧阳娜娜", phone="13911112222")  # (a customer of HZ01)
+    who = CustomerData(external_id="CALLQ3", name="欧阳娜娜")
+    [visit] = survey_triggers.record_event(
+        survey_triggers.EventData(
+            type="card.issued", customer=who, occurred_at=utcnow(), branch_code="NJ01"
+        )
+    )
+    task = db.session.get(FollowUp, visit["id"])
+    assert task.branch.code == "NJ01" and task.customer.branch.code == "HZ01"
+    auth.login("agent_nj")
+    queue = client.get("/staff/followups").text
+    at = queue.index(f"/staff/followups/{task.id}")
+    row = queue[queue.rindex("<tr", 0, at) : queue.index("</tr>", at)]
+    assert "欧**娜" in row and "139****2222" in row
+    page = client.get(f"/staff/followups/{task.id}").text
+    assert "回访：欧**娜" in page and "139****2222" in page and "CALLQ3" in page
+    assert f"/staff/customers/{task.customer_id}" not in page and "客户档案属其他机构" in page
+    assert client.get(f"/staff/customers/{task.customer_id}").status_code == 404
+    auth.logout()
+    auth.login("agent")  # an agent of the customer's own branch: the task is not theirs
+    assert client.get(f"/staff/followups/{task.id}").status_code == 404

@@ -425,6 +425,49 @@ def test_a_phone_of_a_few_digits_is_refused_not_stored_over_the_customers(client
     assert customer.phone == "13822223333"
 
 
+def test_a_customer_first_known_from_an_event_belongs_to_the_events_branch(client, auth):
+    """As with an invitation naming a branch_code: the call-back an event at 鼓楼支行 (NJ01)
+    schedules is that branch's, and its agent must be able to open the new customer's record
+    (it was branchless: hidden from every branch, the queue showed a blank name and its link
+    404'd). A customer already known keeps their branch."""
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+    def card_issued(external_id: str) -> int:
+        reply = client.post(
+            "/api/v1/events",
+            json={
+                "type": "card.issued",
+                "customer": {
+                    "external_id": external_id,
+                    "name": "欧阳娜娜",
+                    "phone": "13700000031",
+                },
+                "occurred_at": occurred.isoformat(),
+                "branch_code": "NJ01",
+            },
+            headers=bearer("events:write"),
+        )
+        [visit] = reply.get_json()["scheduled"]
+        assert visit["kind"] == "visit"
+        return visit["id"]
+
+    def branch_of(external_id: str) -> str | None:
+        db.session.expire_all()
+        customer = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+        return customer.branch.code if customer.branch else None
+
+    task_id = card_issued("EV-NEW-NJ")
+    assert branch_of("EV-NEW-NJ") == "NJ01"
+    assert db.session.get(FollowUp, task_id).branch.code == "NJ01"
+    assert invite(client, customer={"external_id": "EV-OLD-HZ", "name": "段誉"}).status_code == 201
+    card_issued("EV-OLD-HZ")
+    assert branch_of("EV-OLD-HZ") == "HZ01"  # (an event elsewhere does not move a customer)
+    auth.login("agent_nj")
+    assert "欧**娜" in client.get("/staff/followups").text
+    customer_id = db.session.get(FollowUp, task_id).customer_id
+    assert client.get(f"/staff/customers/{customer_id}").status_code == 200
+
+
 def test_a_retried_event_schedules_nothing_new(client):
     """An integrator retrying after a timeout sends the same event again (same type, customer
     and occurred_at): the call-back task or survey the first one scheduled is not made twice,

@@ -64,11 +64,17 @@ def submit(client, issued, data=ANSWERS):
 def test_a_head_request_reads_the_link_and_never_answers_it(client):
     """Link previewers (chat apps, mail scanners) may send HEAD: it is answered as the GET it
     stands for, never as a submission (it was: an empty one got a 422, one carrying the form's
-    fields was stored as the customer's answers and used the link up)."""
+    fields was stored as the customer's answers and used the link up), and it does not mark
+    the invitation opened (the gateways' link scanners inflated the open rate): a GET does."""
     issued = answered(ext="HEAD001")
     link = "/s/" + issued.url.rsplit("/", 1)[1]
     assert client.head(link).status_code == 200
     assert client.open(link, method="HEAD", data=ANSWERS).status_code == 200
+    db.session.expire_all()
+    invitation = db.session.get(Invitation, issued.invitation.id)
+    assert invitation.status == "sent" and invitation.opened_at is None
+    assert client.get(link).status_code == 200
+    db.session.expire_all()
     assert db.session.get(Invitation, issued.invitation.id).status == "opened"
     reply = submit(client, issued)  # the customer's own answers are still taken
     assert reply.status_code == 200 and "提交成功" in reply.get_data(as_text=True)
@@ -434,8 +440,14 @@ def test_responses_list_detail_scope_and_export(client, auth):
     text = detail.get_data(as_text=True)
     assert detail.status_code == 200 and "138****5678" in text and "13812345678" not in text
     assert "to-complaint" in text
-    for far in ("from=0001-01-01", "to=9999-12-31"):  # (outside the calendar's arithmetic)
-        assert client.get(f"/staff/responses?{far}").status_code == 200
+    for query, told in (
+        ("from=0001-01-01", "起始日期须在 2000-01-01 至 2099-12-31 之间（“0001-01-01”），已忽略"),
+        ("to=9999-12-31", "截止日期须在 2000-01-01 至 2099-12-31 之间（“9999-12-31”），已忽略"),
+        ("from=2026-02-30", "起始日期格式应为 YYYY-MM-DD（“2026-02-30”），已忽略"),
+        ("from=2026-12-01&to=2026-11-01", "截止日期早于起始日期，已忽略日期范围"),
+    ):  # (was a 500 for the first two, silence for the others)
+        listed = client.get(f"/staff/responses?{query}")
+        assert listed.status_code == 200 and told in listed.get_data(as_text=True), query
     page = client.get("/staff/responses?detractors=1")
     token = csrf_token(page.get_data(as_text=True))
     csv_reply = client.post(
@@ -711,6 +723,26 @@ def test_trigger_rules_offer_the_known_events_by_name_and_refuse_a_bad_custom_co
     assert _add_rule(client, event_type="card.issued").status_code == 302
     page = client.get("/manager/triggers").get_data(as_text=True)
     assert "信用卡开卡" in page and "loan.repaid" in page and "（自定义事件）" in page
+
+
+def test_the_rules_page_says_when_each_rule_acts(client, auth):
+    """A rule without a delay acts as the event comes in (it read "事件发生 0 天后")."""
+    auth.login("hq")
+    delays = {"when.now": "0", "when.hours": "5", "when.later": "36", "when.days": "48"}
+    for code, hours in delays.items():
+        added = _add_rule(client, event_type="_custom", custom_event=code, delay_hours=hours)
+        assert added.status_code == 302
+    page = client.get("/manager/triggers").text
+
+    def when(code: str) -> str:
+        at = page.index(f"<td>{code} ")
+        row = page[at : page.index("</tr>", at)]
+        return re.search(r'<td class="nowrap">(事件发生[^<]*)</td>', row).group(1)
+
+    assert when("when.now") == "事件发生后立即"
+    assert when("when.hours") == "事件发生 5 小时后"
+    assert when("when.later") == "事件发生 36 小时后"
+    assert when("when.days") == "事件发生 2 天后"
 
 
 def test_only_a_rule_that_never_scheduled_anything_can_be_deleted(client, auth, db_session):

@@ -83,6 +83,19 @@
     }
   }
 
+  // An option that rules out the others ("没有遇到问题", exclusive in the definition): ticking
+  // it unticks the rest, ticking another unticks it (the server refuses the two together).
+  function exclusive(event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked) { return; }
+    var group = box.closest(".sv-options");
+    if (!group) { return; }
+    var sole = box.hasAttribute("data-exclusive");
+    group.querySelectorAll("input[type=checkbox]:checked").forEach(function (other) {
+      if (other !== box && (sole || other.hasAttribute("data-exclusive"))) { other.checked = false; }
+    });
+  }
+
   function clearLimitNote(event) {
     var box = event.target;
     if (box.type !== "checkbox" || box.checked) { return; }
@@ -166,6 +179,7 @@
 
   form.addEventListener("change", function (event) {
     clearLimitNote(event);  // (before limit: a tick it takes back must keep its note)
+    exclusive(event);  // (before limit: ticking 没有 when N are ticked leaves one, not N + 1)
     limit(event);
     others(event.target);
     refresh();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify
@@ -34,6 +35,17 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
         schema = {"type": "integer"} if conv == "int" else {"type": "string"}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return "/api" + PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", rule), params
+
+
+def _operation_id(method: str, path: str, taken: set[str]) -> str:
+    """``get_api_v1_invitations_invitation_id``: the method and the path's words joined by
+    underscores (code generators make function names of it), numbered on a clash."""
+    base = "_".join([method, *re.findall(r"[A-Za-z0-9]+", path)])
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
 
 
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -71,12 +83,13 @@ def build_document() -> dict[str, Any]:
     refs, defs = models_json_schema(ordered, ref_template="#/components/schemas/{model}")
     schemas = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
+    operation_ids: set[str] = set()
     for ep in ENDPOINTS:
         path, params = _path(ep.rule)
         if ep.query is not None:
             params += _query_params(ep.query)
         op: dict[str, Any] = {
-            "operationId": f"{ep.method}_{path.strip('/').replace('/', '_').strip('{}')}",
+            "operationId": _operation_id(ep.method, path, operation_ids),
             "summary": ep.summary,
             "description": ep.description
             + (f"\n\n需要权限范围：{scope_text(ep.scope)}" if ep.scope else "")

@@ -145,7 +145,10 @@ def _read_body(model: type[BaseModel], allowance: int = 0):
     if not request.is_json:
         return None, json_error(415, "请求须为 JSON（Content-Type: application/json）")
     raw = request.get_data(cache=True)
-    if len(raw) > limit:
+    # A body sent in chunks (no Content-Length) is read up to the limit and no further, so a
+    # longer one arrives cut at the limit, and was taken in when its first part was valid JSON
+    # (a complaint followed by white space): a chunked body that reaches the limit is refused.
+    if len(raw) > limit or (request.content_length is None and len(raw) >= limit):
         return None, json_error(413, "请求内容过大", code="payload_too_large")
     try:
         # strict: JSON's own types only (no true for 1, "20" or 20.0 for an integer, no epoch

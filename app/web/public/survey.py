@@ -150,7 +150,9 @@ def survey_link(token: str):
         if request.method in ("GET", "HEAD"):  # (a link previewer's HEAD never submits)
             if answered_here:  # (before the link's state: a full or closed one says so too)
                 return message_page("answered", ANSWERED_HERE)
-            return render_form(responses.open_link(token))
+            # only a GET is the customer opening the link: gateways' link scanners send HEAD
+            opened = request.method == "GET"
+            return render_form(responses.open_link(token, mark_opened=opened))
         if answered_here:  # a refresh of the thank-you page, or the form sent again
             return message_page("answered", ANSWERED_HERE)
         response = responses.submit_link(token, request.form)

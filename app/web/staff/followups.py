@@ -42,6 +42,7 @@ def followups_queue():
         status=status,
         tabs=STATUS_TABS,
         due={t.id: followups.call_due(t, now) for t in page.items if t.is_open},
+        customers=followups.task_customers(page.items),
     )
 
 
@@ -50,6 +51,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
     page = render_template(
         "staff/survey_followups/detail.html",
         task=task,
+        customer=followups.task_customers([task])[task.customer_id],
         due=followups.call_due(task, utcnow()) if task.is_open else None,
         defn=definition_of(task.version),
         raw=raw or {},

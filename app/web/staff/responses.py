@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.models import Role
 from app.services import analysis, dashboard_filters, responses_query
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
 from app.web.staff import bp
@@ -24,25 +24,34 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-def _date(name: str) -> date | None:
+def _date(name: str, label: str, report: bool) -> date | None:
     """A date filter; one that is not a date, or outside the years a figure can be asked for
-    (whose day arithmetic would leave the calendar), is left out."""
-    try:
-        found = date.fromisoformat(request.values.get(name, ""))
-    except ValueError:
+    (whose day arithmetic would leave the calendar), is left out, saying so on the list."""
+    raw = request.values.get(name, "").strip()
+    if not raw:
         return None
-    return found if dashboard_filters.EARLIEST <= found <= dashboard_filters.LATEST else None
+    try:
+        return dashboard_filters.parse_date(raw, label, name)
+    except ValidationFailed as err:
+        if report:
+            flash(f"{err.message}（“{raw[:20]}”），已忽略", "warning")
+        return None
 
 
-def _filter() -> ResponseFilter:
+def _filter(report: bool = False) -> ResponseFilter:
     channel = request.values.get("channel", "")
+    date_from, date_to = _date("from", "起始日期", report), _date("to", "截止日期", report)
+    if date_from and date_to and date_from > date_to:
+        if report:
+            flash("截止日期早于起始日期，已忽略日期范围", "warning")
+        date_from = date_to = None
     return ResponseFilter(
         survey_id=_int("survey_id"),
         branch_id=_int("branch_id"),
         product_id=_int("product_id"),
         channel=channel if channel.isalpha() and len(channel) < 20 else None,
-        date_from=_date("from"),
-        date_to=_date("to"),
+        date_from=date_from,
+        date_to=date_to,
         detractors_only=request.values.get("detractors") == "1",
     )
 
@@ -50,7 +59,7 @@ def _filter() -> ResponseFilter:
 @bp.get("/responses")
 @roles_required(*STAFF)
 def responses_list():
-    f = _filter()
+    f = _filter(report=True)
     page = responses_query.list_responses(f, page=request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
