@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,8 +35,11 @@ from nlp.redact import mask_phone
 from surveys import answers_from_form, validate
 
 OUTCOMES = ("reached", "no_answer", "busy", "invalid_number", "refused", "callback")
-# Unanswered calls are spread out: the second try two hours later, the third the next day.
+# Unanswered calls are spread out: the second try two hours later, the third the next day,
+# in calling hours (a retry falling at night waits for the morning).
 RETRY_SPACING = (timedelta(hours=2), timedelta(hours=20))
+CALLING_HOURS = (9, 20)  # Beijing time: from 09:00, until 20:00
+BEIJING = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 
 
@@ -152,6 +156,15 @@ def record_attempt(
     if outcome not in OUTCOMES:
         raise ValidationFailed("请选择通话结果", field="outcome")
     task = _open_task(followup_id)
+    if outcome in ("no_answer", "busy") and task.attempts and now < task.due_at:
+        # (three presses of 无人接听 within a minute made the task unreachable, and a
+        # detractor counted as tried though called once)
+        retry = task.due_at.astimezone(BEIJING)
+        raise ValidationFailed(
+            f"上次未接通，按回访规则须间隔后再拨：请于 {retry:%m-%d %H:%M} 之后再拨并登记"
+            "（接通、预约回拨、空号、拒绝等结果随时可以登记）",
+            field="outcome",
+        )
     if outcome == "callback":
         if callback_at is None or callback_at <= now:
             raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
@@ -175,7 +188,8 @@ def record_attempt(
         if task.attempts >= task.max_attempts:
             task.status, task.closed_at = FollowUpStatus.UNREACHABLE, now
         else:
-            task.due_at = now + RETRY_SPACING[min(task.attempts, len(RETRY_SPACING)) - 1]
+            spacing = RETRY_SPACING[min(task.attempts, len(RETRY_SPACING)) - 1]
+            task.due_at = in_calling_hours(now + spacing)
     elif outcome == "invalid_number":
         task.attempts += 1
         task.status, task.closed_at = FollowUpStatus.UNREACHABLE, now
@@ -184,6 +198,17 @@ def record_attempt(
     elif outcome == "callback":
         task.status, task.due_at = FollowUpStatus.SCHEDULED, callback_at
     return task
+
+
+def in_calling_hours(at: datetime) -> datetime:
+    """``at``, or the next 09:00 Beijing time when ``at`` falls outside calling hours."""
+    local = at.astimezone(BEIJING)
+    opens, closes = CALLING_HOURS
+    if local.hour < opens:
+        local = local.replace(hour=opens, minute=0, second=0, microsecond=0)
+    elif local.hour >= closes:
+        local = (local + timedelta(days=1)).replace(hour=opens, minute=0, second=0, microsecond=0)
+    return local.astimezone(at.tzinfo)
 
 
 @transactional

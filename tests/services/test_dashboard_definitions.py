@@ -164,6 +164,7 @@ def test_recorded_calls_reach_the_followup_figures(app):
     task_id = _task(created)
     agent = factories.user(branch_code="HZ")
     record_attempt(task_id, "no_answer", agent=agent)
+    db.session.get(FollowUp, task_id).due_at = datetime.now(UTC)  # (the retry time has come)
     record_attempt(task_id, "busy", agent=agent)
     after = dfu.total(f)
     assert after["tasks"] == before["tasks"] + 1

@@ -456,6 +456,27 @@ def test_follow_up_outcomes():
     assert wrong.status == "unreachable"
 
 
+def test_unanswered_calls_are_spaced_out_in_calling_hours():
+    """Three presses of 无人接听 within a minute made a task unreachable; the next-day retry
+    of a call made at 04:06 was set for 00:06."""
+    agent = factories.user(Role.AGENT, "HZ")
+    task = task_for(factories.customer("HZ03"))
+    followups.record_attempt(task.id, "no_answer", agent=agent, now=NOON)
+    assert task.due_at == NOON + timedelta(hours=2)
+    with pytest.raises(ValidationFailed, match="11-20 14:00 之后再拨"):
+        followups.record_attempt(task.id, "busy", agent=agent, now=NOON + timedelta(minutes=1))
+    assert task.attempts == 1 and len(task.call_attempts) == 1
+    followups.record_attempt(task.id, "reached", agent=agent, now=NOON + timedelta(minutes=2))
+    assert task.status == "open"  # (a call that got through is recorded at any time)
+    late = task_for(factories.customer("HZ03"))
+    evening = NOON + timedelta(hours=7)  # 19:00 in Beijing: the retry at 21:00 waits
+    followups.record_attempt(late.id, "busy", agent=agent, now=evening)
+    assert late.due_at == datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # 09:00 the next day
+    assert followups.in_calling_hours(datetime(2026, 11, 19, 20, 6, tzinfo=UTC)) == datetime(
+        2026, 11, 20, 1, 0, tzinfo=UTC
+    )  # 04:06 → 09:00 the same day
+
+
 def test_campaign_skips_customers_with_an_open_complaint():
     from app.services import complaints
 

@@ -355,11 +355,23 @@ def test_agent_records_attempts_until_unreachable(client, auth):
     html = client.get(f"/staff/followups/{task.id}").get_data(as_text=True)
     assert "无人接听" in html and "空号/错号" in html and "预约回拨" in html
     token = csrf_token(html)
-    for _ in range(3):
+    for n in range(3):
         client.post(
             f"/staff/followups/{task.id}/attempt",
             data={"csrf_token": token, "outcome": "no_answer"},
         )
+        if n == 0:  # a second 无人接听 at once is refused: the rule spaces the tries out
+            again = client.post(
+                f"/staff/followups/{task.id}/attempt",
+                data={"csrf_token": token, "outcome": "busy"},
+                follow_redirects=True,
+            )
+            assert "上次未接通，按回访规则须间隔后再拨" in again.get_data(as_text=True)
+            db.session.expire_all()
+            assert db.session.get(FollowUp, task.id).attempts == 1
+        db.session.expire_all()
+        db.session.get(FollowUp, task.id).due_at = utcnow()  # (the retry time has come)
+        db.session.commit()
     db.session.expire_all()
     assert db.session.get(FollowUp, task.id).status == "unreachable"
     blocked = client.post(
