@@ -12,6 +12,7 @@ import hmac
 import os
 import re
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app, has_app_context
 
@@ -52,11 +53,22 @@ def encrypt(plain: str) -> str:
     return _PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
 
+class KeyMismatch(RuntimeError):
+    """Stored personal data does not open with the configured key: PII_KEY (or SECRET_KEY,
+    which it defaults to) is not the key the data was encrypted with."""
+
+
 def decrypt(stored: str) -> str:
     if not stored.startswith(_PREFIX):
         raise ValueError("not an encrypted value")
     raw = base64.b64decode(stored[len(_PREFIX) :])
-    return AESGCM(_key("enc")).decrypt(raw[:12], raw[12:], None).decode("utf-8")
+    try:
+        return AESGCM(_key("enc")).decrypt(raw[:12], raw[12:], None).decode("utf-8")
+    except InvalidTag:
+        raise KeyMismatch(
+            "stored personal data cannot be decrypted: PII_KEY (or SECRET_KEY, its default) "
+            "is not the key it was encrypted with"
+        ) from None
 
 
 def normalise_phone(value: str) -> str:

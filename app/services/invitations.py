@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidTag
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -67,7 +66,7 @@ def kept_token(invitation: Invitation) -> str | None:
         return None
     try:
         token = pii.decrypt(invitation.token_sealed)
-    except (ValueError, InvalidTag):
+    except (ValueError, pii.KeyMismatch):
         return None
     return token if hash_token(token) == invitation.token_hash else None
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.security import pii
 from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,17 @@ def handle_database_down(err: DBAPIError):
     return _page(503)
 
 
+def handle_key_mismatch(err: pii.KeyMismatch):
+    # An operator's error (SECRET_KEY rotated without PII_KEY set to the old one): said plainly
+    # in the log and to the caller, not a generic 500 on every request that reads a customer.
+    db.session.rollback()
+    log.error("%s on %s %s", err, request.method, logged_path())
+    text = "个人信息无法解密：系统密钥（PII_KEY）与数据加密时所用的不一致，请联系系统管理员"
+    if wants_json():
+        return json_error(503, text, code="pii_key_mismatch")
+    return _page(503, text)
+
+
 def handle_bad_data(err: DataError):
     # A value the database cannot store (e.g. a NUL byte in text on PostgreSQL) is bad input.
     db.session.rollback()
@@ -141,6 +153,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(DataError, handle_bad_data)
+    app.register_error_handler(pii.KeyMismatch, handle_key_mismatch)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_unexpected)
