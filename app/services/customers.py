@@ -62,6 +62,37 @@ def reveal_customer(customer_id: int, *, actor: User, reason: str) -> Customer:
     return customer
 
 
+OPT_OUT_CHANNELS = {"sms": "短信", "email": "电子邮件", "wechat": "微信", "app": "手机银行推送"}
+
+
+@transactional
+def set_opt_out(
+    customer_id: int, *, actor: User, everything: bool, channels: set[str], note: str = ""
+) -> Customer:
+    """Record what the customer asked not to receive (a TD reply, "退订" by e-mail, a call):
+    every survey, or the surveys of some channels; an empty choice takes the opt-out back.
+    Invitations, campaigns and trigger rules then skip the customer (the API answers 409).
+    Audit-logged with what was asked and by whom."""
+    customer = get_customer(customer_id)
+    unknown = set(channels) - set(OPT_OUT_CHANNELS)
+    if unknown:
+        raise ValidationFailed("未知的退订渠道", field="channels")
+    before = {"opted_out": customer.opted_out, "channels": customer.opted_out_channels or ""}
+    customer.opted_out = bool(everything)
+    customer.opted_out_channels = "" if everything else ",".join(sorted(channels))
+    after = {"opted_out": customer.opted_out, "channels": customer.opted_out_channels}
+    if after != before:
+        audit.record(
+            "customer.opt_out",
+            actor=actor,
+            object_type="customer",
+            object_id=customer.id,
+            reason=(note or "").strip()[:500] or None,
+            detail={"external_id": customer.external_id, "before": before, "after": after},
+        )
+    return customer
+
+
 @dataclass(frozen=True)
 class CustomerData:
     external_id: str

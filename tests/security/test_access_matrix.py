@@ -63,6 +63,7 @@ WEB_ACCESS: dict[str, object] = {
     "staff.complaint_new": STAFF,
     "staff.customers": STAFF,
     "staff.customer_detail": STAFF,
+    "staff.customer_opt_out": STAFF,
     "staff.followups_queue": STAFF,
     "staff.followup_detail": STAFF,
     "staff.followup_answers": STAFF,

@@ -112,3 +112,71 @@ def test_customer_page_lists_their_dealings_within_the_viewers_scope(auth, clien
     page = client.get(f"/staff/customers/{customer.id}").get_data(as_text=True)
     assert "客户往来" in page and "投诉（1）" in page
     assert cases[0] in page and cases[1] not in page
+
+
+def test_staff_record_a_customer_s_opt_out_and_take_it_back(auth, client, db_session):
+    """Every SMS ends "回复TD退订", yet nothing could record one: invitations went on."""
+    customer = factories.customer("HZ01")
+    other = factories.customer("NJ01")
+    db_session.commit()
+    auth.login("agent")
+    page = client.get(f"/staff/customers/{customer.id}").get_data(as_text=True)
+    assert "登记调查退订" in page and "未退订" in page
+    path = f"/staff/customers/{customer.id}/opt-out"
+    token = csrf_token(page)
+    done = client.post(
+        path,
+        data={"csrf_token": token, "channels": ["sms", "wechat"], "note": "短信回复TD"},
+        follow_redirects=True,
+    )
+    assert "已登记：客户退订短信、微信调查邀请" in done.get_data(as_text=True)
+    db_session.refresh(customer)
+    assert not customer.opted_out and customer.opted_out_channels == "sms,wechat"
+    client.post(path, data={"csrf_token": token, "everything": "y"})
+    db_session.refresh(customer)
+    assert customer.opted_out and customer.opted_out_channels == ""
+    assert "已退订全部调查" in client.get(f"/staff/customers/{customer.id}").get_data(as_text=True)
+    back = client.post(path, data={"csrf_token": token}, follow_redirects=True)
+    assert "已取消退订" in back.get_data(as_text=True)
+    db_session.refresh(customer)
+    assert not customer.opted_out and customer.opted_out_channels == ""
+    logged = db_session.scalars(
+        select(AuditLog).where(AuditLog.action == "customer.opt_out").order_by(AuditLog.id)
+    ).all()
+    assert [e.detail["after"]["opted_out"] for e in logged] == [False, True, False]
+    assert logged[0].reason == "短信回复TD" and logged[0].object_id == str(customer.id)
+    bad = client.post(path, data={"csrf_token": token, "channels": ["fax"]})
+    assert bad.status_code == 400 and "请只勾选列出的渠道" in bad.get_data(as_text=True)
+    assert (
+        client.post(f"/staff/customers/{other.id}/opt-out", data={"csrf_token": token}).status_code
+        == 404
+    )
+
+
+def test_personal_data_under_another_key_is_a_plain_503_not_a_500(auth, client, db_session):
+    """SECRET_KEY rotated without PII_KEY kept: every request reading a customer was a bare
+    500 (cryptography's InvalidTag) while /healthz said ok."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    customer = factories.customer("HZ01", phone="13812345678")
+    db_session.commit()
+    customer_id, number = customer.id, customer.external_id
+    nonce = os.urandom(12)
+    other = AESGCM(AESGCM.generate_key(bit_length=256)).encrypt(nonce, b"13812345678", None)
+    db_session.execute(
+        text("UPDATE customer SET phone = :v WHERE id = :id"),
+        {"v": "v1:" + base64.b64encode(nonce + other).decode(), "id": customer_id},
+    )
+    db_session.commit()
+    db_session.expire_all()
+    auth.login("agent")
+    page = client.get(f"/staff/customers/{customer_id}")
+    assert page.status_code == 503 and "系统密钥（PII_KEY）" in page.get_data(as_text=True)
+    _, secret = factories.api_token()
+    api = client.get(
+        f"/api/v1/customers/{number}", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "pii_key_mismatch"

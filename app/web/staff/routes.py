@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role, utcnow
@@ -11,7 +11,7 @@ from app.services import workbench
 from app.services.errors import ServiceError
 from app.web.access import may_read_audit_log, roles_required
 from app.web.staff import bp
-from app.web.staff.forms import RevealForm
+from app.web.staff.forms import OptOutForm, RevealForm
 
 STAFF_ROLES = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 
@@ -58,4 +58,55 @@ def customer_detail(customer_id: int):
         form=form,
         revealed=revealed,
         dealings=customer_service.history(customer),
+        opt_out=_opt_out_form(customer),
+        channel_labels=customer_service.OPT_OUT_CHANNELS,
     ), status
+
+
+def _opt_out_form(customer, formdata=None) -> OptOutForm:
+    form = OptOutForm(formdata=formdata)
+    if formdata is None:
+        form.everything.data = customer.opted_out
+        form.channels.data = sorted(customer.channels_opted_out(customer.opted_out_channels))
+    return form
+
+
+@bp.post("/customers/<int:customer_id>/opt-out")
+@roles_required(*STAFF_ROLES)
+def customer_opt_out(customer_id: int):
+    """Record a customer's opt-out from surveys (all, or some channels), or take it back."""
+    customer = customer_service.get_customer(customer_id)
+    form = _opt_out_form(customer, request.form)
+    if form.validate():
+        try:
+            customer = customer_service.set_opt_out(
+                customer_id,
+                actor=current_user,
+                everything=form.everything.data,
+                channels=set(form.channels.data or ()),
+                note=form.note.data or "",
+            )
+        except ServiceError as err:
+            form.attach(err)
+        else:
+            flash(_opt_out_message(customer), "success")
+            return redirect(url_for("staff.customer_detail", customer_id=customer_id))
+    return render_template(
+        "staff/customer.html",
+        customer=customer,
+        form=RevealForm(formdata=None),
+        revealed=False,
+        dealings=customer_service.history(customer),
+        opt_out=form,
+        channel_labels=customer_service.OPT_OUT_CHANNELS,
+    ), 400
+
+
+def _opt_out_message(customer) -> str:
+    if customer.opted_out:
+        return "已登记：客户退订全部满意度调查，此后不再向其发送调查邀请"
+    channels = customer.channels_opted_out(customer.opted_out_channels)
+    if channels:
+        names = "、".join(customer_service.OPT_OUT_CHANNELS[c] for c in sorted(channels))
+        return f"已登记：客户退订{names}调查邀请"
+    return "已取消退订：客户可再次收到调查邀请"
