@@ -176,7 +176,5 @@ def test_personal_data_under_another_key_is_a_plain_503_not_a_500(auth, client, 
     page = client.get(f"/staff/customers/{customer_id}")
     assert page.status_code == 503 and "系统密钥（PII_KEY）" in page.get_data(as_text=True)
     _, secret = factories.api_token()
-    api = client.get(
-        f"/api/v1/customers/{number}", headers={"Authorization": f"Bearer {secret}"}
-    )
+    api = client.get(f"/api/v1/customers/{number}", headers={"Authorization": f"Bearer {secret}"})
     assert api.status_code == 503 and api.get_json()["error"]["code"] == "pii_key_mismatch"
