@@ -58,6 +58,7 @@ class ActionStatus(StrEnum):
     DONE = "done"
     VERIFIED = "verified"
     REOPENED = "reopened"
+    CANCELLED = "cancelled"  # 撤销: withdrawn with a reason (a duplicate, a wrong plan)
 
 
 ACTION_STATUS_LABELS = {
@@ -66,6 +67,7 @@ ACTION_STATUS_LABELS = {
     ActionStatus.DONE: "已完成",
     ActionStatus.VERIFIED: "已验证",
     ActionStatus.REOPENED: "已重新打开",
+    ActionStatus.CANCELLED: "已撤销",
 }
 A = ActionStatus
 # The one table of allowed action transitions: verb -> (from statuses, to status).
@@ -74,14 +76,19 @@ ACTION_TRANSITIONS: dict[str, tuple[frozenset[ActionStatus], ActionStatus]] = {
     "complete": (frozenset({A.PLANNED, A.IN_PROGRESS, A.REOPENED}), A.DONE),
     "verify": (frozenset({A.DONE}), A.VERIFIED),
     "reopen": (frozenset({A.DONE, A.VERIFIED}), A.REOPENED),
+    "cancel": (frozenset({A.PLANNED, A.IN_PROGRESS, A.REOPENED}), A.CANCELLED),
 }
 ACTION_VERB_LABELS = {
     "start": "开始整改",
     "complete": "完成",
     "verify": "验证",
     "reopen": "重新打开",
+    "cancel": "撤销",
 }
 FINISHED_ACTIONS = frozenset({A.DONE, A.VERIFIED})
+# Still to do: what blocks closing, is reminded, escalated and counted overdue (a cancelled
+# action is none of these, and is not finished either: it never counts as done).
+OPEN_ACTIONS = frozenset({A.PLANNED, A.IN_PROGRESS, A.REOPENED})
 
 LINK_SOURCES = ("complaint", "response", "followup")
 LINK_SOURCE_LABELS = {"complaint": "投诉", "response": "答卷", "followup": "回访记录"}
@@ -126,6 +133,8 @@ class Problem(BranchScoped, TimestampMixin, db.Model):
 
     @property
     def status_label(self) -> str:
+        if self.closed_by_override:
+            return "人工认定闭环"
         return PROBLEM_STATUS_LABELS.get(ProblemStatus(self.status), self.status)
 
     @property
@@ -135,6 +144,17 @@ class Problem(BranchScoped, TimestampMixin, db.Model):
     @property
     def overridden(self) -> bool:
         return bool(self.override_reason)
+
+    @property
+    def closed_by_override(self) -> bool:
+        """Closed on a manager's written override (人工认定闭环), not on a passing verdict: it
+        counts as closed, never as verified."""
+        return self.status == ProblemStatus.CLOSED and self.overridden
+
+    @property
+    def live_actions(self) -> list[ImprovementAction]:
+        """The actions that count: every one but the cancelled (撤销)."""
+        return [a for a in self.actions if not a.cancelled]
 
 
 class ImprovementAction(TimestampMixin, db.Model):
@@ -168,6 +188,15 @@ class ImprovementAction(TimestampMixin, db.Model):
     @property
     def finished(self) -> bool:
         return ActionStatus(self.status) in FINISHED_ACTIONS
+
+    @property
+    def is_open(self) -> bool:
+        """Still to do (neither finished nor cancelled)."""
+        return ActionStatus(self.status) in OPEN_ACTIONS
+
+    @property
+    def cancelled(self) -> bool:
+        return ActionStatus(self.status) == ActionStatus.CANCELLED
 
     def allowed(self) -> list[str]:
         now = ActionStatus(self.status)

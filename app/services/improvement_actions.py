@@ -20,10 +20,11 @@ from app.models import (
 )
 from app.models.improvement import (
     ACTION_VERB_LABELS,
-    FINISHED_ACTIONS,
+    OPEN_ACTIONS,
     ActionAttachment,
     ActionStatus,
     Problem,
+    ProblemEvent,
     ProblemLink,
     ProblemStatus,
 )
@@ -33,7 +34,13 @@ from app.services import complaint_clock as clock
 from app.services import improvement_figures as figures
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.improvement_verification import Verification
-from app.services.improvements import get_problem, record, require_manager, sync_status
+from app.services.improvements import (
+    drop_override,
+    get_problem,
+    record,
+    require_manager,
+    sync_status,
+)
 from app.services.tx import after_commit, transactional
 
 REMIND_DAYS = 3
@@ -56,23 +63,33 @@ class Resurvey:
     channel: str = "sms"
 
 
-def _check(data: ActionData) -> None:
+def _check(data: ActionData, today: date, *, kept: date | None = None) -> None:
+    """Refuse an action without content or due date, with an unknown owner, or due before
+    ``today`` (Beijing date) — unless the date is ``kept``: the action's own date, unchanged
+    by an edit of its other fields."""
     if not (data.title or "").strip():
         raise ValidationFailed("请填写整改内容", field="title")
     if data.due_on is None:
         raise ValidationFailed("请填写完成期限", field="due_on")
+    if data.due_on < today and data.due_on != kept:
+        raise ValidationFailed(
+            f"完成期限不能早于今天（{today:%Y-%m-%d}），请填写今天或以后的日期", field="due_on"
+        )
     if data.owner_id and db.session.get(User, data.owner_id) is None:
         raise ValidationFailed("责任人不存在", field="owner_id")
 
 
 @transactional
-def add_action(problem_id: int, data: ActionData, *, actor: User) -> ImprovementAction:
-    """A planned action on an unclosed problem; raises ValidationFailed / Conflict."""
+def add_action(
+    problem_id: int, data: ActionData, *, actor: User, now: datetime | None = None
+) -> ImprovementAction:
+    """A planned action on an unclosed problem, due today or later; raises ValidationFailed /
+    Conflict. A standing override (人工认定) judged the problem without it: it ends."""
     require_manager(actor)
     problem = get_problem(problem_id)
     if problem.status == ProblemStatus.CLOSED:
         raise Conflict("问题已闭环，不能再添加整改措施")
-    _check(data)
+    _check(data, clock.local_date(now or utcnow()))
     action = ImprovementAction(
         problem=problem,
         title=data.title.strip()[:200],
@@ -91,7 +108,69 @@ def add_action(problem_id: int, data: ActionData, *, actor: User) -> Improvement
         f"新增整改措施：{action.title}（期限 {action.due_on}）",
         action_id=action.id,
     )
+    drop_override(problem, actor, f"新增整改措施“{action.title}”")
     sync_status(problem)
+    return action
+
+
+def _owner_name(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else "未指定"
+
+
+@transactional
+def update_action(
+    problem_id: int,
+    action_id: int,
+    data: ActionData,
+    *,
+    actor: User,
+    now: datetime | None = None,
+) -> ImprovementAction:
+    """Correct an open action's content, owner or due date (recorded in the history with what
+    changed). A new due date may not be in the past; an unchanged past one does not stop the
+    other fields being corrected. A changed due date gets its own reminder and escalation."""
+    require_manager(actor)
+    action = get_action(problem_id, action_id)
+    problem = action.problem
+    if problem.status == ProblemStatus.CLOSED:
+        raise Conflict("问题已闭环，不能再修改整改措施")
+    if not action.is_open:
+        raise Conflict(f"整改措施当前为“{action.status_label}”，只能修改未完成的整改措施")
+    _check(data, clock.local_date(now or utcnow()), kept=action.due_on)
+    new = {
+        "title": data.title.strip()[:200],
+        "detail": (data.detail or "").strip(),
+        "owner_id": data.owner_id or problem.owner_id,
+        "due_on": data.due_on,
+    }
+    changed, said = {}, []
+    for key, value in new.items():
+        old = getattr(action, key)
+        if old == value:
+            continue
+        changed[key] = [None if old is None else str(old), None if value is None else str(value)]
+        if key == "title":
+            said.append(f"整改内容改为“{value}”")
+        elif key == "detail":
+            said.append("修改了具体做法")
+        elif key == "owner_id":
+            said.append(f"责任人 {_owner_name(old)} → {_owner_name(value)}")
+        else:
+            said.append(f"期限 {old} → {value}")
+        setattr(action, key, value)
+    if not changed:
+        return action
+    if "due_on" in changed:
+        action.reminded_at = action.escalated_at = None
+    record(
+        problem,
+        actor,
+        "action_changed",
+        f"修改整改措施：{changed.get('title', [action.title])[0]}（{'；'.join(said)}）",
+        action_id=action.id,
+        detail={"changed": changed},
+    )
     return action
 
 
@@ -118,21 +197,30 @@ def _closed(problem: Problem, verb: str) -> bool:
 
 
 def _verify_blocker(problem: Problem, result: Verification) -> str | None:
-    if result.holds or problem.overridden:
+    """Only a passing verdict verifies an action: a manager's override (人工认定) closes a
+    problem without the figures, it does not make its actions 已验证."""
+    if result.holds:
         return None
     if not result.started:
         return f"{result.reason}，暂不能标记为已验证"
-    return f"整改效果尚未通过验证（{result.label}），也没有人工认定，不能标记为已验证"
+    return f"整改效果尚未通过验证（{result.label}），不能标记为已验证（人工认定不等于验证通过）"
+
+
+# Offered in the action's own 修改 / 撤销 form (with its reason), not among the 办理 buttons.
+SEPARATE_VERBS = frozenset({"cancel"})
 
 
 def choices(action: ImprovementAction, result: Verification) -> list[Choice]:
     """What can be done to ``action`` now, as ``change_action`` and ``add_evidence`` decide it:
-    the transitions its status allows (the model's table), then 补充证据; nothing but 重新打开 on
-    a closed problem. ``result`` is the problem's current verification."""
+    the transitions its status allows (the model's table; 撤销 apart), then 补充证据; nothing
+    but 重新打开 on a closed problem, nothing at all on a cancelled action. ``result`` is the
+    problem's current verification."""
     problem = action.problem
+    if action.cancelled:
+        return []
     out = []
     for verb in [*action.allowed(), EVIDENCE]:
-        if _closed(problem, verb):
+        if _closed(problem, verb) or verb in SEPARATE_VERBS:
             continue
         out.append(Choice(verb, _verify_blocker(problem, result) if verb == "verify" else None))
     return out
@@ -189,10 +277,12 @@ def change_action(
     resurvey: Resurvey | None = None,
     now: datetime | None = None,
 ) -> ImprovementAction:
-    """Start, complete (evidence required), verify or reopen (reason required) an action.
+    """Start, complete (evidence required), verify, reopen or cancel (reason required) an action.
 
-    Completing may start a re-survey campaign of the problem's customers; it is sent after the
-    commit. Raises InvalidTransition, ValidationFailed or Conflict.
+    A cancelled action (撤销) no longer blocks closing and is never counted as done; it stays
+    on the page and in the history with its reason. Completing may start a re-survey campaign
+    of the problem's customers; it is sent after the commit. Raises InvalidTransition,
+    ValidationFailed or Conflict.
     """
     require_manager(actor)
     now = now or utcnow()
@@ -205,6 +295,8 @@ def change_action(
         raise ValidationFailed("完成整改须填写整改证据（做了什么、效果如何）", field="text")
     if verb == "reopen" and len(text) < 4:
         raise ValidationFailed("请写明重新打开的原因", field="text")
+    if verb == "cancel" and len(text) < 4:
+        raise ValidationFailed("请写明撤销的原因（不少于 4 个字）", field="text")
     if verb == "verify" and (blocker := _verify_blocker(problem, figures.refresh(problem, now))):
         raise Conflict(blocker)
     before, after = action.transition(verb, at=now)
@@ -212,6 +304,8 @@ def change_action(
         action.evidence = (action.evidence + "\n" + text).strip()
     files = _attach(action, uploads or [], actor)
     detail = {"from": before.value, "to": after.value, "files": files}
+    if verb == "cancel":
+        detail["reason"] = text
     # 开始整改措施 / 完成整改措施 (the button says 开始整改: not 开始整改整改措施)
     label = f"{ACTION_VERB_LABELS[verb].removesuffix('整改')}整改措施：{action.title}"
     record(
@@ -230,8 +324,10 @@ def change_action(
         )
         problem.override_reason = problem.override_by_id = problem.override_at = None
         record(problem, actor, "reopened", "整改措施重新打开，问题回到整改中")
+    elif verb == "reopen":
+        drop_override(problem, actor, f"整改措施“{action.title}”重新打开")
     sync_status(problem)
-    if verb in ("complete", "reopen"):  # the board's badge reads the stored verdict
+    if verb in ("complete", "reopen", "cancel"):  # the board's badge reads the stored verdict
         figures.refresh(problem, now)
     if verb == "complete" and resurvey is not None:
         _start_resurvey(problem, resurvey, actor, now)
@@ -365,7 +461,7 @@ def remind_and_escalate(*, now: datetime | None = None) -> ReminderReport:
     today, report = clock.local_date(now), ReminderReport()
     stmt = (
         select(ImprovementAction)
-        .where(ImprovementAction.status.not_in([s.value for s in FINISHED_ACTIONS]))
+        .where(ImprovementAction.status.in_([s.value for s in OPEN_ACTIONS]))
         .where(
             or_(ImprovementAction.reminded_at.is_(None), ImprovementAction.escalated_at.is_(None))
         )
@@ -416,6 +512,24 @@ def complaint_ids_matching(problem: Problem, *, q: str = "", code: str = "", lim
             Complaint.branch_id.in_(select(Branch.id).where(Branch.path.startswith(branch.path)))
         )
     return list(db.session.scalars(stmt))
+
+
+def cancellations(problem: Problem) -> dict[int, ProblemEvent]:
+    """The history entry that cancelled each cancelled action (its reason, who, when)."""
+    stmt = (
+        select(ProblemEvent)
+        .where(ProblemEvent.problem_id == problem.id, ProblemEvent.kind == "action_cancel")
+        .order_by(ProblemEvent.at, ProblemEvent.id)
+    )
+    return {e.action_id: e for e in db.session.scalars(stmt) if e.action_id is not None}
+
+
+def days_late(action: ImprovementAction) -> int:
+    """How many days after its due date (Beijing dates) an action was completed; 0 on time or
+    not completed."""
+    if action.done_at is None or action.due_on is None:
+        return 0
+    return max(0, (clock.local_date(action.done_at) - action.due_on).days)
 
 
 def action_status_values() -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy import Select, case, func, or_, select
 from app.extensions import db
 from app.models import Branch, Complaint, ImprovementAction, Problem, ProblemLink, Response, utcnow
 from app.models.analysis import TextAnalysis
-from app.models.improvement import FINISHED_ACTIONS, LINK_SOURCES, ProblemStatus
+from app.models.improvement import LINK_SOURCES, OPEN_ACTIONS, ProblemStatus
 from app.services import complaint_clock as clock
 from app.services import improvement_verification as rule
 from app.services import scope
@@ -28,7 +28,8 @@ def settings() -> tuple[int, int]:
 
 
 def open_actions(problem: Problem) -> int:
-    return sum(1 for a in problem.actions if not a.finished)
+    """Actions still to do (a cancelled one is not)."""
+    return sum(1 for a in problem.actions if a.is_open)
 
 
 def anchor_of(problem: Problem) -> datetime | None:
@@ -304,7 +305,8 @@ class BranchRow:
     name: str
     problems: int = 0
     closed: int = 0
-    verified: int = 0
+    verified: int = 0  # closed on a passing verdict
+    overridden: int = 0  # closed on a manager's override (人工认定闭环): closed, not verified
     overdue_actions: int = 0
     days: list[int] = field(default_factory=list)
 
@@ -335,14 +337,13 @@ def overview(now: datetime | None = None) -> tuple[BranchRow, list[BranchRow]]:
             target.problems += 1
             if p.status == ProblemStatus.CLOSED:
                 target.closed += 1
-                if p.verified_at and not p.override_reason:
+                if p.closed_by_override:  # no verification: not in 验证通过 nor its days
+                    target.overridden += 1
+                elif p.verified_at:
                     target.verified += 1
-                done_at = p.verified_at or p.closed_at
-                if p.first_case_at and done_at:
-                    target.days.append((done_at - p.first_case_at).days)
-            target.overdue_actions += sum(
-                1 for a in p.actions if not a.finished and a.due_on < today
-            )
+                    if p.first_case_at:
+                        target.days.append((p.verified_at - p.first_case_at).days)
+            target.overdue_actions += sum(1 for a in p.actions if a.is_open and a.due_on < today)
     return total, sorted(rows.values(), key=lambda r: r.code)
 
 
@@ -352,7 +353,7 @@ def overdue_actions(now: datetime | None = None) -> list[ImprovementAction]:
         select(ImprovementAction)
         .join(Problem, Problem.id == ImprovementAction.problem_id)
         .where(
-            ImprovementAction.status.not_in([s.value for s in FINISHED_ACTIONS]),
+            ImprovementAction.status.in_([s.value for s in OPEN_ACTIONS]),
             ImprovementAction.due_on < today,
             Problem.branch_id.in_(scope.branch_ids_in(scope.current(db.session))),
         )

@@ -104,6 +104,25 @@ class Verification:
     def holds(self) -> bool:
         return self.verdict == Verdict.PASSED
 
+    @property
+    def observing(self) -> bool:
+        """The after-window is still running: no verdict can be given yet."""
+        return self.started and self.days_left > 0
+
+    @property
+    def got_worse(self) -> bool:
+        """A usable signal got significantly worse: a conclusive failure."""
+        return any(s.usable and s.change == "worse" for s in self.signals)
+
+    @property
+    def inconclusive(self) -> bool:
+        """The observation period is over and the figures settle nothing: too few answers or
+        complaints to judge, or no significant change either way. Only then may a manager
+        accept the improvement without the figures (人工认定)."""
+        if not self.started or self.observing or self.holds:
+            return False
+        return self.verdict == Verdict.INSUFFICIENT or not self.got_worse
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,

@@ -306,10 +306,11 @@ def board() -> dict[str, list[Problem]]:
 
 
 def sync_status(problem: Problem) -> None:
-    """Derive an unclosed problem's column from its actions (flush only)."""
+    """Derive an unclosed problem's column from its actions, the cancelled ones left out
+    (flush only)."""
     if problem.status == ProblemStatus.CLOSED:
         return
-    statuses = [ActionStatus(a.status) for a in problem.actions]
+    statuses = [ActionStatus(a.status) for a in problem.live_actions]
     if statuses and all(s in (ActionStatus.DONE, ActionStatus.VERIFIED) for s in statuses):
         problem.status = ProblemStatus.VERIFYING
     elif any(s != ActionStatus.PLANNED for s in statuses):
@@ -318,28 +319,88 @@ def sync_status(problem: Problem) -> None:
         problem.status = ProblemStatus.OPEN
 
 
-def override_blocker(problem: Problem, result: Verification) -> str | None:
-    """Why override_verification would refuse this problem now, or None: the detail page shows it
-    instead of the form. result: the problem's current verification."""
+# 人工认定 is an exception, not a way round the observation period: the page shows this rule
+# beside the form, and override_blocker says which part of it refuses the override now.
+OVERRIDE_RULE = (
+    "人工认定是例外：只有在全部整改措施完成、观察期结束后，验证仍因样本不足或变化不显著而无法"
+    "下结论时，才可由问题负责人以外的上级机构负责人或总行管理人员书面说明理由认定整改有效；"
+    "观察期内不能认定，指标显著变差时也不能认定。人工认定的问题记为“人工认定闭环”，"
+    "不计入验证通过，其整改措施也不标记为已验证。"
+)
+
+
+def responsible_id(problem: Problem) -> int | None:
+    """Who answers for the problem: its owner, or (none named) whoever opened it."""
+    return problem.owner_id or problem.created_by_id
+
+
+def _superior_blocker(problem: Problem, actor: User) -> str | None:
+    """A second person above the problem must sign the override off: never its owner; a
+    head-office manager, or the manager of a unit above the problem's scope."""
+    if actor.id == responsible_id(problem):
+        who = "负责人" if problem.owner_id else "立项人（未指定负责人）"
+        return f"您是本问题的{who}，不能认定自己负责的整改；须由上级机构负责人或总行管理人员认定"
+    if actor.has_role(Role.HQ_MANAGER):
+        return None
+    mine, scope_branch = actor.branch, problem.branch
+    above = (
+        mine is not None
+        and scope_branch is not None
+        and scope_branch.path.startswith(mine.path)
+        and scope_branch.path != mine.path
+    )
+    if not above:
+        where = scope_branch.name if scope_branch else "—"
+        return f"本问题的范围是{where}，人工认定须由其上级机构的负责人或总行管理人员作出"
+    return None
+
+
+def override_blocker(
+    problem: Problem, result: Verification, actor: User | None = None
+) -> str | None:
+    """Why override_verification would refuse this problem now (for ``actor``), or None: the
+    detail page shows it instead of the form. result: the problem's current verification."""
     if problem.status == ProblemStatus.CLOSED:
         return "问题已闭环"
     if not result.started:
-        return "整改措施全部完成后才能人工认定（届时验证数据不足或未通过时使用）"
+        return "整改措施全部完成后才能人工认定，且须等观察期结束、验证仍无法下结论时才可使用"
     if result.holds:
         return "整改效果已验证通过，无需人工认定"
+    if result.observing:
+        return (
+            f"观察期尚未结束（还需 {result.days_left} 天），不能人工认定：人工认定不能跳过观察期。"
+            "观察期结束后验证通过即可闭环；若届时仍因样本不足或变化不显著无法下结论，"
+            "再由上级人工认定"
+        )
+    if not result.inconclusive:
+        return (
+            f"验证未通过（{result.reason}），指标显著变差时不能人工认定；请重新打开或新增整改措施"
+        )
+    if actor is not None:
+        return _superior_blocker(problem, actor)
     return None
+
+
+def drop_override(problem: Problem, actor: User | None, why: str) -> None:
+    """An override judged the problem as it was: a new or reopened action ends it (flush
+    only)."""
+    if not problem.overridden or problem.status == ProblemStatus.CLOSED:
+        return
+    problem.override_reason = problem.override_by_id = problem.override_at = None
+    record(problem, actor, "override_void", f"人工认定失效：{why}，须重新验证")
 
 
 @transactional
 def override_verification(problem_id: int, reason: str, *, actor: User) -> Problem:
-    """A manager accepts the improvement without the figures, with a written reason (recorded):
-    only once every action is finished and while the verification does not hold."""
+    """A superior accepts the improvement without the figures, with a written reason (recorded
+    and audited): only once every action is finished and the observation period has ended
+    without a conclusive verdict, and never by the problem's own owner (OVERRIDE_RULE)."""
     from app.services import improvement_figures as figures
 
     require_manager(actor)
     problem = get_problem(problem_id)
     reason = (reason or "").strip()
-    blocker = override_blocker(problem, figures.refresh(problem, utcnow()))
+    blocker = override_blocker(problem, figures.refresh(problem, utcnow()), actor)
     if blocker:
         raise Conflict(blocker)
     if len(reason) < 10:
@@ -356,10 +417,9 @@ def override_verification(problem_id: int, reason: str, *, actor: User) -> Probl
 
 @transactional
 def close_problem(problem_id: int, *, actor: User | None, now: datetime | None = None) -> Problem:
-    """Close a problem: every action done and the verification holds or was overridden.
-
-    Raises Conflict naming what is missing; the done actions become verified.
-    """
+    """Close a problem: every action done (or cancelled) and the verification holds or was
+    overridden (人工认定闭环). Raises Conflict naming what is missing; on a passing verdict the
+    done actions become verified."""
     require_manager(actor)
     problem = get_problem(problem_id)
     now = now or utcnow()
@@ -375,16 +435,31 @@ def _actions_blocker(problem: Problem) -> str | None:
         return "问题已闭环"
     if not problem.actions:
         return "尚无整改措施，不能闭环"
-    open_actions = [a for a in problem.actions if not a.finished]
+    if not problem.live_actions:
+        return "整改措施均已撤销，尚无有效的整改措施，不能闭环"
+    open_actions = [a for a in problem.actions if a.is_open]
     if open_actions:
         return f"还有 {len(open_actions)} 项整改措施未完成，不能闭环"
     return None
 
 
 def _verification_blocker(problem: Problem, result: Verification) -> str | None:
-    if not result.holds and not problem.overridden:
-        return f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环"
-    return None
+    if result.holds or (problem.overridden and result.inconclusive):
+        return None
+    refused = f"整改效果未通过验证（{result.label}：{result.reason}），不能闭环"
+    if result.observing:
+        return (
+            f"{refused}。须等观察期结束、验证通过后闭环；人工认定不能跳过观察期，"
+            "只在观察期结束后验证仍无法下结论时，由上级机构负责人或总行管理人员作出"
+        )
+    if result.inconclusive:
+        return (
+            f"{refused}。如确因样本不足或变化不显著无法判断，可由问题负责人以外的上级机构"
+            "负责人或总行管理人员人工认定后闭环"
+        )
+    if result.started:
+        return f"{refused}。请重新打开或新增整改措施"
+    return refused
 
 
 def close_blocker(problem: Problem, result: Verification) -> str | None:
@@ -394,24 +469,34 @@ def close_blocker(problem: Problem, result: Verification) -> str | None:
 
 
 def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
-    """Close when the verification holds or was overridden (flush only); else Conflict."""
+    """Close when the verification holds or an override stands (flush only); else Conflict.
+
+    Only a passing verdict verifies: its done actions become 已验证 and ``verified_at`` is set.
+    Closed on an override (人工认定闭环), the actions stay 已完成 and the problem is not
+    verified, so verification figures leave it out."""
     from app.services import improvement_figures as figures
 
     result = figures.refresh(problem, now)
     blocker = _verification_blocker(problem, result)
     if blocker:
         raise Conflict(blocker)
-    for action in problem.actions:
-        if action.status == ActionStatus.DONE:
-            action.transition("verify", at=now)
+    if result.holds:
+        for action in problem.actions:
+            if action.status == ActionStatus.DONE:
+                action.transition("verify", at=now)
+        problem.verified_at = problem.verified_at or now
+        how = "验证通过"
+        if problem.overridden:  # the figures came in after all: verified, not an override
+            how += "（此前的人工认定不再作为依据）"
+            problem.override_reason = problem.override_by_id = problem.override_at = None
+    else:
+        how = f"人工认定闭环，未经数据验证（{problem.override_reason}）"
     problem.status, problem.closed_at = ProblemStatus.CLOSED, now
-    problem.verified_at = problem.verified_at or now
-    how = "验证通过" if result.holds else f"人工认定（{problem.override_reason}）"
     record(
         problem,
         actor,
         "closed",
         f"问题闭环：{how}",
-        detail={"verification": result.to_dict()},
+        detail={"verification": result.to_dict(), "override": problem.overridden},
         at=now,
     )

@@ -50,8 +50,9 @@ def test_link_three_complaints_complete_an_action_and_see_the_chart(live_server,
         page.locator("article.im-action").first,
         page.locator("article.im-action").nth(1),
     )
-    other.locator("summary").click()
-    action.locator("summary").click()
+    # (办理: the other details of an open action is 修改 / 撤销)
+    other.locator("details.im-handle summary").click()
+    action.locator("details.im-handle summary").click()
     pick = action.locator(".pc-pick")
     assert pick.is_visible() and pick.inner_text().split() == ["选择文件", "未选择文件"]
     native = action.locator("input[type=file]")  # the browser's own, in its own language
@@ -63,13 +64,13 @@ def test_link_three_complaints_complete_an_action_and_see_the_chart(live_server,
     )
     assert "已选择：培训签到表.pdf" in pick.inner_text()
     assert "未选择文件" in other.locator(".pc-pick").inner_text()
-    action.locator("textarea").fill("已完成全员培训，话术已在客服系统上线。")
+    action.locator("details.im-handle textarea").fill("已完成全员培训，话术已在客服系统上线。")
     action.locator("button:has-text('完成')").click()
     page.wait_for_selector("text=已完成")
     assert page.locator("article.im-action a:has-text('培训签到表.pdf')").count() == 1
     other = page.locator("article.im-action").nth(1)
-    other.locator("summary").click()
-    other.locator("textarea").fill("办卡须知已加入年费规则。")
+    other.locator("details.im-handle summary").click()
+    other.locator("details.im-handle textarea").fill("办卡须知已加入年费规则。")
     other.locator("button:has-text('完成')").click()
     page.wait_for_selector("text=已完成")
     assert "已完成" in page.locator("article.im-action .im-status").first.inner_text()

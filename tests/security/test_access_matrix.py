@@ -85,6 +85,8 @@ WEB_ACCESS: dict[str, object] = {
     "manager.improvement_edit": MANAGERS,
     "manager.improvement_action_add": MANAGERS,
     "manager.improvement_action_change": MANAGERS,
+    "manager.improvement_action_edit": MANAGERS,
+    "manager.improvement_action_cancel": MANAGERS,
     "manager.improvement_attachment": MANAGERS,
     "manager.improvement_cases": MANAGERS,
     "manager.improvement_cases_link": MANAGERS,

@@ -8,6 +8,7 @@ import gc
 import io
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -192,7 +193,9 @@ def test_customer_import_ignores_path_traversal_in_the_file_name(client):
 def test_evidence_uploads_keep_only_a_base_name_and_allowed_types(client):
     problem = records.problem("HZ")
     action = actions.add_action(
-        problem.id, actions.ActionData("张贴收费公示", utcnow().date()), actor=records.hq()
+        problem.id,
+        actions.ActionData("张贴收费公示", utcnow().date() + timedelta(days=1)),
+        actor=records.hq(),
     )
     sign_in(client, "manager")
     token = csrf_token(client.get(f"/manager/improvements/{problem.id}").text)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditLog, Campaign, Role, SurveyVersion, utcnow
 from app.models.improvement import ActionStatus, ProblemEvent, ProblemEventImmutable, ProblemStatus
 from app.models.outbox import OutboxMessage
-from app.services import complaints, improvements, scope
+from app.services import complaint_clock, complaints, improvements, scope
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
 from app.services.complaints import IntakeData
@@ -30,6 +30,17 @@ def branch(db_session):
 @pytest.fixture
 def hq(db_session):
     return factories.user(Role.HQ_MANAGER, "HO")
+
+
+@pytest.fixture
+def chief(db_session):
+    """Another head-office manager: the second person an override (人工认定) needs."""
+    return factories.user(Role.HQ_MANAGER, "HO")
+
+
+def today():
+    """The bank's (Beijing) date: an action may not be due before it."""
+    return complaint_clock.local_date(utcnow())
 
 
 def complaint(at, content="信用卡年费多收了三百元，办卡时说首年免年费，要求退还。"):
@@ -61,8 +72,12 @@ def problem(actor, **kw):
 
 
 def finished_action(p, actor, done_at, title="修订年费告知话术"):
+    """An action planned the day before ``done_at`` and completed then, on time."""
     a = actions.add_action(
-        p.id, actions.ActionData(title=title, due_on=done_at.date() + DAY), actor=actor
+        p.id,
+        actions.ActionData(title=title, due_on=done_at.date() + DAY),
+        actor=actor,
+        now=done_at - DAY,
     )
     actions.change_action(p.id, a.id, "complete", actor=actor, text="全员培训", now=done_at)
     return a
@@ -140,7 +155,7 @@ def test_nps_moves_only_when_the_change_is_beyond_chance(
     assert nps.change == change and result.verdict == verdict and reason in result.reason
 
 
-def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq):
+def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq, chief):
     now = utcnow()
     done_at = now - 61 * DAY
     complaint(done_at - 5 * DAY)
@@ -151,11 +166,11 @@ def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq):
     with pytest.raises(Conflict, match="数据不足"):
         improvements.close_problem(p.id, actor=hq, now=now)
     with pytest.raises(ValidationFailed):
-        improvements.override_verification(p.id, "太短", actor=hq)
+        improvements.override_verification(p.id, "太短", actor=chief)
     reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
-    improvements.override_verification(p.id, reason, actor=hq)
+    improvements.override_verification(p.id, reason, actor=chief)
     improvements.close_problem(p.id, actor=hq, now=now)
-    assert p.status == ProblemStatus.CLOSED and p.override_by_id == hq.id
+    assert p.status == ProblemStatus.CLOSED and p.override_by_id == chief.id
     assert any(e.kind == "override" and e.text == reason for e in improvements.history(p))
     audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "improvement_override"))
     assert audit.first().object_id == str(p.id)
@@ -169,15 +184,18 @@ def test_running_window_is_not_enough_data_yet(branch, hq):
     assert result.verdict == "insufficient" and result.days_left == 50
 
 
-def test_cannot_close_with_an_open_action_even_when_overridden(branch, hq):
+def test_cannot_close_with_an_open_action_even_when_overridden(branch, hq, chief):
     now = utcnow()
     p = problem(hq)
     with pytest.raises(Conflict, match="尚无整改措施"):
         improvements.close_problem(p.id, actor=hq, now=now)
     finished_action(p, hq, now - 70 * DAY)
-    improvements.override_verification(p.id, "经检查，培训已覆盖全部柜员和客服人员", actor=hq)
-    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", now.date()), actor=hq)
+    improvements.override_verification(p.id, "经检查，培训已覆盖全部柜员和客服人员", actor=chief)
+    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", today()), actor=hq)
     assert p.status == ProblemStatus.IN_PROGRESS
+    # the override judged the problem without the new action: it ends, recorded
+    assert not p.overridden
+    assert [e.kind for e in improvements.history(p)][-1] == "override_void"
     with pytest.raises(Conflict, match="1 项整改措施未完成"):
         improvements.close_problem(p.id, actor=hq, now=now)
 
@@ -193,23 +211,23 @@ def test_nothing_is_verified_until_every_action_is_finished(branch, hq):
     assert (w.anchor, result.verdict, result.signals) == (None, "pending", ())
     assert "整改措施完成后开始验证" in result.reason and not result.started
     finished_action(p, hq, now - 70 * DAY)
-    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", now.date()), actor=hq)
+    actions.add_action(p.id, actions.ActionData("上线年费到期提醒短信", today()), actor=hq)
     w, result = figures.evaluate(p, now)
     assert w.anchor is None and result.verdict == "pending"
     assert "还有 1 项整改措施未完成" in result.reason
     assert figures.refresh(p, now) == result and p.verification["verdict"] == "pending"
 
 
-def test_override_only_once_the_actions_are_finished_and_while_unverified(branch, hq):
+def test_override_only_once_the_actions_are_finished_and_while_unverified(branch, hq, chief):
     now = utcnow()
     reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
     p = problem(hq)
-    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
     with pytest.raises(Conflict, match="整改措施全部完成后才能人工认定"):
-        improvements.override_verification(p.id, reason, actor=hq)
+        improvements.override_verification(p.id, reason, actor=chief)
     actions.change_action(p.id, a.id, "complete", actor=hq, text="已培训", now=now - 70 * DAY)
-    assert improvements.override_blocker(p, figures.evaluate(p, now)[1]) is None
-    improvements.override_verification(p.id, reason, actor=hq)
+    assert improvements.override_blocker(p, figures.evaluate(p, now)[1], chief) is None
+    improvements.override_verification(p.id, reason, actor=chief)
     assert p.overridden
 
 
@@ -231,10 +249,10 @@ def verbs(action, now):
     }
 
 
-def test_the_choices_on_an_action_follow_its_status_and_the_verification(branch, hq):
+def test_the_choices_on_an_action_follow_its_status_and_the_verification(branch, hq, chief):
     now = utcnow()
     p = problem(hq)
-    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
     assert verbs(a, now) == {"start": None, "complete": None, "evidence": None}
     actions.change_action(p.id, a.id, "start", actor=hq)
     assert verbs(a, now) == {"complete": None, "evidence": None}
@@ -247,9 +265,11 @@ def test_the_choices_on_an_action_follow_its_status_and_the_verification(branch,
     with pytest.raises(Conflict) as refused:
         actions.change_action(p.id, a.id, "verify", actor=hq)
     assert refused.value.message == offered["verify"]
-    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
-    assert verbs(a, now)["verify"] is None
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=chief)
+    # an override closes without the figures: it does not verify the action
+    assert verbs(a, now)["verify"] == offered["verify"]
     improvements.close_problem(p.id, actor=hq, now=now)
+    assert a.status == ActionStatus.DONE
     assert verbs(a, now) == {"reopen": None}  # closed: only reopening remains
     with pytest.raises(Conflict, match="问题已闭环"):
         actions.add_evidence(p.id, a.id, actor=hq, text="补充照片", uploads=[])
@@ -259,14 +279,14 @@ def test_verify_waits_for_the_other_actions(branch, hq):
     now = utcnow()
     p = problem(hq)
     done = finished_action(p, hq, now - 70 * DAY)
-    actions.add_action(p.id, actions.ActionData("上线提醒短信", now.date()), actor=hq)
+    actions.add_action(p.id, actions.ActionData("上线提醒短信", today()), actor=hq)
     blocker = verbs(done, now)["verify"]
     assert blocker == "还有 1 项整改措施未完成，全部完成后开始验证，暂不能标记为已验证"
 
 
 def test_complete_needs_evidence_and_transitions_are_guarded(branch, hq):
     p = problem(hq)
-    a = actions.add_action(p.id, actions.ActionData("修订话术", utcnow().date()), actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
     with pytest.raises(ValidationFailed, match="整改证据"):
         actions.change_action(p.id, a.id, "complete", actor=hq)
     with pytest.raises(Conflict):
@@ -279,23 +299,23 @@ def test_complete_needs_evidence_and_transitions_are_guarded(branch, hq):
     assert "开始整改措施：修订话术" in texts  # not 开始整改整改措施
 
 
-def test_reopening_an_action_reopens_a_closed_problem(branch, hq):
+def test_reopening_an_action_reopens_a_closed_problem(branch, hq, chief):
     now = utcnow()
     p = problem(hq)
     a = finished_action(p, hq, now - 70 * DAY)
-    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=chief)
     improvements.close_problem(p.id, actor=hq, now=now)
     actions.change_action(p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现")
     assert p.status == ProblemStatus.IN_PROGRESS and p.closed_at is None
     assert not p.overridden
 
 
-def test_a_closed_problem_cannot_be_edited_or_its_cases_unlinked(branch, hq):
+def test_a_closed_problem_cannot_be_edited_or_its_cases_unlinked(branch, hq, chief):
     now = utcnow()
     p = problem(hq)
     added = improvements.link_cases(p.id, "complaint", [complaint(now - DAY).id], actor=hq)
     finished_action(p, hq, now - 70 * DAY)
-    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=hq)
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=chief)
     improvements.close_problem(p.id, actor=hq, now=now)
     edit = improvements.ProblemData(title="改过的标题", root_cause="process", branch_code="HZT9")
     with pytest.raises(Conflict, match="重新打开"):
@@ -365,10 +385,10 @@ def test_reminder_before_due_and_escalation_when_overdue_once(branch, hq):
     now = utcnow()
     owner = factories.user(Role.BRANCH_MANAGER, "HZ")
     p = problem(hq, owner_id=owner.id)
-    soon = actions.add_action(
-        p.id, actions.ActionData("更新告知书", now.date() + 2 * DAY), actor=hq
+    soon = actions.add_action(p.id, actions.ActionData("更新告知书", today() + 2 * DAY), actor=hq)
+    late = actions.add_action(
+        p.id, actions.ActionData("系统改造", today() - 3 * DAY), actor=hq, now=now - 10 * DAY
     )
-    late = actions.add_action(p.id, actions.ActionData("系统改造", now.date() - 3 * DAY), actor=hq)
     report = actions.remind_and_escalate(now=now)
     assert soon.id in report.reminded and late.id not in report.reminded
     assert late.id in report.escalated and soon.id not in report.escalated
@@ -398,7 +418,7 @@ def test_completing_an_action_can_resurvey_the_linked_customers(branch, hq):
     cases = [complaint(now - k * DAY) for k in (3, 2)]
     p = problem(hq)
     improvements.link_cases(p.id, "complaint", [c.id for c in cases], actor=hq)
-    a = actions.add_action(p.id, actions.ActionData("修订话术", now.date()), actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
     survey_id = db.session.scalars(select(SurveyVersion.survey_id)).first()
     actions.change_action(
         p.id, a.id, "complete", actor=hq, text="已培训",
@@ -420,9 +440,208 @@ def test_history_entries_cannot_be_changed(branch, hq):
 
 def test_cli_remind_reports_and_is_idempotent(app, branch, hq):
     p = problem(hq)
-    late = actions.add_action(p.id, actions.ActionData("系统改造", utcnow().date() - DAY), actor=hq)
+    late = actions.add_action(
+        p.id, actions.ActionData("系统改造", today() - DAY), actor=hq, now=utcnow() - 5 * DAY
+    )
     runner = app.test_cli_runner()
     first = runner.invoke(args=["improvements", "remind"])
     assert first.exit_code == 0 and f"已督办逾期整改措施 {late.id}" in first.output
     second = runner.invoke(args=["improvements", "remind"])
     assert f"已督办逾期整改措施 {late.id}" not in second.output
+
+
+# 人工认定 is an exception: after the observation period, inconclusive, by a second person above.
+
+
+def test_an_override_cannot_skip_the_observation_period(branch, hq, chief):
+    """Three days after the last action, closing was refused (观察期中) but an override by the
+    problem's own owner unlocked 闭环 at once."""
+    now = utcnow()
+    p = problem(hq, owner_id=hq.id)
+    finished_action(p, hq, now - 3 * DAY)
+    reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
+    for who in (hq, chief):
+        with pytest.raises(Conflict, match="观察期尚未结束.*不能人工认定"):
+            improvements.override_verification(p.id, reason, actor=who)
+    assert not p.overridden
+    # nor does one stored before this rule (during the period) let the problem close
+    p.override_reason, p.override_by_id, p.override_at = reason, chief.id, now
+    with pytest.raises(Conflict, match="人工认定不能跳过观察期"):
+        improvements.close_problem(p.id, actor=hq, now=now)
+    assert p.status == ProblemStatus.VERIFYING
+
+
+def test_an_override_needs_someone_above_the_problem_other_than_its_owner(branch, hq):
+    now = utcnow()
+    owner = factories.user(Role.BRANCH_MANAGER, "HZT9")
+    peer = factories.user(Role.BRANCH_MANAGER, "HZT9")
+    above = factories.user(Role.BRANCH_MANAGER, "HZ")
+    p = problem(hq, owner_id=owner.id)
+    finished_action(p, owner, now - 70 * DAY)  # the period is over: too few answers to judge
+    reason = "该业务已于上月停办，投诉自然消失，经现场复核整改已落实"
+    with pytest.raises(Conflict, match="您是本问题的负责人，不能认定自己负责的整改"):
+        improvements.override_verification(p.id, reason, actor=owner)
+    with pytest.raises(Conflict, match="须由其上级机构的负责人或总行管理人员作出"):
+        improvements.override_verification(p.id, reason, actor=peer)
+    improvements.override_verification(p.id, reason, actor=above)
+    assert p.override_by_id == above.id
+    # without a named owner, whoever opened the problem answers for it
+    unowned = problem(hq, title="理财产品风险提示不到位")
+    finished_action(unowned, hq, now - 70 * DAY)
+    with pytest.raises(Conflict, match="您是本问题的立项人"):
+        improvements.override_verification(unowned.id, reason, actor=hq)
+
+
+def test_a_significant_worsening_cannot_be_overridden_but_no_change_can(branch, hq, chief):
+    now = utcnow()
+    done_at = now - 65 * DAY
+    for k in range(3):
+        complaint(done_at - (k + 1) * 5 * DAY)
+    for k in range(14):  # 3 -> 14: z = 11 / sqrt(17) = 2.67
+        complaint(done_at + (k + 1) * 4 * DAY)
+    worse = problem(hq)
+    finished_action(worse, hq, done_at)
+    reason = "经复核整改措施已经全部落实到位，投诉上升另有原因"
+    with pytest.raises(Conflict, match="显著变差时不能人工认定"):
+        improvements.override_verification(worse.id, reason, actor=chief)
+    with pytest.raises(Conflict, match="请重新打开或新增整改措施"):
+        improvements.close_problem(worse.id, actor=hq, now=now)
+    # NPS 20 -> 17 on 400 answers a window: 无显著变化, inconclusive, so a superior may accept
+    responses(done_at - 50 * DAY, factories.nps_answers(160, 160, 80), "nps")
+    responses(done_at + 10 * DAY, factories.nps_answers(148, 172, 80), "nps")
+    same = problem(hq, title="活期账户短信提醒不及时", code_business="B01.01")  # no complaints
+    finished_action(same, hq, done_at)
+    assert figures.evaluate(same, now)[1].inconclusive
+    improvements.override_verification(same.id, reason, actor=chief)
+    improvements.close_problem(same.id, actor=hq, now=now)
+    assert same.closed_by_override
+
+
+def test_a_problem_closed_by_override_is_not_verified_anywhere(branch, hq, chief):
+    """Closed on an override, every action showed 已验证 and the problem counted in the
+    verification figures (首次投诉至验证)."""
+    now = utcnow()
+    before, _ = figures.overview(now)
+    p = problem(hq)
+    improvements.link_cases(p.id, "complaint", [complaint(now - 100 * DAY).id], actor=hq)
+    a = finished_action(p, hq, now - 70 * DAY)
+    improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=chief)
+    improvements.close_problem(p.id, actor=hq, now=now)
+    assert p.status == ProblemStatus.CLOSED and p.closed_by_override
+    assert p.status_label == "人工认定闭环"
+    assert p.verified_at is None and a.status == ActionStatus.DONE and a.verified_at is None
+    closed = [e for e in improvements.history(p) if e.kind == "closed"][-1]
+    assert "人工认定闭环，未经数据验证" in closed.text
+    after, _ = figures.overview(now)
+    assert after.closed == before.closed + 1 and after.overridden == before.overridden + 1
+    assert after.verified == before.verified and after.days == before.days
+
+
+# 完成期限: never in the past
+
+
+def test_an_action_cannot_be_due_before_today(branch, hq):
+    p = problem(hq)
+    for due in (today() - DAY, today().replace(year=2020, month=1, day=1)):
+        with pytest.raises(ValidationFailed, match="完成期限不能早于今天") as refused:
+            actions.add_action(p.id, actions.ActionData("修订话术", due), actor=hq)
+        assert refused.value.fields == {"due_on": refused.value.message}
+    assert not p.actions
+    assert actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq).id
+
+
+def test_editing_an_overdue_action_keeps_its_date_but_a_new_one_must_be_today_or_later(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    due = today() - 3 * DAY
+    a = actions.add_action(p.id, actions.ActionData("系统改造", due), actor=hq, now=now - 9 * DAY)
+    fixed = actions.ActionData("系统改造（含手机银行）", due, detail="两个渠道一起改")
+    actions.update_action(p.id, a.id, fixed, actor=hq)
+    assert a.title == "系统改造（含手机银行）" and a.due_on == due
+    with pytest.raises(ValidationFailed, match="完成期限不能早于今天"):
+        actions.update_action(p.id, a.id, actions.ActionData(a.title, due - DAY), actor=hq)
+    assert a.due_on == due
+
+
+# Correcting and cancelling actions
+
+
+def test_an_open_action_can_be_corrected_and_every_change_is_in_the_history(branch, hq):
+    now = utcnow()
+    owner = factories.user(Role.BRANCH_MANAGER, "HZT9", display_name="周网点")
+    p = problem(hq)
+    a = actions.add_action(
+        p.id, actions.ActionData("修订话术", today() - DAY), actor=hq, now=now - 5 * DAY
+    )
+    actions.remind_and_escalate(now=now)
+    assert a.escalated_at is not None
+    later = today() + 20 * DAY
+    data = actions.ActionData("修订年费告知话术", later, detail="柜面和电话", owner_id=owner.id)
+    actions.update_action(p.id, a.id, data, actor=hq)
+    assert (a.title, a.detail, a.owner_id, a.due_on) == (
+        "修订年费告知话术", "柜面和电话", owner.id, later,
+    )  # fmt: skip
+    assert a.reminded_at is None and a.escalated_at is None  # the new date is reminded anew
+    entry = [e for e in improvements.history(p) if e.kind == "action_changed"][-1]
+    assert entry.action_id == a.id and entry.actor_id == hq.id
+    assert "责任人 未指定 → 周网点" in entry.text and f"→ {later}" in entry.text
+    assert set(entry.detail["changed"]) == {"title", "detail", "owner_id", "due_on"}
+    count = len(improvements.history(p))
+    actions.update_action(p.id, a.id, data, actor=hq)  # nothing changed: nothing recorded
+    assert len(improvements.history(p)) == count
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已培训")
+    with pytest.raises(Conflict, match="只能修改未完成的整改措施"):
+        actions.update_action(p.id, a.id, data, actor=hq)
+
+
+def test_a_cancelled_action_does_not_block_closing_and_keeps_its_reason(branch, hq):
+    """A duplicate action blocked closing until someone marked it 完成 (a false record)."""
+    now = utcnow()
+    p = problem(hq)
+    done = finished_action(p, hq, now - 70 * DAY)
+    duplicate = actions.add_action(p.id, actions.ActionData("修订年费告知话术", today()), actor=hq)
+    assert p.status == ProblemStatus.IN_PROGRESS
+    with pytest.raises(ValidationFailed, match="撤销的原因"):
+        actions.change_action(p.id, duplicate.id, "cancel", actor=hq, text="重复")
+    with pytest.raises(Conflict):  # a completed action cannot be cancelled
+        actions.change_action(p.id, done.id, "cancel", actor=hq, text="与第一项重复")
+    actions.change_action(p.id, duplicate.id, "cancel", actor=hq, text="与第一项措施重复")
+    assert duplicate.status == ActionStatus.CANCELLED and duplicate.status_label == "已撤销"
+    assert not duplicate.finished and duplicate.done_at is None
+    assert p.status == ProblemStatus.VERIFYING and figures.open_actions(p) == 0
+    assert verbs(duplicate, now) == {}  # nothing more to do on it
+    why = actions.cancellations(p)[duplicate.id]
+    assert why.detail["reason"] == "与第一项措施重复" and why.actor_id == hq.id
+    assert why.text == "撤销整改措施：修订年费告知话术。与第一项措施重复"
+    # the comparison starts from the last action really completed
+    w, _ = figures.evaluate(p, now)
+    assert w.anchor == done.done_at
+    # not reminded, escalated or counted overdue
+    duplicate.due_on = today() - DAY
+    report = actions.remind_and_escalate(now=now)
+    assert duplicate.id not in report.escalated + report.reminded
+    assert duplicate not in figures.overdue_actions(now)
+    assert improvements.close_blocker(p, figures.evaluate(p, now)[1]) != "还有 1 项整改措施未完成"
+
+
+def test_a_problem_whose_actions_are_all_cancelled_cannot_close(branch, hq):
+    p = problem(hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
+    actions.change_action(p.id, a.id, "cancel", actor=hq, text="误建，问题另行处理")
+    assert p.status == ProblemStatus.OPEN
+    with pytest.raises(Conflict, match="整改措施均已撤销"):
+        improvements.close_problem(p.id, actor=hq)
+
+
+def test_an_action_completed_after_its_due_date_is_late_by_whole_days(branch, hq):
+    now = utcnow()
+    p = problem(hq)
+    a = actions.add_action(
+        p.id, actions.ActionData("系统改造", today() - 4 * DAY), actor=hq, now=now - 9 * DAY
+    )
+    assert actions.days_late(a) == 0  # not completed yet
+    actions.change_action(p.id, a.id, "complete", actor=hq, text="已上线", now=now)
+    assert actions.days_late(a) == 4
+    on_time = actions.add_action(p.id, actions.ActionData("培训", today()), actor=hq)
+    actions.change_action(p.id, on_time.id, "complete", actor=hq, text="已培训", now=now)
+    assert actions.days_late(on_time) == 0

@@ -119,6 +119,32 @@ def _change_form(action_id: int, *, submitted: bool = False) -> forms.ActionChan
     return form
 
 
+def _edit_form(action, *, submitted: bool = False) -> forms.ActionForm:
+    """The 修改 form of one open action (edit-<id>-title …), filled with its current values."""
+    if submitted:
+        form = forms.ActionForm(prefix=f"edit-{action.id}")
+    else:
+        values = {
+            "title": action.title,
+            "detail": action.detail,
+            "owner_id": str(action.owner_id or ""),
+            "due_on": action.due_on,
+        }
+        form = forms.ActionForm(prefix=f"edit-{action.id}", formdata=None, data=values)
+    form.fill()
+    owner = action.owner
+    if owner is not None and str(owner.id) not in {c.value for c in form.owner_id.choices}:
+        # someone outside the viewer's subtree (head office): kept, not silently replaced
+        label = f"{owner.display_name}（{owner.role_label}）"
+        form.owner_id.choices = [*form.owner_id.choices, forms.SelectChoice(str(owner.id), label)]
+    return form
+
+
+def _cancel_form(action_id: int, *, submitted: bool = False) -> forms.ActionCancelForm:
+    unbound = {} if submitted else {"formdata": None}
+    return forms.ActionCancelForm(prefix=f"cancel-{action_id}", **unbound)
+
+
 def render_problem(problem_id: int, bound: dict | None = None, status: int = 200):
     problem = improvements.get_problem(problem_id)
     w, result = figures.evaluate(problem)
@@ -127,6 +153,8 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
     context = {
         "action_form": action_form,
         "change_form": _change_form,
+        "edit_form": _edit_form,
+        "cancel_form": _cancel_form,
         "override_form": forms.OverrideForm(prefix="override", formdata=None),
         "close_form": forms.PlainForm(prefix="close", formdata=None),
         "active": None,
@@ -148,8 +176,11 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
         today=figures.clock.local_date(utcnow()),
         closed=problem.status == ProblemStatus.CLOSED,
         close_blocker=improvements.close_blocker(problem, result),
-        override_blocker=improvements.override_blocker(problem, result),
+        override_blocker=improvements.override_blocker(problem, result, current_user),
+        override_rule=improvements.OVERRIDE_RULE,
         choices={a.id: actions.choices(a, result) for a in problem.actions},
+        cancellations=actions.cancellations(problem),
+        days_late={a.id: actions.days_late(a) for a in problem.actions},
         resurvey_customers=len(actions.resurvey_customers(problem)),
         **context,
     ), status
@@ -211,19 +242,59 @@ def improvement_action_add(problem_id: int):
     form = forms.ActionForm(prefix="action")
     form.fill()
     if form.validate_on_submit():
-        owner = form.owner_id.data
-        data = actions.ActionData(
-            title=form.title.data,
-            detail=form.detail.data or "",
-            owner_id=int(owner) if (owner or "").isdigit() else None,
-            due_on=form.due_on.data,
-        )
         try:
-            actions.add_action(problem_id, data, actor=current_user)
+            actions.add_action(problem_id, _action_data(form), actor=current_user)
             return _done(problem_id, "已添加整改措施")
         except ServiceError as err:
             form.attach(err)
     return render_problem(problem_id, {"action_form": form, "active": "action"}, 400)
+
+
+def _action_data(form) -> actions.ActionData:
+    owner = form.owner_id.data
+    return actions.ActionData(
+        title=form.title.data,
+        detail=form.detail.data or "",
+        owner_id=int(owner) if (owner or "").isdigit() else None,
+        due_on=form.due_on.data,
+    )
+
+
+@bp.post("/improvements/<int:problem_id>/actions/<int:action_id>/edit")
+@roles_required(*MANAGERS)
+def improvement_action_edit(problem_id: int, action_id: int):
+    action = actions.get_action(problem_id, action_id)
+    form = _edit_form(action, submitted=True)
+    if form.validate_on_submit():
+        try:
+            actions.update_action(problem_id, action_id, _action_data(form), actor=current_user)
+            return _done(problem_id, "已保存整改措施，修改已记入整改记录")
+        except ServiceError as err:
+            form.attach(err)
+    bound = {
+        "edit_form": lambda a, **kw: form if a.id == action_id else _edit_form(a, **kw),
+        "active": f"e{action_id}",
+    }
+    return render_problem(problem_id, bound, 400)
+
+
+@bp.post("/improvements/<int:problem_id>/actions/<int:action_id>/cancel")
+@roles_required(*MANAGERS)
+def improvement_action_cancel(problem_id: int, action_id: int):
+    form = _cancel_form(action_id, submitted=True)
+    if form.validate_on_submit():
+        try:
+            actions.change_action(
+                problem_id, action_id, "cancel", actor=current_user, text=form.text.data or ""
+            )
+            return _done(problem_id, "已撤销整改措施，原因已记入整改记录")
+        except ServiceError as err:
+            form.attach(err)
+    bound = {
+        "cancel_form": lambda a_id, **kw: form if a_id == action_id else _cancel_form(a_id, **kw),
+        "active": f"e{action_id}",
+    }
+    return render_problem(problem_id, bound, 400)
 
 
 def _uploads(form) -> list[FileData]:

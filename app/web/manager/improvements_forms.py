@@ -96,6 +96,14 @@ class ActionForm(BaseForm):
         self.owner_id.choices = staff_choices("（同问题负责人）")
 
 
+class ActionCancelForm(BaseForm):
+    # "text", as the reason of 重新打开: the service names this field in its refusals
+    text = TextAreaField(
+        "撤销原因",
+        validators=[DataRequired("请写明撤销的原因"), Length(max=2000), NO_NUL],
+    )
+
+
 class ActionChangeForm(BaseForm):
     text = TextAreaField("说明 / 证据", validators=[Optional(), Length(max=5000), NO_NUL])
     files = MultipleFileField("证据附件（可多选，每个不超过 5 MB）")
