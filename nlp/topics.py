@@ -143,8 +143,10 @@ def discover(
         order = np.argsort(-nmf.components_[t])[:_TOP_TERMS]
         terms = tuple(vocab[i] for i in order if nmf.components_[t, i] > 0)
         members = np.flatnonzero(dominant == t)
-        best = members[np.argsort(-doc_topic[members, t])][:_QUOTES]
-        quotes = tuple(redact(docs[i][:_QUOTE_CHARS]).text for i in best)
+        best = members[np.argsort(-doc_topic[members, t])][: _QUOTES * 4]
+        # (each distinct text once: repeated texts score alike and filled every slot)
+        distinct = dict.fromkeys(redact(docs[i][:_QUOTE_CHARS]).text for i in best)
+        quotes = tuple(distinct)[:_QUOTES]
         topics.append(Topic(t, "、".join(terms[:3]), terms, quotes, int(members.size)))
     model.topics = topics
     return model

@@ -281,8 +281,10 @@ def quotes(f: Filters, *, topic: str | None = None, keyword: str | None = None) 
         stmt = stmt.where(TextAnalysis.topic_id == int(topic))
     if keyword is not None:
         stmt = stmt.where(TextAnalysis.redacted_text.contains(keyword, autoescape=True))
-    rows = db.session.scalars(stmt.order_by(TextAnalysis.id.desc()).limit(QUOTES))
-    return [r[:120] for r in rows if r]
+    # (the same words come again and again, a form letter or a repeated complaint: each is
+    # quoted once)
+    rows = db.session.scalars(stmt.order_by(TextAnalysis.id.desc()).limit(QUOTES * 4))
+    return list(dict.fromkeys(r[:120] for r in rows if r))[:QUOTES]
 
 
 def metrics_start(f: Filters):

@@ -205,8 +205,18 @@ def test_texts_get_the_discovered_topic_when_analysed_and_keep_it(db_session):
     assert record is not None
     assigned = row(db_session, 100).topic_id
     assert assigned is not None
-    save_note(200, "手机银行登录又闪退了")  # a new text, analysed after discovery
-    assert row(db_session, 200).topic_id == assigned
+    for n in (200, 201, 202):  # a new text, analysed after discovery (sent three times)
+        save_note(n, "手机银行登录又闪退了")
+        assert row(db_session, n).topic_id == assigned
+    # the dashboard quotes each text of the topic once (the same words filled every slot)
+    from sqlalchemy import update
+
+    from app.models import utcnow
+    from app.services import dashboard_filters
+
+    db_session.execute(update(TextAnalysis).values(source_created_at=utcnow()))  # (dated now)
+    quotes = dashboard_voice.quotes(dashboard_filters.parse({}), topic=str(assigned))
+    assert len(quotes) == len(set(quotes)) == dashboard_voice.QUOTES
     analysis.analyze_in_batches([("test_note", 100)], 10)  # re-analysis keeps the topic
     db_session.expire_all()
     assert row(db_session, 100).topic_id == assigned

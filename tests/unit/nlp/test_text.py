@@ -80,6 +80,12 @@ def test_topic_quotes_are_redacted():
     assert quotes and all("13812345678" not in q for q in quotes)
 
 
+def test_a_topic_quotes_each_text_once():
+    """TEXTS holds every text three times: the same sentence filled a topic's three quotes."""
+    for topic in discover(TEXTS, n_topics=3).topics:
+        assert len(topic.quotes) == len(set(topic.quotes)) == min(3, len(set(TEXTS)) // 3)
+
+
 def test_rising_topics():
     found = rising({"fees": 40, "app": 10}, {"fees": 10, "app": 40}, min_count=5)
     assert [r.topic for r in found] == ["fees"]
