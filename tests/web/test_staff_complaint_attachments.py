@@ -62,6 +62,7 @@ def test_without_a_phone_or_e_mail_the_clerk_is_told_no_receipt_went_out(client,
     told = f"已登记投诉 {case.reference}。投诉人未留手机号码或电子邮箱，未能自动发送受理回执"
     assert told in page
     assert "无可用的联系方式，未能自动发送受理回执" in page  # (the history says the same)
+    assert "cp-ev-notice cp-ev-failed" in page and "未送达" in page  # (not a green 告知)
 
 
 def test_a_clerk_enters_a_complaint_with_the_scanned_letter_and_receipt(client, auth):
@@ -74,6 +75,7 @@ def test_a_clerk_enters_a_complaint_with_the_scanned_letter_and_receipt(client, 
     ]
     page = client.get(f"/staff/complaints/{case.id}").get_data(as_text=True)
     assert f"已登记投诉 {case.reference}（附件 2 个），受理回执已发送" in page
+    assert "未送达" not in page and "cp-ev-failed" not in page
     assert "附件 <span" in page and "（2 个，下载记入审计日志）" in page
     assert "手写投诉信.pdf" in page and "PDF，1 KB" in page and "JPG，2 KB" in page
     assert "补充于" not in page  # (came with the complaint)
