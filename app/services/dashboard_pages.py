@@ -138,8 +138,13 @@ def sat_cells(report: Any) -> list[Any]:
     ]
 
 
+COMPLAINTS_NOT_BY_SURVEY = "投诉数字不按问卷筛选（投诉不属于任何问卷）：所选问卷未用于投诉统计。"
+
+
 def overview(f: Filters) -> PageData:
     page = PageData()
+    if f.survey is not None:
+        page.notes.append(COMPLAINTS_NOT_BY_SURVEY)
     minimum = metrics.min_sample_size()
     trend = metrics.satisfaction_trend(f)  # the periods cover the range: their sum is the total
     total = sum((g.sums for g in trend), metrics.MetricSums()).report(minimum)

@@ -14,6 +14,7 @@ from app.services import metrics
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_heatmaps import heatmaps
 from app.services.dashboard_pages import (
+    COMPLAINTS_NOT_BY_SURVEY,
     PER,
     Card,
     Chart,
@@ -214,6 +215,8 @@ def products_channels(f: Filters) -> PageData:
 
 def complaints(f: Filters) -> PageData:
     page = PageData()
+    if f.survey is not None:  # (the figures were the same for every survey, without a word)
+        page.notes.append(COMPLAINTS_NOT_BY_SURVEY)
     trend_all, trend_reg = dc.trend(f), dc.trend(f, regulator=True)
     total = dc.sum_counts(c for _, c in trend_all)
     regulator = dc.sum_counts(c for _, c in trend_reg)

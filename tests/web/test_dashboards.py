@@ -583,6 +583,11 @@ def test_a_long_survey_title_cut_in_the_filter_box_is_shown_whole(client, auth):
     assert survey.title in re.search(r'<p class="dash-scope">(.*?)</p>', html, re.S).group(1)
     plain = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
     assert '<select name="survey" title="全部问卷">' in plain
+    # the complaint figures do not follow a survey: the page says so (they stayed the same)
+    told = "投诉数字不按问卷筛选"
+    assert told in html and told not in plain
+    picked = client.get(f"/manager/dashboards/complaints?{RANGE}&survey=branch-service")
+    assert told in picked.get_data(as_text=True)
 
 
 def test_charts_cannot_be_shared_to_the_plotly_cloud(client, auth):
