@@ -7,6 +7,7 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -447,6 +448,17 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
             "recipient": message.recipient_masked,
         },
     )
+
+
+def references(ids: Iterable[int]) -> dict[int, str]:
+    """{id: reference} of the given cases (those in the viewer's scope)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Complaint.id, Complaint.reference).where(Complaint.id.in_(wanted))
+    )
+    return {row.id: row.reference for row in rows}
 
 
 def can_acknowledge(complaint: Complaint) -> bool:

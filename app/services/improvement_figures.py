@@ -258,8 +258,26 @@ def _count_ticks(signal: rule.Signal) -> dict[str, Any]:
     }
 
 
+def problem_terms(problem: Problem, k: int = 6) -> list[str]:
+    """The words a problem is about (its title and description's keywords and their parts:
+    转账限额 also finds 限额), to find and rank texts about it."""
+    import nlp
+    from nlp.keywords import is_filler
+    from nlp.segment import is_stopword, tokenizer
+
+    found: dict[str, None] = {}
+    for word in nlp.keywords(f"{problem.title}。{problem.description or ''}", k=k):
+        for part in tokenizer().cut_for_search(word):
+            if len(part) >= 2 and not is_stopword(part) and not is_filler(part):
+                found[part] = None
+    return list(found)
+
+
 def suggestions(problem: Problem, limit: int = 20) -> list[TextAnalysis]:
-    """Analysed texts in the problem's scope sharing its categories or its linked texts' topics."""
+    """Analysed texts in the problem's scope sharing its categories, its linked texts' topics or
+    the words of its title and description; those sharing the most words first. (By category
+    and topic alone, a problem about 非柜面转账限额 was offered recent texts about LPR, ATMs and
+    fees, and none of the complaints about limits.)"""
     linked = select(ProblemLink.source_type, ProblemLink.source_id).where(
         ProblemLink.problem_id == problem.id
     )
@@ -283,6 +301,8 @@ def suggestions(problem: Problem, limit: int = 20) -> list[TextAnalysis]:
     match = [TextAnalysis.business_code.startswith(c) for c in codes]
     if topics:
         match.append(TextAnalysis.topic_id.in_(topics))
+    terms = problem_terms(problem)
+    match += [TextAnalysis.redacted_text.contains(t, autoescape=True) for t in terms]
     if not match:
         return []
     stmt = (
@@ -293,10 +313,15 @@ def suggestions(problem: Problem, limit: int = 20) -> list[TextAnalysis]:
             or_(*match),
         )
         .order_by(TextAnalysis.source_created_at.desc().nulls_last(), TextAnalysis.id.desc())
-        .limit(limit + len(have))
+        .limit(limit * 10 + len(have))
     )
     rows = [r for r in db.session.scalars(stmt) if (r.source_type, r.source_id) not in have]
-    return rows[:limit]
+
+    def shared(row: TextAnalysis) -> int:  # (most words first; the most recent among equals)
+        text = row.redacted_text or ""
+        return sum(t in text for t in terms) * 2 + (row.topic_id in topics)
+
+    return sorted(rows, key=shared, reverse=True)[:limit]
 
 
 @dataclass

@@ -645,3 +645,25 @@ def test_an_action_completed_after_its_due_date_is_late_by_whole_days(branch, hq
     on_time = actions.add_action(p.id, actions.ActionData("培训", today()), actor=hq)
     actions.change_action(p.id, on_time.id, "complete", actor=hq, text="已培训", now=now)
     assert actions.days_late(on_time) == 0
+
+
+def test_suggestions_find_the_complaints_about_what_the_problem_is_about(branch, hq):
+    """A problem about 非柜面转账限额 was offered recent complaints of its category about LPR,
+    ATMs and fees, and none of the complaints about limits."""
+    now = utcnow()
+    about = [
+        complaint(now - 3 * DAY, "手机银行非柜面转账每天限额五千元，做生意根本不够用。"),
+        complaint(now - 9 * DAY, "转账限额太低了，给供应商付款要分好几天。"),
+    ]
+    for n in range(6):  # more recent, of other matters
+        complaint(now - DAY, f"信用卡年费多收了三百元，要求退还（第{n}次反映）。")
+    p = problem(
+        hq,
+        title="非柜面转账限额过低影响经营",
+        description="个体户反映手机银行非柜面转账每日限额过低，无法支付货款。",
+        code_business=None,
+    )
+    assert {"限额", "非柜面"} <= set(figures.problem_terms(p))
+    offered = [s.source_id for s in figures.suggestions(p) if s.source_type == "complaint"]
+    assert offered[:2] == [c.id for c in about]  # (the one sharing more words first)
+    assert len(offered) == 2  # (the fee complaints share nothing with it)

@@ -229,6 +229,10 @@ def test_case_picker_masks_personal_data_in_complaint_texts(client, auth):
     auth.login("manager")
     page = client.get(f"/manager/improvements/{p.id}/cases").get_data(as_text=True)
     assert c.reference in page and "139****5678" in page and "13912345678" not in page
+    # a suggested case shows its number, opening it, so the manager can check it first
+    suggested = page.split("系统推荐")[1].split("投诉列表")[0]
+    assert f'href="/staff/complaints/{c.id}">{c.reference}</a>' in suggested
+    assert f'aria-label="选择推荐 {c.reference}"' in suggested
 
 
 def _close_card(page: str) -> str:

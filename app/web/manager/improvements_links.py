@@ -7,9 +7,9 @@ from flask_login import current_user
 
 from app.models import Role
 from app.models.improvement import LINK_SOURCES
+from app.services import complaints, improvements
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
-from app.services import improvements
 from app.services.errors import NotFound, ServiceError
 from app.web.access import roles_required
 from app.web.manager import bp
@@ -77,13 +77,17 @@ def improvement_cases(problem_id: int):
     problem = improvements.get_problem(problem_id)
     q, code = request.args.get("q", "")[:50], request.args.get("code", "")[:20]
     linked = {(lk.source_type, lk.source_id) for lk in improvements.links_of(problem)}
+    suggested = figures.suggestions(problem)
+    ids = [s.source_id for s in suggested if s.source_type == "complaint"]
     return render_template(
         "manager/improvements/cases.html",
         p=problem,
         q=q,
         code=code,
         complaints=actions.complaint_ids_matching(problem, q=q.strip(), code=code.strip()),
-        suggestions=figures.suggestions(problem),
+        suggestions=suggested,
+        # (each suggested case by its number, opening it: a manager checks before linking)
+        references=complaints.references(ids),
         linked=linked,
         form=forms.PlainForm(),
         business=forms.nlp.load_taxonomy().dimension("B").choices(),
