@@ -455,6 +455,18 @@ def test_closing_shows_every_missing_field_in_one_answer(client, auth, db_sessio
     assert _written(db_session, c) == before
 
 
+def test_a_close_before_any_decision_says_why_it_was_refused(client, auth, db_session):
+    """A hand-made 办结 on an undecided case came back 400 with the page and no word: its form,
+    not offered yet, held the errors."""
+    c = _accepted(days_ago=3)
+    auth.login("agent")
+    before = _written(db_session, c)
+    response = _post(client, c, "close", code_channel="A04", root_cause="")
+    assert response.status_code == 400
+    assert "该投诉当前状态为“已受理”，不能“办结”。" in unescape(response.get_data(as_text=True))
+    assert _written(db_session, c) == before
+
+
 def test_history_names_people_without_their_login(client, auth):
     """The history showed "李坐席（杭州分行）（agent）": the login read like a role code."""
     c = make()

@@ -396,6 +396,9 @@ def complaint_action(complaint_id: int, action: str):
             return _render(complaint, (action, form), err.status)
         flash(_done(action, complaints.get_complaint(complaint_id)), "success")
         return redirect(url_for("staff.complaint_detail", complaint_id=complaint_id))
+    if _no_longer_offered(action, complaint):  # (its form is not on the page to show why)
+        label = ACTION_LABELS[MOVES[action][0]]
+        form.form_errors[:] = [f"该投诉当前状态为“{complaint.status_label}”，不能“{label}”。"]
     return _render(complaint, (action, form), 400)
 
 
