@@ -80,7 +80,10 @@ def analyze_many(
     texts: Sequence[str], *, topic_model: Any = None, model: SentimentModel | None = None
 ) -> list[TextAnalysis]:
     """Analyse many texts, with one batched sentiment call. Never stores unredacted text;
-    urgency reads the original (amounts must survive), everything else the redacted text."""
+    urgency reads the original (amounts must survive), everything else the redacted text.
+    A missing text (None) is analysed as empty; a single str instead of a list is a TypeError."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a list of str, not a single string: use analyze(text)")
     redactions = [redact(t or "") for t in texts]
     results = (model or load_model()).predict([r.text for r in redactions])
     return [

@@ -391,9 +391,21 @@ def load_model(path: str | Path | None = None) -> SentimentModel:
     return _load_cached(real_path(path or resolve("sentiment.npz", DEFAULT_MODEL_PATH)))
 
 
+def text_list(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list of str, or TypeError: a single str was scored character by character
+    and None or a number as an empty text, without a word."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a list of str, not a single string: pass [text]")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
+    return out
+
+
 def predict(texts: Sequence[str], model: SentimentModel | None = None) -> list[SentimentResult]:
     """Label, score and confidence for each text (batched; pass many texts at once)."""
-    return (model or load_model()).predict(list(texts))
+    return (model or load_model()).predict(text_list(texts))
 
 
 def sentiment(text: str, model: SentimentModel | None = None) -> SentimentResult:
@@ -402,8 +414,9 @@ def sentiment(text: str, model: SentimentModel | None = None) -> SentimentResult
 
 
 def sentiment_scores(texts: list[str], model: SentimentModel | None = None) -> list[float]:
-    """One score in [0, 1] per text; 0.5 and above means positive. Empty input -> []."""
-    return (model or load_model()).scores(list(texts))
+    """One score in [0, 1] per text; 0.5 and above means positive. Empty input -> [].
+    TypeError for a single str or an item that is not one."""
+    return (model or load_model()).scores(text_list(texts))
 
 
 def sentiment_labels(texts: list[str], model: SentimentModel | None = None) -> list[str]:

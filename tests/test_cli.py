@@ -303,6 +303,9 @@ def test_nlp_evaluate_reports_metrics_and_refuses_bad_files(app, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["n"] == 3 and report["mode"] == "three_way"
+    import nlp
+
+    assert report["model_version"] == nlp.model_version()
     assert set(report["per_class_f1"]) == {"negative", "positive", "neutral"}
     # the speed is the model's, not the time to load it (it read ~2 texts/s before)
     assert report["texts_per_second"] > 50
@@ -348,3 +351,25 @@ def test_send_campaign_says_what_this_run_sent(app, db_session):
     assert "本次发送 2；累计目标 2 人，已发送 2，跳过 0" in first.output, first.output
     again = runner.invoke(args=["surveys", "send-campaign", str(campaign.id)])
     assert "本次发送 0；累计目标 2 人，已发送 2，跳过 0" in again.output, again.output
+
+
+def test_nlp_analyze_since_reads_a_beijing_day_and_refuses_it_with_all(app, monkeypatch):
+    """--since 2026-12-06 began at 08:00 Beijing time (midnight UTC), so the texts of that
+    morning were not re-analysed; with --all it was ignored without a word."""
+    from datetime import UTC, datetime
+
+    from app.services import analysis
+
+    asked = {}
+
+    def work_list(*, since, everything):
+        asked.update(since=since, everything=everything)
+        return []
+
+    monkeypatch.setattr(analysis, "work_list", work_list)
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["nlp", "analyze", "--since", "2026-12-06"])
+    assert done.exit_code == 0, done.output
+    assert asked["since"] == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+    both = runner.invoke(args=["nlp", "analyze", "--since", "2026-12-06", "--all"])
+    assert both.exit_code == 2 and "--since and --all exclude each other" in both.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from app.services import analysis
+from app.services import complaint_clock as clock
 
 
 @click.group("nlp")
@@ -21,13 +22,16 @@ def nlp_group() -> None:
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="re-analyse texts saved since this date (YYYY-MM-DD)",
+    help="re-analyse texts saved since this day (YYYY-MM-DD, a Beijing day)",
 )
 @click.option("--all", "everything", is_flag=True, help="re-analyse every text")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
 def analyze(since: datetime | None, everything: bool, batch_size: int) -> None:
     """Analyse pending and outdated texts (or all of them) in batches, with a progress bar."""
-    since_utc = since.replace(tzinfo=UTC) if since else None
+    if since and everything:  # (--all was ignored without a word)
+        raise click.UsageError("--since and --all exclude each other: --all re-analyses every text")
+    # a Beijing day, as every date the product shows (read as UTC it began 8 hours late)
+    since_utc = since.replace(tzinfo=clock.TZ).astimezone(UTC) if since else None
     items = analysis.work_list(since=since_utc, everything=everything)
     with click.progressbar(length=len(items), label="分析中", show_pos=True) as bar:
         done = analysis.analyze_in_batches(items, batch_size, progress=bar.update)
@@ -56,7 +60,11 @@ def evaluate(data: str) -> None:
         raise click.ClickException(f"cannot evaluate {data}: no rows after the text,label header")
     model = load_model()
     model.warm_up()  # the speed is the model's own, not its loading
-    report = {"file": data} | nlp_evaluate.evaluate_rows(rows, model=model)
+    import nlp
+
+    # (which model the figures are of: the shipped one or a deployment's retrained one)
+    report = {"file": data, "model_version": nlp.model_version()}
+    report |= nlp_evaluate.evaluate_rows(rows, model=model)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 

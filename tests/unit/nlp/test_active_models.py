@@ -32,3 +32,20 @@ def test_missing_files_fall_back_to_the_shipped_ones(tmp_path):
         assert nlp.sentiment_labels(["服务很好，非常满意"]) == ["positive"]
     finally:
         nlp.use_model_dir(None)
+
+
+def test_a_running_process_keeps_its_model_and_version_until_told(tmp_path):
+    """`nlp train` installs a model while workers run: they went on to load it at their next
+    call while their results carried the version computed at start (wrong model version)."""
+    try:
+        nlp.use_model_dir(tmp_path)  # empty: the shipped model
+        before, version = load_model(), nlp.model_version()
+        custom = SentimentModel.load(DEFAULT_MODEL_PATH)
+        custom.neutral_threshold = 0.99
+        custom.save(tmp_path / "sentiment.npz")  # installed by a retraining elsewhere
+        assert load_model() is before and nlp.model_version() == version
+        assert nlp.analyze("服务很好").model_version == version
+        nlp.use_model_dir(tmp_path)  # (a restart)
+        assert load_model().neutral_threshold == 0.99 and nlp.model_version() != version
+    finally:
+        nlp.use_model_dir(None)

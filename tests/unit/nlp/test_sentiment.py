@@ -17,6 +17,23 @@ def test_empty_list():
     assert nlp.sentiment_scores([]) == [] and nlp.sentiment_labels([]) == []
 
 
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [("服务很差", "not a single string"), (["好", None], r"texts\[1\] is NoneType"),
+     (["好", 5], r"texts\[1\] is int"), (b"bytes", "not a single string")],
+)  # fmt: skip
+def test_a_wrong_input_type_is_a_clear_error(texts, message):
+    """A str was scored character by character (4 scores for "服务很差"), None as empty."""
+    for call in (nlp.sentiment_scores, nlp.sentiment_labels):
+        with pytest.raises(TypeError, match=message):
+            call(texts)
+    with pytest.raises(TypeError):
+        nlp.analyze_many("服务很差")
+    assert nlp.sentiment_scores(("服务很好", "太差了")) == nlp.sentiment_scores(
+        ["服务很好", "太差了"]
+    )
+
+
 def test_very_long_text():
     [score] = nlp.sentiment_scores(["房间很干净，服务周到。" * 5000])
     assert score >= 0.5
