@@ -43,9 +43,12 @@ _STAGE = {
     Status.DECIDED: 3,
     Status.REVIEW_DECIDED: 3,
     Status.CLOSED: 4,
-    Status.DECLINED: 4,
-    Status.WITHDRAWN: 4,
+    Status.DECLINED: 1,
+    Status.WITHDRAWN: 1,
 }
+# A case that ended without being handled reads as such: the usual steps showed 已受理, 处理中
+# and 已答复 done and 已办结 reached above "未予受理" / "已撤回".
+_ENDED = {Status.DECLINED: ("已收到", "不予受理"), Status.WITHDRAWN: ("已收到", "已撤回")}
 _SAYS = {
     Status.RECEIVED: "我们已收到您的投诉，正在登记受理。",
     Status.ACCEPTED: "您的投诉已受理，正在安排专人处理。",
@@ -80,7 +83,7 @@ class Progress:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        return STAGES
+        return _ENDED.get(self.status, STAGES)
 
 
 def clean_reference(raw: str) -> str:

@@ -82,3 +82,15 @@ def test_a_paused_case_shows_no_deadline_and_a_merged_repeat_shows_the_kept_case
     found = progress.lookup(repeat.reference, PHONE, ip="10.0.0.5")
     assert (found.reference, found.merged_from) == (first.reference, repeat.reference)
     assert found.status == "in_progress"
+
+
+def test_a_declined_or_withdrawn_case_does_not_read_as_handled(agent):
+    """The steps showed 已受理, 处理中, 已答复 done and 已办结 reached above "未予受理"."""
+    withdrawn = new()
+    handling.accept(withdrawn.id, actor=agent)
+    handling.withdraw(withdrawn.id, actor=agent, reason="客户来电撤回投诉")
+    found = progress.lookup(withdrawn.reference, PHONE, ip="10.0.0.9")
+    assert found.stages == ("已收到", "已撤回") and found.stages[found.stage] == "已撤回"
+    assert found.says.startswith("您已撤回")
+    live = progress.lookup(new().reference, PHONE, ip="10.0.0.9")
+    assert live.stages == progress.STAGES

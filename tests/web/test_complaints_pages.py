@@ -651,3 +651,45 @@ def test_an_action_on_an_overdue_case_does_not_announce_a_past_deadline(client, 
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
     assert f"{c.reference}：已开始处理，已超过办理时限（{due:%Y年%m月%d日}）" in page
     assert "时限至" not in page
+
+
+def test_the_receipt_reloaded_or_the_form_sent_twice_takes_one_complaint(client, db_session):
+    """A reload of the receipt page (the browser posts again) or a second press took the same
+    complaint twice: two references, two deadlines, two SMS."""
+    page = client.get("/complaint").get_data(as_text=True)
+    submission = re.search(r'name="submission" type="hidden" value="([^"]+)"', page)[1]
+    data = {
+        "csrf_token": csrf_token(page),
+        "submission": submission,
+        "name": "吴敏",
+        "phone": "13700004321",
+        "content": TEXT,
+        "consent": "y",
+        "branch_code": "",
+    }
+    before = db_session.scalar(select(func.count(Complaint.id)))
+    first = client.post("/complaint", data=data)
+    again = client.post("/complaint", data=data)
+    assert (first.status_code, again.status_code) == (201, 200)
+    reference = re.search(r'class="pc-ref mono">([^<]+)<', first.get_data(as_text=True))[1]
+    assert f'class="pc-ref mono">{reference}<' in again.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(Complaint.id))) == before + 1
+    other = client.get("/complaint").get_data(as_text=True)  # (a new form: a new complaint)
+    fresh = re.search(r'name="submission" type="hidden" value="([^"]+)"', other)[1]
+    assert fresh != submission
+    assert client.post("/complaint", data={**data, "submission": fresh}).status_code == 201
+
+
+def test_the_public_form_counts_what_is_stored(client, db_session):
+    """A line break came as two characters (CR LF), so 3,000 typed characters with line breaks
+    were refused; ten spaces around an "x" passed the 10-character minimum."""
+    page = client.get("/complaint").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "name": "吴敏", "phone": "13700004322"}
+    data |= {"consent": "y", "branch_code": ""}
+    lines = "\r\n".join([("信用卡年费多收了三百元要求退还" * 3 + "请尽快处理")[:49]] * 60)
+    assert len(lines.replace("\r\n", "\n")) <= 3000 < len(lines)
+    assert client.post("/complaint", data={**data, "content": lines}).status_code == 201
+    blank = client.post("/complaint", data={**data, "content": "          x         "})
+    assert blank.status_code == 400 and "请用 10–3000 字描述问题经过" in blank.get_data(
+        as_text=True
+    )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
@@ -16,6 +24,7 @@ from app.models import Branch, BranchKind, utcnow
 from app.services import complaint_progress, complaints
 from app.services.complaint_files import MAX_UPLOADS
 from app.services.complaints import IntakeData
+from app.services.customers import printable_text
 from app.services.errors import ServiceError, TooManyAttempts
 from app.services.imports import PHONE_RE, mobile_number
 from app.web import errors, file_field
@@ -40,6 +49,14 @@ def mobile_field(missing: str) -> StringField:
     )
 
 
+def _as_typed(value: str | None) -> str | None:
+    """A text as the customer typed it: a line break counts once (browsers send it as CR LF:
+    3,000 characters with ten line breaks came to 3,010 and were refused), and the limits
+    apply to what is stored (without control characters and surrounding blanks; ten spaces
+    around an "x" passed the 10-character minimum)."""
+    return printable_text(value.replace("\r\n", "\n")) if value else value
+
+
 class PublicComplaintForm(file_field.WithFiles, BaseForm):
     name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
     phone = mobile_field("请填写手机号码，以便我们联系您")
@@ -55,12 +72,18 @@ class PublicComplaintForm(file_field.WithFiles, BaseForm):
     content = TextAreaField(
         "投诉内容",
         description="请至少写 10 个字，最多 3000 字",
+        filters=[_as_typed],
         validators=[
             DataRequired("请描述您遇到的问题"),
             Length(min=10, max=3000, message="请用 10–3000 字描述问题经过"),
         ],
     )
-    demand = TextAreaField("您的诉求（选填）", validators=[Optional(), Length(max=1000)])
+    demand = TextAreaField(
+        "您的诉求（选填）", filters=[_as_typed], validators=[Optional(), Length(max=1000)]
+    )
+    # One per form shown: a reload of the receipt (the browser posts again) or a second press
+    # shows the first complaint's receipt instead of taking the same complaint twice.
+    submission = HiddenField()
     attachments = file_field.attachment_field("附件（选填）", ATTACHMENT_HINT)
     consent = BooleanField(
         "我同意银行为处理本投诉使用我填写的个人信息", validators=[DataRequired("须同意后才能提交")]
@@ -83,7 +106,12 @@ def _branch_choices(form: PublicComplaintForm) -> None:
 def complaint_form():
     form = PublicComplaintForm()
     _branch_choices(form)
+    if not form.submission.data:
+        form.submission.data = secrets.token_urlsafe(16)
     if form.validate_on_submit():
+        receipt = session.get(RECEIPTS, {}).get(form.submission.data)
+        if receipt is not None:
+            return _receipt_page(receipt), 200
         try:
             _throttle(request.remote_addr or "unknown")
             complaint, _ = complaints.create_complaint(
@@ -105,15 +133,30 @@ def complaint_form():
         except ServiceError as err:
             form.attach(err)
         else:
-            promise = complaints.result_promise(complaint)
-            return render_template(
-                "public/complaint_done.html",
-                c=complaint,
-                promise=promise,
-                files=form.files,
-                file_names=form.file_names,
-            ), 201
+            receipt = {
+                "reference": complaint.reference,
+                "promise": complaints.result_promise(complaint),
+                "files": len(form.files),
+                "file_names": form.file_names,
+            }
+            kept = dict(list(session.get(RECEIPTS, {}).items())[-(KEPT_RECEIPTS - 1) :])
+            session[RECEIPTS] = kept | {form.submission.data: receipt}
+            return _receipt_page(receipt), 201
     return render_template("public/complaint.html", form=form), 400 if form.errors else 200
+
+
+RECEIPTS = "complaint_receipts"  # (in the session: submission → what its receipt shows)
+KEPT_RECEIPTS = 5
+
+
+def _receipt_page(receipt: dict) -> str:
+    return render_template(
+        "public/complaint_done.html",
+        c=receipt,
+        promise=receipt["promise"],
+        files=[None] * receipt["files"],
+        file_names=receipt["file_names"],
+    )
 
 
 class ProgressForm(BaseForm):
