@@ -30,9 +30,15 @@ _EMAIL_RE = re.compile(
 _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
 _OLD_ID_RE = re.compile(r"(?<![\dA-Za-z])\d{15}(?![\dA-Za-z])")
 _CARD_RE = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d){12,15}(?![\d])")
-_MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
+_MOBILE_RE = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?(?:[(（]1[3-9]\d[)）]|1[3-9]\d)[ -]?\d{4}[ -]?\d{4}(?!\d)"
+)
+# Area code (010, (0571), or after +86/0086 without its 0: +86 571, +86-10), then a 7-8 digit
+# subscriber number, whole or in groups (8765-4321, 8765 4321), and an optional extension.
 _LANDLINE_RE = re.compile(
-    r"(?<![\d-])(?:[(（]0\d{2,3}[)）]|0\d{2,3}-?)\s?[2-9]\d{6,7}(?:-\d{1,5})?(?!\d)"
+    r"(?<![\d+-])(?:(?:\+|00)86[ -]?(?:[(（]0?[1-9]\d{1,2}[)）]|0?[1-9]\d{1,2})[ -]?"
+    r"|(?:[(（]0\d{2,3}[)）]|0\d{2,3}-?)\s?)"
+    r"[2-9]\d{2,3}[ -]?\d{4}(?:-\d{1,5})?(?!\d)"
 )
 
 # Full-width digits, Latin letters and the characters of numbers and addresses (＋－．＠), as
@@ -183,9 +189,21 @@ def _sub(
 
 def _mask_phone_match(s: str) -> str:
     digits = re.sub(r"\D", "", s)
-    intl = s[: len(s) - len(s.lstrip("+0"))] + digits[:-11] if len(digits) > 11 else ""
+    # the country code as written: +86, 0086 or 86 (the digits already hold 0086's zeros)
+    intl = ("+" if s.startswith("+") else "") + digits[:-11] if len(digits) > 11 else ""
     masked = f"{digits[-11:-8]}****{digits[-4:]}"
     return f"{intl} {masked}" if intl else masked
+
+
+def _mask_landline_match(s: str) -> str:
+    """Keep the country and area codes and the last four digits: ``+86 571 ****4321``."""
+    digits = re.sub(r"\D", "", s)
+    if s.startswith(("+", "00")):
+        country = 4 if s.startswith("00") else 2
+        area = digits[country:].lstrip("0")
+        keep = len(digits) - len(area) + (2 if area[:1] in {"1", "2"} else 3)
+        return _mask_digits(s, keep, 4)
+    return mask_phone(s)
 
 
 def _id_ok(s: str) -> bool:
@@ -202,7 +220,7 @@ _STEPS = (
     _sub(_OLD_ID_RE, "id_number", looks_like_old_id_number, mask_id_number),
     _sub(_CARD_RE, "bank_card", lambda s: True, mask_card),
     _sub(_MOBILE_RE, "phone", lambda s: True, _mask_phone_match),
-    _sub(_LANDLINE_RE, "landline", lambda s: True, mask_phone),
+    _sub(_LANDLINE_RE, "landline", lambda s: True, _mask_landline_match),
 )
 
 
@@ -218,11 +236,12 @@ def redact(text: str) -> Redaction:
     """
     if not text:
         return Redaction("" if text is None else str(text), ())
-    if not _MAYBE_PERSONAL.search(text):  # every pattern needs a digit or an '@'
-        return Redaction(str(text), ())
-    found: list[str] = []
     # Chinese input methods in full-width mode type １３８… and ｚｈａｎｇ＠…: read as ASCII
+    # (before the early exit: ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ has no ASCII digit or '@')
     out = str(text).translate(_FULLWIDTH_TO_ASCII)
+    if not _MAYBE_PERSONAL.search(out):  # every pattern needs a digit or an '@'
+        return Redaction(out, ())
+    found: list[str] = []
     for step in _STEPS:
         out = step(out, found)
     return Redaction(out, tuple(dict.fromkeys(found)))

