@@ -70,6 +70,7 @@ ACTION_LABELS = {
     "token.create": "创建接口令牌",
     "token.revoke": "吊销接口令牌",
     "customers.import": "导入客户名单",
+    "customer.opt_out": "登记调查退订",
     "complaint.attachment_download": "下载投诉附件",
     "complaint.attachment_upload": "补充投诉附件",
     "dashboard.export": "导出看板数据",

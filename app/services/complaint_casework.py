@@ -203,6 +203,35 @@ def _recuse_assignee(complaint: Complaint, actor: User) -> None:
     )
 
 
+def release_handler(user: User, actor: User | None) -> int:
+    """A handler leaves (their account is disabled): each case in work assigned to them goes
+    back to the 待分派 queue, and its history says why, so no legal deadline runs out under a
+    handler who can no longer sign in. Flush only (the caller's use case commits); returns how
+    many cases went back."""
+    stmt = (
+        select(Complaint)
+        .where(
+            Complaint.assignee_id == user.id,
+            Complaint.merged_into_id.is_(None),
+            Complaint.status.in_([s.value for s in OPEN]),
+        )
+        .order_by(Complaint.id)
+        .with_for_update(of=Complaint)
+        .execution_options(include_all_branches=True)
+    )
+    cases = list(db.session.scalars(stmt))
+    for complaint in cases:
+        complaint.assignee_id, complaint.assigned_at = None, None
+        record_event(
+            complaint,
+            actor,
+            "assigned",
+            f"处理人 {user.display_name} 的账号已停用，退回待分派，请重新分派",
+            detail={"assignee_id": None, "previous": user.display_name, "how": "deactivated"},
+        )
+    return len(cases)
+
+
 def check_codes(a: str | None, b: str | None, c: str | None, *, required: bool):
     """The three JR/T 0169 codes, cleaned; every missing or invalid one is reported at once."""
     taxonomy = nlp.load_taxonomy()

@@ -23,6 +23,7 @@ from app.models import (
     utcnow,
 )
 from app.models.org import mask_name
+from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
 from app.services import analysis, paging, scope, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
@@ -271,3 +272,22 @@ def assign_manually(
     db.session.add(task)
     db.session.flush()
     return task
+
+
+def release_agent(user: User) -> int:
+    """An agent leaves (their account is disabled): their open follow-ups go back to the shared
+    queue, for any agent to call. Flush only (the caller's use case commits); returns how many."""
+    stmt = (
+        select(FollowUp)
+        .where(
+            FollowUp.assigned_to_id == user.id,
+            FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES]),
+        )
+        .order_by(FollowUp.id)
+        .with_for_update(of=FollowUp)
+        .execution_options(include_all_branches=True)
+    )
+    tasks = list(db.session.scalars(stmt))
+    for task in tasks:
+        task.assigned_to_id = None
+    return len(tasks)

@@ -246,6 +246,7 @@ def create_branch(data: BranchData, *, actor: User | None) -> Branch:
     _single_root(kind)
     parent = _by_code(data.parent_code, "parent") if data.parent_code else None
     _check_parent(kind, parent)
+    _check_namesake(name, parent)
     branch = Branch(code=code, name=name, kind=kind, active=True)
     branch.place_under(parent)
     if problem := path_problem(branch.path):
@@ -261,6 +262,29 @@ def create_branch(data: BranchData, *, actor: User | None) -> Branch:
         detail={"code": code, "name": name, "kind": str(kind), "parent": _code_of(parent)},
     )
     return branch
+
+
+def namesake(name: str, parent_id: int | None, *, other_than: int | None = None) -> Branch | None:
+    """An active unit of this name under the same parent (customers would see two identical
+    choices), other than ``other_than``."""
+    stmt = select(Branch).where(
+        Branch.name == name,
+        Branch.active.is_(True),
+        Branch.parent_id == parent_id if parent_id is not None else Branch.parent_id.is_(None),
+    )
+    if other_than is not None:
+        stmt = stmt.where(Branch.id != other_than)
+    return db.session.scalars(stmt.order_by(Branch.id).limit(1)).first()
+
+
+def namesake_problem(name: str, other: Branch) -> str:
+    return f"同一上级机构下已有名为“{name}”的机构（代码 {other.code}），请使用不同的名称"
+
+
+def _check_namesake(name: str, parent: Branch | None, *, other_than: int | None = None) -> None:
+    other = namesake(name, parent.id if parent else None, other_than=other_than)
+    if other is not None:
+        raise Conflict(namesake_problem(name, other), field="name")
 
 
 def _code_of(branch: Branch | None) -> str | None:
@@ -311,6 +335,8 @@ def update_branch(
     if parsed is None:
         raise ValidationFailed("请选择机构层级", field="kind")
     check_kind_change(branch, parsed)
+    if name != branch.name and branch.active:
+        _check_namesake(name, branch.parent, other_than=branch.id)
     if customer_count is not None and not 0 <= customer_count <= MAX_COUNT:
         raise ValidationFailed("登记客户数应为非负整数", field="customer_count")
     branch.name, branch.kind, branch.customer_count = name, parsed, customer_count

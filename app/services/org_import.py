@@ -223,6 +223,7 @@ def import_branches(filename: str, data: bytes, *, actor: User | None) -> TreeIm
     for unit in units.values():
         if unit.line is not None and (problems := _tree_problems(unit, units, existing)):
             report.errors.append((unit.line, "；".join(problems)))
+    report.errors += _namesake_problems(units, existing)
     if report.errors:
         report.errors = _by_line(report.errors)
         raise ImportRejected(report)
@@ -234,6 +235,24 @@ def import_branches(filename: str, data: bytes, *, actor: User | None) -> TreeIm
         detail={"file": (filename or "")[:100], **_summary(report), **changed},
     )
     return report
+
+
+def _namesake_problems(
+    units: dict[str, Unit], existing: dict[str, Branch]
+) -> list[tuple[int, str]]:
+    """Lines that would leave two active units of one name under the same parent (customers
+    would see two identical choices): each names the other unit's code."""
+    named: dict[tuple[str | None, str], list[str]] = {}
+    for code, unit in sorted(units.items(), key=lambda item: (item[1].line is not None, item[0])):
+        name = one_line(unit.values["name"]) if unit.line is not None else existing[code].name
+        if unit.active and name:
+            named.setdefault((unit.parent, name), []).append(code)
+    problems = []
+    for (_, name), codes in named.items():
+        for code in codes[1:]:
+            if (line := units[code].line) is not None:
+                problems.append((line, f"同一上级机构下已有名为“{name}”的机构（代码 {codes[0]}）"))
+    return problems
 
 
 def _by_line(errors: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -320,6 +339,25 @@ def _product_row(values: dict[str, str], seen: dict[str, int]) -> list[str]:
     return [p for p in problems if p]
 
 
+def _product_namesakes(rows, existing: dict[str, Product]) -> list[tuple[int, str]]:
+    """Lines that would leave two active products of one name: each names the other's code."""
+    final = {code: (p.name, p.active, None) for code, p in existing.items()}
+    for number, values in rows:
+        code = clean_code(values["code"])
+        stored = existing.get(code)
+        final[code] = (one_line(values["name"]), stored.active if stored else True, number)
+    named: dict[str, list[str]] = {}
+    for code, (name, active, _) in sorted(final.items(), key=lambda i: (i[1][2] or 0, i[0])):
+        if active and name:
+            named.setdefault(name, []).append(code)
+    return [
+        (final[code][2], f"已有名为“{name}”的启用产品（代码 {codes[0]}）")
+        for name, codes in named.items()
+        for code in codes[1:]
+        if final[code][2] is not None
+    ]
+
+
 @transactional
 def import_products(filename: str, data: bytes, *, actor: User | None) -> ImportReport:
     """Create or update every product of the file (columns code, name, category), or none.
@@ -330,9 +368,11 @@ def import_products(filename: str, data: bytes, *, actor: User | None) -> Import
         if problems := _product_row(values, seen):
             report.errors.append((number, "；".join(problems)))
         seen.setdefault(clean_code(values["code"]), number)
-    if report.errors:
-        raise ImportRejected(report)
     existing = {p.code: p for p in db.session.scalars(select(Product))}
+    report.errors += _product_namesakes(rows, existing)
+    if report.errors:
+        report.errors = _by_line(report.errors)
+        raise ImportRejected(report)
     for _, values in rows:
         code, name = clean_code(values["code"]), one_line(values["name"])
         category = parse_category(values["category"])

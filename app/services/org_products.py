@@ -43,6 +43,24 @@ def name_problem(name: str) -> str | None:
     return text_problem("产品名称", name, 100, required=True)
 
 
+def namesake(name: str, *, other_than: int | None = None) -> Product | None:
+    """An active product of this name (customers would see two identical choices), other than
+    ``other_than``."""
+    stmt = select(Product).where(Product.name == name, Product.active.is_(True))
+    if other_than is not None:
+        stmt = stmt.where(Product.id != other_than)
+    return db.session.scalars(stmt.order_by(Product.id).limit(1)).first()
+
+
+def namesake_problem(name: str, other: Product) -> str:
+    return f"已有名为“{name}”的启用产品（代码 {other.code}），请使用不同的名称"
+
+
+def _check_namesake(name: str, *, other_than: int | None = None) -> None:
+    if (other := namesake(name, other_than=other_than)) is not None:
+        raise Conflict(namesake_problem(name, other), field="name")
+
+
 def get_product(product_id: int) -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
@@ -68,6 +86,7 @@ def create_product(code: str, name: str, category: str, *, actor: User | None) -
     if db.session.scalar(select(Product.id).where(Product.code == code)) is not None:
         raise Conflict(f"产品代码 {code} 已存在", field="code")
     name, parsed = _checked(name, category)
+    _check_namesake(name)
     product = Product(code=code, name=name, category=parsed, active=True)
     db.session.add(product)
     db.session.flush()
@@ -86,6 +105,8 @@ def update_product(product_id: int, *, name: str, category: str, actor: User | N
     """Change a product's name or category (its code stays: integrators send it)."""
     product = get_product(product_id)
     name, parsed = _checked(name, category)
+    if name != product.name and product.active:
+        _check_namesake(name, other_than=product.id)
     changes = {}
     if name != product.name:
         changes["name"] = [product.name, name]

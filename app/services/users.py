@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from app.extensions import db
 from app.models import Branch, Role, User
 from app.models.user import USERNAME_PATTERN
 from app.security.passwords import hash_password, password_problem
-from app.services import audit
+from app.services import audit, complaint_casework, followups
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.org_branches import lock_tree
 from app.services.tx import transactional
@@ -20,6 +21,7 @@ BRANCH_RULE = (
     "坐席和网点负责人必须指定所属机构（只看该机构及下级网点的数据）；"
     "“全行（不指定机构）”只适用于总分行管理和系统管理员"
 )
+SELF_RESET = "不能在此重置自己的密码：请通过“修改密码”修改本人密码（需输入当前密码）"
 USERNAME_RE = re.compile(rf"^{USERNAME_PATTERN}$")
 
 
@@ -169,8 +171,12 @@ def update_user(
 @transactional
 def reset_password(user_id: int, password: str, *, actor: User | None) -> User:
     """Set a new password (the user forgot theirs, or it may have leaked): every session of
-    the account ends, and the audit log records who reset it (never the password)."""
+    the account ends, and the audit log records who reset it (never the password). An
+    administrator's own password is changed under 修改密码, which asks for the current one: a
+    reset of one's own account here would let a left-open session take it over."""
     user = get_user(user_id)
+    if actor is not None and user.id == actor.id:
+        raise ValidationFailed(SELF_RESET)
     _check_password(password)
     store_password(user, password, action="user.password_reset", actor=actor)
     return user
@@ -190,9 +196,26 @@ def store_password(user: User, password: str, *, action: str, actor: User | None
     )
 
 
+@dataclass(frozen=True)
+class Toggled:
+    """An account enabled or disabled, and what its disabling handed back: the cases in work
+    put back to 待分派 and the open follow-ups put back to the shared queue."""
+
+    user: User
+    complaints_released: int = 0
+    followups_released: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.user.active
+
+
 @transactional
-def set_active(user_id: int, active: bool, *, actor: User) -> User:
-    """Enable or disable an account; disabling ends all of its sessions."""
+def set_active(user_id: int, active: bool, *, actor: User) -> Toggled:
+    """Enable or disable an account; disabling ends all of its sessions and, in the same
+    transaction, hands its open complaints back to 待分派 (with a history entry on each) and
+    its open follow-ups back to the queue, so that no deadline runs out under a handler who
+    can no longer sign in."""
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ValidationFailed("不能停用自己的账号")
@@ -205,13 +228,24 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
         )
     user.active = active
     user.session_version += 1
+    released = (0, 0)
+    if not active:
+        released = (
+            complaint_casework.release_handler(user, actor),
+            followups.release_agent(user),
+        )
     audit.record(
         "user.enable" if active else "user.disable",
         actor=actor,
         object_type="staff_user",
         object_id=user.id,
+        detail=(
+            None
+            if active
+            else {"complaints_released": released[0], "followups_released": released[1]}
+        ),
     )
-    return user
+    return Toggled(user, *released)
 
 
 def list_users() -> list[User]:

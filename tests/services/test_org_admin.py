@@ -402,3 +402,36 @@ def test_the_offered_lists_leave_out_inactive_units_and_mark_them_elsewhere(clos
     assert everything["HZ09"].option_label == "　　HZ09支行（已停用）"
     assert everything["HZ01"].option_label == "　　西湖支行"
     assert BranchKind(everything["HZ09"].kind) is BranchKind.SUB_BRANCH
+
+
+def test_a_second_active_unit_or_product_of_one_name_is_refused(admin):
+    from app.services import org_products
+
+    db.session.commit()  # (a refused use case rolls back what is not committed)
+    with pytest.raises(Conflict, match="已有名为“西湖支行”的机构（代码 HZ01）") as err:
+        org_branches.create_branch(BranchData("HZ09", "西湖支行", "sub_branch", "HZ"), actor=admin)
+    assert err.value.fields == {"name": err.value.message}
+    other = unit("HZ09")  # (the same name elsewhere in the tree is another unit: allowed)
+    unit_nj = org_branches.create_branch(
+        BranchData("NJ09", "西湖支行", "sub_branch", "NJ"), actor=admin
+    )
+    assert unit_nj.name == "西湖支行"
+    db.session.commit()
+    with pytest.raises(Conflict, match="代码 HZ01"):
+        org_branches.update_branch(
+            other.id,
+            name="西湖支行",
+            kind="sub_branch",
+            city=None,
+            address=None,
+            customer_count=None,
+            actor=admin,
+        )
+    fund = db.session.scalar(select(Product).where(Product.code == "FUND"))
+    with pytest.raises(Conflict, match=f"已有名为“{fund.name}”的启用产品（代码 FUND）"):
+        org_products.create_product("FUND2", fund.name, "wealth", actor=admin)
+    gold = org_products.create_product("GOLD9", "金卡九号", "card", actor=admin)
+    db.session.commit()
+    with pytest.raises(Conflict, match="代码 FUND"):
+        org_products.update_product(gold.id, name=fund.name, category="card", actor=admin)
+    assert db.session.get(Product, gold.id).name == "金卡九号"

@@ -144,3 +144,18 @@ def test_products_are_created_then_updated_all_or_nothing(db_session):
     assert "请填写产品名称" in errors[3] and "产品类别“股票”无效" in errors[3]
     assert "产品代码 NEW1 在文件中重复（第 2 行已有）" in errors[4]
     assert db.session.scalar(select(func.count()).select_from(Product)) == before
+
+
+def test_a_file_refuses_a_second_active_unit_or_product_of_one_name(db_session):
+    errors = _rejected("HZ09,西湖支行,支行,HZ,,\nNJ09,西湖支行,支行,NJ,,\n")
+    assert errors == {2: "同一上级机构下已有名为“西湖支行”的机构（代码 HZ01）"}
+    errors = _rejected("GS01,城西支行,支行,HZ,,\nGS02,城西支行,支行,HZ,,\n")
+    assert "代码 GS01" in errors[3] and 2 not in errors
+    fund = db.session.scalar(select(Product).where(Product.code == "FUND"))
+    before = db.session.scalar(select(func.count()).select_from(Product))
+    with pytest.raises(ImportRejected) as err:
+        org_import.import_products(
+            "p.csv", _csv(f"NEW1,{fund.name},wealth\n", "code,name,category\n"), actor=None
+        )
+    assert dict(err.value.report.errors) == {2: f"已有名为“{fund.name}”的启用产品（代码 FUND）"}
+    assert db.session.scalar(select(func.count()).select_from(Product)) == before

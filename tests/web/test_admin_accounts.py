@@ -109,3 +109,66 @@ def test_only_administrators_reach_the_account_page(client, auth, db_session):
     auth.logout()
     auth.login("admin")
     assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_disabling_a_handler_puts_their_open_cases_and_follow_ups_back(client, auth, db_session):
+    from sqlalchemy import update
+
+    from app.models import Complaint, ComplaintEvent, FollowUp
+    from app.services import complaint_casework, followups
+    from tests import factories
+
+    handler = factories.user(username="leaver", display_name="离职坐席")
+    open_case = factories.accepted_complaint(1, "网点排队太久，无人处理")
+    closed_case = factories.accepted_complaint(2, "柜员态度差，已经处理")
+    merged_case = factories.accepted_complaint(3, "重复投诉排队太久")
+    admin = _user(db_session, "admin")
+    for case in (open_case, closed_case, merged_case):
+        complaint_casework.assign(case.id, handler.id, actor=admin)
+    db_session.execute(
+        update(Complaint).where(Complaint.id == closed_case.id).values(status="closed")
+    )
+    db_session.execute(
+        update(Complaint).where(Complaint.id == merged_case.id).values(merged_into_id=open_case.id)
+    )
+    customer = factories.customer()
+    task = followups.assign_manually(
+        external_id=customer.external_id, survey_code="branch-service", note="", actor=admin
+    )
+    task.assigned_to_id = handler.id
+    db_session.commit()
+
+    auth.login("admin")
+    response = _post(client, f"/admin/users/{handler.id}/active", "/admin/users", active="0")
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "账号 leaver 已停用，其 1 件在办投诉已退回待分派" in page
+    db_session.expire_all()
+    assert db_session.get(Complaint, open_case.id).assignee_id is None
+    assert db_session.get(Complaint, closed_case.id).assignee_id == handler.id
+    assert db_session.get(Complaint, merged_case.id).assignee_id == handler.id
+    assert db_session.get(FollowUp, task.id).assigned_to_id is None
+    last = db_session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == open_case.id)
+        .order_by(ComplaintEvent.id.desc())
+    ).first()
+    assert last.kind == "assigned" and "账号已停用，退回待分派" in last.text
+    assert last.actor_name and last.detail["how"] == "deactivated"
+    (entry,) = _entries(db_session, "user.disable", handler)
+    assert entry.detail == {"complaints_released": 1, "followups_released": 1}
+
+
+def test_an_administrator_cannot_reset_their_own_password_here(client, auth, db_session):
+    admin = _user(db_session, "admin")
+    before = (admin.password_hash, admin.session_version)
+    auth.login("admin")
+    page = f"/admin/users/{admin.id}"
+    assert "修改密码" in client.get(page).get_data(as_text=True)
+    response = _post(client, f"{page}/password", "/admin/users", password=NEW_PASSWORD)
+    assert response.status_code == 400
+    assert "不能在此重置自己的密码" in response.get_data(as_text=True)
+    db_session.expire_all()
+    admin = _user(db_session, "admin")
+    assert (admin.password_hash, admin.session_version) == before
+    assert not _entries(db_session, "user.password_reset", admin)

@@ -20,11 +20,38 @@ def test_the_token_form_is_empty_again_after_a_token_is_created(client, auth):
         "/admin/tokens",
         data={"csrf_token": csrf_token(page), "name": "核心系统", "scopes": ["complaints:write"]},
     )
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "令牌“核心系统”已创建" in html
+    assert response.status_code == 302
+    html = client.get(response.location).get_data(as_text=True)
+    assert "令牌“核心系统”已创建" in html
     assert 'value="核心系统"' not in _name_field(html)  # ready for the next token
     scope_box = re.search(r'<input[^>]*value="complaints:write"[^>]*>', html).group(0)
     assert "checked" not in scope_box
+
+
+def test_reloading_after_a_token_is_created_issues_no_second_token(client, auth, db_session):
+    from sqlalchemy import func, select
+
+    from app.models import ApiToken
+
+    def live() -> int:
+        return db_session.scalar(
+            select(func.count(ApiToken.id)).where(ApiToken.revoked_at.is_(None))
+        )
+
+    auth.login("admin")
+    before = live()
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    response = client.post(
+        "/admin/tokens", data={"csrf_token": csrf_token(page), "name": "核心系统"}
+    )
+    assert response.status_code == 302  # post, redirect, get: a reload only repeats the GET
+    shown = client.get(response.location)
+    html = shown.get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([^<]+)</code>', html).group(1)
+    assert "令牌“核心系统”已创建" in html and shown.headers["Cache-Control"] == "no-store"
+    reloaded = client.get(response.location).get_data(as_text=True)
+    assert secret not in reloaded and "已创建" not in reloaded  # shown once only
+    assert live() == before + 1
 
 
 def test_a_refused_token_keeps_what_was_typed(client, auth):

@@ -337,3 +337,19 @@ def test_the_log_stays_read_only_for_the_administrator_and_head_office(client, a
     auth.login("manager")
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit/export.csv").status_code == 403
+
+
+def test_a_recorded_survey_opt_out_reads_in_words(client, auth, db_session):
+    from app.services import customers
+
+    agent = _officer("孙坐席", "sunagent")
+    customer = factories.customer("HZ01", external_id="C77770001")
+    customers.set_opt_out(customer.id, actor=agent, everything=True, channels=set(), note="电话")
+    db_session.commit()
+    auth.login("admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert re.search(r'<option value="customer\.opt_out"[^>]*>登记调查退订', page)
+    filtered = client.get("/admin/audit?action=customer.opt_out").get_data(as_text=True)
+    assert ["登记调查退订" in _cells(r)[2] for r in _rows(filtered)] == [True]
+    rows = _csv(client.get("/admin/audit/export.csv?action=customer.opt_out"))
+    assert [r[2] for r in rows[1:]] == ["登记调查退订"]

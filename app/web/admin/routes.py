@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -120,23 +120,42 @@ def user_password(user_id: int):
     return _account_page(user, _placement_form(user, submitted=False), form)
 
 
+def _toggled_message(done: users.Toggled) -> str:
+    """What enabling or disabling did, with the work a disabled account handed back."""
+    name = done.user.username
+    if done.active:
+        return f"账号 {name} 已启用"
+    message = f"账号 {name} 已停用"
+    if done.complaints_released:
+        message += f"，其 {done.complaints_released} 件在办投诉已退回待分派"
+    if done.followups_released:
+        message += f"，{done.followups_released} 个待回访任务已退回回访队列"
+    return message
+
+
 @bp.post("/users/<int:user_id>/active")
 @roles_required(Role.ADMIN)
 def user_active(user_id: int):
     if EmptyForm().validate_on_submit():
         try:
-            user = users.set_active(user_id, request.form.get("active") == "1", actor=current_user)
+            done = users.set_active(user_id, request.form.get("active") == "1", actor=current_user)
         except ValidationFailed as err:  # (an account whose unit has since been closed)
             flash(err.message, "error")
         else:
-            flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}", "success")
+            flash(_toggled_message(done), "success")
     return redirect(url_for("admin.users") + f"#user-{user_id}")
+
+
+# The session key holding a just-issued token's name and secret until the page shows it once.
+ISSUED_TOKEN = "issued_token"
 
 
 @bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
 @roles_required(Role.ADMIN)
 def tokens_page():
-    form, issued = TokenForm(), None
+    """Post, redirect, get: a new token's secret is kept in the session and shown by the next
+    page only, so reloading that page shows nothing again and issues no second token."""
+    form = TokenForm()
     if form.validate_on_submit():
         try:
             issued = tokens.create_token(
@@ -145,18 +164,24 @@ def tokens_page():
         except ServiceError as err:
             form.attach(err)
         else:
-            # The secret is shown on this page only (no redirect), so the page is rendered
-            # here; its form starts empty again, ready for the next token.
-            form = TokenForm(formdata=None)
-    return render_template(
-        "admin/tokens.html",
-        form=form,
-        issued=issued,
-        tokens=tokens.list_tokens(),
-        revoke=EmptyForm(),
-        scope_labels=tokens.SCOPES,
-        all_scopes=frozenset(tokens.SCOPES),
-    ), 400 if form.errors else 200
+            session[ISSUED_TOKEN] = {"name": issued.token.name, "secret": issued.secret}
+            return redirect(url_for("admin.tokens"))
+    issued = session.pop(ISSUED_TOKEN, None) if request.method == "GET" else None
+    response = make_response(
+        render_template(
+            "admin/tokens.html",
+            form=form,
+            issued=issued,
+            tokens=tokens.list_tokens(),
+            revoke=EmptyForm(),
+            scope_labels=tokens.SCOPES,
+            all_scopes=frozenset(tokens.SCOPES),
+        ),
+        400 if form.errors else 200,
+    )
+    if issued:
+        response.headers["Cache-Control"] = "no-store"  # (the secret stays out of any cache)
+    return response
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
