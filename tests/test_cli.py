@@ -353,6 +353,53 @@ def test_send_campaign_says_what_this_run_sent(app, db_session):
     assert "本次发送 0；累计目标 2 人，已发送 2，跳过 0" in again.output, again.output
 
 
+def test_cli_send_campaign_says_a_closed_campaign_has_ended_and_dispatch_resumes_held_ones(
+    app, db_session, monkeypatch
+):
+    """send-campaign on a closed campaign answered the quiet-hours note at night; dispatch
+    never sent a campaign the quiet hours had held back."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.services import campaigns, surveys
+    from tests import factories
+
+    night = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 22:00 in Beijing
+    morning = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)  # 08:30
+    factories.customer("NJ03", external_id="CLI1")
+    made = [
+        campaigns.create_campaign(
+            campaigns.CampaignInput(
+                name=name,
+                survey_id=surveys.survey_by_code("mobile-banking").id,
+                channel="sms",
+                audience="list",
+                list_text="CLI1",
+                window_start=night - timedelta(hours=1),
+                window_end=night + timedelta(days=3),
+            ),
+            actor=None,
+            now=night,
+        )
+        for name in ("夜间发送", "已结束")
+    ]
+    held, closed = made
+    campaigns.close_campaign(closed.id)
+    runner = app.test_cli_runner()
+    monkeypatch.setattr(campaigns, "utcnow", lambda: night)
+    ended = runner.invoke(args=["surveys", "send-campaign", str(closed.id)])
+    assert "（活动已结束，不能发送）" in ended.output and "免打扰" not in ended.output
+    asked = runner.invoke(args=["surveys", "send-campaign", str(held.id)])
+    assert "免打扰" in asked.output, asked.output
+    assert "续发活动 0" in runner.invoke(args=["surveys", "dispatch"]).output
+    monkeypatch.setattr(campaigns, "utcnow", lambda: morning)
+    resumed = runner.invoke(args=["surveys", "dispatch"])
+    assert resumed.exit_code == 0 and "续发活动 1" in resumed.output, resumed.output
+    assert "续发活动 0" in runner.invoke(args=["surveys", "dispatch"]).output
+    db_session.expire_all()
+    assert (held.status, held.processed, held.note) == ("sent", 1, "")
+    assert (closed.status, closed.processed) == ("closed", 0)
+
+
 def test_nlp_analyze_since_reads_a_beijing_day_and_refuses_it_with_all(app, monkeypatch):
     """--since 2026-12-06 began at 08:00 Beijing time (midnight UTC), so the texts of that
     morning were not re-analysed; with --all it was ignored without a word."""

@@ -17,10 +17,13 @@ def surveys_group() -> None:
 
 @surveys_group.command("dispatch")
 def dispatch() -> None:
-    """Send due scheduled invitations, retry failed messages, expire links, send reminders."""
+    """Send due scheduled invitations, retry failed messages, expire links, send reminders,
+    and send the campaigns the quiet hours held back once those are over."""
     report = survey_triggers.dispatch_due()
+    resumed = campaigns.resume_held()
     click.echo(
         f"发送 {report.sent}，重试 {report.retried}，过期 {report.expired}，提醒 {report.reminded}"
+        f"，续发活动 {resumed}"
     )
 
 

@@ -17,9 +17,19 @@ def send_campaign(campaign_id: int) -> None:
 
 @shared_task(name="surveys.dispatch_due", ignore_result=True)
 def dispatch_due() -> None:
-    from app.services import survey_triggers
+    """Every minute: scheduled invitations, retries, expiry, reminders; and the campaigns the
+    quiet hours held back, once those are over (each as its own send job, so that a large one
+    does not hold up the next dispatch; a job sent twice sends nobody twice)."""
+    from app.extensions import db
+    from app.jobs import broker
+    from app.services import campaigns, survey_triggers
 
     survey_triggers.dispatch_due()
+    held = campaigns.held_campaign_ids()
+    db.session.rollback()  # (ends the read: each send below is a job with its own session)
+    for campaign_id in held:
+        args = (campaign_id,)
+        broker.send(send_campaign, args, fallback=broker.run_inline(send_campaign, args))
 
 
 @shared_task(name="surveys.expand_intake", ignore_result=True)

@@ -49,6 +49,11 @@ AUDIENCES = ("branch", "product", "segment", "list", "anonymous")
 # are what those hours prevent), a week long.
 SEND_FROM, SEND_UNTIL = time(9, 0), time(20, 0)
 DEFAULT_WINDOW_DAYS = 7
+# A campaign asked to send (开始发送, or the 整改 re-survey hook) in the quiet hours records that
+# it was held back with this note, keeping its status (待发送, or 已发送 for a top-up); the
+# periodic dispatch resumes those once the quiet hours are over (``held_campaign_ids``).
+QUIET_HOURS_NOTE = "当前为免打扰时段，将在时段结束后继续发送"
+CLOSED_NOTE = "活动已结束，不能发送"
 # Other areas (complaints) register a lookup: customer ids -> those with an open complaint.
 OPEN_COMPLAINT_LOOKUPS: list[Callable[[list[int]], set[int]]] = []
 
@@ -299,6 +304,11 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
     """
     now = now or utcnow()
     campaign = get_campaign(campaign_id)
+    if campaign.status == CampaignStatus.CLOSED:
+        if campaign.note != CLOSED_NOTE:
+            campaign.note = CLOSED_NOTE
+            db.session.commit()
+        return campaign
     if campaign.audience == "anonymous":
         return campaign
     if now < campaign.window_start or now >= campaign.window_end:
@@ -306,7 +316,7 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
         db.session.commit()
         return campaign
     if in_quiet_hours(now, campaign.channel):
-        campaign.note = "当前为免打扰时段，将在时段结束后继续发送"
+        campaign.note = QUIET_HOURS_NOTE
         db.session.commit()
         return campaign
     if closed := audience_closed(campaign):
@@ -336,6 +346,37 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
     campaign.status, campaign.finished_at = CampaignStatus.SENT, utcnow()
     db.session.commit()
     return campaign
+
+
+def held_campaign_ids(now: datetime | None = None) -> list[int]:
+    """Campaigns asked to send and held back by the quiet hours (their note says so) that may
+    send now: not closed, within their send window, and their channel out of its quiet hours."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Campaign.id, Campaign.channel)
+        .where(
+            Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SENT]),
+            Campaign.audience != "anonymous",
+            Campaign.note == QUIET_HOURS_NOTE,
+            Campaign.window_start <= now,
+            Campaign.window_end > now,
+        )
+        .order_by(Campaign.id)
+    ).all()
+    return [cid for cid, channel in rows if not in_quiet_hours(now, channel)]
+
+
+def resume_held(now: datetime | None = None) -> int:
+    """Send, here and now, every campaign the quiet hours held back that may send now (see
+    ``held_campaign_ids``); returns how many were sent. Idempotent, like ``run_campaign``: a
+    customer already invited or skipped is never processed again, and a campaign another run
+    is sending is left to it."""
+    now = now or utcnow()
+    resumed = 0
+    for campaign_id in held_campaign_ids(now):
+        if run_campaign(campaign_id, now=now).note != QUIET_HOURS_NOTE:
+            resumed += 1
+    return resumed
 
 
 class _ChunkSender:
@@ -533,4 +574,6 @@ def send_reminders_rows(now: datetime, *, limit: int = 1000) -> int:
 def close_campaign(campaign_id: int) -> Campaign:
     campaign = get_campaign(campaign_id)
     campaign.status = CampaignStatus.CLOSED
+    if campaign.note == QUIET_HOURS_NOTE:
+        campaign.note = ""  # (it will not be sent after the quiet hours now)
     return campaign

@@ -50,11 +50,19 @@ API_CODES = {
 
 
 _SURVEY_TOKEN = re.compile(r"^/s/[^/]+")
+# a survey link's token within a text (a message body): the URL-safe characters after /s/
+_SURVEY_LINK_TOKEN = re.compile(r"/s/([A-Za-z0-9_-]+)")
 
 
 def logged_path() -> str:
     """The request path for a log line: a customer's survey token is never written to logs."""
     return _SURVEY_TOKEN.sub("/s/…", request.path)
+
+
+def mask_survey_links(text: str, *, keep: int = 0) -> str:
+    """``text`` with each survey link's one-time token masked as the logs mask it (``/s/…``),
+    keeping its first ``keep`` characters (``/s/AbCd…``) to tell messages apart."""
+    return _SURVEY_LINK_TOKEN.sub(lambda m: f"/s/{m[1][:keep]}…", text or "")
 
 
 def wants_json() -> bool:

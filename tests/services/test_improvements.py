@@ -429,6 +429,42 @@ def test_completing_an_action_can_resurvey_the_linked_customers(branch, hq):
     assert set(campaign.audience_list.splitlines()) == {c.customer.external_id for c in cases}
 
 
+def test_a_resurvey_started_in_the_quiet_hours_is_sent_once_they_are_over(branch, hq, monkeypatch):
+    """A 整改 re-survey created at night stayed 待发送: nothing resumed it."""
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from app.jobs.broker import bound
+    from app.jobs.surveys import dispatch_due
+    from app.services import campaigns
+
+    dispatch_job = bound(dispatch_due)  # this app's task, not Celery's default app's
+    beijing = ZoneInfo("Asia/Shanghai")
+    day = utcnow().replace(tzinfo=UTC).astimezone(beijing).date()
+    night = datetime.combine(day + DAY, time(22, 0), beijing).astimezone(UTC)
+    morning = datetime.combine(day + 2 * DAY, time(8, 30), beijing).astimezone(UTC)
+    cases = [complaint(utcnow() - k * DAY) for k in (3, 2)]
+    p = problem(hq)
+    improvements.link_cases(p.id, "complaint", [c.id for c in cases], actor=hq)
+    a = actions.add_action(p.id, actions.ActionData("修订话术", today()), actor=hq)
+    survey_id = db.session.scalars(select(SurveyVersion.survey_id)).first()
+    monkeypatch.setattr(campaigns, "utcnow", lambda: night)
+    actions.change_action(
+        p.id, a.id, "complete", actor=hq, text="已培训",
+        resurvey=actions.Resurvey(survey_id, "sms"), now=night,
+    )  # fmt: skip
+    campaign = db.session.scalars(select(Campaign).where(Campaign.name.like("整改回访%"))).one()
+    assert (campaign.status, campaign.note) == ("draft", campaigns.QUIET_HOURS_NOTE)
+    dispatch_job.apply()  # still night: held
+    db.session.expire_all()
+    assert campaign.status == "draft" and campaign.processed == 0
+    monkeypatch.setattr(campaigns, "utcnow", lambda: morning)
+    dispatch_job.apply()
+    db.session.expire_all()
+    assert campaign.status == "sent" and campaign.note == ""
+    assert campaign.processed == campaign.total == len(cases)
+
+
 def test_history_entries_cannot_be_changed(branch, hq):
     p = problem(hq)
     entry = db.session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == p.id)).one()

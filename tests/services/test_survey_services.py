@@ -400,6 +400,63 @@ def test_campaign_waits_for_quiet_hours_and_its_window():
     assert late.sent_count == 0 and "窗口" in late.note
 
 
+NIGHT = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 22:00 in Beijing: quiet hours
+MORNING = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)  # 08:30 in Beijing: they are over
+
+
+def _invited(campaign) -> int:
+    return db.session.scalar(
+        select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign.id)
+    )
+
+
+def test_periodic_dispatch_resumes_a_campaign_the_quiet_hours_held_once_and_only_once():
+    """开始发送 at night answered 将在时段结束后继续发送, but nothing ever sent it."""
+    for _ in range(3):
+        factories.customer("NJ02")
+    campaign = make_campaign()
+    assert campaigns.run_campaign(campaign.id, now=NIGHT).note == campaigns.QUIET_HOURS_NOTE
+    assert campaigns.resume_held(NIGHT + timedelta(hours=2)) == 0  # still quiet hours
+    assert (campaign.status, _invited(campaign)) == ("draft", 0)
+    assert campaigns.resume_held(MORNING) == 1
+    sent = _invited(campaign)
+    assert campaign.status == "sent" and sent > 0 and campaign.sent_count == sent
+    assert campaign.note == "" and campaign.started_at == MORNING
+    # idempotent: the next runs find nothing held, and nobody is sent twice
+    assert campaigns.resume_held(MORNING + timedelta(minutes=1)) == 0
+    assert campaigns.held_campaign_ids(MORNING + timedelta(minutes=2)) == []
+    assert _invited(campaign) == sent
+
+
+def test_periodic_dispatch_job_sends_held_campaigns_and_never_a_closed_one(monkeypatch):
+    from app.jobs.broker import bound
+    from app.jobs.surveys import dispatch_due
+
+    dispatch_job = bound(dispatch_due)  # this app's task, not Celery's default app's
+
+    factories.customer("NJ02")
+    held, closed = make_campaign(), make_campaign(name="已结束的活动")
+    for campaign in (held, closed):
+        campaigns.run_campaign(campaign.id, now=NIGHT)
+    campaigns.close_campaign(closed.id)
+    assert closed.note == ""  # (no longer 将在时段结束后继续发送)
+    monkeypatch.setattr(campaigns, "utcnow", lambda: MORNING)
+    dispatch_job.apply()
+    db.session.expire_all()
+    assert _invited(held) > 0 and held.status == "sent" and held.note == ""
+    assert _invited(closed) == 0 and closed.status == "closed"
+
+
+def test_a_closed_campaign_says_it_has_ended_rather_than_waiting_for_the_quiet_hours():
+    campaign = make_campaign()
+    campaigns.close_campaign(campaign.id)
+    for now in (NIGHT, MORNING):
+        done = campaigns.run_campaign(campaign.id, now=now)
+        assert done.note == "活动已结束，不能发送" and done.status == "closed"
+        assert _invited(campaign) == 0
+    assert campaigns.held_campaign_ids(MORNING) == []
+
+
 def test_anonymous_campaign_has_a_derived_public_link(client):
     campaign = make_campaign(audience="anonymous")
     link = campaigns.public_link(campaign)

@@ -20,6 +20,7 @@ from app.models import (
     Customer,
     FollowUp,
     Invitation,
+    OutboundMessage,
     Product,
     Response,
     Role,
@@ -290,6 +291,46 @@ def test_sending_a_campaign_whose_product_was_since_deactivated_says_why_and_sen
     db.session.expire_all()
     campaign = db.session.get(Campaign, int(url.rsplit("/", 1)[1]))
     assert (campaign.status, campaign.sent_count) == ("draft", 0)
+
+
+def test_sending_a_closed_campaign_says_it_has_ended(client, auth):
+    """It answered 当前为免打扰时段，将在时段结束后继续发送 at night (and sent nothing by day
+    without a word), and its status line kept that note."""
+    auth.login("hq")
+    data = _campaign_form(client)
+    made = client.post("/manager/campaigns/new", data=data, follow_redirects=True)
+    url = made.request.path
+    client.post(url + "/close", data={"csrf_token": data["csrf_token"]})
+    sent = client.post(
+        url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
+    )
+    page = unescape(sent.get_data(as_text=True))
+    assert "本次未发送：活动已结束，不能发送" in page and "免打扰" not in page
+    status = unescape(client.get(url).get_data(as_text=True)).split("<dt>状态</dt>")[1]
+    assert "活动已结束，不能发送" in status.split("</dd>")[0]
+    campaign_id = int(url.rsplit("/", 1)[1])
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign_id).status == "closed"
+    assert not db.session.scalar(
+        select(func.count(Invitation.id)).where(Invitation.campaign_id == campaign_id)
+    )
+
+
+def test_the_outbox_preview_masks_survey_link_tokens(client, auth):
+    """The preview showed 28–30 of the 32 characters of each one-time link's token."""
+    token = invitations.new_token()
+    db.session.add(
+        OutboundMessage(
+            channel="sms", backend="outbox", kind="invitation", recipient_masked="138****1111",
+            subject="", body=f"【银行】邀请您参加调查：{invitations.link_for(token)} 7天内有效",
+            status="sent", attempts=1, created_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+    db.session.flush()
+    auth.login("hq")
+    page = client.get("/manager/outbox").get_data(as_text=True)
+    assert f"/s/{token[:4]}…" in page
+    assert token[:8] not in page and token[4:] not in page
 
 
 def test_campaign_whose_window_has_ended_is_refused_not_left_waiting(client, auth):

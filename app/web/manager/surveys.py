@@ -12,12 +12,13 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.extensions import db
-from app.models import OutboundMessage, Role, utcnow
+from app.models import CampaignStatus, OutboundMessage, Role, utcnow
 from app.models.org import SEGMENT_LABELS
 from app.services import campaigns, org, responses, survey_triggers, surveys
 from app.services.errors import Conflict, ServiceError
 from app.services.survey_triggers import EVENT_LABELS
 from app.web.access import roles_required
+from app.web.errors import mask_survey_links
 from app.web.manager import bp, surveys_import  # noqa: F401  (registers its route)
 from app.web.manager.surveys_forms import (
     CUSTOM_EVENT,
@@ -229,6 +230,9 @@ def campaign_action(campaign_id: int, action: str):
     if action == "close":
         campaigns.close_campaign(campaign_id)
         flash("活动已结束", "success")
+    elif campaigns.get_campaign(campaign_id).status == CampaignStatus.CLOSED:
+        campaigns.run_campaign(campaign_id)  # (sends nothing; says why on its status line)
+        flash(f"本次未发送：{campaigns.CLOSED_NOTE}", "warning")
     elif closed := campaigns.audience_closed(campaigns.get_campaign(campaign_id)):
         flash(f"本次未发送：{closed}", "warning")
     else:
@@ -315,4 +319,9 @@ def outbox():
         .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
         .limit(200)
     )
-    return render_template("manager/surveys/outbox.html", rows=list(rows))
+    # (a preview shows no usable survey link: its token is masked, as in the logs)
+    return render_template(
+        "manager/surveys/outbox.html",
+        rows=list(rows),
+        preview=lambda body: mask_survey_links(body, keep=4),
+    )
