@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,11 +11,13 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Branch, Customer, CustomerSegment, User
+from app.models.org import mask_name
 from app.security import pii
-from app.services import audit, paging
+from app.services import audit, paging, scope
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page
 from app.services.tx import get_or_raise, insert_or_existing, transactional
+from nlp.redact import mask_phone
 
 PAGE_SIZE = 50
 
@@ -91,6 +94,47 @@ def set_opt_out(
             detail={"external_id": customer.external_id, "before": before, "after": after},
         )
     return customer
+
+
+@dataclass(frozen=True, slots=True)
+class ShownCustomer:
+    """The customer of a record the viewer may read (a follow-up task to call, an answer sheet),
+    as its page shows them: masked, whichever branch the customer's own record belongs to."""
+
+    external_id: str
+    masked_name: str
+    masked_phone: str
+    own_record: bool  # the viewer may open the customer's record (and its audited full number)
+
+
+def shown_customers(customer_ids: Iterable[int | None]) -> dict[int, ShownCustomer]:
+    """The customers of records the viewer may read, by customer id.
+
+    A task or an answer is scoped by its own branch (where the event happened or the answer
+    was given) and the customer by theirs: an agent of the record's branch must see whom it
+    is about even when the customer's record belongs to another branch (and stays closed to
+    them; the page then said 匿名 or showed a blank name). Read as columns, so no
+    out-of-scope Customer enters the session to be found through a relationship later."""
+    ids = {i for i in customer_ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Customer.id, Customer.external_id, Customer.name, Customer.phone, Branch.path)
+        .outerjoin(Branch, Branch.id == Customer.branch_id)
+        .where(Customer.id.in_(ids))
+        .execution_options(include_all_branches=True)
+    )
+    viewer = scope.current(db.session)
+    return {
+        row.id: ShownCustomer(
+            external_id=row.external_id,
+            masked_name=mask_name(row.name),
+            masked_phone=mask_phone(row.phone) if row.phone else "—",
+            own_record=viewer.unrestricted
+            or (row.path is not None and row.path.startswith(viewer.path_prefix)),
+        )
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)

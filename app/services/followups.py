@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,18 +13,15 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
-    Branch,
     CallAttempt,
-    Customer,
     FollowUp,
     FollowUpStatus,
     Response,
     User,
     utcnow,
 )
-from app.models.org import mask_name
 from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
-from app.services import analysis, paging, scope, surveys
+from app.services import analysis, paging, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.paging import Page
@@ -32,7 +29,6 @@ from app.services.responses import AnswersInvalid, store_response
 from app.services.rollup_rows import CALLBACK_WINDOW  # a detractor reached within 48 hours
 from app.services.surveys import definition_of
 from app.services.tx import get_or_raise, transactional
-from nlp.redact import mask_phone
 from surveys import answers_from_form, validate
 
 OUTCOMES = ("reached", "no_answer", "busy", "invalid_number", "refused", "callback")
@@ -78,47 +74,6 @@ def call_due(task: FollowUp, now: datetime) -> CallDue:
     """What the call queue shows beside an open task's time."""
     by = task.created_at + CALLBACK_WINDOW if task.reason == "detractor" else None
     return CallDue(task.due_at <= now, by, by is not None and by < now)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCustomer:
-    """The customer a follow-up task is to call, as the task's page and the call queue show
-    them: masked, whichever branch the customer's own record belongs to."""
-
-    external_id: str
-    masked_name: str
-    masked_phone: str
-    own_record: bool  # the viewer may open the customer's record (and its audited full number)
-
-
-def task_customers(tasks: Iterable[FollowUp]) -> dict[int, TaskCustomer]:
-    """The customers of these tasks (which the viewer may work), by customer id.
-
-    A task is scoped by its own branch, where the event happened or the answer was given,
-    and the customer by theirs: an agent of the task's branch must see whom to call even when
-    the customer's record belongs to another branch (and stays closed to them). Read as
-    columns, so no out-of-scope Customer enters the session to be found through a
-    relationship later."""
-    ids = {task.customer_id for task in tasks}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Customer.id, Customer.external_id, Customer.name, Customer.phone, Branch.path)
-        .outerjoin(Branch, Branch.id == Customer.branch_id)
-        .where(Customer.id.in_(ids))
-        .execution_options(include_all_branches=True)
-    )
-    viewer = scope.current(db.session)
-    return {
-        row.id: TaskCustomer(
-            external_id=row.external_id,
-            masked_name=mask_name(row.name),
-            masked_phone=mask_phone(row.phone) if row.phone else "—",
-            own_record=viewer.unrestricted
-            or (row.path is not None and row.path.startswith(viewer.path_prefix)),
-        )
-        for row in rows
-    }
 
 
 _NOT_FOUND = "回访任务不存在或不在您的管辖范围内"

@@ -92,3 +92,33 @@ def test_a_task_at_another_branch_than_the_customers_shows_whom_to_call(client, 
     auth.logout()
     auth.login("agent")  # an agent of the customer's own branch: the task is not theirs
     assert client.get(f"/staff/followups/{task.id}").status_code == 404
+
+
+def test_an_answer_at_another_branch_than_the_customers_names_them_masked(client, auth):
+    """An answer given at 鼓楼支行 (NJ01) by a customer of 杭州 (HZ01) read 客户 匿名 to NJ01's
+    staff; it names them masked, without opening their record."""
+    from sqlalchemy import select
+
+    from app.models import Response, SurveyVersion
+
+    customer = factories.customer("HZ01", name="欧阳娜娜", phone="13911113333")
+    version = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id)).first()
+    answer = Response(
+        survey_id=version.survey_id,
+        version_id=version.id,
+        channel="web",
+        submitted_at=utcnow(),
+        answers={},
+        branch_id=factories.branch("NJ01").id,
+        customer_id=customer.id,
+        csat=1,
+    )
+    db.session.add(answer)
+    db.session.commit()
+    auth.login("agent_nj")
+    page = client.get(f"/staff/responses/{answer.id}").text
+    assert "欧**娜" in page and "139****3333" in page and "匿名" not in page
+    assert f"/staff/customers/{customer.id}" not in page and "客户档案属其他机构" in page
+    auth.logout()
+    auth.login("manager_nj")
+    assert "13911113333" not in client.get(f"/staff/responses/{answer.id}").text

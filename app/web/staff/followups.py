@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.models import Role, utcnow
 from app.models.survey_response import OUTCOME_LABELS
-from app.services import followups
+from app.services import customers, followups
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.responses import AnswersInvalid
 from app.services.surveys import definition_of
@@ -42,7 +42,7 @@ def followups_queue():
         status=status,
         tabs=STATUS_TABS,
         due={t.id: followups.call_due(t, now) for t in page.items if t.is_open},
-        customers=followups.task_customers(page.items),
+        customers=customers.shown_customers(t.customer_id for t in page.items),
     )
 
 
@@ -51,7 +51,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
     page = render_template(
         "staff/survey_followups/detail.html",
         task=task,
-        customer=followups.task_customers([task])[task.customer_id],
+        customer=customers.shown_customers([task.customer_id])[task.customer_id],
         due=followups.call_due(task, utcnow()) if task.is_open else None,
         defn=definition_of(task.version),
         raw=raw or {},

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
-from app.services import analysis, dashboard_filters, responses_query
+from app.services import analysis, customers, dashboard_filters, responses_query
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
@@ -80,6 +80,9 @@ def response_detail(response_id: int):
     return render_template(
         "staff/survey_responses/detail.html",
         response=response,
+        # (masked, whichever branch the customer's record belongs to; it said 匿名 when that
+        # was not the answer's branch)
+        customer=customers.shown_customers([response.customer_id]).get(response.customer_id),
         answers=responses_query.readable_answers(response),
         analysis=text_analysis,
         correction=correction_form(text_analysis),
