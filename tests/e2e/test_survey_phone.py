@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
@@ -42,6 +44,18 @@ SMALL_TARGETS = """Array.from(document.querySelectorAll('.sv-point-num, .sv-opti
 PROGRESS = "document.getElementById('sv-count').textContent"
 
 
+@contextmanager
+def on_phone(browser, width: int, height: int) -> Iterator:
+    """A page in a phone's browser (touch, Chinese), closed afterwards."""
+    phone = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        yield phone.new_page()
+    finally:
+        phone.close()
+
+
 def tap(tab, name: str, value: str) -> None:
     """Tap a scale point the way a customer does: on its visible number."""
     tab.click(f".sv-point:has(input[name='{name}'][value='{value}']) .sv-point-num")
@@ -50,11 +64,7 @@ def tap(tab, name: str, value: str) -> None:
 
 def test_customer_fills_survey_on_a_phone(live_server, browser, page):
     path = anonymous_link(page, live_server)
-    phone = browser.new_context(
-        viewport={"width": 375, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    tab = phone.new_page()
-    try:
+    with on_phone(browser, 375, 740) as tab:
         tab.goto(path)
         assert "网点服务满意度调查" in tab.locator("h1").inner_text()
         # Nothing wider than the phone: no sideways scrolling.
@@ -114,19 +124,13 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
         tab.wait_for_load_state("domcontentloaded")
         assert "提交成功" in tab.locator("h1").inner_text()
         screenshot(tab, "survey-phone-thanks")
-    finally:
-        phone.close()
 
 
 def test_a_question_shown_by_skip_logic_fits_the_phone(live_server, browser, page):
     """手机银行: the problems question appears after a low score; its options stay inside the
     screen (they were squeezed beside the floated title and ran off to the right)."""
     path = anonymous_link(page, live_server, "手机银行使用体验调查")
-    phone = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    tab = phone.new_page()
-    try:
+    with on_phone(browser, 390, 844) as tab:
         tab.goto(path)
         tap(tab, "q_nps", "3")
         question = tab.locator("#q-problems")
@@ -138,8 +142,6 @@ def test_a_question_shown_by_skip_logic_fits_the_phone(live_server, browser, pag
             assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
             assert box["width"] > card["width"] / 2
         screenshot(tab, "survey-phone-skip-logic")
-    finally:
-        phone.close()
 
 
 def test_an_exclusive_option_unticks_the_others(live_server, browser, page):
@@ -147,11 +149,7 @@ def test_an_exclusive_option_unticks_the_others(live_server, browser, page):
     unticks them (and disables 其他's box), ticking another unticks it, so the customer never
     sends a choice the server refuses (it still does, for a browser without JavaScript)."""
     path = anonymous_link(page, live_server, "手机银行使用体验调查")
-    phone = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    tab = phone.new_page()
-    try:
+    with on_phone(browser, 390, 844) as tab:
         tab.goto(path)
         tap(tab, "q_nps", "3")
         question = tab.locator("#q-problems")
@@ -173,5 +171,3 @@ def test_an_exclusive_option_unticks_the_others(live_server, browser, page):
         tick("none")
         tick("none")  # (unticking it again leaves nothing ticked, and ticks nothing back)
         assert ticked() == []
-    finally:
-        phone.close()

@@ -86,7 +86,7 @@ def message_page(kind: str, text: str | None = None):
         "public/survey/message.html", kind=kind, heading=heading, text=text or default
     )
     if status == 429:  # (when to try again: at the latest when the address's window ends)
-        window = current_app.config.get("SURVEY_LINK_WINDOW_SECONDS", WINDOW_SECONDS)
+        _, window = _limits()
         return page, status, {"Retry-After": str(int(window))}
     return page, status
 

@@ -52,15 +52,19 @@ def customer_detail(customer_id: int):
             form.attach(err)
     if form.errors:
         status = 400
+    return _customer_page(customer, form, _opt_out_form(customer), revealed=revealed), status
+
+
+def _customer_page(customer, reveal: RevealForm, opt_out: OptOutForm, *, revealed: bool) -> str:
     return render_template(
         "staff/customer.html",
         customer=customer,
-        form=form,
+        form=reveal,
         revealed=revealed,
         dealings=customer_service.history(customer),
-        opt_out=_opt_out_form(customer),
+        opt_out=opt_out,
         channel_labels=customer_service.OPT_OUT_CHANNELS,
-    ), status
+    )
 
 
 def _opt_out_form(customer, formdata=None) -> OptOutForm:
@@ -91,15 +95,7 @@ def customer_opt_out(customer_id: int):
         else:
             flash(_opt_out_message(customer), "success")
             return redirect(url_for("staff.customer_detail", customer_id=customer_id))
-    return render_template(
-        "staff/customer.html",
-        customer=customer,
-        form=RevealForm(formdata=None),
-        revealed=False,
-        dealings=customer_service.history(customer),
-        opt_out=form,
-        channel_labels=customer_service.OPT_OUT_CHANNELS,
-    ), 400
+    return _customer_page(customer, RevealForm(formdata=None), form, revealed=False), 400
 
 
 def _opt_out_message(customer) -> str:
