@@ -17,9 +17,10 @@ def send_campaign(campaign_id: int) -> None:
 
 @shared_task(name="surveys.dispatch_due", ignore_result=True)
 def dispatch_due() -> None:
-    """Every minute: scheduled invitations, retries, expiry, reminders; and the campaigns the
-    quiet hours held back, once those are over (each as its own send job, so that a large one
-    does not hold up the next dispatch; a job sent twice sends nobody twice)."""
+    """Every minute: scheduled invitations, retries, expiry, reminders; and the campaigns held
+    back by the quiet hours or asked to send before their window opened, once they may send
+    (each as its own send job, so that a large one does not hold up the next dispatch; a job
+    sent twice sends nobody twice)."""
     from app.extensions import db
     from app.jobs import broker
     from app.services import campaigns, survey_triggers

@@ -53,6 +53,11 @@ DEFAULT_WINDOW_DAYS = 7
 # it was held back with this note, keeping its status (待发送, or 已发送 for a top-up); the
 # periodic dispatch resumes those once the quiet hours are over (``held_campaign_ids``).
 QUIET_HOURS_NOTE = "当前为免打扰时段，将在时段结束后继续发送"
+# The same for a campaign asked to send before its send window opens: it waits, and the periodic
+# dispatch sends it once the window has opened (before, it said 不在发送时间窗口内 and waited
+# for a second press that nobody knew was needed).
+EARLY_NOTE = "尚未到发送开始时间，将在发送窗口开始后自动发送"
+WAITING_NOTES = (QUIET_HOURS_NOTE, EARLY_NOTE)
 CLOSED_NOTE = "活动已结束，不能发送"
 # Other areas (complaints) register a lookup: customer ids -> those with an open complaint.
 OPEN_COMPLAINT_LOOKUPS: list[Callable[[list[int]], set[int]]] = []
@@ -312,7 +317,7 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
     if campaign.audience == "anonymous":
         return campaign
     if now < campaign.window_start or now >= campaign.window_end:
-        campaign.note = "不在发送时间窗口内" if now < campaign.window_start else "发送窗口已结束"
+        campaign.note = EARLY_NOTE if now < campaign.window_start else "发送窗口已结束"
         db.session.commit()
         return campaign
     if in_quiet_hours(now, campaign.channel):
@@ -349,15 +354,16 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
 
 
 def held_campaign_ids(now: datetime | None = None) -> list[int]:
-    """Campaigns asked to send and held back by the quiet hours (their note says so) that may
-    send now: not closed, within their send window, and their channel out of its quiet hours."""
+    """Campaigns asked to send and held back, by the quiet hours or because their send window had
+    not opened yet (their note says so), that may send now: not closed, within their send
+    window, and their channel out of its quiet hours."""
     now = now or utcnow()
     rows = db.session.execute(
         select(Campaign.id, Campaign.channel)
         .where(
             Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SENT]),
             Campaign.audience != "anonymous",
-            Campaign.note == QUIET_HOURS_NOTE,
+            Campaign.note.in_(WAITING_NOTES),
             Campaign.window_start <= now,
             Campaign.window_end > now,
         )
@@ -367,14 +373,14 @@ def held_campaign_ids(now: datetime | None = None) -> list[int]:
 
 
 def resume_held(now: datetime | None = None) -> int:
-    """Send, here and now, every campaign the quiet hours held back that may send now (see
+    """Send, here and now, every held-back campaign that may send now (see
     ``held_campaign_ids``); returns how many were sent. Idempotent, like ``run_campaign``: a
     customer already invited or skipped is never processed again, and a campaign another run
     is sending is left to it."""
     now = now or utcnow()
     resumed = 0
     for campaign_id in held_campaign_ids(now):
-        if run_campaign(campaign_id, now=now).note != QUIET_HOURS_NOTE:
+        if run_campaign(campaign_id, now=now).note not in WAITING_NOTES:
             resumed += 1
     return resumed
 
@@ -574,6 +580,6 @@ def send_reminders_rows(now: datetime, *, limit: int = 1000) -> int:
 def close_campaign(campaign_id: int) -> Campaign:
     campaign = get_campaign(campaign_id)
     campaign.status = CampaignStatus.CLOSED
-    if campaign.note == QUIET_HOURS_NOTE:
-        campaign.note = ""  # (it will not be sent after the quiet hours now)
+    if campaign.note in WAITING_NOTES:
+        campaign.note = ""  # (it will not be sent later now)
     return campaign

@@ -428,6 +428,27 @@ def test_periodic_dispatch_resumes_a_campaign_the_quiet_hours_held_once_and_only
     assert _invited(campaign) == sent
 
 
+def test_a_campaign_sent_before_its_window_opens_is_sent_by_the_dispatch_once_it_opens():
+    """开始发送 pressed the day before the window answered 不在发送时间窗口内 and the campaign
+    then waited for a second press nobody knew was needed."""
+    for _ in range(2):
+        factories.customer("NJ02")
+    opens = NOON + timedelta(days=1)
+    campaign = make_campaign(window_start=opens)
+    early = campaigns.run_campaign(campaign.id, now=NOON)
+    assert (early.status, early.note, _invited(campaign)) == ("draft", campaigns.EARLY_NOTE, 0)
+    assert campaigns.resume_held(opens - timedelta(minutes=1)) == 0  # not open yet
+    assert _invited(campaign) == 0
+    assert campaigns.resume_held(opens) == 1
+    assert campaign.status == "sent" and campaign.note == "" and _invited(campaign) > 0
+    assert campaigns.held_campaign_ids(opens + timedelta(minutes=1)) == []
+    # closed while it waits: it is not sent when the window opens
+    waiting = make_campaign(name="又一次调查", window_start=opens)
+    campaigns.run_campaign(waiting.id, now=NOON)
+    campaigns.close_campaign(waiting.id)
+    assert waiting.note == "" and campaigns.held_campaign_ids(opens) == []
+
+
 def test_periodic_dispatch_job_sends_held_campaigns_and_never_a_closed_one(monkeypatch):
     from app.jobs.broker import bound
     from app.jobs.surveys import dispatch_due

@@ -246,7 +246,9 @@ def campaign_action(campaign_id: int, action: str):
             flash("已交给后台发送，进度见下方", "success")
         else:
             done = campaigns.run_campaign(campaign_id)  # embedded set-up: inline, like eager jobs
-            if done.note:
+            if done.note in campaigns.WAITING_NOTES:
+                flash(f"暂未发送：{done.note}", "info")
+            elif done.note:
                 flash(f"本次未发送：{done.note}", "warning")
             else:
                 flash(f"已发送 {done.sent_count} 人，跳过 {done.skipped_count} 人", "success")
