@@ -10,6 +10,13 @@ worse (``surveys.significance``: |z| >= 1.96; a smaller move is 无显著变化)
 - CSAT (share of 4–5 ratings) rose (usable when each window has ``min_sample`` ratings);
 - NPS rose (usable when each window has ``min_sample`` 0–10 answers).
 
+A pass must not rest on one signal while another usable one points the other way: a usable
+signal that moved the wrong way by at least ``TREND_Z`` standard errors (one-sided 10 %), though
+short of significance, makes the figures contradict each other, and the verdict is "not
+verified" (未通过验证; not a conclusive failure, so once the observation period is over a
+manager may still accept the improvement in writing, 人工认定). Before, complaints falling
+significantly passed while NPS fell from 35 to 9 on ~50 answers each (z ≈ -1.4).
+
 Before the actions are finished there is nothing to verify yet (``pending``, no verdict). With
 no usable signal, or while the after-window has not yet run its full length, the verdict is
 "not enough data yet" — never a pass by default.
@@ -23,6 +30,8 @@ from typing import Any
 
 from surveys import significance
 from surveys.scoring import half_up
+
+TREND_Z = 1.28  # a wrong-way move this many standard errors or more blocks a pass (one-sided 10 %)
 
 
 class Verdict(StrEnum):
@@ -80,6 +89,14 @@ class Signal:
     change: str  # "better" | "worse" | "same" | "unknown"
     z: float | None = None
     explain: str = ""
+
+    @property
+    def leans_worse(self) -> bool:
+        """Not significant, but moved the wrong way by at least ``TREND_Z`` standard errors."""
+        if self.change != "same" or self.z is None:
+            return False
+        wrong_way = self.z if self.name == "complaints" else -self.z  # fewer complaints is better
+        return wrong_way >= TREND_Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,5 +251,13 @@ def verify(
     if not better:
         return Verification(
             Verdict.FAILED, "整改后各项指标没有显著改善（变化在随机波动范围内）", signals
+        )
+    if leaning := [s for s in usable if s.leans_worse]:
+        trends = "、".join(f"{s.label}（z = {s.z:+.2f}）" for s in leaning)
+        return Verification(
+            Verdict.FAILED,
+            f"{'、'.join(better)} 显著改善，但 {trends}朝相反方向变化（未达显著）："
+            "各项指标结论不一致，暂不能认定整改有效",
+            signals,
         )
     return Verification(Verdict.PASSED, "、".join(better) + " 显著改善", signals)

@@ -31,12 +31,40 @@ def test_complaints_rising_fails_even_if_csat_rose():
     assert "同类投诉量 显著变差" in result.reason
 
 
-def test_a_rise_of_complaints_within_chance_does_not_fail_a_significant_csat_rise():
-    # 10 -> 18 complaints: z = 8 / sqrt(28) = 1.51, no significant change
+def test_a_small_rise_of_complaints_within_chance_does_not_fail_a_significant_csat_rise():
+    # 10 -> 14 complaints: z = 4 / sqrt(24) = 0.82, well within chance
+    result = verify(csat(50, 20, complaints=10), csat(50, 40, complaints=14), min_sample=30)
+    complaints, sat, _ = result.signals
+    assert (complaints.change, complaints.z, complaints.leans_worse) == ("same", 0.82, False)
+    assert sat.change == "better" and result.verdict == Verdict.PASSED
+
+
+def test_a_pass_is_withheld_while_another_signal_clearly_leans_the_other_way():
+    # 10 -> 18 complaints: z = 8 / sqrt(28) = 1.51, not significant but beyond one-sided 10 %
     result = verify(csat(50, 20, complaints=10), csat(50, 40, complaints=18), min_sample=30)
     complaints, sat, _ = result.signals
-    assert (complaints.change, complaints.z) == ("same", 1.51)
-    assert sat.change == "better" and result.verdict == Verdict.PASSED
+    assert (complaints.change, complaints.z, complaints.leans_worse) == ("same", 1.51, True)
+    assert sat.change == "better"
+    assert result.verdict == Verdict.FAILED and not result.holds
+    assert "满意度（CSAT，%） 显著改善" in result.reason
+    assert "同类投诉量（z = +1.51）朝相反方向变化" in result.reason
+    # not a conclusive failure: after the window a manager may still accept it (人工认定)
+    assert not result.got_worse and result.inconclusive
+
+
+def test_fewer_complaints_do_not_pass_while_nps_fell_from_35_to_9():
+    # what an audit saw: complaints 30 -> 10 (z = -3.16) while NPS 35 -> 9 on 50 answers each
+    before = WindowFigures(complaints=30, nps_n=50, promoters=25, detractors=8)
+    after = WindowFigures(complaints=10, nps_n=50, promoters=18, detractors=13)
+    result = verify(before, after, min_sample=30)
+    complaints, _, nps = result.signals
+    assert complaints.change == "better"
+    assert (nps.before, nps.after, nps.change) == (34.0, 10.0, "same")
+    assert nps.z is not None and nps.z <= -1.28 and nps.leans_worse
+    assert result.verdict == Verdict.FAILED and "净推荐值（NPS）" in result.reason
+    # a fall within chance does not block: NPS 34 -> 30 on the same samples
+    after = WindowFigures(complaints=10, nps_n=50, promoters=24, detractors=9)
+    assert verify(before, after, min_sample=30).verdict == Verdict.PASSED
 
 
 def test_a_small_nps_fall_on_a_large_noisy_sample_is_no_significant_change():
