@@ -21,6 +21,9 @@ ALLOWED_CONTROLS = frozenset("\n\t")
 # Every character of the categories Cc (NUL, the other C0 and C1 controls: all below U+00A0)
 # and Cs (lone surrogates, which cannot be stored as UTF-8), but the allowed controls: one
 # regex search instead of a category look-up per character.
+# Zero-width characters: a text of these (and white space) alone is blank, as in the browser
+# (survey.js); inside a text they stay (a zero-width joiner builds some emoji).
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _FORBIDDEN = re.compile(
     "["
     + "".join(
@@ -106,7 +109,7 @@ def clean_text(raw: Any, max_length: int) -> tuple[str | None, str | None]:
     if _FORBIDDEN.search(text):
         return None, MSG_CONTROL
     text = text.strip()
-    if not text:
+    if not _INVISIBLE.sub("", text).strip():  # (zero-width characters alone are no answer)
         return None, None
     if len(text) > max_length:
         return None, f"最多 {max_length} 字（当前 {len(text)} 字）"

@@ -8,13 +8,29 @@
   if (!form) { return; }
   document.body.classList.add("sv-js");
 
+  // A text counts as given when something visible is left after trimming, as the server reads
+  // it (surveys.answers.clean_text): spaces alone, or zero-width characters, are no answer.
+  var INVISIBLE = /[\u200b\u200c\u200d\u2060\ufeff]/g;
+  function blank(text) { return text.replace(INVISIBLE, "").trim() === ""; }
+
+  // The answer the server would see for a question (or one matrix row): null when unanswered or
+  // when the question is hidden (the server drops a hidden question's answer); a matrix asked
+  // without a row is answered when any of its rows is.
   function valueOf(id, item) {
+    var q = document.getElementById("q-" + id);
+    if (q && q.classList.contains("sv-hidden")) { return null; }
     var name = "q_" + id + (item ? "__" + item : "");
     var inputs = form.querySelectorAll('[name="' + name + '"]');
+    if (!inputs.length && !item) {
+      var rows = form.querySelectorAll('[name^="' + name + '__"]:checked');
+      return rows.length ? rows[0].value : null;
+    }
     var values = [];
     inputs.forEach(function (el) {
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
-      if (el.value !== "") { values.push(el.value); }
+      if (el.type === "radio" || el.type === "checkbox" ? el.value !== "" : !blank(el.value)) {
+        values.push(el.value);
+      }
     });
     var multiple = inputs.length && inputs[0].type === "checkbox";
     if (multiple) { return values.length ? values : null; }
@@ -26,8 +42,6 @@
   function holds(cond) {
     if (cond.all) { return cond.all.every(holds); }
     if (cond.any) { return cond.any.some(holds); }
-    var q = document.getElementById("q-" + cond.question);
-    if (q && q.classList.contains("sv-hidden")) { return false; }
     var v = valueOf(cond.question, cond.item);
     if (cond.op === "answered") { return (v !== null) === (cond.value !== false); }
     if (v === null) { return false; }
@@ -53,9 +67,14 @@
     return true;
   }
 
+  // A question the server refused as unanswered stays shown whatever the rules here say, so
+  // that a page can always be completed even if this copy of the rules ever read one otherwise.
+  var flagged = form.querySelectorAll(".sv-q.sv-has-error");
+
   function refresh() {
     form.querySelectorAll(".sv-q[data-show-if]").forEach(function (q) {
       var show = holds(JSON.parse(q.getAttribute("data-show-if")));
+      if (Array.prototype.indexOf.call(flagged, q) >= 0) { show = true; }
       q.classList.toggle("sv-hidden", !show);
     });
     // Number the questions the customer sees: 1, 2, 3 … with no gap for a hidden one.
@@ -147,7 +166,7 @@
     }
     if (q.querySelector("input[type=radio]:checked, input[type=checkbox]:checked")) { return true; }
     var text = q.querySelector("textarea");
-    return !!(text && text.value.trim());
+    return !!(text && !blank(text.value));
   }
 
   // Progress beside the submit button: answered of the questions shown, and the required ones
@@ -187,7 +206,8 @@
     progress();
   });
   form.addEventListener("input", function (event) {
-    if (event.target.tagName === "TEXTAREA") { clearError(event.target); progress(); }
+    // (typing shows or hides a question that depends on this text at once, not on leaving it)
+    if (event.target.tagName === "TEXTAREA") { refresh(); clearError(event.target); progress(); }
   });
   refresh();
   others(null);

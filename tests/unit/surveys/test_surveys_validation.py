@@ -241,6 +241,15 @@ def test_text_refuses_exactly_the_control_and_surrogate_characters():
     assert clean_text("𠮷😀\u200b\u200f\u202e", 10) == ("𠮷😀\u200b\u200f\u202e", None)
 
 
+def test_a_text_of_zero_width_characters_and_spaces_alone_is_no_answer():
+    """As the browser reads it (survey.js): a comment of "\u200b\u200b" was stored, analysed
+    and counted as a comment; a zero-width joiner inside an emoji stays."""
+    assert clean_text("\u200b \u200b\ufeff\u3000", 10) == (None, None)
+    assert clean_text(" \u200b好\u200b ", 10) == ("\u200b好\u200b", None)
+    family = "👨\u200d👩\u200d👧"
+    assert clean_text(family, 10) == (family, None)
+
+
 def test_text_keeps_newlines_and_tabs(defn, answers):
     answers["comment"] = "第一行\n\t第二行"
     assert validate(defn, answers).cleaned["comment"] == "第一行\n\t第二行"
