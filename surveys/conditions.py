@@ -25,17 +25,30 @@ ORDER_OPS: dict[Op, Callable[[Any, Any], bool]] = {
     Op.GTE: operator.ge,
 }
 
+MAX_GROUP_DEPTH = 5
+MAX_GROUP_ITEMS = 50
+
 
 def parse_condition(
-    data: Any, path: str, earlier: Mapping[str, Question], all_ids: frozenset[str]
+    data: Any,
+    path: str,
+    earlier: Mapping[str, Question],
+    all_ids: frozenset[str],
+    depth: int = 0,
 ) -> Condition | ConditionGroup:
-    """Parse one `show_if` node; it may only refer to questions in `earlier`."""
+    """Parse one `show_if` node; it may only refer to questions in `earlier`. Groups nest at
+    most ``MAX_GROUP_DEPTH`` deep and hold at most ``MAX_GROUP_ITEMS`` conditions each (a real
+    questionnaire needs two or three; a machine-made one could otherwise exhaust the stack)."""
     data = _read.mapping(data, path)
     if "all" in data or "any" in data:
         if len(data) != 1:
             raise DefinitionError(path, "all 或 any 只能单独使用一个")
+        if depth >= MAX_GROUP_DEPTH:
+            raise DefinitionError(path, f"all/any 最多嵌套 {MAX_GROUP_DEPTH} 层")
         mode = next(iter(data))
         items = _read.sequence(data[mode], _read.join(path, mode))
+        if len(items) > MAX_GROUP_ITEMS:
+            raise DefinitionError(_read.join(path, mode), f"最多 {MAX_GROUP_ITEMS} 个条件")
         errors: list[DefinitionError] = []
         conditions = [
             _read.attempt(
@@ -45,6 +58,7 @@ def parse_condition(
                 _read.join(_read.join(path, mode), i),
                 earlier,
                 all_ids,
+                depth + 1,
             )
             for i, item in enumerate(items)
         ]

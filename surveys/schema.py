@@ -76,9 +76,41 @@ def load_definition(data: Mapping[str, Any] | str) -> SurveyDefinition:
     return SurveyDefinition(**fields)
 
 
+class YamlRefused(yaml.YAMLError):
+    """YAML that parses but is refused: an alias (``*name``), or nesting too deep to read.
+
+    ``reason`` says why in Chinese; ``line`` is 1-based, or None."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.line = reason, line
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without aliases: a definition never needs them, and a few nested aliases
+    expand to millions of conditions (a "billion laughs" that ties up a worker for minutes)."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201  (PyYAML's signature)
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            raise YamlRefused(f"第 {line} 行：不支持 YAML 别名（*），请把内容写完整", line)
+        return super().compose_node(parent, index)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML (or JSON) text as a definition is read: safe, without aliases, and with
+    nesting too deep to read refused rather than crashing (RecursionError)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader subclass)
+    except RecursionError:
+        raise YamlRefused("嵌套层级过深，无法读取：请检查括号和缩进") from None
+
+
 def _parse_text(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return read_yaml(text)
+    except YamlRefused as exc:
+        raise DefinitionError("", exc.reason) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else ""

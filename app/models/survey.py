@@ -59,6 +59,18 @@ class Survey(TimestampMixin, db.Model):
     def latest_version(self) -> SurveyVersion | None:
         return self.versions[-1] if self.versions else None
 
+    @property
+    def serving(self) -> bool:
+        """Whether new invitations, campaigns and trigger rules may use the survey: it has a
+        published version and is not closed. A survey under revision (draft again) keeps
+        serving its last version, unless it was closed when the revision began: 修订 does not
+        reopen a closed survey, publishing does."""
+        if self.latest_version is None:
+            return False
+        if self.status == SurveyStatus.PUBLISHED:
+            return True
+        return self.status == SurveyStatus.DRAFT and self.closed_at is None
+
     def require_status(self, *allowed: SurveyStatus, action: str) -> None:
         if SurveyStatus(self.status) not in allowed:
             raise InvalidTransition(f"问卷当前为“{self.status_label}”状态，不能{action}")

@@ -93,11 +93,12 @@ def survey_results(f: Filters) -> PageData:
     minimum = min_sample_size()
     if total < minimum:
         page.notes.append(f"答卷少于 {minimum} 份，分布仅供参考。")
+    earlier = _earlier_option_labels(survey)
     for number, question in enumerate(defn.questions, start=1):
         title = f"第 {number} 题 {question.title}"
         answered_it = respondents.get(question.id, 0)
         if question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
-            _choice(page, question, title, counts[question.id], answered_it)
+            _choice(page, question, title, counts[question.id], answered_it, earlier)
         elif question.type in SCALE_RANGES:
             _scale(page, question, title, counts[question.id], answered_it)
         elif question.type is QuestionType.MATRIX:
@@ -107,11 +108,34 @@ def survey_results(f: Filters) -> PageData:
     return page
 
 
-def _choice(page: PageData, q: Any, title: str, counts: dict, answered: int) -> None:
+def _earlier_option_labels(survey: Any) -> dict[tuple[str, str], str]:
+    """(question id, option value) -> the option's label in the newest version that had it, so
+    an option a later version dropped still reads as its customers saw it (微信银行, not
+    wechat-bank)."""
+    out: dict[tuple[str, str], str] = {}
+    for version in reversed(survey.versions):
+        for question in version.definition.get("questions", []):
+            for option in question.get("options", []):
+                out.setdefault((question["id"], option["value"]), option["label"])
+    return out
+
+
+def _choice(
+    page: PageData,
+    q: Any,
+    title: str,
+    counts: dict,
+    answered: int,
+    earlier: dict[tuple[str, str], str],
+) -> None:
     labels = {o.value: o.label for o in q.options}
     seen = {value: n for (_, value), n in counts.items()}
     rows = [(labels[v], seen.get(v, 0)) for v in labels]
-    rows += [(f"{v}（已停用选项）", n) for v, n in seen.items() if v not in labels]
+    rows += [
+        (f"{earlier.get((q.id, v), v)}（已停用选项）", n)
+        for v, n in seen.items()
+        if v not in labels
+    ]
     if len(rows) > MAX_OPTIONS:
         rows = [*rows[:MAX_OPTIONS], ("其他取值", sum(n for _, n in rows[MAX_OPTIONS:]))]
     multiple = q.type is QuestionType.MULTIPLE

@@ -219,7 +219,7 @@ def apply_rules(
     now = utcnow()
     for rule in rules:
         version = rule.survey.latest_version
-        if version is None or rule.survey.status == "closed":
+        if version is None or not rule.survey.serving:
             continue
         due = occurred_at + timedelta(hours=rule.delay_hours)
         if occurred_at < now - MAX_EVENT_AGE:

@@ -22,6 +22,7 @@ from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from surveys import DefinitionError, SurveyDefinition, definition_hash, load_definition
 from surveys.explain import explain, line_of, lines_of
+from surveys.schema import YamlRefused, read_yaml
 from surveys.templates import load_template, template_codes
 
 CODE_MAX = 40
@@ -123,7 +124,9 @@ def frozen_version(version_id: int, content_hash: str) -> FrozenVersion:
 
 def _draft_data(text: str) -> dict:
     try:
-        data = yaml.safe_load(text or "")
+        data = read_yaml(text or "")
+    except YamlRefused as err:
+        raise DefinitionInvalid(err.reason, line=err.line) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -218,8 +221,7 @@ def survey_by_code(code: str) -> Survey:
 def published_version(code: str) -> SurveyVersion:
     """The version new invitations of this survey use; the survey must be published."""
     survey = survey_by_code(code)
-    # A survey being revised (draft again) keeps serving its last published version.
-    if survey.status == SurveyStatus.CLOSED or survey.latest_version is None:
+    if not survey.serving or survey.latest_version is None:
         raise Conflict(f"问卷 {code} 未发布或已关闭", field="survey_code")
     return survey.latest_version
 
@@ -267,6 +269,59 @@ def create_from_template(template: str, *, code: str | None = None, actor: User 
     return create_survey_row(template, code=code, actor=actor)
 
 
+# How a question's kind reads in a message (a matrix adds its scale).
+KIND_NAMES = {
+    "rating": "评分题（1–5 分）",
+    "nps": "推荐度题（0–10 分）",
+    "ces": "费力度题（1–7 分）",
+    "single": "单选题",
+    "multiple": "多选题",
+    "text": "文字题",
+    "matrix": "矩阵题",
+}
+
+
+def _kind(question: dict) -> tuple[str, str | None]:
+    return question["type"], question.get("scale") if question["type"] == "matrix" else None
+
+
+def _kind_name(kind: tuple[str, str | None]) -> str:
+    kind_type, scale = kind
+    name = KIND_NAMES.get(kind_type, kind_type)
+    return f"{name}，按{KIND_NAMES.get(scale, scale)}" if scale else name
+
+
+def _check_kept_kinds(survey: Survey, defn: SurveyDefinition, text: str) -> None:
+    """A question id keeps its type (a matrix its scale) from version to version: dashboards and
+    exports sum answers by question id across versions, so a 1–5 rating turned into a 0–10
+    recommendation under the same id counted the old ratings as detractors. A new question
+    takes a new id."""
+    before: dict[str, tuple[int, tuple[str, str | None]]] = {}
+    for version in survey.versions:  # oldest first: the newest that had the id wins
+        for question in version.definition.get("questions", []):
+            before[question["id"]] = (version.number, _kind(question))
+    found: list[tuple[str, str]] = []
+    for index, question in enumerate(defn.to_dict()["questions"]):
+        if question["id"] not in before:
+            continue
+        number, kind = before[question["id"]]
+        if kind != _kind(question):
+            found.append(
+                (
+                    f"第 {index + 1} 题（{question['id']}）在第 {number} 版是"
+                    f"{_kind_name(kind)}，不能改为{_kind_name(_kind(question))}："
+                    "已有答卷按题目 id 汇总，改变题型会把新旧答案混在一起；请保留原题型，"
+                    f"或给新题目换一个 id（如 {question['id']}_2）",
+                    f"questions[{index}].type",
+                )
+            )
+    if found:
+        lines = lines_of(text, [path for _, path in found])
+        raise DefinitionInvalid.of(
+            [Problem(message, line) for (message, _), line in zip(found, lines, strict=True)]
+        )
+
+
 @transactional
 def update_draft(survey_id: int, *, title: str, description: str, text: str) -> Survey:
     """Save a draft's title, description and definition; the definition must pass the schema
@@ -290,6 +345,7 @@ def update_draft(survey_id: int, *, title: str, description: str, text: str) -> 
         raise DefinitionInvalid(
             f"问卷代码（code）不可修改，应为 {survey.code}", line=line_of(text, "code")
         )
+    _check_kept_kinds(survey, defn, text)
     survey.title = title[:200]
     survey.description = description
     survey.draft_text = text
@@ -297,7 +353,15 @@ def update_draft(survey_id: int, *, title: str, description: str, text: str) -> 
 
 
 def publish_row(survey: Survey, *, actor: User | None) -> SurveyVersion:
+    """Freeze the draft as a new version, or, when it says exactly what the latest version says
+    (修订 then 发布 with nothing changed), put that version back in service without a new
+    number: a version number that moves without a change misleads whoever reads exports."""
     defn = draft_definition(survey)
+    _check_kept_kinds(survey, defn, survey.draft_text)
+    survey.status, survey.closed_at = SurveyStatus.PUBLISHED, None
+    latest = survey.latest_version
+    if latest is not None and latest.definition_hash == definition_hash(defn):
+        return latest
     version = SurveyVersion(
         survey=survey,
         number=len(survey.versions) + 1,
@@ -306,7 +370,6 @@ def publish_row(survey: Survey, *, actor: User | None) -> SurveyVersion:
         published_by_id=actor.id if actor else None,
     )
     db.session.add(version)
-    survey.status = SurveyStatus.PUBLISHED
     db.session.flush()
     return version
 
@@ -336,7 +399,9 @@ def close(survey_id: int) -> Survey:
 
 @transactional
 def reopen_draft(survey_id: int) -> Survey:
-    """Start editing the next version of a published or closed survey."""
+    """Start editing the next version of a published or closed survey. A published one keeps
+    serving its last version meanwhile; a closed one stays closed (``closed_at`` stays set)
+    until the new version is published."""
     survey = get_survey(survey_id)
     survey.require_status(SurveyStatus.PUBLISHED, SurveyStatus.CLOSED, action="修订")
     survey.status = SurveyStatus.DRAFT

@@ -120,3 +120,18 @@ def test_a_full_rollup_rebuild_gives_the_same_results_and_the_scores_table_stays
     filtered = _page(survey="branch-service", channel="sms")
     assert "所选产品、渠道未用于本页" in filtered.notes[0]
     assert filtered.cards[0].value == "2"
+
+
+def test_an_option_a_later_version_dropped_reads_with_its_label(db_session):
+    """It read as its code (wechat-bank（已停用选项）), though earlier versions have its label."""
+    from app.services import surveys
+
+    _save([("HZ01", JAN, _answers(5, 10, "lt10", None, "")) for _ in range(2)])
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    surveys.reopen_draft(survey.id)
+    text = surveys.editable_text(survey)
+    dropped = "\n".join(line for line in text.splitlines() if "value: lt10" not in line)
+    surveys.update_draft(survey.id, title=survey.title, description="", text=dropped + "\n")
+    surveys.publish(survey.id, actor=None)
+    wait = _rows(_page(survey="branch-service"), "q-wait_time")
+    assert "10 分钟以内" not in wait and wait["10 分钟以内（已停用选项）"] == [2, 100.0]

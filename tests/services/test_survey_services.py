@@ -687,3 +687,82 @@ def test_a_token_sealed_under_a_replaced_key_gives_a_new_link(app):
     invitations.deliver(invitation, now=NOON, reminder=True)
     assert invitation.token_hash != invitations.hash_token(issued.url.rsplit("/", 1)[1])
     assert invitations.kept_token(invitation) is not None
+
+
+# Revising a published survey -------------------------------------------------------------------
+
+
+def _published(code: str, template: str = "branch-service"):
+    survey = surveys.create_from_template(template, code=code, actor=None)
+    surveys.publish(survey.id, actor=None)
+    return survey
+
+
+def test_revising_a_closed_survey_does_not_reopen_it_before_a_new_version_is_published():
+    """修订 on a closed survey served new invitations again at once (an audit saw the API
+    answer 201 after 关闭 then 修订)."""
+    survey = _published("closed-then-revised")
+    surveys.close(survey.id)
+    surveys.reopen_draft(survey.id)
+    assert survey.status == "draft" and not survey.serving
+    with pytest.raises(Conflict):
+        surveys.published_version("closed-then-revised")
+    surveys.publish(survey.id, actor=None)  # unchanged: the same version back in service
+    assert survey.serving and survey.closed_at is None
+    assert surveys.published_version("closed-then-revised") is survey.latest_version
+    # a published survey under revision keeps serving its last version meanwhile
+    surveys.reopen_draft(survey.id)
+    assert survey.serving
+    assert surveys.published_version("closed-then-revised").number == 1
+
+
+def test_publishing_an_unchanged_draft_keeps_the_version_number():
+    survey = _published("unchanged-republish")
+    surveys.reopen_draft(survey.id)
+    again = surveys.publish(survey.id, actor=None)
+    assert (again.number, len(survey.versions), survey.status) == (1, 1, "published")
+    surveys.reopen_draft(survey.id)
+    text = surveys.editable_text(survey).replace(
+        "总体而言，您对本次网点服务是否满意？", "总体而言，您对这次网点服务满意吗？"
+    )
+    surveys.update_draft(survey.id, title=survey.title, description="", text=text)
+    assert surveys.publish(survey.id, actor=None).number == 2
+
+
+def test_a_question_id_keeps_its_type_from_version_to_version():
+    """A 1–5 rating turned into a 0–10 recommendation under the same id: the survey dashboard
+    and the export summed the old ratings as NPS points (1, 2, 3 as detractors)."""
+    survey = _published("kept-types")
+    surveys.reopen_draft(survey.id)
+    text = surveys.editable_text(survey)
+    retyped = text.replace("    type: rating\n    metric: csat\n", "    type: nps\n", 1)
+    assert retyped != text
+    with pytest.raises(surveys.DefinitionInvalid) as refused:
+        surveys.update_draft(survey.id, title=survey.title, description="", text=retyped)
+    message = refused.value.problems[0].message
+    assert message.startswith("第 1 题（overall）在第 1 版是评分题（1–5 分），不能改为推荐度题")
+    assert "overall_2" in message
+    assert refused.value.line == retyped.splitlines().index("    type: nps") + 1
+    # a matrix keeps its scale too
+    rescaled = text.replace(
+        "    type: matrix\n    scale: rating\n", "    type: matrix\n    scale: ces\n"
+    )
+    with pytest.raises(surveys.DefinitionInvalid, match="矩阵题，按评分题（1–5 分）"):
+        surveys.update_draft(survey.id, title=survey.title, description="", text=rescaled)
+    # the same question under a new id is a new question: allowed
+    renamed = retyped.replace("  - id: overall\n", "  - id: overall_2\n", 1)
+    renamed = renamed.replace("question: overall,", "question: overall_2,")
+    surveys.update_draft(survey.id, title=survey.title, description="", text=renamed)
+    assert surveys.publish(survey.id, actor=None).number == 2
+
+
+def test_yaml_aliases_and_deep_nesting_are_refused_with_a_message():
+    survey = surveys.create_from_template("branch-service", code="yaml-bombs", actor=None)
+    text = surveys.editable_text(survey)
+    deep = "code: yaml-bombs\nquestions: " + "[" * 3000 + "]" * 3000
+    with pytest.raises(surveys.DefinitionInvalid, match="嵌套层级过深"):
+        surveys.update_draft(survey.id, title=survey.title, description="", text=deep)
+    aliased = text + "extra: &a [1, 2]\nmore: [*a, *a]\n"
+    with pytest.raises(surveys.DefinitionInvalid, match="不支持 YAML 别名") as refused:
+        surveys.update_draft(survey.id, title=survey.title, description="", text=aliased)
+    assert refused.value.line == len(text.splitlines()) + 2

@@ -141,3 +141,26 @@ def test_actions_are_grouped_confirmed_and_clone_has_its_own_box(client, auth):
     html = client.get(url).get_data(as_text=True)
     confirm = unescape(re.search(r'data-confirm="([^"]*)"', html).group(1))
     assert confirm.startswith("确定发布第 2 版吗？") and "仍使用原来的第 1 版" in confirm
+
+
+def test_revise_close_republish_and_clone_say_what_happened(client, auth):
+    url, token = new_draft(client, auth, "bs-states")
+    survey_id = url.rstrip("/").rsplit("/", 1)[1]
+
+    def act(action: str, **data: str) -> str:
+        done = client.post(
+            f"/manager/surveys/{survey_id}/{action}",
+            data={"csrf_token": token, **data},
+            follow_redirects=True,
+        )
+        assert done.status_code == 200
+        return done.get_data(as_text=True)
+
+    assert "已发布第 1 版" in act("publish")
+    act("close")
+    assert "问卷仍处于关闭状态，发布新版本后才会重新发出邀请" in act("reopen")
+    assert "内容与第 1 版相同，未生成新版本；问卷已恢复发布" in act("publish")
+    assert "已进入修订，发布前仍使用上一版" in act("reopen")
+    # a code over 40 characters: said, not "请填写新问卷代码"
+    page = act("clone", code="x" * 60)
+    assert "问卷代码最长 40 个字符" in page and "请填写新问卷代码" not in page

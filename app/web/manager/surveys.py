@@ -38,11 +38,7 @@ HQ = Role.HQ_MANAGER
 def _survey_choices(published_only: bool = False) -> list[SelectChoice]:
     """The surveys by their Chinese titles; the code is added only to tell apart surveys of
     the same title (a clone keeps its original's)."""
-    rows = [
-        s
-        for s in surveys.list_surveys()
-        if not published_only or (s.latest_version and s.status != "closed")
-    ]
+    rows = [s for s in surveys.list_surveys() if not published_only or s.serving]
     titles = Counter(s.title for s in rows)
     return [
         SelectChoice(s.id, s.title if titles[s.title] == 1 else f"{s.title}（{s.code}）")
@@ -111,20 +107,26 @@ def survey_action(survey_id: int, action: str):
     form = CloneForm()
     try:
         if action == "publish":
+            before = surveys.get_survey(survey_id).latest_version
             version = surveys.publish(survey_id, actor=current_user)
-            flash(f"已发布第 {version.number} 版", "success")
+            if version is before:
+                flash(f"内容与第 {version.number} 版相同，未生成新版本；问卷已恢复发布", "success")
+            else:
+                flash(f"已发布第 {version.number} 版", "success")
         elif action == "close":
             surveys.close(survey_id)
             flash("问卷已关闭，不再发出新的邀请", "success")
         elif action == "reopen":
-            surveys.reopen_draft(survey_id)
-            flash("已进入修订，发布前仍使用上一版", "success")
+            if surveys.reopen_draft(survey_id).serving:
+                flash("已进入修订，发布前仍使用上一版", "success")
+            else:
+                flash("已进入修订；问卷仍处于关闭状态，发布新版本后才会重新发出邀请", "success")
         elif form.validate_on_submit():
             copy = surveys.clone(survey_id, code=form.code.data, actor=current_user)
             flash("已复制为新的草稿", "success")
             return redirect(url_for("manager.survey_edit", survey_id=copy.id))
         else:
-            flash("请填写新问卷代码", "error")
+            flash(next(iter(form.code.errors), "请填写新问卷代码"), "error")
     except ServiceError as err:
         flash(err.message, "error")
     return redirect(url_for("manager.survey_edit", survey_id=survey_id))

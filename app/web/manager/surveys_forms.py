@@ -56,7 +56,10 @@ class DraftForm(BaseForm):
 class CloneForm(BaseForm):
     code = StringField(
         "新问卷代码",
-        validators=[DataRequired("请填写新问卷代码"), Length(max=40)],
+        validators=[
+            DataRequired("请填写新问卷代码"),
+            Length(max=40, message="问卷代码最长 40 个字符"),
+        ],
         description="新问卷的代码，不能与已有问卷重复：小写字母、数字、“_”或“-”，最长 40 个字符。",
     )
 

@@ -110,6 +110,31 @@ def test_nested_condition_path():
     assert error_of(data).path == "questions[6].show_if.any[1].item"
 
 
+def test_condition_groups_nest_at_most_five_deep_with_at_most_fifty_conditions():
+    data = sample_data()
+    leaf = {"question": "nps", "op": "answered"}
+    node = leaf
+    for _ in range(5):
+        node = {"all": [node]}
+    data["questions"][6]["show_if"] = node
+    load_definition(data)  # five levels: fine
+    data["questions"][6]["show_if"] = {"any": [node]}
+    err = error_of(data)
+    assert err.path == "questions[6].show_if.any[0].all[0].all[0].all[0].all[0]"
+    assert err.message == "all/any 最多嵌套 5 层"
+    data["questions"][6]["show_if"] = {"any": [leaf] * 51}
+    assert error_of(data).message == "最多 50 个条件"
+
+
+def test_yaml_text_with_aliases_or_too_deep_nesting_is_refused_not_crashed():
+    """A few nested aliases expand to millions of conditions (a save tied up a worker);
+    3,000 nested brackets raised RecursionError, a 500."""
+    err = error_of("code: x\ntitle: t\nquestions: &q []\nagain: *q\n")
+    assert err.message == "第 4 行：不支持 YAML 别名（*），请把内容写完整"
+    err = error_of("code: x\nquestions: " + "[" * 3000 + "]" * 3000)
+    assert err.message == "嵌套层级过深，无法读取：请检查括号和缩进"
+
+
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
