@@ -137,3 +137,18 @@ def test_a_question_the_server_refused_is_never_hidden_by_the_browser(live_serve
     )
     _tap(page, "q_q1", "4")  # a change re-runs the rules: q3's (now false) is overruled
     assert page.locator("#q-q3").is_visible()
+
+
+def test_a_choice_on_an_optional_question_can_be_taken_back(live_server, page):
+    """An optional matrix row (未接触过的可以不选) tapped by mistake could not be cleared: the
+    bank got a score for a service the customer never used."""
+    page.goto(_draft_preview(page, live_server, "skip-clear"))
+    button = page.locator("button.sv-clear[data-clear='q_q4__speed']")
+    assert not button.is_visible()
+    assert page.locator("button.sv-clear[data-clear='q_q1']").count() == 0  # required: none
+    _tap(page, "q_q4__speed", "3")
+    assert button.is_visible() and page.locator("#q-q5").is_visible()
+    button.click()
+    assert page.locator("input[name='q_q4__speed']:checked").count() == 0
+    assert not button.is_visible() and not page.locator("#q-q5").is_visible()
+    assert "已答 0 /" in page.inner_text("#sv-count")

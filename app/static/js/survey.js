@@ -196,6 +196,22 @@
     if (note) { note.hidden = true; }
   }
 
+  // 清除选择 under an optional question (or matrix row) answered by a tap: shown while something
+  // is chosen; pressing it takes the choice back, as if the customer had never tapped.
+  function clearButtons() {
+    form.querySelectorAll(".sv-clear").forEach(function (button) {
+      var name = button.getAttribute("data-clear");
+      button.hidden = !form.querySelector('[name="' + name + '"]:checked');
+    });
+  }
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".sv-clear");
+    if (!button) { return; }
+    var inputs = form.querySelectorAll('[name="' + button.getAttribute("data-clear") + '"]');
+    inputs.forEach(function (el) { el.checked = false; });
+    if (inputs.length) { inputs[0].dispatchEvent(new Event("change", { bubbles: true })); }
+  });
+
   form.addEventListener("change", function (event) {
     clearLimitNote(event);  // (before limit: a tick it takes back must keep its note)
     exclusive(event);  // (before limit: ticking 没有 when N are ticked leaves one, not N + 1)
@@ -203,6 +219,7 @@
     others(event.target);
     refresh();
     clearError(event.target);
+    clearButtons();
     progress();
   });
   form.addEventListener("input", function (event) {
@@ -211,6 +228,7 @@
   });
   refresh();
   others(null);
+  clearButtons();
   summary();
   progress();
 })();
