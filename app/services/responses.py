@@ -71,6 +71,11 @@ class AlreadyAnswered(Conflict):
     code = "already_answered"
 
 
+# A one-time link submitted with nothing answered (a questionnaire of optional questions only)
+# would be used up by an empty response and counted as answered; it is refused instead.
+MSG_NOTHING_ANSWERED = "请至少回答一道题后再提交"
+
+
 class AnswersInvalid(ValidationFailed):
     """Per-question Chinese errors plus the raw answers, so the form can be shown again."""
 
@@ -283,7 +288,7 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
     quick = None  # the answers validated against the posted version, when they are valid
     if posted is not None and token and len(token) <= MAX_TOKEN_LENGTH:
         checked = validate(posted.definition, answers_from_form(posted.definition, form))
-        quick = checked.cleaned if checked.ok else None
+        quick = checked.cleaned if checked.ok and checked.cleaned else None
 
     def accept(run: db_direct.Run) -> Submitted:
         if quick is not None:
@@ -301,6 +306,8 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         result = validate(version.definition, raw)
         if not result.ok:
             raise AnswersInvalid(result.errors, raw)
+        if not result.cleaned:  # (every question optional and none answered)
+            raise AnswersInvalid({result.visible[0]: MSG_NOTHING_ANSWERED}, raw)
         values = {
             "invitation_id": target.id,
             "version_id": version.id,

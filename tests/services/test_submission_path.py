@@ -289,3 +289,28 @@ def test_a_link_whose_message_could_not_be_delivered_can_still_be_answered(versi
     responses.submit_link(token, _form(token, score="5", comment="", version=version), now=MOMENT)
     intake = db.session.scalar(select(Intake).where(Intake.invitation_id == issued.invitation.id))
     assert intake is not None
+
+
+def test_a_link_submitted_with_nothing_answered_is_refused_and_stays_usable():
+    """A questionnaire of optional questions only: an empty submission used the one-time link
+    up with a blank response counted as answered."""
+    from app.services import surveys
+
+    survey = surveys.create_from_template("branch-service", code="all-optional", actor=None)
+    text = (
+        "code: all-optional\nquestions:\n"
+        "  - {id: overall, type: rating, required: false, title: 您对本次服务满意吗？}\n"
+        "  - {id: comment, type: text, required: false, title: 还有什么建议？}\n"
+    )
+    surveys.update_draft(survey.id, title="选填问卷", description="", text=text)
+    surveys.publish(survey.id, actor=None)
+    token = factories.survey_link("OPT001", survey_code="all-optional", now=MOMENT)[0]
+    for version in (False, True):  # the page's one-statement path and the ORM path alike
+        link = responses.open_link(token, now=MOMENT)
+        form = {responses.VERSION_FIELD: link.version_key} if version else {}
+        with pytest.raises(responses.AnswersInvalid) as refused:
+            responses.submit_link(token, {**form, "q_overall": "", "q_comment": " "}, now=MOMENT)
+        assert refused.value.fields == {"overall": "请至少回答一道题后再提交"}
+    assert db.session.scalar(select(func.count(Intake.id))) == 0
+    submitted = responses.submit_link(token, {"q_comment": "挺好"}, now=MOMENT)
+    assert db.session.get(Intake, submitted.intake_id) is not None

@@ -226,6 +226,15 @@
     // (typing shows or hides a question that depends on this text at once, not on leaving it)
     if (event.target.tagName === "TEXTAREA") { refresh(); clearError(event.target); progress(); }
   });
+  // One press sends the answers once: a second tap while the page is on its way showed the
+  // customer 您已提交过本问卷 instead of the thank-you page. (Re-enabled when the browser's back
+  // button brings this page back from its cache.)
+  var submit = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", function () {
+    if (submit) { window.setTimeout(function () { submit.disabled = true; }, 0); }
+  });
+  window.addEventListener("pageshow", function () { if (submit) { submit.disabled = false; } });
+
   refresh();
   others(null);
   clearButtons();
