@@ -218,6 +218,15 @@ def survey_by_code(code: str) -> Survey:
     return survey
 
 
+def version_by_number(code: str, number: int | None) -> SurveyVersion:
+    """One published version of a survey, by its number (1, 2, …)."""
+    survey = survey_by_code(code)
+    found = next((v for v in survey.versions if v.number == number), None)
+    if found is None:
+        raise NotFound(f"问卷 {code} 没有第 {number} 版", field="number")
+    return found
+
+
 def published_version(code: str) -> SurveyVersion:
     """The version new invitations of this survey use; the survey must be published."""
     survey = survey_by_code(code)

@@ -115,6 +115,7 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
     "api.list_branches": (),
     "api.list_products": (),
     "api.list_surveys": (),
+    "api.get_survey_version": (),
     "api.create_complaint": ("complaints:write",),
     "api.get_complaint": ("complaints:read",),
     "api.put_customer": ("customers:write",),

@@ -62,6 +62,34 @@ def test_surveys_lists_the_five_templates(client):
     assert client.get("/api/v1/surveys").status_code == 401
 
 
+def test_a_versions_questions_can_be_read_to_interpret_its_answers(client):
+    """A data warehouse reads answers keyed by question id and survey_version; it had no way to
+    learn what those questions were."""
+    from app.services import surveys
+
+    listed = client.get("/api/v1/surveys", headers=bearer("responses:read")).get_json()
+    branch = next(item for item in listed["items"] if item["code"] == "branch-service")
+    assert branch["serving"] is True and branch["version"] == 1
+    reply = client.get("/api/v1/surveys/branch-service/versions/1", headers=bearer("metrics:read"))
+    assert reply.status_code == 200
+    data = reply.get_json()
+    assert (data["code"], data["version"]) == ("branch-service", 1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00", data["published_at"])
+    overall = data["definition"]["questions"][0]
+    assert (overall["id"], overall["type"]) == ("overall", "rating")
+    assert overall["title"] == "总体而言，您对本次网点服务是否满意？"
+    for missing in ("2", "0", "x", "9" * 12):
+        gone = client.get(f"/api/v1/surveys/branch-service/versions/{missing}", headers=bearer(""))
+        assert gone.status_code == 404 and gone.get_json()["error"]["code"]
+    assert client.get("/api/v1/surveys/nope/versions/1", headers=bearer("")).status_code == 404
+    assert client.get("/api/v1/surveys/branch-service/versions/1").status_code == 401
+    # a closed survey is listed as not serving
+    survey = surveys.survey_by_code("branch-service")
+    surveys.close(survey.id)
+    listed = client.get("/api/v1/surveys", headers=bearer("responses:read")).get_json()
+    assert not next(i for i in listed["items"] if i["code"] == "branch-service")["serving"]
+
+
 def test_invitation_link_comes_from_public_base_url_and_only_its_hash_is_stored(app, client):
     reply = client.post(
         "/api/v1/invitations",

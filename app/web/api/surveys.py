@@ -25,6 +25,20 @@ class SurveyOut(BaseModel):
     status: Literal["draft", "published", "closed"]
     version: int | None = Field(description="latest published version number")
     questions: int
+    serving: bool = Field(
+        description="whether new invitations, campaigns and trigger rules may use it now (a "
+        "published survey under revision keeps serving its last version; a closed one does not)"
+    )
+
+
+class SurveyVersionOut(BaseModel):
+    code: str
+    version: int
+    published_at: datetime
+    definition: dict[str, Any] = Field(
+        description="the frozen questionnaire: title, intro, questions (id, type, title, "
+        "options, items, scale, show_if …); a response's answers are keyed by these question ids"
+    )
 
 
 class SurveyList(BaseModel):
@@ -173,9 +187,31 @@ def list_surveys():
                 status=s.status,
                 version=latest.number if latest else None,
                 questions=len(latest.definition["questions"]) if latest else 0,
+                serving=s.serving,
             )
         )
     return SurveyList(items=items)
+
+
+@endpoint(
+    "/v1/surveys/<code>/versions/<number>",
+    "GET",
+    summary="问卷某一版本的题目定义",
+    scope=None,
+    responses={200: SurveyVersionOut, 404: ErrorBody, **ERRORS},
+    tags=["surveys"],
+)
+def get_survey_version(code: str, number: str):
+    """What the questions of one published version were, so that a data warehouse can read the
+    answers of ``GET /api/v1/responses`` (keyed by question id, with ``survey_version``)."""
+    wanted = int(number) if number.isdigit() and len(number) <= 6 else None
+    version = surveys.version_by_number(code, wanted)
+    return SurveyVersionOut(
+        code=code,
+        version=version.number,
+        published_at=responses_query.local(version.published_at),
+        definition=version.definition,
+    )
 
 
 @endpoint(
