@@ -50,7 +50,7 @@ CHANNEL_LABELS = {
     Channel.APP: "手机银行",
     Channel.WECHAT: "微信",
     Channel.REGULATOR: "监管转办",
-    Channel.SURVEY: "满意度调查",
+    Channel.SURVEY: "满意度调查转投诉",  # (as the dashboards and the annual disclosure say)
 }
 
 
@@ -335,6 +335,13 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
         """Still being handled (the desk's 全部在办), as opposed to closed, withdrawn, declined."""
         return Status(self.status) in OPEN
 
+    @property
+    def handler_text(self) -> str:
+        """What the queue and the case page show as 处理人 when nobody is assigned: a case in
+        work is 待分派; a decided or finished one is not waiting for a handler ("—", not
+        待分派 beside 已作出处理决定)."""
+        return "待分派" if self.is_open and Status(self.status) not in DECIDED_STATES else "—"
+
     def allowed_actions(self) -> list[str]:
         return [a for a, (sources, _) in TRANSITIONS.items() if Status(self.status) in sources]
 
@@ -403,6 +410,22 @@ def first_decided_in_time_clause() -> Any:
         (or_(told.is_(None), told < decided), case((excused, 1), else_=0)),
         (told <= due, 1),
         else_=0,
+    )
+
+
+def first_decision_pending_clause(now: datetime) -> Any:
+    """SQL for ``complaint_clock.notice_pending(*first_decision(c), excused=c.notice_excused,
+    now=now)``: the first decision made by a deadline still ahead and not yet proven told,
+    neither in time nor late yet."""
+    due, decided, told = first_decision_clause()
+    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == Status.WITHDRAWN)
+    return and_(
+        decided.is_not(None),
+        due.is_not(None),
+        decided <= due,
+        due >= now,
+        or_(told.is_(None), told < decided),
+        ~excused,
     )
 
 

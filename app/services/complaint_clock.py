@@ -160,6 +160,24 @@ def decided_in_time(
     return communicated <= due
 
 
+def notice_pending(
+    due: datetime | None,
+    decided: datetime | None,
+    communicated: datetime | None,
+    *,
+    excused: bool = False,
+    now: datetime,
+) -> bool:
+    """Decided by the deadline, not yet proven communicated (nor excused), and the deadline is
+    still ahead: the customer can still be told in time, so the case is neither in time nor
+    late yet (未到期，待告知). ``decided_in_time`` is False for it; every timeliness figure
+    leaves it out (it is still in progress) until the notice is recorded or the deadline
+    passes, when ``decided_in_time`` decides. SQL twin: ``first_decision_pending_clause``."""
+    if decided is None or due is None or excused or decided > due or due < now:
+        return False
+    return communicated is None or communicated < decided  # (that told an earlier decision)
+
+
 def review_request_in_time(decided_on: date, requested_on: date) -> bool:
     """A review must be requested in writing within 30 days of the decision (Art. 23)."""
     return requested_on <= decided_on + timedelta(days=REVIEW_REQUEST_WINDOW_DAYS)

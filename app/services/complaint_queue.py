@@ -32,7 +32,8 @@ QUEUES = {
     "mine": "我的",
     "branch": "本机构",
     "unassigned": "待分派",
-    "due_soon": "即将到期",
+    # (the workbench's card says the same: "即将到期" there read as another figure)
+    "due_soon": f"{clock.DUE_SOON_DAYS} 天内到期",
     "overdue": "已超期",
     "major": "重大投诉",
     "all": "全部（含已办结）",
@@ -162,6 +163,7 @@ class ListedCase(NamedTuple):
     awaiting_notice = Complaint.awaiting_notice
     deadline_running = Complaint.deadline_running
     is_open = Complaint.is_open
+    handler_text = Complaint.handler_text
     status_label = Complaint.status_label
     channel_label = Complaint.channel_label
     major_reason_label = Complaint.major_reason_label
@@ -219,7 +221,9 @@ def filtered(stmt: Select, filters: Filters, user: User) -> Select:
     if filters.channel:
         stmt = stmt.where(Complaint.channel == filters.channel)
     if filters.code_business:
-        stmt = stmt.where(Complaint.code_business.startswith(filters.code_business))
+        stmt = stmt.where(  # (a typed % or _ is a character, not a wildcard)
+            Complaint.code_business.startswith(filters.code_business, autoescape=True)
+        )
     if filters.received_from:
         stmt = stmt.where(Complaint.received_at >= _day_start(filters.received_from))
     if filters.received_to:
@@ -354,8 +358,8 @@ def queue_rows(cases: Iterable[Complaint | ListedCase], now: datetime) -> list[Q
                 branch=names.branch(c.branch_id) or "—",
                 status=c.status,
                 status_label=c.status_label,
-                # (a finished case nobody was assigned to is not waiting for anyone)
-                assignee=names.user(c.assignee_id) or ("待分派" if c.is_open else "—"),
+                # (a decided or finished case nobody was assigned to is not waiting for anyone)
+                assignee=names.user(c.assignee_id) or c.handler_text,
                 band=band,
                 deadline=_deadline(band, left),
                 due_on=_due_on(c.status, due) if due else "",

@@ -20,7 +20,12 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
-from app.models.complaint import CLOCK_RUNNING, deadline_running_clause, first_decision_clause
+from app.models.complaint import (
+    CLOCK_RUNNING,
+    deadline_running_clause,
+    first_decision_clause,
+    first_decision_pending_clause,
+)
 from app.models.rollup import ComplaintSliceRollup
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
@@ -30,7 +35,10 @@ from nlp import load_taxonomy
 
 # The counters the complaint rollups keep, read from where the rollups are written.
 COUNTS = COMPLAINT_COUNTS
-LIVE = ("overdue_open",)  # open cases past their deadline (deadline in the period), live
+# live: open cases past their deadline (deadline in the period); decisions of the period not
+# yet told whose deadline is still ahead (not due yet: the rollup counts them decided, not on
+# time; the rate leaves them out until they are told or their deadline passes)
+LIVE = ("overdue_open", "notice_pending")
 BUCKET_LABELS = {
     "days_0_5": "0–5 天",
     "days_6_15": "6–15 天",
@@ -61,8 +69,9 @@ class Counts:
 
     @property
     def due(self) -> int:
-        """Cases the timeliness rate counts: decided, plus open ones already past deadline."""
-        return self.decided + self.overdue_open
+        """Cases the timeliness rate counts: decided (less those not yet told whose deadline is
+        still ahead), plus open ones already past deadline."""
+        return max(self.decided - self.notice_pending, 0) + self.overdue_open
 
     @property
     def in_time_share(self) -> float | None:
@@ -101,15 +110,19 @@ def _with_overdue(
 ) -> list[tuple[tuple, Counts]]:
     """The rollup rows plus, per the same key, the open cases already past their deadline."""
     found = _rows(f, dims, regulator)
-    overdue = overdue_open(f, dims, regulator)
-    if not overdue:
+    live = {
+        "overdue_open": overdue_open(f, dims, regulator),
+        "notice_pending": notice_pending(f, dims, regulator),
+    }
+    if not any(live.values()):
         return found
     index = {key: counts for key, counts in found}
-    for key, n in overdue.items():
-        if key not in index:
-            index[key] = Counts()
-            found.append((key, index[key]))
-        index[key].values["overdue_open"] += n
+    for name, counted in live.items():
+        for key, n in counted.items():
+            if key not in index:
+                index[key] = Counts()
+                found.append((key, index[key]))
+            index[key].values[name] += n
     return found
 
 
@@ -155,6 +168,27 @@ def overdue_open(
         Complaint.due_at >= day_start(f.start),
         Complaint.due_at < end,
     )
+    return _counted(stmt, f, dims, regulator)
+
+
+def notice_pending(
+    f: Filters, dims: tuple[str, ...] = (), regulator: bool | None = None
+) -> dict[tuple, int]:
+    """Cases whose first decision falls in the range, not yet proven told, with the deadline
+    still ahead (``complaint_clock.notice_pending``), per ``dims`` (``day``: the local day of
+    the decision, where the rollup counts it)."""
+    decided = first_decision_clause()[1]
+    stmt = select(decided, *(OVERDUE_COLUMNS[d] for d in dims if d != "day")).where(
+        *first_decided_in(f), first_decision_pending_clause(utcnow())
+    )
+    return _counted(stmt, f, dims, regulator)
+
+
+def _counted(
+    stmt: Any, f: Filters, dims: tuple[str, ...], regulator: bool | None
+) -> dict[tuple, int]:
+    """The rows of ``stmt`` (a moment, then the columns of ``dims`` but ``day``) in the
+    filters' scope, counted per ``dims`` (``day``: the moment's local day)."""
     stmt = narrowed(stmt, f)
     if regulator is not None:
         stmt = stmt.where(
@@ -166,7 +200,7 @@ def overdue_open(
         key = []
         for d in dims:
             if d == "day":
-                key.append(local_day(row.due_at))
+                key.append(local_day(row[0]))
             elif d.startswith("code_"):
                 key.append(next(rest) or "")
             else:
@@ -331,8 +365,39 @@ def customers_by_child(f: Filters) -> dict[str, int]:
 
 def overdue_now(f: Filters) -> int:
     """Open complaints whose legal deadline has passed (a live count, not a rollup)."""
-    stmt = select(func.count(Complaint.id)).where(
+    return sum(overdue_now_parts(f).values())
+
+
+@dataclass
+class OverdueNow:
+    """The complaints past their legal deadline now, by what they wait for: a decision of the
+    handler they are assigned to, a handler (unassigned), or, decided already, the notice of
+    the decision to the customer or the decision of a review the customer asked for (the
+    deadline still runs)."""
+
+    assigned: int = 0
+    unassigned: int = 0
+    decided: int = 0
+
+    def values(self) -> tuple[int, int, int]:
+        return self.assigned, self.unassigned, self.decided
+
+
+def overdue_now_parts(f: Filters) -> OverdueNow:
+    """``overdue_now`` split as the 处理人员 page needs it (its 当前在办 counts only the
+    undecided cases of a handler), so that the two live figures can be reconciled."""
+    decided = Complaint.decided_at.is_not(None)
+    unassigned = Complaint.assignee_id.is_(None)
+    stmt = select(decided, unassigned, func.count(Complaint.id)).where(
         deadline_running_clause(), Complaint.due_at < utcnow()
     )
-    stmt = narrowed(stmt, f)
-    return db.session.scalar(stmt) or 0
+    stmt = narrowed(stmt, f).group_by(decided, unassigned)
+    out = OverdueNow()
+    for is_decided, is_unassigned, n in db.session.execute(stmt):
+        if is_decided:
+            out.decided += n
+        elif is_unassigned:
+            out.unassigned += n
+        else:
+            out.assigned += n
+    return out

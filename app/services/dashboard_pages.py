@@ -33,6 +33,9 @@ class Table:
     # (row, column) -> the complaint drill-down's extra arguments listing the cases behind
     # that cell (e.g. {"decider": "7"}); the page's filters are added to them
     drills: dict[tuple[int, int], dict[str, str]] = field(default_factory=dict)
+    # column -> decimals shown on screen ("3.90" beside "3.91", not "3.9"); exports keep the
+    # numbers as they are
+    digits: dict[int, int] = field(default_factory=dict)
 
     def add(self, row: list[Any], *, too_small: bool = False) -> None:
         self.rows.append(row)
@@ -77,6 +80,7 @@ class Chart:
     y_title: str = ""
     x_title: str = ""
     y_range: tuple[float, float] | None = None
+    y2_range: tuple[float, float] | None = None  # a right-hand axis of percentages
     table_below: bool = False  # a wide table: shown full width below the charts, not inside
     counts: bool = False  # hbar values are counts (integer ticks)
     good: str = ""  # heatmap: "high" or "low", the end that is good (drawn green; the bad end red)
@@ -89,6 +93,10 @@ class Chart:
     # enough): those points are drawn hollow and grey, and the legend says what that means
     thin: list[str] = field(default_factory=list)
     thin_legend: str = ""
+    # xy lines of counts: the hover note of the last period when the range cuts it (the month
+    # still running): its stretch of line is drawn dashed to a hollow point, so that a month of
+    # six days is not read as a collapse; "" when the last period is whole
+    partial_last: str = ""
 
 
 @dataclass
@@ -163,9 +171,10 @@ def overview(f: Filters) -> PageData:
         Card(
             "法定时限内处理",
             pct(comp.in_time_share),
-            f"已决定 {comp.decided} 件，超期未决 {comp.overdue_open} 件计为超时",
+            # (时限在所选期间内届满的: not the live 当前超期未决 beside it)
+            f"已决定 {comp.decided} 件，期内超期未决 {comp.overdue_open} 件计为超时",
         ),
-        Card("当前超期未决", str(dc.overdue_now(f)), "实时统计", link="complaints"),
+        _overdue_card(f),
     ]
     periods = [g.label for g in trend]
     t = page.table(Table("satisfaction_trend", "满意度趋势", ["期间", *sat_columns()]))
@@ -217,6 +226,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
                 "作出决定（件）",
                 "时限内决定并告知（件）",
                 "超期未决（件）",
+                "已决定待告知（未到期）（件）",  # (not due yet: outside the share)
                 "时限内占比（%）",
             ],
         )
@@ -233,6 +243,7 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
                 c.decided,
                 c.decided_in_time,
                 c.overdue_open,
+                c.notice_pending,
                 r(c.in_time_share, 1, 100),
             ]
         )
@@ -302,6 +313,24 @@ def _sentiment_trend(page: PageData, f: Filters) -> None:
     )
 
 
+def overdue_parts_text(parts: dc.OverdueNow) -> str:
+    """What the live overdue figure is made of, so that it reconciles with 处理人员's
+    "其中已超期" (a handler's undecided cases only)."""
+    words = [
+        (parts.assigned, "已分派未决定"),
+        (parts.unassigned, "未分派"),
+        (parts.decided, "已决定待告知或核查中"),
+    ]
+    return "，".join(f"{label} {n} 件" for n, label in words if n)
+
+
+def _overdue_card(f: Filters) -> Card:
+    parts = dc.overdue_now_parts(f)
+    breakdown = overdue_parts_text(parts)
+    sub = "实时统计，不受日期范围影响" + (f"：{breakdown}" if breakdown else "")
+    return Card("当前超期未决", str(sum(parts.values())), sub, link="complaints")
+
+
 def _problems(page: PageData, f: Filters) -> None:
     """Problems verified vs open, once the closure module's table exists (read guarded)."""
     try:
@@ -328,11 +357,13 @@ def _problems(page: PageData, f: Filters) -> None:
         Problem.override_reason.is_(None),
     )
     open_n = count(Problem.status != "closed")
+    # "closed / all", read as "3 of 15" (the card said "3 / 12", closed over open, which
+    # every reader took for 3 of 12)
     page.cards.append(
         Card(
             "问题整改",
-            f"{closed} / {open_n}",
-            f"已闭环（其中验证通过 {verified}）/ 在办",
+            f"{closed} / {closed + open_n}",
+            f"已闭环 / 问题总数；在办 {open_n}，已闭环中验证通过 {verified}",
             link="problems",
         )
     )

@@ -74,11 +74,29 @@ def period_label(start: date, grain: str, within: Filters | None = None) -> str:
     if within is None:
         return label
     last = period_last_day(start, grain)
+    if within.end < last and within.start > start:  # cut at both ends: "2026-09（15日至20日）"
+        cut = f"{_day_text(within.start, grain)}至{_day_text(within.end, grain)}"
+        return f"{label}（{cut}）"
     if within.end < last:
         return f"{label}（至{_day_text(within.end, grain)}）"
     if within.start > start:
         return f"{label}（自{_day_text(within.start, grain)}）"
     return label
+
+
+def cut_last_period(f: Filters) -> str:
+    """When the range ends inside its last period (the month still running), what a count
+    line's last point should say about it: "本期仅含 6 天（全期 31 天），次数不宜与整期比较";
+    "" when the last period is whole or is the only one (nothing drawn before it to compare)."""
+    starts = periods(f)
+    if len(starts) < 2:
+        return ""
+    last = starts[-1]
+    end = period_last_day(last, f.grain)
+    if f.end >= end:
+        return ""
+    days, whole = (f.end - last).days + 1, (end - last).days + 1
+    return f"本期仅含 {days} 天（全期 {whole} 天），次数不宜与整期比较"
 
 
 def _day_text(day: date, grain: str) -> str:
@@ -355,7 +373,7 @@ def questions(f: Filters) -> list[dict[str, Any]]:
 
 
 # each scale with its range, so a mean of 4.89 (CES, 1–7) is not read against 3.79 (1–5)
-SCALE_NAMES = {"rating": "满意度 1–5 分", "ces": "费力度 CES 1–7 分", "nps": "推荐度 NPS 0–10 分"}
+SCALE_NAMES = {"rating": "满意度 1–5 分", "ces": "省力度 CES 1–7 分", "nps": "推荐度 NPS 0–10 分"}
 
 
 def question_titles() -> dict[tuple[int, str], str]:

@@ -25,7 +25,10 @@ from app.services.errors import ValidationFailed
 from app.services.rollups import day_start
 from surveys.scoring import half_up
 
-QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
+# ASCII digits only (``\d`` took full-width ２０２６), the whole value (``$`` let a trailing
+# newline through)
+QUARTER_RE = re.compile(r"([0-9]{4})Q([1-4])", re.ASCII)
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # (the years a date filter accepts)
 
 
 def current_quarter() -> str:
@@ -43,10 +46,14 @@ def recent_quarters(n: int = 8) -> list[str]:
 
 
 def quarter_range(quarter: str) -> tuple[date, date]:
-    match = QUARTER_RE.match((quarter or "").strip())
+    """(first day, last day) of a quarter written ``YYYYQn`` (ASCII, nothing around it, a year
+    from 2000 to 2099), else ValidationFailed in Chinese."""
+    match = QUARTER_RE.fullmatch(quarter or "")
     if not match:
         raise ValidationFailed("季度格式应为 2026Q3 这样的形式", field="quarter")
     year, q = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed(f"季度须在 {FIRST_YEAR}Q1 至 {LAST_YEAR}Q4 之间", field="quarter")
     start = date(year, 3 * q - 2, 1)
     end = (date(year + (q == 4), (3 * q) % 12 + 1, 1)) - timedelta(days=1)
     return start, end
@@ -111,6 +118,7 @@ TIMELINESS_COLUMNS = [
     "作出决定（件）",
     "法定时限内决定并告知（件）",
     "超期未决（件）",
+    "已决定待告知（未到期）（件）",
     "时限内占比（%）",
     "平均处理天数",
     "重大投诉（件）",
@@ -119,7 +127,9 @@ TIMELINESS_COLUMNS = [
 ]
 OVERDUE_NOTE = (
     "超期未决：法定处理期限在本期内且已届满（截至期末，本期未结束时截至当前）、至今仍未作出决定的"
-    "投诉，与看板口径相同；时限内占比 = 法定时限内决定并告知客户 ÷（作出决定 + 超期未决）"
+    "投诉，与看板口径相同；已决定待告知（未到期）：已作出决定、尚未告知客户且法定期限未届满的投诉，"
+    "尚未到期，不计入时限内占比（届满仍未告知的计为超时）；时限内占比 = 法定时限内决定并告知客户 ÷"
+    "（作出决定 − 已决定待告知（未到期） + 超期未决）"
 )
 
 
@@ -131,6 +141,7 @@ def _timeliness_row(label: tuple[str, str], c: dc.Counts) -> list:
         c.decided,
         c.decided_in_time,
         c.overdue_open,
+        c.notice_pending,
         _pct(c.in_time_share),
         _days(c.mean_days),
         c.major,
@@ -200,19 +211,18 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
 
 def _in_time(c: Complaint, now: datetime) -> str:
     """Whether a case was decided inside its legal deadline; an undecided one says why not.
-    A case a review reopened is judged on its first decision (the review has its own clock)."""
-    if c.first_decided_at is not None:
-        in_time = clock.decided_in_time(*first_decision(c), excused=c.notice_excused)
-        return "是" if in_time else "否"
-    if c.awaiting_notice:  # decided, not yet communicated: the deadline still runs
-        if c.due_at is not None and c.due_at < now:
-            return "否（处理决定未在时限内告知客户）"
-        return "已作出决定，待告知客户（未到期）"
-    if c.decided_at is not None:
-        in_time = clock.decided_in_time(
-            c.due_at, c.decided_at, c.decision_notified_at, excused=c.notice_excused
-        )
-        return "是" if in_time else "否"
+    A case a review reopened is judged on its first decision (the review has its own clock); a
+    decision not yet told with its deadline ahead is not due yet (``clock.notice_pending``, as
+    the 处理时效 sheet, the ledger and the dashboards count it)."""
+    first = first_decision(c)
+    if first.decided is not None:
+        if clock.notice_pending(*first, excused=c.notice_excused, now=now):
+            return "已作出决定，待告知客户（未到期）"
+        if clock.decided_in_time(*first, excused=c.notice_excused):
+            return "是"
+        if c.first_decided_at is None and c.awaiting_notice and not c.notice_excused:
+            return "否（处理决定未在时限内告知客户）"  # (the deadline passed untold)
+        return "否"
     if c.status in FINAL:
         return "不适用（未作决定即终结）"
     if not c.clock_running:

@@ -143,7 +143,7 @@ EXPORT_HEADER = [
     "客户姓名",
     "满意度(CSAT)",
     "推荐度(NPS)",
-    "费力度(CES)",
+    "省力度(CES，越高越轻松)",
     "满意度指数",
     "低分客户",
     "意见（已脱敏）",
@@ -164,7 +164,8 @@ def _export_table(f: ResponseFilter) -> tuple[list[str], list[list[Any]], int]:
             selectinload(Response.customer),
         )
         .order_by(Response.submitted_at, Response.id)
-        .limit(EXPORT_LIMIT)
+        # (no LIMIT: export_responses refuses over EXPORT_LIMIT; a cut here dropped the
+        # newest answers without a word)
     )
     rows = []
     for r in db.session.scalars(stmt):
@@ -197,10 +198,17 @@ def _export_table(f: ResponseFilter) -> tuple[list[str], list[list[Any]], int]:
 def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes, int]:
     """CSV (UTF-8 with BOM, opens in Excel) or XLSX of the filtered responses, masked and
     formula-neutralised; filtered to one survey, it adds a column per question (free text
-    masked like the comment). The export is written to the audit log. Returns (content, row
-    count)."""
+    masked like the comment). More than EXPORT_LIMIT responses is refused (ValidationFailed
+    naming the count), never cut. The export is written to the audit log with the rows the
+    file holds. Returns (content, row count)."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed("导出格式须为 CSV 或 XLSX", field="format")
+    total = paging.count(_filtered(f))
+    if total > EXPORT_LIMIT:
+        raise ValidationFailed(
+            f"符合条件的答卷共 {total} 份，超过单次导出上限 {EXPORT_LIMIT} 份，"
+            "请缩小日期范围或增加筛选条件后再导出"
+        )
     header, rows, question_count = _export_table(f)
     if fmt == "csv":
         buffer = io.StringIO()

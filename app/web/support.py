@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import date, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Request, Response, abort, request, send_from_directory, url_for
@@ -142,11 +143,19 @@ def favicon():
 
 
 def download(body: bytes, fmt: str, stem: str) -> Response:
-    """An export file (``fmt`` one of DOWNLOAD_TYPES) that the browser saves as ``stem.fmt``."""
+    """An export file (``fmt`` one of DOWNLOAD_TYPES) that the browser saves as ``stem.fmt``.
+    The header's ``filename`` keeps printable ASCII only (no quote, backslash or control
+    character: a newline in it was a 500, a non-Latin-1 character broke the response); a name
+    that needed changing is also given whole as RFC 5987 ``filename*`` (UTF-8), e.g. Chinese."""
+    name = f"{stem}.{fmt}"
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\;' else "_" for ch in name)
+    disposition = f'attachment; filename="{fallback}"'
+    if fallback != name:
+        disposition += f"; filename*=UTF-8''{quote(name, safe='')}"
     return Response(
         body,
         mimetype=DOWNLOAD_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+        headers={"Content-Disposition": disposition},
     )
 
 

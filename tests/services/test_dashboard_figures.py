@@ -212,3 +212,17 @@ def test_a_period_the_range_cuts_says_so_in_its_label(answers):
     ]
     whole = dashboard_filters.parse({"from": "2026-01-01", "to": "2026-02-28"})
     assert [g.label for g in metrics.satisfaction_trend(whole)] == ["2026-01", "2026-02"]
+
+
+def test_a_period_cut_at_both_ends_names_both_days():
+    """15–20 September was labelled 2026-09（至20日）: read as the month up to the 20th, its
+    count looked like a drop."""
+    f = dashboard_filters.Filters(start=date(2026, 9, 15), end=date(2026, 9, 20))
+    assert metrics.period_label(date(2026, 9, 1), "month", f) == "2026-09（15日至20日）"
+    week = dashboard_filters.Filters(start=date(2026, 9, 30), end=date(2026, 10, 1), grain="week")
+    label = metrics.period_label(date(2026, 9, 28), "week", week)
+    assert label == "2026-09-28周（9月30日至10月1日）"
+    quarter = dashboard_filters.Filters(start=date(2026, 8, 2), end=date(2026, 8, 9))
+    assert metrics.period_label(date(2026, 7, 1), "quarter", quarter) == (
+        "2026年第3季度（8月2日至8月9日）"
+    )

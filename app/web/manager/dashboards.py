@@ -83,8 +83,8 @@ def dashboard_export(name: str, table: str, fmt: str):
     if fmt not in DOWNLOAD_TYPES:
         abort(404)
     filters, error = _filters()
-    if error:
-        abort(422)
+    if error:  # (the 422 page says what is wrong, e.g. 结束日期格式应为 YYYY-MM-DD)
+        raise ValidationFailed(f"{error}，未导出。请修改筛选条件后重试。")
     data = _build(name, filters)
     if table not in data.tables:
         abort(404)
@@ -124,6 +124,10 @@ def dashboard_drill(kind: str):
     if "decider" in extra:
         extra.pop("holder", None)  # (one person list at a time: the decisions win)
     fmt = request.args.get("format")
+    if fmt in DOWNLOAD_TYPES and (error or notice):  # (the list shows the default period and
+        # says so; a file must not: it would cover what was not asked for)
+        problem = error or "链接中的处理人员无效"
+        raise ValidationFailed(f"{problem}，未导出。请修改筛选条件后重试。")
     limit = 5000 if fmt in DOWNLOAD_TYPES else drill.PAGE_SIZE
     page = (
         drill.responses(filters, page=page_no, limit=limit)
@@ -178,6 +182,7 @@ def regulator_report_page():
             quarters=regulator_report.recent_quarters(),
             tabs=TABS,
         ), 422
+    quarter = f"{start.year}Q{(start.month + 2) // 3}"  # (rebuilt: never the raw input)
     if request.args.get("download") == "1":
         body = regulator_report.build(quarter)
         return download(body, "xlsx", f"kesheng-complaints-{quarter}")

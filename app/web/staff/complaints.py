@@ -19,7 +19,7 @@ from app.models.complaint import (
     Complaint,
 )
 from app.security import uploads
-from app.services import analysis, complaints, dashboard_filters, exports, notify, org
+from app.services import analysis, complaints, dashboard_filters, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_evidence as evidence
@@ -327,9 +327,10 @@ LEDGER_ROLES = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 LEDGER_ARGS = ("queue", "q", "status", "channel", "code_business", "received_from", "received_to")
 
 
-def _asked_filters() -> queue.Filters:
+def _asked_filters(strict: bool = False) -> queue.Filters:
     """The list's filters from the address; a received date that is not one is left out, with a
-    message saying so."""
+    message saying so. ``strict`` (an export): such a date, or a range ending before it
+    starts, raises ValidationFailed instead; a file never covers other days than were asked."""
     args = request.args
     days = {}
     for name, label in (("received_from", "受理日期起"), ("received_to", "受理日期止")):
@@ -338,7 +339,16 @@ def _asked_filters() -> queue.Filters:
             days[name] = dashboard_filters.parse_date(raw, label, name) if raw else None
         except ValidationFailed as err:  # (not a date, or outside 2000–2099)
             days[name] = None
+            if strict:
+                raise ValidationFailed(
+                    f"{err.message}（“{raw[:20]}”），未导出，请修改后重试", field=name
+                ) from err
             flash(f"{err.message}（“{raw[:20]}”），已忽略", "warning")
+    start, end = days["received_from"], days["received_to"]
+    if strict and start and end and start > end:
+        raise ValidationFailed(
+            "受理日期止早于受理日期起，未导出，请修改后重试", field="received_to"
+        )
     return queue.Filters(
         queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
         q=args.get("q", ""),
@@ -353,18 +363,13 @@ def _asked_filters() -> queue.Filters:
 @roles_required(*LEDGER_ROLES)
 def complaint_ledger_export(fmt: str):
     """The cases the list's filters select as 投诉台账 (CSV or Excel); too many go back to the
-    list with the count."""
-    filters = queue.reconcile(_asked_filters())
+    list with the count, and so does a received date that is not one (with the message)."""
     try:
-        table = ledger.export(filters, current_user, fmt)
+        filters = queue.reconcile(_asked_filters(strict=True))
+        body = ledger.export(filters, current_user, fmt)
     except ValidationFailed as err:
         flash(err.message, "error")
         return redirect(url_for("staff.complaint_queue", **request.args))
-    body = (
-        exports.to_csv(ledger.COLUMNS, table)
-        if fmt == "csv"
-        else exports.to_xlsx([("投诉台账", ledger.COLUMNS, table, [])])
-    )
     return download(body, fmt, f"complaint-ledger-{clock.local_date(utcnow()):%Y%m%d}")
 
 
@@ -492,9 +497,13 @@ def complaint_attachment(complaint_id: int, attachment_id: int):
 
 def _entry_choices(form) -> None:
     branches = org.branches_in_scope()  # a case of another subtree would be 404 once saved
-    default = "（按客户所属机构）"
+    default = "（默认：客户所属机构）"
+    form.branch_code.description = "不选时记在客户所属机构"
     if current_user.branch:  # (see IntakeData.receiving_branch_code)
-        default = "（客户所属机构；客户不在本机构辖内或未知时为本机构）"
+        # (the rule under the field: in the option it was cut off mid-sentence)
+        form.branch_code.description = (
+            "不选时记在客户所属机构；客户不在本机构辖内或无法确定客户时，记在本机构"
+        )
     # (a closed unit or a product no longer sold stays on offer, marked: a complaint about
     # what happened there is still taken and counted where it arose)
     form.branch_code.choices = [forms.SelectChoice("", default)] + [

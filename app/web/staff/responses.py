@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
-from app.services import analysis, customers, dashboard_filters, responses_query
+from app.services import analysis, customers, dashboard_filters, org, responses_query
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.responses_query import ResponseFilter
 from app.web.access import roles_required
@@ -24,30 +24,47 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-def _date(name: str, label: str, report: bool) -> date | None:
+def _date(name: str, label: str, report: bool, strict: bool = False) -> date | None:
     """A date filter; one that is not a date, or outside the years a figure can be asked for
-    (whose day arithmetic would leave the calendar), is left out, saying so on the list."""
+    (whose day arithmetic would leave the calendar), is left out, saying so on the list
+    (``strict``, for an export: ValidationFailed instead)."""
     raw = request.values.get(name, "").strip()
     if not raw:
         return None
     try:
         return dashboard_filters.parse_date(raw, label, name)
     except ValidationFailed as err:
+        if strict:
+            raise ValidationFailed(
+                f"{err.message}（“{raw[:20]}”），未导出，请修改后重试", field=name
+            ) from err
         if report:
             flash(f"{err.message}（“{raw[:20]}”），已忽略", "warning")
         return None
 
 
-def _filter(report: bool = False) -> ResponseFilter:
+def _filter(report: bool = False, strict: bool = False) -> ResponseFilter:
+    """The list's filters. ``strict`` (an export): a bad or reversed date, or a branch outside
+    the viewer's scope, raises ValidationFailed: a file never covers what was not asked for."""
     channel = request.values.get("channel", "")
-    date_from, date_to = _date("from", "起始日期", report), _date("to", "截止日期", report)
+    date_from = _date("from", "起始日期", report, strict)
+    date_to = _date("to", "截止日期", report, strict)
     if date_from and date_to and date_from > date_to:
+        if strict:
+            raise ValidationFailed("截止日期早于起始日期，未导出，请修改后重试", field="to")
         if report:
             flash("截止日期早于起始日期，已忽略日期范围", "warning")
         date_from = date_to = None
+    branch_id = _int("branch_id")
+    if (
+        strict
+        and request.values.get("branch_id")
+        and (branch_id is None or branch_id not in {b.id for b in org.branches_in_scope()})
+    ):
+        raise ValidationFailed("无权查看该机构的数据或机构不存在，未导出", field="branch_id")
     return ResponseFilter(
         survey_id=_int("survey_id"),
-        branch_id=_int("branch_id"),
+        branch_id=branch_id,
         product_id=_int("product_id"),
         channel=channel if channel.isalpha() and len(channel) < 20 else None,
         date_from=date_from,
@@ -95,7 +112,11 @@ def responses_export():
     fmt = request.form.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         abort(400)
-    content, _ = responses_query.export_responses(_filter(), fmt, actor=current_user)
+    try:
+        content, _ = responses_query.export_responses(_filter(strict=True), fmt, actor=current_user)
+    except ValidationFailed as err:  # (too many rows, or a filter that is not one)
+        flash(err.message, "error")
+        return redirect(url_for("staff.responses_list", **request.args))
     mimetype = (  # (werkzeug adds "; charset=utf-8" to text types)
         "text/csv"
         if fmt == "csv"
