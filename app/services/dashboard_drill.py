@@ -150,8 +150,10 @@ def response_rows(items: list[Response]) -> tuple[list[str], list[list[Any]]]:
         "机构",
         "产品",
         "渠道",
-        "CSAT",
-        "NPS",
+        # the answers' own scores, named as on 答卷 (elsewhere on the dashboards "CSAT" is a
+        # share of satisfied customers and "NPS" a net score from -100 to 100)
+        "满意度（1–5）",
+        "推荐度（0–10）",
         "满意度指数",
         "意见（已脱敏）",
     ]

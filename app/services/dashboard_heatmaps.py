@@ -174,7 +174,8 @@ def _complaint_heatmap(
 
 
 def _figure(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+    """A cell's figure with one decimal, as every heat map writes it ("1.0" beside "1.8")."""
+    return "" if value is None else f"{value:.1f}"
 
 
 def satisfaction_grain(f: Filters) -> tuple[Filters, list, dict]:
@@ -224,7 +225,7 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
             else:
                 zl.append(value)
                 sl.append(None)
-                tl.append(f"{value}<br>n={n}")
+                tl.append(f"{value:.1f}<br>n={n}")
                 hl.append(where + f"满意度指数 {value}<br>答卷 {n} 份")
                 row.append(value)
         z.append(zl)

@@ -168,6 +168,16 @@ def products_channels(f: Filters) -> PageData:
             cells = [*sat_cells(rep), c.received, r(c.in_time_share, 1, 100)]
             t.add([label, *([key] if coded else []), *cells], too_small=rep.index.too_small)
             reports.append((label, rep, c))
+        note = f"最少样本 {minimum} 份"
+        unlinked = [x for x in reports if coded and x[0] == metrics.UNLINKED]
+        if unlinked:
+            # not a product: its bar (most complaints name none) flattened every product's
+            # to a sliver; it stays in the table
+            _, rep, c = unlinked[0]
+            reports = [x for x in reports if x not in unlinked]
+            note += (
+                f"；未关联产品的投诉 {c.received} 件、答卷 {rep.responses} 份未画入图中，见数据表"
+            )
         page.charts.append(
             Chart(
                 f"chart-{dim}",
@@ -186,7 +196,7 @@ def products_channels(f: Filters) -> PageData:
                     ),
                     Series("受理投诉（件）", [c.received for _, _, c in reports], "bar", "y2"),
                 ],
-                note=f"最少样本 {minimum} 份",
+                note=note,
                 y2_title="投诉件数",
                 y_range=(0, 100),  # 百分制 from 0, as on the branch ranking: no zoomed gaps
             )
@@ -196,6 +206,7 @@ def products_channels(f: Filters) -> PageData:
             "questions",
             "各题得分",
             ["问卷", "题目", "量表", "作答数", "平均分", HIGH_SHARE],
+            digits={4: 2, 5: 1},
         )
     )
     for row in metrics.questions(f)[:60]:
@@ -226,7 +237,7 @@ def complaints(f: Filters) -> PageData:
         Card(
             "法定时限内处理",
             pct(total.in_time_share),
-            f"已决定 {total.decided} 件，超期未决 {total.overdue_open} 件计为超时",
+            f"已决定 {total.decided} 件，期内超期未决 {total.overdue_open} 件计为超时",
         ),
         Card("平均处理天数", num(total.mean_days), "自然日，受理至作出决定"),
         Card("核查（复核）率", pct(total.review_rate), f"{total.reviewed} 件申请核查"),

@@ -178,7 +178,7 @@ def _scale(page: PageData, q: Any, title: str, counts: dict, answered: int) -> N
         detractors = sum(by_point[p] for p in range(0, 7)) / n
         summary += (
             f"；推荐者 {pct(promoters)}、中立者 {pct(1 - promoters - detractors)}、"
-            f"贬损者 {pct(detractors)}，NPS {round(100 * (promoters - detractors))}"
+            f"贬损者 {pct(detractors)}，NPS {r(promoters - detractors, 1, 100):.1f}"
         )
     elif n:
         top = by_point[high] + by_point[high - 1]

@@ -91,6 +91,7 @@ def voice(f: Filters) -> PageData:
                 series=[Series(i["label"], trend[i["key"]]) for i in top[:5]],
                 note=dv.unfiltered_note(f),
                 drill="both",
+                partial_last=metrics.cut_last_period(f),
             )
         )
     rising = page.table(
@@ -120,6 +121,11 @@ def voice(f: Filters) -> PageData:
     return page
 
 
+# which detractor tasks the 48-hour call-back rate counts, said the same way on the card, the
+# table and the chart (the card said "已满 48 小时", the chart "创建满 3 天": two definitions)
+WINDOW_WORDS = f"创建满 {dfu.WINDOW_DAYS} 个自然日"
+
+
 def followups(f: Filters) -> PageData:
     page = PageData()
     total = dfu.total(f)
@@ -128,6 +134,7 @@ def followups(f: Filters) -> PageData:
             "回访任务",
             str(total["tasks"]),
             f"已拨打 {total['called']} 件，已结束 {total['closed']} 件",
+            link="followups",
         ),
         Card("拨打次数", str(total["attempts"]), "全部回访通话"),
         Card(
@@ -138,7 +145,7 @@ def followups(f: Filters) -> PageData:
         Card(
             "低分客户 48 小时内回访",
             pct(dfu.callback_rate(total)),
-            f"已满 48 小时的低分客户任务 {total['detractor_due']} 件",
+            f"48 小时窗口已结束（{WINDOW_WORDS}）的低分客户任务 {total['detractor_due']} 件",
         ),
     ]
     trend = dfu.trend(f)
@@ -155,7 +162,7 @@ def followups(f: Filters) -> PageData:
                 "接通任务",
                 "接通率（%）",
                 "低分客户任务",
-                "其中已满 48 小时",
+                "其中 48 小时窗口已结束",
                 "48小时内回访（%）",
             ],
         )
@@ -187,7 +194,7 @@ def followups(f: Filters) -> PageData:
                 Series("48小时内回访（%）", [r(dfu.callback_rate(c), 1, 100) for _, c in trend]),
             ],
             note=f"共 {total['tasks']} 件回访任务；接通率只计已拨打的任务，48 小时内回访率只计"
-            f"创建满 {dfu.WINDOW_DAYS} 天的低分客户任务，尚无此类任务的期间不画点",
+            f"48 小时窗口已结束（{WINDOW_WORDS}）的低分客户任务，尚无此类任务的期间不画点",
             y2_title="任务数（件）",
             y_title="比率（%）",
             y_range=(0, 100),

@@ -177,9 +177,21 @@ def shown(signal: rule.Signal, value: float | None) -> str:
     return f"{value:g}"
 
 
+def bar_text(signal: rule.Signal, value: float | None, size: int) -> str:
+    """The label over a bar: the figure, and for a rate its sample size below, smaller (a
+    count is its own sample: "14 n=14" said it twice)."""
+    if signal.name in COUNT_SIGNALS:
+        return shown(signal, value)
+    return f"{shown(signal, value)}<br><span style='font-size:10px'>n={size}</span>"
+
+
+CHART_HEIGHT, TOP_MARGIN, BOTTOM_MARGIN = 336, 86, 30
+
+
 def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, Any]:
     """A Plotly figure (plain JSON): before/after bars for each signal, with sample sizes."""
     data, notes, n = [], [], len(result.signals) or 1
+    plot_height = CHART_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN
     for i, s in enumerate(result.signals, start=1):
         axis = "" if i == 1 else str(i)
         for label, value, size, color in (
@@ -187,15 +199,21 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             # while the after-window runs, its figures so far carry no colour of a verdict
             ("整改后", s.after, s.n_after, NEUTRAL_COLOR if result.days_left else after_color(s)),
         ):
+            marker: dict[str, Any] = {"color": color}
+            if value == 0:  # no bar to see: an outline on the axis says "0", not "no data"
+                marker["line"] = {"color": "#64748b", "width": 3}
             data.append(
                 {
                     "type": "bar",
                     "name": label,
                     "x": [label],
                     "y": [value if value is not None else 0],
-                    "text": [f"{shown(s, value)}<br>n={size}"],
-                    "textposition": "auto",
-                    "marker": {"color": color},
+                    "text": [bar_text(s, value, size)],
+                    # above the bar, upright (inside a thin bar plotly turned it sideways)
+                    "textposition": "outside",
+                    "textangle": 0,
+                    "cliponaxis": False,
+                    "marker": marker,
                     "xaxis": f"x{axis}",
                     "yaxis": f"y{axis}",
                     "showlegend": False,
@@ -210,8 +228,10 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             {
                 "text": f"<b>{title}</b>{state}",
                 "x": 0.5,  # over the middle of its own bars, whatever the axis labels take
-                "y": 1.02,
-                "yanchor": "bottom",
+                # hung from the top of the figure: titles of one, two or three lines start on
+                # one line (anchored at their foot, they began at three heights)
+                "y": 1 + (TOP_MARGIN - 4) / plot_height,
+                "yanchor": "top",
                 "xref": f"x{axis} domain",
                 "yref": "paper",
                 "showarrow": False,
@@ -219,8 +239,8 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             }
         )
     layout: dict[str, Any] = {
-        "margin": {"l": 40, "r": 10, "t": 80, "b": 30},
-        "height": 336,
+        "margin": {"l": 40, "r": 10, "t": TOP_MARGIN, "b": BOTTOM_MARGIN},
+        "height": CHART_HEIGHT,
         "annotations": notes,
         "font": {"family": "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"},
         "paper_bgcolor": "rgba(0,0,0,0)",
@@ -241,9 +261,22 @@ def chart(problem: Problem, w: Windows, result: rule.Verification) -> dict[str, 
             "rangemode": "tozero",
             "nticks": 6,
             "automargin": True,
+            **_headroom(result.signals[i - 1] if result.signals else None),
             **counts.get(i, {}),
         }
     return {"data": data, "layout": layout, "config": {"displayModeBar": False}}
+
+
+def _headroom(signal: rule.Signal | None) -> dict[str, Any]:
+    """A range with room above the taller bar (below a negative one) for its label outside."""
+    if signal is None:
+        return {}
+    values = [v for v in (signal.before, signal.after) if v is not None]
+    top, low = max(values + [0.0]), min(values + [0.0])
+    if top == low:
+        return {}
+    span = top - low
+    return {"range": [low - 0.25 * span if low < 0 else 0, top + 0.25 * span if top > 0 else 0]}
 
 
 def _count_ticks(signal: rule.Signal) -> dict[str, Any]:

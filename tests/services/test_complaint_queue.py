@@ -92,11 +92,17 @@ def test_queue_rows_show_the_deadline_and_masked_text():
     overdue = _complaint("HZ01", 20, "理财产品赎回到账延迟二十天，联系电话13700005678。")
     fresh = _complaint("HZ01", 0, "网点排队两个小时，只开了一个窗口。")
     closed = _complaint("HZ01", 1, "手机银行转账失败但扣款成功。")
+    decided = _complaint("HZ01", 2, "信用卡年费未按约定减免。")
     db.session.execute(
         Complaint.__table__.update().where(Complaint.id == closed.id).values(status="closed")
     )
+    db.session.execute(
+        Complaint.__table__.update()
+        .where(Complaint.id == decided.id)
+        .values(status="decided", decided_at=now, decision_notified_at=now)
+    )
     db.session.expire_all()
-    cases = [db.session.get(Complaint, c.id) for c in (overdue, fresh, closed)]
+    cases = [db.session.get(Complaint, c.id) for c in (overdue, fresh, closed, decided)]
     rows = {r.id: r for r in queue.queue_rows(cases, now)}
     late = rows[overdue.id]
     left = -complaint_clock.days_left(cases[0].due_at, now)
@@ -110,6 +116,8 @@ def test_queue_rows_show_the_deadline_and_masked_text():
     )
     assert new.assignee == "待分派" and new.summary == "网点排队两个小时，只开了一个窗口。"
     assert rows[closed.id].band == "none" and rows[closed.id].deadline == "—"
+    # a decided case nobody was assigned to is not waiting for a handler: "—", not 待分派
+    assert rows[closed.id].assignee == "—" and rows[decided.id].assignee == "—"
 
 
 def test_queue_summary_is_cut_after_masking():

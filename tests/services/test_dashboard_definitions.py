@@ -4,7 +4,7 @@ reach the rollups, labels are Chinese, charts use round ticks, improvement figur
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Complaint, FollowUp, Survey
 from app.models.complaint import CLOCK_RUNNING
 from app.services import dashboard_complaints as dc
-from app.services import dashboard_filters, dashboard_pages, dashboard_pages_more, rollups
+from app.services import dashboard_filters, dashboard_pages, dashboard_pages_more, metrics, rollups
 from app.services import dashboard_followups as dfu
 from app.services import improvement_figures as figures
 from app.services import improvement_verification as rule
@@ -262,7 +262,7 @@ def test_question_table_shows_chinese_question_text_and_scale_names(app):
     for row in table.rows:
         _, question, scale, *_ = row
         # with its range: a CES mean (1–7) is not read on the 1–5 scale
-        assert scale in ("满意度 1–5 分", "费力度 CES 1–7 分", "推荐度 NPS 0–10 分")
+        assert scale in ("满意度 1–5 分", "省力度 CES 1–7 分", "推荐度 NPS 0–10 分")
         assert isinstance(row[4], float), row  # the mean is a number in the export
         assert not re.fullmatch(r"[a-z_0-9]+(\.[a-z_0-9]+)?", question), row
         assert any("\u4e00" <= ch <= "\u9fff" for ch in question), row
@@ -299,6 +299,58 @@ def test_followup_chart_rates_on_a_percent_axis_and_counts_on_round_ticks():
     assert layout["yaxis"]["tickmode"] == "linear" and layout["yaxis"]["dtick"] == 50
     assert layout["yaxis"]["side"] == "right"
     assert layout["xaxis"]["automargin"] is True
+    # the counts span five of their steps as the rates do (0–250 by 50 beside 0–100 by 20):
+    # every right-hand tick on a left-hand gridline, not 0–200 beside 0–100
+    assert layout["yaxis"]["range"] == [0, 250]
+
+
+def test_a_percentage_on_the_right_axis_ends_at_100_and_shares_the_grid():
+    """处理人员: the right axis 时限内占比（%） ran 0–120 on ticks of its own."""
+    chart = dashboard_pages.Chart(
+        "c",
+        "t",
+        "件（柱）；%（点，右轴）",
+        "t",
+        x=["甲", "乙"],
+        series=[
+            dashboard_pages.Series("作出决定", [276, 71], "bar"),
+            dashboard_pages.Series("时限内占比", [98.2, 95.8], "dot", axis="y2"),
+        ],
+        y_title="件",
+        y2_title="时限内占比（%）",
+        y2_range=(0, 105),
+    )
+    layout = dashboards_charts._xy(chart)["layout"]
+    right, left = layout["yaxis2"], layout["yaxis"]
+    assert right["range"] == [0, 105] and right["dtick"] == 20  # ticks 0 … 100
+    assert left["dtick"] * 5.25 == left["range"][1] and left["range"][1] >= 276
+
+
+def test_a_cut_last_period_is_drawn_dashed_to_a_hollow_point():
+    """ "2026-12（至6日）" held six days of mentions, drawn on the line as a collapse."""
+    note = "本期仅含 6 天（全期 31 天），次数不宜与整期比较"
+    chart = dashboard_pages.Chart(
+        "c",
+        "前五话题趋势",
+        "提及次数",
+        "t",
+        x=["2026-10", "2026-11", "2026-12（至6日）"],
+        series=[dashboard_pages.Series("年费", [40, 44, 9])],
+        partial_last=note,
+    )
+    data = dashboards_charts._xy(chart)["data"]
+    whole, dashed, last, legend = data
+    assert whole["y"] == [40, 44, None] and whole.get("showlegend") is not False
+    assert dashed["y"] == [44, 9] and dashed["line"]["dash"] == "dash"
+    assert dashed["hoverinfo"] == "skip" and dashed["showlegend"] is False
+    assert last["y"] == [9] and note in last["hovertemplate"]  # the figure itself unchanged
+    assert legend["name"] == dashboards_charts.PARTIAL_LEGEND and legend["x"] == [None]
+    colors = {whole["line"]["color"], dashed["line"]["color"], last["marker"]["line"]["color"]}
+    assert len(colors) == 1
+    f = dashboard_filters.Filters(start=date(2026, 10, 1), end=date(2026, 12, 6))
+    assert metrics.cut_last_period(f) == note
+    whole_months = dashboard_filters.Filters(start=date(2026, 10, 1), end=date(2026, 11, 30))
+    assert metrics.cut_last_period(whole_months) == ""
 
 
 def _signal(name: str, usable: bool, change: str) -> rule.Signal:
@@ -338,7 +390,14 @@ def test_improvement_chart_without_signals_still_builds():
     )
     chart = figures.chart(None, None, full)
     assert chart["data"][1]["marker"]["color"] == figures.NEUTRAL_COLOR
-    assert chart["data"][1]["text"] == ["20<br>n=20"]
+    assert chart["data"][1]["text"] == ["20"]  # a count is its own sample: no "20 n=20"
+    assert chart["data"][1]["textposition"] == "outside" and chart["data"][1]["textangle"] == 0
+    nps = rule.Signal("nps", "净推荐值（NPS）", 14.3, 0.0, 14, 20, False, "worse")
+    verdict = rule.Verification(rule.Verdict.INSUFFICIENT, "样本不足", (nps,))
+    rate = figures.chart(None, None, verdict)
+    before, after = rate["data"]
+    assert before["text"] == ["14.3<br><span style='font-size:10px'>n=14</span>"]
+    assert "line" not in before["marker"] and after["marker"]["line"]["width"] > 0  # 0, not no data
     assert chart["layout"]["yaxis"]["tickformat"] == ",d"
 
 

@@ -202,3 +202,41 @@ def test_each_persons_counts_open_onto_the_cases_behind_them(app, client, auth):
     text = client.get(foreign).get_data(as_text=True)
     assert "南京坐席丁" not in text and "该员工" in text and decided[2].reference not in text
     assert db.session.get(User, nj.id) is not None
+
+
+def test_live_overdue_figures_reconcile_with_the_overview():
+    """总览 said 当前超期未决 9 and 处理人员 其中已超期 6: the three others were unassigned or
+    decided and not yet told, and neither page said so."""
+    from app.services.dashboard_pages import overview
+
+    today = complaint_handling.clock.local_date(utcnow())
+    f = dashboard_filters.parse({"from": (today - timedelta(days=30)).isoformat()})
+    before = dc.overdue_now_parts(f)
+    agent = factories.user(branch_code="HZ", display_name="杭州坐席丙")
+    held = factories.accepted_complaint(20, FEE, branch_code="HZ01")  # past its 15 days
+    complaint_casework.assign(held.id, agent.id, actor=agent)
+    factories.accepted_complaint(20, FEE, branch_code="HZ02")  # nobody's
+    decided = factories.accepted_complaint(20, FEE, branch_code="HZ03")
+    complaint_handling.decide(decided.id, actor=agent, decision=DECISION)  # (not told yet)
+
+    parts = dc.overdue_now_parts(f)
+    assert (parts.assigned, parts.unassigned, parts.decided) == (
+        before.assigned + 1,
+        before.unassigned + 1,
+        before.decided + 1,
+    )
+    assert dc.overdue_now(f) == sum(parts.values())
+    page = handlers(f)
+    held_late = sum(row[COLUMNS.index("其中已超期（件）")] for row in page.tables["handlers"].rows)
+    assert held_late == parts.assigned  # the card's "其中已超期" is the handlers' part
+    cards = {c.label: c for c in page.cards}
+    assert cards["当前在办"].sub == (
+        f"其中已超期 {parts.assigned} 件；另有未分派 {parts.unassigned} 件、"
+        f"已决定待告知或核查中 {parts.decided} 件已超期"
+    )
+    live = {c.label: c for c in overview(f).cards}["当前超期未决"]
+    assert live.value == str(parts.assigned + parts.unassigned + parts.decided)
+    assert live.sub == (
+        f"实时统计，不受日期范围影响：已分派未决定 {parts.assigned} 件，"
+        f"未分派 {parts.unassigned} 件，已决定待告知或核查中 {parts.decided} 件"
+    )

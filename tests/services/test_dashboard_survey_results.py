@@ -80,7 +80,7 @@ def test_each_question_is_counted_from_the_answers_of_the_range_and_branches(db_
     assert overall == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
     nps_chart = next(c for c in page.charts if c.id == "chart-q-nps")
     # promoters 2 (9, 10), detractors 3 (0, 3, 6): NPS (2 - 3) / 5 = -20
-    assert "推荐者 40.0%" in nps_chart.note and "NPS -20" in nps_chart.note
+    assert "推荐者 40.0%" in nps_chart.note and "NPS -20.0" in nps_chart.note
     aspects = _rows(page, "q-aspects")
     assert aspects["工作人员的服务态度"] == [5, 3.0] and aspects["业务办理的专业程度"] == [5, 5.0]
     assert page.tables["texts"].rows[0][1:] == [3, 60.0]  # wrote a comment

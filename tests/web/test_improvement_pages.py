@@ -479,8 +479,9 @@ def test_dashboard_problem_card_counts_as_the_closure_overview_does(client, auth
         int, re.search(r"已闭环 (\d+) 个，其中验证通过 (\d+) 个", overview).groups()
     )
     assert closed >= 1 and verified < closed  # the override is closed, not 验证通过
-    assert value == f"{closed} / {problems - closed}"
-    assert sub == f"已闭环（其中验证通过 {verified}）/ 在办"
+    # "closed / all": the card said "closed / open" ("3 / 12"), which read as "3 of 12"
+    assert value == f"{closed} / {problems}"
+    assert sub == f"已闭环 / 问题总数；在办 {problems - closed}，已闭环中验证通过 {verified}"
 
 
 def _overdue_banner(client) -> str:

@@ -7,6 +7,7 @@ Figures are plain Plotly figure dicts serialised with plotly's own JSON encoder;
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from plotly.io.json import to_json_plotly
@@ -81,6 +82,7 @@ LEGEND_WIDTH = 480  # px a legend row may use (a chart is at least 560 px wide)
 def legend_rows(chart: Chart) -> int:
     """How many rows the horizontal legend takes (none for a single series or a heat map)."""
     names = [s.name for s in chart.series] + ([chart.thin_legend] if _has_thin(chart) else [])
+    names += [PARTIAL_LEGEND] if _cuts_last(chart) else []
     if chart.kind == "heatmap" or len(names) < 2:
         return 0
     rows, used = 1, 0
@@ -96,24 +98,48 @@ def _axis(**extra: Any) -> dict[str, Any]:
     return {"gridcolor": "#eef0f3", "zerolinecolor": "#dfe3e8", "automargin": True, **extra}
 
 
-def nice_step(top: float, ticks: int = 5) -> float:
-    """A round tick spacing (1, 2 or 5 times a power of ten, at least 1) for 0..``top``."""
+def nice_step(top: float, ticks: int = 5, fine: bool = False) -> float:
+    """A round tick spacing (1, 2 or 5 times a power of ten, at least 1) for 0..``top``;
+    ``fine`` allows 2.5 times a power of ten from 25 up as well (a step that must fit a set
+    number of ticks: 0–131 in five steps is 25 a step, not 50)."""
     if top <= 0:
         return 1
     raw = top / ticks
     power = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 5, 10):
+    factors = (1, 2, 2.5, 5, 10) if fine and power >= 10 else (1, 2, 5, 10)
+    for m in factors:
         if m * power >= raw:
             return max(1, m * power)
     return max(1, 10 * power)
 
 
-def count_axis(values: list[Any], **extra: Any) -> dict[str, Any]:
-    """An axis of counts from 0: round integer ticks (0, 20, 40 … rather than 29, 77 …)."""
+PERCENT_STEP = 20
+
+
+def percent_axis(bounds: tuple[float, float], **extra: Any) -> dict[str, Any]:
+    """A fixed axis (0–100 %, 百分制) ticked every 20."""
+    low, high = bounds
+    return _axis(range=[low, high], tickmode="linear", tick0=0, dtick=PERCENT_STEP, **extra)
+
+
+def _steps(bounds: tuple[float, float]) -> float:
+    """How many tick steps a fixed percentage axis spans (0–105: 5.25)."""
+    return (bounds[1] - bounds[0]) / PERCENT_STEP
+
+
+def count_axis(values: list[Any], steps: float | None = None, **extra: Any) -> dict[str, Any]:
+    """An axis of counts from 0: round integer ticks (0, 20, 40 … rather than 29, 77 …).
+    ``steps``: beside a fixed axis of that many tick steps, the count axis spans as many of its
+    own round steps, so that its ticks fall on the other axis's gridlines."""
     numbers = [v for v in values if isinstance(v, (int, float))]
     top = max(numbers, default=0)
-    step = nice_step(top)
-    end = step * max(1, math.ceil(top * 1.08 / step))
+    if steps:
+        whole = max(1, math.floor(steps))  # (the ticks inside the range)
+        step = nice_step(top * 1.08, whole, fine=True)
+        end = step * steps
+    else:
+        step = nice_step(top)
+        end = step * max(1, math.ceil(top * 1.08 / step))
     return _axis(tickmode="linear", tick0=0, dtick=step, range=[0, end], tickformat=",d", **extra)
 
 
@@ -158,10 +184,74 @@ def _thin_legend(chart: Chart) -> dict[str, Any]:
     }
 
 
+PARTIAL_LEGEND = "虚线空心点：当期未满"
+
+
+def _cuts_last(chart: Chart) -> bool:
+    return bool(chart.partial_last) and chart.kind == "xy" and len(chart.x) >= 2
+
+
+def _partial_last(chart: Chart, trace: dict[str, Any], color: str) -> list[dict[str, Any]]:
+    """A line whose last period the range cuts (the month still running): solid up to the
+    period before, then a dashed stretch to a hollow point saying why on hover. The figures
+    are unchanged; only the drawing says that six days are not a month."""
+    values = trace["y"]
+    whole = dict(trace, y=[*values[:-1], None], legendgroup=trace["name"])
+    whole.setdefault("line", {"color": color})
+    whole.setdefault("marker", {"color": color})
+
+    def part(points: int, **drawing: Any) -> dict[str, Any]:
+        """The last ``points`` of the line, drawn apart and kept out of the legend."""
+        return {
+            "type": "scatter",
+            "x": chart.x[-points:],
+            "y": values[-points:],
+            "name": trace["name"],
+            "legendgroup": trace["name"],
+            "showlegend": False,
+            **({"yaxis": trace["yaxis"]} if "yaxis" in trace else {}),
+            **drawing,
+        }
+
+    dashed = part(2, mode="lines", line={"color": color, "dash": "dash"}, hoverinfo="skip")
+    last = part(
+        1,
+        mode="markers",
+        # (white inside a coloured ring: an "-open" symbol takes the fill colour)
+        marker={
+            "color": "#fff",
+            "symbol": "circle",
+            "size": 9,
+            "line": {"color": color, "width": 2},
+        },
+        hovertemplate=f"%{{y}}（{chart.partial_last}）",
+    )
+    return [whole, dashed, last]
+
+
+def _partial_legend() -> dict[str, Any]:
+    """A legend entry (no data) explaining the dashed stretch and the hollow last point."""
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": [None],
+        "y": [None],
+        "name": PARTIAL_LEGEND,
+        "line": {"color": GREY_MARKER, "dash": "dash"},
+        "marker": {
+            "color": "#fff",
+            "symbol": "circle",
+            "size": 9,
+            "line": {"color": GREY_MARKER, "width": 2},
+        },
+        "hoverinfo": "skip",
+    }
+
+
 def _xy(chart: Chart) -> dict[str, Any]:
     data = []
     lines = 0
-    for s in chart.series:
+    for index, s in enumerate(chart.series):
         trace: dict[str, Any] = {"x": chart.x, "y": s.values, "name": s.name}
         if s.hover:  # a note after each value on hover (not drawn on the bars)
             trace.update(customdata=s.hover, hovertemplate="%{y}%{customdata}")
@@ -177,18 +267,27 @@ def _xy(chart: Chart) -> dict[str, Any]:
             )
         else:
             trace.update(type="scatter", mode="lines+markers", connectgaps=False)
+            # (plotly's colorway gives a trace the colour of its index: one trace a series,
+            # before a cut last period splits a line in three)
+            color = s.color or COLORS[index % len(COLORS)]
             if _has_thin(chart):
-                color = s.color or COLORS[len(data) % len(COLORS)]  # (plotly's colorway order)
                 trace.update(_thin_points(chart, color), line={"color": color})
             lines += 1
+            if _cuts_last(chart):
+                data.extend(_partial_last(chart, trace, color))
+                continue
         data.append(trace)
     if _has_thin(chart) and lines:
         data.append(_thin_legend(chart))
+    if _cuts_last(chart) and lines:
+        data.append(_partial_legend())
     title = {"text": chart.y_title or chart.unit.split("；")[0][:20]}
     on_y = [s for s in chart.series if s.axis == "y"]
+    has_y2 = any(s.axis == "y2" for s in chart.series)
     if chart.y_range:
-        low, high = chart.y_range
-        yaxis = _axis(title=title, range=[low, high], tickmode="linear", tick0=0, dtick=20)
+        yaxis = percent_axis(chart.y_range, title=title)
+    elif has_y2 and chart.y2_range:  # counts on the left, beside a percentage axis: same grid
+        yaxis = count_axis(_stacked_top(chart, "y"), title=title, steps=_steps(chart.y2_range))
     elif on_y and all(s.kind == "bar" for s in on_y) and (chart.counts or chart.unit[:1] == "件"):
         yaxis = count_axis(_stacked_top(chart, "y"), title=title)
     else:
@@ -202,15 +301,17 @@ def _xy(chart: Chart) -> dict[str, Any]:
         "yaxis": yaxis,
         "barmode": "stack" if chart.stacked else "group",
     }
-    if any(s.axis == "y2" for s in chart.series):
-        # its own round ticks, not aligned to the left axis's gridlines
-        layout["yaxis2"] = count_axis(
-            _stacked_top(chart, "y2"),
-            overlaying="y",
-            side="right",
-            title={"text": chart.y2_title},
-            showgrid=False,
-        )
+    if has_y2:
+        right = {"overlaying": "y", "side": "right", "title": {"text": chart.y2_title}}
+        if chart.y2_range:  # a percentage: 0–100, not a count axis running to 120
+            layout["yaxis2"] = percent_axis(chart.y2_range, showgrid=False, **right)
+        else:
+            # round ticks that fall on the left axis's gridlines where that axis is fixed
+            # (0–100 on the left with 0–120 on the right: two grids, neither readable)
+            steps = _steps(chart.y_range) if chart.y_range else None
+            layout["yaxis2"] = count_axis(
+                _stacked_top(chart, "y2"), steps=steps, showgrid=False, **right
+            )
         if _points_under_bars(chart):
             _swap_axes(data, layout)
     if _empty(chart):
@@ -297,7 +398,8 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
         "z": chart.z,
         "colorscale": heat_scale(chart),
         "hoverongaps": False,
-        "texttemplate": _cell_text(chart, "%{text}" if chart.text else "%{z}"),
+        # one decimal in every cell: plotly's "%{z}" wrote 100 beside 88.9 and 96 beside 96.4
+        "texttemplate": _cell_text(chart, "%{text}" if chart.text else "%{z:.1f}"),
         # the unit without its explanation in brackets: a long title squeezes the plot
         "colorbar": {"title": {"text": chart.unit.split("；")[0].split("（")[0]}},
     }
@@ -312,7 +414,7 @@ def _heatmap(chart: Chart) -> dict[str, Any]:
     if any(cell for row in chart.small for cell in row):
         data.append(_small_cells(chart))
     layout = _layout(chart) | {
-        "xaxis": _axis(type="category"),
+        "xaxis": _axis(type="category", **_short_ticks(chart.x)),
         "yaxis": _axis(autorange="reversed"),
         "height": heatmap_height(chart),
     }
@@ -347,11 +449,35 @@ DENSE_LABELS = 150  # px the upright period labels of a dense heat map take belo
 
 
 def heatmap_height(chart: Chart) -> int:
-    """Rows of 34 px, plus the labels below: a year of weeks has upright labels such as
-    "2025-12-29周（自1月1日）" that took the plot's room (five rows in 50 px, the colour bar's
-    ticks on top of each other)."""
+    """Rows of 34 px (46 px where cells carry two lines, a figure and its n), plus the labels
+    below: a year of weeks has upright labels such as "2025-12-29周（自1月1日）" that took the
+    plot's room (five rows in 50 px, the colour bar's ticks on top of each other)."""
     labels = DENSE_LABELS if len(chart.x) > DENSE_COLUMNS else 0
-    return max(300, 80 + 34 * len(chart.y) + labels)
+    return max(300, 80 + _row_height(chart) * len(chart.y) + labels)
+
+
+def _row_height(chart: Chart) -> int:
+    if len(chart.x) > DENSE_COLUMNS:  # (no text in the cells)
+        return 34
+    cells = [c for row in (*chart.text, *chart.small) for c in row if c]
+    return 46 if any("<br>" in c for c in cells) else 34
+
+
+SHORT_QUARTER = re.compile(r"(\d{4})年第(\d)季度")
+SHORT_DAY = re.compile(r"（([至自])(\d+)月(\d+)日）")
+
+
+def short_period(label: str) -> str:
+    """A period's label as an axis tick: "2026年第4季度（至12月6日）" -> "2026Q4（至12/6）"
+    (the full label stays in the hover text and the table)."""
+    return SHORT_DAY.sub(r"（\1\2/\3）", SHORT_QUARTER.sub(r"\1Q\2", label))
+
+
+def _short_ticks(labels: list[str]) -> dict[str, Any]:
+    short = [short_period(x) for x in labels]
+    if short == labels:
+        return {}
+    return {"tickmode": "array", "tickvals": labels, "ticktext": short}
 
 
 DENSE_COLUMNS = 24  # more columns (a year of weeks): cells too narrow for text (hover shows it)

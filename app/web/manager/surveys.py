@@ -263,7 +263,7 @@ def triggers():
     form = TriggerForm()
     form.survey_id.choices = _survey_choices(published_only=True)
     form.event_type.choices = [
-        *(SelectChoice(code, f"{label}（{code}）") for code, label in EVENT_LABELS.items()),
+        *(SelectChoice(code, label) for code, label in EVENT_LABELS.items()),
         SelectChoice(CUSTOM_EVENT, "其他（自定义事件代码）"),
     ]
     if form.validate_on_submit():

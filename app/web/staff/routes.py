@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role, utcnow
+from app.services import complaint_queue, workbench
 from app.services import customers as customer_service
-from app.services import workbench
 from app.services.errors import ServiceError
 from app.web.access import may_read_audit_log, roles_required
 from app.web.staff import bp
@@ -24,6 +24,7 @@ def home():
         "staff/home.html",
         work=workbench.summary(current_user, now=now),
         today=now.astimezone(workbench.SHANGHAI).date(),
+        due_soon_label=complaint_queue.QUEUES["due_soon"],  # the queue tab's own words
         audit_url=url_for("admin.audit_log") if may_read_audit_log(current_user) else None,
     )
 
