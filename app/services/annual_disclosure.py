@@ -262,7 +262,12 @@ def _comparison(d: Disclosure) -> str:
 def draft_text(d: Disclosure) -> str:
     """The paragraph for the annual report, in the usual order: volume, business, region,
     cause, handling. Only figures; the bank adds its own account of what it improved."""
-    until = "" if d.complete else f"（截至 {d.end.month} 月 {d.end.day} 日）"
+    until = "" if d.complete else f"截至 {d.end.month} 月 {d.end.day} 日"
+    if d.partial and d.records_from is not None and d.records_from <= d.end:
+        # (records begin inside the year: a copied paragraph must say so, not only the note)
+        since = f"本系统自 {d.records_from.month} 月 {d.records_from.day} 日起记录"
+        until = f"{since}，{until}" if until else since
+    until = f"（{until}）" if until else ""
     if not d.received:
         return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
     forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
@@ -274,7 +279,8 @@ def draft_text(d: Disclosure) -> str:
         parts.append(f"从地区分布看，投诉较多的是{regions}。")
     if causes := _listing(d.causes):
         parts.append(f"从投诉原因看，主要为{causes}。")
-    handled = f"{'全年' if d.complete else '期内'}对 {d.decided:,} 件投诉作出处理决定"
+    whole_year = d.complete and not d.partial
+    handled = f"{'全年' if whole_year else '期内'}对 {d.decided:,} 件投诉作出处理决定"
     if d.in_time_share is not None:
         handled += f"，在法定时限内作出并告知客户的占 {d.in_time_share:.1f}%"
     if d.mean_days is not None:

@@ -94,6 +94,11 @@ def test_records_that_begin_inside_a_year_are_said_so_and_not_compared():
     first = ad.build(2021)
     assert (first.previous, first.change, first.comparable, first.partial) == (0, None, False, True)
     assert "（上年记录不完整，不作比较）" in ad.draft_text(first)
+    # the paragraph a bank copies says it too, not only the note beside it
+    assert ad.draft_text(first).startswith("2021 年（本系统自 6 月 15 日起记录），本行共受理")
+    assert "期内对 1 件投诉作出处理决定" in ad.draft_text(first) or "全年" not in ad.draft_text(
+        first
+    )
     assert "2021-06-15" in ad.records_note(first)
     assert ["记录说明", ad.records_note(first)] in ad.overview_rows(first)
     second = ad.build(2022)  # 上年 begins 2021-01-01, the records five months later
