@@ -922,3 +922,16 @@ def test_a_refused_call_record_keeps_what_the_agent_typed(client, auth):
     assert 'aria-invalid="true" aria-describedby="callback_at-error"' in form
     db.session.expire_all()
     assert db.session.get(FollowUp, task.id).call_attempts == []
+
+
+def test_a_refused_oversized_text_is_not_echoed_back_in_full(client):
+    """The page shown again after a refusal filled the box with all of a 1 MB posted comment (a
+    tampering client's; the browser's maxlength stops a customer): it shows at most the limit."""
+    token, _ = factories.survey_link("ECHO01")
+    long = "长" * 200_000
+    reply = client.post(f"/s/{token}", data={**ANSWERS, "q_comment": long})
+    assert reply.status_code == 422
+    page = reply.get_data(as_text=True)
+    assert "当前 200000 字" in page
+    shown = page.split('name="q_comment"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    assert 0 < len(shown.strip()) <= 1000 and len(page) < 100_000
