@@ -15,7 +15,7 @@ from tests.support import csrf_token
 
 def _enter(client, external_id: str) -> Complaint:
     page = client.get("/staff/complaints/new").get_data(as_text=True)
-    assert "客户不在本机构辖内或未知时为本机构" in page
+    assert "客户不在本机构辖内或无法确定客户时，记在本机构" in page
     data = {
         "csrf_token": csrf_token(page),
         "channel": "branch",
