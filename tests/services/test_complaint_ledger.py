@@ -130,7 +130,7 @@ def test_a_merged_repeat_names_the_case_it_went_into(db_session):
 def test_both_files_hold_the_same_masked_neutralised_rows_and_are_audited_once_built(
     db_session, monkeypatch
 ):
-    """The Excel ledger is written row by row (write-only workbook): ~48,000 rows outlasted
+    """The Excel ledger is streamed row by row (exports.stream_xlsx): ~48,000 rows outlasted
     the worker timeout. Same columns, masking and formula neutralisation as the CSV; the audit
     entry is written only once the file exists (a failed export was logged as delivered)."""
     c, _ = complaints.create_complaint(
