@@ -54,7 +54,9 @@ class Disclosure:
     received: int
     previous: int  # the same days of the year before
     change: float | None  # % against ``previous``; None when there is nothing to compare with
-    records_from: date | None  # the day of the first complaint Kesheng holds (in the scope)
+    # the day of the first complaint Kesheng holds (the whole bank's: when it began recording;
+    # a branch's own first complaint may come later without any days going unrecorded)
+    records_from: date | None
     business: list[Share]  # JR/T 0169 B categories, each followed by its sub-categories
     regions: list[Share]  # the scope's child units (分行 for head office)
     causes: list[Share]  # JR/T 0169 C
@@ -85,7 +87,10 @@ class Disclosure:
 
 
 def _records_from() -> date | None:
-    first = db.session.scalar(select(func.min(Complaint.received_at)))
+    """The local day Kesheng's complaint records begin: the bank's first complaint, whatever the
+    viewer's scope (a branch without complaints in January was still recorded in January)."""
+    stmt = select(func.min(Complaint.received_at)).execution_options(include_all_branches=True)
+    first = db.session.scalar(stmt)
     return first.astimezone(TZ).date() if first is not None else None
 
 
@@ -264,9 +269,13 @@ def draft_text(d: Disclosure) -> str:
     cause, handling. Only figures; the bank adds its own account of what it improved."""
     until = "" if d.complete else f"截至 {d.end.month} 月 {d.end.day} 日"
     if d.partial and d.records_from is not None and d.records_from <= d.end:
-        # (records begin inside the year: a copied paragraph must say so, not only the note)
-        since = f"本系统自 {d.records_from.month} 月 {d.records_from.day} 日起记录"
-        until = f"{since}，{until}" if until else since
+        # (records begin inside the year: the paragraph a bank copies into its report must say
+        # that its figures cover only part of the year, in words a reader of the report follows,
+        # not only the note beside it)
+        until = (
+            f"统计期间为 {d.records_from.month} 月 {d.records_from.day} 日至 {d.end.month} 月 "
+            f"{d.end.day} 日，此前受理的投诉未纳入统计"
+        )
     until = f"（{until}）" if until else ""
     if not d.received:
         return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"

@@ -95,7 +95,9 @@ def test_records_that_begin_inside_a_year_are_said_so_and_not_compared():
     assert (first.previous, first.change, first.comparable, first.partial) == (0, None, False, True)
     assert "（上年记录不完整，不作比较）" in ad.draft_text(first)
     # the paragraph a bank copies says it too, not only the note beside it
-    assert ad.draft_text(first).startswith("2021 年（本系统自 6 月 15 日起记录），本行共受理")
+    assert ad.draft_text(first).startswith(
+        "2021 年（统计期间为 6 月 15 日至 12 月 31 日，此前受理的投诉未纳入统计），本行共受理"
+    )
     assert "期内对 1 件投诉作出处理决定" in ad.draft_text(first) or "全年" not in ad.draft_text(
         first
     )
@@ -165,3 +167,47 @@ def test_the_draft_names_no_vague_rows():
         ad.Share("未分类", 2, 20.0),
     ]
     assert ad._listing(rows) == "贷款（30.0%）"
+
+
+def test_a_year_the_records_cover_only_in_part_says_so_in_the_paragraph_itself():
+    """The draft said only 本系统自 6 月 15 日起记录: a reader of the bank's report neither knows
+    what 本系统 is nor learns that the count leaves the months before out. It now says which days
+    the figures cover and that complaints received before are not counted; a year the records
+    cover whole says nothing of the kind."""
+    _complaint(date(2021, 6, 15), CARD_FEE, "NJ01")
+    _complaint(date(2021, 9, 1), MORTGAGE, "HZ01")
+    _complaint(date(2022, 3, 1), CARD_FEE, "NJ01")
+    first = ad.draft_text(ad.build(2021))
+    assert first.startswith(
+        "2021 年（统计期间为 6 月 15 日至 12 月 31 日，此前受理的投诉未纳入统计），"
+        "本行共受理消费投诉 2 件"
+    )
+    assert "全年" not in first and "期内对" in first
+    whole = ad.draft_text(ad.build(2022))  # (the records began the year before: all of 2022)
+    assert whole.startswith("2022 年，本行共受理消费投诉 1 件")
+    assert "统计期间" not in whole and "未纳入统计" not in whole and "本系统" not in whole
+
+
+def test_the_records_begin_when_the_bank_began_recording_not_at_a_branch_first_complaint():
+    """Nanjing's first complaint came in May 2019, the bank's records began in December 2018:
+    Nanjing's 2019 figures cover the whole year (it had none before May), so its draft carries
+    no caveat, which it did when the records' start was read in the viewer's scope."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+    from app.services import scope
+
+    _complaint(date(2018, 12, 20), MORTGAGE, "HZ01")
+    _complaint(date(2019, 5, 10), CARD_FEE, "NJ01")
+    manager_nj = db.session.scalar(select(User).where(User.username == "manager_nj"))
+    scope.bind(db.session, scope.scope_for(manager_nj))  # as a web request does
+    try:
+        d = ad.build(2019)
+        text = ad.draft_text(d)
+    finally:
+        scope.bind(db.session, scope.WHOLE_BANK)
+    assert d.scope == "南京分行" and d.received == 1
+    assert d.records_from == date(2018, 12, 20) and not d.partial
+    assert text.startswith("2019 年，南京分行共受理消费投诉 1 件（上年记录不完整，不作比较）")
+    assert ad.records_note(d) == "" and "未纳入统计" not in text

@@ -967,8 +967,8 @@ def test_annual_disclosure_page_draft_download_and_scope(client, auth):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="disclosure-text"' in html
     assert (
-        "2019 年（本系统自 3 月 4 日起记录），本行共受理消费投诉 3 件（上年记录不完整，不作比较）"
-        in html
+        "2019 年（统计期间为 3 月 4 日至 12 月 31 日，此前受理的投诉未纳入统计），"
+        "本行共受理消费投诉 3 件（上年记录不完整，不作比较）" in html
     )
     assert "南京分行" in html and "杭州分行" in html
     assert "系统中最早的投诉受理于 2019-03-04" in html  # (the records begin inside 2019)
@@ -986,7 +986,7 @@ def test_annual_disclosure_page_draft_download_and_scope(client, auth):
         "投诉原因",
         "受理渠道",
     ]
-    assert book["披露文稿"]["A2"].value.startswith("2019 年（本系统自 3 月 4 日起记录），")
+    assert book["披露文稿"]["A2"].value.startswith("2019 年（统计期间为 3 月 4 日至 12 月 31 日，")
     regions = {r[0]: r[1] for r in book["地区分布"].iter_rows(min_row=2, values_only=True)}
     assert regions == {"南京分行": 2, "杭州分行": 1}
     entry = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
@@ -998,7 +998,8 @@ def test_annual_disclosure_page_draft_download_and_scope(client, auth):
     auth.logout()
     auth.login("manager_nj")
     html = client.get("/manager/dashboards/annual-disclosure?year=2019").get_data(as_text=True)
-    assert "2019 年（本系统自 3 月" in html and "起记录），南京分行共受理消费投诉 2 件" in html
+    assert "2019 年（统计期间为 3 月 4 日至 12 月 31 日，此前受理的投诉未纳入统计），" in html
+    assert "南京分行共受理消费投诉 2 件" in html
     assert "杭州分行" not in html
     regions = re.findall(
         r'<table class="table dash-table dash-narrow" id="table-regions">(.*?)</table>', html, re.S
