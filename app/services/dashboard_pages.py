@@ -36,6 +36,9 @@ class Table:
     # column -> decimals shown on screen ("3.90" beside "3.91", not "3.9"); exports keep the
     # numbers as they are
     digits: dict[int, int] = field(default_factory=dict)
+    # row -> the survey response the row quotes: its number (column 0) opens staff 答卷详情
+    # for a viewer who may open it (access.may_open_responses); the row stays otherwise
+    response_ids: dict[int, int] = field(default_factory=dict)
 
     def add(self, row: list[Any], *, too_small: bool = False) -> None:
         self.rows.append(row)

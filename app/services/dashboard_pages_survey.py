@@ -4,29 +4,37 @@ For the survey chosen in the filter bar (else the one with the most answers in t
 the filters' dates and branches: each choice question's options (a multiple
 choice as the share of those who answered it), each scale's points with its mean, top box and,
 for NPS, promoters, passives and detractors; each matrix item's mean; how many wrote a free-text
-answer (the texts themselves are read, redacted, in 答卷明细 and 客户之声). Read from the
-answer-value rollup (per day x branch x survey; rollup_rows.value_answers), as fast as the
-other pages over any range; it has no product or channel, so those two filters do not apply.
+answer, and the latest few of those answers, redacted, each by its response's number (which
+opens the response, with the whole answer, for staff who may). Read from the answer-value
+rollup (per day x branch x survey; rollup_rows.value_answers), as fast as the other pages over
+any range, except the latest answers (one bounded read of the responses, in the viewer's
+scope); it has no product or channel, so those two filters do not apply.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AnswerValueRollup, SatisfactionRollup, Survey
+from app.models import AnswerValueRollup, Response, SatisfactionRollup, Survey
 from app.services import metrics
+from app.services.dashboard_drill import local_text
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, pct, r
 from app.services.metrics import apply_filters, date_clause, min_sample_size
+from app.services.rollups import day_start
 from app.services.surveys import definition_of
+from nlp import redact
 from surveys.model import SCALE_LABELS, SCALE_RANGES, QuestionType
 
 MAX_OPTIONS = 30  # a choice question's options shown (the rest summed as 其他取值)
+RECENT_TEXTS = 20  # the latest responses with a free-text answer quoted
+QUOTED_CHARS = 200  # of each answer (its response's page shows the whole)
 KIND_NAMES = {
     QuestionType.SINGLE: "单选",
     QuestionType.MULTIPLE: "多选",
@@ -105,6 +113,7 @@ def survey_results(f: Filters) -> PageData:
             _matrix(page, question, title, counts[question.id])
         else:
             _text(page, question, title, answered_it, total)
+    _latest_texts(page, f, survey, defn)
     return page
 
 
@@ -231,3 +240,45 @@ def _text(page: PageData, q: Any, title: str, answered: int, total: int) -> None
         Table("texts", "文字题", ["题目", "填写人数", "占答卷（%）"])
     )
     texts.add([title, answered, r(answered / total, 1, 100) if total else None])
+
+
+def _latest_texts(page: PageData, f: Filters, survey: Survey, defn: Any) -> None:
+    """The free-text answers of the latest responses of the range and branches (redacted, as
+    答卷详情 shows them), one row per answer, each holding its response's id so that the page can
+    open it (Table.response_ids)."""
+    titles = {
+        q.id: f"第 {n} 题 {q.title}"
+        for n, q in enumerate(defn.questions, start=1)
+        if q.type is QuestionType.TEXT
+    }
+    if not titles:
+        return
+    stmt = select(Response).where(
+        Response.survey_id == survey.id,
+        Response.submitted_at >= day_start(f.start),
+        Response.submitted_at < day_start(f.end + timedelta(days=1)),
+        Response.comment_redacted != "",  # (only responses with a free-text answer)
+    )
+    if f.branch_ids is not None:
+        stmt = stmt.where(Response.branch_id.in_(f.branch_ids))
+    latest = db.session.scalars(
+        stmt.order_by(Response.submitted_at.desc(), Response.id.desc()).limit(RECENT_TEXTS)
+    )
+    t = page.table(
+        Table(
+            "text_answers",
+            f"最新的文字回答（最近 {RECENT_TEXTS} 份答卷，已脱敏）",
+            ["答卷编号", "提交时间", "题目", "回答（已脱敏）"],
+            empty="所选范围内暂无文字回答",
+        )
+    )
+    for response in latest:
+        for question_id, title in titles.items():
+            value = (response.answers or {}).get(question_id)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            text = redact(value).text
+            if len(text) > QUOTED_CHARS:
+                text = text[:QUOTED_CHARS] + "…"
+            t.response_ids[len(t.rows)] = response.id
+            t.add([response.id, local_text(response.submitted_at), title, text])

@@ -21,6 +21,16 @@ def may_read_audit_log(user) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_role(*AUDIT_READERS)
 
 
+# Who may open a survey response's page (staff 答卷详情, ``staff.response_detail``), and so be
+# linked to it from other pages (the dashboards' 问卷结果); the branch scope decides which ones.
+RESPONSE_READERS = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
+
+
+def may_open_responses(user) -> bool:
+    """Whether ``user`` (signed in or not) may open survey responses' pages."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*RESPONSE_READERS)
+
+
 def roles_required(*roles: Role) -> Callable:
     """Sign-in required; a signed-in user without one of these roles gets 403."""
 

@@ -135,3 +135,49 @@ def test_an_option_a_later_version_dropped_reads_with_its_label(db_session):
     surveys.publish(survey.id, actor=None)
     wait = _rows(_page(survey="branch-service"), "q-wait_time")
     assert "10 分钟以内" not in wait and wait["10 分钟以内（已停用选项）"] == [2, 100.0]
+
+
+def test_the_latest_free_text_answers_are_quoted_redacted_each_with_its_response(db_session):
+    """The 文字题 table only counted who wrote something; the answers themselves are now listed
+    (the latest first, redacted, cut short), each by the response that opens it in full."""
+    from datetime import timedelta
+
+    from app.models import Response
+
+    long_text = "网点排队太久，" * 60 + "请联系我 13812345678"
+    _save(
+        [
+            ("HZ01", JAN, _answers(2, 3, "gt30", ["wait"], "柜员态度差，电话13900001111")),
+            ("HZ02", JAN + timedelta(hours=1), _answers(3, 5, "gt30", ["wait"], long_text)),
+            ("HZ01", JAN + timedelta(hours=2), _answers(5, 10, "lt10", None, "")),  # none written
+            ("NJ01", JAN + timedelta(hours=3), _answers(1, 0, "gt30", ["wait"], "推销太多")),
+            # outside the range: not quoted
+            ("HZ01", datetime(2026, 2, 1, 10, tzinfo=SH), _answers(5, 10, "lt10", None, "二月")),
+        ]
+    )
+    ids = {
+        r.answers["comment"]: r.id
+        for r in db.session.scalars(select(Response))
+        if r.answers.get("comment")
+    }
+    page = _page(survey="branch-service")
+    t = page.tables["text_answers"]
+    assert [row[0] for row in t.rows] == [
+        ids["推销太多"],
+        ids[long_text],
+        ids["柜员态度差，电话13900001111"],
+    ]
+    assert {row: t.response_ids[row] for row in range(3)} == {n: t.rows[n][0] for n in range(3)}
+    question = page.tables["texts"].rows[0][0]  # (as the 文字题 table names it)
+    assert "意见或建议" in question and all(row[2] == question for row in t.rows)
+    quoted = {row[0]: row[3] for row in t.rows}
+    assert "13900001111" not in quoted[ids["柜员态度差，电话13900001111"]]  # redacted
+    assert quoted[ids["柜员态度差，电话13900001111"]].startswith("柜员态度差，电话")
+    cut = quoted[ids[long_text]]
+    assert cut.endswith("…") and len(cut) == 201 and long_text.startswith(cut[:-1])
+    # a branch's subtree only
+    hz = _page(survey="branch-service", branch="HZ").tables["text_answers"]
+    assert {row[0] for row in hz.rows} == {ids[long_text], ids["柜员态度差，电话13900001111"]}
+    # a range without texts says so
+    empty = _page(survey="branch-service", **{"from": "2026-01-20", "to": "2026-01-31"})
+    assert "text_answers" not in empty.tables or not empty.tables["text_answers"].rows

@@ -4,6 +4,7 @@ the annual complaint disclosure."""
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
+from flask_login import current_user
 
 from app.models import Role
 from app.services import (
@@ -17,7 +18,7 @@ from app.services import (
 from app.services import dashboard_drill as drill
 from app.services.dashboard_pages_more import PAGES
 from app.services.errors import ValidationFailed
-from app.web.access import roles_required
+from app.web.access import may_open_responses, roles_required
 from app.web.manager import bp
 from app.web.manager.dashboards_charts import config_json, figure_json
 from app.web.support import DOWNLOAD_TYPES, download
@@ -73,6 +74,8 @@ def dashboards(name: str):
         filters=filters,
         options=dashboard_filters.options(),
         drill_up=dashboard_filters.drill_up(filters) if name == "branches" else None,
+        # (问卷结果's quoted answers open their responses only for those who may open them)
+        open_response=may_open_responses(current_user),
         error=error,
     ), (422 if error else 200)
 

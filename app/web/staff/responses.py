@@ -12,7 +12,7 @@ from app.models import Role
 from app.services import analysis, customers, dashboard_filters, org, responses_query
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.responses_query import ResponseFilter
-from app.web.access import roles_required
+from app.web.access import RESPONSE_READERS, roles_required
 from app.web.staff import bp
 from app.web.staff.analysis import correction_form
 
@@ -89,7 +89,7 @@ def responses_list():
 
 
 @bp.get("/responses/<int:response_id>")
-@roles_required(*STAFF)
+@roles_required(*RESPONSE_READERS)  # (the pages linking here ask access.may_open_responses)
 def response_detail(response_id: int):
     response = responses_query.get_response(response_id)
     # the analysis of the answer's free texts, correctable here as on a case page
