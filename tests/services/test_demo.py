@@ -635,11 +635,13 @@ def test_demo_campaigns_are_in_the_outbox_and_add_up(client, auth, db_session):
     sending = [c for c in made if c.status != "draft"]
     assert all(c.sent_count and c.skipped_count for c in sending)
     assert all(r for (r,) in db_session.execute(select(CampaignSkip.reason)))
-    # the outbox page shows the latest messages first, among them the campaigns' own
+    # the outbox page shows the latest messages first, among them the campaigns' own, a page
+    # of 50 at a time with the total
     auth.login("hq")
     page = client.get("/manager/outbox").get_data(as_text=True)
     latest = max(messages, key=lambda m: m.created_at)
-    assert page.count("<tr>") > 100 and "发件箱是空的" not in page
+    assert len(messages) > 50 and page.count("<tr>") == 1 + 50 and "发件箱是空的" not in page
+    assert f"符合条件的消息共 {len(messages)} 条" in page and ">下一页</a>" in page
     shanghai = ZoneInfo("Asia/Shanghai")
     stamp = latest.created_at.replace(tzinfo=UTC).astimezone(shanghai).strftime("%Y-%m-%d %H:%M")
     assert stamp in page.split("<tbody>")[1].split("</tr>")[0]  # the first row

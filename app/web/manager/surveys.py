@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
-from app.extensions import db
-from app.models import CampaignStatus, OutboundMessage, Role, utcnow
+from app.models import CampaignStatus, Role, utcnow
 from app.models.org import SEGMENT_LABELS
-from app.services import campaigns, org, responses, survey_triggers, surveys
-from app.services.errors import Conflict, ServiceError
+from app.services import campaigns, org, responses, survey_outbox, survey_triggers, surveys
+from app.services.errors import Conflict, ServiceError, ValidationFailed
+from app.services.paging import Page
 from app.services.survey_triggers import EVENT_LABELS
 from app.web.access import roles_required
 from app.web.errors import mask_survey_links
@@ -318,14 +317,29 @@ def trigger_toggle(rule_id: int):
 @bp.get("/outbox")
 @roles_required(HQ)
 def outbox():
-    rows = db.session.scalars(
-        select(OutboundMessage)
-        .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
-        .limit(200)
+    """The messages, newest first, filtered (channel, status, kind, days, recipient) and paged;
+    a bad filter value is named on the page (400) and nothing is listed."""
+    args = {k: v for k, v in request.args.items() if k in survey_outbox.FILTER_ARGS}
+    try:
+        filters, errors = survey_outbox.parse_filter(args), {}
+    except ValidationFailed as err:
+        filters, errors = None, err.fields
+    page = (
+        survey_outbox.list_messages(filters, page=request.args.get("page", 1, type=int))
+        if filters
+        else Page([], 1, 1, 0)
     )
     # (a preview shows no usable survey link: its token is masked, as in the logs)
     return render_template(
         "manager/surveys/outbox.html",
-        rows=list(rows),
+        page=page,
+        args=args,
+        filters=filters,
+        errors=errors,
+        channels=survey_outbox.CHANNELS,
+        statuses=survey_outbox.STATUS_LABELS,
+        kinds=survey_outbox.KIND_LABELS,
+        backends=survey_outbox.BACKEND_LABELS,
+        page_size=survey_outbox.PAGE_SIZE,
         preview=lambda body: mask_survey_links(body, keep=4),
-    )
+    ), (400 if errors else 200)
