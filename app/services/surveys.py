@@ -8,6 +8,7 @@ together, so the title customers see is the one on the form and nowhere else.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ from surveys import DefinitionError, SurveyDefinition, definition_hash, load_def
 from surveys.explain import explain, line_of, lines_of
 from surveys.schema import YamlRefused, read_yaml
 from surveys.templates import load_template, template_codes
+from surveys.yaml_out import dump_definition
 
 CODE_MAX = 40
 ROW_FIELDS = {"title": "问卷标题", "description": "说明"}  # on the row, not in the draft YAML
@@ -31,10 +33,22 @@ ROW_FIELDS = {"title": "问卷标题", "description": "说明"}  # on the row, n
 
 @dataclass(frozen=True)
 class Problem:
-    """One fault of a draft definition, in words, and its line in the text (1-based) if known."""
+    """One fault of a draft definition, in words, its line in the text (1-based) if known, and
+    the engine's path of the field (``questions[2].options``), which the form-based designer
+    uses to point at the question instead of a line."""
 
     message: str
     line: int | None = None
+    path: str = ""
+
+    @property
+    def question(self) -> int | None:
+        """0-based index of the question the fault is in, if it is in one."""
+        found = _QUESTION_PATH.match(self.path)
+        return int(found.group(1)) if found else None
+
+
+_QUESTION_PATH = re.compile(r"questions\[(\d+)\]")
 
 
 class DefinitionInvalid(ValidationFailed):
@@ -160,7 +174,8 @@ def parse_draft(text: str, *, title: str, description: str = "") -> SurveyDefini
                 ) from err
         lines = lines_of(text, [one.path for one in err.errors])
         problems = [
-            Problem(explain(one, data), line) for one, line in zip(err.errors, lines, strict=True)
+            Problem(explain(one, data), line, one.path)
+            for one, line in zip(err.errors, lines, strict=True)
         ]
         raise DefinitionInvalid.of(problems) from err
 
@@ -198,6 +213,72 @@ def _without_row_fields(text: str) -> str:
     except yaml.YAMLError:
         pass
     return yaml.safe_dump(rest, allow_unicode=True, sort_keys=False)
+
+
+# -- the form-based designer ---------------------------------------------------------------
+# It edits the draft as data (the YAML's mappings and lists) and saves it written out as YAML
+# (``dump_definition``), so one text is stored, shown and published whichever view staff use.
+
+NOT_FORM_EDITABLE = "问卷定义的结构无法用表单显示，请在“YAML 源码”中修改后再切换到表单"
+DATA_MAX_DEPTH = 12  # definition, questions, question, show_if groups (5 deep), values
+
+
+def _nested_deeper(value: object, limit: int) -> bool:
+    if limit < 0:
+        return True
+    if isinstance(value, dict):
+        return any(_nested_deeper(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_nested_deeper(v, limit - 1) for v in value)
+    return False
+
+
+def _form_shaped(data: object) -> bool:
+    """Whether the designer's form can show this data: a mapping whose questions are mappings,
+    their options and matrix items too (any other fault is the engine's to name)."""
+    if not isinstance(data, dict):
+        return False
+    questions = data.get("questions", [])
+    if not isinstance(questions, list) or not all(isinstance(q, dict) for q in questions):
+        return False
+    for question in questions:
+        for key in ("options", "items"):
+            rows = question.get(key, [])
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                return False
+        if not isinstance(question.get("show_if", {}), dict):
+            return False
+    return True
+
+
+def designer_data(text: str) -> dict:
+    """A draft's YAML as the form shows it: its data without the row's title and description.
+    Raises DefinitionInvalid when the text does not read or is not shaped for the form."""
+    data = _draft_data((text or "").replace("\r\n", "\n"))
+    data = {k: v for k, v in data.items() if k not in ROW_FIELDS}
+    if not _form_shaped(data) or _nested_deeper(data, DATA_MAX_DEPTH):
+        raise DefinitionInvalid(NOT_FORM_EDITABLE)
+    return data
+
+
+def designer_text(payload: str) -> str:
+    """The YAML text of the form's data, sent as JSON: written out as the templates are laid
+    out. Raises DefinitionInvalid for anything but a definition-shaped object."""
+    try:
+        data = json.loads(payload or "")
+    except (ValueError, RecursionError):
+        data = None
+    if not _form_shaped(data) or _nested_deeper(data, DATA_MAX_DEPTH):
+        raise DefinitionInvalid("表单内容无法读取，请刷新页面后重试（未保存的修改可先复制出来）")
+    return dump_definition({k: v for k, v in data.items() if k not in ROW_FIELDS})
+
+
+def editable_data(survey: Survey) -> dict | None:
+    """The draft as the form shows it, or None when only the YAML view can show it."""
+    try:
+        return designer_data(survey.draft_text)
+    except DefinitionInvalid:
+        return None
 
 
 def list_surveys(status: str | None = None) -> list[Survey]:
@@ -300,15 +381,26 @@ def _kind_name(kind: tuple[str, str | None]) -> str:
     return f"{name}，按{KIND_NAMES.get(scale, scale)}" if scale else name
 
 
+def _published_kinds(survey: Survey) -> dict[str, tuple[int, tuple[str, str | None]]]:
+    """Each question id of the published versions: the newest version that had it, its kind."""
+    before: dict[str, tuple[int, tuple[str, str | None]]] = {}
+    for version in survey.versions:  # oldest first: the newest that had the id wins
+        for question in version.definition.get("questions", []):
+            before[question["id"]] = (version.number, _kind(question))
+    return before
+
+
+def published_question_ids(survey: Survey) -> list[str]:
+    """Ids answers may already be filed under: the designer keeps them and their type fixed."""
+    return sorted(_published_kinds(survey))
+
+
 def _check_kept_kinds(survey: Survey, defn: SurveyDefinition, text: str) -> None:
     """A question id keeps its type (a matrix its scale) from version to version: dashboards and
     exports sum answers by question id across versions, so a 1–5 rating turned into a 0–10
     recommendation under the same id counted the old ratings as detractors. A new question
     takes a new id."""
-    before: dict[str, tuple[int, tuple[str, str | None]]] = {}
-    for version in survey.versions:  # oldest first: the newest that had the id wins
-        for question in version.definition.get("questions", []):
-            before[question["id"]] = (version.number, _kind(question))
+    before = _published_kinds(survey)
     found: list[tuple[str, str]] = []
     for index, question in enumerate(defn.to_dict()["questions"]):
         if question["id"] not in before:
@@ -327,7 +419,10 @@ def _check_kept_kinds(survey: Survey, defn: SurveyDefinition, text: str) -> None
     if found:
         lines = lines_of(text, [path for _, path in found])
         raise DefinitionInvalid.of(
-            [Problem(message, line) for (message, _), line in zip(found, lines, strict=True)]
+            [
+                Problem(message, line, path)
+                for (message, path), line in zip(found, lines, strict=True)
+            ]
         )
 
 

@@ -132,3 +132,13 @@ def sign_in(page, base: str, username: str, password: str = "Kesheng@2026") -> N
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("domcontentloaded")
+
+
+def new_survey_draft(page, base: str, code: str, template: str = "branch-service") -> None:
+    """HQ signs in and makes a draft from a template; the page is left on its designer."""
+    sign_in(page, base, "hq")
+    page.goto(base + "/manager/surveys")
+    page.select_option("#template", template)
+    page.fill("#code", code)
+    page.click("form:has(#template) button[type=submit]")
+    page.wait_for_load_state("domcontentloaded")

@@ -5,18 +5,14 @@ from __future__ import annotations
 import pytest
 
 from surveys.snippets import SNIPPETS
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import new_survey_draft, screenshot
 
 pytestmark = pytest.mark.e2e
 
 
 def test_staff_insert_every_question_type_and_publish_after_confirming(live_server, page):
-    sign_in(page, live_server, "hq")
-    page.goto(live_server + "/manager/surveys")
-    page.select_option("#template", "credit-card")
-    page.fill("#code", "cc-designer")
-    page.click("form:has(#template) button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    new_survey_draft(page, live_server, "cc-designer", "credit-card")
+    page.get_by_role("tab", name="YAML 源码").click()  # (the form is the default view)
     box = page.locator("#definition")
     assert "monospace" in box.evaluate("el => getComputedStyle(el).fontFamily")
 

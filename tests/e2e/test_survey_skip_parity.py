@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from surveys import load_definition
 from surveys.forms import answers_from_form
 from surveys.validation import visible_questions
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import new_survey_draft, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +66,8 @@ def _type(page, question: str, text: str) -> None:
 
 def _draft_preview(page, base: str, code: str) -> str:
     """HQ saves the definition as a new survey's draft; returns its preview's address."""
-    sign_in(page, base, "hq")
-    page.goto(base + "/manager/surveys")
-    page.select_option("#template", "branch-service")
-    page.fill("#code", code)
-    page.click("form:has(#template) button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    new_survey_draft(page, base, code)
+    page.get_by_role("tab", name="YAML 源码").click()  # (the form is the default view)
     page.fill("#definition", DEFINITION.replace("skip-parity", code))
     page.get_by_role("button", name="保存草稿").first.click()
     page.wait_for_load_state("domcontentloaded")

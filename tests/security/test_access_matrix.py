@@ -98,6 +98,8 @@ WEB_ACCESS: dict[str, object] = {
     "manager.survey_edit": HQ,
     "manager.survey_action": HQ,
     "manager.survey_preview": HQ,
+    "manager.survey_definition_data": HQ,
+    "manager.survey_definition_text": HQ,
     "manager.campaigns_list": HQ,
     "manager.campaign_new": HQ,
     "manager.campaign_detail": HQ,

@@ -157,11 +157,12 @@ def test_draft_errors_stand_by_the_definition_in_words_and_the_title_is_the_form
     bad = client.post(edit_url, data=form)
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
-    field = html.split('<label class="label" for="definition">', 1)[1].split("</textarea>", 1)[0]
+    # listed above both views of the definition (the form's and the YAML's)
+    field = html.split('id="definition-error"', 1)[1].split('for="definition"', 1)[0]
     assert (
         "第 6 题（improve 您认为我们最需要在哪些方面改进？）："
         "第 1 个选项（排队等候时间过长）中有不支持的字段“valu”"
-    ) in field  # beside the definition, above its text box
+    ) in field
     line = broken.splitlines().index("      - {valu: wait, label: 排队等候时间过长}") + 1
     assert f'data-goto-line="{line}"' in field and f"定位到第 {line} 行" in field
     assert "questions[" not in html and "flash-error" not in html  # no path, no banner

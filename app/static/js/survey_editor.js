@@ -206,9 +206,11 @@
 
   // -- unsaved changes -----------------------------------------------------------------------
 
+  // (the form-based designer's fields are in the form too: selects and boxes count)
   function snapshot() {
-    return Array.prototype.map.call(form.querySelectorAll("input[type=text], textarea"), function (el) {
-      return el.value;
+    var fields = form.querySelectorAll("input:not([type=hidden]), textarea, select");
+    return Array.prototype.map.call(fields, function (el) {
+      return el.type === "checkbox" ? String(el.checked) : el.value;
     }).join("\u0000");
   }
 

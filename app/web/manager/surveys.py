@@ -18,7 +18,7 @@ from app.services.paging import Page
 from app.services.survey_triggers import EVENT_LABELS
 from app.web.access import roles_required
 from app.web.errors import mask_survey_links
-from app.web.manager import bp, surveys_import  # noqa: F401  (registers its route)
+from app.web.manager import bp, survey_builder, surveys_import  # noqa: F401  (register routes)
 from app.web.manager.surveys_forms import (
     CUSTOM_EVENT,
     CampaignForm,
@@ -73,8 +73,12 @@ def survey_edit(survey_id: int):
         definition=surveys.editable_text(survey),
     )
     problems: tuple[surveys.Problem, ...] = ()
+    # Saved from the form-based designer: its data, written out as YAML here (else the YAML).
+    posted = (request.form.get("definition_json") or None) if request.method == "POST" else ""
     if form.validate_on_submit():
         try:
+            if posted:
+                form.definition.data = surveys.designer_text(posted)
             surveys.update_draft(
                 survey_id,
                 title=form.title.data,
@@ -96,6 +100,7 @@ def survey_edit(survey_id: int):
         clone_form=CloneForm(),
         problems=problems,
         snippets=SNIPPETS,
+        builder=survey_builder.page_context(survey, posted=posted, problems=problems),
     )
     return page, 400 if form.errors else 200
 

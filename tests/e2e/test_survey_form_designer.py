@@ -1,0 +1,96 @@
+"""HQ designs questions in the form-based designer, in headless Chromium: no YAML typed, the
+condition follows a renamed question, the saved draft is what the customer's page asks, and a
+fault is shown on its question."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.e2e.conftest import new_survey_draft, screenshot
+from tests.e2e.test_accessibility import RULES
+
+pytestmark = pytest.mark.e2e
+
+
+def card(page, n: int):
+    return page.locator("#sb-builder .sb-q").nth(n - 1)
+
+
+def test_hq_adds_a_question_with_options_and_a_condition_without_writing_yaml(live_server, page):
+    new_survey_draft(page, live_server, "fd-e2e")
+    assert page.get_by_role("tab", name="表单编辑").get_attribute("aria-selected") == "true"
+    assert page.locator("#definition").is_hidden()  # the form is the default view
+    count = page.locator("#sb-builder .sb-q").count()
+    assert count == 7
+
+    # a single-choice question: its example title is selected, typed over
+    page.locator(".sb-add").get_by_role("button", name="单选", exact=True).click()
+    page.keyboard.type("您是通过什么渠道预约的？")
+    single = card(page, count + 1)
+    single.get_by_label("选项 1 的文字").fill("手机银行")
+    single.get_by_label("选项 2 的文字").fill("电话银行")
+    single.get_by_label("选项 2 的统计代码").fill("phone")
+    single.get_by_role("button", name="删除选项 3").click()
+    assert single.get_by_label("选项 3 的文字").count() == 0
+
+    # a text question shown only to those who booked by phone
+    page.locator(".sb-add").get_by_role("button", name="文本", exact=False).click()
+    page.keyboard.type("电话预约时遇到了什么问题？")
+    follow = card(page, count + 2)
+    follow.get_by_role("button", name="添加显示条件").click()
+    target = follow.get_by_label("条件 1 引用的题目")
+    target.select_option(label="第 8 题：您是通过什么渠道预约的？")
+    follow.get_by_label("条件 1 的比较方式").select_option(label="选了")
+    follow.get_by_label("条件 1 的取值").select_option(label="电话银行")
+
+    # renaming the question's id renames it in the condition too
+    id_box = single.get_by_label("题目编号")
+    id_box.fill("booking")
+    id_box.press("Tab")
+    assert "同步修改" in page.locator("#sb-mode-status").inner_text()
+    assert follow.get_by_label("条件 1 引用的题目").input_value() == "booking"
+    assert follow.get_by_label("条件 1 的取值").input_value() == "phone"
+
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
+    assert "草稿已保存" in page.inner_text(".flash")
+    assert page.locator("#sb-builder .sb-q").count() == count + 2  # the form again
+    screenshot(page, "survey-form-designer")
+    found = Axe().run(page, options=RULES).response["violations"]
+    assert [v["id"] for v in found] == []
+
+    page.get_by_role("tab", name="YAML 源码").click()
+    text = page.locator("#definition")
+    text.wait_for(state="visible")
+    yaml = text.input_value()
+    assert "  - id: booking\n    type: single\n    title: 您是通过什么渠道预约的？\n" in yaml
+    assert "      - {value: phone, label: 电话银行}\n" in yaml
+    assert "    show_if: {question: booking, op: eq, value: phone}\n" in yaml
+
+    # the customer's page asks the new questions, the follow-up only after "电话银行"
+    page.goto(page.url.rstrip("/") + "/preview")
+    booking = page.locator(".sv-q:has-text('您是通过什么渠道预约的？')")
+    problem = page.locator(".sv-q:has-text('电话预约时遇到了什么问题？')")
+    assert booking.is_visible() and problem.is_hidden()
+    booking.get_by_text("电话银行").click()
+    assert problem.is_visible()
+
+
+def test_a_fault_is_shown_on_its_question_and_the_form_keeps_what_was_typed(live_server, page):
+    new_survey_draft(page, live_server, "fd-e2e-fault")
+    card(page, 2).get_by_label("题目", exact=True).fill("")
+    card(page, 3).get_by_label("题目", exact=True).fill("今天等了多久？（改过的）")
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
+    problems = page.locator("#definition-error")
+    assert "第 2 题（nps）：题目文字（title）未填写" in problems.inner_text()
+    assert problems.get_by_role("button", name="定位到第 2 题").is_visible()
+    assert problems.locator("[data-goto-line]").first.is_hidden()  # lines are the YAML view's
+    assert card(page, 2).locator(".sb-q-errors").inner_text().startswith("第 2 题")
+    kept = card(page, 3).get_by_label("题目", exact=True).input_value()
+    assert kept == "今天等了多久？（改过的）"
+    problems.get_by_role("button", name="定位到第 2 题").click()
+    assert page.evaluate("document.activeElement.closest('.sb-q').id") == "sb-q-1"
+    found = Axe().run(page, options=RULES).response["violations"]
+    assert [v["id"] for v in found] == []
