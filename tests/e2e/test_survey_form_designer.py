@@ -94,3 +94,24 @@ def test_a_fault_is_shown_on_its_question_and_the_form_keeps_what_was_typed(live
     assert page.evaluate("document.activeElement.closest('.sb-q').id") == "sb-q-1"
     found = Axe().run(page, options=RULES).response["violations"]
     assert [v["id"] for v in found] == []
+
+
+def test_after_a_refused_yaml_save_the_form_shows_the_refused_text_not_the_saved_draft(
+    live_server, page
+):
+    new_survey_draft(page, live_server, "fd-e2e-yaml")
+    page.get_by_role("tab", name="YAML 源码").click()
+    box = page.locator("#definition")
+    text = box.input_value()
+    edited = text.replace("    title: 总体而言", "    title: 改在 YAML 里的题目，总体而言", 1)
+    edited = edited.replace("  - id: nps\n", "  - id: overall\n", 1)  # a duplicate id: refused
+    box.fill(edited)
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
+    assert "重复" in page.locator("#definition-error").inner_text()
+    assert page.locator("#definition").is_visible()  # refused from the YAML view: shown there
+    page.get_by_role("tab", name="表单编辑").click()
+    first = card(page, 1).get_by_label("题目", exact=True)
+    first.wait_for(state="visible")
+    assert first.input_value().startswith("改在 YAML 里的题目")
+    assert card(page, 2).get_by_label("题目编号").input_value() == "overall"

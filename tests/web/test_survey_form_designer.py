@@ -183,3 +183,15 @@ def test_the_conversions_are_for_hq_on_drafts_only(client, auth):
     agent_token = csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))
     denied = post_json(client, url + "/definition/data", agent_token, {"text": "code: x"})
     assert denied.status_code == 403
+
+
+def test_a_form_save_refused_for_the_title_shows_the_forms_edits_in_the_yaml_view_too(client, auth):
+    url, token = new_draft(client, auth, "fd-title")
+    data = designer(client.get(url).get_data(as_text=True))["data"]
+    data["questions"][0]["title"] = "改过的第一题"
+    page = save_form(client, url, token, data, title="")
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "请填写问卷标题" in html
+    assert definition_text(html) == dump_definition(data)  # not the stale box the page sent
+    assert designer(html)["data"] == data

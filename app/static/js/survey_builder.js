@@ -49,7 +49,10 @@
   var problems = config.problems || [];
   var mode = null;
   var syncedJson = data ? JSON.stringify(data) : null; // the form's data as the YAML box has it
-  var syncedText = box.value; // the YAML box's text as the form's data has it
+  // The YAML box's text as the form's data has it. After a refused save from the YAML view the
+  // box holds the refused text and the form the saved draft: not the same, read the box again.
+  var syncedText = config.mode === "yaml" ? null : box.value;
+  var shownText = box.value; // the text the listed problems were found in
 
   // -- small DOM helpers -------------------------------------------------------------------
 
@@ -1006,7 +1009,9 @@
       data = json.data;
       syncedJson = JSON.stringify(data);
       syncedText = box.value;
-      problems = [];
+      if (box.value !== shownText) {
+        problems = []; // (their question numbers were of another text)
+      }
       render();
       show("form");
       say("");

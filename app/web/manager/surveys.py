@@ -73,12 +73,19 @@ def survey_edit(survey_id: int):
         definition=surveys.editable_text(survey),
     )
     problems: tuple[surveys.Problem, ...] = ()
-    # Saved from the form-based designer: its data, written out as YAML here (else the YAML).
+    # Saved from the form-based designer: its data, written out as YAML here (else the YAML),
+    # before any check, so that a page shown again has the form's edits in its YAML view too.
     posted = (request.form.get("definition_json") or None) if request.method == "POST" else ""
+    unreadable = None
+    if posted:
+        try:
+            form.definition.data = surveys.designer_text(posted)
+        except surveys.DefinitionInvalid as err:
+            unreadable = err
     if form.validate_on_submit():
         try:
-            if posted:
-                form.definition.data = surveys.designer_text(posted)
+            if unreadable:
+                raise unreadable
             surveys.update_draft(
                 survey_id,
                 title=form.title.data,
