@@ -110,5 +110,9 @@ def identifier(value: Any, path: str, pattern: re.Pattern[str] = ID_PATTERN) -> 
     if not isinstance(value, str):
         raise DefinitionError(path, "必须是字符串")
     if not pattern.match(value) or "__" in value:
-        raise DefinitionError(path, "只能由小写字母、数字、“_”和“-”组成，不含“__”，最长 40 个字符")
+        start = "小写字母" if pattern is ID_PATTERN else "小写字母或数字"
+        raise DefinitionError(
+            path,
+            f"只能由小写字母、数字、“_”和“-”组成，以{start}开头，不含“__”，最长 40 个字符",
+        )
     return value

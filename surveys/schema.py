@@ -45,6 +45,7 @@ TYPE_KEYS: dict[QuestionType, tuple[str, ...]] = {
 }
 ANY_TYPE_KEYS = tuple(sorted({key for keys in TYPE_KEYS.values() for key in keys}))
 MAX_QUESTIONS = 200
+METRIC_NAMES = {"csat": "满意度（CSAT）", "nps": "净推荐值（NPS）", "ces": "费力度（CES）"}
 MAX_OPTIONS = 100
 
 
@@ -142,7 +143,8 @@ def _questions(raw: Any) -> tuple[Question, ...]:
                 found.append(
                     DefinitionError(
                         _read.join(path, "metric"),
-                        f"{question.metric} 关键题已由“{metrics[question.metric]}”指定",
+                        f"{METRIC_NAMES[question.metric]}关键指标已由“{metrics[question.metric]}”"
+                        "设定，每种指标每份问卷只能有一道，请取消本题的关键指标（metric）",
                     )
                 )
             else:

@@ -270,3 +270,23 @@ def test_a_single_fault_is_a_plain_definition_error():
     data["questions"][0]["required"] = "yes"
     err = error_of(data)
     assert type(err) is DefinitionError and err.errors == (err,)
+
+
+def test_a_second_key_metric_and_an_id_not_starting_with_a_letter_say_what_to_do():
+    data = sample_data()
+    first = next(q for q in data["questions"] if q.get("metric") == "csat")
+    data["questions"].append(
+        {"id": "again", "type": "rating", "title": "再评一次", "metric": "csat"}
+    )
+    err = error_of(data)
+    assert err.path == f"questions[{len(data['questions']) - 1}].metric"
+    assert err.message == (
+        f"满意度（CSAT）关键指标已由“{first['id']}”设定，每种指标每份问卷只能有一道，"
+        "请取消本题的关键指标（metric）"
+    )
+    data = sample_data()
+    data["questions"][0]["id"] = "1abc"
+    assert "以小写字母开头" in error_of(data).message
+    data = sample_data()
+    data["questions"][3]["options"][0]["value"] = "-x"  # (codes may start with a digit)
+    assert "以小写字母或数字开头" in error_of(data).message
