@@ -48,7 +48,7 @@ def test_hq_adds_a_question_with_options_and_a_condition_without_writing_yaml(li
     id_box = single.get_by_label("题目编号")
     id_box.fill("booking")
     id_box.press("Tab")
-    assert "同步修改" in page.locator("#sb-mode-status").inner_text()
+    assert "同步修改" in page.locator(".sb-note").inner_text()
     assert follow.get_by_label("条件 1 引用的题目").input_value() == "booking"
     assert follow.get_by_label("条件 1 的取值").input_value() == "phone"
 
@@ -115,3 +115,36 @@ def test_after_a_refused_yaml_save_the_form_shows_the_refused_text_not_the_saved
     first.wait_for(state="visible")
     assert first.input_value().startswith("改在 YAML 里的题目")
     assert card(page, 2).get_by_label("题目编号").input_value() == "overall"
+
+
+def test_nothing_is_lost_by_the_form_a_type_picked_by_mistake_enter_or_an_untouched_save(
+    live_server, page
+):
+    new_survey_draft(page, live_server, "fd-e2e-keep")
+    page.get_by_role("tab", name="YAML 源码").click()
+    box = page.locator("#definition")
+    box.fill("# 网点问卷：由服务质量部维护\n" + box.input_value())
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
+
+    page.get_by_role("tab", name="表单编辑").click()
+    wait = card(page, 3)
+    first_option = wait.get_by_label("选项 1 的文字").input_value()
+    wait.get_by_label("题型").select_option("text")  # by mistake ...
+    assert "原来的选项已暂存" in page.locator(".sb-note").inner_text()
+    wait.get_by_label("题型").select_option("single")  # ... and back: the options come back
+    assert wait.get_by_label("选项 1 的文字").input_value() == first_option
+
+    page.evaluate("window.notReloaded = true")
+    wait.get_by_label("题目", exact=True).press("Enter")  # ends the edit, saves nothing
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.notReloaded === true")
+
+    page.fill(
+        "#title", "网点服务调查（第二季度）"
+    )  # only the title changes: the YAML stays as written
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
+    assert "草稿已保存" in page.inner_text(".flash")
+    page.get_by_role("tab", name="YAML 源码").click()
+    assert page.locator("#definition").input_value().startswith("# 网点问卷：由服务质量部维护\n")

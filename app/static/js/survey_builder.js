@@ -26,29 +26,48 @@
   var csrf = form.querySelector("input[name=csrf_token]");
   var base = window.location.pathname.replace(/\/$/, "");
   var MODE_KEY = "kesheng.surveyDesigner.mode";
+  var SCROLL_KEY = "kesheng.surveyDesigner.scroll";
 
-  var TYPES = [
-    ["single", "单选题"], ["multiple", "多选题"], ["rating", "满意度评分（1–5 分）"],
-    ["nps", "推荐度（0–10 分）"], ["ces", "省力度（1–7 分）"], ["matrix", "矩阵题（多项评分）"],
-    ["text", "文本题"]
-  ];
+  // The types by the names of the "添加题目" buttons (the YAML view's 插入题目 names them so too).
+  var TYPES = (config.templates || []).map(function (t) { return [t.question.type, t.label]; });
   var TYPE_NAMES = {};
   TYPES.forEach(function (t) { TYPE_NAMES[t[0]] = t[1]; });
+  var OP_WORDS = {
+    eq: "等于", ne: "不等于", lt: "小于", lte: "小于等于", gt: "大于", gte: "大于等于",
+    "in": "属于其中之一", not_in: "不属于其中任何一个", answered: "已作答", unanswered: "未作答"
+  };
   var SCALES = { rating: [1, 5], nps: [0, 10], ces: [1, 7] };
   var SCALE_WORDS = {
     rating: { 1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意" },
     nps: { 0: "完全不可能", 10: "非常愿意" },
     ces: { 1: "非常不同意", 4: "一般", 7: "非常同意" }
   };
-  var METRICS = { rating: ["csat", "满意度（CSAT）"], nps: ["nps", "净推荐值（NPS）"], ces: ["ces", "省力度（CES）"] };
+  var METRICS = { rating: ["csat", "满意度（CSAT）"], nps: ["nps", "净推荐值（NPS）"], ces: ["ces", "费力度（CES）"] };
   var TYPE_KEYS = ["options", "min_select", "max_select", "other_max_length", "items", "scale", "max_length"];
 
   var data = config.data;
   var locked = {};
   (config.locked || []).forEach(function (id) { locked[id] = true; });
+  // The questions that came with a published id: their id and type stay (a new question given
+  // such an id by mistake is not locked, so that it can be mended).
+  var lockedQuestions = new WeakSet();
+  // Each question's own fields of the types it had before (its options, say), brought back
+  // when it gets that type again: a type picked by mistake loses nothing.
+  var stashes = new WeakMap();
+
+  function lockPublished() {
+    if (data && Array.isArray(data.questions)) {
+      data.questions.forEach(function (q) {
+        if (q && locked[q.id]) {
+          lockedQuestions.add(q);
+        }
+      });
+    }
+  }
+  lockPublished();
   var problems = config.problems || [];
   var mode = null;
-  var syncedJson = data ? JSON.stringify(data) : null; // the form's data as the YAML box has it
+  var syncedJson = data ? canonical(data) : null; // the form's data as the YAML box has it
   // The YAML box's text as the form's data has it. After a refused save from the YAML view the
   // box holds the refused text and the form the saved draft: not the same, read the box again.
   var syncedText = config.mode === "yaml" ? null : box.value;
@@ -89,8 +108,15 @@
     return "sb-" + prefix + "-" + uid;
   }
 
-  function say(message) {
-    status.textContent = message || "";
+  // Messages go where they are seen: in the bar at the bottom of the form while the form shows,
+  // beside the tabs otherwise; a warning or failure in the error colour.
+  var note = el("p", { class: "sb-note", role: "status", "aria-live": "polite" });
+
+  function say(message, isError) {
+    var target = mode === "form" ? note : status;
+    (target === note ? status : note).textContent = "";
+    target.textContent = message || "";
+    target.classList.toggle("error", !!isError);
   }
 
   function text(value) {
@@ -122,6 +148,19 @@
     return id;
   }
 
+  // The data as JSON with its keys sorted: equal for equal content, whatever order keys were
+  // set in (a type changed and changed back puts its options last).
+  function canonical(value) {
+    return JSON.stringify(value, function (key, v) {
+      if (v && typeof v === "object" && !Array.isArray(v)) {
+        var sorted = {};
+        Object.keys(v).sort().forEach(function (k) { sorted[k] = v[k]; });
+        return sorted;
+      }
+      return v;
+    });
+  }
+
   function copy(value) {
     return JSON.parse(JSON.stringify(value));
   }
@@ -142,7 +181,7 @@
     var attrs = {
       id: id, type: "text", value: text(obj[key]), placeholder: opts.placeholder,
       readonly: opts.readonly, "aria-describedby": opts.hint ? id + "-hint" : null,
-      "data-key": opts.key, maxlength: opts.maxlength,
+      "data-key": opts.key, maxlength: opts.maxlength, "data-path": opts.path,
       oninput: function (event) {
         var value = event.target.value;
         if (value === "" && opts.optional) {
@@ -174,7 +213,8 @@
     return el("div", { class: "field sb-field sb-narrow" }, [
       el("label", { for: id, text: label }),
       el("input", {
-        id: id, type: "number", inputmode: "numeric", min: opts.min, max: opts.max,
+        id: id, type: "number", inputmode: "numeric", min: opts.min, max: opts.max, step: 1,
+        "data-path": opts.path,
         value: obj[key] === undefined ? "" : text(obj[key]), placeholder: opts.placeholder,
         "aria-describedby": opts.hint ? id + "-hint" : null,
         oninput: function (event) {
@@ -190,11 +230,12 @@
     ]);
   }
 
-  function checkField(label, checked, onchange, hint) {
+  function checkField(label, checked, onchange, hint, path) {
     var id = nextId("c");
     return el("div", { class: "sb-check" }, [
       el("input", {
         id: id, type: "checkbox", checked: !!checked, "aria-describedby": hint ? id + "-hint" : null,
+        "data-path": path,
         onchange: function (event) { onchange(event.target.checked); }
       }),
       el("label", { for: id, text: label }),
@@ -207,7 +248,7 @@
     var id = nextId("s");
     var select = el("select", {
       id: id, disabled: opts.disabled, "aria-describedby": opts.hint ? id + "-hint" : null,
-      "data-key": opts.key,
+      "data-key": opts.key, "data-path": opts.path,
       onchange: function (event) { onchange(event.target.value); }
     }, choices.map(function (c) {
       return el("option", { value: c[0], text: c[1], selected: String(c[0]) === String(current) });
@@ -227,7 +268,7 @@
     opts = opts || {};
     return el("button", {
       type: "button", class: "button small" + (opts.danger ? " danger" : ""), text: label,
-      "aria-label": opts.aria, title: opts.aria, disabled: opts.disabled,
+      "aria-label": opts.aria, title: opts.aria, disabled: opts.disabled, "data-key": opts.key,
       onclick: function () { onclick(); }
     });
   }
@@ -323,15 +364,19 @@
   }
 
   function questionCard(q, index) {
-    var isLocked = !!locked[q.id];
+    var isLocked = lockedQuestions.has(q);
     var own = problems.filter(function (p) { return p.question === index; });
     var type = text(q.type);
+    var at = "questions[" + index + "]";
+    var headingId = "sb-q-h-" + index;
     var card = el("li", {
       class: "sb-q" + (own.length ? " sb-has-error" : ""), id: "sb-q-" + index, tabindex: "-1",
       "data-index": index
     });
-    var head = el("div", { class: "sb-q-head" }, [
-      el("h3", { class: "sb-q-title" }, [
+    var body = el("div", { role: "group", "aria-labelledby": headingId });
+    card.appendChild(body);
+    body.appendChild(el("div", { class: "sb-q-head" }, [
+      el("h3", { class: "sb-q-title", id: headingId }, [
         "第 " + (index + 1) + " 题",
         el("span", { class: "badge", text: TYPE_NAMES[type] || type || "未选题型" }),
         el("span", { class: "muted mono small", text: text(q.id) })
@@ -342,36 +387,42 @@
         smallButton("复制", function () { duplicate(index); }, { aria: "复制第 " + (index + 1) + " 题" }),
         smallButton("删除", function () { remove(index); }, { aria: "删除第 " + (index + 1) + " 题", danger: true })
       ])
-    ]);
-    card.appendChild(head);
+    ]));
     if (own.length) {
-      card.appendChild(el("ul", { class: "sb-q-errors" }, own.map(function (p) {
-        return el("li", { class: "error", text: p.message });
+      body.appendChild(el("ul", { class: "sb-q-errors" }, own.map(function (p, k) {
+        return el("li", { class: "error", id: "sb-q-" + index + "-e" + k, text: p.message });
       })));
     }
-    card.appendChild(el("div", { class: "sb-row" }, [
-      textField("题目", q, "title", { key: "q" + index + ".title", wide: true, onchange: redrawSoon })
+    body.appendChild(el("div", { class: "sb-row" }, [
+      textField("题目", q, "title", { key: "q" + index + ".title", wide: true, onchange: redrawSoon, path: at + ".title" })
     ]));
-    card.appendChild(el("div", { class: "sb-row" }, [
-      textField("提示语（可不填）", q, "help", { optional: true, wide: true, placeholder: "显示在题目下方的说明" })
+    body.appendChild(el("div", { class: "sb-row" }, [
+      textField("提示语（可不填）", q, "help", { optional: true, wide: true, placeholder: "显示在题目下方的说明", path: at + ".help" })
     ]));
     var typeChoices = TYPES.slice();
     if (!TYPE_NAMES[type]) {
       typeChoices.unshift([type, type ? "未知题型：" + type : "请选择题型"]);
     }
-    card.appendChild(el("div", { class: "sb-row" }, [
+    body.appendChild(el("div", { class: "sb-row" }, [
       selectField("题型", typeChoices, type, function (value) { changeType(index, value); }, {
-        disabled: isLocked, key: "q" + index + ".type",
+        disabled: isLocked, key: "q" + index + ".type", path: at + ".type",
         hint: isLocked ? "已发布过的题目不能改题型（已有答卷按题目编号汇总）；需要别的题型请新增一道题。" : null
       }),
       textField("题目编号", q, "id", {
-        key: "q" + index + ".id", readonly: isLocked, maxlength: 40,
+        key: "q" + index + ".id", readonly: isLocked, maxlength: 40, path: at + ".id",
         hint: isLocked ? "已发布过，不可修改。" : "统计按它归类：小写字母开头，可含数字、_、-；发布后不要再改。",
         onfocus: function (event) { event.target.setAttribute("data-before", text(q.id)); },
         onchange: function (event) {
           var before = event.target.getAttribute("data-before");
-          rename("question", before, before, text(q.id), index, "这道题");
-          event.target.setAttribute("data-before", text(q.id));
+          var twin = questions().indexOf(questions().filter(function (other) {
+            return other !== q && other.id === q.id;
+          })[0]);
+          if (twin !== -1) {
+            say("题目编号“" + text(q.id) + "”已被第 " + (twin + 1) + " 题使用，请换一个（引用原编号的显示条件未改）。", true);
+          } else {
+            rename("question", before, before, text(q.id), index, "这道题");
+            event.target.setAttribute("data-before", text(q.id));
+          }
           redrawSoon();
         }
       }),
@@ -382,100 +433,183 @@
           } else {
             q.required = false;
           }
-        }),
+        }, null, at + ".required"),
         METRICS[type] ? checkField("作为关键指标：" + METRICS[type][1], q.metric === METRICS[type][0], function (on) {
           if (on) {
             q.metric = METRICS[type][0];
           } else {
             delete q.metric;
           }
-        }, "看板按它统计；每种指标每份问卷只能有一道。") : null
+        }, "看板按它统计；每种指标每份问卷只能有一道。", at + ".metric") : null
       ])
     ]));
     if (type === "single" || type === "multiple") {
-      card.appendChild(optionsEditor(q, index));
+      body.appendChild(rowsEditor(q, index, OPTION_ROWS));
     }
     if (type === "multiple") {
-      card.appendChild(el("div", { class: "sb-row" }, [
-        numberField("最少选几项", q, "min_select", { min: 1, placeholder: "不限" }),
-        numberField("最多选几项", q, "max_select", { min: 1, placeholder: "不限" })
+      body.appendChild(el("div", { class: "sb-row sb-bounds" }, [
+        numberField("最少选几项", q, "min_select", { min: 1, placeholder: "不限", path: at + ".min_select" }),
+        numberField("最多选几项", q, "max_select", { min: 1, placeholder: "不限", path: at + ".max_select" })
       ]));
     }
     if (type === "matrix") {
-      card.appendChild(matrixEditor(q, index));
+      body.appendChild(el("div", { class: "sb-sub" }, [
+        selectField("量表（每一项都用它打分）", [["rating", "满意度 1–5 分"], ["nps", "推荐度 0–10 分"], ["ces", "费力度 1–7 分"]],
+          q.scale || "rating", function (value) {
+            if (value === "rating") { delete q.scale; } else { q.scale = value; }
+            redraw();
+          }, { disabled: isLocked, narrow: true, path: at + ".scale", hint: isLocked ? "已发布过的矩阵题不能改量表。" : null })
+      ]));
+      body.appendChild(rowsEditor(q, index, ITEM_ROWS));
     }
     if (type === "text") {
-      card.appendChild(el("div", { class: "sb-row" }, [
-        numberField("最多字数", q, "max_length", { min: 1, max: 5000, placeholder: "500", hint: "不填为 500 字" })
+      body.appendChild(el("div", { class: "sb-row" }, [
+        numberField("最多字数", q, "max_length", { min: 1, max: 20000, placeholder: "500", hint: "不填为 500 字", path: at + ".max_length" })
       ]));
     }
-    card.appendChild(conditionEditor(q, index));
+    body.appendChild(conditionEditor(q, index));
+    markInvalid(card, own, index);
     return card;
   }
 
-  function optionsEditor(q, index) {
-    if (!Array.isArray(q.options)) {
-      q.options = [];
+  // The fields a listed fault is about, marked (red, aria-invalid, described by the fault): the
+  // field of the fault's path, else the nearest one above it (the options table for an option).
+  function markInvalid(card, own, index) {
+    own.forEach(function (p, k) {
+      var path = text(p.path);
+      var found = null;
+      while (path && !found) {
+        found = card.querySelector("[data-path='" + path.replace(/'/g, "") + "']");
+        path = path.replace(/(\.[^.[\]]+|\[\d+\])$/, "");
+      }
+      if (found && found.getAttribute("aria-invalid") !== "true") {
+        found.setAttribute("aria-invalid", "true");
+        found.classList.add("sb-invalid");
+        var described = found.getAttribute("aria-describedby");
+        found.setAttribute("aria-describedby", (described ? described + " " : "") + "sb-q-" + index + "-e" + k);
+      }
+    });
+  }
+
+  // The two lists of rows a question may have: choice options, and matrix items.
+  var OPTION_ROWS = {
+    key: "options", code: "value", prefix: "opt", tag: "o", noun: "选项", caption: "选项（至少 2 个）",
+    codeName: "统计代码", add: "添加选项",
+    hint: "统计代码用于报表和显示条件：小写字母、数字、_ 或 -，同一题内不可重复；发布后不要再改。"
+  };
+  var ITEM_ROWS = {
+    key: "items", code: "id", prefix: "item", tag: "i", noun: "评价项", caption: "评价项",
+    codeName: "代码", add: "添加评价项", hint: null
+  };
+
+  function rowsEditor(q, index, kind) {
+    if (!Array.isArray(q[kind.key])) {
+      q[kind.key] = [];
     }
+    var list = q[kind.key];
     var multiple = q.type === "multiple";
-    var rows = q.options.map(function (opt, i) {
-      var labelId = nextId("o");
-      var valueId = nextId("v");
+    var choice = kind === OPTION_ROWS;
+    var at = "questions[" + index + "]." + kind.key;
+    var rowKey = function (i) { return "q" + index + "." + kind.tag + i; };
+    var rows = list.map(function (row, i) {
       var n = i + 1;
+      var flag = function (name, label) {
+        return el("td", { class: "sb-center" }, [el("input", {
+          type: "checkbox", checked: row[name] === true, "aria-label": kind.noun + " " + n + label,
+          onchange: function (event) {
+            if (event.target.checked) { row[name] = true; } else { delete row[name]; }
+          }
+        })]);
+      };
       return el("tr", {}, [
         el("td", {}, [el("input", {
-          id: labelId, type: "text", value: text(opt.label), "aria-label": "选项 " + n + " 的文字",
-          "data-key": "q" + index + ".o" + i,
-          oninput: function (event) { opt.label = event.target.value; },
+          type: "text", value: text(row.label), "aria-label": kind.noun + " " + n + " 的文字",
+          "data-key": rowKey(i), "data-path": at + "[" + i + "].label",
+          oninput: function (event) { row.label = event.target.value; },
           onchange: redrawSoon
         })]),
         el("td", {}, [el("input", {
-          id: valueId, type: "text", class: "mono", value: text(opt.value), "aria-label": "选项 " + n + " 的统计代码",
-          onfocus: function (event) { event.target.setAttribute("data-before", text(opt.value)); },
-          oninput: function (event) { opt.value = event.target.value; },
+          type: "text", class: "mono", value: text(row[kind.code]), "aria-label": kind.noun + " " + n + " 的" + kind.codeName,
+          "data-path": at + "[" + i + "]." + kind.code,
+          onfocus: function (event) { event.target.setAttribute("data-before", text(row[kind.code])); },
+          oninput: function (event) { row[kind.code] = event.target.value; },
           onchange: function (event) {
-            rename("value", q.id, event.target.getAttribute("data-before"), text(opt.value), index, "这个选项");
-            event.target.setAttribute("data-before", text(opt.value));
+            var before = event.target.getAttribute("data-before");
+            var twin = list.some(function (other) { return other !== row && other[kind.code] === row[kind.code]; });
+            if (twin) {
+              say("第 " + (index + 1) + " 题的" + kind.codeName + "“" + text(row[kind.code]) + "”已被另一" +
+                (choice ? "个选项" : "项") + "使用，请换一个（显示条件未改）。", true);
+            } else {
+              rename(choice ? "value" : "item", q.id, before, text(row[kind.code]), index, "这个" + kind.noun);
+              event.target.setAttribute("data-before", text(row[kind.code]));
+            }
             redrawSoon();
           }
         })]),
-        el("td", { class: "sb-center" }, [el("input", {
-          type: "checkbox", checked: opt.other === true, "aria-label": "选项 " + n + " 需客户写明（其他）",
-          onchange: function (event) {
-            if (event.target.checked) { opt.other = true; } else { delete opt.other; }
-          }
-        })]),
-        multiple ? el("td", { class: "sb-center" }, [el("input", {
-          type: "checkbox", checked: opt.exclusive === true, "aria-label": "选项 " + n + " 与其他选项互斥",
-          onchange: function (event) {
-            if (event.target.checked) { opt.exclusive = true; } else { delete opt.exclusive; }
-          }
-        })]) : null,
+        choice ? flag("other", " 需客户写明（其他）") : null,
+        choice && multiple ? flag("exclusive", " 与其他选项互斥") : null,
         el("td", { class: "sb-row-tools" }, [
-          smallButton("↑", function () { swap(q.options, i, i - 1); redraw(); }, { aria: "选项 " + n + " 上移", disabled: i === 0 }),
-          smallButton("↓", function () { swap(q.options, i, i + 1); redraw(); }, { aria: "选项 " + n + " 下移", disabled: i === q.options.length - 1 }),
-          smallButton("删除", function () { q.options.splice(i, 1); redraw(); }, { aria: "删除选项 " + n, danger: true })
+          smallButton("↑", function () { shift(list, i, -1, rowKey, kind, n); }, { aria: kind.noun + " " + n + " 上移", disabled: i === 0, key: rowKey(i) + ".up" }),
+          smallButton("↓", function () { shift(list, i, 1, rowKey, kind, n); }, { aria: kind.noun + " " + n + " 下移", disabled: i === list.length - 1, key: rowKey(i) + ".down" }),
+          smallButton("删除", function () { dropRow(q, index, list, i, kind); }, { aria: "删除" + kind.noun + " " + n, danger: true })
         ])
       ]);
     });
     return el("div", { class: "sb-sub" }, [
-      el("table", { class: "sb-table" }, [
-        el("caption", { text: "选项（至少 2 个）" }),
+      el("table", { class: "sb-table", "data-path": at }, [
+        el("caption", { text: kind.caption }),
         el("thead", {}, [el("tr", {}, [
           el("th", { scope: "col", text: "客户看到的文字" }),
-          el("th", { scope: "col", text: "统计代码" }),
-          el("th", { scope: "col", text: "需写明（其他）" }),
-          multiple ? el("th", { scope: "col", text: "互斥（不能与其他项同选）" }) : null,
+          el("th", { scope: "col", text: kind.codeName }),
+          choice ? el("th", { scope: "col", text: "需写明（其他）" }) : null,
+          choice && multiple ? el("th", { scope: "col", text: "互斥（不能与其他项同选）" }) : null,
           el("th", { scope: "col" }, [el("span", { class: "visually-hidden", text: "操作" })])
         ])]),
         el("tbody", {}, rows)
       ]),
-      el("p", { class: "hint", text: "统计代码用于报表和显示条件：小写字母、数字、_ 或 -，同一题内不可重复；发布后不要再改。" }),
-      smallButton("添加选项", function () {
-        q.options.push({ value: freshCode(q.options, "value", "opt"), label: "" });
-        render("q" + index + ".o" + (q.options.length - 1));
-      })
+      kind.hint ? el("p", { class: "hint", text: kind.hint }) : null,
+      smallButton(kind.add, function () {
+        var row = { label: "" };
+        row[kind.code] = freshCode(list, kind.code, kind.prefix);
+        list.push(row);
+        render(rowKey(list.length - 1));
+      }, { key: "q" + index + "." + kind.tag + ".add" })
     ]);
+  }
+
+  // A row moved one place; the focus goes with it (to its button in its new place), so that
+  // pressing the button again moves it further.
+  function shift(list, i, step, rowKey, kind, n) {
+    var to = i + step;
+    swap(list, i, to);
+    var same = rowKey(to) + (step < 0 ? ".up" : ".down");
+    var other = rowKey(to) + (step < 0 ? ".down" : ".up");
+    render();
+    var button = root.querySelector("[data-key='" + same + "']");
+    if (!button || button.disabled) {
+      button = root.querySelector("[data-key='" + other + "']");
+    }
+    if (button) {
+      button.focus();
+    }
+    say(kind.noun + " " + n + " 已移到第 " + (to + 1) + " 位。");
+  }
+
+  function dropRow(q, index, list, i, kind) {
+    var row = list[i];
+    var users = conditionUsers(index, q.id, function (leaf) {
+      var value = kind === OPTION_ROWS ? leaf.value : leaf.item;
+      return value === row[kind.code] || (Array.isArray(value) && value.indexOf(row[kind.code]) !== -1);
+    });
+    if (users.length && !window.confirm(
+      "第 " + users.join("、") + " 题的显示条件用到了" + kind.noun + "“" + text(row.label || row[kind.code]) +
+      "”，删除后需要修改那些条件。\n\n仍然删除吗？")) {
+      return;
+    }
+    list.splice(i, 1);
+    var next = Math.min(i, list.length - 1);
+    render(next >= 0 ? "q" + index + "." + kind.tag + next : "q" + index + "." + kind.tag + ".add");
+    say("已删除" + kind.noun + " " + (i + 1) + "；保存后生效。");
   }
 
   // A code for a new option or matrix item (opt4, item3, …) that the list does not use yet.
@@ -487,58 +621,6 @@
       n += 1;
     }
     return prefix + n;
-  }
-
-  function matrixEditor(q, index) {
-    if (!Array.isArray(q.items)) {
-      q.items = [];
-    }
-    var rows = q.items.map(function (item, i) {
-      var n = i + 1;
-      return el("tr", {}, [
-        el("td", {}, [el("input", {
-          type: "text", value: text(item.label), "aria-label": "评价项 " + n + " 的文字",
-          "data-key": "q" + index + ".i" + i,
-          oninput: function (event) { item.label = event.target.value; },
-          onchange: redrawSoon
-        })]),
-        el("td", {}, [el("input", {
-          type: "text", class: "mono", value: text(item.id), "aria-label": "评价项 " + n + " 的代码",
-          onfocus: function (event) { event.target.setAttribute("data-before", text(item.id)); },
-          oninput: function (event) { item.id = event.target.value; },
-          onchange: function (event) {
-            rename("item", q.id, event.target.getAttribute("data-before"), text(item.id), index, "这个评价项");
-            event.target.setAttribute("data-before", text(item.id));
-            redrawSoon();
-          }
-        })]),
-        el("td", { class: "sb-row-tools" }, [
-          smallButton("↑", function () { swap(q.items, i, i - 1); redraw(); }, { aria: "评价项 " + n + " 上移", disabled: i === 0 }),
-          smallButton("↓", function () { swap(q.items, i, i + 1); redraw(); }, { aria: "评价项 " + n + " 下移", disabled: i === q.items.length - 1 }),
-          smallButton("删除", function () { q.items.splice(i, 1); redraw(); }, { aria: "删除评价项 " + n, danger: true })
-        ])
-      ]);
-    });
-    return el("div", { class: "sb-sub" }, [
-      selectField("量表（每一项都用它打分）", [["rating", "满意度 1–5 分"], ["nps", "推荐度 0–10 分"], ["ces", "省力度 1–7 分"]],
-        q.scale || "rating", function (value) {
-          if (value === "rating") { delete q.scale; } else { q.scale = value; }
-          redraw();
-        }, { disabled: !!locked[q.id], narrow: true, hint: locked[q.id] ? "已发布过的矩阵题不能改量表。" : null }),
-      el("table", { class: "sb-table" }, [
-        el("caption", { text: "评价项" }),
-        el("thead", {}, [el("tr", {}, [
-          el("th", { scope: "col", text: "客户看到的文字" }),
-          el("th", { scope: "col", text: "代码" }),
-          el("th", { scope: "col" }, [el("span", { class: "visually-hidden", text: "操作" })])
-        ])]),
-        el("tbody", {}, rows)
-      ]),
-      smallButton("添加评价项", function () {
-        q.items.push({ id: freshCode(q.items, "id", "item"), label: "" });
-        render("q" + index + ".i" + (q.items.length - 1));
-      })
-    ]);
   }
 
   // -- display conditions (show_if) ----------------------------------------------------------
@@ -673,7 +755,10 @@
     var parts = [];
     var qChoices = earlier.map(function (e) { return [e.q.id, questionLabel(e.q, e.index)]; });
     if (!found) {
-      qChoices.unshift([text(leaf.question), "（题目 " + text(leaf.question) + " 不在本题之前）"]);
+      var where = questions().map(function (x) { return x.id; }).indexOf(leaf.question);
+      qChoices.unshift([text(leaf.question), where === -1
+        ? "（题目 " + text(leaf.question) + " 已不存在）"
+        : "（第 " + (where + 1) + " 题 " + text(leaf.question) + "：不在本题之前，请调整顺序或改选）"]);
     }
     parts.push(selectField("条件 " + (r + 1) + " 引用的题目", qChoices, leaf.question, function (value) {
       if (!byId[value]) {
@@ -703,7 +788,7 @@
     var ops = opChoices(kind);
     var current = leafOp(leaf);
     if (!ops.some(function (c) { return c[0] === current; })) {
-      ops = [[current, current ? "（不适用：" + current + "）" : "请选择"]].concat(ops);
+      ops = [[current, current ? "（" + (OP_WORDS[current] || current) + "：不适用于所选题目）" : "请选择"]].concat(ops);
     }
     parts.push(selectField("条件 " + (r + 1) + " 的比较方式", ops, current, function (value) {
       setOp(leaf, value, target, kind);
@@ -714,6 +799,11 @@
       var values = valueChoices(target, kind);
       if (leaf.op === "in" || leaf.op === "not_in") {
         var chosen = Array.isArray(leaf.value) ? leaf.value : [];
+        chosen.forEach(function (v) { // (a value no longer among the choices: shown, to untick)
+          if (!values.some(function (c) { return String(c[0]) === String(v); })) {
+            values = values.concat([[v, "（已删除：" + text(v) + "）"]]);
+          }
+        });
         parts.push(el("span", { class: "sb-multi", role: "group", "aria-label": "条件 " + (r + 1) + " 的取值" },
           values.map(function (c) {
             var id = nextId("cv");
@@ -745,6 +835,10 @@
         }, { bare: true }));
       }
     }
+    if (!target && leaf.op !== "answered") {
+      parts.push(el("span", { class: "sb-was", text: "原条件：" + (OP_WORDS[current] || current) + " " +
+        (Array.isArray(leaf.value) ? leaf.value.join("、") : text(leaf.value)) }));
+    }
     parts.push(smallButton("删除条件", function () {
       flat.rows.splice(r, 1);
       store(q, flat);
@@ -753,14 +847,40 @@
     return el("li", { class: "sb-cond" }, parts);
   }
 
+  // A condition in words: 第 2 题 小于等于 3，且（第 5 题 已作答 或 第 6 题 选了 A）.
+  function describe(node) {
+    if (!node || typeof node !== "object") {
+      return text(node);
+    }
+    var groupMode = Array.isArray(node.all) ? "all" : (Array.isArray(node.any) ? "any" : null);
+    if (groupMode) {
+      return "（" + node[groupMode].map(describe).join(groupMode === "all" ? " 且 " : " 或 ") + "）";
+    }
+    var where = questions().map(function (x) { return x.id; }).indexOf(node.question);
+    var target = where === -1 ? null : questions()[where];
+    var who = where === -1 ? "题目 " + text(node.question) : "第 " + (where + 1) + " 题";
+    if (node.item) {
+      var item = target && (target.items || []).filter(function (it) { return it.id === node.item; })[0];
+      who += "“" + (item ? text(item.label) : text(node.item)) + "”";
+    }
+    var op = node.op === "answered" && node.value === false ? "unanswered" : text(node.op);
+    var labelOf = function (v) {
+      var option = target && (target.options || []).filter(function (o) { return o.value === v; })[0];
+      return option ? text(option.label) : text(v);
+    };
+    var value = op === "answered" || op === "unanswered" ? ""
+      : " " + (Array.isArray(node.value) ? node.value.map(labelOf).join("、") : labelOf(node.value));
+    return who + " " + (OP_WORDS[op] || op) + value;
+  }
+
   function conditionEditor(q, index) {
     var earlier = questions().slice(0, index).map(function (e, i) { return { q: e, index: i }; })
       .filter(function (e) { return e.q.id; });
     var section = el("div", { class: "sb-sub sb-conditions" }, [el("h4", { text: "显示条件（跳题）" })]);
     var flat = flatten(q.show_if);
     if (flat === null) {
-      section.appendChild(el("p", { class: "hint", text: "这道题的条件有多层“全部/任一”嵌套，表单无法逐项显示；请在“YAML 源码”中修改。当前条件：" }));
-      section.appendChild(el("pre", { class: "mono small sb-raw", text: JSON.stringify(q.show_if) }));
+      section.appendChild(el("p", { class: "hint", text: "这道题的条件有多层“全部/任一”嵌套，表单无法逐项修改，请在“YAML 源码”中修改。当前条件：" }));
+      section.appendChild(el("p", { class: "sb-raw", text: describe(q.show_if) }));
       section.appendChild(smallButton("清除条件（始终显示）", function () { delete q.show_if; redraw(); }, { danger: true }));
       return section;
     }
@@ -798,14 +918,17 @@
   // -- question list changes -----------------------------------------------------------------
 
   function addBar() {
-    return el("div", { class: "sb-add", role: "group", "aria-label": "添加题目" }, [
-      el("span", { class: "sb-add-label", text: "添加题目：" })
-    ].concat((config.templates || []).map(function (t) {
-      return el("button", {
-        type: "button", class: "button", text: t.label, title: t.hint,
-        onclick: function () { add(t); }
-      });
-    })));
+    return el("div", { class: "sb-add" }, [
+      el("div", { class: "sb-add-buttons", role: "group", "aria-label": "添加题目" }, [
+        el("span", { class: "sb-add-label", text: "添加题目：" })
+      ].concat((config.templates || []).map(function (t) {
+        return el("button", {
+          type: "button", class: "button", text: t.label, title: t.hint,
+          onclick: function () { add(t); }
+        });
+      }))),
+      note // (the same element each time: what it says stays)
+    ]);
   }
 
   function add(template) {
@@ -877,10 +1000,56 @@
     }), what);
   }
 
-  function referrers(id, from) {
-    return questions().map(function (q, i) { return { q: q, i: i }; }).filter(function (e) {
-      return e.i >= from && JSON.stringify(e.q.show_if || null).indexOf("\"question\":" + JSON.stringify(id)) !== -1;
+  // The numbers (1-based) of the questions after ``index`` whose conditions on ``questionId``
+  // have a leaf for which ``test`` holds.
+  function conditionUsers(index, questionId, test) {
+    var found = [];
+    questions().forEach(function (q, i) {
+      var hit = false;
+      function walk(node) {
+        if (!node || typeof node !== "object") {
+          return;
+        }
+        if (Array.isArray(node.all) || Array.isArray(node.any)) {
+          (node.all || node.any).forEach(walk);
+        } else if (node.question === questionId && (!test || test(node))) {
+          hit = true;
+        }
+      }
+      if (i > index) {
+        walk(q.show_if);
+      }
+      if (hit) {
+        found.push(i + 1);
+      }
     });
+    return found;
+  }
+
+  // Conditions that name a question not before theirs (after a move, say): "第 4 题引用第 5 题".
+  function misplaced() {
+    var list = questions();
+    var found = [];
+    list.forEach(function (q, i) {
+      var earlier = {};
+      list.slice(0, i).forEach(function (e) { earlier[e.id] = true; });
+      var names = {};
+      (function walk(node) {
+        if (!node || typeof node !== "object") {
+          return;
+        }
+        if (Array.isArray(node.all) || Array.isArray(node.any)) {
+          (node.all || node.any).forEach(walk);
+        } else if (!earlier[node.question]) {
+          var at = list.map(function (x) { return x.id; }).indexOf(node.question);
+          names[at === -1 ? "已不存在的题目 " + text(node.question) : "第 " + (at + 1) + " 题"] = true;
+        }
+      }(q.show_if));
+      if (Object.keys(names).length) {
+        found.push("第 " + (i + 1) + " 题的显示条件引用了" + Object.keys(names).join("、"));
+      }
+    });
+    return found;
   }
 
   function move(index, step) {
@@ -898,11 +1067,9 @@
     } else {
       document.getElementById("sb-q-" + other).focus();
     }
-    var moved = list[other];
-    var later = referrers(moved.id, 0).filter(function (e) { return e.i < other; });
-    say("第 " + (index + 1) + " 题已移到第 " + (other + 1) + " 题" +
-      (later.length ? "；注意：第 " + later.map(function (e) { return e.i + 1; }).join("、") +
-        " 题的显示条件引用了它，条件只能引用前面的题目，请调整。" : "。"));
+    var wrong = misplaced();
+    say("第 " + (index + 1) + " 题已移到第 " + (other + 1) + " 题" + (wrong.length
+      ? "。注意：" + wrong.join("；") + "，条件只能引用前面的题目，请调整顺序或修改条件。" : "。"), wrong.length > 0);
   }
 
   function duplicate(index) {
@@ -917,13 +1084,12 @@
 
   function remove(index) {
     var q = questions()[index];
-    var users = referrers(q.id, index + 1);
+    var users = conditionUsers(index, q.id);
     var message = "删除第 " + (index + 1) + " 题“" + text(q.title) + "”吗？";
     if (users.length) {
-      message += "\n\n第 " + users.map(function (e) { return e.i + 1; }).join("、") +
-        " 题的显示条件引用了这道题，删除后需要修改那些条件。";
+      message += "\n\n第 " + users.join("、") + " 题的显示条件引用了这道题，删除后需要修改那些条件。";
     }
-    if (locked[q.id]) {
+    if (lockedQuestions.has(q)) {
       message += "\n\n这道题在已发布的版本中，已有答卷不受影响；新版本不再有这道题。";
     }
     if (!window.confirm(message)) {
@@ -931,35 +1097,58 @@
     }
     questions().splice(index, 1);
     problems = [];
-    redraw();
+    render();
+    var next = document.getElementById("sb-q-" + Math.min(index, questions().length - 1));
+    (next || root.querySelector(".sb-add button")).focus();
     say("已删除第 " + (index + 1) + " 题；保存后生效。");
   }
 
   function changeType(index, type) {
     var q = questions()[index];
     var was = q.type;
-    var template = (config.templates || []).filter(function (t) { return t.question.type === type; })[0];
-    var keep = (was === "single" || was === "multiple") && (type === "single" || type === "multiple")
-      ? copy(q.options || []) : null;
-    TYPE_KEYS.forEach(function (key) { delete q[key]; });
-    delete q.metric;
+    var stash = stashes.get(q) || {};
+    stashes.set(q, stash);
+    var own = {};
+    TYPE_KEYS.concat(["metric"]).forEach(function (key) {
+      if (key in q) {
+        own[key] = copy(q[key]);
+        delete q[key];
+      }
+    });
+    stash[was] = own;
     q.type = type;
-    if (template) {
-      TYPE_KEYS.forEach(function (key) {
-        if (key in template.question) {
-          q[key] = copy(template.question[key]);
-        }
-      });
-    }
-    if (keep) {
-      q.options = keep.map(function (o) {
+    var choice = function (t) { return t === "single" || t === "multiple"; };
+    var template = (config.templates || []).filter(function (t) { return t.question.type === type; })[0];
+    var back = stash[type];
+    var words;
+    if (back) {
+      Object.keys(back).forEach(function (key) { q[key] = copy(back[key]); });
+      words = "，原来的设置已恢复。";
+    } else if (choice(was) && choice(type)) {
+      q.options = (own.options || []).map(function (o) {
         if (type === "single") { delete o.exclusive; }
         return o;
       });
+      words = "。";
+    } else {
+      if (template) {
+        TYPE_KEYS.forEach(function (key) {
+          if (key in template.question) {
+            q[key] = copy(template.question[key]);
+          }
+        });
+      }
+      words = template && (template.question.options || template.question.items) ? "，已填入示例，请修改。" : "。";
+    }
+    if ((own.options || own.items) && !(q.options || q.items)) {
+      words += "原来的" + (own.options ? "选项" : "评价项") + "已暂存，改回" + (TYPE_NAMES[was] || was) + "即可恢复。";
+    }
+    var users = conditionUsers(index, q.id);
+    if (users.length) {
+      words += "注意：第 " + users.join("、") + " 题的显示条件引用了这道题，请检查。";
     }
     render("q" + index + ".type");
-    say("第 " + (index + 1) + " 题已改为" + (TYPE_NAMES[type] || type) +
-      (keep || !template || !template.question.options ? "。" : "，已填入示例选项，请修改。"));
+    say("第 " + (index + 1) + " 题已改为" + (TYPE_NAMES[type] || type) + words, users.length > 0);
   }
 
   // -- switching views, saving ---------------------------------------------------------------
@@ -1007,7 +1196,8 @@
     say("正在读取 YAML…");
     return post("/definition/data", { text: box.value }).then(function (json) {
       data = json.data;
-      syncedJson = JSON.stringify(data);
+      lockPublished();
+      syncedJson = canonical(data);
       syncedText = box.value;
       if (box.value !== shownText) {
         problems = []; // (their question numbers were of another text)
@@ -1025,7 +1215,7 @@
     if (mode === "yaml") {
       return Promise.resolve();
     }
-    if (!data || JSON.stringify(data) === syncedJson) {
+    if (!data || canonical(data) === syncedJson) {
       show("yaml");
       return Promise.resolve();
     }
@@ -1033,7 +1223,7 @@
     return post("/definition/text", data).then(function (json) {
       box.value = json.text;
       box.dispatchEvent(new Event("input", { bubbles: true }));
-      syncedJson = JSON.stringify(data);
+      syncedJson = canonical(data);
       syncedText = box.value;
       show("yaml");
       say("YAML 已按表单内容重新生成（原有的 # 注释不再保留）。");
@@ -1053,8 +1243,23 @@
     }
   });
 
+  // The form's data is sent only when the form changed something: else the YAML text is saved
+  // as it is, comments included.
   form.addEventListener("submit", function () {
-    hidden.value = mode === "form" && data ? JSON.stringify(data) : "";
+    var changed = mode === "form" && data && canonical(data) !== syncedJson;
+    hidden.value = changed ? JSON.stringify(data) : "";
+    try {
+      window.sessionStorage.setItem(SCROLL_KEY, JSON.stringify([base, window.scrollY]));
+    } catch (ignored) { /* private windows */ }
+  });
+
+  // Enter in a field of the form does not submit the whole draft (it ends the field's edit).
+  root.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key === "Enter" && field.tagName === "INPUT" && field.type !== "checkbox") {
+      event.preventDefault();
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -1066,8 +1271,7 @@
       var card = document.getElementById("sb-q-" + button.getAttribute("data-goto-question"));
       if (card) {
         card.scrollIntoView({ block: "start" });
-        var first = card.querySelector(".sb-q-errors") ? card.querySelector("input, select") : card;
-        (first || card).focus();
+        (card.querySelector("[aria-invalid=true]:not(table)") || card.querySelector("input, select") || card).focus();
       }
     });
   });
@@ -1089,6 +1293,14 @@
   if (data) {
     render();
   }
+  // After a save the page opens where it was left, not at the top.
+  try {
+    var kept = JSON.parse(window.sessionStorage.getItem(SCROLL_KEY) || "null");
+    window.sessionStorage.removeItem(SCROLL_KEY);
+    if (kept && kept[0] === base && !form.hasAttribute("data-unsaved")) {
+      window.addEventListener("load", function () { window.scrollTo(0, kept[1]); });
+    }
+  } catch (ignored) { /* private windows */ }
   if (preferred === "yaml" || !data) {
     show("yaml");
     if (!data) {

@@ -217,7 +217,7 @@
   // A page shown again with errors holds text that was not saved.
   var saved = form.hasAttribute("data-unsaved") ? null : snapshot();
   var submitting = false;
-  var acknowledged = false; // the user chose to go on without saving; do not ask twice
+  var acknowledged = null; // what the form held when the user chose to go on without saving
 
   function dirty() {
     return !submitting && snapshot() !== saved;
@@ -226,27 +226,26 @@
   form.addEventListener("submit", function () {
     submitting = true;
   });
-  form.addEventListener("input", function () {
-    acknowledged = false;
-  });
 
   document.addEventListener("click", function (event) {
     var action = event.target.closest("[data-needs-saved]");
     if (!action || !dirty()) {
       return;
     }
-    acknowledged = window.confirm(
+    var going = window.confirm(
       "您有尚未保存的修改。预览和发布使用的都是上次保存的草稿，不含这些修改。\n\n" +
       "点“取消”回到编辑，先“保存草稿”；点“确定”仍然继续。"
     );
-    if (!acknowledged) {
+    acknowledged = going ? snapshot() : null;
+    if (!going) {
       event.preventDefault();
       event.stopImmediatePropagation();
     }
   }, true);
 
   window.addEventListener("beforeunload", function (event) {
-    if (dirty() && !acknowledged) {
+    // (asked again once anything changed since the user chose to go on without saving)
+    if (dirty() && snapshot() !== acknowledged) {
       event.preventDefault();
       event.returnValue = "";
     }

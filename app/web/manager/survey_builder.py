@@ -53,7 +53,9 @@ def page_context(
         "mode": "form" if posted else ("yaml" if posted is None else ""),
         "code": survey.code,
         "locked": surveys.published_question_ids(survey),
-        "problems": [{"message": p.message, "question": p.question} for p in problems],
+        "problems": [
+            {"message": p.message, "question": p.question, "path": p.path} for p in problems
+        ],
         "templates": question_templates(),
     }
 
