@@ -30,7 +30,7 @@ def test_hq_adds_a_question_with_options_and_a_condition_without_writing_yaml(li
     single = card(page, count + 1)
     single.get_by_label("选项 1 的文字").fill("手机银行")
     single.get_by_label("选项 2 的文字").fill("电话银行")
-    single.get_by_label("选项 2 的统计代码").fill("phone")
+    single.get_by_label("选项 2 的选项值").fill("phone")
     single.get_by_role("button", name="删除选项 3").click()
     assert single.get_by_label("选项 3 的文字").count() == 0
 

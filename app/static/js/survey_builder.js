@@ -494,8 +494,8 @@
   // The two lists of rows a question may have: choice options, and matrix items.
   var OPTION_ROWS = {
     key: "options", code: "value", prefix: "opt", tag: "o", noun: "选项", caption: "选项（至少 2 个）",
-    codeName: "统计代码", add: "添加选项",
-    hint: "统计代码用于报表和显示条件：小写字母、数字、_ 或 -，同一题内不可重复；发布后不要再改。"
+    codeName: "选项值", add: "添加选项",
+    hint: "选项值是报表和显示条件用的代码（YAML 中的 value）：小写字母、数字、_ 或 -，同一题内不可重复；发布后不要再改。"
   };
   var ITEM_ROWS = {
     key: "items", code: "id", prefix: "item", tag: "i", noun: "评价项", caption: "评价项",
@@ -842,7 +842,7 @@
     parts.push(smallButton("删除条件", function () {
       flat.rows.splice(r, 1);
       store(q, flat);
-      redraw();
+      render(flat.rows.length ? "q" + index + ".c" + Math.min(r, flat.rows.length - 1) + ".q" : "q" + index + ".cadd");
     }, { aria: "删除条件 " + (r + 1), danger: true }));
     return el("li", { class: "sb-cond" }, parts);
   }
@@ -910,7 +910,7 @@
         flat.rows.push(defaultLeaf(earlier[earlier.length - 1].q));
         store(q, flat);
         render("q" + index + ".c" + (flat.rows.length - 1) + ".q");
-      }));
+      }, { key: "q" + index + ".cadd" }));
     }
     return section;
   }
