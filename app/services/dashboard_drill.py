@@ -7,7 +7,6 @@ say how many there are and how many pages; names stand in for codes; personal da
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from app.models.complaint import deadline_running_clause, first_decision, undeci
 from app.services import dashboard_complaints, paging
 from app.services.dashboard_filters import Filters
 from app.services.paging import Page
-from app.services.rollups import TZ, day_start
+from app.services.rollups import TZ, within_days
 from surveys.scoring import half_up
 
 PAGE_SIZE = 50
@@ -33,7 +32,7 @@ PERSON_ARGS = ("decider", "holder")
 
 
 def _range(column: Any, f: Filters) -> list[Any]:
-    return [column >= day_start(f.start), column < day_start(f.end + timedelta(days=1))]
+    return within_days(column, f.start, f.end)
 
 
 def responses(f: Filters, *, page: int = 1, limit: int = PAGE_SIZE) -> Page:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,7 +26,7 @@ from app.services.dashboard_drill import local_text
 from app.services.dashboard_filters import Filters
 from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, pct, r
 from app.services.metrics import apply_filters, date_clause, min_sample_size
-from app.services.rollups import day_start
+from app.services.rollups import within_days
 from app.services.surveys import definition_of
 from nlp import redact
 from surveys.model import SCALE_LABELS, SCALE_RANGES, QuestionType
@@ -255,8 +254,7 @@ def _latest_texts(page: PageData, f: Filters, survey: Survey, defn: Any) -> None
         return
     stmt = select(Response).where(
         Response.survey_id == survey.id,
-        Response.submitted_at >= day_start(f.start),
-        Response.submitted_at < day_start(f.end + timedelta(days=1)),
+        *within_days(Response.submitted_at, f.start, f.end),
         Response.comment_redacted != "",  # (only responses with a free-text answer)
     )
     if f.branch_ids is not None:

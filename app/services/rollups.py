@@ -55,6 +55,13 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
 
 
+def within_days(column: Any, start: date | None, end: date | None) -> list[Any]:
+    """SQL conditions: ``column`` (a UTC instant) on the Asia/Shanghai days from ``start`` to
+    ``end``, both inclusive; an open end when a day is None."""
+    found = [] if start is None else [column >= day_start(start)]
+    return found if end is None else [*found, column < day_start(end + timedelta(days=1))]
+
+
 @dataclass
 class DirtyCells:
     """Cells touched by a unit of work, per rollup kind; plus follow-ups touched by a call."""

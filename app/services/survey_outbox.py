@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import or_, select
 
@@ -24,7 +24,7 @@ from app.services import paging
 from app.services.dashboard_filters import parse_date
 from app.services.errors import ValidationFailed
 from app.services.paging import Page
-from app.services.rollups import day_start
+from app.services.rollups import within_days
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -124,10 +124,7 @@ def _filtered(f: OutboxFilter):
         stmt = stmt.where(m.status == f.status)
     if f.kind:
         stmt = stmt.where(m.kind == f.kind)
-    if f.start:
-        stmt = stmt.where(m.created_at >= day_start(f.start))
-    if f.end:
-        stmt = stmt.where(m.created_at < day_start(f.end + timedelta(days=1)))
+    stmt = stmt.where(*within_days(m.created_at, f.start, f.end))
     if f.q:
         stmt = stmt.where(_search(f.q))
     return stmt
