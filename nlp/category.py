@@ -197,9 +197,15 @@ def train_category_model(
         pairs = [(t, c) for t, c in pairs if counts[c] >= min_per_class]
         if len({c for _, c in pairs}) < 2:
             continue
-        x = _vectorizer().transform([t for t, _ in pairs])
-        clf = LogisticRegression(C=4.0, max_iter=1000).fit(x, [c for _, c in pairs])
-        coef, intercept = clf.coef_, clf.intercept_
+        x = _vectorizer().transform([t for t, _ in pairs]).tocsr()
+        # Fit on the hashed columns the texts use: an unused column's weight is 0 under the L2
+        # penalty anyway, and the solver then works on a few thousand columns, not 2**18
+        # (a retrain took 16 s per dimension on 150 complaints, now well under a second).
+        used = np.unique(x.indices)
+        clf = LogisticRegression(C=4.0, max_iter=1000).fit(x[:, used], [c for _, c in pairs])
+        coef = np.zeros((clf.coef_.shape[0], x.shape[1]))
+        coef[:, used] = clf.coef_
+        intercept = clf.intercept_
         if len(clf.classes_) == 2:  # binary LR keeps one row; expand to two for softmax
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-1, 1]) * intercept / 2
         arrays[f"{dim}_coef"] = coef.astype(np.float16)

@@ -31,6 +31,7 @@ def refine_logreg(
     ``offset`` (one value per row) is a fixed part of the logit that is not refitted.
     """
     import numpy as np
+    from scipy import sparse
     from scipy.optimize import minimize
 
     coef0 = np.asarray(coef0, dtype=np.float64)
@@ -39,6 +40,14 @@ def refine_logreg(
     base = np.asarray(x @ coef0).ravel()
     if offset is not None:
         base = base + np.asarray(offset, dtype=np.float64).ravel()
+    # Only the columns the labelled texts use can move: an unused one has no loss gradient and
+    # the penalty holds it at coef0. Optimising those alone gives the same weights, far faster
+    # (hundreds of columns instead of the model's hundreds of thousands).
+    used = np.arange(coef0.shape[0])
+    if sparse.issparse(x):
+        x = sparse.csr_matrix(x)
+        used = np.unique(x.indices)
+        x = x[:, used]
 
     def loss(params: Any) -> tuple[float, Any]:
         delta, b = params[:-1], params[-1]
@@ -50,9 +59,11 @@ def refine_logreg(
         grad = np.concatenate([np.asarray(x.T @ err).ravel() + lam * delta, [err.sum() + lam * b]])
         return value, grad
 
-    start = np.zeros(coef0.shape[0] + 1)
+    start = np.zeros(used.size + 1)
     res = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 300})
-    return (coef0 + res.x[:-1]).astype(np.float32), float(intercept0 + res.x[-1])
+    coef = coef0.copy()
+    coef[used] += res.x[:-1]
+    return coef.astype(np.float32), float(intercept0 + res.x[-1])
 
 
 def refine_model(model: SentimentModel, labels: Sequence[tuple[str, int]]) -> SentimentModel:
