@@ -24,11 +24,12 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
+    """The backend's test database, migrated and holding the baseline demo bank."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        yield support.seeded_sqlite_database(tmp_path_factory.mktemp("sqlite") / "test.db")
         return
     try:
-        with support.fresh_postgres_database("kesheng_test") as url:
+        with support.fresh_postgres_database("kesheng_test", seeded=True) as url:
             yield url
     except pytest.skip.Exception as skipped:
         SKIPPED_POSTGRES.append(str(skipped).removeprefix("PostgreSQL run skipped: "))
@@ -42,6 +43,13 @@ def own_postgres():
         yield url
 
 
+@pytest.fixture
+def seeded_postgres():
+    """``own_postgres`` migrated and holding the baseline demo bank."""
+    with support.fresh_postgres_database("kesheng_own", seeded=True) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     from app.extensions import db
@@ -50,8 +58,7 @@ def app(database_url):
     app.test_client_class = support.IsolatedClient
     with app.app_context():
         db.session.configure(join_transaction_mode="create_savepoint")
-        support.migrate_to_head()
-        support.seed_baseline()
+        support.migrate_to_head()  # (already at head: it holds the seeded baseline)
         db.session.remove()
     yield app
     with app.app_context():

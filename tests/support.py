@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
 import re
+import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -62,8 +65,9 @@ def postgres_execute(url: str, sql: str) -> None:
 
 
 @contextmanager
-def fresh_postgres_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for the block, dropped afterwards.
+def fresh_postgres_database(prefix: str, *, seeded: bool = False) -> Iterator[str]:
+    """A new PostgreSQL database for the block, dropped afterwards: empty, or with ``seeded``
+    migrated and holding the baseline demo bank (a copy of one seeded once per test run).
 
     Skips the test when the server is not reachable, unless KESHENG_REQUIRE_POSTGRES=1 (CI),
     which makes that a failure.
@@ -75,11 +79,56 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
             pytest.fail(f"PostgreSQL is required (KESHENG_REQUIRE_POSTGRES=1) but {problem}")
         pytest.skip(f"PostgreSQL run skipped: {problem}")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    postgres_execute(admin, f'CREATE DATABASE "{name}"')
+    template = f' TEMPLATE "{_postgres_template(admin)}"' if seeded else ""
+    postgres_execute(admin, f'CREATE DATABASE "{name}"{template}')
     try:
         yield re.sub(r"/[^/]*$", f"/{name}", admin)
     finally:
         postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# The baseline demo bank takes seconds to seed (its year of complaints goes through the real
+# intake): it is seeded once per test run and per backend, then copied for each database that
+# needs it (PostgreSQL clones a template database; SQLite copies the file).
+_SEEDED: dict[str, str] = {}
+
+
+def _seed_into(database_url: str) -> None:
+    from app.extensions import db
+
+    app = make_app(database_url)
+    with app.app_context():
+        migrate_to_head()
+        seed_baseline()
+        db.session.remove()
+        db.engine.dispose()  # (a template database must have no connection when it is cloned)
+
+
+def _postgres_template(admin: str) -> str:
+    if "postgresql" not in _SEEDED:
+        name = f"kesheng_seeded_{uuid.uuid4().hex[:10]}"
+        postgres_execute(admin, f'CREATE DATABASE "{name}"')
+        atexit.register(postgres_execute, admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _seed_into(re.sub(r"/[^/]*$", f"/{name}", admin))
+        _SEEDED["postgresql"] = name
+    return _SEEDED["postgresql"]
+
+
+def seeded_sqlite_database(path: str | os.PathLike) -> str:
+    """A SQLite database at ``path``, migrated and holding the baseline demo bank; its URL."""
+    if "sqlite" not in _SEEDED:
+        folder = tempfile.mkdtemp(prefix="kesheng-seeded-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = os.path.join(folder, "seeded.db")
+        _seed_into(f"sqlite:///{template}")
+        _SEEDED["sqlite"] = template
+    source, target = sqlite3.connect(_SEEDED["sqlite"]), sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return f"sqlite:///{path}"
 
 
 def make_app(database_url: str, **overrides) -> Flask:
@@ -119,16 +168,14 @@ def migrate_to_head() -> None:
     upgrade()
 
 
-def racing_app(database_url: str, threads: int, *, seed: bool = True) -> Flask:
-    """An app on a database of its own (``own_postgres``) for ``threads`` sessions at once:
-    a pool that large, the schema migrated and, with ``seed``, the baseline demo bank."""
+def racing_app(database_url: str, threads: int) -> Flask:
+    """An app on a database of its own (``own_postgres``, or ``seeded_postgres`` with the
+    baseline demo bank) for ``threads`` sessions at once: a pool that large, schema migrated."""
     from app.extensions import db
 
     app = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": threads + 2})
     with app.app_context():
         migrate_to_head()
-        if seed:
-            seed_baseline()
         db.session.remove()
     return app
 

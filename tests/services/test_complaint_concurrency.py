@@ -17,19 +17,18 @@ pytestmark = pytest.mark.postgres
 RETRIES = 20
 
 
-def test_twenty_concurrent_retries_create_one_complaint(own_postgres):
+def test_twenty_concurrent_retries_create_one_complaint(seeded_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
     from app.models import Complaint, Customer
-    from app.services import demo, tokens
+    from app.services import tokens
 
     app = support.make_app(
-        own_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RETRIES + 5, "max_overflow": 5}
+        seeded_postgres, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RETRIES + 5, "max_overflow": 5}
     )
     with app.app_context():
         support.migrate_to_head()
-        demo.seed(customers=5, responses=0)
         secret = tokens.create_token("race", "complaints:write").secret
         db.session.remove()
 
@@ -81,7 +80,7 @@ def test_twenty_concurrent_retries_create_one_complaint(own_postgres):
         db.engine.dispose()
 
 
-def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own_postgres):
+def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(seeded_postgres):
     """Two handlers accept the same case from the page they both loaded (same version). Both
     pass the version check; the loser's UPDATE then matches no row once the winner commits.
     It must read as the Chinese conflict message, not an unhandled StaleDataError (a 500)."""
@@ -97,10 +96,9 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
     from app.services.complaints import IntakeData
     from app.services.errors import Conflict
 
-    app = support.make_app(own_postgres)
+    app = support.make_app(seeded_postgres)
     with app.app_context():
         support.migrate_to_head()
-        support.seed_baseline()
         case, _ = complaints.create_complaint(
             IntakeData(
                 channel="hotline",
@@ -157,7 +155,7 @@ def test_two_handlers_saving_one_case_at_once_get_one_success_and_a_conflict(own
         db.engine.dispose()
 
 
-def test_a_handler_saving_a_case_during_the_deadline_sweep_does_not_stop_it(own_postgres):
+def test_a_handler_saving_a_case_during_the_deadline_sweep_does_not_stop_it(seeded_postgres):
     """The sweep escalates overdue cases; a handler saves one of them at that very moment. The
     sweep read the case before the handler committed, and its versioned UPDATE matched no row
     afterwards: a StaleDataError rolled back the whole sweep, so no overdue case was escalated.
@@ -176,10 +174,9 @@ def test_a_handler_saving_a_case_during_the_deadline_sweep_does_not_stop_it(own_
     from app.services import complaint_handling as handling
     from app.services.complaints import IntakeData
 
-    app = support.make_app(own_postgres)
+    app = support.make_app(seeded_postgres)
     with app.app_context():
         support.migrate_to_head()
-        support.seed_baseline()
         ids = []
         for text in ("信用卡年费未经同意扣收。", "网银转账手续费收取不明。"):
             case, _ = complaints.create_complaint(

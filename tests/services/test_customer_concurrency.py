@@ -18,7 +18,7 @@ def test_concurrent_upserts_of_a_new_customer_create_it_once(own_postgres):
     from app.models import Customer
     from app.services import customers
 
-    app = support.racing_app(own_postgres, THREADS, seed=False)
+    app = support.racing_app(own_postgres, THREADS)
 
     def upsert(n: int) -> str:
         customers.upsert_customer(

@@ -24,11 +24,11 @@ MOMENT = datetime(2026, 1, 31, 15, 30, 5, 123456, tzinfo=UTC)
 def direct(request, tmp_path_factory):
     """(app, database url) with the demo bank, on a database of its own per backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('direct') / 'direct.db'}"
-        yield _seeded(url), url
+        url = support.seeded_sqlite_database(tmp_path_factory.mktemp("direct") / "direct.db")
+        yield _app(url), url
         return
-    with support.fresh_postgres_database("kesheng_direct") as url:
-        app = _seeded(url)
+    with support.fresh_postgres_database("kesheng_direct", seeded=True) as url:
+        app = _app(url)
         yield app, url
         with app.app_context():
             from app.extensions import db
@@ -36,14 +36,12 @@ def direct(request, tmp_path_factory):
             db.engine.dispose()
 
 
-def _seeded(url: str):
+def _app(url: str):
     from app.extensions import db
-    from app.services import demo
 
     app = support.make_app(url)
     with app.app_context():
         support.migrate_to_head()
-        demo.seed(customers=5, responses=0)
         db.session.remove()
     return app
 

@@ -11,14 +11,14 @@ pytestmark = pytest.mark.postgres
 THREADS = 8
 
 
-def test_simultaneous_events_for_one_customer_stay_within_the_frequency_cap(own_postgres):
+def test_simultaneous_events_for_one_customer_stay_within_the_frequency_cap(seeded_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
     from app.models import Customer, Invitation, utcnow
     from app.services import customers, survey_triggers
 
-    app = support.racing_app(own_postgres, THREADS)
+    app = support.racing_app(seeded_postgres, THREADS)
     who = customers.CustomerData(external_id="RACE-EVT-1", name="并发事件客户", phone="13800138001")
     with app.app_context():
         customers.upsert_customer(who)  # an existing customer, as the integrator's events name
@@ -51,7 +51,7 @@ def test_simultaneous_events_for_one_customer_stay_within_the_frequency_cap(own_
     assert stored == 1
 
 
-def test_one_event_sent_many_times_at_once_makes_one_call_back(own_postgres):
+def test_one_event_sent_many_times_at_once_makes_one_call_back(seeded_postgres):
     """An integrator's retries of one card.issued event (same type, customer, occurred_at)
     arriving together: one call-back task, the others answered ``duplicate_event``."""
     from sqlalchemy import func, select
@@ -60,7 +60,7 @@ def test_one_event_sent_many_times_at_once_makes_one_call_back(own_postgres):
     from app.models import Customer, FollowUp, utcnow
     from app.services import customers, survey_triggers
 
-    app = support.racing_app(own_postgres, THREADS)
+    app = support.racing_app(seeded_postgres, THREADS)
     who = customers.CustomerData(external_id="RACE-EVT-2", name="重复事件客户", phone="13800138002")
     issued = utcnow()
 

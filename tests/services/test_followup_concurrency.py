@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres
 AGENTS = 8
 
 
-def test_concurrent_phone_answers_for_one_followup_store_one_response(own_postgres):
+def test_concurrent_phone_answers_for_one_followup_store_one_response(seeded_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -24,7 +24,7 @@ def test_concurrent_phone_answers_for_one_followup_store_one_response(own_postgr
     from app.services.errors import InvalidTransition
     from app.services.surveys import definition_of
 
-    app = support.racing_app(own_postgres, AGENTS)
+    app = support.racing_app(seeded_postgres, AGENTS)
     with app.app_context():
         agent = db.session.scalar(select(User).where(User.username == "agent"))
         customer = db.session.scalar(select(Customer).limit(1))

@@ -30,20 +30,19 @@ def _lowest_answers(defn) -> dict:
     return form
 
 
-def test_fifty_concurrent_submissions_store_one_response(own_postgres):
+def test_fifty_concurrent_submissions_store_one_response(seeded_postgres):
     from sqlalchemy import func, select
 
     from app.extensions import db
     from app.models import FollowUp, Invitation, Response
-    from app.services import demo, responses
+    from app.services import responses
 
     app = support.make_app(
-        own_postgres,
+        seeded_postgres,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": SUBMISSIONS + 5, "max_overflow": 10},
     )
     with app.app_context():
         support.migrate_to_head()
-        demo.seed(customers=5, responses=0)
         token, issued = factories.survey_link(
             "RACE1", survey_code="complaint-resolution", name="并发客户", phone="13800000001"
         )
@@ -74,7 +73,7 @@ def test_fifty_concurrent_submissions_store_one_response(own_postgres):
         db.engine.dispose()
 
 
-def test_concurrent_answers_to_a_capped_anonymous_link_fill_exactly_its_cap(own_postgres):
+def test_concurrent_answers_to_a_capped_anonymous_link_fill_exactly_its_cap(seeded_postgres):
     """A public link capped at 5 answers, answered by 30 phones at once: 5 are stored, the other
     25 are told the survey is full (the campaign row's lock orders them)."""
     from datetime import timedelta
@@ -86,7 +85,7 @@ def test_concurrent_answers_to_a_capped_anonymous_link_fill_exactly_its_cap(own_
     from app.services import campaigns, responses
 
     cap, phones = 5, 30
-    app = support.racing_app(own_postgres, phones)
+    app = support.racing_app(seeded_postgres, phones)
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
         now = utcnow()
