@@ -220,7 +220,9 @@ def _without_row_fields(text: str) -> str:
 # (``dump_definition``), so one text is stored, shown and published whichever view staff use.
 
 NOT_FORM_EDITABLE = "问卷定义的结构无法用表单显示，请在“YAML 源码”中修改后再切换到表单"
-DATA_MAX_DEPTH = 12  # definition, questions, question, show_if groups (5 deep), values
+# definition, questions, question, then show_if: five nested all/any groups (each a mapping and
+# its list: 10), the condition and its value list (15 in all, with one to spare)
+DATA_MAX_DEPTH = 16
 
 
 def _nested_deeper(value: object, limit: int) -> bool:

@@ -9,6 +9,8 @@ import json
 import re
 from html import unescape
 
+import pytest
+
 from app.extensions import db
 from app.models import Survey
 from surveys import load_definition
@@ -143,6 +145,34 @@ def test_form_data_that_is_not_a_definition_is_refused_with_a_message(client, au
         assert page.status_code == 400
         assert "表单内容无法读取" in page.get_data(as_text=True)
     assert draft_row(url).draft_text == before
+
+
+def test_conditions_nested_as_deep_as_the_engine_allows_open_in_the_form():
+    """Five nested all/any groups around an "in" condition are a valid draft: the form must
+    open it (it refused drafts more than three groups deep, sending staff to the YAML)."""
+    from app.services import surveys as survey_service
+
+    condition: dict = {"question": "pick", "op": "in", "value": ["a", "b"]}
+    for mode in ("all", "any", "all", "any", "all"):
+        condition = {mode: [condition, {"question": "pick", "op": "answered"}]}
+    data = {
+        "code": "fd-deep",
+        "questions": [
+            {"id": "pick", "type": "single", "title": "选一个", "options": _options("a", "b")},
+            {"id": "why", "type": "text", "title": "原因", "show_if": condition},
+        ],
+    }
+    text = dump_definition({**data, "title": "深层条件"})
+    load_definition(text)  # the engine takes it
+    assert survey_service.designer_data(text) == data
+    assert read_yaml(survey_service.designer_text(json.dumps(data))) == data
+    too_deep = {"questions": [{"id": "q", "show_if": {"all": [condition]}}]}
+    with pytest.raises(survey_service.DefinitionInvalid):
+        survey_service.designer_text(json.dumps({**data, **too_deep}))
+
+
+def _options(*values: str) -> list[dict]:
+    return [{"value": v, "label": f"选项{v}"} for v in values]
 
 
 def test_switching_views_converts_on_the_server(client, auth):
