@@ -148,3 +148,30 @@ def test_nothing_is_lost_by_the_form_a_type_picked_by_mistake_enter_or_an_untouc
     assert "草稿已保存" in page.inner_text(".flash")
     page.get_by_role("tab", name="YAML 源码").click()
     assert page.locator("#definition").input_value().startswith("# 网点问卷：由服务质量部维护\n")
+
+
+def test_a_published_question_s_fixed_type_is_reached_by_tab_and_says_why(live_server, page):
+    """Revising a published survey, a question's type is fixed; the control was ``disabled``,
+    which keyboard and screen-reader users never reach, so they never heard why."""
+    new_survey_draft(page, live_server, "fd-e2e-locked")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="发布第 1 版…").click()
+    page.wait_for_load_state("domcontentloaded")
+    page.get_by_role("button", name="修订（新版本）").click()
+    page.wait_for_load_state("domcontentloaded")
+
+    first = card(page, 1)
+    fixed = first.get_by_label("题型")
+    assert fixed.get_attribute("aria-disabled") == "true"
+    assert fixed.evaluate("select => select.disabled") is False  # (so it is in the Tab order)
+    assert fixed.locator("option").count() == 1  # nothing else to pick
+    first.get_by_label("题目", exact=True).focus()
+    for _ in range(8):
+        if page.evaluate("document.activeElement.getAttribute('aria-disabled')") == "true":
+            break
+        page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('aria-describedby')")
+    assert focused, "Tab reaches the fixed type"
+    assert "不能改题型" in page.locator("#" + focused).inner_text()
+    found = Axe().run(page, options=RULES).response["violations"]
+    assert found == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]

@@ -246,8 +246,14 @@
   function selectField(label, choices, current, onchange, opts) {
     opts = opts || {};
     var id = nextId("s");
+    if (opts.disabled) {
+      // Fixed, yet reachable by Tab so a screen reader reads it with its reason: the current
+      // choice alone, marked aria-disabled (a disabled control is skipped by the keyboard).
+      choices = choices.filter(function (c) { return String(c[0]) === String(current); });
+    }
     var select = el("select", {
-      id: id, disabled: opts.disabled, "aria-describedby": opts.hint ? id + "-hint" : null,
+      id: id, "aria-disabled": opts.disabled ? "true" : null,
+      "aria-describedby": opts.hint ? id + "-hint" : null,
       "data-key": opts.key, "data-path": opts.path,
       onchange: function (event) { onchange(event.target.value); }
     }, choices.map(function (c) {
