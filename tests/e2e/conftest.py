@@ -69,7 +69,7 @@ def live_server(tmp_path_factory):
     env.pop("REDIS_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     _flask(env, "db", "upgrade")
-    _flask(env, "demo", "seed", "--customers", "80")
+    _flask(env, "demo", "seed", "--customers", "80", "--responses", "400")
     port = _free_port()
     log = open(workdir / "server.log", "wb")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import new_survey_draft, screenshot
 from tests.e2e.test_accessibility import RULES
@@ -49,8 +50,9 @@ def test_hq_adds_a_question_with_options_and_a_condition_without_writing_yaml(li
     id_box.fill("booking")
     id_box.press("Tab")
     assert "同步修改" in page.locator(".sb-note").inner_text()
-    assert follow.get_by_label("条件 1 引用的题目").input_value() == "booking"
-    assert follow.get_by_label("条件 1 的取值").input_value() == "phone"
+    # (the form redraws just after the note: wait for it rather than read at once)
+    expect(follow.get_by_label("条件 1 引用的题目")).to_have_value("booking")
+    expect(follow.get_by_label("条件 1 的取值")).to_have_value("phone")
 
     page.get_by_role("button", name="保存草稿").first.click()
     page.wait_for_load_state("domcontentloaded")
@@ -154,6 +156,10 @@ def test_a_published_question_s_fixed_type_is_reached_by_tab_and_says_why(live_s
     """Revising a published survey, a question's type is fixed; the control was ``disabled``,
     which keyboard and screen-reader users never reach, so they never heard why."""
     new_survey_draft(page, live_server, "fd-e2e-locked")
+    # (a title of its own: other tests pick the template's survey by its title)
+    page.fill("#title", "修订测试问卷")
+    page.get_by_role("button", name="保存草稿").first.click()
+    page.wait_for_load_state("domcontentloaded")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="发布第 1 版…").click()
     page.wait_for_load_state("domcontentloaded")
