@@ -397,6 +397,18 @@ def published_question_ids(survey: Survey) -> list[str]:
     return sorted(_published_kinds(survey))
 
 
+def published_codes(survey: Survey) -> dict[str, list[str]]:
+    """Each published question's option values and matrix item ids, of every version: answers
+    are filed under them, so the designer keeps them (a row may still be deleted)."""
+    codes: dict[str, set[str]] = {}
+    for version in survey.versions:
+        for question in version.definition.get("questions", []):
+            found = codes.setdefault(question["id"], set())
+            found.update(str(o["value"]) for o in question.get("options", []))
+            found.update(str(i["id"]) for i in question.get("items", []))
+    return {qid: sorted(values) for qid, values in codes.items() if values}
+
+
 def _check_kept_kinds(survey: Survey, defn: SurveyDefinition, text: str) -> None:
     """A question id keeps its type (a matrix its scale) from version to version: dashboards and
     exports sum answers by question id across versions, so a 1–5 rating turned into a 0–10

@@ -179,5 +179,17 @@ def test_a_published_question_s_fixed_type_is_reached_by_tab_and_says_why(live_s
     focused = page.evaluate("document.activeElement.getAttribute('aria-describedby')")
     assert focused, "Tab reaches the fixed type"
     assert "不能改题型" in page.locator("#" + focused).inner_text()
+
+    # its published option values stay too (answers are filed under them); the text may change
+    options = card(page, 3)
+    value = options.get_by_label("选项 1 的选项值")
+    assert value.get_attribute("readonly") is not None
+    assert "已有答卷按它汇总" in options.locator(".sb-table + .hint").first.inner_text()
+    options.get_by_label("选项 1 的文字").fill("十分钟以内")
+    options.get_by_role("button", name="添加选项").click()
+    added = options.locator(".sb-table tbody tr").last.locator("input.mono")
+    assert added.get_attribute("readonly") is None  # a new option's value is the designer's
+    options.scroll_into_view_if_needed()
+    options.screenshot(path=str(screenshot(page, "survey-form-designer-revision")))
     found = Axe().run(page, options=RULES).response["violations"]
     assert found == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]

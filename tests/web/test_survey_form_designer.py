@@ -61,6 +61,7 @@ def test_the_page_gives_the_form_the_draft_as_data_without_title_or_description(
     assert start["data"] == read_yaml(definition_text(html))
     assert "title" not in start["data"] and start["data"]["code"] == "fd-start"
     assert start["mode"] == "" and start["problems"] == [] and start["locked"] == []
+    assert start["locked_codes"] == {}
     # one question template per type, as the YAML view's snippets, with their example words
     types = [t["question"]["type"] for t in start["templates"]]
     assert sorted(types) == sorted(["single", "multiple", "rating", "nps", "ces", "matrix", "text"])
@@ -121,6 +122,13 @@ def test_a_type_change_of_a_published_question_is_refused_from_the_form_too(clie
     ids = [q["id"] for q in start["data"]["questions"]]
     assert start["locked"] == sorted(ids)  # the form keeps their ids and types fixed
     data = start["data"]
+    # ... and the codes their answers are filed under: option values and matrix item ids
+    expected = {
+        q["id"]: sorted(str(row.get("value", row.get("id"))) for row in rows)
+        for q in data["questions"]
+        if (rows := q.get("options", []) + q.get("items", []))
+    }
+    assert start["locked_codes"] == expected and expected
     rating = next(i for i, q in enumerate(data["questions"]) if q["type"] == "rating")
     data["questions"][rating]["type"] = "nps"
     data["questions"][rating].pop("metric", None)

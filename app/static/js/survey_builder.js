@@ -51,6 +51,10 @@
   // The questions that came with a published id: their id and type stay (a new question given
   // such an id by mistake is not locked, so that it can be mended).
   var lockedQuestions = new WeakSet();
+  // Their options and matrix items that were published: answers are filed under those codes,
+  // so the code stays (the row's text may change, and the row may be deleted).
+  var lockedCodes = config.locked_codes || {};
+  var lockedRows = new WeakSet();
   // Each question's own fields of the types it had before (its options, say), brought back
   // when it gets that type again: a type picked by mistake loses nothing.
   var stashes = new WeakMap();
@@ -60,6 +64,14 @@
       data.questions.forEach(function (q) {
         if (q && locked[q.id]) {
           lockedQuestions.add(q);
+          ["options", "items"].forEach(function (key) {
+            (Array.isArray(q[key]) ? q[key] : []).forEach(function (row) {
+              var code = row && (key === "options" ? row.value : row.id);
+              if (code !== undefined && (lockedCodes[q.id] || []).indexOf(String(code)) !== -1) {
+                lockedRows.add(row);
+              }
+            });
+          });
         }
       });
     }
@@ -536,7 +548,8 @@
         })]),
         el("td", {}, [el("input", {
           type: "text", class: "mono", value: text(row[kind.code]), "aria-label": kind.noun + " " + n + " 的" + kind.codeName,
-          "data-path": at + "[" + i + "]." + kind.code,
+          "data-path": at + "[" + i + "]." + kind.code, readonly: lockedRows.has(row),
+          "aria-describedby": lockedRows.has(row) ? at + "-kept" : null,
           onfocus: function (event) { event.target.setAttribute("data-before", text(row[kind.code])); },
           oninput: function (event) { row[kind.code] = event.target.value; },
           onchange: function (event) {
@@ -573,6 +586,10 @@
         ])]),
         el("tbody", {}, rows)
       ]),
+      list.some(function (row) { return lockedRows.has(row); }) ? el("p", {
+        class: "hint", id: at + "-kept",
+        text: "灰色的" + kind.codeName + "已发布过，已有答卷按它汇总，不可修改；文字可以改，不再提供的" + kind.noun + "可以删除。"
+      }) : null,
       kind.hint ? el("p", { class: "hint", text: kind.hint }) : null,
       smallButton(kind.add, function () {
         var row = { label: "" };

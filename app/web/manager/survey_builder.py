@@ -53,6 +53,7 @@ def page_context(
         "mode": "form" if posted else ("yaml" if posted is None else ""),
         "code": survey.code,
         "locked": surveys.published_question_ids(survey),
+        "locked_codes": surveys.published_codes(survey),
         "problems": [
             {"message": p.message, "question": p.question, "path": p.path} for p in problems
         ],
