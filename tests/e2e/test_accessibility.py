@@ -57,6 +57,7 @@ STAFF_PAGES = {
         "/admin/products",
         "/admin/tokens",
         "/admin/audit",
+        "/admin/status",
     ],
 }
 # list pages whose first row opens a record: the record's page is checked too

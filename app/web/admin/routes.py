@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.models import Role
-from app.services import audit_trail, org, tokens, users
+from app.services import audit_trail, org, system_status, tokens, users
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.paging import Page
 from app.web.access import AUDIT_READERS, roles_required
@@ -270,3 +270,17 @@ def audit_export(fmt: str):
         flash(err.message, "error")
         return redirect(url_for("admin.audit_log", **args))
     return download(body, fmt, "kesheng-audit-log")
+
+
+@bp.get("/status")
+@roles_required(Role.ADMIN)
+def status():
+    """运行状态: whether the database, the task queue and the background work are healthy,
+    with the figures behind each verdict and what to do. Read-only (not audited: it shows no
+    personal data and changes nothing); each load checks afresh."""
+    found = system_status.collect()
+    response = make_response(
+        render_template("admin/status.html", status=found, waited=system_status.waited)
+    )
+    response.headers["Cache-Control"] = "no-store"  # (a reload or "back" always checks again)
+    return response
