@@ -46,6 +46,7 @@ WEB_ACCESS: dict[str, object] = {
     "admin.product_edit": ADMIN,
     "admin.product_active": ADMIN,
     "admin.audit_export": ADMIN | HQ,
+    "admin.status": ADMIN,
     "admin.tokens": ADMIN,
     "admin.token_revoke": ADMIN,
     "admin.users": ADMIN,
