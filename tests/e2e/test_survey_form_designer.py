@@ -195,3 +195,32 @@ def test_a_published_question_s_fixed_type_is_reached_by_tab_and_says_why(live_s
     options.screenshot(path=str(screenshot(page, "survey-form-designer-revision")))
     found = Axe().run(page, options=RULES).response["violations"]
     assert found == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]
+
+
+def test_preview_shows_the_unsaved_changes_in_a_new_window(live_server, page):
+    new_survey_draft(page, live_server, "fd-e2e-preview")
+    card(page, 1).get_by_label("题目", exact=True).fill("还没保存的第一题")
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="预览（客户所见）").click()
+    preview = opened.value
+    preview.wait_for_load_state("domcontentloaded")
+    assert "尚未保存的修改" in preview.locator(".sv-preview-banner").inner_text()
+    assert "还没保存的第一题" in preview.locator(".sv-q").first.inner_text()
+    preview.click("button.sv-submit")  # a test submission: checked against the same draft
+    preview.wait_for_load_state("domcontentloaded")
+    assert preview.locator("#sv-errors").is_visible()
+    assert "还没保存的第一题" in preview.locator(".sv-q").first.inner_text()
+    preview.close()
+
+    # the edit page kept its edit, and still knows it is unsaved
+    assert card(page, 1).get_by_label("题目", exact=True).input_value() == "还没保存的第一题"
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="发布第 1 版…").click()
+    page.wait_for_timeout(300)
+    assert asked and "尚未保存的修改" in asked[0]

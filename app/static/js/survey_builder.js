@@ -1268,9 +1268,12 @@
 
   // The form's data is sent only when the form changed something: else the YAML text is saved
   // as it is, comments included.
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
     var changed = mode === "form" && data && canonical(data) !== syncedJson;
     hidden.value = changed ? JSON.stringify(data) : "";
+    if (event.submitter && event.submitter.id === "preview-unsaved") {
+      return; // (a preview in a new window: this page is not reloaded)
+    }
     try {
       window.sessionStorage.setItem(SCROLL_KEY, JSON.stringify([base, window.scrollY]));
     } catch (ignored) { /* private windows */ }

@@ -223,8 +223,22 @@
     return !submitting && snapshot() !== saved;
   }
 
-  form.addEventListener("submit", function () {
-    submitting = true;
+  var previewUnsaved = document.getElementById("preview-unsaved");
+
+  form.addEventListener("submit", function (event) {
+    if (event.submitter !== previewUnsaved) { // (a preview opens elsewhere: this page stays)
+      submitting = true;
+    }
+  });
+
+  // 预览 shows the draft as it stands on this page: with unsaved changes, the page's fields
+  // are posted to the preview (in a new window) instead of opening the saved draft.
+  document.addEventListener("click", function (event) {
+    var preview = event.target.closest("[data-preview]");
+    if (preview && previewUnsaved && dirty() && form.requestSubmit) {
+      event.preventDefault();
+      form.requestSubmit(previewUnsaved);
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -233,7 +247,7 @@
       return;
     }
     var going = window.confirm(
-      "您有尚未保存的修改。预览和发布使用的都是上次保存的草稿，不含这些修改。\n\n" +
+      "您有尚未保存的修改。发布的是上次保存的草稿，不含这些修改。\n\n" +
       "点“取消”回到编辑，先“保存草稿”；点“确定”仍然继续。"
     );
     acknowledged = going ? snapshot() : null;

@@ -143,19 +143,74 @@ def survey_action(survey_id: int, action: str):
     return redirect(url_for("manager.survey_edit", survey_id=survey_id))
 
 
+# The edit page's unsaved draft, previewed: its fields, carried in the preview page so that a
+# test submission there is checked against the same draft (nothing of it is stored).
+UNSAVED_FIELDS = ("preview_text", "preview_title", "preview_description")
+
+
 @bp.route("/surveys/<int:survey_id>/preview", methods=["GET", "POST"])
 @roles_required(HQ)
 def survey_preview(survey_id: int):
+    """The customer's page for the saved draft or, posted from the edit page (预览 with
+    unsaved changes), for the draft as it stands there; answers submitted are only checked."""
     survey = surveys.get_survey(survey_id)
-    link = responses.SurveyLink(surveys.draft_definition(survey))
+    back = url_for("manager.survey_edit", survey_id=survey_id)
+    carried: dict[str, str] = {}
+    if request.method == "POST" and request.form.get("preview_unsaved"):
+        carried, refused = _unsaved_draft()
+        if refused:
+            page = render_template("manager/surveys/preview_refused.html", survey=survey, **refused)
+            return page, 400
+    elif request.method == "POST" and "preview_text" in request.form:
+        carried = {name: request.form.get(name, "") for name in UNSAVED_FIELDS}
+    if carried:
+        try:
+            definition = surveys.parse_draft(
+                carried["preview_text"],
+                title=carried["preview_title"],
+                description=carried["preview_description"],
+            )
+        except (surveys.DefinitionInvalid, ValidationFailed) as err:
+            problems = getattr(err, "problems", None) or [err]
+            page = render_template(
+                "manager/surveys/preview_refused.html", survey=survey, problems=problems
+            )
+            return page, 400
+    else:
+        definition = surveys.draft_definition(survey)
+    link = responses.SurveyLink(definition)
     raw, errors = {}, {}
-    if request.method == "POST":
+    if request.method == "POST" and not request.form.get("preview_unsaved"):
         raw = answers_from_form(link.definition, request.form)
         errors = validate(link.definition, raw).errors
         if not errors:
             flash("预览提交通过校验（预览不保存数据）", "success")
-    back = url_for("manager.survey_edit", survey_id=survey_id)
-    return render_form(link, raw=raw, errors=errors, preview=True, back_url=back, with_csrf=True)
+    return render_form(
+        link,
+        raw=raw,
+        errors=errors,
+        preview=True,
+        back_url=back,
+        with_csrf=True,
+        carried=carried,
+    )
+
+
+def _unsaved_draft() -> tuple[dict[str, str], dict]:
+    """The edit page's fields as the preview carries them, or what keeps them from a preview
+    (the checks a save makes of the title and description, and a form that does not read)."""
+    form = DraftForm()
+    text = form.definition.data or ""
+    posted = request.form.get("definition_json") or None
+    try:
+        if posted:
+            text = surveys.designer_text(posted)
+    except surveys.DefinitionInvalid as err:
+        return {}, {"problems": [err]}
+    if not form.validate():
+        return {}, {"messages": [e for errors in form.errors.values() for e in errors]}
+    fields = (text, form.title.data or "", form.description.data or "")
+    return dict(zip(UNSAVED_FIELDS, fields, strict=True)), {}
 
 
 def _local(value: datetime) -> datetime:
