@@ -138,17 +138,20 @@ def _questions(raw: Any) -> tuple[Question, ...]:
             if not any(err.path == _read.join(path, "id") for err in found):
                 found.append(DefinitionError(_read.join(path, "id"), f"题目编号“{qid}”重复"))
             question = None
-        if question is not None and question.metric is not None:
-            if question.metric in metrics:
+        # (a faulty question's key metric counts too: a second one is named at once, not only
+        # once the question's other faults are mended)
+        metric = question.metric if question is not None else _raw_metric(item, found, path)
+        if metric is not None:
+            if metric in metrics:
                 found.append(
                     DefinitionError(
                         _read.join(path, "metric"),
-                        f"{METRIC_NAMES[question.metric]}关键指标已由“{metrics[question.metric]}”"
+                        f"{METRIC_NAMES[metric]}关键指标已由“{metrics[metric]}”"
                         "设定，每种指标每份问卷只能有一道，请取消本题的关键指标（metric）",
                     )
                 )
             else:
-                metrics[question.metric] = question.id
+                metrics[metric] = qid or f"第 {index + 1} 题"
         errors.extend(found)
         if question is None or found:
             if qid is not None:
@@ -157,6 +160,17 @@ def _questions(raw: Any) -> tuple[Question, ...]:
             earlier[question.id] = question
     raise_all(errors)
     return tuple(earlier.values())
+
+
+def _raw_metric(item: Any, found: list[DefinitionError], path: str) -> Metric | None:
+    """The key metric a question that could not be built asks for, unless that is faulty."""
+    raw = item.get("metric") if isinstance(item, Mapping) else None
+    if raw is None or any(err.path == _read.join(path, "metric") for err in found):
+        return None
+    try:
+        return Metric(raw)
+    except (ValueError, TypeError):
+        return None
 
 
 def _raw_id(item: Any) -> str | None:

@@ -284,6 +284,14 @@ def test_a_second_key_metric_and_an_id_not_starting_with_a_letter_say_what_to_do
         f"满意度（CSAT）关键指标已由“{first['id']}”设定，每种指标每份问卷只能有一道，"
         "请取消本题的关键指标（metric）"
     )
+    # named at once even when the questions have other faults to mend too
+    data["questions"][-1]["title"] = ""
+    first["title"] = ""
+    paths = {e.path: e.message for e in error_of(data).errors}
+    assert paths[f"questions[{len(data['questions']) - 1}].metric"].startswith(
+        f"满意度（CSAT）关键指标已由“{first['id']}”设定"
+    )
+    assert len(paths) == 3  # the two missing titles and the second key metric
     data = sample_data()
     data["questions"][0]["id"] = "1abc"
     assert "以小写字母开头" in error_of(data).message
