@@ -262,8 +262,13 @@ def _type_fields(data: Mapping[str, Any], path: str, qtype: QuestionType) -> dic
             high=2000,
             default=DEFAULT_OTHER_MAX_LENGTH,
         )
-        if qtype is QuestionType.MULTIPLE and options is not None:
-            fields.update(attempt(errors, _selection_bounds, data, path, len(options)) or {})
+        # (judged against the options written, also while one of them has a fault to mend)
+        written = data.get("options")
+        count = len(options) if options is not None else None
+        if count is None and isinstance(written, list) and len(written) <= MAX_OPTIONS:
+            count = len(written)
+        if qtype is QuestionType.MULTIPLE and count:
+            fields.update(attempt(errors, _selection_bounds, data, path, count) or {})
     elif qtype is QuestionType.TEXT:
         fields["max_length"] = attempt(
             errors,

@@ -298,3 +298,28 @@ def test_a_second_key_metric_and_an_id_not_starting_with_a_letter_say_what_to_do
     data = sample_data()
     data["questions"][3]["options"][0]["value"] = "-x"  # (codes may start with a digit)
     assert "以小写字母或数字开头" in error_of(data).message
+
+
+def test_selection_bounds_are_judged_while_an_option_has_a_fault_too():
+    data = sample_data()
+    data["questions"].append(
+        {
+            "id": "many",
+            "type": "multiple",
+            "title": "选几项",
+            "options": [
+                {"value": "a", "label": "甲"},
+                {"value": "b"},
+                {"value": "c", "label": "丙"},
+            ],
+            "min_select": 3,
+            "max_select": 2,
+        }
+    )
+    at = f"questions[{len(data['questions']) - 1}]"
+    paths = {e.path: e.message for e in error_of(data).errors}
+    assert set(paths) == {f"{at}.options[1].label", f"{at}.max_select"}
+    assert paths[f"{at}.max_select"] == "不能小于 min_select"
+    data["questions"][-1]["max_select"] = 4  # more than the three options written
+    paths = {e.path for e in error_of(data).errors}
+    assert paths == {f"{at}.options[1].label", f"{at}.max_select"}
