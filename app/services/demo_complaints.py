@@ -42,6 +42,7 @@ from nlp.redact import mask_email, mask_phone
 COUNT = 200  # the last RECENT_DAYS: cases in every state, some overdue
 HISTORY = 600  # RECENT_DAYS back to a year ago (~75 a month): finished, a few decided late
 RECENT_DAYS, YEAR_DAYS = 120, 365
+REVIEW_OPEN_DAYS = 40  # a review requested or decided longer ago has been closed since
 OVERDUE_EVERY = 5  # of the recent cases that would be overdue, one in five is left so
 # Complaints per calendar month relative to an ordinary one: fewer in the months of the Spring
 # Festival and National Day holidays (fewer working days, branches partly closed).
@@ -553,6 +554,7 @@ def seed_complaints(rng_seed: int = 2026) -> int:
 
 def _seed_recent(s: _Seeding, rng: random.Random) -> None:
     """The last RECENT_DAYS: cases in every state, some open past their deadline."""
+    shown: set[Status | str] = set()
     for n in range(1, COUNT + 1):
         # The outlet complained about is the drawn customer's; the complainant is one of half
         # the customers (the random sequence, texts and outlets stay as they were).
@@ -562,6 +564,16 @@ def _seed_recent(s: _Seeding, rng: random.Random) -> None:
         age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, RECENT_DAYS)
         group = n % 97 == 0  # a group complaint: major, escalated at once (kept as drawn)
         state = state if group else _settled(n, state, age)
+        if state == REVIEWED_AND_CLOSED:
+            # Every state is on show: the first reviews drawn stay open, one of each kind (by
+            # chance every review the default seed drew was older than REVIEW_OPEN_DAYS, and
+            # 核查已决定 never appeared).
+            missing = [
+                k for k in (Status.REVIEW_DECIDED, Status.REVIEW_REQUESTED) if k not in shown
+            ]
+            if missing:
+                state, age = missing[0], min(age, REVIEW_OPEN_DAYS)
+        shown.add(state)
         if group and any(step in CLOSING_STEPS for step in PATHS[state]):
             # A closed major case was escalated long ago: no reminder left on the workbench.
             age = max(age, ALERT_LOOKBACK_DAYS + 16)
@@ -585,7 +597,7 @@ def _settled(n: int, state: Status, age: int) -> Status | str:
         return Status.CLOSED
     if state == Status.DECIDED and age > 30:
         return Status.CLOSED
-    if state in (Status.REVIEW_REQUESTED, Status.REVIEW_DECIDED) and age > 40:
+    if state in (Status.REVIEW_REQUESTED, Status.REVIEW_DECIDED) and age > REVIEW_OPEN_DAYS:
         return REVIEWED_AND_CLOSED  # (a review is due 30 days after its request)
     return state
 

@@ -311,6 +311,15 @@ def test_months_old_demo_cases_are_finished_and_reviews_closed(db_session):
     assert in_review and all(c.closed_at is None for c in in_review)  # reopened by the request
 
 
+def test_the_demo_complaints_are_in_every_state(db_session):
+    """CONTRACT.md: the demo loads "complaints in every state" (核查已决定 was missing: every
+    review decision the seed drew was old enough to have been closed since)."""
+    from app.models.complaint import Complaint, Status
+
+    found = set(db_session.scalars(select(Complaint.status).distinct()))
+    assert found == {s.value for s in Status}
+
+
 def test_the_demo_desk_keeps_most_open_cases_inside_their_deadline(db_session):
     """A bank's desk is not half overdue: some open cases are past their deadline (for the
     overdue queue and its alerts), most are not."""
