@@ -43,15 +43,15 @@ from app.services.complaint_files import (
 )
 from app.services.customers import (
     CustomerData,
+    blank,
     branch_by_code,
     check_phone,
     customer_number,
     printable_text,
     upsert_customer_row,
-    visible_text,
 )
 from app.services.errors import Forbidden, NotFound, ValidationFailed
-from app.services.tx import get_or_raise, next_id, transactional
+from app.services.tx import get_in_scope_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
 # Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
@@ -161,8 +161,10 @@ def refresh_due(complaint: Complaint) -> None:
     complaint.due_at = clock.due_at(complaint.clock_facts())
 
 
-def _blank(text: str | None) -> bool:
-    return not visible_text(printable_text(text))
+def _ref(text: str | None) -> str | None:
+    """A reference as stored and looked up (a retry finds its case whatever blanks or
+    direction controls it adds); None for a blank one."""
+    return printable_text(text) or None
 
 
 def _validate(data: IntakeData) -> None:
@@ -170,11 +172,11 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed("内容包含无法保存的字符", field="content")
     if data.channel not in set(Channel):
         raise ValidationFailed(f"未知渠道：{data.channel}", field="channel")
-    if _blank(data.content):
+    if blank(data.content):
         raise ValidationFailed("请填写投诉内容", field="content")
     if len(data.content) > MAX_CONTENT:
         raise ValidationFailed(f"投诉内容不能超过 {MAX_CONTENT} 字", field="content")
-    if _blank(data.name) and not (data.external_id or "").strip():
+    if blank(data.name) and not (data.external_id or "").strip():
         raise ValidationFailed("请填写投诉人姓名", field="name")
     if data.received_at is not None:
         if data.received_at.tzinfo is None:
@@ -230,7 +232,7 @@ def match_customer(data: IntakeData) -> Customer | None:
     found = find_customer(data)
     if found is not None or not data.external_id:
         return found
-    if _blank(data.name):  # a customer number the bank does not know yet
+    if blank(data.name):  # a customer number the bank does not know yet
         raise ValidationFailed("客户号未找到，请填写投诉人姓名", field="name")
     customer, _ = upsert_customer_row(
         CustomerData(
@@ -284,10 +286,10 @@ def _classify(complaint: Complaint, cues: TextCues | None) -> None:
 def _regulator_ref(data: IntakeData) -> str | None:
     """The regulator's reference of a forwarded case; a system forwarding it that gives none
     separately uses the regulator's number as its own ``external_ref``."""
-    ref = (data.regulator_ref or "").strip()
+    ref = _ref(data.regulator_ref)
     if not ref and data.channel == Channel.REGULATOR:
-        ref = (data.external_ref or "").strip()
-    return ref[:100] or None
+        ref = _ref(data.external_ref)
+    return ref[:100] if ref else None
 
 
 def _major_flag(complaint: Complaint, data: IntakeData) -> None:
@@ -353,12 +355,12 @@ def _build(data: IntakeData) -> Complaint:
         id=ident,
         reference=reference(ident, received),
         channel=Channel(data.channel),
-        external_ref=(data.external_ref or "").strip() or None,
+        external_ref=_ref(data.external_ref),
         status=Status.RECEIVED,
         received_at=received,
         customer=customer,
         complainant_name=(
-            (customer.name if customer else "") if _blank(data.name) else printable_text(data.name)
+            (customer.name if customer else "") if blank(data.name) else printable_text(data.name)
         )[:100],
         complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
         complainant_email=(data.email or "").strip() or (customer.email if customer else None),
@@ -479,11 +481,12 @@ def _ack_target(complaint: Complaint) -> tuple[str, str] | None:
 
 
 def _existing(channel: str, external_ref: str | None) -> Complaint | None:
-    if not external_ref:
+    ref = _ref(external_ref)
+    if ref is None:
         return None
     return db.session.scalar(
         select(Complaint)
-        .where(Complaint.channel == channel, Complaint.external_ref == external_ref.strip())
+        .where(Complaint.channel == channel, Complaint.external_ref == ref)
         .execution_options(include_all_branches=True, populate_existing=True)
     )
 
@@ -521,7 +524,7 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
             return Intake(found, False)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key
     # there is no conflict to recover from (and two round trips fewer).
-    savepoint = db.session.begin_nested() if data.external_ref else None
+    savepoint = db.session.begin_nested() if _ref(data.external_ref) else None
     try:
         complaint = _build(data)
         db.session.add(complaint)
@@ -639,7 +642,7 @@ def web_submissions_since(ip: str, since: datetime) -> int:
 
 def get_complaint(complaint_id: int) -> Complaint:
     """A complaint inside the viewer's branch scope; NotFound otherwise."""
-    return get_or_raise(Complaint, complaint_id, "投诉不存在或不在您的管辖范围内")
+    return get_in_scope_or_raise(Complaint, complaint_id, "投诉")
 
 
 def history(complaint: Complaint) -> list[ComplaintEvent]:

@@ -16,7 +16,7 @@ from app.security import pii
 from app.services import audit, paging, scope
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page
-from app.services.tx import get_or_raise, insert_or_existing, transactional
+from app.services.tx import get_in_scope_or_raise, insert_or_existing, transactional
 from nlp.redact import mask_phone
 
 PAGE_SIZE = 50
@@ -48,7 +48,7 @@ def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = 
 
 def get_customer(customer_id: int) -> Customer:
     """A customer inside the current branch scope; NotFound otherwise (also for other branches)."""
-    return get_or_raise(Customer, customer_id, "客户不存在或不在您的管辖范围内")
+    return get_in_scope_or_raise(Customer, customer_id, "客户")
 
 
 @transactional
@@ -168,24 +168,47 @@ def inactive_message(row: Branch | Any) -> str:
     return f"{kind} {row.name}（{row.code}）已停用，不能用于新的记录"
 
 
-# Characters that show nothing (zero-width spaces and joiners, word joiner, byte-order mark),
-# which some systems leave in exported cells and some keyboards in typed text.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Direction overrides, embeddings and isolates (LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI): an
+# override makes a name or a text read backwards on the page ("\u202e" before "gpj.exe" shows
+# "exe.jpg"). Text from outside is stored without them; the marks LRM and RLM only nudge the
+# direction of the characters around them and are kept, as everything else is.
+_DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # Control characters: C0 but the tab and line breaks, DEL, C1. Nobody types them; systems pass
-# them on from binary fields or terminal escapes, and a worksheet or an XML file cannot hold them.
+# them on from binary fields or terminal escapes, and a worksheet or an XML file cannot hold
+# them. And the direction controls above.
 _CONTROL = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
+_CONTROL.update(dict.fromkeys(map(ord, _DIRECTION_CONTROLS)))
+
+
+def _shows(char: str) -> bool:
+    """Whether a character shows anything: not a format character (Unicode category Cf:
+    zero-width spaces and joiners, direction marks, embeddings, overrides and isolates, the
+    word joiner, the byte-order mark, the soft hyphen …), which some systems leave in exported
+    cells and some keyboards in typed text."""
+    return unicodedata.category(char) != "Cf"
 
 
 def visible_text(value: str | None) -> str:
-    """``value`` without invisible characters and surrounding blanks: a text of only those is
-    as empty as a blank one."""
-    return (value or "").translate(_INVISIBLE).strip()
+    """``value`` without invisible (format) characters and surrounding blanks: a text of only
+    those is as empty as a blank one. (The joiners inside an emoji sequence go too: this is a
+    value to compare and to judge blank, or a spreadsheet's cell, not a text to show.)"""
+    value = value or ""
+    if not value.isascii():  # (ASCII has no format characters)
+        value = "".join(filter(_shows, value))
+    return value.strip()
 
 
 def printable_text(value: str | None) -> str:
-    """``value`` without control characters (tabs and line breaks kept) and surrounding
-    blanks: a text as stored from whoever sent it (complaint texts, customers' names)."""
+    """``value`` without control characters (tabs and line breaks kept) and direction controls,
+    and without surrounding blanks: a text as stored from whoever sent it (complaint texts and
+    references, customers' names)."""
     return (value or "").translate(_CONTROL).strip()
+
+
+def blank(value: str | None) -> bool:
+    """Whether a text from outside shows nothing: empty, or only blanks, control and invisible
+    format characters. The one rule for required texts (a complaint's content, a name)."""
+    return not visible_text(printable_text(value))
 
 
 def customer_number(value: str) -> str:
@@ -215,9 +238,11 @@ def upsert_customer_row(
     """Create or update by external_id inside the caller's transaction; returns (row, created).
     A customer is not placed at an inactive branch (one already there may stay) unless
     ``inactive_branch_ok`` (a complaint names the unit where it happened)."""
+    if not data.external_id.strip():
+        raise ValidationFailed("请填写客户号", field="external_id")
     name = printable_text(data.name)[:100]
-    if not data.external_id.strip() or not visible_text(name):
-        raise ValidationFailed("客户号和姓名为必填项", field="external_id")
+    if blank(name):
+        raise ValidationFailed("请填写客户姓名", field="name")
     check_phone(data.phone)
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")

@@ -31,7 +31,7 @@ from app.services.errors import ValidationFailed
 from app.services.paging import Page
 from app.services.response_columns import QuestionColumns, choice_text, question_columns
 from app.services.surveys import definition_of
-from app.services.tx import get_or_raise, transactional
+from app.services.tx import get_in_scope_or_raise, get_or_raise, transactional
 from nlp import redact
 from surveys import QuestionType, other_key
 from surveys.scoring import half_up
@@ -98,7 +98,7 @@ def list_responses(f: ResponseFilter, *, page: int = 1) -> Page:
 
 
 def get_response(response_id: int) -> Response:
-    return get_or_raise(Response, response_id, "答卷不存在或不在您的管辖范围内")
+    return get_in_scope_or_raise(Response, response_id, "答卷")
 
 
 def readable_answers(response: Response) -> list[tuple[str, str]]:

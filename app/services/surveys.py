@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Survey, SurveyStatus, SurveyVersion, User, utcnow
+from app.models import Survey, SurveyStatus, SurveyVersion, User, row_id, utcnow
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from surveys import DefinitionError, SurveyDefinition, definition_hash, load_definition
@@ -301,12 +301,16 @@ def survey_by_code(code: str) -> Survey:
     return survey
 
 
-def version_by_number(code: str, number: int | None) -> SurveyVersion:
-    """One published version of a survey, by its number (1, 2, …)."""
+def version_by_number(code: str, number: int | str) -> SurveyVersion:
+    """One published version of a survey, by its number (1, 2, …), also as a URL gives it: a
+    text that is no number finds none, and the message names what was asked for (it said
+    "没有第 None 版")."""
     survey = survey_by_code(code)
-    found = next((v for v in survey.versions if v.number == number), None)
+    wanted = row_id(number) if isinstance(number, str) else number
+    found = next((v for v in survey.versions if v.number == wanted), None) if wanted else None
     if found is None:
-        raise NotFound(f"问卷 {code} 没有第 {number} 版", field="number")
+        asked = str(number) if len(str(number)) <= 20 else f"{str(number)[:20]}…"
+        raise NotFound(f"问卷 {code} 没有第 {asked} 版", field="number")
     return found
 
 

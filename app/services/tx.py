@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import db_setup
 from app.extensions import db
+from app.services import scope
 from app.services.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,14 @@ def get_or_raise(model: type[Any], ident: Any, message: str = "记录不存在")
     if row is None:
         raise NotFound(message)
     return row
+
+
+def get_in_scope_or_raise(model: type[Any], ident: Any, noun: str) -> Any:
+    """``get_or_raise`` for a branch's record (a complaint, a customer, an answer): NotFound
+    says "<noun>不存在或不在您的管辖范围内" to a viewer whose branch scope may hide it, and only
+    "<noun>不存在" to one who sees the whole bank (an API token, head office)."""
+    hidden = "" if scope.current(db.session).unrestricted else "或不在您的管辖范围内"
+    return get_or_raise(model, ident, f"{noun}不存在{hidden}")
 
 
 _NEXT_IDS = "next_ids"

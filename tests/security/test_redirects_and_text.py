@@ -33,6 +33,8 @@ HOSTILE_NEXT = [
 # Emoji with skin tone and ZWJ sequence, a CJK Extension B character, zero-width space/joiner,
 # right-to-left mark and override, a combining mark, ideographic space in the middle.
 TRICKY = "客户😀👍🏽👨‍👩‍👧 𠮷野家\u200b零\u200d宽\u200f右\u202e左\u202c e\u0301　全角"
+# As stored: everything kept but the override and its end (they make the text read backwards).
+STORED = TRICKY.replace("\u202e", "").replace("\u202c", "")
 
 
 def _is_local(location: str) -> bool:
@@ -107,7 +109,7 @@ def test_tricky_text_round_trips_through_the_api(client):
     assert got.status_code == 200
     db.session.expire_all()
     row = db.session.get(Complaint, created.json["id"])
-    assert row.content.encode() == f"{TRICKY}\n第二行\t制表".encode()
+    assert row.content.encode() == f"{STORED}\n第二行\t制表".encode()
     assert row.complainant_name == "𠮷田\u200b美"
 
 
@@ -127,7 +129,7 @@ def test_tricky_text_round_trips_through_the_public_form(client):
     )
     assert response.status_code == 201, response.text[-600:]
     row = db.session.scalar(select(Complaint).order_by(Complaint.id.desc()))
-    assert row.content.encode() == f"{TRICKY}，请尽快处理这个问题。".encode()
+    assert row.content.encode() == f"{STORED}，请尽快处理这个问题。".encode()
     assert row.complainant_name == "𠮷野\u200f花"
 
 

@@ -267,3 +267,81 @@ def test_customer_number_longer_than_the_column_is_refused_not_cut_short(client)
     assert (
         client.get(f"/api/v1/customers/{long_id[:64]}", headers=bearer(secret)).status_code == 404
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["\x01\x02\x7f", "\u200f\u200e\u200b", "\u202e\u2066\u2069", "\ufeff \u2060"]
+)
+def test_a_customer_name_that_shows_nothing_is_refused_as_the_name(client, db_session, name):
+    """Control characters only were refused as the customer number; invisible format
+    characters only (direction marks, zero-width spaces) were stored as the name."""
+    from sqlalchemy import func, select
+
+    from app.models import Customer
+
+    _, secret = factories.api_token("customers:write,customers:read")
+    before = db_session.scalar(select(func.count(Customer.id)))
+    response = client.put("/api/v1/customers/C-BLANK", json={"name": name}, headers=bearer(secret))
+    error = assert_json_error(response, 422, "validation_failed")
+    assert error["fields"] == {"name": "请填写客户姓名"}
+    assert db_session.scalar(select(func.count(Customer.id))) == before
+    kept = client.put(
+        "/api/v1/customers/C-BLANK", json={"name": f"{name}李四"}, headers=bearer(secret)
+    )
+    assert kept.status_code == 201
+    stored = db_session.query(Customer).filter_by(external_id="C-BLANK").one().name
+    assert stored.endswith("李四") and not set(stored) & set(DIRECTION_CONTROLS + "\x01\x7f")
+
+
+DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_json_body_may_start_with_a_byte_order_mark(client, db_session):
+    """RFC 8259 lets a parser ignore a UTF-8 BOM, and Windows/.NET clients send one: it was a
+    400 invalid_json. One BOM is ignored; anything else that is not JSON is still refused."""
+    from app.models import Customer
+
+    _, secret = factories.api_token()
+    body = json.dumps({"name": "王小明", "branch_code": "HZ01"}, ensure_ascii=False)
+
+    def put(data: bytes, external_id: str = "C-BOM-1"):
+        return client.put(
+            f"/api/v1/customers/{external_id}",
+            data=data,
+            headers=bearer(secret),
+            content_type="application/json",
+        )
+
+    created = put(BOM + body.encode())
+    assert created.status_code == 201, created.get_json()
+    row = db_session.query(Customer).filter_by(external_id="C-BOM-1").one()
+    assert row.name == "王小明" and row.branch.code == "HZ01"
+    for refused in (BOM + BOM + body.encode(), BOM + b"{not json", b"\xff\xfe{}"):
+        assert_json_error(put(refused, "C-BOM-2"), 400, "invalid_json")
+    empty = put(b"", "C-BOM-2")
+    assert (put(BOM, "C-BOM-2").status_code, empty.status_code) == (empty.status_code, 422)
+    assert db_session.query(Customer).filter_by(external_id="C-BOM-2").count() == 0
+
+
+def test_every_json_endpoint_reads_a_body_after_a_byte_order_mark(client):
+    """Every endpoint that takes a body parses it in one place: ``{}`` after a BOM reaches the
+    validation (422 naming the missing fields), not the JSON parser's 400."""
+    from app.web.api.registry import ENDPOINTS, PATH_PARAM
+
+    _, secret = factories.api_token()
+    with_body = [e for e in ENDPOINTS if e.body is not None]
+    assert {e.rule for e in with_body} >= {"/v1/complaints", "/v1/invitations", "/v1/events"}
+    for e in with_body:
+        path = "/api" + PATH_PARAM.sub("X-BOM", e.rule)
+        response = client.open(
+            path,
+            method=e.method.upper(),
+            data=BOM + b"{}",
+            headers=bearer(secret),
+            content_type="application/json",
+        )
+        error = assert_json_error(response, 422, "validation_failed")
+        assert "必填" in error["fields"].values(), (path, error)

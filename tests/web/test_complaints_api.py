@@ -78,9 +78,26 @@ def test_major_complaint_answer_includes_its_escalation(client):
 
 def test_unknown_complaint_is_json_404(client):
     _, secret = factories.api_token("complaints:read")
-    response = client.get("/api/v1/complaints/999999", headers=bearer(secret))
-    assert response.status_code == 404
-    assert response.get_json()["error"]["code"] == "not_found"
+    for missing in ("999999", "2147483647", "abc"):
+        response = client.get(f"/api/v1/complaints/{missing}", headers=bearer(secret))
+        assert response.status_code == 404
+        # an API token sees the whole bank: no "或不在您的管辖范围内" (not in your jurisdiction)
+        assert response.get_json()["error"] == {"code": "not_found", "message": "投诉不存在"}
+
+
+def test_a_case_outside_a_branch_users_scope_still_says_so(client, auth):
+    """Staff of a branch are told a case may be outside their scope (the API is not)."""
+    from app.models import Role
+
+    _, secret = factories.api_token("complaints:write")
+    elsewhere = {**BODY, "external_ref": "APP-SCOPE-1", "branch_code": "NJ01"}
+    created = client.post("/api/v1/complaints", json=elsewhere, headers=bearer(secret))
+    agent = factories.user(Role.AGENT, "HZ01")
+    auth.login(agent.username)
+    for case in (created.get_json()["id"], 999999):
+        page = client.get(f"/staff/complaints/{case}")
+        assert page.status_code == 404
+        assert "投诉不存在或不在您的管辖范围内" in page.get_data(as_text=True)
 
 
 def test_scopes_are_enforced(client):
@@ -259,3 +276,60 @@ def test_a_read_complaint_says_how_it_is_being_handled(client):
     )
     merged = client.get(f"/api/v1/complaints/{repeat['id']}", headers=bearer(secret)).get_json()
     assert merged["merged_into"] == first["reference"]
+
+
+def test_a_name_of_only_direction_marks_is_blank_and_nothing_is_stored(client):
+    """An outside audit: a name of RLM, LRM and a zero-width space was taken (201), while the
+    same marks alone as the complaint text were refused. Every invisible format character
+    counts as blank, for the name as for the text."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Complaint, Customer
+
+    _, secret = factories.api_token("complaints:write")
+    counts = (select(func.count(Complaint.id)), select(func.count(Customer.id)))
+    before = [db.session.scalar(q) for q in counts]
+    unknown = "客户号未找到，请填写投诉人姓名"
+    for n, marks in enumerate(("\u200f\u200e\u200b", "\u202e\u2066\u2069", "\u00ad\u2061")):
+        for customer, field, message in (
+            ({"name": marks}, "customer.name", "请填写投诉人姓名"),
+            ({"name": marks, "external_id": f"NEW-{n}"}, "customer.name", unknown),
+            ({"name": "王芳"}, "content", "请填写投诉内容"),
+        ):
+            body = {**BODY, "external_ref": f"APP-MARKS-{n}", "customer": customer}
+            if field == "content":
+                body["content"] = f" {marks} "
+            reply = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+            assert reply.status_code == 422, reply.get_json()
+            assert reply.get_json()["error"]["fields"] == {field: message}
+    assert [db.session.scalar(q) for q in counts] == before
+
+
+def test_direction_overrides_are_not_stored_in_names_texts_or_refs(client):
+    """A right-to-left override makes "gpj.exe" read "exe.jpg" and a name or a text read
+    backwards on a staff page; as in attachment names, the overrides, embeddings and isolates
+    are dropped (other characters, the joiner inside an emoji sequence included, are kept), and
+    a retry with the marks is the same complaint."""
+    from app.extensions import db
+    from app.models import Complaint, Customer
+
+    _, secret = factories.api_token("complaints:write")
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    body = {
+        **BODY,
+        "channel": "regulator",
+        "external_ref": "\u202eYJ-2026-0099\u202c",
+        "content": f"\u2067扣费有误\u2069，请退还{family}",
+        "customer": {"external_id": "C-BIDI-1", "name": "\u202d王\u200b芳\u202c"},
+    }
+    created = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+    assert created.status_code == 201, created.get_json()
+    row = db.session.get(Complaint, created.get_json()["id"])
+    assert row.external_ref == row.regulator_ref == "YJ-2026-0099"
+    assert row.content == f"扣费有误，请退还{family}"
+    assert row.complainant_name == row.customer.name == "王\u200b芳"
+    assert db.session.get(Customer, row.customer_id).external_id == "C-BIDI-1"
+    plain = {**body, "external_ref": "YJ-2026-0099"}
+    again = client.post("/api/v1/complaints", json=plain, headers=bearer(secret))
+    assert again.status_code == 200 and again.get_json()["id"] == row.id

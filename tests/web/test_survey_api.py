@@ -50,6 +50,11 @@ def invite(client, *, scopes="invitations:write", **extra):
     return client.post("/api/v1/invitations", json=body, headers=bearer(scopes))
 
 
+def post_event(client, event_type: str, customer: dict, occurred: datetime, **extra):
+    body = {"type": event_type, "customer": customer, "occurred_at": occurred.isoformat()}
+    return client.post("/api/v1/events", json={**body, **extra}, headers=bearer("events:write"))
+
+
 def token_of(url: str) -> str:
     return url.rsplit("/s/", 1)[1]
 
@@ -437,15 +442,7 @@ def test_a_phone_of_a_few_digits_is_refused_not_stored_over_the_customers(client
                                     "phone": "13822223333"}).status_code == 201  # fmt: skip
     short = {"external_id": "APIC009", "name": "段誉", "phone": "12"}
     refused = invite(client, customer=short, channel="email")
-    event = client.post(
-        "/api/v1/events",
-        json={
-            "type": "card.issued",
-            "customer": short,
-            "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        },
-        headers=bearer("events:write"),
-    )
+    event = post_event(client, "card.issued", short, datetime.now(UTC) - timedelta(days=1))
     for reply in (refused, event):
         assert reply.status_code == 422
         assert reply.get_json()["error"]["fields"] == {"customer.phone": "手机号格式不正确"}
@@ -551,3 +548,63 @@ def test_a_retried_event_schedules_nothing_new(client):
     assert again["reason_code"] == "duplicate_event", again  # (not the frequency cap)
     assert again["duplicate_of"] == {"kind": "survey", "id": survey["id"]}
     assert invitations_of("EV-RETRY3") == 1
+
+
+def _rows() -> tuple[int, ...]:
+    """How many customers, invitations, messages, call-back tasks and rule firings there are."""
+    from app.models import TriggerFiring
+
+    models = (Customer, Invitation, OutboundMessage, FollowUp, TriggerFiring)
+    return tuple(db.session.scalar(select(func.count(m.id))) for m in models)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\x01\x02\x7f",  # control characters only
+        "\u200f\u200e\u200b",  # RLM, LRM, zero-width space
+        "\u202e\u2066\u2069\ufeff\u202a",  # override, isolates, byte-order mark, embedding
+        " \u200b\u3000\u2060 ",  # blanks and word joiners
+    ],
+)
+def test_a_customer_name_that_shows_nothing_is_refused_as_the_name(client, name):
+    """An outside audit: control characters only were refused as ``customer.external_id``, and
+    invisible format characters (direction marks, zero-width spaces) were taken as a name. Both
+    are a blank name, refused as one, and nothing is stored."""
+    before = _rows()
+    customer = {"external_id": "APIC-BLANK", "name": name, "phone": "13700004444"}
+    invitation = invite(client, customer=customer)
+    occurred = datetime.now(UTC) - timedelta(hours=2)
+    event = post_event(client, "account.opened", customer, occurred, branch_code="HZ01")
+    for reply in (invitation, event):
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.get_json()["error"]["fields"] == {"customer.name": "请填写客户姓名"}
+    assert _rows() == before
+
+
+def test_a_real_name_keeps_its_letters_and_loses_direction_overrides(client):
+    """A name with letters is a name whatever invisible marks it carries (a zero-width space,
+    the joiners inside an emoji sequence); the direction overrides and isolates that make text
+    read backwards are not stored, as in complaint texts."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji joined by ZWJ
+    for external_id, sent, stored in (
+        ("APIC-NAME1", "王\u200b小明", "王\u200b小明"),
+        ("APIC-NAME2", family, family),
+        ("APIC-NAME3", "\u202e明小王\u202c", "明小王"),
+        ("APIC-NAME4", "\u2067李\u2069四", "李四"),
+    ):
+        reply = invite(client, customer={"external_id": external_id, "name": sent})
+        assert reply.status_code == 201, reply.get_json()
+        row = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+        assert row.name == stored
+
+
+@pytest.mark.parametrize("number", ["abc", "99999999999", "1.0", "\u00b2", "\u0661", "-1"])
+def test_a_version_number_that_is_none_is_named_as_asked(client, number):
+    """``…/versions/abc`` said "没有第 None 版": Python's None in an integrator's message."""
+    reply = client.get(f"/api/v1/surveys/branch-service/versions/{number}", headers=bearer(""))
+    assert reply.status_code == 404
+    error = reply.get_json()["error"]
+    assert error["code"] == "not_found"
+    assert error["message"] == f"问卷 branch-service 没有第 {number} 版"
+    assert "None" not in reply.get_data(as_text=True)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from collections.abc import Callable
@@ -150,6 +151,9 @@ def _read_body(model: type[BaseModel], allowance: int = 0):
     # (a complaint followed by white space): a chunked body that reaches the limit is refused.
     if len(raw) > limit or (request.content_length is None and len(raw) >= limit):
         return None, json_error(413, "请求内容过大", code="payload_too_large")
+    # A UTF-8 byte-order mark before the JSON, as Windows and .NET clients send it, is one a
+    # parser may ignore (RFC 8259, section 8.1): one is; a second is not JSON.
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         # strict: JSON's own types only (no true for 1, "20" or 20.0 for an integer, no epoch
         # number for a date-time; date-times and dates are ISO 8601 strings)

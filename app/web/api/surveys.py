@@ -204,8 +204,7 @@ def list_surveys():
 def get_survey_version(code: str, number: str):
     """What the questions of one published version were, so that a data warehouse can read the
     answers of ``GET /api/v1/responses`` (keyed by question id, with ``survey_version``)."""
-    wanted = int(number) if number.isdigit() and len(number) <= 6 else None
-    version = surveys.version_by_number(code, wanted)
+    version = surveys.version_by_number(code, number)
     return SurveyVersionOut(
         code=code,
         version=version.number,
