@@ -264,9 +264,13 @@ class Invitation(BranchScoped, TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id"),
         Index("ix_invitation_due", "status", "scheduled_at"),
+        Index("uq_invitation_external_ref", "external_ref", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # An integrator's own id for its request (POST /api/v1/invitations): a retry with it gets
+    # the first invitation and its link, and sends nothing again.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
     token_sealed: Mapped[str | None] = mapped_column(String(200))
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))

@@ -27,11 +27,13 @@ from app.services.channels import MAX_DELIVERY_ATTEMPTS, backoff
 from app.services.customers import (
     CustomerData,
     branch_by_code,
+    customer_number,
     inactive_message,
+    printable_text,
     upsert_customer_row,
 )
 from app.services.errors import Conflict, ValidationFailed
-from app.services.tx import get_or_raise, transactional
+from app.services.tx import get_or_raise, insert_or_existing, transactional
 from nlp import mask_email, mask_phone
 from surveys import CustomerContactState
 from surveys.contact import opt_out
@@ -156,6 +158,7 @@ def _record_failure(invitation: Invitation, message: OutboundMessage, error: str
 class IssuedInvitation:
     invitation: Invitation
     url: str
+    created: bool = True  # (False: a retry with the same external_ref, nothing sent again)
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ class InvitationRequest:
     branch_code: str | None = None
     product_code: str | None = None
     expires_days: int = DEFAULT_EXPIRY_DAYS
+    external_ref: str | None = None  # the integrator's id for the request (a retry's key)
 
 
 @transactional
@@ -184,6 +188,10 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     the quiet hours end would need the token kept, or carry a different link).
     """
     now = now or utcnow()
+    ref = printable_text(req.external_ref) or None
+    found = _by_ref(ref)
+    if found is not None:
+        return _again(found, req)
     version = surveys.published_version(req.survey_code)
     data = req.customer
     if req.branch_code and not data.branch_code:
@@ -205,12 +213,44 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
         created_at=now,  # (one clock for created, scheduled, sent and expiry)
         scheduled_at=now,
         expires_at=now + timedelta(days=req.expires_days),
+        external_ref=ref,
     )
-    db.session.add(invitation)
-    db.session.flush()
+    if ref is None:
+        db.session.add(invitation)
+        db.session.flush()
+    else:  # (retries arriving at once insert one row; the others find it once it committed)
+        found, inserted = insert_or_existing(invitation, lambda: _by_ref(ref))
+        if not inserted:
+            return _again(found, req)
     token = new_token()
     deliver(invitation, now=now, token=token)
     return IssuedInvitation(invitation, link_for(token))
+
+
+def _by_ref(ref: str | None) -> Invitation | None:
+    if ref is None:
+        return None
+    return db.session.scalar(select(Invitation).where(Invitation.external_ref == ref))
+
+
+def _again(found: Invitation, req: InvitationRequest) -> IssuedInvitation:
+    """A retry: the first invitation and its link, sent nothing again. The same key for another
+    survey, customer or channel is the integrator's mistake, refused rather than guessed at."""
+    same = (
+        found.survey.code == req.survey_code.strip()
+        and found.customer is not None
+        and found.customer.external_id == customer_number(req.customer.external_id)
+        and found.channel == req.channel
+    )
+    if not same:
+        raise Conflict(
+            f"external_ref“{found.external_ref}”已用于另一份邀请（问卷、客户或渠道不同）",
+            field="external_ref",
+        )
+    token = kept_token(found)
+    if token is None:
+        raise Conflict("这份邀请的链接无法再次取得，请换一个 external_ref", field="external_ref")
+    return IssuedInvitation(found, link_for(token), created=False)
 
 
 def _opt_out(customer: Customer, channel: str) -> str | None:

@@ -608,3 +608,38 @@ def test_a_version_number_that_is_none_is_named_as_asked(client, number):
     assert error["code"] == "not_found"
     assert error["message"] == f"问卷 branch-service 没有第 {number} 版"
     assert "None" not in reply.get_data(as_text=True)
+
+
+def test_a_retried_invitation_with_its_external_ref_sends_nothing_again(client):
+    """An integrator that timed out and asked again got a second link and a second SMS for
+    one customer. With its own id for the request (external_ref) a retry answers 200 with the
+    first invitation and link; the same id for another customer is refused; without one,
+    each request is a new invitation, as before."""
+
+    def counts() -> tuple[int, int]:
+        return (
+            db.session.scalar(select(func.count(Invitation.id))),
+            db.session.scalar(select(func.count(OutboundMessage.id))),
+        )
+
+    before = counts()
+    first = invite(client, external_ref=" CRM-REQ-0001 ")
+    assert first.status_code == 201
+    assert counts() == (before[0] + 1, before[1] + 1)
+    again = invite(client, external_ref="CRM-REQ-0001")
+    assert again.status_code == 200
+    assert again.json == first.json  # the same id, link, expiry and status
+    assert counts() == (before[0] + 1, before[1] + 1)  # nothing made or sent again
+    assert client.get(f"/s/{token_of(first.json['url'])}").status_code == 200  # it works
+
+    customer = {"external_id": "APIC002", "name": "李小红", "phone": "13912345679"}
+    for clash in ({"customer": customer}, {"channel": "email"}, {"survey_code": "credit-card"}):
+        refused = invite(client, external_ref="CRM-REQ-0001", **clash)
+        assert refused.status_code == 409, clash
+        assert "external_ref" in refused.json["error"]["fields"]
+        assert "已用于另一份邀请" in refused.json["error"]["message"]
+    assert counts() == (before[0] + 1, before[1] + 1)
+    assert invite(client).status_code == invite(client).status_code == 201  # no key: two
+    assert counts()[0] == before[0] + 3
+    too_long = invite(client, external_ref="x" * 101)
+    assert too_long.status_code == 422 and "external_ref" in too_long.json["error"]["fields"]

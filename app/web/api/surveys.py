@@ -59,11 +59,22 @@ class InvitationIn(Strict):
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     expires_days: int = Field(default=14, ge=1, le=90)
+    external_ref: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=NoNul,
+        description="the caller's own id for this request: a retry with it (same survey, "
+        "customer and channel) answers 200 with the first invitation and link and sends nothing "
+        "again; the same value for another survey, customer or channel is a 409",
+    )
 
 
 class InvitationCreated(BaseModel):
     id: int
-    url: str = Field(description="the one-time survey link (returned only once)")
+    url: str = Field(
+        description="the one-time survey link (returned again only to a retry with the same "
+        "external_ref)"
+    )
     expires_at: datetime
     status: str
 
@@ -219,11 +230,19 @@ def get_survey_version(code: str, number: str):
     summary="创建一次性问卷邀请并发送",
     scope="invitations:write",
     body=InvitationIn,
-    responses={201: InvitationCreated, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, **ERRORS},
+    responses={
+        200: InvitationCreated,
+        201: InvitationCreated,
+        404: ErrorBody,
+        409: ErrorBody,
+        422: ErrorBody,
+        **ERRORS,
+    },
     tags=["surveys"],
 )
 def create_invitation(body: InvitationIn):
-    """Create (or update) the customer, create a one-time link and send it on the channel."""
+    """Create (or update) the customer, create a one-time link and send it on the channel; a
+    retry with the same external_ref gets the first invitation (200) and sends nothing."""
     with customer_fields():
         issued = invitations.create_invitation(
             invitations.InvitationRequest(
@@ -233,13 +252,14 @@ def create_invitation(body: InvitationIn):
                 branch_code=body.branch_code,
                 product_code=body.product_code,
                 expires_days=body.expires_days,
+                external_ref=body.external_ref,
             )
         )
     inv = issued.invitation
     expires_at = responses_query.local(inv.expires_at)
     return InvitationCreated(
         id=inv.id, url=issued.url, expires_at=expires_at, status=inv.status
-    ), 201
+    ), 201 if issued.created else 200
 
 
 @endpoint(
