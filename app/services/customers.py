@@ -20,6 +20,9 @@ from app.services.tx import get_in_scope_or_raise, insert_or_existing, transacti
 from nlp.redact import mask_phone
 
 PAGE_SIZE = 50
+# An e-mail address a message can go to: one @, a local part of at most 64 characters, a domain
+# with a dot, no blanks or NUL (the API and the imports take the same; "a@b", "a@b@c" are not).
+EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$"
 
 
 def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = None) -> Page:

@@ -17,7 +17,12 @@ from app.models import Branch, User
 from app.models.org import SEGMENT_LABELS, CustomerSegment
 from app.security import uploads
 from app.services import audit, scope
-from app.services.customers import CustomerData, upsert_customer_row, visible_text
+from app.services.customers import (
+    EMAIL_PATTERN,
+    CustomerData,
+    upsert_customer_row,
+    visible_text,
+)
 from app.services.errors import ValidationFailed
 from app.services.tx import transactional
 
@@ -49,7 +54,7 @@ def mobile_number(raw: str) -> str:
 
 # NUL and the other control characters (PostgreSQL cannot store a NUL at all)
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab/breaks, DEL, C1
-EMAIL_RE = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$")
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 SEGMENT_BY_LABEL = {label: key for key, label in SEGMENT_LABELS.items()}
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from flask import request
+from sqlalchemy import func, select
 
 from app.models import utcnow
 from app.services import org
@@ -84,6 +85,39 @@ def test_customer_upsert_creates_then_updates_and_masks(client, db_session):
     assert updated.status_code == 200
     fetched = client.get("/api/v1/customers/C9000001", headers=bearer(secret)).get_json()
     assert fetched["name"] == "王*明" and fetched["phone"] == "138****5678"
+
+
+def test_an_e_mail_address_no_message_can_go_to_is_refused_as_the_imports_refuse_it(
+    client, db_session
+):
+    """ "a@b" and "a@b@c" were taken by the API (the imports refused them): one rule now."""
+    from app.models import Customer
+    from app.services.imports import EMAIL_RE
+
+    _, secret = factories.api_token("customers:write,complaints:write,invitations:write")
+    before = db_session.scalar(select(func.count(Customer.id)))
+    for bad in ("a@b", "a@b@c.cn", "wang xm@bank.cn", "@bank.cn", "x" * 65 + "@bank.cn"):
+        assert not EMAIL_RE.match(bad)
+        body = {"name": "王小明", "email": bad}
+        put = client.put("/api/v1/customers/C9000009", json=body, headers=bearer(secret))
+        assert put.status_code == 422 and "email" in put.get_json()["error"]["fields"], bad
+        invited = client.post(
+            "/api/v1/invitations",
+            json={
+                "survey_code": "branch-service",
+                "customer": {"external_id": "C9000009", **body},
+                "channel": "email",
+            },
+            headers=bearer(secret),
+        )
+        assert invited.status_code == 422, bad
+        assert "customer.email" in invited.get_json()["error"]["fields"], bad
+    assert db_session.scalar(select(func.count(Customer.id))) == before
+    good = {"name": "王小明", "email": "wang.xm+survey@bank.example.cn"}
+    assert (
+        client.put("/api/v1/customers/C9000009", json=good, headers=bearer(secret)).status_code
+        == 201
+    )
 
 
 def test_a_full_width_customer_number_is_the_same_customer(client, db_session):

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.services.customers import EMAIL_PATTERN
 from app.services.errors import ServiceError
 
 _CUSTOMER_KEYS = {"external_id", "name", "phone", "email"}
@@ -69,14 +70,14 @@ class ProductList(BaseModel):
 
 
 NoNul = r"^[^\x00]*$"
-Email = r"^[^\x00\s]+@[^\x00\s]+$"  # something@somewhere, no spaces
+Email = rf"^$|{EMAIL_PATTERN}"  # (the imports' rule: one @, a dotted domain; "" is none)
 Phone = r"^[0-9+\- ()]*$"
 
 
 class CustomerIn(Strict):
     name: str = Field(min_length=1, max_length=100, pattern=NoNul)
     phone: str | None = Field(default=None, max_length=30, pattern=Phone)
-    email: str | None = Field(default=None, max_length=254, pattern=NoNul)
+    email: str | None = Field(default=None, max_length=254, pattern=Email)
     id_number: str | None = Field(default=None, max_length=18, pattern=r"^[0-9Xx]*$")
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     segment: Literal["mass", "affluent", "private", "small_business", "corporate"] | None = None
