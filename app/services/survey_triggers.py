@@ -47,6 +47,14 @@ EVENT_LABELS = {
     "mobile.registered": "手机银行注册",
 }
 
+# Events Kesheng raises itself, never taken from an integrator: a complaint.closed for a case
+# Kesheng does not hold sent a 处理满意度 survey about a complaint the customer never made here.
+OWN_EVENTS = {
+    "complaint.closed": (
+        "投诉办结（complaint.closed）事件由客声在投诉办结时自行产生，不能经接口提交"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class EventData:
@@ -304,6 +312,8 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
     """Take a business event from an integrator; returns what was scheduled (may be nothing)."""
     from app.services.invitations import product_by_code
 
+    if event.type in OWN_EVENTS:
+        raise ValidationFailed(OWN_EVENTS[event.type], field="type")
     if event.occurred_at > utcnow() + timedelta(minutes=5):
         raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
     customer, created = upsert_customer_row(event.customer)

@@ -290,6 +290,28 @@ def test_unknown_event_is_accepted_and_schedules_nothing(client):
     assert bad.status_code == 422
 
 
+def test_kesheng_s_own_complaint_closed_event_is_not_taken_from_an_integrator(client):
+    """A complaint.closed posted for a customer without a case here scheduled a 处理满意度
+    survey about a complaint never made: Kesheng raises that event itself when it closes one."""
+    before = db.session.scalar(select(func.count(Invitation.id)))
+    reply = client.post(
+        "/api/v1/events",
+        json={
+            "type": "complaint.closed",
+            "customer": {"external_id": "EV003", "name": "周九", "phone": "13700000003"},
+            "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        },
+        headers=bearer("events:write"),
+    )
+    assert reply.status_code == 422
+    assert "自行产生" in reply.get_json()["error"]["fields"]["type"]
+    assert db.session.scalar(select(func.count(Invitation.id))) == before
+    assert (
+        db.session.scalar(select(func.count(Customer.id)).where(Customer.external_id == "EV003"))
+        == 0
+    )
+
+
 def test_triggered_surveys_obey_the_frequency_cap_and_opt_out(client, db_session):
     # day 1 is 12 days ago: recent enough that every survey's link is still valid
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=13)
