@@ -51,7 +51,7 @@ EVENT_LABELS = {
 # Kesheng does not hold sent a 处理满意度 survey about a complaint the customer never made here.
 OWN_EVENTS = {
     "complaint.closed": (
-        "投诉办结（complaint.closed）事件由客声在投诉办结时自行产生，不能经接口提交"
+        "投诉办结（complaint.closed）事件由客声在投诉办结时自行产生，经接口提交的不安排调查"
     ),
 }
 
@@ -312,10 +312,21 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
     """Take a business event from an integrator; returns what was scheduled (may be nothing)."""
     from app.services.invitations import product_by_code
 
-    if event.type in OWN_EVENTS:
-        raise ValidationFailed(OWN_EVENTS[event.type], field="type")
     if event.occurred_at > utcnow() + timedelta(minutes=5):
         raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
+    if event.type in OWN_EVENTS:  # (accepted, as every event is, and skipped by each rule)
+        rules = db.session.scalars(
+            select(TriggerRule).where(TriggerRule.event_type == event.type, TriggerRule.active)
+        )
+        return [
+            {
+                "kind": "skipped",
+                "survey_code": rule.survey.code,
+                "reason_code": "own_event",
+                "reason": OWN_EVENTS[event.type],
+            }
+            for rule in rules
+        ]
     customer, created = upsert_customer_row(event.customer)
     branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch
     if created and customer.branch_id is None and branch is not None:

@@ -303,8 +303,10 @@ def test_kesheng_s_own_complaint_closed_event_is_not_taken_from_an_integrator(cl
         },
         headers=bearer("events:write"),
     )
-    assert reply.status_code == 422
-    assert "自行产生" in reply.get_json()["error"]["fields"]["type"]
+    assert reply.status_code == 202  # (accepted, as CONTRACT.md says of every event)
+    [skipped] = reply.get_json()["scheduled"]  # the demo's complaint.closed rule
+    assert skipped["kind"] == "skipped" and skipped["reason_code"] == "own_event"
+    assert skipped["survey_code"] == "complaint-resolution" and "自行产生" in skipped["reason"]
     assert db.session.scalar(select(func.count(Invitation.id))) == before
     assert (
         db.session.scalar(select(func.count(Customer.id)).where(Customer.external_id == "EV003"))

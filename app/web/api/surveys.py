@@ -174,7 +174,8 @@ class EventAccepted(BaseModel):
         "event_too_old（事件过久或问卷有效期已过）、frequency_cap、opted_out、channel_opted_out、"
         "open_complaint，或 duplicate_event：同一事件（type、客户 external_id、occurred_at 相同，"
         "例如超时后的重试）已处理过，不再重复安排，duplicate_of 说明首次的结果 "
-        "{kind: survey|visit, id} 或 {kind: skipped, reason_code}"
+        "{kind: survey|visit, id} 或 {kind: skipped, reason_code}；own_event：complaint.closed "
+        "是客声自己的事件（投诉办结时产生），经接口提交的不安排"
     )
 
 
