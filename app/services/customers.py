@@ -203,9 +203,17 @@ def visible_text(value: str | None) -> str:
 
 def printable_text(value: str | None) -> str:
     """``value`` without control characters (tabs and line breaks kept) and direction controls,
-    and without surrounding blanks: a text as stored from whoever sent it (complaint texts and
-    references, customers' names)."""
-    return (value or "").translate(_CONTROL).strip()
+    and without surrounding blanks or invisible format characters (a zero-width space before a
+    name showed in place of its surname once masked): a text as stored from whoever sent it
+    (complaint texts and references, customers' names). Inside, such characters stay (the
+    joiners of an emoji sequence)."""
+    text = (value or "").translate(_CONTROL).strip()
+    start, end = 0, len(text)
+    while start < end and (not _shows(text[start]) or text[start].isspace()):
+        start += 1
+    while end > start and (not _shows(text[end - 1]) or text[end - 1].isspace()):
+        end -= 1
+    return text[start:end]
 
 
 def blank(value: str | None) -> bool:
