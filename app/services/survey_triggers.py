@@ -202,6 +202,14 @@ def _duplicate(rule: TriggerRule, first: TriggerFiring) -> dict[str, Any]:
     }
 
 
+def _active_rules(event_type: str) -> list[TriggerRule]:
+    return list(
+        db.session.scalars(
+            select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
+        )
+    )
+
+
 def apply_rules(
     event_type: str,
     customer: Customer,
@@ -213,9 +221,7 @@ def apply_rules(
 ) -> list[dict[str, Any]]:
     """Schedule what the active rules of this event ask for (flushes; caller commits);
     ``complaint_id``: the case a ``complaint.closed`` survey asks about."""
-    rules = db.session.scalars(
-        select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
-    ).all()
+    rules = _active_rules(event_type)
     if rules:
         # Events for one customer arriving at once (PostgreSQL runs them in parallel) would each
         # see no recent invitation and each schedule one, past the frequency cap: the later
@@ -315,9 +321,6 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
     if event.occurred_at > utcnow() + timedelta(minutes=5):
         raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
     if event.type in OWN_EVENTS:  # (accepted, as every event is, and skipped by each rule)
-        rules = db.session.scalars(
-            select(TriggerRule).where(TriggerRule.event_type == event.type, TriggerRule.active)
-        )
         return [
             {
                 "kind": "skipped",
@@ -325,7 +328,7 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
                 "reason_code": "own_event",
                 "reason": OWN_EVENTS[event.type],
             }
-            for rule in rules
+            for rule in _active_rules(event.type)
         ]
     customer, created = upsert_customer_row(event.customer)
     branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch

@@ -159,8 +159,7 @@ def survey_preview(survey_id: int):
     if request.method == "POST" and request.form.get("preview_unsaved"):
         carried, refused = _unsaved_draft()
         if refused:
-            page = render_template("manager/surveys/preview_refused.html", survey=survey, **refused)
-            return page, 400
+            return _refused(survey, **refused)
     elif request.method == "POST" and "preview_text" in request.form:
         carried = {name: request.form.get(name, "") for name in UNSAVED_FIELDS}
     if carried:
@@ -171,11 +170,7 @@ def survey_preview(survey_id: int):
                 description=carried["preview_description"],
             )
         except (surveys.DefinitionInvalid, ValidationFailed) as err:
-            problems = getattr(err, "problems", None) or [err]
-            page = render_template(
-                "manager/surveys/preview_refused.html", survey=survey, problems=problems
-            )
-            return page, 400
+            return _refused(survey, problems=getattr(err, "problems", None) or [err])
     else:
         definition = surveys.draft_definition(survey)
     link = responses.SurveyLink(definition)
@@ -194,6 +189,11 @@ def survey_preview(survey_id: int):
         with_csrf=True,
         carried=carried,
     )
+
+
+def _refused(survey, **found) -> tuple[str, int]:
+    """The page saying why the draft cannot be previewed: its ``problems`` or ``messages``."""
+    return render_template("manager/surveys/preview_refused.html", survey=survey, **found), 400
 
 
 def _unsaved_draft() -> tuple[dict[str, str], dict]:
