@@ -10,7 +10,15 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, db, utcnow
-from app.models.org import SEGMENT_LABELS, Branch, BranchScoped, Customer, Product
+from app.models.org import (
+    PRODUCT_CATEGORY_LABELS,
+    SEGMENT_LABELS,
+    Branch,
+    BranchScoped,
+    Customer,
+    Product,
+    ProductCategory,
+)
 from app.services.errors import InvalidTransition
 
 
@@ -207,8 +215,17 @@ class TriggerRule(TimestampMixin, db.Model):
     delay_hours: Mapped[int] = mapped_column(default=24)
     expires_days: Mapped[int] = mapped_column(default=14)
     active: Mapped[bool] = mapped_column(default=True)
+    # Which events the rule takes besides their type (None: any): those at this unit or below
+    # it, of this product or of any product of this category (at most one of the two), and
+    # what share of them it acts on (the others are recorded as not sampled).
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    product_category: Mapped[str | None] = mapped_column(String(20))
+    sample_percent: Mapped[int] = mapped_column(default=100, server_default="100")
 
     survey: Mapped[Survey] = relationship()
+    branch: Mapped[Branch | None] = relationship()
+    product: Mapped[Product | None] = relationship()
 
     @property
     def action_label(self) -> str:
@@ -217,6 +234,21 @@ class TriggerRule(TimestampMixin, db.Model):
     @property
     def channel_label(self) -> str:
         return CHANNEL_LABELS.get(self.channel, self.channel)
+
+    @property
+    def scope_parts(self) -> list[str]:
+        """Which events it takes, in words (empty: every event of its type)."""
+        parts = []
+        if self.product is not None:
+            parts.append(f"产品：{self.product.name}")
+        elif self.product_category:
+            category = PRODUCT_CATEGORY_LABELS.get(ProductCategory(self.product_category))
+            parts.append(f"{category}类产品")
+        if self.branch is not None:
+            parts.append(f"{self.branch.name}及下属机构")
+        if self.sample_percent < 100:
+            parts.append(f"抽样 {self.sample_percent}%")
+        return parts
 
     @property
     def delay_label(self) -> str:

@@ -6,24 +6,29 @@ complaints area in-process (app.services.domain_events); both go through ``apply
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    Branch,
     Customer,
     FollowUp,
     Invitation,
     InvitationStatus,
+    Product,
+    ProductCategory,
     TriggerFiring,
     TriggerRule,
     utcnow,
 )
+from app.models.org import PRODUCT_CATEGORY_LABELS
 from app.services import domain_events, invitations, surveys
 from app.services.customers import CustomerData, branch_by_code, upsert_customer_row
 from app.services.errors import Conflict, ValidationFailed
@@ -77,6 +82,7 @@ SKIP_LABELS = {
     "opted_out": "客户已退订",
     "channel_opted_out": "客户已退订该渠道",
     "open_complaint": "客户有未办结投诉",
+    "not_sampled": "抽样未选中",
 }
 
 
@@ -202,12 +208,47 @@ def _duplicate(rule: TriggerRule, first: TriggerFiring) -> dict[str, Any]:
     }
 
 
+def _skipped(rule: TriggerRule, reason_code: str, reason: str) -> dict[str, Any]:
+    """The 202 answer's item for a rule that scheduled nothing for this event."""
+    return {
+        "kind": "skipped",
+        "survey_code": rule.survey.code,
+        "reason_code": reason_code,
+        "reason": reason,
+    }
+
+
 def _active_rules(event_type: str) -> list[TriggerRule]:
     return list(
         db.session.scalars(
             select(TriggerRule).where(TriggerRule.event_type == event_type, TriggerRule.active)
         )
     )
+
+
+def _out_of_scope(rule: TriggerRule, branch: Branch | None, product: Product | None) -> str | None:
+    """Why this event is not one the rule takes (its unit or product), or None."""
+    if rule.product_id is not None and (product is None or product.id != rule.product_id):
+        return f"规则仅适用于产品“{rule.product.name}”"
+    if rule.product_category and (product is None or product.category != rule.product_category):
+        label = PRODUCT_CATEGORY_LABELS.get(ProductCategory(rule.product_category))
+        return f"规则仅适用于{label}类产品"
+    if rule.branch_id is not None and (
+        branch is None or not branch.path.startswith(rule.branch.path)
+    ):
+        return f"规则仅适用于{rule.branch.name}及下属机构"
+    return None
+
+
+def sampled(rule: TriggerRule, customer_id: int, occurred_at: datetime) -> bool:
+    """Whether the rule's sample takes this event: a fixed draw from the rule, the customer and
+    the moment, so the same event is drawn the same way however often it is sent."""
+    if rule.sample_percent >= 100:
+        return True
+    moment = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)  # (UTC)
+    key = f"{rule.id}|{customer_id}|{moment.astimezone(UTC):%Y%m%dT%H%M%S.%f}".encode()
+    draw = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % 100
+    return draw < rule.sample_percent
 
 
 def apply_rules(
@@ -231,45 +272,56 @@ def apply_rules(
         db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     scheduled: list[dict[str, Any]] = []
     now = utcnow()
+    branch = db.session.get(Branch, branch_id) if branch_id is not None else None
+    product = db.session.get(Product, product_id) if product_id is not None else None
     for rule in rules:
         version = rule.survey.latest_version
         if version is None or not rule.survey.serving:
+            continue
+        if (outside := _out_of_scope(rule, branch, product)) is not None:
+            # Not an event this rule takes: no record, as for an event of another type.
+            scheduled.append(_skipped(rule, "out_of_scope", outside))
             continue
         due = occurred_at + timedelta(hours=rule.delay_hours)
         if occurred_at < now - MAX_EVENT_AGE:
             # A backfill of old events: a survey or a call about something that happened
             # months ago would only confuse the customer and clog the call queue.
             scheduled.append(
-                {
-                    "kind": "skipped",
-                    "survey_code": rule.survey.code,
-                    "reason_code": "event_too_old",
-                    "reason": f"事件发生于 {MAX_EVENT_AGE.days} 天以前，不再安排"
-                    f"{_ACTION_NAMES[rule.action]}",
-                }
+                _skipped(
+                    rule,
+                    "event_too_old",
+                    f"事件发生于 {MAX_EVENT_AGE.days} 天以前，不再安排{_ACTION_NAMES[rule.action]}",
+                )
             )
             continue
         if rule.action == "survey" and due + timedelta(days=rule.expires_days) <= now:
             # Its link would have expired before it could be sent: an invitation made now
             # would be reported as scheduled and read as 已过期 at once, never reaching anyone.
             scheduled.append(
-                {
-                    "kind": "skipped",
-                    "survey_code": rule.survey.code,
-                    "reason_code": "event_too_old",
-                    "reason": f"按规则应于 {local(due):%Y-%m-%d %H:%M} 发送、有效 "
+                _skipped(
+                    rule,
+                    "event_too_old",
+                    f"按规则应于 {local(due):%Y-%m-%d %H:%M} 发送、有效 "
                     f"{rule.expires_days} 天，问卷有效期已过，不再安排问卷调查",
-                }
+                )
             )
             continue
         firing, new = _claim_event(rule, customer, occurred_at)
         if not new:
             scheduled.append(_duplicate(rule, firing))
             continue
+        if not sampled(rule, customer.id, occurred_at):
+            firing.outcome = "not_sampled"
+            scheduled.append(
+                _skipped(
+                    rule, "not_sampled", f"规则按 {rule.sample_percent}% 抽样，本次事件未被抽中"
+                )
+            )
+            continue
         refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
         if refusal is not None:
             firing.outcome = refusal["reason_code"]
-            scheduled.append({"kind": "skipped", "survey_code": rule.survey.code, **refusal})
+            scheduled.append(_skipped(rule, refusal["reason_code"], refusal["reason"]))
             continue
         if rule.action == "visit":
             row = FollowUp(
@@ -322,12 +374,7 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
         raise ValidationFailed("事件发生时间不能晚于当前时间", field="occurred_at")
     if event.type in OWN_EVENTS:  # (accepted, as every event is, and skipped by each rule)
         return [
-            {
-                "kind": "skipped",
-                "survey_code": rule.survey.code,
-                "reason_code": "own_event",
-                "reason": OWN_EVENTS[event.type],
-            }
+            _skipped(rule, "own_event", OWN_EVENTS[event.type])
             for rule in _active_rules(event.type)
         ]
     customer, created = upsert_customer_row(event.customer)
@@ -459,10 +506,21 @@ def event_label(event_type: str) -> str:
 
 @transactional
 def add_rule(
-    *, event_type: str, survey_id: int, action: str, channel: str, delay_hours: int
+    *,
+    event_type: str,
+    survey_id: int,
+    action: str,
+    channel: str,
+    delay_hours: int,
+    branch_id: int | None = None,
+    product_id: int | None = None,
+    product_category: str | None = None,
+    sample_percent: int = 100,
 ) -> TriggerRule:
     """A new active rule; the event type is a dotted lower-case name such as loan.disbursed (a
-    rule for "开户啦" would be saved and never fire: no integrator sends such a code)."""
+    rule for "开户啦" would be saved and never fire: no integrator sends such a code). It takes
+    the events at ``branch_id``'s unit or below, of ``product_id`` or of any product of
+    ``product_category`` (at most one of the two), and acts on ``sample_percent`` of them."""
     event_type = (event_type or "").strip()
     if len(event_type) > 64 or not EVENT_CODE.match(event_type):
         raise ValidationFailed(
@@ -473,6 +531,14 @@ def add_rule(
     invitations.check_channel(channel)
     if not 0 <= delay_hours <= 24 * 365:
         raise ValidationFailed("延迟须在 0 到 8760 小时之间", field="delay_hours")
+    if not 1 <= sample_percent <= 100:
+        raise ValidationFailed("抽样比例须在 1% 到 100% 之间", field="sample_percent")
+    if product_id is not None and product_category is not None:
+        raise ValidationFailed("产品与产品类别只能选一项", field="product_scope")
+    if product_category is not None and product_category not in set(ProductCategory):
+        raise ValidationFailed("产品类别无效", field="product_scope")
+    product = get_or_raise(Product, product_id, "产品不存在") if product_id is not None else None
+    branch = get_or_raise(Branch, branch_id, "机构不存在") if branch_id is not None else None
     survey = surveys.get_survey(survey_id)
     rule = TriggerRule(
         event_type=event_type,
@@ -480,6 +546,10 @@ def add_rule(
         action=action,
         channel=channel,
         delay_hours=delay_hours,
+        branch=branch,
+        product=product,
+        product_category=product_category,
+        sample_percent=sample_percent,
     )
     db.session.add(rule)
     db.session.flush()

@@ -175,7 +175,8 @@ class EventAccepted(BaseModel):
         "open_complaint，或 duplicate_event：同一事件（type、客户 external_id、occurred_at 相同，"
         "例如超时后的重试）已处理过，不再重复安排，duplicate_of 说明首次的结果 "
         "{kind: survey|visit, id} 或 {kind: skipped, reason_code}；own_event：complaint.closed "
-        "是客声自己的事件（投诉办结时产生），经接口提交的不安排"
+        "是客声自己的事件（投诉办结时产生），经接口提交的不安排；out_of_scope：事件的产品或机构"
+        "不在规则的适用范围内；not_sampled：规则按比例抽样，本次事件未被抽中"
     )
 
 

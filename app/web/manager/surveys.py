@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.models import CampaignStatus, Role, utcnow
-from app.models.org import SEGMENT_LABELS
+from app.models.org import PRODUCT_CATEGORY_LABELS, SEGMENT_LABELS
 from app.services import campaigns, org, responses, survey_outbox, survey_triggers, surveys
 from app.services.errors import Conflict, ServiceError, ValidationFailed
 from app.services.paging import Page
@@ -332,6 +332,21 @@ def triggers():
         *(SelectChoice(code, label) for code, label in EVENT_LABELS.items()),
         SelectChoice(CUSTOM_EVENT, "其他（自定义事件代码）"),
     ]
+    form.product_scope.choices = [
+        SelectChoice("", "全部产品"),
+        *(
+            SelectChoice(f"category:{code}", f"{label}类（全部）", optgroup="产品类别")
+            for code, label in PRODUCT_CATEGORY_LABELS.items()
+        ),
+        *(
+            SelectChoice(f"product:{p.id}", p.name, optgroup="单个产品")
+            for p in org.list_products(active_only=True)
+        ),
+    ]
+    form.branch_id.choices = [
+        SelectChoice(0, "全行"),
+        *(SelectChoice(b.id, b.option_label) for b in org.list_branches(active_only=True)),
+    ]
     if form.validate_on_submit():
         try:
             survey_triggers.add_rule(
@@ -340,6 +355,7 @@ def triggers():
                 action=form.action.data,
                 channel=form.channel.data,
                 delay_hours=form.delay_hours.data,
+                **form.scope(),
             )
         except ServiceError as err:
             if form.event_type.data == CUSTOM_EVENT and "event_type" in err.fields:

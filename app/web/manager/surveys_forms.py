@@ -135,3 +135,22 @@ class TriggerForm(BaseForm):
     delay_hours = IntegerField(
         "延迟（小时）", default=24, validators=[NumberRange(0, 8760, "须在 0–8760 小时之间")]
     )
+    # "" any product, "category:<code>" a product category, "product:<id>" one product
+    product_scope = SelectField("适用产品", choices=[], default="")
+    branch_id = SelectField("适用机构（含下级）", choices=[], coerce=int, default=0)
+    sample_percent = IntegerField(
+        "抽样比例（%）",
+        default=100,
+        validators=[NumberRange(1, 100, "抽样比例须为 1–100 的整数")],
+        description="100 表示每个匹配的事件都安排；例如 20 表示约五分之一。",
+    )
+
+    def scope(self) -> dict:
+        """The rule's scope as survey_triggers.add_rule takes it."""
+        kind, _, value = (self.product_scope.data or "").partition(":")
+        return {
+            "branch_id": self.branch_id.data or None,
+            "product_category": value if kind == "category" else None,
+            "product_id": int(value) if kind == "product" else None,
+            "sample_percent": self.sample_percent.data,
+        }
