@@ -269,7 +269,12 @@ def apply_rules(
         # ones wait here until the first has committed, then see its invitation. (SQLite's
         # writers are serialised anyway; FOR UPDATE is not sent there.) A repeat of one event
         # is refused by trigger_firing's unique constraint besides (_claim_event).
-        db.session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+        db.session.execute(
+            select(Customer.id)
+            .where(Customer.id == customer.id)
+            .with_for_update()
+            .execution_options(include_all_branches=True)  # (whoever closes a case)
+        )
     scheduled: list[dict[str, Any]] = []
     now = utcnow()
     branch = db.session.get(Branch, branch_id) if branch_id is not None else None
@@ -398,7 +403,11 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
 def _on_complaint_closed(event: domain_events.DomainEvent) -> None:
     if event.customer_id is None:
         return
-    customer = db.session.get(Customer, event.customer_id)
+    # The customer may be registered at a unit outside the closing agent's scope (a hotline
+    # case about another branch): the survey is scheduled whoever closes the case.
+    customer = db.session.get(
+        Customer, event.customer_id, execution_options={"include_all_branches": True}
+    )
     if customer is None:
         return
     apply_rules(

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    Branch,
     Campaign,
     CampaignSkip,
     Customer,
@@ -295,6 +296,29 @@ def test_closing_a_complaint_schedules_the_resolution_survey_in_process():
     row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer.id))
     assert row.survey.code == "complaint-resolution"
     assert row.scheduled_at == noon + timedelta(days=1) and row.branch_id == customer.branch_id
+
+
+def test_the_resolution_survey_is_scheduled_whoever_closes_the_case():
+    """An agent of 杭州分行 closing a case whose customer is registered at 苏州: the customer was
+    read through the agent's branch scope, not found, and no survey scheduled, silently."""
+    from app.services import scope
+
+    noon = recent_noon()
+    customer_id = factories.customer("SZ02").id
+    db.session.commit()
+    db.session.expunge_all()  # (read afresh, as in the closing agent's request)
+    scope.bind(db.session, scope.BranchScope("/HO/HZ/"))
+    try:
+        domain_events.publish(
+            domain_events.DomainEvent(
+                type="complaint.closed", occurred_at=noon, customer_id=customer_id
+            )
+        )
+    finally:
+        scope.bind(db.session, scope.WHOLE_BANK)
+    row = db.session.scalar(select(Invitation).where(Invitation.customer_id == customer_id))
+    assert row is not None and row.survey.code == "complaint-resolution"
+    assert db.session.get(Branch, row.branch_id).code == "SZ02"
 
 
 def test_no_invitation_for_a_customer_who_opted_out():
