@@ -171,3 +171,31 @@ def test_an_exclusive_option_unticks_the_others(live_server, browser, page):
         tick("none")
         tick("none")  # (unticking it again leaves nothing ticked, and ticks nothing back)
         assert ticked() == []
+
+
+# The focused control (or the label that draws it) against the sticky submit bar's top edge.
+FOCUS_UNDER_BAR = """(() => {
+  const bar = document.querySelector('.sv-submitbar').getBoundingClientRect();
+  const el = document.activeElement;
+  if (!el || el === document.body || el.closest('.sv-submitbar')) return null;
+  const box = (el.closest('label') || el).getBoundingClientRect();
+  return box.bottom > bar.top + 1 ? [el.name || el.id, box.bottom, bar.top] : null;
+})()"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1366, 768)])
+def test_a_control_reached_by_tab_is_never_under_the_submit_bar(live_server, browser, page, size):
+    """The sticky 提交问卷 bar covered 6–9 of 40 Tab stops, question 4 entirely at 1366 × 768."""
+    path = anonymous_link(page, live_server)
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    try:
+        tab = context.new_page()
+        tab.goto(path)
+        hidden = []
+        for _ in range(45):
+            tab.keyboard.press("Tab")
+            if (under := tab.evaluate(FOCUS_UNDER_BAR)) is not None:
+                hidden.append(under)
+        assert hidden == []
+    finally:
+        context.close()
