@@ -106,6 +106,10 @@ def test_customer_fills_survey_on_a_phone(live_server, browser, page):
             specify.is_enabled()
             and tab.evaluate("document.activeElement.name") == "q_improve__other"
         )
+        # 其他 ticked, 请注明 blank: the server would refuse it, so the progress does not say done
+        assert "1 道题选了“其他”但未注明" in tab.evaluate(PROGRESS)
+        specify.fill("周末不开门")
+        assert "未注明" not in tab.evaluate(PROGRESS)
         screenshot(tab, "survey-phone-other")
         assert tab.locator("#q-comment .sv-num").inner_text() == "7."
         tap(tab, "q_overall", "5")

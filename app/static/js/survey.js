@@ -172,18 +172,28 @@
   // Progress beside the submit button: answered of the questions shown, and the required ones
   // still open, so a customer knows before submitting whether anything is missing.
   var counter = document.getElementById("sv-count");
+  // 其他 ticked and its 请注明 box left blank: the server refuses that, required or not.
+  function unspecified(q) {
+    var text = q.querySelector(".sv-other[data-other-for]:not([disabled])");
+    return !!(text && blank(text.value));
+  }
+
   function progress() {
     if (!counter) { return; }
-    var shown = 0, done = 0, missing = 0;
+    var shown = 0, done = 0, missing = 0, vague = 0;
     form.querySelectorAll(".sv-q").forEach(function (q) {
       if (q.classList.contains("sv-hidden")) { return; }
       shown += 1;
-      if (answered(q)) { done += 1; } else if (q.querySelector(".sv-title .sv-req")) { missing += 1; }
+      if (answered(q) && unspecified(q)) { vague += 1; done += 1; }
+      else if (answered(q)) { done += 1; }
+      else if (q.querySelector(".sv-title .sv-req")) { missing += 1; }
     });
     counter.hidden = false;
     counter.textContent = "已答 " + done + " / " + shown + " 题" +
-      (missing ? "，还有 " + missing + " 道必答题未答" : "，必答题已全部完成");
-    counter.classList.toggle("sv-count-done", !missing);
+      (missing ? "，还有 " + missing + " 道必答题未答" : "") +
+      (vague ? "，" + vague + " 道题选了“其他”但未注明" : "") +
+      (missing || vague ? "" : "，必答题已全部完成");
+    counter.classList.toggle("sv-count-done", !missing && !vague);
   }
 
   // After a refused submission: a question the customer has now answered loses its red mark
@@ -225,6 +235,7 @@
   form.addEventListener("input", function (event) {
     // (typing shows or hides a question that depends on this text at once, not on leaving it)
     if (event.target.tagName === "TEXTAREA") { refresh(); clearError(event.target); progress(); }
+    else if (event.target.classList.contains("sv-other")) { progress(); }
   });
   // One press sends the answers once: a second tap while the page is on its way showed the
   // customer 您已提交过本问卷 instead of the thank-you page. (Re-enabled when the browser's back
