@@ -292,7 +292,7 @@ class QueueRow:
     status_label: str
     assignee: str
     band: str  # overdue, due_soon, ok, paused, or none (the clock does not run)
-    deadline: str  # 超期 3 天, 今日到期, 剩 5 天, 中止计时 or —
+    deadline: str  # 超期 3 天, 今日到期, 剩 5 天, 中止计时, 已告知，待办结 or —
     due_on: str = ""  # the last day, Beijing date ("核查时限 2026-12-07" for a review), or ""
 
     @property
@@ -361,7 +361,10 @@ def queue_rows(cases: Iterable[Complaint | ListedCase], now: datetime) -> list[Q
                 # (a decided or finished case nobody was assigned to is not waiting for anyone)
                 assignee=names.user(c.assignee_id) or c.handler_text,
                 band=band,
-                deadline=_deadline(band, left),
+                # (decided and told: no clock left, only closing; said so instead of "—")
+                deadline="已告知，待办结"
+                if band == "none" and c.is_open
+                else _deadline(band, left),
                 due_on=_due_on(c.status, due) if due else "",
             )
         )

@@ -124,3 +124,21 @@ def test_two_handlers_accepting_one_case_on_phones(live_server, browser):
     screenshot(agent, "complaint-07-conflict-phone")
     for page in pages:
         page.context.close()
+
+
+@pytest.mark.parametrize("width", [768, 900, 1023, 1024, 1366])
+def test_the_queue_fits_a_tablet_and_a_laptop_without_scrolling_sideways(
+    live_server, browser, width
+):
+    """From 701 to 1023 px the table spilled out of the page and the 办理时限 column was off
+    screen: below a laptop's 1024 px the queue is cards, from there the table fits."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "agent")
+        page.goto(live_server + "/staff/complaints?queue=all")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        days = page.locator(".cp-row td.num").first.bounding_box()
+        assert days["x"] + days["width"] <= width  # the deadline is on the screen
+    finally:
+        context.close()

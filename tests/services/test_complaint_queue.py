@@ -116,6 +116,8 @@ def test_queue_rows_show_the_deadline_and_masked_text():
     )
     assert new.assignee == "待分派" and new.summary == "网点排队两个小时，只开了一个窗口。"
     assert rows[closed.id].band == "none" and rows[closed.id].deadline == "—"
+    # decided and told: no clock left, only closing ("—" there read as if the date were lost)
+    assert rows[decided.id].band == "none" and rows[decided.id].deadline == "已告知，待办结"
     # a decided case nobody was assigned to is not waiting for a handler: "—", not 待分派
     assert rows[closed.id].assignee == "—" and rows[decided.id].assignee == "—"
 
