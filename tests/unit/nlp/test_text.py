@@ -50,6 +50,15 @@ def test_keywords_and_topic_labels_leave_out_survey_filler_words():
     assert not any(FILLERS & set(t.label.split("、")) for t in model.topics)
 
 
+def test_the_words_of_complaint_handling_are_not_what_a_complaint_is_about():
+    """The UI review: 客户之声's top keywords were 答复、贵行、核实、处理、明确, words nearly every
+    complaint and reply has, crowding out 年费 and 排队."""
+    text = "信用卡年费未经同意扣收，请贵行尽快核实处理并给予明确答复，我已投诉两个月"
+    found = nlp.keywords(text, k=5)
+    assert "年费" in found
+    assert not {"贵行", "核实", "处理", "明确", "答复", "投诉", "两个"} & set(found), found
+
+
 TEXTS = [
     "手机银行登录不上，一直闪退",
     "手机银行更新后闪退，登录失败",
