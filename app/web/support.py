@@ -79,17 +79,32 @@ _HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # Our own pages' requests carry their referrer (Flask-WTF's CSRF check over HTTPS requires
+    # one: with no-referrer, behind the TLS proxy, every form POST, the sign-in included, was
+    # refused); no other site is ever sent one. Survey pages send none at all (SURVEY_REFERRER).
+    ("Referrer-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
 _HEADER_KEYS = tuple((name, value, name.lower()) for name, value in _HEADERS)
 
 
-def security_headers(present: set[str], *, secure: bool, no_store: bool) -> list[tuple[str, str]]:
+# A survey page's address holds the customer's one-time token, and its form is not
+# CSRF-protected (the token is the credential): it sends no referrer, even to this site.
+SURVEY_REFERRER = ("Referrer-Policy", "no-referrer")
+
+
+def security_headers(
+    present: set[str], *, secure: bool, no_store: bool, survey: bool = False
+) -> list[tuple[str, str]]:
     """The security headers a response gets, minus those already ``present`` (lower-case
     names): the same list for the Flask responses and the survey submission fast path."""
-    extra = [(name, value) for name, value, lower in _HEADER_KEYS if lower not in present]
+    if survey and "referrer-policy" not in present:
+        present = present | {"referrer-policy"}
+        extra = [SURVEY_REFERRER]
+    else:
+        extra = []
+    extra += [(name, value) for name, value, lower in _HEADER_KEYS if lower not in present]
     if secure and "strict-transport-security" not in present:
         extra.append(("Strict-Transport-Security", "max-age=31536000"))
     if no_store and "cache-control" not in present:
@@ -102,10 +117,13 @@ def _security_headers(response):
     # One pass over the headers set so far (Headers.setdefault raises and catches an exception
     # per missing header: ten of them on every response).
     present = set(headers.keys(lower=True))
+    survey = request.path.startswith("/s/")
     no_store = "cache-control" not in present and (  # one-time links and personal pages
-        request.path.startswith("/s/") or getattr(current_user, "is_authenticated", False)
+        survey or getattr(current_user, "is_authenticated", False)
     )
-    headers.extend(security_headers(present, secure=request.is_secure, no_store=no_store))
+    headers.extend(
+        security_headers(present, secure=request.is_secure, no_store=no_store, survey=survey)
+    )
     return response
 
 

@@ -160,7 +160,8 @@ def _check_headers(response, url) -> list[str]:
     ]:
         bad.append(f"{url}: CSP lacks object-src/frame-ancestors 'none'")
     expected = {
-        "Referrer-Policy": "no-referrer",
+        # (a survey page's address holds its one-time token: no referrer even to this site)
+        "Referrer-Policy": "no-referrer" if url.startswith("/s/") else "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
     }
@@ -201,3 +202,36 @@ def test_signed_in_pages_are_not_cached(client):
 def test_hsts_behind_https(client):
     response = client.get("/login", base_url="https://kesheng.example")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def _as_a_browser_posts(client, page, url: str, data: dict, base: str):
+    """POST a form the way a browser does under the page's Referrer-Policy: with the page's
+    address as Referer when the policy lets a same-origin request carry it, else none."""
+    policy = page.headers["Referrer-Policy"]
+    referer = {"Referer": base + url} if policy in ("same-origin", "strict-origin") else {}
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data}, base_url=base, headers=referer)
+
+
+def test_forms_work_over_https_behind_the_tls_proxy(client):
+    """Over HTTPS Flask-WTF requires a same-origin Referer on every form POST; the pages sent
+    Referrer-Policy: no-referrer, so browsers sent none: behind the bank's TLS proxy nobody could
+    sign in, and customers could not send the complaint form ("页面停留时间过长")."""
+    base = "https://kesheng.example"
+    page = client.get("/login", base_url=base)
+    signed = _as_a_browser_posts(
+        client, page, "/login", {"username": "agent", "password": "Kesheng@2026"}, base
+    )
+    assert signed.status_code == 302 and "/login" not in signed.headers["Location"]
+    anonymous = client.application.test_client()
+    form = anonymous.get("/complaint/progress", base_url=base)
+    looked_up = _as_a_browser_posts(
+        anonymous,
+        form,
+        "/complaint/progress",
+        {"reference": "TS20990101-000001", "phone": "13800000000"},
+        base,
+    )
+    assert looked_up.status_code != 400 and "安全校验失败" not in looked_up.get_data(as_text=True)
+    # no referrer leaves for another site, and a survey page sends none at all
+    assert page.headers["Referrer-Policy"] == "same-origin"

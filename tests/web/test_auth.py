@@ -148,7 +148,7 @@ def test_security_headers(client):
     script_src = next(part for part in csp.split(";") if "script-src" in part)
     assert "unsafe-inline" not in script_src
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
 
 

@@ -50,7 +50,9 @@ class SubmissionFastPath:
         self.headers = {
             secure: [
                 ("Content-Type", "text/html; charset=utf-8"),
-                *support.security_headers({"content-type"}, secure=secure, no_store=True),
+                *support.security_headers(
+                    {"content-type"}, secure=secure, no_store=True, survey=True
+                ),
                 ("Vary", "Cookie"),
             ]
             for secure in (False, True)
