@@ -73,6 +73,7 @@ ACTION_LABELS = {
     "customer.opt_out": "登记调查退订",
     "complaint.attachment_download": "下载投诉附件",
     "complaint.attachment_upload": "补充投诉附件",
+    "complaint.recusal_removed": "撤销回避（移除投诉涉及的员工或机构）",
     "dashboard.export": "导出看板数据",
     "responses.export": "导出答卷",
     "complaints.export": "导出投诉台账",

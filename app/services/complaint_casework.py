@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -21,8 +24,8 @@ from app.models.complaint import (
     raise_priority_for_major,
 )
 from app.models.outbox import MessageStatus, OutboxMessage
+from app.services import audit, scope
 from app.services import complaint_clock as clock
-from app.services import scope
 from app.services.complaint_escalation import escalate_row
 from app.services.complaint_handling import (
     DECISION_PURPOSES,
@@ -31,6 +34,7 @@ from app.services.complaint_handling import (
     _require,
     guarded,
     load_to_act,
+    run_out_on,
 )
 from app.services.complaints import conflicted, record_event, refresh_due
 from app.services.domain_events import DomainEvent, publish
@@ -153,17 +157,36 @@ def classify(
     named_staff_ids: list[int] | None = None,
     named_branch_code: str | None = None,
     major_reason: str | None = None,
+    reason: str | None = None,
     version: int | None = None,
 ) -> Complaint:
-    """Set the JR/T 0169 codes, who the case names (回避) and the Art. 29 major flag."""
+    """Set the JR/T 0169 codes, who the case names (回避) and the Art. 29 major flag.
+
+    Naming staff or a branch needs no reason; taking a name off (which lets that person or
+    that unit's handlers be assigned the case again) needs ``reason``, and the history names
+    who or which unit was taken off and why (``_naming_change``)."""
     complaint = load_to_act(complaint_id, version, actor)  # (nor may they unname themselves)
-    codes = check_codes(code_channel, code_business, code_cause, required=False)
-    complaint.code_channel, complaint.code_business, complaint.code_cause = codes
-    if named_staff_ids is not None:
-        complaint.named_staff_ids = sorted(set(named_staff_ids))
+    problems: dict[str, str] = {}
+    codes = _checked(
+        problems,
+        lambda: check_codes(code_channel, code_business, code_cause, required=False),
+        (None, None, None),
+    )
+    staff = (
+        list(complaint.named_staff_ids or [])
+        if named_staff_ids is None
+        else sorted(set(named_staff_ids))
+    )
+    branch_id = complaint.named_branch_id
     if named_branch_code is not None:
         branch = db.session.scalar(select(Branch).where(Branch.code == named_branch_code))
-        complaint.named_branch_id = branch.id if branch else None
+        branch_id = branch.id if branch else None
+    change = _checked(
+        problems, lambda: _naming_change(complaint, staff, branch_id, reason), NamingChange("", {})
+    )
+    _refuse(problems)
+    complaint.code_channel, complaint.code_business, complaint.code_cause = codes
+    complaint.named_staff_ids, complaint.named_branch_id = staff, branch_id
     _recuse_assignee(complaint, actor)
     newly_major = major_reason in set(MajorReason) and not complaint.is_major
     if major_reason in set(MajorReason):
@@ -173,17 +196,95 @@ def classify(
         complaint,
         actor,
         "classified",
-        "更新分类与涉及人员",
+        "更新分类与涉及人员" + change.text,
         detail={
             "codes": list(codes),
             "named_staff_ids": complaint.named_staff_ids,
             "named_branch_id": complaint.named_branch_id,
             "major_reason": complaint.major_reason,
+            **change.detail,
         },
     )
+    if change.removed:
+        # (the audit log shows what it keeps as is: a number typed into the reason is masked,
+        # as the case page and the API mask the history's text)
+        masked = nlp.redact(change.reason or "").text
+        audit.record(
+            "complaint.recusal_removed",
+            actor=actor,
+            object_type="complaint",
+            object_id=complaint.id,
+            reason=masked,
+            detail={"reference": complaint.reference, **change.detail, "reason": masked},
+        )
     if newly_major:
         escalate_row(complaint, "major", actor)
     return complaint
+
+
+@dataclass(frozen=True)
+class NamingChange:
+    """Who a classification adds to or takes off the case's 回避 list, in the history's words."""
+
+    text: str
+    detail: dict
+    removed: bool = False
+    reason: str | None = None
+
+
+def _naming_change(
+    complaint: Complaint, staff: list[int], branch_id: int | None, reason: str | None
+) -> NamingChange:
+    """What changes in whom the case names. Taking a name off lifts the 回避 that kept that
+    person (or that unit's handlers) from the case, so it needs a reason (ValidationFailed on
+    ``reason`` without one) and is written out with the names: the history read only
+    更新分类与涉及人员, and the named agent was then assigned the case about them."""
+    before = list(complaint.named_staff_ids or [])
+    added = [i for i in staff if i not in before]
+    removed = [i for i in before if i not in staff]
+    old_branch = complaint.named_branch_id
+    branch_off = old_branch if old_branch is not None and old_branch != branch_id else None
+    branch_on = branch_id if branch_id is not None and branch_id != old_branch else None
+
+    def person(ident: int) -> str:
+        user = db.session.get(User, ident)
+        return user.display_name if user else f"员工#{ident}"
+
+    def unit(ident: int) -> str:
+        found = db.session.get(Branch, ident)
+        return found.name if found else f"机构#{ident}"
+
+    parts, detail = [], {}
+    if added:
+        parts.append("新增涉及员工：" + "、".join(person(i) for i in added))
+        detail["added_staff"] = [{"id": i, "name": person(i)} for i in added]
+    if branch_on is not None:
+        parts.append(f"新增涉及机构：{unit(branch_on)}")
+        detail["added_branch"] = {"id": branch_on, "name": unit(branch_on)}
+    off = [f"员工 {person(i)}" for i in removed]
+    if branch_off is not None:
+        off.append(f"机构 {unit(branch_off)}")
+    if not off:
+        return NamingChange("".join(f"；{p}" for p in parts), detail)
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed(
+            f"移除投诉涉及的{'、'.join(off)}须填写理由（回避，第十七条）："
+            "移除后其可再被分派办理本投诉",
+            field="reason",
+        )
+    if len(text) < 4:
+        raise ValidationFailed("移除理由过于简短，请至少写 4 个字", field="reason")
+    text = text[:500]
+    if removed:
+        parts.append("移除涉及员工：" + "、".join(person(i) for i in removed))
+        detail["removed_staff"] = [{"id": i, "name": person(i)} for i in removed]
+    if branch_off is not None:
+        parts.append(f"移除涉及机构：{unit(branch_off)}")
+        detail["removed_branch"] = {"id": branch_off, "name": unit(branch_off)}
+    parts.append(f"移除理由：{text}")
+    detail["reason"] = text
+    return NamingChange("".join(f"；{p}" for p in parts), detail, True, text)
 
 
 def _recuse_assignee(complaint: Complaint, actor: User) -> None:
@@ -279,13 +380,15 @@ def merge(
     note: str,
     version: int | None = None,
 ) -> Complaint:
-    """Art. 18: fold a repeat into the first case; new facts restart the first case's clock."""
+    """Art. 18: fold the same customer's repeat, received within the first case's period, into
+    the first case; new facts restart the first case's clock while it runs (``_check_repeat``)."""
     if duplicate_id == into_id:
         raise ValidationFailed("不能与自身合并", field="into")
     duplicate = load_to_act(duplicate_id, version, actor)
     target = load_to_act(into_id, None, actor)
     if Status(target.status) not in OPEN or Status(duplicate.status) not in OPEN:
         raise Conflict("只能合并处理中的投诉")
+    _check_repeat(duplicate, target, new_facts)
     note = _require(note, "note", "合并说明")
     duplicate.status, duplicate.merged_into_id = Status.CLOSED, target.id
     duplicate.closed_at = utcnow()
@@ -320,6 +423,72 @@ def merge(
     return target
 
 
+AS_OWN_CASE = "请将其作为一件新投诉单独办理（自其接收之日起 15 日内作出处理决定并告知客户）"
+
+
+def _check_repeat(duplicate: Complaint, target: Complaint, new_facts: bool) -> None:
+    """Art. 18 merges a repeat of the same complaint, received within the first case's period,
+    into the first: the same customer's (a different customer's complaint merged away was
+    never decided nor told), received on or after the first (merged the other way round, the
+    first complaint took the repeat's later deadline) and by the first's deadline. New facts
+    restart a clock that is still running, never one that has run out: a restart entered
+    after the deadline turned an overdue case into one decided in time."""
+    if not same_complainant(duplicate, target):
+        why = (
+            "（客户号不同）"
+            if duplicate.customer_id and target.customer_id
+            else "（投诉人姓名及联系电话或电子邮箱不一致，不能确认为同一人）"
+        )
+        raise ValidationFailed(
+            f"只能合并同一客户的重复投诉：{duplicate.reference} 与 {target.reference} "
+            f"不是同一客户的投诉{why}，请分别办理",
+            field="into",
+        )
+    received = clock.local_date(duplicate.received_at)
+    first = clock.local_date(target.received_at)
+    if received < first:
+        raise ValidationFailed(
+            f"{duplicate.reference}（{received:%Y年%m月%d日}接收）早于 {target.reference}"
+            f"（{first:%Y年%m月%d日}接收）：重复投诉只能并入较早收到的投诉，"
+            f"请在 {target.reference} 的页面将其并入 {duplicate.reference}",
+            field="into",
+        )
+    due = clock.local_date(target.due_at) if target.due_at else None
+    if due is not None and received > due:
+        raise ValidationFailed(
+            f"{duplicate.reference} 于 {received:%Y年%m月%d日} 接收，晚于 {target.reference} "
+            f"的办理时限（{due:%Y年%m月%d日}），不是时限内的重复投诉，不能合并；{AS_OWN_CASE}",
+            field="into",
+        )
+    expired = run_out_on(target)
+    if new_facts and expired is not None:
+        raise ValidationFailed(
+            f"{target.reference} 的办理时限已于 {expired:%Y年%m月%d日} 届满，"
+            f"不能因新事实重新起算时限；{AS_OWN_CASE}",
+            field="into",
+        )
+
+
+def _person_name(name: str | None) -> str:
+    return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
+
+
+def same_complainant(a: Complaint, b: Complaint) -> bool:
+    """Whether two cases are the same customer's. Two customer records are two customers (the
+    bank's own customer numbers tell them apart; a person the bank holds twice is put right in
+    its customer data, not guessed here). A case without a record (intake matches by customer
+    number, else by a phone number only one customer has: a shared family number matches
+    nobody) is the same customer's only with the same name and the same phone number or
+    e-mail address."""
+    if a.customer_id is not None and b.customer_id is not None:
+        return a.customer_id == b.customer_id
+    same_phone = a.phone_index is not None and a.phone_index == b.phone_index
+    mail_a = (a.complainant_email or "").strip().casefold()
+    same_mail = bool(mail_a) and mail_a == (b.complainant_email or "").strip().casefold()
+    name = _person_name(a.complainant_name)
+    return (same_phone or same_mail) and bool(name) and name == _person_name(b.complainant_name)
+
+
 def notice_proven(complaint: Complaint) -> bool:
     """A decision notice that reached the customer: a call answered, a letter posted or handed
     over, or a message its gateway accepted (as it stands now: one queued for a gateway, or
@@ -348,24 +517,96 @@ def _outcome_now(detail: dict) -> str | None:
 
 
 FAILED_CALLS = ("no_answer", "unreachable")
+# With no written route on file: as many failed calls as a 回访 task makes before it gives up,
+# each at least an hour after the last one counted (three presses of 无人接听 in a minute are
+# one attempt).
+MIN_FAILED_CALLS = 3
+CALL_SPACING = timedelta(hours=1)
+WRITTEN_ROUTES = {"sms": ("短信", "手机号码"), "email": ("电子邮件", "电子邮箱")}
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def written_routes(complaint: Complaint) -> list[str]:
+    """The written routes on file for telling the customer the decision: ``sms`` to a mobile
+    number (a landline takes no SMS), ``email``."""
+    digits = re.sub(r"\D", "", complaint.complainant_phone or "")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
+            digits = digits[len(prefix) :]
+    routes = ["sms"] if _MOBILE.fullmatch(digits) else []
+    if (complaint.complainant_email or "").strip():
+        routes.append("email")
+    return routes
+
+
+def _decision_attempts(complaint: Complaint) -> list[ComplaintEvent]:
+    """The notices of the decision recorded after it, oldest first. A contact-log entry is free
+    text (it may say the customer was reached), so it is none."""
+    stmt = (
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "notice")
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)
+    )
+    return [
+        event
+        for event in db.session.scalars(stmt)
+        if (event.detail or {}).get("purpose") in DECISION_PURPOSES
+        and (complaint.decided_at is None or event.at >= complaint.decided_at)
+    ]
+
+
+def _failed_calls(attempts: list[ComplaintEvent]) -> int:
+    """Calls not answered or not connected, counting only those an hour or more apart."""
+    count, last = 0, None
+    for event in attempts:
+        detail = event.detail or {}
+        if detail.get("method") != "phone" or detail.get("outcome") not in FAILED_CALLS:
+            continue
+        if last is None or event.at - last >= CALL_SPACING:
+            count, last = count + 1, event.at
+    return count
+
+
+def unreachable_shortfall(complaint: Complaint) -> str | None:
+    """What the record still lacks before the case may close as 客户无法联系 (None: nothing).
+    Art. 21 waives the proof of notice only when the customer cannot be reached: with a mobile
+    number or an e-mail address on file, the decision must have been sent that way (every
+    written route on file) and the message failed for good (its gateway stopped retrying);
+    calls alone, one unanswered call was enough, do not show that. With no written route,
+    ``MIN_FAILED_CALLS`` failed calls an hour or more apart. Only attempts made after the
+    decision count."""
+    attempts = _decision_attempts(complaint)
+    routes = written_routes(complaint)
+    if routes:
+        missing = [
+            route
+            for route in routes
+            if not any(
+                (e.detail or {}).get("method") == route and _message_given_up(e.detail or {})
+                for e in attempts
+            )
+        ]
+        if not missing:
+            return None
+        on_file = "和".join(WRITTEN_ROUTES[r][1] for r in routes)
+        by = "和".join(WRITTEN_ROUTES[r][0] for r in missing)
+        return (
+            f"投诉人留有{on_file}：标记“无法联系”前，须在作出处理决定后以{by}告知处理决定，"
+            "且发送失败、已停止重试（仅电话未接通不能认定客户无法联系）"
+        )
+    calls = _failed_calls(attempts)
+    if calls >= MIN_FAILED_CALLS:
+        return None
+    return (
+        f"投诉人未留手机号码或电子邮箱：标记“无法联系”前，须在作出处理决定后记录至少 "
+        f"{MIN_FAILED_CALLS} 次电话未能接通（无人接听或无法接通，每次间隔不少于 1 小时），"
+        f"目前 {calls} 次"
+    )
 
 
 def contact_failed(complaint: Complaint) -> bool:
-    """A failed attempt to tell the customer the decision, made after it: a call not answered
-    or to a number that cannot be reached, or a message its gateway stopped retrying. A
-    contact-log entry is free text (it may say the customer was reached), so it proves nothing."""
-    stmt = select(ComplaintEvent).where(
-        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "notice"
-    )
-    for event in db.session.scalars(stmt):
-        detail = event.detail or {}
-        if detail.get("purpose") not in DECISION_PURPOSES:
-            continue
-        if complaint.decided_at is not None and event.at < complaint.decided_at:
-            continue
-        if detail.get("outcome") in FAILED_CALLS or _message_given_up(detail):
-            return True
-    return False
+    """The record shows the customer cannot be told the decision (``unreachable_shortfall``)."""
+    return unreachable_shortfall(complaint) is None
 
 
 def _message_given_up(detail: dict) -> bool:
@@ -409,11 +650,9 @@ def close(
     root_cause = _checked(
         problems, lambda: _require(root_cause, "root_cause", "问题根因（溯源整改）", 4), ""
     )
-    if unreachable and not contact_failed(complaint):
-        problems["unreachable"] = (
-            "标记“无法联系”前，须在作出处理决定后记录未能告知客户的尝试"
-            "（电话无人接听或无法接通，或短信、邮件发送失败）"
-        )
+    shortfall = unreachable_shortfall(complaint) if unreachable else None
+    if shortfall:
+        problems["unreachable"] = shortfall
     if not unreachable and not notice_proven(complaint):
         problems["unreachable"] = "办结前须留存处理决定的告知凭证（第二十一条），或记录客户无法联系"
     _refuse(problems)

@@ -25,6 +25,7 @@ from app.models.complaint import (
 )
 from app.services import channels, notify
 from app.services import complaint_clock as clock
+from app.services import complaint_decisions as decisions
 from app.services.complaints import (
     actor_parts,
     forbid_named,
@@ -141,14 +142,40 @@ def _move(
     )
 
 
-def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: str) -> bool:
-    """Send a notice by SMS (or e-mail) when contact data is known; True when sent."""
+def notice_target(complaint: Complaint) -> tuple[str, str] | None:
+    """Where an automatic notice goes: (channel, recipient) by SMS, else e-mail; None when the
+    complainant left neither."""
     if complaint.complainant_phone:
-        channel, recipient = "sms", complaint.complainant_phone
-    elif complaint.complainant_email:
-        channel, recipient = "email", complaint.complainant_email
-    else:
+        return "sms", complaint.complainant_phone
+    if complaint.complainant_email:
+        return "email", complaint.complainant_email
+    return None
+
+
+def untold_text(purpose: str) -> str:
+    """The history's words for an automatic notice that could not go out (no contact data)."""
+    whom = "投诉提出人" if purpose == "decline" else "客户"
+    return (
+        f"无可用的联系方式，未能自动发送{NOTICE_PURPOSES[purpose]}，须以电话、书面或当面方式"
+        f"告知{whom}，并在“记录告知”中留存告知凭证"
+    )
+
+
+def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: str) -> bool:
+    """Send a notice by SMS (or e-mail) when contact data is known; True when sent. Without
+    any, the history says the customer was not told and must be told another way, with what
+    they are to be told (Art. 18, 21: pauses, extensions and declines are told too)."""
+    target = notice_target(complaint)
+    if target is None:
+        record_event(
+            complaint,
+            actor,
+            "notice",
+            f"{untold_text(purpose)}。应告知内容：{body}",
+            detail={"method": "none", "purpose": purpose, "outcome": "none"},
+        )
         return False
+    channel, recipient = target
     msg = notify.send(
         channel,
         recipient,
@@ -173,11 +200,38 @@ def _auto_notice(complaint: Complaint, actor: User | None, purpose: str, body: s
     return True
 
 
+# Who raised the complaint (Art. 14, 22): the customer, a legal representative, an agent with
+# a signed mandate or an heir; recorded on accepting when staff state it.
+CAPACITIES = {
+    "self": "本人",
+    "legal_rep": "法定代理人",
+    "agent": "受托人",
+    "heir": "继承人",
+}
+# The only ground a complaint may be declined on (Art. 18); every other complaint is handled.
+DECLINE_GROUNDS = {"not_entitled": "非消费者本人、其法定代理人或受托人提出"}
+DECLINE_ONLY = (
+    "不予受理仅限于投诉非由消费者本人、其法定代理人或受托人提出的情形（第十八条）；"
+    "持授权委托书的受托人和继承人提出的投诉应当受理（第十四条）"
+)
+
+
 @transactional
 @guarded
-def accept(complaint_id: int, *, actor: User, version: int | None = None) -> Complaint:
+def accept(
+    complaint_id: int, *, actor: User, capacity: str | None = None, version: int | None = None
+) -> Complaint:
+    """``capacity``: who raised it (``CAPACITIES``), kept in the history when stated."""
     complaint = load_to_act(complaint_id, version, actor)
-    _move(complaint, "accept", actor)
+    if capacity and capacity not in CAPACITIES:
+        raise ValidationFailed(
+            "请选择投诉人身份（本人、法定代理人、受托人或继承人）", field="capacity"
+        )
+    if capacity:
+        label = CAPACITIES[capacity]
+        _move(complaint, "accept", actor, f"受理（投诉人身份：{label}）", capacity=capacity)
+    else:
+        _move(complaint, "accept", actor)
     return complaint
 
 
@@ -192,15 +246,32 @@ def start(complaint_id: int, *, actor: User, version: int | None = None) -> Comp
 @transactional
 @guarded
 def decline(
-    complaint_id: int, *, actor: User, reason: str, version: int | None = None
+    complaint_id: int,
+    *,
+    actor: User,
+    reason: str,
+    ground: str | None = None,
+    version: int | None = None,
 ) -> Complaint:
-    """Art. 18: not raised by the customer, their representative or agent; they are told why."""
+    """Art. 18: only a complaint not raised by the customer, their legal representative or
+    agent (``ground``, one of ``DECLINE_GROUNDS``); ``reason`` says who raised it. Whoever
+    raised it is told the ground."""
     complaint = load_to_act(complaint_id, version, actor)
-    reason = _require(reason, "reason", "不予受理的理由", 4)
-    _move(complaint, "decline", actor, reason)
-    _auto_notice(complaint, actor, "decline", f"经核实，您的投诉不予受理，理由：{reason}")
+    if ground not in DECLINE_GROUNDS:
+        raise ValidationFailed(f"请选择不予受理的理由。{DECLINE_ONLY}", field="ground")
+    reason = _require(reason, "reason", "提出人及情况说明", 4)
+    label = DECLINE_GROUNDS[ground]
+    _move(complaint, "decline", actor, f"{label}：{reason}", ground=ground, explanation=reason)
+    _auto_notice(complaint, actor, "decline", decline_notice(label, reason))
     complaint.closed_at = utcnow()
     return complaint
+
+
+def decline_notice(ground_label: str, explanation: str | None) -> str:
+    """What whoever raised a declined complaint is told: the ground, and who raised it."""
+    why = f"投诉{ground_label}" if ground_label in DECLINE_GROUNDS.values() else ground_label
+    said = f"（{explanation.rstrip('。')}）" if explanation else ""
+    return f"经核实，您提出的投诉不予受理，理由：{why}{said}。"
 
 
 @transactional
@@ -214,7 +285,8 @@ def withdraw(
     version: int | None = None,
 ) -> Complaint:
     """Art. 15: the case ends on the day the withdrawal is received, ``on`` (default today: a
-    letter that arrived earlier ends the case on the day it arrived, not when it is entered)."""
+    letter that arrived earlier ends the case on the day it arrived, not when it is entered),
+    never before handling already recorded (``_latest_handling_day``)."""
     complaint = load_to_act(complaint_id, version, actor)
     today = clock.local_date(utcnow())
     day = on or today
@@ -225,6 +297,13 @@ def withdraw(
         )
     if day > today:
         raise ValidationFailed("收到撤回的日期不能晚于今天", field="on")
+    later = _latest_handling_day(complaint)
+    if later is not None and day < later[0]:
+        raise ValidationFailed(
+            f"收到撤回的日期不能早于本投诉已登记的{later[1]}（{later[0]:%Y年%m月%d日}）："
+            "撤回之日投诉即告终结，此后不应再有办理事项，请核对撤回日期",
+            field="on",
+        )
     reason = _require(reason, "reason", "撤回说明")
     text = reason if day == today else f"{reason}（{day:%Y年%m月%d日}收到撤回）"
     _move(complaint, "withdraw", actor, text, on=day.isoformat())
@@ -235,10 +314,41 @@ def withdraw(
     return complaint
 
 
+def _latest_handling_day(complaint: Complaint) -> tuple[date, str] | None:
+    """The latest Beijing day on which handling already recorded took effect, and what it
+    was: the decision (a review's too), its proof of notice, a review request, a pause or
+    resume, a restart on new facts. A withdrawal ends the case on the day it is received
+    (Art. 15), so it is not dated before any of these: backdated before a decision, it counted
+    that decision as made in time with its notice excused."""
+    days: list[tuple[date, str]] = []
+    if complaint.decided_at is not None:
+        days.append((clock.local_date(complaint.decided_at), "处理决定日期"))
+    if complaint.decision_notified_at is not None:
+        days.append((clock.local_date(complaint.decision_notified_at), "处理决定告知日期"))
+    if complaint.review_requested_on is not None:
+        days.append((complaint.review_requested_on, "核查申请日期"))
+    if complaint.clock_restarted_on is not None:
+        days.append((complaint.clock_restarted_on, "时限重新起算日期（收到新事实）"))
+    for start, end in complaint.pauses or []:
+        days.append((date.fromisoformat(start), "中止计时日期"))
+        if end:
+            days.append((date.fromisoformat(end), "恢复计时日期"))
+    return max(days, key=lambda d: d[0]) if days else None
+
+
 def _check_pause_day(complaint: Complaint, day: date) -> None:
     """A pause starts on a day the clock runs: not before it started, not in the future, not
     after the deadline, and not inside an earlier pause (on or after that pause's resume
-    date)."""
+    date). Nor is one registered once the deadline has passed, whatever day it claims: the
+    customer is told when the clock pauses (Art. 18), and a pause entered late and backdated
+    into the period, told only now, turned an overdue case into one decided in time."""
+    expired = run_out_on(complaint)
+    if expired is not None:
+        raise ValidationFailed(
+            f"办理时限已于 {expired:%Y年%m月%d日} 届满，不能再补登中止计时；"
+            "中止计时须在时限内登记并告知客户",
+            field="on",
+        )
     started = clock.start_date(complaint.clock_facts())
     if day < started:
         what = "时限重新起算日期" if complaint.clock_restarted_on else "投诉接收日期"
@@ -476,7 +586,19 @@ def decide(
     if not remedies:
         raise ValidationFailed("请至少告知一种救济途径（核查、调解、仲裁、诉讼）", field="remedies")
     action = "decide_review" if complaint.status == Status.REVIEW_REQUESTED else "decide"
-    _move(complaint, action, actor, text)
+    # (the history keeps every decision in full: a review's replaces the first on the case row
+    # only; Art. 19, 28)
+    kept = decisions.detail(
+        decisions.REVIEW if action == "decide_review" else decisions.FIRST,
+        verified,
+        basis,
+        text,
+        remedies,
+    )
+    extra = {}
+    if action == "decide_review" and not decisions.first_is_kept(decisions.entries(complaint)):
+        extra["replaces"] = decisions.snapshot(complaint)  # (recorded before entries kept it)
+    _move(complaint, action, actor, text, decision=kept, **extra)
     complaint.decision_verified, complaint.decision_basis = verified, basis
     complaint.decision_text, complaint.remedies = text, remedies
     complaint.decided_at = utcnow()
@@ -516,7 +638,7 @@ def record_notice(
         recipient = complaint.complainant_phone if method == "sms" else complaint.complainant_email
         if not recipient:
             raise ValidationFailed("投诉人没有该联系方式", field="method")
-        body = note or _default_notice(complaint, purpose)
+        body = _notice_body(complaint, purpose, note)
         msg = notify.send(
             method,
             recipient,
@@ -576,10 +698,61 @@ def decision_reached(complaint: Complaint, at: datetime) -> None:
     complaint.decision_notified_at = max(at, decided)
 
 
+def _notice_body(complaint: Complaint, purpose: str, note: str) -> str:
+    """The text of a notice sent by SMS or e-mail. A decision's (or a decline's) always
+    carries what it tells (``_default_notice``): a note typed with it is added after it, never
+    instead of it (a note alone once counted as proof the decision was told, Art. 19, 21); a
+    note that repeats that text is not added twice. Other notices: the note, else the default."""
+    told = _default_notice(complaint, purpose)
+    if told == NOTICE_PURPOSES[purpose]:  # (nothing of its own to tell: the note says it)
+        return note or told
+    if not note or note in told:
+        return told
+    if told in note:
+        return note
+    return f"{told}补充说明：{note}"
+
+
+def _clause(text: str) -> str:
+    return text.strip().rstrip("。；;，,.!！")
+
+
 def _default_notice(complaint: Complaint, purpose: str) -> str:
-    if purpose == "decision" and complaint.decision_text:
-        remedies = "、".join(REMEDIES[r] for r in complaint.remedies or [])
-        return f"处理决定：{complaint.decision_text.rstrip('。')}。如有异议，您可{remedies}。"
+    """A notice's own text: a decision's states what was verified, the basis and reasons, the
+    decision and the remedies (Art. 19); a decline's, its ground (Art. 18)."""
+    if purpose in DECISION_PURPOSES and complaint.decision_text:
+        label = "核查决定" if purpose == "review_decision" else "处理决定"
+        parts = [
+            f"核实情况：{_clause(complaint.decision_verified)}。"
+            if complaint.decision_verified
+            else "",
+            f"处理依据和理由：{_clause(complaint.decision_basis)}。"
+            if complaint.decision_basis
+            else "",
+            f"{label}：{_clause(complaint.decision_text)}。",
+        ]
+        remedies = "、".join(REMEDIES[r] for r in complaint.remedies or [] if r in REMEDIES)
+        if remedies:
+            parts.append(f"如有异议，您可{remedies}。")
+        return "".join(parts)
+    if purpose == "decline":
+        entry = db.session.scalar(
+            select(ComplaintEvent)
+            .where(
+                ComplaintEvent.complaint_id == complaint.id,
+                ComplaintEvent.kind == "status",
+                ComplaintEvent.to_status == Status.DECLINED,
+            )
+            .order_by(ComplaintEvent.id.desc())
+            .limit(1)
+        )
+        if entry is not None:
+            detail = entry.detail or {}
+            ground = DECLINE_GROUNDS.get(detail.get("ground"))
+            if ground:
+                return decline_notice(ground, detail.get("explanation"))
+            if entry.text:  # (declined before a ground was recorded: the reason given)
+                return decline_notice(_clause(entry.text), None)
     return NOTICE_PURPOSES[purpose]
 
 

@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.models.complaint import Complaint, ComplaintEvent, Status
 from app.services import complaint_clock as clock
+from app.services import complaint_decisions as decisions
 from app.services import demo_data
 from app.services.complaints import (
     RESULT_ASAP,
@@ -472,12 +473,20 @@ def _walk(
         }.get(step)
         # (a review is decided by the superior institution, not by who made the decision)
         by = reviewer if step == "decide_review" and reviewer is not None else actor
-        e = record_event(c, by, "status", text, from_status=before, to_status=after)
+        kept = None  # (a decision's entry keeps it in full, as complaint_handling.decide does)
+        if step in ("decide", "decide_review"):
+            round_ = decisions.REVIEW if step == "decide_review" else decisions.FIRST
+            kept = {
+                "action": step,
+                "decision": decisions.detail(
+                    round_, DEMO_VERIFIED, DEMO_BASIS, text, DEMO_REMEDIES
+                ),
+            }
+        e = record_event(c, by, "status", text, from_status=before, to_status=after, detail=kept)
         e.at = at
         if step in ("decide", "decide_review"):
-            c.decision_verified = "调取了业务办理记录、录音录像和系统日志。"
-            c.decision_basis = "依据相关服务协议和收费标准，并结合客户实际情况。"
-            c.decision_text, c.remedies, c.decided_at = text, ["review", "mediation"], at
+            c.decision_verified, c.decision_basis = DEMO_VERIFIED, DEMO_BASIS
+            c.decision_text, c.remedies, c.decided_at = text, list(DEMO_REMEDIES), at
         if step == "decide":  # (as complaint_handling.decide records who decided)
             c.decided_by_id = by.id if by is not None else None
         if step == "pause":
@@ -491,7 +500,14 @@ def _walk(
             c.first_decided_at, c.first_due_at = c.decided_at, clock.due_at(c.clock_facts())
             c.first_decision_notified_at = c.decision_notified_at
             c.review_requested_on, c.closed_at = clock.local_date(at), None
-    refresh_due(c)
+            refresh_due(c)  # (the review's 30 days, kept once it is decided, as in handling)
+    if c.status != Status.REVIEW_DECIDED:  # (recomputed from the clock it would lose the review's)
+        refresh_due(c)
+
+
+DEMO_VERIFIED = "调取了业务办理记录、录音录像和系统日志。"
+DEMO_BASIS = "依据相关服务协议和收费标准，并结合客户实际情况。"
+DEMO_REMEDIES = ("review", "mediation")
 
 
 def _decision_told(c: Complaint, actor: User | None, at: datetime) -> None:

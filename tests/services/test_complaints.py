@@ -146,7 +146,12 @@ def test_invalid_transition_is_refused_in_chinese(db_session):
         handling.start(c.id, actor=agent)
 
 
-def test_unreachable_needs_a_failed_notice_after_the_decision(db_session):
+def test_unreachable_needs_a_failed_notice_after_the_decision(db_session, monkeypatch):
+    """(The customer has a mobile number on file: a failed call is no longer enough, the
+    decision must have been sent by SMS and the message given up; the other rules of
+    客户无法联系 are in tests/services/test_complaint_rules_clock.py.)"""
+    from app.services import notify
+
     agent = factories.user(Role.AGENT, "HZ")
     c = new()
     handling.accept(c.id, actor=agent)
@@ -160,11 +165,20 @@ def test_unreachable_needs_a_failed_notice_after_the_decision(db_session):
     args = dict(code_channel="A04", code_business="B03.02", code_cause="C05", root_cause="培训不足")
     with pytest.raises(ValidationFailed) as refused:
         casework.close(c.id, actor=agent, unreachable=True, **args)
-    assert "作出处理决定后记录未能告知客户的尝试" in refused.value.fields["unreachable"]
+    assert "须在作出处理决定后以短信告知处理决定" in refused.value.fields["unreachable"]
     assert c.status == Status.DECIDED and not c.customer_unreachable
     handling.record_notice(
         c.id, actor=agent, method="phone", purpose="decision", outcome="unreachable"
     )
+    with pytest.raises(ValidationFailed, match="仅电话未接通不能认定客户无法联系"):
+        casework.close(c.id, actor=agent, unreachable=True, **args)
+
+    class Refused:
+        def deliver(self, message):
+            raise RuntimeError("号码已停机")
+
+    monkeypatch.setitem(notify._adapters, "sms", Refused())
+    handling.record_notice(c.id, actor=agent, method="sms", purpose="decision")
     casework.close(c.id, actor=agent, unreachable=True, **args)
     assert c.customer_unreachable
 
@@ -440,16 +454,18 @@ def test_merging_an_older_repeat_with_new_facts_never_moves_the_deadline_earlier
     """The clock restarts on the day the new material was received: a repeat received before
     the case's own receipt is not newer material, and restarting from its date made the case
     overdue at once (received 10 days ago, due in 5 days; merged repeat of 40 days ago: due
-    25 days ago)."""
+    25 days ago). Such a merge is now refused altogether: a repeat goes into the case received
+    first, never the other way round (which gave the first complaint the later deadline)."""
     agent = factories.user(Role.AGENT, "HZ")
     customer = factories.customer("HZ01", phone="13700008888")
     first = new(customer=customer, received_at=utcnow() - timedelta(days=10))
     older = new(customer=customer, received_at=utcnow() - timedelta(days=40))
     before = first.due_at
-    casework.merge(older.id, first.id, actor=agent, new_facts=True, note="客户补充了材料")
+    with pytest.raises(ValidationFailed, match="重复投诉只能并入较早收到的投诉"):
+        casework.merge(older.id, first.id, actor=agent, new_facts=True, note="客户补充了材料")
     assert first.due_at == before and first.clock_restarted_on is None
-    entry = [e for e in complaints.history(first) if e.kind == "merged"][-1]
-    assert "时限不变" in entry.text and "restarted_on" not in entry.detail
+    assert older.merged_into_id is None
+    assert not [e for e in complaints.history(first) if e.kind == "merged"]
     # a later repeat still restarts the clock from its own receipt date
     later = new(customer=customer)
     casework.merge(later.id, first.id, actor=agent, new_facts=True, note="新事实")
@@ -573,20 +589,25 @@ def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):
 
 def test_a_pause_cannot_start_after_the_deadline(db_session):
     """Received 30 days ago (due 15 days ago): a mediation entered as starting 5 days ago and
-    resumed today moved the deadline by 5 days, on a case that was already late; one starting
-    on the last day still counts."""
+    resumed today moved the deadline by 5 days, on a case that was already late. Once the
+    deadline has passed no pause is registered at all, not even one dated on the last day (the
+    customer would hear of it only now: tests/services/test_complaint_rules_clock.py); on the
+    last day itself one still counts."""
     agent = factories.user(Role.AGENT, "HZ")
     c = new(received_at=utcnow() - timedelta(days=30))
     handling.accept(c.id, actor=agent)
     due, today = clock.local_date(c.due_at), clock.local_date(utcnow())
-    with pytest.raises(ValidationFailed) as refused:
-        handling.pause(
-            c.id, actor=agent, kind="mediation", reason="进入调解", on=today - timedelta(5)
-        )
-    assert "时限届满后不能中止计时" in refused.value.message and c.status == Status.ACCEPTED
-    handling.pause(c.id, actor=agent, kind="mediation", reason="进入调解", on=due)
-    handling.resume(c.id, actor=agent, on=due + timedelta(days=4))
-    assert clock.local_date(c.due_at) == due + timedelta(days=4)
+    for day in (today - timedelta(5), due):
+        with pytest.raises(ValidationFailed) as refused:
+            handling.pause(c.id, actor=agent, kind="mediation", reason="进入调解", on=day)
+        assert f"办理时限已于 {due:%Y年%m月%d日} 届满，不能再补登中止计时" in refused.value.message
+        assert c.status == Status.ACCEPTED
+    last_day = new(received_at=utcnow() - timedelta(days=15))  # due today
+    handling.accept(last_day.id, actor=agent)
+    assert clock.local_date(last_day.due_at) == today
+    handling.pause(last_day.id, actor=agent, kind="mediation", reason="进入调解", on=today)
+    handling.resume(last_day.id, actor=agent, on=today)
+    assert clock.local_date(last_day.due_at) == today
 
 
 def test_major_complaint_escalates_at_once(db_session):

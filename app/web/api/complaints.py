@@ -16,6 +16,7 @@ from app.models import row_id
 from app.models.complaint import Complaint, ComplaintAttachment, ComplaintEvent, first_decision
 from app.security import uploads
 from app.services import complaint_clock as clock
+from app.services import complaint_decisions as decisions
 from app.services import complaints
 from app.services.complaint_files import MAX_UPLOADS, UPLOAD_TYPES, uploaded_file
 from app.services.complaints import IntakeData
@@ -173,6 +174,11 @@ class ComplaintOut(BaseModel):
     review_requested_on: date | None = Field(description="the day a review (核查) was requested")
     merged_into: str | None = Field(description="the reference of the case this repeat joined")
     decision: DecisionOut | None = Field(description="the latest decision (a review's once made)")
+    original_decision: DecisionOut | None = Field(
+        description="the first decision (原处理决定) once a review (核查) has decided, as it was "
+        "made (`decision` is then the review's); null until then. For a case reviewed before "
+        "decisions were kept in full, `verified`, `basis` are null and `remedies` empty",
+    )
     attachments: list[AttachmentOut] = Field(description="the files' metadata, never the content")
     history: list[HistoryItem]
 
@@ -197,6 +203,8 @@ def complaint_out(
     from app.models import utcnow
 
     running = complaint.deadline_running
+    events = complaints.history(complaint) if history is None else history
+    original = decisions.original_if_reviewed(events)
     return ComplaintOut(
         id=complaint.id,
         reference=complaint.reference,
@@ -238,6 +246,14 @@ def complaint_out(
             text=_masked(complaint.decision_text),
             remedies=list(complaint.remedies or []),
         ),
+        original_decision=None
+        if original is None
+        else DecisionOut(
+            verified=_masked(original.verified),
+            basis=_masked(original.basis),
+            text=_masked(original.text),
+            remedies=list(original.remedies),
+        ),
         attachments=[
             AttachmentOut(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size)
             for f in (complaints.attachments(complaint) if files is None else files)
@@ -251,7 +267,7 @@ def complaint_out(
                 actor=e.actor_name,
                 text=None if e.kind == "note" else _masked(e.text),
             )
-            for e in (complaints.history(complaint) if history is None else history)
+            for e in events
         ],
     )
 

@@ -22,6 +22,7 @@ from app.security import uploads
 from app.services import analysis, complaints, dashboard_filters, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
+from app.services import complaint_decisions as decisions
 from app.services import complaint_evidence as evidence
 from app.services import complaint_handling as handling
 from app.services import complaint_ledger as ledger
@@ -51,11 +52,16 @@ def _merge(f, cid, u, v):
 
 
 ACTIONS = {
-    "accept": (forms.PlainForm, lambda f, c, u, v: handling.accept(c, actor=u, version=v)),
+    "accept": (
+        forms.AcceptForm,
+        lambda f, c, u, v: handling.accept(c, actor=u, capacity=f.capacity.data or None, version=v),
+    ),
     "start": (forms.PlainForm, lambda f, c, u, v: handling.start(c, actor=u, version=v)),
     "decline": (
-        forms.ReasonForm,
-        lambda f, c, u, v: handling.decline(c, actor=u, reason=f.reason.data, version=v),
+        forms.DeclineForm,
+        lambda f, c, u, v: handling.decline(
+            c, actor=u, ground=f.ground.data or None, reason=f.reason.data, version=v
+        ),
     ),
     "withdraw": (
         forms.WithdrawForm,
@@ -128,6 +134,7 @@ ACTIONS = {
             named_staff_ids=[int(x) for x in f.named_staff.data or []],
             named_branch_code=f.named_branch.data or "",
             major_reason=f.major_reason.data or None,
+            reason=f.reason.data,
             version=v,
         ),
     ),
@@ -244,6 +251,7 @@ def _render(
     text_analysis = analysis.results_for("complaint", [complaint.id]).get(complaint.id)
     recused = complaints.conflicted(complaint, current_user)
     in_review = complaint.status == "review_requested"
+    history = complaints.history(complaint)
     return render_template(
         "staff/complaints/detail.html",
         c=complaint,
@@ -251,7 +259,7 @@ def _render(
         now=now,
         band=clock.band(complaint.due_at, now) if complaint.deadline_running else None,
         days_left=clock.days_left(complaint.due_at, now),
-        history=complaints.history(complaint),
+        history=history,
         messages=messages,
         message_by_id={m.id: m for m in messages},  # a notice's delivery as it stands now
         attachments=complaints.attachments(complaint),
@@ -271,6 +279,8 @@ def _render(
         recused=recused,
         may_review=in_review and handling.may_decide_review(current_user, complaint),
         superior=handling.superior_names(complaint) if in_review else "",
+        original=decisions.original_if_reviewed(history),
+        can_notify=handling.notice_target(complaint) is not None,
         expired_on=handling.run_out_on(complaint) if complaint.clock_running else None,
         pause=clock.open_pause(complaint.clock_facts()) if complaint.status == "paused" else None,
         left_on_resume=clock.days_left_on_resume(complaint.clock_facts()),
@@ -399,7 +409,10 @@ def complaint_action(complaint_id: int, action: str):
                 if _no_longer_offered(action, complaint):
                     form.form_errors[:] = [_overtaken(action, complaint)]
             return _render(complaint, (action, form), err.status)
-        flash(_done(action, complaints.get_complaint(complaint_id)), "success")
+        done = complaints.get_complaint(complaint_id)
+        flash(_done(action, done), "success")
+        if action in AUTO_NOTICES and handling.notice_target(done) is None:
+            flash(_untold(action), "warning")
         return redirect(url_for("staff.complaint_detail", complaint_id=complaint_id))
     if _no_longer_offered(action, complaint):  # (its form is not on the page to show why)
         label = ACTION_LABELS[MOVES[action][0]]
@@ -436,6 +449,22 @@ def _overtaken(action: str, complaint: Complaint) -> str:
     done = TRANSITIONS[MOVES[action][0]][1] == complaint.status
     return f"该投诉已被{who}修改，当前状态为“{complaint.status_label}”，" + (
         f"无须再“{label}”。" if done else f"不能再“{label}”。"
+    )
+
+
+# The actions that tell the customer (or whoever raised a declined complaint) by themselves,
+# and the notice each sends.
+AUTO_NOTICES = {"decline": "decline", "pause": "pause", "extend": "extension"}
+
+
+def _untold(action: str) -> str:
+    """The warning when the action's notice could not go out: no phone or e-mail (as intake
+    says of the receipt)."""
+    purpose = AUTO_NOTICES[action]
+    whom = "投诉提出人" if action == "decline" else "客户"
+    return (
+        f"投诉人未留手机号码或电子邮箱，未能自动发送{handling.NOTICE_PURPOSES[purpose]}，"
+        f"请以电话、书面或当面方式告知{whom}，并在“记录告知”中留存告知凭证"
     )
 
 

@@ -27,7 +27,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 import nlp
 from app.models.complaint import MAJOR_REASON_LABELS
-from app.services.complaint_handling import NOTICE_METHODS, NOTICE_PURPOSES, REMEDIES
+from app.services.complaint_handling import (
+    CAPACITIES,
+    DECLINE_GROUNDS,
+    NOTICE_METHODS,
+    NOTICE_PURPOSES,
+    REMEDIES,
+)
 from app.web import file_field
 from app.web.forms import BaseForm
 
@@ -129,8 +135,33 @@ class ReasonForm(VersionedForm):
     reason = text_area("说明", max_len=2000)
 
 
+class AcceptForm(VersionedForm):
+    # (optional: recorded in the history when stated; the service refuses an unknown value)
+    capacity = SelectField(
+        "投诉人身份",
+        choices=choices(CAPACITIES.items(), "（未记录）"),
+        validate_choice=False,
+    )
+
+
+class DeclineForm(VersionedForm):
+    # The ground is checked by the service, which explains a refusal (a choice check answered
+    # in English); only Art. 18's ground is offered.
+    ground = SelectField(
+        "不予受理的理由",
+        choices=choices(DECLINE_GROUNDS.items(), "（请选择）"),
+        validate_choice=False,
+    )
+    reason = text_area("提出人及情况说明", max_len=2000)
+
+
 class WithdrawForm(ReasonForm):
-    on = DateField("收到撤回的日期", validators=[Optional()], description="留空为今天")
+    on = DateField(
+        "收到撤回的日期",
+        validators=[Optional()],
+        description="留空为今天；撤回之日投诉即告终结：不能早于投诉接收日期，"
+        "也不能早于已作出的处理决定等已登记的办理事项",
+    )
 
 
 class PlainForm(VersionedForm):
@@ -142,7 +173,12 @@ class PauseForm(VersionedForm):
         "中止原因",
         choices=choices([("appraisal", "第三方鉴定、检测或评估"), ("mediation", "调解")]),
     )
-    on = DateField("中止日期", validators=[Optional()])
+    on = DateField(
+        "中止日期",
+        validators=[Optional()],
+        description="留空为今天；可补登办理时限内已开始的鉴定或调解，"
+        "办理时限届满后不能再登记中止计时",
+    )
     reason = text_area("中止说明", max_len=2000)
 
 
@@ -188,7 +224,13 @@ class NoticeForm(VersionedForm):
         ),
     )
     posted_on = DateField("寄出日期（信函）", validators=[Optional()])
-    note = text_area("告知内容 / 备注（短信、邮件留空则自动生成）", required=False, max_len=2000)
+    note = TextAreaField(
+        "告知内容 / 补充说明",
+        validators=[Optional(), Length(max=2000, message="内容过长")],
+        description="短信、邮件告知处理决定（或核查决定）时自动写明核实情况、处理依据和理由、"
+        "处理决定及救济途径，告知不予受理时自动写明理由，此处填写的内容作为补充说明附在其后；"
+        "其他事项留空则自动生成。电话、信函、当面告知时请记录告知情况。",
+    )
 
 
 class NoteForm(VersionedForm):
@@ -218,6 +260,13 @@ class ClassifyForm(VersionedForm):
     named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
     named_branch = SelectField("投诉涉及的机构（回避：该机构人员不能处理）", choices=[])
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+    # required by the service only when a name is taken off (it lifts a 回避)
+    reason = TextAreaField(
+        "移除涉及员工或机构的理由",
+        validators=[Optional(), Length(max=500, message="内容过长")],
+        description="添加涉及人员无须理由；移除涉及员工或机构（撤销回避）须填写理由，"
+        "移除的人员、机构和理由记入处理记录和审计日志",
+    )
 
 
 class CloseForm(VersionedForm):
@@ -227,11 +276,20 @@ class CloseForm(VersionedForm):
     # required by the service, which reports it together with the codes and the notice (a
     # form-level check answered first alone, the codes only on the next submission)
     root_cause = text_area("问题根因（溯源整改）", required=False, max_len=2000)
-    unreachable = BooleanField("客户无法联系（已记录联系尝试）")
+    unreachable = BooleanField(
+        "客户无法联系（已记录联系尝试）",
+        description="须在作出处理决定后：投诉人留有手机号码或电子邮箱的，以短信、邮件告知且发送"
+        "失败、已停止重试；均未留的，记录至少 3 次电话未能接通（每次间隔不少于 1 小时）",
+    )
 
 
 class MergeForm(VersionedForm):
-    into = StringField("并入投诉编号", validators=[DataRequired("请填写投诉编号"), Length(max=32)])
+    into = StringField(
+        "并入投诉编号",
+        validators=[DataRequired("请填写投诉编号"), Length(max=32)],
+        description="只能并入同一客户较早收到、且本投诉接收时仍在办理时限内的投诉；"
+        "时限届满后收到的重复投诉请作为新投诉单独办理",
+    )
     new_facts = BooleanField("重复投诉含有新的事实或理由（时限重新起算）")
     note = text_area("合并说明", max_len=2000)
 
