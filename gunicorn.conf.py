@@ -31,7 +31,7 @@ loglevel = "info"
 # Request line without the query string; survey tokens are masked by TokenMaskingLogger.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
-_TOKEN_PATH = re.compile(r"/s/[^/\s\"?]+")
+_TOKEN_PATH = re.compile(r"/s/+[^/\s\"?]+")  # (also /s//token, redirected by werkzeug)
 
 
 class TokenMaskingLogger(Logger):

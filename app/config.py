@@ -96,18 +96,44 @@ def _number(env: Mapping[str, str], name: str, kind: type = int, least: float | 
     return value
 
 
+ENVIRONMENTS = ("development", "testing", "staging", "production")
+# Brokers Celery takes here (kombu's transports; "memory" runs the tests' in-process one).
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "sentinel", "amqp", "amqps", "memory")
+
+
+def _check_broker_url(name: str, url: str) -> None:
+    """One line naming the setting for a broker address Celery cannot use: without a scheme
+    ("127.0.0.1:6379") Celery read it as an AMQP host and retried for ever; "http://" killed
+    the worker with a long traceback."""
+    scheme, sep, _ = url.strip().partition("://")
+    if not sep or scheme.lower() not in BROKER_SCHEMES:
+        raise ConfigError(
+            f"{name} must be a broker address such as redis://127.0.0.1:6379/0 "
+            f"(schemes {', '.join(BROKER_SCHEMES)}), not {url.strip()!r}."
+        )
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings taken from environment variables; absent variables leave the defaults."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {}
     if env.get("KESHENG_ENV", "").strip():
         out["ENV_NAME"] = env["KESHENG_ENV"].strip().lower()  # "Production" is production
+        if out["ENV_NAME"] not in ENVIRONMENTS:
+            # (a typo such as "prod" ran production without its secure cookies, silently)
+            raise ConfigError(
+                f"KESHENG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+                f"not {env['KESHENG_ENV'].strip()!r}."
+            )
     if env.get("SECRET_KEY"):
         out["SECRET_KEY"] = env["SECRET_KEY"]
     if env.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
     broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL")
     if broker:
+        _check_broker_url(
+            "CELERY_BROKER_URL" if env.get("CELERY_BROKER_URL") else "REDIS_URL", broker
+        )
         out["CELERY_BROKER_URL"] = broker
     if env.get("PUBLIC_BASE_URL"):
         out["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")

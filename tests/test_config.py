@@ -238,3 +238,29 @@ def test_the_entry_point_names_a_bad_setting_without_a_traceback(tmp_path):
     assert run.stderr.strip() == (
         "Error: SECRET_KEY must be set outside development (KESHENG_ENV=production)."
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"KESHENG_ENV": "prod"}, "^KESHENG_ENV must be one of development, testing, staging, "
+         "production, not 'prod'"),
+        ({"REDIS_URL": "127.0.0.1:6379"},
+         "^REDIS_URL must be a broker address .* not '127.0.0.1:6379'"),
+        ({"REDIS_URL": "http://127.0.0.1:6379/0"}, "^REDIS_URL must be a broker address"),
+        ({"CELERY_BROKER_URL": "localhost"}, "^CELERY_BROKER_URL must be a broker address"),
+    ],
+)  # fmt: skip
+def test_a_setting_celery_or_the_cookies_would_misread_is_refused_in_one_line(env, message):
+    """The deployment audit: KESHENG_ENV=prod ran without secure cookies, silently; a broker
+    address without a scheme was read as an AMQP host and retried for ever; http:// killed the
+    worker with a long traceback."""
+    with pytest.raises(ConfigError, match=message):
+        from_environment(env)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://cache.bank:6380/1", "amqp://guest@mq//"]
+)
+def test_a_broker_address_celery_takes_is_accepted(url):
+    assert from_environment({"REDIS_URL": url})["CELERY_BROKER_URL"] == url

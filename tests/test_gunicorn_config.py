@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import socket
 import subprocess
 import sys
@@ -63,3 +64,12 @@ def test_gunicorn_starts_preloads_the_models_and_serves(tmp_path):
     # every page template compiled before the fork, none left to a worker's first request
     compiled = re.search(r"templates compiled in the master: (\d+)", text)
     assert compiled is not None and int(compiled.group(1)) >= 40, text
+
+
+def test_the_access_log_masks_a_survey_token_however_the_path_is_written():
+    """/s//<token> (werkzeug answers it with a redirect to /s/<token>) was logged in clear."""
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    token = "L7J2yZm-_z13a1oMVUIB-k9ccA900inN"
+    for path in (f"/s/{token}", f"/s//{token}", f"//s/{token}", f"/s/{token}/x?y=1"):
+        masked = settings["_TOKEN_PATH"].sub("/s/…", path)
+        assert token not in masked and "/s/…" in masked, (path, masked)

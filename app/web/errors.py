@@ -49,7 +49,7 @@ API_CODES = {
 }
 
 
-_SURVEY_TOKEN = re.compile(r"^/s/[^/]+")
+_SURVEY_TOKEN = re.compile(r"^/s/+[^/]+")
 # a survey link's token within a text (a message body): the URL-safe characters after /s/
 _SURVEY_LINK_TOKEN = re.compile(r"/s/([A-Za-z0-9_-]+)")
 
