@@ -40,6 +40,7 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_IDLE_MINUTES = 30  # a staff session unused this long is ended (0: never)
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_MAX_FAILURES_PER_IP = 30
@@ -158,6 +159,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         out["SURVEY_ASYNC_COMMIT"] = _flag(env["SURVEY_ASYNC_COMMIT"])
     if env.get("RETENTION_DAYS"):
         out["RETENTION_DAYS"] = _number(env, "RETENTION_DAYS")
+    if env.get("SESSION_IDLE_MINUTES"):
+        out["SESSION_IDLE_MINUTES"] = _number(env, "SESSION_IDLE_MINUTES", least=0)
     return out
 
 

@@ -205,6 +205,7 @@ def register(app: Flask) -> None:
             "bank_name": cfg["BANK_NAME"],
             "bank_hotline": cfg["BANK_HOTLINE"],
             "bank_home_url": cfg["BANK_HOME_URL"],
+            "idle_seconds": int(cfg.get("SESSION_IDLE_MINUTES") or 0) * 60,
         }
 
     from app.services.analysis import MAX_ATTEMPTS
@@ -220,6 +221,9 @@ def register(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.before_request(_refuse_nul_bytes)
     app.before_request(_bind_scope)
+    from app.web.auth.idle import sign_out_idle
+
+    app.before_request(sign_out_idle)
     app.after_request(_security_headers)
     app.add_url_rule("/vendor/<path:filename>", "vendor_asset", vendor_asset)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -34,6 +34,7 @@ WEB_ACCESS: dict[str, object] = {
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
+    "auth.keepalive": SIGNED_IN,
     "api.openapi_json": PUBLIC,
     "admin.audit_log": ADMIN | HQ,
     "admin.branches": ADMIN,
@@ -104,6 +105,7 @@ WEB_ACCESS: dict[str, object] = {
     "manager.campaigns_list": HQ,
     "manager.campaign_new": HQ,
     "manager.campaign_detail": HQ,
+    "manager.campaign_qr": HQ,
     "manager.campaign_action": HQ,
     "manager.customer_import": HQ,
     "manager.customer_import_template": HQ,
@@ -135,7 +137,7 @@ ALL_SCOPES = (
     "metrics:read,customers:read,customers:write"
 )
 CALLERS = ["anonymous", "agent", "manager", "manager_nj", "hq", "admin"]
-PASSED_GATE = {200, 201, 302, 400, 404, 405, 409, 410, 422}
+PASSED_GATE = {200, 201, 204, 302, 400, 404, 405, 409, 410, 422}
 
 
 def _web_rules(app):

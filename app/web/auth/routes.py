@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -13,7 +14,7 @@ from app.extensions import db, login_manager
 from app.models import Role, User
 from app.services import auth as auth_service
 from app.services.errors import ServiceError
-from app.web.auth import bp
+from app.web.auth import bp, idle
 from app.web.auth.forms import LoginForm, PasswordForm
 
 login_manager.login_view = "auth.login"
@@ -75,6 +76,7 @@ def login():
         else:
             session.clear()  # a fresh session at sign-in: no session fixation
             login_user(user)
+            session[idle.SEEN_KEY] = int(time.time())
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     elif form.is_submitted():
         status = 400
@@ -89,6 +91,15 @@ def logout():
     session.clear()
     flash("您已安全退出", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/keepalive")
+@login_required
+def keepalive():
+    """The page's typing or clicking keeps the session alive (static/js/idle.js): its request
+    time is noted exactly, not to the minute as for pages (the page counts from it)."""
+    session[idle.SEEN_KEY] = int(time.time())
+    return "", 204
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
