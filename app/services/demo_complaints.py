@@ -20,6 +20,8 @@ from app.models import (
     Product,
     Response,
     Survey,
+    TriggerFiring,
+    TriggerRule,
     User,
     utcnow,
 )
@@ -726,6 +728,11 @@ def link_resolution_answers() -> int:
             .order_by(Complaint.closed_at)
         )
     )
+    rule = db.session.scalar(
+        select(TriggerRule).where(
+            TriggerRule.event_type == "complaint.closed", TriggerRule.survey_id == survey_id
+        )
+    )
     linked = 0
     for response, invitation in answers:
         latest = (invitation.sent_at or response.submitted_at) - timedelta(days=1)
@@ -743,6 +750,18 @@ def link_resolution_answers() -> int:
             row.customer_id, row.branch_id = case.customer_id, case.branch_id
             row.product_id = case.product_id or row.product_id
         _readdress(invitation, customer)
+        if rule is not None:  # (made by the rule, as closing a case makes them: on its record)
+            invitation.source = "trigger"
+            db.session.add(
+                TriggerFiring(
+                    rule_id=rule.id,
+                    customer_id=case.customer_id,
+                    occurred_at=case.closed_at,
+                    outcome="survey",
+                    invitation_id=invitation.id,
+                    created_at=case.closed_at,
+                )
+            )
         linked += 1
     db.session.flush()
     return linked

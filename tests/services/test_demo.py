@@ -88,6 +88,23 @@ def test_the_default_demo_seed_loads_and_is_repeatable(app, backend, db_session)
     # was added by the seed just now): it is not offered for deletion, only for disabling.
     card = db_session.scalar(select(TriggerRule).where(TriggerRule.event_type == "card.issued"))
     assert survey_triggers.may_have_scheduled(card)
+    # the 处理满意度 surveys came through the 投诉办结 rule, whose record shows them (the rules
+    # page read "无事件" for it while hundreds had gone out)
+    closed_rule = db_session.scalar(
+        select(TriggerRule).where(TriggerRule.event_type == "complaint.closed")
+    )
+    from app.models import TriggerFiring
+
+    fired = db_session.scalars(
+        select(TriggerFiring.invitation_id).where(TriggerFiring.rule_id == closed_rule.id)
+    ).all()
+    about_cases = db_session.scalars(
+        select(Invitation.id).where(Invitation.complaint_id.is_not(None))
+    ).all()
+    assert len(fired) > 100 and set(fired) <= set(about_cases)
+    assert {
+        i.source for i in db_session.scalars(select(Invitation).where(Invitation.id.in_(fired)))
+    } == {"trigger"}
     again = demo.seed()
     assert again.customers_added == 0
     assert [
