@@ -145,6 +145,9 @@ def public_link(campaign: Campaign) -> str | None:
     return invitations.link_for(_public_token(campaign))
 
 
+WINDOW_ORDER = "发送截止时间须晚于开始时间"
+
+
 def _check(data: CampaignInput, now: datetime) -> None:
     if not data.name.strip():
         raise ValidationFailed("请填写活动名称", field="name")
@@ -152,7 +155,7 @@ def _check(data: CampaignInput, now: datetime) -> None:
         raise ValidationFailed("请选择目标客户范围", field="audience")
     invitations.check_channel(data.channel)
     if data.window_end <= data.window_start:
-        raise ValidationFailed("发送截止时间须晚于开始时间", field="window_end")
+        raise ValidationFailed(WINDOW_ORDER, field="window_end")
     if data.window_end <= now:  # (such a campaign would wait as 待发送 forever)
         raise ValidationFailed("发送截止时间已过，请填写今后的时间", field="window_end")
     if data.audience == "branch":

@@ -78,9 +78,14 @@ def check_new_user(username: str, role: str, branch_code: str | None = None) -> 
 
 
 def _check_new_user(username: str, role: str) -> None:
+    check_new_username(username)
+    _check_role(role)
+
+
+def check_new_username(username: str) -> None:
+    """A user name a new account may take: its form, and not taken (case aside)."""
     if not USERNAME_RE.match(username):
         raise ValidationFailed(USERNAME_RULE, field="username")
-    _check_role(role)
     taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken is not None:
         raise Conflict("该用户名已被使用", field="username")

@@ -8,8 +8,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models.user import ROLE_LABELS, Role
 from app.security.passwords import password_problem
+from app.services.errors import ServiceError
 from app.services.tokens import SCOPES
-from app.services.users import BRANCH_RULE, USERNAME_RE, USERNAME_RULE
+from app.services.users import BRANCH_RULE, check_new_username
 from app.web.forms import BaseForm
 
 
@@ -45,10 +46,15 @@ class UserForm(PlacementForm):
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码")])
 
     # The service's own rules, checked here too so that every problem shows at once (the
-    # service still checks them: it is also called from the CLI).
+    # service still checks them: it is also called from the CLI); a name already taken was
+    # reported only once the rest had been put right, a round trip per fault.
     def validate_username(self, field) -> None:
-        if field.data and not USERNAME_RE.match(field.data.strip()):
-            raise ValidationError(USERNAME_RULE)
+        if not field.data:
+            return
+        try:
+            check_new_username(field.data.strip())
+        except ServiceError as err:
+            raise ValidationError(err.message) from None
 
     def validate_password(self, field) -> None:
         _check_password(field)

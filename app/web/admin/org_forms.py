@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.models.org import BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, BranchKind
-from app.services.org_branches import MAX_COUNT
+from app.models.org import BRANCH_CODE_RE, BRANCH_KIND_LABELS, PRODUCT_CATEGORY_LABELS, BranchKind
+from app.services.org_branches import (
+    CODE_RULE,
+    MAX_COUNT,
+    clean_code,
+    placement_problem,
+)
 from app.web.forms import BaseForm
 from app.web.table_upload import UploadForm
 
@@ -39,6 +44,15 @@ class BranchForm(BranchFieldsForm):
         description="大写字母、数字和连字符，如 HZ05。创建后不能修改：接口和导入文件用它指代机构。",
     )
     parent = SelectField("上级机构", description="只有总行没有上级机构。")
+
+    # (named with the form's other faults; the service checks them again, with the rest)
+    def validate_code(self, field) -> None:
+        if field.data and not BRANCH_CODE_RE.match(clean_code(field.data)):
+            raise ValidationError(CODE_RULE)
+
+    def validate_parent(self, field) -> None:
+        if not field.data and (problem := placement_problem(self.kind.data, None)):
+            raise ValidationError(problem)
 
 
 class MoveForm(BaseForm):

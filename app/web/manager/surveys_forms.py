@@ -11,8 +11,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.services.campaigns import WINDOW_ORDER
 from app.web.forms import BaseForm
 
 CUSTOM_EVENT = "_custom"
@@ -107,10 +108,17 @@ class CampaignForm(BaseForm):
         "发送配额（留空不限）", validators=[Optional(), NumberRange(1, 10_000_000)]
     )
     once_per_device = BooleanField("同一设备只能作答一次", default=True)
+
     answer_cap = IntegerField(
         "答卷上限（份，留空不限）",
         validators=[Optional(), NumberRange(1, 10_000_000, "答卷上限须为 1 以上的整数")],
     )
+
+    def validate_window_end(self, field) -> None:
+        """Named with the form's other faults (the service checks it again)."""
+        start = self.window_start.data
+        if start is not None and field.data is not None and field.data <= start:
+            raise ValidationError(WINDOW_ORDER)
 
 
 class TriggerForm(BaseForm):
