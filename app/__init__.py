@@ -31,4 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     wrap_wsgi(app)
+    from app.services.system_status import warn_about_outbox_channels
+
+    warn_about_outbox_channels(app)  # (production: one line if a channel only reaches the outbox)
     return app

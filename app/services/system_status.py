@@ -3,14 +3,18 @@
 Each function reads one part of the system and returns a small frozen dataclass: the figures,
 and the advice they call for, each piece with its level (``Level``: 正常 / 注意 / 异常) and,
 when a person has to act, the command or page that fixes it; a part stands at the level of
-its worst advice. Nothing is written: the page is safe to reload at any time, and the broker
-is only connected to, with a short timeout, never sent a message.
+its worst advice. Nothing is written to the database: the page is safe to reload at any time.
+The broker is connected to with a short timeout, and sent one message only: Celery's broadcast
+asking which workers are online (what ``celery inspect active_queues`` sends), whose answers
+are awaited for a second (never more than 1.5 s).
 
 The levels follow one rule: 异常 (error) when the machinery itself is down or behind (the
-database unreachable or not upgraded, the broker unreachable, work waiting far longer than
-the periodic job that picks it up runs); 注意 (warn) when single items failed and wait for an
-automatic retry, or were given up and need someone to look; 正常 otherwise, work in progress
-included.
+database unreachable or not upgraded, the broker unreachable or no worker answering on it,
+work waiting far longer than the periodic job that picks it up runs); 注意 (warn) when single
+items failed and wait for an automatic retry, or were given up and need someone to look; 正常
+otherwise, work in progress included. One more 异常: in production, a message channel that
+only reaches the development outbox (its messages are recorded as sent and never leave the
+machine).
 """
 
 from __future__ import annotations
@@ -18,30 +22,34 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import current_app
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask, current_app
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 import nlp
+from app.config import MESSAGE_CHANNELS
 from app.extensions import db
 from app.models import AnalysisStatus, Intake, OutboundMessage, OutboxMessage, TextAnalysis
 from app.models.outbox import MessageStatus
+from app.models.survey import CHANNEL_LABELS, Invitation, InvitationStatus
 from app.services import analysis
 from app.services.channels import BACKOFF_MINUTES, MAX_DELIVERY_ATTEMPTS
 from app.services.rollups import TZ
+from surveys.contact import Channel, ContactRules, in_quiet_hours
 
 T = TypeVar("T")
 
 BROKER_TIMEOUT = 1.5  # seconds to connect to the broker (the whole check: at most 0.5 s more)
+WORKER_TIMEOUT = 1.0  # seconds to wait for workers' answers (the whole check: at most 0.5 s more)
 RECENT = timedelta(hours=24)  # the window of the survey messages and of given-up notices
 # Work older than this is behind: its periodic catch-up runs every minute (notices, survey
 # retries, submissions) or every 10 minutes (text analysis), so it would have been done.
@@ -165,6 +173,38 @@ def _migrations(script_location: str) -> tuple[str | None, frozenset[str]]:
     return script.get_current_head(), frozenset(s.revision for s in script.walk_revisions())
 
 
+def code_migrations() -> tuple[str | None, frozenset[str]]:
+    """The running code's head revision and every revision it knows (cached per process)."""
+    return _migrations(str(current_app.extensions["migrate"].directory))
+
+
+def schema_revisions() -> tuple[str, ...]:
+    """The Alembic revisions the database is at: one SELECT on ``alembic_version``; none when
+    that table is missing (a database never migrated). Raises SQLAlchemyError when the database
+    cannot be read."""
+    try:
+        rows = db.session.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        return tuple(sorted(rows))
+    except (OperationalError, ProgrammingError):
+        db.session.rollback()
+        # (only on this rare path: is the table missing, or was it another error?)
+        if inspect(db.session.connection()).has_table("alembic_version"):
+            raise
+        return ()
+
+
+def schema_state() -> str:
+    """``current`` (at the code's head), ``behind`` (no revision yet, or one the code knows
+    and has moved past: run ``db upgrade``) or ``unknown`` (a revision the code does not
+    know: upgraded by a newer version of the program). Cheap enough for ``/healthz``: the head
+    is read from the migration files once per process, the database with one SELECT."""
+    head, known = code_migrations()
+    heads = schema_revisions()
+    if any(h not in known for h in heads):
+        return "unknown"
+    return "current" if heads == (head,) else "behind"
+
+
 def _location(url: Any) -> str:
     if url.get_backend_name() == "sqlite":
         return url.database or "(内存)"
@@ -173,14 +213,13 @@ def _location(url: Any) -> str:
 
 def database_status() -> DatabaseSection:
     """Reachable, which backend, and the schema's revision against the code's head."""
-    config = current_app.extensions["migrate"].migrate.get_config()
-    head, known = _migrations(config.get_main_option("script_location"))
+    head, known = code_migrations()
     bind = db.session.get_bind()
     backend = BACKENDS.get(bind.dialect.name, bind.dialect.name)
     location = _location(bind.engine.url)
     try:
         db.session.execute(text("SELECT 1"))
-        heads = MigrationContext.configure(db.session.connection()).get_current_heads()
+        heads = schema_revisions()
     except SQLAlchemyError as err:
         db.session.rollback()
         down = Advice(
@@ -213,6 +252,12 @@ def database_status() -> DatabaseSection:
 
 
 @dataclass(frozen=True)
+class Worker:
+    hostname: str  # celery@host
+    queues: tuple[str, ...]  # the queues it takes tasks from
+
+
+@dataclass(frozen=True)
 class BrokerSection(Part):
     configured: bool
     reachable: bool
@@ -220,6 +265,15 @@ class BrokerSection(Part):
     queue: str
     waiting: int | None  # messages waiting in the queue (None: unknown)
     error: str
+    # the workers that answered within WORKER_TIMEOUT (None: not asked, the broker is not
+    # configured or did not answer)
+    workers: tuple[Worker, ...] | None = None
+    workers_error: str = ""  # why they could not be asked
+
+    @property
+    def serving(self) -> tuple[Worker, ...]:
+        """The workers that take this deployment's jobs (from its queue)."""
+        return tuple(w for w in self.workers or () if self.queue in w.queues)
 
 
 def _in_time(work: Callable[[], T], seconds: float) -> T:
@@ -260,28 +314,109 @@ BROKER_DOWN = (
 )
 
 
-def _broker_down(address: str, queue: str, err: Exception, password: str | None) -> BrokerSection:
+def _masked(err: Exception, password: str | None) -> str:
+    """A broker's error as shown: an error that quotes the URL must not show the password."""
     error = re.sub(r"(://[^:/@\s]*:)[^@/\s]+@", r"\1**@", _error_text(err))
-    if password:  # (an error that quotes the URL must not show the password)
-        error = error.replace(password, "**")
+    return error.replace(password, "**") if password else error
+
+
+def _broker_down(address: str, queue: str, err: Exception, password: str | None) -> BrokerSection:
+    error = _masked(err, password)
     return BrokerSection(
         True, False, address, queue, None, error, advice=(Advice(Level.ERROR, BROKER_DOWN),)
     )
 
 
+def _broker_connection(url: str) -> Any:
+    """A connection to ``url`` (not the app's pool) that gives up after BROKER_TIMEOUT."""
+    return current_app.extensions["celery"].connection_for_write(
+        url,
+        connect_timeout=BROKER_TIMEOUT,
+        transport_options={"socket_timeout": BROKER_TIMEOUT, "max_retries": 0},
+    )
+
+
+def online_workers(url: str) -> tuple[Worker, ...]:
+    """The Celery workers on the broker at ``url`` that answer within WORKER_TIMEOUT, with the
+    queues each takes tasks from: the broadcast of ``celery inspect active_queues``, sent on a
+    connection of its own (the app's producer pool may be another broker's: a test's, or a
+    URL changed at run time). The answers that came in time count; the page never waits more
+    than WORKER_TIMEOUT + 0.5 s."""
+    from kombu.pidbox import Mailbox
+
+    control = current_app.extensions["celery"].control.mailbox
+    connection = _broker_connection(url)
+    mailbox = Mailbox(
+        control.namespace,
+        type=control.type,
+        accept=control.accept,
+        serializer=control.serializer,
+        reply_queue_ttl=control.reply_queue_ttl,
+        reply_queue_expires=control.reply_queue_expires,
+    )(connection)
+    answers: list[dict[str, Any]] = []
+
+    def ask() -> None:
+        try:
+            mailbox.multi_call("active_queues", timeout=WORKER_TIMEOUT, callback=answers.append)
+        finally:
+            connection.release()
+
+    try:
+        _in_time(ask, WORKER_TIMEOUT + 0.5)
+    except TimeoutError:
+        pass  # (answers kept coming: those in time count)
+    workers = {}
+    for answer in list(answers):
+        for hostname, queues in answer.items():
+            names = (q.get("name", "") for q in queues if isinstance(q, dict))
+            workers[hostname] = Worker(hostname, tuple(sorted(filter(None, names))))
+    return tuple(workers[h] for h in sorted(workers))
+
+
+START_WORKER = "celery -A app.jobs.worker worker --loglevel INFO"
+
+
+def _worker_advice(queue: str, workers: tuple[Worker, ...] | None, error: str) -> tuple:
+    serving = [w for w in workers or () if queue in w.queues]
+    return _advice(
+        (
+            error,
+            Advice(Level.WARN, f"无法确认后台任务进程（celery worker）是否在线：{error}"),
+        ),
+        (
+            workers == (),
+            Advice(
+                Level.ERROR,
+                f"没有在线的后台任务进程（celery worker）：{WORKER_TIMEOUT:g} 秒内没有 worker "
+                "应答。请求中产生的任务只在队列中等待，周期任务（补做分析、告知重试、调查发送）"
+                "也不会执行。请在项目目录中启动 worker（作为服务运行，可以多个；celery beat "
+                "只运行一个）：",
+                START_WORKER,
+            ),
+        ),
+        (
+            workers and not serving,
+            Advice(
+                Level.ERROR,
+                f"在线的 worker 都不从队列 {queue} 取任务：请用与 Web 进程相同的 CELERY_QUEUE "
+                "设置启动 worker，或用 -Q 指定队列：",
+                f"celery -A app.jobs.worker worker -Q {queue} --loglevel INFO",
+            ),
+        ),
+    )
+
+
 def broker_status() -> BrokerSection:
     """Whether the Celery broker the app sends its jobs to answers, through the app's own
-    Celery configuration; with none configured, jobs run inline (the embedded set-up)."""
+    Celery configuration, and whether any worker answers on it; with none configured, jobs
+    run inline (the embedded set-up)."""
     url = current_app.config.get("CELERY_BROKER_URL")
     queue = current_app.config.get("CELERY_QUEUE") or "kesheng"
     if not url:
         return BrokerSection(False, False, "", queue, None, "")
     try:
-        connection = current_app.extensions["celery"].connection_for_write(
-            url,
-            connect_timeout=BROKER_TIMEOUT,
-            transport_options={"socket_timeout": BROKER_TIMEOUT, "max_retries": 0},
-        )
+        connection = _broker_connection(url)
     except Exception as err:  # noqa: BLE001  (a URL kombu cannot read: unknown scheme, bad port)
         return _broker_down("（无法解析的地址）", queue, err, None)
     password = connection.password
@@ -298,8 +433,143 @@ def broker_status() -> BrokerSection:
         waiting = _in_time(probe, BROKER_TIMEOUT + 0.5)
     except Exception as err:  # noqa: BLE001  (whatever the broker did, the page says it)
         return _broker_down(address, queue, err, password)
+    workers: tuple[Worker, ...] | None = None
+    workers_error = ""
+    try:
+        workers = online_workers(url)
+    except Exception as err:  # noqa: BLE001  (the broker answered a moment ago: say what failed)
+        workers_error = _masked(err, password)
     busy = Advice(Level.OK, "队列中有等待执行的任务：若这个数字持续增长，请检查 Celery worker 进程")
-    return BrokerSection(True, True, address, queue, waiting, "", advice=_advice((waiting, busy)))
+    advice = (*_worker_advice(queue, workers, workers_error), *_advice((waiting, busy)))
+    return BrokerSection(
+        True, True, address, queue, waiting, "", workers, workers_error, advice=advice
+    )
+
+
+# --- 消息通道 -----------------------------------------------------------------------------
+
+# how to give channels a real backend ({} is whose: 这些渠道, 每个渠道)
+CHANNEL_FIX = (
+    "在 SURVEY_CHANNEL_BACKENDS 中为{}指定 gateway 或 smtp（如 sms=gateway,email=smtp），"
+    "并设置 SURVEY_GATEWAY_URL / SURVEY_SMTP_HOST"
+)
+
+
+@dataclass(frozen=True)
+class ChannelRoute:
+    channel: str  # sms, email, wechat, app
+    label: str  # 短信 …
+    backend: str  # outbox, smtp, gateway
+    explicit: bool  # named in SURVEY_CHANNEL_BACKENDS (else the outbox by default)
+    target: str  # where its messages go, in words (a host, never a password or token)
+
+
+@dataclass(frozen=True)
+class ChannelSection(Part):
+    """Where each channel's messages (survey invitations and reminders, complaint notices)
+    go: through a gateway or SMTP server, or only into the development outbox."""
+
+    env_name: str
+    production: bool
+    routes: tuple[ChannelRoute, ...]
+
+
+def outbox_channels(config: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the channels SURVEY_CHANNEL_BACKENDS leaves out, those it sets to ``outbox``): both
+    only reach the development outbox, where messages are recorded as sent and never leave
+    the machine (``app.services.channels.backend_for``)."""
+    backends = config.get("SURVEY_CHANNEL_BACKENDS") or {}
+    left_out = tuple(c for c in MESSAGE_CHANNELS if c not in backends)
+    outbox = tuple(c for c in MESSAGE_CHANNELS if backends.get(c) == "outbox")
+    return left_out, outbox
+
+
+def _host(url: str | None) -> str:
+    """host[:port] of a URL (never its user, password, path or query)."""
+    try:
+        parts = urlsplit(url or "")
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    return f"{host}:{port}" if host and port else host
+
+
+def _target(backend: str, config: Mapping[str, Any]) -> str:
+    if backend == "gateway":
+        return f"HTTP 短信/消息网关 {_host(config.get('SURVEY_GATEWAY_URL'))}".rstrip()
+    if backend == "smtp":
+        host = config.get("SURVEY_SMTP_HOST", "127.0.0.1")
+        return f"SMTP 邮件服务器 {host}:{config.get('SURVEY_SMTP_PORT', 25)}"
+    return "开发用发件箱：只记录在数据库中，不发出"
+
+
+def _names(channels: tuple[str, ...]) -> str:
+    return "、".join(f"{CHANNEL_LABELS.get(c, c)}（{c}）" for c in channels)
+
+
+def channel_status() -> ChannelSection:
+    """Each channel's backend. In production a channel that only reaches the development
+    outbox is 异常 when SURVEY_CHANNEL_BACKENDS leaves it out (the silent default: its
+    messages are recorded as sent, and a decision notice counts as given, although no customer
+    got them) and 注意 when set to ``outbox`` on purpose (a channel the bank does not use).
+    Elsewhere the outbox is the intended delivery (no test or demo install messages real
+    customers): 正常, with a note naming the channels."""
+    config = current_app.config
+    env_name = str(config.get("ENV_NAME") or "development")
+    production = env_name == "production"
+    backends = config.get("SURVEY_CHANNEL_BACKENDS") or {}
+    routes = tuple(
+        ChannelRoute(
+            c, CHANNEL_LABELS.get(c, c), backends.get(c, "outbox"), c in backends,
+            _target(backends.get(c, "outbox"), config),
+        )
+        for c in MESSAGE_CHANNELS
+    )  # fmt: skip
+    left_out, outbox = outbox_channels(config)
+    advice = _advice(
+        (
+            production and left_out,
+            Advice(
+                Level.ERROR,
+                f"生产环境中，{_names(left_out)}只进入开发用发件箱：这些渠道的调查邀请和投诉"
+                f"告知被记为“已发送”，却不会离开本机，客户收不到。请{CHANNEL_FIX.format('这些渠道')}"
+                "，然后重启 Web 进程、worker 和 beat",
+            ),
+        ),
+        (
+            production and outbox,
+            Advice(
+                Level.WARN,
+                f"{_names(outbox)}在 SURVEY_CHANNEL_BACKENDS 中设为 outbox（开发用发件箱）："
+                "这些渠道的消息只记录、不发出。本行不使用这些渠道时可以保持；否则请改为 "
+                "gateway 或 smtp",
+            ),
+        ),
+        (
+            not production and (left_out or outbox),
+            Advice(
+                Level.OK,
+                f"{_names(left_out + outbox)}使用开发用发件箱：消息只记录在数据库中，不会发给"
+                f"客户。这是开发和测试环境（当前 KESHENG_ENV={env_name}）的正常做法；生产环境须"
+                f"{CHANNEL_FIX.format('每个渠道')}",
+            ),
+        ),
+    )
+    return ChannelSection(env_name, production, routes, advice=advice)
+
+
+def warn_about_outbox_channels(app: Flask) -> None:
+    """At start-up in production, one warning line when SURVEY_CHANNEL_BACKENDS leaves a
+    channel to the development outbox (the app still starts: the status page shows it too)."""
+    left_out, _ = outbox_channels(app.config)
+    if app.config.get("ENV_NAME") == "production" and left_out:
+        app.logger.warning(
+            "SURVEY_CHANNEL_BACKENDS leaves %s to the development outbox: their messages are "
+            "recorded as sent but never leave this machine; set e.g. "
+            "SURVEY_CHANNEL_BACKENDS=sms=gateway,email=smtp with SURVEY_GATEWAY_URL / "
+            "SURVEY_SMTP_HOST",
+            ", ".join(left_out),
+        )
 
 
 # --- 文本分析 -----------------------------------------------------------------------------
@@ -551,6 +821,76 @@ def outbox_status(now: datetime) -> OutboxSection:
     )
 
 
+# --- 待发送的调查邀请 ---------------------------------------------------------------------
+
+QUIET = ContactRules()  # the contact rules ``surveys dispatch`` applies (its quiet hours)
+
+
+@dataclass(frozen=True)
+class InvitationSection(Part):
+    """Scheduled survey invitations (trigger rules, closed complaints) not yet sent."""
+
+    due: int  # due (and not expired), not yet sent
+    due_since: datetime | None  # the oldest one's scheduled time
+    late: int  # of those, due for over 10 minutes while their channel could be used
+    scheduled: int  # not yet due
+    quiet_now: tuple[str, ...]  # channels held by the quiet hours now (their labels)
+
+    @property
+    def quiet_hours(self) -> str:
+        return f"{QUIET.quiet_start:%H:%M}–{QUIET.quiet_end:%H:%M}"
+
+    @property
+    def quiet_channels(self) -> str:
+        return "、".join(CHANNEL_LABELS.get(c, c) for c in Channel if c in QUIET.quiet_channels)
+
+
+def _held_channels(now: datetime) -> tuple[str, ...]:
+    """The channels whose invitations the quiet hours hold now or held 10 minutes ago: one
+    of those waiting is not late (the job sends it when the quiet hours end)."""
+    return tuple(
+        c.value
+        for c in Channel
+        if in_quiet_hours(now, c, QUIET) or in_quiet_hours(now - BEHIND, c, QUIET)
+    )
+
+
+def invitation_status(now: datetime) -> InvitationSection:
+    """Scheduled invitations waiting to be sent (queued, no link made yet: what ``surveys
+    dispatch`` picks up every minute). One due for over 10 minutes, while its channel was
+    not held by the quiet hours, is late: the job is not running, or fails every time (e.g.
+    a worker whose PII_KEY differs from the web's)."""
+    inv = Invitation
+    held = _held_channels(now)
+    due = (inv.scheduled_at <= now, inv.expires_at > now)
+    late = (*due, inv.scheduled_at <= now - BEHIND, inv.channel.not_in(held))
+    due_n, due_since, late_n, scheduled = db.session.execute(
+        select(
+            func.count().filter(*due),
+            func.min(inv.scheduled_at).filter(*due),
+            func.count().filter(*late),
+            func.count().filter(inv.scheduled_at > now),
+        )
+        .where(inv.status == InvitationStatus.QUEUED, inv.token_hash.is_(None))
+        .execution_options(include_all_branches=True)
+    ).one()
+    advice = _advice(
+        (
+            late_n,
+            Advice(
+                Level.ERROR,
+                f"有 {late_n} 份到期的调查邀请超过 10 分钟仍未发送：后台任务可能没有运行，或发送"
+                "任务每次都出错（请检查 Celery worker 和 beat 是否运行及 worker 日志，例如 worker "
+                "的 PII_KEY 是否与 Web 进程相同；未配置任务队列时，请用 cron 每分钟运行下面的"
+                "命令）。立即发送：",
+                DISPATCH,
+            ),
+        ),
+    )
+    quiet_now = tuple(CHANNEL_LABELS.get(c, c) for c in held if in_quiet_hours(now, c, QUIET))
+    return InvitationSection(due_n, due_since, late_n, scheduled, quiet_now, advice=advice)
+
+
 # --- 待生成的答卷 -------------------------------------------------------------------------
 
 EXPAND_INTAKE = "flask --app wsgi surveys expand-intake"
@@ -582,16 +922,19 @@ class SystemStatus:
     checked_at: datetime
     database: DatabaseSection
     broker: BrokerSection
+    channels: ChannelSection
     # None when the database cannot be read
     analysis: AnalysisSection | None
     notices: NoticeSection | None
     outbox: OutboxSection | None
+    invitations: InvitationSection | None
     intake: IntakeSection | None
 
     @property
     def level(self) -> Level:
-        parts = (self.database, self.broker, self.analysis, self.notices, self.outbox)
-        return max(part.level for part in (*parts, self.intake) if part is not None)
+        parts = (self.database, self.broker, self.channels, self.analysis, self.notices)
+        rest = (self.outbox, self.invitations, self.intake)
+        return max(part.level for part in (*parts, *rest) if part is not None)
 
 
 def collect(now: datetime | None = None) -> SystemStatus:
@@ -601,14 +944,17 @@ def collect(now: datetime | None = None) -> SystemStatus:
     now = now or utcnow()
     database = database_status()
     broker = broker_status()
+    channels = channel_status()
     if not database.reachable:
-        return SystemStatus(now, database, broker, None, None, None, None)
+        return SystemStatus(now, database, broker, channels, None, None, None, None, None)
     return SystemStatus(
         now,
         database,
         broker,
+        channels,
         analysis_status(now),
         notice_status(now),
         outbox_status(now),
+        invitation_status(now),
         intake_status(now),
     )

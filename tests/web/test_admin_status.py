@@ -1,14 +1,21 @@
 """运行状态 (/admin/status): the administrator sees whether the database, the task queue and the
 background work are healthy, with the figures behind each verdict (正常 / 注意 / 异常) and what
-to do; a broker that does not answer makes the page say so at once, never hang; only the
-administrator opens it, and opening it writes nothing."""
+to do; a broker that does not answer makes the page say so at once, never hang, and so does a
+broker no worker listens on; in production, a message channel that only reaches the development
+outbox is 异常; only the administrator opens it, and opening it writes nothing."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import subprocess
+import sys
 import time
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -16,23 +23,27 @@ from sqlalchemy import func, select, text, update
 
 import nlp
 from app.extensions import db
-from app.models import AuditLog, OutboundMessage, TextAnalysis, utcnow
+from app.models import AuditLog, Invitation, OutboundMessage, Survey, TextAnalysis, utcnow
 from app.models.outbox import OutboxMessage
-from app.services import notify, responses
+from app.services import notify, responses, survey_triggers
+from app.services.customers import CustomerData
 from app.services.rollups import TZ
-from app.services.system_status import waited
+from app.services.system_status import invitation_status, waited
 from tests import factories
-from tests.jobs.test_celery_worker import REDIS_URL, require_redis
+from tests.jobs.test_celery_worker import require_redis
 from tests.services.test_complaints import new as new_complaint
 from tests.services.test_submission_path import _form
 from tests.services.test_survey_services import gateway  # noqa: F401 (fixture)
+from tests.support import TEST_SECRET, make_app
 
 SECTIONS = {
     "status-db": "数据库",
     "status-broker": "任务队列",
+    "status-channels": "消息通道",
     "status-analysis": "文本分析",
     "status-notices": "投诉告知",
     "status-outbox": "调查消息发件箱",
+    "status-invitations": "待发送的调查邀请",
     "status-intake": "待生成的答卷",
 }
 
@@ -147,13 +158,211 @@ def test_a_broker_that_does_not_answer_is_an_error_shown_at_once(
     assert re.search(r'<h2 id="status-overall"[^>]*>.*?status-error">异常<', html, re.S)
 
 
-def test_a_broker_that_answers_is_healthy(client, auth, app, monkeypatch):
+ROOT = Path(__file__).resolve().parents[2]
+# A Redis database of these tests' own (emptied before and after each test that uses it):
+# Celery's broadcasts are scoped to the database number, so no other test's worker answers here.
+WORKER_REDIS_URL = os.environ.get("KESHENG_TEST_STATUS_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture
+def own_redis():
+    """WORKER_REDIS_URL, emptied (only that database) before and after the test."""
+    import redis
+
     require_redis()
-    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", REDIS_URL)
+    broker = redis.Redis.from_url(WORKER_REDIS_URL, socket_connect_timeout=2)
+    broker.flushdb()
+    yield WORKER_REDIS_URL
+    broker.flushdb()
+    broker.close()
+
+
+def test_a_broker_no_worker_listens_on_is_an_error_shown_within_the_cap(
+    client, auth, app, monkeypatch, own_redis
+):
+    """The broker answers but no worker does (the worker stopped while beat kept queueing):
+    the page said 正常, with only a hint about a growing number."""
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", own_redis)
+    auth.login("admin")
+    started = time.monotonic()
+    html = _page(client)
+    assert time.monotonic() - started < 3.5  # (1 s for the workers' answers, at most 1.5)
+    words = _section(html, "status-broker")
+    assert "连接 可以连接" in words and "后台任务进程 没有在线的 worker" in words
+    assert _verdict(html, "status-broker") == "异常"
+    assert _said(html, "status-broker", "没有在线的后台任务进程（celery worker）")
+    assert _said(html, "status-broker", "celery -A app.jobs.worker worker --loglevel INFO")
+    assert re.search(r'<h2 id="status-overall"[^>]*>.*?status-error">异常<', html, re.S)
+
+
+@pytest.fixture
+def celery_worker(own_redis, tmp_path):
+    """A real Celery worker on ``own_redis``, taking tasks from a queue of its own."""
+    queue = f"kesheng-status-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.db'}",  # (never used: no task is sent)
+        "SECRET_KEY": TEST_SECRET,
+        "REDIS_URL": own_redis,
+        "CELERY_QUEUE": queue,
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    env.pop("KESHENG_ENV", None)
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115  (closed below)
+    command = [sys.executable, "-m", "celery", "-A", "app.jobs.worker", "worker"]
+    options = ["--pool", "solo", "-Q", queue, "--without-gossip", "--without-mingle"]
+    proc = subprocess.Popen(
+        [*command, *options, "--without-heartbeat", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield {"queue": queue, "log": tmp_path / "worker.log"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_a_worker_that_answers_on_the_queue_makes_the_queue_healthy(
+    client, auth, app, monkeypatch, celery_worker
+):
+    monkeypatch.setitem(app.config, "CELERY_BROKER_URL", WORKER_REDIS_URL)
+    monkeypatch.setitem(app.config, "CELERY_QUEUE", celery_worker["queue"])
+    auth.login("admin")
+    deadline, words = time.monotonic() + 20, ""
+    while "1 个在线" not in words and time.monotonic() < deadline:  # (the worker is starting)
+        html = _page(client)
+        words = _section(html, "status-broker")
+    assert "1 个在线，1 个处理本队列" in words, celery_worker["log"].read_text()[-2000:]
+    assert f"（队列 {celery_worker['queue']}）" in words
+    assert _verdict(html, "status-broker") == "正常"
+    # The same worker, but the web process queues its jobs elsewhere (CELERY_QUEUE differs)
+    monkeypatch.setitem(app.config, "CELERY_QUEUE", "kesheng-elsewhere")
+    html = _page(client)
+    assert _verdict(html, "status-broker") == "异常"
+    assert _said(html, "status-broker", "在线的 worker 都不从队列 kesheng-elsewhere 取任务")
+    assert _said(
+        html,
+        "status-broker",
+        "celery -A app.jobs.worker worker -Q kesheng-elsewhere --loglevel INFO",
+    )
+
+
+# --- the message channels ------------------------------------------------------------------
+
+
+def test_outside_production_the_development_outbox_is_normal_with_a_note(client, auth, app):
+    assert app.config["ENV_NAME"] != "production" and not app.config.get("SURVEY_CHANNEL_BACKENDS")
     auth.login("admin")
     html = _page(client)
-    assert _verdict(html, "status-broker") == "正常"
-    assert "连接 可以连接" in _section(html, "status-broker")
+    assert _verdict(html, "status-channels") == "正常"
+    words = _section(html, "status-channels")
+    assert (
+        "短信（sms） 开发用发件箱：只记录在数据库中，不发出（SURVEY_CHANNEL_BACKENDS 未设置此渠道）"
+        in words
+    )
+    assert _said(
+        html,
+        "status-channels",
+        "短信（sms）、电子邮件（email）、微信（wechat）、手机银行推送（app）使用开发用发件箱",
+    )
+    assert _said(html, "status-channels", "这是开发和测试环境")
+
+
+@pytest.mark.parametrize(
+    ("backends", "left_out"),
+    [
+        ({}, "短信（sms）、电子邮件（email）、微信（wechat）、手机银行推送（app）"),  # the audit's
+        ({"sms": "gateway", "email": "smtp"}, "微信（wechat）、手机银行推送（app）"),
+    ],
+)
+def test_in_production_a_channel_left_to_the_outbox_is_an_error_naming_it_and_the_setting(
+    client, auth, app, monkeypatch, backends, left_out
+):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", backends)
+    monkeypatch.setitem(
+        app.config, "SURVEY_GATEWAY_URL", "https://u:s3cret@sms.bank.example:8443/send?key=k"
+    )
+    monkeypatch.setitem(app.config, "SURVEY_SMTP_HOST", "smtp.bank.example")
+    auth.login("admin")
+    html = _page(client)
+    assert _verdict(html, "status-channels") == "异常"
+    assert re.search(r'<h2 id="status-overall"[^>]*>.*?status-error">异常<', html, re.S)
+    assert _said(html, "status-channels", f"生产环境中，{left_out}只进入开发用发件箱")
+    assert _said(html, "status-channels", "被记为“已发送”，却不会离开本机，客户收不到")
+    assert _said(
+        html,
+        "status-channels",
+        "请在 SURVEY_CHANNEL_BACKENDS 中为这些渠道指定 gateway 或 smtp"
+        "（如 sms=gateway,email=smtp），并设置 SURVEY_GATEWAY_URL / SURVEY_SMTP_HOST，"
+        "然后重启 Web 进程、worker 和 beat",
+    )
+    words = _section(html, "status-channels")
+    if backends:
+        assert "短信（sms） HTTP 短信/消息网关 sms.bank.example:8443" in words
+        assert "电子邮件（email） SMTP 邮件服务器 smtp.bank.example:25" in words
+    assert "s3cret" not in html and "key=k" not in html
+
+
+def test_in_production_a_channel_set_to_the_outbox_on_purpose_is_a_warning(
+    client, auth, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "SURVEY_GATEWAY_URL", "https://sms.bank.example/send")
+    every = {"sms": "gateway", "email": "smtp", "wechat": "gateway", "app": "outbox"}
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", every)
+    auth.login("admin")
+    html = _page(client)
+    assert _verdict(html, "status-channels") == "注意"
+    assert _said(
+        html, "status-channels", "手机银行推送（app）在 SURVEY_CHANNEL_BACKENDS 中设为 outbox"
+    )
+    assert not _said(html, "status-channels", "只进入开发用发件箱")
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", {**every, "app": "gateway"})
+    html = _page(client)
+    assert _verdict(html, "status-channels") == "正常"
+    assert "开发用发件箱" not in _section(html, "status-channels")
+
+
+@pytest.mark.parametrize(
+    ("backends", "warned"),
+    [
+        ({}, "sms, email, wechat, app"),
+        ({"sms": "gateway", "email": "smtp", "wechat": "outbox"}, "app"),
+        ({"sms": "gateway", "email": "smtp", "wechat": "gateway", "app": "outbox"}, None),
+    ],
+)
+def test_production_start_up_logs_one_line_for_channels_left_to_the_outbox(
+    tmp_path, caplog, backends, warned
+):
+    caplog.set_level(logging.WARNING, logger="app")
+    app = make_app(
+        f"sqlite:///{tmp_path / 'start.db'}",
+        ENV_NAME="production",
+        SURVEY_CHANNEL_BACKENDS=backends,
+        SURVEY_GATEWAY_URL="https://sms.bank.example/send",
+    )
+    lines = [r.getMessage() for r in caplog.records if r.name == app.logger.name]
+    outbox = [line for line in lines if "development outbox" in line]
+    if warned is None:
+        assert outbox == []
+        return
+    assert len(outbox) == 1 and "\n" not in outbox[0]
+    assert outbox[0].startswith(
+        f"SURVEY_CHANNEL_BACKENDS leaves {warned} to the development outbox"
+    )
+    assert "SURVEY_CHANNEL_BACKENDS=sms=gateway,email=smtp" in outbox[0]
+    assert "SURVEY_GATEWAY_URL / SURVEY_SMTP_HOST" in outbox[0]
+
+
+def test_outside_production_start_up_logs_nothing_about_the_outbox(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="app")
+    make_app(f"sqlite:///{tmp_path / 'start.db'}", ENV_NAME="staging")
+    assert not [r for r in caplog.records if "development outbox" in r.getMessage()]
 
 
 # --- the background work -------------------------------------------------------------------
@@ -290,6 +499,73 @@ def test_accepted_submissions_waiting_to_become_responses_are_counted(client, au
     assert _figure(html, "status-intake", "等待生成") == before + 1
     assert _verdict(html, "status-intake") == "异常"
     assert _said(html, "status-intake", "立即生成： flask --app wsgi surveys expand-intake")
+
+
+def _scheduled_invitation(external_id: str, channel: str, due: datetime) -> Invitation:
+    """An invitation a trigger rule scheduled for ``due`` (the real scheduling path)."""
+    survey = db.session.scalar(select(Survey).where(Survey.code == "branch-service"))
+    event_type = f"status.check{external_id.lower()}"
+    survey_triggers.add_rule(
+        event_type=event_type, survey_id=survey.id, action="survey", channel=channel,
+        delay_hours=0,
+    )  # fmt: skip
+    customer = CustomerData(
+        external_id, "孙丽", phone="13800005555", email=f"{external_id.lower()}@example.com"
+    )
+    [scheduled] = survey_triggers.record_event(
+        survey_triggers.EventData(event_type, customer, due, branch_code="HZ01")
+    )
+    invitation = db.session.get(Invitation, scheduled["id"])
+    assert invitation.status == "queued" and invitation.token_hash is None
+    return invitation
+
+
+def test_a_due_invitation_not_sent_is_counted_and_an_error_past_10_minutes(
+    client, auth, db_session
+):
+    """The worker stopped (or failed every minute: a worker without the web's PII_KEY): a
+    triggered invitation stayed queued, and the page said 正常."""
+    auth.login("admin")
+    before = _page(client)
+    due, late = _figure(before, "status-invitations", "到期待发送"), _late(before)
+    invitation = _scheduled_invitation("STATUS3", "email", utcnow() - timedelta(minutes=4))
+    html = _page(client)
+    assert _figure(html, "status-invitations", "到期待发送") == due + 1
+    assert _late(html) == late  # (4 minutes: the job, every minute, may still be on its way)
+    invitation.scheduled_at = utcnow() - timedelta(minutes=25)
+    db_session.flush()
+    html = _page(client)
+    assert _late(html) == late + 1
+    assert _verdict(html, "status-invitations") == "异常"
+    assert _said(html, "status-invitations", "份到期的调查邀请超过 10 分钟仍未发送")
+    assert _said(html, "status-invitations", "PII_KEY 是否与 Web 进程相同")
+    assert _said(html, "status-invitations", "立即发送： flask --app wsgi surveys dispatch")
+    words = _section(html, "status-invitations")
+    assert re.search(r"最早一份到期于 [-\d: ]+，已等待 [^）]+）", words)
+    factories.expire_invitation(invitation.id)  # a link run out is not waiting any more
+    assert _figure(_page(client), "status-invitations", "到期待发送") == due
+
+
+def _late(html: str) -> int:
+    match = re.search(r"其中 (\d+) 份超过 10 分钟仍未发送", _section(html, "status-invitations"))
+    return int(match.group(1)) if match else 0
+
+
+def test_a_due_invitation_held_by_the_quiet_hours_is_not_late(db_session):
+    """SMS waits through the quiet hours (21:00–08:00 Beijing time): not late then, nor in
+    the first 10 minutes after; e-mail never waits."""
+    day = (utcnow() - timedelta(days=2)).astimezone(TZ).date()
+    evening = datetime(day.year, day.month, day.day, 20, 30, tzinfo=TZ)
+    night, morning = evening + timedelta(hours=1), evening + timedelta(hours=11, minutes=35)
+    moments = (night, morning, morning + timedelta(minutes=10))  # 21:30, 08:05, 08:15
+    before = [invitation_status(now) for now in moments]
+    _scheduled_invitation("STATUS4", "sms", evening)
+    _scheduled_invitation("STATUS5", "email", evening)
+    after = [invitation_status(now) for now in moments]
+    assert [a.due - b.due for a, b in zip(after, before, strict=True)] == [2, 2, 2]
+    # 21:30: the SMS is held; 08:05: the quiet hours ended 5 minutes ago; 08:15: late
+    assert [a.late - b.late for a, b in zip(after, before, strict=True)] == [1, 1, 2]
+    assert after[0].quiet_now == ("短信", "微信", "手机银行推送") and after[2].quiet_now == ()
 
 
 # --- who may open it ----------------------------------------------------------------------

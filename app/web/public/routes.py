@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.services.system_status import schema_state
 from app.web.public import bp
 
 
@@ -23,9 +24,18 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
+    """200 when the database answers and its schema is not behind the code's: a database never
+    migrated, or code deployed before ``db upgrade``, makes pages fail, so a load balancer must
+    not send traffic (503 "not_upgraded"). A revision this code does not know (a newer release
+    upgraded the database) stays 200: during a rolling deploy the old instances keep serving
+    until they are replaced (运行状态 names the difference). Two small queries: ``SELECT 1``
+    and the revision in ``alembic_version`` (the code's head is read once per process)."""
     try:
         db.session.execute(text("SELECT 1"))
+        schema = schema_state()
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
+    if schema == "behind":
+        return jsonify(status="unavailable", database="not_upgraded"), 503
     return jsonify(status="ok", database="ok")
