@@ -62,6 +62,7 @@ WEB_ACCESS: dict[str, object] = {
     "staff.complaint_action": STAFF,
     "staff.complaint_attachment": STAFF,
     "staff.complaint_reveal": STAFF,
+    "staff.complaint_letter": STAFF,
     "staff.complaint_new": STAFF,
     "staff.customers": STAFF,
     "staff.customer_detail": STAFF,

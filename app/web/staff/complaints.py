@@ -19,7 +19,7 @@ from app.models.complaint import (
     Complaint,
 )
 from app.security import uploads
-from app.services import analysis, complaints, dashboard_filters, notify, org
+from app.services import analysis, complaint_letters, complaints, dashboard_filters, notify, org
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_decisions as decisions
@@ -507,6 +507,15 @@ def complaint_reveal(complaint_id: int):
         except ServiceError as err:
             form.attach(err)
     return _render(complaints.get_complaint(complaint_id), status=400, reveal_form=form)
+
+
+@bp.get("/complaints/<int:complaint_id>/letter")
+@roles_required(*STAFF_ROLES)
+def complaint_letter(complaint_id: int):
+    """The printable 处理决定告知书 of the case's current decision (audited: it names the
+    complainant in full)."""
+    letter = complaint_letters.decision_letter(complaint_id, actor=current_user)
+    return render_template("staff/complaints/letter.html", letter=letter, id=complaint_id)
 
 
 @bp.get("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
