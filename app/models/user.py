@@ -22,7 +22,7 @@ class Role(StrEnum):
 
 ROLE_LABELS = {
     Role.AGENT: "客服坐席",
-    Role.BRANCH_MANAGER: "网点负责人",
+    Role.BRANCH_MANAGER: "机构负责人",
     Role.HQ_MANAGER: "总分行管理",
     Role.ADMIN: "系统管理员",
 }

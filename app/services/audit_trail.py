@@ -291,7 +291,7 @@ VALUE_LABELS: dict[str, Callable[[str], str]] = {
 
 
 def change_note(entry: AuditLog) -> str:
-    """``角色 客服坐席→网点负责人；机构 HZ→NJ`` for an entry recording changes."""
+    """``角色 客服坐席→机构负责人；机构 HZ→NJ`` for an entry recording changes."""
     changes = (entry.detail or {}).get("changes") or {}
     parts = []
     for key, (before, after) in changes.items():

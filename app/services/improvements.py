@@ -79,7 +79,7 @@ def get_problem(problem_id: int) -> Problem:
 
 def require_manager(actor: User | None) -> None:
     if actor is not None and not actor.has_role(*MANAGER_ROLES):
-        raise Forbidden("只有网点负责人或总分行管理人员可以操作整改")
+        raise Forbidden("只有机构负责人或总分行管理人员可以操作整改")
 
 
 def _code(dimension: str, code: str | None, field: str) -> str | None:

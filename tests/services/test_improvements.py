@@ -377,7 +377,7 @@ def test_branch_scope_hides_other_branches_problems(branch, hq):
 
 def test_agents_cannot_manage_problems(branch):
     agent = factories.user(Role.AGENT, "HZ")
-    with pytest.raises(Exception, match="只有网点负责人"):
+    with pytest.raises(Exception, match="只有机构负责人"):
         problem(agent)
 
 

@@ -47,7 +47,7 @@ def test_a_transfer_moves_the_account_and_its_scope_and_is_audited(client, auth,
     assert entry.detail["changes"]["role"] == ["agent", "branch_manager"]
     assert entry.detail["changes"]["branch"] == ["HZ", "NJ"]
     log = client.get("/admin/audit?action=user.update").get_data(as_text=True)
-    assert "修改员工角色或机构" in log and "角色 客服坐席→网点负责人；机构 HZ→NJ" in log
+    assert "修改员工角色或机构" in log and "角色 客服坐席→机构负责人；机构 HZ→NJ" in log
     # the moved account now sees Nanjing's customers, no longer Hangzhou's
     auth.logout()
     auth.login("agent")

@@ -32,7 +32,7 @@ class PlacementForm(BaseForm):
     )
     branch = SelectField(
         "所属机构",
-        description="坐席和网点负责人必须指定机构；总分行管理不指定即为全行。",
+        description="坐席和机构负责人必须指定机构；总分行管理不指定即为全行。",
     )  # (required for some roles: validate_branch)
 
     def validate_branch(self, field) -> None:
