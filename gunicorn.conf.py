@@ -20,6 +20,12 @@ from gunicorn.glogging import Logger
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 worker_class = "sync"
+# gunicorn's control socket (for gunicornc) is one path per user by default: a second instance
+# took it over, and stopping that one removed the first one's. Off unless given a path.
+if os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip():
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"].strip()
+else:
+    control_socket_disable = True
 timeout = 30  # a worker silent for longer is killed and replaced by the master
 graceful_timeout = 30
 keepalive = 5

@@ -60,6 +60,7 @@ def test_gunicorn_starts_preloads_the_models_and_serves(tmp_path):
         proc.wait(timeout=30)
     text = log.read_text()
     assert "Booting worker" in text and "Traceback" not in text
+    assert "Control socket" not in text  # (one per user by default: instances shared it)
     assert "text-analysis models loaded in the master" in text
     # every page template compiled before the fork, none left to a worker's first request
     compiled = re.search(r"templates compiled in the master: (\d+)", text)
