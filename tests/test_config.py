@@ -264,3 +264,15 @@ def test_a_setting_celery_or_the_cookies_would_misread_is_refused_in_one_line(en
 )
 def test_a_broker_address_celery_takes_is_accepted(url):
     assert from_environment({"REDIS_URL": url})["CELERY_BROKER_URL"] == url
+
+
+def test_a_database_that_does_not_answer_is_named_in_one_line(tmp_path):
+    """A wrong port in DATABASE_URL printed ~150 lines of two tracebacks from every command."""
+    env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/kesheng"}
+    run = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "current"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.startswith("Error: the database (DATABASE_URL) cannot be used: ")
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
