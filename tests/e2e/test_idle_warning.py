@@ -10,9 +10,7 @@ from tests.e2e.conftest import screenshot, sign_in
 pytestmark = pytest.mark.e2e
 
 
-def test_an_idle_page_warns_keeps_the_session_on_request_and_keeps_typed_text(
-    live_server, browser
-):
+def test_an_idle_page_warns_keeps_the_session_on_request_and_keeps_typed_text(live_server, browser):
     context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
     try:
         page = context.new_page()
