@@ -456,7 +456,15 @@ class _ChunkSender:
             )
             error = None
             try:
-                self.backend.send(channels.Outgoing(c.channel, contact[row.id], subject, body))
+                self.backend.send(
+                    channels.Outgoing(
+                        c.channel,
+                        contact[row.id],
+                        subject,
+                        body,
+                        key=f"kesheng-campaign-{c.id}-{row.id}",
+                    )
+                )
             except channels.DeliveryError as err:
                 error = str(err)[:500]
             invites.append(

@@ -52,6 +52,10 @@ class Outgoing:
     to: str
     subject: str
     body: str
+    # The same for every attempt at one message (a retry after a timeout the gateway had in
+    # fact accepted sent the customer the SMS twice): the gateway's JSON ``id`` and
+    # ``Idempotency-Key`` header, for it to send each message once.
+    key: str | None = None
 
 
 class Backend(Protocol):
@@ -113,6 +117,8 @@ class HttpGatewayBackend:
             "subject": message.subject,
             "text": message.body,
         }
+        if message.key:
+            payload["id"] = message.key
         request = urllib.request.Request(
             self.url,
             data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -121,6 +127,8 @@ class HttpGatewayBackend:
         )
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
+        if message.key:
+            request.add_header("Idempotency-Key", message.key)
         try:
             # B310: the gateway URL comes from configuration, never from a request.
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:  # noqa: S310  # nosec B310

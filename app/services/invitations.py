@@ -128,7 +128,10 @@ def deliver(
         if address is None:
             message.attempts = MAX_DELIVERY_ATTEMPTS
             raise channels.DeliveryError("客户缺少该渠道的联系方式")
-        backend.send(channels.Outgoing(invitation.channel, address[0], subject, body))
+        if message.id is None:
+            db.session.flush()  # (its id is the gateway's key: the same on every retry)
+        key = f"kesheng-survey-{message.id}"
+        backend.send(channels.Outgoing(invitation.channel, address[0], subject, body, key=key))
     except channels.DeliveryError as err:
         _record_failure(invitation, message, str(err), now)
     else:

@@ -150,7 +150,11 @@ def deliver(message_id: int, now: datetime | None = None) -> str | None:
         return None
     backend = _gateway(message.channel)
     outgoing = channels.Outgoing(
-        message.channel, message.recipient, message.subject or "", message.body
+        message.channel,
+        message.recipient,
+        message.subject or "",
+        message.body,
+        key=f"kesheng-notice-{message.id}",
     )
     # (only a read so far: no write lock is held while the gateway answers)
     error = None

@@ -55,6 +55,9 @@ def test_a_failing_gateway_loses_nothing_and_is_retried_then_given_up(gateway): 
     assert ack.status == "failed" and ack.attempts == notify.MAX_ATTEMPTS
     assert ack.next_attempt_at is None  # the last attempt: shown as failed, no more retries
     assert notify.deliver_due(at + timedelta(days=1)) == 0
+    tries = [c for c in gateway.calls if complaint.reference in c["text"]]
+    assert len(tries) == notify.MAX_ATTEMPTS
+    assert {(c["id"], c["_idempotency_key"]) for c in tries} == {(f"kesheng-notice-{ack.id}",) * 2}
     gateway.fail = False
 
 

@@ -234,6 +234,7 @@ class Gateway(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (http.server API)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body["_idempotency_key"] = self.headers.get("Idempotency-Key")
         Gateway.calls.append(body)
         self.send_response(503 if Gateway.fail else 200)
         self.end_headers()
@@ -279,6 +280,10 @@ def test_gateway_failures_are_retried_with_back_off_then_given_up(gateway):
     assert message.status == "dead" and message.attempts == invitations.MAX_DELIVERY_ATTEMPTS
     assert db.session.get(Invitation, issued.invitation.id).status == "failed"
     assert len(gateway.calls) == invitations.MAX_DELIVERY_ATTEMPTS
+    # every attempt at the one message carries one key, for the gateway to send it once (a
+    # retry after a timeout the gateway had in fact accepted sent the customer a second SMS)
+    assert {c["id"] for c in gateway.calls} == {f"kesheng-survey-{message.id}"}
+    assert {c["_idempotency_key"] for c in gateway.calls} == {f"kesheng-survey-{message.id}"}
     gateway.fail = False
 
 
