@@ -157,6 +157,9 @@ class Submitted:
     # an anonymous link taking one answer per browser (Campaign.once_per_device): the
     # thank-you page remembers it in a cookie
     once_per_device: bool = False
+    # a dissatisfied customer (the detractor rule: NPS 0-6 or CSAT 1-2): the thank-you page
+    # also says where to complain (the complaint form, the hotline)
+    dissatisfied: bool = False
 
 
 _INVITATION = Invitation.__table__
@@ -298,7 +301,9 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
                  "submitted_at": now, "answers": quick},
             )  # fmt: skip
             if added:
-                return Submitted(added[0].id, posted.thank_you or DEFAULT_THANKS)
+                unhappy = dissatisfied(posted.definition, quick)
+                thanks = posted.thank_you or DEFAULT_THANKS
+                return Submitted(added[0].id, thanks, dissatisfied=unhappy)
         target = _find_target(run, token)
         _check_usable(target, now)
         version = frozen_version(target.version_id, target.definition_hash)
@@ -320,10 +325,12 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
             "answers": result.cleaned,
         }
         thanks = version.thank_you or DEFAULT_THANKS
+        unhappy = dissatisfied(version.definition, result.cleaned)
         if target.answer_cap is not None:  # counted under the campaign's lock, below
-            return _Capped(values, Submitted(0, thanks, bool(target.once_per_device)))
+            once = bool(target.once_per_device)
+            return _Capped(values, Submitted(0, thanks, once, dissatisfied=unhappy))
         added = run(_ADD_INTAKE, values)
-        return Submitted(added[0].id, thanks, bool(target.once_per_device))
+        return Submitted(added[0].id, thanks, bool(target.once_per_device), dissatisfied=unhappy)
 
     try:
         accepted = db_direct.write(accept)
@@ -600,6 +607,13 @@ def store_response(
     if response.detractor and customer_id is not None and followup_on_detractor:
         db.session.add(FollowUp(**followup_values(values, response.id, now=now)))
     return response
+
+
+def dissatisfied(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:
+    """Whether these answers are a detractor's (NPS 0-6 or CSAT 1-2), the rule that flags the
+    stored response and schedules its call-back: decided when the answers are accepted, for the
+    thank-you page (the response itself is stored later, by ``expand_intake``)."""
+    return is_detractor(score_response(defn, cleaned))
 
 
 def _detractor_note(nps: int | None, csat: int | None) -> str:

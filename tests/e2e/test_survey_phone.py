@@ -27,7 +27,7 @@ def anonymous_link(page, base: str, survey: str = "网点服务满意度调查")
     page.fill("#window_end", (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
     page.click("button[type=submit].primary")
     page.wait_for_load_state("domcontentloaded")
-    link = page.locator("p.mono").inner_text().strip()
+    link = page.input_value("#public-link").strip()
     return base + urlparse(link).path
 
 

@@ -138,11 +138,19 @@
   }
 
   // After a refused submission: the summary at the top gets the focus (screen readers read it),
-  // and each of its links moves to its question's first answer.
+  // and each of its links moves to its question's first answer. Where the summary starts low on
+  // the page or off-screen (the call workbench: it heads the answers, below the call record), it
+  // is first scrolled to the top of the window, so that its whole list shows.
   function summary() {
     var box = document.getElementById("sv-errors");
     if (!box) { return; }
-    box.focus();
+    var at = box.getBoundingClientRect();
+    if (at.top < 0 || at.top > window.innerHeight / 2) {
+      box.scrollIntoView({ block: "start" });
+      box.focus({ preventScroll: true });
+    } else {
+      box.focus();
+    }
     box.addEventListener("click", function (event) {
       var link = event.target.closest("a[data-question]");
       if (!link) { return; }

@@ -108,10 +108,11 @@ class SubmissionFastPath:
                 submitted = responses.submit_link(token, form)
             except Exception:  # the view answers it (and logs what it must)
                 return None
-            page = survey.cached_thanks_page(submitted.thank_you)
+            unhappy = submitted.dissatisfied
+            page = survey.cached_thanks_page(submitted.thank_you, dissatisfied=unhappy)
         if page is None:  # (the first time in this process: rendered, then kept)
             with self.app.request_context(environ):
-                page = survey.thanks_page(submitted.thank_you)
+                page = survey.thanks_page(submitted.thank_you, dissatisfied=unhappy)
         extra = []
         if submitted.once_per_device:  # (no cookie came: this path takes none)
             extra.append(("Set-Cookie", survey.answered_cookie(token, "", secure=secure)))

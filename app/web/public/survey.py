@@ -172,33 +172,40 @@ def survey_link(token: str):
         return message_page("answered")
     except responses.AnswersInvalid as err:
         return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
-    page = make_response(thanks_page(response.thank_you))
+    page = make_response(thanks_page(response.thank_you, dissatisfied=response.dissatisfied))
     if response.once_per_device:
         cookie = request.cookies.get(ANSWERED_COOKIE, "")
         page.headers.add("Set-Cookie", answered_cookie(token, cookie, secure=request.is_secure))
     return page
 
 
-_thanks_pages: dict[str, str] = {}
+_thanks_pages: dict[tuple[str, bool], str] = {}
 
 
-def cached_thanks_page(text: str) -> str | None:
+def cached_thanks_page(text: str, *, dissatisfied: bool = False) -> str | None:
     """The customer's thank-you page with this text, when this process has rendered it."""
-    return _thanks_pages.get(text)
+    return _thanks_pages.get((text, dissatisfied))
 
 
-def thanks_page(text: str) -> str:
+def thanks_page(text: str, *, dissatisfied: bool = False) -> str:
     """The thank-you page. For a customer (not signed in, no flashed message) it is the same
     for every submission with this text, so each process renders it once per text; a
-    submission, the busiest request, then renders nothing."""
+    submission, the busiest request, then renders nothing. A ``dissatisfied`` customer (the
+    detractor rule) is also told, in one line, where to complain: the public complaint form and
+    the hotline (two pages per text)."""
     customer = "_user_id" not in session and "_flashes" not in session  # (flask-login's key)
-    page = _thanks_pages.get(text) if customer else None
+    key = (text, dissatisfied)
+    page = _thanks_pages.get(key) if customer else None
     if page is None:
         page = render_template(
-            "public/survey/message.html", kind="thanks", heading="提交成功，感谢您的参与", text=text
+            "public/survey/message.html",
+            kind="thanks",
+            heading="提交成功，感谢您的参与",
+            text=text,
+            dissatisfied=dissatisfied,
         )
         if customer:
             if len(_thanks_pages) >= 256:
                 _thanks_pages.clear()
-            _thanks_pages[text] = page
+            _thanks_pages[key] = page
     return page

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
-from app.models import Role, utcnow
+from app.models import Response, Role, utcnow
 from app.models.survey_response import OUTCOME_LABELS
 from app.services import customers, followups
 from app.services.errors import NotFound, ServiceError, ValidationFailed
@@ -17,6 +18,7 @@ from app.services.surveys import definition_of
 from app.web.access import roles_required
 from app.web.staff import bp
 from surveys import field_name, other_field_name
+from surveys.answers import MSG_REQUIRED
 
 STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 STATUS_TABS = [
@@ -56,6 +58,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
         defn=definition_of(task.version),
         raw=raw or {},
         errors=errors or {},
+        required_message=MSG_REQUIRED,  # (the list of refused questions says 未作答 instead)
         outcomes=OUTCOME_LABELS,
         field_name=field_name,
         other_field_name=other_field_name,
@@ -113,7 +116,7 @@ def followup_attempt(task_id: int):
 @roles_required(*STAFF)
 def followup_answers(task_id: int):
     try:
-        followups.submit_phone_answers(task_id, request.form, agent=current_user)
+        response = followups.submit_phone_answers(task_id, request.form, agent=current_user)
     except AnswersInvalid as err:
         return _detail(task_id, raw=err.raw, errors=err.fields, status=422)
     except NotFound:
@@ -122,4 +125,26 @@ def followup_answers(task_id: int):
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
     flash("回访答卷已保存，任务已完成", "success")
+    if response.detractor:
+        flash(_low_score_prompt(response), "warning")
     return redirect(url_for("staff.followups_queue"))
+
+
+def _low_score_prompt(response: Response) -> Markup:
+    """Back on the queue after a call whose answers are low (the detractor rule): a link
+    to the new response, where 转为投诉 is (when the customer's record is in the agent's scope,
+    as the response page offers it then)."""
+    scores = "、".join(
+        f"{label} {value} 分"
+        for label, value in (("满意度", response.csat), ("推荐度", response.nps))
+        if value is not None
+    )
+    href = url_for("staff.response_detail", response_id=response.id)
+    if response.customer is None:  # (the response page then offers no 转为投诉)
+        return Markup('客户本次评分较低（{}）：<a href="{}">查看回访答卷 #{}</a>。').format(
+            scores, href, response.id
+        )
+    return Markup(
+        "客户本次评分较低（{}）。如客户要求投诉，"
+        '请<a href="{}#to-complaint">打开回访答卷 #{} 转为投诉</a>。'
+    ).format(scores, href, response.id)
