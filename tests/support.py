@@ -254,3 +254,15 @@ class AuthActions:
         page = self.client.get("/", follow_redirects=True)  # (a signed-in user's start page)
         token = csrf_token(page.get_data(as_text=True))
         return self.client.post("/logout", data={"csrf_token": token})
+
+
+def post_case_action(client: FlaskClient, complaint, action: str, **fields):
+    """Post one of a complaint page's action forms as the page does: its CSRF token and the
+    case version the page shows, the fields under the action's prefix."""
+    from app.extensions import db
+
+    db.session.refresh(complaint)  # the version the page shows
+    page = client.get(f"/staff/complaints/{complaint.id}").get_data(as_text=True)
+    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": complaint.version}
+    data |= {f"{action}-{name}": value for name, value in fields.items()}
+    return client.post(f"/staff/complaints/{complaint.id}/{action}", data=data)

@@ -16,7 +16,7 @@ from app.models.complaint import ComplaintEvent
 from app.services import complaint_casework, complaint_handling, complaints
 from app.services.complaints import IntakeData
 from tests import factories
-from tests.support import csrf_token
+from tests.support import csrf_token, post_case_action
 
 TEXT = "柜台转账多收手续费五十元，柜员态度恶劣，要求退还并道歉。"
 DECISION = {
@@ -28,12 +28,7 @@ DECISION = {
 UNCODED = {"code_channel": "", "code_business": "", "code_cause": "", "major_reason": ""}
 
 
-def _post(client, c, action: str, **fields):
-    db.session.refresh(c)
-    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
-    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
-    data |= {f"{action}-{name}": value for name, value in fields.items()}
-    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+_post = post_case_action  # (the page's own way of posting an action)
 
 
 def _panel(page: str, name: str) -> str:

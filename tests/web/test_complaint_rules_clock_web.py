@@ -15,7 +15,7 @@ from app.models.complaint import Complaint
 from app.services import complaint_clock as clock
 from app.services import complaint_handling, complaints
 from tests import factories
-from tests.support import csrf_token
+from tests.support import post_case_action
 
 TEXT = "信用卡年费未经同意扣收，要求退还。"
 DECISION = complaint_handling.Decision(
@@ -31,12 +31,7 @@ def _today():
     return clock.local_date(utcnow())
 
 
-def _post(client, c, action: str, **fields):
-    db.session.refresh(c)  # the version the page shows
-    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
-    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
-    data |= {f"{action}-{name}": value for name, value in fields.items()}
-    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+_post = post_case_action  # (the page's own way of posting an action)
 
 
 def _panel(page: str, name: str) -> str:

@@ -21,7 +21,7 @@ from app.services import complaint_ledger as ledger
 from app.services import complaints
 from app.services.complaints import IntakeData
 from tests import factories
-from tests.support import csrf_token
+from tests.support import post_case_action
 
 TEXT = "信用卡年费被多收两百元，办卡时承诺首年免年费，要求退还并道歉。"
 FIRST = handling.Decision(
@@ -53,12 +53,7 @@ def _case(phone: str | None = "13812345678"):
     return c
 
 
-def _post(client, c, action: str, **fields):
-    db.session.refresh(c)
-    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
-    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
-    data |= {f"{action}-{name}": value for name, value in fields.items()}
-    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+_post = post_case_action  # (the page's own way of posting an action)
 
 
 def _panel(page: str, name: str) -> str:

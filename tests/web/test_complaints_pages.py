@@ -16,7 +16,7 @@ from app.models.outbox import OutboxMessage
 from app.services import complaint_clock, complaint_handling, complaints
 from app.services.complaints import IntakeData
 from tests import factories
-from tests.support import csrf_token
+from tests.support import csrf_token, post_case_action
 
 TEXT = "信用卡年费多收了三百元，客服一直推诿，要求退还并说明收费依据。"
 
@@ -229,12 +229,7 @@ def _written(db_session, c) -> tuple[int, int]:
     )
 
 
-def _post(client, c, action: str, **fields):
-    db.session.refresh(c)  # the version the page shows
-    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
-    data = {f"{action}-csrf_token": csrf_token(page), f"{action}-version": c.version}
-    data |= {f"{action}-{name}": value for name, value in fields.items()}
-    return client.post(f"/staff/complaints/{c.id}/{action}", data=data)
+_post = post_case_action  # (the page's own way of posting an action)
 
 
 def _pause(client, c, day):
