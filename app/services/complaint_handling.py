@@ -516,18 +516,24 @@ REVIEW_BY_SUPERIOR = (
 )
 
 
-def original_decider_id(complaint: Complaint) -> int | None:
-    """Who made the decision under review (the last 作出处理决定 in the history)."""
+def _last_move_to(complaint: Complaint, status: Status) -> ComplaintEvent | None:
+    """The history's latest entry of the case moving to ``status``."""
     return db.session.scalar(
-        select(ComplaintEvent.actor_id)
+        select(ComplaintEvent)
         .where(
             ComplaintEvent.complaint_id == complaint.id,
             ComplaintEvent.kind == "status",
-            ComplaintEvent.to_status == Status.DECIDED,
+            ComplaintEvent.to_status == status,
         )
         .order_by(ComplaintEvent.id.desc())
         .limit(1)
     )
+
+
+def original_decider_id(complaint: Complaint) -> int | None:
+    """Who made the decision under review (the last 作出处理决定 in the history)."""
+    entry = _last_move_to(complaint, Status.DECIDED)
+    return entry.actor_id if entry is not None else None
 
 
 def superior_names(complaint: Complaint) -> str:
@@ -736,16 +742,7 @@ def _default_notice(complaint: Complaint, purpose: str) -> str:
             parts.append(f"如有异议，您可{remedies}。")
         return "".join(parts)
     if purpose == "decline":
-        entry = db.session.scalar(
-            select(ComplaintEvent)
-            .where(
-                ComplaintEvent.complaint_id == complaint.id,
-                ComplaintEvent.kind == "status",
-                ComplaintEvent.to_status == Status.DECLINED,
-            )
-            .order_by(ComplaintEvent.id.desc())
-            .limit(1)
-        )
+        entry = _last_move_to(complaint, Status.DECLINED)
         if entry is not None:
             detail = entry.detail or {}
             ground = DECLINE_GROUNDS.get(detail.get("ground"))
