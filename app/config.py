@@ -68,9 +68,19 @@ class DefaultConfig:
     SURVEY_ASYNC_COMMIT = False
 
 
-def _flag(value: str) -> bool:
-    """An on/off environment variable: 1, true or yes (any case) is on."""
-    return value.lower() in ("1", "true", "yes")
+FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True,
+              "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """An on/off environment variable (1/true/yes/on or 0/false/no/off, any case); anything
+    else stops the app with its name (SURVEY_ASYNC_COMMIT=maybe was silently off)."""
+    value = env[name].strip().lower()
+    if value not in FLAG_WORDS:
+        raise ConfigError(
+            f"{name} must be on or off (1/true/yes/on, 0/false/no/off), not {env[name]!r}."
+        )
+    return FLAG_WORDS[value]
 
 
 def normalise_database_url(url: str) -> str:
@@ -156,7 +166,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     if env.get("MIN_SAMPLE_SIZE"):
         out["MIN_SAMPLE_SIZE"] = _number(env, "MIN_SAMPLE_SIZE", least=1)
     if env.get("SURVEY_ASYNC_COMMIT"):
-        out["SURVEY_ASYNC_COMMIT"] = _flag(env["SURVEY_ASYNC_COMMIT"])
+        out["SURVEY_ASYNC_COMMIT"] = _flag(env, "SURVEY_ASYNC_COMMIT")
     if env.get("RETENTION_DAYS"):
         out["RETENTION_DAYS"] = _number(env, "RETENTION_DAYS")
     if env.get("SESSION_IDLE_MINUTES"):
@@ -182,7 +192,7 @@ def _survey_channels(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("SURVEY_SMTP_PORT"):
         out["SURVEY_SMTP_PORT"] = _number(env, "SURVEY_SMTP_PORT")
     if env.get("SURVEY_SMTP_STARTTLS"):
-        out["SURVEY_SMTP_STARTTLS"] = _flag(env["SURVEY_SMTP_STARTTLS"])
+        out["SURVEY_SMTP_STARTTLS"] = _flag(env, "SURVEY_SMTP_STARTTLS")
     if env.get("SURVEY_SEND_TIMEOUT"):
         out["SURVEY_SEND_TIMEOUT"] = _number(env, "SURVEY_SEND_TIMEOUT", float, least=0.1)
     return out
@@ -234,7 +244,7 @@ def _imap(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("IMAP_PORT"):
         out["IMAP_PORT"] = _number(env, "IMAP_PORT")
     if env.get("IMAP_SSL"):
-        out["IMAP_SSL"] = _flag(env["IMAP_SSL"])
+        out["IMAP_SSL"] = _flag(env, "IMAP_SSL")
     return out
 
 

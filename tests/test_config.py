@@ -276,3 +276,11 @@ def test_a_database_that_does_not_answer_is_named_in_one_line(tmp_path):
     assert run.returncode == 1
     assert run.stderr.startswith("Error: the database (DATABASE_URL) cannot be used: ")
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["SURVEY_ASYNC_COMMIT", "SURVEY_SMTP_STARTTLS", "IMAP_SSL"])
+def test_an_on_off_setting_that_is_neither_is_refused(name):
+    with pytest.raises(ConfigError, match=f"^{name} must be on or off .* not 'maybe'"):
+        from_environment({name: "maybe"})
+    assert from_environment({name: "Off"})[name] is False
+    assert from_environment({name: "yes"})[name] is True
