@@ -12,6 +12,7 @@ master may have opened, so no socket is ever shared between processes.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import re
 
@@ -53,6 +54,15 @@ class TokenMaskingLogger(Logger):
 
 
 logger_class = TokenMaskingLogger
+
+# The application's own log lines (a broker unreachable, a database error on a page) as
+# gunicorn writes its own: time, process, level; they came bare, hard to match with the rest.
+logging.basicConfig(
+    format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+    datefmt="%Y-%m-%d %H:%M:%S %z",
+    level=logging.WARNING,
+)
+logging.getLogger("app").setLevel(logging.INFO)
 
 
 def _kesheng_app(server):
