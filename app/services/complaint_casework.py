@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Branch, Role, User, utcnow
 from app.models.complaint import (
     OPEN,
+    Channel,
     Complaint,
     ComplaintEvent,
     MajorReason,
@@ -37,6 +38,7 @@ from app.services.complaint_handling import (
     run_out_on,
 )
 from app.services.complaints import conflicted, record_event, refresh_due
+from app.services.customers import printable_text
 from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import transactional
@@ -158,6 +160,7 @@ def classify(
     named_branch_code: str | None = None,
     major_reason: str | None = None,
     reason: str | None = None,
+    regulator_ref: str | None = None,
     version: int | None = None,
 ) -> Complaint:
     """Set the JR/T 0169 codes, who the case names (回避) and the Art. 29 major flag.
@@ -184,9 +187,18 @@ def classify(
     change = _checked(
         problems, lambda: _naming_change(complaint, staff, branch_id, reason), NamingChange("", {})
     )
+    ref = _checked(problems, lambda: _regulator_ref_to_add(complaint, regulator_ref), None)
     _refuse(problems)
     complaint.code_channel, complaint.code_business, complaint.code_cause = codes
     complaint.named_staff_ids, complaint.named_branch_id = staff, branch_id
+    if ref is not None:
+        complaint.regulator_ref = ref
+        change = NamingChange(
+            change.text + f"；补录监管转办编号：{ref}",
+            {**change.detail, "regulator_ref": ref},
+            change.removed,
+            change.reason,
+        )
     _recuse_assignee(complaint, actor)
     newly_major = major_reason in set(MajorReason) and not complaint.is_major
     if major_reason in set(MajorReason):
@@ -220,6 +232,22 @@ def classify(
     if newly_major:
         escalate_row(complaint, "major", actor)
     return complaint
+
+
+def _regulator_ref_to_add(complaint: Complaint, typed: str | None) -> str | None:
+    """The regulator's number typed for a forwarded case registered without one (the API
+    takes such a case), or None when none is typed. It is set once: the number the regulator
+    counts the case by is not changed afterwards."""
+    ref = printable_text(typed) or None
+    if ref is None:
+        return None
+    if complaint.channel != Channel.REGULATOR:
+        raise ValidationFailed("只有监管转办投诉有监管转办编号", field="regulator_ref")
+    if complaint.regulator_ref:
+        raise ValidationFailed(
+            f"监管转办编号已登记为 {complaint.regulator_ref}，不能修改", field="regulator_ref"
+        )
+    return ref[:100]
 
 
 @dataclass(frozen=True)

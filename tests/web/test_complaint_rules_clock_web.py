@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.models.complaint import Complaint
+from app.models.complaint import Complaint, ComplaintEvent
 from app.services import complaint_clock as clock
 from app.services import complaint_handling, complaints
 from tests import factories
@@ -160,7 +160,12 @@ def test_unnaming_staff_asks_a_reason_and_the_history_names_who_was_removed(
     then assigned the case about them."""
     c = factories.accepted_complaint(1, "杭州分行柜员李坐席办理业务时态度恶劣，要求道歉。", "HZ")
     agent = _agent()
-    uncoded = {"code_channel": "", "code_business": "", "code_cause": "", "major_reason": ""}
+    uncoded = {
+        "code_channel": "",
+        "code_business": "",
+        "code_cause": "",
+        "major_reason": "",
+    }
     auth.login("manager")
     named = _post(client, c, "classify", named_staff=str(agent.id), named_branch="", **uncoded)
     assert named.status_code == 302  # naming needs no reason
@@ -212,3 +217,44 @@ def test_a_withdrawal_dated_before_the_decision_is_refused_on_the_form(client, a
     assert c.status == "decided" and c.closed_at is None
     done = _post(client, c, "withdraw", on=_today().isoformat(), reason="客户书面撤回信件收到")
     assert done.status_code == 302
+
+
+def test_a_forwarded_case_registered_without_the_regulator_s_number_gets_it_once(client, auth):
+    """The API takes channel "regulator" without a number (CONTRACT.md's fields); the case page
+    says it is missing and 分类与回避 records it once, in the history."""
+    _, secret = factories.api_token("complaints:write")
+    made = client.post(
+        "/api/v1/complaints",
+        json={
+            "channel": "regulator",
+            "content": "监管转办：客户反映信用卡年费被多收。",
+            "customer": {"name": "孙八"},
+            "branch_code": "HZ01",
+        },
+        headers={"Authorization": f"Bearer {secret}"},
+    ).get_json()
+    c = db.session.get(Complaint, made["id"])
+    auth.login("agent")
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "监管转办编号" in page and "未登记" in page and "补录" in page
+    uncoded = {
+        "code_channel": "",
+        "code_business": "",
+        "code_cause": "",
+        "major_reason": "",
+        "named_branch": "",
+    }
+    saved = _post(client, c, "classify", regulator_ref=" JR-2026-000777 ", **uncoded)
+    assert saved.status_code == 302
+    db.session.refresh(c)
+    assert c.regulator_ref == "JR-2026-000777"
+    history = db.session.scalars(
+        select(ComplaintEvent.text).where(ComplaintEvent.complaint_id == c.id)
+    ).all()
+    assert any("补录监管转办编号：JR-2026-000777" in t for t in history)
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert "未登记" not in page and 'name="classify-regulator_ref"' not in page
+    again = _post(client, c, "classify", regulator_ref="JR-OTHER", **uncoded)
+    assert again.status_code == 422 and "不能修改" in again.get_data(as_text=True)
+    db.session.refresh(c)
+    assert c.regulator_ref == "JR-2026-000777"

@@ -135,6 +135,7 @@ ACTIONS = {
             named_branch_code=f.named_branch.data or "",
             major_reason=f.major_reason.data or None,
             reason=f.reason.data,
+            regulator_ref=f.regulator_ref.data,
             version=v,
         ),
     ),

@@ -260,6 +260,12 @@ class ClassifyForm(VersionedForm):
     named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
     named_branch = SelectField("投诉涉及的机构（回避：该机构人员不能处理）", choices=[])
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
+    # a forwarded case registered without the regulator's number (the API allows it): set once
+    regulator_ref = StringField(
+        "监管转办编号（补录）",
+        validators=[Optional(), Length(max=100, message="不超过 100 个字符")],
+        description="监管转办投诉登记时未带编号的，按转办函补录；补录后不能修改，记入处理记录",
+    )
     # required by the service only when a name is taken off (it lifts a 回避)
     reason = TextAreaField(
         "移除涉及员工或机构的理由",
