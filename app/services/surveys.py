@@ -346,9 +346,13 @@ def create_survey_row(template: str, *, code: str | None = None, actor: User | N
     code = _check_code(code or template)
     text = _without_row_fields(_with_code(template_text(template), code))
     parse_draft(text, title=source.title, description=source.description)
+    title = source.title
+    if db.session.scalar(select(Survey.id).where(Survey.title == title).limit(1)) is not None:
+        # (a second survey from one template was listed under the same title as the first)
+        title = f"{title}（{code}）"[:200]
     survey = Survey(
         code=code,
-        title=source.title,
+        title=title,
         description=source.description,
         draft_text=text,
         template_code=template,

@@ -612,7 +612,8 @@ def test_campaign_skips_customers_with_an_open_complaint():
 
 def test_a_drafts_title_and_description_are_the_forms_alone():
     survey = surveys.create_from_template("credit-card", code="cc-title", actor=None)
-    assert survey.title == "信用卡服务满意度调查"
+    # (the demo bank has a survey of this template: a second one is told apart by its code)
+    assert survey.title == "信用卡服务满意度调查（cc-title）"
     text = surveys.editable_text(survey)
     assert text == survey.draft_text and text.startswith("code: cc-title\n")
     assert "\ntitle:" not in "\n" + text and "\ndescription:" not in "\n" + text
@@ -630,6 +631,16 @@ def test_a_drafts_title_and_description_are_the_forms_alone():
     version = surveys.publish(survey.id, actor=None)
     assert version.definition["title"] == "2027 信用卡调查"
     assert "description" not in version.definition
+
+
+def test_a_survey_from_a_template_already_used_is_told_apart_by_its_code(db_session):
+    """A second survey from the 网点服务 template was listed under the same title as the first."""
+    from app.models import Survey
+
+    titles = set(db_session.scalars(select(Survey.title)))
+    assert "网点服务满意度调查" in titles  # (the demo bank's)
+    again = surveys.create_from_template("branch-service", code="bs-2027", actor=None)
+    assert again.title == "网点服务满意度调查（bs-2027）"
 
 
 def test_a_draft_saved_with_its_own_title_shows_and_publishes_the_forms():
