@@ -117,3 +117,23 @@ def test_chart_mode_bar_is_chinese_and_cannot_share_to_the_cloud(live_server, pa
     title = chart.locator(".gtitle").bounding_box()
     assert title["x"] + title["width"] < bar["x"], (title, bar)  # side by side, no overlap
     screenshot(page, "dashboard-mode-bar")
+
+
+def test_heat_maps_keep_readable_cells_on_a_phone(live_server, browser):
+    """On a phone twelve months of cells were squeezed into 300 px and the toolbar covered the
+    titles: a heat map is drawn 600 px wide and scrolls inside its card, with no toolbar."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "hq")
+        page.goto(live_server + "/manager/dashboards/branches")
+        heat = page.locator("#chart-deadline-heat")
+        heat.locator(".main-svg").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page stays put
+        assert heat.bounding_box()["width"] >= 600
+        assert page.locator(".modebar-btn").count() == 0
+        screenshot(page, "dashboards-heat-phone")
+    finally:
+        context.close()

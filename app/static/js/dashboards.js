@@ -52,6 +52,11 @@
     var own = JSON.parse(JSON.stringify(config));
     own.toImageButtonOptions = own.toImageButtonOptions || {};
     own.toImageButtonOptions.filename = target.getAttribute("aria-label") || target.id;
+    // On a phone the toolbar drew over the chart's title, and zooming by toolbar is no use
+    // there: no toolbar (each chart's CSV link stays).
+    if (window.matchMedia && window.matchMedia("(max-width: 640px)").matches) {
+      own.displayModeBar = false;
+    }
     return own;
   }
 
