@@ -143,8 +143,17 @@ def staff_choices(complaint: Complaint) -> list[User]:
 
 
 def named_staff_choices(complaint: Complaint) -> list[User]:
-    """Staff a case may name (回避): any active handler of the bank, whichever branch."""
-    return _active_handlers()
+    """Staff a case may name (回避): any active handler of the bank, whichever branch, and
+    whoever it names already, a deactivated account too (else every later save of the form
+    read as taking that name off, which needs a reason and is audited as lifting a 回避)."""
+    people = _active_handlers()
+    have = {u.id for u in people}
+    missing = [i for i in complaint.named_staff_ids or [] if i not in have]
+    if missing:
+        people += db.session.scalars(
+            select(User).options(joinedload(User.branch)).where(User.id.in_(missing))
+        ).all()
+    return people
 
 
 @transactional

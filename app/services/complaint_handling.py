@@ -644,7 +644,7 @@ def record_notice(
         recipient = complaint.complainant_phone if method == "sms" else complaint.complainant_email
         if not recipient:
             raise ValidationFailed("投诉人没有该联系方式", field="method")
-        body = _notice_body(complaint, purpose, note)
+        body = _notice_body(complaint, purpose, note, short=method == "sms")
         msg = notify.send(
             method,
             recipient,
@@ -704,12 +704,13 @@ def decision_reached(complaint: Complaint, at: datetime) -> None:
     complaint.decision_notified_at = max(at, decided)
 
 
-def _notice_body(complaint: Complaint, purpose: str, note: str) -> str:
+def _notice_body(complaint: Complaint, purpose: str, note: str, *, short: bool = False) -> str:
     """The text of a notice sent by SMS or e-mail. A decision's (or a decline's) always
     carries what it tells (``_default_notice``): a note typed with it is added after it, never
     instead of it (a note alone once counted as proof the decision was told, Art. 19, 21); a
-    note that repeats that text is not added twice. Other notices: the note, else the default."""
-    told = _default_notice(complaint, purpose)
+    note that repeats that text is not added twice. Other notices: the note, else the default.
+    ``short`` (an SMS): the findings and the basis are cut at SMS_PART_CHARS each."""
+    told = _default_notice(complaint, purpose, short=short)
     if told == NOTICE_PURPOSES[purpose]:  # (nothing of its own to tell: the note says it)
         return note or told
     if not note or note in told:
@@ -719,20 +720,28 @@ def _notice_body(complaint: Complaint, purpose: str, note: str) -> str:
     return f"{told}补充说明：{note}"
 
 
-def _clause(text: str) -> str:
-    return text.strip().rstrip("。；;，,.!！")
+def _clause(text: str, limit: int | None = None) -> str:
+    text = text.strip().rstrip("。；;，,.!！")
+    return text if limit is None or len(text) <= limit else text[:limit] + "……"
 
 
-def _default_notice(complaint: Complaint, purpose: str) -> str:
+# An SMS of the decision carries the findings and the basis cut at this many characters each (a
+# decision's texts ran to 2,000 characters: a gateway may refuse or cut such a message); the
+# decision itself and the remedies whole. The e-mail and the letter carry everything.
+SMS_PART_CHARS = 150
+
+
+def _default_notice(complaint: Complaint, purpose: str, *, short: bool = False) -> str:
     """A notice's own text: a decision's states what was verified, the basis and reasons, the
     decision and the remedies (Art. 19); a decline's, its ground (Art. 18)."""
     if purpose in DECISION_PURPOSES and complaint.decision_text:
         label = "核查决定" if purpose == "review_decision" else "处理决定"
+        cut = SMS_PART_CHARS if short else None
         parts = [
-            f"核实情况：{_clause(complaint.decision_verified)}。"
+            f"核实情况：{_clause(complaint.decision_verified, cut)}。"
             if complaint.decision_verified
             else "",
-            f"处理依据和理由：{_clause(complaint.decision_basis)}。"
+            f"处理依据和理由：{_clause(complaint.decision_basis, cut)}。"
             if complaint.decision_basis
             else "",
             f"{label}：{_clause(complaint.decision_text)}。",

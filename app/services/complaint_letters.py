@@ -40,6 +40,7 @@ class DecisionLetter:
     decided_on: date
     printed_on: date
     review: bool
+    forwarded: bool  # forwarded by the regulator: not "through a channel" of the bank's
 
 
 @transactional
@@ -74,6 +75,7 @@ def decision_letter(complaint_id: int, *, actor: User) -> DecisionLetter:
         decided_on=clock.local_date(complaint.decided_at),
         printed_on=clock.local_date(utcnow()),
         review=review,
+        forwarded=complaint.channel == "regulator",
     )
 
 

@@ -65,3 +65,25 @@ def test_whom_the_case_names_cannot_print_it(client, auth):
     db.session.commit()
     auth.login("agent")
     assert _letter(client, c)[0] == 403
+
+
+def test_a_forwarded_case_s_letter_says_the_regulator_forwarded_it(client, auth):
+    from app.services import complaints
+    from app.services.complaints import IntakeData
+
+    c, _ = complaints.create_complaint(
+        IntakeData(
+            channel="regulator",
+            content="监管转办：客户反映年费被多收。",
+            name="王五",
+            phone="13812345678",
+            branch_code="HZ01",
+            regulator_ref="JR-2026-000888",
+        )
+    )
+    agent = _user("agent")
+    handling.accept(c.id, actor=agent)
+    handling.decide(c.id, actor=agent, decision=FIRST)
+    auth.login("agent")
+    status, letter = _letter(client, c)
+    assert status == 200 and "经其转办我行" in letter and "通过监管转办" not in letter

@@ -258,3 +258,34 @@ def test_a_forwarded_case_registered_without_the_regulator_s_number_gets_it_once
     assert again.status_code == 422 and "不能修改" in again.get_data(as_text=True)
     db.session.refresh(c)
     assert c.regulator_ref == "JR-2026-000777"
+
+
+def test_a_named_staff_member_whose_account_was_closed_stays_named(client, auth, db_session):
+    """A deactivated account dropped out of the 涉及员工 chooser: every later save of 分类与回避
+    read as taking the name off (a reason demanded, a false 撤销回避 in the history)."""
+    c = factories.accepted_complaint(1, "柜员李坐席态度恶劣，要求道歉。", "HZ")
+    agent = _agent()
+    fields = {
+        "code_channel": "",
+        "code_business": "",
+        "code_cause": "",
+        "major_reason": "",
+        "named_branch": "",
+    }
+    auth.login("manager")
+    assert _post(client, c, "classify", named_staff=str(agent.id), **fields).status_code == 302
+    agent.active = False
+    db_session.commit()
+    page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
+    assert f"{agent.display_name}（客服坐席，已停用）" in page
+    fields["major_reason"] = "regulator"
+    saved = _post(client, c, "classify", named_staff=str(agent.id), **fields)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:300]
+    db_session.refresh(c)
+    assert c.named_staff_ids == [agent.id] and c.major_reason == "regulator"
+    history = db_session.scalars(
+        select(ComplaintEvent.text).where(ComplaintEvent.complaint_id == c.id)
+    ).all()
+    assert not any("移除" in t for t in history)
+    agent.active = True
+    db_session.commit()

@@ -148,6 +148,27 @@ def test_a_decision_sms_with_a_typed_note_still_carries_the_decision(client, aut
     )
 
 
+def test_a_long_decision_s_sms_cuts_the_findings_and_basis_but_never_the_decision(app):
+    """A decision SMS of 2,356 characters counted as proof; a gateway may refuse or cut it."""
+    c = _case()
+    agent = _user("agent")
+    handling.accept(c.id, actor=agent)
+    long = handling.Decision("核对流水" * 200, "依据合约" * 200, "退还年费200元并致歉", ("review",))
+    handling.decide(c.id, actor=agent, decision=long)
+    handling.record_notice(c.id, actor=agent, method="sms", purpose="decision", outcome=None)
+    bodies = {
+        m.channel: m.body
+        for m in db.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.related_id == c.id, OutboxMessage.purpose == "decision"
+            )
+        )
+    }
+    assert len(bodies["sms"]) < 500 and bodies["sms"].count("……") == 2
+    assert "处理决定：退还年费200元并致歉。如有异议，您可向上级机构申请核查。" in bodies["sms"]
+    assert set(bodies) == {"sms"}  # (the e-mail and the letter carry the texts whole)
+
+
 # DEV-7 ---------------------------------------------------------------------------------------
 
 

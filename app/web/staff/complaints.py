@@ -198,7 +198,12 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
 
 
 def _people(users) -> list:
-    return [forms.SelectChoice(str(u.id), f"{u.display_name}（{u.role_label}）") for u in users]
+    return [
+        forms.SelectChoice(
+            str(u.id), f"{u.display_name}（{u.role_label}{'' if u.active else '，已停用'}）"
+        )
+        for u in users
+    ]
 
 
 def _blank(name: str, complaint: Complaint):
