@@ -178,7 +178,8 @@ def test_e_mails_are_plain_text_and_headers_cannot_be_forged(client):
             )
         )
     finally:
-        config.pop("SURVEY_CHANNEL_BACKENDS")
+        for key in ("SURVEY_CHANNEL_BACKENDS", "SURVEY_SMTP_HOST", "SURVEY_SMTP_PORT"):
+            config.pop(key, None)
         controller.stop()
     assert len(received) == 1 and received[0].rcpt_tos == ["kehu@example.cn"]
     mail = email.message_from_bytes(received[0].content, policy=email.policy.default)

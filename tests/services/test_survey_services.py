@@ -216,7 +216,8 @@ def test_email_goes_through_a_real_smtp_server():
         current_app.config["SURVEY_SMTP_PORT"] = port
         issued = invite(channel="email", ext="SM1", email="kehu@example.cn")
     finally:
-        current_app.config.pop("SURVEY_CHANNEL_BACKENDS")
+        for key in ("SURVEY_CHANNEL_BACKENDS", "SURVEY_SMTP_HOST", "SURVEY_SMTP_PORT"):
+            current_app.config.pop(key, None)
         controller.stop()
     assert len(received) == 1 and received[0].rcpt_tos == ["kehu@example.cn"]
     mail = email.message_from_bytes(received[0].content, policy=email.policy.default)

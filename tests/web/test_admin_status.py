@@ -288,6 +288,7 @@ def test_in_production_a_channel_left_to_the_outbox_is_an_error_naming_it_and_th
         app.config, "SURVEY_GATEWAY_URL", "https://u:s3cret@sms.bank.example:8443/send?key=k"
     )
     monkeypatch.setitem(app.config, "SURVEY_SMTP_HOST", "smtp.bank.example")
+    monkeypatch.setitem(app.config, "SURVEY_SMTP_PORT", 25)  # (other tests leave theirs)
     auth.login("admin")
     html = _page(client)
     assert _verdict(html, "status-channels") == "异常"
