@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from app.services.complaints import conflicted, record_event, refresh_due
 from app.services.customers import printable_text
 from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.imports import PHONE_RE, mobile_number
 from app.services.tx import transactional
 
 T = TypeVar("T")
@@ -560,17 +560,13 @@ FAILED_CALLS = ("no_answer", "unreachable")
 MIN_FAILED_CALLS = 3
 CALL_SPACING = timedelta(hours=1)
 WRITTEN_ROUTES = {"sms": ("短信", "手机号码"), "email": ("电子邮件", "电子邮箱")}
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def written_routes(complaint: Complaint) -> list[str]:
     """The written routes on file for telling the customer the decision: ``sms`` to a mobile
     number (a landline takes no SMS), ``email``."""
-    digits = re.sub(r"\D", "", complaint.complainant_phone or "")
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix) :]
-    routes = ["sms"] if _MOBILE.fullmatch(digits) else []
+    phone = mobile_number(complaint.complainant_phone or "")
+    routes = ["sms"] if PHONE_RE.match(phone) else []
     if (complaint.complainant_email or "").strip():
         routes.append("email")
     return routes

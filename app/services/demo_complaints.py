@@ -20,7 +20,6 @@ from app.models import (
     Product,
     Response,
     Survey,
-    TriggerFiring,
     TriggerRule,
     User,
     utcnow,
@@ -37,6 +36,7 @@ from app.services.complaints import (
     record_event,
     refresh_due,
 )
+from app.services.demo_surveys import rule_firing
 from app.services.workbench import ALERT_LOOKBACK_DAYS
 from nlp.redact import mask_email, mask_phone
 
@@ -752,16 +752,9 @@ def link_resolution_answers() -> int:
         _readdress(invitation, customer)
         if rule is not None:  # (made by the rule, as closing a case makes them: on its record)
             invitation.source = "trigger"
-            db.session.add(
-                TriggerFiring(
-                    rule_id=rule.id,
-                    customer_id=case.customer_id,
-                    occurred_at=case.closed_at,
-                    outcome="survey",
-                    invitation_id=invitation.id,
-                    created_at=case.closed_at,
-                )
-            )
+            rule_firing(
+                rule, case.customer_id, case.closed_at, "survey"
+            ).invitation_id = invitation.id
         linked += 1
     db.session.flush()
     return linked

@@ -541,7 +541,7 @@ def _trigger_history(now: datetime, rng: random.Random) -> None:
                 continue
             invitation.source = "trigger"
             taken.add((invitation.customer_id, occurred))
-            firing = _firing(rule, invitation.customer_id, occurred, "survey")
+            firing = rule_firing(rule, invitation.customer_id, occurred, "survey")
             firing.invitation_id = invitation.id
             # the customer's next event within the cap's window (a second loan, another
             # account) asked for nothing
@@ -549,11 +549,11 @@ def _trigger_history(now: datetime, rng: random.Random) -> None:
             key = (invitation.customer_id, later)
             if rng.random() < CAPPED_SHARE and later < now and key not in taken:
                 taken.add(key)
-                _firing(rule, invitation.customer_id, later, "frequency_cap")
+                rule_firing(rule, invitation.customer_id, later, "frequency_cap")
     db.session.flush()
 
 
-def _firing(rule: TriggerRule, customer_id: int, at: datetime, outcome: str) -> TriggerFiring:
+def rule_firing(rule: TriggerRule, customer_id: int, at: datetime, outcome: str) -> TriggerFiring:
     """An event the rule took at ``at`` (the events API records it as it arrives)."""
     firing = TriggerFiring(
         rule_id=rule.id, customer_id=customer_id, occurred_at=at, outcome=outcome, created_at=at

@@ -277,8 +277,10 @@ def apply_rules(
         )
     scheduled: list[dict[str, Any]] = []
     now = utcnow()
-    branch = db.session.get(Branch, branch_id) if branch_id is not None else None
-    product = db.session.get(Product, product_id) if product_id is not None else None
+    scoped = any(r.branch_id or r.product_id or r.product_category for r in rules)
+    # (read only when a rule is limited to a unit or a product: most events need neither)
+    branch = db.session.get(Branch, branch_id) if scoped and branch_id is not None else None
+    product = db.session.get(Product, product_id) if scoped and product_id is not None else None
     for rule in rules:
         version = rule.survey.latest_version
         if version is None or not rule.survey.serving:
