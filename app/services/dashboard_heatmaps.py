@@ -36,10 +36,20 @@ GRAIN_WORDS = {"week": "周", "month": "月", "quarter": "季度"}
 COMPACT_AFTER = 8  # more periods than this: narrow cells, a grey one says "n=3" alone (see note)
 
 
-def _too_small(value: object, n: int, compact: bool) -> tuple[str, str]:
-    """A cell whose sample is too small: its text on the grey layer, and its table cell (the
-    value kept, marked)."""
-    return (f"n={n}" if compact else f"样本不足<br>n={n}"), f"{value}（样本不足，n={n}）"
+# The tables' last column: the periods of the row whose cell is under the minimum sample. The
+# cells keep their bare figures, so that an exported sheet computes with them (a cell reading
+# "62.5（样本不足，n=3）" was text to a spreadsheet).
+THIN_COLUMN = "样本不足的期间（仅供参考）"
+
+
+def _too_small(n: int, compact: bool) -> str:
+    """A cell whose sample is too small: its text on the grey layer."""
+    return f"n={n}" if compact else f"样本不足<br>n={n}"
+
+
+def _thin(periods: list[str]) -> str:
+    """The table's last cell of a row: its periods under the minimum sample, with their n."""
+    return "；".join(periods)
 
 
 def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers: dict) -> None:
@@ -54,16 +64,17 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     on_time, on_time_text, on_time_small, on_time_rows = [], [], [], []
     rate, rate_text, rate_rows = [], [], []
     for key, name in zip(keys, names, strict=True):
-        line, text, small, row, rline, rtext, rrow = [], [], [], [], [], [], []
+        line, text, small, row, thin, rline, rtext, rrow = [], [], [], [], [], [], [], []
         n_customers = customers.get(key, 0)
         for p, label in zip(periods, labels, strict=True):
             c = comp.get((key, p), dc.Counts())
             share = r(c.in_time_share, 1, 100) if c.due else None
             few = 0 < c.due < MIN_DEADLINE_CASES
-            grey, marked = _too_small(share, c.due, compact) if few else (None, share)
             line.append(None if few else share)
-            small.append(grey)
-            row.append(marked)
+            small.append(_too_small(c.due, compact) if few else None)
+            row.append(share)
+            if few:
+                thin.append(f"{label}（n={c.due}）")
             text.append(
                 f"{name} · {label}<br>时限内处理 {share}%"
                 + ("（样本不足，仅供参考）" if few else "")
@@ -90,7 +101,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
         on_time.append(line)
         on_time_text.append(text)
         on_time_small.append(small)
-        on_time_rows.append(row)
+        on_time_rows.append([*row, _thin(thin)])
         rate.append(rline)
         rate_rows.append(rrow)
         rate_text.append(rtext)
@@ -100,7 +111,9 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
     per = "每月" if f.grain != "week" else "每周"
     _complaint_heatmap(
         page,
-        Table("branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels]),
+        Table(
+            "branch_deadline_heat", "机构×期间法定时限内处理占比", ["机构", *labels, THIN_COLUMN]
+        ),
         Chart(
             "chart-deadline-heat",
             "机构×期间法定时限内处理占比",
@@ -162,12 +175,13 @@ def _complaint_heatmap(
 ) -> None:
     """A complaint heat map (its columns those of ``table``) and its table, on the page;
     ``small``: the grey cells' texts (sample too small), ``rows``: the table's cells when they
-    differ from ``z`` (grey cells keep their value in the table, marked)."""
+    differ from ``z`` (grey cells keep their value in the table; a last column may name them)."""
     for name, line in zip(names, rows or z, strict=True):
         table.add([name, *line])
     page.table(table)
     chart.kind, chart.drill = "heatmap", "complaints"
-    chart.x, chart.y, chart.z, chart.hover = table.columns[1:], names, z, hover
+    chart.x = [c for c in table.columns[1:] if c != THIN_COLUMN]
+    chart.y, chart.z, chart.hover = names, z, hover
     chart.small = small or []
     chart.text = text or []
     page.charts.append(chart)
@@ -198,11 +212,11 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
     at, periods, cells = satisfaction_grain(f)
     labels = [metrics.period_label(p, at.grain, at) for p in periods]
     word = GRAIN_WORDS[at.grain]
-    t = page.table(Table("branch_heat", f"机构×{word}满意度指数", ["机构", *labels]))
+    t = page.table(Table("branch_heat", f"机构×{word}满意度指数", ["机构", *labels, THIN_COLUMN]))
     compact = len(periods) > COMPACT_AFTER
     z, small, text, hover = [], [], [], []
     for key, name in zip(keys, names, strict=True):
-        zl, sl, tl, hl, row = [], [], [], [], []
+        zl, sl, tl, hl, row, thin = [], [], [], [], [], []
         for p, label in zip(periods, labels, strict=True):
             sums = cells.get((key, p))
             index = sums.report(minimum).index if sums is not None else None
@@ -216,12 +230,12 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
                 hl.append(where + "无答卷")
                 row.append(None)
             elif index.too_small:
-                grey, marked = _too_small(value, n, compact)
                 zl.append(None)
-                sl.append(grey)
+                sl.append(_too_small(n, compact))
                 tl.append("")
                 hl.append(where + f"满意度指数 {value}（样本不足，仅供参考）<br>答卷 {n} 份")
-                row.append(marked)
+                row.append(value)
+                thin.append(f"{label}（n={n}）")
             else:
                 zl.append(value)
                 sl.append(None)
@@ -232,7 +246,7 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
         small.append(sl)
         text.append(tl)
         hover.append(hl)
-        t.add([name, *row])
+        t.add([name, *row, _thin(thin)])
     low, high = INDEX_COLORS
     note = (
         f"每格为指数与答卷数 n；灰色格少于 {minimum} 份，样本不足，不着色、不参与比较。"

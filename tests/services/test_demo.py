@@ -601,10 +601,11 @@ def test_demo_complaints_span_the_year_the_answers_do(db_session):
     f = dashboard_filters.parse({})  # head office: 杭州、南京、苏州分行 by month
     page = dashboard_pages_more.branches(f)
     for table in ("branch_deadline_heat", "branch_complaint_rate_heat"):
+        months = [c for c in page.tables[table].columns[1:] if "样本不足" not in c]
         rows = page.tables[table].rows
         assert len(rows) >= 3
         for row in rows:
-            cells = row[1:-1]  # the whole months (the current one has only begun)
+            cells = row[1 : len(months)]  # the whole months (the current one has only begun)
             assert all(v is not None and v > 0 for v in cells), (table, row)
 
 

@@ -484,7 +484,10 @@ def test_thin_months_are_drawn_by_quarter_and_every_cell_shows_its_n(client, aut
     assert grey["z"][west][0] is None
     table = {r["机构"]: r for r in _csv(client.get(
         f"/manager/dashboards/branches/export/branch_heat.csv?{query}"))}  # fmt: skip
-    assert table["滨江支行"]["2026年第1季度"].endswith("（样本不足，n=3）")
+    # the cell keeps the bare figure (a spreadsheet computes with it); the last column names it
+    assert float(table["滨江支行"]["2026年第1季度"]) > 0
+    assert table["滨江支行"]["样本不足的期间（仅供参考）"] == "2026年第1季度（n=3）"
+    assert table["西湖支行"]["样本不足的期间（仅供参考）"] == ""
     assert "已按季度汇总" in html
     monthly = _figure(
         client.get("/manager/dashboards/branches?from=2026-01-01&to=2026-01-31").get_data(
@@ -573,8 +576,10 @@ def test_on_time_heat_map_greys_cells_with_too_few_cases(client, auth):
     export = "/manager/dashboards/branches/export/branch_deadline_heat.csv"
     table = {r["机构"]: r for r in _csv(client.get(f"{export}?{query}"))}
     period = grey["x"][column]
-    assert table["滨江支行"][period] == "0.0（样本不足，n=2）"
+    assert float(table["滨江支行"][period]) == 0.0
+    assert table["滨江支行"]["样本不足的期间（仅供参考）"] == f"{period}（n=2）"
     assert float(table["西湖支行"][period]) == 0.0
+    assert table["西湖支行"]["样本不足的期间（仅供参考）"] == ""
 
 
 def test_a_long_survey_title_cut_in_the_filter_box_is_shown_whole(client, auth):
