@@ -305,5 +305,10 @@ def finalise(config: dict[str, Any]) -> None:
                 "task": "complaints.deliver_due_notices",
                 "schedule": 60.0,
             },
+            # topics found again in the week's texts (names staff gave carry over)
+            "dashboards-discover-topics": {
+                "task": "kesheng.discover_topics",
+                "schedule": 7 * 86400.0,
+            },
         },
     }

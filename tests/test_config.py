@@ -161,6 +161,7 @@ def test_periodic_jobs_are_scheduled():
         "surveys.dispatch_due",
         "improvements.remind",
         "kesheng.retention_run",
+        "kesheng.discover_topics",
     }
     assert expected <= tasks
 

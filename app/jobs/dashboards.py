@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from app.services import rollups
+from app.services import dashboard_voice, rollups
 
 
 @shared_task(
@@ -32,3 +32,15 @@ def refresh_recent_rollups() -> int:
 def rebuild_rollups() -> dict[str, int]:
     """Rebuild every rollup from the raw rows (e.g. nightly, or after a bulk import)."""
     return rollups.rebuild()
+
+
+@shared_task(name="kesheng.discover_topics")
+def discover_topics() -> int:
+    """Weekly: discover the topics of recent texts again (staff names carry over to the same
+    topics found again, ``topic_labels.carry_over``) and recount the voice rollup; returns the
+    number of topics (0 with too few texts, when the current model stays)."""
+    record = dashboard_voice.discover_topics()
+    if record is None:
+        return 0
+    rollups.rebuild(["voice"])
+    return len(record.model.get("topics", []))

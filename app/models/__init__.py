@@ -42,6 +42,7 @@ from app.models.rollup import (
     FollowUpRollup,
     QuestionRollup,
     SatisfactionRollup,
+    TopicLabel,
     TopicModelRecord,
     VoiceRollup,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "FollowUpRollup",
     "QuestionRollup",
     "SatisfactionRollup",
+    "TopicLabel",
     "TopicModelRecord",
     "VoiceRollup",
     "ActionAttachment",

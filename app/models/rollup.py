@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import db, utcnow
@@ -209,3 +209,21 @@ class TopicModelRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     texts: Mapped[int]
     model: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TopicLabel(db.Model):
+    """A name staff gave a discovered topic, or that it is hidden from the dashboards (a topic
+    of greetings or of the survey's own wording is noise to a manager). Kept per topic model:
+    when topics are discovered again, a label moves to the new topic whose top terms overlap
+    its ``terms`` most (``app.services.topic_labels.carry_over``)."""
+
+    __tablename__ = "dashboard_topic_label"
+    __table_args__ = (UniqueConstraint("model_id", "topic_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("dashboard_topic_model.id"), index=True)
+    topic_id: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(20))
+    hidden: Mapped[bool] = mapped_column(default=False)
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)  # the topic's, when labelled
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

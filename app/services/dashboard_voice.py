@@ -29,10 +29,11 @@ from app.models import (
     TopicModelRecord,
     VoiceRollup,
 )
-from app.services import metrics
+from app.services import metrics, topic_labels
 from app.services.dashboard_filters import Filters, memo
 from app.services.rollup_rows import voice_keys
 from app.services.rollups import day_start, local_day
+from app.services.topic_labels import latest_model
 from app.services.tx import transactional
 from nlp import topics as nlp_topics
 from nlp.keywords import is_filler
@@ -195,7 +196,8 @@ def sentiment_trend(f: Filters) -> list[tuple[date, dict[str, int]]]:
 
 def top_terms(f: Filters, kind: str, limit: int = 20) -> list[dict[str, Any]]:
     """The most frequent keywords or topics, with the previous period's count and trend."""
-    now = {k: (t, n) for (k,), t, n in _rows(f, kind, "key")}
+    hidden = hidden_topics() if kind == "topic" else set()
+    now = {k: (t, n) for (k,), t, n in _rows(f, kind, "key") if k not in hidden}
     before = {k: t for (k,), t, _ in _rows(f.previous(), kind, "key")}
     names = topic_names() if kind == "topic" else {}
     out = []
@@ -225,7 +227,8 @@ def rising(f: Filters) -> list[dict[str, Any]]:
     """Topics (and keywords) rising fastest against the previous period (nlp.topics.rising)."""
     out = []
     for kind in ("topic", "keyword"):
-        now = {k: t for (k,), t, _ in _rows(f, kind, "key")}
+        hidden = hidden_topics() if kind == "topic" else set()
+        now = {k: t for (k,), t, _ in _rows(f, kind, "key") if k not in hidden}
         before = {k: t for (k,), t, _ in _rows(f.previous(), kind, "key")}
         names = topic_names() if kind == "topic" else {}
         for item in nlp_topics.rising(now, before, min_count=5, min_ratio=1.5, alpha=0.05)[:8]:
@@ -244,19 +247,23 @@ def rising(f: Filters) -> list[dict[str, Any]]:
     return out
 
 
-def latest_model() -> TopicModelRecord | None:
-    return db.session.scalar(select(TopicModelRecord).order_by(TopicModelRecord.id.desc()))
-
-
 def topic_names() -> dict[str, str]:
-    return memo(("topic_names",), _topic_names)
+    """Each topic's name on the dashboards: the one staff gave it, else its top terms."""
+    return memo(("topic_names",), _topic_names)[0]
 
 
-def _topic_names() -> dict[str, str]:
+def hidden_topics() -> set[str]:
+    """The topics staff hid from the dashboards (``topic_labels``)."""
+    return memo(("topic_names",), _topic_names)[1]
+
+
+def _topic_names() -> tuple[dict[str, str], set[str]]:
     record = latest_model()
     if record is None:
-        return {}
-    return {str(t["id"]): _topic_label(t) for t in record.model.get("topics", [])}
+        return {}, set()
+    given, hidden = topic_labels.names_and_hidden(record)
+    names = {str(t["id"]): _topic_label(t) for t in record.model.get("topics", [])}
+    return names | given, hidden
 
 
 def _topic_label(topic: dict[str, Any]) -> str:
@@ -314,8 +321,12 @@ def discover_topics(sample: int = TOPIC_SAMPLE) -> TopicModelRecord | None:
         model = nlp_topics.discover(texts)
     except ValueError:
         return None
+    previous = latest_model()
     record = TopicModelRecord(texts=len(texts), model=model.to_dict())
     db.session.add(record)
+    db.session.flush()
+    if previous is not None:
+        topic_labels.carry_over(previous, record)
     db.session.info["rollups_enabled"] = False  # the caller rebuilds the voice rollup once
     try:
         ids = select(TextAnalysis.id, TextAnalysis.redacted_text).where(

@@ -81,6 +81,8 @@ WEB_ACCESS: dict[str, object] = {
     "manager.dashboard_drill": MANAGERS,
     "manager.regulator_report_page": MANAGERS,
     "manager.annual_disclosure_page": MANAGERS,
+    "manager.topic_names_page": MANAGERS,
+    "manager.topic_names_save": HQ,
     "manager.improvements_board": MANAGERS,
     "manager.improvements_overview": MANAGERS,
     "manager.improvement_detail": MANAGERS,

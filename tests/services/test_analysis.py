@@ -221,6 +221,18 @@ def test_texts_get_the_discovered_topic_when_analysed_and_keep_it(db_session):
     db_session.expire_all()
     assert row(db_session, 100).topic_id == assigned
 
+    # a name staff gave the topic stays with it when topics are discovered again
+    from app.models import User
+    from app.services import topic_labels
+
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    topic_labels.save(record, {assigned: ("手机银行闪退", False)}, hq)
+    again = dashboard_voice.discover_topics(sample=200)
+    db_session.expire_all()
+    now = row(db_session, 100).topic_id
+    assert again.id != record.id and topic_labels.labels(again)[now].name == "手机银行闪退"
+    assert dashboard_voice.topic_names()[str(now)] == "手机银行闪退"
+
 
 def test_one_text_the_model_chokes_on_does_not_stop_the_catch_up(db_session, monkeypatch):
     for n, text in ((30, "柜员很耐心"), (31, "BOOM 这条让模型出错"), (32, "转账很快")):

@@ -3,7 +3,7 @@ the annual complaint disclosure."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
@@ -11,9 +11,11 @@ from app.services import (
     annual_disclosure,
     dashboard_filters,
     dashboard_pages,
+    dashboard_voice,
     exports,
     regulator_report,
     rollups_tracking,  # noqa: F401  (registers the rollup refresh listener)
+    topic_labels,
 )
 from app.services import dashboard_drill as drill
 from app.services.dashboard_pages_more import PAGES
@@ -76,6 +78,7 @@ def dashboards(name: str):
         drill_up=dashboard_filters.drill_up(filters) if name == "branches" else None,
         # (问卷结果's quoted answers open their responses only for those who may open them)
         open_response=may_open_responses(current_user),
+        hidden_topics=len(dashboard_voice.hidden_topics()) if name == "voice" else 0,
         error=error,
     ), (422 if error else 200)
 
@@ -233,3 +236,46 @@ def annual_disclosure_page():
         download=url_for("manager.annual_disclosure_page", year=year, download=1),
         tabs=TABS,
     )
+
+
+@bp.get("/dashboards/topics")
+@roles_required(*MANAGERS)
+def topic_names_page():
+    """话题命名: the current topics with their terms, size and quotes; head office names or
+    hides them (a branch manager reads the page: topics are the bank's, not a branch's)."""
+    return _topic_names(None, 200)
+
+
+@bp.post("/dashboards/topics")
+@roles_required(Role.HQ_MANAGER)
+def topic_names_save():
+    record = topic_labels.latest_model()
+    if record is None or request.form.get("model") != str(record.id):
+        return _topic_names("话题已重新发现，页面上的话题已不是当前话题，请重新填写。", 409)
+    changes = {}
+    for key in request.form:
+        if key.startswith("name-") and key[5:].isdigit():
+            tid = int(key[5:])
+            changes[tid] = (request.form[key], request.form.get(f"hidden-{tid}") == "1")
+    try:
+        n = topic_labels.save(record, changes, current_user)
+    except ValidationFailed as err:
+        return _topic_names(err.message, 422)
+    flash(f"已保存 {n} 个话题的名称或显示设置" if n else "没有修改", "success")
+    return redirect(url_for("manager.topic_names_page"))
+
+
+def _topic_names(error: str | None, status: int):
+    record = topic_labels.latest_model()
+    return render_template(
+        "manager/dashboards/topics.html",
+        record=record,
+        rows=topic_labels.topics(record) if record is not None else [],
+        form=request.form if error else None,
+        may_edit=current_user.role == Role.HQ_MANAGER,
+        error=error,
+        name_max=topic_labels.NAME_MAX,
+        tabs=TABS,
+        name="voice",
+        filters=None,
+    ), status
