@@ -181,3 +181,44 @@ def compose(channel: str, *, title: str, url: str, days: int, reminder: bool) ->
         f"{sms_signature()}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。回复TD退订"
     )
     return title, body
+
+
+# A Chinese text message (UCS-2) holds 70 characters; a longer one is sent in parts of 67 that
+# the phone joins, and the operator bills each part.
+SMS_SINGLE, SMS_PART = 70, 67
+
+
+def sms_parts(text: str) -> int:
+    return 1 if len(text) <= SMS_SINGLE else -(-len(text) // SMS_PART)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message as a customer will receive it (with a sample link of the real one's length)."""
+
+    kind: str  # 邀请 or 提醒
+    when: str
+    subject: str
+    body: str
+    chars: int
+    parts: int | None  # billed text messages (SMS only)
+    link_chars: int
+    title_chars: int
+
+
+def preview(
+    channel: str, *, title: str, url: str, days: int, reminder_days: int | None
+) -> list[Preview]:
+    """The invitation and, when the campaign reminds, the reminder, composed exactly as sent
+    (``compose``); ``url`` a sample link (each customer's own differs only in its token)."""
+    plans = [("邀请", "开始发送时", days, False)]
+    if reminder_days:
+        plans.append(
+            ("提醒", f"发出后第 {reminder_days} 天（仍未作答时）", days - reminder_days, True)
+        )
+    out = []
+    for kind, when, left, reminder in plans:
+        subject, body = compose(channel, title=title, url=url, days=max(1, left), reminder=reminder)
+        parts = sms_parts(body) if channel == "sms" else None
+        out.append(Preview(kind, when, subject, body, len(body), parts, len(url), len(title)))
+    return out

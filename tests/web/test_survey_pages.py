@@ -938,3 +938,50 @@ def test_a_refused_oversized_text_is_not_echoed_back_in_full(client):
     assert "当前 200000 字" in page
     shown = page.split('name="q_comment"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
     assert 0 < len(shown.strip()) <= 1000 and len(page) < 100_000
+
+
+def test_the_campaign_page_shows_the_text_customers_will_receive_before_sending(client, auth):
+    """No SMS preview: staff pressed 开始发送 without seeing the text, its length or how many
+    billed messages a long title makes. The page shows the invitation and the reminder as
+    composed for sending, with a sample link of the real one's length."""
+    import html as html_lib
+
+    from app.models import OutboundMessage
+    from app.services import channels
+
+    auth.login("hq")
+    data = _campaign_form(client, channel="sms", reminder_days="3")
+    campaign_url = client.post("/manager/campaigns/new", data=data).headers["Location"]
+    page = html_lib.unescape(client.get(campaign_url).get_data(as_text=True))
+    assert "客户将收到的消息（短信）" in page
+    bodies = re.findall(r'<pre class="cg-message-body">(.*?)</pre>', page, re.S)
+    assert len(bodies) == 2  # the invitation and the day-3 reminder
+    invite, reminder = bodies
+    assert "诚邀您参与" in invite and "14天内有效" in invite
+    assert "温馨提醒" in reminder and "11天内有效" in reminder  # what is left of 14 on day 3
+    assert (
+        f"共 {len(invite)} 字，按 <strong>{channels.sms_parts(invite)}</strong> 条短信计费" in page
+    )
+    client.post(campaign_url + "/send", data={"csrf_token": data["csrf_token"]})
+    campaign_id = int(campaign_url.rsplit("/", 1)[1])
+    sent = db.session.scalar(
+        select(OutboundMessage.body)
+        .join(Invitation, Invitation.id == OutboundMessage.invitation_id)
+        .where(Invitation.campaign_id == campaign_id, OutboundMessage.kind == "invitation")
+        .limit(1)
+    )
+    link = re.compile(r"/s/[\w*-]+")
+    assert link.sub("/s/T", sent) == link.sub("/s/T", invite)  # the same text, but the token
+    assert len(sent) == len(invite)
+    # an e-mail campaign without reminders: one message, with its subject, and no SMS billing
+    mail = _campaign_form(client, channel="email", reminder_days="")
+    page = client.get(client.post("/manager/campaigns/new", data=mail).headers["Location"])
+    page = page.get_data(as_text=True)
+    assert page.count('class="cg-message-body"') == 1 and "主题：" in page
+    assert "条短信计费" not in page
+
+
+def test_sms_parts_follow_the_operators_70_and_67_characters():
+    from app.services import channels
+
+    assert [channels.sms_parts("字" * n) for n in (1, 70, 71, 134, 135)] == [1, 1, 2, 2, 3]

@@ -16,7 +16,16 @@ from wtforms import SelectChoice
 
 from app.models import CampaignStatus, Role, utcnow
 from app.models.org import PRODUCT_CATEGORY_LABELS, SEGMENT_LABELS
-from app.services import campaigns, org, responses, survey_outbox, survey_triggers, surveys
+from app.services import (
+    campaigns,
+    channels,
+    invitations,
+    org,
+    responses,
+    survey_outbox,
+    survey_triggers,
+    surveys,
+)
 from app.services.errors import Conflict, ServiceError, ValidationFailed
 from app.services.paging import Page
 from app.services.survey_triggers import EVENT_LABELS
@@ -283,11 +292,22 @@ def _campaign_input(form: CampaignForm) -> campaigns.CampaignInput:
 @roles_required(HQ)
 def campaign_detail(campaign_id: int):
     campaign = campaigns.get_campaign(campaign_id)
+    public_link = campaigns.public_link(campaign)
     return render_template(
         "manager/surveys/campaign.html",
         campaign=campaign,
         skips=campaigns.skip_summary(campaign_id),
-        public_link=campaigns.public_link(campaign),
+        public_link=public_link,
+        # what the customers will receive, with a sample link (their own differ in the token)
+        previews=None
+        if public_link
+        else channels.preview(
+            campaign.channel,
+            title=campaign.version.definition["title"],
+            url=invitations.link_for(invitations.new_token()),
+            days=campaign.expires_days,
+            reminder_days=campaign.reminder_days,
+        ),
         # (an anonymous link takes answers until the campaign ends or its window closes)
         link_open=campaign.status != CampaignStatus.CLOSED and campaign.window_end > utcnow(),
         answers=campaigns.answer_counts([campaign_id]).get(campaign_id, 0),
