@@ -364,6 +364,10 @@ class TriggerFiring(db.Model):
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what the integrator said of the event: {"branch_code", "product_code", "attributes"}, the
+    # attributes' texts redacted (shown beside the survey or call it scheduled); None before
+    # events were kept
+    event: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OutboundMessage(db.Model):

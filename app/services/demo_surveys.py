@@ -581,6 +581,17 @@ def _schedule_visits(
             issued,
             branch_id=customer.branch_id,
             product_id=card.id if card else None,
+            # what the card system's event says (the agent sees it on the call; drawn apart
+            # from ``rng`` so that the rest of the demo stays as it was)
+            detail={
+                "product_code": card.code if card else None,
+                "product": card.name if card else None,
+                "attributes": {
+                    "card_level": random.Random(customer.id).choice(["普卡", "金卡", "白金卡"]),
+                    "credit_limit": random.Random(-customer.id).choice([10000, 20000, 50000]),
+                    "issue_channel": "网点申请" if customer.id % 3 else "手机银行申请",
+                },
+            },
         )
         for item in scheduled:
             if item["kind"] != "visit":

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+import nlp
 from app.extensions import db
 from app.models import (
     Branch,
@@ -167,7 +168,7 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
 
 
 def _claim_event(
-    rule: TriggerRule, customer: Customer, occurred_at: datetime
+    rule: TriggerRule, customer: Customer, occurred_at: datetime, detail: dict[str, Any] | None
 ) -> tuple[TriggerFiring, bool]:
     """The record of this event taken by this rule for this customer, and whether this call made
     it (False: the same event came before, e.g. an integrator's retry after a timeout). The
@@ -186,7 +187,9 @@ def _claim_event(
     found = earlier()
     if found is not None:
         return found, False
-    firing = TriggerFiring(rule_id=rule.id, customer_id=customer.id, occurred_at=occurred_at)
+    firing = TriggerFiring(
+        rule_id=rule.id, customer_id=customer.id, occurred_at=occurred_at, event=detail
+    )
     return insert_or_existing(firing, earlier)
 
 
@@ -259,9 +262,11 @@ def apply_rules(
     branch_id: int | None,
     product_id: int | None,
     complaint_id: int | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Schedule what the active rules of this event ask for (flushes; caller commits);
-    ``complaint_id``: the case a ``complaint.closed`` survey asks about."""
+    ``complaint_id``: the case a ``complaint.closed`` survey asks about; ``detail``: what the
+    integrator said of the event (``event_detail``), kept on each rule's record of it."""
     rules = _active_rules(event_type)
     if rules:
         # Events for one customer arriving at once (PostgreSQL runs them in parallel) would each
@@ -313,7 +318,7 @@ def apply_rules(
                 )
             )
             continue
-        firing, new = _claim_event(rule, customer, occurred_at)
+        firing, new = _claim_event(rule, customer, occurred_at, detail)
         if not new:
             scheduled.append(_duplicate(rule, firing))
             continue
@@ -399,6 +404,71 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
         event.occurred_at,
         branch_id=branch.id if branch else None,
         product_id=product.id if product else None,
+        detail=event_detail(event, branch if event.branch_code else None, product),
+    )
+
+
+ATTRIBUTES_KEPT = 30  # an event's attributes kept (the first ones), each text cut at:
+ATTRIBUTE_CHARS = 200
+
+
+def event_detail(
+    event: EventData, branch: Branch | None, product: Product | None
+) -> dict[str, Any]:
+    """What is kept of an event beside each rule's record of it: its unit and product codes
+    and its attributes, texts redacted (a phone, ID or card number an integrator put there is
+    masked as in every stored text) and bounded, so a large payload cannot bloat the table."""
+    attributes = {}
+    for key, value in list(event.attributes.items())[:ATTRIBUTES_KEPT]:
+        if isinstance(value, str):
+            value = nlp.redact(value[:ATTRIBUTE_CHARS]).text
+        attributes[str(key)[:64]] = value
+    return {
+        "branch_code": event.branch_code,
+        "branch": branch.name if branch else None,
+        "product_code": event.product_code,
+        "product": product.name if product else None,
+        "attributes": attributes,
+    }
+
+
+@dataclass(frozen=True)
+class EventShown:
+    """A business event as a follow-up call or an answer page shows what led to it."""
+
+    label: str
+    occurred_at: datetime
+    branch: str | None
+    product: str | None
+    attributes: list[tuple[str, str]]
+
+
+def event_of(*, followup_id: int | None = None, invitation_id: int | None = None):
+    """The event that scheduled this follow-up call or survey invitation, or None (scheduled
+    otherwise, or before events were kept)."""
+    column = TriggerFiring.followup_id if followup_id is not None else TriggerFiring.invitation_id
+    found = followup_id if followup_id is not None else invitation_id
+    if found is None:
+        return None
+    row = db.session.execute(
+        select(TriggerFiring, TriggerRule.event_type)
+        .join(TriggerRule, TriggerRule.id == TriggerFiring.rule_id)
+        .where(column == found)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    firing, event_type = row
+    detail = firing.event or {}
+    return EventShown(
+        label=EVENT_LABELS.get(event_type, event_type),
+        occurred_at=firing.occurred_at,
+        branch=detail.get("branch") or detail.get("branch_code"),
+        product=detail.get("product") or detail.get("product_code"),
+        attributes=[
+            (key, "—" if value is None else str(value))
+            for key, value in (detail.get("attributes") or {}).items()
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.models import Response, Role, utcnow
 from app.models.survey_response import OUTCOME_LABELS
-from app.services import customers, followups
+from app.services import customers, followups, survey_triggers
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.responses import AnswersInvalid
 from app.services.surveys import definition_of
@@ -55,6 +55,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
         task=task,
         customer=customers.shown_customers([task.customer_id])[task.customer_id],
         due=followups.call_due(task, utcnow()) if task.is_open else None,
+        event=survey_triggers.event_of(followup_id=task.id),
         defn=definition_of(task.version),
         raw=raw or {},
         errors=errors or {},

@@ -9,7 +9,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.models import Role
-from app.services import analysis, customers, dashboard_filters, org, responses_query
+from app.services import (
+    analysis,
+    customers,
+    dashboard_filters,
+    org,
+    responses_query,
+    survey_triggers,
+)
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.responses_query import ResponseFilter
 from app.web.access import RESPONSE_READERS, roles_required
@@ -101,6 +108,8 @@ def response_detail(response_id: int):
         # was not the answer's branch)
         customer=customers.shown_customers([response.customer_id]).get(response.customer_id),
         answers=responses_query.readable_answers(response),
+        # the business event whose trigger rule sent this survey (a loan paid out …)
+        event=survey_triggers.event_of(invitation_id=response.invitation_id),
         analysis=text_analysis,
         correction=correction_form(text_analysis),
     )
