@@ -370,6 +370,28 @@ def _check_pause_day(complaint: Complaint, day: date) -> None:
         )
 
 
+# A pause may be entered a few days after it began (an appraisal handed over on Friday is entered
+# on Monday); one dated further back is a 补登 that a unit manager or head office enters: the
+# customer hears of it only now (Art. 18: told when the clock pauses), and an agent could
+# otherwise buy a late case days of clock by dating a mediation weeks back.
+PAUSE_BACKDATE_DAYS = 3
+
+
+def _check_backdating(actor: User, day: date) -> int:
+    """How many days before today the pause is dated; refused past PAUSE_BACKDATE_DAYS for
+    anyone but a unit manager or head office."""
+    back = (clock.local_date(utcnow()) - day).days
+    if back > PAUSE_BACKDATE_DAYS and not (
+        actor.has_role(Role.BRANCH_MANAGER) or actor.has_role(Role.HQ_MANAGER)
+    ):
+        raise Forbidden(
+            f"中止日期早于 {PAUSE_BACKDATE_DAYS} 天前（{day:%Y年%m月%d日}，{back} 天前）："
+            "中止计时须及时登记并告知客户，补登须由机构负责人或总行管理人员办理",
+            field="on",
+        )
+    return back
+
+
 @transactional
 @guarded
 def pause(
@@ -388,7 +410,11 @@ def pause(
     reason = _require(reason, "reason", "中止说明")
     day = on or clock.local_date(utcnow())
     _check_pause_day(complaint, day)
-    _move(complaint, "pause", actor, reason, kind=kind, on=day.isoformat())
+    back = _check_backdating(actor, day)
+    if back > PAUSE_BACKDATE_DAYS:  # (the history says so: 补登, by whom, how late)
+        reason = f"{reason}（{back} 天后补登）"
+    late = {"entered_days_later": back} if back else {}
+    _move(complaint, "pause", actor, reason, kind=kind, on=day.isoformat(), **late)
     complaint.pauses = [*(complaint.pauses or []), [day.isoformat(), None]]
     refresh_due(complaint)
     label = "第三方鉴定/评估" if kind == "appraisal" else "调解"

@@ -255,13 +255,25 @@ def received_on(day: date) -> datetime:
 def test_pause_and_resume_move_the_deadline(db_session):
     # dates in the past: a pause or a resume cannot be dated after today
     agent = factories.user(Role.AGENT, "HZ")
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")
     start = today() - timedelta(days=14)
     c = new(received_at=received_on(start))
     handling.accept(c.id, actor=agent)
+    # 11 days back: an agent may date a pause up to 3 days back; further is the manager's 补登
+    written = _written(c)
+    with pytest.raises(Forbidden, match="补登须由机构负责人或总行管理人员办理") as refused:
+        handling.pause(
+            c.id, actor=agent, kind="mediation", reason="进入调解", on=start + timedelta(days=3)
+        )
+    assert refused.value.fields == {"on": refused.value.message}
+    _unchanged(c, db_session, written, Status.ACCEPTED, [])
     handling.pause(
-        c.id, actor=agent, kind="mediation", reason="进入调解", on=start + timedelta(days=3)
+        c.id, actor=manager, kind="mediation", reason="进入调解", on=start + timedelta(days=3)
     )
     assert c.due_at is None and c.status == Status.PAUSED
+    entry = next(e for e in complaints.history(c) if (e.detail or {}).get("action") == "pause")
+    assert entry.text == "进入调解（11 天后补登）" and entry.actor_id == manager.id
+    assert entry.detail["entered_days_later"] == 11
     handling.resume(c.id, actor=agent, on=start + timedelta(days=13))
     assert complaints.clock.local_date(c.due_at) == start + timedelta(days=15 + 10)
 
@@ -323,7 +335,8 @@ def test_pause_overlapping_an_earlier_one_is_refused(db_session):
     start = today() - timedelta(days=12)
     c = new(received_at=received_on(start))
     handling.accept(c.id, actor=agent)
-    handling.pause(c.id, actor=agent, kind="mediation", reason="调解", on=start + timedelta(2))
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ")  # (dated 10 and 6 days back: 补登)
+    handling.pause(c.id, actor=manager, kind="mediation", reason="调解", on=start + timedelta(2))
     handling.resume(c.id, actor=agent, on=start + timedelta(6))
     due, written, pauses = c.due_at, _written(c), list(c.pauses)
     for day in (start + timedelta(4), start + timedelta(1)):  # inside it, and around it
@@ -332,7 +345,9 @@ def test_pause_overlapping_an_earlier_one_is_refused(db_session):
     _unchanged(c, db_session, written, Status.IN_PROGRESS, pauses)
     assert c.due_at == due
     # starting on the day the last pause ended is not an overlap
-    handling.pause(c.id, actor=agent, kind="mediation", reason="再次调解", on=start + timedelta(6))
+    handling.pause(
+        c.id, actor=manager, kind="mediation", reason="再次调解", on=start + timedelta(6)
+    )
     handling.resume(c.id, actor=agent, on=start + timedelta(8))
     assert complaints.clock.local_date(c.due_at) == start + timedelta(days=15 + 4 + 2)
 

@@ -89,8 +89,9 @@ def test_the_pause_form_explains_that_it_may_be_backdated_only_inside_the_period
     c = factories.accepted_complaint(5, TEXT)
     auth.login("agent")
     page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
-    assert "可补登办理时限内已开始的鉴定或调解，办理时限届满后不能再登记中止计时" in _panel(
-        page, "pause"
+    assert (
+        "可补登 3 天内已开始的鉴定或调解，更早的须由机构负责人或总行管理人员补登；"
+        "办理时限届满后不能再登记中止计时" in _panel(page, "pause")
     )
     day = (_today() - timedelta(days=3)).isoformat()
     assert _post(client, c, "pause", kind="mediation", on=day, reason="调解").status_code == 302

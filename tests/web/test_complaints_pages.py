@@ -257,6 +257,12 @@ def test_pause_form_refuses_dates_outside_the_running_clock(client, auth, db_ses
 def test_pause_form_refuses_an_overlapping_pause(client, auth, db_session):
     c = _accepted(days_ago=10)
     auth.login("agent")
+    # eight days back is a 补登: not the agent's (the form says whose), but the manager's
+    refused = _pause(client, c, _today() - timedelta(days=8))
+    assert refused.status_code == 403
+    assert "补登须由机构负责人或总行管理人员办理" in refused.get_data(as_text=True)
+    auth.logout()
+    auth.login("manager")
     assert _pause(client, c, _today() - timedelta(days=8)).status_code == 302
     assert (
         _post(client, c, "resume", on=(_today() - timedelta(days=4)).isoformat()).status_code == 302

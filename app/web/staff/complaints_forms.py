@@ -176,8 +176,8 @@ class PauseForm(VersionedForm):
     on = DateField(
         "中止日期",
         validators=[Optional()],
-        description="留空为今天；可补登办理时限内已开始的鉴定或调解，"
-        "办理时限届满后不能再登记中止计时",
+        description="留空为今天；可补登 3 天内已开始的鉴定或调解，更早的须由机构负责人或"
+        "总行管理人员补登；办理时限届满后不能再登记中止计时",
     )
     reason = text_area("中止说明", max_len=2000)
 
