@@ -476,6 +476,12 @@ def _check_repeat(duplicate: Complaint, target: Complaint, new_facts: bool) -> N
             if duplicate.customer_id and target.customer_id
             else "（投诉人姓名及联系电话或电子邮箱不一致，不能确认为同一人）"
         )
+        if duplicate.customer_id and duplicate.customer_id == target.customer_id:
+            why = (
+                f"（投诉人姓名不同：{duplicate.masked_name} / {target.masked_name}；"
+                "同一客户档案可能是按家人共用的电话匹配的。如为代理人代为投诉，"
+                "请先在受理时登记投诉人身份）"
+            )
         raise ValidationFailed(
             f"只能合并同一客户的重复投诉：{duplicate.reference} 与 {target.reference} "
             f"不是同一客户的投诉{why}，请分别办理",
@@ -518,12 +524,31 @@ def same_complainant(a: Complaint, b: Complaint) -> bool:
     nobody) is the same customer's only with the same name and the same phone number or
     e-mail address."""
     if a.customer_id is not None and b.customer_id is not None:
-        return a.customer_id == b.customer_id
+        if a.customer_id != b.customer_id:
+            return False
+        # One record, two names: the record may have been matched by a phone a family shares
+        # (intake matched the second caller to the first's record), unless one of the two was
+        # raised for the customer by someone else (a legal representative, agent or heir).
+        name_a, name_b = _person_name(a.complainant_name), _person_name(b.complainant_name)
+        return not (name_a and name_b and name_a != name_b) or _on_behalf(a) or _on_behalf(b)
     same_phone = a.phone_index is not None and a.phone_index == b.phone_index
     mail_a = (a.complainant_email or "").strip().casefold()
     same_mail = bool(mail_a) and mail_a == (b.complainant_email or "").strip().casefold()
     name = _person_name(a.complainant_name)
     return (same_phone or same_mail) and bool(name) and name == _person_name(b.complainant_name)
+
+
+def _on_behalf(complaint: Complaint) -> bool:
+    """Whether the case was accepted as raised for the customer by someone else (受理's
+    投诉人身份: 法定代理人, 受托人 or 继承人)."""
+    for event in db.session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "status"
+        )
+    ):
+        if (event.detail or {}).get("capacity") in ("legal_rep", "agent", "heir"):
+            return True
+    return False
 
 
 def notice_proven(complaint: Complaint) -> bool:

@@ -173,6 +173,37 @@ def test_without_a_customer_record_the_same_name_and_number_make_the_same_custom
     assert again.merged_into_id == first.id and again.status == Status.CLOSED
 
 
+def test_one_customer_record_with_two_names_is_not_merged_unless_raised_on_her_behalf(
+    db_session, agent
+):
+    """Intake matched both callers to 赵敏's record by the number only she has on file; the
+    second caller, 孙丽, gave her own name: her complaint merged into 赵敏's was never decided
+    nor told to her. A case accepted as raised for the customer by someone else (a legal
+    representative, an agent, an heir) is the customer's, whatever name it gives."""
+    zhao = factories.customer("HZ01", phone="13911112222", name="赵敏")
+    first = _intake("赵敏", "13911112222", days_ago=3)
+    mother = _intake("孙丽", "13911112222", content="网点柜员态度恶劣，要求道歉。")
+    assert first.customer_id == mother.customer_id == zhao.id
+    due, written = first.due_at, _written(first)
+    with pytest.raises(ValidationFailed) as refused:
+        casework.merge(mother.id, first.id, actor=agent, new_facts=False, note="同一客户")
+    assert (
+        f"（投诉人姓名不同：{mother.masked_name} / {first.masked_name}；" in refused.value.message
+    )
+    assert "孙丽" not in refused.value.message  # (names masked, as on the queue)
+    _unmerged(db_session, mother, first, due, written)
+    # the same name typed differently is the same person
+    again = _intake("赵 敏", "13911112222", content=TEXT + "再次来电。")
+    casework.merge(again.id, first.id, actor=agent, new_facts=False, note="同一事项再次来电")
+    assert again.merged_into_id == first.id
+    # raised for 赵敏 by her agent: the agent's later call is 赵敏's repeat
+    by_agent = _intake("钱多", "13911112222", days_ago=2)
+    handling.accept(by_agent.id, actor=agent, capacity="agent")
+    repeat = _intake("赵敏", "13911112222", content=TEXT + "我本人再反映一次。")
+    casework.merge(repeat.id, by_agent.id, actor=agent, new_facts=False, note="本人再次来电")
+    assert repeat.merged_into_id == by_agent.id
+
+
 def test_a_repeat_received_after_the_first_cases_deadline_is_its_own_complaint(db_session, agent):
     """X received 20 days ago (due 5 days ago), Y today with new facts: merged, Y restarted X's
     clock (due in 15 days) and the overdue X counted as decided in time."""
