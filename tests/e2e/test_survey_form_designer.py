@@ -224,3 +224,45 @@ def test_preview_shows_the_unsaved_changes_in_a_new_window(live_server, page):
     page.get_by_role("button", name="发布第 1 版…").click()
     page.wait_for_timeout(300)
     assert asked and "尚未保存的修改" in asked[0]
+
+
+def test_ctrl_z_undoes_a_deleted_question_and_a_changed_title_after_the_form_redraws(
+    live_server, page
+):
+    """The UI review: every redraw replaced the fields and with them the browser's undo; a
+    question deleted by mistake was gone. 撤销/重做 and Ctrl+Z/Ctrl+Y step through the draft."""
+    new_survey_draft(page, live_server, "fd-undo")
+    count = page.locator("#sb-builder .sb-q").count()
+    undo = page.locator(".sb-add").get_by_role("button", name="撤销上一步修改（Ctrl+Z）")
+    expect(undo).to_be_disabled()  # nothing to undo yet
+    first_title = card(page, 1).get_by_label("题目", exact=True)
+    original = first_title.input_value()
+
+    # a changed title, committed by leaving the field (the form redraws)
+    first_title.fill("改过的标题")
+    first_title.press("Tab")
+    expect(card(page, 1).get_by_label("题目", exact=True)).to_have_value("改过的标题")
+    # a deleted question
+    page.once("dialog", lambda dialog: dialog.accept())
+    card(page, 2).get_by_role("button", name="删除第 2 题").click()
+    expect(page.locator("#sb-builder .sb-q")).to_have_count(count - 1)
+
+    page.locator("#sb-builder").press("Control+z")  # (focus is in the form, not in a field)
+    expect(page.locator("#sb-builder .sb-q")).to_have_count(count)
+    assert "已撤销" in page.locator(".sb-note").inner_text()
+    undo.click()
+    expect(card(page, 1).get_by_label("题目", exact=True)).to_have_value(original)
+    expect(undo).to_be_disabled()
+    page.locator(".sb-add").get_by_role("button", name="重做（Ctrl+Y）").click()
+    expect(card(page, 1).get_by_label("题目", exact=True)).to_have_value("改过的标题")
+    page.locator("#sb-builder").press("Control+y")
+    expect(page.locator("#sb-builder .sb-q")).to_have_count(count - 1)
+
+    # typing in a field: Ctrl+Z is the browser's own, undoing the typing first
+    title = card(page, 1).get_by_label("题目", exact=True)
+    title.click()
+    title.press("End")
+    title.type("吗")
+    title.press("Control+z")
+    expect(page.locator("#sb-builder .sb-q")).to_have_count(count - 1)  # not our undo
+    assert "吗" not in title.input_value()

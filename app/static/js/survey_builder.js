@@ -293,9 +293,108 @@
 
   // -- rendering -----------------------------------------------------------------------------
 
+  // -- undo ----------------------------------------------------------------------------------
+  // Every draw replaces the form's fields, and with them the browser's own undo of what was
+  // typed: Ctrl+Z did nothing after leaving a field, and a deleted question was gone. The
+  // designer keeps its own history instead: the draft as it was at each draw (what changed
+  // between two draws is one step), up to UNDO_LIMIT steps, undone and redone with 撤销 and 重做
+  // or Ctrl+Z and Ctrl+Y (Ctrl+Shift+Z). Inside a field still being typed in, Ctrl+Z stays the
+  // browser's (it undoes the typing first).
+  var UNDO_LIMIT = 100;
+  var past = [];
+  var future = [];
+  var shown = null; // the draft as last drawn (JSON)
+  var restoring = false;
+  var undoButton = null;
+  var redoButton = null;
+
+  function remember() {
+    var now = JSON.stringify(data);
+    if (!restoring && shown !== null && now !== shown) {
+      past.push(shown);
+      if (past.length > UNDO_LIMIT) {
+        past.shift();
+      }
+      future = [];
+    }
+    restoring = false;
+    shown = now;
+  }
+
+  function forget() {
+    past = [];
+    future = [];
+    shown = null;
+  }
+
+  function step(from, to, done, none, key) {
+    remember(); // (typing not yet drawn is a step of its own)
+    if (!from.length) {
+      say(none);
+      return;
+    }
+    to.push(shown);
+    data = JSON.parse(from.pop());
+    restoring = true;
+    // (the focus stays on 撤销 or 重做, or on the other one once this one has no more steps)
+    var again = key === "undo" ? past.length : future.length;
+    render(again ? key : (key === "undo" ? "redo" : "undo"));
+    say(done);
+  }
+
+  function undo() {
+    step(past, future, "已撤销上一步修改（可按“重做”或 Ctrl+Y 恢复）。", "没有可撤销的修改。", "undo");
+  }
+
+  function redo() {
+    step(future, past, "已重做。", "没有可重做的修改。", "redo");
+  }
+
+  function undoButtons() {
+    undoButton = smallButton("撤销", undo, { aria: "撤销上一步修改（Ctrl+Z）", key: "undo" });
+    redoButton = smallButton("重做", redo, { aria: "重做（Ctrl+Y）", key: "redo" });
+    undoButton.disabled = !past.length;
+    redoButton.disabled = !future.length;
+    return el("span", { class: "sb-undo", role: "group", "aria-label": "撤销与重做" }, [
+      undoButton, redoButton
+    ]);
+  }
+
+  function typingInField(target) {
+    var typing = target && (target.tagName === "TEXTAREA" ||
+      (target.tagName === "INPUT" && /^(text|search|number|url|email)$/.test(target.type)));
+    return typing && JSON.stringify(data) !== shown;
+  }
+
+  // (on the document: after a redraw the focus may be on the page itself, not in the form)
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || mode !== "form") {
+      return;
+    }
+    if (!root.contains(event.target) && event.target !== document.body) {
+      return; // (the YAML text and other fields keep the browser's undo)
+    }
+    var key = event.key.toLowerCase();
+    var wantsUndo = key === "z" && !event.shiftKey;
+    var wantsRedo = key === "y" || (key === "z" && event.shiftKey);
+    if (!wantsUndo && !wantsRedo) {
+      return;
+    }
+    if (wantsUndo && typingInField(event.target)) {
+      return; // the browser undoes the typing in this field
+    }
+    event.preventDefault();
+    if (wantsUndo) {
+      undo();
+    } else {
+      redo();
+    }
+  });
+
   function render(focusKey) {
     pending = false;
     uid = 0;
+    remember();
     root.textContent = "";
     root.appendChild(surveyPanel());
     var list = el("ol", { class: "sb-questions", "aria-label": "题目列表" });
@@ -949,7 +1048,7 @@
           type: "button", class: "button", text: t.label, title: t.hint,
           onclick: function () { add(t); }
         });
-      }))),
+      })).concat([undoButtons()])),
       note // (the same element each time: what it says stays)
     ]);
   }
@@ -1219,6 +1318,7 @@
     say("正在读取 YAML…");
     return post("/definition/data", { text: box.value }).then(function (json) {
       data = json.data;
+      forget(); // (the YAML was edited: the form's steps were of another draft)
       lockPublished();
       syncedJson = canonical(data);
       syncedText = box.value;
