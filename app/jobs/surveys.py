@@ -15,6 +15,15 @@ def send_campaign(campaign_id: int) -> None:
     campaigns.run_campaign(campaign_id)
 
 
+@shared_task(name="surveys.send_invitation", ignore_result=True)
+def send_invitation(invitation_id: int) -> bool:
+    """An integrator's new invitation (POST /api/v1/invitations), sent after its commit; a job
+    run twice, or after the dispatch sent it, sends nothing more."""
+    from app.services import invitations
+
+    return invitations.send_new(invitation_id)
+
+
 @shared_task(name="surveys.dispatch_due", ignore_result=True)
 def dispatch_due() -> None:
     """Every minute: scheduled invitations, retries, expiry, reminders; and the campaigns held

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from app.extensions import db
 from app.models import (
@@ -33,7 +33,7 @@ from app.services.customers import (
     upsert_customer_row,
 )
 from app.services.errors import Conflict, ValidationFailed
-from app.services.tx import get_or_raise, insert_or_existing, transactional
+from app.services.tx import after_commit, get_or_raise, insert_or_existing, transactional
 from nlp import mask_email, mask_phone
 from surveys import CustomerContactState
 from surveys.contact import opt_out
@@ -186,9 +186,13 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     The customer's own choice always holds: an opted-out customer (all surveys, or this
     channel) is not invited. The bank's scheduling rules (frequency cap, open complaint, quiet
     hours) govern what Kesheng itself decides to send, campaigns and triggered surveys; an
-    integrator asking for a link is sent one at once, because the link it gets back must be
-    the one in the message and only the link's hash is ever stored (a message held back until
-    the quiet hours end would need the token kept, or carry a different link).
+    integrator asking for a link is sent one at once.
+
+    The message goes out after the commit, in the ``surveys.send_invitation`` job (inline
+    without a broker), with the link the integrator got back (the token is kept sealed): a
+    slow SMS gateway held the request, and a gunicorn worker with it, for up to its 10-second
+    timeout. The answer says ``queued`` until the job has sent it; a job that never ran is
+    picked up by the minute's dispatch (``unsent_api_invitations``).
     """
     now = now or utcnow()
     ref = printable_text(req.external_ref) or None
@@ -226,8 +230,60 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
         if not inserted:
             return _again(found, req)
     token = new_token()
-    deliver(invitation, now=now, token=token)
+    seal(invitation, token)
+    invitation_id = invitation.id
+    after_commit(lambda: _enqueue_send(invitation_id))
     return IssuedInvitation(invitation, link_for(token))
+
+
+# An integrator's invitation is its send job's for this long; then the dispatch sends it.
+API_SEND_GRACE = timedelta(minutes=2)
+
+
+def _enqueue_send(invitation_id: int) -> None:
+    """The send job (inline without a broker; with the broker down, inline too: the message
+    should not wait for the next dispatch)."""
+    from app.jobs import broker
+    from app.jobs.surveys import send_invitation
+
+    args = (invitation_id,)
+    broker.send(send_invitation, args, fallback=broker.run_inline(send_invitation, args))
+
+
+def _has_message():
+    return select(OutboundMessage.id).where(OutboundMessage.invitation_id == Invitation.id).exists()
+
+
+def unsent_api_invitations():
+    """SQL condition: an integrator's invitation still queued with no message made for it (its
+    send job has not run yet, or never will: a worker killed, the broker lost)."""
+    return and_(Invitation.source == "api", Invitation.token_hash.is_not(None), ~_has_message())
+
+
+@transactional
+def send_new(invitation_id: int) -> bool:
+    """The ``surveys.send_invitation`` job: send an integrator's new invitation (idempotent)."""
+    return send_if_unsent(invitation_id, utcnow())
+
+
+def send_if_unsent(invitation_id: int, now: datetime) -> bool:
+    """Send the invitation's first message unless it has one or is no longer queued; the row is
+    locked first, so the job and the minute's dispatch never both send it (flushes only)."""
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.id == invitation_id)
+        .with_for_update()
+        .execution_options(include_all_branches=True, populate_existing=True)
+    )
+    if invitation is None or invitation.status != InvitationStatus.QUEUED:
+        return False
+    sent = db.session.scalar(
+        select(OutboundMessage.id).where(OutboundMessage.invitation_id == invitation_id).limit(1)
+    )
+    if sent is not None:
+        return False
+    deliver(invitation, now=now)
+    return True
 
 
 def _by_ref(ref: str | None) -> Invitation | None:

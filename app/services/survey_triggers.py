@@ -708,6 +708,23 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
             continue  # expiry marks it below; quiet hours wait for the next run
         invitations.deliver(invitation, now=now)
         report.sent += 1
+    # integrators' invitations whose send job has not run (a worker killed, the broker lost)
+    stale = db.session.scalars(
+        select(Invitation.id)
+        .where(
+            Invitation.status == InvitationStatus.QUEUED,
+            invitations.unsent_api_invitations(),
+            Invitation.created_at <= now - invitations.API_SEND_GRACE,
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.created_at)
+        .limit(limit)
+        .execution_options(include_all_branches=True)
+    ).all()
+    for invitation_id in stale:
+        channel = db.session.get(Invitation, invitation_id).channel
+        if not in_quiet_hours(now, channel):
+            report.sent += int(invitations.send_if_unsent(invitation_id, now))
     report.retried = invitations.retry_failed(now)
     report.expired = invitations.expire_overdue(now)
     report.reminded = campaigns.send_reminders_rows(now)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, or_, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 import nlp
@@ -41,7 +41,7 @@ from app.extensions import db
 from app.models import AnalysisStatus, Intake, OutboundMessage, OutboxMessage, TextAnalysis
 from app.models.outbox import MessageStatus
 from app.models.survey import CHANNEL_LABELS, Invitation, InvitationStatus
-from app.services import analysis
+from app.services import analysis, invitations
 from app.services.channels import BACKOFF_MINUTES, MAX_DELIVERY_ATTEMPTS
 from app.services.rollups import TZ
 from surveys.contact import Channel, ContactRules, in_quiet_hours
@@ -857,7 +857,8 @@ def _held_channels(now: datetime) -> tuple[str, ...]:
 
 def invitation_status(now: datetime) -> InvitationSection:
     """Scheduled invitations waiting to be sent (queued, no link made yet: what ``surveys
-    dispatch`` picks up every minute). One due for over 10 minutes, while its channel was
+    dispatch`` picks up every minute), and integrators' invitations their send job has not
+    sent. One due for over 10 minutes, while its channel was
     not held by the quiet hours, is late: the job is not running, or fails every time (e.g.
     a worker whose PII_KEY differs from the web's)."""
     inv = Invitation
@@ -871,7 +872,10 @@ def invitation_status(now: datetime) -> InvitationSection:
             func.count().filter(*late),
             func.count().filter(inv.scheduled_at > now),
         )
-        .where(inv.status == InvitationStatus.QUEUED, inv.token_hash.is_(None))
+        .where(
+            inv.status == InvitationStatus.QUEUED,
+            or_(inv.token_hash.is_(None), invitations.unsent_api_invitations()),
+        )
         .execution_options(include_all_branches=True)
     ).one()
     advice = _advice(

@@ -182,3 +182,41 @@ def test_a_survey_submission_is_expanded_and_analysed_by_a_celery_worker(worker)
     with app.app_context():
         assert db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
         assert "已提交过" in client.get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_an_integrators_invitation_is_sent_by_a_celery_worker(worker):
+    """POST /api/v1/invitations answers at once (queued); the worker sends the message, with
+    the link the integrator got, after the request's commit."""
+    from app.models import Invitation, OutboundMessage
+
+    seeding = make_app(worker["db"])
+    with seeding.app_context():
+        if db.session.scalar(select(Invitation.id).limit(1)) is None:
+            demo.seed(customers=5, responses=0)
+        _, secret = factories.api_token("invitations:write")
+        db.session.remove()
+    app = make_app(worker["db"], CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=worker["queue"])
+    reply = app.test_client().post(
+        "/api/v1/invitations",
+        json={
+            "survey_code": "branch-service",
+            "customer": {"external_id": "CW-INV-1", "name": "郑先生", "phone": "13800005555"},
+            "channel": "sms",
+        },
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert reply.status_code == 201, reply.get_json()
+    created = reply.get_json()
+    token = created["url"].rsplit("/", 1)[1]
+
+    def sent():
+        return db.session.scalar(
+            select(OutboundMessage).where(
+                OutboundMessage.invitation_id == created["id"], OutboundMessage.status == "sent"
+            )
+        )
+
+    message = wait_for(app, sent)
+    assert message is not None, worker["log"].read_text()[-3000:]
+    assert token in message.body  # (the development outbox keeps the link it sent)
+    assert "surveys.send_invitation" in worker["log"].read_text()

@@ -271,7 +271,10 @@ def test_gateway_failures_are_retried_with_back_off_then_given_up(gateway):
     message = db.session.scalar(
         select(OutboundMessage).where(OutboundMessage.invitation_id == issued.invitation.id)
     )
-    assert message.status == "failed" and message.next_attempt_at == NOON + timedelta(minutes=1)
+    # (sent by the job after the commit, at the time it ran: retried a minute after that)
+    assert message.status == "failed"
+    wait = message.next_attempt_at - message.created_at
+    assert timedelta(seconds=55) < wait < timedelta(seconds=65)
     assert "503" in message.last_error
     assert invitations.retry_failed(NOON) == 0  # not due yet
     at = NOON
@@ -286,6 +289,47 @@ def test_gateway_failures_are_retried_with_back_off_then_given_up(gateway):
     assert {c["id"] for c in gateway.calls} == {f"kesheng-survey-{message.id}"}
     assert {c["_idempotency_key"] for c in gateway.calls} == {f"kesheng-survey-{message.id}"}
     gateway.fail = False
+
+
+def test_an_integrators_invitation_is_sent_after_the_commit_and_a_lost_job_by_the_dispatch(
+    gateway, monkeypatch
+):
+    """The message went out inside the API request: a slow gateway held it (and a gunicorn
+    worker) for up to 10 s. It is the send job's now; when that job is lost (a worker killed,
+    the broker gone), the minute's dispatch sends it, once, with the link the integrator got."""
+    from app.services import system_status
+
+    lost: list[int] = []
+    monkeypatch.setattr(invitations, "_enqueue_send", lost.append)  # (the job never runs)
+    now = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)  # 12:00 Beijing
+    issued = invite(ext="GW9", now=now)
+    inv_id = issued.invitation.id
+    assert lost == [inv_id]
+    db.session.expire_all()
+    row = db.session.get(Invitation, inv_id)
+    assert row.status == "queued" and not [c for c in gateway.calls if issued.url in c["text"]]
+    assert invitations.kept_token(row) in issued.url  # the link is kept for the message
+    late = system_status.invitation_status(now + timedelta(minutes=11))
+    assert late.late >= 1  # 运行状态 reports it as due and unsent
+
+    def ours() -> list[dict]:  # (the dispatch may send other due invitations of the database)
+        return [c for c in gateway.calls if issued.url in c["text"]]
+
+    survey_triggers.dispatch_due(now + timedelta(minutes=1))
+    assert ours() == []  # still its job's
+    survey_triggers.dispatch_due(now + timedelta(minutes=3))
+    assert len(ours()) == 1  # the very link the integrator was given
+    assert db.session.get(Invitation, inv_id).status == "sent"
+    # the job arriving late, and the dispatch again, send nothing more
+    assert invitations.send_new(inv_id) is False
+    survey_triggers.dispatch_due(now + timedelta(minutes=4))
+    assert len(ours()) == 1
+
+
+def test_without_a_broker_the_invitation_is_sent_before_the_answer(gateway):
+    issued = invite(ext="GW10", now=datetime.now(UTC).replace(hour=4))
+    assert len(gateway.calls) == 1 and issued.url in gateway.calls[0]["text"]
+    assert db.session.get(Invitation, issued.invitation.id).status == "sent"
 
 
 # Trigger rules and dispatch --------------------------------------------------------------------

@@ -243,8 +243,9 @@ def get_survey_version(code: str, number: str):
     tags=["surveys"],
 )
 def create_invitation(body: InvitationIn):
-    """Create (or update) the customer, create a one-time link and send it on the channel; a
-    retry with the same external_ref gets the first invitation (200) and sends nothing."""
+    """Create (or update) the customer, create a one-time link and send it on the channel (a
+    job after the commit: ``queued`` until a worker has sent it); a retry with the same
+    external_ref gets the first invitation (200) and sends nothing."""
     with customer_fields():
         issued = invitations.create_invitation(
             invitations.InvitationRequest(
