@@ -786,9 +786,9 @@ def test_sentiment_chart_follows_the_product_channel_and_survey_filters(client, 
 
 
 @transactional
-def _analysed(day: str, n: int, keywords: list[str]) -> None:
+def _analysed(day: str, n: int, keywords: list[str], topic_id: int | None = None) -> None:
     """``n`` analysed complaint texts of a Beijing day in 西湖支行 with these keywords (as texts
-    analysed before the filler words were left out of keywords still carry them)."""
+    analysed before the filler words were left out of keywords still carry them) and topic."""
     from datetime import date
 
     from app.models import Branch, TextAnalysis
@@ -808,6 +808,7 @@ def _analysed(day: str, n: int, keywords: list[str]) -> None:
                 source_created_at=_local(y, m, d, 10, i % 60),
                 sentiment=("negative", "neutral", "positive")[i % 3],
                 keywords=keywords,
+                topic_id=topic_id,
             )
         )
 

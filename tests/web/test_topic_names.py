@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Branch, TextAnalysis, TopicLabel, TopicModelRecord, User
+from app.models import AuditLog, TopicLabel, TopicModelRecord, User
 from app.services import topic_labels
 from app.services.tx import transactional
 from tests.support import csrf_token
-from tests.web.test_dashboards import _csv
+from tests.web.test_dashboards import _analysed, _csv
 
 MAY = "from=2026-05-01&to=2026-05-31"
 TOPICS = [
@@ -41,25 +41,8 @@ def _model(topics=TOPICS) -> TopicModelRecord:
 def _texts() -> None:
     """Complaint texts of 15 May in 西湖支行: 12 of topic 0, 8 of topic 1, 6 of topic 2 (the
     voice rollup follows on the commit)."""
-    from tests.services.test_dashboard_figures import _local
-
-    branch = db.session.scalar(select(Branch).where(Branch.code == "HZ01"))
-    first = 800_000 + (db.session.scalar(select(func.max(TextAnalysis.source_id))) or 0)
-    plan = [0] * 12 + [1] * 8 + [2] * 6
-    for i, topic in enumerate(plan):
-        db.session.add(
-            TextAnalysis(
-                source_type="complaint",
-                source_id=first + i,
-                status="done",
-                attempts=1,
-                branch_id=branch.id,
-                source_created_at=_local(2026, 5, 15, 10, i),
-                sentiment="negative",
-                keywords=[],
-                topic_id=topic,
-            )
-        )
+    for topic, n in ((0, 12), (1, 8), (2, 6)):
+        _analysed("2026-05-15", n, [], topic_id=topic)
 
 
 def _post(client, data: dict):
