@@ -266,3 +266,12 @@ def test_ctrl_z_undoes_a_deleted_question_and_a_changed_title_after_the_form_red
     title.press("Control+z")
     expect(page.locator("#sb-builder .sb-q")).to_have_count(count - 1)  # not our undo
     assert "吗" not in title.input_value()
+    # typed and undone at once with the button: 重做 brings the typing back (it was lost)
+    before = title.input_value()
+    title.click()
+    title.press("End")
+    title.type("（改）")
+    undo.click()
+    expect(card(page, 1).get_by_label("题目", exact=True)).to_have_value(before)
+    page.locator(".sb-add").get_by_role("button", name="重做（Ctrl+Y）").click()
+    expect(card(page, 1).get_by_label("题目", exact=True)).to_have_value(before + "（改）")

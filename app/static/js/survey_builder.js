@@ -315,7 +315,7 @@
       if (past.length > UNDO_LIMIT) {
         past.shift();
       }
-      future = [];
+      future.length = 0; // (emptied in place: step() holds this very array)
     }
     restoring = false;
     shown = now;
