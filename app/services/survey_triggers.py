@@ -419,9 +419,15 @@ def event_detail(
     and its attributes, texts redacted (a phone, ID or card number an integrator put there is
     masked as in every stored text) and bounded, so a large payload cannot bloat the table."""
     attributes = {}
-    for key, value in list(event.attributes.items())[:ATTRIBUTES_KEPT]:
+    items = list(event.attributes.items())
+    for key, value in items[:ATTRIBUTES_KEPT]:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # a phone, ID or card number sent as a JSON number is masked as text
+            masked = nlp.redact(_number_text(value))
+            value = masked.text if masked.kinds else value
         if isinstance(value, str):
-            value = nlp.redact(value[:ATTRIBUTE_CHARS]).text
+            cut = len(value) > ATTRIBUTE_CHARS
+            value = nlp.redact(value[:ATTRIBUTE_CHARS]).text + ("…" if cut else "")
         attributes[str(key)[:64]] = value
     return {
         "branch_code": event.branch_code,
@@ -429,7 +435,25 @@ def event_detail(
         "product_code": event.product_code,
         "product": product.name if product else None,
         "attributes": attributes,
+        "attributes_dropped": max(0, len(items) - ATTRIBUTES_KEPT),
     }
+
+
+def _number_text(value: int | float) -> str:
+    """A number as people write it: 20000, 1.5, 100000000000000000000 (not 1e+20)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e30:
+        return str(int(value))
+    return str(value)
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int | float):
+        return _number_text(value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -441,6 +465,7 @@ class EventShown:
     branch: str | None
     product: str | None
     attributes: list[tuple[str, str]]
+    dropped: int = 0  # attributes the event had beyond those kept
 
 
 def event_of(*, followup_id: int | None = None, invitation_id: int | None = None):
@@ -466,9 +491,9 @@ def event_of(*, followup_id: int | None = None, invitation_id: int | None = None
         branch=detail.get("branch") or detail.get("branch_code"),
         product=detail.get("product") or detail.get("product_code"),
         attributes=[
-            (key, "—" if value is None else str(value))
-            for key, value in (detail.get("attributes") or {}).items()
+            (key, _shown_value(value)) for key, value in (detail.get("attributes") or {}).items()
         ],
+        dropped=detail.get("attributes_dropped") or 0,
     )
 
 

@@ -165,6 +165,20 @@ class EventIn(Strict):
     product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _flat_attributes(cls, value: Any) -> Any:
+        """One message for what the type refuses: pydantic said 应为字符串 of a nested object."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not str(key).strip():
+                    raise ValueError("属性名不能为空")
+                if isinstance(item, dict | list):
+                    raise ValueError(
+                        f"属性“{key}”的值只能是字符串、数字、布尔值或 null，不支持嵌套对象或数组"
+                    )
+        return value
+
 
 class EventAccepted(BaseModel):
     accepted: bool
