@@ -477,10 +477,14 @@ def _check_repeat(duplicate: Complaint, target: Complaint, new_facts: bool) -> N
             else "（投诉人姓名及联系电话或电子邮箱不一致，不能确认为同一人）"
         )
         if duplicate.customer_id and duplicate.customer_id == target.customer_id:
+            names = (
+                f"{duplicate.masked_name} / {target.masked_name}"
+                if duplicate.masked_name != target.masked_name
+                else "可在两件投诉的页面查看完整姓名核对"
+            )
             why = (
-                f"（投诉人姓名不同：{duplicate.masked_name} / {target.masked_name}；"
-                "同一客户档案可能是按家人共用的电话匹配的。如为代理人代为投诉，"
-                "请先在受理时登记投诉人身份）"
+                f"（两件投诉登记的投诉人姓名不同：{names}；同一客户档案可能是按家人共用的电话"
+                "匹配的。法定代理人、受托人或继承人代为投诉的，应在受理时登记投诉人身份）"
             )
         raise ValidationFailed(
             f"只能合并同一客户的重复投诉：{duplicate.reference} 与 {target.reference} "

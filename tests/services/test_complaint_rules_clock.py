@@ -187,11 +187,13 @@ def test_one_customer_record_with_two_names_is_not_merged_unless_raised_on_her_b
     due, written = first.due_at, _written(first)
     with pytest.raises(ValidationFailed) as refused:
         casework.merge(mother.id, first.id, actor=agent, new_facts=False, note="同一客户")
-    assert (
-        f"（投诉人姓名不同：{mother.masked_name} / {first.masked_name}；" in refused.value.message
-    )
+    assert f"投诉人姓名不同：{mother.masked_name} / {first.masked_name}；" in refused.value.message
     assert "孙丽" not in refused.value.message  # (names masked, as on the queue)
     _unmerged(db_session, mother, first, due, written)
+    # two names that mask alike (赵敏, 赵兰 → 赵*): the refusal does not show two equal masks
+    sister = _intake("赵兰", "13911112222", content="又一件。")
+    with pytest.raises(ValidationFailed, match="可在两件投诉的页面查看完整姓名核对"):
+        casework.merge(sister.id, first.id, actor=agent, new_facts=False, note="同一客户")
     # the same name typed differently is the same person
     again = _intake("赵 敏", "13911112222", content=TEXT + "再次来电。")
     casework.merge(again.id, first.id, actor=agent, new_facts=False, note="同一事项再次来电")

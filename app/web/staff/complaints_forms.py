@@ -293,8 +293,8 @@ class MergeForm(VersionedForm):
     into = StringField(
         "并入投诉编号",
         validators=[DataRequired("请填写投诉编号"), Length(max=32)],
-        description="只能并入同一客户较早收到、且本投诉接收时仍在办理时限内的投诉；"
-        "时限届满后收到的重复投诉请作为新投诉单独办理",
+        description="填写受理编号（如 TS20261206-000928）。只能并入同一客户较早收到、且本投诉"
+        "接收时仍在办理时限内的投诉；时限届满后收到的重复投诉请作为新投诉单独办理",
     )
     new_facts = BooleanField("重复投诉含有新的事实或理由（时限重新起算）")
     note = text_area("合并说明", max_len=2000)
