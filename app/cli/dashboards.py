@@ -31,11 +31,15 @@ def rebuild() -> None:
 @dashboards.command("topics", help="从近期文本中发现话题并重算客户之声汇总")
 @with_appcontext
 def topics() -> None:
-    from app.services import dashboard_voice
+    from app.services import dashboard_voice, topic_labels
 
     record = dashboard_voice.discover_topics()
     if record is None:
         raise click.ClickException("已分析的文本太少（至少 4 条），无法发现话题")
     rollups.rebuild(["voice"])
+    given = topic_labels.labels(record)  # (names staff gave the same topics before)
     for topic in record.model.get("topics", []):
-        click.echo(f"{topic['id']:>3}  {topic['label']}  ({topic['size']} 条)")
+        label = given.get(int(topic["id"]))
+        named = f"  → {label.name}" if label and label.name else ""
+        hidden = "  （隐藏）" if label and label.hidden else ""
+        click.echo(f"{topic['id']:>3}  {topic['label']}  ({topic['size']} 条){named}{hidden}")

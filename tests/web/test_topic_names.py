@@ -115,7 +115,10 @@ def test_bad_names_are_refused_with_every_fault_and_nothing_is_saved(client, aut
     # a page of topics found before the newest discovery is not saved onto the new topics
     newer = _model()
     stale = _post(client, {"model": record.id, "name-0": "旧"})
-    assert stale.status_code == 409 and "话题已重新发现" in stale.get_data(as_text=True)
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "话题已重新发现" in page
+    assert "您刚才填写的内容：话题 0：旧" in page
+    assert 'value="旧"' not in page  # (not put back into a field of another topic)
     assert not topic_labels.labels(newer)
     unknown = _post(client, {"model": newer.id, "name-9": "x"})
     assert unknown.status_code == 422

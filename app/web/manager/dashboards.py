@@ -250,13 +250,25 @@ def topic_names_page():
 @roles_required(Role.HQ_MANAGER)
 def topic_names_save():
     record = topic_labels.latest_model()
-    if record is None or request.form.get("model") != str(record.id):
-        return _topic_names("话题已重新发现，页面上的话题已不是当前话题，请重新填写。", 409)
     changes = {}
     for key in request.form:
         if key.startswith("name-") and key[5:].isdigit():
             tid = int(key[5:])
             changes[tid] = (request.form[key], request.form.get(f"hidden-{tid}") == "1")
+    if record is None or request.form.get("model") != str(record.id):
+        # The topics were found again meanwhile: their numbers may now be other topics, so
+        # what was typed is listed beside the new topics (with the names carried over), never
+        # put back into their fields.
+        typed = [
+            f"话题 {tid}：{name.strip() or '（未命名）'}{'（隐藏）' if hidden else ''}"
+            for tid, (name, hidden) in sorted(changes.items())
+            if name.strip() or hidden
+        ]
+        return _topic_names(
+            "话题已重新发现，页面上的话题已不是当前话题，未保存。请对照下方新的话题重新填写。",
+            409,
+            typed=typed,
+        )
     try:
         n = topic_labels.save(record, changes, current_user)
     except ValidationFailed as err:
@@ -265,13 +277,14 @@ def topic_names_save():
     return redirect(url_for("manager.topic_names_page"))
 
 
-def _topic_names(error: str | None, status: int):
+def _topic_names(error: str | None, status: int, typed: list[str] | None = None):
     record = topic_labels.latest_model()
     return render_template(
         "manager/dashboards/topics.html",
         record=record,
         rows=topic_labels.topics(record) if record is not None else [],
-        form=request.form if error else None,
+        form=request.form if error and typed is None else None,
+        typed=typed or [],
         may_edit=current_user.role == Role.HQ_MANAGER,
         error=error,
         name_max=topic_labels.NAME_MAX,
