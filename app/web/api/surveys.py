@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
 
 from app.models import MAX_ROW_ID, row_id
 from app.services import invitations, responses_query, survey_triggers, surveys
@@ -157,26 +157,29 @@ class ResponsePage(BaseModel):
     )
 
 
+def _flat(value: Any) -> Any:
+    """One message for what an attribute may not be (pydantic said 应为字符串 of an object)."""
+    if isinstance(value, dict | list):
+        raise ValueError("属性值只能是字符串、数字、布尔值或 null，不支持嵌套对象或数组")
+    return value
+
+
+AttributeValue = Annotated[str | int | float | bool | None, BeforeValidator(_flat)]
+
+
 class EventIn(Strict):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
     customer: CustomerRef
     occurred_at: AwareDatetime
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
-    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
 
-    @field_validator("attributes", mode="before")
+    @field_validator("attributes")
     @classmethod
-    def _flat_attributes(cls, value: Any) -> Any:
-        """One message for what the type refuses: pydantic said 应为字符串 of a nested object."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not str(key).strip():
-                    raise ValueError("属性名不能为空")
-                if isinstance(item, dict | list):
-                    raise ValueError(
-                        f"属性“{key}”的值只能是字符串、数字、布尔值或 null，不支持嵌套对象或数组"
-                    )
+    def _named_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if any(not key.strip() for key in value):
+            raise ValueError("属性名不能为空")
         return value
 
 
