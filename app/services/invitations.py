@@ -123,11 +123,15 @@ def deliver(
     message.subject = subject
     message.body = body if backend.name == "outbox" else body.replace(token, "…")
     message.recipient_masked = address[1] if address else "—"
+    if address is None:  # nothing to try: given up at once, no attempt counted
+        message.status, message.next_attempt_at = "dead", None
+        message.last_error = NO_ADDRESS
+        if invitation.status == InvitationStatus.QUEUED:
+            invitation.status, invitation.failure = InvitationStatus.FAILED, NO_ADDRESS
+        db.session.flush()
+        return message
     message.attempts += 1
     try:
-        if address is None:
-            message.attempts = MAX_DELIVERY_ATTEMPTS
-            raise channels.DeliveryError("客户缺少该渠道的联系方式")
         if message.id is None:
             db.session.flush()  # (its id is the gateway's key: the same on every retry)
         key = f"kesheng-survey-{message.id}"
@@ -143,6 +147,9 @@ def deliver(
         invitation.failure = None
     db.session.flush()
     return message
+
+
+NO_ADDRESS = "客户缺少该渠道的联系方式"
 
 
 def _record_failure(invitation: Invitation, message: OutboundMessage, error: str, now) -> None:

@@ -273,6 +273,8 @@ def invitation_status(invitation_id: int) -> dict[str, Any]:
         "completed_at": local(inv.completed_at),
         "expires_at": local(inv.expires_at),
         "response_id": response_id,
+        # why its message could not be sent (e.g. 客户缺少该渠道的联系方式), while it is failed
+        "failure": inv.failure if status == InvitationStatus.FAILED else None,
     }
 
 

@@ -667,3 +667,22 @@ def test_a_retried_invitation_with_its_external_ref_sends_nothing_again(client):
     assert counts()[0] == before[0] + 3
     too_long = invite(client, external_ref="x" * 101)
     assert too_long.status_code == 422 and "external_ref" in too_long.json["error"]["fields"]
+
+
+def test_an_invitation_that_cannot_be_sent_says_why_in_the_answer_and_the_status(client):
+    """The audit: an SMS invitation for a customer without a mobile number answered 201
+    "failed" with no reason (only the outbox had it, and counted 5 attempts never made)."""
+    reply = invite(client, customer={"external_id": "NOPHONE-1", "name": "冯十一"})
+    body = reply.get_json()
+    assert reply.status_code == 201 and body["status"] == "failed"
+    assert body["failure"] == "客户缺少该渠道的联系方式"
+    status = client.get(f"/api/v1/invitations/{body['id']}", headers=bearer("responses:read"))
+    assert status.get_json()["failure"] == body["failure"]
+    message = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.invitation_id == body["id"])
+    )
+    assert message.status == "dead" and message.attempts == 0  # (never attempted)
+    sent = invite(
+        client, customer={"external_id": "PHONE-2", "name": "冯十二", "phone": "13800001234"}
+    )
+    assert sent.get_json()["failure"] is None

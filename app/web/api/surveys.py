@@ -77,6 +77,10 @@ class InvitationCreated(BaseModel):
     )
     expires_at: datetime
     status: str
+    failure: str | None = Field(
+        default=None,
+        description="为何无法发送（status 为 failed 时），如“客户缺少该渠道的联系方式”",
+    )
 
 
 class InvitationOut(BaseModel):
@@ -96,6 +100,7 @@ class InvitationOut(BaseModel):
     completed_at: datetime | None
     expires_at: datetime
     response_id: int | None
+    failure: str | None = Field(default=None, description="为何无法发送（status 为 failed 时）")
 
 
 EARLIEST_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -277,8 +282,9 @@ def create_invitation(body: InvitationIn):
         )
     inv = issued.invitation
     expires_at = responses_query.local(inv.expires_at)
+    failure = inv.failure if inv.status == "failed" else None
     return InvitationCreated(
-        id=inv.id, url=issued.url, expires_at=expires_at, status=inv.status
+        id=inv.id, url=issued.url, expires_at=expires_at, status=inv.status, failure=failure
     ), 201 if issued.created else 200
 
 
