@@ -81,12 +81,16 @@ def voice(f: Filters) -> PageData:
         keys = [i["key"] for i in top[:5]]
         trend = dv.term_trend(f, kind, keys)
         labels = [metrics.period_label(p, f.grain, f) for p in metrics.periods(f)]
+        # (the chart's own table: its CSV is the series plotted, not the ranking above)
+        series = page.table(Table(f"trend_{kind}", f"前五{title}趋势", [title, *labels]))
+        for item in top[:5]:
+            series.add([item["label"], *trend[item["key"]]])
         page.charts.append(
             Chart(
                 f"chart-{kind}-trend",
                 f"前五{title}趋势",
                 "提及次数",
-                t.name,
+                series.name,
                 x=labels,
                 series=[Series(i["label"], trend[i["key"]]) for i in top[:5]],
                 note=dv.unfiltered_note(f),

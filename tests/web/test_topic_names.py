@@ -158,3 +158,21 @@ def test_a_name_moves_to_the_same_topic_found_again_and_no_further(client, auth,
     assert moved[0].hidden and moved[0].name is None
     assert 2 not in moved  # 网点排队 is not pinned on the annual-fee topic
     assert moved[1].terms[:2] == ["违约金", "提前还款"]  # compared next time as found now
+
+
+def test_the_trend_chart_exports_the_series_it_plots(client, auth):
+    """The audit: 前五话题趋势's CSV link downloaded the topic ranking, not the chart's series."""
+    record = _model()
+    _texts()
+    auth.login("hq")
+    topic_labels.save(record, {0: ("提前还款违约金", False)}, db.session.get(User, _hq_id()))
+    rows = _csv(client.get(f"/manager/dashboards/voice/export/trend_topic.csv?{MAY}"))
+    by_topic = {r["话题"]: r for r in rows}
+    assert set(by_topic) == {"提前还款违约金", "您好、谢谢、问卷", "排队、窗口、网点"}
+    assert by_topic["提前还款违约金"]["2026-05"] == "12"
+    page = client.get(f"/manager/dashboards/voice?{MAY}").get_data(as_text=True)
+    assert "/manager/dashboards/voice/export/trend_topic.csv" in page
+
+
+def _hq_id() -> int:
+    return db.session.scalar(select(User.id).where(User.username == "hq"))
