@@ -239,18 +239,21 @@ def test_a_decline_takes_the_ground_of_art_18_only_and_warns_when_it_cannot_be_t
 def test_accepting_records_the_complainants_capacity_when_chosen(client, auth, db_session):
     c = _case()
     auth.login("agent")
-    refused = _post(client, c, "accept", capacity="boss")
+    refused = _post(client, c, "accept", capacity="boss", identity_check="guess")
     assert refused.status_code == 422
-    assert "请选择投诉人身份（本人、法定代理人、受托人或继承人）" in _panel(
-        refused.get_data(as_text=True), "accept"
-    )
-    assert _post(client, c, "accept", capacity="agent").status_code == 302
+    panel = _panel(refused.get_data(as_text=True), "accept")
+    assert "请选择投诉人身份（本人、法定代理人、受托人或继承人）" in panel
+    assert "请选择身份核验方式" in panel  # (both faults at once)
+    assert "查验授权委托书及双方身份证件" in panel  # (the choices Art. 22's check offers)
+    accept = _post(client, c, "accept", capacity="agent", identity_check="mandate")
+    assert accept.status_code == 302
     accepted = db_session.scalars(
         select(ComplaintEvent).where(
             ComplaintEvent.complaint_id == c.id, ComplaintEvent.to_status == "accepted"
         )
     ).one()
-    assert accepted.text == "受理（投诉人身份：受托人）"
+    assert accepted.text == "受理（投诉人身份：受托人；身份核验：查验授权委托书及双方身份证件）"
+    assert accepted.detail["identity_check"] == "mandate"
 
 
 # DEV-13 --------------------------------------------------------------------------------------

@@ -54,7 +54,13 @@ def _merge(f, cid, u, v):
 ACTIONS = {
     "accept": (
         forms.AcceptForm,
-        lambda f, c, u, v: handling.accept(c, actor=u, capacity=f.capacity.data or None, version=v),
+        lambda f, c, u, v: handling.accept(
+            c,
+            actor=u,
+            capacity=f.capacity.data or None,
+            identity_check=f.identity_check.data or None,
+            version=v,
+        ),
     ),
     "start": (forms.PlainForm, lambda f, c, u, v: handling.start(c, actor=u, version=v)),
     "decline": (

@@ -30,6 +30,7 @@ from app.models.complaint import MAJOR_REASON_LABELS
 from app.services.complaint_handling import (
     CAPACITIES,
     DECLINE_GROUNDS,
+    IDENTITY_CHECKS,
     NOTICE_METHODS,
     NOTICE_PURPOSES,
     REMEDIES,
@@ -140,6 +141,11 @@ class AcceptForm(VersionedForm):
     capacity = SelectField(
         "投诉人身份",
         choices=choices(CAPACITIES.items(), "（未记录）"),
+        validate_choice=False,
+    )
+    identity_check = SelectField(
+        "身份核验方式",
+        choices=choices(IDENTITY_CHECKS.items(), "（未记录）"),
         validate_choice=False,
     )
 
