@@ -79,6 +79,8 @@ def test_nested_or_unnamed_attributes_are_refused_with_a_message_that_says_why(c
         ({"loan": {"no": "L1"}}, "不支持嵌套对象或数组"),
         ({"cards": ["a", "b"]}, "不支持嵌套对象或数组"),
         ({" ": "x"}, "属性名不能为空"),
+        ({"amount": float("nan")}, "属性值不能是 NaN 或无穷大"),
+        ({"amount": float("inf")}, "属性值不能是 NaN 或无穷大"),
     ):
         reply = client.post(
             "/api/v1/events",

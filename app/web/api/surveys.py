@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -166,6 +167,8 @@ def _flat(value: Any) -> Any:
     """One message for what an attribute may not be (pydantic said 应为字符串 of an object)."""
     if isinstance(value, dict | list):
         raise ValueError("属性值只能是字符串、数字、布尔值或 null，不支持嵌套对象或数组")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("属性值不能是 NaN 或无穷大")  # (nor could a database's JSON keep it)
     return value
 
 
