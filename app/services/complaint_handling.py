@@ -247,14 +247,13 @@ def accept(
         faults["identity_check"] = "请选择身份核验方式"
     if faults:
         raise ValidationFailed("；".join(faults.values()), fields=faults)
-    stated = [
-        *([f"投诉人身份：{CAPACITIES[capacity]}"] if capacity else []),
-        *([f"身份核验：{IDENTITY_CHECKS[identity_check]}"] if identity_check else []),
-    ]
-    detail = {
-        **({"capacity": capacity} if capacity else {}),
-        **({"identity_check": identity_check} if identity_check else {}),
-    }
+    stated, detail = [], {}
+    if capacity:
+        stated.append(f"投诉人身份：{CAPACITIES[capacity]}")
+        detail["capacity"] = capacity
+    if identity_check:
+        stated.append(f"身份核验：{IDENTITY_CHECKS[identity_check]}")
+        detail["identity_check"] = identity_check
     text = f"受理（{'；'.join(stated)}）" if stated else None
     _move(complaint, "accept", actor, text, **detail)
     return complaint

@@ -734,8 +734,8 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
         invitations.deliver(invitation, now=now)
         report.sent += 1
     # integrators' invitations whose send job has not run (a worker killed, the broker lost)
-    stale = db.session.scalars(
-        select(Invitation.id)
+    stale = db.session.execute(
+        select(Invitation.id, Invitation.channel)
         .where(
             Invitation.status == InvitationStatus.QUEUED,
             invitations.unsent_api_invitations(),
@@ -746,8 +746,7 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
         .limit(limit)
         .execution_options(include_all_branches=True)
     ).all()
-    for invitation_id in stale:
-        channel = db.session.get(Invitation, invitation_id).channel
+    for invitation_id, channel in stale:
         if not in_quiet_hours(now, channel):
             report.sent += int(invitations.send_if_unsent(invitation_id, now))
     report.retried = invitations.retry_failed(now)

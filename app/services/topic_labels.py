@@ -87,12 +87,7 @@ def save(record: TopicModelRecord, changes: dict[int, tuple[str, bool]], actor: 
         if len(name) > NAME_MAX:
             faults.append(f"话题 {topic_id} 的名称不能超过 {NAME_MAX} 个字")
         cleaned[topic_id] = (name or None, hidden)
-    final = {
-        tid: cleaned.get(
-            tid, (row.name, row.hidden) if (row := current.get(tid)) else (None, False)
-        )
-        for tid in known
-    }
+    final = {tid: (row.name, row.hidden) for tid, row in current.items()} | cleaned
     seen: dict[str, int] = {}
     for tid, (name, hidden) in sorted(final.items()):
         if name and not hidden:
