@@ -286,6 +286,23 @@ def audience_query(campaign: Campaign):
     return stmt.execution_options(include_all_branches=True)
 
 
+def audience_pending(campaign: Campaign) -> tuple[int, int]:
+    """Before 开始发送 (or 补发): how many customers the conditions select now, and how many of
+    them no run of this campaign has sent to or skipped yet (the ones the next run handles)."""
+    audience = audience_query(campaign).subquery()
+    total = db.session.scalar(select(func.count()).select_from(audience)) or 0
+    done = (
+        select(Invitation.customer_id)
+        .where(Invitation.campaign_id == campaign.id)
+        .union(select(CampaignSkip.customer_id).where(CampaignSkip.campaign_id == campaign.id))
+        .subquery()
+    )
+    handled = db.session.scalar(
+        select(func.count()).select_from(audience).where(audience.c.id.in_(select(done.c[0])))
+    )
+    return total, total - (handled or 0)
+
+
 def _claim(campaign_id: int, now: datetime) -> bool:
     stale = now - timedelta(hours=1)
     result = db.session.execute(

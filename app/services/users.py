@@ -255,3 +255,18 @@ def set_active(user_id: int, active: bool, *, actor: User) -> Toggled:
 
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.role, User.username)))
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An account's work in hand: what disabling it hands back to the queues."""
+
+    complaints: int = 0
+    followups: int = 0
+
+
+def workloads() -> dict[int, Workload]:
+    """Each account's open cases and follow-ups, for the accounts page and its warning."""
+    cases = complaint_casework.open_cases_by_handler()
+    tasks = followups.open_tasks_by_agent()
+    return {uid: Workload(cases.get(uid, 0), tasks.get(uid, 0)) for uid in cases.keys() | tasks}

@@ -962,14 +962,22 @@ def test_the_campaign_page_shows_the_text_customers_will_receive_before_sending(
     assert (
         f"共 {len(invite)} 字，按 <strong>{channels.sms_parts(invite)}</strong> 条短信计费" in page
     )
+    # 开始发送 asks first, naming how many customers the conditions now select
+    asked = re.search(r"确定开始发送吗？\s*按所选条件目前共有 (\d+) 位客户，将通过短信", page)
+    assert asked, "开始发送 has no confirmation naming the audience"
     client.post(campaign_url + "/send", data={"csrf_token": data["csrf_token"]})
     campaign_id = int(campaign_url.rsplit("/", 1)[1])
+    # (pressed in the evening, the send waits for the morning's end of the quiet hours: run it
+    # at 11:00 Beijing time today, inside the window that opened a day ago)
+    morning = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
+    campaigns.run_campaign(campaign_id, now=morning)
     sent = db.session.scalar(
         select(OutboundMessage.body)
         .join(Invitation, Invitation.id == OutboundMessage.invitation_id)
         .where(Invitation.campaign_id == campaign_id, OutboundMessage.kind == "invitation")
         .limit(1)
     )
+    assert db.session.get(Campaign, campaign_id).total == int(asked[1]) > 0
     link = re.compile(r"/s/[\w*-]+")
     assert link.sub("/s/T", sent) == link.sub("/s/T", invite)  # the same text, but the token
     assert len(sent) == len(invite)

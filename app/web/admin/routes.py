@@ -64,7 +64,12 @@ def users_page():
             flash(f"已创建账号 {user.username}", "success")
             return redirect(url_for("admin.users"))
     return render_template(
-        "admin/users.html", form=form, users=users.list_users(), toggle=EmptyForm()
+        "admin/users.html",
+        form=form,
+        users=users.list_users(),
+        workloads=users.workloads(),
+        none=users.Workload(),
+        toggle=EmptyForm(),
     ), 400 if form.errors else 200
 
 

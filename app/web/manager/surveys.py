@@ -312,6 +312,10 @@ def campaign_detail(campaign_id: int):
         link_open=campaign.status != CampaignStatus.CLOSED and campaign.window_end > utcnow(),
         answers=campaigns.answer_counts([campaign_id]).get(campaign_id, 0),
         closed=campaigns.audience_closed(campaign),
+        # (the 开始发送 button's warning: how many customers a run would now reach)
+        pending=campaigns.audience_pending(campaign)
+        if campaign.audience != "anonymous" and campaign.status != CampaignStatus.CLOSED
+        else None,
     )
 
 
