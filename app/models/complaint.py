@@ -342,6 +342,13 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
         待分派 beside 已作出处理决定)."""
         return "待分派" if self.is_open and Status(self.status) not in DECIDED_STATES else "—"
 
+    @property
+    def decision_is_review(self) -> bool:
+        """Whether the decision on the row is a review's (核查决定): it replaced the first one,
+        which ``first_decided_at`` keeps."""
+        first, latest = self.first_decided_at, self.decided_at
+        return first is not None and latest is not None and latest != first
+
     def allowed_actions(self) -> list[str]:
         return [a for a, (sources, _) in TRANSITIONS.items() if Status(self.status) in sources]
 

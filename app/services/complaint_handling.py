@@ -688,6 +688,16 @@ def record_notice(
         raise ValidationFailed(
             "尚未作出处理决定，不能告知处理决定，请选择其他告知事项", field="purpose"
         )
+    if purpose in DECISION_PURPOSES and (purpose == "review_decision") != (
+        complaint.decision_is_review
+    ):
+        # (a review's decision told as "处理决定" once reached the customer under that name)
+        raise ValidationFailed(
+            "本案当前的决定是核查决定，请选择“核查决定告知”"
+            if complaint.decision_is_review
+            else "本案尚未作出核查决定，请选择“处理决定告知”",
+            field="purpose",
+        )
     note = (note or "").strip()
     detail = {"method": method, "purpose": purpose}
     if method in ("sms", "email"):
@@ -849,10 +859,10 @@ def request_review(
         raise ValidationFailed(
             f"核查申请日期不能早于处理决定日期（{decided_on:%Y年%m月%d日}）", field="requested_on"
         )
-    if not clock.review_request_in_time(decided_on, requested_on):
-        raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
     if requested_on > clock.local_date(utcnow()):
         raise ValidationFailed("申请日期不能晚于今天", field="requested_on")
+    if not clock.review_request_in_time(decided_on, requested_on):
+        raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
     if complaint.first_decided_at is None:  # (a second review keeps the first decision)
         complaint.first_decided_at = complaint.decided_at

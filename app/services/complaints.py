@@ -180,12 +180,12 @@ def _validate(data: IntakeData) -> None:
         raise ValidationFailed("请填写投诉人姓名", field="name")
     if data.received_at is not None:
         if data.received_at.tzinfo is None:
-            raise ValidationFailed("受理时间须带时区", field="received_at")
+            raise ValidationFailed("接收时间须带时区", field="received_at")
         if data.received_at > utcnow() + timedelta(minutes=5):
-            raise ValidationFailed("受理时间不能晚于当前时间", field="received_at")
+            raise ValidationFailed("接收时间不能晚于当前时间", field="received_at")
         if data.received_at < EARLIEST_RECEIPT:
             raise ValidationFailed(
-                "受理时间过早，请核对（应不早于 2000 年 1 月 1 日）", field="received_at"
+                "接收时间过早，请核对（应不早于 2000 年 1 月 1 日）", field="received_at"
             )
     on = data.regulator_received_on
     if on is not None and on > clock.local_date(utcnow()):
@@ -348,7 +348,9 @@ def _references(data: IntakeData) -> References:
 def _build(data: IntakeData) -> Complaint:
     refs = _references(data)
     customer, branch = refs.customer, refs.branch
-    received = data.received_at or utcnow()
+    # (a sending system's clock a few minutes ahead, which ``_check`` allows, is not taken as
+    # the receipt: the case would be registered before it was received)
+    received = min(data.received_at or utcnow(), utcnow())
     # (the acknowledgement's message id in the same round trip: ``acknowledge``)
     ident = next_id(Complaint, also=(OutboxMessage,))
     complaint = Complaint(

@@ -178,3 +178,33 @@ def test_a_resolution_survey_is_not_sent_while_its_complaint_is_open(db_session)
     db.session.expire_all()
     assert report.sent == 0 and invitation.sent_at is None
     assert invitation.status == InvitationStatus.CANCELLED and "核查中" in invitation.failure
+
+
+def test_a_review_decision_is_told_as_a_review_decision(db_session):
+    """After a review, the notice form defaulted to 处理决定告知 and the customer's SMS named the
+    review's decision 处理决定; each purpose is now refused where the other one is due."""
+    import pytest
+
+    from app.services.errors import ValidationFailed
+
+    agent = factories.user(Role.AGENT, "HZ")
+    c = _decided_first(agent, days_after_receipt=10)
+    handling.request_review(
+        c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户书面申请核查"
+    )
+    assert not c.decision_is_review
+    with pytest.raises(ValidationFailed, match="尚未作出核查决定"):
+        handling.record_notice(
+            c.id, actor=agent, method="phone", purpose="review_decision", outcome="reached"
+        )
+    decide(c, factories.user(Role.AGENT, "HZ"))
+    assert c.decision_is_review
+    with pytest.raises(ValidationFailed, match="请选择“核查决定告知”"):
+        handling.record_notice(c.id, actor=agent, method="sms", purpose="decision", outcome=None)
+    handling.record_notice(c.id, actor=agent, method="sms", purpose="review_decision")
+    told = db.session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice"
+        )
+    ).all()[-1]
+    assert "核查决定：" in told.text and "处理决定：" not in told.text

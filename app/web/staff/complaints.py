@@ -231,6 +231,12 @@ def _blank(name: str, complaint: Complaint):
         data["purpose"] = "decline"  # (Art. 18: whoever raised it is told why)
     elif name == "notice" and complaint.decided_at is None:
         data["purpose"] = "other"  # no decision to tell yet (the service refuses that purpose)
+    elif name == "notice" and complaint.decision_is_review:
+        data["purpose"] = "review_decision"
+    if name == "decide" and complaint.status == "review_requested":
+        # (the review is the customer's 核查; what is left to them is mediation, arbitration
+        # and the courts: ticking 向上级机构申请核查 again is the reviewer's own choice)
+        data["remedies"] = [r for r in handling.REMEDIES if r != "review"]
     if name == "assign" and complaint.assignee_id:
         data["assignee"] = str(complaint.assignee_id)
     form = cls(prefix=name, formdata=None, data=data)
@@ -490,10 +496,11 @@ def _done(action: str, complaint: Complaint) -> str:
     due = clock.local_date(complaint.due_at) if complaint.due_at else None
     late = due is not None and due < clock.local_date(utcnow())  # (no "时限至" a past day)
     if complaint.awaiting_notice and due:
+        told = "核查决定" if complaint.decision_is_review else "处理决定"
         text += (
-            f"，已超过办理时限（{due:%Y年%m月%d日}），请尽快将处理决定告知客户并留存凭证"
+            f"，已超过办理时限（{due:%Y年%m月%d日}），请尽快将{told}告知客户并留存凭证"
             if late
-            else f"，请于 {due:%Y年%m月%d日}（含当日）前将处理决定告知客户并留存凭证"
+            else f"，请于 {due:%Y年%m月%d日}（含当日）前将{told}告知客户并留存凭证"
         )
     elif complaint.clock_running and due:
         text += (
