@@ -32,6 +32,7 @@ from surveys.scoring import (
     ResponseScores,
     aggregate,
     is_detractor,
+    reported_problems,
     score_response,
 )
 from surveys.validation import ValidationResult, next_question, validate, visible_questions
@@ -68,6 +69,7 @@ __all__ = [
     "next_question",
     "other_field_name",
     "other_key",
+    "reported_problems",
     "score_response",
     "validate",
     "visible_questions",

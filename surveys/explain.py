@@ -51,6 +51,7 @@ OPTION_FIELDS = {
     "label": "选项文字",
     "other": "“其他”标记",
     "exclusive": "互斥标记",
+    "follow_up": "回访标记",
 }
 ITEM_FIELDS = {"id": "评价项编号", "label": "评价项文字"}
 CONDITION_FIELDS = {

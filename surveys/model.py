@@ -82,6 +82,9 @@ class Option:
     label: str
     other: bool = False
     exclusive: bool = False
+    # choosing it reports a problem the bank must call about (搭售, 问题未解决): the response
+    # gets a follow-up task whatever its scores
+    follow_up: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"value": self.value, "label": self.label}
@@ -89,6 +92,8 @@ class Option:
             data["other"] = True
         if self.exclusive:
             data["exclusive"] = True
+        if self.follow_up:
+            data["follow_up"] = True
         return data
 
 

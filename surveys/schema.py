@@ -307,9 +307,9 @@ def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> 
     data = _read.mapping(raw, path)
     errors: list[DefinitionError] = []
     attempt = _read.attempt
-    keys = ("value", "label", "other", "exclusive")
+    keys = ("value", "label", "other", "follow_up", "exclusive")
     attempt(
-        errors, _read.check_keys, data, keys if qtype is QuestionType.MULTIPLE else keys[:3], path
+        errors, _read.check_keys, data, keys if qtype is QuestionType.MULTIPLE else keys[:4], path
     )
     vpath = _read.join(path, "value")
     value = attempt(errors, _read.identifier, data.get("value"), vpath, _read.VALUE_PATTERN)
@@ -320,8 +320,15 @@ def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> 
         errors.append(DefinitionError(_read.join(path, "other"), "每题最多一个“其他”选项"))
     label = attempt(errors, _read.text, data, "label", path)
     exclusive = attempt(errors, _read.flag, data, "exclusive", path, default=False)
+    follow_up = attempt(errors, _read.flag, data, "follow_up", path, default=False)
     raise_all(errors)
-    return Option(value=value, label=label, other=bool(other), exclusive=bool(exclusive))
+    return Option(
+        value=value,
+        label=label,
+        other=bool(other),
+        exclusive=bool(exclusive),
+        follow_up=bool(follow_up),
+    )
 
 
 def _selection_bounds(data: Mapping[str, Any], path: str, count: int) -> dict[str, int | None]:

@@ -69,6 +69,24 @@ def is_detractor(scores: ResponseScores) -> bool:
     )
 
 
+def reported_problems(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tuple[str, ...]:
+    """The chosen options marked ``follow_up`` (a tied sale reported, a problem unresolved),
+    each as "question: option", in question order: the customer told the bank of something it
+    must call about, whatever the scores. ``cleaned`` holds only answers of questions shown."""
+    found: list[str] = []
+    for question in defn.questions:
+        if not question.options:
+            continue
+        value = cleaned.get(question.id)
+        chosen = set(value) if isinstance(value, list | tuple) else {value}
+        found += [
+            f"{question.title.rstrip('？?。')}：{opt.label}"
+            for opt in question.options
+            if opt.follow_up and opt.value in chosen
+        ]
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Figure:
     """One aggregate figure with its sample size; `value` is None when n is 0."""

@@ -120,6 +120,7 @@ FOLLOWUP_STATUS_LABELS = {
 }
 FOLLOWUP_REASON_LABELS = {
     "detractor": "低分客户",
+    "reported": "客户反映问题",
     "trigger": "业务事件",
     "manual": "人工指派",
 }

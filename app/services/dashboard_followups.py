@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import FollowUpRollup
+from app.models.survey_response import FOLLOWUP_REASON_LABELS
 from app.services import dashboard_filters, metrics
 from app.services.dashboard_filters import Filters
 
@@ -31,7 +32,7 @@ COUNTS = (
 WINDOW_CLOSED = {"detractor_due": "detractor_tasks", "detractor_due_in_48h": "detractor_within_48h"}
 KEYS = (*COUNTS, *WINDOW_CLOSED)
 WINDOW_DAYS = 3
-REASONS = {"detractor": "低分客户", "trigger": "业务事件", "manual": "人工指派"}
+REASONS = FOLLOWUP_REASON_LABELS
 
 
 def rows(f: Filters, *dims: str) -> list[tuple[tuple, dict[str, int]]]:

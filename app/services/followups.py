@@ -61,9 +61,15 @@ def queue(*, status: str = "open", page: int = 1) -> Page:
     return Page(list(rows), page, pages, total)
 
 
+# The customers who must be reached within 48 hours: a low score, or a problem they reported
+# in the survey (a tied sale, an unresolved case).
+URGENT_REASONS = frozenset({"detractor", "reported"})
+
+
 @dataclass(frozen=True, slots=True)
 class CallDue:
-    """When an open task may be called and, for a detractor, by when it must be reached."""
+    """When an open task may be called and, for a detractor or a reported problem, by when it
+    must be reached."""
 
     callable_now: bool  # its time has come (the first call, a retry or the agreed call-back)
     callback_by: datetime | None  # a detractor's 48 hours end (None: no such target)
@@ -72,7 +78,7 @@ class CallDue:
 
 def call_due(task: FollowUp, now: datetime) -> CallDue:
     """What the call queue shows beside an open task's time."""
-    by = task.created_at + CALLBACK_WINDOW if task.reason == "detractor" else None
+    by = task.created_at + CALLBACK_WINDOW if task.reason in URGENT_REASONS else None
     return CallDue(task.due_at <= now, by, by is not None and by < now)
 
 
@@ -126,6 +132,13 @@ def record_attempt(
             raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
         if callback_at > now + timedelta(days=60):
             raise ValidationFailed("预约回拨时间不能超过 60 天", field="callback_at")
+        opens, closes = CALLING_HOURS
+        if not opens <= callback_at.astimezone(BEIJING).hour < closes:
+            raise ValidationFailed(
+                f"预约回拨时间须在回访时段内（北京时间 {opens}:00–{closes}:00）；"
+                "客户希望更晚或更早联系的，请约在次日或当日时段内",
+                field="callback_at",
+            )
     attempt = CallAttempt(
         followup_id=task.id,
         agent_id=agent.id,

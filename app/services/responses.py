@@ -45,6 +45,7 @@ from surveys import (
     answers_from_form,
     is_detractor,
     other_key,
+    reported_problems,
     score_response,
     validate,
 )
@@ -438,8 +439,11 @@ def expand_intake(ids: list[int]) -> int:
         rollups_tracking.note("satisfaction", row.submitted_at, row.branch_id)
         if values["comment_redacted"]:
             texts.append((response_id, row.branch_id))
-        if values["detractor"] and row.customer_id is not None:
-            followups.append(followup_values(values, response_id, now=row.submitted_at))
+        reported = reported_problems(version.definition, row.answers)
+        if (values["detractor"] or reported) and row.customer_id is not None:
+            followups.append(
+                followup_values(values, response_id, now=row.submitted_at, reported=reported)
+            )
             rollups_tracking.note("followup", row.submitted_at, row.branch_id)
     if answers:
         conn.execute(insert(Answer.__table__), answers)
@@ -534,8 +538,20 @@ def response_values(
     }
 
 
-def followup_values(response: Mapping[str, Any], response_id: int, *, now: datetime) -> dict:
-    """The follow-up task a detractor's response creates."""
+def followup_values(
+    response: Mapping[str, Any],
+    response_id: int,
+    *,
+    now: datetime,
+    reported: tuple[str, ...] = (),
+) -> dict:
+    """The follow-up task a detractor's response creates, or one that reports a problem the
+    bank must call about (an option marked ``follow_up``: a tied sale, a problem unresolved),
+    whatever its scores: the thank-you page promised that call."""
+    detractor = bool(response["detractor"])
+    notes = [_detractor_note(response["nps"], response["csat"])] if detractor else []
+    if reported:
+        notes.append("客户在问卷中反映：" + "；".join(reported) + "，请尽快回访核实")
     return {
         "customer_id": response["customer_id"],
         "survey_id": response["survey_id"],
@@ -543,8 +559,8 @@ def followup_values(response: Mapping[str, Any], response_id: int, *, now: datet
         "source_response_id": response_id,
         "product_id": response["product_id"],
         "branch_id": response["branch_id"],
-        "reason": "detractor",
-        "note": _detractor_note(response["nps"], response["csat"]),
+        "reason": "detractor" if detractor else "reported",
+        "note": "。".join(notes),
         "due_at": now,
         "created_at": now,
         "updated_at": now,
@@ -604,16 +620,18 @@ def store_response(
     db.session.execute(insert(Answer), answer_values(defn, cleaned, response.id))
     if response.comment_redacted:
         analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
-    if response.detractor and customer_id is not None and followup_on_detractor:
-        db.session.add(FollowUp(**followup_values(values, response.id, now=now)))
+    reported = reported_problems(defn, cleaned)
+    if (response.detractor or reported) and customer_id is not None and followup_on_detractor:
+        db.session.add(FollowUp(**followup_values(values, response.id, now=now, reported=reported)))
     return response
 
 
 def dissatisfied(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:
-    """Whether these answers are a detractor's (NPS 0-6 or CSAT 1-2), the rule that flags the
-    stored response and schedules its call-back: decided when the answers are accepted, for the
-    thank-you page (the response itself is stored later, by ``expand_intake``)."""
-    return is_detractor(score_response(defn, cleaned))
+    """Whether these answers are a detractor's (NPS 0-6 or CSAT 1-2) or report a problem (an
+    option marked ``follow_up``), the rules that schedule a call-back: decided when the answers
+    are accepted, for the thank-you page (the response itself is stored later, by
+    ``expand_intake``)."""
+    return is_detractor(score_response(defn, cleaned)) or bool(reported_problems(defn, cleaned))
 
 
 def _detractor_note(nps: int | None, csat: int | None) -> str:

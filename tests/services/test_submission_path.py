@@ -314,3 +314,40 @@ def test_a_link_submitted_with_nothing_answered_is_refused_and_stays_usable():
     assert db.session.scalar(select(func.count(Intake.id))) == 0
     submitted = responses.submit_link(token, {"q_comment": "挺好"}, now=MOMENT)
     assert db.session.get(Intake, submitted.intake_id) is not None
+
+
+def test_a_reported_tied_sale_gets_a_call_back_whatever_the_scores():
+    """The loan survey's thank-you page promises a call to a customer who reports extra fees or
+    a tied sale; with top scores none was scheduled (only detractors were called back)."""
+    token = factories.survey_link("SUB-LOAN", survey_code="loan-followup", now=MOMENT)[0]
+    answers = {
+        "q_loan_type": "consumer",
+        "q_overall": "5",
+        "q_disclosure": "clear",
+        "q_extra_fees": "yes",
+        "q_extra_fees_detail": "经办人要求我购买理财产品5万元才放款",
+        "q_effort": "7",
+        "q_nps": "10",
+    }
+    submitted = responses.submit_link(token, answers, now=MOMENT)
+    assert submitted.dissatisfied  # (the thank-you page offers the complaint form)
+    response = db.session.get(Response, db.session.get(Intake, submitted.intake_id).response_id)
+    assert not response.detractor
+    task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
+    assert task is not None and task.reason == "reported"
+    assert task.note == (
+        "客户在问卷中反映：除合同约定的利息和费用外，是否有人向您收取其他费用，"
+        "或要求您购买其他产品：有，请尽快回访核实"
+    )
+    assert task.reason_label == "客户反映问题"
+
+    # the same answers without the tied sale: no task
+    token = factories.survey_link("SUB-LOAN2", survey_code="loan-followup", now=MOMENT)[0]
+    plain = {k: v for k, v in answers.items() if k != "q_extra_fees_detail"}
+    submitted = responses.submit_link(token, {**plain, "q_extra_fees": "no"}, now=MOMENT)
+    assert not submitted.dissatisfied
+    response_id = db.session.get(Intake, submitted.intake_id).response_id
+    assert (
+        db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response_id))
+        is None
+    )

@@ -598,6 +598,10 @@ def test_follow_up_outcomes():
     assert task.status == "open" and task.due_at == NOON + timedelta(hours=2)
     with pytest.raises(ValidationFailed):
         followups.record_attempt(task.id, "callback", agent=agent, now=NOON)
+    for night in (NOON + timedelta(hours=11, minutes=30), NOON + timedelta(hours=20)):
+        # 23:30 and 08:00 Beijing time: outside the hours the page promises calls in
+        with pytest.raises(ValidationFailed, match="9:00–20:00"):
+            followups.record_attempt(task.id, "callback", agent=agent, callback_at=night, now=NOON)
     later = NOON + timedelta(days=1)
     followups.record_attempt(task.id, "callback", agent=agent, callback_at=later, now=NOON)
     assert task.status == "scheduled" and task.due_at == later

@@ -120,7 +120,7 @@ def test_a_dissatisfied_customer_is_told_where_to_complain(app, client, monkeypa
     page = client.post(f"/s/{low}", data=DETRACTOR_ANSWERS)
     assert page.status_code == 200 and "提交成功" in page.text
     help_line = page.text.split('class="sv-message-help"')[1].split("</p>")[0]
-    assert "很抱歉这次没有让您满意" in help_line
+    assert "很抱歉给您带来了不好的体验" in help_line
     assert 'href="/complaint"' in help_line and "在线提交投诉或建议" in help_line
     assert "客服热线" in help_line and 'href="tel:95577"' in help_line
 

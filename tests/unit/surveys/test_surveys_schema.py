@@ -168,6 +168,10 @@ def test_yaml_text_with_aliases_or_too_deep_nesting_is_refused_not_crashed():
             lambda d: d["questions"][3]["options"][0].update(exclusive=True),
             "questions[3].options[0].exclusive",
         ),
+        (
+            lambda d: d["questions"][3]["options"][0].update(follow_up="yes"),
+            "questions[3].options[0].follow_up",
+        ),
         (lambda d: d["questions"][5].update(items=[]), "questions[5].items"),
         (lambda d: d["questions"][5].update(scale="stars"), "questions[5].scale"),
         (lambda d: d["questions"][7].update(max_length=0), "questions[7].max_length"),

@@ -114,3 +114,48 @@ def test_figures_round_a_half_away_from_zero_on_the_digits_shown():
     assert half_up(2.675, 2) == 2.68  # as written, though the binary value is 2.67499…
     assert half_up(12.34, 1) == 12.3 and half_up(-0.04, 1) == -0.0
     assert half_up(None) is None and half_up(7, 1) == 7.0
+
+
+def test_reported_problems_name_the_chosen_follow_up_options():
+    """A loan customer who reports a tied sale with top scores: the answer the thank-you page
+    promised a call about is found whatever the scores; a hidden question's answer is absent
+    from cleaned answers, and an option not marked reports nothing."""
+    from surveys import reported_problems
+    from surveys.templates import load_template
+
+    defn = load_template("loan-followup")
+    happy = {"overall": 5, "nps": 10, "disclosure": "clear", "extra_fees": "no"}
+    assert reported_problems(defn, happy) == ()
+    assert not is_detractor(score_response(defn, happy))
+    tied = {**happy, "extra_fees": "yes", "disclosure": "none"}
+    assert reported_problems(defn, tied) == (
+        "办理时，工作人员是否向您清楚说明了贷款年化利率、还款方式和相关费用：没有说明",
+        "除合同约定的利息和费用外，是否有人向您收取其他费用，或要求您购买其他产品：有",
+    )
+    assert reported_problems(defn, {**happy, "extra_fees": "unsure"}) == ()
+
+
+def test_reported_problems_in_a_multiple_choice_answer():
+    from surveys import load_definition, reported_problems
+
+    defn = load_definition(
+        {
+            "code": "t",
+            "title": "测试",
+            "questions": [
+                {
+                    "id": "issues",
+                    "type": "multiple",
+                    "title": "遇到了哪些问题？",
+                    "options": [
+                        {"value": "wait", "label": "排队久"},
+                        {"value": "sold", "label": "被推销保险", "follow_up": True},
+                        {"value": "none", "label": "没有", "exclusive": True},
+                    ],
+                }
+            ],
+        }
+    )
+    assert reported_problems(defn, {"issues": ["wait", "sold"]}) == ("遇到了哪些问题：被推销保险",)
+    assert reported_problems(defn, {"issues": ["wait"]}) == ()
+    assert defn.questions[0].options[1].to_dict()["follow_up"] is True
