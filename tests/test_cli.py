@@ -422,3 +422,19 @@ def test_nlp_analyze_since_reads_a_beijing_day_and_refuses_it_with_all(app, monk
     assert asked["since"] == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
     both = runner.invoke(args=["nlp", "analyze", "--since", "2026-12-06", "--all"])
     assert both.exit_code == 2 and "--since and --all exclude each other" in both.output
+
+
+def test_users_create_refuses_a_password_sign_in_could_never_take(app, db_session):
+    """A 1,200-character password or one holding a NUL was stored: the sign-in form (256
+    characters, no control characters) then refused it, and the account could never log in."""
+    for password, said in (
+        ("Aa1!" * 300, "不能超过 128 个字符"),
+        ("Str0ng\x00Pass!2026", "控制字符"),
+    ):
+        result = app.test_cli_runner().invoke(
+            args=["users", "create", "--username", "long.pw", "--role", "hq_manager"]
+            + ["--password-stdin"],
+            input=password + "\n",
+        )
+        assert result.exit_code == 1 and said in result.output, result.output
+        assert db_session.scalar(select(User).where(User.username == "long.pw")) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -11,6 +13,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("kesheng-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128  # (the sign-in form takes up to 256 characters)
 
 
 def hash_password(password: str) -> str:
@@ -28,6 +31,12 @@ def password_problem(password: str) -> str | None:
     """A Chinese message when a new password is too weak, else None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        # (the sign-in form takes 256: a longer password was set and could never sign in)
+        return f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in password):
+        # (a NUL or a line break from a pasted or piped text cannot be typed at sign-in)
+        return "密码不能包含控制字符（如换行、制表符）或不可见字符"
     kinds = sum(
         any(test(c) for c in password)
         for test in (str.isdigit, str.islower, str.isupper, lambda c: not c.isalnum())

@@ -314,9 +314,12 @@ def api_page(
         selectinload(Response.customer),
     )
     if survey_code:
-        stmt = stmt.where(
-            Response.survey_id.in_(select(Survey.id).where(Survey.code == survey_code))
-        )
+        survey_id = db.session.scalar(select(Survey.id).where(Survey.code == survey_code))
+        if survey_id is None:
+            # (a warehouse with a typo in its survey code pulled nothing, and kept pulling it;
+            # the metrics' ``survey=`` refuses an unknown code the same way)
+            raise ValidationFailed(f"未找到问卷：{survey_code[:40]}", field="survey_code")
+        stmt = stmt.where(Response.survey_id == survey_id)
     if invitation_id:
         stmt = stmt.where(Response.invitation_id == invitation_id)
     if since:

@@ -32,6 +32,14 @@ MESSAGES = {
     503: ("服务暂不可用", "系统正在维护或数据库暂时不可用，请稍后再试。"),
 }
 
+# The JSON errors' wording where the page's would speak of pages ("请返回后重试").
+API_MESSAGES = {
+    400: "请求无法处理：路径、参数或请求内容含有不允许的字符或格式",
+    404: "接口地址不存在（请核对路径和资源编号，接口说明见 /api/openapi.json）",
+    405: "该接口地址不支持此请求方式",
+    413: "请求内容超过允许的大小",
+}
+
 API_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -98,7 +106,8 @@ def _page(status: int, detail: str | None = None):
 def handle_http(err: HTTPException):
     status = err.code or 500
     if wants_json():
-        response = json_error(status, MESSAGES.get(status, MESSAGES[500])[1])
+        message = API_MESSAGES.get(status) or MESSAGES.get(status, MESSAGES[500])[1]
+        response = json_error(status, message)
         if status == 405 and getattr(err, "valid_methods", None):
             response[0].headers["Allow"] = ", ".join(err.valid_methods)
         return response

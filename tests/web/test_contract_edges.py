@@ -413,3 +413,72 @@ def test_a_failed_link_past_its_expiry_reads_expired(client):
     assert invitations.expire_overdue() >= 1
     db.session.refresh(row)
     assert row.status == "expired"
+
+
+def test_a_time_with_an_offset_of_hours_only_is_read_as_iso_8601_allows(client):
+    """ "+08", as PostgreSQL writes a time ("2026-12-01 10:00:00+08"), was a 422 where "+08:00"
+    was taken; a date alone or a time without an offset is still refused."""
+    headers = bearer("complaints:write,complaints:read")
+    for n, sent in enumerate(("2026-12-01T10:00:00+08", "2026-12-01 10:00:00+08")):
+        body = {**COMPLAINT, "external_ref": f"HOURS-{n}", "received_at": sent}
+        created = client.post("/api/v1/complaints", json=body, headers=headers)
+        assert created.status_code == 201, created.get_json()
+        assert created.get_json()["received_at"] == "2026-12-01T10:00:00+08:00"
+    for n, sent in enumerate(("2026-12-01", "2026-12-01T10:00:00", "2026-12-01T10:00:00+8")):
+        body = {**COMPLAINT, "external_ref": f"HOURS-BAD-{n}", "received_at": sent}
+        refused = client.post("/api/v1/complaints", json=body, headers=headers)
+        assert refused.status_code == 422 and "received_at" in refused.get_json()["error"]["fields"]
+    since = client.get(
+        "/api/v1/responses",
+        query_string={"since": "2026-12-01 10:00:00+08"},
+        headers=bearer("responses:read"),
+    )
+    assert since.status_code == 200
+
+
+def test_a_422_says_which_field_and_which_limit_in_its_message(client):
+    """Every schema refusal said only "请求内容未通过校验"; the field and its reason (without the
+    limit) were in ``fields`` alone, which a client logging ``message`` never saw."""
+    headers = bearer("complaints:write")
+    long = {**COMPLAINT, "content": "长" * 5001, "customer": {}}
+    error = client.post("/api/v1/complaints", json=long, headers=headers).get_json()["error"]
+    assert error["fields"]["content"] == "过长（最多 5000 字）"
+    assert error["message"].startswith("请求内容未通过校验：")
+    assert "content 过长（最多 5000 字）" in error["message"]
+    wrong = {**COMPLAINT, "channel": "fax"}
+    error = client.post("/api/v1/complaints", json=wrong, headers=headers).get_json()["error"]
+    assert (
+        "web、hotline" in error["fields"]["channel"]
+        and "channel 取值无效（可选：" in error["message"]
+    )
+    query = client.get("/api/v1/responses?limit=501", headers=bearer("responses:read"))
+    assert query.get_json()["error"]["message"] == "查询参数未通过校验：limit 数值过大（最大 500）"
+
+
+def test_api_errors_of_the_router_speak_of_the_api_not_of_pages(client):
+    headers = bearer("complaints:read")
+    missing = client.get("/api/v1/complaint/1", headers=headers)
+    assert missing.status_code == 404 and "接口地址不存在" in missing.get_json()["error"]["message"]
+    wrong = client.delete("/api/v1/complaints", headers=headers)
+    assert wrong.status_code == 405
+    assert wrong.get_json()["error"]["message"] == "该接口地址不支持此请求方式"
+
+
+def test_a_receipt_time_a_little_ahead_of_our_clock_is_taken_as_now(client):
+    """A sending system's clock 100 s ahead (allowed: up to 5 minutes) was stored as sent: the
+    case read as received after its own registration entry."""
+    headers = bearer("complaints:write,complaints:read")
+    ahead = (utcnow() + timedelta(seconds=100)).isoformat()
+    body = {**COMPLAINT, "external_ref": "AHEAD-1", "received_at": ahead}
+    created = client.post("/api/v1/complaints", json=body, headers=headers).get_json()
+    # (both written in Beijing time, "+08:00": compared as text)
+    assert created["received_at"] <= created["history"][0]["at"]
+
+
+def test_responses_of_an_unknown_survey_code_are_a_422_not_an_empty_page(client):
+    headers = bearer("responses:read")
+    typo = client.get("/api/v1/responses?survey_code=branch-servce", headers=headers)
+    assert typo.status_code == 422
+    assert typo.get_json()["error"]["message"] == "未找到问卷：branch-servce"
+    known = client.get("/api/v1/responses?survey_code=branch-service", headers=headers)
+    assert known.status_code == 200 and known.get_json()["items"] == []

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 import nlp
 from app.models import row_id
@@ -22,7 +22,7 @@ from app.services.complaint_files import MAX_UPLOADS, UPLOAD_TYPES, uploaded_fil
 from app.services.complaints import IntakeData
 from app.services.errors import NotFound
 from app.services.tx import keep_loaded
-from app.web.api.registry import endpoint
+from app.web.api.registry import Moment, endpoint
 from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
@@ -96,7 +96,7 @@ class ComplaintIn(Strict):
     customer: ComplainantIn
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
-    received_at: AwareDatetime | None = None
+    received_at: Moment | None = None
     external_ref: str | None = Field(default=None, max_length=100, pattern=NoNul)
     demand: str | None = Field(default=None, max_length=2000, pattern=NoNul)
     regulator_ref: str | None = Field(default=None, max_length=100, pattern=NoNul)

@@ -11,10 +11,12 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from flask import current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 from app.services import tokens
 from app.web.api import bp
@@ -61,6 +63,29 @@ PYDANTIC_MESSAGES = {
 _UNION_MEMBERS = {"str", "int", "float", "bool", "none", "date", "datetime", "list", "dict"}
 
 
+# A time whose offset has hours only ("+08"): ISO 8601 allows it, and PostgreSQL writes times
+# so ("2026-11-01 09:30:00+08"); pydantic reads "+08:00" only.
+_HOURS_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?[+-]\d{2}$")
+_DATETIME = TypeAdapter(datetime)
+
+
+def _moment(value: Any) -> Any:
+    """A request's time: an ISO 8601 string as pydantic reads it, or with an offset of hours
+    only. Parsed here, as the strict JSON reading would (no number for a time, no date alone)."""
+    if not isinstance(value, str):
+        return value  # (refused by the strict type after this: an epoch number, true)
+    if len(value) <= 10:  # (a date alone)
+        raise PydanticCustomError("datetime_parsing", "invalid datetime")
+    try:
+        return _DATETIME.validate_python(value + ":00" if _HOURS_OFFSET.match(value) else value)
+    except ValidationError:
+        raise PydanticCustomError("datetime_parsing", "invalid datetime") from None
+
+
+# Times the API takes (received_at, occurred_at, since): aware, offset in hours or hh:mm.
+Moment = Annotated[AwareDatetime, BeforeValidator(_moment)]
+
+
 def _union_member(part: object) -> bool:
     return isinstance(part, str) and (part in _UNION_MEMBERS or "-" in part or "[" in part)
 
@@ -85,17 +110,52 @@ ENDPOINTS: list[Endpoint] = []
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
+# The limit an error's context names, added to its message: "过长（最多 5000 字）".
+LIMITS = {
+    "string_too_long": ("max_length", "最多 {} 字"),
+    "string_too_short": ("min_length", "至少 {} 字"),
+    "too_long": ("max_length", "最多 {} 项"),
+    "too_short": ("min_length", "至少 {} 项"),
+    "greater_than": ("gt", "应大于 {}"),
+    "greater_than_equal": ("ge", "最小 {}"),
+    "less_than": ("lt", "应小于 {}"),
+    "less_than_equal": ("le", "最大 {}"),
+    "literal_error": ("expected", "可选：{}"),
+}
+# How many fields the error's message names before "等 N 处" (``fields`` holds them all).
+NAMED_IN_MESSAGE = 3
+
+
+def _limit(kind: str, ctx: dict) -> str:
+    key, text = LIMITS.get(kind, ("", ""))
+    if key not in ctx:
+        return ""
+    value = str(ctx[key])
+    if kind == "literal_error":  # "'sms', 'email' or 'app'" -> "sms、email、app"
+        value = value.replace("'", "").replace(" or ", "、").replace(", ", "、")
+    return f"（{text.format(value)}）"
+
+
 def _field_errors(err: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in err.errors(include_url=False):
         parts = [str(p) for i, p in enumerate(item["loc"]) if not (i and _union_member(p))]
         loc = ".".join(parts) or "body"
-        message = PYDANTIC_MESSAGES.get(item["type"], "取值无效")
-        reason = item.get("ctx", {}).get("error")
+        ctx = item.get("ctx", {})
+        message = PYDANTIC_MESSAGES.get(item["type"], "取值无效") + _limit(item["type"], ctx)
+        reason = ctx.get("error")
         if item["type"] == "value_error" and _CHINESE.search(str(reason or "")):
             message = str(reason)  # (our validators raise ValueError with a Chinese message)
         out.setdefault(loc, message)
     return out
+
+
+def _refusal(lead: str, fields: dict[str, str]) -> str:
+    """The error's message: what was refused, then the first fields and why ("请求内容未通过校验：
+    content 过长（最多 5000 字）"), so a client that logs only ``message`` can still act on it."""
+    named = [f"{loc} {why}" for loc, why in list(fields.items())[:NAMED_IN_MESSAGE]]
+    more = len(fields) - len(named)
+    return f"{lead}：{'；'.join(named)}" + (f"；等共 {len(fields)} 处" if more > 0 else "")
 
 
 def scope_text(scope: str | tuple[str, ...] | None) -> str:
@@ -139,10 +199,16 @@ def _body_limit(endpoint: str | None, values) -> None:
         request.max_content_length = body_limit(_ALLOWANCES[endpoint])
 
 
+def _too_large(limit: int):
+    return json_error(
+        413, f"请求内容过大（上限 {limit / 1024 / 1024:.1f} MB）", code="payload_too_large"
+    )
+
+
 def _read_body(model: type[BaseModel], allowance: int = 0):
     limit = body_limit(allowance)
     if request.content_length is not None and request.content_length > limit:
-        return None, json_error(413, "请求内容过大", code="payload_too_large")
+        return None, _too_large(limit)
     if not request.is_json:
         return None, json_error(415, "请求须为 JSON（Content-Type: application/json）")
     raw = request.get_data(cache=True)
@@ -150,7 +216,7 @@ def _read_body(model: type[BaseModel], allowance: int = 0):
     # longer one arrives cut at the limit, and was taken in when its first part was valid JSON
     # (a complaint followed by white space): a chunked body that reaches the limit is refused.
     if len(raw) > limit or (request.content_length is None and len(raw) >= limit):
-        return None, json_error(413, "请求内容过大", code="payload_too_large")
+        return None, _too_large(limit)
     # A UTF-8 byte-order mark before the JSON, as Windows and .NET clients send it, is one a
     # parser may ignore (RFC 8259, section 8.1): one is; a second is not JSON.
     raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -161,7 +227,8 @@ def _read_body(model: type[BaseModel], allowance: int = 0):
     except ValidationError as err:
         if any(e["type"] == "json_invalid" for e in err.errors()):
             return None, json_error(400, "请求内容不是有效的 JSON", code="invalid_json")
-        return None, json_error(422, "请求内容未通过校验", fields=_field_errors(err))
+        fields = _field_errors(err)
+        return None, json_error(422, _refusal("请求内容未通过校验", fields), fields=fields)
 
 
 def _read_query(model: type[BaseModel]):
@@ -171,7 +238,8 @@ def _read_query(model: type[BaseModel]):
     try:
         return model.model_validate(given), None
     except ValidationError as err:
-        return None, json_error(422, "查询参数未通过校验", fields=_field_errors(err))
+        fields = _field_errors(err)
+        return None, json_error(422, _refusal("查询参数未通过校验", fields), fields=fields)
 
 
 def _render(result: Any):

@@ -7,13 +7,13 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from app.models import MAX_ROW_ID, row_id
 from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
-from app.web.api.registry import endpoint
+from app.web.api.registry import Moment, endpoint
 from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
@@ -113,7 +113,7 @@ _SPACED_OFFSET = re.compile(r"^(.+T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?
 class ResponseQuery(Strict):
     survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
     invitation_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    since: AwareDatetime | None = None
+    since: Moment | None = None
     cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int = Field(default=100, ge=1, le=500)
 
@@ -178,7 +178,7 @@ AttributeValue = Annotated[str | int | float | bool | None, BeforeValidator(_fla
 class EventIn(Strict):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
     customer: CustomerRef
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     branch_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     product_code: str | None = Field(default=None, max_length=32, pattern=NoNul)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
