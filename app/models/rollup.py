@@ -185,13 +185,17 @@ class VoiceRollup(BranchScoped, db.Model):
 
 
 class FollowUpRollup(BranchScoped, db.Model):
-    """Follow-up tasks per day they were created: calls made, reached, detractor call-backs."""
+    """Follow-up tasks per day they were created x branch x reason x product x survey: calls
+    made, reached, detractor call-backs."""
 
     __tablename__ = "rollup_followup"
     __table_args__ = (Index("ix_rollup_followup_day_branch", "day", "branch_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(20))
+    # the task's product and questionnaire (the 回访 page's filters; None: a task without)
+    product_id: Mapped[int | None]
+    survey_id: Mapped[int | None]
     tasks: Mapped[int] = _count()
     called: Mapped[int] = _count()  # tasks with at least one call (the reach rate's denominator)
     attempts: Mapped[int] = _count()

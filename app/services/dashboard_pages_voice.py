@@ -132,6 +132,10 @@ WINDOW_WORDS = f"创建满 {dfu.WINDOW_DAYS} 个自然日"
 
 def followups(f: Filters) -> PageData:
     page = PageData()
+    if f.channel is not None:
+        page.notes.append(
+            "回访均为电话回访：所选渠道未用于本页（问卷、产品、机构按回访任务筛选）。"
+        )
     total = dfu.total(f)
     page.cards = [
         Card(

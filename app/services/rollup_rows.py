@@ -28,7 +28,7 @@ COMPLAINT_KEY = (
     "code_cause",
 )
 VOICE_KEY = ("day", "branch_id", "source_type", "kind", "key")
-FOLLOWUP_KEY = ("day", "branch_id", "reason")
+FOLLOWUP_KEY = ("day", "branch_id", "reason", "product_id", "survey_id")
 KEYWORDS_PER_TEXT = 5
 TOP_BY_SCALE = {"rating": 4, "nps": 9, "ces": 5}  # satisfied / promoter / low effort (agree)
 DAY_BUCKETS = ((5, "days_0_5"), (15, "days_6_15"), (30, "days_16_30"), (60, "days_31_60"))

@@ -335,6 +335,8 @@ def _followups(cells: set[Cell] | None) -> int:
         FollowUp.created_at,
         FollowUp.branch_id,
         FollowUp.reason,
+        FollowUp.product_id,
+        FollowUp.survey_id,
         FollowUp.status,
         FollowUp.attempts,
         FollowUp.closed_at,
@@ -352,7 +354,13 @@ def _followups(cells: set[Cell] | None) -> int:
             calls[fid].append((outcome, at))
     acc: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for task in tasks:
-        key = (local_day(task.created_at), task.branch_id, task.reason)
+        key = (
+            local_day(task.created_at),
+            task.branch_id,
+            task.reason,
+            task.product_id,
+            task.survey_id,
+        )
         for name, value in rows.followup_counts(task, calls.get(task.id, [])).items():
             acc[key][name] += value
     return _store(

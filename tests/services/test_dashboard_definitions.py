@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Complaint, FollowUp, Survey
+from app.models import Complaint, FollowUp, Product, Survey
 from app.models.complaint import CLOCK_RUNNING
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, dashboard_pages, dashboard_pages_more, metrics, rollups
@@ -174,6 +174,47 @@ def test_recorded_calls_reach_the_followup_figures(app):
     assert int(calls.value) == after["attempts"] > 0
     chart = next(c for c in page.charts if c.id == "chart-followups")
     assert chart.y_range == (0, 100) and "%" in chart.y_title
+
+
+def test_followup_figures_follow_the_survey_and_product_filters(app):
+    """The 回访 page showed the whole bank's tasks under a questionnaire or product filter (the
+    header naming it): the rollup had neither. A channel filter is said not to apply."""
+    created = datetime.now(UTC) - timedelta(hours=1)
+    day = created.astimezone(SH).date().isoformat()
+    base = {"from": day, "to": day, "branch": "HZ"}
+    product = db.session.scalars(select(Product).order_by(Product.id)).first()
+    before = {
+        key: dfu.total(dashboard_filters.parse({**base, **extra}))["tasks"]
+        for key, extra in {
+            "all": {},
+            "survey": {"survey": "branch-service"},
+            "other": {"survey": "loan-followup"},
+            "product": {"product": product.code},
+        }.items()
+    }
+    task = db.session.get(FollowUp, _task(created))
+    task.product_id = product.id
+    db.session.flush()
+    rollups.rebuild(["followup"])
+    after = {
+        key: dfu.total(dashboard_filters.parse({**base, **extra}))["tasks"]
+        for key, extra in {
+            "all": {},
+            "survey": {"survey": "branch-service"},
+            "other": {"survey": "loan-followup"},
+            "product": {"product": product.code},
+        }.items()
+    }
+    assert {k: after[k] - before[k] for k in after} == {
+        "all": 1,
+        "survey": 1,
+        "other": 0,
+        "product": 1,
+    }
+    by_channel = dashboard_pages_more.PAGES["followups"](
+        dashboard_filters.parse({**base, "channel": "sms"})
+    )
+    assert any("所选渠道未用于本页" in note for note in by_channel.notes)
 
 
 def test_reach_rate_counts_called_tasks_and_callback_rate_tasks_past_their_48_hours(app):
