@@ -133,6 +133,12 @@ def test_a_question_the_server_refused_is_never_hidden_by_the_browser(live_serve
     )
     _tap(page, "q_q1", "4")  # a change re-runs the rules: q3's (now false) is overruled
     assert page.locator("#q-q3").is_visible()
+    # ... and says that what is typed there now is not kept (the server drops it: a customer
+    # typed into such a question and lost the text without a word)
+    note = page.locator("#q-q3 .sv-not-needed-msg")
+    assert note.is_visible() and "不会保存" in note.inner_text()
+    _tap(page, "q_q1", "2")  # the rule holds again: the question is needed, the note goes
+    assert page.locator("#q-q3").is_visible() and note.count() == 0
 
 
 def test_a_choice_on_an_optional_question_can_be_taken_back(live_server, page):

@@ -71,10 +71,29 @@
   // that a page can always be completed even if this copy of the rules ever read one otherwise.
   var flagged = form.querySelectorAll(".sv-q.sv-has-error");
 
+  // Such a question whose rule no longer holds (the customer changed the answer it depends on)
+  // says so: what is typed there is not kept, as the server drops answers its rules hide.
+  function notNeeded(q, yes) {
+    var note = q.querySelector(".sv-not-needed-msg");
+    if (yes && !note) {
+      note = document.createElement("p");
+      note.className = "sv-not-needed-msg";
+      note.setAttribute("role", "status");
+      note.textContent = "根据您前面的选择，此题已无需回答，在此填写的内容不会保存。";
+      q.insertBefore(note, q.children[1] || null);
+    } else if (!yes && note) {
+      note.parentNode.removeChild(note);
+    }
+    q.classList.toggle("sv-not-needed", yes);
+  }
+
   function refresh() {
     form.querySelectorAll(".sv-q[data-show-if]").forEach(function (q) {
       var show = holds(JSON.parse(q.getAttribute("data-show-if")));
-      if (Array.prototype.indexOf.call(flagged, q) >= 0) { show = true; }
+      if (Array.prototype.indexOf.call(flagged, q) >= 0) {
+        notNeeded(q, !show);
+        show = true;
+      }
       q.classList.toggle("sv-hidden", !show);
     });
     // Number the questions the customer sees: 1, 2, 3 … with no gap for a hidden one.
