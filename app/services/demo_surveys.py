@@ -586,10 +586,12 @@ def _schedule_visits(
             detail={
                 "product_code": card.code if card else None,
                 "product": card.name if card else None,
+                # (the card system names its fields in Chinese, as an integrator may: the
+                # page shows the names as sent)
                 "attributes": {
-                    "card_level": random.Random(customer.id).choice(["普卡", "金卡", "白金卡"]),
-                    "credit_limit": random.Random(-customer.id).choice([10000, 20000, 50000]),
-                    "issue_channel": "网点申请" if customer.id % 3 else "手机银行申请",
+                    "卡片等级": random.Random(customer.id).choice(["普卡", "金卡", "白金卡"]),
+                    "授信额度（元）": random.Random(-customer.id).choice([10000, 20000, 50000]),
+                    "申请渠道": "网点申请" if customer.id % 3 else "手机银行申请",
                 },
             },
         )
