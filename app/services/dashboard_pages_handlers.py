@@ -32,7 +32,17 @@ from app.models.complaint import (
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
-from app.services.dashboard_pages import Card, Chart, PageData, Series, Table, num, pct, r
+from app.services.dashboard_pages import (
+    COMPLAINTS_NOT_BY_SURVEY,
+    Card,
+    Chart,
+    PageData,
+    Series,
+    Table,
+    num,
+    pct,
+    r,
+)
 from app.services.rollups import TZ
 
 NO_ACTOR = "（未记录处理人）"
@@ -270,6 +280,8 @@ def handlers(f: Filters) -> PageData:
         "待告知或待办结的不计入，故可少于其工作台的“我的在办投诉”）。“当前在办”与“其中已超期”"
         "为实时数字，不受日期范围影响；未分派或已作决定的超期投诉不在其中，计入总览的“当前超期未决”。",
     ]
+    if f.survey is not None:
+        page.notes.insert(0, COMPLAINTS_NOT_BY_SURVEY)
     return page
 
 

@@ -145,8 +145,8 @@ def test_disabling_a_handler_puts_their_open_cases_and_follow_ups_back(client, a
 
     listed = html.unescape(client.get("/admin/users").get_data(as_text=True))
     row = listed.split(f'id="user-{handler.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "投诉 1 件 · 回访 1 个" in row
-    assert "确定停用账号 leaver（离职坐席）吗？" in row
+    assert "投诉 1 · 回访 1" in row
+    assert "确定停用 离职坐席 的账号 leaver 吗？" in row
     assert "其 1 件在办投诉将退回待分派、1 个待回访任务将退回回访队列" in row
     response = _post(client, f"/admin/users/{handler.id}/active", "/admin/users", active="0")
     assert response.status_code == 302

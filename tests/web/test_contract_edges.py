@@ -122,7 +122,10 @@ def test_invitation_past_its_expiry_reads_expired_before_the_sweep(client):
     headers = bearer("invitations:write")
     read = client.get(f"/api/v1/invitations/{issued.invitation.id}", headers=headers)
     assert read.get_json()["status"] == "expired"
-    assert client.get(f"/s/{token}").status_code == 410  # what the customer sees
+    gone = client.get(f"/s/{token}")  # what the customer sees
+    assert gone.status_code == 410
+    # (one half way through a survey when it expired: where else to be heard)
+    assert '<a href="/complaint">在线提交投诉或建议</a>' in gone.get_data(as_text=True)
 
 
 def test_metrics_with_only_an_end_date_cover_the_twelve_months_before_it(client):
