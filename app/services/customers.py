@@ -143,7 +143,7 @@ def shown_customers(customer_ids: Iterable[int | None]) -> dict[int, ShownCustom
 @dataclass(frozen=True)
 class CustomerData:
     external_id: str
-    name: str
+    name: str | None = None  # (may be left out for a customer already known by external_id)
     phone: str | None = None
     email: str | None = None
     id_number: str | None = None
@@ -251,14 +251,18 @@ def upsert_customer_row(
     ``inactive_branch_ok`` (a complaint names the unit where it happened)."""
     if not data.external_id.strip():
         raise ValidationFailed("请填写客户号", field="external_id")
-    name = printable_text(data.name)[:100]
-    if blank(name):
-        raise ValidationFailed("请填写客户姓名", field="name")
+    name = printable_text(data.name or "")[:100]
+    external_id = customer_number(data.external_id)
+    customer = _by_external_id(external_id)
+    if data.name is None and customer is not None:
+        # (a system that knows the customer by number sends the number alone: the name kept)
+        name = customer.name
+    elif blank(name):  # (a name of invisible characters only is no name either)
+        unknown = "（该客户号尚未登记，须提供姓名）" if data.name is None else ""
+        raise ValidationFailed(f"请填写客户姓名{unknown}", field="name")
     check_phone(data.phone)
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
-    external_id = customer_number(data.external_id)
-    customer = _by_external_id(external_id)
     created = customer is None
     if created:  # (another request creating the same customer a moment ago: update that one)
         customer, created = insert_or_existing(

@@ -485,3 +485,40 @@ def test_responses_of_an_unknown_survey_code_are_a_422_not_an_empty_page(client)
     assert typo.get_json()["error"]["message"] == "未找到问卷：branch-servce"
     known = client.get("/api/v1/responses?survey_code=branch-service", headers=headers)
     assert known.status_code == 200 and known.get_json()["items"] == []
+
+
+def test_an_event_or_invitation_may_name_a_known_customer_by_number_alone(client):
+    """Complaints took ``customer: {external_id}`` for a known customer; events and invitations
+    refused it (name required), and refused the customer fields PUT /customers takes."""
+    from app.models import Customer
+
+    known = factories.customer("HZ01", phone="13700003333")
+    headers = bearer("events:write,invitations:write")
+    event = {
+        "type": "loan.disbursed",
+        "customer": {"external_id": known.external_id},
+        "occurred_at": utcnow().isoformat(),
+    }
+    accepted = client.post("/api/v1/events", json=event, headers=headers)
+    assert accepted.status_code == 202, accepted.get_json()
+    db.session.refresh(known)
+    assert known.name and known.phone  # (the number alone changes nothing of the record)
+    unknown = {**event, "customer": {"external_id": "NEW-NO-NAME"}}
+    refused = client.post("/api/v1/events", json=unknown, headers=headers)
+    assert refused.status_code == 422
+    assert "customer.name" in refused.get_json()["error"]["fields"]
+    assert db.session.scalar(select(Customer).where(Customer.external_id == "NEW-NO-NAME")) is None
+    invite = {
+        "survey_code": "branch-service",
+        "channel": "sms",
+        "customer": {
+            "external_id": "NEW-FULL",
+            "name": "钱七",
+            "phone": "13700004444",
+            "segment": "affluent",
+        },
+    }
+    created = client.post("/api/v1/invitations", json=invite, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    row = db.session.scalar(select(Customer).where(Customer.external_id == "NEW-FULL"))
+    assert row.segment == "affluent"

@@ -47,10 +47,27 @@ class SurveyList(BaseModel):
 
 
 class CustomerRef(Strict):
+    """The customer an invitation or event is about: found (and updated) by ``external_id``,
+    created when new; the same fields as ``PUT /api/v1/customers/{external_id}``."""
+
     external_id: str = Field(min_length=1, max_length=64, pattern=NoNul)
-    name: str = Field(min_length=1, max_length=100, pattern=NoNul)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=NoNul,
+        description="required unless external_id names a known customer",
+    )
     phone: str | None = Field(default=None, max_length=30, pattern=Phone)
     email: str | None = Field(default=None, max_length=254, pattern=Email)
+    id_number: str | None = Field(default=None, max_length=18, pattern=r"^[0-9Xx]*$")
+    branch_code: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=NoNul,
+        description="the customer's own unit (the request's branch_code when left out)",
+    )
+    segment: Literal["mass", "affluent", "private", "small_business", "corporate"] | None = None
 
 
 class InvitationIn(Strict):
