@@ -112,6 +112,10 @@ def test_a_merged_repeat_offers_no_review_and_refuses_one(client, auth, db_sessi
     auth.login("agent")
     page = client.get(f"/staff/complaints/{repeat.id}").get_data(as_text=True)
     assert 'id="act-review"' not in page
+    # each side of the merge links to the other (the history named it as plain text)
+    assert f'href="/staff/complaints/{first.id}">查看合并后的投诉 {first.reference}' in page
+    into = client.get(f"/staff/complaints/{first.id}").get_data(as_text=True)
+    assert f'href="/staff/complaints/{repeat.id}">查看被合并的重复投诉 {repeat.reference}' in into
     refused = _post(client, repeat, "review", requested_on=str(repeat.received_at.date()),
                     reason="客户书面申请核查")  # fmt: skip
     assert refused.status_code == 409
@@ -315,3 +319,35 @@ def test_a_withdrawal_ends_the_case_on_the_day_it_was_received(client, auth, db_
     assert complaint_handling.clock.local_date(c.closed_at) == yesterday
     last = complaints.history(c)[-1]
     assert f"{yesterday:%Y年%m月%d日}收到撤回" in last.text
+
+
+def test_the_review_round_forms_default_to_the_review(client, auth, db_session):
+    """After a review the notice form defaulted to 处理决定告知 (the SMS then called the review's
+    decision 处理决定), and the review's decision form offered a further 核查 ticked."""
+    from app.services import complaint_clock as clock
+    from app.services.complaint_handling import Decision
+
+    c = factories.accepted_complaint(3, TEXT)
+    decided = Decision(DECISION["verified"], DECISION["basis"], DECISION["decision_text"],
+                       ("review", "mediation"))  # fmt: skip
+    complaint_handling.decide(c.id, actor=_agent(), decision=decided)
+    complaint_handling.request_review(
+        c.id, actor=_agent(), requested_on=clock.local_date(c.decided_at), reason="客户书面申请核查"
+    )
+    db_session.commit()
+    auth.login("manager")  # (the superior unit decides the review)
+    panel = _panel(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True), "decide")
+    ticked = set(
+        re.findall(r'<input checked[^>]*value="(\w+)"|<input[^>]*value="(\w+)"[^>]*checked', panel)
+    )
+    ticked = {a or b for a, b in ticked}
+    assert ticked == {"mediation", "arbitration", "litigation"}, ticked
+    manager = db_session.scalar(select(User).where(User.username == "manager"))
+    complaint_handling.decide(c.id, actor=manager, decision=decided)
+    db_session.commit()
+    page = client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    notice = _panel(page, "notice")
+    assert re.search(
+        r'<option selected value="review_decision">|<option value="review_decision" selected',
+        notice,
+    )
