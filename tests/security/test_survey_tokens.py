@@ -93,6 +93,7 @@ def test_a_thousand_wrong_tokens_from_one_address_are_throttled(client):
     assert set(statuses[limit:]) == {429}
     blocked = client.get(f"/s/{_token(_issue('TOK007'))}", environ_base=attacker)
     assert blocked.status_code == 429 and "访问过于频繁" in blocked.text
+    assert "请约 10 分钟后再试" in blocked.text  # (how long to wait, not just "later")
     window = current_app.config.get("SURVEY_LINK_WINDOW_SECONDS", 600)
     assert blocked.headers["Retry-After"] == str(window)  # (when to come back)
     customer = client.get(

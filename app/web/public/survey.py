@@ -19,6 +19,11 @@ from app.web.public import bp
 from surveys import field_name, other_field_name
 from surveys.answers import MSG_REQUIRED
 
+# Wrong tokens tolerated from one address per window before every link is refused (guessing
+# a 192-bit token is hopeless anyway; this stops enumeration noise and scanners early).
+MAX_WRONG_TOKENS = 30
+WINDOW_SECONDS = 600
+
 MESSAGES = {
     "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
     "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
@@ -27,14 +32,9 @@ MESSAGES = {
     "throttled": (
         429,
         "访问过于频繁",
-        "来自您网络的无效链接访问过多，请稍后再试，或联系客户经理。",
+        f"来自您网络的无效链接访问过多，请约 {WINDOW_SECONDS // 60} 分钟后再试，或联系客户经理。",
     ),
 }
-
-# Wrong tokens tolerated from one address per window before every link is refused (guessing
-# a 192-bit token is hopeless anyway; this stops enumeration noise and scanners early).
-MAX_WRONG_TOKENS = 30
-WINDOW_SECONDS = 600
 
 
 # Anonymous links taking one answer per browser (Campaign.once_per_device) remember, in this
