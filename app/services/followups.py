@@ -201,7 +201,7 @@ def submit_phone_answers(
         customer_id=task.customer_id,
         branch_id=task.branch_id,
         product_id=task.product_id,
-        followup_on_detractor=False,
+        call_back_on_problems=False,
     )
     last = db.session.scalar(
         select(CallAttempt.outcome)

@@ -593,10 +593,11 @@ def store_response(
     customer_id: int | None = None,
     branch_id: int | None = None,
     product_id: int | None = None,
-    followup_on_detractor: bool = True,
+    call_back_on_problems: bool = True,
 ) -> Response:
-    """Add a response with scores and answer rows; a detractor with a known customer also gets
-    a follow-up task, in the caller's transaction (flushes only). ORM objects, for the
+    """Add a response with scores and answer rows; a detractor or a reported problem of a known
+    customer also gets a follow-up task (unless ``call_back_on_problems`` is off: answers taken
+    on that very call), in the caller's transaction (flushes only). ORM objects, for the
     callers that go on with them (phone follow-ups, the demo seed)."""
     defn = definition_of(version)
     values = response_values(
@@ -621,7 +622,7 @@ def store_response(
     if response.comment_redacted:
         analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
     reported = reported_problems(defn, cleaned)
-    if (response.detractor or reported) and customer_id is not None and followup_on_detractor:
+    if (response.detractor or reported) and customer_id is not None and call_back_on_problems:
         db.session.add(FollowUp(**followup_values(values, response.id, now=now, reported=reported)))
     return response
 

@@ -61,7 +61,7 @@ def _save_responses(plan: list[tuple[str, datetime, int, int]]) -> list[int]:
             channel="sms",
             now=at,
             branch_id=branches[code],
-            followup_on_detractor=False,
+            call_back_on_problems=False,
         )
         ids.append(response.id)
     return ids

@@ -44,7 +44,7 @@ def _save(plan: list[tuple[str, datetime, dict]]) -> None:
             channel="sms",
             now=at,
             branch_id=branches[code],
-            followup_on_detractor=False,
+            call_back_on_problems=False,
         )
 
 
