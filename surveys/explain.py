@@ -52,6 +52,7 @@ OPTION_FIELDS = {
     "other": "“其他”标记",
     "exclusive": "互斥标记",
     "follow_up": "回访标记",
+    "no_call": "拒绝回访标记",
 }
 ITEM_FIELDS = {"id": "评价项编号", "label": "评价项文字"}
 CONDITION_FIELDS = {

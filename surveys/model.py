@@ -85,6 +85,9 @@ class Option:
     # choosing it reports a problem the bank must call about (搭售, 问题未解决): the response
     # gets a follow-up task whatever its scores
     follow_up: bool = False
+    # choosing it declines a call ("不同意再次电话联系"): the response gets no follow-up task,
+    # whatever its scores or reported problems
+    no_call: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"value": self.value, "label": self.label}
@@ -94,6 +97,8 @@ class Option:
             data["exclusive"] = True
         if self.follow_up:
             data["follow_up"] = True
+        if self.no_call:
+            data["no_call"] = True
         return data
 
 

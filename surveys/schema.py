@@ -307,9 +307,9 @@ def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> 
     data = _read.mapping(raw, path)
     errors: list[DefinitionError] = []
     attempt = _read.attempt
-    keys = ("value", "label", "other", "follow_up", "exclusive")
+    keys = ("value", "label", "other", "follow_up", "no_call", "exclusive")
     attempt(
-        errors, _read.check_keys, data, keys if qtype is QuestionType.MULTIPLE else keys[:4], path
+        errors, _read.check_keys, data, keys if qtype is QuestionType.MULTIPLE else keys[:5], path
     )
     vpath = _read.join(path, "value")
     value = attempt(errors, _read.identifier, data.get("value"), vpath, _read.VALUE_PATTERN)
@@ -321,6 +321,10 @@ def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> 
     label = attempt(errors, _read.text, data, "label", path)
     exclusive = attempt(errors, _read.flag, data, "exclusive", path, default=False)
     follow_up = attempt(errors, _read.flag, data, "follow_up", path, default=False)
+    no_call = attempt(errors, _read.flag, data, "no_call", path, default=False)
+    if follow_up and no_call:
+        both = "同一选项不能既安排回访（follow_up）又表示拒绝回访（no_call）"
+        errors.append(DefinitionError(_read.join(path, "no_call"), both))
     raise_all(errors)
     return Option(
         value=value,
@@ -328,6 +332,7 @@ def _option(raw: Any, path: str, qtype: QuestionType, earlier: list[Option]) -> 
         other=bool(other),
         exclusive=bool(exclusive),
         follow_up=bool(follow_up),
+        no_call=bool(no_call),
     )
 
 

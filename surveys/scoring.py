@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from surveys.model import Metric, QuestionType, SurveyDefinition
+from surveys.model import Metric, Option, Question, QuestionType, SurveyDefinition
 
 DEFAULT_MIN_SAMPLE = 30
 # 非常满意…非常不满意 (5..1) map to 100/75/50/25/0: each step above 1 is worth 25 points.
@@ -69,22 +69,33 @@ def is_detractor(scores: ResponseScores) -> bool:
     )
 
 
-def reported_problems(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tuple[str, ...]:
-    """The chosen options marked ``follow_up`` (a tied sale reported, a problem unresolved),
-    each as "question: option", in question order: the customer told the bank of something it
-    must call about, whatever the scores. ``cleaned`` holds only answers of questions shown."""
-    found: list[str] = []
+def _chosen_options(
+    defn: SurveyDefinition, cleaned: Mapping[str, Any]
+) -> Iterator[tuple[Question, Option]]:
+    """Each option chosen in a choice question, with its question, in question order."""
     for question in defn.questions:
         if not question.options:
             continue
         value = cleaned.get(question.id)
         chosen = set(value) if isinstance(value, list | tuple) else {value}
-        found += [
-            f"{question.title.rstrip('？?。')}：{opt.label}"
-            for opt in question.options
-            if opt.follow_up and opt.value in chosen
-        ]
-    return tuple(found)
+        yield from ((question, opt) for opt in question.options if opt.value in chosen)
+
+
+def reported_problems(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tuple[str, ...]:
+    """The chosen options marked ``follow_up`` (a tied sale reported, a problem unresolved),
+    each as "question: option", in question order: the customer told the bank of something it
+    must call about, whatever the scores. ``cleaned`` holds only answers of questions shown."""
+    return tuple(
+        f"{question.title.rstrip('？?。')}：{opt.label}"
+        for question, opt in _chosen_options(defn, cleaned)
+        if opt.follow_up
+    )
+
+
+def declines_call(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:
+    """Whether a chosen option is marked ``no_call`` (the customer does not want to be called
+    again): then no follow-up task is made, whatever the scores or problems reported."""
+    return any(opt.no_call for _, opt in _chosen_options(defn, cleaned))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ QUESTION_ORDER = (
 )
 FLOW_LISTS = ("options", "items")  # each element a one-line mapping
 # Inside the one-line mappings, in the templates' order: an option or a matrix item; a condition.
-ROW_ORDER = ("value", "id", "label", "other", "exclusive", "follow_up")
+ROW_ORDER = ("value", "id", "label", "other", "exclusive", "follow_up", "no_call")
 CONDITION_ORDER = ("question", "item", "op", "value")
 
 

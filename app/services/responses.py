@@ -43,6 +43,7 @@ from surveys import (
     QuestionType,
     SurveyDefinition,
     answers_from_form,
+    declines_call,
     is_detractor,
     other_key,
     reported_problems,
@@ -440,7 +441,9 @@ def expand_intake(ids: list[int]) -> int:
         if values["comment_redacted"]:
             texts.append((response_id, row.branch_id))
         reported = reported_problems(version.definition, row.answers)
-        if (values["detractor"] or reported) and row.customer_id is not None:
+        if _call_back(values["detractor"], reported, version.definition, row.answers) and (
+            row.customer_id is not None
+        ):
             followups.append(
                 followup_values(values, response_id, now=row.submitted_at, reported=reported)
             )
@@ -622,9 +625,21 @@ def store_response(
     if response.comment_redacted:
         analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
     reported = reported_problems(defn, cleaned)
-    if (response.detractor or reported) and customer_id is not None and call_back_on_problems:
+    if (
+        call_back_on_problems
+        and customer_id is not None
+        and _call_back(response.detractor, reported, defn, cleaned)
+    ):
         db.session.add(FollowUp(**followup_values(values, response.id, now=now, reported=reported)))
     return response
+
+
+def _call_back(
+    detractor: bool, reported: tuple[str, ...], defn: SurveyDefinition, cleaned: Mapping[str, Any]
+) -> bool:
+    """A follow-up task for a detractor or a reported problem, unless the customer chose an
+    option marked ``no_call`` (不同意再次电话联系): a call they declined is not made."""
+    return bool(detractor or reported) and not declines_call(defn, cleaned)
 
 
 def dissatisfied(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:

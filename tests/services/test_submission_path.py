@@ -351,3 +351,24 @@ def test_a_reported_tied_sale_gets_a_call_back_whatever_the_scores():
         db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response_id))
         is None
     )
+
+
+def test_a_customer_who_declines_a_call_gets_none_whatever_they_report():
+    """complaint-resolution asks whether the bank may call again; 不同意 (no_call) overrides an
+    unresolved problem and low scores alike, 同意 keeps the call-back."""
+
+    def answer(ext: str, callback: str) -> int:
+        token = factories.survey_link(ext, survey_code="complaint-resolution", now=MOMENT)[0]
+        form = _form(token, score="1", comment="问题没有解决")
+        form |= {"q_resolved": "no", "q_callback": callback}
+        submitted = responses.submit_link(token, form, now=MOMENT)
+        return db.session.get(Intake, submitted.intake_id).response_id
+
+    declined = answer("SUB-NOCALL", "no")
+    assert db.session.get(Response, declined).detractor
+    assert (
+        db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == declined)) is None
+    )
+    agreed = answer("SUB-CALL", "yes")
+    task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == agreed))
+    assert task is not None and task.reason == "detractor" and "未解决" in task.note

@@ -667,6 +667,7 @@
         choice ? flag("other", " 需客户写明（其他）") : null,
         choice && multiple ? flag("exclusive", " 与其他选项互斥") : null,
         choice ? flag("follow_up", " 选中即安排回访") : null,
+        choice ? flag("no_call", " 选中即不回访") : null,
         el("td", { class: "sb-row-tools" }, [
           smallButton("↑", function () { shift(list, i, -1, rowKey, kind, n); }, { aria: kind.noun + " " + n + " 上移", disabled: i === 0, key: rowKey(i) + ".up" }),
           smallButton("↓", function () { shift(list, i, 1, rowKey, kind, n); }, { aria: kind.noun + " " + n + " 下移", disabled: i === list.length - 1, key: rowKey(i) + ".down" }),
@@ -683,6 +684,7 @@
           choice ? el("th", { scope: "col", text: "需写明（其他）" }) : null,
           choice && multiple ? el("th", { scope: "col", text: "互斥（不能与其他项同选）" }) : null,
           choice ? el("th", { scope: "col", text: "选中即安排回访", title: "客户选了这一项即表示反映了问题（如搭售、未解决）：不论评分高低，都生成回访任务，48 小时内回访" }) : null,
+          choice ? el("th", { scope: "col", text: "选中即不回访", title: "客户选了这一项即表示不同意再被电话联系：不论评分和反映的问题，都不生成回访任务" }) : null,
           el("th", { scope: "col" }, [el("span", { class: "visually-hidden", text: "操作" })])
         ])]),
         el("tbody", {}, rows)

@@ -159,3 +159,31 @@ def test_reported_problems_in_a_multiple_choice_answer():
     assert reported_problems(defn, {"issues": ["wait", "sold"]}) == ("遇到了哪些问题：被推销保险",)
     assert reported_problems(defn, {"issues": ["wait"]}) == ()
     assert defn.questions[0].options[1].to_dict()["follow_up"] is True
+
+
+def test_a_declined_call_is_found_and_cannot_share_an_option_with_a_follow_up():
+    from surveys import DefinitionError, declines_call, load_definition
+    from surveys.templates import load_template
+
+    defn = load_template("complaint-resolution")
+    assert declines_call(defn, {"resolved": "no", "callback": "no"})
+    assert not declines_call(defn, {"resolved": "no", "callback": "yes"})
+    assert not declines_call(defn, {})
+    both = {
+        "code": "t",
+        "title": "测试",
+        "questions": [
+            {
+                "id": "q",
+                "type": "single",
+                "title": "问题解决了吗？",
+                "options": [
+                    {"value": "yes", "label": "是"},
+                    {"value": "no", "label": "否", "follow_up": True, "no_call": True},
+                ],
+            }
+        ],
+    }
+    with pytest.raises(DefinitionError) as err:
+        load_definition(both)
+    assert err.value.path == "questions[0].options[1].no_call"
