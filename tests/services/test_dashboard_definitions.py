@@ -183,28 +183,25 @@ def test_followup_figures_follow_the_survey_and_product_filters(app):
     day = created.astimezone(SH).date().isoformat()
     base = {"from": day, "to": day, "branch": "HZ"}
     product = db.session.scalars(select(Product).order_by(Product.id)).first()
-    before = {
-        key: dfu.total(dashboard_filters.parse({**base, **extra}))["tasks"]
-        for key, extra in {
-            "all": {},
-            "survey": {"survey": "branch-service"},
-            "other": {"survey": "loan-followup"},
-            "product": {"product": product.code},
-        }.items()
+    filters = {
+        "all": {},
+        "survey": {"survey": "branch-service"},
+        "other": {"survey": "loan-followup"},
+        "product": {"product": product.code},
     }
+
+    def tasks() -> dict[str, int]:
+        return {
+            key: dfu.total(dashboard_filters.parse({**base, **extra}))["tasks"]
+            for key, extra in filters.items()
+        }
+
+    before = tasks()
     task = db.session.get(FollowUp, _task(created))
     task.product_id = product.id
     db.session.flush()
     rollups.rebuild(["followup"])
-    after = {
-        key: dfu.total(dashboard_filters.parse({**base, **extra}))["tasks"]
-        for key, extra in {
-            "all": {},
-            "survey": {"survey": "branch-service"},
-            "other": {"survey": "loan-followup"},
-            "product": {"product": product.code},
-        }.items()
-    }
+    after = tasks()
     assert {k: after[k] - before[k] for k in after} == {
         "all": 1,
         "survey": 1,

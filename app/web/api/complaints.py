@@ -23,7 +23,15 @@ from app.services.complaints import IntakeData
 from app.services.errors import NotFound
 from app.services.tx import keep_loaded
 from app.web.api.registry import Moment, endpoint
-from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
+from app.web.api.schemas import (
+    Email,
+    ErrorBody,
+    NoNul,
+    Phone,
+    Strict,
+    customer_fields,
+    known_customer_name,
+)
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "regulator", "survey"]
@@ -31,13 +39,7 @@ ChannelName = Literal["web", "hotline", "branch", "email", "app", "wechat", "reg
 
 class ComplainantIn(Strict):
     external_id: str | None = Field(default=None, max_length=64, pattern=NoNul)
-    name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        pattern=NoNul,
-        description="required unless external_id names a known customer",
-    )
+    name: str | None = known_customer_name()
     phone: str | None = Field(default=None, max_length=30, pattern=Phone)
     email: str | None = Field(default=None, max_length=254, pattern=Email)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,6 +72,18 @@ class ProductList(BaseModel):
 NoNul = r"^[^\x00]*$"
 Email = rf"^$|{EMAIL_PATTERN}"  # (the imports' rule: one @, a dotted domain; "" is none)
 Phone = r"^[0-9+\- ()]*$"
+
+
+def known_customer_name() -> Any:
+    """A request's ``customer.name``: may be left out when ``external_id`` names a known
+    customer (complaints, invitations, events)."""
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=NoNul,
+        description="required unless external_id names a known customer",
+    )
 
 
 class CustomerIn(Strict):

@@ -14,7 +14,15 @@ from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
 from app.web.api.registry import Moment, endpoint
-from app.web.api.schemas import Email, ErrorBody, NoNul, Phone, Strict, customer_fields
+from app.web.api.schemas import (
+    Email,
+    ErrorBody,
+    NoNul,
+    Phone,
+    Strict,
+    customer_fields,
+    known_customer_name,
+)
 
 ERRORS = {401: ErrorBody, 403: ErrorBody}
 Channel = Literal["sms", "email", "wechat", "app"]
@@ -51,13 +59,7 @@ class CustomerRef(Strict):
     created when new; the same fields as ``PUT /api/v1/customers/{external_id}``."""
 
     external_id: str = Field(min_length=1, max_length=64, pattern=NoNul)
-    name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        pattern=NoNul,
-        description="required unless external_id names a known customer",
-    )
+    name: str | None = known_customer_name()
     phone: str | None = Field(default=None, max_length=30, pattern=Phone)
     email: str | None = Field(default=None, max_length=254, pattern=Email)
     id_number: str | None = Field(default=None, max_length=18, pattern=r"^[0-9Xx]*$")
