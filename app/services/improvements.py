@@ -142,13 +142,42 @@ def update_problem(problem_id: int, data: ProblemData, *, actor: User) -> Proble
     problem = get_problem(problem_id)
     _require_open(problem, "问题已闭环，不能再修改；如需继续整改请先重新打开")
     before = _snapshot(problem)
+    from app.services import improvement_figures as figures
+
+    anchor = figures.anchor_of(problem)
     _apply(problem, data)
-    changed = {
-        k: [v, _snapshot(problem)[k]] for k, v in before.items() if _snapshot(problem)[k] != v
-    }
+    after = _snapshot(problem)
+    changed = {k: [v, after[k]] for k, v in before.items() if after[k] != v}
+    fixed = [FIGURE_FIELDS[k] for k in changed if k in FIGURE_FIELDS]
+    if anchor is not None and fixed:
+        # (a window shortened after the actions were done ended the observation at once, and
+        # head office was offered 人工认定 on figures that had got worse)
+        raise Conflict(
+            f"整改措施已全部完成，观察期已开始：{'、'.join(fixed)}已固定，不能再修改。"
+            "如确需调整，请先重新打开一项整改措施（观察期随之重新起算）"
+        )
     if changed:
-        record(problem, actor, "changed", "修改了问题信息", detail={"changed": changed})
+        names = "、".join(FIELD_NAMES.get(k, k) for k in changed)
+        record(problem, actor, "changed", f"修改了问题信息：{names}", detail={"changed": changed})
     return problem
+
+
+# What a problem's before/after figures are computed over: fixed once its observation began.
+FIGURE_FIELDS = {
+    "branch_id": "机构",
+    "product_id": "产品",
+    "code_business": "投诉类别",
+    "code_cause": "投诉原因",
+    "survey_id": "问卷",
+    "window_days": "对比窗口",
+}
+FIELD_NAMES = {
+    "title": "标题",
+    "description": "描述",
+    "root_cause": "根因类别",
+    "owner_id": "负责人",
+    **FIGURE_FIELDS,
+}
 
 
 def _snapshot(problem: Problem) -> dict[str, Any]:

@@ -703,3 +703,33 @@ def test_suggestions_find_the_complaints_about_what_the_problem_is_about(branch,
     offered = [s.source_id for s in figures.suggestions(p) if s.source_type == "complaint"]
     assert offered[:2] == [c.id for c in about]  # (the one sharing more words first)
     assert len(offered) == 2  # (the fee complaints share nothing with it)
+
+
+def test_the_figures_scope_is_fixed_once_the_observation_has_begun(branch, hq):
+    """A window shortened from 60 to 14 days after the actions were done ended the observation
+    at once (head office was then offered 人工认定 on worse figures), and the history said only
+    修改了问题信息."""
+    now = utcnow()
+    p = problem(hq)
+    keep = {"root_cause": "process", "branch_code": "HZT9", "code_business": "B03.02"}
+    renamed = improvements.ProblemData(title="年费告知不清（信用卡中心）", **keep)
+    improvements.update_problem(p.id, renamed, actor=hq)  # before any action: anything goes
+    shorter = improvements.ProblemData(title=renamed.title, window_days=30, **keep)
+    improvements.update_problem(p.id, shorter, actor=hq)
+    texts = [e.text for e in improvements.history(p)]
+    assert "修改了问题信息：标题" in texts and "修改了问题信息：对比窗口" in texts
+    finished_action(p, hq, now - 5 * DAY)
+    shortest = improvements.ProblemData(title=renamed.title, window_days=14, **keep)
+    with pytest.raises(Conflict, match="对比窗口已固定"):
+        improvements.update_problem(p.id, shortest, actor=hq)
+    other = improvements.ProblemData(
+        title=renamed.title, window_days=30, **{**keep, "code_business": "B03.01"}
+    )
+    with pytest.raises(Conflict, match="投诉类别已固定"):
+        improvements.update_problem(p.id, other, actor=hq)
+    db.session.refresh(p)
+    assert p.window_days == 30 and p.code_business == "B03.02"
+    described = improvements.ProblemData(
+        title=renamed.title, description="补充说明", window_days=30, **keep
+    )
+    improvements.update_problem(p.id, described, actor=hq)  # the wording stays editable
