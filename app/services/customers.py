@@ -244,11 +244,14 @@ def check_phone(phone: str | None) -> None:
 
 
 def upsert_customer_row(
-    data: CustomerData, *, inactive_branch_ok: bool = False
+    data: CustomerData, *, inactive_branch_ok: bool = False, home_branch_code: str | None = None
 ) -> tuple[Customer, bool]:
     """Create or update by external_id inside the caller's transaction; returns (row, created).
     A customer is not placed at an inactive branch (one already there may stay) unless
-    ``inactive_branch_ok`` (a complaint names the unit where it happened)."""
+    ``inactive_branch_ok`` (a complaint names the unit where it happened).
+    ``home_branch_code``: the unit to place a customer without one at (an invitation's unit for
+    a new customer); a known customer's own unit is kept (it is moved only by its own
+    ``branch_code``: an invitation sent by another unit had moved it out of its branch's scope)."""
     if not data.external_id.strip():
         raise ValidationFailed("请填写客户号", field="external_id")
     name = printable_text(data.name or "")[:100]
@@ -269,8 +272,9 @@ def upsert_customer_row(
             Customer(external_id=external_id, name=name), lambda: _by_external_id(external_id)
         )
     customer.name = name
-    if data.branch_code:
-        branch = branch_by_code(data.branch_code, inactive_ok=True)
+    code = data.branch_code or (home_branch_code if customer.branch_id is None else None)
+    if code:
+        branch = branch_by_code(code, inactive_ok=True)
         if not (branch.active or inactive_branch_ok or branch.id == customer.branch_id):
             raise ValidationFailed(inactive_message(branch), field="branch_code")
         customer.branch = branch

@@ -207,10 +207,7 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     if found is not None:
         return _again(found, req)
     version = surveys.published_version(req.survey_code)
-    data = req.customer
-    if req.branch_code and not data.branch_code:
-        data = CustomerData(**{**data.__dict__, "branch_code": req.branch_code})
-    customer, _ = upsert_customer_row(data)
+    customer, _ = upsert_customer_row(req.customer, home_branch_code=req.branch_code)
     refusal = _opt_out(customer, req.channel)
     if refusal is not None:
         raise Conflict(f"{refusal}，不能发送调查邀请")

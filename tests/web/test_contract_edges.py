@@ -522,3 +522,25 @@ def test_an_event_or_invitation_may_name_a_known_customer_by_number_alone(client
     assert created.status_code == 201, created.get_json()
     row = db.session.scalar(select(Customer).where(Customer.external_id == "NEW-FULL"))
     assert row.segment == "affluent"
+
+
+def test_an_invitation_from_another_unit_does_not_move_a_known_customer(client):
+    """An invitation with branch_code NJ01 moved a 杭州 customer there, out of its branch's
+    scope; the unit places a new customer only."""
+    from app.models import Customer
+
+    known = factories.customer("HZ01", phone="13700005555")
+    home = known.branch_id
+    headers = bearer("invitations:write")
+    invite = {"survey_code": "branch-service", "channel": "sms", "branch_code": "NJ01"}
+    sent = client.post(
+        "/api/v1/invitations", json={**invite, "customer": {"external_id": known.external_id}},
+        headers=headers,
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.get_json()
+    db.session.refresh(known)
+    assert known.branch_id == home
+    new = {**invite, "customer": {"external_id": "NEW-NJ", "name": "孙八", "phone": "13700006666"}}
+    assert client.post("/api/v1/invitations", json=new, headers=headers).status_code == 201
+    placed = db.session.scalar(select(Customer).where(Customer.external_id == "NEW-NJ"))
+    assert placed.branch.code == "NJ01"
