@@ -341,22 +341,6 @@ def _recuse_assignee(complaint: Complaint, actor: User) -> None:
     )
 
 
-def open_cases_by_handler() -> dict[int, int]:
-    """How many cases in work each handler holds (merged repeats not counted): what disabling
-    the account would hand back to 待分派, shown before an administrator does it."""
-    stmt = (
-        select(Complaint.assignee_id, func.count(Complaint.id))
-        .where(
-            Complaint.assignee_id.is_not(None),
-            Complaint.merged_into_id.is_(None),
-            Complaint.status.in_([s.value for s in OPEN]),
-        )
-        .group_by(Complaint.assignee_id)
-        .execution_options(include_all_branches=True)
-    )
-    return dict(db.session.execute(stmt).tuples().all())
-
-
 def release_handler(user: User, actor: User | None) -> int:
     """A handler leaves (their account is disabled): each case in work assigned to them goes
     back to the 待分派 queue, and its history says why, so no legal deadline runs out under a

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -240,21 +240,6 @@ def assign_manually(
     db.session.add(task)
     db.session.flush()
     return task
-
-
-def open_tasks_by_agent() -> dict[int, int]:
-    """How many open follow-ups each agent holds: what disabling the account would hand back
-    to the shared queue."""
-    stmt = (
-        select(FollowUp.assigned_to_id, func.count(FollowUp.id))
-        .where(
-            FollowUp.assigned_to_id.is_not(None),
-            FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES]),
-        )
-        .group_by(FollowUp.assigned_to_id)
-        .execution_options(include_all_branches=True)
-    )
-    return dict(db.session.execute(stmt).tuples().all())
 
 
 def release_agent(user: User) -> int:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Branch, Role, User
+from app.models import Branch, Complaint, FollowUp, Role, User
+from app.models.complaint import OPEN as OPEN_CASES
+from app.models.improvement import OPEN_ACTIONS, ImprovementAction, Problem, ProblemStatus
+from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
 from app.models.user import USERNAME_PATTERN
 from app.security.passwords import hash_password, password_problem
 from app.services import audit, complaint_casework, followups
@@ -263,10 +267,42 @@ class Workload:
 
     complaints: int = 0
     followups: int = 0
+    # 整改 work stays with the account when it is disabled (an owner is a named manager, not a
+    # queue): the warning says to name another
+    problems: int = 0
+    actions: int = 0
+
+
+def _per_owner(column: Any, *where: Any) -> dict[int, int]:
+    """How many rows of ``column``'s table each owner has, among those matching ``where``."""
+    stmt = (
+        select(column, func.count())
+        .where(column.is_not(None), *where)
+        .group_by(column)
+        .execution_options(include_all_branches=True)
+    )
+    return dict(db.session.execute(stmt).tuples().all())
 
 
 def workloads() -> dict[int, Workload]:
-    """Each account's open cases and follow-ups, for the accounts page and its warning."""
-    cases = complaint_casework.open_cases_by_handler()
-    tasks = followups.open_tasks_by_agent()
-    return {uid: Workload(cases.get(uid, 0), tasks.get(uid, 0)) for uid in cases.keys() | tasks}
+    """Each account's open cases, follow-ups and 整改 work, for the accounts page and its
+    warning."""
+    cases = _per_owner(
+        Complaint.assignee_id,
+        Complaint.merged_into_id.is_(None),
+        Complaint.status.in_([s.value for s in OPEN_CASES]),
+    )
+    tasks = _per_owner(
+        FollowUp.assigned_to_id, FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES])
+    )
+    problems = _per_owner(Problem.owner_id, Problem.status != ProblemStatus.CLOSED)
+    actions = _per_owner(
+        ImprovementAction.owner_id,
+        ImprovementAction.status.in_([s.value for s in OPEN_ACTIONS]),
+    )
+    return {
+        uid: Workload(
+            cases.get(uid, 0), tasks.get(uid, 0), problems.get(uid, 0), actions.get(uid, 0)
+        )
+        for uid in set().union(cases, tasks, problems, actions)
+    }

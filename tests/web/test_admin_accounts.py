@@ -181,3 +181,26 @@ def test_an_administrator_cannot_reset_their_own_password_here(client, auth, db_
     admin = _user(db_session, "admin")
     assert (admin.password_hash, admin.session_version) == before
     assert not _entries(db_session, "user.password_reset", admin)
+
+
+def test_disabling_an_owner_of_improvement_work_says_it_stays_with_them(client, auth, db_session):
+    """The warning said 没有在办 for a manager who owned four open problems and an overdue
+    action: those are not handed back to a queue, so the administrator is told to reassign."""
+    import html
+
+    from app.models import Role
+    from app.services import improvements
+    from tests import factories
+
+    owner = factories.user(Role.BRANCH_MANAGER, "HZ", username="owner.mgr", display_name="赵经理")
+    hq = _user(db_session, "hq")
+    data = improvements.ProblemData(
+        title="网点排队时间过长", root_cause="process", branch_code="HZ", owner_id=owner.id
+    )
+    improvements.create_problem(data, actor=hq)
+    db_session.commit()
+    auth.login("admin")
+    listed = html.unescape(client.get("/admin/users").get_data(as_text=True))
+    row = listed.split(f'id="user-{owner.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "整改 1" in row
+    assert "其负责的 1 个未闭环整改问题、0 项未完成整改措施不会自动转出" in row

@@ -68,7 +68,7 @@ def users_page():
         form=form,
         users=users.list_users(),
         workloads=users.workloads(),
-        none=users.Workload(),
+        no_work=users.Workload(),
         toggle=EmptyForm(),
     ), 400 if form.errors else 200
 
