@@ -35,6 +35,7 @@ from app.services import improvement_figures as figures
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.improvement_verification import Verification
 from app.services.improvements import (
+    check_owner,
     drop_override,
     get_problem,
     record,
@@ -63,7 +64,7 @@ class Resurvey:
     channel: str = "sms"
 
 
-def _check(data: ActionData, today: date, *, kept: date | None = None) -> None:
+def _check(data: ActionData, today: date, problem: Problem, *, kept: date | None = None) -> None:
     """Refuse an action without content or due date, with an unknown owner, or due before
     ``today`` (Beijing date) — unless the date is ``kept``: the action's own date, unchanged
     by an edit of its other fields."""
@@ -75,8 +76,7 @@ def _check(data: ActionData, today: date, *, kept: date | None = None) -> None:
         raise ValidationFailed(
             f"完成期限不能早于今天（{today:%Y-%m-%d}），请填写今天或以后的日期", field="due_on"
         )
-    if data.owner_id and db.session.get(User, data.owner_id) is None:
-        raise ValidationFailed("责任人不存在", field="owner_id")
+    check_owner(data.owner_id, db.session.get(Branch, problem.branch_id), "owner_id")
 
 
 @transactional
@@ -89,7 +89,7 @@ def add_action(
     problem = get_problem(problem_id)
     if problem.status == ProblemStatus.CLOSED:
         raise Conflict("问题已闭环，不能再添加整改措施")
-    _check(data, clock.local_date(now or utcnow()))
+    _check(data, clock.local_date(now or utcnow()), problem)
     action = ImprovementAction(
         problem=problem,
         title=data.title.strip()[:200],
@@ -137,7 +137,7 @@ def update_action(
         raise Conflict("问题已闭环，不能再修改整改措施")
     if not action.is_open:
         raise Conflict(f"整改措施当前为“{action.status_label}”，只能修改未完成的整改措施")
-    _check(data, clock.local_date(now or utcnow()), kept=action.due_on)
+    _check(data, clock.local_date(now or utcnow()), problem, kept=action.due_on)
     new = {
         "title": data.title.strip()[:200],
         "detail": (data.detail or "").strip(),

@@ -91,6 +91,29 @@ def _code(dimension: str, code: str | None, field: str) -> str | None:
     return code
 
 
+def check_owner(owner_id: int | None, branch: Branch, field: str) -> None:
+    """An owner of a problem of ``branch`` or of one of its actions works there: in its unit or
+    below it, or in a unit above it (head office included). A 南京 manager named owner of a
+    杭州 action saw it on their 工作台 and could neither open nor start it."""
+    if not owner_id:
+        return
+    everywhere = {"include_all_branches": True}  # (found wherever they work, then judged)
+    owner = db.session.get(User, owner_id, execution_options=everywhere)
+    if owner is None:
+        raise ValidationFailed("责任人不存在", field=field)
+    home = (
+        db.session.get(Branch, owner.branch_id, execution_options=everywhere)
+        if owner.branch_id
+        else None
+    )
+    if home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path):
+        return
+    raise ValidationFailed(
+        f"责任人须为{branch.name}及其下级或上级机构的员工（{owner.display_name}属于{home.name}）",
+        field=field,
+    )
+
+
 def _apply(problem: Problem, data: ProblemData) -> None:
     title = (data.title or "").strip()
     if not title:
@@ -112,8 +135,7 @@ def _apply(problem: Problem, data: ProblemData) -> None:
         survey = db.session.scalar(select(Survey).where(Survey.code == data.survey_code))
         if survey is None:
             raise ValidationFailed("问卷不存在", field="survey_code")
-    if data.owner_id and db.session.get(User, data.owner_id) is None:
-        raise ValidationFailed("责任人不存在", field="owner_id")
+    check_owner(data.owner_id, branch, "owner_id")
     problem.title, problem.description = title[:200], (data.description or "").strip()
     problem.root_cause = RootCause(data.root_cause)
     problem.branch_id, problem.product_id = branch.id, product.id if product else None

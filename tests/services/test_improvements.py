@@ -733,3 +733,30 @@ def test_the_figures_scope_is_fixed_once_the_observation_has_begun(branch, hq):
         title=renamed.title, description="补充说明", window_days=30, **keep
     )
     improvements.update_problem(p.id, described, actor=hq)  # the wording stays editable
+
+
+def test_owners_work_where_the_problem_is(branch, hq):
+    """A 南京 manager named owner of a 杭州 action saw it on their 工作台 and could neither
+    open nor start it: owners come from the problem's unit, below it or above it."""
+    p = problem(hq)
+    nanjing = factories.user(Role.BRANCH_MANAGER, "NJ")
+    hangzhou = factories.user(Role.BRANCH_MANAGER, "HZ")  # the unit above HZT9
+    db.session.commit()  # (a refused use case rolls back what is not committed)
+    due = today() + 7 * DAY
+    with pytest.raises(ValidationFailed, match="责任人须为测试整改支行及其下级或上级机构的员工"):
+        actions.add_action(
+            p.id, actions.ActionData(title="排查", due_on=due, owner_id=nanjing.id), actor=hq
+        )
+    kept = actions.add_action(
+        p.id, actions.ActionData(title="排查", due_on=due, owner_id=hangzhou.id), actor=hq
+    )
+    assert kept.owner_id == hangzhou.id
+    head_office = actions.add_action(
+        p.id, actions.ActionData(title="复核", due_on=due, owner_id=hq.id), actor=hq
+    )
+    assert head_office.owner_id == hq.id
+    moved = improvements.ProblemData(
+        title="信用卡年费告知不清", root_cause="process", branch_code="HZT9", owner_id=nanjing.id
+    )
+    with pytest.raises(ValidationFailed, match="属于"):
+        improvements.update_problem(p.id, moved, actor=hq)

@@ -131,7 +131,7 @@ def _edit_form(action, *, submitted: bool = False) -> forms.ActionForm:
             "due_on": action.due_on,
         }
         form = forms.ActionForm(prefix=f"edit-{action.id}", formdata=None, data=values)
-    form.fill()
+    form.fill(action.problem.branch)
     owner = action.owner
     if owner is not None and str(owner.id) not in {c.value for c in form.owner_id.choices}:
         # someone outside the viewer's subtree (head office): kept, not silently replaced
@@ -149,7 +149,7 @@ def render_problem(problem_id: int, bound: dict | None = None, status: int = 200
     problem = improvements.get_problem(problem_id)
     w, result = figures.evaluate(problem)
     action_form = forms.ActionForm(prefix="action", formdata=None)
-    action_form.fill()
+    action_form.fill(problem.branch)
     context = {
         "action_form": action_form,
         "change_form": _change_form,
@@ -240,7 +240,7 @@ def _done(problem_id: int, message: str):
 @roles_required(*MANAGERS)
 def improvement_action_add(problem_id: int):
     form = forms.ActionForm(prefix="action")
-    form.fill()
+    form.fill(improvements.get_problem(problem_id).branch)
     if form.validate_on_submit():
         try:
             actions.add_action(problem_id, _action_data(form), actor=current_user)

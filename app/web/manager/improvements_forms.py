@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 import nlp
 from app.extensions import db
-from app.models import Survey
+from app.models import Branch, Survey, User
 from app.models.improvement import ROOT_CAUSE_LABELS
 from app.models.survey import SurveyStatus
 from app.services import org
@@ -33,10 +33,18 @@ def _choices(pairs, blank: str | None = None) -> list[SelectChoice]:
     return head + [SelectChoice(str(v), label) for v, label in pairs]
 
 
-def staff_choices(blank: str = "（未指定）") -> list[SelectChoice]:
-    """The staff of the viewer's subtree (a Hangzhou manager was offered Nanjing's)."""
+def staff_choices(blank: str = "（未指定）", branch: Branch | None = None) -> list[SelectChoice]:
+    """The staff of the viewer's subtree (a Hangzhou manager was offered Nanjing's); with
+    ``branch``, only those who may own its 整改 work (its unit, below or above it)."""
     people = org.staff_in_scope()
+    if branch is not None:
+        people = [u for u in people if _works_for(u, branch)]
     return _choices(((u.id, f"{u.display_name}（{u.role_label}）") for u in people), blank)
+
+
+def _works_for(user: User, branch: Branch) -> bool:
+    home = user.branch
+    return home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path)
 
 
 def survey_choices() -> list[SelectChoice]:
@@ -92,8 +100,9 @@ class ActionForm(BaseForm):
     owner_id = SelectField("责任人", validate_choice=False, choices=[])
     due_on = DateField("完成期限", validators=[DataRequired("请填写完成期限（年-月-日）")])
 
-    def fill(self) -> None:
-        self.owner_id.choices = staff_choices("（同问题负责人）")
+    def fill(self, branch: Branch | None = None) -> None:
+        """The owners offered: staff who may own the problem's work (of ``branch``)."""
+        self.owner_id.choices = staff_choices("（同问题负责人）", branch)
 
 
 class ActionCancelForm(BaseForm):
