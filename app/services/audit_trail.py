@@ -79,6 +79,7 @@ ACTION_LABELS = {
     "complaints.export": "导出投诉台账",
     "retention.run": "到期个人信息匿名化",
     "improvement_override": "人工认定整改成效",
+    "improvement_close": "整改问题闭环",
     "audit.export": "导出审计日志",
 }
 OBJECT_LABELS = {

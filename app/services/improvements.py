@@ -462,7 +462,14 @@ def override_verification(problem_id: int, reason: str, *, actor: User) -> Probl
         utcnow(),
     )
     record(problem, actor, "override", reason, detail={"verification": problem.verification})
-    audit.record("improvement_override", actor=actor, object_type="problem", object_id=problem.id)
+    audit.record(  # (with its reason: the entry had none, README said it was audited with it)
+        "improvement_override",
+        actor=actor,
+        object_type="problem",
+        object_id=problem.id,
+        reason=reason[:500],
+        detail={"verdict": (problem.verification or {}).get("verdict")},
+    )
     return problem
 
 
@@ -550,4 +557,13 @@ def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
         f"问题闭环：{how}",
         detail={"verification": result.to_dict(), "override": problem.overridden},
         at=now,
+    )
+    # (closing was in the problem's history only; the audit log is where an inspection looks)
+    audit.record(
+        "improvement_close",
+        actor=actor,
+        object_type="problem",
+        object_id=problem.id,
+        reason=how[:500],
+        detail={"verdict": result.verdict.value, "override": problem.overridden},
     )

@@ -172,8 +172,18 @@ def test_not_enough_data_blocks_closing_until_a_manager_overrides(branch, hq, ch
     improvements.close_problem(p.id, actor=hq, now=now)
     assert p.status == ProblemStatus.CLOSED and p.override_by_id == chief.id
     assert any(e.kind == "override" and e.text == reason for e in improvements.history(p))
-    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "improvement_override"))
-    assert audit.first().object_id == str(p.id)
+    entry = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.action == "improvement_override", AuditLog.object_id == str(p.id)
+        )
+    ).one()
+    assert entry.reason == reason  # (the entry had no reason)
+    closed = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.action == "improvement_close", AuditLog.object_id == str(p.id)
+        )
+    )
+    assert "人工认定闭环" in closed.one().reason
 
 
 def test_running_window_is_not_enough_data_yet(branch, hq):
