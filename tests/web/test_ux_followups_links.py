@@ -221,6 +221,40 @@ def test_a_low_score_call_for_another_branchs_customer_links_to_the_response(cli
     assert opened.status_code == 200 and 'id="to-complaint"' not in opened.text
 
 
+def test_a_call_that_hears_of_a_problem_says_so_with_good_scores(client, auth):
+    """A card call-back answered 未解决 (年费仍未退还) with good scores said only 任务已完成: the
+    call makes no second task, so the agent is pointed to the response and its 转为投诉."""
+    from app.services.surveys import definition_of
+
+    factories.survey_link("UXFU13", name="钱多多", phone="13911113333")  # (of HZ01)
+    who = CustomerData(external_id="UXFU13", name="钱多多")
+    [visit] = survey_triggers.record_event(
+        survey_triggers.EventData(
+            type="card.issued", customer=who, occurred_at=utcnow(), branch_code="HZ01"
+        )
+    )
+    task = db.session.get(FollowUp, visit["id"])
+    defn = definition_of(task.version)
+    assert any(q.id == "resolved" for q in defn.questions)  # (the card survey: 是否解决)
+    high = {"rating": "5", "nps": "10", "ces": "7"}
+    answers = _answers_for(task, {})
+    answers |= {f"q_{q.id}": high[q.type.value] for q in defn.questions if q.type.value in high}
+    answers |= {"q_resolved": "no", "q_unresolved_detail": "年费仍未退还"}
+    auth.login("agent")
+    saved = client.post(
+        f"/staff/followups/{task.id}/answers",
+        data={"csrf_token": _token(client, task), **answers},
+        follow_redirects=True,
+    )
+    assert saved.request.path == "/staff/followups", saved.text[:2000]
+    db.session.expire_all()
+    response = db.session.get(FollowUp, task.id).result_response
+    assert not response.detractor
+    prompt = saved.text.split('class="flash flash-warning"')[1].split("</div>")[0]
+    assert "客户反映：您的问题是否已经得到解决：未解决" in prompt
+    assert f"打开回访答卷 #{response.id} 转为投诉" in prompt
+
+
 def _answers_for(task: FollowUp, low: dict) -> dict:
     """Low answers to the task's own survey (a business event's survey may not be 网点服务)."""
     from app.services.surveys import definition_of

@@ -17,7 +17,7 @@ from app.services.responses import AnswersInvalid
 from app.services.surveys import definition_of
 from app.web.access import roles_required
 from app.web.staff import bp
-from surveys import field_name, other_field_name
+from surveys import field_name, other_field_name, reported_problems
 from surveys.answers import MSG_REQUIRED
 
 STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
@@ -126,26 +126,30 @@ def followup_answers(task_id: int):
         flash(err.message, "error")
         return redirect(url_for("staff.followup_detail", task_id=task_id))
     flash("回访答卷已保存，任务已完成", "success")
-    if response.detractor:
-        flash(_low_score_prompt(response), "warning")
+    reported = reported_problems(definition_of(response.version), response.answers or {})
+    if response.detractor or reported:
+        flash(_problem_prompt(response, reported), "warning")
     return redirect(url_for("staff.followups_queue"))
 
 
-def _low_score_prompt(response: Response) -> Markup:
-    """Back on the queue after a call whose answers are low (the detractor rule): a link
-    to the new response, where 转为投诉 is (when the customer's record is in the agent's scope,
-    as the response page offers it then)."""
+def _problem_prompt(response: Response, reported: tuple[str, ...]) -> Markup:
+    """Back on the queue after a call whose answers are low (the detractor rule) or report a
+    problem (an option marked follow_up: 未解决, 搭售; the call itself makes no second task): a
+    link to the new response, where 转为投诉 is (when the customer's record is in the agent's
+    scope, as the response page offers it then)."""
     scores = "、".join(
         f"{label} {value} 分"
         for label, value in (("满意度", response.csat), ("推荐度", response.nps))
         if value is not None
     )
+    said = [f"客户本次评分较低（{scores}）"] if response.detractor else []
+    said += [f"客户反映：{'；'.join(reported)}"] if reported else []
     href = url_for("staff.response_detail", response_id=response.id)
     if response.customer is None:  # (the response page then offers no 转为投诉)
-        return Markup('客户本次评分较低（{}）：<a href="{}">查看回访答卷 #{}</a>。').format(
-            scores, href, response.id
+        return Markup('{}：<a href="{}">查看回访答卷 #{}</a>。').format(
+            "。".join(said), href, response.id
         )
     return Markup(
-        "客户本次评分较低（{}）。如客户要求投诉，"
+        "{}。如需跟进处理或客户要求投诉，"
         '请<a href="{}#to-complaint">打开回访答卷 #{} 转为投诉</a>。'
-    ).format(scores, href, response.id)
+    ).format("。".join(said), href, response.id)
