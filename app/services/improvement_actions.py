@@ -275,9 +275,12 @@ def change_action(
     text: str = "",
     uploads: list[upload_checks.FileData] | None = None,
     resurvey: Resurvey | None = None,
+    due_on: date | None = None,
     now: datetime | None = None,
 ) -> ImprovementAction:
     """Start, complete (evidence required), verify, reopen or cancel (reason required) an action.
+    Reopening takes a new due date (``due_on``), required when the old one has passed: kept,
+    the action was overdue and escalated the moment it was reopened.
 
     A cancelled action (撤销) no longer blocks closing and is never counted as done; it stays
     on the page and in the history with its reason. Completing may start a re-survey campaign
@@ -295,6 +298,14 @@ def change_action(
         raise ValidationFailed("完成整改须填写整改证据（做了什么、效果如何）", field="text")
     if verb == "reopen" and len(text) < 4:
         raise ValidationFailed("请写明重新打开的原因", field="text")
+    today = clock.local_date(now)
+    if verb == "reopen" and due_on is None and action.due_on < today:
+        raise ValidationFailed(
+            f"原完成期限（{action.due_on:%Y-%m-%d}）已过，重新打开须填写新的完成期限",
+            field="due_on",
+        )
+    if verb == "reopen" and due_on is not None and due_on < today:
+        raise ValidationFailed(f"完成期限不能早于今天（{today:%Y-%m-%d}）", field="due_on")
     if verb == "cancel" and len(text) < 4:
         raise ValidationFailed("请写明撤销的原因（不少于 4 个字）", field="text")
     if verb == "verify" and (blocker := _verify_blocker(problem, figures.refresh(problem, now))):
@@ -306,6 +317,10 @@ def change_action(
     detail = {"from": before.value, "to": after.value, "files": files}
     if verb == "cancel":
         detail["reason"] = text
+    if verb == "reopen" and due_on is not None and due_on != action.due_on:
+        detail["due_on"] = [action.due_on.isoformat(), due_on.isoformat()]
+        text += f"（完成期限改为 {due_on:%Y-%m-%d}）"
+        action.due_on = due_on
     # 开始整改措施 / 完成整改措施 (the button says 开始整改: not 开始整改整改措施)
     label = f"{ACTION_VERB_LABELS[verb].removesuffix('整改')}整改措施：{action.title}"
     record(

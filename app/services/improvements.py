@@ -485,6 +485,15 @@ def close_problem(problem_id: int, *, actor: User | None, now: datetime | None =
     if blocker:
         raise Conflict(blocker)
     close_row(problem, actor, now)
+    # (closing was in the problem's history only; the audit log is where an inspection looks)
+    audit.record(
+        "improvement_close",
+        actor=actor,
+        object_type="problem",
+        object_id=problem.id,
+        reason="人工认定闭环" if problem.verified_at is None else "验证通过",
+        detail={"verdict": (problem.verification or {}).get("verdict")},
+    )
     return problem
 
 
@@ -557,13 +566,4 @@ def close_row(problem: Problem, actor: User | None, now: datetime) -> None:
         f"问题闭环：{how}",
         detail={"verification": result.to_dict(), "override": problem.overridden},
         at=now,
-    )
-    # (closing was in the problem's history only; the audit log is where an inspection looks)
-    audit.record(
-        "improvement_close",
-        actor=actor,
-        object_type="problem",
-        object_id=problem.id,
-        reason=how[:500],
-        detail={"verdict": result.verdict.value, "override": problem.overridden},
     )

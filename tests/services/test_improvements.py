@@ -315,9 +315,20 @@ def test_reopening_an_action_reopens_a_closed_problem(branch, hq, chief):
     a = finished_action(p, hq, now - 70 * DAY)
     improvements.override_verification(p.id, "经复核整改措施已经全部落实到位", actor=chief)
     improvements.close_problem(p.id, actor=hq, now=now)
-    actions.change_action(p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现")
+    # its due date passed long ago: kept, it was overdue (and escalated) at once
+    with pytest.raises(ValidationFailed, match="原完成期限.*已过，重新打开须填写新的完成期限"):
+        actions.change_action(p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现")
+    with pytest.raises(ValidationFailed, match="不能早于今天"):
+        actions.change_action(
+            p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现", due_on=today() - DAY
+        )
+    new_due = today() + 14 * DAY
+    actions.change_action(p.id, a.id, "reopen", actor=hq, text="同类投诉再次出现", due_on=new_due)
     assert p.status == ProblemStatus.IN_PROGRESS and p.closed_at is None
     assert not p.overridden
+    assert a.due_on == new_due and a.is_open
+    said = [e.text for e in improvements.history(p) if e.kind == "action_reopen"]
+    assert said and f"完成期限改为 {new_due:%Y-%m-%d}" in said[-1]
 
 
 def test_a_closed_problem_cannot_be_edited_or_its_cases_unlinked(branch, hq, chief):

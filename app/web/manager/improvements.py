@@ -349,6 +349,7 @@ def _apply_change(problem_id: int, action_id: int, verb: str, form) -> None:
         text=form.text.data or "",
         uploads=_uploads(form),
         resurvey=resurvey,
+        due_on=form.due_on.data if verb == "reopen" else None,
     )
 
 

@@ -119,6 +119,7 @@ class ActionChangeForm(BaseForm):
     resurvey = BooleanField("完成后邀请关联客户参加回访调查")
     survey_id = SelectField("回访问卷", validate_choice=False, choices=[])
     channel = SelectField("发送渠道", validate_choice=False, choices=_choices(CHANNELS))
+    due_on = DateField("新的完成期限（重新打开时）", validators=[Optional()])
 
     def fill(self) -> None:
         self.survey_id.choices = survey_choices()
