@@ -33,6 +33,7 @@ from surveys.scoring import (
     aggregate,
     declines_call,
     is_detractor,
+    problem_details,
     reported_problems,
     score_response,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "next_question",
     "other_field_name",
     "other_key",
+    "problem_details",
     "reported_problems",
     "score_response",
     "validate",

@@ -7,7 +7,14 @@ from dataclasses import asdict, dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from surveys.model import Metric, Option, Question, QuestionType, SurveyDefinition
+from surveys.model import (
+    ConditionGroup,
+    Metric,
+    Option,
+    Question,
+    QuestionType,
+    SurveyDefinition,
+)
 
 DEFAULT_MIN_SAMPLE = 30
 # 非常满意…非常不满意 (5..1) map to 100/75/50/25/0: each step above 1 is worth 25 points.
@@ -90,6 +97,22 @@ def reported_problems(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tup
         for question, opt in _chosen_options(defn, cleaned)
         if opt.follow_up
     )
+
+
+def problem_details(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the customer wrote about a reported problem: the answers of the text questions
+    whose display rule refers to a question where a ``follow_up`` option was chosen ("请简要说明
+    收费或搭售的情况"), in question order, as typed (the caller redacts them)."""
+    flagged = {q.id for q, opt in _chosen_options(defn, cleaned) if opt.follow_up}
+    found = []
+    for question in defn.questions:
+        rule, text = question.show_if, cleaned.get(question.id)
+        if question.type is not QuestionType.TEXT or rule is None or not isinstance(text, str):
+            continue
+        refs = rule.references() if isinstance(rule, ConditionGroup) else (rule,)
+        if text.strip() and any(c.question in flagged for c in refs):
+            found.append(text.strip())
+    return tuple(found)
 
 
 def declines_call(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:

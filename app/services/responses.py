@@ -46,6 +46,7 @@ from surveys import (
     declines_call,
     is_detractor,
     other_key,
+    problem_details,
     reported_problems,
     score_response,
     validate,
@@ -444,8 +445,11 @@ def expand_intake(ids: list[int]) -> int:
         if _call_back(values["detractor"], reported, version.definition, row.answers) and (
             row.customer_id is not None
         ):
+            said = problem_details(version.definition, row.answers)
             followups.append(
-                followup_values(values, response_id, now=row.submitted_at, reported=reported)
+                followup_values(
+                    values, response_id, now=row.submitted_at, reported=reported, said=said
+                )
             )
             rollups_tracking.note("followup", row.submitted_at, row.branch_id)
     if answers:
@@ -541,12 +545,17 @@ def response_values(
     }
 
 
+# The most of a customer's own words a call-back's note quotes (the answers hold the rest).
+NOTE_QUOTE = 200
+
+
 def followup_values(
     response: Mapping[str, Any],
     response_id: int,
     *,
     now: datetime,
     reported: tuple[str, ...] = (),
+    said: tuple[str, ...] = (),
 ) -> dict:
     """The follow-up task a detractor's response creates, or one that reports a problem the
     bank must call about (an option marked ``follow_up``: a tied sale, a problem unresolved),
@@ -555,6 +564,9 @@ def followup_values(
     notes = [_detractor_note(response["nps"], response["csat"])] if detractor else []
     if reported:
         notes.append("客户在问卷中反映：" + "；".join(reported) + "，请尽快回访核实")
+    for text in said:  # (what the customer wrote of it: the agent need not open the answers)
+        shown = redact(text).text
+        notes.append(f"客户说明：{shown[:NOTE_QUOTE]}{'…' if len(shown) > NOTE_QUOTE else ''}")
     return {
         "customer_id": response["customer_id"],
         "survey_id": response["survey_id"],
@@ -630,7 +642,9 @@ def store_response(
         and customer_id is not None
         and _call_back(response.detractor, reported, defn, cleaned)
     ):
-        db.session.add(FollowUp(**followup_values(values, response.id, now=now, reported=reported)))
+        said = problem_details(defn, cleaned)
+        task = followup_values(values, response.id, now=now, reported=reported, said=said)
+        db.session.add(FollowUp(**task))
     return response
 
 

@@ -325,7 +325,7 @@ def test_a_reported_tied_sale_gets_a_call_back_whatever_the_scores():
         "q_overall": "5",
         "q_disclosure": "clear",
         "q_extra_fees": "yes",
-        "q_extra_fees_detail": "经办人要求我购买理财产品5万元才放款",
+        "q_extra_fees_detail": "经办人要求我购买理财产品5万元才放款，他的电话13912345678",
         "q_effort": "7",
         "q_nps": "10",
     }
@@ -335,10 +335,11 @@ def test_a_reported_tied_sale_gets_a_call_back_whatever_the_scores():
     assert not response.detractor
     task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
     assert task is not None and task.reason == "reported"
-    assert task.note == (
+    assert task.note.startswith(
         "客户在问卷中反映：除合同约定的利息和费用外，是否有人向您收取其他费用，"
-        "或要求您购买其他产品：有，请尽快回访核实"
-    )
+        "或要求您购买其他产品：有，请尽快回访核实。客户说明：经办人要求我购买理财产品5万元才放款"
+    )  # (what the customer wrote, so the agent need not open the answers; redacted)
+    assert "13912345678" not in task.note and "他的电话" in task.note
     assert task.reason_label == "客户反映问题"
 
     # the same answers without the tied sale: no task

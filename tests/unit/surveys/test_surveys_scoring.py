@@ -187,3 +187,20 @@ def test_a_declined_call_is_found_and_cannot_share_an_option_with_a_follow_up():
     with pytest.raises(DefinitionError) as err:
         load_definition(both)
     assert err.value.path == "questions[0].options[1].no_call"
+
+
+def test_problem_details_are_the_texts_shown_by_a_reported_problem():
+    from surveys import problem_details
+    from surveys.templates import load_template
+
+    defn = load_template("loan-followup")
+    tied = {
+        "overall": 5,
+        "extra_fees": "yes",
+        "extra_fees_detail": " 要求购买理财 ",
+        "comment": "好",
+    }
+    assert problem_details(defn, tied) == ("要求购买理财",)  # (the general comment is not one)
+    # a detail left over without the problem chosen is not quoted
+    assert problem_details(defn, {**tied, "extra_fees": "unsure"}) == ()
+    assert problem_details(defn, {**tied, "extra_fees_detail": "  "}) == ()
