@@ -137,8 +137,16 @@ def test_a_question_the_server_refused_is_never_hidden_by_the_browser(live_serve
     # typed into such a question and lost the text without a word)
     note = page.locator("#q-q3 .sv-not-needed-msg")
     assert note.is_visible() and "不会保存" in note.inner_text()
+    assert _counted(page) == page.locator(".sv-q:visible:not(.sv-not-needed)").count()
+    assert page.locator("#q-q3.sv-not-needed").count() == 1  # (shown, but not counted)
     _tap(page, "q_q1", "2")  # the rule holds again: the question is needed, the note goes
     assert page.locator("#q-q3").is_visible() and note.count() == 0
+    assert _counted(page) == page.locator(".sv-q:visible").count()
+
+
+def _counted(page) -> int:
+    """The questions the progress line beside the submit button counts ("已答 2 / 7 题")."""
+    return int(page.inner_text("#sv-count").split("/ ")[1].split(" ")[0])
 
 
 def test_a_choice_on_an_optional_question_can_be_taken_back(live_server, page):

@@ -209,7 +209,8 @@
     if (!counter) { return; }
     var shown = 0, done = 0, missing = 0, vague = 0;
     form.querySelectorAll(".sv-q").forEach(function (q) {
-      if (q.classList.contains("sv-hidden")) { return; }
+      // (a question no longer needed is neither to answer nor missing: its answer is dropped)
+      if (q.classList.contains("sv-hidden") || q.classList.contains("sv-not-needed")) { return; }
       shown += 1;
       if (answered(q) && unspecified(q)) { vague += 1; done += 1; }
       else if (answered(q)) { done += 1; }
