@@ -58,11 +58,14 @@ def test_a_hangzhou_manager_is_offered_hangzhou_staff_as_owners(client, auth):
     assert not [o for o in owners if o.startswith(NANJING_STAFF + ("周总",))]
 
 
-def test_head_office_is_offered_every_owner(client, auth):
+def test_head_office_is_offered_the_owners_who_work_where_the_problem_is(client, auth):
+    """Head office sees the whole bank, but an action of a 杭州 problem is owned in 杭州, below
+    it or above it: a 南京 owner saw the action on their 工作台 and could not open it."""
     problem = _problem()
     auth.login("hq")
     owners = _options(
         client.get(f"/manager/improvements/{problem.id}").get_data(as_text=True), "action-owner_id"
     )
-    assert any(o.startswith("赵坐席（鼓楼支行）") for o in owners)
     assert any(o.startswith("李坐席（杭州分行）") for o in owners)
+    assert any(o.startswith("周总") for o in owners)  # (head office, the unit above)
+    assert not [o for o in owners if o.startswith(NANJING_STAFF)]
