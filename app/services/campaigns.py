@@ -202,9 +202,8 @@ def _list_ids(text: str) -> list[str]:
     return sorted({i for i in ids if i})[:200_000]
 
 
-def _unknown_list_ids(ids: list[str]) -> str:
-    """A note on the pasted customer numbers the bank does not know ("" when all are known);
-    ValidationFailed when none is."""
+def _unknown(ids: list[str]) -> tuple[list[str], bool]:
+    """The pasted customer numbers the bank does not know, and whether any is known."""
     known: set[str] = set()
     for start in range(0, len(ids), 1000):
         part = ids[start : start + 1000]
@@ -214,7 +213,22 @@ def _unknown_list_ids(ids: list[str]) -> str:
             .execution_options(include_all_branches=True)
         )
         known.update(db.session.scalars(stmt))
-    unknown = [i for i in ids if i not in known]
+    return [i for i in ids if i not in known], bool(known)
+
+
+def unknown_list_ids(campaign: Campaign) -> list[str]:
+    """A list campaign's customer numbers the bank does not know: they receive nothing and are
+    in no skip count, so the campaign page names them (the note saying so at creation was
+    overwritten by the send's own notes)."""
+    if campaign.audience != "list":
+        return []
+    return _unknown(_list_ids(campaign.audience_list))[0]
+
+
+def _unknown_list_ids(ids: list[str]) -> str:
+    """A note on the pasted customer numbers the bank does not know ("" when all are known);
+    ValidationFailed when none is."""
+    unknown, known = _unknown(ids)
     sample = "、".join(unknown[:5]) + ("等" if len(unknown) > 5 else "")
     if not known:
         raise ValidationFailed(f"名单中的客户号都未找到（如 {sample}），请核对", field="list_text")

@@ -271,6 +271,10 @@ def test_campaign_list_audience_reports_unknown_customer_numbers(client, auth):
         url + "/send", data={"csrf_token": data["csrf_token"]}, follow_redirects=True
     )
     assert "已发送 1 人，跳过 0 人" in sent.get_data(as_text=True)
+    # the creation's note on them is gone once sending writes its own: the page still names them
+    page = client.get(url).get_data(as_text=True)
+    assert "<td>名单中的客户号未找到（未发送）</td><td>2</td>" in page
+    assert "未找到的客户号：NOPE1、NOPE2。" in page
 
 
 def test_sending_a_campaign_whose_product_was_since_deactivated_says_why_and_sends_none(

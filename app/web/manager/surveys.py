@@ -297,6 +297,7 @@ def campaign_detail(campaign_id: int):
         "manager/surveys/campaign.html",
         campaign=campaign,
         skips=campaigns.skip_summary(campaign_id),
+        unknown_ids=campaigns.unknown_list_ids(campaign),
         public_link=public_link,
         # what the customers will receive, with a sample link (their own differ in the token)
         previews=None
