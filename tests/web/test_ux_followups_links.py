@@ -192,18 +192,23 @@ def test_a_low_score_call_links_from_the_queue_to_its_response_and_complaint(cli
     assert "flash-warning" not in saved.text and "/staff/responses/" not in saved.text
 
 
+def _card_visit(ext: str, name: str, phone: str, *, at: str) -> FollowUp:
+    """The call-back a card issued at unit ``at`` schedules for a customer of 杭州 (HZ01)."""
+    factories.survey_link(ext, name=name, phone=phone)  # (of HZ01)
+    who = CustomerData(external_id=ext, name=name)
+    [visit] = survey_triggers.record_event(
+        survey_triggers.EventData(
+            type="card.issued", customer=who, occurred_at=utcnow(), branch_code=at
+        )
+    )
+    return db.session.get(FollowUp, visit["id"])
+
+
 def test_a_low_score_call_for_another_branchs_customer_links_to_the_response(client, auth):
     """A call-back queued at 鼓楼支行 (NJ01) for a customer of 杭州 (HZ01): the response page
     offers NJ01's agent no 转为投诉 (the customer's record is not theirs), so the prompt only
     links to the response."""
-    factories.survey_link("UXFU12", name="欧阳娜娜", phone="13911112222")  # (of HZ01)
-    who = CustomerData(external_id="UXFU12", name="欧阳娜娜")
-    [visit] = survey_triggers.record_event(
-        survey_triggers.EventData(
-            type="card.issued", customer=who, occurred_at=utcnow(), branch_code="NJ01"
-        )
-    )
-    task = db.session.get(FollowUp, visit["id"])
+    task = _card_visit("UXFU12", "欧阳娜娜", "13911112222", at="NJ01")
     auth.login("agent_nj")
     answers = {k: v for k, v in DETRACTOR_ANSWERS.items() if k.startswith("q_")}
     token = _token(client, task)
@@ -226,14 +231,7 @@ def test_a_call_that_hears_of_a_problem_says_so_with_good_scores(client, auth):
     call makes no second task, so the agent is pointed to the response and its 转为投诉."""
     from app.services.surveys import definition_of
 
-    factories.survey_link("UXFU13", name="钱多多", phone="13911113333")  # (of HZ01)
-    who = CustomerData(external_id="UXFU13", name="钱多多")
-    [visit] = survey_triggers.record_event(
-        survey_triggers.EventData(
-            type="card.issued", customer=who, occurred_at=utcnow(), branch_code="HZ01"
-        )
-    )
-    task = db.session.get(FollowUp, visit["id"])
+    task = _card_visit("UXFU13", "钱多多", "13911113333", at="HZ01")
     defn = definition_of(task.version)
     assert any(q.id == "resolved" for q in defn.questions)  # (the card survey: 是否解决)
     high = {"rating": "5", "nps": "10", "ces": "7"}
