@@ -27,6 +27,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.models.analysis import SENTIMENT_LABELS
 from app.services import rollups_tracking
 from app.services.errors import NotFound, ValidationFailed
 from app.services.tx import after_commit, transactional
@@ -221,6 +222,49 @@ def corrected_fields(row: TextAnalysis) -> set[str]:
             select(LabelCorrection.field).where(LabelCorrection.analysis_id == row.id).distinct()
         )
     )
+
+
+@dataclass(frozen=True)
+class CorrectionShown:
+    """One correction as the text panel lists it: when, who, which label, from and to (a
+    sentiment in words, a category as its code)."""
+
+    at: datetime
+    who: str
+    field: str
+    old: str
+    new: str
+
+
+CORRECTED_FIELDS = {"sentiment": "情感倾向", "business": "业务类别", "cause": "投诉原因"}
+
+
+def corrections_of(row: TextAnalysis) -> list[CorrectionShown]:
+    """The corrections of this analysis, oldest first (the page showed 已人工更正 with no who,
+    when or earlier value)."""
+    if not row.corrected:
+        return []
+    stmt = (
+        select(LabelCorrection, User.display_name)
+        .outerjoin(User, User.id == LabelCorrection.user_id)
+        .where(LabelCorrection.analysis_id == row.id)
+        .order_by(LabelCorrection.at, LabelCorrection.id)
+        .execution_options(include_all_branches=True)
+    )
+
+    def shown(c: LabelCorrection, value: str | None) -> str:
+        return SENTIMENT_LABELS.get(value or "", "—") if c.field == "sentiment" else value or "—"
+
+    return [
+        CorrectionShown(
+            c.at,
+            name or "—",
+            CORRECTED_FIELDS.get(c.field, c.field),
+            shown(c, c.old_value),
+            shown(c, c.new_value),
+        )  # fmt: skip
+        for c, name in db.session.execute(stmt).tuples()
+    ]
 
 
 def _load(source_type: str, source_id: int) -> SourceText | None:

@@ -52,7 +52,14 @@ def test_complaint_page_shows_the_analysis_and_takes_a_correction(auth, client, 
     assert response.status_code == 302 and response.headers["Location"].startswith(url)
     correction = db_session.scalars(select(LabelCorrection)).one()
     assert correction.new_value == "negative" and correction.text == row.redacted_text
-    assert "已人工更正" in client.get(url).get_data(as_text=True)
+    shown = client.get(url).get_data(as_text=True)
+    assert "已人工更正" in shown
+    # who changed what, from what and when (the page said only 已人工更正)
+    before = {"negative": "负面", "neutral": "中性", "positive": "正面"}.get(
+        correction.old_value, "—"
+    )
+    trail = shown.split('class="small muted correction-trail">', 1)[1].split("</p>", 1)[0]
+    assert f"将情感倾向由“{before}”改为“负面”" in trail and "李坐席" in trail
 
 
 def test_other_branches_cannot_correct(auth, client, db_session):

@@ -80,4 +80,5 @@ def correction_form(row=None) -> CorrectionForm:
     ``corrected`` names the labels staff corrected (each marked as such)."""
     form = CorrectionForm(formdata=None, next=request.full_path.rstrip("?"))
     form.corrected = analysis.corrected_fields(row) if row is not None else set()
+    form.history = analysis.corrections_of(row) if row is not None else []
     return form
