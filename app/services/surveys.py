@@ -72,13 +72,31 @@ class DefinitionInvalid(ValidationFailed):
 CLONE_MARK = "（副本）"  # a copy's title until staff rename it (never published so)
 
 
+# A questionnaire started from nothing: one satisfaction question to build on (a survey needs
+# one question to be valid), no template's settings carried along.
+BLANK = "blank"
+BLANK_TEXT = """code: blank
+title: 新建问卷
+intro: 尊敬的客户，您好！为了解您对我行服务的评价，请您抽出一分钟完成以下问题。
+thank_you: 感谢您的参与！
+questions:
+  - id: overall
+    type: rating
+    metric: csat
+    title: 您对本次服务是否满意？
+"""
+
+
 def template_choices() -> list[tuple[str, str]]:
-    """(code, title) of every shipped template."""
-    return [(code, load_template(code).title) for code in template_codes()]
+    """(code, title) of every shipped template, and the blank start."""
+    shipped = [(code, load_template(code).title) for code in template_codes()]
+    return [(BLANK, "空白问卷（从一道满意度评分题开始）"), *shipped]
 
 
 def template_text(code: str) -> str:
     """The template's YAML exactly as shipped (comments included)."""
+    if code == BLANK:
+        return BLANK_TEXT
     if code not in template_codes():
         raise ValidationFailed("未知的问卷模板", field="template")
     return resources.files("surveys.templates").joinpath(code + ".yaml").read_text("utf-8")
@@ -342,7 +360,9 @@ def _with_code(text: str, code: str) -> str:
 
 
 def create_survey_row(template: str, *, code: str | None = None, actor: User | None) -> Survey:
-    source = load_template(template)
+    if template != BLANK and template not in template_codes():
+        raise ValidationFailed("未知的问卷模板", field="template")
+    source = load_definition(template_text(template))
     code = _check_code(code or template)
     text = _without_row_fields(_with_code(template_text(template), code))
     parse_draft(text, title=source.title, description=source.description)
@@ -355,7 +375,7 @@ def create_survey_row(template: str, *, code: str | None = None, actor: User | N
         title=title,
         description=source.description,
         draft_text=text,
-        template_code=template,
+        template_code=None if template == BLANK else template,
         created_by_id=actor.id if actor else None,
     )
     db.session.add(survey)

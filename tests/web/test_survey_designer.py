@@ -164,3 +164,24 @@ def test_revise_close_republish_and_clone_say_what_happened(client, auth):
     # a code over 40 characters: said, not "请填写新问卷代码"
     page = act("clone", code="x" * 60)
     assert "问卷代码最长 40 个字符" in page and "请填写新问卷代码" not in page
+
+
+def test_a_survey_can_start_blank(client, auth, db_session):
+    """Only the five templates were offered: a survey built from scratch meant deleting every
+    template question and silently kept the template's settings (anonymous answers allowed)."""
+    from sqlalchemy import select
+
+    from app.models import Survey
+
+    url, _ = new_draft(client, auth, "fresh-start", template="blank")
+    page = client.get(url).get_data(as_text=True)
+    text = definition_text(page)  # (title and description are fields of their own)
+    defn = load_definition(text + "title: 新建问卷\n")
+    assert [q.id for q in defn.questions] == ["overall"]
+    assert "anonymous_allowed" not in text
+    survey = db_session.scalar(select(Survey).where(Survey.code == "fresh-start"))
+    assert survey.template_code is None and survey.title == "新建问卷"
+    listed = client.get("/manager/surveys").get_data(as_text=True)
+    assert re.search(
+        r'<option (selected )?value="blank"( selected)?>空白问卷（从一道满意度评分题开始）', listed
+    )

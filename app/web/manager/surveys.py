@@ -71,7 +71,8 @@ def surveys_list():
         except ServiceError as err:
             form.attach(err)
         else:
-            flash("已从模板创建问卷草稿", "success")
+            made = "空白问卷" if form.template.data == surveys.BLANK else "模板"
+            flash(f"已从{made}创建问卷草稿", "success")
             return redirect(url_for("manager.survey_edit", survey_id=survey.id))
     page = render_template("manager/surveys/list.html", rows=surveys.list_surveys(), form=form)
     return page, 400 if form.errors else 200
