@@ -997,3 +997,25 @@ def test_sms_parts_follow_the_operators_70_and_67_characters():
     from app.services import channels
 
     assert [channels.sms_parts("字" * n) for n in (1, 70, 71, 134, 135)] == [1, 1, 2, 2, 3]
+
+
+def test_a_campaign_sent_before_its_window_reads_as_arranged(client, auth):
+    """开始发送 pressed before the window opens: the page still said 尚未开始发送 beside the button
+    and the list 待发送, as if nobody had started it; the minute's job sends it at the window."""
+    auth.login("hq")
+    later = datetime.now(UTC) + timedelta(hours=8, days=2)
+    data = _campaign_form(
+        client,
+        window_start=later.strftime("%Y-%m-%dT%H:%M"),
+        window_end=(later + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    url = client.post("/manager/campaigns/new", data=data).headers["Location"]
+    before = client.get(url).get_data(as_text=True)
+    assert "尚未开始发送" in before and ">开始发送</button>" in before
+    client.post(url + "/send", data={"csrf_token": data["csrf_token"]})
+    page = client.get(url).get_data(as_text=True)
+    assert "<strong>已安排发送</strong>：尚未到发送开始时间" in page
+    assert ">开始发送</button>" not in page and "尚未开始发送" not in page
+    listed = client.get("/manager/campaigns").get_data(as_text=True)
+    row = listed.split(data["name"], 1)[1].split("</tr>", 1)[0]
+    assert "已安排发送" in row

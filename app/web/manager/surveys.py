@@ -236,7 +236,12 @@ def _local(value: datetime) -> datetime:
 def campaigns_list():
     rows = campaigns.list_campaigns()
     answers = campaigns.answer_counts(c.id for c in rows)
-    return render_template("manager/surveys/campaigns.html", rows=rows, answers=answers)
+    return render_template(
+        "manager/surveys/campaigns.html",
+        rows=rows,
+        answers=answers,
+        waiting=campaigns.WAITING_NOTES,
+    )
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -299,6 +304,8 @@ def campaign_detail(campaign_id: int):
         campaign=campaign,
         skips=campaigns.skip_summary(campaign_id),
         unknown_ids=campaigns.unknown_list_ids(campaign),
+        # (开始发送 pressed before the window or in the quiet hours: the minute's job sends it)
+        held=campaign.note in campaigns.WAITING_NOTES,
         public_link=public_link,
         # what the customers will receive, with a sample link (their own differ in the token)
         previews=None
