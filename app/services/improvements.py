@@ -91,6 +91,12 @@ def _code(dimension: str, code: str | None, field: str) -> str | None:
     return code
 
 
+def works_for(home: Branch | None, branch: Branch) -> bool:
+    """Whether staff of unit ``home`` (None: head office, the whole bank) may own the 整改 work
+    of ``branch``: their unit is it, below it or above it."""
+    return home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path)
+
+
 def check_owner(owner_id: int | None, branch: Branch, field: str) -> None:
     """An owner of a problem of ``branch`` or of one of its actions works there: in its unit or
     below it, or in a unit above it (head office included). A 南京 manager named owner of a
@@ -106,7 +112,7 @@ def check_owner(owner_id: int | None, branch: Branch, field: str) -> None:
         if owner.branch_id
         else None
     )
-    if home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path):
+    if works_for(home, branch):
         return
     raise ValidationFailed(
         f"责任人须为{branch.name}及其下级或上级机构的员工（{owner.display_name}属于{home.name}）",

@@ -441,16 +441,11 @@ def expand_intake(ids: list[int]) -> int:
         rollups_tracking.note("satisfaction", row.submitted_at, row.branch_id)
         if values["comment_redacted"]:
             texts.append((response_id, row.branch_id))
-        reported = reported_problems(version.definition, row.answers)
-        if _call_back(values["detractor"], reported, version.definition, row.answers) and (
-            row.customer_id is not None
-        ):
-            said = problem_details(version.definition, row.answers)
-            followups.append(
-                followup_values(
-                    values, response_id, now=row.submitted_at, reported=reported, said=said
-                )
-            )
+        task = call_back_task(
+            values, response_id, version.definition, row.answers, now=row.submitted_at
+        )
+        if task is not None:
+            followups.append(task)
             rollups_tracking.note("followup", row.submitted_at, row.branch_id)
     if answers:
         conn.execute(insert(Answer.__table__), answers)
@@ -545,6 +540,26 @@ def response_values(
     }
 
 
+def call_back_task(
+    response: Mapping[str, Any],
+    response_id: int,
+    defn: SurveyDefinition,
+    cleaned: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> dict | None:
+    """The follow-up task a stored response makes (its column values), or None: one for a
+    detractor or a reported problem of a known customer, unless the customer chose an option
+    marked ``no_call`` (不同意再次电话联系: a call they declined is not made)."""
+    if response["customer_id"] is None:
+        return None
+    reported = reported_problems(defn, cleaned)
+    if not (response["detractor"] or reported) or declines_call(defn, cleaned):
+        return None
+    said = problem_details(defn, cleaned)
+    return followup_values(response, response_id, now=now, reported=reported, said=said)
+
+
 # The most of a customer's own words a call-back's note quotes (the answers hold the rest).
 NOTE_QUOTE = 200
 
@@ -636,24 +651,14 @@ def store_response(
     db.session.execute(insert(Answer), answer_values(defn, cleaned, response.id))
     if response.comment_redacted:
         analysis.request_analysis("response", response.id, branch_id=branch_id, new=True)
-    reported = reported_problems(defn, cleaned)
-    if (
-        call_back_on_problems
-        and customer_id is not None
-        and _call_back(response.detractor, reported, defn, cleaned)
-    ):
-        said = problem_details(defn, cleaned)
-        task = followup_values(values, response.id, now=now, reported=reported, said=said)
+    task = (
+        call_back_task(values, response.id, defn, cleaned, now=now)
+        if call_back_on_problems
+        else None
+    )
+    if task is not None:
         db.session.add(FollowUp(**task))
     return response
-
-
-def _call_back(
-    detractor: bool, reported: tuple[str, ...], defn: SurveyDefinition, cleaned: Mapping[str, Any]
-) -> bool:
-    """A follow-up task for a detractor or a reported problem, unless the customer chose an
-    option marked ``no_call`` (不同意再次电话联系): a call they declined is not made."""
-    return bool(detractor or reported) and not declines_call(defn, cleaned)
 
 
 def dissatisfied(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> bool:

@@ -18,10 +18,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 import nlp
 from app.extensions import db
-from app.models import Branch, Survey, User
+from app.models import Branch, Survey
 from app.models.improvement import ROOT_CAUSE_LABELS
 from app.models.survey import SurveyStatus
-from app.services import org
+from app.services import improvements, org
 from app.web.forms import BaseForm
 
 NO_NUL = Regexp(r"^[^\x00]*$", message="包含无效字符")
@@ -38,13 +38,8 @@ def staff_choices(blank: str = "（未指定）", branch: Branch | None = None) 
     ``branch``, only those who may own its 整改 work (its unit, below or above it)."""
     people = org.staff_in_scope()
     if branch is not None:
-        people = [u for u in people if _works_for(u, branch)]
+        people = [u for u in people if improvements.works_for(u.branch, branch)]
     return _choices(((u.id, f"{u.display_name}（{u.role_label}）") for u in people), blank)
-
-
-def _works_for(user: User, branch: Branch) -> bool:
-    home = user.branch
-    return home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path)
 
 
 def survey_choices() -> list[SelectChoice]:
