@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from surveys.model import (
@@ -17,8 +18,13 @@ from surveys.model import (
 )
 
 DEFAULT_MIN_SAMPLE = 30
+_NINE_DECIMALS = Decimal("1e-9")
 # 非常满意…非常不满意 (5..1) map to 100/75/50/25/0: each step above 1 is worth 25 points.
 INDEX_POINTS_PER_STEP = 25
+# A response's mean step above 1 is summed in units of 1/720720 (the least common multiple of
+# 1..16), so the mean of a response with up to 16 rating answers is a whole number of units and
+# sums of many responses stay exact integers a rollup can store.
+INDEX_UNITS_PER_STEP = 720_720
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ class MetricReport:
     passives: int
     detractors: int
     ces: Figure  # mean on 1..7
-    index: Figure  # 0..100; n counts responses with at least one rating answer
+    index: Figure  # 0..100, the mean of the responses' own indexes; n: responses with a rating
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +164,7 @@ class MetricSums:
     ces_n: int = 0
     ces_sum: int = 0
     index_n: int = 0
-    index_answers: int = 0
-    index_steps: int = 0
+    index_units: int = 0  # the responses' mean steps above 1, in INDEX_UNITS_PER_STEP
 
     @classmethod
     def of(cls, scores: ResponseScores) -> MetricSums:
@@ -176,8 +181,7 @@ class MetricSums:
             ces_n=int(ces is not None),
             ces_sum=ces or 0,
             index_n=int(bool(scores.ratings)),
-            index_answers=len(scores.ratings),
-            index_steps=sum(r - 1 for r in scores.ratings),
+            index_units=_index_units(scores.ratings),
         )
 
     def add(self, scores: ResponseScores) -> MetricSums:
@@ -204,8 +208,9 @@ class MetricSums:
 
     @property
     def nps(self) -> float | None:
-        ratio = _ratio(self.promoters - self.detractors, self.nps_n)
-        return None if ratio is None else 100 * ratio
+        if not self.nps_n:
+            return None
+        return float(Fraction(100 * (self.promoters - self.detractors), self.nps_n))
 
     @property
     def ces_mean(self) -> float | None:
@@ -213,8 +218,15 @@ class MetricSums:
 
     @property
     def index(self) -> float | None:
-        ratio = _ratio(self.index_steps, self.index_answers)
-        return None if ratio is None else INDEX_POINTS_PER_STEP * ratio
+        """The mean of the responses' own 100-point indexes: each respondent counts once,
+        whether their questionnaire asked one rating or a grid of six (pooling the answers
+        let the longest questionnaire outweigh the others, and the figure differed from the
+        mean of the per-response indexes its drill-down lists)."""
+        if not self.index_n:
+            return None
+        return float(
+            Fraction(INDEX_POINTS_PER_STEP * self.index_units, INDEX_UNITS_PER_STEP * self.index_n)
+        )
 
     def report(self, min_sample: int = DEFAULT_MIN_SAMPLE) -> MetricReport:
         """Derived figures; each is marked `too_small` when its n is below `min_sample`."""
@@ -255,12 +267,23 @@ def aggregate(
 def half_up(value: float | None, digits: int = 1) -> float | None:
     """``value`` rounded as people round a figure they read (四舍五入): a half goes away from
     zero, on the digits the value shows (NPS -56.25 is -56.3, 2.675 is 2.68). Python's
-    ``round`` rounds a half to the even digit and works on the binary value (-56.2, 2.67)."""
+    ``round`` rounds a half to the even digit and works on the binary value (-56.2, 2.67).
+    The value is first read to nine decimals, so the last-bit error of the arithmetic that
+    made it does not move a half: 25 × 51 / 20 gives 63.74999999999999, which is 63.8."""
     if value is None:
         return None
-    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
-    return float(exact)
+    read = Decimal(repr(float(value))).quantize(_NINE_DECIMALS, ROUND_HALF_EVEN)
+    return float(read.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return None if denominator == 0 else numerator / denominator
+
+
+def _index_units(ratings: tuple[int, ...]) -> int:
+    """A response's mean step above 1 in INDEX_UNITS_PER_STEP, rounded half up (exact for up to
+    16 ratings)."""
+    if not ratings:
+        return 0
+    steps, answers = sum(r - 1 for r in ratings), len(ratings)
+    return (2 * INDEX_UNITS_PER_STEP * steps + answers) // (2 * answers)

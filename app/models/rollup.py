@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import db, utcnow
@@ -32,8 +32,7 @@ METRIC_COLUMNS = (
     "ces_n",
     "ces_sum",
     "index_n",
-    "index_answers",
-    "index_steps",
+    "index_units",
 )
 
 
@@ -62,8 +61,9 @@ class SatisfactionRollup(BranchScoped, db.Model):
     ces_n: Mapped[int] = _count()
     ces_sum: Mapped[int] = _count()
     index_n: Mapped[int] = _count()
-    index_answers: Mapped[int] = _count()
-    index_steps: Mapped[int] = _count()
+    # sums of the responses' mean steps in surveys.scoring.INDEX_UNITS_PER_STEP (up to ~2.9
+    # million per response: a month row of a busy branch passes 32 bits)
+    index_units: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
 
 
 class QuestionRollup(BranchScoped, db.Model):

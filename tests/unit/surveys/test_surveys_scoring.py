@@ -3,6 +3,7 @@
 import pytest
 
 from surveys import MetricSums, ResponseScores, aggregate, is_detractor, score_response
+from surveys.scoring import half_up
 
 
 def test_score_response_uses_key_questions(defn, answers):
@@ -204,3 +205,43 @@ def test_problem_details_are_the_texts_shown_by_a_reported_problem():
     # a detail left over without the problem chosen is not quoted
     assert problem_details(defn, {**tied, "extra_fees": "unsure"}) == ()
     assert problem_details(defn, {**tied, "extra_fees_detail": "  "}) == ()
+
+
+def test_index_counts_each_respondent_once():
+    # a grid of six top ratings and a single bottom one: two respondents, 100 and 0 -> 50
+    # (pooling the seven answers gave 85.7, the grid outweighing the other six to one)
+    report = aggregate([ResponseScores(ratings=(5,) * 6), ResponseScores(ratings=(1,))])
+    assert report.index.value == 50.0
+    assert report.index.n == 2
+
+
+def test_index_sums_are_exact_however_they_are_grouped():
+    answers = [(5, 4, 4), (3,), (2, 5), (4, 4, 4, 5, 3, 1, 2), (1, 2, 3, 4, 5, 5, 5, 5, 5, 4, 3)]
+    scores = [ResponseScores(ratings=r) for r in answers]
+    one_by_one = MetricSums()
+    for s in scores:
+        one_by_one = one_by_one.add(s)
+    halves = aggregate(scores[:2]), aggregate(scores[2:])
+    merged = MetricSums().add(scores[0]).add(scores[1]) + (
+        MetricSums().add(scores[2]).add(scores[3]).add(scores[4])
+    )
+    expected = sum(25 * sum(v - 1 for v in r) / len(r) for r in answers) / len(answers)
+    assert one_by_one == merged
+    assert one_by_one.index == pytest.approx(expected, abs=1e-12)
+    assert halves[0].index.n + halves[1].index.n == 5
+
+
+def test_exact_halves_round_up_despite_float_arithmetic():
+    # 20 responses rated 3.55 on average: 25 * 51 / 20 is 63.74999999999999 in floating point
+    scores = [ResponseScores(ratings=(4,))] * 11 + [ResponseScores(ratings=(3,))] * 9
+    report = aggregate(scores)
+    assert report.index.value == 63.75
+    assert half_up(report.index.value) == 63.8
+    assert half_up(25 * (51 / 20)) == 63.8
+    assert half_up(100 * 0.175) == 17.5 and half_up(1.005, 2) == 1.01
+    assert half_up(-56.25) == -56.3 and half_up(63.7499) == 63.7
+    # NPS of 7 promoters and 4 detractors among 40: 7.5 exactly
+    nps = aggregate(
+        [ResponseScores(nps=10)] * 7 + [ResponseScores(nps=0)] * 4 + [ResponseScores(nps=8)] * 29
+    )
+    assert nps.nps.value == 7.5
