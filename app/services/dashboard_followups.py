@@ -2,8 +2,10 @@
 
 The reach rate counts only tasks already called (a task still waiting for its first call says
 nothing about reaching the customer), and the 48-hour call-back rate only detractor tasks whose
-48 hours are over: those created at least three Beijing days before today (a task of the day
-before yesterday may still be inside its window).
+48 hours are over. The rollup's day rows answer that for tasks created at least three Beijing
+days before today (all their windows have closed); the tasks of the last three days are read
+live, those whose 48 hours have passed by now (leaving them out biased the current period
+towards the days before).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 
 from app.extensions import db
-from app.models import FollowUpRollup
+from app.models import CallAttempt, FollowUp, FollowUpRollup
+from app.models.base import utcnow
 from app.models.survey_response import FOLLOWUP_REASON_LABELS
-from app.services import dashboard_filters, metrics
+from app.services import dashboard_filters, metrics, rollup_rows
 from app.services.dashboard_filters import Filters
+from app.services.rollups import day_start, local_day
 
 COUNTS = (
     "tasks",
@@ -47,10 +51,51 @@ def rows(f: Filters, *dims: str) -> list[tuple[tuple, dict[str, int]]]:
     stmt = metrics.apply_filters(select(*cols, *sums), r, f)
     if cols:
         stmt = stmt.group_by(*cols)
-    return [
-        (tuple(row[: len(dims)]), {k: int(row._mapping[k]) for k in KEYS})
+    found: dict[tuple, dict[str, int]] = {
+        tuple(row[: len(dims)]): {k: int(row._mapping[k]) for k in KEYS}
         for row in db.session.execute(stmt)
-    ]
+    }
+    for key, (due, in_time) in _recent_due(f, dims, closed_by).items():
+        counts = found.setdefault(key, dict.fromkeys(KEYS, 0))
+        counts["detractor_due"] += due
+        counts["detractor_due_in_48h"] += in_time
+    return list(found.items())
+
+
+def _recent_due(f: Filters, dims: tuple[str, ...], closed_by: date) -> dict[tuple, list[int]]:
+    """Detractor tasks created after ``closed_by`` whose 48 hours are over by now, and those
+    of them reached within the 48 hours, per ``dims`` (read live: a few days of tasks)."""
+    first = max(f.start, closed_by + timedelta(days=1))
+    if first > f.end:
+        return {}
+    stmt = select(FollowUp).where(
+        FollowUp.reason == "detractor",
+        FollowUp.created_at >= day_start(first),
+        FollowUp.created_at < day_start(f.end + timedelta(days=1)),
+        FollowUp.created_at <= utcnow() - rollup_rows.CALLBACK_WINDOW,
+    )
+    if f.branch_ids is not None:
+        stmt = stmt.where(FollowUp.branch_id.in_(f.branch_ids))
+    if f.product is not None:
+        stmt = stmt.where(FollowUp.product_id == f.product.id)
+    if f.survey is not None:
+        stmt = stmt.where(FollowUp.survey_id == f.survey.id)
+    tasks = list(db.session.scalars(stmt))
+    if not tasks:
+        return {}
+    calls: dict[int, list] = defaultdict(list)
+    attempts = select(CallAttempt.followup_id, CallAttempt.outcome, CallAttempt.at).where(
+        CallAttempt.followup_id.in_([t.id for t in tasks])
+    )
+    for followup_id, outcome, at in db.session.execute(attempts):
+        calls[followup_id].append((outcome, at))
+    out: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for task in tasks:
+        counts = rollup_rows.followup_counts(task, calls[task.id])
+        key = tuple(local_day(task.created_at) if d == "day" else getattr(task, d) for d in dims)
+        out[key][0] += 1
+        out[key][1] += counts["detractor_within_48h"]
+    return out
 
 
 def total(f: Filters) -> dict[str, int]:

@@ -246,6 +246,41 @@ def test_reach_rate_counts_called_tasks_and_callback_rate_tasks_past_their_48_ho
     assert row[1:3] == [1, 0] and row[5] is None
 
 
+def test_callback_rate_counts_recent_tasks_once_their_48_hours_are_over(app):
+    """Detractor tasks of the last three days were left out even when their 48 hours were
+    over (the rollup's day rows cannot tell), so the current month read 5 of 5 where 6 of 7
+    were called back in time."""
+    now = datetime.now(UTC)
+    today = now.astimezone(SH).date()
+    f = dashboard_filters.parse(
+        {"from": (today - timedelta(days=5)).isoformat(), "to": today.isoformat(), "branch": "HZ"}
+    )
+    earlier = dashboard_filters.parse(
+        {
+            "from": (today - timedelta(days=30)).isoformat(),
+            "to": (today - timedelta(days=4)).isoformat(),
+            "branch": "HZ",
+        }
+    )
+    before, before_earlier = dfu.total(f), dfu.total(earlier)
+    agent = factories.user(branch_code="HZ")
+    late = _task(now - timedelta(hours=50))  # over, reached after 49 hours: late
+    record_attempt(late, "reached", agent=agent, now=now - timedelta(hours=1))
+    in_time = _task(now - timedelta(hours=49))  # over, reached within the first hour
+    record_attempt(in_time, "reached", agent=agent, now=now - timedelta(hours=48, minutes=30))
+    _task(now - timedelta(hours=49))  # over, never reached
+    _task(now - timedelta(hours=20))  # still inside its 48 hours: not counted yet
+    after = dfu.total(f)
+    delta = {k: after[k] - before[k] for k in after}
+    assert (delta["detractor_due"], delta["detractor_due_in_48h"]) == (3, 1)
+    trend = {p: c for p, c in dfu.trend(f)}
+    assert sum(c["detractor_due"] for c in trend.values()) == after["detractor_due"]
+    # a range ending before those days does not count them
+    assert dfu.total(earlier) == before_earlier
+    reason = dict(dfu.by_reason(f))
+    assert sum(c["detractor_due"] for c in reason.values()) == after["detractor_due"]
+
+
 def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
     created = datetime(2026, 3, 1, 2, tzinfo=UTC)
     done = SimpleNamespace(
