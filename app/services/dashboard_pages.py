@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
+from app.models.improvement import Problem
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import CHANNELS, Filters
@@ -335,20 +335,17 @@ def _overdue_card(f: Filters) -> Card:
 
 
 def _problems(page: PageData, f: Filters) -> None:
-    """Problems verified vs open, once the closure module's table exists (read guarded)."""
-    try:
-        from app.models.improvement import Problem
-    except ImportError:
-        page.notes.append("问题整改统计将在整改闭环模块上线后显示。")
-        return
-    if not sa_inspect(db.session.connection()).has_table(Problem.__tablename__):
-        page.notes.append("问题整改统计将在整改闭环模块上线后显示。")
-        return
+    """Problems closed vs all, as they stand today, in the branch scope and for the product and
+    questionnaire chosen (a problem names at most one of each); problems have no channel."""
 
     def count(*conditions: Any) -> int:
         stmt = select(func.count(Problem.id)).where(*conditions)
         if f.branch_ids is not None:
             stmt = stmt.where(Problem.branch_id.in_(f.branch_ids))
+        if f.product is not None:
+            stmt = stmt.where(Problem.product_id == f.product.id)
+        if f.survey is not None:
+            stmt = stmt.where(Problem.survey_id == f.survey.id)
         return db.session.scalar(stmt) or 0
 
     # the figures of 闭环概览: a problem closed on a manager's written override (人工认定) is
@@ -360,13 +357,16 @@ def _problems(page: PageData, f: Filters) -> None:
         Problem.override_reason.is_(None),
     )
     open_n = count(Problem.status != "closed")
+    chosen = [name for name, on in (("产品", f.product), ("问卷", f.survey)) if on is not None]
+    scope = f"（限所选{'、'.join(chosen)}）" if chosen else ""
     # "closed / all", read as "3 of 15" (the card said "3 / 12", closed over open, which
     # every reader took for 3 of 12)
     page.cards.append(
         Card(
             "问题整改",
             f"{closed} / {closed + open_n}",
-            f"已闭环 / 问题总数；在办 {open_n}，已闭环中验证通过 {verified}",
+            f"已闭环 / 问题总数{scope}；在办 {open_n}，已闭环中验证通过 {verified}；"
+            "为当前状态，不按日期、渠道筛选",
             link="problems",
         )
     )

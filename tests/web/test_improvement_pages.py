@@ -450,8 +450,8 @@ def test_a_closed_problems_cases_stay_linked(client, auth):
     assert db.session.get(ProblemLink, link.id) is not None
 
 
-def _dashboard_problem_card(client) -> tuple[str, str]:
-    html = client.get("/manager/dashboards/").get_data(as_text=True)
+def _dashboard_problem_card(client, query: str = "") -> tuple[str, str]:
+    html = client.get(f"/manager/dashboards/{query}").get_data(as_text=True)
     found = re.search(
         r'问题整改</div>\s*<div class="dash-card-value">([^<]+)</div>\s*'
         r'<div class="dash-card-sub">([^<]+)</div>',
@@ -481,7 +481,39 @@ def test_dashboard_problem_card_counts_as_the_closure_overview_does(client, auth
     assert closed >= 1 and verified < closed  # the override is closed, not 验证通过
     # "closed / all": the card said "closed / open" ("3 / 12"), which read as "3 of 12"
     assert value == f"{closed} / {problems}"
-    assert sub == f"已闭环 / 问题总数；在办 {problems - closed}，已闭环中验证通过 {verified}"
+    assert sub == (
+        f"已闭环 / 问题总数；在办 {problems - closed}，已闭环中验证通过 {verified}；"
+        "为当前状态，不按日期、渠道筛选"
+    )
+
+
+def test_dashboard_problem_card_follows_the_product_filter(client, auth):
+    """Under 产品 = 信用卡 the card still counted every problem of the bank, though every other
+    figure of the page was the product's."""
+    auth.login("manager")
+
+    def card_totals(query: str = "") -> int:
+        return int(_dashboard_problem_card(client, query)[0].split(" / ")[1])
+
+    before, before_credit = card_totals(), card_totals("?product=CREDIT")
+    hq = db.session.scalar(select(User).where(User.username == "hq"))
+    card = improvements.ProblemData(
+        title="信用卡分期手续费未告知",
+        root_cause="process",
+        branch_code="HZ",
+        product_code="CREDIT",
+    )
+    improvements.create_problem(card, actor=hq)
+    make_problem(title="网点排队时间过长")  # no product
+    mortgage = improvements.ProblemData(
+        title="房贷提前还款排队", root_cause="process", branch_code="HZ", product_code="MORTGAGE"
+    )
+    improvements.create_problem(mortgage, actor=hq)
+    assert card_totals() == before + 3
+    assert card_totals("?product=CREDIT") == before_credit + 1
+    assert _dashboard_problem_card(client, "?product=CREDIT")[1].startswith(
+        "已闭环 / 问题总数（限所选产品）；"
+    )
 
 
 def _overdue_banner(client) -> str:
