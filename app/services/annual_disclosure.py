@@ -277,6 +277,10 @@ def draft_text(d: Disclosure) -> str:
             f"{d.end.day} 日，此前受理的投诉未纳入统计"
         )
     until = f"（{until}）" if until else ""
+    if d.records_from is None or d.records_from > d.end:
+        # Kesheng holds no complaint of the year: that says nothing about what the bank received
+        # (a new installation would have had the draft say the bank received none)
+        return ""
     if not d.received:
         return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
     forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
@@ -307,7 +311,17 @@ def _share_rows(rows: list[Share]) -> list[list]:
 
 def records_note(d: Disclosure) -> str:
     """What the figures leave out when Kesheng's records begin inside the year ("" if none)."""
-    if not d.partial or d.records_from is None:
+    if d.records_from is None:
+        return (
+            "系统中尚无投诉记录：本页没有可披露的数字，不能据此写“未受理消费投诉”；"
+            "启用本系统前受理的投诉请按原有台账统计。"
+        )
+    if d.records_from > d.end:
+        return (
+            f"系统中最早的投诉受理于 {d.records_from}，{d.year} 年的投诉未录入本系统，"
+            "请按原有台账统计。"
+        )
+    if not d.partial:
         return ""
     return (
         f"系统中最早的投诉受理于 {d.records_from}，此前受理的投诉未录入本系统，不在统计内；"
@@ -317,7 +331,7 @@ def records_note(d: Disclosure) -> str:
 
 def overview_rows(d: Disclosure) -> list[list]:
     same = "上年" if d.complete else "上年同期"
-    note = [["记录说明", records_note(d)]] if d.partial else []
+    note = [["记录说明", records_note(d)]] if records_note(d) else []
     return [
         ["统计期间", d.period],
         ["机构范围", d.scope],
@@ -336,7 +350,7 @@ def overview_rows(d: Disclosure) -> list[list]:
 def workbook(d: Disclosure) -> bytes:
     """The disclosure as XLSX (draft paragraph, overview, the four distributions); audited."""
     sheets = [
-        ("披露文稿", ["年度消费投诉情况（草稿）"], [[draft_text(d)]], []),
+        ("披露文稿", ["年度消费投诉情况（草稿）"], [[draft_text(d) or records_note(d)]], []),
         ("总体情况", ["项目", "内容"], overview_rows(d), []),
         ("业务类别", SHARE_COLUMNS, _share_rows(d.business), [r.level > 0 for r in d.business]),
         ("地区分布", SHARE_COLUMNS, _share_rows(d.regions), []),

@@ -3,6 +3,7 @@ category, region, cause and channel, the draft paragraph, and a year still runni
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -83,7 +84,21 @@ def test_a_fall_and_a_year_with_no_complaints():
     )
     assert ad.build(2022).comparable and not ad.build(2022).partial
     assert ad.records_note(ad.build(2022)) == ""
-    assert ad.draft_text(ad.build(2020)) == "2020 年，本行未受理消费投诉。"
+    # a year before the records begin: no draft (it said 本行未受理消费投诉, a false statement
+    # for a bank that recorded its 2020 complaints elsewhere), and the note says why
+    assert ad.draft_text(ad.build(2020)) == ""
+    assert ad.records_note(ad.build(2020)) == (
+        "系统中最早的投诉受理于 2021-01-15，2020 年的投诉未录入本系统，请按原有台账统计。"
+    )
+
+
+def test_no_records_at_all_make_no_draft():
+    """A new installation: the draft said 「2026 年（截至 12 月 6 日），本行未受理消费投诉。」"""
+    # (the test database holds the demo's complaints: the year as a new installation has it)
+    year = dataclasses.replace(ad.build(2026), records_from=None, received=0, previous=0)
+    assert ad.draft_text(year) == ""
+    assert ad.records_note(year).startswith("系统中尚无投诉记录")
+    assert ["记录说明", ad.records_note(year)] in ad.overview_rows(year)
 
 
 def test_records_that_begin_inside_a_year_are_said_so_and_not_compared():
