@@ -13,8 +13,21 @@ def demo() -> None:
 
 
 @demo.command("seed")
-@click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--responses", default=2000, show_default=True, type=click.IntRange(0, 5_000_000))
+@click.option(
+    "--customers",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Customers of the demo bank.",
+)
+@click.option(
+    "--responses",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(0, 5_000_000),
+    help="Survey answers spread over the past year (the demo campaigns add a few dozen "
+    "of their own on top; 0: none at all).",
+)
 def seed(customers: int, responses: int) -> None:
     """Load a realistic demo bank; safe to run again (it adds nothing twice)."""
     report = demo_service.seed(customers=customers, responses=responses)
