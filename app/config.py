@@ -13,6 +13,9 @@ from sqlalchemy.exc import ArgumentError
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 
 
+DEFAULT_BANK_NAME = "客声银行"  # the demo bank's; production warns while it is unchanged
+
+
 class ConfigError(RuntimeError):
     """The configuration is unusable; the app refuses to start."""
 
@@ -53,7 +56,7 @@ class DefaultConfig:
     # ../shared/data/sentiment beside the project when it exists (the development machine's)
     NLP_CORPUS_DIR: str | None = None
     RETENTION_DAYS = 5 * 365  # personal data older than this is anonymised (flask retention run)
-    BANK_NAME = "客声银行"  # shown to customers on their pages
+    BANK_NAME = DEFAULT_BANK_NAME  # shown to customers on their pages and in their messages
     BANK_HOTLINE = ""  # the bank's service hotline on customers' pages; not shown when unset
     # The bank's own public site: where "返回首页" takes customers (Kesheng's "/" is the staff
     # landing page). Unset: customers' pages offer no such button.

@@ -36,7 +36,7 @@ from sqlalchemy import func, inspect, or_, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 import nlp
-from app.config import MESSAGE_CHANNELS
+from app.config import DEFAULT_BANK_NAME, MESSAGE_CHANNELS
 from app.extensions import db
 from app.models import AnalysisStatus, Intake, OutboundMessage, OutboxMessage, TextAnalysis
 from app.models.outbox import MessageStatus
@@ -554,14 +554,34 @@ def channel_status() -> ChannelSection:
                 f"{CHANNEL_FIX.format('每个渠道')}",
             ),
         ),
+        (
+            production and unnamed_bank(config),
+            Advice(
+                Level.ERROR,
+                f"BANK_NAME 未设置：客户的调查页面、投诉页面和短信签名显示的是示例名称"
+                f"“{DEFAULT_BANK_NAME}”。请设置 BANK_NAME（以及 BANK_HOTLINE 客服热线），"
+                "然后重启 Web 进程、worker 和 beat",
+            ),
+        ),
     )
     return ChannelSection(env_name, production, routes, advice=advice)
+
+
+def unnamed_bank(config: Mapping[str, Any]) -> bool:
+    """BANK_NAME is still the placeholder customers would read on their pages and messages."""
+    return config.get("BANK_NAME", DEFAULT_BANK_NAME) == DEFAULT_BANK_NAME
 
 
 def warn_about_outbox_channels(app: Flask) -> None:
     """At start-up in production, one warning line when SURVEY_CHANNEL_BACKENDS leaves a
     channel to the development outbox (the app still starts: the status page shows it too)."""
     left_out, _ = outbox_channels(app.config)
+    if app.config.get("ENV_NAME") == "production" and unnamed_bank(app.config):
+        app.logger.warning(
+            "BANK_NAME is not set: customers' pages and messages name the bank %s; set "
+            "BANK_NAME (and BANK_HOTLINE)",
+            DEFAULT_BANK_NAME,
+        )
     if app.config.get("ENV_NAME") == "production" and left_out:
         app.logger.warning(
             "SURVEY_CHANNEL_BACKENDS leaves %s to the development outbox: their messages are "

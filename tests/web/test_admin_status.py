@@ -313,6 +313,7 @@ def test_in_production_a_channel_set_to_the_outbox_on_purpose_is_a_warning(
     client, auth, app, monkeypatch
 ):
     monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "BANK_NAME", "江南农村商业银行")
     monkeypatch.setitem(app.config, "SURVEY_GATEWAY_URL", "https://sms.bank.example/send")
     every = {"sms": "gateway", "email": "smtp", "wechat": "gateway", "app": "outbox"}
     monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", every)
@@ -327,6 +328,32 @@ def test_in_production_a_channel_set_to_the_outbox_on_purpose_is_a_warning(
     html = _page(client)
     assert _verdict(html, "status-channels") == "正常"
     assert "开发用发件箱" not in _section(html, "status-channels")
+
+
+def test_in_production_the_placeholder_bank_name_is_an_error(client, auth, app, monkeypatch):
+    """A bank that did not set BANK_NAME showed its customers 客声银行 on every page and SMS."""
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "SURVEY_GATEWAY_URL", "https://sms.bank.example/send")
+    every = {"sms": "gateway", "email": "smtp", "wechat": "gateway", "app": "gateway"}
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", every)
+    monkeypatch.setitem(app.config, "BANK_NAME", "客声银行")
+    auth.login("admin")
+    html = _page(client)
+    assert _verdict(html, "status-channels") == "异常"
+    assert _said(html, "status-channels", "BANK_NAME 未设置")
+    monkeypatch.setitem(app.config, "BANK_NAME", "江南农村商业银行")
+    assert _verdict(_page(client), "status-channels") == "正常"
+    monkeypatch.setitem(app.config, "ENV_NAME", "staging")
+    monkeypatch.setitem(app.config, "BANK_NAME", "客声银行")  # a demo or test install: fine
+    assert "BANK_NAME" not in _section(_page(client), "status-channels")
+
+
+def test_production_start_up_warns_of_the_placeholder_bank_name(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="app")
+    make_app(f"sqlite:///{tmp_path / 'start.db'}", ENV_NAME="production")
+    make_app(f"sqlite:///{tmp_path / 'named.db'}", ENV_NAME="production", BANK_NAME="江南银行")
+    named = [r.getMessage() for r in caplog.records if "BANK_NAME is not set" in r.getMessage()]
+    assert len(named) == 1
 
 
 @pytest.mark.parametrize(
