@@ -75,8 +75,9 @@ CLONE_MARK = "（副本）"  # a copy's title until staff rename it (never publi
 # A questionnaire started from nothing: one satisfaction question to build on (a survey needs
 # one question to be valid), no template's settings carried along.
 BLANK = "blank"
-BLANK_TEXT = """code: blank
-title: 新建问卷
+BLANK_TITLE = "新建问卷"  # a placeholder: publishing refuses it, as it does a copy's （副本）
+BLANK_TEXT = f"""code: blank
+title: {BLANK_TITLE}
 intro: 尊敬的客户，您好！为了解您对我行服务的评价，请您抽出一分钟完成以下问题。
 thank_you: 感谢您的参与！
 questions:
@@ -528,6 +529,12 @@ def publish(survey_id: int, *, actor: User | None) -> SurveyVersion:
     if survey.title.endswith(CLONE_MARK):  # a copy published as it was made
         raise ValidationFailed(
             f"问卷标题仍带“{CLONE_MARK}”，客户会看到这个标题；请先修改标题并保存，再发布",
+            field="title",
+        )
+    if survey.title.strip() == BLANK_TITLE:  # a blank survey's placeholder, never renamed
+        raise ValidationFailed(
+            f"问卷标题仍是“{BLANK_TITLE}”，客户会在问卷页面看到这个标题；"
+            "请先改为本问卷的标题并保存，再发布",
             field="title",
         )
     return publish_row(survey, actor=actor)

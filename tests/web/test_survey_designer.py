@@ -185,3 +185,11 @@ def test_a_survey_can_start_blank(client, auth, db_session):
     assert re.search(
         r'<option (selected )?value="blank"( selected)?>空白问卷（从一道满意度评分题开始）', listed
     )
+    # the placeholder title is not for customers: the page says so and publishing refuses it
+    assert "标题仍是“新建问卷”，客户会看到问卷标题" in page
+    token = csrf_token(page)
+    refused = client.post(f"/manager/surveys/{survey.id}/publish", data={"csrf_token": token})
+    after = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "问卷标题仍是“新建问卷”，客户会在问卷页面看到这个标题" in after
+    db_session.refresh(survey)
+    assert survey.status == "draft" and not survey.versions
