@@ -125,7 +125,9 @@ def products_channels(f: Filters) -> PageData:
     page = PageData()
     minimum = metrics.min_sample_size()
     complaints_by_product = dc.by_product(f)
-    products = {p.code: p.id for p in db.session.scalars(select(Product))}
+    catalogue = list(db.session.scalars(select(Product)))
+    products = {p.code: p.id for p in catalogue}
+    product_names = {p.code: p.name for p in catalogue}
     for dim, title in (("product", "产品"), ("channel", "渠道")):
         groups = metrics.satisfaction_by(f, dim)
         # complaints naming no product count in the 未关联 row (key ""), as answers do: the
@@ -162,8 +164,10 @@ def products_channels(f: Filters) -> PageData:
             rep = g.report(minimum) if g else metrics.MetricSums().report(minimum)
             if g:
                 label = g.label
-            else:
-                label = channel_label(key) if dim == "channel" else key or metrics.UNLINKED
+            elif dim == "channel":
+                label = channel_label(key)
+            else:  # complaints but no answers: the product's name (its code is the next column)
+                label = product_names.get(key, key) if key else metrics.UNLINKED
             c = comp.get(key, dc.Counts())
             cells = [*sat_cells(rep), c.received, r(c.in_time_share, 1, 100)]
             t.add([label, *([key] if coded else []), *cells], too_small=rep.index.too_small)

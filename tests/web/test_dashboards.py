@@ -10,7 +10,7 @@ import re
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog
+from app.models import AuditLog, Product
 from app.services.tx import transactional
 from surveys.scoring import half_up
 from tests import factories
@@ -888,6 +888,9 @@ def test_complaints_naming_no_product_are_counted_in_the_unlinked_product_row(cl
         for row in _csv(client.get(f"/manager/dashboards/products/export/by_product.csv?{RANGE}"))
     }
     assert int(rows["未关联"]["受理投诉（件）"]) >= 3
+    # a product with complaints but no answers is named, not shown by its code (DEBIT-01)
+    credit = next(row for row in rows.values() if row["代码"] == "CREDIT")
+    assert credit["产品"] == db.session.scalar(select(Product.name).where(Product.code == "CREDIT"))
     total = sum(int(row["受理投诉（件）"]) for row in rows.values())
     html = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
     card = re.search(r"受理投诉</div>\s*<div class=\"dash-card-value\">(\d+)<", html)
