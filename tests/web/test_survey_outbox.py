@@ -142,3 +142,19 @@ def test_previews_of_a_filtered_page_still_mask_survey_link_tokens(client, auth)
     assert _recipients(html) == ["OBM****0001"]
     assert f"/s/{token[:4]}…" in html
     assert token[:8] not in html and token[4:] not in html
+
+
+def test_the_page_names_the_channels_that_only_reach_the_outbox(client, auth, app, monkeypatch):
+    """It said 「开发环境中消息不会真正发出」 whatever the channels' settings."""
+    auth.login("hq")
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", {})
+    html = client.get("/manager/outbox").get_data(as_text=True)
+    assert "短信、电子邮件、微信、手机银行推送使用开发用发件箱" in html
+    every = {"sms": "gateway", "email": "smtp", "wechat": "gateway", "app": "outbox"}
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", every)
+    html = client.get("/manager/outbox").get_data(as_text=True)
+    assert "使用开发用发件箱" in html.split("手机银行推送使用开发用发件箱")[0] + "使用开发用发件箱"
+    assert "微信、手机银行推送使用" not in html and "。手机银行推送使用开发用发件箱" in html
+    monkeypatch.setitem(app.config, "SURVEY_CHANNEL_BACKENDS", {**every, "app": "gateway"})
+    html = client.get("/manager/outbox").get_data(as_text=True)
+    assert "开发用发件箱" not in html and "不会真正发出" not in html

@@ -25,6 +25,7 @@ from app.services import (
     survey_outbox,
     survey_triggers,
     surveys,
+    system_status,
 )
 from app.services.errors import Conflict, ServiceError, ValidationFailed
 from app.services.paging import Page
@@ -492,9 +493,11 @@ def outbox():
         if filters
         else Page([], 1, 1, 0)
     )
+    left_out, kept = system_status.outbox_channels(current_app.config)
     # (a preview shows no usable survey link: its token is masked, as in the logs)
     return render_template(
         "manager/surveys/outbox.html",
+        outbox_only=[survey_outbox.CHANNELS.get(c, c) for c in (*left_out, *kept)],
         page=page,
         args=args,
         filters=filters,
