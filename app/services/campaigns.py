@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -603,19 +603,26 @@ def send_reminders_rows(now: datetime, *, limit: int = 1000) -> int:
             ~select(Intake.id).where(Intake.invitation_id == Invitation.id).exists(),
         )
         .limit(limit * 4)
+        .with_for_update(of=Invitation, skip_locked=True)  # (one reminder, whoever runs)
+        .execution_options(populate_existing=True)
     ).all()
-    sent = 0
+    sent: Counter[int] = Counter()
     for invitation in due:
         campaign = invitation.campaign
         if invitation.sent_at + timedelta(days=campaign.reminder_days) > now:
             continue
-        if in_quiet_hours(now, invitation.channel) or sent >= limit:
+        if in_quiet_hours(now, invitation.channel) or sent.total() >= limit:
             continue
         invitations.deliver(invitation, now=now, reminder=True)
         invitation.reminded_at = now
-        campaign.reminded_count += 1
-        sent += 1
-    return sent
+        sent[campaign.id] += 1
+    for campaign_id, count in sent.items():  # added in SQL: dispatches may run side by side
+        db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(reminded_count=Campaign.reminded_count + count)
+        )
+    return sent.total()
 
 
 @transactional

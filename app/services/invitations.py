@@ -353,6 +353,8 @@ def retry_failed(now: datetime | None = None, *, limit: int = 500) -> int:
         .where(OutboundMessage.status == "failed", OutboundMessage.next_attempt_at <= now)
         .order_by(OutboundMessage.next_attempt_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # (a dispatch running beside this one skips them)
+        .execution_options(populate_existing=True)
     ).all()
     for message in due:
         invitation = db.session.get(Invitation, message.invitation_id)

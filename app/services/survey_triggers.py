@@ -715,6 +715,9 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
 
     now = now or utcnow()
     report = DispatchReport()
+    # Locked until the commit, and rows another dispatch holds are skipped: two dispatches at
+    # once (beat's runs queued behind a stopped worker, or cron beside beat) each sent every
+    # due invitation, two messages per customer. (SQLite ignores the clause: one writer.)
     due = db.session.scalars(
         select(Invitation)
         .where(
@@ -724,6 +727,8 @@ def dispatch_due(now: datetime | None = None, *, limit: int = 1000) -> DispatchR
         )
         .order_by(Invitation.scheduled_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     _cancel_if_reopened(due)
     for invitation in due:

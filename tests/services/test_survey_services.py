@@ -462,6 +462,8 @@ def test_campaign_applies_contact_rules_quota_and_reminders():
     db.session.flush()
     reminded = survey_triggers.dispatch_due(NOON + timedelta(days=3, minutes=1)).reminded
     assert reminded == len(sent) - 1 and answered.reminded_at is None
+    db.session.refresh(campaign)
+    assert campaign.reminded_count == reminded
     assert survey_triggers.dispatch_due(NOON + timedelta(days=4)).reminded == 0
 
 
