@@ -284,6 +284,11 @@ def finalise(config: dict[str, Any]) -> None:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "broker_connection_retry_on_startup": True,
+        # A Redis that accepts connections and never answers (hung, or a proxy in front of a
+        # dead one) held every request that queued a job for gunicorn's 30 s timeout: answers
+        # and connections time out instead, and broker.send falls back (the worker's blocking
+        # reads poll each second, well inside these).
+        "broker_transport_options": {"socket_timeout": 2.0, "socket_connect_timeout": 2.0},
         "timezone": config.get("TIMEZONE", "Asia/Shanghai"),
         "task_default_queue": config.get("CELERY_QUEUE", "kesheng"),
         "beat_schedule": {

@@ -33,6 +33,42 @@ def test_unreachable_broker_falls_back_without_stalling_each_request(monkeypatch
     assert first < 5 and second < 0.05  # the second request does not wait for the broker
 
 
+def test_a_broker_that_never_answers_falls_back_within_seconds(monkeypatch, tmp_path):
+    """A Redis that accepts connections and never replies (hung, or a proxy before a dead one)
+    held each request that queued a job until gunicorn killed the worker at 30 s (a 500 with
+    an empty body): the app's transport options time the publish out and the fallback runs."""
+    import socket
+    import threading
+
+    from app.jobs.analysis import analyze_pending
+    from tests.support import make_app
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.extend(iter(lambda: server.accept()[0], None)),
+                     daemon=True).start()  # fmt: skip
+    port = server.getsockname()[1]
+    # (without the timeouts the publish would wait for ever: the server hangs up after 15 s)
+    hang_up = threading.Timer(15, lambda: [c.close() for c in held])
+    hang_up.start()
+    monkeypatch.setattr(broker, "_down_until", 0.0)
+    app = make_app(
+        f"sqlite:///{tmp_path / 'hung.db'}", CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0"
+    )
+    ran: list[int] = []
+    try:
+        with app.app_context():
+            started = time.perf_counter()
+            assert broker.send(analyze_pending, (), fallback=lambda: ran.append(1)) is False
+            waited = time.perf_counter() - started
+    finally:
+        hang_up.cancel()
+        server.close()
+        for connection in held:
+            connection.close()
+    assert ran == [1] and waited < 10
+
+
 def test_read_only_sqlite_gives_a_chinese_503_and_stays_intact(app, tmp_path):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("a read-only database file is a SQLite matter")
