@@ -42,7 +42,13 @@ from nlp import mask_email, mask_phone
 from surveys import CustomerContactState, check_contact
 from surveys.contact import ContactRules, in_quiet_hours
 
-CHUNK = 5000
+# Customers decided, sent and committed together; each commit also marks the send alive
+# (the campaign's updated_at), so a chunk must take well under STALLED_AFTER even through a slow
+# gateway (1,000 messages at 0.5 s each: 8 minutes).
+CHUNK = 1000
+# A send that has committed nothing for this long died (its worker killed, its machine gone):
+# the minute's dispatch resumes it (it stayed 发送中 0% for good, the button hidden).
+STALLED_AFTER = timedelta(minutes=10)
 AUDIENCES = ("branch", "product", "segment", "list", "anonymous")
 # The send window a new campaign proposes: daytime at both ends (sending at night is held back
 # by the contact rules' quiet hours anyway, and customers' complaints about night messages
@@ -317,8 +323,14 @@ def audience_pending(campaign: Campaign) -> tuple[int, int]:
     return total, total - (handled or 0)
 
 
+def stalled(campaign: Campaign, now: datetime | None = None) -> bool:
+    """A send in progress that has committed nothing for STALLED_AFTER: its run died."""
+    now = now or utcnow()
+    return campaign.status == CampaignStatus.SENDING and campaign.updated_at < now - STALLED_AFTER
+
+
 def _claim(campaign_id: int, now: datetime) -> bool:
-    stale = now - timedelta(hours=1)
+    stale = now - STALLED_AFTER
     result = db.session.execute(
         update(Campaign)
         .where(
@@ -352,6 +364,9 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
         return campaign
     if now < campaign.window_start or now >= campaign.window_end:
         campaign.note = EARLY_NOTE if now < campaign.window_start else "发送窗口已结束"
+        if stalled(campaign, now) and now >= campaign.window_end:  # its run died, too late now
+            campaign.status, campaign.finished_at = CampaignStatus.SENT, now
+            campaign.note = "发送中断后发送窗口已结束，其余客户未发送"
         db.session.commit()
         return campaign
     if in_quiet_hours(now, campaign.channel):
@@ -390,16 +405,21 @@ def run_campaign(campaign_id: int, *, now: datetime | None = None, chunk: int = 
 def held_campaign_ids(now: datetime | None = None) -> list[int]:
     """Campaigns asked to send and held back, by the quiet hours or because their send window had
     not opened yet (their note says so), that may send now: not closed, within their send
-    window, and their channel out of its quiet hours."""
+    window, and their channel out of its quiet hours; and every send that stalled (see
+    ``stalled``: resumed, or ended if its window has closed meanwhile)."""
     now = now or utcnow()
     rows = db.session.execute(
         select(Campaign.id, Campaign.channel)
         .where(
-            Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SENT]),
+            or_(
+                Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SENT])
+                & Campaign.note.in_(WAITING_NOTES)
+                & (Campaign.window_start <= now)
+                & (Campaign.window_end > now),
+                (Campaign.status == CampaignStatus.SENDING)
+                & (Campaign.updated_at < now - STALLED_AFTER),
+            ),
             Campaign.audience != "anonymous",
-            Campaign.note.in_(WAITING_NOTES),
-            Campaign.window_start <= now,
-            Campaign.window_end > now,
         )
         .order_by(Campaign.id)
     ).all()

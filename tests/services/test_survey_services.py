@@ -486,6 +486,44 @@ def _invited(campaign) -> int:
     )
 
 
+def _died_sending(campaign, at: datetime) -> None:
+    """As a run killed after its claim leaves the campaign: 发送中, nothing written since ``at``."""
+    campaign.status, campaign.started_at, campaign.updated_at = "sending", at, at
+    db.session.commit()
+
+
+def test_a_send_whose_run_died_is_resumed_by_the_dispatch_and_sends_nobody_twice():
+    """A worker killed mid-send left the campaign 发送中 0% for good: the redelivered job found it
+    claimed and did nothing, the dispatch only resumed held campaigns, the page hid the button."""
+    for _ in range(3):
+        factories.customer("NJ02")
+    campaign = make_campaign()
+    _died_sending(campaign, MORNING - timedelta(minutes=5))
+    assert not campaigns.stalled(campaign, MORNING)  # (it may still be running)
+    assert campaign.id not in campaigns.held_campaign_ids(MORNING)
+    assert campaigns.run_campaign(campaign.id, now=MORNING).status == "sending"  # left to it
+    assert _invited(campaign) == 0
+    later = MORNING + timedelta(minutes=6)  # nothing written for 11 minutes: it died
+    assert campaigns.stalled(campaign, later)
+    assert campaign.id in campaigns.held_campaign_ids(later)
+    assert campaigns.resume_held(later) == 1
+    sent = _invited(campaign)
+    assert campaign.status == "sent" and sent > 0 and campaign.sent_count == sent
+    assert campaigns.resume_held(later + timedelta(minutes=30)) == 0
+    assert _invited(campaign) == sent
+
+
+def test_a_stalled_send_past_its_window_is_ended_and_says_why():
+    campaign = make_campaign()
+    end = campaign.window_end
+    _died_sending(campaign, end - timedelta(hours=1))
+    after = end + timedelta(minutes=1)
+    assert campaign.id in campaigns.held_campaign_ids(after)
+    campaigns.resume_held(after)
+    assert campaign.status == "sent" and campaign.note == "发送中断后发送窗口已结束，其余客户未发送"
+    assert campaign.id not in campaigns.held_campaign_ids(after + timedelta(hours=1))
+
+
 def test_periodic_dispatch_resumes_a_campaign_the_quiet_hours_held_once_and_only_once():
     """开始发送 at night answered 将在时段结束后继续发送, but nothing ever sent it."""
     for _ in range(3):

@@ -307,6 +307,7 @@ def campaign_detail(campaign_id: int):
         unknown_ids=campaigns.unknown_list_ids(campaign),
         # (开始发送 pressed before the window or in the quiet hours: the minute's job sends it)
         held=campaign.note in campaigns.WAITING_NOTES,
+        stalled=campaigns.stalled(campaign),
         public_link=public_link,
         # what the customers will receive, with a sample link (their own differ in the token)
         previews=None
