@@ -675,6 +675,20 @@ def test_the_receipt_reloaded_or_the_form_sent_twice_takes_one_complaint(client,
     reference = re.search(r'class="pc-ref mono">([^<]+)<', first.get_data(as_text=True))[1]
     assert f'class="pc-ref mono">{reference}<' in again.get_data(as_text=True)
     assert db_session.scalar(select(func.count(Complaint.id))) == before + 1
+    # a second press whose request arrived before the first's answer (no receipt in the
+    # session yet; on a slow connection both went through: two cases, two SMS)
+    with client.session_transaction() as kept:
+        kept.pop("complaint_receipts")
+    raced = client.post("/complaint", data=data)
+    assert raced.status_code == 200
+    assert f'class="pc-ref mono">{reference}<' in raced.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(Complaint.id))) == before + 1
+    created = db_session.scalar(select(Complaint).where(Complaint.reference == reference))
+    assert created.external_ref.startswith("form-")  # (the key of the form's submission)
+    # a submission value the form did not make is replaced (no look-up of other keys)
+    forged = client.post("/complaint", data={**data, "submission": "x"})
+    assert forged.status_code == 201
+    assert db_session.scalar(select(func.count(Complaint.id))) == before + 2
     other = client.get("/complaint").get_data(as_text=True)  # (a new form: a new complaint)
     fresh = re.search(r'name="submission" type="hidden" value="([^"]+)"', other)[1]
     assert fresh != submission

@@ -23,6 +23,22 @@
     }
   }
 
+  // A complaint form sent once: on a slow connection a second press of 提交投诉 sent it again
+  // (the server also takes one submission once, this spares the customer the wait).
+  var sent = document.querySelector("form.pc-card");
+  var button = sent && sent.querySelector("button[type=submit]");
+  if (button) {
+    sent.addEventListener("submit", function (event) {
+      // (after every listener has run: the attachment check below may still stop the send)
+      window.setTimeout(function () {
+        if (!event.defaultPrevented) {
+          button.disabled = true;
+        }
+      }, 0);
+    });
+    window.addEventListener("pageshow", function () { button.disabled = false; });
+  }
+
   var input = document.querySelector("input[type=file][data-max-files]");
   if (!input) {
     return;

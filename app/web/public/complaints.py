@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -106,7 +107,7 @@ def _branch_choices(form: PublicComplaintForm) -> None:
 def complaint_form():
     form = PublicComplaintForm()
     _branch_choices(form)
-    if not form.submission.data:
+    if not SUBMISSION.fullmatch(form.submission.data or ""):  # (ours, or none: a fresh one)
         form.submission.data = secrets.token_urlsafe(16)
     if form.validate_on_submit():
         receipt = session.get(RECEIPTS, {}).get(form.submission.data)
@@ -114,7 +115,7 @@ def complaint_form():
             return _receipt_page(receipt), 200
         try:
             _throttle(request.remote_addr or "unknown")
-            complaint, _ = complaints.create_complaint(
+            complaint, created = complaints.create_complaint(
                 IntakeData(
                     channel="web",
                     content=form.content.data,
@@ -125,6 +126,9 @@ def complaint_form():
                     demand=form.demand.data,
                     intake_ip=(request.remote_addr or "unknown")[:64],
                     attachments=form.files,
+                    # one submission of the form is one complaint, however often it arrives
+                    # (a second press on a slow connection made a second case and SMS)
+                    external_ref=f"{FORM_REF}{form.submission.data}",
                 )
             )
         except TooManyAttempts as err:
@@ -141,11 +145,13 @@ def complaint_form():
             }
             kept = dict(list(session.get(RECEIPTS, {}).items())[-(KEPT_RECEIPTS - 1) :])
             session[RECEIPTS] = kept | {form.submission.data: receipt}
-            return _receipt_page(receipt), 201
+            return _receipt_page(receipt), 201 if created else 200
     return render_template("public/complaint.html", form=form), 400 if form.errors else 200
 
 
 RECEIPTS = "complaint_receipts"  # (in the session: submission → what its receipt shows)
+SUBMISSION = re.compile(r"[A-Za-z0-9_-]{22}")  # what secrets.token_urlsafe(16) makes
+FORM_REF = "form-"  # the external_ref of a public form's submission (not another system's number)
 KEPT_RECEIPTS = 5
 
 
