@@ -31,7 +31,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     wrap_wsgi(app)
-    from app.services.system_status import warn_about_outbox_channels
+    from app.services import system_status
 
-    warn_about_outbox_channels(app)  # (production: one line if a channel only reaches the outbox)
+    system_status.warn_about_outbox_channels(app)  # (production: one line if a channel only
+    # reaches the outbox or BANK_NAME is unset)
+    # The migrations this code knows, read now: under gunicorn's preload the master reads them
+    # and every worker inherits its view, so /healthz compares the database with the code that
+    # runs (read lazily, workers re-forked after a new release's files were unpacked read the
+    # new head and answered 503 not_upgraded while serving the old code).
+    system_status.migrations_of(app)
     return app

@@ -175,7 +175,11 @@ def _migrations(script_location: str) -> tuple[str | None, frozenset[str]]:
 
 def code_migrations() -> tuple[str | None, frozenset[str]]:
     """The running code's head revision and every revision it knows (cached per process)."""
-    return _migrations(str(current_app.extensions["migrate"].directory))
+    return migrations_of(current_app)
+
+
+def migrations_of(app: Flask) -> tuple[str | None, frozenset[str]]:
+    return _migrations(str(app.extensions["migrate"].directory))
 
 
 def schema_revisions() -> tuple[str, ...]:

@@ -11,6 +11,23 @@ def test_healthz_ok(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_compares_with_the_migrations_read_when_the_app_was_made(app, monkeypatch):
+    """Read at the first /healthz, a worker forked after a release's new migration files were
+    unpacked (the old code still running) reported 503 not_upgraded; gunicorn's master now reads
+    them with the app, and its workers inherit that."""
+    from app.services import system_status
+
+    system_status._migrations.cache_clear()
+    made = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    def unpacked_later(*args, **kwargs):
+        raise AssertionError("the migrations were read after the app was made")
+
+    monkeypatch.setattr(system_status, "ScriptDirectory", unpacked_later)
+    response = made.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+
+
 def test_healthz_with_the_database_down_is_503(app):
     # A server that refuses connections: nothing listens on port 1.
     down = make_app(
