@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Callable
 from datetime import date, datetime
@@ -147,6 +148,13 @@ def vendor_asset(filename: str):
     return send_from_directory(directory, filename, max_age=7 * 24 * 3600)
 
 
+def vendor_url(filename: str) -> str:
+    """A vendor asset's address with its package's version (``?v=6.3.0``): browsers keep the
+    file for a week, and an upgraded plotly is a new address rather than a week-old copy."""
+    package, _ = VENDOR_FILES[filename]
+    return url_for("vendor_asset", filename=filename, v=importlib.metadata.version(package))
+
+
 _ICON = os.path.join(os.path.dirname(__file__), "..", "static", "favicon.svg")
 
 
@@ -211,6 +219,7 @@ def register(app: Flask) -> None:
     from app.services.analysis import MAX_ATTEMPTS
 
     app.jinja_env.globals["max_analysis_attempts"] = MAX_ATTEMPTS  # (then no more retries)
+    app.jinja_env.globals["vendor_url"] = vendor_url
 
     @app.context_processor
     def navigation():

@@ -72,6 +72,13 @@ def test_plotly_is_served_locally(client):
     with client.get("/vendor/plotly.min.js") as response:
         assert response.status_code == 200 and len(response.data) > 1_000_000
     assert client.get("/vendor/../../etc/passwd").status_code == 404
+    # pages name it with plotly's version: an upgrade is a new address, not a week-old copy
+    import importlib.metadata
+
+    version = importlib.metadata.version("plotly")
+    vendor_url = client.application.jinja_env.globals["vendor_url"]
+    with client.application.test_request_context():
+        assert vendor_url("plotly.min.js") == f"/vendor/plotly.min.js?v={version}"
     assert client.get("/vendor/evil.js").status_code == 404
 
 
