@@ -229,6 +229,23 @@ def _active_rules(event_type: str) -> list[TriggerRule]:
     )
 
 
+def no_rule_note(event_type: str) -> str | None:
+    """Why an event scheduled nothing when no active rule listens for its type (a mistyped
+    type was answered like any other event: accepted, scheduled nothing, no reason given)."""
+    if _active_rules(event_type):
+        return None
+    types = sorted(
+        set(db.session.scalars(select(TriggerRule.event_type).where(TriggerRule.active)))
+    )
+    if db.session.scalar(select(TriggerRule.id).where(TriggerRule.event_type == event_type)):
+        return f"事件类型“{event_type}”的触发规则均已停用，未安排调查或回访"
+    listed = "、".join(types) if types else "无"
+    return (
+        f"没有触发规则使用事件类型“{event_type}”，未安排调查或回访"
+        f"（已启用规则的事件类型：{listed}）"
+    )
+
+
 def _out_of_scope(rule: TriggerRule, branch: Branch | None, product: Product | None) -> str | None:
     """Why this event is not one the rule takes (its unit or product), or None."""
     if rule.product_id is not None and (product is None or product.id != rule.product_id):

@@ -259,7 +259,7 @@ def test_events_schedule_surveys_by_trigger_rules(client, event_type, survey_cod
         },
         headers=bearer("events:write"),
     )
-    assert reply.status_code == 202
+    assert reply.status_code == 202 and reply.get_json()["note"] is None
     scheduled = reply.get_json()["scheduled"]
     assert [s["survey_code"] for s in scheduled] == [survey_code]
     row = db.session.get(Invitation, scheduled[0]["id"])
@@ -278,6 +278,11 @@ def test_unknown_event_is_accepted_and_schedules_nothing(client):
         headers=bearer("events:write"),
     )
     assert reply.status_code == 202 and reply.get_json()["scheduled"] == []
+    # (a mistyped type was answered like this with no reason: the note names the known types)
+    note = reply.get_json()["note"]
+    assert note.startswith("没有触发规则使用事件类型“card.lost”，未安排调查或回访")
+    assert "account.opened" in note and "loan.disbursed" in note
+    assert reply.get_json() == {"accepted": True, "scheduled": [], "note": note}
     bad = client.post(
         "/api/v1/events",
         json={

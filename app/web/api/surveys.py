@@ -222,6 +222,11 @@ class EventAccepted(BaseModel):
         "是客声自己的事件（投诉办结时产生），经接口提交的不安排；out_of_scope：事件的产品或机构"
         "不在规则的适用范围内；not_sampled：规则按比例抽样，本次事件未被抽中"
     )
+    note: str | None = Field(
+        None,
+        description="没有启用的触发规则使用此事件类型时说明原因（如事件类型拼写有误），"
+        "并列出已启用规则的事件类型；否则为 null",
+    )
 
 
 @endpoint(
@@ -374,4 +379,5 @@ def post_event(body: EventIn):
                 attributes=body.attributes,
             )
         )
-    return EventAccepted(accepted=True, scheduled=scheduled), 202
+    note = survey_triggers.no_rule_note(body.type) if not scheduled else None
+    return EventAccepted(accepted=True, scheduled=scheduled, note=note), 202
