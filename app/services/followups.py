@@ -74,12 +74,25 @@ class CallDue:
     callable_now: bool  # its time has come (the first call, a retry or the agreed call-back)
     callback_by: datetime | None  # a detractor's 48 hours end (None: no such target)
     late: bool  # those 48 hours are over
+    after_hours: bool = False  # its time has come, but customers are not called now
+
+    @property
+    def label(self) -> str:
+        if self.callable_now:
+            return "可拨打"
+        if self.after_hours:
+            opens, closes = CALLING_HOURS
+            return f"非拨打时段，{opens:02d}:00–{closes:02d}:00 可拨打"
+        return "未到拨打时间"
 
 
 def call_due(task: FollowUp, now: datetime) -> CallDue:
-    """What the call queue shows beside an open task's time."""
+    """What the call queue shows beside an open task's time: a task due at night (a detractor
+    who answered at 23:46) is not 可拨打 before the calling hours open."""
     by = task.created_at + CALLBACK_WINDOW if task.reason in URGENT_REASONS else None
-    return CallDue(task.due_at <= now, by, by is not None and by < now)
+    due = task.due_at <= now
+    after_hours = due and in_calling_hours(now) != now
+    return CallDue(due and not after_hours, by, by is not None and by < now, after_hours)
 
 
 _NOT_FOUND = "回访任务不存在或不在您的管辖范围内"

@@ -3,7 +3,7 @@ questions that apply, and the bank's own name in the agent's opening words."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -36,7 +36,9 @@ def test_call_queue_says_what_may_be_called_now_and_a_detractors_48_hours(client
     auth.login("agent")
     by = complaint_clock.local_date(task.created_at + timedelta(hours=48))
     row = _call_row(client)
-    assert "可拨打" in row and f"须于 {by:%Y-%m-%d}" in row and "（48 小时）" in row
+    now = utcnow()
+    label = "可拨打" if followups.in_calling_hours(now) == now else "非拨打时段，09:00–20:00 可拨打"
+    assert label in row and f"须于 {by:%Y-%m-%d}" in row and "（48 小时）" in row
     later = utcnow() + timedelta(hours=3)
     db.session.execute(update(FollowUp).where(FollowUp.id == task.id).values(due_at=later))
     assert "未到拨打时间" in _call_row(client)
@@ -49,12 +51,26 @@ def test_call_queue_says_what_may_be_called_now_and_a_detractors_48_hours(client
 
 
 def test_call_due_for_a_task_from_a_business_event_has_no_48_hour_target():
-    now = utcnow()
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # 11:00 in Beijing
     task = FollowUp(reason="trigger", due_at=now - timedelta(minutes=1), created_at=now)
     due = followups.call_due(task, now)
     assert due.callable_now and due.callback_by is None and not due.late
+    assert due.label == "可拨打"
     task.due_at = now + timedelta(minutes=1)
     assert not followups.call_due(task, now).callable_now
+    assert followups.call_due(task, now).label == "未到拨打时间"
+
+
+def test_a_task_due_at_night_is_not_callable_before_the_calling_hours():
+    """A detractor who answered at 23:46 showed 「可拨打」 at once, at midnight."""
+    night = datetime(2026, 12, 6, 15, 46, tzinfo=UTC)  # 23:46 in Beijing
+    task = FollowUp(reason="detractor", due_at=night, created_at=night)
+    due = followups.call_due(task, night + timedelta(minutes=1))
+    assert not due.callable_now and due.after_hours
+    assert due.label == "非拨打时段，09:00–20:00 可拨打"
+    assert due.callback_by == night + timedelta(hours=48)  # (the 48 hours still run)
+    morning = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 09:00
+    assert followups.call_due(task, morning).callable_now
 
 
 def test_call_workbench_runs_the_skip_logic_and_names_the_bank(app, client, auth, monkeypatch):
