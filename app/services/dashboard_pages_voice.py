@@ -76,7 +76,8 @@ def voice(f: Filters) -> PageData:
         if kind == "topic" and not top and dv.latest_model() is None:
             # (topics found but none in the range: the empty chart says so itself)
             page.notes.append(
-                "尚未发现话题：话题由系统从近期客户文本中定期发现，请联系系统管理员。"
+                "尚未发现话题：系统每周从近期的答卷文字和投诉中自动发现话题，"
+                "文本积累后即会在此显示。"
             )
         keys = [i["key"] for i in top[:5]]
         trend = dv.term_trend(f, kind, keys)

@@ -196,7 +196,11 @@ def usable_branches(actor: User | None) -> list[Branch]:
     return BranchCodes(actor).usable
 
 
-def _check_row(values: dict[str, str], codes: BranchCodes, seen: set[str]) -> list[str]:
+# a number Excel shows in scientific notation (1.38E+10): the digits after the first few are gone
+SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
+
+
+def _check_row(values: dict[str, str], codes: BranchCodes, seen: dict[str, int]) -> list[str]:
     problems = []
     if any(CONTROL_RE.search(v) for v in values.values()):
         return ["含有无法识别的控制字符，请删除后再导入"]
@@ -206,13 +210,18 @@ def _check_row(values: dict[str, str], codes: BranchCodes, seen: set[str]) -> li
     elif len(ext) > 64:
         problems.append("客户号超过 64 个字符")
     elif ext in seen:
-        problems.append(f"客户号 {ext} 在文件中重复")
+        problems.append(f"客户号 {ext} 在文件中重复（第 {seen[ext]} 行已有）")
     if not name:
         problems.append("姓名为空")
     elif len(name) > 100:
         problems.append("姓名超过 100 个字符")
     phone = mobile_number(values.get("phone", ""))
-    if phone and not PHONE_RE.match(phone):
+    if SCIENTIFIC.fullmatch(phone):
+        problems.append(
+            f"手机号“{phone[:20]}”是 Excel 的科学计数法显示，号码的后几位已丢失："
+            "请把手机号一列设为“文本”格式，重新填入号码后再导入"
+        )
+    elif phone and not PHONE_RE.match(phone):
         problems.append(f"手机号“{phone[:20]}”格式不正确")
     email = values.get("email", "")
     if email and not EMAIL_RE.match(email):
@@ -235,11 +244,12 @@ def import_customers(filename: str, data: bytes, *, actor: User | None) -> Impor
         raise ValidationFailed("文件中没有客户数据", field="file")
     columns = find_columns(table[0][1], COLUMNS, ("external_id", "name"))
     codes = BranchCodes(actor)
-    report, seen, parsed = ImportReport(rows=len(table) - 1), set(), []
+    report, parsed = ImportReport(rows=len(table) - 1), []
+    seen: dict[str, int] = {}  # customer number -> the row it first appeared in
     for number, row in table[1:]:
         values = {k: (row[i] if i < len(row) else "") for k, i in columns.items()}
         problems = _check_row(values, codes, seen)
-        seen.add(values.get("external_id", ""))
+        seen.setdefault(values.get("external_id", ""), number)
         if problems:
             report.errors.append((number, "；".join(problems)))
         else:

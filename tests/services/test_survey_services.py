@@ -146,6 +146,18 @@ def test_import_xlsx_then_reimport_updates_by_external_id():
         imports.import_customers("a.txt", b"x", actor=None)
 
 
+def test_import_names_the_first_row_of_a_duplicate_and_explains_excels_scientific_phones():
+    """A duplicate customer number did not say where the first one was (the branch import
+    did), and a phone Excel turned into 1.38E+10 was only 「格式不正确」."""
+    text = "客户号,姓名,手机号\nIMD1,孙一,13900001111\nIMD2,孙二,1.38E+10\nIMD1,孙三,\n"
+    with pytest.raises(imports.ImportRejected) as caught:
+        imports.import_customers("d.csv", text.encode(), actor=None)
+    errors = dict(caught.value.report.errors)
+    assert errors[3].startswith("手机号“1.38E+10”是 Excel 的科学计数法显示")
+    assert "设为“文本”格式" in errors[3]
+    assert errors[4] == "客户号 IMD1 在文件中重复（第 2 行已有）"
+
+
 def test_import_skips_blank_rows_and_numbers_rows_as_the_spreadsheet_does():
     """Blank rows (empty, spaces, or only the invisible characters some exports leave) are
     no errors; an error names the row the user sees, blank rows above it counted."""
