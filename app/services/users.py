@@ -23,7 +23,8 @@ from app.services.tx import transactional
 USERNAME_RULE = "用户名只能包含字母、数字、点、下划线和连字符，2–64 位"
 BRANCH_RULE = (
     "坐席和机构负责人必须指定所属机构（只看该机构及下级网点的数据）；"
-    "“全行（不指定机构）”只适用于总分行管理和系统管理员"
+    "“全行（不指定机构）”只适用于总分行管理和系统管理员；还没有分行或支行时，"
+    "请先在“机构管理”中建立"
 )
 SELF_RESET = "不能在此重置自己的密码：请通过“修改密码”修改本人密码（需输入当前密码）"
 USERNAME_RE = re.compile(rf"^{USERNAME_PATTERN}$")

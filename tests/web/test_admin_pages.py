@@ -131,3 +131,34 @@ def test_the_token_list_shows_when_each_token_was_last_used(client, auth, db_ses
 
 def _tokens(client) -> str:
     return client.get("/admin/tokens").get_data(as_text=True)
+
+
+def test_a_new_installation_s_administrator_is_shown_where_to_begin(client, auth, tmp_path):
+    """A first administrator met an empty accounts page, and an agent refused for want of a
+    branch, with nothing saying to set up branches, products and staff first."""
+    from app.extensions import db
+    from app.services import users
+    from tests.support import AuthActions, make_app, migrate_to_head
+
+    auth.login("admin")  # the demo bank: everything in place, no such panel
+    assert "开始使用" not in client.get("/admin/users").get_data(as_text=True)
+
+    fresh = make_app(f"sqlite:///{tmp_path / 'new-bank.db'}")
+    with fresh.app_context():
+        migrate_to_head()
+        users.create_user("first-admin", "admin", "Kesheng@2026-first")
+        db.session.commit()
+        db.session.remove()
+    new_client = fresh.test_client()
+    AuthActions(new_client).login("first-admin", "Kesheng@2026-first")
+    html = new_client.get("/admin/users").get_data(as_text=True)
+    assert "开始使用：新系统的准备步骤" in html
+    steps = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', html)
+    assert steps == [
+        ("/admin/branches", "建立机构"),
+        ("/admin/products", "建立产品"),
+        ("/admin/users", "新建总分行管理账号"),
+        ("/admin/users", "新建坐席和机构负责人账号"),
+    ]
+    with fresh.app_context():
+        db.engine.dispose()

@@ -46,6 +46,41 @@ def _user_form() -> UserForm:
     return _with_branches(form)
 
 
+def _setup_steps(accounts: list) -> list[tuple[bool, str, str, str]]:
+    """A new installation's first steps (done, what, where, how), shown on the administrator's
+    landing page until they are all done: a first administrator met an empty accounts page, and
+    an agent refused for want of a branch, with nothing saying where to begin."""
+    below_head = [b for b in org.list_branches(active_only=True) if b.parent_id is not None]
+    staff = [u for u in accounts if u.active and u.role != Role.ADMIN]
+    steps = [
+        (
+            bool(below_head),
+            "建立机构",
+            url_for("admin.branches"),
+            "在“机构管理”中新建或批量导入分行、支行和网点（坐席和机构负责人须属于某一机构）",
+        ),
+        (
+            bool(org.list_products(active_only=True)),
+            "建立产品",
+            url_for("admin.products"),
+            "在“产品管理”中新建或导入产品，供投诉、问卷和看板按产品统计",
+        ),
+        (
+            any(u.role == Role.HQ_MANAGER for u in staff),
+            "新建总分行管理账号",
+            url_for("admin.users"),
+            "问卷设计、调查活动、触发规则和看板由总分行管理人员使用；系统管理员账号不办理业务",
+        ),
+        (
+            any(u.role in (Role.AGENT, Role.BRANCH_MANAGER) for u in staff),
+            "新建坐席和机构负责人账号",
+            url_for("admin.users"),
+            "坐席处理投诉和回访，机构负责人查看本机构的看板",
+        ),
+    ]
+    return [] if all(done for done, *_ in steps) else steps
+
+
 @bp.route("/users", methods=["GET", "POST"], endpoint="users")
 @roles_required(Role.ADMIN)
 def users_page():
@@ -63,10 +98,12 @@ def users_page():
         else:
             flash(f"已创建账号 {user.username}", "success")
             return redirect(url_for("admin.users"))
+    accounts = users.list_users()
     return render_template(
         "admin/users.html",
         form=form,
-        users=users.list_users(),
+        users=accounts,
+        setup=_setup_steps(accounts),
         workloads=users.workloads(),
         no_work=users.Workload(),
         toggle=EmptyForm(),
