@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, db, utcnow
@@ -47,6 +47,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
+    # set by an administrator (a new account, a reset): the first sign-in leads to 修改密码,
+    # so the password someone else typed does not stay the account's
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     branch: Mapped[Branch | None] = relationship()
 

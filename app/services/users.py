@@ -117,6 +117,9 @@ def create_user(
         password_hash=hash_password(password),
         role=Role(role),
         branch=branch,
+        # made by an administrator signed in (the 员工账号 page): the holder chooses their own
+        # at first sign-in; the CLI's accounts (the first administrator, scripts) are not
+        must_change_password=actor is not None,
     )
     db.session.add(user)
     db.session.flush()
@@ -197,6 +200,8 @@ def store_password(user: User, password: str, *, action: str, actor: User | None
     version) and audit who did it (never the password)."""
     user.password_hash = hash_password(password)
     user.session_version += 1
+    # a password someone else set (an administrator's reset) is the holder's to replace
+    user.must_change_password = actor is not None and actor.id != user.id
     audit.record(
         action,
         actor=actor,

@@ -230,9 +230,10 @@ def register(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.before_request(_refuse_nul_bytes)
     app.before_request(_bind_scope)
-    from app.web.auth.idle import sign_out_idle
+    from app.web.auth.idle import require_own_password, sign_out_idle
 
     app.before_request(sign_out_idle)
+    app.before_request(require_own_password)
     app.after_request(_security_headers)
     app.add_url_rule("/vendor/<path:filename>", "vendor_asset", vendor_asset)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -104,6 +104,51 @@ def test_a_password_reset_ends_the_sessions_and_is_audited(app, client, auth, db
     assert entry.actor_name == "admin" and NEW_PASSWORD not in str(entry.detail)
 
 
+def test_a_password_an_administrator_set_is_changed_at_the_first_sign_in(app, client, auth):
+    """A new account's password, or a reset one, was typed by the administrator and could stay
+    the account's for good: its holder is now led to 修改密码 until they choose their own."""
+    from app.extensions import db
+    from app.models import User
+    from tests.support import AuthActions, csrf_token, post_new_user
+
+    auth.login("admin")
+    page = client.get("/admin/users").get_data(as_text=True)
+    created = post_new_user(
+        client, page, username="first_day", display_name="新坐席", role="agent", branch="HZ",
+        password=NEW_PASSWORD,
+    )  # fmt: skip
+    assert created.status_code == 302
+    newcomer = app.test_client()
+    signed_in = AuthActions(newcomer).login("first_day", NEW_PASSWORD)
+    assert newcomer.get(signed_in.location).location == "/account/password"
+    for path in ("/staff/customers", "/staff/complaints", "/"):
+        assert newcomer.get(path).location == "/account/password", path
+    form = newcomer.get("/account/password").get_data(as_text=True)
+    assert "您的密码由系统管理员设置" in form
+    changed = newcomer.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token(form),
+            "current_password": NEW_PASSWORD,
+            "new_password": "Only-mine-2026",
+            "confirm": "Only-mine-2026",
+        },
+    )
+    assert changed.status_code == 302
+    assert newcomer.get("/staff/customers").status_code == 200
+    assert "您的密码由系统管理员设置" not in newcomer.get("/account/password").get_data(
+        as_text=True
+    )
+    user = db.session.scalar(select(User).where(User.username == "first_day"))
+    db.session.refresh(user)
+    assert not user.must_change_password
+    # a reset by the administrator asks again; the CLI's accounts (the first admin) are not led
+    reset = f"/admin/users/{user.id}"
+    assert _post(client, f"{reset}/password", reset, password=NEW_PASSWORD).status_code == 302
+    db.session.refresh(user)
+    assert user.must_change_password
+
+
 def test_only_administrators_reach_the_account_page(client, auth, db_session):
     agent = _user(db_session, "agent")
     auth.login("hq")

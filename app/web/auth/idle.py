@@ -52,3 +52,19 @@ def _local_path(url: str) -> str | None:
     if parts.netloc and parts.netloc != request.host:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# what a signed-in member whose password an administrator set may still reach
+_BEFORE_OWN_PASSWORD = frozenset(
+    {"auth.change_password", "auth.logout", "auth.keepalive", *_NOT_ACTIVITY}
+)
+
+
+def require_own_password():
+    """before_request: a member whose password an administrator typed (a new account, a reset)
+    chooses their own first: every page leads to 修改密码 until then."""
+    if request.endpoint in _BEFORE_OWN_PASSWORD or request.path.startswith("/api/"):
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    return redirect(url_for("auth.change_password"))  # (the page says why)
