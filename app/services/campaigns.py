@@ -138,17 +138,35 @@ def get_campaign(campaign_id: int) -> Campaign:
     return get_or_raise(Campaign, campaign_id, "调查活动不存在")
 
 
-def _public_token(campaign: Campaign) -> str:
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
+def _public_token(campaign: Campaign, secret: str | None = None) -> str:
+    """The link's token, derived from the campaign's nonce under the personal-data key (which
+    stays, unlike SECRET_KEY, which a bank may rotate: the page then showed a link that answered
+    404 beside the printed one that still worked). Campaigns made before derived it from
+    ``SECRET_KEY`` (``secret``); only the token's hash is stored, so every printed link works."""
+    if secret is None:
+        secret = current_app.config.get("PII_KEY") or current_app.config["SECRET_KEY"]
+    key = secret.encode("utf-8")
     digest = hmac.new(key, f"campaign:{campaign.public_nonce}".encode(), hashlib.sha256).digest()
     return "a" + base64.urlsafe_b64encode(digest[:24]).decode("ascii")
 
 
+LINK_LOST = (
+    "此链接由更换前的 SECRET_KEY 生成，无法在页面上重新显示；已分享或印出的链接和二维码仍然有效"
+)
+
+
 def public_link(campaign: Campaign) -> str | None:
-    """The anonymous campaign's shared link (derived, never stored), or None."""
+    """The anonymous campaign's shared link (derived, never stored), or None; LINK_LOST when
+    it can no longer be derived (made under a SECRET_KEY since replaced)."""
     if not campaign.public_nonce:
         return None
-    return invitations.link_for(_public_token(campaign))
+    for token in (
+        _public_token(campaign),
+        _public_token(campaign, current_app.config["SECRET_KEY"]),
+    ):
+        if invitations.hash_token(token) == campaign.public_token_hash:
+            return invitations.link_for(token)
+    return LINK_LOST
 
 
 WINDOW_ORDER = "发送截止时间须晚于开始时间"

@@ -653,6 +653,33 @@ def _answers_of(campaign: Campaign) -> int:
     )
 
 
+def test_a_rotated_secret_key_leaves_the_shown_link_and_the_printed_one_alike(
+    app, client, auth, monkeypatch
+):
+    """The page derived the link from SECRET_KEY: after a rotation it showed a link answering
+    404 while the printed QR code still worked. It is derived from the personal-data key now;
+    a campaign made under the old derivation says it cannot show its link again."""
+    monkeypatch.setitem(app.config, "PII_KEY", "kept-apart-from-the-session-key")  # (README)
+    campaign, path = _anonymous_link(once_per_device=False)
+    assert client.get(path).status_code == 200
+    monkeypatch.setitem(app.config, "SECRET_KEY", "rotated-" + app.config["SECRET_KEY"])
+    assert campaigns.public_link(campaign).endswith(path)  # (the same link, from PII_KEY)
+    assert client.get(path).status_code == 200
+    # a campaign made before, under SECRET_KEY: shown while the key stands, then said lost
+    older = campaigns._public_token(campaign, app.config["SECRET_KEY"])
+    campaign.public_token_hash = invitations.hash_token(older)
+    db.session.flush()
+    assert campaigns.public_link(campaign).endswith(older)
+    monkeypatch.setitem(app.config, "SECRET_KEY", "rotated-again")
+    assert campaigns.public_link(campaign) == campaigns.LINK_LOST
+    auth.login("hq")
+    page = client.get(f"/manager/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "无法在页面上重新显示；已分享或印出的链接和二维码仍然有效" in page
+    assert 'id="public-link"' not in page
+    assert client.get(f"/manager/campaigns/{campaign.id}/qr.svg").status_code == 404
+    assert client.get(f"/s/{older}").status_code == 200  # the printed one still works
+
+
 def test_an_anonymous_link_takes_one_answer_per_browser_unless_a_shared_device_collects(client):
     """Refreshing the thank-you page (the browser posts the form again) or answering again
     stored another response on an anonymous link. By default it now takes one answer per

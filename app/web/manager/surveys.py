@@ -309,6 +309,7 @@ def campaign_detail(campaign_id: int):
         held=campaign.note in campaigns.WAITING_NOTES,
         stalled=campaigns.stalled(campaign),
         public_link=public_link,
+        link_lost=public_link == campaigns.LINK_LOST,
         # what the customers will receive, with a sample link (their own differ in the token)
         previews=None
         if public_link
@@ -358,7 +359,7 @@ def campaign_qr(campaign_id: int, fmt: str):
     file named after the campaign. 404 for a campaign without a public link."""
     campaign = campaigns.get_campaign(campaign_id)
     link = campaigns.public_link(campaign)
-    if link is None:
+    if link is None or link == campaigns.LINK_LOST:
         abort(404)
     reply = Response(qr_code(link, fmt), mimetype=QR_TYPES[fmt])
     if request.args.get("download"):
