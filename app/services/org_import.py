@@ -97,7 +97,9 @@ def _table(filename: str, data: bytes, columns, required, empty: str):
 
 
 def _code_problem(raw: str, code: str, pattern, rule: str) -> str | None:
-    return None if pattern.match(code) else f"代码“{raw[:40] or '（空）'}”无效：{rule}"
+    if not raw.strip():
+        return "代码为空：每一行都要填写代码"
+    return None if pattern.match(code) else f"代码“{raw[:40]}”无效：{rule}"
 
 
 def _branch_row(values: dict[str, str]) -> list[str]:

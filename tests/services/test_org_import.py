@@ -81,6 +81,7 @@ def test_every_bad_line_is_reported_in_chinese_and_nothing_is_stored(db_session)
         "GS06,新网点,支行,,,\n"  # 9: no parent
         "GS01,重复,支行,HZ,,\n"  # 10: a code twice
         "HO,总行,分行,HZ,,\n"  # 11: the root made a child
+        ",无代码支行,支行,HZ,,\n"  # 12: no code
     )
     assert "上级关系形成循环：GS01 → GS02 → GS01" in errors[2]
     assert "上级关系形成循环：GS02 → GS01 → GS02" in errors[3]
@@ -92,7 +93,8 @@ def test_every_bad_line_is_reported_in_chinese_and_nothing_is_stored(db_session)
     assert "请指定上级机构" in errors[9]
     assert "GS01 在文件中重复（第 2 行已有）" in errors[10]
     assert "HO 是总行" in errors[11]
-    assert set(errors) == set(range(2, 12))
+    assert "代码为空：每一行都要填写代码" in errors[12]  # (it read 代码“（空）”无效)
+    assert set(errors) == set(range(2, 13))
 
 
 def test_a_file_refuses_what_the_forms_refuse_about_inactive_units(db_session):
