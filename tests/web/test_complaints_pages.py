@@ -178,6 +178,30 @@ def test_public_form_is_rate_limited(app, client):
         app.config.pop("COMPLAINT_WEB_LIMIT")
 
 
+def test_submissions_side_by_side_do_not_pass_the_limit_together(app, client, monkeypatch):
+    """Each of ten submissions sent at once counted the stored complaints before any was
+    stored, so four went through where one was left: the counter of submissions let through
+    holds the line. (Side by side is played here by hiding the stored ones from the count.)"""
+    from app.services import complaints as complaint_service
+    from app.services import ratelimit
+
+    monkeypatch.setitem(app.config, "COMPLAINT_WEB_LIMIT", 2)
+    hour = ratelimit.utcnow()  # (one clock hour for the four, whenever the test runs)
+    monkeypatch.setattr(ratelimit, "utcnow", lambda: hour)
+    monkeypatch.setattr(complaint_service, "web_submissions_since", lambda ip, since: 0)
+    page = client.get("/complaint").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(page),
+        "name": "吴敏",
+        "phone": "13700001235",
+        "content": TEXT,
+        "consent": "y",
+        "branch_code": "",
+    }
+    replies = [client.post("/complaint", data=data).status_code for _ in range(4)]
+    assert replies == [201, 201, 429, 429]
+
+
 def test_queue_page_costs_a_fixed_number_of_queries(client, auth, db_session):
     """Thirty rows or three: the same few statements (no query per row for its branch, handler
     or a column the list leaves in the database)."""
