@@ -83,6 +83,17 @@ class Filters:
     def query_string(self, **override: Any) -> str:
         return urlencode(self.args(**override))
 
+    def on_rows(self, stmt: Any, model: Any) -> Any:
+        """``stmt`` on a table of raw rows (not a rollup) limited to the branch subtree, product
+        and questionnaire chosen; dates and channel are the caller's."""
+        if self.branch_ids is not None:
+            stmt = stmt.where(model.branch_id.in_(self.branch_ids))
+        if self.product is not None:
+            stmt = stmt.where(model.product_id == self.product.id)
+        if self.survey is not None:
+            stmt = stmt.where(model.survey_id == self.survey.id)
+        return stmt
+
     def scope_text(self, *, dates: bool = True) -> str:
         """The filters in words for a page's heading, e.g. ``杭州分行，2026-01-01 至 2026-01-31
         （北京时间），信用卡``; without the dates for a list that does not use them."""

@@ -74,13 +74,7 @@ def _recent_due(f: Filters, dims: tuple[str, ...], closed_by: date) -> dict[tupl
         FollowUp.created_at < day_start(f.end + timedelta(days=1)),
         FollowUp.created_at <= utcnow() - rollup_rows.CALLBACK_WINDOW,
     )
-    if f.branch_ids is not None:
-        stmt = stmt.where(FollowUp.branch_id.in_(f.branch_ids))
-    if f.product is not None:
-        stmt = stmt.where(FollowUp.product_id == f.product.id)
-    if f.survey is not None:
-        stmt = stmt.where(FollowUp.survey_id == f.survey.id)
-    tasks = list(db.session.scalars(stmt))
+    tasks = list(db.session.scalars(f.on_rows(stmt, FollowUp)))
     if not tasks:
         return {}
     calls: dict[int, list] = defaultdict(list)

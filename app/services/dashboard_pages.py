@@ -339,13 +339,7 @@ def _problems(page: PageData, f: Filters) -> None:
     questionnaire chosen (a problem names at most one of each); problems have no channel."""
 
     def count(*conditions: Any) -> int:
-        stmt = select(func.count(Problem.id)).where(*conditions)
-        if f.branch_ids is not None:
-            stmt = stmt.where(Problem.branch_id.in_(f.branch_ids))
-        if f.product is not None:
-            stmt = stmt.where(Problem.product_id == f.product.id)
-        if f.survey is not None:
-            stmt = stmt.where(Problem.survey_id == f.survey.id)
+        stmt = f.on_rows(select(func.count(Problem.id)).where(*conditions), Problem)
         return db.session.scalar(stmt) or 0
 
     # the figures of 闭环概览: a problem closed on a manager's written override (人工认定) is

@@ -159,18 +159,23 @@ def test_public_form_creates_a_web_complaint_and_bad_input_is_explained(client, 
     assert c.channel == "web" and c.branch.code == "HZ02"
 
 
+def _form_data(client, phone: str) -> dict[str, str]:
+    """The public form filled in (a fresh form each time: its own submission key)."""
+    page = client.get("/complaint").get_data(as_text=True)
+    return {
+        "csrf_token": csrf_token(page),
+        "name": "吴敏",
+        "phone": phone,
+        "content": TEXT,
+        "consent": "y",
+        "branch_code": "",
+    }
+
+
 def test_public_form_is_rate_limited(app, client):
     app.config["COMPLAINT_WEB_LIMIT"] = 1
     try:
-        page = client.get("/complaint").get_data(as_text=True)
-        data = {
-            "csrf_token": csrf_token(page),
-            "name": "吴敏",
-            "phone": "13700001234",
-            "content": TEXT,
-            "consent": "y",
-            "branch_code": "",
-        }
+        data = _form_data(client, "13700001234")
         assert client.post("/complaint", data=data).status_code == 201
         second = client.post("/complaint", data=data)
         assert second.status_code == 429 and "提交过于频繁" in second.get_data(as_text=True)
@@ -189,15 +194,7 @@ def test_submissions_side_by_side_do_not_pass_the_limit_together(app, client, mo
     hour = ratelimit.utcnow()  # (one clock hour for the four, whenever the test runs)
     monkeypatch.setattr(ratelimit, "utcnow", lambda: hour)
     monkeypatch.setattr(complaint_service, "web_submissions_since", lambda ip, since: 0)
-    page = client.get("/complaint").get_data(as_text=True)
-    data = {
-        "csrf_token": csrf_token(page),
-        "name": "吴敏",
-        "phone": "13700001235",
-        "content": TEXT,
-        "consent": "y",
-        "branch_code": "",
-    }
+    data = _form_data(client, "13700001235")
     replies = [client.post("/complaint", data=data).status_code for _ in range(4)]
     assert replies == [201, 201, 429, 429]
 
