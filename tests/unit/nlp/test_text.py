@@ -14,6 +14,13 @@ def test_banking_phrases_stay_whole():
         assert phrase in tokens
 
 
+def test_fee_waiver_phrases_stay_whole():
+    """「说首年免年费」 was cut into 说首 / 年免 / 年费, which became keywords on 客户之声."""
+    tokens = cut("信用卡说首年免年费，办卡时也说免年费")
+    assert "首年免年费" in tokens and "免年费" in tokens
+    assert not {"说首", "年免"} & set(tokens)
+
+
 def test_keywords_keep_phrases_and_drop_stop_words():
     words = nlp.keywords("我想提前还款，但是银行说要收违约金，年费也不退", k=5)
     assert "提前还款" in words and "年费" in words
