@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "login.failure": "登录失败",
     "logout": "退出登录",
     "user.create": "新建员工账号",
+    "users.import": "导入员工账号",
     "user.disable": "停用员工账号",
     "user.enable": "启用员工账号",
     "user.update": "修改员工角色或机构",

@@ -107,6 +107,21 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     """Add a staff account. Raises ValidationFailed, Conflict (name taken) or NotFound (branch)."""
+    return create_user_row(
+        username, role, password, branch_code=branch_code, display_name=display_name, actor=actor
+    )
+
+
+def create_user_row(
+    username: str,
+    role: str,
+    password: str,
+    *,
+    branch_code: str | None = None,
+    display_name: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """``create_user`` inside the caller's transaction (flushes only)."""
     username = username.strip()
     _check_new_user(username, role)
     _check_password(password)

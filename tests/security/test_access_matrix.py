@@ -44,6 +44,8 @@ WEB_ACCESS: dict[str, object] = {
     "admin.products": ADMIN,
     "admin.org_upload": ADMIN,
     "admin.org_template": ADMIN,
+    "admin.users_import": ADMIN,
+    "admin.users_template": ADMIN,
     "admin.product_edit": ADMIN,
     "admin.product_active": ADMIN,
     "admin.audit_export": ADMIN | HQ,

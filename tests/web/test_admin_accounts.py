@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import AuditLog, User
 from tests.support import PASSWORD, csrf_token
@@ -251,3 +251,89 @@ def test_disabling_an_owner_of_improvement_work_says_it_stays_with_them(client, 
     row = listed.split(f'id="user-{owner.id}"', 1)[1].split("</tr>", 1)[0]
     assert "整改 1" in re.sub(r"<[^>]+>", "", row)
     assert "其负责的 1 个未闭环整改问题、0 项未完成整改措施不会自动转出" in row
+
+
+def _upload(client, text: str, name: str = "staff.csv"):
+    import io
+
+    page = client.get("/admin/users").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "file": (io.BytesIO(text.encode("utf-8")), name)}
+    return client.post("/admin/users/import", data=data, content_type="multipart/form-data")
+
+
+def test_staff_accounts_come_from_a_file_with_passwords_shown_once(app, client, auth):
+    """A bank opening Kesheng to two hundred agents made them one by one: a file makes them
+    all, each with an initial password shown this once and changed at the first sign-in."""
+    from app.extensions import db
+    from tests.support import AuthActions
+
+    auth.login("admin")
+    template = client.get("/admin/users/import-template.csv")
+    assert template.status_code == 200
+    header = template.data.decode("utf-8-sig").splitlines()[0]
+    assert header == "用户名,姓名,角色,所属机构代码"
+    done = _upload(
+        client,
+        "用户名,姓名,角色,所属机构代码\n"
+        "imp.agent1,周一,客服坐席,HZ01\n"
+        "imp.mgr1,吴二,机构负责人,HZ\n"
+        "imp.hq1,郑三,总分行管理,\n",
+    )
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and "已导入 3 个员工账号" in html
+    assert done.headers["Cache-Control"] == "no-store"
+    passwords = dict(
+        re.findall(
+            r'<td class="mono">(imp\.[a-z0-9]+)</td><td>[^<]+</td><td class="mono">([^<]+)</td>',
+            html,
+        )
+    )
+    assert set(passwords) == {"imp.agent1", "imp.mgr1", "imp.hq1"}
+    rows = {
+        u.username: u for u in db.session.scalars(select(User).where(User.username.like("imp.%")))
+    }
+    assert rows["imp.agent1"].role == "agent" and rows["imp.agent1"].branch.code == "HZ01"
+    assert rows["imp.hq1"].role == "hq_manager" and rows["imp.hq1"].branch.parent_id is None
+    assert all(u.must_change_password for u in rows.values())
+    listed = client.get("/admin/users").get_data(as_text=True)
+    assert listed.count("待本人改密") >= 3
+    assert all(passwords[name] not in u.password_hash for name, u in rows.items())
+    newcomer = app.test_client()
+    signed_in = AuthActions(newcomer).login("imp.agent1", passwords["imp.agent1"])
+    assert newcomer.get(signed_in.location).location == "/account/password"
+    (entry,) = db.session.scalars(select(AuditLog).where(AuditLog.action == "users.import"))
+    assert entry.detail["created"] == 3 and not any(
+        p in str(entry.detail) for p in passwords.values()
+    )
+
+
+def test_a_staff_file_with_bad_lines_makes_no_account_and_lists_them(client, auth):
+    from app.extensions import db
+
+    auth.login("admin")
+    refused = _upload(
+        client,
+        "用户名,姓名,角色,所属机构代码\n"
+        "bad.one,周一,客服坐席,\n"  # 2: an agent needs a unit
+        "agent,吴二,客服坐席,HZ01\n"  # 3: a user name taken
+        "bad.two,郑三,管理员,HZ\n"  # 4: not a role the file may give
+        "bad.three,王四,坐席,XX99\n"  # 5: no such unit
+        "Bad.Three,王五,坐席,HZ01\n"  # 6: the same name again (case aside)
+        "bad.six,,坐席,HZ01\n",  # 7: no name
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "文件中有 6 处错误，未导入任何数据" in html
+    rows = dict(re.findall(r'<td class="nowrap">第 (\d+) 行</td><td>([^<]+)</td>', html))
+    expected = {
+        "2": "坐席和机构负责人必须指定所属机构",
+        "3": "该用户名已被使用",
+        "4": "角色“管理员”无效",
+        "5": "机构代码 XX99 不存在",
+        "6": "用户名 Bad.Three 在文件中重复（第 5 行已有）",
+        "7": "请填写姓名",
+    }
+    assert set(rows) == set(expected)
+    for line, words in expected.items():
+        assert words in rows[line], (line, rows[line])
+    count = db.session.scalar(select(func.count(User.id)).where(User.username.ilike("bad.%")))
+    assert count == 0

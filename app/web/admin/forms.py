@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_wtf.file import FileField
 from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -12,6 +13,7 @@ from app.services.errors import ServiceError
 from app.services.tokens import SCOPES
 from app.services.users import BRANCH_RULE, check_new_username
 from app.web.forms import BaseForm
+from app.web.table_upload import UploadForm
 
 
 def _check_password(field) -> None:
@@ -79,3 +81,7 @@ class TokenForm(BaseForm):
 
 class EmptyForm(BaseForm):
     """A form with only the CSRF token, for buttons that change state."""
+
+
+class UsersUploadForm(UploadForm):
+    file = FileField("员工账号文件（.csv 或 .xlsx）")

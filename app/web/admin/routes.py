@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import partial
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.models import Role
-from app.services import audit_trail, org, system_status, tokens, users
+from app.services import audit_trail, org, system_status, tokens, user_import, users
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.paging import Page
+from app.web import table_upload
 from app.web.access import AUDIT_READERS, roles_required
 from app.web.admin import bp
-from app.web.admin.forms import EmptyForm, PasswordForm, PlacementForm, TokenForm, UserForm
+from app.web.admin.forms import (
+    EmptyForm,
+    PasswordForm,
+    PlacementForm,
+    TokenForm,
+    UserForm,
+    UsersUploadForm,
+)
 from app.web.support import download
 
 
@@ -98,16 +116,48 @@ def users_page():
         else:
             flash(f"已创建账号 {user.username}", "success")
             return redirect(url_for("admin.users"))
+    return _users_page(form, UsersUploadForm())
+
+
+def _users_page(form: UserForm, upload: UsersUploadForm, bad_rows=()):
     accounts = users.list_users()
+    failed = form.errors or table_upload.failed(upload)
     return render_template(
         "admin/users.html",
         form=form,
+        upload=upload,
+        bad_rows=bad_rows,
         users=accounts,
         setup=_setup_steps(accounts),
         workloads=users.workloads(),
         no_work=users.Workload(),
         toggle=EmptyForm(),
-    ), 400 if form.errors else 200
+    ), 400 if failed else 200
+
+
+@bp.post("/users/import", endpoint="users_import")
+@roles_required(Role.ADMIN)
+def users_import():
+    """Staff accounts from a file, all rows or none: the new accounts with their initial
+    passwords, shown this once (only their hashes are kept), or the page with every bad line."""
+    upload = UsersUploadForm()
+    report, bad_rows = table_upload.run_import(upload, user_import.import_users)
+    if report is None:
+        return _users_page(_user_form(), upload, bad_rows)
+    body = render_template("admin/users_imported.html", report=report)
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"  # (the passwords are not kept by the browser)
+    return response
+
+
+@bp.get("/users/import-template.csv", endpoint="users_template")
+@roles_required(Role.ADMIN)
+def users_template():
+    """The staff import file to fill in: the header and one example placed in a real unit."""
+    body = io.BytesIO(user_import.template())
+    return send_file(
+        body, mimetype="text/csv", as_attachment=True, download_name="员工账号导入模板.csv"
+    )
 
 
 def _placement_form(user, *, submitted: bool) -> PlacementForm:
