@@ -33,7 +33,9 @@ def _failures(column, value: str, since) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def _throttled(username: str, ip: str) -> bool:
+def _throttled(username: str, ip: str, *, counting_own: bool = False) -> bool:
+    """The account or the address has used up its failures in the window. ``counting_own``:
+    the caller's own attempt is already counted (as a failure until it is decided)."""
     cfg = current_app.config
     since = utcnow() - timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
     last_ok = db.session.scalar(
@@ -42,14 +44,32 @@ def _throttled(username: str, ip: str) -> bool:
         )
     )
     user_since = max(since, last_ok) if last_ok else since
-    if _failures(LoginAttempt.username, username, user_since) >= cfg["LOGIN_MAX_FAILURES"]:
+    own = int(counting_own)
+    if _failures(LoginAttempt.username, username, user_since) - own >= cfg["LOGIN_MAX_FAILURES"]:
         return True
-    return _failures(LoginAttempt.ip, ip, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+    return _failures(LoginAttempt.ip, ip, since) - own >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
 
 
 @transactional
-def _record_attempt(username: str, ip: str, user: User | None, ok: bool) -> None:
-    db.session.add(LoginAttempt(username=username, ip=ip, succeeded=ok))
+def _open_attempt(username: str, ip: str) -> int:
+    """The attempt, recorded as a failure before its password is checked (its own commit), so
+    that attempts sent side by side count one another: each counted the failures before any
+    was recorded, and 8 of 24 parallel guesses were checked against a limit of 5."""
+    attempt = LoginAttempt(username=username, ip=ip, succeeded=False)
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt.id
+
+
+@transactional
+def _record_attempt(
+    username: str, ip: str, user: User | None, ok: bool, attempt_id: int | None = None
+) -> None:
+    attempt = db.session.get(LoginAttempt, attempt_id) if attempt_id is not None else None
+    if attempt is None:
+        db.session.add(LoginAttempt(username=username, ip=ip, succeeded=ok))
+    else:
+        attempt.succeeded = ok
     if ok and user is not None:
         user.last_login_at = utcnow()
     audit.record(
@@ -69,14 +89,18 @@ def authenticate(username: str, password: str, *, ip: str) -> User:
     """
     key = username.strip().lower()[:64]
     ip = (ip or "unknown")[:64]
+    minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
     if _throttled(key, ip):
         _record_attempt(key, ip, None, False)
-        minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        raise TooManyAttempts(THROTTLED.format(minutes=minutes))
+    attempt_id = _open_attempt(key, ip)
+    if _throttled(key, ip, counting_own=True):  # (others sent at the same moment came first)
+        _record_attempt(key, ip, None, False, attempt_id)
         raise TooManyAttempts(THROTTLED.format(minutes=minutes))
     user = db.session.scalar(select(User).where(func.lower(User.username) == key))
     ok = verify_password(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
-    _record_attempt(key, ip, user if ok else None, ok)
+    _record_attempt(key, ip, user if ok else None, ok, attempt_id)
     if not ok:
         raise BadCredentials(BAD_CREDENTIALS)
     return user
