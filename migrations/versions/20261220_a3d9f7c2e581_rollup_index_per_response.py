@@ -6,9 +6,12 @@ from the mean of the per-response indexes its drill-down lists. The rollup now s
 response's mean step (``index_units``, in 1/720720 of a step; see
 ``surveys.scoring.INDEX_UNITS_PER_STEP``) over ``index_n`` responses.
 
-Existing rows are carried over with the pooled mean (each cell's figure unchanged) until
-``flask --app wsgi dashboards rebuild`` recomputes them per response. Downgrading leaves the
-pooled columns empty (the index reads — ) until the same rebuild.
+Each existing cell (one day, unit, product, channel and questionnaire) is carried over with its
+own pooled mean as every response's, so periods and groups add cells up by respondents at once:
+the figures follow the new definition from the upgrade on (exactly where the responses of one
+cell answered the same number of ratings; ``flask --app wsgi dashboards rebuild`` makes it exact
+where optional ratings were skipped). The downgrade writes the pooled columns back from the
+units (to 1/100 of a step per response), so a downgrade and an upgrade keep the figures.
 
 Revision ID: a3d9f7c2e581
 Revises: f2a8d4c6b017
@@ -49,4 +52,12 @@ def downgrade():
             sa.Column("index_answers", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("index_steps", sa.Integer(), nullable=False, server_default="0"))
+    # each response as 100 answers of its mean step (rounded to 1/100 of a step): the pooled
+    # figure of the old code is then the mean of the responses' own indexes, as now
+    op.execute(
+        f"UPDATE rollup_satisfaction SET index_answers = index_n * 100, "
+        f"index_steps = CAST(ROUND(index_units * 100.0 / {UNITS}) AS INTEGER) "
+        f"WHERE index_n > 0"
+    )
+    with op.batch_alter_table("rollup_satisfaction") as batch:
         batch.drop_column("index_units")

@@ -206,3 +206,42 @@ def test_sqlite_connections_enforce_foreign_keys_after_the_migrations(app, backe
     for _ in range(3):  # (whichever pooled connection the session gets)
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.session.commit()
+
+
+def test_the_index_rollups_keep_their_figures_through_upgrade_and_downgrade(tmp_path):
+    """Revision a3d9f7c2e581 turns the pooled index sums into per-response units and back; a
+    downgrade and an upgrade again left the units at 0, so 1,903 responses read 满意度指数 0.0."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.support import make_app
+
+    before = "f2a8d4c6b017"
+    app = make_app(f"sqlite:///{tmp_path / 'index.db'}")
+    pooled = "SELECT 25.0 * index_steps / index_answers FROM rollup_satisfaction"
+    per_response = "SELECT 25.0 * index_units / 720720 / index_n FROM rollup_satisfaction"
+    with app.app_context():
+        upgrade(revision=before)
+        db.session.execute(
+            text(
+                "INSERT INTO rollup_satisfaction (period, day, channel, survey_id, responses, "
+                "csat_n, csat_sum, csat_top2, nps_n, promoters, detractors, ces_n, ces_sum, "
+                "index_n, index_answers, index_steps) "
+                "VALUES ('d', '2026-01-01', 'sms', 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 15)"
+            )
+        )
+        db.session.commit()
+        figure = db.session.scalar(text(pooled))  # 25 × 15 / 7 = 53.57
+
+        def read(query: str) -> float:
+            value = db.session.scalar(text(query))
+            db.session.remove()  # (the next migration runs on a connection of its own)
+            return value
+
+        db.session.remove()
+        upgrade()
+        assert read(per_response) == pytest.approx(figure, abs=1e-4)
+        downgrade(revision=before)
+        assert read(pooled) == pytest.approx(figure, abs=0.02)
+        upgrade()
+        assert read(per_response) == pytest.approx(figure, abs=0.02)
+        db.engine.dispose()
