@@ -482,6 +482,11 @@ def _ack_target(complaint: Complaint) -> tuple[str, str] | None:
     return None
 
 
+def registered(channel: str, external_ref: str) -> Complaint | None:
+    """The complaint already taken in under this channel and key (a retry's first), or None."""
+    return _existing(channel, external_ref)
+
+
 def _existing(channel: str, external_ref: str | None) -> Complaint | None:
     ref = _ref(external_ref)
     if ref is None:

@@ -183,6 +183,29 @@ def test_public_form_is_rate_limited(app, client):
         app.config.pop("COMPLAINT_WEB_LIMIT")
 
 
+def test_copies_of_one_submission_do_not_use_up_the_hourly_limit(app, client, monkeypatch):
+    """Copies of one form (a double press, a retried request) were each counted against the
+    address's hourly limit: after one complaint and its copies, a new one was refused."""
+    from app.services import ratelimit
+
+    monkeypatch.setitem(app.config, "COMPLAINT_WEB_LIMIT", 2)
+    hour = ratelimit.utcnow()
+    monkeypatch.setattr(ratelimit, "utcnow", lambda: hour)
+    first = _form_data(client, "13700001236")
+    first["submission"] = re.search(
+        r'name="submission" type="hidden" value="([^"]+)"',
+        client.get("/complaint").get_data(as_text=True),
+    )[1]
+    assert client.post("/complaint", data=first).status_code == 201
+    for _ in range(3):  # copies that arrive without the receipt in their session
+        with client.session_transaction() as kept:
+            kept.pop("complaint_receipts", None)
+        assert client.post("/complaint", data=first).status_code == 200
+    assert client.post("/complaint", data=_form_data(client, "13700001237")).status_code == 201
+    third = client.post("/complaint", data=_form_data(client, "13700001238"))
+    assert third.status_code == 429
+
+
 def test_submissions_side_by_side_do_not_pass_the_limit_together(app, client, monkeypatch):
     """Each of ten submissions sent at once counted the stored complaints before any was
     stored, so four went through where one was left: the counter of submissions let through

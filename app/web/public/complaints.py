@@ -113,6 +113,9 @@ def complaint_form():
         receipt = session.get(RECEIPTS, {}).get(form.submission.data)
         if receipt is not None:
             return _receipt_page(receipt), 200
+        first = complaints.registered("web", f"{FORM_REF}{form.submission.data}")
+        if first is not None:  # a copy arriving later (no receipt in its session): not counted
+            return _receipt_page(_receipt(first, form)), 200
         try:
             _throttle(request.remote_addr or "unknown")
             complaint, created = complaints.create_complaint(
@@ -137,16 +140,20 @@ def complaint_form():
         except ServiceError as err:
             form.attach(err)
         else:
-            receipt = {
-                "reference": complaint.reference,
-                "promise": complaints.result_promise(complaint),
-                "files": len(form.files),
-                "file_names": form.file_names,
-            }
+            receipt = _receipt(complaint, form)
             kept = dict(list(session.get(RECEIPTS, {}).items())[-(KEPT_RECEIPTS - 1) :])
             session[RECEIPTS] = kept | {form.submission.data: receipt}
             return _receipt_page(receipt), 201 if created else 200
     return render_template("public/complaint.html", form=form), 400 if form.errors else 200
+
+
+def _receipt(complaint, form: PublicComplaintForm) -> dict:
+    return {
+        "reference": complaint.reference,
+        "promise": complaints.result_promise(complaint),
+        "files": len(form.files),
+        "file_names": form.file_names,
+    }
 
 
 RECEIPTS = "complaint_receipts"  # (in the session: submission → what its receipt shows)
