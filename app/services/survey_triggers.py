@@ -234,9 +234,8 @@ def no_rule_note(event_type: str) -> str | None:
     type was answered like any other event: accepted, scheduled nothing, no reason given)."""
     if _active_rules(event_type):
         return None
-    types = sorted(
-        set(db.session.scalars(select(TriggerRule.event_type).where(TriggerRule.active)))
-    )
+    active = select(TriggerRule.event_type).where(TriggerRule.active)
+    types = sorted(set(db.session.scalars(active)) - set(OWN_EVENTS))  # (not an integrator's)
     if db.session.scalar(select(TriggerRule.id).where(TriggerRule.event_type == event_type)):
         return f"事件类型“{event_type}”的触发规则均已停用，未安排调查或回访"
     listed = "、".join(types) if types else "无"

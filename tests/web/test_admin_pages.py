@@ -154,6 +154,7 @@ def test_a_new_installation_s_administrator_is_shown_where_to_begin(client, auth
     html = new_client.get("/admin/users").get_data(as_text=True)
     assert "开始使用：新系统的准备步骤" in html
     steps = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', html)
+    assert "BANK_NAME" in html  # (where the bank's name is set)
     assert steps == [
         ("/admin/branches", "建立机构"),
         ("/admin/products", "建立产品"),

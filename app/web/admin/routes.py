@@ -68,11 +68,10 @@ def _setup_steps(accounts: list) -> list[tuple[bool, str, str, str]]:
     """A new installation's first steps (done, what, where, how), shown on the administrator's
     landing page until they are all done: a first administrator met an empty accounts page, and
     an agent refused for want of a branch, with nothing saying where to begin."""
-    below_head = [b for b in org.list_branches(active_only=True) if b.parent_id is not None]
     staff = [u for u in accounts if u.active and u.role != Role.ADMIN]
     steps = [
         (
-            bool(below_head),
+            bool(org.list_branches(active_only=True)),  # (a bank of one office has only 总行)
             "建立机构",
             url_for("admin.branches"),
             "在“机构管理”中新建或批量导入分行、支行和网点（坐席和机构负责人须属于某一机构）",
@@ -207,7 +206,11 @@ def user_password(user_id: int):
         except ServiceError as err:
             form.attach(err)
         else:
-            flash(f"账号 {user.username} 的密码已重置，其所有登录会话已失效", "success")
+            flash(
+                f"账号 {user.username} 的密码已重置，其所有登录会话已失效；"
+                "本人下次登录时须修改密码",
+                "success",
+            )
             return redirect(url_for("admin.users") + f"#user-{user.id}")
     return _account_page(user, _placement_form(user, submitted=False), form)
 
