@@ -177,10 +177,17 @@ def compose(channel: str, *, title: str, url: str, days: int, reminder: bool) ->
             f"您的意见将帮助我们改进服务。如不希望再收到调查，请回复“退订”。\n\n{bank_name()}"
         )
         return subject, body
-    body = (
-        f"{sms_signature()}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。回复TD退订"
-    )
-    return title, body
+    body = f"{sms_signature()}尊敬的客户，{lead}“{title}”，约2分钟：{url} {days}天内有效。"
+    return title, body + _opt_out(channel)
+
+
+def _opt_out(channel: str) -> str:
+    """How to stop surveys: an SMS is answered TD; a WeChat or app message cannot be answered
+    that way (they said 回复TD退订 too), so they name the hotline, or the bank's service."""
+    if channel == "sms":
+        return "回复TD退订"
+    hotline = current_app.config.get("BANK_HOTLINE")
+    return f"如不愿再收到调查，请致电{hotline}" if hotline else "如不愿再收到调查，请联系我行客服"
 
 
 # A Chinese text message (UCS-2) holds 70 characters; a longer one is sent in parts of 67 that

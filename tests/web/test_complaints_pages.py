@@ -449,6 +449,14 @@ def test_messages_to_customers_are_signed_with_the_configured_bank_name(
         "email", title="满意度调查", url="https://x/s/t", days=7, reminder=True
     )
     assert mail.rstrip().endswith("示例农商银行")
+    # only a text message can be answered TD; a WeChat or app message names the hotline
+    assert text.endswith("回复TD退订")
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "95599")
+    for channel in ("wechat", "app"):
+        _, push = channels.compose(
+            channel, title="满意度调查", url="https://x/s/t", days=7, reminder=False
+        )
+        assert push.endswith("如不愿再收到调查，请致电95599") and "TD" not in push
 
 
 def _withdrawn():
