@@ -187,6 +187,30 @@ def test_demo_seed_is_repeatable_and_prints_logins(app, db_session):
     assert "Kesheng@2026" in result.output
 
 
+def test_demo_seed_refuses_a_database_holding_a_bank_s_own_tree(tmp_path):
+    """After a bank's own branches were imported, demo seed stopped with a KeyError traceback
+    (its customers were placed in the bank's units), and on a bank with only its head office
+    it made a second head office."""
+    from app.extensions import db
+    from app.models import Branch
+    from app.services import org_import
+    from tests.support import make_app, migrate_to_head
+
+    bank = make_app(f"sqlite:///{tmp_path / 'bank.db'}")
+    with bank.app_context():
+        migrate_to_head()
+        tree = "code,name,kind,parent_code\nHQ,总行,head_office,\nSH01,上海分行,branch,HQ\n"
+        org_import.import_branches("b.csv", tree.encode(), actor=None)
+        db.session.commit()
+        result = bank.test_cli_runner().invoke(args=["demo", "seed", "--customers", "5"])
+        assert result.exit_code == 1, result.output
+        assert "数据库中已有本行的机构树（总行 HQ）" in result.output
+        assert "Traceback" not in result.output
+        assert db.session.scalar(select(func.count(Branch.id))) == 2  # (nothing added)
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_branches_set_customers_registers_counts_all_or_nothing(app, db_session):
     from app.models import Branch
 

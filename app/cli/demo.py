@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app.services import demo as demo_service
+from app.services.errors import ServiceError
 
 
 @click.group("demo")
@@ -30,7 +31,10 @@ def demo() -> None:
 )
 def seed(customers: int, responses: int) -> None:
     """Load a realistic demo bank; safe to run again (it adds nothing twice)."""
-    report = demo_service.seed(customers=customers, responses=responses)
+    try:
+        report = demo_service.seed(customers=customers, responses=responses)
+    except ServiceError as err:
+        raise click.ClickException(err.message) from err
     click.echo(report.summary())
     click.echo(f"已分析演示文本 {demo_service.analyse_pending_texts()} 条")
     click.echo("\n演示账号（用户名 / 密码）：")

@@ -23,6 +23,7 @@ from app.services import (
     rollups,
 )
 from app.services import demo_data as data
+from app.services.errors import ValidationFailed
 from app.services.tx import transactional
 
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -61,7 +62,15 @@ def person_name(rng: random.Random) -> str:
 
 
 def _seed_branches() -> dict[str, Branch]:
+    """The demo bank's tree (and only it: a bank's own units get no demo customers)."""
     existing = {b.code: b for b in db.session.scalars(select(Branch))}
+    head = data.BRANCHES[0][0]  # (the demo's head office, the first row)
+    own = [b for b in existing.values() if b.parent_id is None and b.code != head]
+    if own:  # a second head office would break the tree's one root (the import refuses it)
+        raise ValidationFailed(
+            f"数据库中已有本行的机构树（总行 {own[0].code}）：演示数据只能装入空库或演示库，"
+            "请另建一个数据库（DATABASE_URL）试用"
+        )
     rng = random.Random(7)
     for code, name, city, parent in data.BRANCHES:
         branch = existing.get(code)
@@ -86,7 +95,7 @@ def _seed_branches() -> dict[str, Branch]:
         if branch.customer_count is None:
             branch.customer_count = data.CUSTOMER_COUNTS.get(code)
     db.session.flush()
-    return existing
+    return {code: existing[code] for code, *_ in data.BRANCHES}
 
 
 def _seed_products() -> int:
