@@ -276,7 +276,8 @@ def finalise(config: dict[str, Any]) -> None:
         if address and not address.lower().startswith(("https://", "http://")):
             raise ConfigError(f"{name} must be an http:// or https:// address.")
     config["CELERY"] = {
-        "broker_url": config.get("CELERY_BROKER_URL") or "memory://",
+        "broker_url": config.get("CELERY_BROKER_URL")
+        or "memory://localhost/",  # (named: no warning)
         "result_backend": None,
         "task_always_eager": not config.get("CELERY_BROKER_URL"),
         "task_eager_propagates": False,

@@ -285,3 +285,22 @@ def test_an_on_off_setting_that_is_neither_is_refused(name):
         from_environment({name: "maybe"})
     assert from_environment({name: "Off"})[name] is False
     assert from_environment({name: "yes"})[name] is True
+
+
+def test_without_a_broker_queuing_a_job_logs_no_warning(tmp_path, caplog):
+    """Each gunicorn worker's first job logged kombu's "No hostname was supplied. Reverting to
+    default 'localhost'" although no REDIS_URL was set (the in-memory broker had no host)."""
+    import logging
+
+    from app.jobs import broker
+    from app.jobs.analysis import analyze_pending
+    from tests.support import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'eager.db'}")
+    caplog.set_level(logging.WARNING)
+    with app.app_context():
+        from tests.support import migrate_to_head
+
+        migrate_to_head()
+        assert broker.send(analyze_pending, ()) is True  # (run here, eagerly)
+    assert not [r for r in caplog.records if "hostname" in r.getMessage()]
