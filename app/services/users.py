@@ -96,22 +96,6 @@ def check_new_username(username: str) -> None:
         raise Conflict("该用户名已被使用", field="username")
 
 
-@transactional
-def create_user(
-    username: str,
-    role: str,
-    password: str,
-    *,
-    branch_code: str | None = None,
-    display_name: str | None = None,
-    actor: User | None = None,
-) -> User:
-    """Add a staff account. Raises ValidationFailed, Conflict (name taken) or NotFound (branch)."""
-    return create_user_row(
-        username, role, password, branch_code=branch_code, display_name=display_name, actor=actor
-    )
-
-
 def create_user_row(
     username: str,
     role: str,
@@ -121,7 +105,9 @@ def create_user_row(
     display_name: str | None = None,
     actor: User | None = None,
 ) -> User:
-    """``create_user`` inside the caller's transaction (flushes only)."""
+    """Add a staff account (flushes only; ``create_user`` commits it, the staff import adds a
+    file's accounts in one transaction). Raises ValidationFailed, Conflict (name taken) or
+    NotFound (branch)."""
     username = username.strip()
     _check_new_user(username, role)
     _check_password(password)
@@ -146,6 +132,9 @@ def create_user_row(
         detail={"username": username, "role": role, "branch": branch.code if branch else None},
     )
     return user
+
+
+create_user = transactional(create_user_row)  # (the page and the CLI: one account, committed)
 
 
 def get_user(user_id: int) -> User:
