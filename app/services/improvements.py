@@ -6,7 +6,7 @@ of their subtree only; jobs and CLI see every problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -354,10 +354,12 @@ def history(problem: Problem) -> list[ProblemEvent]:
     return list(db.session.scalars(stmt.order_by(ProblemEvent.at, ProblemEvent.id)))
 
 
-def board() -> dict[str, list[Problem]]:
-    """Problems in the viewer's scope, by status (the kanban columns)."""
+def board(narrowed: Callable[[Any, Any], Any] | None = None) -> dict[str, list[Problem]]:
+    """Problems in the viewer's scope, by status (the kanban columns); ``narrowed(stmt, model)``
+    limits them further (the dashboards' branch, product and questionnaire filters)."""
     columns: dict[str, list[Problem]] = {s.value: [] for s in ProblemStatus}
-    for problem in db.session.scalars(select(Problem).order_by(Problem.updated_at.desc())):
+    stmt = select(Problem).order_by(Problem.updated_at.desc())
+    for problem in db.session.scalars(narrowed(stmt, Problem) if narrowed else stmt):
         columns[ProblemStatus(problem.status).value].append(problem)
     return columns
 

@@ -514,6 +514,17 @@ def test_dashboard_problem_card_follows_the_product_filter(client, auth):
     assert _dashboard_problem_card(client, "?product=CREDIT")[1].startswith(
         "已闭环 / 问题总数（限所选产品）；"
     )
+    # its link opens the board narrowed the same way (the board listed every problem)
+    page = client.get("/manager/dashboards/?product=CREDIT").get_data(as_text=True)
+    link = re.search(r'href="(/manager/improvements\?[^"]*)">查看整改看板', page)[1]
+    assert "product=CREDIT" in link and "from=" not in link
+    board = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "信用卡分期手续费未告知" in board and "房贷提前还款排队" not in board
+    assert "只显示：" in board and "显示全部问题" in board
+    everything = client.get("/manager/improvements").get_data(as_text=True)
+    assert "房贷提前还款排队" in everything and "只显示：" not in everything
+    wrong = client.get("/manager/improvements?product=NOPE")
+    assert wrong.status_code == 422 and "筛选条件无效" in wrong.get_data(as_text=True)
 
 
 def _overdue_banner(client) -> str:

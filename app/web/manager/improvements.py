@@ -11,9 +11,9 @@ from flask_login import current_user
 from app.models import Role, utcnow
 from app.models.improvement import PROBLEM_STATUS_LABELS, ProblemStatus
 from app.security.uploads import FileData
+from app.services import dashboard_filters, improvements
 from app.services import improvement_actions as actions
 from app.services import improvement_figures as figures
-from app.services import improvements
 from app.services.errors import ServiceError, ValidationFailed
 from app.web.access import roles_required
 from app.web.manager import bp
@@ -25,12 +25,26 @@ MANAGERS = (Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 @bp.get("/improvements")
 @roles_required(*MANAGERS)
 def improvements_board():
+    """The kanban; the 总览 card's link narrows it to the unit, product and questionnaire it
+    counted (``branch``, ``product``, ``survey`` codes), and the page says so."""
+    wanted = {k: v for k, v in request.args.items() if k in BOARD_FILTERS and v}
+    narrowed, refused = None, None
+    if wanted:
+        try:
+            narrowed = dashboard_filters.parse(wanted)
+        except ValidationFailed as err:
+            refused = err.message
     return render_template(
         "manager/improvements/board.html",
-        columns=improvements.board(),
+        columns=improvements.board(narrowed.on_rows if narrowed else None),
         labels=PROBLEM_STATUS_LABELS,
         overdue=figures.overdue_actions(),
-    )
+        narrowed=narrowed.scope_text(dates=False) if narrowed else None,
+        refused=refused,
+    ), (422 if refused else 200)
+
+
+BOARD_FILTERS = ("branch", "product", "survey")
 
 
 @bp.get("/improvements/overview")
