@@ -462,3 +462,26 @@ def test_users_create_refuses_a_password_sign_in_could_never_take(app, db_sessio
         )
         assert result.exit_code == 1 and said in result.output, result.output
         assert db_session.scalar(select(User).where(User.username == "long.pw")) is None
+
+
+def test_users_import_prints_each_initial_password_once(app, db_session, tmp_path):
+    from app.models import User
+
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        "用户名,姓名,角色,所属机构代码\ncli.agent,钱一,客服坐席,HZ01\ncli.hq,钱二,总分行管理,\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["users", "import", str(staff)])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert lines[0] == ["用户名", "姓名", "初始密码"] and [row[0] for row in lines[1:]] == [
+        "cli.agent",
+        "cli.hq",
+    ]
+    made = db_session.scalar(select(User).where(User.username == "cli.agent"))
+    assert made.must_change_password and made.branch.code == "HZ01"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("用户名,姓名,角色,所属机构代码\ncli.x,钱三,坐席,\n", encoding="utf-8")
+    refused = app.test_cli_runner().invoke(args=["users", "import", str(bad)])
+    assert refused.exit_code == 1 and "第 2 行：坐席和机构负责人必须指定所属机构" in refused.output

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
+from app.cli.branches import run_import
 from app.models import Role
-from app.services import tokens
+from app.services import tokens, user_import
 from app.services import users as user_service
 from app.services.errors import ServiceError
 
@@ -90,3 +92,19 @@ def create_token(name, scopes) -> None:
         raise click.ClickException(err.message) from err
     click.echo(f"token {issued.token.name} scopes: {issued.token.scopes}", err=True)
     click.echo(issued.secret)
+
+
+@users.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_users(path: Path) -> None:
+    """Create staff accounts from a CSV (or XLSX) file with the columns username, display_name,
+    role, branch (用户名、姓名、角色、所属机构代码); all rows or none. Prints each new account's
+    initial password once (tab-separated), to hand to its holder, who changes it at the first
+    sign-in."""
+    report = run_import(user_import.import_users, path)
+    click.echo("用户名\t姓名\t初始密码")
+    for username, name, password in report.passwords:
+        click.echo(f"{username}\t{name}\t{password}")
+    click.echo(
+        f"已创建员工账号 {report.created} 个；初始密码只显示这一次，本人首次登录时须修改", err=True
+    )

@@ -43,7 +43,7 @@ def set_customers(pairs: tuple[str, ...]) -> None:
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _run_import(load, path: Path) -> imports.ImportReport:
+def run_import(load, path: Path) -> imports.ImportReport:
     """``load(name, bytes)``'s report; every bad line on stderr and exit status 1 when the
     file was refused (nothing was stored)."""
     try:
@@ -59,7 +59,7 @@ def _run_import(load, path: Path) -> imports.ImportReport:
 def import_branches(path: Path) -> None:
     """Create or update branches from a CSV (or XLSX) file with the columns code, name, kind,
     parent_code, city, address; all rows or none."""
-    click.echo(org_import.summary(_run_import(org_import.import_branches, path)))
+    click.echo(org_import.summary(run_import(org_import.import_branches, path)))
 
 
 @click.group("products", help="产品：从文件导入产品目录")
@@ -72,4 +72,4 @@ def products_group() -> None:
 def import_products(path: Path) -> None:
     """Create or update products from a CSV (or XLSX) file with the columns code, name,
     category; all rows or none."""
-    click.echo(org_import.summary(_run_import(org_import.import_products, path)))
+    click.echo(org_import.summary(run_import(org_import.import_products, path)))
