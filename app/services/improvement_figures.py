@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -405,7 +406,11 @@ def overview(now: datetime | None = None) -> tuple[BranchRow, list[BranchRow]]:
     return total, sorted(rows.values(), key=lambda r: r.code)
 
 
-def overdue_actions(now: datetime | None = None) -> list[ImprovementAction]:
+def overdue_actions(
+    now: datetime | None = None, narrowed: Callable[[Any, Any], Any] | None = None
+) -> list[ImprovementAction]:
+    """Open actions past their due date, in the viewer's scope; ``narrowed(stmt, Problem)``
+    limits them to some problems (the board's filters)."""
     today = clock.local_date(now or utcnow())
     stmt = (
         select(ImprovementAction)
@@ -417,4 +422,4 @@ def overdue_actions(now: datetime | None = None) -> list[ImprovementAction]:
         )
         .order_by(ImprovementAction.due_on)
     )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(narrowed(stmt, Problem) if narrowed else stmt))

@@ -523,6 +523,8 @@ def test_dashboard_problem_card_follows_the_product_filter(client, auth):
     assert "只显示：" in board and "显示全部问题" in board
     everything = client.get("/manager/improvements").get_data(as_text=True)
     assert "房贷提前还款排队" in everything and "只显示：" not in everything
+    assert "已逾期未完成" not in board  # (the overdue actions counted are the narrowed ones)
+    assert "已逾期未完成" in client.get("/manager/improvements").get_data(as_text=True)
     wrong = client.get("/manager/improvements?product=NOPE")
     assert wrong.status_code == 422 and "筛选条件无效" in wrong.get_data(as_text=True)
 

@@ -38,7 +38,7 @@ def improvements_board():
         "manager/improvements/board.html",
         columns=improvements.board(narrowed.on_rows if narrowed else None),
         labels=PROBLEM_STATUS_LABELS,
-        overdue=figures.overdue_actions(),
+        overdue=figures.overdue_actions(narrowed=narrowed.on_rows if narrowed else None),
         narrowed=narrowed.scope_text(dates=False) if narrowed else None,
         refused=refused,
     ), (422 if refused else 200)
