@@ -21,6 +21,12 @@
     if (spot.top < 0 || spot.bottom > window.innerHeight) {
       refused.scrollIntoView({ block: "center" });
     }
+    // and the first field to fix takes the focus (its message is read with it: the fields'
+    // aria-describedby), where the focus stayed at the top of the page, 20 Tab stops away
+    var invalid = document.querySelector('.cp-actions [aria-invalid="true"]');
+    if (invalid) {
+      invalid.focus({ preventScroll: true });
+    }
   }
 
   // A complaint form sent once: on a slow connection a second press of 提交投诉 sent it again

@@ -177,7 +177,15 @@
       if (!q) { return; }
       event.preventDefault();
       q.scrollIntoView({ block: "start" });
-      var first = q.querySelector("input:not([disabled]), textarea, select");
+      // a grid's first row left unanswered (the first row may be answered already), else the
+      // question's first field
+      var first = null;
+      q.querySelectorAll(".sv-matrix-row").forEach(function (row) {
+        if (!first && !row.querySelector("input:checked")) {
+          first = row.querySelector("input:not([disabled])");
+        }
+      });
+      first = first || q.querySelector("input:not([disabled]), textarea, select");
       if (first) { first.focus({ preventScroll: true }); }
     });
   }
