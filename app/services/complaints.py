@@ -32,7 +32,7 @@ from app.models.outbox import OutboxMessage
 from app.models.user import USERNAME_PATTERN
 from app.security import pii, uploads
 from app.security.uploads import FileData
-from app.services import analysis, audit, channels, notify
+from app.services import analysis, audit, channels, notify, scope
 from app.services import complaint_clock as clock
 from app.services.analysis_sources import complaint_text
 from app.services.complaint_files import (
@@ -353,6 +353,15 @@ def _build(data: IntakeData) -> Complaint:
     received = min(data.received_at or utcnow(), utcnow())
     # (the acknowledgement's message id in the same round trip: ``acknowledge``)
     ident = next_id(Complaint, also=(OutboxMessage,))
+    # The matched customer's own contact data fills what the complainant left blank, but only
+    # for a viewer who may read that customer: a clerk typing another unit's customer number
+    # (or a phone it holds) must not get that customer's phone and e-mail onto a case they
+    # can then reveal (the customer stays linked for the bank's records).
+    known = (
+        customer
+        if customer is not None and scope.current(db.session).covers(customer.branch)
+        else None
+    )
     complaint = Complaint(
         id=ident,
         reference=reference(ident, received),
@@ -362,10 +371,10 @@ def _build(data: IntakeData) -> Complaint:
         received_at=received,
         customer=customer,
         complainant_name=(
-            (customer.name if customer else "") if blank(data.name) else printable_text(data.name)
+            (known.name if known else "") if blank(data.name) else printable_text(data.name)
         )[:100],
-        complainant_phone=(data.phone or "").strip() or (customer.phone if customer else None),
-        complainant_email=(data.email or "").strip() or (customer.email if customer else None),
+        complainant_phone=(data.phone or "").strip() or (known.phone if known else None),
+        complainant_email=(data.email or "").strip() or (known.email if known else None),
         product=refs.product,
         content=printable_text(data.content),
         demand=printable_text(data.demand) or None,

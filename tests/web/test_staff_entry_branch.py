@@ -57,3 +57,55 @@ def test_head_office_staff_keep_the_customers_unit(client, auth):
     factories.customer("NJ01", external_id="EHQ0001")
     auth.login("hq")
     assert _enter(client, "EHQ0001").branch.code == "NJ01"
+
+
+def _entry(client, **fields) -> dict:
+    page = client.get("/staff/complaints/new").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(page),
+        "channel": "hotline",
+        "name": "",
+        "external_id": "",
+        "phone": "",
+        "branch_code": "",
+        "product_code": "",
+        "major_reason": "",
+        "content": "来电反映信用卡年费被重复收取，要求退还",
+    }
+    data.update(fields)
+    return data
+
+
+@pytest.mark.parametrize("by", ["external_id", "phone"])
+def test_a_clerk_never_gets_another_units_customers_contact_data_onto_a_case(client, auth, by):
+    """The customer is linked, but their phone and e-mail (revealable on the case) are only
+    copied for a clerk who may read that customer: else any clerk could harvest the bank's
+    customers one bogus complaint at a time."""
+    other = factories.customer("NJ01", external_id="ENJ0002", phone="13977001102")
+    other.set_contact(email="other.unit@example.com")
+    own = factories.customer("HZ01", external_id="EHZ0002", phone="13208950268")
+    own.set_contact(email="own.unit@example.com")
+    db.session.commit()
+    auth.login("agent")
+    key = {"external_id": "ENJ0002"} if by == "external_id" else {"phone": "13977001102"}
+    done = client.post("/staff/complaints/new", data=_entry(client, name="张三", **key))
+    assert done.status_code == 302, done.get_data(as_text=True)[-500:]
+    case = db.session.get(Complaint, int(done.headers["Location"].rsplit("/", 1)[1]))
+    assert case.customer_id == other.id  # linked for the bank's records
+    assert case.complainant_email is None
+    assert case.complainant_phone == (None if by == "external_id" else "13977001102")
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "o***@example.com" not in shown
+    if by == "external_id":
+        assert "139****1102" not in shown
+    # a customer of the clerk's own unit still fills in what was left blank
+    done = client.post(
+        "/staff/complaints/new", data=_entry(client, name="王五", external_id="EHZ0002")
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[-500:]
+    case = db.session.get(Complaint, int(done.headers["Location"].rsplit("/", 1)[1]))
+    assert (case.complainant_name, case.complainant_phone, case.complainant_email) == (
+        "王五",
+        "13208950268",
+        "own.unit@example.com",
+    )
