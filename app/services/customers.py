@@ -244,14 +244,22 @@ def check_phone(phone: str | None) -> None:
 
 
 def upsert_customer_row(
-    data: CustomerData, *, inactive_branch_ok: bool = False, home_branch_code: str | None = None
+    data: CustomerData,
+    *,
+    inactive_branch_ok: bool = False,
+    home_branch_code: str | None = None,
+    fill_only: bool = False,
 ) -> tuple[Customer, bool]:
     """Create or update by external_id inside the caller's transaction; returns (row, created).
     A customer is not placed at an inactive branch (one already there may stay) unless
     ``inactive_branch_ok`` (a complaint names the unit where it happened).
     ``home_branch_code``: the unit to place a customer without one at (an invitation's unit for
     a new customer); a known customer's own unit is kept (it is moved only by its own
-    ``branch_code``: an invitation sent by another unit had moved it out of its branch's scope)."""
+    ``branch_code``: an invitation sent by another unit had moved it out of its branch's scope).
+    ``fill_only``: a known customer's data is only filled in where it is missing, never
+    changed (a caller not entitled to maintain customers: an API token without
+    ``customers:write`` sending an invitation or an event could otherwise redirect every
+    later message and notice to a number of its choosing)."""
     if not data.external_id.strip():
         raise ValidationFailed("请填写客户号", field="external_id")
     name = printable_text(data.name or "")[:100]
@@ -271,6 +279,10 @@ def upsert_customer_row(
         customer, created = insert_or_existing(
             Customer(external_id=external_id, name=name), lambda: _by_external_id(external_id)
         )
+    if fill_only and not created:
+        _fill_in(customer, data, home_branch_code)
+        db.session.flush()
+        return customer, False
     customer.name = name
     code = data.branch_code or (home_branch_code if customer.branch_id is None else None)
     if code:
@@ -283,6 +295,19 @@ def upsert_customer_row(
     customer.set_contact(phone=data.phone, email=data.email, id_number=data.id_number)
     db.session.flush()
     return customer, created
+
+
+def _fill_in(customer: Customer, data: CustomerData, home_branch_code: str | None) -> None:
+    """What a known customer's record lacks, from ``data``; nothing it holds is changed."""
+    if customer.branch_id is None and home_branch_code:
+        customer.branch = branch_by_code(home_branch_code)
+    if data.segment and customer.segment is None:
+        customer.segment = CustomerSegment(data.segment)
+    customer.set_contact(
+        phone=None if customer.phone else data.phone,
+        email=None if customer.email else data.email,
+        id_number=None if customer.id_number else data.id_number,
+    )
 
 
 @transactional

@@ -180,6 +180,9 @@ class InvitationRequest:
     product_code: str | None = None
     expires_days: int = DEFAULT_EXPIRY_DAYS
     external_ref: str | None = None  # the integrator's id for the request (a retry's key)
+    # may change a known customer's name and contact data (else only fills in what is missing:
+    # ``upsert_customer_row``'s fill_only)
+    updates_customer: bool = True
 
 
 @transactional
@@ -207,7 +210,9 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     if found is not None:
         return _again(found, req)
     version = surveys.published_version(req.survey_code)
-    customer, _ = upsert_customer_row(req.customer, home_branch_code=req.branch_code)
+    customer, _ = upsert_customer_row(
+        req.customer, home_branch_code=req.branch_code, fill_only=not req.updates_customer
+    )
     refusal = _opt_out(customer, req.channel)
     if refusal is not None:
         raise Conflict(f"{refusal}，不能发送调查邀请")

@@ -70,6 +70,7 @@ class EventData:
     branch_code: str | None = None
     product_code: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    updates_customer: bool = True  # (as ``InvitationRequest.updates_customer``)
 
 
 def list_rules() -> list[TriggerRule]:
@@ -405,7 +406,7 @@ def record_event(event: EventData) -> list[dict[str, Any]]:
             _skipped(rule, "own_event", OWN_EVENTS[event.type])
             for rule in _active_rules(event.type)
         ]
-    customer, created = upsert_customer_row(event.customer)
+    customer, created = upsert_customer_row(event.customer, fill_only=not event.updates_customer)
     branch = branch_by_code(event.branch_code) if event.branch_code else customer.branch
     if created and customer.branch_id is None and branch is not None:
         # A customer first heard of through this event belongs where it happened, as one

@@ -692,3 +692,42 @@ def test_an_invitation_that_cannot_be_sent_says_why_in_the_answer_and_the_status
         client, customer={"external_id": "PHONE-2", "name": "冯十二", "phone": "13800001234"}
     )
     assert sent.get_json()["failure"] is None
+
+
+@pytest.mark.parametrize("endpoint", ["invitations", "events"])
+def test_only_a_token_that_maintains_customers_changes_a_known_customers_data(client, endpoint):
+    """An invitation or an event names the customer; a token without customers:write (an
+    integrator that only sends surveys) must not rewrite a known customer's phone, e-mail or
+    name: every later link, notice and letter would go where it chose. It may fill in what the
+    record lacks, and a token with customers:write keeps the core-system sync."""
+    factories.customer("HZ01", external_id="APIC900", phone="13900009000", name="原姓名")
+    db.session.commit()
+
+    def send(scopes: str, phone: str, email: str, name: str):
+        who = {"external_id": "APIC900", "name": name, "phone": phone, "email": email}
+        if endpoint == "invitations":
+            body = {"survey_code": "branch-service", "customer": who, "channel": "sms"}
+        else:
+            when = datetime.now(UTC) - timedelta(hours=1)
+            body = {"type": "custom.visit", "customer": who, "occurred_at": when.isoformat()}
+        sent = client.post(f"/api/v1/{endpoint}", json=body, headers=bearer(scopes))
+        assert sent.status_code in (201, 202), sent.get_json()
+        db.session.expire_all()
+        return db.session.scalar(select(Customer).where(Customer.external_id == "APIC900"))
+
+    narrow = "invitations:write" if endpoint == "invitations" else "events:write"
+    row = send(narrow, "13900008888", "evil@example.com", "攻击者")
+    # the phone and name on record stay; the missing e-mail is filled in
+    assert (row.phone, row.name, row.email) == ("13900009000", "原姓名", "evil@example.com")
+    row = send(narrow, "13900008888", "other@example.com", "攻击者")
+    assert row.email == "evil@example.com"
+    row = send(f"{narrow},customers:write", "13900007777", "new@example.com", "新姓名")
+    assert (row.phone, row.name, row.email) == ("13900007777", "新姓名", "new@example.com")
+    if endpoint == "invitations":  # the link went to the number on record, not the one sent
+        first = db.session.scalars(
+            select(OutboundMessage)
+            .join(Invitation, OutboundMessage.invitation_id == Invitation.id)
+            .where(Invitation.customer_id == row.id)
+            .order_by(OutboundMessage.id)
+        ).first()
+        assert first is not None and first.recipient_masked.endswith("9000")

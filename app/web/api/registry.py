@@ -183,6 +183,12 @@ def _authenticate(scope: str | tuple[str, ...] | None):
     return None
 
 
+def maintains_customers() -> bool:
+    """The request's token may change a known customer's data (``customers:write``); other
+    tokens naming a customer only fill in what its record lacks."""
+    return "customers:write" in g.api_token.scope_set
+
+
 def body_limit(allowance: int = 0) -> int:
     """The largest body an endpoint reads: JSON's limit, plus what it allows for files."""
     return current_app.config["API_MAX_JSON_BYTES"] + allowance

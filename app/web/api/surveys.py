@@ -13,7 +13,7 @@ from app.models import MAX_ROW_ID, row_id
 from app.services import invitations, responses_query, survey_triggers, surveys
 from app.services.customers import CustomerData
 from app.services.errors import NotFound
-from app.web.api.registry import Moment, endpoint
+from app.web.api.registry import Moment, endpoint, maintains_customers
 from app.web.api.schemas import (
     Email,
     ErrorBody,
@@ -292,9 +292,11 @@ def get_survey_version(code: str, number: str):
     tags=["surveys"],
 )
 def create_invitation(body: InvitationIn):
-    """Create (or update) the customer, create a one-time link and send it on the channel (a
+    """Create the customer if unknown, create a one-time link and send it on the channel (a
     job after the commit: ``queued`` until a worker has sent it); a retry with the same
-    external_ref gets the first invitation (200) and sends nothing."""
+    external_ref gets the first invitation (200) and sends nothing. A known customer's name
+    and contact data are changed only with a token that also has ``customers:write``; other
+    tokens only fill in what the record lacks (the link goes to the address on record)."""
     with customer_fields():
         issued = invitations.create_invitation(
             invitations.InvitationRequest(
@@ -305,6 +307,7 @@ def create_invitation(body: InvitationIn):
                 product_code=body.product_code,
                 expires_days=body.expires_days,
                 external_ref=body.external_ref,
+                updates_customer=maintains_customers(),
             )
         )
     inv = issued.invitation
@@ -367,7 +370,9 @@ def list_responses(query: ResponseQuery):
 )
 def post_event(body: EventIn):
     """Matching trigger rules schedule a survey invitation or a follow-up visit after a delay.
-    The same event again (same type, customer and occurred_at) schedules nothing new."""
+    The same event again (same type, customer and occurred_at) schedules nothing new. An
+    unknown customer is created; a known one's name and contact data are changed only with a
+    token that also has ``customers:write`` (else only what the record lacks is filled in)."""
     with customer_fields():
         scheduled = survey_triggers.record_event(
             survey_triggers.EventData(
@@ -377,6 +382,7 @@ def post_event(body: EventIn):
                 branch_code=body.branch_code,
                 product_code=body.product_code,
                 attributes=body.attributes,
+                updates_customer=maintains_customers(),
             )
         )
     note = survey_triggers.no_rule_note(body.type) if not scheduled else None
