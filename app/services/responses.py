@@ -33,7 +33,7 @@ from app.models import (
     SurveyVersion,
     utcnow,
 )
-from app.services import analysis, rollups_tracking
+from app.services import analysis, ratelimit, rollups_tracking
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.invitations import hash_token
 from app.services.surveys import cached_version, definition_of, frozen_version
@@ -72,6 +72,23 @@ class CampaignFull(LinkGone):
 
 class AlreadyAnswered(Conflict):
     code = "already_answered"
+
+
+class TooManyFromAddress(ServiceError):
+    """An anonymous link answered more often from one network address than a branch's queue
+    could: a script filling the survey (the per-browser cookie does not stop one)."""
+
+    status = 429
+    code = "too_many_answers"
+
+    def __init__(self) -> None:
+        super().__init__("来自您所在网络的提交过多，请稍后再试")
+
+
+# Answers one network address may give one anonymous link (a QR code at a counter: the
+# branch's Wi-Fi and a mobile operator's NAT put many customers behind one address) per hour.
+ANONYMOUS_PER_ADDRESS = 60
+ANONYMOUS_WINDOW_SECONDS = 3600
 
 
 # A one-time link submitted with nothing answered (a questionnaire of optional questions only)
@@ -271,16 +288,32 @@ def _target(token: str) -> Any:
     return _find_target(lambda statement, params: conn.execute(statement.stmt, params).all(), token)
 
 
-def submit_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
+def submit_link(
+    token: str,
+    form: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    client: str | None = None,
+    per_address: int = ANONYMOUS_PER_ADDRESS,
+) -> Submitted:
     """Accept the answers given through a link (``accept_link``), then queue their expansion
     into a response (``expand_intake``: a batched job; inline without a broker)."""
-    submitted = accept_link(token, form, now=now)
+    submitted = accept_link(token, form, now=now, client=client, per_address=per_address)
     queue_expansion(submitted.intake_id)
     return submitted
 
 
-def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = None) -> Submitted:
+def accept_link(
+    token: str,
+    form: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    client: str | None = None,
+    per_address: int = ANONYMOUS_PER_ADDRESS,
+) -> Submitted:
     """Store the answers given through a link; exactly one submission per one-time link.
+    An anonymous (campaign) link takes at most ``per_address`` answers an hour from the network
+    address ``client`` (TooManyFromAddress; no limit without a ``client``).
 
     The answers are validated against the published version and stored as ONE intake row (the
     busiest write of the product: a look-up and an INSERT, run as direct statements, see
@@ -329,9 +362,11 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         }
         thanks = version.thank_you or DEFAULT_THANKS
         unhappy = dissatisfied(version.definition, result.cleaned)
-        if target.answer_cap is not None:  # counted under the campaign's lock, below
+        limited = target.id is None and client is not None  # an anonymous link
+        if target.answer_cap is not None or limited:  # counted in a transaction, below
             once = bool(target.once_per_device)
-            return _Capped(values, Submitted(0, thanks, once, dissatisfied=unhappy))
+            capped = target.answer_cap is not None
+            return _Anonymous(values, Submitted(0, thanks, once, dissatisfied=unhappy), capped)
         added = run(_ADD_INTAKE, values)
         return Submitted(added[0].id, thanks, bool(target.once_per_device), dissatisfied=unhappy)
 
@@ -339,37 +374,45 @@ def accept_link(token: str, form: Mapping[str, Any], *, now: datetime | None = N
         accepted = db_direct.write(accept)
     except IntegrityError as err:
         raise AlreadyAnswered("您已提交过本问卷，感谢您的参与") from err
-    if isinstance(accepted, _Capped):
-        return _accept_capped(accepted)
+    if isinstance(accepted, _Anonymous):
+        if client is not None:
+            key = f"survey-anon:{accepted.values['campaign_id']}:{client}"
+            ratelimit.hit(key, window_seconds=ANONYMOUS_WINDOW_SECONDS)  # (its own commit)
+            if ratelimit.count(key, window_seconds=ANONYMOUS_WINDOW_SECONDS) > per_address:
+                raise TooManyFromAddress()
+        return _accept_anonymous(accepted)
     return accepted
 
 
 @dataclass(frozen=True)
-class _Capped:
-    """A valid answer through an anonymous link that takes a limited number of answers."""
+class _Anonymous:
+    """A valid answer through an anonymous link, stored after the per-address count and, when
+    the campaign takes a limited number of answers (``capped``), its cap."""
 
     values: dict[str, Any]
     submitted: Submitted
+    capped: bool = True
 
 
 @transactional
-def _accept_capped(capped: _Capped) -> Submitted:
+def _accept_anonymous(answer: _Anonymous) -> Submitted:
     """Count the answer against the campaign's cap and store it, in one transaction: the
     conditional UPDATE takes the campaign row's lock (PostgreSQL re-reads the count after
     waiting; SQLite serialises writers), so N concurrent answers to a link with room for one
     store exactly one. (Uncapped links never touch the campaign row: no hot row.)"""
-    counted = db.session.execute(
-        update(_CAMPAIGN)
-        .where(
-            _CAMPAIGN.c.id == capped.values["campaign_id"],
-            _CAMPAIGN.c.sent_count < _CAMPAIGN.c.quota,
+    if answer.capped:
+        counted = db.session.execute(
+            update(_CAMPAIGN)
+            .where(
+                _CAMPAIGN.c.id == answer.values["campaign_id"],
+                _CAMPAIGN.c.sent_count < _CAMPAIGN.c.quota,
+            )
+            .values(sent_count=_CAMPAIGN.c.sent_count + 1)
         )
-        .values(sent_count=_CAMPAIGN.c.sent_count + 1)
-    )
-    if not counted.rowcount:
-        raise CampaignFull()
-    intake_id = db.session.execute(insert(_INTAKE).values(capped.values).returning(_INTAKE.c.id))
-    return replace(capped.submitted, intake_id=intake_id.scalar_one())
+        if not counted.rowcount:
+            raise CampaignFull()
+    intake_id = db.session.execute(insert(_INTAKE).values(answer.values).returning(_INTAKE.c.id))
+    return replace(answer.submitted, intake_id=intake_id.scalar_one())
 
 
 def queue_expansion(intake_id: int) -> None:

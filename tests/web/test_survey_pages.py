@@ -705,6 +705,28 @@ def test_an_anonymous_link_takes_one_answer_per_browser_unless_a_shared_device_c
     assert _answers_of(shared) == 2 and "q_overall" in client.get(shared_path).text
 
 
+def test_one_network_address_gives_an_anonymous_link_only_so_many_answers_an_hour(
+    app, client, monkeypatch
+):
+    """The per-browser cookie does not stop a script (it sends no cookie): an anonymous link
+    took any number of answers from one address, into every dashboard. Past the hourly limit
+    per address (generous: a branch's Wi-Fi puts many customers behind one) the answer is
+    refused with 429 and nothing is stored; another address, and one-time links, still answer."""
+    monkeypatch.setitem(app.config, "SURVEY_ANONYMOUS_PER_ADDRESS", 3)
+    campaign, path = _anonymous_link(once_per_device=True)
+    script = [app.test_client() for _ in range(4)]  # (no cookie kept between them)
+    for fresh in script[:3]:  # (cookieless: the submission fast path takes them)
+        assert "提交成功" in fresh.post(path, data=ANSWERS).text
+    refused = script[3].post(path, data=ANSWERS)
+    assert refused.status_code == 429 and "提交过于频繁" in refused.text
+    assert refused.headers["Retry-After"] == "3600"
+    assert _answers_of(campaign) == 3
+    elsewhere = app.test_client().post(path, data=ANSWERS, environ_base={"REMOTE_ADDR": "10.8.0.2"})
+    assert "提交成功" in elsewhere.text and _answers_of(campaign) == 4
+    other, other_path = _anonymous_link(once_per_device=False)  # (each link counts its own)
+    assert "提交成功" in app.test_client().post(other_path, data=ANSWERS).text
+
+
 def _counted(campaign: Campaign) -> int:
     return db.session.scalar(select(Campaign.sent_count).where(Campaign.id == campaign.id))
 

@@ -105,7 +105,12 @@ class SubmissionFastPath:
             if survey.throttled(survey.limit_key(environ.get("REMOTE_ADDR"))):
                 return None
             try:
-                submitted = responses.submit_link(token, form)
+                submitted = responses.submit_link(
+                    token,
+                    form,
+                    client=environ.get("REMOTE_ADDR"),
+                    per_address=survey.anonymous_limit(),
+                )
             except Exception:  # the view answers it (and logs what it must)
                 return None
             unhappy = submitted.dissatisfied

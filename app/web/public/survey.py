@@ -29,6 +29,11 @@ MESSAGES = {
     "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
     "full": (410, "问卷已收满", "本次调查的答卷已收满，无法再提交。感谢您的关注！"),
     "answered": (200, "您已提交过本问卷", "该链接已提交过答卷，无需重复填写。感谢您的参与！"),
+    "busy": (
+        429,
+        "提交过于频繁",
+        "来自您所在网络的答卷提交过多，请约一小时后再试。感谢您的参与！",
+    ),
     "throttled": (
         429,
         "访问过于频繁",
@@ -87,6 +92,8 @@ def message_page(kind: str, text: str | None = None):
     )
     if status == 429:  # (when to try again: at the latest when the address's window ends)
         _, window = _limits()
+        if kind == "busy":
+            window = responses.ANONYMOUS_WINDOW_SECONDS
         return page, status, {"Retry-After": str(int(window))}
     return page, status
 
@@ -106,6 +113,12 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
         **extra,
     )
     return page, status
+
+
+def anonymous_limit() -> int:
+    """Answers one address may give one anonymous link per hour (a branch's Wi-Fi puts many
+    customers behind one address; a script filling the survey is stopped)."""
+    return current_app.config.get("SURVEY_ANONYMOUS_PER_ADDRESS", responses.ANONYMOUS_PER_ADDRESS)
 
 
 def _blocked() -> dict[str, float]:
@@ -158,13 +171,17 @@ def survey_link(token: str):
             return render_form(responses.open_link(token, mark_opened=opened))
         if answered_here:  # a refresh of the thank-you page, or the form sent again
             return message_page("answered", ANSWERED_HERE)
-        response = responses.submit_link(token, request.form)
+        response = responses.submit_link(
+            token, request.form, client=request.remote_addr, per_address=anonymous_limit()
+        )
     except NotFound:
         if _count_wrong_token(key, limit, window):
             return message_page("throttled")
         return message_page("missing")
     except responses.CampaignFull:
         return message_page("full")
+    except responses.TooManyFromAddress:
+        return message_page("busy")
     except responses.LinkGone as err:
         # "该问卷链接已过期" / "本次调查已结束" alone read like a fault; say what it means
         return message_page("gone", f"{err.message}，无法再提交答卷。感谢您的关注！")
