@@ -232,6 +232,21 @@ def _facts(source_type: str, row: Any) -> tuple[datetime | None, int | None, str
     return row.created_at, row.customer_id, f"回访 #{row.id} " + nlp.redact(row.note or "").text
 
 
+def _check_within(problem: Problem, source_type: str, row: Any) -> None:
+    """A case of another unit is not linked: the problem's readers (its unit's managers) could
+    not open it, yet its summary would show on the problem's page, and the figures compared
+    before and after are the unit's own."""
+    home = problem.branch
+    if home is None or (row.branch is not None and row.branch.path.startswith(home.path)):
+        return
+    label = row.reference if source_type == "complaint" else f"#{row.id}"
+    where = row.branch.name if row.branch is not None else "未指明机构"
+    raise ValidationFailed(
+        f"{label} 属于{where}，不在本问题所属机构（{home.name}）辖内，不能关联",
+        field="source_ids",
+    )
+
+
 def link_rows(
     problem: Problem,
     source_type: str,
@@ -256,6 +271,7 @@ def link_rows(
         row = _source(source_type, source_id)
         if source_id in have:
             continue
+        _check_within(problem, source_type, row)
         source_at, customer_id, summary = _facts(source_type, row)
         link = ProblemLink(
             problem_id=problem.id,
@@ -347,6 +363,19 @@ def problems_linked_to(source_type: str, source_id: int) -> list[Problem]:
 def open_problems() -> list[Problem]:
     stmt = select(Problem).where(Problem.status != ProblemStatus.CLOSED).order_by(Problem.id.desc())
     return list(db.session.scalars(stmt))
+
+
+def open_problems_for(source_type: str, source_id: int) -> list[Problem]:
+    """The open problems a case may be linked to: those of its unit or of a unit above it
+    (``_check_within``)."""
+    model = SOURCE_MODELS.get(source_type)
+    row = db.session.get(model, source_id) if model is not None else None
+    path = row.branch.path if row is not None and row.branch is not None else None
+    return [
+        p
+        for p in open_problems()
+        if p.branch is None or (path is not None and path.startswith(p.branch.path))
+    ]
 
 
 def history(problem: Problem) -> list[ProblemEvent]:

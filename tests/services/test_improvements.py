@@ -349,6 +349,31 @@ def test_a_closed_problem_cannot_be_edited_or_its_cases_unlinked(branch, hq, chi
     assert p.title == "信用卡年费告知不清" and len(improvements.links_of(p)) == 1
 
 
+def test_a_case_of_another_unit_is_not_linked_to_a_units_problem(branch, hq):
+    """Head office (which sees every unit) linked a Nanjing complaint to a Hangzhou branch's
+    problem: the branch's managers then read its text on the problem's page although they
+    cannot open the case, and its figures are not theirs. Refused, nothing linked."""
+    now = utcnow()
+    p = problem(hq)
+    other = complaints.create_complaint(
+        IntakeData(
+            channel="hotline",
+            content="快捷支付被盗刷了八千八百元，要求查明并赔偿。",
+            name="南京客户",
+            branch_code="NJ01",
+            received_at=now - DAY,
+        )
+    )[0]
+    own = complaint(now - DAY)
+    with pytest.raises(ValidationFailed, match=r"不在本问题所属机构（测试整改支行）辖内"):
+        improvements.link_cases(p.id, "complaint", [own.id, other.id], actor=hq)
+    assert improvements.links_of(p) == []  # (all or nothing: the unit's own case neither)
+    # a case's page offers only the problems of its unit and the units above it
+    assert p not in improvements.open_problems_for("complaint", other.id)
+    assert p in improvements.open_problems_for("complaint", own.id)
+    assert len(improvements.link_cases(p.id, "complaint", [own.id], actor=hq)) == 1
+
+
 def test_linking_cases_skips_duplicates_and_is_recorded(branch, hq):
     now = utcnow()
     cases = [complaint(now - k * DAY) for k in (3, 2, 1)]

@@ -38,7 +38,7 @@ def improvement_links(source_type: str, source_id: int) -> dict:
     taken = {p.id for p in linked}
     form.problem_id.choices = [forms.SelectChoice("", "（选择问题）")] + [
         forms.SelectChoice(str(p.id), f"#{p.id} {p.title}（{p.status_label}）")
-        for p in improvements.open_problems()
+        for p in improvements.open_problems_for(source_type, source_id)
         if p.id not in taken
     ]
     return {"linked": linked, "form": form, "can_manage": current_user.has_role(*MANAGERS)}
@@ -53,7 +53,8 @@ def improvement_link_case():
         abort(400)
     form = forms.LinkForm(prefix="link")
     form.problem_id.choices = [
-        forms.SelectChoice(str(p.id), p.title) for p in improvements.open_problems()
+        forms.SelectChoice(str(p.id), p.title)
+        for p in improvements.open_problems_for(source_type, source_id)
     ]
     endpoint, arg = SOURCE_PAGES[source_type]
     back = url_for(endpoint, **{arg: source_id}) + "#improvement-link"
