@@ -16,7 +16,7 @@ from datetime import date
 from app.services import dashboard_complaints as dc
 from app.services import metrics
 from app.services.dashboard_filters import Filters
-from app.services.dashboard_pages import PER, Chart, PageData, Table, r
+from app.services.dashboard_pages import PER, Chart, PageData, Table, plotly_text, r
 
 # Fixed colour domains (low, high); BAD_TO_GOOD runs red, orange, yellow, light green, green.
 # Index (100/75/50/25/0 per answer): 50 is the average answer "一般" (red), 70 yellow, 90 and
@@ -76,7 +76,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             if few:
                 thin.append(f"{label}（n={c.due}）")
             text.append(
-                f"{name} · {label}<br>时限内处理 {share}%"
+                f"{plotly_text(name)} · {label}<br>时限内处理 {share}%"
                 + ("（样本不足，仅供参考）" if few else "")
                 + f"<br>时限内决定并告知 {c.decided_in_time} 件，"
                 f"计入 {c.due} 件（含超期未决 {c.overdue_open} 件）"
@@ -89,7 +89,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             scaled = value if value is None or days == whole else r(value * whole / days, 1)
             rline.append(scaled)
             rtext.append(
-                f"{name} · {label}<br>每万客户投诉 {value} 件<br>"
+                f"{plotly_text(name)} · {label}<br>每万客户投诉 {value} 件<br>"
                 f"受理 {c.received} 件，登记客户 {n_customers:,} 户"
                 + (
                     f"<br>本期仅含 {days} 天（全期 {whole} 天），"
@@ -222,7 +222,7 @@ def _satisfaction(page: PageData, f: Filters, keys: list[str], names: list[str])
             index = sums.report(minimum).index if sums is not None else None
             n = index.n if index is not None else 0
             value = r(index.value, 1) if n else None
-            where = f"{name} · {label}<br>"
+            where = f"{plotly_text(name)} · {label}<br>"
             if not n:
                 zl.append(None)
                 sl.append(None)

@@ -123,6 +123,13 @@ class PageData:
         return t
 
 
+def plotly_text(text: str) -> str:
+    """A name typed by staff (a unit, topic, questionnaire, option), as Plotly should draw it:
+    Plotly reads chart text as its own markup (<b>, <br>, <a href>, <span style>) and draws
+    entities as characters, so the angle brackets go as entities and the name shows as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{half_up(100 * value, digits):.{digits}f}%"
 

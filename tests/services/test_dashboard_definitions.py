@@ -504,3 +504,30 @@ def test_improvement_chart_titles_sit_over_their_own_bars_with_the_unit_below():
     assert all(a["x"] == 0.5 for a in notes)
     assert notes[1]["text"].startswith("<b>满意度<br>（CSAT，%）</b>")
     assert "样本不足" in notes[2]["text"] and notes[0]["text"].startswith("<b>同类投诉量</b>")
+
+
+def test_names_typed_by_staff_are_drawn_as_typed_not_as_plotly_markup():
+    """Plotly reads chart text as markup: a topic named <b>粗</b> was drawn bold, <br> broke the
+    axis, <a> drew a link. Titles, categories, rows and series names go as entities (Plotly
+    draws them as the characters); the figure's own markup (hover line breaks) stays."""
+    import json
+
+    from app.services.dashboard_pages import Chart, Series
+
+    chart = Chart(
+        id="t",
+        title="问题 <i>斜</i>",
+        unit="件",
+        table="t",
+        kind="hbar",
+        y=["<b>粗</b>", "R&D 部"],
+        series=[Series(name='<a href="x">链</a>', values=[3, 4], kind="bar")],
+        counts=True,
+    )
+    figure = json.loads(dashboards_charts.figure_json(chart))
+    text = json.dumps(figure, ensure_ascii=False)
+    assert "<b>粗" not in text and "<i>" not in text and "<a " not in text
+    assert figure["data"][0]["y"] == ["&lt;b&gt;粗&lt;/b&gt;", "R&amp;D 部"]
+    assert figure["layout"]["title"]["text"] == "问题 &lt;i&gt;斜&lt;/i&gt;"
+    assert "<br>" in figure["data"][0]["hovertemplate"]  # (its own markup is kept)
+    assert chart.y[0] == "<b>粗</b>"  # (the page's tables still get the name as typed)

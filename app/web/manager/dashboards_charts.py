@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 from plotly.io.json import to_json_plotly
 
-from app.services.dashboard_pages import Chart
+from app.services.dashboard_pages import Chart, plotly_text
 
 COLORS = ["#1d5fa8", "#d9822b", "#2e9e6b", "#b23a48", "#7256a8", "#5b6b7c"]
 GREY = "#c4c9cf"
@@ -527,7 +528,20 @@ def config_json() -> str:
     return to_json_plotly(PLOTLY_CONFIG)
 
 
+def _as_typed(chart: Chart) -> Chart:
+    """The chart with its names (title, categories, rows, series) as Plotly should draw them
+    (``plotly_text``): a topic named <b>…</b> was drawn bold, a <br> broke the axis."""
+
+    def plain(values: list[str]) -> list[str]:
+        return [plotly_text(v) if isinstance(v, str) else v for v in values]
+
+    series = [replace(s, name=plotly_text(s.name)) for s in chart.series]
+    return replace(
+        chart, title=plotly_text(chart.title), x=plain(chart.x), y=plain(chart.y), series=series
+    )
+
+
 def figure_json(chart: Chart) -> str:
     """The Plotly figure of one chart, as JSON (embedded in a application/json script block)."""
     build = {"xy": _xy, "hbar": _hbar, "heatmap": _heatmap}[chart.kind]
-    return to_json_plotly(build(chart))
+    return to_json_plotly(build(_as_typed(chart)))
