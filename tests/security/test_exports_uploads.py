@@ -219,7 +219,8 @@ def test_evidence_uploads_keep_only_a_base_name_and_allowed_types(client):
     assert stored.filename == "公示照片.png"
     got = client.get(f"/manager/improvements/{problem.id}/actions/{action.id}/files/{stored.id}")
     assert got.mimetype == "application/octet-stream"
-    assert got.headers["Content-Disposition"].startswith("attachment")
+    # saved under its number and accepted extension, never the uploader's name
+    assert got.headers["Content-Disposition"] == f"attachment; filename=evidence-{stored.id}.png"
 
 
 def test_complaint_attachments_keep_only_a_base_name(client):

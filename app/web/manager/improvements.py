@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.models import Role, utcnow
 from app.models.improvement import PROBLEM_STATUS_LABELS, ProblemStatus
+from app.security import uploads
 from app.security.uploads import FileData
 from app.services import dashboard_filters, improvements
 from app.services import improvement_actions as actions
@@ -371,11 +372,15 @@ def _apply_change(problem_id: int, action_id: int, verb: str, form) -> None:
 @roles_required(*MANAGERS)
 def improvement_attachment(problem_id: int, action_id: int, file_id: int):
     item = actions.attachment(problem_id, action_id, file_id)
+    # saved as evidence-<id> with the extension it was accepted by (without one the file
+    # would not open with a double click), never the uploader's name
+    ext = uploads.extension(item.filename)
+    name = f"evidence-{item.id}" + (f".{ext}" if ext in uploads.EVIDENCE_EXTENSIONS else "")
     return Response(
         item.data,
         mimetype="application/octet-stream",
         headers={
-            "Content-Disposition": f"attachment; filename=evidence-{item.id}",
+            "Content-Disposition": f"attachment; filename={name}",
             "X-Content-Type-Options": "nosniff",
         },
     )
