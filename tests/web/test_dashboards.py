@@ -104,6 +104,11 @@ def test_branch_manager_sees_only_their_subtree(client, auth, answers):  # noqa:
     assert "无权查看该机构的数据" in refused.get_data(as_text=True)
     drill = client.get(f"/manager/dashboards/drill/responses?{RANGE}").get_data(as_text=True)
     assert drill.count("/staff/responses/") == 16
+    # the drill-down answers another unit's filter as the dashboards do (it showed the own
+    # unit's rows with a 200, as if the filter had been taken)
+    refused = client.get(f"/manager/dashboards/drill/complaints?{RANGE}&branch=NJ")
+    assert refused.status_code == 422
+    assert "无权查看该机构的数据（已显示默认范围）" in refused.get_data(as_text=True)
 
 
 def test_bad_filters_get_a_chinese_message_not_a_500(client, auth):

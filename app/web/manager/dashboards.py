@@ -171,7 +171,7 @@ def dashboard_drill(kind: str):
         notice=notice,
         tabs=TABS,
         options=dashboard_filters.options(),
-    )
+    ), (422 if error else 200)  # (as the dashboards: a refused filter is not a plain answer)
 
 
 @bp.get("/dashboards/regulator-report")
