@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import (
     CallAttempt,
+    Customer,
     FollowUp,
     FollowUpStatus,
     Response,
@@ -21,7 +22,7 @@ from app.models import (
     utcnow,
 )
 from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
-from app.services import analysis, paging, surveys
+from app.services import analysis, audit, paging, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.paging import Page
@@ -100,6 +101,28 @@ _NOT_FOUND = "回访任务不存在或不在您的管辖范围内"
 
 def get_followup(followup_id: int) -> FollowUp:
     return get_or_raise(FollowUp, followup_id, _NOT_FOUND)
+
+
+@transactional
+def reveal_phone(followup_id: int, *, actor: User) -> str:
+    """The full number of an open task's customer, to dial it: the task is the reason, written
+    to the audit log with it. Only the phone (the customer's page shows e-mail and ID number
+    too, more than a call needs) and only of a customer of the agent's own units (NotFound
+    else, as the customer's page)."""
+    task = get_followup(followup_id)
+    if not task.is_open:
+        raise InvalidTransition("该回访任务已结束，无需再拨打")
+    customer = get_or_raise(Customer, task.customer_id, "客户档案不在您的管辖范围内")
+    if not customer.phone:
+        raise ValidationFailed("该客户没有登记手机号码")
+    audit.record_unmasked_view(
+        "customer",
+        customer.id,
+        actor=actor,
+        reason=f"回访任务 #{task.id} 拨打电话",
+        detail={"external_id": customer.external_id, "fields": ["phone"], "followup": task.id},
+    )
+    return customer.phone
 
 
 def _open_task(followup_id: int) -> FollowUp:

@@ -73,6 +73,7 @@ WEB_ACCESS: dict[str, object] = {
     "staff.followup_detail": STAFF,
     "staff.followup_answers": STAFF,
     "staff.followup_attempt": STAFF,
+    "staff.followup_phone": STAFF,
     "staff.responses_list": STAFF,
     "staff.response_detail": STAFF,
     "staff.response_to_complaint": STAFF,

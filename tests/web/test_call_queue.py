@@ -138,3 +138,34 @@ def test_an_answer_at_another_branch_than_the_customers_names_them_masked(client
     auth.logout()
     auth.login("manager_nj")
     assert "13911113333" not in client.get(f"/staff/responses/{answer.id}").text
+
+
+def test_an_agent_dials_the_customer_from_the_task_with_only_the_phone_revealed(client, auth):
+    """To call, the agent left the task for the customer's page, typed a reason and saw the
+    full phone, e-mail and ID number, with no tel: link and a way back to the customer list
+    only. The task's page now reveals the phone alone, as a link to dial, audited with the task
+    as the reason; another unit's agent still gets a 404."""
+    from app.models import AuditLog
+    from tests.support import csrf_token
+
+    task = _detractor_task(client, "CALLQ4")
+    task.customer.set_contact(email="full.mail@example.com", id_number="330108198605054861")
+    db.session.commit()
+    auth.login("agent")
+    page = client.get(f"/staff/followups/{task.id}").text
+    assert "138****2222" in page and "显示完整号码并拨打" in page and "13811112222" not in page
+    shown = client.post(f"/staff/followups/{task.id}/phone", data={"csrf_token": csrf_token(page)})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert 'href="tel:13811112222"' in shown.text
+    assert "full.mail@example.com" not in shown.text and "330108198605054861" not in shown.text
+    assert "记录本次通话" in shown.text  # (still the task: the call is recorded right there)
+    entry = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
+    assert (entry.action, entry.object_id) == ("customer.view_unmasked", str(task.customer_id))
+    assert entry.reason == f"回访任务 #{task.id} 拨打电话"
+    auth.logout()
+    auth.login("agent_nj")
+    other = client.get("/staff/followups").text
+    refused = client.post(
+        f"/staff/followups/{task.id}/phone", data={"csrf_token": csrf_token(other)}
+    )
+    assert refused.status_code == 404

@@ -48,7 +48,7 @@ def followups_queue():
     )
 
 
-def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
+def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None, phone=None):
     task = followups.get_followup(task_id)
     page = render_template(
         "staff/survey_followups/detail.html",
@@ -64,6 +64,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
         field_name=field_name,
         other_field_name=other_field_name,
         call=call or {},  # a refused call record: its message and what the agent typed
+        phone=phone,  # the full number, once the agent asked to dial it (audited)
     )
     return page, status
 
@@ -72,6 +73,23 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None):
 @roles_required(*STAFF)
 def followup_detail(task_id: int):
     return _detail(task_id)
+
+
+@bp.post("/followups/<int:task_id>/phone")
+@roles_required(*STAFF)
+def followup_phone(task_id: int):
+    """The customer's full number on the task's own page, as a tel: link: the agent dials
+    without leaving the task (the customer's page asked for a reason and showed every contact
+    detail, and led back to the customer list)."""
+    try:
+        phone = followups.reveal_phone(task_id, actor=current_user)
+    except NotFound:
+        raise
+    except ServiceError as err:
+        flash(err.message, "error")
+        return redirect(url_for("staff.followup_detail", task_id=task_id))
+    page, status = _detail(task_id, phone=phone)
+    return page, status, {"Cache-Control": "no-store"}
 
 
 def _callback_time(value: str) -> datetime | None:
