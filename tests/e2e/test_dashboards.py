@@ -137,3 +137,42 @@ def test_heat_maps_keep_readable_cells_on_a_phone(live_server, browser):
         screenshot(page, "dashboards-heat-phone")
     finally:
         context.close()
+
+
+def test_chart_titles_and_legends_fit_a_phone(live_server, browser):
+    """At 360 px a question's title was cut off mid-sentence and a legend wrapped into more
+    rows than the top margin had room for, over the title: titles wrap to the chart's width and
+    the legend's rows are counted again there, so neither is cut nor overlaps."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "manager")
+        for path in ("/manager/dashboards/voice", "/manager/dashboards/followups"):
+            page.goto(live_server + path)
+            drawn = page.locator("[data-drawn]")
+            drawn.first.wait_for(state="attached")
+            page.wait_for_timeout(300)  # (every chart of the page is drawn in one go)
+            assert drawn.count() == page.locator("[data-figure]").count()
+            found = page.evaluate(
+                """() => Array.from(document.querySelectorAll('[data-drawn]')).map(chart => {
+                  const box = el => el && el.getBoundingClientRect();
+                  const title = box(chart.querySelector('.gtitle'));
+                  const legend = box(chart.querySelector('.legend'));
+                  const frame = chart.getBoundingClientRect();
+                  return {id: chart.id, title: title && [title.top, title.bottom, title.right],
+                          legend: legend && [legend.top], frame: [frame.top, frame.right]};
+                })"""
+            )
+            assert found
+            for chart in found:
+                if chart["title"]:
+                    top, bottom, right = chart["title"]
+                    assert top >= chart["frame"][0] - 1, chart  # (not off the top)
+                    assert right <= chart["frame"][1] + 1, chart  # (not cut at the edge)
+                    if chart["legend"]:
+                        assert chart["legend"][0] >= bottom - 1, chart  # (not over the title)
+        screenshot(page, "dashboards-titles-phone")
+    finally:
+        context.close()

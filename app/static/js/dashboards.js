@@ -60,6 +60,60 @@
     return own;
   }
 
+  // A phone's chart is ~300 px wide, where the figure was laid out for 560 px or more: the
+  // title (a question's whole text) was cut off at the edge and the legend wrapped into more
+  // rows than the top margin had room for, over the title. Narrow charts get the title wrapped
+  // to their width and the legend's rows counted again (as dashboards_charts.legend_rows
+  // counts them), the top margin and the height grown by what that takes.
+  var TITLE_CHAR = 15; // px of a CJK character in the 15 px title
+  var TITLE_LINE = 20;
+  var LEGEND_ROW = 30; // (a row of the wrapped legend, as drawn: plotly spaces them so)
+
+  function characters(text) { // an entity (&lt; of a name typed with <) stays whole
+    return text.match(/&(?:[a-z]+|#\d+);|[\s\S]/g) || [];
+  }
+
+  function legendRows(figure, room) {
+    var names = figure.data.filter(function (trace) {
+      return trace.showlegend !== false && trace.name && trace.type !== "heatmap";
+    }).map(function (trace) { return characters(trace.name).length; });
+    if (figure.layout.showlegend === false || names.length < 2) { return 0; }
+    var rows = 1, used = 0;
+    names.forEach(function (length) {
+      var width = 50 + 13 * length;
+      if (used && used + width > room) { rows += 1; used = 0; }
+      used += width;
+    });
+    return rows;
+  }
+
+  function fitNarrow(figure, width) {
+    var layout = figure.layout;
+    if (!width || width >= 560 || !layout.margin) { return; }
+    var top = 50;
+    var title = layout.title && layout.title.text;
+    if (title && title.indexOf("<br>") === -1) {
+      var per = Math.max(8, Math.floor((width - 16) / TITLE_CHAR));
+      var parts = characters(title), lines = [];
+      for (var i = 0; i < parts.length; i += per) { lines.push(parts.slice(i, i + per).join("")); }
+      layout.title.text = lines.join("<br>");
+      top += (lines.length - 1) * TITLE_LINE;
+    }
+    var rows = legendRows(figure, width - 40);
+    top += rows ? LEGEND_ROW * rows + 10 : 0; // (10: clear of the top tick label)
+    var before = layout.margin.t || 0;
+    if (top > before) {
+      layout.margin.t = top;
+      if (layout.height) { layout.height += top - before; }
+    }
+    var extraLines = layout.title && layout.title.text ? layout.title.text.split("<br>").length - 1 : 0;
+    if (extraLines && layout.height && layout.title.yref === "container") {
+      // (plotly anchors a wrapped title's first line where one line would be: the lines
+      // above it went off the top; moved down by what they take)
+      layout.title.y = (layout.title.y || 0.98) - (extraLines * TITLE_LINE) / layout.height;
+    }
+  }
+
   function draw() {
     if (!window.Plotly) { return; }
     window.Plotly.register(ZH_CN);
@@ -69,6 +123,7 @@
       var source = document.getElementById(target.getAttribute("data-figure"));
       if (!source) { return; }
       var figure = JSON.parse(source.textContent);
+      fitNarrow(figure, target.clientWidth);
       window.Plotly.newPlot(target, figure.data, figure.layout, chartConfig(config, target))
         .then(function () { target.setAttribute("data-drawn", "1"); });
     });

@@ -349,7 +349,8 @@ def _hbar(chart: Chart) -> dict[str, Any]:
             "name": s.name,
         }
         if s.text:
-            trace["text"] = s.text
+            # (a label beside a bar near the axis's end ran into the right margin, cut off)
+            trace.update(text=s.text, cliponaxis=False)
         # what a manager reads on hover: the label, the series and the value with its unit
         # (plotly's default is a bare tuple such as "(229, 材料、放款、审批)")
         trace["hovertemplate"] = f"%{{y}}<br>{s.name}：%{{x}}{_hover_unit(chart)}<extra></extra>"
