@@ -97,9 +97,11 @@ def _chosen_options(
 def reported_problems(defn: SurveyDefinition, cleaned: Mapping[str, Any]) -> tuple[str, ...]:
     """The chosen options marked ``follow_up`` (a tied sale reported, a problem unresolved),
     each as "question: option", in question order: the customer told the bank of something it
-    must call about, whatever the scores. ``cleaned`` holds only answers of questions shown."""
+    must call about, whatever the scores. ``cleaned`` holds only answers of questions shown.
+    Each reads 「question」答“option”: the question is put to the customer ("您的问题是否已经
+    得到解决"), and written out plain in a note to the agent it read as addressed to them."""
     return tuple(
-        f"{question.title.rstrip('？?。')}：{opt.label}"
+        f"「{question.title.rstrip('？?。')}」答“{opt.label}”"
         for question, opt in _chosen_options(defn, cleaned)
         if opt.follow_up
     )

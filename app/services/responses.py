@@ -621,7 +621,7 @@ def followup_values(
     detractor = bool(response["detractor"])
     notes = [_detractor_note(response["nps"], response["csat"])] if detractor else []
     if reported:
-        notes.append("客户在问卷中反映：" + "；".join(reported) + "，请尽快回访核实")
+        notes.append("客户问卷回答：" + "；".join(reported) + "，请尽快回访核实")
     for text in said:  # (what the customer wrote of it: the agent need not open the answers)
         shown = redact(text).text
         notes.append(f"客户说明：{shown[:NOTE_QUOTE]}{'…' if len(shown) > NOTE_QUOTE else ''}")

@@ -336,8 +336,8 @@ def test_a_reported_tied_sale_gets_a_call_back_whatever_the_scores():
     task = db.session.scalar(select(FollowUp).where(FollowUp.source_response_id == response.id))
     assert task is not None and task.reason == "reported"
     assert task.note.startswith(
-        "客户在问卷中反映：除合同约定的利息和费用外，是否有人向您收取其他费用，"
-        "或要求您购买其他产品：有，请尽快回访核实。客户说明：经办人要求我购买理财产品5万元才放款"
+        "客户问卷回答：「除合同约定的利息和费用外，是否有人向您收取其他费用，"
+        "或要求您购买其他产品」答“有”，请尽快回访核实。客户说明：经办人要求我购买理财产品5万元才放款"
     )  # (what the customer wrote, so the agent need not open the answers; redacted)
     assert "13912345678" not in task.note and "他的电话" in task.note
     assert task.reason_label == "客户反映问题"

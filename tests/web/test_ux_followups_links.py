@@ -249,7 +249,7 @@ def test_a_call_that_hears_of_a_problem_says_so_with_good_scores(client, auth):
     response = db.session.get(FollowUp, task.id).result_response
     assert not response.detractor
     prompt = saved.text.split('class="flash flash-warning"')[1].split("</div>")[0]
-    assert "客户反映：您的问题是否已经得到解决：未解决" in prompt
+    assert "客户回答：「您的问题是否已经得到解决」答“未解决”" in prompt
     assert f"打开回访答卷 #{response.id} 转为投诉" in prompt
 
 

@@ -161,7 +161,7 @@ def _problem_prompt(response: Response, reported: tuple[str, ...]) -> Markup:
         if value is not None
     )
     said = [f"客户本次评分较低（{scores}）"] if response.detractor else []
-    said += [f"客户反映：{'；'.join(reported)}"] if reported else []
+    said += [f"客户回答：{'；'.join(reported)}"] if reported else []
     href = url_for("staff.response_detail", response_id=response.id)
     if response.customer is None:  # (the response page then offers no 转为投诉)
         return Markup('{}：<a href="{}">查看回访答卷 #{}</a>。').format(

@@ -130,8 +130,8 @@ def test_reported_problems_name_the_chosen_follow_up_options():
     assert not is_detractor(score_response(defn, happy))
     tied = {**happy, "extra_fees": "yes", "disclosure": "none"}
     assert reported_problems(defn, tied) == (
-        "办理时，工作人员是否向您清楚说明了贷款年化利率、还款方式和相关费用：没有说明",
-        "除合同约定的利息和费用外，是否有人向您收取其他费用，或要求您购买其他产品：有",
+        "「办理时，工作人员是否向您清楚说明了贷款年化利率、还款方式和相关费用」答“没有说明”",
+        "「除合同约定的利息和费用外，是否有人向您收取其他费用，或要求您购买其他产品」答“有”",
     )
     assert reported_problems(defn, {**happy, "extra_fees": "unsure"}) == ()
 
@@ -157,7 +157,9 @@ def test_reported_problems_in_a_multiple_choice_answer():
             ],
         }
     )
-    assert reported_problems(defn, {"issues": ["wait", "sold"]}) == ("遇到了哪些问题：被推销保险",)
+    assert reported_problems(defn, {"issues": ["wait", "sold"]}) == (
+        "「遇到了哪些问题」答“被推销保险”",
+    )
     assert reported_problems(defn, {"issues": ["wait"]}) == ()
     assert defn.questions[0].options[1].to_dict()["follow_up"] is True
 
