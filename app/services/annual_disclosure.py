@@ -117,7 +117,7 @@ def parse_year(value: str | None, allowed: list[int] | None = None) -> int:
     if not value:
         return default_year()
     text = value.strip()
-    if not (text.isdigit() and len(text) == 4):
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
         raise ValidationFailed("年度格式应为 2026 这样的四位年份", field="year")
     year, allowed = int(text), allowed or years()
     if year not in allowed:

@@ -103,6 +103,6 @@ def choice_text(q: Question, value: Any, other: Any, sep: str = CHOICE_SEPARATOR
 
 def _number(value: Any) -> Any:
     """Scale points as numbers (an answer stored as text, from an older import, too)."""
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
         return int(value)
     return value

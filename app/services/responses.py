@@ -31,6 +31,7 @@ from app.models import (
     InvitationStatus,
     Response,
     SurveyVersion,
+    row_id,
     utcnow,
 )
 from app.services import analysis, ratelimit, rollups_tracking
@@ -267,7 +268,8 @@ def _posted_version(form: Mapping[str, Any]) -> Any:
     if not isinstance(key, str) or key.count(":") != 1:
         return None
     version_id, content_hash = key.split(":")
-    return cached_version(int(version_id), content_hash) if version_id.isdigit() else None
+    number = row_id(version_id)  # (not int(): "²" is a digit to isdigit() and not to int())
+    return cached_version(number, content_hash) if number is not None else None
 
 
 def _find_target(run: db_direct.Run, token: str) -> Any:

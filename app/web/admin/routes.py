@@ -308,7 +308,7 @@ def _admin_page(ref: str, *, to: str, anchor: str) -> str:
 
 
 def _case_page(ref: str, *, to: str, arg: str) -> str:
-    return url_for(to, **{arg: int(ref)}) if ref.isdigit() else ""
+    return url_for(to, **{arg: int(ref)}) if ref.isascii() and ref.isdigit() else ""
 
 
 def _object_links() -> dict[str, Callable[[str], str]]:

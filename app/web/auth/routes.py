@@ -34,7 +34,7 @@ _USER_WITH_BRANCH = (
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     ident, _, version = user_id.partition(":")
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit()):
         return None
     user = db.session.scalars(_USER_WITH_BRANCH, {"user_id": int(ident)}).first()
     if user is None or str(user.session_version) != version or not user.active:

@@ -252,7 +252,7 @@ def topic_names_save():
     record = topic_labels.latest_model()
     changes = {}
     for key in request.form:
-        if key.startswith("name-") and key[5:].isdigit():
+        if key.startswith("name-") and key[5:].isascii() and key[5:].isdigit():
             tid = int(key[5:])
             changes[tid] = (request.form[key], request.form.get(f"hidden-{tid}") == "1")
     if record is None or request.form.get("model") != str(record.id):

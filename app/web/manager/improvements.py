@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models import Role, utcnow
+from app.models import Role, row_id, utcnow
 from app.models.improvement import PROBLEM_STATUS_LABELS, ProblemStatus
 from app.security import uploads
 from app.security.uploads import FileData
@@ -120,7 +120,7 @@ def _problem_data(form) -> improvements.ProblemData:
         code_business=form.code_business.data or None,
         code_cause=form.code_cause.data or None,
         survey_code=form.survey_code.data or None,
-        owner_id=int(form.owner_id.data) if (form.owner_id.data or "").isdigit() else None,
+        owner_id=row_id(form.owner_id.data or ""),
         window_days=form.window_days.data or 60,
     )
 
@@ -270,7 +270,7 @@ def _action_data(form) -> actions.ActionData:
     return actions.ActionData(
         title=form.title.data,
         detail=form.detail.data or "",
-        owner_id=int(owner) if (owner or "").isdigit() else None,
+        owner_id=row_id(owner or ""),
         due_on=form.due_on.data,
     )
 
@@ -353,9 +353,10 @@ def _apply_change(problem_id: int, action_id: int, verb: str, form) -> None:
         return
     resurvey = None
     if verb == "complete" and form.resurvey.data:
-        if not (form.survey_id.data or "").isdigit():
+        survey_id = row_id(form.survey_id.data or "")
+        if survey_id is None:
             raise ValidationFailed("请选择回访问卷", field="survey_id")
-        resurvey = actions.Resurvey(int(form.survey_id.data), form.channel.data or "sms")
+        resurvey = actions.Resurvey(survey_id, form.channel.data or "sms")
     actions.change_action(
         problem_id,
         action_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models import Role
+from app.models import Role, row_id
 from app.models.improvement import LINK_SOURCES
 from app.services import complaints, improvements
 from app.services import improvement_actions as actions
@@ -25,7 +25,7 @@ SOURCE_PAGES = {
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 12]
+    return [number for v in values if (number := row_id(v)) is not None]
 
 
 @bp.app_template_global()
@@ -58,13 +58,12 @@ def improvement_link_case():
     ]
     endpoint, arg = SOURCE_PAGES[source_type]
     back = url_for(endpoint, **{arg: source_id}) + "#improvement-link"
-    if not form.validate_on_submit() or not (form.problem_id.data or "").isdigit():
+    problem_id = row_id(form.problem_id.data or "")
+    if not form.validate_on_submit() or problem_id is None:
         flash("请选择要关联的问题", "error")
         return redirect(back)
     try:
-        improvements.link_cases(
-            int(form.problem_id.data), source_type, [source_id], actor=current_user
-        )
+        improvements.link_cases(problem_id, source_type, [source_id], actor=current_user)
     except ServiceError as err:
         flash(err.message, "error")
     else:

@@ -92,7 +92,7 @@ class SubmissionFastPath:
         ):
             return None
         length = environ.get("CONTENT_LENGTH", "")
-        if not length.isdigit() or not 0 < int(length) <= MAX_BODY:
+        if not (length.isascii() and length.isdigit()) or not 0 < int(length) <= MAX_BODY:
             return None
         return found.group(1)
 

@@ -8,7 +8,7 @@ from flask import Response as HttpResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models import Role
+from app.models import Role, row_id
 from app.services import (
     analysis,
     customers,
@@ -28,7 +28,7 @@ STAFF = (Role.AGENT, Role.BRANCH_MANAGER, Role.HQ_MANAGER)
 
 def _int(name: str) -> int | None:
     value = request.values.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return row_id(value)
 
 
 def _date(name: str, label: str, report: bool, strict: bool = False) -> date | None:
