@@ -114,6 +114,9 @@ class SurveyLink:
     # "<version id>:<content hash>", posted back by the form (VERSION_FIELD) so that a
     # submission can be validated before its link is read (see ``accept_link``)
     version_key: str | None = None
+    # an anonymous link taking any number of answers from one browser: a branch's shared
+    # tablet (Campaign.once_per_device unticked)
+    shared_device: bool = False
 
 
 def _check_invitation(status: str, expires_at: datetime, now: datetime) -> None:
@@ -166,6 +169,7 @@ def open_link(token: str, *, now: datetime | None = None, mark_opened: bool = Tr
         version.definition,
         target.expires_at if target.id is not None else None,
         version_key(version.id, target.definition_hash),
+        shared_device=target.id is None and not target.once_per_device,
     )
 
 

@@ -203,3 +203,169 @@ def test_a_control_reached_by_tab_is_never_under_the_submit_bar(live_server, bro
         assert hidden == []
     finally:
         context.close()
+
+
+# Whether a control is drawn on top where it sits: nothing (the submit bar) covers its middle.
+COVERED = """(el) => {
+  const box = (el.closest('label') || el).getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  if (y < 0 || y > innerHeight) return 'off-screen';
+  const top = document.elementFromPoint(x, y);
+  const label = el.closest('label');
+  const own = top && (top === el || el.contains(top) || (label && top.closest('label') === label));
+  return own ? null : (top ? top.className : 'nothing');
+}"""
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(640, 360), (360, 330), (180, 320)],
+    ids=["landscape", "keyboard-open", "zoom-200"],
+)
+def test_on_a_short_window_the_submit_bar_stays_at_the_end_and_covers_nothing(
+    live_server, browser, page, size
+):
+    """A phone turned sideways, its keyboard open, or 200 % zoom: the sticky bar took a third to
+    half of the screen (its short-window rule came before the sticky one and lost)."""
+    path = anonymous_link(page, live_server)
+    with on_phone(browser, *size) as tab:
+        tab.goto(path)
+        bar = tab.locator(".sv-submitbar")
+        assert bar.evaluate("el => getComputedStyle(el).position") == "static"
+        hidden = []
+        for _ in range(45):
+            tab.keyboard.press("Tab")
+            if (under := tab.evaluate(FOCUS_UNDER_BAR)) is not None:
+                hidden.append(under)
+        assert hidden == []
+        comment = tab.locator("textarea[name='q_comment']")
+        comment.scroll_into_view_if_needed()
+        comment.focus()
+        assert comment.evaluate(COVERED) is None  # (the field typed in, the keyboard up)
+        screenshot(tab, f"survey-short-window-{size[0]}x{size[1]}")
+    # A tall phone keeps the bar at hand.
+    with on_phone(browser, 390, 844) as tab:
+        tab.goto(path)
+        assert tab.locator(".sv-submitbar").evaluate("el => getComputedStyle(el).position") == (
+            "sticky"
+        )
+
+
+# At 200 % zoom a 5-point row keeps its five buttons (27 px, 54 on the zoomed screen); the 0–10
+# and 1–7 scales wrap into rows of buttons 44 px wide at least.
+WRAPPED_TARGETS = SMALL_TARGETS.replace(
+    "'.sv-point-num, ", "'#q-nps .sv-point-num, #q-effort .sv-point-num, "
+)
+
+
+def test_scales_fit_a_360_px_phone_and_200_percent_zoom(live_server, browser, page):
+    """At 360 px the seven CES buttons were 42 px wide; at 180 px (200 % zoom) 非常不满意 stood
+    one character a line and "10" ran out of its button."""
+    path = anonymous_link(page, live_server)
+    words = """Array.from(document.querySelectorAll('.sv-point-label, .sv-scale-ends > span'))
+      .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 1)
+      .filter(e => e.getClientRects().length !== 1 || e.getBoundingClientRect().height > 20)
+      .map(e => e.textContent)"""
+    overflowing = """Array.from(document.querySelectorAll('.sv-point-num'))
+      .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)"""
+    for width, height in ((360, 640), (180, 320)):
+        with on_phone(browser, width, height) as tab:
+            tab.goto(path)
+            assert tab.evaluate("document.documentElement.scrollWidth") <= width
+            assert tab.evaluate(SMALL_TARGETS if width == 360 else WRAPPED_TARGETS) == []
+            assert tab.evaluate(words) == []  # every word whole, on one line
+            assert tab.evaluate(overflowing) == []
+            ces = tab.evaluate(
+                """Array.from(document.querySelectorAll('#q-effort .sv-point-num'))
+                .map(e => Math.round(e.getBoundingClientRect().top))"""
+            )
+            assert len(set(ces)) == (2 if width == 360 else 3)  # 1–4, 5–7 / 1–3, 4–6, 7
+            screenshot(tab, f"survey-scales-{width}x{height}")
+
+
+DRAFTS = """Object.keys(localStorage).filter(k => k.startsWith('kesheng-survey-draft:'))"""
+
+
+def test_answers_are_kept_on_the_phone_until_the_survey_is_sent(live_server, browser, page):
+    """WeChat discards a page left in the background: the customer who came back to it found
+    every answer gone. A draft on the phone puts them back (skip logic and all), and goes once
+    the answers are sent or the link has nothing more to take."""
+    path = anonymous_link(page, live_server)
+    token = path.rsplit("/", 1)[1]
+    phone = browser.new_context(
+        viewport={"width": 375, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        tab = phone.new_page()
+        tab.goto(path)
+        assert tab.locator(".sv-restored").count() == 0  # (nothing to put back yet)
+        tap(tab, "q_overall", "2")  # a low score shows the improvement question
+        tab.click("#q-improve label:has(input[value='other'])")
+        tab.locator("#q-improve .sv-other").fill("周末不开门")
+        tap(tab, "q_aspects__attitude", "3")
+        tab.fill("textarea[name='q_comment']", "排队太久")
+        tab.close()  # (the page thrown away; the phone keeps its storage)
+
+        tab = phone.new_page()
+        tab.goto(path)
+        assert tab.locator(".sv-restored").inner_text() == "已恢复您上次填写的内容，可继续作答。"
+        assert tab.locator("input[name='q_overall'][value='2']").is_checked()
+        assert tab.locator("input[name='q_aspects__attitude'][value='3']").is_checked()
+        assert tab.locator("#q-improve").is_visible()  # the rule that shows it applied again
+        assert tab.locator("#q-comment .sv-num").inner_text() == "7."
+        other = tab.locator("#q-improve .sv-other")
+        assert other.is_enabled() and other.input_value() == "周末不开门"
+        assert tab.evaluate("document.activeElement === document.body")  # (no jump to it)
+        assert tab.input_value("textarea[name='q_comment']") == "排队太久"
+        assert tab.evaluate(PROGRESS) == "已答 3 / 7 题，还有 4 道必答题未答"  # (a grid: all rows)
+        drafts = tab.evaluate(DRAFTS)
+        assert len(drafts) == 1 and token not in drafts[0]  # (the link's token is not stored)
+        assert token not in tab.evaluate(f"localStorage.getItem('{drafts[0]}')")
+
+        # A happier score hides the question; the draft follows, and comes back so.
+        tap(tab, "q_overall", "5")
+        tab.reload()
+        assert not tab.locator("#q-improve").is_visible()
+        assert tab.locator("#q-comment .sv-num").inner_text() == "6."
+
+        tap(tab, "q_nps", "9")
+        tab.check("#q-wait_time input[value='lt10']")
+        for item in ("skill", "efficiency", "disclosure", "environment"):
+            tap(tab, f"q_aspects__{item}", "4")
+        tap(tab, "q_effort", "6")
+        tab.click("button.sv-submit")
+        tab.wait_for_load_state("domcontentloaded")
+        assert "提交成功" in tab.locator("h1").inner_text()
+        expect(tab.locator("[data-sv-draft-done]")).to_have_count(1)
+        tab.wait_for_function(f"!{DRAFTS}.length")
+
+        # A draft left behind on a link answered (here: once per device) goes when it is opened.
+        tab.evaluate(f"localStorage.setItem('{drafts[0]}', '{{\"at\": 1, \"answers\": {{}}}}')")
+        tab.goto(path)
+        assert "已提交" in tab.locator("h1").inner_text()
+        tab.wait_for_function(f"!{DRAFTS}.length")
+    finally:
+        phone.close()
+
+
+def test_a_phone_that_refuses_storage_still_takes_the_answers(live_server, browser, page):
+    """Private browsing, a full or a disabled storage: no draft, and nothing else changes."""
+    path = anonymous_link(page, live_server)
+    with on_phone(browser, 375, 740) as tab:
+        tab.add_init_script(
+            """for (const name of ['getItem', 'setItem', 'removeItem', 'key']) {
+              Storage.prototype[name] = () => {
+                throw new DOMException('full', 'QuotaExceededError');
+              };
+            }"""
+        )
+        errors = []
+        tab.on("pageerror", lambda error: errors.append(error))
+        tab.goto(path)
+        tap(tab, "q_overall", "2")
+        assert tab.locator("#q-improve").is_visible()
+        tab.fill("textarea[name='q_comment']", "排队太久")
+        tab.reload()
+        assert tab.locator(".sv-restored").count() == 0
+        assert "已答 0 / 6 题" in tab.evaluate(PROGRESS)  # the script ran on
+        assert errors == []

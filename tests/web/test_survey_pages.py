@@ -1068,3 +1068,55 @@ def test_a_campaign_sent_before_its_window_reads_as_arranged(client, auth):
     listed = client.get("/manager/campaigns").get_data(as_text=True)
     row = listed.split(data["name"], 1)[1].split("</tr>", 1)[0]
     assert "已安排发送" in row
+
+
+def test_the_link_says_when_it_expires_to_the_minute_in_beijing_time(client):
+    """链接有效期至 2026年12月21日 read as the whole of that day, but the link (sent at 02:32,
+    valid 14 days) ran out at 02:32: a customer opening it that morning found it expired."""
+    sent = (utcnow() - timedelta(days=1)).replace(
+        hour=18, minute=32, second=0, microsecond=0
+    )  # 02:32 in Beijing
+    token, _ = factories.survey_link("EXPIRY1", now=sent)
+    ends = (sent + timedelta(days=14)).astimezone(ZoneInfo("Asia/Shanghai"))
+    page = unescape(client.get("/s/" + token).get_data(as_text=True))
+    when = rf"(\d{{4}}年)?{ends.month}月{ends.day}日 02:32"  # (the year: only if not this one)
+    assert re.search(rf'链接有效期至 <span class="sv-nowrap">{when}</span></p>', page)
+
+
+def test_an_expiry_names_its_year_only_when_it_is_not_this_one(app):
+    from app.web.public.survey import expiry_label
+
+    ends = datetime(2027, 1, 3, 18, 32, tzinfo=UTC)  # 4 January, 02:32 in Beijing
+    assert expiry_label(ends, now=datetime(2027, 1, 1, tzinfo=UTC)) == "1月4日 02:32"
+    assert expiry_label(ends, now=datetime(2026, 12, 21, tzinfo=UTC)) == "2027年1月4日 02:32"
+
+
+def test_only_the_customers_own_link_keeps_a_draft_and_its_end_drops_it(client, auth):
+    """survey.js keeps a draft of the answers on the phone for the customer's link (not in a
+    preview), and drops it on the pages that end the link: thanks, answered, expired."""
+    token, issued = factories.survey_link("DRAFT1")
+    form = client.get("/s/" + token).get_data(as_text=True)
+    assert re.search(r'<form [^>]*class="sv-form"[^>]* data-sv-draft>', form)
+    assert "data-sv-draft-done" not in form
+    refused = client.post("/s/" + token, data={}).get_data(as_text=True)  # answers sent back
+    assert re.search(r'<form [^>]*class="sv-form"[^>]* data-sv-draft>', refused)
+    thanks = submit(client, issued, data=ANSWERS).get_data(as_text=True)
+    again = client.get("/s/" + token).get_data(as_text=True)
+    late_token, late = factories.survey_link("DRAFT2")
+    factories.expire_invitation(late.invitation.id)
+    gone = client.get("/s/" + late_token).get_data(as_text=True)
+    for page in (thanks, again, gone):
+        assert "data-sv-draft-done" in page and "js/survey.js" in page
+    missing = client.get("/s/no-such-link-0123456789").get_data(as_text=True)
+    assert "data-sv-draft-done" not in missing  # (a mistyped link is no answered one)
+    auth.login("hq")
+    survey_id = db.session.scalar(select(Survey.id).where(Survey.code == "branch-service"))
+    preview = client.get(f"/manager/surveys/{survey_id}/preview").get_data(as_text=True)
+    assert "预览模式" in preview and "data-sv-draft" not in preview
+    # nor on a branch's shared tablet (an anonymous link taking any number of answers from one
+    # browser): the next customer would find the answers of one who walked away; a QR link
+    # answered once per phone keeps one
+    _, shared = _anonymous_link(once_per_device=False)
+    assert "data-sv-draft" not in client.get(shared).get_data(as_text=True)
+    _, own_phone = _anonymous_link(once_per_device=True)
+    assert "data-sv-draft" in client.get(own_phone).get_data(as_text=True)

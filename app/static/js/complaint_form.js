@@ -30,19 +30,28 @@
   }
 
   // A complaint form sent once: on a slow connection a second press of 提交投诉 sent it again
-  // (the server also takes one submission once, this spares the customer the wait).
+  // (the server also takes one submission once, this spares the customer the wait). The button
+  // then looks pressed and says so (正在提交…): an unchanged one looked frozen in WeChat while a
+  // photo uploaded. Both are undone when the back button brings the page back from its cache.
   var sent = document.querySelector("form.pc-card");
   var button = sent && sent.querySelector("button[type=submit]");
   if (button) {
+    var label = button.textContent;
+    // 提交投诉 → 正在提交…, 查询 (the progress lookup) → 正在查询…
+    var busy = "正在" + (label.indexOf("提交") === 0 ? "提交" : label.trim()) + "…";
     sent.addEventListener("submit", function (event) {
       // (after every listener has run: the attachment check below may still stop the send)
       window.setTimeout(function () {
         if (!event.defaultPrevented) {
           button.disabled = true;
+          button.textContent = busy;
         }
       }, 0);
     });
-    window.addEventListener("pageshow", function () { button.disabled = false; });
+    window.addEventListener("pageshow", function () {
+      button.disabled = false;
+      button.textContent = label;
+    });
   }
 
   var input = document.querySelector("input[type=file][data-max-files]");

@@ -4,6 +4,42 @@
 // taken off once it is answered (used on the customer's page and the agents' call workbench).
 (function () {
   "use strict";
+
+  // A draft of the customer's answers, kept on the phone (localStorage) while the page is open:
+  // WeChat discards a page left in the background, and the answers to nine questions and a grid
+  // went with it. Keyed by a digest of the link's address (not the token in clear), put back when
+  // the link is opened again, dropped once the link is answered, expired or full. Storage that
+  // is off, full or refused leaves the page working as before, without a draft.
+  var DRAFT_PREFIX = "kesheng-survey-draft:";
+  var DRAFT_KEEP_MS = 30 * 24 * 3600 * 1000;  // (links live 14 days by default, 90 at most)
+
+  function storage() {
+    try { return window.localStorage || null; } catch (e) { return null; }
+  }
+
+  // cyrb53: a 53-bit digest, enough to tell links apart and no way back to the token.
+  function digest(text) {
+    var h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (h2 >>> 0).toString(36) + (h1 >>> 0).toString(36);
+  }
+
+  var draftKey = DRAFT_PREFIX + digest(window.location.pathname);
+
+  function forgetDraft() {
+    var store = storage();
+    try { if (store) { store.removeItem(draftKey); } } catch (e) { /* nothing kept */ }
+  }
+
+  // The thank-you page and the answered / expired / full link's page, at the link's address.
+  if (document.querySelector("[data-sv-draft-done]")) { forgetDraft(); }
+
   var form = document.querySelector(".sv-form");
   if (!form) { return; }
   document.body.classList.add("sv-js");
@@ -104,6 +140,8 @@
     });
   }
 
+  var restoring = false;  // (a draft being put back: no focus moves to a 请注明 box)
+
   // "At most N" on a multiple choice: a tick beyond N is taken back at once and a short line
   // under the options says why (the server checks the same rule).
   function limit(event) {
@@ -152,7 +190,7 @@
       var wasOn = !text.disabled;
       text.disabled = !on;
       text.required = on;
-      if (on && !wasOn && focusChanged === choice) { text.focus(); }
+      if (on && !wasOn && focusChanged === choice && !restoring) { text.focus(); }
     });
   }
 
@@ -273,14 +311,125 @@
     if (event.target.tagName === "TEXTAREA") { refresh(); clearError(event.target); progress(); }
     else if (event.target.classList.contains("sv-other")) { progress(); }
   });
+  // The draft (see the top): only on the customer's own link (data-sv-draft), not in a preview
+  // or on the agents' call workbench. Every field but the hidden ones, as a list of values.
+  var drafting = form.hasAttribute("data-sv-draft") && !!storage();
+
+  function answersNow() {
+    var found = null;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || /^(hidden|submit|button)$/.test(el.type)) { return; }
+      var choice = el.type === "radio" || el.type === "checkbox";
+      if (choice ? !el.checked : blank(el.value)) { return; }
+      found = found || {};
+      (found[el.name] = found[el.name] || []).push(el.value);
+    });
+    return found;
+  }
+
+  function saveDraft() {
+    var answers = answersNow();
+    try {
+      if (answers) {
+        storage().setItem(draftKey, JSON.stringify({ at: Date.now(), answers: answers }));
+      } else {
+        storage().removeItem(draftKey);
+      }
+    } catch (e) { /* full or refused: no draft this time */ }
+  }
+
+  var saving = null;
+  function saveSoon() {
+    window.clearTimeout(saving);
+    saving = window.setTimeout(function () { saving = null; saveDraft(); }, 400);
+  }
+  function saveNow() {
+    if (saving !== null) { window.clearTimeout(saving); saving = null; saveDraft(); }
+  }
+
+  // Drafts of links never opened again go after a month (one look at the keys per page load).
+  function sweepDrafts() {
+    var store = storage();
+    try {
+      for (var i = store.length - 1; i >= 0; i--) {
+        var key = store.key(i);
+        if (key && key.indexOf(DRAFT_PREFIX) === 0 && key !== draftKey) {
+          var old = JSON.parse(store.getItem(key) || "null");
+          if (!old || !(Date.now() - old.at < DRAFT_KEEP_MS)) { store.removeItem(key); }
+        }
+      }
+    } catch (e) { /* a broken entry or refused storage: left as it is */ }
+  }
+
+  // Put the draft back into a blank page (a page the server sent back with the answers and
+  // their errors shows those instead), then let each restored field announce its change as a
+  // tap would: skip logic, 其他's box and the count follow from the same handlers.
+  function restoreDraft() {
+    if (document.getElementById("sv-errors") || answersNow()) { return false; }
+    var saved = null;
+    try { saved = JSON.parse(storage().getItem(draftKey) || "null"); } catch (e) { saved = null; }
+    if (!saved || typeof saved.answers !== "object" || !saved.answers) { return false; }
+    if (!(Date.now() - saved.at < DRAFT_KEEP_MS)) { forgetDraft(); return false; }
+    var changed = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      var values = el.name && el.type !== "hidden" ? saved.answers[el.name] : null;
+      if (!Array.isArray(values)) { return; }
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (values.indexOf(el.value) >= 0 && !el.checked) { el.checked = true; changed.push(el); }
+      } else if (el.type !== "submit" && el.type !== "button" && typeof values[0] === "string") {
+        el.value = el.maxLength > 0 ? values[0].slice(0, el.maxLength) : values[0];
+        changed.push(el);
+      }
+    });
+    restoring = true;
+    try {
+      changed.forEach(function (el) { el.dispatchEvent(new Event("change", { bubbles: true })); });
+    } finally {
+      restoring = false;
+    }
+    if (!changed.length) { return false; }
+    var note = document.createElement("p");
+    note.className = "sv-restored";
+    note.setAttribute("role", "status");
+    note.textContent = "已恢复您上次填写的内容，可继续作答。";
+    form.parentNode.insertBefore(note, form);
+    return true;
+  }
+
+  if (drafting) {
+    sweepDrafts();
+    restoreDraft();
+    // (after the handlers above: what they undo, a tick beyond the limit, is not kept)
+    form.addEventListener("change", saveDraft);
+    form.addEventListener("input", saveSoon);
+    // a page put in the background may never come back: what was typed is written down first
+    window.addEventListener("pagehide", saveNow);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { saveNow(); }
+    });
+    if (document.getElementById("sv-errors")) { saveDraft(); }  // the answers the server sent back
+  }
+
   // One press sends the answers once: a second tap while the page is on its way showed the
-  // customer 您已提交过本问卷 instead of the thank-you page. (Re-enabled when the browser's back
-  // button brings this page back from its cache.)
+  // customer 您已提交过本问卷 instead of the thank-you page. The button then turns grey and says
+  // 正在提交… (in WeChat an unchanged button looked frozen); both undone when the browser's back
+  // button brings this page back from its cache.
   var submit = form.querySelector("button[type=submit]");
+  var submitLabel = submit && submit.textContent;
+  var busyLabel = submit && submit.classList.contains("sv-submit") ? "正在提交…" : null;
   form.addEventListener("submit", function () {
-    if (submit) { window.setTimeout(function () { submit.disabled = true; }, 0); }
+    if (drafting) { saveNow(); }
+    if (!submit) { return; }
+    window.setTimeout(function () {
+      submit.disabled = true;
+      if (busyLabel) { submit.textContent = busyLabel; }
+    }, 0);
   });
-  window.addEventListener("pageshow", function () { if (submit) { submit.disabled = false; } });
+  window.addEventListener("pageshow", function () {
+    if (!submit) { return; }
+    submit.disabled = false;
+    submit.textContent = submitLabel;
+  });
 
   refresh();
   others(null);

@@ -7,11 +7,14 @@ submission, and customers have no session with us.
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, make_response, render_template, request, session
 from werkzeug.http import dump_cookie
 
 from app.extensions import csrf
+from app.models.base import utcnow
 from app.services import ratelimit, responses
 from app.services.errors import NotFound
 from app.services.invitations import hash_token
@@ -25,7 +28,8 @@ MAX_WRONG_TOKENS = 30
 WINDOW_SECONDS = 600
 
 MESSAGES = {
-    "missing": (404, "链接无效", "未找到该问卷。请确认链接完整无误，或联系客户经理获取新的链接。"),
+    # (no "联系客户经理": many customers have none; the page offers the hotline and the form)
+    "missing": (404, "链接无效", "未找到该问卷，请确认链接完整无误（未被截断）。"),
     "gone": (410, "问卷已过期", "该问卷链接已过期或本次调查已结束，感谢您的关注。"),
     "full": (410, "问卷已收满", "本次调查的答卷已收满，无法再提交。感谢您的关注！"),
     "answered": (200, "您已提交过本问卷", "该链接已提交过答卷，无需重复填写。感谢您的参与！"),
@@ -37,7 +41,7 @@ MESSAGES = {
     "throttled": (
         429,
         "访问过于频繁",
-        f"来自您网络的无效链接访问过多，请约 {WINDOW_SECONDS // 60} 分钟后再试，或联系客户经理。",
+        f"来自您网络的无效链接访问过多，请约 {WINDOW_SECONDS // 60} 分钟后再试。",
     ),
 }
 
@@ -98,7 +102,22 @@ def message_page(kind: str, text: str | None = None):
     return page, status
 
 
-def render_form(link, *, raw=None, errors=None, status=200, **extra):
+def expiry_label(expires_at: datetime, now: datetime | None = None) -> str:
+    """When a link stops taking answers, to the minute in Beijing time: "12月21日 02:32" (the
+    year too when it is not this one's). A date alone read as the whole of that day, and a
+    customer opening the link that morning found it expired at 02:32."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    at = expires_at.astimezone(tz)
+    day = f"{at.month}月{at.day}日"
+    if at.year != (now or utcnow()).astimezone(tz).year:
+        day = f"{at.year}年{day}"
+    return f"{day} {at:%H:%M}"
+
+
+def render_form(link, *, raw=None, errors=None, status=200, draft=False, **extra):
+    # No draft on a branch's shared tablet (an anonymous link taking any number of answers
+    # from one browser): the next customer would find the answers of one who walked away.
+    draft = draft and not getattr(link, "shared_device", False)
     page = render_template(
         "public/survey/form.html",
         defn=link.definition,
@@ -107,9 +126,10 @@ def render_form(link, *, raw=None, errors=None, status=200, **extra):
         field_name=field_name,
         other_field_name=other_field_name,
         required_message=MSG_REQUIRED,
-        expires_at=link.expires_at,
+        expires_label=expiry_label(link.expires_at) if link.expires_at else None,
         version_key=getattr(link, "version_key", None),
         action=extra.pop("action", request.path),
+        draft=draft,
         **extra,
     )
     return page, status
@@ -168,7 +188,7 @@ def survey_link(token: str):
                 return message_page("answered", ANSWERED_HERE)
             # only a GET is the customer opening the link: gateways' link scanners send HEAD
             opened = request.method == "GET"
-            return render_form(responses.open_link(token, mark_opened=opened))
+            return render_form(responses.open_link(token, mark_opened=opened), draft=True)
         if answered_here:  # a refresh of the thank-you page, or the form sent again
             return message_page("answered", ANSWERED_HERE)
         response = responses.submit_link(
@@ -188,7 +208,9 @@ def survey_link(token: str):
     except responses.AlreadyAnswered:
         return message_page("answered")
     except responses.AnswersInvalid as err:
-        return render_form(responses.open_link(token), raw=err.raw, errors=err.fields, status=422)
+        return render_form(
+            responses.open_link(token), raw=err.raw, errors=err.fields, status=422, draft=True
+        )
     page = make_response(thanks_page(response.thank_you, dissatisfied=response.dissatisfied))
     if response.once_per_device:
         cookie = request.cookies.get(ANSWERED_COOKIE, "")
