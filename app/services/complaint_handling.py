@@ -517,8 +517,13 @@ def extend(
             "approved_by_superior": level == 2 and not by_hq,
         },
     )
-    due = f"{clock.local_date(complaint.due_at):%Y年%m月%d日}" if complaint.due_at else "另行通知"
-    _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长至{due}。原因：{reason}")
+    # (the receipt's words for the new last day: the 处理结果 told by it, the day itself counted)
+    told = (
+        f"我们最迟于 {clock.local_date(complaint.due_at):%Y年%m月%d日}（含当日）告知您处理结果"
+        if complaint.due_at
+        else "告知处理结果的日期另行通知"
+    )
+    _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长，{told}。原因：{reason}")
     return complaint
 
 

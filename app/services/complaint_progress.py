@@ -57,12 +57,29 @@ _SAYS = {
         "您的投诉正在处理中。因需第三方鉴定、检测或调解，处理期限暂停计算，"
         "暂停与恢复时我们都会告知您。"
     ),
-    Status.DECIDED: "我们已对您的投诉作出处理意见。",
+    Status.DECIDED: "我们已对您的投诉作出处理决定。",
     Status.REVIEW_REQUESTED: "您申请的核查正在进行中，核查由上级机构负责。",
     Status.REVIEW_DECIDED: "您申请的核查已作出决定。",
     Status.CLOSED: "您的投诉已办结。",
     Status.DECLINED: "您的投诉未予受理，原因已另行告知您。",
     Status.WITHDRAWN: "您已撤回本次投诉，处理已终止。",
+}
+# The page's last word, by what the case came to. The customer's words for it, as on the form,
+# the receipt and the SMS: we tell them the 处理结果 (the outcome, by a date); the 处理决定 is the
+# decision itself, once made (its content, its date, a review of it). A declined or withdrawn
+# case has no decision: it was told "以告知您的处理意见为准" all the same.
+_TOLD = "我们通过短信、电话或书面方式告知您的为准"
+_NOTES = {
+    Status.RECEIVED: "处理结果将通过短信、电话或书面方式告知您。",
+    Status.ACCEPTED: "处理结果将通过短信、电话或书面方式告知您。",
+    Status.IN_PROGRESS: "处理结果将通过短信、电话或书面方式告知您。",
+    Status.PAUSED: "处理结果将通过短信、电话或书面方式告知您。",
+    Status.DECIDED: f"处理决定的具体内容以{_TOLD}。",
+    Status.CLOSED: f"处理决定的具体内容以{_TOLD}。",
+    Status.REVIEW_REQUESTED: "核查结果将通过短信、电话或书面方式告知您。",
+    Status.REVIEW_DECIDED: f"核查决定的具体内容以{_TOLD}。",
+    Status.DECLINED: f"不予受理的理由以{_TOLD}。",
+    Status.WITHDRAWN: "本次投诉不再作出处理决定。如仍有问题需要反映，可以重新提交投诉。",
 }
 
 
@@ -74,6 +91,7 @@ class Progress:
     received_on: date
     status: str  # the case's status code
     says: str
+    note: str  # what is told how, or what is left to do (the page's last line)
     stage: int  # index into STAGES
     due_on: date | None  # the latest day for the (review) decision, while one is awaited
     decided_on: date | None
@@ -136,6 +154,7 @@ def _progress(c: Complaint, *, merged_from: str | None = None) -> Progress:
         received_on=clock.local_date(c.received_at),
         status=status.value,
         says=_SAYS[status],
+        note=_NOTES[status],
         stage=_STAGE[status],
         due_on=clock.local_date(c.due_at) if awaited and c.due_at else None,
         decided_on=clock.local_date(decided) if decided else None,

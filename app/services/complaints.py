@@ -28,7 +28,7 @@ from app.models.complaint import (
     Status,
     raise_priority_for_major,
 )
-from app.models.outbox import OutboxMessage
+from app.models.outbox import MessageStatus, OutboxMessage
 from app.models.user import USERNAME_PATTERN
 from app.security import pii, uploads
 from app.security.uploads import FileData
@@ -461,6 +461,36 @@ def acknowledge(complaint: Complaint, actor: User | None = None) -> ComplaintEve
             "recipient": message.recipient_masked,
         },
     )
+
+
+# The receipt's channel as the complainant knows it.
+RECEIPT_BY = {"sms": "短信", "email": "电子邮件", "wechat": "微信消息", "app": "手机银行消息"}
+
+
+def receipt_sent(complaint: Complaint) -> str:
+    """What the form's confirmation page may truthfully say of the receipt: sent, on its way
+    (queued, or failed and due to be tried again) or not delivered, by which channel and to
+    whom (masked); "" when none went out (no contact data). The page said 已通过短信发送 to
+    a customer whose SMS was still queued or had failed."""
+    message = db.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.related_type == "complaint",
+            OutboxMessage.related_id == complaint.id,
+            OutboxMessage.purpose == "acknowledgement",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)  # (delivered after the commit, inline)
+    )
+    if message is None:
+        return ""
+    by, to = RECEIPT_BY.get(message.channel, "消息"), message.recipient_masked
+    if message.status == MessageStatus.SENT:
+        return f"受理回执已通过{by}发送至 {to}。"
+    if message.status == MessageStatus.FAILED and message.next_attempt_at is None:
+        return f"受理回执未能通过{by}发送至 {to}，请记下上方的投诉编号。"
+    return f"受理回执将通过{by}发送至 {to}。"
 
 
 def references(ids: Iterable[int]) -> dict[int, str]:

@@ -9,6 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Role, utcnow
+from app.models.complaint import Status
 from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
@@ -94,3 +95,27 @@ def test_a_declined_or_withdrawn_case_does_not_read_as_handled(agent):
     assert found.says.startswith("您已撤回")
     live = progress.lookup(new().reference, PHONE, ip="10.0.0.9")
     assert live.stages == progress.STAGES
+
+
+def test_the_last_line_says_what_was_told_for_each_state(agent):
+    """A declined or withdrawn case ended with "处理意见的具体内容以…告知您的为准" though
+    nothing was decided; each state now has its own line, in the customer's words: the
+    处理结果 to come, the 处理决定 once made."""
+    running = progress.lookup(new().reference, PHONE, ip="10.0.0.10")
+    assert running.note == "处理结果将通过短信、电话或书面方式告知您。"
+    decided = new()
+    handling.accept(decided.id, actor=agent)
+    decide(decided, agent)
+    found = progress.lookup(decided.reference, PHONE, ip="10.0.0.10")
+    assert found.says == "我们已对您的投诉作出处理决定。"
+    assert found.note == "处理决定的具体内容以我们通过短信、电话或书面方式告知您的为准。"
+    declined = new()
+    handling.decline(declined.id, actor=agent, ground="not_entitled", reason="非本人提出的投诉")
+    found = progress.lookup(declined.reference, PHONE, ip="10.0.0.10")
+    assert found.note == "不予受理的理由以我们通过短信、电话或书面方式告知您的为准。"
+    withdrawn = new()
+    handling.withdraw(withdrawn.id, actor=agent, reason="客户来电撤回投诉")
+    found = progress.lookup(withdrawn.reference, PHONE, ip="10.0.0.10")
+    assert "处理决定的具体内容" not in found.note and "重新提交投诉" in found.note
+    for status in Status:
+        assert "处理意见" not in progress._SAYS[status] + progress._NOTES[status], status

@@ -4,11 +4,13 @@ nothing personal on it; wrong or malformed input explained with a 4xx."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import select
 
-from app.models import Complaint, Role
+from app.models import Complaint, Role, utcnow
+from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
 from app.services import complaint_progress
 from tests import factories
@@ -71,7 +73,7 @@ def test_a_complainant_follows_their_case_and_sees_nothing_personal(client, db_s
     assert shown.status_code == 200 and c.reference in page
     current = re.search(r'<li class="now" aria-current="step">([^<]+)</li>', page)
     assert current and current[1] == "已答复"
-    assert "已告知您" in page and "前向我行上级机构书面申请核查" in page
+    assert "已告知您" in page and "向我行上级机构书面申请核查，最迟于" in page
     for private in ("吴敏", "13700001234", "钱处理", "退还年费三百元", "调取了账单"):
         assert private not in page, private
 
@@ -101,3 +103,56 @@ def test_a_refused_lookup_gives_the_hotline_by_its_number(app, client, monkeypat
     limited = _ask(client, "TS20261201-000123", "13911112222")
     assert limited.status_code == 429
     assert "请一小时后再试，或拨打客服热线 400-888-0000 查询。" in limited.get_data(as_text=True)
+
+
+def _dates(page: str) -> dict[str, str]:
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+
+
+def test_the_pages_call_the_outcome_by_one_name_and_count_the_last_day(
+    app, client, db_session, monkeypatch
+):
+    """The form said 作出处理决定, the receipt 告知您处理结果, the progress page 处理意见最迟 and
+    "作出处理意见"; the last day to ask for a review read "可于 <day> 前", as if excluding it,
+    beside dates that said （含当日）. Now: the 处理结果 is told by a day (its last day counted),
+    the 处理决定 is what is made; every last day says （含当日）."""
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
+    form = client.get("/complaint").get_data(as_text=True)
+    assert "15 日内告知您处理结果" in form
+    c = _file_complaint(client)
+    page = unescape(_ask(client, c.reference, "13700001234").get_data(as_text=True))
+    due = clock.local_date(c.due_at)
+    assert _dates(page)["处理结果"] == f"最迟于 {due:%Y年%m月%d日}（含当日）告知您"
+    assert "处理结果将通过短信、电话或书面方式告知您。" in page
+    agent = factories.user(Role.AGENT, "HZ")
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    handling.record_notice(c.id, actor=agent, method="phone", purpose="decision", outcome="reached")
+    page = unescape(_ask(client, c.reference, "13700001234").get_data(as_text=True))
+    today = clock.local_date(utcnow())
+    assert _dates(page)["处理决定"].startswith(f"{today:%Y年%m月%d日} 作出，")
+    last = today + timedelta(days=30)
+    assert (
+        "如对处理决定有异议，您可以向我行上级机构书面申请核查，"
+        f"最迟于 {last:%Y年%m月%d日}（含当日）提出，办理方式可拨打客服热线 "
+        '<a href="tel:4008880000" style="white-space: nowrap">400-888-0000</a> 咨询' in page
+    )
+    assert " 前向我行" not in page
+    assert "处理决定的具体内容以我们通过短信、电话或书面方式告知您的为准。" in page
+    for shown in (form, page):
+        assert "处理意见" not in shown
+
+
+def test_a_declined_or_withdrawn_case_is_not_told_of_a_decision(client, db_session):
+    """Both ended with "处理意见的具体内容以…告知您的为准": there is no decision to speak of."""
+    agent = factories.user(Role.AGENT, "HZ")
+    declined = _file_complaint(client)
+    handling.decline(declined.id, actor=agent, ground="not_entitled", reason="非本人提出的投诉")
+    page = unescape(_ask(client, declined.reference, "13700001234").get_data(as_text=True))
+    assert "不予受理的理由以我们通过短信、电话或书面方式告知您的为准。" in page
+    assert "具体内容以" not in page and "处理意见" not in page
+    withdrawn = _file_complaint(client)
+    handling.withdraw(withdrawn.id, actor=agent, reason="客户来电撤回投诉")
+    page = unescape(_ask(client, withdrawn.reference, "13700001234").get_data(as_text=True))
+    assert "具体内容以" not in page and "如仍有问题需要反映，可以重新提交投诉。" in page
+    assert '<a class="button" href="/complaint">提交新的投诉</a>' in page

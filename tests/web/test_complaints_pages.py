@@ -418,6 +418,43 @@ def test_confirmation_promises_the_date_in_the_receipts_words(client, db_session
     assert complaints.result_promise(c) in sms.body and " 前告知" not in page
 
 
+def test_confirmation_says_what_became_of_the_receipt(client, db_session, monkeypatch):
+    """It said 我们已通过短信向您发送受理回执 whatever happened: a message still queued for the
+    gateway, one the gateway refused, or a customer with an e-mail address only."""
+    from app.services import notify
+
+    sent = _public_complaint(client, "13900001234").get_data(as_text=True)
+    assert "受理回执已通过短信发送至 139****1234。我们最迟于" in sent
+    assert "已通过短信向您发送" not in sent
+
+    class Refused:
+        def deliver(self, message):
+            raise RuntimeError("网关拒绝")
+
+    monkeypatch.setitem(notify._adapters, "sms", Refused())
+    failed = _public_complaint(client, "13900001235").get_data(as_text=True)
+    assert "受理回执未能通过短信发送至 139****1235，请记下上方的投诉编号。" in failed
+    monkeypatch.delitem(notify._adapters, "sms")
+    # a real gateway: queued, delivered by a job after the commit (not run here)
+    monkeypatch.setattr(notify, "_gateway", lambda channel: object())
+    monkeypatch.setattr(notify, "_queue_delivery", lambda message_id: None)
+    queued = _public_complaint(client, "13900001236").get_data(as_text=True)
+    assert "受理回执将通过短信发送至 139****1236。" in queued
+    assert "已通过短信" not in queued
+
+
+def test_a_receipt_by_e_mail_or_none_says_nothing_of_an_sms(db_session):
+    by_mail, _ = complaints.create_complaint(
+        IntakeData(channel="web", content=TEXT, name="周静", email="zhou.jing@example.com")
+    )
+    told = complaints.receipt_sent(by_mail)
+    assert told.startswith("受理回执已通过电子邮件发送至 ") and "zhou.jing@" not in told
+    nothing, _ = complaints.create_complaint(
+        IntakeData(channel="branch", content=TEXT, name="周静")
+    )
+    assert complaints.receipt_sent(nothing) == ""
+
+
 def test_confirmation_sends_customers_to_the_bank_not_the_staff_landing_page(
     app, client, monkeypatch
 ):

@@ -80,6 +80,27 @@ def test_an_unknown_link_offers_the_banks_home_page_when_it_is_configured(app, c
     assert 'href="https://www.bank.example/">返回示例农商银行首页</a>' in page
 
 
+def test_an_unknown_or_refused_link_offers_the_hotline_and_the_complaint_form(
+    app, client, monkeypatch
+):
+    """链接无效 said only "联系客户经理" (many customers have none): no number to call, no link."""
+    unknown = client.get("/s/no-such-link-0123456789").get_data(as_text=True)
+    help_line = unknown.split('class="sv-message-help"')[1].split("</p>")[0]
+    assert "客户经理" not in unknown and 'href="/complaint"' in help_line
+    assert "tel:" not in help_line  # (no hotline configured: no number to dial)
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
+    monkeypatch.setitem(app.config, "SURVEY_LINK_MAX_FAILURES", 1)
+    guesser = {"REMOTE_ADDR": "198.51.100.93"}  # (its own address: the block outlives the test)
+    for page in (
+        client.get("/s/no-such-link-0123456789", environ_base=guesser).text,
+        client.get("/s/no-such-link-0123456789", environ_base=guesser).text,  # (now throttled)
+    ):
+        help_line = page.split('class="sv-message-help"')[1].split("</p>")[0]
+        assert "客户经理" not in page and 'href="/complaint"' in help_line
+        assert '<a href="tel:4008880000" style="white-space: nowrap">400-888-0000</a>' in help_line
+    assert "访问过于频繁" in page
+
+
 def test_answered_link_page_offers_the_banks_home_page(app, client, monkeypatch):
     link = _link("PHONE4")
     assert client.post(link, data=HAPPY).status_code == 200
@@ -168,7 +189,7 @@ def test_a_refused_fields_error_is_tied_to_its_box_for_screen_readers(client):
     )
     html = unescape(refused.get_data(as_text=True))
     phone = re.search(r'<input[^>]*id="phone"[^>]*>', html).group(0)
-    assert 'aria-invalid="true"' in phone and 'aria-describedby="phone-error"' in phone
+    assert 'aria-invalid="true"' in phone and 'aria-describedby="phone-hint phone-error"' in phone
     assert 'inputmode="tel"' in phone and 'autocomplete="tel"' in phone
     assert '<div id="phone-error"><p class="error">请填写 11 位手机号码</p></div>' in html
     content = re.search(r'<textarea[^>]*id="content"[^>]*>', html).group(0)
@@ -180,3 +201,20 @@ def test_a_refused_fields_error_is_tied_to_its_box_for_screen_readers(client):
     lookup = client.get("/complaint/progress").get_data(as_text=True)
     reference = re.search(r'<input[^>]*id="reference"[^>]*>', lookup).group(0)
     assert 'autocapitalize="characters"' in reference and 'spellcheck="false"' in reference
+
+
+def test_the_forms_hints_stay_in_sight_while_typing(client):
+    """用于告知处理结果 and 请勿填写银行卡密码或验证码 were placeholders: gone at the first
+    keystroke, the warning with them. They are hints under the boxes now, read with them (as the
+    progress lookup's example is)."""
+    page = unescape(client.get("/complaint").get_data(as_text=True))
+    assert not re.findall(r'placeholder="[^"]+"', page)
+    for box, hint in (
+        ("phone", "用于发送受理回执、告知处理结果，查询处理进度时也需填写"),
+        ("content", "请勿填写银行卡密码或验证码"),
+        ("demand", "您希望我们如何处理"),
+    ):
+        tag = re.search(rf'<(?:input|textarea)[^>]*id="{box}"[^>]*>', page).group(0)
+        assert f'aria-describedby="{box}-hint"' in tag, box
+        shown = re.search(rf'<p class="hint" id="{box}-hint">([^<]+)</p>', page)
+        assert shown and hint in shown[1], box

@@ -54,6 +54,22 @@ def test_friendly_404_page(client):
     assert "页面不存在" in response.get_data(as_text=True)
 
 
+def test_a_customers_404_page_offers_a_way_on(app, client, auth, monkeypatch):
+    """A mistyped link from an SMS ended at 页面不存在 and nothing else: now the complaint
+    form, the progress lookup and the hotline, a number a phone dials when tapped."""
+    page = client.get("/complaint/no-such-page").get_data(as_text=True)
+    assert '<a href="/complaint">在线提交投诉或建议</a>' in page
+    assert '<a href="/complaint/progress">查询处理进度</a>' in page
+    assert "tel:" not in page  # (no hotline configured)
+    monkeypatch.setitem(app.config, "BANK_HOTLINE", "400-888-0000")
+    page = client.get("/no/such/page").get_data(as_text=True)
+    tel = '<a href="tel:4008880000" style="white-space: nowrap">400-888-0000</a>'
+    assert f"如需帮助，请拨打客服热线 {tel}。" in page
+    auth.login("agent")  # staff get their own page: back to their start page
+    staff = client.get("/no/such/page").get_data(as_text=True)
+    assert "在线提交投诉或建议" not in staff and "tel:" not in staff
+
+
 def test_landing_page_in_chinese(client):
     page = client.get("/").get_data(as_text=True)
     assert "客户之声平台" in page and "员工登录" in page

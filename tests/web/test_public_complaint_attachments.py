@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -128,6 +129,23 @@ def test_other_mistakes_ask_for_the_files_again_by_name(client, db_session):
     text = reply.get_data(as_text=True)
     assert reply.status_code == 400 and "请填写 11 位手机号码" in text
     assert "您选择的附件（截图.png）尚未提交，请重新选择" in text
+    assert stored_rows() == before
+    # the list at the top asks for them too: it said "请修改以下 1 项" (the number), and the
+    # customer who fixed that one sent the complaint without the screenshot
+    summary = unescape(text).split('id="pc-errors"', 1)[1].split("</div>", 1)[0]
+    assert "请修改以下 2 项" in summary
+    asked = "附件：您选择的文件（截图.png）尚未提交，请重新选择"
+    assert f'<a href="#attachments">{asked}</a>' in summary
+    assert summary.index("#phone") < summary.index("#attachments")  # (in the form's order)
+
+
+def test_a_form_from_an_expired_page_asks_for_its_files_again_at_the_top(client, db_session):
+    before = stored_rows()
+    reply = _submit(client, [("截图.png", PNG)], csrf_token="expired-token")
+    summary = unescape(reply.get_data(as_text=True)).split('id="pc-errors"', 1)[1]
+    summary = summary.split("</div>", 1)[0]
+    assert reply.status_code == 400 and "安全校验失败（页面停留时间过长）" in summary
+    assert "请修改以下 1 项" in summary and "附件：您选择的文件（截图.png）尚未提交" in summary
     assert stored_rows() == before
 
 

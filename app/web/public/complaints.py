@@ -39,12 +39,13 @@ ATTACHMENT_HINT = (
 )
 
 
-def mobile_field(missing: str) -> StringField:
+def mobile_field(missing: str, description: str = "") -> StringField:
     """The customer's mobile number as they write it ("139-0000-1234", "139 0000 1234",
     "+86 139…"): the separators and the country code go before the check, and the eleven
     digits are what the form gives."""
     return StringField(
         "手机号码",
+        description=description,
         filters=[lambda value: mobile_number(value) if value else value],
         validators=[DataRequired(missing), Regexp(PHONE_RE, message="请填写 11 位手机号码")],
     )
@@ -60,7 +61,11 @@ def _as_typed(value: str | None) -> str | None:
 
 class PublicComplaintForm(file_field.WithFiles, BaseForm):
     name = StringField("您的姓名", validators=[DataRequired("请填写您的姓名"), Length(max=50)])
-    phone = mobile_field("请填写手机号码，以便我们联系您")
+    # (the hints were placeholders, gone at the first keystroke: what the number is for and
+    # the warning against card passwords were no longer there when they mattered)
+    phone = mobile_field(
+        "请填写手机号码，以便我们联系您", "用于发送受理回执、告知处理结果，查询处理进度时也需填写"
+    )
     email = StringField(
         "电子邮箱（选填）",
         validators=[
@@ -72,7 +77,8 @@ class PublicComplaintForm(file_field.WithFiles, BaseForm):
     branch_code = SelectField("办理业务的机构（选填）", choices=[])
     content = TextAreaField(
         "投诉内容",
-        description="请至少写 10 个字，最多 3000 字",
+        description="时间、地点、经办业务、经过等，请至少写 10 个字，最多 3000 字。"
+        "请勿填写银行卡密码或验证码",
         filters=[_as_typed],
         validators=[
             DataRequired("请描述您遇到的问题"),
@@ -80,7 +86,10 @@ class PublicComplaintForm(file_field.WithFiles, BaseForm):
         ],
     )
     demand = TextAreaField(
-        "您的诉求（选填）", filters=[_as_typed], validators=[Optional(), Length(max=1000)]
+        "您的诉求（选填）",
+        description="您希望我们如何处理",
+        filters=[_as_typed],
+        validators=[Optional(), Length(max=1000)],
     )
     # One per form shown: a reload of the receipt (the browser posts again) or a second press
     # shows the first complaint's receipt instead of taking the same complaint twice.
@@ -150,6 +159,7 @@ def complaint_form():
 def _receipt(complaint, form: PublicComplaintForm) -> dict:
     return {
         "reference": complaint.reference,
+        "sent": complaints.receipt_sent(complaint),
         "promise": complaints.result_promise(complaint),
         "files": len(form.files),
         "file_names": form.file_names,
