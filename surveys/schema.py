@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,37 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# A definition is JSON-shaped text. PyYAML's safe loader still reads a plain value shaped like a
+# date as a date ("intro: 2026-02-28" was refused as not text, "2026-02-30" crashed the page),
+# .inf as a float JSON cannot carry, and tags such as !!binary or !!set as types no definition
+# holds: dates stay text, an infinite or NaN number stays the text it was, the rest is refused.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _as_text(loader: _Loader, node: yaml.Node) -> str:
+    return loader.construct_scalar(node)
+
+
+def _finite(loader: _Loader, node: yaml.Node) -> Any:
+    value = loader.construct_yaml_float(node)
+    return value if math.isfinite(value) else loader.construct_scalar(node)
+
+
+def _refused(loader: _Loader, node: yaml.Node) -> Any:
+    line = node.start_mark.line + 1
+    kind = node.tag.rsplit(":", 1)[-1]
+    raise YamlRefused(f"第 {line} 行：不支持 YAML 的 {kind} 类型，请写成文字、数字或列表", line)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+_Loader.add_constructor("tag:yaml.org,2002:float", _finite)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
+
+
 def read_yaml(text: str) -> Any:
     """Parse YAML (or JSON) text as a definition is read: safe, without aliases, and with
     nesting too deep to read refused rather than crashing (RecursionError)."""
@@ -105,6 +137,8 @@ def read_yaml(text: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader subclass)
     except RecursionError:
         raise YamlRefused("嵌套层级过深，无法读取：请检查括号和缩进") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # (a constructor's own refusal)
+        raise YamlRefused(f"YAML 内容无法读取：{exc}"[:200]) from None
 
 
 def _parse_text(text: str) -> Any:

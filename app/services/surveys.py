@@ -22,6 +22,7 @@ from app.models import Survey, SurveyStatus, SurveyVersion, User, row_id, utcnow
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import get_or_raise, transactional
 from surveys import DefinitionError, SurveyDefinition, definition_hash, load_definition
+from surveys._read import VALUE_PATTERN
 from surveys.explain import explain, line_of, lines_of
 from surveys.schema import YamlRefused, read_yaml
 from surveys.templates import load_template, template_codes
@@ -227,7 +228,7 @@ def _without_row_fields(text: str) -> str:
     rest = {k: v for k, v in data.items() if k not in ROW_FIELDS}
     out = "\n".join(kept) + "\n"
     try:
-        if yaml.safe_load(out) == rest:
+        if read_yaml(out) == rest:
             return out
     except yaml.YAMLError:
         pass
@@ -345,19 +346,26 @@ def _check_code(code: str) -> str:
     code = (code or "").strip()
     if not code or len(code) > CODE_MAX:
         raise ValidationFailed("请填写问卷代码（不超过 40 个字符）", field="code")
+    if not VALUE_PATTERN.fullmatch(code):  # (as the definition's own code must be)
+        raise ValidationFailed(
+            "问卷代码只能用小写字母、数字、- 和 _，并以字母或数字开头（如 branch-2027）",
+            field="code",
+        )
     if db.session.scalar(select(func.count(Survey.id)).where(Survey.code == code)):
         raise ValidationFailed(f"问卷代码 {code} 已被使用", field="code")
     return code
 
 
 def _with_code(text: str, code: str) -> str:
-    """The draft text with its top-level ``code:`` line set to ``code``."""
+    """The draft text with its top-level ``code:`` line set to ``code``, quoted where YAML
+    would read it as another type (``0x1f`` is the number 31, ``2026-02-30`` a date)."""
+    value = code if read_yaml(f"code: {code}") == {"code": code} else json.dumps(code)
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("code:"):
-            lines[i] = f"code: {code}"
+            lines[i] = f"code: {value}"
             return "\n".join(lines) + "\n"
-    return f"code: {code}\n" + text
+    return f"code: {value}\n" + text
 
 
 def create_survey_row(template: str, *, code: str | None = None, actor: User | None) -> Survey:

@@ -907,3 +907,17 @@ def test_yaml_aliases_and_deep_nesting_are_refused_with_a_message():
     with pytest.raises(surveys.DefinitionInvalid, match="不支持 YAML 别名") as refused:
         surveys.update_draft(survey.id, title=survey.title, description="", text=aliased)
     assert refused.value.line == len(text.splitlines()) + 2
+
+
+@pytest.mark.parametrize("code", ["x #c", "'q'", "&a x", "0X1F", "x\nquestions: []", "Branch"])
+def test_a_survey_code_is_refused_unless_it_is_one_the_definition_may_carry(code):
+    """A code was pasted into the YAML unquoted: "x #c" was stored while the definition read
+    "x", a newline added keys. Codes take the definition's own pattern."""
+    with pytest.raises(ValidationFailed, match="问卷代码只能用小写字母"):
+        surveys.create_from_template("branch-service", code=code, actor=None)
+
+
+@pytest.mark.parametrize("code", ["2026-02-30", "0x1f", "123"])
+def test_a_code_yaml_would_read_as_another_type_is_quoted(code):
+    survey = surveys.create_from_template("branch-service", code=code, actor=None)
+    assert survey.code == code and surveys.draft_definition(survey).code == code

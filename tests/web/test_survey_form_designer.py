@@ -198,6 +198,14 @@ def test_switching_views_converts_on_the_server(client, auth):
     assert broken.status_code == 422
     error = broken.get_json()["error"]
     assert "YAML 格式错误" in error["message"] and error["line"]
+    # (a date that cannot be, and a binary value, gave an HTML 500 where JSON was expected)
+    late = post_json(client, url + "/definition/data", token, {"text": text + "intro: 2026-02-30"})
+    assert late.status_code == 200 and late.get_json()["data"]["intro"] == "2026-02-30"
+    binary = post_json(client, url + "/definition/data", token, {"text": "a: !!binary aGk="})
+    assert (
+        binary.status_code == 422
+        and "不支持 YAML 的 binary" in binary.get_json()["error"]["message"]
+    )
     odd = post_json(client, url + "/definition/data", token, {"text": "questions: 3"})
     assert odd.status_code == 422 and "无法用表单显示" in odd.get_json()["error"]["message"]
     assert post_json(client, url + "/definition/data", token, ["x"]).status_code == 400

@@ -327,3 +327,21 @@ def test_selection_bounds_are_judged_while_an_option_has_a_fault_too():
     data["questions"][-1]["max_select"] = 4  # more than the three options written
     paths = {e.path for e in error_of(data).errors}
     assert paths == {f"{at}.options[1].label", f"{at}.max_select"}
+
+
+def test_yaml_reads_dates_as_text_and_refuses_types_json_cannot_carry():
+    """PyYAML's safe loader read "intro: 2026-02-28" as a date (refused as not text) and
+    "2026-02-30" crashed the page (ValueError); .inf was a float the designer's JSON could not
+    carry, !!binary bytes. Dates stay text, .inf the text it was, the rest is refused."""
+    from surveys.schema import YamlRefused, read_yaml
+
+    assert read_yaml("intro: 2026-02-30\nb: 2026-02-28 25:00:00\nc: .inf\nd: 1.5") == {
+        "intro": "2026-02-30",
+        "b": "2026-02-28 25:00:00",
+        "c": ".inf",
+        "d": 1.5,
+    }
+    for text in ("a: !!binary aGVsbG8=", "a: !!set {x}", "a: !!omap [b: 1]"):
+        with pytest.raises(YamlRefused, match="第 1 行：不支持 YAML"):
+            read_yaml(text)
+    json.dumps(read_yaml("a: !!float .nan\nb: !!timestamp 2026-01-01"))  # (JSON-shaped)
