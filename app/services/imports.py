@@ -137,6 +137,14 @@ def find_columns(
     for index, title in enumerate(row):
         for key, names in columns.items():
             if title.strip().lower() in names:
+                if key in found:  # (the last one silently won: 客户号 and 客户编号 both)
+                    first, again = row[found[key]].strip(), title.strip()
+                    said = (
+                        f"“{first}”出现了两次"
+                        if first.lower() == again.lower()
+                        else f"“{first}”和“{again}”都表示{names[1]}"
+                    )
+                    raise ValidationFailed(f"表头中{said}，请只保留一列", field="file")
                 found[key] = index
     missing = [columns[k][1] for k in required if k not in found]
     if missing:

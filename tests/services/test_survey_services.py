@@ -126,6 +126,27 @@ def test_import_refuses_control_characters_in_a_cell():
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("客户号,姓名,客户编号", "“客户号”和“客户编号”都表示客户号"),
+        ("客户号,姓名,客户号", "“客户号”出现了两次"),
+    ],
+)
+def test_import_refuses_a_header_naming_one_column_twice(header, said):
+    """客户号 and 客户编号 are the same column: the last one silently won (a file with both
+    created customer ALIAS2 from a row meaning ALIAS1). Refused, nothing imported."""
+    data = f"{header}\nALIAS1,张三,ALIAS2\n".encode()
+    with pytest.raises(ValidationFailed, match=f"表头中{said}，请只保留一列"):
+        imports.import_customers("dup.csv", data, actor=None)
+    assert (
+        db.session.scalar(
+            select(func.count(Customer.id)).where(Customer.external_id.like("ALIAS%"))
+        )
+        == 0
+    )
+
+
 def test_import_xlsx_then_reimport_updates_by_external_id():
     def workbook(name: str) -> bytes:
         book = Workbook()

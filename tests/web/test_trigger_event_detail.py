@@ -81,6 +81,9 @@ def test_nested_or_unnamed_attributes_are_refused_with_a_message_that_says_why(c
         ({" ": "x"}, "属性名不能为空"),
         ({"amount": float("nan")}, "属性值不能是 NaN 或无穷大"),
         ({"amount": float("inf")}, "属性值不能是 NaN 或无穷大"),
+        # (stored, a NUL made every PostgreSQL JSON operator over the row fail)
+        ({"note": "a\x00b"}, "属性值不能包含 NUL 字符"),
+        ({"a\x00": "x"}, "属性名不能包含 NUL 字符"),
     ):
         reply = client.post(
             "/api/v1/events",

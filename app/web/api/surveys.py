@@ -188,6 +188,8 @@ def _flat(value: Any) -> Any:
         raise ValueError("属性值只能是字符串、数字、布尔值或 null，不支持嵌套对象或数组")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("属性值不能是 NaN 或无穷大")  # (nor could a database's JSON keep it)
+    if isinstance(value, str) and "\x00" in value:  # (PostgreSQL's JSON operators fail on it)
+        raise ValueError("属性值不能包含 NUL 字符")
     return value
 
 
@@ -207,6 +209,8 @@ class EventIn(Strict):
     def _named_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
         if any(not key.strip() for key in value):
             raise ValueError("属性名不能为空")
+        if any("\x00" in key for key in value):
+            raise ValueError("属性名不能包含 NUL 字符")
         return value
 
 
