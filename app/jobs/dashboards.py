@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from flask import has_request_context
 
 from app.services import dashboard_voice, rollups
 
@@ -17,8 +18,9 @@ from app.services import dashboard_voice, rollups
     max_retries=5,
 )
 def refresh_rollups(cells: dict[str, Any]) -> int:
-    """Recompute the touched (day, branch) cells; idempotent, so a retry or duplicate is safe."""
-    return rollups.refresh(rollups.DirtyCells.from_json(cells))
+    """Recompute the touched (day, branch) cells; idempotent, so a retry or duplicate is safe.
+    Run inside a web request (no broker), it does not wait long for another refresh's lock."""
+    return rollups.refresh(rollups.DirtyCells.from_json(cells), wait=not has_request_context())
 
 
 @shared_task(name="kesheng.refresh_recent_rollups")

@@ -8,11 +8,13 @@ and PostgreSQL (an answer at 23:30 on 31 January, Beijing time, belongs to Janua
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
+from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +39,8 @@ from app.models import (
 from app.models.rollup import METRIC_COLUMNS, ComplaintSliceRollup
 from app.services import rollup_rows as rows
 from app.services.tx import transactional
+
+log = logging.getLogger(__name__)
 
 TZ = ZoneInfo("Asia/Shanghai")
 Cell = tuple[date, int | None]
@@ -100,10 +104,28 @@ class DirtyCells:
         return dirty
 
 
-def _lock() -> None:
+# How long a refresh run inside a web request (no broker) tries for the lock before leaving
+# its cells to the periodic refresh: the safety net over the last two days held it for minutes
+# on a bank of 2,000 units, and a request waiting behind it was cut off by gunicorn's timeout
+# (a 500 for a complaint already saved).
+IN_REQUEST_LOCK_SECONDS = 2.0
+
+
+def _lock(wait: bool = True) -> bool:
     # One writer at a time: two jobs recomputing one cell must not both insert its rows.
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True  # (SQLite serialises writers)
+    if wait:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        return True
+    deadline = monotonic() + IN_REQUEST_LOCK_SECONDS
+    while True:
+        taken = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        if taken.scalar():
+            return True
+        if monotonic() >= deadline:
+            return False
+        sleep(0.2)
 
 
 def _cell_filter(model: Any, cells: set[Cell]) -> Any:
@@ -481,12 +503,17 @@ def _all_period_rows(model: Any) -> None:
 
 
 @transactional
-def refresh(dirty: DirtyCells) -> int:
+def refresh(dirty: DirtyCells, *, wait: bool = True) -> int:
     """Recompute the rollup rows of the given cells from the raw rows; returns rows stored.
 
-    Idempotent: the cells' rows are replaced, never incremented.
+    Idempotent: the cells' rows are replaced, never incremented. ``wait=False`` (a refresh run
+    inside a web request): when another refresh holds the lock beyond a moment, nothing is
+    done and -1 is returned; the periodic ``refresh_recent_rollups`` recounts the last two
+    days' cells (older ones: ``flask dashboards rebuild``).
     """
-    _lock()
+    if not _lock(wait):
+        log.warning("rollup refresh left to the periodic refresh (lock busy): %s", dirty.to_json())
+        return -1
     cells = {k: set(v) for k, v in dirty.cells.items()}
     if dirty.followup_ids:
         cells["followup"] |= _followup_cells(dirty.followup_ids)
