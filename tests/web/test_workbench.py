@@ -41,6 +41,25 @@ def test_escalation_notice_reaches_the_branch_manager_only(auth, client, db_sess
     assert complaint.reference not in client.get("/staff/").get_data(as_text=True)
 
 
+def test_a_users_notices_are_found_among_many_others(db_session):
+    """The newest 500 staff notices of everyone were read and filtered by recipient: after a
+    busy sweep a manager with 74 notices saw 6. The user's own newest eight are shown."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.services import notify, workbench
+
+    for n in range(520):  # (someone else's, newer than the manager's)
+        notify.send("staff", "agent_nj", f"通知 {n}", subject="投诉超期")
+    for n in range(3):
+        notify.send("staff", "manager", f"给经理的通知 {n}", subject="投诉超期")
+    for n in range(520):
+        notify.send("staff", "agent_nj", f"更新的通知 {n}", subject="投诉超期")
+    manager = db_session.scalar(select(User).where(User.username == "manager"))
+    shown = workbench.summary(manager).alerts
+    assert [m.body for m in shown][:3] == [f"给经理的通知 {n}" for n in (2, 1, 0)]
+
+
 def test_the_workbench_lists_the_improvement_actions_its_user_owns(auth, client, db_session):
     """A branch manager owning an overdue improvement action saw nothing of it on the 工作台:
     the actions they own and have still to do are listed, soonest due first, the overdue ones
