@@ -23,6 +23,7 @@ from app.models.complaint import (
 from app.security import pii
 from app.services import complaint_clock as clock
 from app.services import names, paging
+from app.services.complaint_progress import REFERENCE_RE
 from app.services.local_copies import LocalCopy
 from app.services.paging import Page
 
@@ -123,6 +124,9 @@ def _search(stmt, q: str):
     q = q.strip()[:100]
     if not q:
         return stmt
+    if REFERENCE_RE.match(q.upper()):  # a case number: its index alone (OR-ed with the text
+        # search it read every complaint, 0.75–1.6 s at 200,000 cases)
+        return stmt.where(Complaint.reference == q.upper())
     conditions = [
         Complaint.reference == q.upper(),
         Complaint.content.contains(q, autoescape=True),

@@ -35,6 +35,9 @@ def test_queue_lists_and_masks(client, auth):
     auth.login("agent")
     page = client.get("/staff/complaints?queue=all&q=" + c.reference).get_data(as_text=True)
     assert c.reference in page and "136****5678" in page and "13612345678" not in page
+    # a case number typed in lower case is that case alone (looked up by its index)
+    page = client.get("/staff/complaints?queue=all&q=" + c.reference.lower()).get_data(as_text=True)
+    assert c.reference in page
 
 
 def test_queue_summary_masks_personal_data_in_the_text(client, auth):
