@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import screenshot, sign_in
@@ -92,3 +94,31 @@ def test_every_menu_page_keeps_a_phone_s_width(live_server, browser, username):
             wide[href] = width
     assert not wide
     context.close()
+
+
+def test_on_a_phone_a_queue_card_opens_where_it_is_tapped_and_controls_are_44_px(
+    live_server, browser
+):
+    """A queue's card opened only on its link (the customer's name, 21 x 20 px; a case's
+    number, 16 px high), the menu was 37 px high and 退出 21: the card opens wherever it is
+    tapped and every control is at least 44 px high."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "agent")
+        for path in ("/staff/followups", "/staff/complaints"):
+            page.goto(live_server + path)
+            card = page.locator("tr.cp-row, table.cards-on-phone tbody tr").first
+            card.scroll_into_view_if_needed()
+            box = card.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
+            page.wait_for_url(re.compile(re.escape(f"{live_server}{path}/") + r"\d+$"))
+        heights = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.mainnav a, .who .link'))
+                 .map(e => e.getBoundingClientRect().height)"""
+        )
+        assert heights and min(heights) >= 44, heights
+    finally:
+        context.close()
