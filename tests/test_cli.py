@@ -171,6 +171,10 @@ def test_a_service_refusal_ends_a_command_with_its_message_not_a_traceback(app, 
     assert result.exit_code == 1, result.output
     assert result.output.strip() == "Error: 调查活动不存在"
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    # an id past the column's range (SQLite's OverflowError was a traceback)
+    huge = app.test_cli_runner().invoke(args=["surveys", "send-campaign", "9" * 20])
+    assert huge.exit_code == 2 and "is not in the range" in huge.output
+    assert huge.exception is None or isinstance(huge.exception, SystemExit)
 
 
 def test_demo_seed_is_repeatable_and_prints_logins(app, db_session):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from app.models import MAX_ROW_ID
 from app.services import campaigns, imports, responses, survey_triggers
 
 
@@ -35,9 +36,10 @@ def expand_intake() -> None:
 
 
 @surveys_group.command("send-campaign")
-@click.argument("campaign_id", type=int)
+@click.argument("campaign_id", type=click.IntRange(1, MAX_ROW_ID))
 def send_campaign(campaign_id: int) -> None:
     """Send a campaign now (idempotent: nobody is sent twice)."""
+    # (an id past the column's range gave SQLite's OverflowError as a traceback)
     before = campaigns.get_campaign(campaign_id).sent_count
     campaign = campaigns.run_campaign(campaign_id)
     click.echo(
