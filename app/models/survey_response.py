@@ -125,12 +125,24 @@ FOLLOWUP_REASON_LABELS = {
     "manual": "人工指派",
 }
 OPEN_FOLLOWUP_STATUSES = (FollowUpStatus.OPEN, FollowUpStatus.SCHEDULED)
+OPEN_TASKS = "status IN ('open', 'scheduled')"  # (the partial index's condition, as SQL)
 
 
 class FollowUp(BranchScoped, TimestampMixin, db.Model):
     """An agent's task to call a customer back, with the questionnaire as the script."""
 
     __tablename__ = "followup"
+    __table_args__ = (
+        # The 回访 queue: the open tasks by due time. Through ix_followup_due_at it walked past
+        # every finished task (1.0 s at 150,000 tasks, 148,000 of them done).
+        Index(
+            "ix_followup_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text(OPEN_TASKS),
+            sqlite_where=text(OPEN_TASKS),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
