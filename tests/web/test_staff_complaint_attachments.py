@@ -74,7 +74,8 @@ def test_a_clerk_enters_a_complaint_with_the_scanned_letter_and_receipt(client, 
         ("收据.jpg", "image/jpeg", len(JPEG)),
     ]
     page = client.get(f"/staff/complaints/{case.id}").get_data(as_text=True)
-    assert f"已登记投诉 {case.reference}（附件 2 个），受理回执已发送" in page
+    # (what became of the receipt, and to whom: it said 已发送 whatever happened)
+    assert f"已登记投诉 {case.reference}（附件 2 个）。受理回执已通过短信发送至 1" in page
     assert "未送达" not in page and "cp-ev-failed" not in page
     assert "附件 <span" in page and "（2 个，下载记入审计日志）" in page
     assert "手写投诉信.pdf" in page and "PDF，1 KB" in page and "JPG，2 KB" in page

@@ -584,7 +584,9 @@ def complaint_new():
         else:
             files = f"（附件 {len(form.files)} 个）" if form.files else ""
             if complaints.can_acknowledge(complaint):
-                flash(f"已登记投诉 {complaint.reference}{files}，受理回执已发送", "success")
+                # (what became of the receipt: sent, on its way or failed, and to whom)
+                sent = complaints.receipt_sent(complaint)
+                flash(f"已登记投诉 {complaint.reference}{files}。{sent}", "success")
             else:
                 flash(
                     f"已登记投诉 {complaint.reference}{files}。投诉人未留手机号码或电子邮箱，"
