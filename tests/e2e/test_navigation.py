@@ -120,5 +120,12 @@ def test_on_a_phone_a_queue_card_opens_where_it_is_tapped_and_controls_are_44_px
                  .map(e => e.getBoundingClientRect().height)"""
         )
         assert heights and min(heights) >= 44, heights
+        # the 工作台's figures two a row (one a row took six figures a screen and a half)
+        page.goto(live_server + "/staff/")
+        tops = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.kpi'))"
+            ".map(e => e.getBoundingClientRect().top)"
+        )
+        assert len(tops) >= 4 and tops[0] == tops[1] and tops[2] == tops[3] and tops[2] > tops[0]
     finally:
         context.close()
