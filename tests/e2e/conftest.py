@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,15 @@ def new_survey_draft(page, base: str, code: str, template: str = "branch-service
     page.fill("#code", code)
     page.click("form:has(#template) button[type=submit]")
     page.wait_for_load_state("domcontentloaded")
+
+
+@contextmanager
+def on_phone(browser, width: int, height: int) -> Iterator:
+    """A page in a phone's browser (touch, Chinese), closed afterwards."""
+    phone = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    try:
+        yield phone.new_page()
+    finally:
+        phone.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import on_phone, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -143,11 +143,7 @@ def test_chart_titles_and_legends_fit_a_phone(live_server, browser):
     """At 360 px a question's title was cut off mid-sentence and a legend wrapped into more
     rows than the top margin had room for, over the title: titles wrap to the chart's width and
     the legend's rows are counted again there, so neither is cut nor overlaps."""
-    context = browser.new_context(
-        viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    try:
-        page = context.new_page()
+    with on_phone(browser, 360, 640) as page:
         sign_in(page, live_server, "manager")
         for path in ("/manager/dashboards/voice", "/manager/dashboards/followups"):
             page.goto(live_server + path)
@@ -174,5 +170,3 @@ def test_chart_titles_and_legends_fit_a_phone(live_server, browser):
                     if chart["legend"]:
                         assert chart["legend"][0] >= bottom - 1, chart  # (not over the title)
         screenshot(page, "dashboards-titles-phone")
-    finally:
-        context.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import on_phone, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -102,11 +102,7 @@ def test_on_a_phone_a_queue_card_opens_where_it_is_tapped_and_controls_are_44_px
     """A queue's card opened only on its link (the customer's name, 21 x 20 px; a case's
     number, 16 px high), the menu was 37 px high and 退出 21: the card opens wherever it is
     tapped and every control is at least 44 px high."""
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    try:
-        page = context.new_page()
+    with on_phone(browser, 360, 740) as page:
         sign_in(page, live_server, "agent")
         for path in ("/staff/followups", "/staff/complaints"):
             page.goto(live_server + path)
@@ -127,5 +123,3 @@ def test_on_a_phone_a_queue_card_opens_where_it_is_tapped_and_controls_are_44_px
             ".map(e => e.getBoundingClientRect().top)"
         )
         assert len(tops) >= 4 and tops[0] == tops[1] and tops[2] == tops[3] and tops[2] > tops[0]
-    finally:
-        context.close()

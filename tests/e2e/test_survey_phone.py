@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import on_phone, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +42,14 @@ SMALL_TARGETS = """Array.from(document.querySelectorAll('.sv-point-num, .sv-opti
 PROGRESS = "document.getElementById('sv-count').textContent"
 
 
-@contextmanager
-def on_phone(browser, width: int, height: int) -> Iterator:
-    """A page in a phone's browser (touch, Chinese), closed afterwards."""
-    phone = browser.new_context(
-        viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    try:
-        yield phone.new_page()
-    finally:
-        phone.close()
+def tabbed_under_bar(tab, presses: int = 45) -> list:
+    """Tab through the page; what each focused control had under the submit bar, if anything."""
+    hidden = []
+    for _ in range(presses):
+        tab.keyboard.press("Tab")
+        if (under := tab.evaluate(FOCUS_UNDER_BAR)) is not None:
+            hidden.append(under)
+    return hidden
 
 
 def tap(tab, name: str, value: str) -> None:
@@ -195,12 +191,7 @@ def test_a_control_reached_by_tab_is_never_under_the_submit_bar(live_server, bro
     try:
         tab = context.new_page()
         tab.goto(path)
-        hidden = []
-        for _ in range(45):
-            tab.keyboard.press("Tab")
-            if (under := tab.evaluate(FOCUS_UNDER_BAR)) is not None:
-                hidden.append(under)
-        assert hidden == []
+        assert tabbed_under_bar(tab) == []
     finally:
         context.close()
 
@@ -232,12 +223,7 @@ def test_on_a_short_window_the_submit_bar_stays_at_the_end_and_covers_nothing(
         tab.goto(path)
         bar = tab.locator(".sv-submitbar")
         assert bar.evaluate("el => getComputedStyle(el).position") == "static"
-        hidden = []
-        for _ in range(45):
-            tab.keyboard.press("Tab")
-            if (under := tab.evaluate(FOCUS_UNDER_BAR)) is not None:
-                hidden.append(under)
-        assert hidden == []
+        assert tabbed_under_bar(tab) == []
         comment = tab.locator("textarea[name='q_comment']")
         comment.scroll_into_view_if_needed()
         comment.focus()
