@@ -25,9 +25,10 @@ def refresh_rollups(cells: dict[str, Any]) -> int:
 
 @shared_task(name="kesheng.refresh_recent_rollups")
 def refresh_recent_rollups() -> int:
-    """Periodic safety net: recompute today's and yesterday's cells, so a refresh job that never
-    reached the broker (a worker killed between commit and send) is made good within minutes."""
-    return rollups.refresh(rollups.recent_cells())
+    """Periodic safety net: recompute today's and yesterday's rows of every branch, so a refresh
+    job that never reached the broker (a worker killed between commit and send) is made good
+    within minutes."""
+    return rollups.refresh_recent()
 
 
 @shared_task(name="kesheng.rebuild_rollups")

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select
 
 from app.extensions import db
 from app.models import (
+    AnswerValueRollup,
+    Branch,
     Complaint,
     ComplaintRollup,
+    FollowUpRollup,
     QuestionRollup,
     SatisfactionRollup,
     VoiceRollup,
@@ -171,3 +174,44 @@ def test_complaint_page_figures_equal_raw_complaints(complaints):
     assert late.decided_in_time == 1  # the NJ02 case took 26 days
     by_channel = {code: c.received for code, c in dc.by_channel(f)}
     assert by_channel == {"regulator": 1, "hotline": 2}
+
+
+ALL_TABLES = (*TABLES, AnswerValueRollup, FollowUpRollup)
+
+
+@pytest.mark.parametrize(
+    "first, now",
+    [
+        (date(2026, 1, 31), _local(2026, 2, 1, 12)),  # answers; across a month's end
+        (date(Y, 1, 12), _local(Y, 1, 13, 18)),  # complaints decided and closed
+    ],
+)
+def test_the_periodic_refresh_restores_the_last_two_days(answers, complaints, first, now):  # noqa: F811
+    """Rows of the last two days lost (jobs that never ran) or wrong: the periodic refresh
+    puts back exactly what the incremental refresh had written, week and month rows included,
+    and leaves the other days alone."""
+    kept = {m.__tablename__: _snapshot(m) for m in ALL_TABLES}
+    days = (first, first + timedelta(days=1))
+    lost = 0
+    for model in ALL_TABLES:
+        # the window's day rows, and the week and month rows that hold them
+        if hasattr(model, "period"):
+            starts = {(p, rollups.period_start(p, d)) for p in ("w", "m") for d in days}
+            window = or_(
+                and_(model.period == "d", model.day.in_(days)),
+                *(and_(model.period == p, model.day == start) for p, start in starts),
+            )
+        else:
+            window = model.day.in_(days)
+        lost += db.session.execute(delete(model).where(window)).rowcount
+    hz01 = db.session.scalar(select(Branch.id).where(Branch.code == "HZ01"))
+    db.session.add(
+        VoiceRollup(day=first, branch_id=hz01, source_type="response", kind="kw", key="旧", texts=9)
+    )
+    db.session.commit()
+    assert lost  # the window held rows
+
+    stored = rollups.refresh_recent(days=2, now=now)
+
+    assert stored > 0
+    assert {m.__tablename__: _snapshot(m) for m in ALL_TABLES} == kept

@@ -129,7 +129,7 @@ def test_the_periodic_refresh_makes_good_a_refresh_that_never_ran():
     _expand_without_rollups([submitted.intake_id])
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
     assert not _snapshot(SatisfactionRollup)  # as if the worker died before sending the job
-    rollups.refresh(rollups.recent_cells())
+    rollups.refresh_recent()
     healed = {m.__tablename__: _snapshot(m) for m in TABLES}
     assert healed["rollup_satisfaction"]
     rollups.rebuild()
