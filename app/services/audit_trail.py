@@ -403,10 +403,9 @@ def object_target(f: AuditFilter | None) -> Target | None:
 def list_entries(f: AuditFilter, *, page: int = 1) -> Page:
     """A page of the entries matching the filter, newest first, each described in words."""
     stmt = _filtered(f)
-    total = paging.count(stmt)
-    page, pages = paging.place(total, page, PAGE_SIZE)
+    page, pages, total, more = paging.window(stmt, page, PAGE_SIZE)
     chosen = stmt.order_by(AuditLog.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    return Page(describe(list(db.session.scalars(chosen))), page, pages, total)
+    return Page(describe(list(db.session.scalars(chosen))), page, pages, total, more)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,11 +442,8 @@ def export_entries(f: AuditFilter, fmt: str) -> bytes:
     """The entries matching the filter as CSV or XLSX (formulas neutralised); the export itself
     is audited with its filter and row count. More than EXPORT_LIMIT rows is refused."""
     stmt = _filtered(f)
-    total = paging.count(stmt)
-    if total > EXPORT_LIMIT:
-        raise ValidationFailed(
-            f"符合条件的记录有 {total} 条，超过单次导出上限 {EXPORT_LIMIT} 条，请缩小日期范围"
-        )
+    if paging.counted(stmt, EXPORT_LIMIT)[1]:  # (counted no further than the limit)
+        raise ValidationFailed(f"符合条件的记录超过单次导出上限 {EXPORT_LIMIT} 条，请缩小日期范围")
     entries = list(db.session.scalars(stmt.order_by(AuditLog.id.desc())))
     rows = [_export_row(r) for r in describe(entries)]
     audit.record(

@@ -41,12 +41,11 @@ def search_customers(query: str = "", *, page: int = 1, branch_id: int | None = 
         stmt = stmt.where(or_(*conditions))
     if branch_id:
         stmt = stmt.where(Customer.branch_id == branch_id)
-    total = paging.count(stmt)
-    page, pages = paging.place(total, page, PAGE_SIZE)
+    page, pages, total, more = paging.window(stmt, page, PAGE_SIZE)
     rows = db.session.scalars(
         stmt.order_by(Customer.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     )
-    return Page(list(rows), page, pages, total)
+    return Page(list(rows), page, pages, total, more)
 
 
 def get_customer(customer_id: int) -> Customer:

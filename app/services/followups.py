@@ -56,10 +56,9 @@ def queue(*, status: str = "open", page: int = 1) -> Page:
         # by the time the page shows (应回访时间), latest first: by last change the rows read
         # shuffled, and a seeded or imported batch all changed at one moment
         stmt = stmt.order_by(FollowUp.due_at.desc(), FollowUp.id.desc())
-    total = paging.count(stmt)
-    page, pages = paging.place(total, page, PAGE_SIZE)
+    page, pages, total, more = paging.window(stmt, page, PAGE_SIZE)
     rows = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
-    return Page(list(rows), page, pages, total)
+    return Page(list(rows), page, pages, total, more)
 
 
 # The customers who must be reached within 48 hours: a low score, or a problem they reported

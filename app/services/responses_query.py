@@ -86,15 +86,14 @@ def _filtered(f: ResponseFilter) -> Select:
 def list_responses(f: ResponseFilter, *, page: int = 1) -> Page:
     """Responses in the viewer's branch scope matching the filter, newest first."""
     stmt = _filtered(f)
-    total = paging.count(stmt)
-    page, pages = paging.place(total, page, PAGE_SIZE)
+    page, pages, total, more = paging.window(stmt, page, PAGE_SIZE)
     rows = db.session.scalars(
         stmt.options(selectinload(Response.survey), selectinload(Response.branch))
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     )
-    return Page(list(rows), page, pages, total)
+    return Page(list(rows), page, pages, total, more)
 
 
 def get_response(response_id: int) -> Response:
@@ -203,10 +202,9 @@ def export_responses(f: ResponseFilter, fmt: str, *, actor: User) -> tuple[bytes
     file holds. Returns (content, row count)."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed("导出格式须为 CSV 或 XLSX", field="format")
-    total = paging.count(_filtered(f))
-    if total > EXPORT_LIMIT:
+    if paging.counted(_filtered(f), EXPORT_LIMIT)[1]:  # (counted no further than the limit)
         raise ValidationFailed(
-            f"符合条件的答卷共 {total} 份，超过单次导出上限 {EXPORT_LIMIT} 份，"
+            f"符合条件的答卷超过单次导出上限 {EXPORT_LIMIT} 份，"
             "请缩小日期范围或增加筛选条件后再导出"
         )
     header, rows, question_count = _export_table(f)

@@ -133,11 +133,10 @@ def _filtered(f: OutboxFilter):
 def list_messages(f: OutboxFilter, *, page: int = 1) -> Page:
     """A page of the messages matching the filter, the newest first."""
     stmt = _filtered(f)
-    total = paging.count(stmt)
-    page, pages = paging.place(total, page, PAGE_SIZE)
+    page, pages, total, more = paging.window(stmt, page, PAGE_SIZE)
     chosen = (
         stmt.order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     )
-    return Page(list(db.session.scalars(chosen)), page, pages, total)
+    return Page(list(db.session.scalars(chosen)), page, pages, total, more)

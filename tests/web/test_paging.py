@@ -52,3 +52,22 @@ def test_an_empty_list_has_one_empty_page(auth, client, db_session):
     response = client.get("/staff/customers?q=无此客户&page=7")
     assert response.status_code == 200
     assert not _listed(response.get_data(as_text=True))
+
+
+def test_a_long_list_is_counted_only_up_to_the_cap(auth, client, fifty_five, monkeypatch):
+    """Past paging.COUNT_CAP the list says 超过 N 条 and pages through the first N (counting a
+    million rows for every page took seconds); under it the count is exact."""
+    from app.services import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 40)
+    monkeypatch.setattr(customers, "PAGE_SIZE", 20)
+    auth.login("agent")
+    first = client.get("/staff/customers?q=分页测试").get_data(as_text=True)
+    last = client.get("/staff/customers?q=分页测试&page=9").get_data(as_text=True)
+    assert "第 1 / 2 页，超过 40 条" in first and "第 2 / 2 页，超过 40 条" in last
+    assert "更早的记录请用筛选条件" in last and "更早的记录请用筛选条件" not in first
+    shown = _listed(first) + _listed(last)
+    assert len(set(shown)) == 40 and set(shown) < set(fifty_five)  # the newest 40
+    monkeypatch.setattr(paging, "COUNT_CAP", 55)  # exactly as many as match: counted exactly
+    page = client.get("/staff/customers?q=分页测试&page=3").get_data(as_text=True)
+    assert "第 3 / 3 页，共 55 条" in page and "更早的记录" not in page
