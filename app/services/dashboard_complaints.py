@@ -322,12 +322,10 @@ def code_labels(dimension: str) -> dict[str, str]:
 
 def by_child(f: Filters) -> dict[str, Counts]:
     node, kids = metrics.children_of(f)
-    branches = metrics.branch_map()
+    keys = metrics.child_keys(node, kids)
     acc: dict[str, Counts] = {k.code: Counts() for k in kids}
     for (branch_id, _), counts in rows(f, "branch_id", "day"):  # the heat map's rows, summed
-        acc.setdefault(metrics.child_key(branch_id, node, kids, branches), Counts()).add(
-            counts.values
-        )
+        acc.setdefault(keys.get(branch_id, metrics.NO_BRANCH), Counts()).add(counts.values)
     return acc
 
 
@@ -340,11 +338,10 @@ def by_product(f: Filters) -> dict[int | None, Counts]:
 
 
 def child_month(f: Filters) -> dict[tuple[str, date], Counts]:
-    node, kids = metrics.children_of(f)
-    branches = metrics.branch_map()
+    keys = metrics.child_keys(*metrics.children_of(f))
     acc: dict[tuple[str, date], Counts] = defaultdict(Counts)
     for (branch_id, day), counts in rows(f, "branch_id", "day"):
-        key = (metrics.child_key(branch_id, node, kids, branches), metrics.period_of(day, f.grain))
+        key = (keys.get(branch_id, metrics.NO_BRANCH), metrics.period_of(day, f.grain))
         acc[key].add(counts.values)
     return acc
 
@@ -354,12 +351,11 @@ def customers_by_child(f: Filters) -> dict[str, int]:
     denominator of complaints per 10,000 customers); a child none of whose units has a count is
     absent. Kesheng's own customer table is not the population: it holds only the customers
     who complained, answered a survey or were imported for a campaign."""
-    node, kids = metrics.children_of(f)
-    branches = metrics.branch_map()
+    keys = metrics.child_keys(*metrics.children_of(f))
     acc: dict[str, int] = defaultdict(int)
-    for branch in branches.values():
+    for branch in metrics.branch_map().values():
         if branch.customer_count is not None:
-            acc[metrics.child_key(branch.id, node, kids, branches)] += branch.customer_count
+            acc[keys.get(branch.id, metrics.NO_BRANCH)] += branch.customer_count
     return acc
 
 
