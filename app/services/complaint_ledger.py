@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased, defer, selectinload
+from sqlalchemy.orm import aliased, defer, raiseload
 
 import nlp
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import Branch, Product, User, utcnow
 from app.models.complaint import PRIORITY_LABELS, Complaint, Status, first_decision
 from app.services import audit, exports
 from app.services import complaint_clock as clock
@@ -100,6 +100,11 @@ def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
     def coded(code: str | None) -> str:
         return f"{code} {name.get(code, '')}".strip() if code else ""
 
+    # names by id, read once: loading each batch's units, products and handlers as objects was
+    # a third of the export's time
+    units = dict(db.session.execute(select(Branch.id, Branch.name)).tuples().all())
+    products = dict(db.session.execute(select(Product.id, Product.name)).tuples().all())
+    staff = dict(db.session.execute(select(User.id, User.display_name)).tuples().all())
     now = utcnow()
     kept = aliased(Complaint)
     kept_reference = (
@@ -108,9 +113,9 @@ def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
     stmt = (
         queue.filtered(select(Complaint, kept_reference), filters, user)
         .options(
-            selectinload(Complaint.branch),
-            selectinload(Complaint.product),
-            selectinload(Complaint.assignee),
+            raiseload(Complaint.branch),
+            raiseload(Complaint.product),
+            raiseload(Complaint.assignee),
             # (JSON the ledger does not show: decoding it took a third of the rows' time)
             defer(Complaint.suggestion),
             defer(Complaint.urgency_reasons),
@@ -127,14 +132,14 @@ def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
             c.reference,
             c.channel_label,
             _when(c.received_at),
-            c.branch.name if c.branch else "",
-            c.product.name if c.product else "",
+            units.get(c.branch_id, ""),
+            products.get(c.product_id, ""),
             c.masked_name,
             c.masked_phone if c.complainant_phone else "",
             coded(c.code_business),
             coded(c.code_cause),
             c.status_label + (f"（已并入 {merged_into}）" if merged_into else ""),
-            c.assignee.display_name if c.assignee else "",
+            staff.get(c.assignee_id, ""),
             _when(first.due),
             _when(first.decided),
             _when(first.notified),
