@@ -43,22 +43,31 @@ def sub_branch(code: str, name: str, parent: str = "HZ") -> Branch:
 
 
 def scored_responses(branch_code: str, at: datetime, scores: list[int], metric: str = "csat"):
-    """Bare answers with one score each (``metric``: csat or nps), five minutes apart from at."""
+    """Bare answers with one score each (``metric``: csat or nps), five minutes apart from at;
+    the satisfaction rollup brought up to date for them (commits), as a submission's is."""
+    from app.services import rollups
+    from app.services.surveys import definition_of
+    from surveys import Metric
+
     version = db.session.scalars(select(SurveyVersion).order_by(SurveyVersion.id)).first()
+    question = definition_of(version).key_question(Metric(metric))  # (the rollup scores answers)
     branch_id = branch(branch_code).id
+    dirty = rollups.DirtyCells()
     for i, score in enumerate(scores):
+        dirty.add("satisfaction", at + timedelta(minutes=5 * i), branch_id)
         db.session.add(
             Response(
                 survey_id=version.survey_id,
                 version_id=version.id,
                 channel="web",
                 submitted_at=at + timedelta(minutes=5 * i),
-                answers={},
+                answers={question.id: score},
                 branch_id=branch_id,
                 **{metric: score},
             )
         )
     db.session.flush()
+    rollups.refresh(dirty)
 
 
 def nps_answers(promoters: int, passives: int, detractors: int) -> list[int]:

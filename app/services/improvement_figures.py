@@ -6,19 +6,28 @@ import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from app.extensions import db
-from app.models import Branch, Complaint, ImprovementAction, Problem, ProblemLink, Response, utcnow
+from app.models import (
+    Branch,
+    Complaint,
+    ImprovementAction,
+    Problem,
+    ProblemLink,
+    Response,
+    SatisfactionRollup,
+    utcnow,
+)
 from app.models.analysis import TextAnalysis
 from app.models.improvement import LINK_SOURCES, OPEN_ACTIONS, ProblemStatus
 from app.services import complaint_clock as clock
 from app.services import improvement_verification as rule
-from app.services import scope
+from app.services import metrics, rollups, scope
 from surveys.scoring import half_up
 
 
@@ -76,7 +85,33 @@ def complaint_count(problem: Problem, start: datetime, end: datetime, codes: lis
     return db.session.scalar(stmt.execution_options(include_all_branches=True)) or 0
 
 
+FIGURES = ("csat_n", "csat_good", "nps_n", "promoters", "detractors")
+
+
 def response_figures(problem: Problem, start: datetime, end: datetime) -> dict[str, int]:
+    """CSAT and NPS counts of the answers of the problem's unit subtree (its product and
+    survey when it names them) submitted from ``start`` to before ``end``: the whole Beijing
+    days between from the satisfaction rollup (its month, week and day rows), the part days at
+    either edge from the answers themselves. From the answers alone, a head-office problem's
+    two windows read 120 days of every answer in the bank, for each problem: ``improvements
+    remind`` took over 7 minutes with 1,212 open problems on a million answers."""
+    first = rollups.local_day(start)
+    if rollups.day_start(first) < start:
+        first += timedelta(days=1)
+    last = rollups.local_day(end) - timedelta(days=1)
+    if first > last:
+        return _answered(problem, start, end)
+    parts = (
+        _answered(problem, start, rollups.day_start(first)),
+        _rolled_up(problem, first, last),
+        _answered(problem, rollups.day_start(last + timedelta(days=1)), end),
+    )
+    return {k: sum(part[k] for part in parts) for k in FIGURES}
+
+
+def _answered(problem: Problem, start: datetime, end: datetime) -> dict[str, int]:
+    if start >= end:
+        return dict.fromkeys(FIGURES, 0)
     stmt = select(
         func.count(Response.csat),
         func.sum(case((Response.csat >= 4, 1), else_=0)),
@@ -93,8 +128,30 @@ def response_figures(problem: Problem, start: datetime, end: datetime) -> dict[s
     if problem.survey_id:
         stmt = stmt.where(Response.survey_id == problem.survey_id)
     row = db.session.execute(stmt.execution_options(include_all_branches=True)).one()
-    keys = ("csat_n", "csat_good", "nps_n", "promoters", "detractors")
-    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+    return {k: int(v or 0) for k, v in zip(FIGURES, row, strict=True)}
+
+
+def _rolled_up(problem: Problem, first: date, last: date) -> dict[str, int]:
+    """The same counts over the Beijing days ``first`` to ``last`` (inclusive), from the rollup
+    (the same definitions: top two of five, promoters 9-10, detractors 0-6)."""
+    s = SatisfactionRollup
+    runs = metrics.cover(first, last, rollups.periods_of(s), weekly=False)
+    stmt = select(
+        func.sum(s.csat_n),
+        func.sum(s.csat_top2),
+        func.sum(s.nps_n),
+        func.sum(s.promoters),
+        func.sum(s.detractors),
+    ).where(
+        or_(*(and_(s.period == p, s.day >= lo, s.day < hi) for p, lo, hi in runs)),
+        s.branch_id.in_(_branch_ids(problem)),
+    )
+    if problem.product_id:
+        stmt = stmt.where(s.product_id == problem.product_id)
+    if problem.survey_id:
+        stmt = stmt.where(s.survey_id == problem.survey_id)
+    row = db.session.execute(stmt.execution_options(include_all_branches=True)).one()
+    return {k: int(v or 0) for k, v in zip(FIGURES, row, strict=True)}
 
 
 @dataclass(frozen=True)

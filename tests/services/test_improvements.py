@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from app.services.errors import Conflict, NotFound, ValidationFailed
 from tests import factories
 
 DAY = timedelta(days=1)
+SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -806,3 +808,28 @@ def test_owners_work_where_the_problem_is(branch, hq):
     )
     with pytest.raises(ValidationFailed, match="属于"):
         improvements.update_problem(p.id, moved, actor=hq)
+
+
+def test_window_figures_from_the_rollup_equal_the_answers_themselves(branch, hq):
+    """Whole Beijing days of a window come from the satisfaction rollup (month, week and day
+    rows), its part days from the answers: the counts equal counting every answer, wherever
+    the window's edges fall (mid-day, midnight, within one day, across a month's end)."""
+    start = datetime(2025, 1, 27, 22, 50, tzinfo=SH).astimezone(UTC)
+    for n in range(10):  # 10 answers a run, 5 minutes apart, every 12 h 35 min for 20 days
+        at = start + n * timedelta(hours=12, minutes=35)
+        responses(at, [(n + k) % 5 + 1 for k in range(10)])
+        responses(at + timedelta(hours=3), [(n * k) % 11 for k in range(10)], "nps")
+    factories.scored_responses("HZ01", start, [1] * 10)  # another unit: not the problem's
+    p = problem(hq, code_business=None)
+    edges = [
+        (start, start + 4 * DAY),
+        (start - 60 * DAY, start + 3 * DAY + timedelta(hours=5)),
+        (datetime(2025, 1, 29, tzinfo=SH), datetime(2025, 2, 3, tzinfo=SH)),  # midnights
+        (datetime(2025, 1, 30, 8, tzinfo=SH), datetime(2025, 1, 30, 20, tzinfo=SH)),
+        (datetime(2025, 1, 29, 23, 59, tzinfo=SH), datetime(2025, 2, 2, 0, 1, tzinfo=SH)),
+    ]
+    for lo, hi in edges:
+        counted = figures.response_figures(p, lo, hi)
+        assert counted == figures._answered(p, lo, hi)
+    whole = figures.response_figures(p, start - DAY, start + 8 * DAY)
+    assert whole["csat_n"] == 100 and whole["nps_n"] == 100  # none of HZ01's
