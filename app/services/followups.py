@@ -146,13 +146,24 @@ def record_attempt(
     callback_at: datetime | None = None,
     now: datetime | None = None,
 ) -> FollowUp:
-    """Record one call. No answer / busy: retried later, after ``max_attempts`` unreachable;
+    """Record one call. No answer / busy: retried later, after ``max_attempts`` unreachable
+    (refused outside calling hours: such a call must not count against the customer);
     wrong number: unreachable; refused: closed; callback: due at the agreed time; reached: the
     agent goes on to enter the answers (``submit_phone_answers``)."""
     now = now or utcnow()
     if outcome not in OUTCOMES:
         raise ValidationFailed("请选择通话结果", field="outcome")
     task = _open_task(followup_id)
+    opens, closes = CALLING_HOURS
+    if outcome in ("no_answer", "busy") and in_calling_hours(now) != now:
+        # (three unanswered calls at night made a customer 无法联系 and closed the task)
+        retry = in_calling_hours(now).astimezone(BEIJING)
+        raise ValidationFailed(
+            f"现在不在回访时段（北京时间 {opens}:00–{closes}:00），时段外拨打未接通不计入回访"
+            f"次数：请于 {retry:%m-%d %H:%M} 之后再拨并登记（接通、预约回拨、空号、拒绝等结果"
+            "随时可以登记）",
+            field="outcome",
+        )
     if outcome in ("no_answer", "busy") and task.attempts and now < task.due_at:
         # (three presses of 无人接听 within a minute made the task unreachable, and a
         # detractor counted as tried though called once)
@@ -167,7 +178,6 @@ def record_attempt(
             raise ValidationFailed("请填写晚于当前时间的预约回拨时间", field="callback_at")
         if callback_at > now + timedelta(days=60):
             raise ValidationFailed("预约回拨时间不能超过 60 天", field="callback_at")
-        opens, closes = CALLING_HOURS
         if not opens <= callback_at.astimezone(BEIJING).hour < closes:
             raise ValidationFailed(
                 f"预约回拨时间须在回访时段内（北京时间 {opens}:00–{closes}:00）；"

@@ -706,6 +706,23 @@ def test_unanswered_calls_are_spaced_out_in_calling_hours():
     )  # 04:06 → 09:00 the same day
 
 
+def test_an_unanswered_call_outside_calling_hours_is_refused_and_counts_nothing():
+    """Three unanswered calls at night made a customer 无法联系 and closed the task; calls that
+    got through, wrong numbers and refusals are recorded at any time."""
+    agent = factories.user(Role.AGENT, "HZ")
+    task = task_for(factories.customer("HZ03"))
+    db.session.commit()  # (a refused record rolls back what is not)
+    for night in (NOON + timedelta(hours=8), NOON + timedelta(hours=20, minutes=59)):
+        # 20:00 and 08:59 Beijing time
+        with pytest.raises(ValidationFailed, match="不在回访时段.*11-21 09:00 之后再拨"):
+            followups.record_attempt(task.id, "no_answer", agent=agent, now=night)
+    assert task.attempts == 0 and not task.call_attempts and task.status == "open"
+    followups.record_attempt(task.id, "busy", agent=agent, now=NOON + timedelta(hours=21))
+    assert task.attempts == 1  # 09:00: in hours again
+    followups.record_attempt(task.id, "reached", agent=agent, now=NOON + timedelta(hours=10))
+    assert len(task.call_attempts) == 2
+
+
 def test_campaign_skips_customers_with_an_open_complaint():
     from app.services import complaints
 

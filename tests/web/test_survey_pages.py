@@ -29,7 +29,7 @@ from app.models import (
     TriggerRule,
     utcnow,
 )
-from app.services import campaigns, invitations, org_products, surveys
+from app.services import campaigns, followups, invitations, org_products, surveys
 from app.services.customers import CustomerData
 from tests import factories
 from tests.support import csrf_token, selected_value
@@ -393,7 +393,9 @@ def test_campaign_sends_once_and_records_skip_reasons(client, auth):
     assert "发送进度" in client.get(campaign_url).get_data(as_text=True)
 
 
-def test_agent_records_attempts_until_unreachable(client, auth):
+def test_agent_records_attempts_until_unreachable(client, auth, monkeypatch):
+    # the calls are made in calling hours (at night 无人接听 is refused: see the next test)
+    monkeypatch.setattr(followups, "utcnow", lambda: followups.in_calling_hours(utcnow()))
     issued = answered()
     submit(client, issued)
     task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
@@ -930,9 +932,10 @@ def test_the_rules_page_sums_up_what_each_rule_did_with_its_events(client, auth,
     assert "近 30 天" in page
 
 
-def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, auth):
+def test_a_connected_call_counts_as_dialled_but_not_against_the_limit(client, auth, monkeypatch):
     """已拨打 stayed 0 after a 接通 call while the call log showed it: the counter is of the
     calls not answered (three of those make the task unreachable)."""
+    monkeypatch.setattr(followups, "utcnow", lambda: followups.in_calling_hours(utcnow()))
     submit(client, answered(ext="WEB009"))
     task = db.session.scalar(select(FollowUp).order_by(FollowUp.id.desc()))
     auth.login("agent")
