@@ -1,13 +1,16 @@
 """Benchmark: dashboards over 1,000,000 responses and 100,000 complaints on PostgreSQL.
 
 Usage: .venv/bin/python bench/dashboard_bench.py [--responses N] [--complaints N] [--runs N]
-       [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--keep]
+       [--units N] [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--keep]
 
 Creates a dedicated database, migrates it, seeds the demo bank (branches, products, surveys,
-staff), bulk-loads responses, complaints, text analyses, follow-ups and calls with COPY, then
+staff; with --units, that many more units: 分行 of 50 网点 each, as a large bank has), bulk-loads
+responses, complaints, text analyses, follow-ups and calls with COPY, then
 1. rebuilds every rollup in a subprocess (``flask dashboards rebuild``) and prints its time and
-   peak memory, and
-2. calls every dashboard endpoint with filters through the Flask test client (server-side time,
+   peak memory,
+2. runs the ten-minute safety net (``refresh_recent_rollups``: the last two days) once and
+   prints its time, and
+3. calls every dashboard endpoint with filters through the Flask test client (server-side time,
    in process) as the head-office manager and as a branch manager, printing median and p95.
 The database is dropped at the end unless --keep is given.
 """
@@ -83,6 +86,54 @@ def _copy(conn, table: str, columns: list[str], rows) -> int:
                 copy.write_row(row)
                 n += 1
     return n
+
+
+def _grow(db, units: int) -> None:
+    """Add ``units`` units as a large bank has them: 分行 under the head office (codes Y000…),
+    each over 50 网点 (codes X0000…)."""
+    from sqlalchemy import insert, select
+
+    from app.models import Branch
+
+    if units <= 0:
+        return
+    head = db.session.execute(
+        select(Branch.id, Branch.path).where(Branch.parent_id.is_(None))
+    ).one()
+    now = datetime.now(UTC)
+    stamp = {"active": True, "created_at": now, "updated_at": now}
+    regions = max(1, units // 51)
+    db.session.execute(
+        insert(Branch),
+        [
+            {
+                "code": f"Y{r:03d}",
+                "name": f"扩展分行{r:03d}",
+                "kind": "branch",
+                "parent_id": head.id,
+                "path": f"{head.path}Y{r:03d}/",
+                **stamp,
+            }
+            for r in range(regions)
+        ],
+    )
+    parents = list(db.session.execute(select(Branch.id, Branch.path).where(Branch.code.like("Y%"))))
+    rows = []
+    for i in range(units - regions):
+        parent_id, path = parents[i % len(parents)]
+        code = f"X{i:04d}"
+        rows.append(
+            {
+                "code": code,
+                "name": f"扩展网点{i:04d}",
+                "kind": "sub_branch",
+                "parent_id": parent_id,
+                "path": f"{path}{code}/",
+                **stamp,
+            }
+        )
+    db.session.execute(insert(Branch), rows)
+    db.session.commit()
 
 
 def _plan(db, select):
@@ -485,12 +536,16 @@ def main() -> None:
     parser.add_argument("--complaints", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument(
+        "--units", type=int, default=0, help="more units to add (e.g. 2000: 39 分行 of 50 网点)"
+    )
+    parser.add_argument(
         "--admin-url",
         default=os.environ.get(
             "KESHENG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--no-endpoints", action="store_true", help="rollups only")
     args = parser.parse_args()
     name = f"kesheng_dash_bench_{uuid.uuid4().hex[:8]}"
     _execute(args.admin_url, f'CREATE DATABASE "{name}"')
@@ -522,6 +577,7 @@ def run(url: str, args) -> None:
     with app.app_context():
         upgrade()
         demo.seed(customers=2000, responses=0)
+        _grow(db, args.units)
         plan = _plan(db, select)
         db.session.remove()
     started = time.perf_counter()
@@ -554,6 +610,18 @@ def run(url: str, args) -> None:
         ):
             n = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             print(f"  {table}: {n} rows")
+    with app.app_context():
+        from app.jobs.dashboards import refresh_recent_rollups
+
+        started = time.perf_counter()
+        stored = refresh_recent_rollups()
+        print(
+            f"periodic refresh of the last two days (refresh_recent_rollups): {stored} rows in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        db.session.remove()
+    if args.no_endpoints:
+        return
     rows = endpoints(app, args.runs)
     print(
         f"\nserver-side time per request, {args.runs} runs each (ms); target p95 < {TARGET_MS:.0f}"
