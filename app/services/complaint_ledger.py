@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased, defer, raiseload
+from sqlalchemy.orm import aliased, defer
 
 import nlp
 from app.extensions import db
@@ -113,9 +113,6 @@ def rows(filters: queue.Filters, user: User) -> Iterator[list[str]]:
     stmt = (
         queue.filtered(select(Complaint, kept_reference), filters, user)
         .options(
-            raiseload(Complaint.branch),
-            raiseload(Complaint.product),
-            raiseload(Complaint.assignee),
             # (JSON the ledger does not show: decoding it took a third of the rows' time)
             defer(Complaint.suggestion),
             defer(Complaint.urgency_reasons),
