@@ -474,8 +474,8 @@ def extend(
     complaint_id: int, *, actor: User, level: int, reason: str, version: int | None = None
 ) -> Complaint:
     """30 days for complex cases; a further 30 only with the approval of a superior institution
-    or a head-office senior manager (Art. 20): an hq_manager, or the manager of a unit above the
-    case's own (a 分行's manager for a case at one of its 支行)."""
+    or a head-office senior manager (Art. 20): an hq_manager at the head office, or the manager
+    of a unit above the case's own (a 分行's manager for a case at one of its 支行)."""
     complaint = load_to_act(complaint_id, version, actor)
     if complaint.status == Status.REVIEW_REQUESTED:
         # Art. 23: the review is due 30 days after the request; no extension applies to it
@@ -498,7 +498,7 @@ def extend(
     complaint.extension_level = level
     refresh_due(complaint)
     days = clock.PERIOD_DAYS[level]
-    by_hq = actor.has_role(Role.HQ_MANAGER)
+    by_hq = head_office_manager(actor)
     # (the history and the API say how far and, for the second, who approved it: Art. 20)
     what = (
         "延长至 30 日"
@@ -551,13 +551,21 @@ def extension_levels(actor: User, complaint: Complaint) -> list[int]:
     return []
 
 
+def head_office_manager(actor: User) -> bool:
+    """An hq_manager placed at the head office (or at no unit): Art. 20's 总行高级管理人员. An
+    hq_manager account placed at a 分行 is that 分行's manager, no more."""
+    own = actor.branch
+    return actor.has_role(Role.HQ_MANAGER) and (own is None or own.parent_id is None)
+
+
 def may_approve_second_extension(actor: User, complaint: Complaint) -> bool:
-    """An hq_manager, or a branch manager of a unit strictly above the case's branch."""
-    if actor.has_role(Role.HQ_MANAGER):
+    """A head-office manager, or a manager of a unit strictly above the case's branch (a
+    superior institution, Art. 20); a manager of the case's own unit may not."""
+    if head_office_manager(actor):
         return True
     own, case = actor.branch, complaint.branch
     return (
-        actor.has_role(Role.BRANCH_MANAGER)
+        actor.has_role(Role.BRANCH_MANAGER, Role.HQ_MANAGER)
         and own is not None
         and case is not None
         and case.path.startswith(own.path)

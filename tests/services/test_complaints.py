@@ -230,9 +230,14 @@ def test_a_superior_units_manager_may_approve_the_second_extension(db_session):
     handling.accept(c.id, actor=agent)
     handling.extend(c.id, actor=agent, level=1, reason="需调取第三方商户交易记录")
     own = factories.user(Role.BRANCH_MANAGER, "HZ01")
-    with pytest.raises(Forbidden) as refused:
-        handling.extend(c.id, actor=own, level=2, reason="需司法鉴定")
-    assert "上级机构" in refused.value.message and c.extension_level == 1
+    # an hq_manager account placed at the case's own unit is that unit's manager, not head
+    # office: it approved and the history said 经总行管理人员审批
+    own_hq = factories.user(Role.HQ_MANAGER, "HZ01")
+    for manager in (own, own_hq):
+        assert handling.extension_levels(manager, c) == []
+        with pytest.raises(Forbidden) as refused:
+            handling.extend(c.id, actor=manager, level=2, reason="需司法鉴定")
+        assert "上级机构" in refused.value.message and c.extension_level == 1
     handling.extend(c.id, actor=factories.user(Role.BRANCH_MANAGER, "HZ"), level=2,
                     reason="需司法鉴定")  # fmt: skip
     assert c.extension_level == 2
