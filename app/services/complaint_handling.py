@@ -854,7 +854,8 @@ def add_note(
 def request_review(
     complaint_id: int, *, actor: User, requested_on: date, reason: str, version: int | None = None
 ) -> Complaint:
-    """Art. 23: a written review request within 30 days of the decision; due 30 days later.
+    """Art. 23: a written review request within 30 days of the decision; due 30 days later;
+    one review per case.
 
     Publishes ``complaint.reopened`` inside this transaction (the survey side cancels the
     complaint-resolution survey of an earlier close that has not gone out yet)."""
@@ -867,6 +868,13 @@ def request_review(
             if complaint.merged_into_id
             else "该投诉尚未作出处理决定，不能登记核查申请"
         )
+    if complaint.first_decided_at is not None:
+        # Art. 23 gives one review by the superior institution; its decision is the bank's last
+        # word (a second one let the reviewer review their own review)
+        raise Conflict(
+            f"该投诉已于 {clock.local_date(complaint.decided_at):%Y年%m月%d日} 作出核查决定，"
+            "不能再次申请核查；客户仍有异议的，可申请调解、仲裁或提起诉讼"
+        )
     decided_on = clock.local_date(complaint.decided_at)
     if requested_on < decided_on:
         raise ValidationFailed(
@@ -877,12 +885,12 @@ def request_review(
     if not clock.review_request_in_time(decided_on, requested_on):
         raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
-    if complaint.first_decided_at is None:  # (a second review keeps the first decision)
-        complaint.first_decided_at = complaint.decided_at
-        complaint.first_due_at = complaint.due_at
-        complaint.first_decision_notified_at = complaint.decision_notified_at
+    complaint.first_decided_at = complaint.decided_at
+    complaint.first_due_at = complaint.due_at
+    complaint.first_decision_notified_at = complaint.decision_notified_at
     complaint.review_requested_on = requested_on
     complaint.closed_at = None
+    complaint.escalated_at = None  # (the review's own deadline is escalated when it passes)
     refresh_due(complaint)
     db.session.flush()
     publish(  # (the survey side cancels a survey on the resolution not sent yet)

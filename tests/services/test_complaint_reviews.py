@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -16,6 +17,7 @@ from app.services import complaint_casework as casework
 from app.services import complaint_clock as clock
 from app.services import complaint_handling as handling
 from app.services import regulator_report, responses_query, rollups, survey_triggers
+from app.services.errors import Conflict
 from app.web.api.complaints import complaint_out
 from tests import factories
 from tests.services.test_complaints import decide, new
@@ -100,9 +102,29 @@ def test_a_review_leaves_the_first_decision_in_the_figures(db_session):
     assert regulator_report._in_time(c, utcnow()) == "是"
     out = complaint_out(c)
     assert out.first_decided_at == first_at and out.decided_at == c.decided_at
-    # a second review keeps the first decision
-    _reviewed(c, agent)
-    assert first_decision(c).decided == first_at
+    # one review: a second request is refused and changes nothing
+    with pytest.raises(Conflict, match="不能再次申请核查.*调解、仲裁或提起诉讼"):
+        handling.request_review(
+            c.id, actor=agent, requested_on=clock.local_date(utcnow()), reason="客户再次申请"
+        )
+    db.session.expire_all()
+    assert c.status == Status.CLOSED and first_decision(c).decided == first_at
+
+
+def test_an_overdue_review_is_escalated_though_the_case_was_escalated_before(db_session):
+    """The sweep escalates a case once; a case escalated for its first decision was never
+    escalated again when its review ran past its own 30 days."""
+    from app.services import complaint_escalation
+
+    agent = factories.user(Role.AGENT, "HZ")
+    c = _decided_first(agent, days_after_receipt=20, received_days_ago=60)  # decided 40 days ago
+    c.escalated_at = c.decided_at  # (escalated when its first deadline passed)
+    db.session.commit()
+    asked = clock.local_date(utcnow()) - timedelta(days=35)  # 5 days after the decision
+    handling.request_review(c.id, actor=agent, requested_on=asked, reason="客户书面申请核查")
+    assert clock.local_date(c.due_at) < clock.local_date(utcnow())  # the review is overdue
+    assert c.reference in complaint_escalation.sweep_deadlines()
+    assert c.reference not in complaint_escalation.sweep_deadlines()  # once
 
 
 def test_a_late_first_decision_stays_late_after_a_timely_review(db_session):
