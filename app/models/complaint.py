@@ -319,9 +319,8 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
 
     @property
     def notice_excused(self) -> bool:
-        """No decision notice is owed: closed with the customer recorded as unreachable, or
-        withdrawn (Art. 15: the case ends on the day the withdrawal is received)."""
-        return bool(self.customer_unreachable) or self.status == Status.WITHDRAWN
+        """``notice_excused(self)``: no notice of the first decision is owed."""
+        return notice_excused(self)
 
     @property
     def deadline_running(self) -> bool:
@@ -394,6 +393,26 @@ def first_decision(row: Any) -> FirstDecision:
     return FirstDecision(row.due_at, row.decided_at, row.decision_notified_at)
 
 
+def notice_excused(row: Any) -> bool:
+    """No notice of the first decision is owed (of a complaint or a row with its columns): the
+    case ended by its deadline withdrawn (Art. 15: it ends the day the withdrawal is received)
+    or closed with the customer recorded as unreachable. Ended after the deadline, the
+    deadline had already passed untold: the decision stays late (a withdrawal entered weeks
+    later turned a late case into one decided in time)."""
+    if not (row.customer_unreachable or row.status == Status.WITHDRAWN):
+        return False
+    due = first_decision(row).due
+    return due is None or (row.closed_at is not None and row.closed_at <= due)
+
+
+def _notice_excused_clause(due: Any) -> Any:
+    """SQL for ``notice_excused``, given the first decision's deadline."""
+    return and_(
+        or_(Complaint.customer_unreachable.is_(True), Complaint.status == Status.WITHDRAWN),
+        or_(due.is_(None), Complaint.closed_at <= due),
+    )
+
+
 def first_decision_clause() -> tuple[Any, Any, Any]:
     """SQL for ``first_decision``: (due, decided, notified) of the first decision."""
     kept = Complaint.first_decided_at.is_not(None)
@@ -409,7 +428,7 @@ def first_decided_in_time_clause() -> Any:
     """SQL for ``complaint_clock.decided_in_time(*first_decision(c), excused=c.notice_excused)``
     (the rollup's 法定时限内), as 1 or 0: made, and communicated, by the deadline."""
     due, decided, told = first_decision_clause()
-    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == Status.WITHDRAWN)
+    excused = _notice_excused_clause(due)
     return case(
         (decided.is_(None), 0),
         (due.is_(None), 1),
@@ -425,7 +444,7 @@ def first_decision_pending_clause(now: datetime) -> Any:
     now=now)``: the first decision made by a deadline still ahead and not yet proven told,
     neither in time nor late yet."""
     due, decided, told = first_decision_clause()
-    excused = or_(Complaint.customer_unreachable.is_(True), Complaint.status == Status.WITHDRAWN)
+    excused = _notice_excused_clause(due)
     return and_(
         decided.is_not(None),
         due.is_not(None),

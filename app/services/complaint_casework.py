@@ -739,7 +739,8 @@ def close(
                     complaint.due_at,
                     complaint.decided_at,
                     complaint.decision_notified_at,
-                    excused=unreachable,
+                    excused=unreachable
+                    and (complaint.due_at is None or complaint.closed_at <= complaint.due_at),
                 ),
             },
         )

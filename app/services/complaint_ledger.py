@@ -67,12 +67,24 @@ def _in_time(c: Complaint, now: datetime) -> str:
     and the dashboards count it (not yet due)."""
     due, decided, notified = first_decision(c)
     if decided is None:
+        if c.merged_into_id is None and c.status in ("declined", "withdrawn") and _ended_late(c):
+            return (
+                "超时未决（超期后撤回）"
+                if c.status == "withdrawn"
+                else "超时未决（超期后不予受理）"
+            )
         if c.merged_into_id or c.status in ("declined", "withdrawn"):
             return "不适用"
         return "超时未决" if due is not None and due < now else "未到期"
     if clock.notice_pending(due, decided, notified, excused=c.notice_excused, now=now):
         return "未到期（待告知）"
     return "是" if clock.decided_in_time(due, decided, notified, excused=c.notice_excused) else "否"
+
+
+def _ended_late(c: Complaint) -> bool:
+    """Withdrawn or declined after its deadline had passed with no decision (the dashboards
+    count it among 超期未决)."""
+    return c.due_at is not None and c.closed_at is not None and c.closed_at > c.due_at
 
 
 def _review(c: Complaint) -> list[str]:

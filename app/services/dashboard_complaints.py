@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
 from app.models.complaint import (
     CLOCK_RUNNING,
+    Status,
     deadline_running_clause,
     first_decision_clause,
     first_decision_pending_clause,
@@ -158,12 +159,21 @@ def first_decided_in(f: Filters) -> list[Any]:
 def overdue_open(
     f: Filters, dims: tuple[str, ...] = (), regulator: bool | None = None
 ) -> dict[tuple, int]:
-    """Open cases (clock running, no decision) whose deadline lies in the range and has
-    passed, per ``dims`` (``day``: the local day of the deadline)."""
+    """Cases with no decision whose deadline lies in the range and has passed, per ``dims``
+    (``day``: the local day of the deadline): open ones (clock running), and those withdrawn
+    or declined only after the deadline (they were overdue undecided when they ended; ending
+    them later took them out of the late count)."""
     now = utcnow()
     end = min(day_start(f.end + timedelta(days=1)), now)
     stmt = select(Complaint.due_at, *(OVERDUE_COLUMNS[d] for d in dims if d != "day")).where(
-        Complaint.status.in_([str(s) for s in CLOCK_RUNNING]),
+        or_(
+            Complaint.status.in_([str(s) for s in CLOCK_RUNNING]),
+            and_(
+                Complaint.status.in_([Status.WITHDRAWN, Status.DECLINED]),
+                Complaint.merged_into_id.is_(None),
+                Complaint.closed_at > Complaint.due_at,
+            ),
+        ),
         Complaint.decided_at.is_(None),
         Complaint.due_at >= day_start(f.start),
         Complaint.due_at < end,

@@ -224,6 +224,9 @@ def _in_time(c: Complaint, now: datetime) -> str:
             return "否（处理决定未在时限内告知客户）"  # (the deadline passed untold)
         return "否"
     if c.status in FINAL:
+        late = c.due_at is not None and c.closed_at is not None and c.closed_at > c.due_at
+        if late and c.merged_into_id is None and c.status in ("withdrawn", "declined"):
+            return "否（超期未决，其后终结）"
         return "不适用（未作决定即终结）"
     if not c.clock_running:
         return "暂停计时"

@@ -10,7 +10,7 @@ from operator import attrgetter
 from typing import Any
 
 from app.models import Complaint
-from app.models.complaint import first_decision
+from app.models.complaint import first_decision, notice_excused
 from app.models.rollup import METRIC_COLUMNS
 from app.services import complaint_clock as clock
 from app.services.surveys import definition_of
@@ -213,9 +213,7 @@ def complaint_contributions(
     if first.decided is not None:
         decided = local_day(first.decided)
         days = max((decided - received).days, 0)
-        in_time = clock.decided_in_time(
-            *first, excused=bool(row.customer_unreachable) or row.status == "withdrawn"
-        )
+        in_time = clock.decided_in_time(*first, excused=notice_excused(row))
         counts = {
             "decided": 1,
             "decided_in_time": int(in_time),

@@ -1,0 +1,80 @@
+"""Ending a case after its deadline does not make it timely (regulation audit, Art. 15, 18, 21):
+a decision never told stays late when the case is withdrawn (or closed as unreachable) only
+after the deadline, and a case with no decision withdrawn or declined after its deadline stays
+among the overdue undecided. Ended by the deadline, the notice is excused as before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Complaint, Role, utcnow
+from app.models.complaint import first_decided_in_time_clause
+from app.services import complaint_clock as clock
+from app.services import complaint_handling as handling
+from app.services import complaint_ledger, dashboard_filters, regulator_report, rollups
+from app.services import dashboard_complaints as dc
+from tests import factories
+from tests.services.test_complaint_reviews import _cell
+from tests.services.test_complaints import decide, new
+
+
+def _decided_untold(agent, received_days_ago: int) -> Complaint:
+    """Received ``received_days_ago`` days ago, decided five days after (in time), never told."""
+    c = new(received_at=utcnow() - timedelta(days=received_days_ago))
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    c.decided_at = c.received_at + timedelta(days=5)
+    db.session.commit()
+    return c
+
+
+def _in_time_everywhere(c: Complaint) -> tuple:
+    """(ledger, regulator report, SQL clause, rollup cell of the decision day) for one case."""
+    now = utcnow()
+    rollups.rebuild(["complaint"])
+    clause = db.session.scalar(select(first_decided_in_time_clause()).where(Complaint.id == c.id))
+    return (
+        complaint_ledger._in_time(c, now),
+        regulator_report._in_time(c, now),
+        clause,
+        _cell(clock.local_date(c.decided_at), c.branch_id)[1],
+    )
+
+
+def test_a_decision_never_told_stays_late_when_the_case_is_withdrawn_after_the_deadline(
+    db_session,
+):
+    agent = factories.user(Role.AGENT, "HZ")
+    late = _decided_untold(agent, received_days_ago=30)  # due 15 days ago
+    *_, cell = _in_time_everywhere(late)  # (the day's cell holds the demo bank's cases too)
+    handling.withdraw(late.id, actor=agent, reason="客户来电撤回投诉")  # today
+    assert _in_time_everywhere(late) == ("否", "否", 0, cell)
+    early = _decided_untold(agent, received_days_ago=32)
+    *_, cell = _in_time_everywhere(early)
+    on = clock.local_date(early.received_at) + timedelta(days=10)  # before its deadline
+    handling.withdraw(early.id, actor=agent, reason="客户来信撤回投诉", on=on)
+    assert _in_time_everywhere(early) == ("是", "是", 1, cell + 1)
+
+
+def test_a_case_without_a_decision_withdrawn_after_its_deadline_stays_overdue(db_session):
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=25))  # due 10 days ago, no decision
+    handling.accept(c.id, actor=agent)
+    due_day = clock.local_date(c.due_at)
+    f = dashboard_filters.parse({"from": due_day.isoformat(), "to": due_day.isoformat()})
+    before = sum(dc.overdue_open(f).values())
+    assert before >= 1
+    handling.withdraw(c.id, actor=agent, reason="客户来电撤回投诉")
+    assert sum(dc.overdue_open(f).values()) == before  # still counted as overdue undecided
+    assert complaint_ledger._in_time(c, utcnow()) == "超时未决（超期后撤回）"
+    assert regulator_report._in_time(c, utcnow()).startswith("否")
+    # withdrawn by its deadline, it is no longer overdue
+    ontime = new(received_at=utcnow() - timedelta(days=25))
+    handling.accept(ontime.id, actor=agent)
+    on = clock.local_date(ontime.received_at) + timedelta(days=3)
+    handling.withdraw(ontime.id, actor=agent, reason="客户来信撤回投诉", on=on)
+    assert sum(dc.overdue_open(f).values()) == before
+    assert complaint_ledger._in_time(ontime, utcnow()) == "不适用"
