@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -276,20 +277,44 @@ def invitation_status(invitation_id: int) -> dict[str, Any]:
     }
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(cursor: str) -> tuple[int, dict[str, Any]]:
+    """(the last id, the filters of the pull) a cursor carries; ``r:<id>``, the form before
+    cursors carried filters, is a position without filters."""
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
-        kind, _, value = raw.partition(":")
+        if raw.startswith("{"):
+            data = json.loads(raw)
+            if not isinstance(data, dict) or set(data) - {"r", *CURSOR_FILTERS}:
+                raise ValueError
+            value, kept = str(data.get("r", "")), {k: data[k] for k in CURSOR_FILTERS if k in data}
+            kind = "r"
+        else:
+            kind, _, value = raw.partition(":")
+            kept = {}
         last_id = row_id(value) if kind == "r" else None
-        if last_id is None:
+        if last_id is None or not all(isinstance(v, str | int) for v in kept.values()):
             raise ValueError  # (an id the table can hold: see MAX_ROW_ID)
-        return last_id
+        return last_id, kept
     except (ValueError, UnicodeDecodeError) as err:
         raise ValidationFailed("游标无效", field="cursor") from err
 
 
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r:{last_id}".encode()).decode("ascii").rstrip("=")
+# what a cursor keeps of the first page's query: survey code, invitation id, since (UTC, ISO)
+CURSOR_FILTERS = ("s", "i", "t")
+
+
+def _encode_cursor(last_id: int, filters: dict[str, Any]) -> str:
+    raw = (
+        json.dumps({"r": last_id, **filters}, separators=(",", ":")) if filters else f"r:{last_id}"
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
+
+
+def _pull_filters(
+    survey_code: str | None, invitation_id: int | None, since: datetime | None
+) -> dict[str, Any]:
+    asked = {"s": survey_code, "i": invitation_id, "t": since and since.astimezone(UTC).isoformat()}
+    return {k: v for k, v in asked.items() if v}
 
 
 def api_page(
@@ -303,7 +328,24 @@ def api_page(
     """A keyset page of responses by ascending id: (items, next, resume). ``next`` is None on
     the last page; ``resume`` is the position after the last item (or the given cursor when
     there is none), always given, so that a later pull with ``cursor=resume`` returns exactly
-    the responses stored since (ids become visible in order: ``hold_response_order``)."""
+    the responses stored since (ids become visible in order: ``hold_response_order``). Both
+    carry the filters: a cursor alone continues the same pull; a filter given beside it must be
+    the cursor's own (else 422)."""
+    filters = _pull_filters(survey_code, invitation_id, since)
+    last_id = 0
+    if cursor:
+        # the cursor carries the first page's filters: following ``next`` as ?cursor=<next>
+        # alone went on through every survey's answers
+        last_id, kept = _decode_cursor(cursor)
+        if any(kept.get(k) != v for k, v in filters.items()):
+            raise ValidationFailed(
+                "游标属于另一组筛选条件：请只传 cursor，或原样重复取得它时的 survey_code、"
+                "invitation_id 和 since",
+                field="cursor",
+            )
+        filters = kept
+        survey_code, invitation_id = kept.get("s"), kept.get("i")
+        since = datetime.fromisoformat(kept["t"]) if "t" in kept else None
     stmt = select(Response).options(
         selectinload(Response.survey),
         selectinload(Response.version),
@@ -322,8 +364,8 @@ def api_page(
         stmt = stmt.where(Response.invitation_id == invitation_id)
     if since:
         stmt = stmt.where(Response.submitted_at >= since)
-    if cursor:
-        stmt = stmt.where(Response.id > _decode_cursor(cursor))
+    if last_id:
+        stmt = stmt.where(Response.id > last_id)
     rows = list(db.session.scalars(stmt.order_by(Response.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -350,7 +392,7 @@ def api_page(
         }
         for r in rows
     ]
-    after_last = _encode_cursor(rows[-1].id) if rows else (cursor or None)
+    after_last = _encode_cursor(rows[-1].id, filters) if rows else (cursor or None)
     return items, (after_last if more else None), after_last
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -240,6 +241,52 @@ def test_responses_pages_with_cursor_and_masks_personal_data(client):
     assert re.search(r"\+08:00$", item["submitted_at"])
     assert client.get("/api/v1/responses?cursor=%21%21", headers=headers).status_code == 422
     assert client.get("/api/v1/responses", headers=bearer("invitations:write")).status_code == 403
+
+
+def test_a_cursor_alone_continues_the_pull_it_came_from(client):
+    """CONTRACT.md: pass ``next`` back as ``cursor=``. The cursor held only the last id, so
+    ?cursor=<next> alone went on through every survey's answers after the first page."""
+    from app.services import surveys
+
+    other = surveys.published_version("loan-followup")
+    for n in range(3):
+        created = invite(client, customer={"external_id": f"CU{n}", "name": "赵六"}).get_json()
+        client.post("/s/" + token_of(created["url"]), data=ANSWERS)
+        db.session.add(  # another survey's answer between them
+            Response(
+                survey_id=other.survey_id,
+                version_id=other.id,
+                channel="phone",
+                submitted_at=datetime.now(UTC),
+                answers={},
+            )
+        )
+        db.session.commit()
+    headers = bearer("responses:read")
+    every = client.get("/api/v1/responses?limit=500", headers=headers).get_json()["items"]
+    assert {i["survey_code"] for i in every} > {"branch-service"}  # other surveys' answers too
+    page = client.get(
+        "/api/v1/responses?survey_code=branch-service&limit=2", headers=headers
+    ).get_json()
+    seen = [i["survey_code"] for i in page["items"]]
+    while page["next"]:
+        page = client.get(f"/api/v1/responses?cursor={page['next']}", headers=headers).get_json()
+        seen += [i["survey_code"] for i in page["items"]]
+    mine = [i for i in every if i["survey_code"] == "branch-service"]
+    assert seen == ["branch-service"] * len(mine) and len(seen) >= 3
+    # the resume cursor too; a filter beside it must be its own
+    resume = page["resume"]
+    again = client.get(f"/api/v1/responses?cursor={resume}", headers=headers).get_json()
+    assert again["items"] == [] and again["resume"] == resume
+    same = f"/api/v1/responses?survey_code=branch-service&cursor={resume}"
+    assert client.get(same, headers=headers).status_code == 200
+    other = client.get(
+        f"/api/v1/responses?survey_code=loan-followup&cursor={resume}", headers=headers
+    )
+    assert other.status_code == 422 and other.get_json()["error"]["fields"].keys() == {"cursor"}
+    # a cursor of the earlier form (a position only) is still read
+    old = base64.urlsafe_b64encode(b"r:1").decode().rstrip("=")
+    assert client.get(f"/api/v1/responses?cursor={old}", headers=headers).status_code == 200
 
 
 @pytest.mark.parametrize(

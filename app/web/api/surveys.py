@@ -133,7 +133,7 @@ class ResponseQuery(Strict):
     survey_code: str | None = Field(default=None, max_length=40, pattern=NoNul)
     invitation_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     since: Moment | None = None
-    cursor: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_=-]*$")
+    cursor: str | None = Field(default=None, max_length=400, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int = Field(default=100, ge=1, le=500)
 
     @field_validator("since", mode="before")
@@ -174,10 +174,13 @@ class ResponseItem(BaseModel):
 
 class ResponsePage(BaseModel):
     items: list[ResponseItem]
-    next: str | None = Field(description="下一页游标；最后一页为 null")
+    next: str | None = Field(
+        description="下一页游标；最后一页为 null。游标带有本次的筛选条件（survey_code、"
+        "invitation_id、since）：只传 cursor= 即接着取同一组答卷；同时传入不同的筛选条件时返回 422"
+    )
     resume: str | None = Field(
         description="本页最后一条之后的位置（本页为空时为传入的游标）。数据仓库增量拉取时保存它，"
-        "下次以 cursor= 传回（其余条件不变），即得到此后新入库的全部答卷，不重不漏；"
+        "下次以 cursor= 传回（游标带有筛选条件，不必重复），即得到此后新入库的全部答卷，不重不漏；"
         "since= 按提交时间筛选，不宜用于增量拉取（答卷在提交后数秒内才入库）"
     )
 
@@ -349,10 +352,11 @@ def get_invitation(invitation_id: str):
 )
 def list_responses(query: ResponseQuery):
     """Responses in the order they were stored (ascending id); pass ``next`` back as ``cursor``
-    for the following page. For incremental pulls keep ``resume`` and pass it as ``cursor``
-    next time: ``since`` filters on ``submitted_at``, and a response is stored (expanded from
-    the accepted submission) a moment after it was submitted, so moving ``since`` forward can
-    step over responses that were still being stored."""
+    for the following page (the cursor carries the filters: alone it continues the same pull;
+    with other filters beside it, 422). For incremental pulls keep ``resume`` and pass it as
+    ``cursor`` next time: ``since`` filters on ``submitted_at``, and a response is stored
+    (expanded from the accepted submission) a moment after it was submitted, so moving
+    ``since`` forward can step over responses that were still being stored."""
     items, nxt, resume = responses_query.api_page(
         survey_code=query.survey_code,
         invitation_id=query.invitation_id,
