@@ -28,6 +28,16 @@ def rebuild() -> None:
     click.echo(f"重建用时 {seconds:.1f} 秒，内存峰值 {peak_mb:.0f} MB")
 
 
+@dashboards.command(
+    "refresh-recent", help="重算今天和昨天的看板汇总（每 10 分钟的补算，无 Redis 时由 cron 运行）"
+)
+@with_appcontext
+def refresh_recent() -> None:
+    started = time.perf_counter()
+    stored = rollups.refresh_recent()
+    click.echo(f"已重算近两天的汇总：{stored} 行，用时 {time.perf_counter() - started:.1f} 秒")
+
+
 @dashboards.command("topics", help="从近期文本中发现话题并重算客户之声汇总")
 @with_appcontext
 def topics() -> None:

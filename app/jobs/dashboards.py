@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from celery import shared_task
-from flask import has_request_context
+from flask import current_app, has_request_context
 
+from app.extensions import db
 from app.services import dashboard_voice, rollups
+
+log = logging.getLogger(__name__)
+_retries: list[threading.Thread] = []  # (kept for tests to wait on)
 
 
 @shared_task(
@@ -19,8 +25,32 @@ from app.services import dashboard_voice, rollups
 )
 def refresh_rollups(cells: dict[str, Any]) -> int:
     """Recompute the touched (day, branch) cells; idempotent, so a retry or duplicate is safe.
-    Run inside a web request (no broker), it does not wait long for another refresh's lock."""
-    return rollups.refresh(rollups.DirtyCells.from_json(cells), wait=not has_request_context())
+    Run inside a web request (no broker), it does not wait long for another refresh's lock:
+    when the lock stays busy it returns -1 and the cells are recounted by a thread of this
+    process that waits its turn (left to the two-day safety net alone, a case received
+    months back stayed missing from that month's figures until a full rebuild)."""
+    dirty = rollups.DirtyCells.from_json(cells)
+    if not has_request_context():
+        return rollups.refresh(dirty)
+    stored = rollups.refresh(dirty, wait=False)
+    if stored < 0:
+        _retry_later(current_app._get_current_object(), dirty)  # type: ignore[attr-defined]
+    return stored
+
+
+def _retry_later(app: Any, dirty: rollups.DirtyCells) -> None:
+    def run() -> None:
+        with app.app_context():
+            try:
+                rollups.refresh(dirty)  # (waits for the lock)
+            except Exception:  # logged: the safety net and a rebuild remain
+                log.exception("rollup refresh retry failed: %s", dirty.to_json())
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="rollup-refresh-retry", daemon=True)
+    _retries[:] = [t for t in _retries if t.is_alive()] + [thread]
+    thread.start()
 
 
 @shared_task(name="kesheng.refresh_recent_rollups")
