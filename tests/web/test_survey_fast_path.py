@@ -118,16 +118,21 @@ def test_a_wrong_token_is_counted_once(app, client):
     assert hits == 1
 
 
-def test_a_throttled_address_is_refused_even_with_a_valid_link(app, client):
+def test_a_throttled_address_still_submits_a_valid_link_once(app, client):
+    """A throttled address goes to the view, which answers a right link (customers share
+    addresses) and refuses wrong ones; the answer is stored once."""
     token, issued = factories.survey_link("FAST07")
     blocked = app.extensions.setdefault("survey_link_blocked", {})
     blocked["survey-link:203.0.113.78"] = time.monotonic() + 60
     try:
-        refused = post(client, token, environ_base={"REMOTE_ADDR": "203.0.113.78"})
+        answered = post(client, token, environ_base={"REMOTE_ADDR": "203.0.113.78"})
+        wrong = post(
+            client, "no-such-link-0123456789", environ_base={"REMOTE_ADDR": "203.0.113.78"}
+        )
     finally:
         blocked.pop("survey-link:203.0.113.78", None)
-    assert refused.status_code == 429 and "访问过于频繁" in refused.text
-    assert stored(issued.invitation.id) == 0
+    assert answered.status_code == 200 and stored(issued.invitation.id) == 1
+    assert wrong.status_code == 429 and "访问过于频繁" in wrong.text
 
 
 @pytest.mark.parametrize(

@@ -173,11 +173,12 @@ def _count_wrong_token(key: str, limit: int, window: int) -> bool:
 @csrf.exempt
 def survey_link(token: str):
     # Only wrong tokens are counted (in the database, across workers); a right one costs no
-    # rate-limit query. Past the limit every link from the address is refused for the window.
+    # rate-limit query. Past the limit the address's wrong tokens are refused for the window
+    # without being counted again; a right link is still answered (refusing every link from
+    # the address turned away customers behind a branch's or an operator's shared address,
+    # and a 192-bit token is not found by guessing anyway).
     limit, window = _limits()
     key = limit_key(request.remote_addr)
-    if throttled(key):
-        return message_page("throttled")
     try:
         # (only links taking one answer per browser are ever marked answered)
         answered_here = _link_mark(token) in _answered_marks(
@@ -195,7 +196,7 @@ def survey_link(token: str):
             token, request.form, client=request.remote_addr, per_address=anonymous_limit()
         )
     except NotFound:
-        if _count_wrong_token(key, limit, window):
+        if throttled(key) or _count_wrong_token(key, limit, window):
             return message_page("throttled")
         return message_page("missing")
     except responses.CampaignFull:
