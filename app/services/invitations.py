@@ -32,7 +32,7 @@ from app.services.customers import (
     printable_text,
     upsert_customer_row,
 )
-from app.services.errors import Conflict, ValidationFailed
+from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.tx import after_commit, get_or_raise, insert_or_existing, transactional
 from nlp import mask_email, mask_phone
 from surveys import CustomerContactState
@@ -189,9 +189,9 @@ class InvitationRequest:
 def create_invitation(req: InvitationRequest, *, now: datetime | None = None) -> IssuedInvitation:
     """Create a one-time link for a customer (created or updated by external_id) and send it.
 
-    Returns the link once; only its hash is stored. Raises NotFound for an unknown survey,
-    Conflict for a survey that is not published or a customer who opted out of surveys (or of
-    this channel), ValidationFailed for bad branch/product codes.
+    Returns the link once; only its hash is stored. Raises ValidationFailed for an unknown
+    survey (field survey_code) and bad branch/product codes, Conflict for a survey that is not
+    published or a customer who opted out of surveys (or of this channel).
 
     The customer's own choice always holds: an opted-out customer (all surveys, or this
     channel) is not invited. The bank's scheduling rules (frequency cap, open complaint, quiet
@@ -209,7 +209,10 @@ def create_invitation(req: InvitationRequest, *, now: datetime | None = None) ->
     found = _by_ref(ref)
     if found is not None:
         return _again(found, req)
-    version = surveys.published_version(req.survey_code)
+    try:
+        version = surveys.published_version(req.survey_code)
+    except NotFound as err:  # (a field of the body, as an unknown branch_code is: 422, not 404)
+        raise ValidationFailed(err.message, field="survey_code") from err
     customer, _ = upsert_customer_row(
         req.customer, home_branch_code=req.branch_code, fill_only=not req.updates_customer
     )

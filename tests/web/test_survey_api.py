@@ -122,7 +122,8 @@ def test_invitation_link_comes_from_public_base_url_and_only_its_hash_is_stored(
 
 
 def test_invitation_errors_are_json(client):
-    assert invite(client, survey_code="no-such").status_code == 404
+    unknown = invite(client, survey_code="no-such")
+    assert unknown.status_code == 422 and "survey_code" in unknown.get_json()["error"]["fields"]
     assert invite(client, channel="fax").status_code == 422
     assert invite(client, scopes="responses:read").status_code == 403
     bad = invite(client, branch_code="ZZ99")

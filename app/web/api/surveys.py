@@ -291,7 +291,6 @@ def get_survey_version(code: str, number: str):
     responses={
         200: InvitationCreated,
         201: InvitationCreated,
-        404: ErrorBody,
         409: ErrorBody,
         422: ErrorBody,
         **ERRORS,
