@@ -401,17 +401,24 @@ def _check_pause_day(complaint: Complaint, day: date) -> None:
 PAUSE_BACKDATE_DAYS = 3
 
 
-def _check_backdating(actor: User, day: date) -> int:
-    """How many days before today the pause is dated; refused past PAUSE_BACKDATE_DAYS for
-    anyone but a unit manager or head office."""
+def _check_backdating(
+    actor: User,
+    day: date,
+    *,
+    what: str = "中止日期",
+    rule: str = "中止计时须及时登记并告知客户",
+    field: str = "on",
+) -> int:
+    """How many days before today ``day`` lies; refused past PAUSE_BACKDATE_DAYS for anyone
+    but a unit manager or head office (a pause's start, a letter's posting date)."""
     back = (clock.local_date(utcnow()) - day).days
     if back > PAUSE_BACKDATE_DAYS and not (
         actor.has_role(Role.BRANCH_MANAGER) or actor.has_role(Role.HQ_MANAGER)
     ):
         raise Forbidden(
-            f"中止日期早于 {PAUSE_BACKDATE_DAYS} 天前（{day:%Y年%m月%d日}，{back} 天前）："
-            "中止计时须及时登记并告知客户，补登须由机构负责人或总行管理人员办理",
-            field="on",
+            f"{what}早于 {PAUSE_BACKDATE_DAYS} 天前（{day:%Y年%m月%d日}，{back} 天前）："
+            f"{rule}，补登须由机构负责人或总行管理人员办理",
+            field=field,
         )
     return back
 
@@ -736,7 +743,16 @@ def record_notice(
         if posted_on is None:
             raise ValidationFailed("请填写寄出日期", field="posted_on")
         _check_posted_on(complaint, purpose, posted_on)
+        # a posting date days back is a 补登 (a late decision letter dated back counted as
+        # told in time): as for a pause, a manager's, and the history says so
+        back = _check_backdating(
+            actor, posted_on, what="寄出日期", rule="信函寄出须及时登记", field="posted_on"
+        )
         detail |= {"outcome": "posted", "posted_on": posted_on.isoformat()}
+        if back > PAUSE_BACKDATE_DAYS:
+            detail["entered_days_later"] = back
+            late = f"（{posted_on:%Y年%m月%d日}寄出，{back} 天后补登）"
+            note = f"{note or NOTICE_PURPOSES[purpose]}{late}"
     else:
         detail |= {"outcome": "handed", "at": (at or utcnow()).isoformat()}
     record_event(complaint, actor, "notice", note or NOTICE_PURPOSES[purpose], detail=detail)

@@ -566,6 +566,42 @@ def test_a_letter_is_posted_between_the_decision_and_today(db_session):
     assert c.decision_notified_at is not None
 
 
+def test_a_letter_posted_days_back_is_a_managers_late_entry(db_session):
+    """A decision letter dated weeks back by whoever handled the case turned a late case into
+    one told in time (regulation audit): past 3 days it is a 补登, as for a pause: a unit
+    manager's or head office's, and the history says so."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=25))
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    c.decided_at = c.received_at + timedelta(days=5)
+    db_session.commit()
+    posted = clock.local_date(c.decided_at)  # 20 days ago
+    with pytest.raises(Forbidden, match="寄出日期早于 3 天前.*补登须由机构负责人") as refused:
+        handling.record_notice(
+            c.id, actor=agent, method="letter", purpose="decision", posted_on=posted
+        )
+    assert set(refused.value.fields) == {"posted_on"} and c.decision_notified_at is None
+    manager = factories.user(Role.BRANCH_MANAGER, "HZ01")
+    handling.record_notice(
+        c.id, actor=manager, method="letter", purpose="decision", posted_on=posted
+    )
+    assert clock.local_date(c.decision_notified_at) == posted
+    entry = [e for e in complaints.history(c) if e.kind == "notice"][-1]
+    assert "天后补登" in entry.text and entry.detail["entered_days_later"] >= 19
+    # three days back is an ordinary entry, for anyone
+    other = new(received_at=utcnow() - timedelta(days=6))
+    handling.accept(other.id, actor=agent)
+    decide(other, agent)
+    other.decided_at = other.received_at
+    db_session.commit()
+    three = clock.local_date(utcnow()) - timedelta(days=3)
+    handling.record_notice(
+        other.id, actor=agent, method="letter", purpose="decision", posted_on=three
+    )
+    assert clock.local_date(other.decision_notified_at) == three
+
+
 def test_a_decision_not_yet_communicated_keeps_the_deadline_running(db_session):
     """Art. 18: made *and communicated* within the period. A case decided on day 10 and not
     told by day 15 was no longer overdue anywhere (status 已作出处理决定 stopped the clock);
