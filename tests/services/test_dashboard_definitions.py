@@ -96,6 +96,7 @@ def test_a_decision_told_after_the_deadline_is_not_in_time(app):
     from app.services.complaint_clock import local_date
 
     agent = factories.user("agent", "HZ")
+    manager = factories.user("hq_manager", "HO")
     f = dashboard_filters.parse({"from": "2024-03-01", "to": "2024-05-31", "branch": "NJ"})
     before = dc.total(f)
     late, prompt = _complaint(_local(2024, 3, 4)), _complaint(_local(2024, 3, 5))
@@ -109,7 +110,7 @@ def test_a_decision_told_after_the_deadline_is_not_in_time(app):
         _backdate(case.id, case.received_at + timedelta(days=10))
         handling.record_notice(
             case.id,
-            actor=agent,
+            actor=manager,  # (a letter entered long after it was posted: a manager's 补登)
             method="letter",
             purpose="decision",
             posted_on=local_date(case.received_at + timedelta(days=told_after)),
