@@ -455,6 +455,18 @@ def first_decision_pending_clause(now: datetime) -> Any:
     )
 
 
+def ended_late_undecided_clause() -> Any:
+    """SQL: withdrawn or declined with no decision only after the deadline had passed (not a
+    merged repeat, whose handling goes on in the case it joined): overdue undecided when it
+    ended, and counted so."""
+    return and_(
+        Complaint.status.in_([Status.WITHDRAWN, Status.DECLINED]),
+        Complaint.merged_into_id.is_(None),
+        Complaint.decided_at.is_(None),
+        Complaint.closed_at > Complaint.due_at,
+    )
+
+
 def deadline_running_clause() -> Any:
     """SQL for ``Complaint.deadline_running``: the clock runs, or the case is decided and the
     decision not yet communicated."""

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
 from app.models.base import utcnow
 from app.models.complaint import (
     CLOCK_RUNNING,
-    Status,
     deadline_running_clause,
+    ended_late_undecided_clause,
     first_decision_clause,
     first_decision_pending_clause,
 )
@@ -166,14 +166,7 @@ def overdue_open(
     now = utcnow()
     end = min(day_start(f.end + timedelta(days=1)), now)
     stmt = select(Complaint.due_at, *(OVERDUE_COLUMNS[d] for d in dims if d != "day")).where(
-        or_(
-            Complaint.status.in_([str(s) for s in CLOCK_RUNNING]),
-            and_(
-                Complaint.status.in_([Status.WITHDRAWN, Status.DECLINED]),
-                Complaint.merged_into_id.is_(None),
-                Complaint.closed_at > Complaint.due_at,
-            ),
-        ),
+        or_(Complaint.status.in_([str(s) for s in CLOCK_RUNNING]), ended_late_undecided_clause()),
         Complaint.decided_at.is_(None),
         Complaint.due_at >= day_start(f.start),
         Complaint.due_at < end,

@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 import nlp
 from app.extensions import db
 from app.models import Complaint, Response, User
 from app.models.base import utcnow
-from app.models.complaint import deadline_running_clause, first_decision, undecided_clause
+from app.models.complaint import (
+    deadline_running_clause,
+    ended_late_undecided_clause,
+    first_decision,
+    undecided_clause,
+)
 from app.services import dashboard_complaints, paging
 from app.services.dashboard_filters import Filters
 from app.services.paging import Page
@@ -65,10 +70,14 @@ def complaints(
     elif extra.get("holder"):
         holder = Complaint.assignee_id == int(extra["holder"])
         stmt = select(Complaint).where(undecided_clause(), holder)
-    elif overdue:
-        stmt = select(Complaint).where(deadline_running_clause())
-    else:
-        stmt = select(Complaint).where(*_range(Complaint.received_at, f))
+    elif overdue:  # (those ended undecided after the deadline too, as the figure counts them)
+        stmt = select(Complaint).where(
+            or_(deadline_running_clause(), ended_late_undecided_clause())
+        )
+    else:  # (a merged repeat is the complaint it joined: not counted again)
+        stmt = select(Complaint).where(
+            *_range(Complaint.received_at, f), Complaint.merged_into_id.is_(None)
+        )
     if overdue:
         stmt = stmt.where(Complaint.due_at < utcnow())
     stmt = dashboard_complaints.narrowed(stmt, f)

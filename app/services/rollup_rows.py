@@ -69,6 +69,7 @@ COMPLAINT_COLUMNS = (
     Complaint.is_major,
     Complaint.review_requested_on,
     Complaint.clock_restarted_on,
+    Complaint.merged_into_id,
 )
 
 
@@ -189,7 +190,11 @@ def decision_bucket(days: int) -> str:
 def complaint_contributions(
     row: Any, local_day: Callable[[datetime], date]
 ) -> list[tuple[tuple, dict[str, int]]]:
-    """The counts one complaint adds on its received, (first) decision and closing days."""
+    """The counts one complaint adds on its received, (first) decision and closing days; none
+    for a merged repeat (Art. 18: the same complaint, handled in the case it joined; it was
+    counted as a second complaint received and a case closed with no decision)."""
+    if row.merged_into_id is not None:
+        return []
     rest = (
         row.product_id,
         row.channel,

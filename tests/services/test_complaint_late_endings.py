@@ -69,6 +69,10 @@ def test_a_case_without_a_decision_withdrawn_after_its_deadline_stays_overdue(db
     assert before >= 1
     handling.withdraw(c.id, actor=agent, reason="客户来电撤回投诉")
     assert sum(dc.overdue_open(f).values()) == before  # still counted as overdue undecided
+    from app.services import dashboard_drill
+
+    listed = dashboard_drill.complaints(f, {"overdue": "1"}, limit=500).items
+    assert c.id in {x.id for x in listed}  # (the drill-down behind the figure lists it)
     assert complaint_ledger._in_time(c, utcnow()) == "超时未决（超期后撤回）"
     assert regulator_report._in_time(c, utcnow()).startswith("否")
     # withdrawn by its deadline, it is no longer overdue
@@ -78,3 +82,25 @@ def test_a_case_without_a_decision_withdrawn_after_its_deadline_stays_overdue(db
     handling.withdraw(ontime.id, actor=agent, reason="客户来信撤回投诉", on=on)
     assert sum(dc.overdue_open(f).values()) == before
     assert complaint_ledger._in_time(ontime, utcnow()) == "不适用"
+
+
+def test_a_merged_repeat_is_not_counted_as_a_second_complaint(db_session):
+    """Art. 18: a repeat merged into the first complaint is that complaint; it was counted as
+    a second one received (and a case closed with no decision) in every figure."""
+    from app.services import complaint_casework as casework
+    from app.services import dashboard_drill
+
+    agent = factories.user(Role.AGENT, "HZ")
+    first = new(received_at=utcnow() - timedelta(days=3))
+    repeat = new(received_at=utcnow() - timedelta(days=2))
+    day = clock.local_date(repeat.received_at)
+    f = dashboard_filters.parse({"from": day.isoformat(), "to": day.isoformat()})
+    before = dc.total(f)
+    drilled = dashboard_drill.complaints(f, {}).total
+    casework.merge(repeat.id, first.id, actor=agent, new_facts=False, note="同一事项")
+    db.session.commit()
+    after = dc.total(f)
+    assert (after.received, after.closed) == (before.received - 1, before.closed)
+    assert dashboard_drill.complaints(f, {}).total == drilled - 1
+    rollups.rebuild(["complaint"])  # a full rebuild reads the same
+    assert dc.total(f).received == after.received
