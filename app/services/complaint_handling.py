@@ -59,6 +59,7 @@ NOTICE_PURPOSES = {
     "decline": "不予受理告知",
     "extension": "延期告知",
     "pause": "中止计时告知",
+    "resume": "恢复计时告知",
     "review_decision": "核查决定告知",
     "other": "其他告知",
 }
@@ -472,6 +473,14 @@ def resume(
     complaint.pauses = pauses
     _move(complaint, "resume", actor, f"恢复计时（{day:%Y-%m-%d}）", on=day.isoformat())
     refresh_due(complaint)
+    # the customer was told at the pause that they would hear of the resumption too: now the
+    # new last day (it was promised on the progress page and never sent)
+    told = (
+        f"我们最迟于 {clock.local_date(complaint.due_at):%Y年%m月%d日}（含当日）告知您处理结果"
+        if complaint.due_at
+        else "告知处理结果的日期另行通知"
+    )
+    _auto_notice(complaint, actor, "resume", f"处理时限自{day:%Y年%m月%d日}起恢复计算，{told}。")
     return complaint
 
 

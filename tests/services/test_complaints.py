@@ -280,7 +280,16 @@ def test_pause_and_resume_move_the_deadline(db_session):
     assert entry.text == "进入调解（11 天后补登）" and entry.actor_id == manager.id
     assert entry.detail["entered_days_later"] == 11
     handling.resume(c.id, actor=agent, on=start + timedelta(days=13))
-    assert complaints.clock.local_date(c.due_at) == start + timedelta(days=15 + 10)
+    due = complaints.clock.local_date(c.due_at)
+    assert due == start + timedelta(days=15 + 10)
+    # the customer hears of the resumption and the new last day, as the pause's notice promised
+    told = db_session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.related_id == c.id, OutboxMessage.purpose == "resume"
+        )
+    ).one()
+    assert f"最迟于 {due:%Y年%m月%d日}（含当日）告知您处理结果" in told.body
+    assert "恢复计算" in told.body
 
 
 def _written(c) -> tuple[int, int]:
