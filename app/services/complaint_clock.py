@@ -178,6 +178,19 @@ def notice_pending(
     return communicated is None or communicated < decided  # (that told an earlier decision)
 
 
-def review_request_in_time(decided_on: date, requested_on: date) -> bool:
-    """A review must be requested in writing within 30 days of the decision (Art. 23)."""
-    return requested_on <= decided_on + timedelta(days=REVIEW_REQUEST_WINDOW_DAYS)
+def review_window_opens(decided: datetime, notified: datetime | None) -> date | None:
+    """The Beijing day the customer's 30 days to ask for a review begin (Art. 23: from the day
+    they receive the decision): the day it was proven to reach them; None while no proof of it
+    is kept (their days have not begun). Counted from the decision's own day, a customer told
+    a week late lost that week."""
+    if notified is None or notified < decided:  # (a proof of an earlier decision)
+        return None
+    return local_date(notified)
+
+
+def review_request_in_time(opened_on: date | None, requested_on: date) -> bool:
+    """A review must be requested in writing within 30 days of receiving the decision (Art. 23);
+    ``opened_on`` is ``review_window_opens`` (None: not yet begun, so in time)."""
+    return opened_on is None or requested_on <= opened_on + timedelta(
+        days=REVIEW_REQUEST_WINDOW_DAYS
+    )

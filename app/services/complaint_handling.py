@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -907,8 +907,14 @@ def request_review(
         )
     if requested_on > clock.local_date(utcnow()):
         raise ValidationFailed("申请日期不能晚于今天", field="requested_on")
-    if not clock.review_request_in_time(decided_on, requested_on):
-        raise ValidationFailed("核查申请须在处理决定作出后 30 日内提出", field="requested_on")
+    opened = clock.review_window_opens(complaint.decided_at, complaint.decision_notified_at)
+    if not clock.review_request_in_time(opened, requested_on):
+        last = opened + timedelta(days=clock.REVIEW_REQUEST_WINDOW_DAYS)
+        raise ValidationFailed(
+            f"核查申请须在收到处理决定之日起 30 日内提出：处理决定于 {opened:%Y年%m月%d日} "
+            f"告知客户，申请期限至 {last:%Y年%m月%d日}",
+            field="requested_on",
+        )
     _move(complaint, "request_review", actor, _require(reason, "reason", "核查申请事由"))
     complaint.first_decided_at = complaint.decided_at
     complaint.first_due_at = complaint.due_at

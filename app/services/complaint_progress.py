@@ -146,8 +146,10 @@ def _progress(c: Complaint, *, merged_from: str | None = None) -> Progress:
         told = None  # (the notice of an earlier decision, since replaced by a review's)
     review_until = None
     if status in (Status.DECIDED, Status.CLOSED) and decided and c.review_requested_on is None:
-        # as the desk counts it (complaint_handling.request_review): from the decision's day
-        last = clock.local_date(decided) + timedelta(days=clock.REVIEW_REQUEST_WINDOW_DAYS)
+        # as the desk counts it (complaint_handling.request_review): 30 days from the day the
+        # decision reached the customer; not proven yet, the page itself tells them today
+        opened = clock.review_window_opens(decided, told) or clock.local_date(utcnow())
+        last = opened + timedelta(days=clock.REVIEW_REQUEST_WINDOW_DAYS)
         review_until = last if last >= clock.local_date(utcnow()) else None
     return Progress(
         reference=c.reference,

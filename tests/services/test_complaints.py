@@ -411,9 +411,26 @@ def test_review_request_later_than_30_days_is_still_refused(db_session):
     handling.accept(c.id, actor=agent)
     decide(c, agent)
     c.decided_at = utcnow() - timedelta(days=40)
+    c.decision_notified_at = c.decided_at + timedelta(days=1)  # told the next day
     db_session.commit()
-    with pytest.raises(ValidationFailed, match="30 日内"):
+    with pytest.raises(ValidationFailed, match="收到处理决定之日起 30 日内"):
         handling.request_review(c.id, actor=agent, requested_on=today(), reason="客户不服决定")
+
+
+def test_the_30_days_for_a_review_run_from_the_day_the_decision_reached_the_customer(
+    db_session,
+):
+    """Art. 23: 自收到处理决定之日起 30 日内. Counted from the decision's own day, a customer
+    told late lost the days the bank took to tell them."""
+    agent = factories.user(Role.AGENT, "HZ")
+    c = new(received_at=utcnow() - timedelta(days=50))
+    handling.accept(c.id, actor=agent)
+    decide(c, agent)
+    c.decided_at = utcnow() - timedelta(days=40)
+    c.decision_notified_at = utcnow() - timedelta(days=25)  # told 15 days after the decision
+    db_session.commit()
+    handling.request_review(c.id, actor=agent, requested_on=today(), reason="客户不服决定")
+    assert c.status == Status.REVIEW_REQUESTED
 
 
 def test_assignment_stays_inside_the_branch_scope(db_session):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from app.services.complaint_clock import (
     due_at,
     due_date,
     review_request_in_time,
+    review_window_opens,
 )
 
 NOV22 = datetime(2026, 11, 22, 9, 30, tzinfo=TZ)
@@ -159,5 +160,14 @@ def test_days_left_and_band(now, left, expected_band):
 @pytest.mark.parametrize(
     ("requested", "ok"), [(date(2026, 12, 31), True), (date(2027, 1, 1), False)]
 )
-def test_review_must_be_requested_within_30_days_of_the_decision(requested, ok):
+def test_review_must_be_requested_within_30_days_of_receiving_the_decision(requested, ok):
     assert review_request_in_time(date(2026, 12, 1), requested) is ok
+    assert review_request_in_time(None, requested)  # (not proven told: not yet begun)
+
+
+def test_the_review_window_opens_when_the_decision_reaches_the_customer():
+    decided = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
+    told = datetime(2026, 12, 6, 17, 0, tzinfo=UTC)  # 7 December 01:00 in Beijing
+    assert review_window_opens(decided, told) == date(2026, 12, 7)
+    assert review_window_opens(decided, None) is None
+    assert review_window_opens(decided, decided - timedelta(days=3)) is None  # an older proof
