@@ -458,7 +458,11 @@ def overview(now: datetime | None = None) -> tuple[BranchRow, list[BranchRow]]:
                 elif p.verified_at:
                     target.verified += 1
                     if p.first_case_at:
-                        target.days.append((p.verified_at - p.first_case_at).days)
+                        # (Beijing calendar days, as every other day count of the product)
+                        first, verified = p.first_case_at, p.verified_at
+                        target.days.append(
+                            (clock.local_date(verified) - clock.local_date(first)).days
+                        )
             target.overdue_actions += sum(1 for a in p.actions if a.is_open and a.due_on < today)
     return total, sorted(rows.values(), key=lambda r: r.code)
 

@@ -833,3 +833,16 @@ def test_window_figures_from_the_rollup_equal_the_answers_themselves(branch, hq)
         assert counted == figures._answered(p, lo, hi)
     whole = figures.response_figures(p, start - DAY, start + 8 * DAY)
     assert whole["csat_n"] == 100 and whole["nps_n"] == 100  # none of HZ01's
+
+
+def test_days_from_first_case_to_verification_are_beijing_calendar_days(branch, hq):
+    """18:11 on 21 August to 06:14 on 6 December (Beijing) is 107 calendar days; whole
+    24-hour periods said 106."""
+    before, _ = figures.overview()
+    p = problem(hq)
+    p.status, p.closed_at = ProblemStatus.CLOSED, utcnow()
+    p.first_case_at = datetime(2026, 8, 21, 18, 11, tzinfo=SH).astimezone(UTC)
+    p.verified_at = datetime(2026, 12, 6, 6, 14, tzinfo=SH).astimezone(UTC)
+    db.session.commit()
+    after, _ = figures.overview()
+    assert sorted(after.days) == sorted([*before.days, 107])
