@@ -19,9 +19,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Complaint
+from app.models import Complaint, ComplaintRollup
 from app.services import dashboard_complaints as dc
-from app.services import dashboard_filters, exports, metrics
+from app.services import dashboard_filters, exports, metrics, rollups
 from app.services.dashboard_filters import CHANNELS, Filters
 from app.services.dashboard_pages import r
 from app.services.errors import ValidationFailed
@@ -86,9 +86,45 @@ class Disclosure:
         return f"{self.start} 至 {self.end}（北京时间自然日）"
 
 
-def _records_from() -> date | None:
-    """The local day Kesheng's complaint records begin: the bank's first complaint, whatever the
-    viewer's scope (a branch without complaints in January was still recorded in January)."""
+RECORDS_GAP_MONTHS = 12  # months with complaints further apart than this break the records
+
+
+def _records_from(until: date) -> date | None:
+    """The local day Kesheng's complaint records of the period ending ``until`` begin, whatever
+    the viewer's scope (a branch without complaints in January was still recorded in January):
+    the first complaint after the last stretch of more than a year without any
+    (RECORDS_GAP_MONTHS) before ``until``. A bank receives complaints every month or so; a case
+    entered with a receipt years back (a late registration, a typing slip) before such a gap is
+    not the start of the records: taken as the start, one case of 2019 made 2025 read as a
+    whole year and compared 2026 with three complaints (+28,733 %). A bank that loads its
+    history has its records begin where the history does."""
+    everywhere = {"include_all_branches": True}
+    months = sorted(
+        db.session.scalars(
+            select(ComplaintRollup.day)
+            .where(ComplaintRollup.period == "m", ComplaintRollup.received > 0)
+            .where(ComplaintRollup.day <= until)
+            .distinct()
+            .execution_options(**everywhere)
+        ),
+        reverse=True,
+    )
+    if not months:  # (none yet by ``until``: the records begin later, or not at all)
+        return _first_complaint()
+    month = months[0]
+    for earlier in months[1:]:
+        if (month.year - earlier.year) * 12 + month.month - earlier.month > RECORDS_GAP_MONTHS:
+            break
+        month = earlier
+    stmt = select(func.min(Complaint.received_at)).where(
+        Complaint.received_at >= rollups.day_start(month), Complaint.merged_into_id.is_(None)
+    )
+    first = db.session.scalar(stmt.execution_options(**everywhere))
+    return first.astimezone(TZ).date() if first is not None else month
+
+
+def _first_complaint() -> date | None:
+    """The local day of the earliest complaint recorded (the years the page offers)."""
     stmt = select(func.min(Complaint.received_at)).execution_options(include_all_branches=True)
     first = db.session.scalar(stmt)
     return first.astimezone(TZ).date() if first is not None else None
@@ -98,7 +134,7 @@ def years() -> list[int]:
     """The years a disclosure can be drawn up for: this one back to the first complaint's
     (at most ``YEARS_SHOWN``), newest first."""
     this_year = dashboard_filters.today().year
-    first = _records_from()
+    first = _first_complaint()
     first_year = first.year if first is not None else this_year
     first_year = max(min(first_year, this_year), this_year - YEARS_SHOWN + 1)
     return list(range(this_year, first_year - 1, -1))
@@ -217,7 +253,7 @@ def build(year: int) -> Disclosure:
     total = dc.total(f)
     previous = dc.total(_range(*_same_days_before(start, end))).received
     whole = total.received
-    records_from = _records_from()
+    records_from = _records_from(end)
     d = Disclosure(
         year=year,
         start=start,

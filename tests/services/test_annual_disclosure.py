@@ -226,3 +226,17 @@ def test_the_records_begin_when_the_bank_began_recording_not_at_a_branch_first_c
     assert d.records_from == date(2018, 12, 20) and not d.partial
     assert text.startswith("2019 年，南京分行共受理消费投诉 1 件（上年记录不完整，不作比较）")
     assert ad.records_note(d) == "" and "未纳入统计" not in text
+
+
+def test_one_case_entered_years_back_does_not_make_the_records_older():
+    """One complaint registered with a receipt in 2019 made the records seem to begin then:
+    the first year of real records read as a whole year and the next compared itself with
+    three complaints (+28,733 %). Records begin after the last year-long gap."""
+    this = dashboard_filters.today().year
+    before = ad.build(this - 1), ad.build(this)
+    assert before[0].partial and not before[1].comparable  # (the demo's year of complaints)
+    _complaint(date(2019, 5, 1), CARD_FEE, "HZ01")
+    after = ad.build(this - 1), ad.build(this)
+    assert [d.records_from for d in after] == [d.records_from for d in before]
+    assert after[0].partial and not after[1].comparable and after[1].change is None
+    assert ad.build(2019).records_from == date(2019, 5, 1)  # (its own year still reads it)
