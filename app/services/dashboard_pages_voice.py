@@ -202,7 +202,8 @@ def followups(f: Filters) -> PageData:
                 Series("接通率（%）", [r(dfu.reach_rate(c), 1, 100) for _, c in trend]),
                 Series("48小时内回访（%）", [r(dfu.callback_rate(c), 1, 100) for _, c in trend]),
             ],
-            note=f"共 {total['tasks']} 件回访任务；接通率只计已拨打的任务，48 小时内回访率只计"
+            note=f"共 {total['tasks']} 件回访任务；接通指客户接听（含拒访、约定回拨）；"
+            "接通率只计已拨打的任务，48 小时内回访率只计"
             f"48 小时窗口已结束（{WINDOW_WORDS}）的低分客户任务，尚无此类任务的期间不画点",
             y2_title="任务数（件）",
             y_title="比率（%）",

@@ -306,6 +306,14 @@ def test_settled_tasks_without_a_call_log_are_counted_from_the_task():
     # a call log wins over the task's counter (which only counts failed calls)
     logged = followup_counts(done, [("no_answer", created), ("reached", created)])
     assert logged["attempts"] == 2 and logged["reached"] == 1
+    # the customer answered and declined, or asked to be called later: 接通 all the same
+    for answered in ("refused", "callback"):
+        counts = followup_counts(
+            done, [("busy", created), (answered, created + timedelta(hours=5))]
+        )
+        assert counts["reached"] == 1 and counts["detractor_within_48h"] == 1
+    silent = followup_counts(done, [("busy", created), ("invalid_number", created)])
+    assert silent["reached"] == 0 and silent["detractor_within_48h"] == 0
     waiting = SimpleNamespace(
         reason="detractor", status="open", attempts=0, closed_at=None, created_at=created
     )
