@@ -539,7 +539,15 @@ def extend(
         if complaint.due_at
         else "告知处理结果的日期另行通知"
     )
-    _auto_notice(complaint, actor, "extension", f"因情况复杂，处理期限延长，{told}。原因：{reason}")
+    # (Art. 20: the further 30 days need approval, and the customer is told they were approved)
+    why = (
+        "因情况复杂，处理期限延长"
+        if level == 1
+        else "因情况特别复杂，经{}批准，处理期限再延长 30 日".format(
+            "总行" if by_hq else "上级机构"
+        )
+    )
+    _auto_notice(complaint, actor, "extension", f"{why}，{told}。原因：{reason}")
     return complaint
 
 

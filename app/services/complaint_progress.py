@@ -83,6 +83,12 @@ _NOTES = {
 }
 
 
+# (a case withdrawn after its decision was told "不再作出处理决定" of a decision made)
+WITHDRAWN_AFTER_DECISION = (
+    "您已撤回本次投诉，此前作出的处理决定不变。如仍有问题需要反映，可以重新提交投诉。"
+)
+
+
 @dataclass(frozen=True)
 class Progress:
     """One complaint as its complainant sees it."""
@@ -156,7 +162,11 @@ def _progress(c: Complaint, *, merged_from: str | None = None) -> Progress:
         received_on=clock.local_date(c.received_at),
         status=status.value,
         says=_SAYS[status],
-        note=_NOTES[status],
+        note=(
+            WITHDRAWN_AFTER_DECISION
+            if status == Status.WITHDRAWN and c.decided_at is not None
+            else _NOTES[status]
+        ),
         stage=_STAGE[status],
         due_on=clock.local_date(c.due_at) if awaited and c.due_at else None,
         decided_on=clock.local_date(decided) if decided else None,

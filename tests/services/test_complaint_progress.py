@@ -93,8 +93,16 @@ def test_a_declined_or_withdrawn_case_does_not_read_as_handled(agent):
     found = progress.lookup(withdrawn.reference, PHONE, ip="10.0.0.9")
     assert found.stages == ("已收到", "已撤回") and found.stages[found.stage] == "已撤回"
     assert found.says.startswith("您已撤回")
+    assert "不再作出处理决定" in found.note
     live = progress.lookup(new().reference, PHONE, ip="10.0.0.9")
     assert live.stages == progress.STAGES
+    # withdrawn after its decision: the decision stands (it read 不再作出处理决定)
+    after = new()
+    handling.accept(after.id, actor=agent)
+    decide(after, agent)
+    handling.withdraw(after.id, actor=agent, reason="客户来电撤回投诉")
+    late = progress.lookup(after.reference, PHONE, ip="10.0.0.9")
+    assert "此前作出的处理决定不变" in late.note and "不再作出" not in late.note
 
 
 def test_the_last_line_says_what_was_told_for_each_state(agent):

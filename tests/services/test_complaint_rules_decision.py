@@ -229,8 +229,8 @@ def test_extensions_without_contact_data_are_recorded_as_not_told(db_session):
     assert untold[-1][1] == (
         "无可用的联系方式，未能自动发送延期告知，须以电话、书面或当面方式告知客户，"
         "并在“记录告知”中留存告知凭证。"
-        f"应告知内容：因情况复杂，处理期限延长，我们最迟于 {due}（含当日）告知您处理结果。"
-        "原因：需外部机构配合核查"
+        "应告知内容：因情况特别复杂，经总行批准，处理期限再延长 30 日，"
+        f"我们最迟于 {due}（含当日）告知您处理结果。原因：需外部机构配合核查"
     )
     assert not _messages(c)
 
