@@ -192,6 +192,10 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
     rows = []
     now = utcnow()
     for c in db.session.scalars(stmt):
+        # a forwarded complaint merged into the customer's earlier one is handled there: its
+        # row says which case and carries that case's decision (it read 不适用 with no link,
+        # while the regulator counts the forwarded number)
+        handled = _kept_case(c) if c.merged_into_id else c
         rows.append(
             [
                 c.reference,
@@ -199,14 +203,33 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
                 str(c.regulator_received_on or ""),
                 local_text(c.received_at),
                 names.get(c.branch_id, ("", ""))[1],
-                c.status_label,
-                c.code_business or "",
-                c.code_cause or "",
-                local_text(first_decision(c).decided),
-                _in_time(c, now),
+                f"已并入 {handled.reference}（{handled.status_label}）"
+                if handled is not c
+                else c.status_label,
+                handled.code_business or "",
+                handled.code_cause or "",
+                local_text(first_decision(handled).decided),
+                _in_time(handled, now),
             ]
         )
     return "监管转办", columns, rows, []
+
+
+def _kept_case(c: Complaint) -> Complaint:
+    """The case a merged repeat went into (followed to the end of a chain), whatever the
+    viewer's scope: the repeat's row is in scope."""
+    seen = {c.id}
+    while c.merged_into_id and c.merged_into_id not in seen:
+        kept = db.session.scalars(
+            select(Complaint)
+            .where(Complaint.id == c.merged_into_id)
+            .execution_options(include_all_branches=True)
+        ).first()
+        if kept is None:
+            break
+        seen.add(kept.id)
+        c = kept
+    return c
 
 
 def _in_time(c: Complaint, now: datetime) -> str:

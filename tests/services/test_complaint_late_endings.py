@@ -104,3 +104,30 @@ def test_a_merged_repeat_is_not_counted_as_a_second_complaint(db_session):
     assert dashboard_drill.complaints(f, {}).total == drilled - 1
     rollups.rebuild(["complaint"])  # a full rebuild reads the same
     assert dc.total(f).received == after.received
+
+
+def test_a_forwarded_complaint_merged_into_an_earlier_one_reports_that_cases_handling(db_session):
+    """The regulator counts its forwarded numbers (Art. 33, 37): merged into the customer's
+    earlier complaint, the forwarded one read 不适用（未作决定即终结） with no link to the case
+    that carries its handling."""
+    from app.services import complaint_casework as casework
+
+    agent = factories.user(Role.AGENT, "HZ")
+    first = new(received_at=utcnow() - timedelta(days=4))
+    forwarded = new(
+        channel="regulator",
+        received_at=utcnow() - timedelta(days=2),
+        regulator_ref="JR-DUP-1",
+    )
+    casework.merge(forwarded.id, first.id, actor=agent, new_facts=False, note="同一事项")
+    handling.accept(first.id, actor=agent)
+    decide(first, agent)
+    db.session.commit()
+    day = clock.local_date(forwarded.received_at)
+    f = dashboard_filters.parse({"from": day.isoformat(), "to": day.isoformat()})
+    _, columns, rows, _ = regulator_report._regulator_sheet(f, regulator_report._branch_names())
+    (row,) = [dict(zip(columns, r, strict=True)) for r in rows if r[1] == "JR-DUP-1"]
+    assert row["状态"].startswith(f"已并入 {first.reference}")
+    assert row["作出决定时间"] and row["是否在法定时限内"] == regulator_report._in_time(
+        first, utcnow()
+    )
