@@ -39,9 +39,9 @@ _STAGE = {
     Status.ACCEPTED: 1,
     Status.IN_PROGRESS: 2,
     Status.PAUSED: 2,
-    Status.REVIEW_REQUESTED: 2,
+    Status.REVIEW_REQUESTED: 3,
     Status.DECIDED: 3,
-    Status.REVIEW_DECIDED: 3,
+    Status.REVIEW_DECIDED: 4,
     Status.CLOSED: 4,
     Status.DECLINED: 1,
     Status.WITHDRAWN: 1,
@@ -49,6 +49,10 @@ _STAGE = {
 # A case that ended without being handled reads as such: the usual steps showed 已受理, 处理中
 # and 已答复 done and 已办结 reached above "未予受理" / "已撤回".
 _ENDED = {Status.DECLINED: ("已收到", "不予受理"), Status.WITHDRAWN: ("已收到", "已撤回")}
+# A review reads after the decision it reviews (it showed 处理中 as the step reached, though the
+# decision had been given): 核查中, then 核查已答复.
+_REVIEW = ("已收到", "已受理", "已答复", "核查中", "核查已答复")
+_REVIEWING = {Status.REVIEW_REQUESTED: _REVIEW, Status.REVIEW_DECIDED: _REVIEW}
 _SAYS = {
     Status.RECEIVED: "我们已收到您的投诉，正在登记受理。",
     Status.ACCEPTED: "您的投诉已受理，正在安排专人处理。",
@@ -107,7 +111,7 @@ class Progress:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        return _ENDED.get(self.status, STAGES)
+        return _ENDED.get(self.status) or _REVIEWING.get(self.status, STAGES)
 
 
 def clean_reference(raw: str) -> str:

@@ -68,6 +68,8 @@ def test_a_decision_told_shows_its_dates_and_the_last_day_to_ask_for_a_review(ag
     assert found.status == "review_requested" and found.review_until is None
     assert found.due_on == today + timedelta(days=30) and found.decided_on is None
     assert "核查" in found.says
+    # the steps read after the decision given (the current step read 处理中)
+    assert found.stages[found.stage] == "核查中" and "已答复" in found.stages[: found.stage]
 
 
 def test_a_paused_case_shows_no_deadline_and_a_merged_repeat_shows_the_kept_case(agent):
