@@ -123,12 +123,7 @@ def _answered(problem: Problem, start: datetime, end: datetime) -> dict[str, int
         Response.submitted_at >= start,
         Response.submitted_at < end,
     )
-    if problem.product_id:
-        stmt = stmt.where(Response.product_id == problem.product_id)
-    if problem.survey_id:
-        stmt = stmt.where(Response.survey_id == problem.survey_id)
-    row = db.session.execute(stmt.execution_options(include_all_branches=True)).one()
-    return {k: int(v or 0) for k, v in zip(FIGURES, row, strict=True)}
+    return _counted(problem, stmt, Response)
 
 
 def _rolled_up(problem: Problem, first: date, last: date) -> dict[str, int]:
@@ -146,10 +141,16 @@ def _rolled_up(problem: Problem, first: date, last: date) -> dict[str, int]:
         or_(*(and_(s.period == p, s.day >= lo, s.day < hi) for p, lo, hi in runs)),
         s.branch_id.in_(_branch_ids(problem)),
     )
+    return _counted(problem, stmt, s)
+
+
+def _counted(problem: Problem, stmt: Select, model: Any) -> dict[str, int]:
+    """``stmt``'s FIGURES, narrowed to the problem's product and survey when it names them
+    (``model``: the answers or the rollup, which share those columns)."""
     if problem.product_id:
-        stmt = stmt.where(s.product_id == problem.product_id)
+        stmt = stmt.where(model.product_id == problem.product_id)
     if problem.survey_id:
-        stmt = stmt.where(s.survey_id == problem.survey_id)
+        stmt = stmt.where(model.survey_id == problem.survey_id)
     row = db.session.execute(stmt.execution_options(include_all_branches=True)).one()
     return {k: int(v or 0) for k, v in zip(FIGURES, row, strict=True)}
 
