@@ -544,3 +544,30 @@ def test_an_invitation_from_another_unit_does_not_move_a_known_customer(client):
     assert client.post("/api/v1/invitations", json=new, headers=headers).status_code == 201
     placed = db.session.scalar(select(Customer).where(Customer.external_id == "NEW-NJ"))
     assert placed.branch.code == "NJ01"
+
+
+def test_a_customers_own_unknown_branch_code_is_named_as_the_body_names_it(client):
+    """An unknown ``customer.branch_code`` was reported as the top-level ``branch_code``, even
+    in a body without one (contract audit)."""
+    _, secret = factories.api_token("events:write,invitations:write")
+    headers = {"Authorization": f"Bearer {secret}"}
+    customer = {"external_id": "BRX1", "name": "钱七", "branch_code": "NOPE"}
+    event = client.post(
+        "/api/v1/events",
+        json={
+            "type": "account.opened",
+            "customer": customer,
+            "occurred_at": "2026-12-05T00:00:00Z",
+        },
+        headers=headers,
+    )
+    invitation = client.post(
+        "/api/v1/invitations",
+        json={"survey_code": "branch-service", "customer": customer, "channel": "sms"},
+        headers=headers,
+    )
+    for reply in (event, invitation):
+        assert reply.status_code == 422
+        assert reply.get_json()["error"]["fields"] == {
+            "customer.branch_code": "机构代码 NOPE 不存在"
+        }

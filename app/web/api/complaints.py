@@ -312,7 +312,7 @@ def create_complaint(body: ComplaintIn):
             for item in body.attachments or ()
         ),
     )
-    with keep_loaded(), customer_fields():
+    with keep_loaded(), customer_fields(body.customer):
         done = complaints.register(data)
     return (
         complaint_out(done.complaint, done.history, done.attachments),

@@ -8,17 +8,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.services.customers import EMAIL_PATTERN
+from app.services.customers import EMAIL_PATTERN, branch_by_code
 from app.services.errors import ServiceError
 
 _CUSTOMER_KEYS = {"external_id", "name", "phone", "email"}
 
 
 @contextmanager
-def customer_fields() -> Iterator[None]:
+def customer_fields(customer: Any = None) -> Iterator[None]:
     """Around a use case given a body's ``customer`` object: the service names a field of the
     customer (``name``, ``phone`` …) as its forms do; the error names it as the JSON body does
-    (``customer.name``), like the schema's own errors."""
+    (``customer.name``), like the schema's own errors. The customer's own ``branch_code`` is
+    checked first: the service names it ``branch_code``, as it names the body's own."""
+    code = getattr(customer, "branch_code", None)
+    if code:
+        try:
+            branch_by_code(code, inactive_ok=True)
+        except ServiceError as err:
+            err.fields = {"customer.branch_code": err.message}
+            raise
     try:
         yield
     except ServiceError as err:

@@ -303,7 +303,7 @@ def create_invitation(body: InvitationIn):
     external_ref gets the first invitation (200) and sends nothing. A known customer's name
     and contact data are changed only with a token that also has ``customers:write``; other
     tokens only fill in what the record lacks (the link goes to the address on record)."""
-    with customer_fields():
+    with customer_fields(body.customer):
         issued = invitations.create_invitation(
             invitations.InvitationRequest(
                 survey_code=body.survey_code,
@@ -380,7 +380,7 @@ def post_event(body: EventIn):
     The same event again (same type, customer and occurred_at) schedules nothing new. An
     unknown customer is created; a known one's name and contact data are changed only with a
     token that also has ``customers:write`` (else only what the record lacks is filled in)."""
-    with customer_fields():
+    with customer_fields(body.customer):
         scheduled = survey_triggers.record_event(
             survey_triggers.EventData(
                 type=body.type,
