@@ -50,8 +50,8 @@ _STAGE = {
 # and 已答复 done and 已办结 reached above "未予受理" / "已撤回".
 _ENDED = {Status.DECLINED: ("已收到", "不予受理"), Status.WITHDRAWN: ("已收到", "已撤回")}
 # A review reads after the decision it reviews (it showed 处理中 as the step reached, though the
-# decision had been given): 核查中, then 核查已答复.
-_REVIEW = ("已收到", "已受理", "已答复", "核查中", "核查已答复")
+# decision had been given): 核查中, then 已核查 (labels of three characters fit a phone).
+_REVIEW = ("已收到", "已受理", "已答复", "核查中", "已核查")
 _REVIEWING = {Status.REVIEW_REQUESTED: _REVIEW, Status.REVIEW_DECIDED: _REVIEW}
 _SAYS = {
     Status.RECEIVED: "我们已收到您的投诉，正在登记受理。",
