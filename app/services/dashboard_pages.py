@@ -169,13 +169,25 @@ def overview(f: Filters) -> PageData:
     complaint_trend = dc.trend(f)
     comp = dc.sum_counts(c for _, c in complaint_trend)
     page.cards = [
-        Card("CSAT 满意占比", pct(total.csat.value), f"样本 {total.csat.n}", total.csat.too_small),
+        Card(
+            "CSAT 满意占比",
+            pct(total.csat.value),
+            # (the mean DESIGN.md lists beside the share, on 1-5)
+            f"均分 {num(total.csat_mean.value, 2)}（1–5 分），样本 {total.csat.n}",
+            total.csat.too_small,
+        ),
         Card("NPS 净推荐值", num(total.nps.value), f"样本 {total.nps.n}", total.nps.too_small),
         Card(
             "满意度指数",
             num(total.index.value),
             f"百分制，样本 {total.index.n}",
             total.index.too_small,
+        ),
+        Card(
+            "CES 平均费力度",
+            num(total.ces.value, 2),
+            f"1–7 分，越低越省力，样本 {total.ces.n}",
+            total.ces.too_small,
         ),
         Card("受理投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
         Card(

@@ -226,3 +226,31 @@ def test_a_period_cut_at_both_ends_names_both_days():
     assert metrics.period_label(date(2026, 7, 1), "quarter", quarter) == (
         "2026年第3季度（8月2日至8月9日）"
     )
+
+
+def test_the_overview_shows_the_csat_mean_and_ces_from_the_answers(answers):
+    """DESIGN.md lists CSAT's mean and CES beside the shares; they were stored in the rollup and
+    shown nowhere as a figure."""
+    from statistics import fmean
+
+    from app.services import dashboard_pages
+
+    f = _filters(branch="HZ01")
+    lo = datetime.combine(date(2026, 1, 1), datetime.min.time(), tzinfo=SH)
+    hi = datetime.combine(date(2026, 2, 1), datetime.min.time(), tzinfo=SH)
+    rows = list(
+        db.session.execute(
+            select(Response.csat, Response.ces)
+            .join(Branch, Branch.id == Response.branch_id)
+            .where(Branch.code == "HZ01", Response.submitted_at >= lo, Response.submitted_at < hi)
+        )
+    )
+    cards = {c.label: c for c in dashboard_pages.overview(f).cards}
+    csat = [r.csat for r in rows if r.csat is not None]
+    ces = [r.ces for r in rows if r.ces is not None]
+    mean = dashboard_pages.num(fmean(csat), 2)
+    assert cards["CSAT 满意占比"].sub == f"均分 {mean}（1–5 分），样本 {len(csat)}"
+    expected = dashboard_pages.num(fmean(ces), 2) if ces else "—"
+    assert (
+        cards["CES 平均费力度"].value == expected and str(len(ces)) in cards["CES 平均费力度"].sub
+    )
