@@ -292,7 +292,7 @@ def _decode_cursor(cursor: str) -> tuple[int, dict[str, Any]]:
             kind, _, value = raw.partition(":")
             kept = {}
         last_id = row_id(value) if kind == "r" else None
-        if last_id is None or not all(isinstance(v, str | int) for v in kept.values()):
+        if last_id is None or not _valid_filters(kept):
             raise ValueError  # (an id the table can hold: see MAX_ROW_ID)
         return last_id, kept
     except (ValueError, UnicodeDecodeError) as err:
@@ -301,6 +301,25 @@ def _decode_cursor(cursor: str) -> tuple[int, dict[str, Any]]:
 
 # what a cursor keeps of the first page's query: survey code, invitation id, since (UTC, ISO)
 CURSOR_FILTERS = ("s", "i", "t")
+
+
+def _valid_filters(kept: dict[str, Any]) -> bool:
+    """A cursor's filters as ``_pull_filters`` writes them (a cursor is the client's to send:
+    one made up with a ``t`` that is no time must be refused, not fail the request)."""
+    code, invitation, since = kept.get("s", ""), kept.get("i", 1), kept.get("t")
+    if not isinstance(code, str) or len(code) > 40:
+        return False
+    if type(invitation) is not int or row_id(str(invitation)) is None:
+        return False
+    if since is None:
+        return True
+    try:
+        moment = datetime.fromisoformat(since) if isinstance(since, str) else None
+    except ValueError:
+        return False
+    # (the query's own since is kept inside these years; a time outside has no UTC form)
+    lo, hi = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    return moment is not None and moment.tzinfo is not None and lo <= moment <= hi
 
 
 def _encode_cursor(last_id: int, filters: dict[str, Any]) -> str:

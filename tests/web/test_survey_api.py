@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -288,6 +289,20 @@ def test_a_cursor_alone_continues_the_pull_it_came_from(client):
     # a cursor of the earlier form (a position only) is still read
     old = base64.urlsafe_b64encode(b"r:1").decode().rstrip("=")
     assert client.get(f"/api/v1/responses?cursor={old}", headers=headers).status_code == 200
+    # a made-up cursor is refused as invalid, never a 500
+    for forged in (
+        {"r": 1, "t": "xx"},
+        {"r": 1, "t": 5},
+        {"r": 1, "t": "2026-01-01T00:00:00"},
+        {"r": 1, "t": "0001-01-01T00:00:00+14:00"},
+        {"r": 1, "i": "x"},
+        {"r": 1, "i": True},
+        {"r": 1, "s": ["a"]},
+        {"r": 1, "x": 1},
+    ):
+        bad = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        refused = client.get(f"/api/v1/responses?cursor={bad}", headers=headers)
+        assert refused.status_code == 422, forged
 
 
 @pytest.mark.parametrize(
