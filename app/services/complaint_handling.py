@@ -887,8 +887,8 @@ def add_note(
 def request_review(
     complaint_id: int, *, actor: User, requested_on: date, reason: str, version: int | None = None
 ) -> Complaint:
-    """Art. 23: a written review request within 30 days of the decision; due 30 days later;
-    one review per case.
+    """Art. 23: a written review request within 30 days of the day the decision reached the
+    customer (``clock.review_window_opens``); due 30 days later; one review per case.
 
     Publishes ``complaint.reopened`` inside this transaction (the survey side cancels the
     complaint-resolution survey of an earlier close that has not gone out yet)."""
