@@ -455,6 +455,18 @@ def first_decision_pending_clause(now: datetime) -> Any:
     )
 
 
+def ended_late_undecided(row: Any) -> bool:
+    """``ended_late_undecided_clause`` for a complaint (or a row with its columns)."""
+    return (
+        row.status in (Status.WITHDRAWN, Status.DECLINED)
+        and row.merged_into_id is None
+        and row.decided_at is None
+        and row.due_at is not None
+        and row.closed_at is not None
+        and row.closed_at > row.due_at
+    )
+
+
 def ended_late_undecided_clause() -> Any:
     """SQL: withdrawn or declined with no decision only after the deadline had passed (not a
     merged repeat, whose handling goes on in the case it joined): overdue undecided when it

@@ -21,7 +21,13 @@ from sqlalchemy.orm import aliased, defer
 import nlp
 from app.extensions import db
 from app.models import Branch, Product, User, utcnow
-from app.models.complaint import PRIORITY_LABELS, Complaint, Status, first_decision
+from app.models.complaint import (
+    PRIORITY_LABELS,
+    Complaint,
+    Status,
+    ended_late_undecided,
+    first_decision,
+)
 from app.services import audit, exports
 from app.services import complaint_clock as clock
 from app.services import complaint_queue as queue
@@ -67,7 +73,7 @@ def _in_time(c: Complaint, now: datetime) -> str:
     and the dashboards count it (not yet due)."""
     due, decided, notified = first_decision(c)
     if decided is None:
-        if c.merged_into_id is None and c.status in ("declined", "withdrawn") and _ended_late(c):
+        if ended_late_undecided(c):
             return (
                 "超时未决（超期后撤回）"
                 if c.status == "withdrawn"
@@ -79,12 +85,6 @@ def _in_time(c: Complaint, now: datetime) -> str:
     if clock.notice_pending(due, decided, notified, excused=c.notice_excused, now=now):
         return "未到期（待告知）"
     return "是" if clock.decided_in_time(due, decided, notified, excused=c.notice_excused) else "否"
-
-
-def _ended_late(c: Complaint) -> bool:
-    """Withdrawn or declined after its deadline had passed with no decision (the dashboards
-    count it among 超期未决)."""
-    return c.due_at is not None and c.closed_at is not None and c.closed_at > c.due_at
 
 
 def _review(c: Complaint) -> list[str]:

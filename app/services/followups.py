@@ -155,9 +155,10 @@ def record_attempt(
         raise ValidationFailed("请选择通话结果", field="outcome")
     task = _open_task(followup_id)
     opens, closes = CALLING_HOURS
-    if outcome in ("no_answer", "busy") and in_calling_hours(now) != now:
+    retry = in_calling_hours(now)
+    if outcome in ("no_answer", "busy") and retry != now:
         # (three unanswered calls at night made a customer 无法联系 and closed the task)
-        retry = in_calling_hours(now).astimezone(BEIJING)
+        retry = retry.astimezone(BEIJING)
         raise ValidationFailed(
             f"现在不在回访时段（北京时间 {opens}:00–{closes}:00），时段外拨打未接通不计入回访"
             f"次数：请于 {retry:%m-%d %H:%M} 之后再拨并登记（接通、预约回拨、空号、拒绝等结果"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Complaint, utcnow
-from app.models.complaint import FINAL, first_decision
+from app.models.complaint import FINAL, ended_late_undecided, first_decision
 from app.services import complaint_clock as clock
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics
@@ -247,8 +247,7 @@ def _in_time(c: Complaint, now: datetime) -> str:
             return "否（处理决定未在时限内告知客户）"  # (the deadline passed untold)
         return "否"
     if c.status in FINAL:
-        late = c.due_at is not None and c.closed_at is not None and c.closed_at > c.due_at
-        if late and c.merged_into_id is None and c.status in ("withdrawn", "declined"):
+        if ended_late_undecided(c):
             return "否（超期未决，其后终结）"
         return "不适用（未作决定即终结）"
     if not c.clock_running:
