@@ -160,5 +160,5 @@ def accepted_complaint(days_ago: int, content: str, branch_code: str = "HZ01") -
             received_at=received.replace(tzinfo=complaint_clock.TZ),
         )
     )
-    complaint_handling.accept(c.id, actor=user(branch_code="HZ"))
+    complaint_handling.accept(c.id, actor=user(branch_code="HZ"), identity_check="caller_number")
     return c

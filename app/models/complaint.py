@@ -255,6 +255,9 @@ class Complaint(BranchScoped, TimestampMixin, db.Model):
     remedies: Mapped[list[str]] = mapped_column(JSON, default=list)
     root_cause: Mapped[str | None] = mapped_column(Text)
     customer_unreachable: Mapped[bool] = mapped_column(default=False)
+    # How the complainant's identity was checked (complaint_handling.IDENTITY_CHECKS), on
+    # accepting or with the decision: Art. 22, no decision before it is recorded
+    identity_check: Mapped[str | None] = mapped_column(String(20))
     closed_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))

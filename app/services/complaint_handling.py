@@ -220,6 +220,11 @@ IDENTITY_CHECKS = {
     "kinship": "查验监护、继承关系证明及身份证件",
     "not_verified": "暂未核验（处理中核验）",
 }
+IDENTITY_UNCHECKED = "not_verified"
+IDENTITY_NEEDED = (
+    "作出处理决定前须核验投诉人身份（第二十二条）：请选择核验方式（来电号码、回拨、证件、"
+    "登录身份或授权委托书等）"
+)
 # The only ground a complaint may be declined on (Art. 18); every other complaint is handled.
 DECLINE_GROUNDS = {"not_entitled": "非消费者本人、其法定代理人或受托人提出"}
 DECLINE_ONLY = (
@@ -255,9 +260,29 @@ def accept(
     if identity_check:
         stated.append(f"身份核验：{IDENTITY_CHECKS[identity_check]}")
         detail["identity_check"] = identity_check
+        if identity_check != IDENTITY_UNCHECKED:
+            complaint.identity_check = identity_check
     text = f"受理（{'；'.join(stated)}）" if stated else None
     _move(complaint, "accept", actor, text, **detail)
     return complaint
+
+
+def _check_identity(complaint: Complaint, actor: User, method: str | None) -> None:
+    """Art. 22: a decision is made on a complaint whose complainant's identity was checked.
+    Checked on accepting, or stated with the decision (``method``), then kept in the history
+    before the decision's entry. A check already recorded stands (``method`` is ignored)."""
+    if complaint.identity_check:
+        return
+    if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
+        raise ValidationFailed(IDENTITY_NEEDED, field="identity_check")
+    complaint.identity_check = method
+    record_event(
+        complaint,
+        actor,
+        "identity",
+        f"身份核验：{IDENTITY_CHECKS[method]}",
+        detail={"identity_check": method},
+    )
 
 
 @transactional
@@ -661,6 +686,8 @@ class Decision:
     basis: str
     text: str
     remedies: tuple[str, ...]
+    # how the complainant's identity was checked, when it was not on accepting (Art. 22)
+    identity_check: str | None = None
 
 
 @transactional
@@ -678,6 +705,7 @@ def decide(
     remedies = [r for r in decision.remedies if r in REMEDIES]
     if not remedies:
         raise ValidationFailed("请至少告知一种救济途径（核查、调解、仲裁、诉讼）", field="remedies")
+    _check_identity(complaint, actor, decision.identity_check)
     action = "decide_review" if complaint.status == Status.REVIEW_REQUESTED else "decide"
     # (the history keeps every decision in full: a review's replaces the first on the case row
     # only; Art. 19, 28)

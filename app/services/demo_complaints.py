@@ -24,10 +24,11 @@ from app.models import (
     User,
     utcnow,
 )
-from app.models.complaint import Complaint, ComplaintEvent, Status
+from app.models.complaint import Channel, Complaint, ComplaintEvent, Status
 from app.services import complaint_clock as clock
 from app.services import complaint_decisions as decisions
 from app.services import demo_data
+from app.services.complaint_handling import IDENTITY_CHECKS, IDENTITY_UNCHECKED
 from app.services.complaints import (
     RESULT_ASAP,
     IntakeData,
@@ -476,6 +477,21 @@ def _walk(
         # (a review is decided by the superior institution, not by who made the decision)
         by = reviewer if step == "decide_review" and reviewer is not None else actor
         kept = None  # (a decision's entry keeps it in full, as complaint_handling.decide does)
+        if step == "accept":  # (the identity check as staff record it on accepting, Art. 22)
+            method = DEMO_IDENTITY.get(c.channel, IDENTITY_UNCHECKED)
+            text = f"受理（身份核验：{IDENTITY_CHECKS[method]}）"
+            kept = {"action": step, "identity_check": method}
+            c.identity_check = None if method == IDENTITY_UNCHECKED else method
+        if step == "decide" and not c.identity_check:  # (checked by calling back, as required)
+            c.identity_check = "callback"
+            checked = record_event(
+                c,
+                by,
+                "identity",
+                f"身份核验：{IDENTITY_CHECKS['callback']}",
+                detail={"identity_check": "callback"},
+            )
+            checked.at = at
         if step in ("decide", "decide_review"):
             round_ = decisions.REVIEW if step == "decide_review" else decisions.FIRST
             kept = {
@@ -510,6 +526,17 @@ def _walk(
 DEMO_VERIFIED = "调取了业务办理记录、录音录像和系统日志。"
 DEMO_BASIS = "依据相关服务协议和收费标准，并结合客户实际情况。"
 DEMO_REMEDIES = ("review", "mediation")
+# how staff checked the complainant on accepting, by channel; a web form's complainant is
+# called back before the decision (complaint_handling.IDENTITY_CHECKS)
+DEMO_IDENTITY = {
+    Channel.HOTLINE: "caller_number",
+    Channel.BRANCH: "id_document",
+    Channel.APP: "online_login",
+    Channel.EMAIL: "callback",
+    Channel.WECHAT: "callback",
+    Channel.REGULATOR: "callback",
+    Channel.SURVEY: "callback",
+}
 
 
 def _decision_told(c: Complaint, actor: User | None, at: datetime) -> None:

@@ -61,6 +61,8 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
 
     page.click("#act-accept button[type=submit]")
     assert "已受理" in page.locator(".cp-title").inner_text()
+    # (accepted without an identity check: the decision states how it was checked, Art. 22)
+    page.select_option("#decide-identity_check", "callback")
     page.fill(
         "#decide-verified", "调取了交易流水和柜面录像，确认按异地跨行标准收取了 50 元手续费。"
     )

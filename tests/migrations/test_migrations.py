@@ -198,6 +198,27 @@ def test_decided_by_is_filled_from_the_history(db_session):
     assert {c.id: c.decided_by_id for c in db.session.scalars(every)} == expected
 
 
+def test_identity_check_is_filled_from_the_history(db_session):
+    """Migration d8b2e5f1a694 gives each case the identity check its history states (the demo
+    records one on accepting, or with the decision for a web form's complainant); 暂未核验 is
+    none."""
+    import importlib
+
+    from app.models import Complaint
+
+    every = select(Complaint).execution_options(include_all_branches=True)
+    expected = {c.id: c.identity_check for c in db.session.scalars(every)}
+    assert {"callback", "caller_number", "id_document", "online_login"} <= set(expected.values())
+    assert None in expected.values()  # (web forms accepted and not yet checked)
+    db.session.execute(update(Complaint).values(identity_check=None))
+    migration = importlib.import_module(
+        "migrations.versions.20261223_d8b2e5f1a694_complaint_identity_check"
+    )
+    migration._backfill(db.session.connection())
+    db.session.expire_all()
+    assert {c.id: c.identity_check for c in db.session.scalars(every)} == expected
+
+
 def test_sqlite_connections_enforce_foreign_keys_after_the_migrations(app, backend, db_session):
     """The migrations run with SQLite's foreign keys off (a table rebuild needs it); the
     connection they used goes back to the pool, so they must be on again for everyone else."""

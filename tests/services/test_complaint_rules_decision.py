@@ -5,6 +5,7 @@ declined only on Art. 18's ground, and the ledger does not mix two decisions (bo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,7 @@ FIRST = handling.Decision(
     "依据信用卡领用合约第八条：首年免年费",
     "退还年费200元并致歉",
     ("review", "mediation", "arbitration", "litigation"),
+    identity_check="callback",
 )
 REVIEW = handling.Decision(
     "总行复核：交易流水无误",
@@ -131,7 +133,7 @@ def test_a_review_of_a_decision_recorded_before_entries_kept_it_keeps_what_it_re
     review when this came in: the review's entry keeps the decision it replaces."""
     agent = factories.user(Role.AGENT, "HZ01")
     c = new()
-    handling.accept(c.id, actor=agent)
+    handling.accept(c.id, actor=agent, identity_check="id_document")
     before, after = c.transition("decide")
     record_event(c, agent, "status", FIRST.text, from_status=before, to_status=after,
                  detail={"action": "decide"})  # fmt: skip
@@ -316,6 +318,36 @@ def test_accepting_may_record_who_raised_the_complaint(db_session):
     handling.accept(plain.id, actor=agent)  # (not stated: nothing recorded, as before)
     entry = [e for e in _events(plain, "status") if e.to_status == Status.ACCEPTED][-1]
     assert entry.text == "受理" and "capacity" not in entry.detail
+
+
+def test_no_decision_before_the_complainants_identity_is_checked(db_session):
+    """Art. 22: an identity check stated on accepting stands; "暂未核验" is no check, so the
+    decision must state one, kept in the history before the decision; refused, nothing moves."""
+    agent = factories.user(Role.AGENT, "HZ01")
+    c = new()
+    handling.accept(c.id, actor=agent, identity_check="not_verified")
+    assert c.identity_check is None
+    unchecked = replace(FIRST, identity_check=None)
+    for method in (None, "not_verified", "guess"):
+        with pytest.raises(ValidationFailed, match="作出处理决定前须核验投诉人身份") as refused:
+            handling.decide(c.id, actor=agent, decision=replace(unchecked, identity_check=method))
+        assert refused.value.fields == {"identity_check": refused.value.message}
+        db.session.rollback()
+    assert (c.status, c.identity_check, c.decided_at) == (Status.ACCEPTED, None, None)
+    assert not _events(c, "identity")
+    handling.decide(c.id, actor=agent, decision=replace(unchecked, identity_check="callback"))
+    assert (c.status, c.identity_check) == (Status.DECIDED, "callback")
+    checked, decided = _events(c)[-2:]
+    assert (checked.kind, checked.text) == ("identity", "身份核验：回拨预留手机号核实")
+    assert decided.to_status == Status.DECIDED
+    # checked on accepting: the decision needs no method, and one given does not replace it
+    verified = new()
+    handling.accept(verified.id, actor=agent, identity_check="id_document")
+    assert verified.identity_check == "id_document"
+    handling.decide(
+        verified.id, actor=agent, decision=replace(unchecked, identity_check="callback")
+    )
+    assert verified.identity_check == "id_document" and not _events(verified, "identity")
 
 
 # DEV-13 --------------------------------------------------------------------------------------

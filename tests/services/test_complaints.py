@@ -48,6 +48,7 @@ def decide(c, actor):
             "依据信用卡领用合约第五条",
             "退还年费三百元",
             ("review", "mediation"),
+            identity_check="callback",
         ),
     )
 

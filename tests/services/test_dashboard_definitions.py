@@ -105,7 +105,9 @@ def test_a_decision_told_after_the_deadline_is_not_in_time(app):
         handling.decide(
             case.id,
             actor=agent,
-            decision=handling.Decision("核实了扣费记录", "依据收费标准", "退还年费", ("review",)),
+            decision=handling.Decision(
+                "核实了扣费记录", "依据收费标准", "退还年费", ("review",), "callback"
+            ),
         )
         _backdate(case.id, case.received_at + timedelta(days=10))
         handling.record_notice(

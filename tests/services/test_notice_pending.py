@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 FEE = "信用卡年费多扣了三百元，要求退还。"
 DECISION = complaint_handling.Decision(
-    "核实了扣费记录", "依据领用合约第十条", "退还年费三百元", ("review", "mediation")
+    "核实了扣费记录", "依据领用合约第十条", "退还年费三百元", ("review", "mediation"), "callback"
 )
 
 

@@ -178,7 +178,11 @@ def test_withdrawal_and_review_decision_are_announced_in_plain_words(client, aut
         reviewed.id,
         actor=agent,
         decision=complaint_handling.Decision(
-            DECISION["verified"], DECISION["basis"], DECISION["decision_text"], ("review",)
+            DECISION["verified"],
+            DECISION["basis"],
+            DECISION["decision_text"],
+            ("review",),
+            "callback",
         ),
     )
     today = complaint_handling.clock.local_date(reviewed.decided_at)
@@ -223,7 +227,11 @@ def test_whom_a_case_names_may_not_handle_it_only_add_their_account(client, auth
     db_session.refresh(c)
     assert c.status == "accepted"
     decision = complaint_handling.Decision(
-        verified="核实", basis="依据规定", text="退还手续费", remedies=("mediation",)
+        verified="核实",
+        basis="依据规定",
+        text="退还手续费",
+        remedies=("mediation",),
+        identity_check="callback",
     )
     attempts = {
         "decide": lambda: complaint_handling.decide(c.id, actor=agent, decision=decision),
@@ -269,7 +277,7 @@ def test_a_review_is_decided_by_the_superior_unit_not_by_who_made_the_decision(
     colleague = factories.user(Role.AGENT, "HZ01")  # the same 支行: not its superior
     db_session.commit()  # (a refused call below rolls back what is not committed)
     decision = complaint_handling.Decision(
-        DECISION["verified"], DECISION["basis"], DECISION["decision_text"], ("review",)
+        DECISION["verified"], DECISION["basis"], DECISION["decision_text"], ("review",), "callback"
     )
     complaint_handling.decide(c.id, actor=first, decision=decision)
     today = complaint_handling.clock.local_date(c.decided_at)
@@ -329,7 +337,7 @@ def test_the_review_round_forms_default_to_the_review(client, auth, db_session):
 
     c = factories.accepted_complaint(3, TEXT)
     decided = Decision(DECISION["verified"], DECISION["basis"], DECISION["decision_text"],
-                       ("review", "mediation"))  # fmt: skip
+                       ("review", "mediation"), "callback")  # fmt: skip
     complaint_handling.decide(c.id, actor=_agent(), decision=decided)
     complaint_handling.request_review(
         c.id, actor=_agent(), requested_on=clock.local_date(c.decided_at), reason="客户书面申请核查"

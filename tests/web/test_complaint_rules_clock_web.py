@@ -19,7 +19,11 @@ from tests.support import post_case_action
 
 TEXT = "信用卡年费未经同意扣收，要求退还。"
 DECISION = complaint_handling.Decision(
-    "调取了账单和办卡录音", "依据信用卡领用合约第五条", "退还年费", ("review", "mediation")
+    "调取了账单和办卡录音",
+    "依据信用卡领用合约第五条",
+    "退还年费",
+    ("review", "mediation"),
+    "callback",
 )
 
 

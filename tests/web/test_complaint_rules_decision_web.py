@@ -29,6 +29,7 @@ FIRST = handling.Decision(
     "依据信用卡领用合约第八条：首年免年费",
     "退还年费200元并致歉",
     ("review", "mediation"),
+    identity_check="callback",
 )
 REVIEW = handling.Decision(
     "总行复核：交易流水无误，客户来电13812345678已核对",
@@ -153,7 +154,9 @@ def test_a_long_decision_s_sms_cuts_the_findings_and_basis_but_never_the_decisio
     c = _case()
     agent = _user("agent")
     handling.accept(c.id, actor=agent)
-    long = handling.Decision("核对流水" * 200, "依据合约" * 200, "退还年费200元并致歉", ("review",))
+    long = handling.Decision(
+        "核对流水" * 200, "依据合约" * 200, "退还年费200元并致歉", ("review",), "callback"
+    )
     handling.decide(c.id, actor=agent, decision=long)
     handling.record_notice(c.id, actor=agent, method="sms", purpose="decision", outcome=None)
     bodies = {
@@ -254,6 +257,41 @@ def test_accepting_records_the_complainants_capacity_when_chosen(client, auth, d
     ).one()
     assert accepted.text == "受理（投诉人身份：受托人；身份核验：查验授权委托书及双方身份证件）"
     assert accepted.detail["identity_check"] == "mandate"
+
+
+def test_the_decision_form_asks_for_the_identity_check_until_one_is_recorded(client, auth):
+    """Art. 22 on the desk: a case accepted as 暂未核验 says so among the complainant's facts and
+    its decision form asks how the identity was checked; without it the decision is refused
+    in Chinese and nothing is saved; with it both are kept. A case checked on accepting is not
+    asked again."""
+    c = _case()
+    auth.login("agent")
+    assert _post(client, c, "accept", identity_check="not_verified").status_code == 302
+    page = _page(client, c)
+    assert "尚未核验</span>：作出处理决定前须核验（第二十二条）" in page
+    decide = _panel(page, "decide")
+    assert "身份核验方式" in decide and "回拨预留手机号核实" in decide
+    assert "暂未核验" not in decide  # (no check is not offered as one)
+    fields = dict(
+        verified="调取了交易流水", basis="依据信用卡领用合约第八条", decision_text="退还年费"
+    )
+    refused = _post(client, c, "decide", remedies=["review"], **fields)
+    assert refused.status_code == 422
+    assert handling.IDENTITY_NEEDED in _panel(refused.get_data(as_text=True), "decide")
+    db.session.refresh(c)
+    assert (c.status, c.decided_at, c.identity_check) == ("accepted", None, None)
+    decided = _post(client, c, "decide", remedies=["review"], identity_check="callback", **fields)
+    assert decided.status_code == 302
+    db.session.refresh(c)
+    assert (c.status, c.identity_check) == ("decided", "callback")
+    page = _page(client, c)
+    assert "<dt>身份核验</dt><dd>回拨预留手机号核实</dd>" in page
+    assert "身份核验：回拨预留手机号核实" in page  # (the history entry)
+    checked = _case()
+    assert _post(client, checked, "accept", identity_check="id_document").status_code == 302
+    page = _page(client, checked)
+    assert "<dt>身份核验</dt><dd>查验身份证件</dd>" in page
+    assert "身份核验方式" not in _panel(page, "decide")
 
 
 # DEV-13 --------------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def test_history_texts_are_masked_like_the_content(client):
         created["id"],
         actor=hq,
         decision=handling.Decision(
-            "经核实扣费有误", "依据借记卡章程", f"退还 20 元至卡号{card}", ("review",)
+            "经核实扣费有误", "依据借记卡章程", f"退还 20 元至卡号{card}", ("review",), "callback"
         ),
     )
     read = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret))
@@ -251,7 +251,11 @@ def test_a_read_complaint_says_how_it_is_being_handled(client):
     complaint_handling.pause(c, actor=agent, kind="mediation", reason="客户申请调解", on=today)
     complaint_handling.resume(c, actor=agent, on=today + timedelta(days=0))
     decision = complaint_handling.Decision(
-        "调取了交易流水，客户电话13912345678", "依据服务协议", "退还手续费", ("review", "mediation")
+        "调取了交易流水，客户电话13912345678",
+        "依据服务协议",
+        "退还手续费",
+        ("review", "mediation"),
+        "callback",
     )
     complaint_handling.decide(c, actor=agent, decision=decision)
     data = client.get(f"/api/v1/complaints/{c}", headers=bearer(secret)).get_json()

@@ -344,7 +344,7 @@ def test_review_form_refuses_a_date_before_the_decision(client, auth, db_session
         c.id,
         actor=factories.user(branch_code="HZ"),
         decision=complaint_handling.Decision(
-            "调取了账单", "依据领用合约", "退还年费", ("review", "mediation")
+            "调取了账单", "依据领用合约", "退还年费", ("review", "mediation"), "callback"
         ),
     )
     decided_on = complaint_clock.local_date(c.decided_at)
@@ -534,7 +534,9 @@ def test_closing_shows_every_missing_field_in_one_answer(client, auth, db_sessio
     complaint_handling.decide(
         c.id,
         actor=factories.user(branch_code="HZ"),
-        decision=complaint_handling.Decision("调取了账单", "依据领用合约", "退还年费", ("review",)),
+        decision=complaint_handling.Decision(
+            "调取了账单", "依据领用合约", "退还年费", ("review",), "callback"
+        ),
     )
     auth.login("agent")
     before = _written(db_session, c)
@@ -631,7 +633,7 @@ def test_a_decided_case_shows_its_deadline_until_the_decision_is_told(client, au
         c.id,
         actor=agent,
         decision=complaint_handling.Decision(
-            "核实了扣费记录", "依据收费标准", "退还年费", ("review",)
+            "核实了扣费记录", "依据收费标准", "退还年费", ("review",), "callback"
         ),
     )
     auth.login("agent")

@@ -34,7 +34,7 @@ def _decided(days_ago: int):
         c.id,
         actor=factories.user(branch_code="HZ"),
         decision=complaint_handling.Decision(
-            "调取了赎回流水", "依据产品说明书第七条", "资金已于次日到账", ("review",)
+            "调取了赎回流水", "依据产品说明书第七条", "资金已于次日到账", ("review",), "callback"
         ),
     )
     return c

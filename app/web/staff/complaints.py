@@ -98,7 +98,11 @@ ACTIONS = {
             actor=u,
             version=v,
             decision=handling.Decision(
-                f.verified.data, f.basis.data, f.decision_text.data, tuple(f.remedies.data or ())
+                f.verified.data,
+                f.basis.data,
+                f.decision_text.data,
+                tuple(f.remedies.data or ()),
+                identity_check=f.identity_check.data or None,
             ),
         ),
     ),
@@ -287,6 +291,7 @@ def _render(
         duplicates=queue.possible_duplicates(complaint),
         taxonomy=forms.nlp.load_taxonomy(),
         remedies=handling.REMEDIES,
+        identity_checks=handling.IDENTITY_CHECKS,
         revealed=revealed,
         reveal_form=reveal_form or forms.RevealForm(prefix="reveal"),
         analysis=text_analysis,

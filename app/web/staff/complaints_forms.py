@@ -31,6 +31,7 @@ from app.services.complaint_handling import (
     CAPACITIES,
     DECLINE_GROUNDS,
     IDENTITY_CHECKS,
+    IDENTITY_UNCHECKED,
     NOTICE_METHODS,
     NOTICE_PURPOSES,
     REMEDIES,
@@ -203,6 +204,15 @@ class ExtendForm(VersionedForm):
 
 
 class DecisionForm(VersionedForm):
+    # shown while the complainant's identity is not recorded (Art. 22); the service refuses a
+    # decision without it, in words a choice check would not give
+    identity_check = SelectField(
+        "身份核验方式",
+        choices=choices(
+            [(k, v) for k, v in IDENTITY_CHECKS.items() if k != IDENTITY_UNCHECKED], "（请选择）"
+        ),
+        validate_choice=False,
+    )
     verified = text_area("核实情况")
     basis = text_area("处理依据和理由")
     decision_text = text_area("处理决定")
