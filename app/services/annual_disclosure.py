@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintRollup
+from app.models.complaint import Status
 from app.services import dashboard_complaints as dc
 from app.services import dashboard_filters, exports, metrics, rollups
 from app.services.dashboard_filters import CHANNELS, Filters
@@ -51,9 +52,10 @@ class Disclosure:
     end: date  # the last day counted: 31 December, or today while the year runs
     complete: bool
     scope: str  # 本行, or the viewer's branch
-    received: int
-    previous: int  # the same days of the year before
-    change: float | None  # % against ``previous``; None when there is nothing to compare with
+    received: int  # every complaint received (the dashboards' and the regulator report's count)
+    declined: int  # of those, declined (不予受理, Art. 18): not complaints the bank handled
+    previous: int  # accepted (受理) in the same days of the year before
+    change: float | None  # % of ``accepted`` against ``previous``; None: nothing to compare with
     # the day of the first complaint Kesheng holds (the whole bank's: when it began recording;
     # a branch's own first complaint may come later without any days going unrecorded)
     records_from: date | None
@@ -66,6 +68,11 @@ class Disclosure:
     mean_days: float | None
     regulator: int  # 监管转办
     major: int
+
+    @property
+    def accepted(self) -> int:
+        """受理: the complaints received less those declined, the figure a disclosure states."""
+        return self.received - self.declined
 
     @property
     def comparable(self) -> bool:
@@ -166,6 +173,17 @@ def _received(year: int) -> int:
     return dc.total(_range(start, end)).received
 
 
+def _declined(f: Filters) -> int:
+    """The complaints received on ``f``'s days in its scope that were declined (不予受理); the
+    rollups count every complaint received, so these are read from the cases (a handful)."""
+    stmt = select(func.count()).where(
+        Complaint.status == Status.DECLINED,
+        Complaint.merged_into_id.is_(None),
+        *rollups.within_days(Complaint.received_at, f.start, f.end),
+    )
+    return db.session.scalar(f.on_rows(stmt, Complaint)) or 0
+
+
 def _range(start: date, end: date) -> Filters:
     return dashboard_filters.parse({"from": start.isoformat(), "to": end.isoformat()})
 
@@ -251,7 +269,8 @@ def build(year: int) -> Disclosure:
     start, end = _span(year)
     f = _range(start, end)
     total = dc.total(f)
-    previous = dc.total(_range(*_same_days_before(start, end))).received
+    before = _range(*_same_days_before(start, end))
+    previous = dc.total(before).received - _declined(before)
     whole = total.received
     records_from = _records_from(end)
     d = Disclosure(
@@ -261,6 +280,7 @@ def build(year: int) -> Disclosure:
         complete=end == date(year, 12, 31),
         scope=f.branch.name if f.branch else "本行",
         received=whole,
+        declined=_declined(f),
         previous=previous,
         change=None,
         records_from=records_from,
@@ -275,7 +295,7 @@ def build(year: int) -> Disclosure:
         major=total.major,
     )
     if d.comparable and previous:
-        d = replace(d, change=r(100 * (whole - previous) / previous))
+        d = replace(d, change=r(100 * (d.accepted - previous) / previous))
     return d
 
 
@@ -294,9 +314,9 @@ def _comparison(d: Disclosure) -> str:
         return f"（{same}记录不完整，不作比较）"
     if not d.previous:
         return f"（{same}无投诉记录，不作比较）"
-    if d.received == d.previous:
+    if d.accepted == d.previous:
         return f"，与{same}（{d.previous:,} 件）持平"
-    verb = "增长" if d.received > d.previous else "下降"
+    verb = "增长" if d.accepted > d.previous else "下降"
     return f"，较{same}（{d.previous:,} 件）{verb} {abs(d.change or 0):.1f}%"
 
 
@@ -317,11 +337,16 @@ def draft_text(d: Disclosure) -> str:
         # Kesheng holds no complaint of the year: that says nothing about what the bank received
         # (a new installation would have had the draft say the bank received none)
         return ""
-    if not d.received:
-        return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
+    declined = (
+        f"另有 {d.declined:,} 件因非消费者本人、其法定代理人或受托人提出，不予受理。"
+        if d.declined
+        else ""
+    )
+    if not d.accepted:
+        return f"{d.year} 年{until}，{d.scope}未受理消费投诉。{declined}"
     forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
-    volume = f"{d.year} 年{until}，{d.scope}共受理消费投诉 {d.received:,} 件"
-    parts = [f"{volume}{_comparison(d)}{forwarded}。"]
+    volume = f"{d.year} 年{until}，{d.scope}共受理消费投诉 {d.accepted:,} 件"
+    parts = [f"{volume}{_comparison(d)}{forwarded}。{declined}"]
     if business := _listing(d.business):
         parts.append(f"从业务类别看，投诉主要涉及{business}。")
     if len(d.regions) > 1 and (regions := _listing(d.regions)):
@@ -371,7 +396,9 @@ def overview_rows(d: Disclosure) -> list[list]:
     return [
         ["统计期间", d.period],
         ["机构范围", d.scope],
-        ["受理投诉（件）", d.received],
+        ["收到投诉（件）", d.received],
+        ["其中不予受理（件）", d.declined],
+        ["受理投诉（件）", d.accepted],
         [f"{same}受理投诉（件）", d.previous if d.comparable else "记录不完整"],
         [f"较{same}变化（%）", "不作比较" if d.change is None else d.change],
         ["作出处理决定（件）", d.decided],

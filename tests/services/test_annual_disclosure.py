@@ -21,8 +21,8 @@ CARD_FEE = "信用卡年费扣款有争议，要求退还年费，客服说无�
 MORTGAGE = "房贷提前还款被收取违约金，合同里没有写明，要求退还。"
 
 
-def _complaint(day: date, content: str, branch: str, channel: str = "hotline", **kw) -> None:
-    create_complaint(
+def _complaint(day: date, content: str, branch: str, channel: str = "hotline", **kw):
+    return create_complaint(
         IntakeData(
             channel=channel,
             content=content,
@@ -73,6 +73,45 @@ def test_a_finished_year_against_the_whole_year_before():
     assert "从地区分布看，投诉较多的是南京分行（75.0%）和杭州分行（25.0%）。" in text
     assert "全年对 0 件投诉作出处理决定" in text
     assert "截至" not in text
+
+
+def test_declined_complaints_are_received_but_not_accepted():
+    """A complaint declined (不予受理, Art. 18) was received, not accepted: the disclosure states
+    受理 without it, in the paragraph, the overview and the comparison with the year before,
+    and says how many were declined; the distributions stay those of every complaint received."""
+    from app.models import Role
+    from app.services import complaint_handling as handling
+    from tests import factories
+
+    agent = factories.user(Role.AGENT, "NJ")
+    declined = []
+    for day, branch, decline in [
+        (date(2022, 1, 10), "NJ01", False),
+        (date(2022, 3, 10), "NJ01", True),
+        (date(2023, 2, 1), "NJ01", False),
+        (date(2023, 4, 1), "NJ02", False),
+        (date(2023, 8, 1), "NJ01", True),
+    ]:
+        c, _ = _complaint(day, CARD_FEE, branch)
+        if decline:
+            declined.append(c)
+            handling.decline(c.id, actor=agent, ground="not_entitled", reason="来访人系客户同事")
+
+    d = ad.build(2023)
+
+    assert (d.received, d.declined, d.accepted, d.previous, d.change) == (3, 1, 2, 1, 100.0)
+    assert sum(r.count for r in d.business if r.level == 0) == d.received  # (every one received)
+    text = ad.draft_text(d)
+    assert text.startswith(
+        "2023 年，本行共受理消费投诉 2 件，较上年（1 件）增长 100.0%。"
+        "另有 1 件因非消费者本人、其法定代理人或受托人提出，不予受理。"
+    )
+    rows = dict(ad.overview_rows(d))
+    assert (rows["收到投诉（件）"], rows["其中不予受理（件）"], rows["受理投诉（件）"]) == (3, 1, 2)
+    assert rows["上年受理投诉（件）"] == 1
+    # the year before, on its own: two received, one of them declined
+    only = ad.build(2022)
+    assert (only.received, only.declined, only.accepted) == (2, 1, 1)
 
 
 def test_a_fall_and_a_year_with_no_complaints():
