@@ -56,7 +56,7 @@ from app.services.tx import get_in_scope_or_raise, next_id, transactional
 MAX_CONTENT = 5000
 # Anything older is a typing error (and Asia/Shanghai had other offsets before 1901).
 EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)  # Beijing time, as the metrics' dates
-MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people
+MAJOR_GROUP_SIZE = 20  # Art. 29: group complaints of 20 or more people in person
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,11 @@ def _regulator_ref(data: IntakeData) -> str | None:
 
 
 def _major_flag(complaint: Complaint, data: IntakeData) -> None:
-    if data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
+    """Art. 29: a group of ``MAJOR_GROUP_SIZE`` or more complaining in person (registered at a
+    branch counter) is major by itself; staff designate the other major cases (a disaster, the
+    regulator's designation, or a group they judge so on another channel)."""
+    in_person = data.channel == Channel.BRANCH
+    if in_person and data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
         complaint.is_major, complaint.major_reason = True, "group"
     elif data.major_reason in ("group", "disaster", "regulator"):
         complaint.is_major, complaint.major_reason = True, data.major_reason

@@ -597,6 +597,10 @@ def seed_complaints(rng_seed: int = 2026) -> int:
     return seeding.added
 
 
+# a major group complaint is a group of 20 or more come to a branch in person (Art. 29)
+GROUP_CHANNEL = Channel.BRANCH
+
+
 def _seed_recent(s: _Seeding, rng: random.Random) -> None:
     """The last RECENT_DAYS: cases in every state, some open past their deadline."""
     shown: set[Status | str] = set()
@@ -608,6 +612,7 @@ def _seed_recent(s: _Seeding, rng: random.Random) -> None:
         state = rng.choices(*zip(*STATE_WEIGHTS, strict=True))[0]
         age = rng.randint(0, 14) if state == Status.RECEIVED else rng.randint(1, RECENT_DAYS)
         group = n % 97 == 0  # a group complaint: major, escalated at once (kept as drawn)
+        channel = GROUP_CHANNEL if group else channel
         state = state if group else _settled(n, state, age)
         if state == REVIEWED_AND_CLOSED:
             # Every state is on show: the first reviews drawn stay open, one of each kind (by
@@ -654,13 +659,14 @@ def _seed_history(s: _Seeding, rng: random.Random) -> None:
         outlet = rng.choice(s.customers).branch
         channel = rng.choices(*zip(*CHANNEL_WEIGHTS, strict=True))[0]
         state = rng.choices(*zip(*HISTORY_STATE_WEIGHTS, strict=True))[0]
+        group = n % 194 == 0  # (rarer than lately: a few a year)
+        channel = GROUP_CHANNEL if group else channel
         received = s.now - timedelta(days=_history_age(rng, s.now))
         received = received_in_hours(received, channel, s.now)
         _, text, codes = _text(rng, outlet.name if outlet else "网点")
         late = timedelta(days=rng.randint(16, 24)) if rng.random() < LATE_SHARE else None
         if f"DEMO-{n:04d}" in s.existing:
             continue
-        group = n % 194 == 0  # (rarer than lately: a few a year)
         _add(s, rng, n, outlet, channel, state, received, text, codes, group=group, late=late)
 
 

@@ -694,7 +694,9 @@ def test_a_pause_cannot_start_after_the_deadline(db_session):
 
 
 def test_major_complaint_escalates_at_once(db_session):
-    c = new(content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25)
+    c = new(
+        "branch", content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25
+    )
     assert c.is_major
     events = [e for e in complaints.history(c) if e.kind == "escalated"]
     assert (

@@ -69,9 +69,16 @@ def test_get_returns_status_history(client):
 
 def test_major_complaint_answer_includes_its_escalation(client):
     _, secret = factories.api_token("complaints:write,complaints:read")
-    body = {**BODY, "external_ref": "APP-MAJOR-1", "group_size": 25}
+    body = {**BODY, "channel": "branch", "external_ref": "BR-MAJOR-1", "group_size": 25}
     created = client.post("/api/v1/complaints", json=body, headers=bearer(secret)).get_json()
     assert created["is_major"] and "escalated" in [h["kind"] for h in created["history"]]
+    assert created["major_reason"] == "group"
+    # Art. 29 names groups complaining in person: 25 customers writing in through the app are a
+    # group complaint (staff may designate it major), not a major one by themselves
+    remote = {**BODY, "external_ref": "APP-GROUP-1", "group_size": 25}
+    by_app = client.post("/api/v1/complaints", json=remote, headers=bearer(secret)).get_json()
+    assert (by_app["is_major"], by_app["group_size"]) == (False, 25)
+    assert "escalated" not in [h["kind"] for h in by_app["history"]]
     read = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret)).get_json()
     assert read == created
 
