@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.models import Role
 from app.security import pii
 from app.services.errors import ServiceError
 
@@ -91,8 +92,18 @@ def for_customer() -> bool:
     return not current_user.is_authenticated and request.blueprint in (None, "public")
 
 
+# An administrator following a staff link (a notice's link to a case, say) is not told to ask
+# the administrator: the role itself stays out of customers' data.
+ADMIN_FORBIDDEN = (
+    "系统管理员账号负责员工账号、机构、产品、接口令牌和运行状态，不办理投诉、不查看答卷和看板"
+    "（职责分离，保护客户信息）。请使用坐席或管理人员的账号登录查看。"
+)
+
+
 def _page(status: int, detail: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500])
+    if status == 403 and detail is None and getattr(current_user, "role", None) == Role.ADMIN:
+        text = ADMIN_FORBIDDEN
     page = render_template(
         "errors/error.html",
         status=status,

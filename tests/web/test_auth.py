@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from sqlalchemy import select
 
@@ -198,3 +200,21 @@ def test_new_user_form_shows_every_problem_at_once(auth, client, db_session):
     assert reply.status_code == 400
     for message in ("用户名只能包含", "请输入姓名", "密码至少需要", "必须指定所属机构"):
         assert message in text, message
+
+
+def test_an_administrator_following_a_staff_link_is_told_why_not(auth, client):
+    """The administrator's role keeps out of customers' data (DESIGN.md: accounts, tokens,
+    settings): a complaint or answer link is refused with the reason, not told to ask the
+    administrator; other staff keep the plain wording."""
+    from app.web.errors import ADMIN_FORBIDDEN
+
+    auth.login("admin")
+    for path in ("/staff/complaints/1", "/staff/responses/1", "/staff/complaints"):
+        response = client.get(path)
+        page = unescape(response.get_data(as_text=True))
+        assert response.status_code == 403 and ADMIN_FORBIDDEN in page, path
+        assert "请联系系统管理员" not in page
+    auth.logout()
+    auth.login("agent")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "如需开通，请联系系统管理员" in page and ADMIN_FORBIDDEN not in page
