@@ -134,6 +134,7 @@ OVERDUE_COLUMNS = {
     "code_channel": Complaint.code_channel,
     "code_business": Complaint.code_business,
     "code_cause": Complaint.code_cause,
+    "child": Complaint.branch_id,  # (mapped to its child subtree in _counted)
 }
 
 
@@ -198,12 +199,15 @@ def _counted(
             (Complaint.channel == "regulator") if regulator else (Complaint.channel != "regulator")
         )
     out: dict[tuple, int] = defaultdict(int)
+    child = metrics.child_keys(*metrics.children_of(f)) if "child" in dims else {}
     for row in db.session.execute(stmt):
         rest = iter(row[1:])
         key = []
         for d in dims:
             if d == "day":
                 key.append(local_day(row[0]))
+            elif d == "child":
+                key.append(child.get(next(rest), metrics.NO_BRANCH))
             elif d.startswith("code_"):
                 key.append(next(rest) or "")
             else:
@@ -215,7 +219,7 @@ def _counted(
 def _slice_dim(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> str | None:
     """The one slice that answers the query, or None when it needs two dimensions at once."""
     needed = {SLICE_OF[d] for d in dims if d in SLICE_OF}
-    if any(d not in ("day", "branch_id", *SLICE_OF) for d in dims):
+    if any(d not in ("day", "branch_id", "child", *SLICE_OF) for d in dims):
         return None
     if f.channel is not None or regulator is not None:
         needed.add("channel")
@@ -233,7 +237,7 @@ def _rows(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> list[tup
     if dim is None:
         return _wide_rows(f, dims, regulator)
     s = ComplaintSliceRollup
-    cols = [s.value if d in SLICE_OF else getattr(s, d) for d in dims]
+    cols = [s.value if d in SLICE_OF else metrics.rollup_column(s, f, d) for d in dims]
     sums = [func.coalesce(func.sum(getattr(s, c)), 0).label(c) for c in COUNTS]
     daily = "day" in dims and f.grain == "week"
     stmt = metrics.apply_filters(select(*cols, *sums), s, f, survey=False, daily=daily)
@@ -245,7 +249,7 @@ def _rows(f: Filters, dims: tuple[str, ...], regulator: bool | None) -> list[tup
     if regulator is not None:
         stmt = stmt.where((s.value == "regulator") if regulator else (s.value != "regulator"))
     if cols:
-        stmt = stmt.group_by(*cols)
+        stmt = stmt.group_by(*metrics.grouping(cols))
     out = []
     for row in db.session.execute(stmt):
         counts = Counts()
@@ -274,14 +278,14 @@ def _wide_rows(
     f: Filters, dims: tuple[str, ...], regulator: bool | None
 ) -> list[tuple[tuple, Counts]]:
     r = ComplaintRollup
-    cols = [getattr(r, d) for d in dims]
+    cols = [metrics.rollup_column(r, f, d) for d in dims]
     sums = [func.coalesce(func.sum(getattr(r, c)), 0).label(c) for c in COUNTS]
     daily = "day" in dims and f.grain == "week"
     stmt = metrics.apply_filters(select(*cols, *sums), r, f, survey=False, daily=daily)
     if regulator is not None:
         stmt = stmt.where((r.channel == "regulator") if regulator else (r.channel != "regulator"))
     if cols:
-        stmt = stmt.group_by(*cols)
+        stmt = stmt.group_by(*metrics.grouping(cols))
     out = []
     for row in db.session.execute(stmt):
         counts = Counts()
@@ -324,11 +328,10 @@ def code_labels(dimension: str) -> dict[str, str]:
 
 
 def by_child(f: Filters) -> dict[str, Counts]:
-    node, kids = metrics.children_of(f)
-    keys = metrics.child_keys(node, kids)
+    _, kids = metrics.children_of(f)
     acc: dict[str, Counts] = {k.code: Counts() for k in kids}
-    for (branch_id, _), counts in rows(f, "branch_id", "day"):  # the heat map's rows, summed
-        acc.setdefault(keys.get(branch_id, metrics.NO_BRANCH), Counts()).add(counts.values)
+    for (key, _), counts in rows(f, "child", "day"):  # the heat map's rows, summed
+        acc.setdefault(key, Counts()).add(counts.values)
     return acc
 
 
@@ -341,11 +344,9 @@ def by_product(f: Filters) -> dict[int | None, Counts]:
 
 
 def child_month(f: Filters) -> dict[tuple[str, date], Counts]:
-    keys = metrics.child_keys(*metrics.children_of(f))
     acc: dict[tuple[str, date], Counts] = defaultdict(Counts)
-    for (branch_id, day), counts in rows(f, "branch_id", "day"):
-        key = (keys.get(branch_id, metrics.NO_BRANCH), metrics.period_of(day, f.grain))
-        acc[key].add(counts.values)
+    for (child, day), counts in rows(f, "child", "day"):
+        acc[(child, metrics.period_of(day, f.grain))].add(counts.values)
     return acc
 
 
