@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -30,6 +31,7 @@ from app.services.rollups import TZ
 from nlp import load_taxonomy
 
 UNCLASSIFIED = "未分类"
+NOT_ENTITLED = "非消费者本人、其法定代理人或受托人"  # the one ground of 不予受理 (Art. 18)
 VAGUE = {UNCLASSIFIED, "其他"}  # rows the draft paragraph does not name (the tables show them)
 YEARS_SHOWN = 10
 START_UP_DAYS = 31
@@ -54,7 +56,9 @@ class Disclosure:
     scope: str  # 本行, or the viewer's branch
     received: int  # every complaint received (the dashboards' and the regulator report's count)
     declined: int  # of those, declined (不予受理, Art. 18): not complaints the bank handled
+    pending: int  # of the accepted, still waiting for 受理 on the last day (counted as accepted)
     previous: int  # accepted (受理) in the same days of the year before
+    previous_received: int  # received in those days
     change: float | None  # % of ``accepted`` against ``previous``; None: nothing to compare with
     # the day of the first complaint Kesheng holds (the whole bank's: when it began recording;
     # a branch's own first complaint may come later without any days going unrecorded)
@@ -63,6 +67,7 @@ class Disclosure:
     regions: list[Share]  # the scope's child units (分行 for head office)
     causes: list[Share]  # JR/T 0169 C
     channels: list[Share]  # where the complaints came in
+    # (the distributions, the regulator's and the major count are of the accepted complaints)
     decided: int
     in_time_share: float | None  # % of the cases due: decided and told in time
     mean_days: float | None
@@ -71,7 +76,9 @@ class Disclosure:
 
     @property
     def accepted(self) -> int:
-        """受理: the complaints received less those declined, the figure a disclosure states."""
+        """受理: the complaints received less those declined, the figure a disclosure states; its
+        distributions are of these. Those still waiting for 受理 (``pending``) are in it: the
+        one ground to decline is narrow, and the draft says how many are still waiting."""
         return self.received - self.declined
 
     @property
@@ -173,15 +180,40 @@ def _received(year: int) -> int:
     return dc.total(_range(start, end)).received
 
 
-def _declined(f: Filters) -> int:
-    """The complaints received on ``f``'s days in its scope that were declined (不予受理); the
-    rollups count every complaint received, so these are read from the cases (a handful)."""
-    stmt = select(func.count()).where(
-        Complaint.status == Status.DECLINED,
+@dataclass(frozen=True)
+class _Unaccepted:
+    """The complaints received on a range's days in its scope that were declined (不予受理), by
+    what the distributions count, and how many still wait for 受理. The rollups count every
+    complaint received; these few are read from the cases and the declined ones taken off."""
+
+    declined: int
+    pending: int
+    rows: list[tuple]  # (branch_id, channel, code_business, code_cause, is_major) of each declined
+
+    def by(self, position: int, key=lambda v: v) -> dict[Any, int]:
+        out: dict[Any, int] = {}
+        for row in self.rows:
+            k = key(row[position])
+            out[k] = out.get(k, 0) + 1
+        return out
+
+
+def _unaccepted(f: Filters) -> _Unaccepted:
+    stmt = select(
+        Complaint.status,  # (declined ones are taken off; those waiting are only counted)
+        Complaint.branch_id,
+        Complaint.channel,
+        Complaint.code_business,
+        Complaint.code_cause,
+        Complaint.is_major,
+    ).where(
+        Complaint.status.in_([str(Status.DECLINED), str(Status.RECEIVED)]),
         Complaint.merged_into_id.is_(None),
         *rollups.within_days(Complaint.received_at, f.start, f.end),
     )
-    return db.session.scalar(f.on_rows(stmt, Complaint)) or 0
+    found = db.session.execute(f.on_rows(stmt, Complaint)).all()
+    declined = [tuple(row[1:]) for row in found if row[0] == Status.DECLINED]
+    return _Unaccepted(len(declined), len(found) - len(declined), declined)
 
 
 def _range(start: date, end: date) -> Filters:
@@ -214,22 +246,24 @@ def _shares(items: list[tuple[str, int]], whole: int, level: int = 0) -> list[Sh
     return [Share(label, n, _pct(n, whole), level) for label, n in ordered]
 
 
-def _business(f: Filters, whole: int) -> list[Share]:
+def _business(f: Filters, whole: int, off: _Unaccepted) -> list[Share]:
     """B categories, largest first, each followed by its sub-categories (a case classified only
     to the category counts in the category, not in a sub-row)."""
     entries = {e.code: e for e in load_taxonomy().dimension("B").entries}
     top: dict[str, int] = {}
     sub: dict[str, dict[str, int]] = {}
+    taken = off.by(2, lambda v: v or "")
     for (code,), counts in dc.rows(f, "code_business"):
-        if not counts.received:
+        n = counts.received - taken.get(code or "", 0)
+        if not n:
             continue
         entry = entries.get(code or "")
         parent = entry.parent if entry is not None and entry.parent else code or ""
         head = entries[parent].name if parent in entries else (parent or UNCLASSIFIED)
-        top[head] = top.get(head, 0) + counts.received
+        top[head] = top.get(head, 0) + n
         if entry is not None and entry.parent:
             children = sub.setdefault(head, {})
-            children[entry.name] = children.get(entry.name, 0) + counts.received
+            children[entry.name] = children.get(entry.name, 0) + n
     out: list[Share] = []
     for row in _shares(list(top.items()), whole):
         out.append(row)
@@ -237,31 +271,36 @@ def _business(f: Filters, whole: int) -> list[Share]:
     return out
 
 
-def _causes(f: Filters, whole: int) -> list[Share]:
+def _causes(f: Filters, whole: int, off: _Unaccepted) -> list[Share]:
     """C causes at the level they were classified, largest first."""
     acc: dict[str, int] = {}
+    taken = off.by(3, lambda v: v or "")
     for code, label, counts in dc.by_dimension(f, "code_cause"):
         name = label.split(" ", 1)[-1] if code else UNCLASSIFIED
-        acc[name] = acc.get(name, 0) + counts.received
+        acc[name] = acc.get(name, 0) + counts.received - taken.get(code or "", 0)
     return _shares(list(acc.items()), whole)
 
 
-def _regions(f: Filters, whole: int) -> list[Share]:
+def _regions(f: Filters, whole: int, off: _Unaccepted) -> list[Share]:
     """The scope's child units (for head office its 分行), each with its whole subtree; cases at
     the scope's own unit are a row of their own (e.g. 总行（本级）)."""
     node, kids = metrics.children_of(f)
     if not kids:
         return []
     by_code = {k.code: k for k in kids}
+    keys = metrics.child_keys(node, kids)
+    taken = off.by(0, lambda v: keys.get(v, metrics.NO_BRANCH))
     items = [
-        (metrics.group_label(key, node, by_code), counts.received)
+        (metrics.group_label(key, node, by_code), counts.received - taken.get(key, 0))
         for key, counts in dc.by_child(f).items()
     ]
     return _shares(items, whole)
 
 
-def _channels(f: Filters, whole: int) -> list[Share]:
-    return _shares([(CHANNELS.get(c, c), n.received) for c, n in dc.by_channel(f)], whole)
+def _channels(f: Filters, whole: int, off: _Unaccepted) -> list[Share]:
+    taken = off.by(1)
+    items = [(CHANNELS.get(c, c), n.received - taken.get(c, 0)) for c, n in dc.by_channel(f)]
+    return _shares(items, whole)
 
 
 def build(year: int) -> Disclosure:
@@ -270,8 +309,11 @@ def build(year: int) -> Disclosure:
     f = _range(start, end)
     total = dc.total(f)
     before = _range(*_same_days_before(start, end))
-    previous = dc.total(before).received - _declined(before)
-    whole = total.received
+    previous_received = dc.total(before).received
+    earlier = _unaccepted(before)
+    previous = previous_received - earlier.declined
+    off = _unaccepted(f)
+    whole = total.received - off.declined  # (accepted: the shares' whole)
     records_from = _records_from(end)
     d = Disclosure(
         year=year,
@@ -279,20 +321,22 @@ def build(year: int) -> Disclosure:
         end=end,
         complete=end == date(year, 12, 31),
         scope=f.branch.name if f.branch else "本行",
-        received=whole,
-        declined=_declined(f),
+        received=total.received,
+        declined=off.declined,
+        pending=off.pending,
         previous=previous,
+        previous_received=previous_received,
         change=None,
         records_from=records_from,
-        business=_business(f, whole),
-        regions=_regions(f, whole),
-        causes=_causes(f, whole),
-        channels=_channels(f, whole),
+        business=_business(f, whole, off),
+        regions=_regions(f, whole, off),
+        causes=_causes(f, whole, off),
+        channels=_channels(f, whole, off),
         decided=total.decided,
         in_time_share=r(total.in_time_share, 1, 100),
         mean_days=r(total.mean_days),
-        regulator=dc.total(f, regulator=True).received,
-        major=total.major,
+        regulator=dc.total(f, regulator=True).received - off.by(1).get("regulator", 0),
+        major=total.major - sum(1 for row in off.rows if row[4]),
     )
     if d.comparable and previous:
         d = replace(d, change=r(100 * (d.accepted - previous) / previous))
@@ -313,7 +357,8 @@ def _comparison(d: Disclosure) -> str:
     if not d.comparable:
         return f"（{same}记录不完整，不作比较）"
     if not d.previous:
-        return f"（{same}无投诉记录，不作比较）"
+        none = "未受理投诉" if d.previous_received else "无投诉记录"
+        return f"（{same}{none}，不作比较）"
     if d.accepted == d.previous:
         return f"，与{same}（{d.previous:,} 件）持平"
     verb = "增长" if d.accepted > d.previous else "下降"
@@ -337,16 +382,19 @@ def draft_text(d: Disclosure) -> str:
         # Kesheng holds no complaint of the year: that says nothing about what the bank received
         # (a new installation would have had the draft say the bank received none)
         return ""
-    declined = (
-        f"另有 {d.declined:,} 件因非消费者本人、其法定代理人或受托人提出，不予受理。"
-        if d.declined
-        else ""
-    )
+    declined = f"{d.declined:,} 件因{NOT_ENTITLED}提出，不予受理"
     if not d.accepted:
-        return f"{d.year} 年{until}，{d.scope}未受理消费投诉。{declined}"
+        if not d.received:
+            return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
+        return (
+            f"{d.year} 年{until}，{d.scope}收到消费投诉 {d.received:,} 件，均未受理：{declined}。"
+        )
     forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
     volume = f"{d.year} 年{until}，{d.scope}共受理消费投诉 {d.accepted:,} 件"
-    parts = [f"{volume}{_comparison(d)}{forwarded}。{declined}"]
+    also = f"另有 {declined}。" if d.declined else ""
+    if d.pending:
+        also += f"（受理数含目前尚待受理的 {d.pending:,} 件。）"
+    parts = [f"{volume}{_comparison(d)}{forwarded}。{also}"]
     if business := _listing(d.business):
         parts.append(f"从业务类别看，投诉主要涉及{business}。")
     if len(d.regions) > 1 and (regions := _listing(d.regions)):
@@ -399,6 +447,7 @@ def overview_rows(d: Disclosure) -> list[list]:
         ["收到投诉（件）", d.received],
         ["其中不予受理（件）", d.declined],
         ["受理投诉（件）", d.accepted],
+        ["其中尚待受理（件）", d.pending],
         [f"{same}受理投诉（件）", d.previous if d.comparable else "记录不完整"],
         [f"较{same}变化（%）", "不作比较" if d.change is None else d.change],
         ["作出处理决定（件）", d.decided],

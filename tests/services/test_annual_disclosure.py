@@ -77,41 +77,77 @@ def test_a_finished_year_against_the_whole_year_before():
 
 def test_declined_complaints_are_received_but_not_accepted():
     """A complaint declined (不予受理, Art. 18) was received, not accepted: the disclosure states
-    受理 without it, in the paragraph, the overview and the comparison with the year before,
-    and says how many were declined; the distributions stay those of every complaint received."""
+    受理 without it, in the paragraph, the overview, the comparison with the year before and
+    every distribution, and says how many were declined; one still waiting for 受理 is counted
+    (the one ground to decline is narrow) and the paragraph says so."""
     from app.models import Role
     from app.services import complaint_handling as handling
     from tests import factories
 
     agent = factories.user(Role.AGENT, "NJ")
-    declined = []
-    for day, branch, decline in [
-        (date(2022, 1, 10), "NJ01", False),
-        (date(2022, 3, 10), "NJ01", True),
-        (date(2023, 2, 1), "NJ01", False),
-        (date(2023, 4, 1), "NJ02", False),
-        (date(2023, 8, 1), "NJ01", True),
+    for day, branch, channel, fate in [
+        (date(2022, 1, 10), "NJ01", "hotline", "accept"),
+        (date(2022, 3, 10), "NJ01", "hotline", "decline"),
+        (date(2023, 2, 1), "NJ01", "hotline", "accept"),
+        (date(2023, 4, 1), "HZ01", "hotline", "accept"),
+        (date(2023, 8, 1), "NJ01", "regulator", "decline"),
+        (date(2023, 9, 1), "HZ01", "branch", "pending"),
     ]:
-        c, _ = _complaint(day, CARD_FEE, branch)
-        if decline:
-            declined.append(c)
+        extra = {"regulator_ref": f"JG-{day}"} if channel == "regulator" else {}
+        c, _ = _complaint(day, CARD_FEE, branch, channel=channel, **extra)
+        if fate == "accept":
+            handling.accept(c.id, actor=agent)
+        elif fate == "decline":
             handling.decline(c.id, actor=agent, ground="not_entitled", reason="来访人系客户同事")
 
     d = ad.build(2023)
 
-    assert (d.received, d.declined, d.accepted, d.previous, d.change) == (3, 1, 2, 1, 100.0)
-    assert sum(r.count for r in d.business if r.level == 0) == d.received  # (every one received)
+    assert (d.received, d.declined, d.pending, d.accepted) == (4, 1, 1, 3)
+    assert (d.previous_received, d.previous, d.change, d.regulator) == (2, 1, 200.0, 0)
+    # every distribution is of the three accepted (the declined regulator case taken off)
+    assert sum(r.count for r in d.business if r.level == 0) == d.accepted == 3
+    assert {r.label: (r.count, r.share) for r in d.regions} == {
+        "南京分行": (1, 33.3),
+        "杭州分行": (2, 66.7),
+    }
+    channels = dashboard_filters.CHANNELS
+    assert {r.label: r.count for r in d.channels} == {channels["hotline"]: 2, channels["branch"]: 1}
+    assert [(r.label, r.count, r.share) for r in d.causes] == [("定价收费", 3, 100.0)]
     text = ad.draft_text(d)
     assert text.startswith(
-        "2023 年，本行共受理消费投诉 2 件，较上年（1 件）增长 100.0%。"
+        "2023 年，本行共受理消费投诉 3 件，较上年（1 件）增长 200.0%。"
         "另有 1 件因非消费者本人、其法定代理人或受托人提出，不予受理。"
+        "（受理数含目前尚待受理的 1 件。）"
     )
     rows = dict(ad.overview_rows(d))
-    assert (rows["收到投诉（件）"], rows["其中不予受理（件）"], rows["受理投诉（件）"]) == (3, 1, 2)
-    assert rows["上年受理投诉（件）"] == 1
-    # the year before, on its own: two received, one of them declined
-    only = ad.build(2022)
-    assert (only.received, only.declined, only.accepted) == (2, 1, 1)
+    assert [rows[k] for k in ("收到投诉（件）", "其中不予受理（件）", "受理投诉（件）")] == [
+        4,
+        1,
+        3,
+    ]
+    assert (rows["其中尚待受理（件）"], rows["上年受理投诉（件）"]) == (1, 1)
+
+
+def test_a_year_that_accepted_none_and_one_after_it_say_so():
+    """Every complaint of a year declined: the paragraph says they were received and none
+    accepted, and the next year is not said to have nothing to compare with for want of
+    records (the records are there; none was accepted)."""
+    from app.models import Role
+    from app.services import complaint_handling as handling
+    from tests import factories
+
+    agent = factories.user(Role.AGENT, "NJ")
+    for day in (date(2022, 1, 5), date(2022, 6, 5)):
+        c, _ = _complaint(day, CARD_FEE, "NJ01")
+        handling.decline(c.id, actor=agent, ground="not_entitled", reason="来访人系客户同事")
+    _complaint(date(2023, 3, 3), CARD_FEE, "NJ01")
+
+    assert ad.draft_text(ad.build(2022)).endswith(
+        "本行收到消费投诉 2 件，均未受理：2 件因非消费者本人、其法定代理人或受托人提出，不予受理。"
+    )
+    assert ad.draft_text(ad.build(2023)).startswith(
+        "2023 年，本行共受理消费投诉 1 件（上年未受理投诉，不作比较）。"
+    )
 
 
 def test_a_fall_and_a_year_with_no_complaints():
