@@ -134,7 +134,7 @@ class MajorReason(StrEnum):
 
 
 MAJOR_REASON_LABELS = {
-    MajorReason.GROUP: "群体性投诉（20人及以上到场）",
+    MajorReason.GROUP: "群体性投诉（20人及以上）",
     MajorReason.DISASTER: "自然灾害、事故灾难或公共卫生事件引发",
     MajorReason.REGULATOR: "监管部门认定",
 }

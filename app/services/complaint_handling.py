@@ -269,12 +269,36 @@ def accept(
 
 def _check_identity(complaint: Complaint, actor: User, method: str | None) -> None:
     """Art. 22: a decision is made on a complaint whose complainant's identity was checked.
-    Checked on accepting, or stated with the decision (``method``), then kept in the history
-    before the decision's entry. A check already recorded stands (``method`` is ignored)."""
+    Checked on accepting, recorded later (``record_identity``) or stated with the decision
+    (``method``), then kept in the history before the decision's entry. A check already
+    recorded stands (``method`` is ignored)."""
     if complaint.identity_check:
         return
     if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
         raise ValidationFailed(IDENTITY_NEEDED, field="identity_check")
+    _identity_checked(complaint, actor, method)
+
+
+@transactional
+@guarded
+def record_identity(
+    complaint_id: int, *, actor: User, method: str | None, version: int | None = None
+) -> Complaint:
+    """Art. 22: how the complainant's identity was checked, recorded when it was done (a call
+    back days before the decision, say) for a case accepted without it; once per case."""
+    complaint = load_to_act(complaint_id, version, actor)
+    if not complaint.is_open:
+        raise Conflict(f"该投诉当前状态为“{complaint.status_label}”，无须再记录身份核验")
+    if complaint.identity_check:
+        done = IDENTITY_CHECKS.get(complaint.identity_check, complaint.identity_check)
+        raise Conflict(f"已记录身份核验（{done}），无须重复记录")
+    if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
+        raise ValidationFailed("请选择身份核验方式", field="method")
+    _identity_checked(complaint, actor, method)
+    return complaint
+
+
+def _identity_checked(complaint: Complaint, actor: User | None, method: str) -> None:
     complaint.identity_check = method
     record_event(
         complaint,

@@ -297,10 +297,10 @@ def _major_flag(complaint: Complaint, data: IntakeData) -> None:
     branch counter) is major by itself; staff designate the other major cases (a disaster, the
     regulator's designation, or a group they judge so on another channel)."""
     in_person = data.channel == Channel.BRANCH
-    if in_person and data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
-        complaint.is_major, complaint.major_reason = True, "group"
-    elif data.major_reason in ("group", "disaster", "regulator"):
+    if data.major_reason in ("group", "disaster", "regulator"):  # (staff's reason stands)
         complaint.is_major, complaint.major_reason = True, data.major_reason
+    elif in_person and data.group_size and data.group_size >= MAJOR_GROUP_SIZE:
+        complaint.is_major, complaint.major_reason = True, "group"
     raise_priority_for_major(complaint)
 
 

@@ -59,9 +59,12 @@ def _backfill(bind) -> None:
         method = (detail or {}).get("identity_check")
         if method and method != UNCHECKED:
             found[complaint_id] = str(method)[:20]
-    for complaint_id, method in found.items():
+    if found:  # (one statement, executed for every case: executemany)
         bind.execute(
-            complaint.update().where(complaint.c.id == complaint_id).values(identity_check=method)
+            complaint.update()
+            .where(complaint.c.id == sa.bindparam("case_id"))
+            .values(identity_check=sa.bindparam("method")),
+            [{"case_id": k, "method": v} for k, v in found.items()],
         )
 
 

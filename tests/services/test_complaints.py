@@ -693,6 +693,22 @@ def test_a_pause_cannot_start_after_the_deadline(db_session):
     assert clock.local_date(last_day.due_at) == today
 
 
+def test_a_major_reason_staff_give_stands_and_a_remote_group_is_major_only_when_so_judged(
+    db_session,
+):
+    """Art. 29: 25 people at a counter after a flood are major for the disaster, as staff
+    said (the group size had overridden it); 25 writing in through the app are major only when
+    staff designate them."""
+    flooded = new("branch", content="暴雨后网点停业，二十多位客户集体来网点投诉。", group_size=25,
+                  major_reason="disaster")  # fmt: skip
+    assert (flooded.is_major, flooded.major_reason) == (True, "disaster")
+    remote = new("app", content="我们二十多位业主的房贷利率被擅自上调。", group_size=25)
+    assert (remote.is_major, remote.major_reason) == (False, None)
+    judged = new("app", content="我们二十多位业主的房贷利率被擅自上调。", group_size=25,
+                 major_reason="group")  # fmt: skip
+    assert (judged.is_major, judged.major_reason) == (True, "group")
+
+
 def test_major_complaint_escalates_at_once(db_session):
     c = new(
         "branch", content="我们小区二十多位业主集体来网点投诉，贷款利率被擅自上调。", group_size=25

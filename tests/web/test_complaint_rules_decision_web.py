@@ -294,6 +294,36 @@ def test_the_decision_form_asks_for_the_identity_check_until_one_is_recorded(cli
     assert "身份核验方式" not in _panel(page, "decide")
 
 
+def test_the_identity_check_is_recorded_when_it_is_done(client, auth):
+    """Art. 22: a check made after accepting (a call back) is recorded at once on its own form,
+    in the history at that time; then the decision form no longer asks, and the form is gone
+    (a second post is refused, nothing doubled)."""
+    c = _case()
+    auth.login("agent")
+    assert _post(client, c, "accept").status_code == 302
+    panel = _panel(_page(client, c), "identity")
+    assert "身份核验方式" in panel and "暂未核验" not in panel
+    refused = _post(client, c, "identity", method="guess")
+    assert refused.status_code == 422
+    assert "请选择身份核验方式" in _panel(refused.get_data(as_text=True), "identity")
+    assert _post(client, c, "identity", method="callback").status_code == 302
+    db.session.refresh(c)
+    assert c.identity_check == "callback"
+    page = _page(client, c)
+    assert "<dt>身份核验</dt><dd>回拨预留手机号核实</dd>" in page
+    assert 'id="act-identity"' not in page and "身份核验方式" not in _panel(page, "decide")
+    again = _post(client, c, "identity", method="id_document")
+    assert again.status_code == 409 and "已记录身份核验（回拨预留手机号核实）" in unescape(
+        again.get_data(as_text=True)
+    )
+    entries = db.session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "identity"
+        )
+    ).all()
+    assert [e.text for e in entries] == ["身份核验：回拨预留手机号核实"]
+
+
 # DEV-13 --------------------------------------------------------------------------------------
 
 

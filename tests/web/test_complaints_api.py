@@ -194,7 +194,9 @@ def test_history_texts_are_masked_like_the_content(client):
             "经核实扣费有误", "依据借记卡章程", f"退还 20 元至卡号{card}", ("review",), "callback"
         ),
     )
+    assert created["identity_check"] is None  # (not checked when it came in)
     read = client.get(f"/api/v1/complaints/{created['id']}", headers=bearer(secret))
+    assert read.get_json()["identity_check"] == "callback"  # (stated with the decision)
     texts = " ".join(h["text"] or "" for h in read.get_json()["history"])
     assert "136****6666" in texts and "6222***********0128" in texts
     for number in ("13655556666", card, id_number):

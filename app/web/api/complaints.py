@@ -170,6 +170,11 @@ class ComplaintOut(BaseModel):
     regulator_received_on: date | None
     group_size: int | None
     major_reason: str | None
+    identity_check: str | None = Field(
+        description="how the complainant's identity was checked (Art. 22): caller_number, "
+        "callback, id_document, online_login, mandate or kinship; null until recorded (no "
+        "decision is made before)"
+    )
     extension_level: int = Field(description="0: 15 days; 1: extended to 30; 2: to 60 (approved)")
     period_days: int = Field(description="the period that applies: 15, 30 or 60 days")
     pauses: list[PauseOut] = Field(description="outside appraisal or mediation: days not counted")
@@ -235,6 +240,7 @@ def complaint_out(
         regulator_received_on=complaint.regulator_received_on,
         group_size=complaint.group_size,
         major_reason=complaint.major_reason,
+        identity_check=complaint.identity_check,
         extension_level=complaint.extension_level,
         period_days=clock.PERIOD_DAYS[complaint.extension_level],
         pauses=[PauseOut(start=start, end=end) for start, end in complaint.pauses or []],

@@ -63,6 +63,12 @@ ACTIONS = {
         ),
     ),
     "start": (forms.PlainForm, lambda f, c, u, v: handling.start(c, actor=u, version=v)),
+    "identity": (
+        forms.IdentityForm,
+        lambda f, c, u, v: handling.record_identity(
+            c, actor=u, method=f.method.data or None, version=v
+        ),
+    ),
     "decline": (
         forms.DeclineForm,
         lambda f, c, u, v: handling.decline(
@@ -187,6 +193,7 @@ SUCCESS = {
     "attach": "已补充附件",
     "extend": "已延长办理时限",
     "withdraw": "已登记客户撤回",
+    "identity": "已记录身份核验",
 }
 
 

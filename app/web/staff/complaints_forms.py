@@ -203,6 +203,16 @@ class ExtendForm(VersionedForm):
     reason = text_area("延期理由", max_len=2000)
 
 
+class IdentityForm(VersionedForm):
+    method = SelectField(
+        "身份核验方式",
+        choices=choices(
+            [(k, v) for k, v in IDENTITY_CHECKS.items() if k != IDENTITY_UNCHECKED], "（请选择）"
+        ),
+        validate_choice=False,
+    )
+
+
 class DecisionForm(VersionedForm):
     # shown while the complainant's identity is not recorded (Art. 22); the service refuses a
     # decision without it, in words a choice check would not give
