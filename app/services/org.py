@@ -70,6 +70,19 @@ def list_branches(*, active_only: bool = False) -> list[Branch]:
     return list(db.session.scalars(stmt))
 
 
+def units_around(unit: Branch | None) -> list[Branch]:
+    """The units a case at ``unit`` may name as the one complained of (回避, Art. 17), in tree
+    order: the units above it and every unit of its 分行 (the first level under head office;
+    handlers of other 分行 never see the case). Every unit for a case at head office. A bank of
+    2,000 units had every case page carry all of them (135 KB)."""
+    parts = unit.path.strip("/").split("/") if unit is not None else []
+    if len(parts) < 2:
+        return list_branches()
+    above = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+    near = or_(Branch.path.startswith("/" + "/".join(parts[:2]) + "/"), Branch.path.in_(above))
+    return list(db.session.scalars(select(Branch).where(near).order_by(Branch.path)))
+
+
 def branches_in_scope() -> list[Branch]:
     """The branches of the viewer's subtree in tree order (head office and admin: all), for
     drop-downs: a Hangzhou agent's filter offered 南京 branches whose records it never sees."""

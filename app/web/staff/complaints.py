@@ -207,8 +207,11 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
         ]
     elif isinstance(form, forms.ClassifyForm):
         form.named_staff.choices = _people(casework.named_staff_choices(complaint))
+        units = org.units_around(complaint.branch)
+        if complaint.named_branch is not None and complaint.named_branch not in units:
+            units.append(complaint.named_branch)  # (named before it moved: still shown)
         form.named_branch.choices = [forms.SelectChoice("", "（未指明）")] + [
-            forms.SelectChoice(b.code, b.option_label) for b in org.list_branches()
+            forms.SelectChoice(b.code, b.option_label) for b in units
         ]
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)
