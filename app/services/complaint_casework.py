@@ -142,6 +142,24 @@ def staff_choices(complaint: Complaint) -> list[User]:
     return [u for u in _active_handlers() if can_see(complaint, u) and not conflicted(complaint, u)]
 
 
+def _named_branch(text: str) -> int | None:
+    """The unit a case names, by its code or its full name ("": none); any unit of the bank
+    (a customer may correct where it happened: another 分行's outlet)."""
+    text = text.strip()
+    if not text:
+        return None
+    branch = db.session.scalar(select(Branch).where(Branch.code == text))
+    if branch is None:
+        named = db.session.scalars(select(Branch).where(Branch.name == text).limit(2)).all()
+        branch = named[0] if len(named) == 1 else None
+    if branch is None:
+        raise ValidationFailed(
+            f"未找到机构“{text[:40]}”：请输入机构代码或机构全称（可从列表中选择）",
+            field="named_branch",
+        )
+    return branch.id
+
+
 def named_staff_choices(complaint: Complaint) -> list[User]:
     """Staff a case may name (回避): any active handler of the bank, whichever branch, and
     whoever it names already, a deactivated account too (else every later save of the form
@@ -191,8 +209,7 @@ def classify(
     )
     branch_id = complaint.named_branch_id
     if named_branch_code is not None:
-        branch = db.session.scalar(select(Branch).where(Branch.code == named_branch_code))
-        branch_id = branch.id if branch else None
+        branch_id = _checked(problems, lambda: _named_branch(named_branch_code), branch_id)
     change = _checked(
         problems, lambda: _naming_change(complaint, staff, branch_id, reason), NamingChange("", {})
     )

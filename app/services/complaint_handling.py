@@ -290,12 +290,17 @@ def record_identity(
     if not complaint.is_open:
         raise Conflict(f"该投诉当前状态为“{complaint.status_label}”，无须再记录身份核验")
     if complaint.identity_check:
-        done = IDENTITY_CHECKS.get(complaint.identity_check, complaint.identity_check)
-        raise Conflict(f"已记录身份核验（{done}），无须重复记录")
+        raise Conflict(identity_recorded(complaint))
     if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
         raise ValidationFailed("请选择身份核验方式", field="method")
     _identity_checked(complaint, actor, method)
     return complaint
+
+
+def identity_recorded(complaint: Complaint) -> str:
+    """Why a second 记录身份核验 does nothing."""
+    done = IDENTITY_CHECKS.get(complaint.identity_check or "", complaint.identity_check)
+    return f"已记录身份核验（{done}），无须重复记录"
 
 
 def _identity_checked(complaint: Complaint, actor: User | None, method: str) -> None:

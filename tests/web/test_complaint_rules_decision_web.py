@@ -21,7 +21,7 @@ from app.services import complaint_ledger as ledger
 from app.services import complaints
 from app.services.complaints import IntakeData
 from tests import factories
-from tests.support import post_case_action
+from tests.support import csrf_token, post_case_action
 
 TEXT = "信用卡年费被多收两百元，办卡时承诺首年免年费，要求退还并道歉。"
 FIRST = handling.Decision(
@@ -313,9 +313,16 @@ def test_the_identity_check_is_recorded_when_it_is_done(client, auth):
     assert "<dt>身份核验</dt><dd>回拨预留手机号核实</dd>" in page
     assert 'id="act-identity"' not in page and "身份核验方式" not in _panel(page, "decide")
     again = _post(client, c, "identity", method="id_document")
-    assert again.status_code == 409 and "已记录身份核验（回拨预留手机号核实）" in unescape(
-        again.get_data(as_text=True)
+    said = "已记录身份核验（回拨预留手机号核实），无须重复记录"
+    assert again.status_code == 409 and said in unescape(again.get_data(as_text=True))
+    # a second handler's form, read before the first saved (its version is stale): told the
+    # same, not to resubmit a form the page no longer has
+    data = {"identity-csrf_token": csrf_token(page), "identity-version": c.version - 1}
+    stale = client.post(
+        f"/staff/complaints/{c.id}/identity", data=data | {"identity-method": "id_document"}
     )
+    stale_page = unescape(stale.get_data(as_text=True))
+    assert stale.status_code == 409 and said in stale_page and "重新提交" not in stale_page
     entries = db.session.scalars(
         select(ComplaintEvent).where(
             ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "identity"

@@ -207,12 +207,7 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
         ]
     elif isinstance(form, forms.ClassifyForm):
         form.named_staff.choices = _people(casework.named_staff_choices(complaint))
-        units = org.units_around(complaint.branch)
-        if complaint.named_branch is not None and complaint.named_branch not in units:
-            units.append(complaint.named_branch)  # (named before it moved: still shown)
-        form.named_branch.choices = [forms.SelectChoice("", "（未指明）")] + [
-            forms.SelectChoice(b.code, b.option_label) for b in units
-        ]
+        form.units = org.units_around(complaint.branch)  # (the field's list of suggestions)
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)
 
@@ -441,6 +436,9 @@ def complaint_action(complaint_id: int, action: str):
                 form.version.data = complaint.version  # resubmitting now applies to the latest
                 if _no_longer_offered(action, complaint):
                     form.form_errors[:] = [_overtaken(action, complaint)]
+                elif action == "identity" and complaint.identity_check:
+                    # (recorded meanwhile by someone else: its form is gone, nothing to redo)
+                    form.form_errors[:] = [handling.identity_recorded(complaint)]
             return _render(complaint, (action, form), err.status)
         done = complaints.get_complaint(complaint_id)
         flash(_done(action, done), "success")

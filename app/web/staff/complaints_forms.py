@@ -284,7 +284,14 @@ class ClassifyForm(VersionedForm):
     code_business = SelectField("B 业务类别", choices=[])
     code_cause = SelectField("C 投诉原因", choices=[])
     named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
-    named_branch = SelectField("投诉涉及的机构（回避：该机构人员不能处理）", choices=[])
+    # A unit's code or full name, with the units near the case offered as a list (a bank of
+    # 2,000 units put every one of them on every case page); any unit of the bank is taken.
+    named_branch = StringField(
+        "投诉涉及的机构（回避：该机构人员不能处理）",
+        validators=[Optional(), Length(max=100, message="内容过长"), Regexp(NO_NUL)],
+        description="输入机构代码或全称；列表中为本投诉所在分行的机构及其上级机构，"
+        "其他分行的机构请输入其代码或全称。留空为未指明。",
+    )
     major_reason = SelectField("重大投诉认定", choices=choices(MAJOR_REASON_LABELS.items(), "否"))
     # a forwarded case registered without the regulator's number (the API allows it): set once
     regulator_ref = StringField(
