@@ -56,7 +56,7 @@ class Disclosure:
     scope: str  # 本行, or the viewer's branch
     received: int  # every complaint received (the dashboards' and the regulator report's count)
     declined: int  # of those, declined (不予受理, Art. 18): not complaints the bank handled
-    pending: int  # of the accepted, still waiting for 受理 on the last day (counted as accepted)
+    pending: int  # of those, still waiting for 受理 today (not counted as accepted)
     previous: int  # accepted (受理) in the same days of the year before
     previous_received: int  # received in those days
     change: float | None  # % of ``accepted`` against ``previous``; None: nothing to compare with
@@ -76,10 +76,9 @@ class Disclosure:
 
     @property
     def accepted(self) -> int:
-        """受理: the complaints received less those declined, the figure a disclosure states; its
-        distributions are of these. Those still waiting for 受理 (``pending``) are in it: the
-        one ground to decline is narrow, and the draft says how many are still waiting."""
-        return self.received - self.declined
+        """受理: the complaints received less those declined and those still waiting for 受理,
+        the figure a disclosure states; its distributions are of these."""
+        return self.received - self.declined - self.pending
 
     @property
     def comparable(self) -> bool:
@@ -182,13 +181,13 @@ def _received(year: int) -> int:
 
 @dataclass(frozen=True)
 class _Unaccepted:
-    """The complaints received on a range's days in its scope that were declined (不予受理), by
-    what the distributions count, and how many still wait for 受理. The rollups count every
-    complaint received; these few are read from the cases and the declined ones taken off."""
+    """The complaints received on a range's days in its scope that were declined (不予受理) or
+    still wait for 受理 today, by what the distributions count. The rollups count every
+    complaint received; these few are read from the cases and taken off."""
 
     declined: int
     pending: int
-    rows: list[tuple]  # (branch_id, channel, code_business, code_cause, is_major) of each declined
+    rows: list[tuple]  # (branch_id, channel, code_business, code_cause, is_major) of each
 
     def by(self, position: int, key=lambda v: v) -> dict[Any, int]:
         out: dict[Any, int] = {}
@@ -200,7 +199,7 @@ class _Unaccepted:
 
 def _unaccepted(f: Filters) -> _Unaccepted:
     stmt = select(
-        Complaint.status,  # (declined ones are taken off; those waiting are only counted)
+        Complaint.status,
         Complaint.branch_id,
         Complaint.channel,
         Complaint.code_business,
@@ -212,8 +211,8 @@ def _unaccepted(f: Filters) -> _Unaccepted:
         *rollups.within_days(Complaint.received_at, f.start, f.end),
     )
     found = db.session.execute(f.on_rows(stmt, Complaint)).all()
-    declined = [tuple(row[1:]) for row in found if row[0] == Status.DECLINED]
-    return _Unaccepted(len(declined), len(found) - len(declined), declined)
+    declined = sum(1 for row in found if row[0] == Status.DECLINED)
+    return _Unaccepted(declined, len(found) - declined, [tuple(row[1:]) for row in found])
 
 
 def _range(start: date, end: date) -> Filters:
@@ -311,9 +310,9 @@ def build(year: int) -> Disclosure:
     before = _range(*_same_days_before(start, end))
     previous_received = dc.total(before).received
     earlier = _unaccepted(before)
-    previous = previous_received - earlier.declined
+    previous = previous_received - earlier.declined - earlier.pending
     off = _unaccepted(f)
-    whole = total.received - off.declined  # (accepted: the shares' whole)
+    whole = total.received - off.declined - off.pending  # (accepted: the shares' whole)
     records_from = _records_from(end)
     d = Disclosure(
         year=year,
@@ -382,18 +381,21 @@ def draft_text(d: Disclosure) -> str:
         # Kesheng holds no complaint of the year: that says nothing about what the bank received
         # (a new installation would have had the draft say the bank received none)
         return ""
-    declined = f"{d.declined:,} 件因{NOT_ENTITLED}提出，不予受理"
+    today = dashboard_filters.today()
+    apart = [
+        *([f"{d.declined:,} 件因{NOT_ENTITLED}提出，不予受理"] if d.declined else []),
+        *([f"{d.pending:,} 件截至 {today.month} 月 {today.day} 日尚待受理"] if d.pending else []),
+    ]
     if not d.accepted:
         if not d.received:
             return f"{d.year} 年{until}，{d.scope}未受理消费投诉。"
         return (
-            f"{d.year} 年{until}，{d.scope}收到消费投诉 {d.received:,} 件，均未受理：{declined}。"
+            f"{d.year} 年{until}，{d.scope}收到消费投诉 {d.received:,} 件，均未受理："
+            f"{'；'.join(apart)}。"
         )
     forwarded = f"；其中监管部门转办 {d.regulator:,} 件" if d.regulator else ""
     volume = f"{d.year} 年{until}，{d.scope}共受理消费投诉 {d.accepted:,} 件"
-    also = f"另有 {declined}。" if d.declined else ""
-    if d.pending:
-        also += f"（受理数含目前尚待受理的 {d.pending:,} 件。）"
+    also = f"另有 {'；'.join(apart)}，均未计入。" if apart else ""
     parts = [f"{volume}{_comparison(d)}{forwarded}。{also}"]
     if business := _listing(d.business):
         parts.append(f"从业务类别看，投诉主要涉及{business}。")
@@ -446,8 +448,8 @@ def overview_rows(d: Disclosure) -> list[list]:
         ["机构范围", d.scope],
         ["收到投诉（件）", d.received],
         ["其中不予受理（件）", d.declined],
-        ["受理投诉（件）", d.accepted],
         ["其中尚待受理（件）", d.pending],
+        ["受理投诉（件）", d.accepted],
         [f"{same}受理投诉（件）", d.previous if d.comparable else "记录不完整"],
         [f"较{same}变化（%）", "不作比较" if d.change is None else d.change],
         ["作出处理决定（件）", d.decided],

@@ -963,10 +963,11 @@ def test_annual_disclosure_page_draft_download_and_scope(client, auth):
 
     from openpyxl import load_workbook
 
-    from app.services import complaints
+    from app.models import Role
+    from app.services import complaint_handling, complaints
 
     for n, branch in enumerate(("NJ01", "NJ02", "HZ01")):
-        complaints.create_complaint(
+        c, _ = complaints.create_complaint(
             complaints.IntakeData(
                 channel="branch",
                 name="年报客户",
@@ -976,6 +977,7 @@ def test_annual_disclosure_page_draft_download_and_scope(client, auth):
                 received_at=datetime(2019, 3, 4 + n, 2, 0, tzinfo=UTC),
             )
         )
+        complaint_handling.accept(c.id, actor=factories.user(Role.HQ_MANAGER, "HO"))  # (受理)
     auth.login("hq")
     page = client.get("/manager/dashboards/annual-disclosure?year=2019")
     html = page.get_data(as_text=True)
