@@ -75,7 +75,7 @@ def branches(f: Filters) -> PageData:
             [
                 rank,
                 g.label,
-                g.key or "—",
+                g.key if g.key not in ("", metrics.NO_BRANCH) else "—",  # (no unit to drill to)
                 *sat_cells(rep),
                 n_customers,
                 c.received,

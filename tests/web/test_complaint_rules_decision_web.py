@@ -303,6 +303,19 @@ def test_the_identity_check_is_recorded_when_it_is_done(client, auth):
     assert _post(client, c, "accept").status_code == 302
     panel = _panel(_page(client, c), "identity")
     assert "身份核验方式" in panel and "暂未核验" not in panel
+    data = {
+        "identity-csrf_token": csrf_token(
+            client.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+        )
+    }
+    garbled = client.post(
+        f"/staff/complaints/{c.id}/identity",
+        data=data | {"identity-version": "abc", "identity-method": "callback"},
+    )
+    assert garbled.status_code in (400, 422)
+    assert "页面已失效，请刷新后重新提交" in garbled.get_data(as_text=True)
+    db.session.refresh(c)
+    assert c.identity_check is None  # (a version that is none is not "no version")
     refused = _post(client, c, "identity", method="guess")
     assert refused.status_code == 422
     assert "请选择身份核验方式" in _panel(refused.get_data(as_text=True), "identity")

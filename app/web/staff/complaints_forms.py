@@ -57,7 +57,18 @@ def text_area(label: str, required: bool = True, max_len: int = 5000) -> TextAre
 
 
 class VersionedForm(BaseForm):
-    version = HiddenField()
+    # the case's version the page showed: a post carrying something else is refused, not taken
+    # as "no version" (which skipped the check that nobody saved the case meanwhile)
+    version = HiddenField(
+        validators=[Optional(), Regexp(r"^[0-9]{1,9}$", message="页面已失效，请刷新后重新提交")]
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for message in self.version.errors:  # (a hidden field's error shows with the form's)
+            if message not in self.form_errors:
+                self.form_errors.append(message)
+        return ok
 
     @property
     def seen_version(self) -> int | None:
