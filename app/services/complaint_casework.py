@@ -387,6 +387,50 @@ def release_handler(user: User, actor: User | None) -> int:
     return len(cases)
 
 
+def release_out_of_sight(
+    actor: User | None,
+    why: str,
+    *,
+    assignee_ids: list[int] | None = None,
+    branch_ids: list[int] | None = None,
+) -> int:
+    """After a handler's placement or role changed (``assignee_ids``) or units moved in the
+    tree (``branch_ids``, the cases at them): each case in work whose handler can no longer see
+    it (or may no longer handle cases) goes back to the 待分派 queue, and its history says why
+    (``why``, where ``{name}`` is the handler's name): it sat in a queue nobody who held it
+    could open. Flush only; returns how many went back."""
+    stmt = (
+        select(Complaint)
+        .options(joinedload(Complaint.assignee), joinedload(Complaint.branch))
+        .where(
+            Complaint.assignee_id.is_not(None),
+            Complaint.merged_into_id.is_(None),
+            Complaint.status.in_([s.value for s in OPEN]),
+        )
+        .order_by(Complaint.id)
+        .execution_options(include_all_branches=True)
+    )
+    if assignee_ids is not None:
+        stmt = stmt.where(Complaint.assignee_id.in_(assignee_ids))
+    if branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(branch_ids))
+    released = 0
+    for complaint in db.session.scalars(stmt).unique():
+        user = complaint.assignee
+        if user.has_role(*HANDLER_ROLES) and can_see(complaint, user):
+            continue
+        complaint.assignee_id, complaint.assigned_at = None, None
+        record_event(
+            complaint,
+            actor,
+            "assigned",
+            why.format(name=user.display_name),
+            detail={"assignee_id": None, "previous": user.display_name, "how": "out_of_sight"},
+        )
+        released += 1
+    return released
+
+
 def check_codes(a: str | None, b: str | None, c: str | None, *, required: bool):
     """The three JR/T 0169 codes, cleaned; every missing or invalid one is reported at once."""
     taxonomy = nlp.load_taxonomy()

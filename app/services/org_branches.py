@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Branch, BranchKind, Customer, User
@@ -406,6 +406,7 @@ def move_branch(branch_id: int, parent_code: str | None, *, actor: User | None) 
         return branch
     before, old_path = branch.parent.code, branch.path
     count = rewrite_subtree(branch, parent)
+    released = release_moved_cases([branch], actor)
     audit.record(
         "branch.move",
         actor=actor,
@@ -416,9 +417,25 @@ def move_branch(branch_id: int, parent_code: str | None, *, actor: User | None) 
             "changes": {"parent": [before, parent.code]},
             "path": [old_path, branch.path],
             "units": count,
+            **({"complaints_released": released} if released else {}),
         },
     )
     return branch
+
+
+def release_moved_cases(moved: list[Branch], actor: User | None) -> int:
+    """Cases in work at the moved units (and below) whose handler no longer has them in scope
+    (a handler of the unit they left) go back to 待分派 (see complaint_casework)."""
+    from app.services.complaint_casework import release_out_of_sight
+
+    if not moved:
+        return 0
+    ids = select(Branch.id).where(or_(*(Branch.path.startswith(b.path) for b in moved)))
+    return release_out_of_sight(
+        actor,
+        "本投诉所属机构已调整至其他上级机构，处理人 {name} 不再管辖本投诉，退回待分派，请重新分派",
+        branch_ids=list(db.session.scalars(ids)),
+    )
 
 
 @transactional

@@ -33,6 +33,7 @@ from app.services.org_branches import (
     parse_kind,
     path_problem,
     placement_problem,
+    release_moved_cases,
     text_problem,
 )
 from app.services.org_products import (
@@ -70,6 +71,7 @@ AUDIT_CODES = 200  # codes listed in the audit entry (the counts are always comp
 class TreeImportReport(ImportReport):
     moved: int = 0  # of the updated units, those placed under another parent
     unchanged: int = 0
+    released: int = 0  # cases in work whose handler no longer has them in scope: 待分派
 
 
 @dataclass
@@ -229,12 +231,13 @@ def import_branches(filename: str, data: bytes, *, actor: User | None) -> TreeIm
     if report.errors:
         report.errors = _by_line(report.errors)
         raise ImportRejected(report)
-    changed = _apply_units(units, existing, report)
+    changed = _apply_units(units, existing, report, actor)
+    released = {"complaints_released": report.released} if report.released else {}
     audit.record(
         "branches.import",
         actor=actor,
         object_type="branch",
-        detail={"file": (filename or "")[:100], **_summary(report), **changed},
+        detail={"file": (filename or "")[:100], **_summary(report), **changed, **released},
     )
     return report
 
@@ -278,7 +281,7 @@ def _depth(code: str, units: dict[str, Unit], memo: dict[str, int]) -> int:
 
 
 def _apply_units(
-    units: dict[str, Unit], existing: dict[str, Branch], report: TreeImportReport
+    units: dict[str, Unit], existing: dict[str, Branch], report: TreeImportReport, actor
 ) -> dict[str, list[str]]:
     """Write the checked tree: new units, changed fields, parents and every path (parents
     first, so a moved unit's subtree follows it). Returns the codes created, updated, moved."""
@@ -305,6 +308,7 @@ def _apply_units(
         elif before[code][1] != _fields(branch):
             done["updated"].append(code)
     db.session.flush()
+    report.released = release_moved_cases([rows[code] for code in done["moved"]], actor)
     report.created, report.moved = len(done["created"]), len(done["moved"])
     report.updated = len(done["updated"]) + report.moved
     report.unchanged = report.rows - report.created - report.updated

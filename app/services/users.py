@@ -174,13 +174,25 @@ def update_user(
     if name != user.display_name:
         changes["display_name"] = [user.display_name, name]
     user.role, user.branch, user.display_name = Role(role), branch, name
+    released = 0
+    if "role" in changes or "branch" in changes:
+        db.session.flush()  # (the new placement is what the scope check reads)
+        released = complaint_casework.release_out_of_sight(
+            actor,
+            "处理人 {name} 的岗位或所属机构已调整，不再管辖或办理本投诉，退回待分派，请重新分派",
+            assignee_ids=[user.id],
+        )
     if changes:
         audit.record(
             "user.update",
             actor=actor,
             object_type="staff_user",
             object_id=user.id,
-            detail={"username": user.username, "changes": changes},
+            detail={
+                "username": user.username,
+                "changes": changes,
+                **({"complaints_released": released} if released else {}),
+            },
         )
     return user
 

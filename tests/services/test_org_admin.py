@@ -22,6 +22,7 @@ from app.models import (
     Product,
     Role,
     Survey,
+    User,
     utcnow,
 )
 from app.services import (
@@ -172,6 +173,64 @@ def test_a_move_rewrites_the_whole_subtree_and_the_scopes_follow_at_once(admin):
     (entry,) = _audit("branch.move")
     assert entry.detail["changes"]["parent"] == ["HZ", "NJ"]
     assert entry.detail["path"] == ["/HO/HZ/HZ09/", "/HO/NJ/HZ09/"] and entry.detail["units"] == 2
+
+
+def _case_at(code: str, assignee: User):
+    from app.services import complaint_casework, complaints
+
+    c, _ = complaints.create_complaint(
+        complaints.IntakeData(
+            channel="branch", content="信用卡年费被多收，要求退还。", name="王五", branch_code=code
+        )
+    )
+    complaint_casework.assign(c.id, assignee.id, actor=assignee)
+    return c
+
+
+def _history(c) -> list[str]:
+    from app.services import complaints
+
+    return [e.text for e in complaints.history(c) if e.kind == "assigned"]
+
+
+def test_cases_whose_handler_no_longer_has_them_in_scope_go_back_to_be_assigned(admin):
+    """A unit moved to another 分行 (a 撤并 or a regrouping): its cases in work held by a
+    handler of the 分行 it left can no longer be opened by them, so they go back to 待分派 with
+    the reason in their history (and the move's audit entry counts them); cases a handler of
+    the moved unit itself, or head office, holds stay. The same for a handler transferred
+    elsewhere or given a role that handles no cases (the account edit), and for a unit moved by
+    an import of the tree."""
+    from app.services import org_import
+
+    moved = unit("HZ09")
+    hz_manager = factories.user(Role.BRANCH_MANAGER, "HZ", display_name="杭经理")
+    local = factories.user(Role.AGENT, "HZ09", display_name="本网点坐席")
+    head = factories.user(Role.HQ_MANAGER, "HO", display_name="总行经理")
+    left = _case_at("HZ09", hz_manager)
+    kept_local, kept_head = _case_at("HZ09", local), _case_at("HZ09", head)
+    elsewhere = _case_at("HZ01", hz_manager)
+    org_branches.move_branch(moved.id, "NJ", actor=admin)
+    db.session.expire_all()
+    assert left.assignee_id is None and _history(left)[-1] == (
+        "本投诉所属机构已调整至其他上级机构，处理人 杭经理 不再管辖本投诉，退回待分派，请重新分派"
+    )
+    assert (kept_local.assignee_id, kept_head.assignee_id) == (local.id, head.id)
+    assert elsewhere.assignee_id == hz_manager.id
+    assert _audit("branch.move")[-1].detail["complaints_released"] == 1
+    # a transfer: the Hangzhou manager placed at Nanjing no longer holds Hangzhou's cases
+    users.update_user(
+        hz_manager.id, role="branch_manager", branch_code="NJ", display_name="杭经理", actor=admin
+    )
+    db.session.expire_all()
+    assert elsewhere.assignee_id is None and "岗位或所属机构已调整" in _history(elsewhere)[-1]
+    assert _audit("user.update")[-1].detail["complaints_released"] == 1
+    # an import that moves the unit back releases the case Nanjing's manager took meanwhile
+    again = _case_at("HZ09", hz_manager)
+    body = "code,name,kind,parent_code\nHZ09,HZ09支行,sub_branch,HZ\n".encode()
+    report = org_import.import_branches("tree.csv", body, actor=admin)
+    db.session.expire_all()
+    assert report.released == 1 and again.assignee_id is None
+    assert (kept_local.assignee_id, kept_head.assignee_id) == (local.id, head.id)
 
 
 @pytest.mark.parametrize(
