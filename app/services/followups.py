@@ -13,16 +13,18 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
+    Branch,
     CallAttempt,
     Customer,
     FollowUp,
     FollowUpStatus,
     Response,
+    Role,
     User,
     utcnow,
 )
 from app.models.survey_response import OPEN_FOLLOWUP_STATUSES
-from app.services import analysis, audit, paging, surveys
+from app.services import analysis, audit, paging, scope, surveys
 from app.services.customers import require_customer_by_external_id
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.paging import Page
@@ -286,6 +288,31 @@ def assign_manually(
     db.session.add(task)
     db.session.flush()
     return task
+
+
+def release_out_of_sight(*, user: User | None = None, branch_ids: list[int] | None = None) -> int:
+    """After an agent's unit or role changed (``user``) or units moved in the tree (the tasks
+    at ``branch_ids``): each open follow-up whose agent can no longer see its customer (or makes
+    no calls: an administrator) goes back to the shared queue, for the agents who can. Flush
+    only; returns how many."""
+    stmt = (
+        select(FollowUp, Branch, User)
+        .join(User, User.id == FollowUp.assigned_to_id)
+        .outerjoin(Branch, Branch.id == FollowUp.branch_id)
+        .where(FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES]))
+        .order_by(FollowUp.id)
+        .execution_options(include_all_branches=True)
+    )
+    if user is not None:
+        stmt = stmt.where(FollowUp.assigned_to_id == user.id)
+    if branch_ids is not None:
+        stmt = stmt.where(FollowUp.branch_id.in_(branch_ids))
+    released = 0
+    for task, branch, agent in db.session.execute(stmt):
+        if agent.role == Role.ADMIN or not scope.scope_for(agent).covers(branch):
+            task.assigned_to_id = None
+            released += 1
+    return released
 
 
 def release_agent(user: User) -> int:

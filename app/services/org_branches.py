@@ -425,16 +425,20 @@ def move_branch(branch_id: int, parent_code: str | None, *, actor: User | None) 
 
 def release_moved_cases(moved: list[Branch], actor: User | None) -> int:
     """Cases in work at the moved units (and below) whose handler no longer has them in scope
-    (a handler of the unit they left) go back to 待分派 (see complaint_casework)."""
+    (a handler of the unit they left) go back to 待分派 (see complaint_casework), and such open
+    follow-ups to the shared queue; returns how many cases went back."""
+    from app.services import followups
     from app.services.complaint_casework import release_out_of_sight
 
     if not moved:
         return 0
-    ids = select(Branch.id).where(or_(*(Branch.path.startswith(b.path) for b in moved)))
+    stmt = select(Branch.id).where(or_(*(Branch.path.startswith(b.path) for b in moved)))
+    ids = list(db.session.scalars(stmt))
+    followups.release_out_of_sight(branch_ids=ids)  # (their calls: back to the shared queue)
     return release_out_of_sight(
         actor,
         "本投诉所属机构已调整至其他上级机构，处理人 {name} 不再管辖本投诉，退回待分派，请重新分派",
-        branch_ids=list(db.session.scalars(ids)),
+        branch_ids=ids,
     )
 
 

@@ -174,7 +174,7 @@ def update_user(
     if name != user.display_name:
         changes["display_name"] = [user.display_name, name]
     user.role, user.branch, user.display_name = Role(role), branch, name
-    released = 0
+    released = calls = 0
     if "role" in changes or "branch" in changes:
         db.session.flush()  # (the new placement is what the scope check reads)
         released = complaint_casework.release_out_of_sight(
@@ -182,6 +182,7 @@ def update_user(
             "处理人 {name} 的岗位或所属机构已调整，不再管辖或办理本投诉，退回待分派，请重新分派",
             assignee_ids=[user.id],
         )
+        calls = followups.release_out_of_sight(user=user)
     if changes:
         audit.record(
             "user.update",
@@ -192,6 +193,7 @@ def update_user(
                 "username": user.username,
                 "changes": changes,
                 **({"complaints_released": released} if released else {}),
+                **({"followups_released": calls} if calls else {}),
             },
         )
     return user

@@ -209,21 +209,43 @@ def test_cases_whose_handler_no_longer_has_them_in_scope_go_back_to_be_assigned(
     left = _case_at("HZ09", hz_manager)
     kept_local, kept_head = _case_at("HZ09", local), _case_at("HZ09", head)
     elsewhere = _case_at("HZ01", hz_manager)
+    from app.models import FollowUp
+    from app.services import followups
+
+    customer = factories.customer("HZ09")
+    call = followups.assign_manually(
+        external_id=customer.external_id, survey_code="branch-service", note="", actor=head
+    )
+    call.assigned_to_id = hz_manager.id
+    db.session.commit()
     org_branches.move_branch(moved.id, "NJ", actor=admin)
     db.session.expire_all()
+    assert db.session.get(FollowUp, call.id).assigned_to_id is None  # (back to the queue)
     assert left.assignee_id is None and _history(left)[-1] == (
         "本投诉所属机构已调整至其他上级机构，处理人 杭经理 不再管辖本投诉，退回待分派，请重新分派"
     )
     assert (kept_local.assignee_id, kept_head.assignee_id) == (local.id, head.id)
     assert elsewhere.assignee_id == hz_manager.id
     assert _audit("branch.move")[-1].detail["complaints_released"] == 1
-    # a transfer: the Hangzhou manager placed at Nanjing no longer holds Hangzhou's cases
+    # a transfer: the Hangzhou manager placed at Nanjing no longer holds Hangzhou's cases nor
+    # the calls to Hangzhou's customers; a Nanjing customer's call stays theirs
+    calls = {}
+    for code in ("HZ01", "NJ01"):
+        customer = factories.customer(code)
+        calls[code] = followups.assign_manually(
+            external_id=customer.external_id, survey_code="branch-service", note="", actor=head
+        )
+        calls[code].assigned_to_id = hz_manager.id
+    db.session.commit()
     users.update_user(
         hz_manager.id, role="branch_manager", branch_code="NJ", display_name="杭经理", actor=admin
     )
     db.session.expire_all()
     assert elsewhere.assignee_id is None and "岗位或所属机构已调整" in _history(elsewhere)[-1]
     assert _audit("user.update")[-1].detail["complaints_released"] == 1
+    assert _audit("user.update")[-1].detail["followups_released"] == 1
+    assert db.session.get(FollowUp, calls["HZ01"].id).assigned_to_id is None
+    assert db.session.get(FollowUp, calls["NJ01"].id).assigned_to_id == hz_manager.id
     # an import that moves the unit back releases the case Nanjing's manager took meanwhile
     again = _case_at("HZ09", hz_manager)
     body = "code,name,kind,parent_code\nHZ09,HZ09支行,sub_branch,HZ\n".encode()
