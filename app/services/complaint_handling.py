@@ -260,11 +260,16 @@ def accept(
     if identity_check:
         stated.append(f"身份核验：{IDENTITY_CHECKS[identity_check]}")
         detail["identity_check"] = identity_check
-        if identity_check != IDENTITY_UNCHECKED:
+        if is_identity_check(identity_check):
             complaint.identity_check = identity_check
     text = f"受理（{'；'.join(stated)}）" if stated else None
     _move(complaint, "accept", actor, text, **detail)
     return complaint
+
+
+def is_identity_check(method: str | None) -> bool:
+    """A way the identity was checked: one of ``IDENTITY_CHECKS`` but "暂未核验"."""
+    return method in IDENTITY_CHECKS and method != IDENTITY_UNCHECKED
 
 
 def _check_identity(complaint: Complaint, actor: User, method: str | None) -> None:
@@ -274,7 +279,7 @@ def _check_identity(complaint: Complaint, actor: User, method: str | None) -> No
     recorded stands (``method`` is ignored)."""
     if complaint.identity_check:
         return
-    if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
+    if not is_identity_check(method):
         raise ValidationFailed(IDENTITY_NEEDED, field="identity_check")
     _identity_checked(complaint, actor, method)
 
@@ -291,7 +296,7 @@ def record_identity(
         raise Conflict(f"该投诉当前状态为“{complaint.status_label}”，无须再记录身份核验")
     if complaint.identity_check:
         raise Conflict(identity_recorded(complaint))
-    if not method or method == IDENTITY_UNCHECKED or method not in IDENTITY_CHECKS:
+    if not is_identity_check(method):
         raise ValidationFailed("请选择身份核验方式", field="method")
     _identity_checked(complaint, actor, method)
     return complaint

@@ -214,26 +214,19 @@ class ExtendForm(VersionedForm):
     reason = text_area("延期理由", max_len=2000)
 
 
+def identity_field() -> SelectField:
+    """How the complainant's identity was checked (Art. 22), "暂未核验" not offered; the service
+    refuses anything else, in words a choice check would not give."""
+    checks = [(k, v) for k, v in IDENTITY_CHECKS.items() if k != IDENTITY_UNCHECKED]
+    return SelectField("身份核验方式", choices=choices(checks, "（请选择）"), validate_choice=False)
+
+
 class IdentityForm(VersionedForm):
-    method = SelectField(
-        "身份核验方式",
-        choices=choices(
-            [(k, v) for k, v in IDENTITY_CHECKS.items() if k != IDENTITY_UNCHECKED], "（请选择）"
-        ),
-        validate_choice=False,
-    )
+    method = identity_field()
 
 
 class DecisionForm(VersionedForm):
-    # shown while the complainant's identity is not recorded (Art. 22); the service refuses a
-    # decision without it, in words a choice check would not give
-    identity_check = SelectField(
-        "身份核验方式",
-        choices=choices(
-            [(k, v) for k, v in IDENTITY_CHECKS.items() if k != IDENTITY_UNCHECKED], "（请选择）"
-        ),
-        validate_choice=False,
-    )
+    identity_check = identity_field()  # (shown while no check is recorded)
     verified = text_area("核实情况")
     basis = text_area("处理依据和理由")
     decision_text = text_area("处理决定")
