@@ -363,28 +363,12 @@ def release_handler(user: User, actor: User | None) -> int:
     back to the 待分派 queue, and its history says why, so no legal deadline runs out under a
     handler who can no longer sign in. Flush only (the caller's use case commits); returns how
     many cases went back."""
-    stmt = (
-        select(Complaint)
-        .where(
-            Complaint.assignee_id == user.id,
-            Complaint.merged_into_id.is_(None),
-            Complaint.status.in_([s.value for s in OPEN]),
-        )
-        .order_by(Complaint.id)
-        .with_for_update(of=Complaint)
-        .execution_options(include_all_branches=True)
+    return release_out_of_sight(
+        actor,
+        "处理人 {name} 的账号已停用，退回待分派，请重新分派",
+        assignee_ids=[user.id],
+        how="deactivated",
     )
-    cases = list(db.session.scalars(stmt))
-    for complaint in cases:
-        complaint.assignee_id, complaint.assigned_at = None, None
-        record_event(
-            complaint,
-            actor,
-            "assigned",
-            f"处理人 {user.display_name} 的账号已停用，退回待分派，请重新分派",
-            detail={"assignee_id": None, "previous": user.display_name, "how": "deactivated"},
-        )
-    return len(cases)
 
 
 def release_out_of_sight(
@@ -393,12 +377,13 @@ def release_out_of_sight(
     *,
     assignee_ids: list[int] | None = None,
     branch_ids: list[int] | None = None,
+    how: str = "out_of_sight",
 ) -> int:
-    """After a handler's placement or role changed (``assignee_ids``) or units moved in the
-    tree (``branch_ids``, the cases at them): each case in work whose handler can no longer see
-    it (or may no longer handle cases) goes back to the 待分派 queue, and its history says why
-    (``why``, where ``{name}`` is the handler's name): it sat in a queue nobody who held it
-    could open. Flush only; returns how many went back."""
+    """After a handler left, or their placement or role changed (``assignee_ids``), or units
+    moved in the tree (``branch_ids``, the cases at them): each case in work whose handler can
+    no longer sign in, see it or handle cases goes back to the 待分派 queue (rows locked), and
+    its history says why (``why``, where ``{name}`` is the handler's name; ``how`` in its
+    detail): it sat in a queue nobody who held it could open. Flush only; returns how many."""
     stmt = (
         select(Complaint)
         .options(joinedload(Complaint.assignee), joinedload(Complaint.branch))
@@ -408,6 +393,7 @@ def release_out_of_sight(
             Complaint.status.in_([s.value for s in OPEN]),
         )
         .order_by(Complaint.id)
+        .with_for_update(of=Complaint)
         .execution_options(include_all_branches=True)
     )
     if assignee_ids is not None:
@@ -417,7 +403,7 @@ def release_out_of_sight(
     released = 0
     for complaint in db.session.scalars(stmt).unique():
         user = complaint.assignee
-        if user.has_role(*HANDLER_ROLES) and can_see(complaint, user):
+        if user.active and user.has_role(*HANDLER_ROLES) and can_see(complaint, user):
             continue
         complaint.assignee_id, complaint.assigned_at = None, None
         record_event(
@@ -425,7 +411,7 @@ def release_out_of_sight(
             actor,
             "assigned",
             why.format(name=user.display_name),
-            detail={"assignee_id": None, "previous": user.display_name, "how": "out_of_sight"},
+            detail={"assignee_id": None, "previous": user.display_name, "how": how},
         )
         released += 1
     return released

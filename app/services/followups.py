@@ -291,16 +291,17 @@ def assign_manually(
 
 
 def release_out_of_sight(*, user: User | None = None, branch_ids: list[int] | None = None) -> int:
-    """After an agent's unit or role changed (``user``) or units moved in the tree (the tasks
-    at ``branch_ids``): each open follow-up whose agent can no longer see its customer (or makes
-    no calls: an administrator) goes back to the shared queue, for the agents who can. Flush
-    only; returns how many."""
+    """After an agent left, or their unit or role changed (``user``), or units moved in the
+    tree (the tasks at ``branch_ids``): each open follow-up whose agent can no longer sign in,
+    see its customer or make calls (an administrator) goes back to the shared queue (rows
+    locked), for the agents who can. Flush only; returns how many."""
     stmt = (
         select(FollowUp, Branch, User)
         .join(User, User.id == FollowUp.assigned_to_id)
         .outerjoin(Branch, Branch.id == FollowUp.branch_id)
         .where(FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES]))
         .order_by(FollowUp.id)
+        .with_for_update(of=FollowUp)
         .execution_options(include_all_branches=True)
     )
     if user is not None:
@@ -309,7 +310,11 @@ def release_out_of_sight(*, user: User | None = None, branch_ids: list[int] | No
         stmt = stmt.where(FollowUp.branch_id.in_(branch_ids))
     released = 0
     for task, branch, agent in db.session.execute(stmt):
-        if agent.role == Role.ADMIN or not scope.scope_for(agent).covers(branch):
+        if (
+            not agent.active
+            or agent.role == Role.ADMIN
+            or not scope.scope_for(agent).covers(branch)
+        ):
             task.assigned_to_id = None
             released += 1
     return released
@@ -318,17 +323,4 @@ def release_out_of_sight(*, user: User | None = None, branch_ids: list[int] | No
 def release_agent(user: User) -> int:
     """An agent leaves (their account is disabled): their open follow-ups go back to the shared
     queue, for any agent to call. Flush only (the caller's use case commits); returns how many."""
-    stmt = (
-        select(FollowUp)
-        .where(
-            FollowUp.assigned_to_id == user.id,
-            FollowUp.status.in_([s.value for s in OPEN_FOLLOWUP_STATUSES]),
-        )
-        .order_by(FollowUp.id)
-        .with_for_update(of=FollowUp)
-        .execution_options(include_all_branches=True)
-    )
-    tasks = list(db.session.scalars(stmt))
-    for task in tasks:
-        task.assigned_to_id = None
-    return len(tasks)
+    return release_out_of_sight(user=user)
