@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 import nlp
@@ -41,6 +42,7 @@ from app.services.customers import printable_text
 from app.services.domain_events import DomainEvent, publish
 from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.imports import PHONE_RE, mobile_number
+from app.services.org import units_around
 from app.services.tx import transactional
 
 T = TypeVar("T")
@@ -160,18 +162,68 @@ def _named_branch(text: str) -> int | None:
     return branch.id
 
 
-def named_staff_choices(complaint: Complaint) -> list[User]:
-    """Staff a case may name (回避): any active handler of the bank, whichever branch, and
-    whoever it names already, a deactivated account too (else every later save of the form
-    read as taking that name off, which needs a reason and is audited as lifting a 回避)."""
-    people = _active_handlers()
-    have = {u.id for u in people}
-    missing = [i for i in complaint.named_staff_ids or [] if i not in have]
-    if missing:
-        people += db.session.scalars(
-            select(User).options(joinedload(User.branch)).where(User.id.in_(missing))
-        ).all()
-    return people
+def named_people(complaint: Complaint) -> list[User]:
+    """Whom the case names now (回避), a deactivated account too (else every later save of
+    分类与回避 read as taking that name off, which needs a reason and is audited)."""
+    ids = complaint.named_staff_ids or []
+    if not ids:
+        return []
+    stmt = select(User).options(joinedload(User.branch)).where(User.id.in_(ids))
+    return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
+
+
+def staff_near(complaint: Complaint) -> list[User]:
+    """The handlers offered as suggestions when naming staff (回避): those of the case's
+    分行 and the units above it (head office's own for a case at head office), not yet named.
+    Any active handler of the bank may still be typed: a bank of thousands of handlers put
+    every one of them on every case page."""
+    unit = complaint.branch
+    if unit is not None and unit.path.strip("/").count("/") >= 1:
+        units = select(Branch.id).where(Branch.id.in_([b.id for b in units_around(unit)]))
+    else:  # (units_around gives every unit for a case at head office)
+        units = select(Branch.id).where(~Branch.path.like("/%/%/"))
+    stmt = (
+        select(User)
+        .options(joinedload(User.branch))
+        .where(
+            User.active.is_(True),
+            User.role.in_([r.value for r in HANDLER_ROLES]),
+            or_(User.branch_id.in_(units), User.branch_id.is_(None)),
+            User.id.not_in(complaint.named_staff_ids or [-1]),
+        )
+        .order_by(User.branch_id, User.display_name, User.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+_NAME_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def _people_named(text: str | None) -> list[int]:
+    """The staff typed into 添加涉及的员工, by user name or full name, separated by commas,
+    、 or spaces: any active handler of the bank (a customer may name someone of another
+    分行). A name two handlers share is refused, asking for the user name."""
+    found: list[int] = []
+    problems: list[str] = []
+    handlers = select(User).where(
+        User.active.is_(True), User.role.in_([r.value for r in HANDLER_ROLES])
+    )
+    for word in dict.fromkeys(w for w in _NAME_SEPARATORS.split(text or "") if w):
+        people = (
+            db.session.scalars(handlers.where(func.lower(User.username) == word.lower())).all()
+            or db.session.scalars(handlers.where(User.display_name == word).limit(9)).all()
+        )
+        if len(people) == 1:
+            found.append(people[0].id)
+        elif people:
+            problems.append(f"有 {len(people)} 名员工名为“{word}”，请输入其中一人的用户名")
+        else:
+            problems.append(f"未找到在岗的投诉处理人员“{word[:40]}”")
+    if problems:
+        raise ValidationFailed(
+            "；".join(problems) + "（请输入用户名或姓名，可从列表中选择）", field="add_staff"
+        )
+    return found
 
 
 @transactional
@@ -184,6 +236,7 @@ def classify(
     code_business: str | None,
     code_cause: str | None,
     named_staff_ids: list[int] | None = None,
+    add_staff: str | None = None,
     named_branch_code: str | None = None,
     major_reason: str | None = None,
     reason: str | None = None,
@@ -202,11 +255,9 @@ def classify(
         lambda: check_codes(code_channel, code_business, code_cause, required=False),
         (None, None, None),
     )
-    staff = (
-        list(complaint.named_staff_ids or [])
-        if named_staff_ids is None
-        else sorted(set(named_staff_ids))
-    )
+    kept = complaint.named_staff_ids if named_staff_ids is None else named_staff_ids
+    added = _checked(problems, lambda: _people_named(add_staff), [])
+    staff = sorted({*(kept or []), *added})
     branch_id = complaint.named_branch_id
     if named_branch_code is not None:
         branch_id = _checked(problems, lambda: _named_branch(named_branch_code), branch_id)

@@ -105,7 +105,7 @@ def test_naming_the_handler_who_holds_the_case_takes_it_away_from_them(client, a
     agent = _agent()
     complaint_casework.assign(c.id, agent.id, actor=agent)
     auth.login("agent")
-    saved = _post(client, c, "classify", named_staff=str(agent.id), named_branch="", **UNCODED)
+    saved = _post(client, c, "classify", add_staff=agent.display_name, named_branch="", **UNCODED)
     assert saved.status_code == 302
     db_session.refresh(c)
     assert c.named_staff_ids == [agent.id] and c.assignee_id is None
@@ -391,3 +391,78 @@ def test_the_review_round_forms_default_to_the_review(client, auth, db_session):
         r'<option selected value="review_decision">|<option value="review_decision" selected',
         notice,
     )
+
+
+def _suggested(page: str) -> set[str]:
+    listed = page.split('id="named-staff-people"', 1)[1].split("</datalist>", 1)[0]
+    return set(re.findall(r'<option value="([^"]+)">', listed))
+
+
+def test_staff_are_named_by_user_name_or_name_with_those_near_the_case_suggested(
+    client, auth, db_session
+):
+    """Every active handler of the bank was an option of 涉及员工 on every case page (thousands
+    in a large bank): the handlers of the case's 分行 and above are suggested, and anyone of
+    the bank is named by typing a user name or a full name."""
+    c = factories.accepted_complaint(1, TEXT, branch_code="HZ01")
+    near = factories.user(branch_code="HZ01", username="near1", display_name="甄近")
+    far = factories.user(branch_code="NJ", username="Far1", display_name="甄远")
+    twin_nj = factories.user(branch_code="NJ", username="twin1", display_name="甄同")
+    twin_hz = factories.user(branch_code="HZ", username="twin2", display_name="甄同")
+    factories.user(branch_code="HZ", username="gone1", display_name="甄旧", active=False)
+    db_session.commit()
+    auth.login("hq")
+    panel = _panel(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True), "classify")
+    offered = _suggested(panel)
+    assert {"near1", "twin2"} <= offered and not {"Far1", "twin1", "gone1"} & offered
+    assert 'name="classify-named_staff"' not in panel  # (nobody named yet: no boxes)
+
+    refused = _post(
+        client, c, "classify", add_staff="甄同, 甄旧，火星人", named_branch="", **UNCODED
+    )
+    assert refused.status_code == 422
+    said = unescape(_panel(refused.get_data(as_text=True), "classify"))
+    assert "有 2 名员工名为“甄同”，请输入其中一人的用户名" in said
+    assert "未找到在岗的投诉处理人员“甄旧”" in said and "未找到在岗的投诉处理人员“火星人”" in said
+    assert 'value="甄同, 甄旧，火星人"' in said  # (what was typed is kept)
+    db_session.refresh(c)
+    assert not c.named_staff_ids
+
+    typed = "far1、twin1 甄近"  # (user names in any case, a full name, any separator)
+    saved = _post(client, c, "classify", add_staff=typed, named_branch="", **UNCODED)
+    assert saved.status_code == 302
+    db_session.refresh(c)
+    assert c.named_staff_ids == sorted([near.id, far.id, twin_nj.id])
+    panel = _panel(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True), "classify")
+    assert "near1" not in _suggested(panel)  # (named already)
+    ticked = re.findall(
+        r'<input checked id="[^"]+" name="classify-named_staff"[^>]*value="(\d+)"', panel
+    )
+    assert sorted(map(int, ticked)) == c.named_staff_ids
+
+    # unticking one lifts its 回避: a reason is asked, then the history names who went
+    kept = [str(near.id), str(far.id)]
+    refused = _post(client, c, "classify", named_staff=kept, named_branch="", **UNCODED)
+    assert refused.status_code == 422
+    db_session.refresh(c)
+    assert twin_nj.id in c.named_staff_ids
+    reason = "经核实该员工未经办本笔业务"
+    saved = _post(
+        client,
+        c,
+        "classify",
+        named_staff=kept,
+        add_staff="twin2",
+        named_branch="",
+        reason=reason,
+        **UNCODED,
+    )
+    assert saved.status_code == 302
+    db_session.refresh(c)
+    assert c.named_staff_ids == sorted([near.id, far.id, twin_hz.id])
+    last = db_session.scalars(
+        select(ComplaintEvent.text)
+        .where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "classified")
+        .order_by(ComplaintEvent.id.desc())
+    ).first()
+    assert "新增涉及员工：甄同" in last and f"移除涉及员工：甄同；移除理由：{reason}" in last

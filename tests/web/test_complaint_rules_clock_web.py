@@ -172,7 +172,7 @@ def test_unnaming_staff_asks_a_reason_and_the_history_names_who_was_removed(
         "major_reason": "",
     }
     auth.login("manager")
-    named = _post(client, c, "classify", named_staff=str(agent.id), named_branch="", **uncoded)
+    named = _post(client, c, "classify", add_staff=agent.username, named_branch="", **uncoded)
     assert named.status_code == 302  # naming needs no reason
     auth.logout()
     auth.login("hq")
@@ -278,7 +278,7 @@ def test_a_named_staff_member_whose_account_was_closed_stays_named(client, auth,
         "named_branch": "",
     }
     auth.login("manager")
-    assert _post(client, c, "classify", named_staff=str(agent.id), **fields).status_code == 302
+    assert _post(client, c, "classify", add_staff=agent.username, **fields).status_code == 302
     agent.active = False
     db_session.commit()
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))

@@ -148,6 +148,7 @@ ACTIONS = {
             code_business=f.code_business.data,
             code_cause=f.code_cause.data,
             named_staff_ids=[int(x) for x in f.named_staff.data or []],
+            add_staff=f.add_staff.data,
             named_branch_code=f.named_branch.data or "",
             major_reason=f.major_reason.data or None,
             reason=f.reason.data,
@@ -206,7 +207,8 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
             *_people(casework.staff_choices(complaint)),
         ]
     elif isinstance(form, forms.ClassifyForm):
-        form.named_staff.choices = _people(casework.named_staff_choices(complaint))
+        form.named_staff.choices = _people(casework.named_people(complaint))
+        form.staff = casework.staff_near(complaint)  # (suggestions for add_staff)
         form.units = org.units_around(complaint.branch)  # (the field's list of suggestions)
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)

@@ -287,7 +287,22 @@ class ClassifyForm(VersionedForm):
     code_channel = SelectField("A 渠道", choices=[])
     code_business = SelectField("B 业务类别", choices=[])
     code_cause = SelectField("C 投诉原因", choices=[])
-    named_staff = SelectMultipleField("投诉涉及的员工（回避）", choices=[])
+    # whom the case names now, ticked (untick to take a name off); more are typed into
+    # add_staff with the handlers near the case suggested (a bank of thousands of handlers put
+    # every one of them on every case page); any active handler of the bank is taken
+    named_staff = SelectMultipleField(
+        "投诉涉及的员工（回避）",
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="取消勾选即移除该员工（撤销回避，须填写下方的移除理由）",
+    )
+    add_staff = StringField(
+        "添加涉及的员工（回避：该员工不能处理本投诉）",
+        validators=[Optional(), Length(max=200, message="内容过长"), Regexp(NO_NUL)],
+        description="输入员工的用户名或姓名，多人用逗号分隔；列表中为本投诉所在分行及其上级机构"
+        "的处理人员，其他机构的员工请输入其用户名或姓名。",
+    )
     # A unit's code or full name, with the units near the case offered as a list (a bank of
     # 2,000 units put every one of them on every case page); any unit of the bank is taken.
     named_branch = StringField(
