@@ -46,7 +46,7 @@ TYPE_KEYS: dict[QuestionType, tuple[str, ...]] = {
 }
 ANY_TYPE_KEYS = tuple(sorted({key for keys in TYPE_KEYS.values() for key in keys}))
 MAX_QUESTIONS = 200
-METRIC_NAMES = {"csat": "满意度（CSAT）", "nps": "净推荐值（NPS）", "ces": "费力度（CES）"}
+METRIC_NAMES = {"csat": "满意度（CSAT）", "nps": "净推荐值（NPS）", "ces": "省力度（CES）"}
 MAX_OPTIONS = 100
 
 

@@ -172,7 +172,7 @@ def export(filters: queue.Filters, user: User, fmt: str) -> bytes:
     if total > MAX_ROWS:
         raise ValidationFailed(
             f"符合条件的投诉共 {total} 条，超过单次导出上限 {MAX_ROWS} 条，"
-            "请缩小受理日期范围后再导出"
+            "请缩小收到日期范围后再导出"
         )
     found = rows(filters, user)
     body, written = (

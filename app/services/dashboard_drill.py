@@ -122,7 +122,7 @@ def extra_text(extra: Mapping[str, str]) -> list[str]:
     if extra.get("holder"):
         late = "、已超过处理时限" if extra.get("overdue") == "1" else ""
         name = person_name(int(extra["holder"]))
-        out.append(f"{name}当前在办、尚未作出决定{late}的投诉（不限受理日期）")
+        out.append(f"{name}当前在办、尚未作出决定{late}的投诉（不限收到日期）")
     return out
 
 
@@ -186,7 +186,7 @@ def response_rows(items: list[Response]) -> tuple[list[str], list[list[Any]]]:
 def complaint_rows(items: list[Complaint]) -> tuple[list[str], list[list[Any]]]:
     columns = [
         "投诉编号",
-        "受理时间",
+        "收到时间",
         "机构",
         "产品",
         "渠道",

@@ -138,7 +138,7 @@ def parse_date(value: str, label: str, name: str) -> date:
     try:
         found = date.fromisoformat(value.strip())
     except ValueError as err:
-        raise ValidationFailed(f"{label}格式应为 YYYY-MM-DD", field=name) from err
+        raise ValidationFailed(f"{label}应为 2026-01-31 这样的“年-月-日”", field=name) from err
     if not EARLIEST <= found <= LATEST:  # (and the date arithmetic stays inside the calendar)
         raise ValidationFailed(
             f"{label}须在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间", field=name

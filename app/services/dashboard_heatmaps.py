@@ -90,7 +90,7 @@ def heatmaps(page: PageData, f: Filters, groups: list[metrics.Group], customers:
             rline.append(scaled)
             rtext.append(
                 f"{plotly_text(name)} · {label}<br>每万客户投诉 {value} 件<br>"
-                f"受理 {c.received} 件，登记客户 {n_customers:,} 户"
+                f"收到投诉 {c.received} 件，登记客户 {n_customers:,} 户"
                 + (
                     f"<br>本期仅含 {days} 天（全期 {whole} 天），"
                     f"按全期折算约 {scaled} 件（着色依据）"

@@ -184,12 +184,12 @@ def overview(f: Filters) -> PageData:
             total.index.too_small,
         ),
         Card(
-            "CES 平均费力度",
+            "CES 平均省力度",
             num(total.ces.value, 2),
-            f"1–7 分，越低越省力，样本 {total.ces.n}",
+            f"1–7 分，越高越省力，样本 {total.ces.n}",
             total.ces.too_small,
         ),
-        Card("受理投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
+        Card("收到投诉", str(comp.received), f"办结 {comp.closed} 件", link="complaints"),
         Card(
             "法定时限内处理",
             pct(comp.in_time_share),
@@ -240,10 +240,10 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
     t = page.table(
         Table(
             "complaint_trend",
-            "投诉受理与办结",
+            "投诉收到与办结",
             [
                 "期间",
-                "受理（件）",
+                "收到（件）",
                 "办结（件）",
                 "作出决定（件）",
                 "时限内决定并告知（件）",
@@ -272,16 +272,16 @@ def _complaint_trend(page: PageData, f: Filters, trend: list) -> None:
     page.charts.append(
         Chart(
             "chart-complaints",
-            "投诉受理、办结与法定时限内处理占比",
+            "投诉收到、办结与法定时限内处理占比",
             "件；折线为时限内决定并告知客户的占比（%，已超期未决的计为超时）",
             t.name,
             x=labels,
             series=[
-                Series("受理", [c.received for _, c in trend], "bar", "y2"),
+                Series("收到", [c.received for _, c in trend], "bar", "y2"),
                 Series("办结", [c.closed for _, c in trend], "bar", "y2"),
                 Series("时限内占比（%）", [r(c.in_time_share, 1, 100) for _, c in trend]),
             ],
-            note=f"受理 {sum(c.received for _, c in trend)} 件，作出决定 "
+            note=f"收到 {sum(c.received for _, c in trend)} 件，作出决定 "
             f"{sum(c.decided for _, c in trend)} 件",
             drill="complaints",
             y2_title="件数",

@@ -238,7 +238,7 @@ def handlers(f: Filters) -> PageData:
         Card(
             "平均处理天数",
             num(sum(p.days for p in people) / decided if decided else None),
-            "自然日，受理至首次作出决定",
+            "自然日，收到至首次作出决定",
         ),
         Card(
             "当前在办",

@@ -54,7 +54,7 @@ def branches(f: Filters) -> PageData:
                 "机构代码",
                 *sat_columns(),
                 "登记客户数",
-                "受理投诉（件）",
+                "收到投诉（件）",
                 "每万客户投诉（件，所选期间）",
                 "时限内处理占比（%）",
             ],
@@ -151,7 +151,7 @@ def products_channels(f: Filters) -> PageData:
                     title,
                     *(["代码"] if coded else []),
                     *sat_columns(),
-                    "受理投诉（件）",
+                    "收到投诉（件）",
                     "时限内处理占比（%）",
                 ],
             )
@@ -198,7 +198,7 @@ def products_channels(f: Filters) -> PageData:
                         ],
                         "dot",  # products are not a sequence: no line from one to the next
                     ),
-                    Series("受理投诉（件）", [c.received for _, _, c in reports], "bar", "y2"),
+                    Series("收到投诉（件）", [c.received for _, _, c in reports], "bar", "y2"),
                 ],
                 note=note,
                 y2_title="投诉件数",
@@ -236,14 +236,14 @@ def complaints(f: Filters) -> PageData:
     total = dc.sum_counts(c for _, c in trend_all)
     regulator = dc.sum_counts(c for _, c in trend_reg)
     page.cards = [
-        Card("受理投诉", str(total.received), f"其中重大投诉 {total.major} 件"),
+        Card("收到投诉", str(total.received), f"其中重大投诉 {total.major} 件"),
         Card("监管转办", str(regulator.received), f"时限内处理 {pct(regulator.in_time_share)}"),
         Card(
             "法定时限内处理",
             pct(total.in_time_share),
             f"已决定 {total.decided} 件，期内超期未决 {total.overdue_open} 件计为超时",
         ),
-        Card("平均处理天数", num(total.mean_days), "自然日，受理至作出决定"),
+        Card("平均处理天数", num(total.mean_days), "自然日，收到至作出决定"),
         Card("核查（复核）率", pct(total.review_rate), f"{total.reviewed} 件申请核查"),
         Card("重新计时率", pct(total.reopen_rate), f"{total.reopened} 件因新事实重新计时"),
     ]
@@ -256,7 +256,7 @@ def complaints(f: Filters) -> PageData:
                 [
                     "代码",
                     "类别",
-                    "受理（件）",
+                    "收到（件）",
                     "作出决定（件）",
                     "超期未决（件）",
                     "时限内占比（%）",
@@ -284,7 +284,7 @@ def complaints(f: Filters) -> PageData:
                 t.name,
                 kind="hbar",
                 y=[name for _, name, _ in found][:15],
-                series=[Series("受理", [c.received for *_, c in found][:15], "bar")],
+                series=[Series("收到", [c.received for *_, c in found][:15], "bar")],
                 note=f"共 {sum(c.received for *_, c in found)} 件",
                 drill="complaints",
                 counts=True,
@@ -297,7 +297,7 @@ def complaints(f: Filters) -> PageData:
             "投诉趋势",
             [
                 "期间",
-                "受理（件）",
+                "收到（件）",
                 "其中监管转办",
                 "办结（件）",
                 "超期未决（件）",
@@ -324,11 +324,11 @@ def complaints(f: Filters) -> PageData:
             t.name,
             x=labels,
             series=[
-                Series("全部受理", [c.received for _, c in trend_all], "bar"),
+                Series("全部收到", [c.received for _, c in trend_all], "bar"),
                 Series("监管转办", [c.received for _, c in trend_reg], "bar"),
                 Series("办结", [c.closed for _, c in trend_all]),
             ],
-            note=f"受理 {total.received} 件，监管转办 {regulator.received} 件",
+            note=f"收到 {total.received} 件，监管转办 {regulator.received} 件",
             drill="complaints",
         )
     )
@@ -338,8 +338,8 @@ def complaints(f: Filters) -> PageData:
     page.charts.append(
         Chart(
             "chart-days",
-            "受理至作出决定的天数分布",
-            "件；横轴为受理至作出决定的自然日",
+            "收到至作出决定的天数分布",
+            "件；横轴为收到至作出决定的自然日",
             d.name,
             x=list(dc.BUCKET_LABELS.values()),
             series=[Series("件数", [total.values[k] for k in dc.BUCKET_LABELS], "bar")],

@@ -113,7 +113,7 @@ BUCKET_COLUMNS = [f"决定用时 {label}（件）" for label in dc.BUCKET_LABELS
 TIMELINESS_COLUMNS = [
     "机构代码",
     "机构名称",
-    "受理（件）",
+    "收到（件）",
     "办结（件）",
     "作出决定（件）",
     "法定时限内决定并告知（件）",
@@ -170,7 +170,7 @@ def _regulator_sheet(f: Filters, names: dict) -> tuple:
         "投诉编号",
         "监管转办编号",
         "监管转办日期",
-        "受理时间",
+        "收到时间",
         "机构",
         "状态",
         "B 业务类别",
@@ -276,7 +276,7 @@ def build(quarter: str) -> bytes:
             ["统计期间", f"{start} 至 {end}（北京时间自然日）"],
             [
                 "统计口径",
-                "受理数按受理日统计；作出决定、办结按其发生日统计；时限按《银行业保险业消费投诉处理管理办法》",
+                "收到的投诉（含不予受理和尚待受理的）按收到日统计；作出决定、办结按其发生日统计；时限按《银行业保险业消费投诉处理管理办法》",
             ],
             ["超期未决", OVERDUE_NOTE],
             ["机构范围", f.branch.name if f.branch else "全行"],

@@ -402,7 +402,7 @@ def create_from_template(template: str, *, code: str | None = None, actor: User 
 KIND_NAMES = {
     "rating": "评分题（1–5 分）",
     "nps": "推荐度题（0–10 分）",
-    "ces": "费力度题（1–7 分）",
+    "ces": "省力度题（CES，1–7 分，越高越省力）",
     "single": "单选题",
     "multiple": "多选题",
     "text": "文字题",

@@ -252,5 +252,6 @@ def test_the_overview_shows_the_csat_mean_and_ces_from_the_answers(answers):
     assert cards["CSAT 满意占比"].sub == f"均分 {mean}（1–5 分），样本 {len(csat)}"
     expected = dashboard_pages.num(fmean(ces), 2) if ces else "—"
     assert (
-        cards["CES 平均费力度"].value == expected and str(len(ces)) in cards["CES 平均费力度"].sub
+        cards["CES 平均省力度"].value == expected and str(len(ces)) in cards["CES 平均省力度"].sub
     )
+    assert "越高越省力" in cards["CES 平均省力度"].sub  # (7 = 非常同意 "办理很轻松")

@@ -213,8 +213,8 @@ def test_dates_are_beijing_calendar_days(client, auth, db_session):
 def test_bad_filters_get_a_chinese_message_not_an_error_page(client, auth, db_session):
     auth.login("admin")
     for query, message in (
-        ("from=2026-13-01", "开始日期格式应为 YYYY-MM-DD"),
-        ("to=yesterday", "结束日期格式应为 YYYY-MM-DD"),
+        ("from=2026-13-01", "开始日期应为 2026-01-31 这样的“年-月-日”"),
+        ("to=yesterday", "结束日期应为 2026-01-31 这样的“年-月-日”"),
         ("from=2026-03-11&to=2026-03-10", "开始日期不能晚于结束日期"),
         ("from=1900-01-01", "开始日期须在 2000-01-01 至 2099-12-31 之间"),
         ("actor=abc", "操作人取值无效"),
@@ -227,7 +227,7 @@ def test_bad_filters_get_a_chinese_message_not_an_error_page(client, auth, db_se
         assert "aria-invalid" in html, query
         assert _reasons(html) == [] and "筛选条件有误，未查询" in html, query
     both = client.get("/admin/audit?from=x&to=y").get_data(as_text=True)
-    assert "开始日期格式" in both and "结束日期格式" in both  # every problem at once
+    assert "开始日期应为" in both and "结束日期应为" in both  # every problem at once
     typed = client.get("/admin/audit?from=2026-13-01").get_data(as_text=True)
     assert 'value="2026-13-01"' in typed  # what was typed stays, to be corrected
     export = client.get("/admin/audit/export.csv?from=2026-13-01")

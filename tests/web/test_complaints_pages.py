@@ -693,7 +693,8 @@ def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth,
     xlsx = client.get(link[1].replace("export.csv", "export.xlsx"))
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     bad = client.get("/staff/complaints?queue=all&received_from=2026-13-45", follow_redirects=True)
-    assert "受理日期起格式应为 YYYY-MM-DD（“2026-13-45”），已忽略" in bad.get_data(as_text=True)
+    said = bad.get_data(as_text=True)
+    assert "收到日期起应为 2026-01-31 这样的“年-月-日”（“2026-13-45”），已忽略" in said
     # a year a date field accepts, but whose day arithmetic leaves the calendar (was a 500)
     for query in ("received_from=0001-01-01", "received_to=9999-12-31"):
         for path in ("/staff/complaints", "/staff/complaints/export.csv"):
@@ -708,7 +709,7 @@ def test_managers_export_the_filtered_list_as_the_complaint_ledger(client, auth,
 
 
 def test_the_next_page_keeps_the_received_date_filter(client, auth, monkeypatch):
-    """下一页 dropped 受理日期: page 2 listed cases from every day."""
+    """下一页 dropped 收到日期: page 2 listed cases from every day."""
     from app.services import complaint_queue
 
     monkeypatch.setattr(complaint_queue, "PAGE_SIZE", 1)

@@ -85,7 +85,7 @@ def test_products_are_dots_on_a_scale_from_zero_not_a_line(client, auth):
         index = next(t for t in figure["data"] if t["name"] == "满意度指数")
         assert index["type"] == "scatter" and index["mode"] == "markers", chart_id
         # the dots are on the overlaying axis (plotly draws it above the bars), kept on the left
-        bars = next(t for t in figure["data"] if t["name"] == "受理投诉（件）")
+        bars = next(t for t in figure["data"] if t["name"] == "收到投诉（件）")
         assert (index["yaxis"], bars["yaxis"]) == ("y2", "y"), chart_id
         scale, counts = figure["layout"]["yaxis2"], figure["layout"]["yaxis"]
         assert scale["range"] == [0, 100] and scale["side"] == "left", chart_id

@@ -440,9 +440,9 @@ def test_complaints_booked_at_the_branch_itself_get_its_own_row(client, auth):
     ranking = _csv(client.get(f"/manager/dashboards/branches/export/branch_ranking.csv?{RANGE}"))
     rows = {row["机构"]: row for row in ranking}
     own = rows["杭州分行（本级）"]
-    assert int(own["受理投诉（件）"]) == _january_count([hz.id]) >= 2
+    assert int(own["收到投诉（件）"]) == _january_count([hz.id]) >= 2
     assert own["排名"] == "样本不足"  # no answers: never ranked
-    assert sum(int(row["受理投诉（件）"]) for row in ranking) == _january_count(subtree)
+    assert sum(int(row["收到投诉（件）"]) for row in ranking) == _january_count(subtree)
     for table in ("branch_complaint_rate_heat", "branch_deadline_heat", "branch_heat"):
         resp = client.get(f"/manager/dashboards/branches/export/{table}.csv?{RANGE}")
         assert "杭州分行（本级）" in {row["机构"] for row in _csv(resp)}, table
@@ -686,7 +686,7 @@ def test_thin_sample_trend_points_are_hollow_and_grey_and_say_so(client, auth, a
 
 
 def test_decision_days_chart_has_days_across_and_cases_up(client, auth):
-    """受理至作出决定的天数分布 labelled its count axis 件（自然日）: days are across, cases up."""
+    """收到至作出决定的天数分布 labelled its count axis 件（自然日）: days are across, cases up."""
     auth.login("hq")
     html = client.get(f"/manager/dashboards/complaints?{RANGE}").get_data(as_text=True)
     layout = _figure(html, "chart-days")["layout"]
@@ -892,13 +892,13 @@ def test_complaints_naming_no_product_are_counted_in_the_unlinked_product_row(cl
         row["产品"]: row
         for row in _csv(client.get(f"/manager/dashboards/products/export/by_product.csv?{RANGE}"))
     }
-    assert int(rows["未关联"]["受理投诉（件）"]) >= 3
+    assert int(rows["未关联"]["收到投诉（件）"]) >= 3
     # a product with complaints but no answers is named, not shown by its code (DEBIT-01)
     credit = next(row for row in rows.values() if row["代码"] == "CREDIT")
     assert credit["产品"] == db.session.scalar(select(Product.name).where(Product.code == "CREDIT"))
-    total = sum(int(row["受理投诉（件）"]) for row in rows.values())
+    total = sum(int(row["收到投诉（件）"]) for row in rows.values())
     html = client.get(f"/manager/dashboards/?{RANGE}").get_data(as_text=True)
-    card = re.search(r"受理投诉</div>\s*<div class=\"dash-card-value\">(\d+)<", html)
+    card = re.search(r"收到投诉</div>\s*<div class=\"dash-card-value\">(\d+)<", html)
     assert card and total == int(card.group(1))
     page = client.get(f"/manager/dashboards/products?{RANGE}").get_data(as_text=True)
     figure = _figure(page, "chart-product")
@@ -906,7 +906,7 @@ def test_complaints_naming_no_product_are_counted_in_the_unlinked_product_row(cl
     # 未关联 is not a product: its bar (most complaints) flattened every product's to a sliver,
     # so the chart leaves it out and says so; the table above keeps it
     assert "未关联" not in bars["x"] and sum(bars["y"]) >= 1
-    assert f"未关联产品的投诉 {rows['未关联']['受理投诉（件）']} 件" in page
+    assert f"未关联产品的投诉 {rows['未关联']['收到投诉（件）']} 件" in page
 
 
 def test_follow_up_chart_offers_no_drill_into_answers(client, auth):

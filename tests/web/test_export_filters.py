@@ -33,9 +33,9 @@ def _text(reply) -> str:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("received_from=2026-09-31&received_to=2026-09-30", "受理日期起格式应为 YYYY-MM-DD"),
-        ("received_to=0001-01-01", "受理日期止须在 2000-01-01 至 2099-12-31 之间"),
-        ("received_from=2026-10-01&received_to=2026-09-30", "受理日期止早于受理日期起"),
+        ("received_from=2026-09-31&received_to=2026-09-30", "收到日期起应为 2026-01-31 这样的"),
+        ("received_to=0001-01-01", "收到日期止须在 2000-01-01 至 2099-12-31 之间"),
+        ("received_from=2026-10-01&received_to=2026-09-30", "收到日期止早于收到日期起"),
     ],
 )
 def test_a_ledger_export_with_a_bad_date_goes_back_to_the_list_saying_why(
@@ -54,7 +54,7 @@ def test_a_ledger_export_with_a_bad_date_goes_back_to_the_list_saying_why(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=2026-09-01&to=2026-09-31", "结束日期格式应为 YYYY-MM-DD"),
+        ("from=2026-09-01&to=2026-09-31", "结束日期应为 2026-01-31 这样的“年-月-日”"),
         ("from=2026-10-01&to=2026-09-30", "开始日期不能晚于结束日期"),
         ("branch=NJ", "无权查看该机构的数据"),
         ("decider=abc", "链接中的处理人员无效"),
@@ -81,7 +81,7 @@ def test_a_table_export_422_names_the_problem(client, auth):
     auth.login("hq")
     url = "/manager/dashboards/complaints/export/complaint_trend.csv?from=2026-09-01&to=2026-09-31"
     reply = client.get(url)
-    assert reply.status_code == 422 and "结束日期格式应为 YYYY-MM-DD" in _text(reply)
+    assert reply.status_code == 422 and "结束日期应为 2026-01-31 这样的“年-月-日”" in _text(reply)
     assert _audited("dashboard.export") == 0
 
 
@@ -112,7 +112,7 @@ def test_too_many_responses_are_refused_with_the_count_never_cut(client, auth, m
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("?from=2026-09-31", "起始日期格式应为 YYYY-MM-DD"),
+        ("?from=2026-09-31", "起始日期应为 2026-01-31 这样的“年-月-日”"),
         ("?from=2026-10-01&to=2026-09-30", "截止日期早于起始日期"),
         ("?to=9999-12-31", "截止日期须在 2000-01-01 至 2099-12-31 之间"),
     ],

@@ -116,7 +116,7 @@ def test_the_recipient_search_takes_wildcards_literally_and_finds_a_customer(cli
         ({"channel": "fax"}, "渠道取值无效，请从列表中选择"),
         ({"status": "lost"}, "状态取值无效，请从列表中选择"),
         ({"kind": "notice"}, "类型取值无效，请从列表中选择"),
-        ({"from": "2026-13-01"}, "开始日期格式应为 YYYY-MM-DD"),
+        ({"from": "2026-13-01"}, "开始日期应为 2026-01-31 这样的“年-月-日”"),
         ({"from": "2026-03-02", "to": "2026-03-01"}, "开始日期不能晚于结束日期"),
         ({"q": "x" * 101}, "搜索内容不能超过 100 个字"),
     ],

@@ -505,7 +505,7 @@ def test_responses_list_detail_scope_and_export(client, auth):
     for query, told in (
         ("from=0001-01-01", "起始日期须在 2000-01-01 至 2099-12-31 之间（“0001-01-01”），已忽略"),
         ("to=9999-12-31", "截止日期须在 2000-01-01 至 2099-12-31 之间（“9999-12-31”），已忽略"),
-        ("from=2026-02-30", "起始日期格式应为 YYYY-MM-DD（“2026-02-30”），已忽略"),
+        ("from=2026-02-30", "起始日期应为 2026-01-31 这样的“年-月-日”（“2026-02-30”），已忽略"),
         ("from=2026-12-01&to=2026-11-01", "截止日期早于起始日期，已忽略日期范围"),
     ):  # (was a 500 for the first two, silence for the others)
         listed = client.get(f"/staff/responses?{query}")

@@ -42,7 +42,7 @@
     nps: { 0: "完全不可能", 10: "非常愿意" },
     ces: { 1: "非常不同意", 4: "一般", 7: "非常同意" }
   };
-  var METRICS = { rating: ["csat", "满意度（CSAT）"], nps: ["nps", "净推荐值（NPS）"], ces: ["ces", "费力度（CES）"] };
+  var METRICS = { rating: ["csat", "满意度（CSAT）"], nps: ["nps", "净推荐值（NPS）"], ces: ["ces", "省力度（CES）"] };
   var TYPE_KEYS = ["options", "min_select", "max_select", "other_max_length", "items", "scale", "max_length"];
 
   var data = config.data;
@@ -571,7 +571,7 @@
     }
     if (type === "matrix") {
       body.appendChild(el("div", { class: "sb-sub" }, [
-        selectField("量表（每一项都用它打分）", [["rating", "满意度 1–5 分"], ["nps", "推荐度 0–10 分"], ["ces", "费力度 1–7 分"]],
+        selectField("量表（每一项都用它打分）", [["rating", "满意度 1–5 分"], ["nps", "推荐度 0–10 分"], ["ces", "省力度 1–7 分"]],
           q.scale || "rating", function (value) {
             if (value === "rating") { delete q.scale; } else { q.scale = value; }
             redraw();

@@ -89,7 +89,7 @@ def dashboard_export(name: str, table: str, fmt: str):
     if fmt not in DOWNLOAD_TYPES:
         abort(404)
     filters, error = _filters()
-    if error:  # (the 422 page says what is wrong, e.g. 结束日期格式应为 YYYY-MM-DD)
+    if error:  # (the 422 page says what is wrong, e.g. 结束日期应为 2026-01-31 这样的“年-月-日”)
         raise ValidationFailed(f"{error}，未导出。请修改筛选条件后重试。")
     data = _build(name, filters)
     if table not in data.tables:

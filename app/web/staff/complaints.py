@@ -373,7 +373,7 @@ def _asked_filters(strict: bool = False) -> queue.Filters:
     starts, raises ValidationFailed instead; a file never covers other days than were asked."""
     args = request.args
     days = {}
-    for name, label in (("received_from", "受理日期起"), ("received_to", "受理日期止")):
+    for name, label in (("received_from", "收到日期起"), ("received_to", "收到日期止")):
         raw = args.get(name, "").strip()
         try:
             days[name] = dashboard_filters.parse_date(raw, label, name) if raw else None
@@ -387,7 +387,7 @@ def _asked_filters(strict: bool = False) -> queue.Filters:
     start, end = days["received_from"], days["received_to"]
     if strict and start and end and start > end:
         raise ValidationFailed(
-            "受理日期止早于受理日期起，未导出，请修改后重试", field="received_to"
+            "收到日期止早于收到日期起，未导出，请修改后重试", field="received_to"
         )
     return queue.Filters(
         queue=args.get("queue", "open") if args.get("queue") in queue.QUEUES else "open",
