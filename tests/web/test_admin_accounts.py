@@ -62,7 +62,7 @@ def test_placement_rules_hold_on_the_account_page(client, auth, db_session):
     agent = _user(db_session, "agent")
     auth.login("admin")
     path = f"/admin/users/{agent.id}"
-    whole_bank = _post(client, path, path, display_name="李坐席", role="agent", branch="")
+    whole_bank = _post(client, path, path, display_name="李坐席", role="agent", branch="*")
     assert whole_bank.status_code == 400 and "必须指定所属机构" in whole_bank.get_data(as_text=True)
     no_name = _post(client, path, path, display_name=" ", role="agent", branch="HZ")
     assert no_name.status_code == 400 and "请输入姓名" in no_name.get_data(as_text=True)

@@ -73,31 +73,40 @@ def test_token_status_and_dates_do_not_wrap(client, auth):
     assert '<td class="nowrap">有效</td>' in html
 
 
-def test_the_new_user_form_opens_on_a_valid_role_and_branch(client, auth, db_session):
-    """Submitted as it opens (name and password typed), the form creates the account: the
-    default role (客服坐席) is not offered the whole bank, which it may not have."""
+def test_the_new_user_form_asks_for_the_branch_every_time(client, auth, db_session):
+    """The form opened on the first 分行: a head-office manager created without touching the
+    field was kept to 杭州分行, and an agent was given its customers' data unasked."""
     from sqlalchemy import select
 
     from app.models import User
 
     auth.login("admin")
     page = client.get("/admin/users").get_data(as_text=True)
-    role, branch = selected_value(page, "role"), selected_value(page, "branch")
-    assert (role, branch) == ("agent", "HZ")  # the first unit below the head office
-    response = post_new_user(
-        client, page, username="new_agent", display_name="新坐席", role=role, branch=branch,
-        password="Kesheng@2026x",
-    )  # fmt: skip
-    assert response.status_code == 302, response.get_data(as_text=True)
-    user = db_session.scalar(select(User).where(User.username == "new_agent"))
-    assert user.role == "agent" and user.branch.code == "HZ"
+    assert selected_value(page, "branch") == ""  # （请选择）
+    for role, said in (("hq_manager", "请选择所属机构"), ("agent", "必须指定所属机构")):
+        refused = post_new_user(
+            client, page, username="new_one", display_name="新账号", role=role, branch="",
+            password="Kesheng@2026x",
+        )  # fmt: skip
+        assert refused.status_code == 400 and said in refused.get_data(as_text=True)
+    assert db_session.scalar(select(User).where(User.username == "new_one")) is None
+    for username, role, branch in (("new_hq", "hq_manager", "*"), ("new_agent", "agent", "HZ")):
+        made = post_new_user(
+            client, page, username=username, display_name="新账号", role=role, branch=branch,
+            password="Kesheng@2026x",
+        )  # fmt: skip
+        assert made.status_code == 302, made.get_data(as_text=True)
+    hq = db_session.scalar(select(User).where(User.username == "new_hq"))
+    agent = db_session.scalar(select(User).where(User.username == "new_agent"))
+    assert hq.role == "hq_manager" and hq.branch.parent_id is None  # (head office: all of it)
+    assert agent.role == "agent" and agent.branch.code == "HZ"
 
 
 def test_an_agent_for_the_whole_bank_is_refused_in_words(client, auth):
     auth.login("admin")
     page = client.get("/admin/users").get_data(as_text=True)
     response = post_new_user(
-        client, page, username="whole_bank", display_name="坐席", role="agent", branch="",
+        client, page, username="whole_bank", display_name="坐席", role="agent", branch="*",
         password="Kesheng@2026x",
     )  # fmt: skip
     html = response.get_data(as_text=True)

@@ -22,6 +22,9 @@ def _check_password(field) -> None:
         raise ValidationError(problem)
 
 
+WHOLE_BANK = "*"  # (the branch field's value for none: no branch code starts with *)
+
+
 class PlacementForm(BaseForm):
     """Name, role and branch: what a new account is given and what an administrator may
     change later (a transfer, a promotion)."""
@@ -32,14 +35,19 @@ class PlacementForm(BaseForm):
         choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
         default=Role.AGENT.value,
     )
+    # Chosen every time: the form opened on the first 分行, and a head-office manager created
+    # without touching the field was kept to that 分行 (an agent given its customers' data).
     branch = SelectField(
         "所属机构",
-        description="坐席和机构负责人必须指定机构；总分行管理不指定即为全行。",
-    )  # (required for some roles: validate_branch)
+        description="坐席和机构负责人必须指定机构；总分行管理和系统管理员可选“全行（不指定机构）”。",
+    )  # (WHOLE_BANK for none; required for some roles: validate_branch)
 
     def validate_branch(self, field) -> None:
-        if self.role.data in (Role.AGENT, Role.BRANCH_MANAGER) and not field.data:
+        needs_unit = self.role.data in (Role.AGENT, Role.BRANCH_MANAGER)
+        if needs_unit and field.data in ("", WHOLE_BANK):
             raise ValidationError(BRANCH_RULE)
+        if not field.data:
+            raise ValidationError("请选择所属机构（或“全行（不指定机构）”）")
 
 
 class UserForm(PlacementForm):

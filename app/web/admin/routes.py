@@ -27,6 +27,7 @@ from app.web import table_upload
 from app.web.access import AUDIT_READERS, roles_required
 from app.web.admin import bp
 from app.web.admin.forms import (
+    WHOLE_BANK,
     EmptyForm,
     PasswordForm,
     PlacementForm,
@@ -40,9 +41,10 @@ from app.web.support import download
 def _with_branches(form: PlacementForm, current=None) -> PlacementForm:
     """The active units to place an account at (and the account's own, if since closed)."""
     branches = [b for b in org.list_branches() if b.active or b is current]
-    form.branch.choices = [SelectChoice("", "全行（不指定机构）")] + [
-        SelectChoice(b.code, f"{b.option_label}（{b.code}）") for b in branches
-    ]
+    form.branch.choices = [
+        SelectChoice("", "（请选择）"),
+        SelectChoice(WHOLE_BANK, "全行（不指定机构）"),
+    ] + [SelectChoice(b.code, f"{b.option_label}（{b.code}）") for b in branches]
     return form
 
 
@@ -50,18 +52,14 @@ def _placement(form: PlacementForm) -> dict[str, str | None]:
     """What the form says of an account's role, branch and name, as the service takes it."""
     return {
         "role": form.role.data,
-        "branch_code": form.branch.data or None,
+        "branch_code": None if form.branch.data == WHOLE_BANK else form.branch.data,
         "display_name": form.display_name.data,
     }
 
 
 def _user_form() -> UserForm:
-    branches = org.list_branches(active_only=True)
-    # The form opens on the first role (客服坐席), which needs a branch of its own: it opens on
-    # the first unit below the head office, so that its defaults are a valid account.
-    below_head = next((b.code for b in branches if b.parent_id is not None), "")
-    form = UserForm(branch=below_head) if request.method == "GET" else UserForm()
-    return _with_branches(form)
+    # (the branch opens on （请选择）: see PlacementForm.branch)
+    return _with_branches(UserForm())
 
 
 def _setup_steps(accounts: list) -> list[tuple[bool, str, str, str]]:
@@ -164,7 +162,7 @@ def _placement_form(user, *, submitted: bool) -> PlacementForm:
     if submitted:
         form = PlacementForm()
     else:
-        branch = user.branch.code if user.branch else ""
+        branch = user.branch.code if user.branch else WHOLE_BANK
         data = {"display_name": user.display_name, "role": str(user.role), "branch": branch}
         form = PlacementForm(formdata=None, data=data)
     return _with_branches(form, user.branch)
