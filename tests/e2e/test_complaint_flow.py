@@ -80,9 +80,12 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
     page.select_option("#close-code_business", "B04.02")
     page.select_option("#close-code_cause", "C05")
     page.fill("#close-root_cause", "柜面收费项目选择无系统校验，已提交需求增加校验。")
+    asked: list[str] = []  # (办结 asks first, in the browser's own dialog)
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#act-close button[type=submit]")
     title = page.locator(".cp-title").inner_text()
     assert "已办结" in title
+    assert asked and asked[0].startswith("确定办结投诉 TS") and "客户此后申请核查" in asked[0]
     timeline = page.locator(".cp-timeline").inner_text()
     for step in ("受理", "处理决定", "办结"):
         assert step in timeline
