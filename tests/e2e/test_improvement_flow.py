@@ -22,6 +22,7 @@ def test_link_three_complaints_complete_an_action_and_see_the_chart(live_server,
     page.fill("#description", "多名客户反映办卡时未被告知年费规则。")
     page.select_option("#root_cause", "process")
     page.select_option("#branch_code", "HZ")
+    page.select_option("#owner_id", label="周总（总行客户体验部）（总分行管理）")
     page.click("button:has-text('立项')")
     page.wait_for_selector("text=已立项，请关联投诉")
 

@@ -80,19 +80,28 @@ def test_new_problem_explains_bad_input_in_chinese_and_creates(client, auth):
                       "root_cause": "", "branch_code": "NJ", "window_days": "5"})  # fmt: skip
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and "请填写问题标题" in text and "14–365" in text
+    assert "请选择问题负责人" in text  # (nobody responsible: nobody chased)
+    for typed, said in (("0", "对比窗口须为 14–365 天"), ("", "请填写对比窗口")):
+        bad = client.post("/manager/improvements/new", data={"csrf_token": token,
+                          "window_days": typed})  # fmt: skip
+        text = bad.get_data(as_text=True)
+        assert bad.status_code == 400 and said in text, typed
+        assert typed == "" or "请填写对比窗口" not in text  # (0 was told to fill it in)
+    owner = str(db.session.scalar(select(User.id).where(User.username == "manager")))
     ok = client.post(
         "/manager/improvements/new",
         data={"csrf_token": token, "title": "网点排队时间过长", "root_cause": "process",
-              "branch_code": "NJ", "window_days": "60"},
+              "branch_code": "NJ", "window_days": "60", "owner_id": owner},
     )  # fmt: skip
     assert ok.status_code == 400 and "管辖范围内的机构" in ok.get_data(as_text=True)
     ok = client.post(
         "/manager/improvements/new",
         data={"csrf_token": token, "title": "网点排队时间过长", "root_cause": "process",
-              "branch_code": "HZ01", "window_days": "60"},
+              "branch_code": "HZ01", "window_days": "60", "owner_id": owner},
     )  # fmt: skip
     assert ok.status_code == 302
-    assert db.session.scalar(select(Problem).where(Problem.title == "网点排队时间过长"))
+    made = db.session.scalar(select(Problem).where(Problem.title == "网点排队时间过长"))
+    assert made.owner_id == int(owner)
 
 
 def test_link_from_the_complaint_page(client, auth):
@@ -208,6 +217,7 @@ def test_edit_a_problem_records_the_change_and_respects_scope(client, auth):
         "root_cause": "process",
         "branch_code": "HZ",
         "window_days": "45",
+        "owner_id": str(db.session.scalar(select(User.id).where(User.username == "manager"))),
     }
     assert client.post(url, data=form).status_code == 302
     db.session.expire_all()

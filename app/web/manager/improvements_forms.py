@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 import nlp
 from app.extensions import db
@@ -66,11 +66,21 @@ class ProblemForm(BaseForm):
     code_business = SelectField("投诉业务类别（JR/T 0169）", validate_choice=False, choices=[])
     code_cause = SelectField("投诉原因（JR/T 0169）", validate_choice=False, choices=[])
     survey_code = SelectField("相关问卷（满意度对比）", validate_choice=False, choices=[])
-    owner_id = SelectField("问题负责人", validate_choice=False, choices=[])
+    # chosen every time: a problem saved with nobody responsible had its actions default to
+    # nobody too (（同问题负责人）), and nobody was chased when they fell due
+    owner_id = SelectField(
+        "问题负责人",
+        validate_choice=False,
+        choices=[],
+        validators=[DataRequired("请选择问题负责人（由其跟进整改措施直至闭环）")],
+    )
     window_days = IntegerField(
         "对比窗口（天）",
         default=60,
-        validators=[DataRequired("请填写对比窗口"), NumberRange(14, 365, "对比窗口须为 14–365 天")],
+        validators=[
+            InputRequired("请填写对比窗口"),
+            NumberRange(14, 365, "对比窗口须为 14–365 天"),
+        ],
     )
 
     def fill(self) -> None:
@@ -84,7 +94,7 @@ class ProblemForm(BaseForm):
         self.code_cause.choices = _choices(taxonomy.dimension("C").choices(), "（不限）")
         surveys = db.session.scalars(select(Survey).order_by(Survey.id))
         self.survey_code.choices = _choices(((s.code, s.title) for s in surveys), "（全部问卷）")
-        self.owner_id.choices = staff_choices()
+        self.owner_id.choices = staff_choices("（请选择）")
 
 
 class ActionForm(BaseForm):
