@@ -50,7 +50,7 @@ from app.services.customers import (
     printable_text,
     upsert_customer_row,
 )
-from app.services.errors import Forbidden, NotFound, ValidationFailed
+from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.tx import get_in_scope_or_raise, next_id, transactional
 
 MAX_CONTENT = 5000
@@ -530,15 +530,49 @@ def registered(channel: str, external_ref: str) -> Complaint | None:
     return _existing(channel, external_ref)
 
 
-def _existing(channel: str, external_ref: str | None) -> Complaint | None:
+def _existing(
+    channel: str, external_ref: str | None, regulator_ref: str | None = None
+) -> Complaint | None:
+    """The case a retry repeats: by channel + external_ref, or for a forwarded case sent
+    without one, by the regulator's reference (the regulator counts its forwarded cases per
+    bank: one forwarded twice was registered, and counted, twice)."""
     ref = _ref(external_ref)
-    if ref is None:
+    if ref is not None:
+        match = (Complaint.channel == channel, Complaint.external_ref == ref)
+    elif channel == Channel.REGULATOR and (forwarded := _ref(regulator_ref)):
+        match = (Complaint.channel == channel, Complaint.regulator_ref == forwarded[:100])
+    else:
         return None
     return db.session.scalar(
         select(Complaint)
-        .where(Complaint.channel == channel, Complaint.external_ref == ref)
+        .where(*match)
+        .order_by(Complaint.id)
+        .limit(1)
         .execution_options(include_all_branches=True, populate_existing=True)
     )
+
+
+def _retry(found: Complaint, data: IntakeData) -> Intake:
+    """A retry: the first case. The same key for another customer is the sender's mistake (a
+    reused reference), refused rather than answered with that customer's case: the new
+    complaint was lost unseen, and the caller was shown someone else's."""
+    if data.external_id and data.external_id.strip():
+        same = (
+            found.customer is not None
+            and found.customer.external_id == customer_number(data.external_id)[:64]
+        )
+    elif data.phone and data.phone.strip():
+        same = found.phone_index == pii.blind_index("phone", data.phone.strip())
+    else:
+        same = blank(data.name) or printable_text(data.name)[:100] == found.complainant_name
+    if not same:
+        key = "external_ref" if _ref(data.external_ref) else "regulator_ref"
+        raise Conflict(
+            f"{key}“{_ref(data.external_ref) or _ref(data.regulator_ref)}”已用于另一位客户的"
+            "投诉：重试须与首次提交的客户相同，新的投诉请换用新的编号",
+            field=key,
+        )
+    return Intake(found, False)
 
 
 @dataclass(frozen=True)
@@ -569,9 +603,9 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
     to the channel's adapter only once the complaint's INSERT has succeeded."""
     if data.refs is None:  # (``register`` did both before the transaction)
         _validate(data)
-        found = _existing(data.channel, data.external_ref)
+        found = _existing(data.channel, data.external_ref, data.regulator_ref)
         if found is not None:
-            return Intake(found, False)
+            return _retry(found, data)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key
     # there is no conflict to recover from (and two round trips fewer).
     savepoint = db.session.begin_nested() if _ref(data.external_ref) else None
@@ -586,7 +620,7 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
         found = _existing(data.channel, data.external_ref)
         if found is None:
             raise
-        return Intake(found, False)
+        return _retry(found, data)
     if savepoint is not None:
         savepoint.commit()
     files = tuple(attachment_row(complaint.id, item) for item in data.attachments)
@@ -629,9 +663,9 @@ def register(data: IntakeData, *, actor: User | None = None) -> Intake:
     Inside: the INSERTs (and a customer number not known before, looked up again and created).
     """
     _validate(data)
-    found = _existing(data.channel, data.external_ref)
+    found = _existing(data.channel, data.external_ref, data.regulator_ref)
     if found is not None:
-        return Intake(found, False)
+        return _retry(found, data)
     return _register(replace(with_cues(data), refs=look_up(data)), actor=actor)
 
 

@@ -52,6 +52,66 @@ def test_same_channel_and_external_ref_returns_the_first_complaint(client):
     assert other_channel.get_json()["id"] != first.get_json()["id"]
 
 
+def test_the_same_key_for_another_customer_is_refused_not_answered_with_the_first(client):
+    """A reused reference returned the first customer's case with 200: the second complaint
+    was lost unseen, and a write-only caller was shown someone else's case."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models.complaint import Complaint
+
+    _, secret = factories.api_token("complaints:write")
+    first = client.post("/api/v1/complaints", json=BODY, headers=bearer(secret))
+    assert first.status_code == 201
+    before = db.session.scalar(select(func.count()).select_from(Complaint))
+    for customer in (
+        {"external_id": "OTHER-999", "name": "另一位客户", "phone": "13100000000"},
+        {"name": "另一位客户", "phone": "13100000000"},  # (no customer number: by phone)
+    ):
+        other = {**BODY, "content": "理财产品销售误导，要求赔偿。", "customer": customer}
+        refused = client.post("/api/v1/complaints", json=other, headers=bearer(secret))
+        assert refused.status_code == 409, customer
+        error = refused.get_json()["error"]
+        assert error["code"] == "conflict" and "已用于另一位客户的投诉" in error["message"]
+        assert error["fields"] == {"external_ref": error["message"]}
+        assert "手机银行转账" not in refused.get_data(as_text=True)  # (nothing of the first)
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) == before
+    # the same customer named by phone alone, and by name alone, is a retry
+    for name_only in (False, True):
+        body = {**BODY, "external_ref": f"APP-PHONE-{name_only}"}
+        body["customer"] = {"name": "王芳"} | ({} if name_only else {"phone": "13912345678"})
+        made = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+        again = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+        assert (made.status_code, again.status_code) == (201, 200)
+        assert again.get_json()["id"] == made.get_json()["id"]
+
+
+def test_a_forwarded_case_sent_again_under_the_regulator_s_number_is_a_retry(client):
+    """Without an external_ref, the regulator's reference is the key: a forwarded case sent
+    twice was registered, and counted in the regulator's figures, twice."""
+    _, secret = factories.api_token("complaints:write")
+    body = {**BODY, "channel": "regulator", "regulator_ref": "JR-2026-009999"}
+    del body["external_ref"]
+    first = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+    again = client.post("/api/v1/complaints", json=body, headers=bearer(secret))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    # a case first sent with the number as its external_ref is found by it too
+    keyed = {**body, "regulator_ref": None, "external_ref": "JR-2026-008888"}
+    made = client.post("/api/v1/complaints", json=keyed, headers=bearer(secret))
+    by_number = {**body, "regulator_ref": "JR-2026-008888"}
+    found = client.post("/api/v1/complaints", json=by_number, headers=bearer(secret))
+    assert (made.status_code, found.status_code) == (201, 200)
+    assert found.get_json()["id"] == made.get_json()["id"]
+    other = {**body, "customer": {"external_id": "OTHER-1", "name": "另一位客户"}}
+    refused = client.post("/api/v1/complaints", json=other, headers=bearer(secret))
+    assert refused.status_code == 409
+    assert (
+        "regulator_ref“JR-2026-009999”已用于另一位客户的投诉"
+        in refused.get_json()["error"]["message"]
+    )
+
+
 def test_get_returns_status_history(client):
     _, secret = factories.api_token("complaints:write,complaints:read")
     created = client.post("/api/v1/complaints", json=BODY, headers=bearer(secret)).get_json()

@@ -286,14 +286,16 @@ def complaint_out(
     summary="登记投诉（同一渠道 + external_ref 重复提交返回首次登记的投诉）",
     scope="complaints:write",
     body=ComplaintIn,
-    responses={200: ComplaintOut, 201: ComplaintOut, 422: ErrorBody, **ERRORS},
+    responses={200: ComplaintOut, 201: ComplaintOut, 409: ErrorBody, 422: ErrorBody, **ERRORS},
     tags=["complaints"],
     # the files' Base64 (4 characters for every 3 bytes, each file padded) beyond the JSON
     body_allowance=uploads.base64_size(uploads.ATTACHMENT_MAX_TOTAL) + 4 * MAX_UPLOADS,
 )
 def create_complaint(body: ComplaintIn):
     """Register a complaint; a retry with the same channel and external_ref returns the first
-    (and stores none of the retry's attachments again).
+    (and stores none of the retry's attachments again). The same key with another customer
+    (customer number, else phone, else name) is a 409 and nothing is stored. A `regulator`
+    case sent without external_ref is keyed by its regulator_ref the same way.
 
     `attachments`: files in standard Base64 under the limits the field states (a
     `content_type` given must match the content). A file refused, or Base64 that does not
