@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from tests import factories
 
@@ -406,3 +406,30 @@ def test_direction_overrides_are_not_stored_in_names_texts_or_refs(client):
     plain = {**body, "external_ref": "YJ-2026-0099"}
     again = client.post("/api/v1/complaints", json=plain, headers=bearer(secret))
     assert again.status_code == 200 and again.get_json()["id"] == row.id
+
+
+def test_period_days_follows_a_review(client):
+    """During a review (核查) due_at is 30 days from the request, but period_days still said
+    15: an integrator counting the deadline from it got the wrong day."""
+    from app.models import utcnow
+    from app.services import complaint_clock as clock
+    from app.services import complaint_handling
+
+    c = factories.accepted_complaint(5, "信用卡年费未经同意扣收，要求退还。")
+    agent = factories.user(branch_code="HZ")
+    decision = complaint_handling.Decision(
+        "调取了账单和办卡录音", "依据领用合约第五条", "退还年费", ("review",), "callback"
+    )
+    complaint_handling.decide(c.id, actor=agent, decision=decision)
+    complaint_handling.record_notice(
+        c.id, actor=agent, method="phone", purpose="decision", outcome="reached"
+    )
+    _, secret = factories.api_token("complaints:read")
+    before = client.get(f"/api/v1/complaints/{c.id}", headers=bearer(secret)).get_json()
+    assert before["period_days"] == 15
+    today = clock.local_date(utcnow())
+    complaint_handling.request_review(c.id, actor=agent, requested_on=today, reason="书面申请核查")
+    during = client.get(f"/api/v1/complaints/{c.id}", headers=bearer(secret)).get_json()
+    assert during["status"] == "review_requested" and during["period_days"] == 30
+    due = datetime.fromisoformat(during["due_at"]).date()
+    assert due == date.fromisoformat(during["review_requested_on"]) + timedelta(days=30)

@@ -176,7 +176,10 @@ class ComplaintOut(BaseModel):
         "decision is made before)"
     )
     extension_level: int = Field(description="0: 15 days; 1: extended to 30; 2: to 60 (approved)")
-    period_days: int = Field(description="the period that applies: 15, 30 or 60 days")
+    period_days: int = Field(
+        description="the period that applies: 15, 30 or 60 days from receipt; 30 from "
+        "review_requested_on once a review (核查) is requested (due_at follows it)"
+    )
     pauses: list[PauseOut] = Field(description="outside appraisal or mediation: days not counted")
     review_requested_on: date | None = Field(description="the day a review (核查) was requested")
     merged_into: str | None = Field(description="the reference of the case this repeat joined")
@@ -242,7 +245,9 @@ def complaint_out(
         major_reason=complaint.major_reason,
         identity_check=complaint.identity_check,
         extension_level=complaint.extension_level,
-        period_days=clock.PERIOD_DAYS[complaint.extension_level],
+        period_days=clock.REVIEW_DAYS
+        if complaint.review_requested_on is not None
+        else clock.PERIOD_DAYS[complaint.extension_level],
         pauses=[PauseOut(start=start, end=end) for start, end in complaint.pauses or []],
         review_requested_on=complaint.review_requested_on,
         merged_into=complaints.reference_of(complaint.merged_into_id),
