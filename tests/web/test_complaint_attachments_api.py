@@ -178,6 +178,9 @@ def test_ten_mb_of_files_are_read_and_a_larger_body_gets_a_json_413(app, client)
         headers=_headers("events:write"),
     )
     assert big_event.status_code == 413 and big_event.mimetype == "application/json"
+    # (the limit as people read it: 256 KB was "上限 0.2 MB")
+    assert app.config["API_MAX_JSON_BYTES"] == 256 * 1024
+    assert big_event.get_json()["error"]["message"] == "请求内容过大（上限 256 KB）"
 
 
 def test_the_openapi_document_describes_the_files(client):

@@ -18,6 +18,7 @@ from flask import current_app, g, jsonify, request
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
+from app.security.uploads import size_text
 from app.services import tokens
 from app.web.api import bp
 from app.web.errors import json_error
@@ -206,9 +207,7 @@ def _body_limit(endpoint: str | None, values) -> None:
 
 
 def _too_large(limit: int):
-    return json_error(
-        413, f"请求内容过大（上限 {limit / 1024 / 1024:.1f} MB）", code="payload_too_large"
-    )
+    return json_error(413, f"请求内容过大（上限 {size_text(limit)}）", code="payload_too_large")
 
 
 def _read_body(model: type[BaseModel], allowance: int = 0):
