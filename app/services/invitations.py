@@ -33,6 +33,7 @@ from app.services.customers import (
     upsert_customer_row,
 )
 from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.imports import PHONE_RE, mobile_number
 from app.services.tx import after_commit, get_or_raise, insert_or_existing, transactional
 from nlp import mask_email, mask_phone
 from surveys import CustomerContactState
@@ -79,12 +80,28 @@ def link_for(token: str) -> str:
 
 
 def address_of(customer: Customer | None, channel: str) -> tuple[str, str] | None:
-    """(full address, masked address) for a channel; wechat/app are keyed by the phone number."""
+    """(full address, masked address) for a channel; wechat/app are keyed by the phone number.
+    None when the customer has none the channel can reach (an SMS needs a mobile number)."""
     if customer is None:
         return None
     if channel == "email":
         return (customer.email, mask_email(customer.email)) if customer.email else None
-    return (customer.phone, mask_phone(customer.phone)) if customer.phone else None
+    if not usable_address(customer.phone, channel):
+        return None
+    return customer.phone, mask_phone(customer.phone)
+
+
+def usable_address(address: str | None, channel: str) -> bool:
+    """Whether a message of ``channel`` can reach ``address``: an SMS needs a mainland mobile
+    number (one to a landline was recorded as sent, and the invitation as 已发送)."""
+    if not address or not address.strip():
+        return False
+    return channel != "sms" or PHONE_RE.fullmatch(mobile_number(address)) is not None
+
+
+def no_contact_reason(channel: str) -> tuple[str, str]:
+    """(reason code, Chinese reason) of a customer skipped for want of an address."""
+    return "no_contact", "缺少电子邮箱" if channel == "email" else "缺少手机号"
 
 
 def deliver(

@@ -85,6 +85,7 @@ SKIP_LABELS = {
     "channel_opted_out": "客户已退订该渠道",
     "open_complaint": "客户有未办结投诉",
     "not_sampled": "抽样未选中",
+    "no_contact": "缺少联系方式",
 }
 
 
@@ -163,9 +164,14 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
         opted_out_channels=Customer.channels_opted_out(customer.opted_out_channels),
     )
     decision = check_contact(state, rule.survey.code, rule.channel, due, rules)
-    if decision.allowed or decision.reason_code == "quiet_hours":
-        return None
-    return {"reason_code": decision.reason_code, "reason": decision.reason}
+    if not decision.allowed and decision.reason_code != "quiet_hours":
+        return {"reason_code": decision.reason_code, "reason": decision.reason}
+    # (a survey for a customer the channel cannot reach was scheduled, answered 202 as such,
+    # and failed when it fell due)
+    if invitations.address_of(customer, rule.channel) is None:
+        code, reason = invitations.no_contact_reason(rule.channel)
+        return {"reason_code": code, "reason": f"{reason}，无法通过{rule.channel_label}发送"}
+    return None
 
 
 def _claim_event(

@@ -794,3 +794,37 @@ def test_only_a_token_that_maintains_customers_changes_a_known_customers_data(cl
             .order_by(OutboundMessage.id)
         ).first()
         assert first is not None and first.recipient_masked.endswith("9000")
+
+
+def test_an_event_for_a_customer_the_channel_cannot_reach_is_skipped_with_the_reason(client):
+    """An SMS survey for a customer with only an e-mail address (or a landline) was answered
+    202 as scheduled, and failed when it fell due."""
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    for n, customer in enumerate(
+        (
+            {"external_id": "EVNOPHONE", "name": "只有邮箱", "email": "np@example.com"},
+            {"external_id": "EVLANDLINE", "name": "只有座机", "phone": "0510-88881234"},
+        )
+    ):
+        reply = post_event(client, "loan.disbursed", customer, occurred, branch_code="NJ01")
+        assert reply.status_code == 202
+        assert reply.get_json()["scheduled"] == [
+            {
+                "kind": "skipped",
+                "survey_code": "loan-followup",
+                "reason_code": "no_contact",
+                "reason": "缺少手机号，无法通过短信发送",
+            }
+        ], n
+        assert invitations_of(customer["external_id"]) == 0
+
+
+def test_an_sms_invitation_to_a_landline_fails_at_once(client):
+    """Recorded as sent (and the invitation as 已发送) though no SMS reaches a landline."""
+    customer = {"external_id": "APILAND", "name": "座机客户", "phone": "0510-88881234"}
+    reply = invite(client, customer=customer)
+    assert reply.status_code == 201
+    made = reply.get_json()
+    assert made["status"] == "failed" and made["failure"] == "客户缺少该渠道的联系方式"
+    by_app = invite(client, customer=customer, channel="app")  # (keyed by any phone number)
+    assert by_app.status_code == 201 and by_app.get_json()["status"] == "sent"
