@@ -81,7 +81,7 @@ MAX_EXTERNAL_ID = 64
 
 
 @endpoint(
-    "/v1/customers/<external_id>",
+    "/v1/customers/<path:external_id>",  # (a number may hold "/": CIF/2026/001)
     "PUT",
     summary="同步客户信息（按客户号新增或更新）",
     scope="customers:write",
@@ -100,7 +100,7 @@ def put_customer(external_id: str, body: CustomerIn):
 
 
 @endpoint(
-    "/v1/customers/<external_id>",
+    "/v1/customers/<path:external_id>",  # (a number may hold "/": CIF/2026/001)
     "GET",
     summary="查询客户（脱敏）",
     scope="customers:read",
