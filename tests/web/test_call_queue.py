@@ -159,6 +159,9 @@ def test_an_agent_dials_the_customer_from_the_task_with_only_the_phone_revealed(
     assert 'href="tel:13811112222"' in shown.text
     assert "full.mail@example.com" not in shown.text and "330108198605054861" not in shown.text
     assert "记录本次通话" in shown.text  # (still the task: the call is recorded right there)
+    # the address bar shows the task's own page (js/page_url.js): a reload reads it again
+    assert f'<meta name="kesheng-page-url" content="/staff/followups/{task.id}">' in shown.text
+    assert "js/page_url.js" in shown.text
     entry = db.session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
     assert (entry.action, entry.object_id) == ("customer.view_unmasked", str(task.customer_id))
     assert entry.reason == f"回访任务 #{task.id} 拨打电话"

@@ -301,6 +301,7 @@ def _render(
         identity_checks=handling.IDENTITY_CHECKS,
         revealed=revealed,
         reveal_form=reveal_form or forms.RevealForm(prefix="reveal"),
+        page_url=url_for("staff.complaint_detail", complaint_id=complaint.id),  # (page_url.js)
         analysis=text_analysis,
         correction=correction_form(text_analysis),
         notice_proven=casework.notice_proven(complaint),

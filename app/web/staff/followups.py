@@ -65,6 +65,7 @@ def _detail(task_id: int, *, raw=None, errors=None, status=200, call=None, phone
         other_field_name=other_field_name,
         call=call or {},  # a refused call record: its message and what the agent typed
         phone=phone,  # the full number, once the agent asked to dial it (audited)
+        page_url=url_for("staff.followup_detail", task_id=task.id),  # (page_url.js)
     )
     return page, status
 
