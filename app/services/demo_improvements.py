@@ -36,7 +36,10 @@ class Scenario:
     branch: str
     texts: tuple[str, ...]
     actions: tuple[str, ...]
-    state: str  # passed | override | failed | waiting | progress | overdue | open | reopened
+    # passed | ready (verified, left for a manager to close: every other problem was closed
+    # already or could not be) | override | failed | waiting | progress | overdue | open |
+    # reopened
+    state: str
     before: int = 4
     after: int = 2
     codes: tuple[str, str, str] = ("A01", "B99", "C01")  # JR/T 0169 channel, business, cause
@@ -85,7 +88,7 @@ SCENARIOS = [
             "取款机吞了我的钱没有出钞，账户却扣了{cash}元，网点说要等七个工作日。",
         ),
         ("更换故障钞箱模块并增加巡检频次", "差错款自动冲正时限缩短为T+1"),
-        "passed",
+        "ready",
         12,
         2,
         codes=("A02", "B03.01", "C07"),

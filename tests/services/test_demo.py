@@ -395,6 +395,22 @@ def test_demo_problems_link_only_cases_about_their_topic(db_session):
             assert any(k in text for k in topics[problem.title]), (problem.title, text)
 
 
+def test_the_demo_leaves_one_verified_problem_for_a_manager_to_close(db_session):
+    """Every demo problem was closed already or could not be: nobody trying the product could
+    close one. The ATM problem is verified and waits for 闭环."""
+    from app.models import User, utcnow
+    from app.models.improvement import Problem, ProblemStatus
+    from app.services import improvement_figures, improvements
+
+    ready = db_session.scalar(select(Problem).where(Problem.title == "自助取款机取款失败扣款未退"))
+    assert ready.status != ProblemStatus.CLOSED
+    result = improvement_figures.refresh(ready, utcnow())
+    assert result.holds and improvements.close_blocker(ready, result) is None
+    hq = db_session.scalar(select(User).where(User.username == "hq"))
+    improvements.close_row(ready, hq, utcnow())
+    assert ready.status == ProblemStatus.CLOSED and ready.verified_at is not None
+
+
 def test_demo_problems_link_their_cases_over_time_not_all_at_seed_time(db_session):
     """Each case is linked after it arrived and after the problem was opened, never after the
     problem was closed or in the future; the history's "关联" entries carry those dates."""
