@@ -76,6 +76,12 @@ def _assign_row(complaint: Complaint, user: User, actor: User | None, how: str) 
     )
 
 
+def take_row(complaint: Complaint, actor: User) -> None:
+    """The handler who accepts a case nobody holds takes it (flush only): an agent accepting a
+    case found it still 待分派 and had to assign it to themselves in a second step."""
+    _assign_row(complaint, actor, actor, "self")
+
+
 @transactional
 @guarded
 def assign(

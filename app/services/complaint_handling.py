@@ -241,10 +241,12 @@ def accept(
     actor: User,
     capacity: str | None = None,
     identity_check: str | None = None,
+    take: bool = False,
     version: int | None = None,
 ) -> Complaint:
     """``capacity``: who raised it (``CAPACITIES``); ``identity_check``: how their identity
-    was checked (``IDENTITY_CHECKS``); each kept in the history when stated."""
+    was checked (``IDENTITY_CHECKS``); each kept in the history when stated. ``take``: the
+    handler accepting a case nobody holds handles it too (受理后由我处理), in the same step."""
     complaint = load_to_act(complaint_id, version, actor)
     faults = {}
     if capacity and capacity not in CAPACITIES:
@@ -264,6 +266,10 @@ def accept(
             complaint.identity_check = identity_check
     text = f"受理（{'；'.join(stated)}）" if stated else None
     _move(complaint, "accept", actor, text, **detail)
+    if take and complaint.assignee_id is None:
+        from app.services.complaint_casework import take_row  # (casework imports this module)
+
+        take_row(complaint, actor)  # (refused, as a hand assignment, if they may not hold it)
     return complaint
 
 

@@ -64,7 +64,7 @@ def test_web_complaint_from_filing_to_closing(live_server, browser):
     assert "13955556666" in page.content()
     # the address bar shows the case page (js/page_url.js): a reload reads it, masked again,
     # instead of sending the reveal once more (each one an audited look at the number)
-    assert page.url == case_url
+    page.wait_for_url(case_url)  # (once the page's scripts have run)
     page.reload()
     assert "13955556666" not in page.content() and "139****6666" in page.content()
 

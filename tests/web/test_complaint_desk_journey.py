@@ -466,3 +466,45 @@ def test_staff_are_named_by_user_name_or_name_with_those_near_the_case_suggested
         .order_by(ComplaintEvent.id.desc())
     ).first()
     assert "新增涉及员工：甄同" in last and f"移除涉及员工：甄同；移除理由：{reason}" in last
+
+
+def _received(content: str = TEXT):
+    c, _ = complaints.create_complaint(
+        IntakeData(channel="hotline", content=content, name="周静", branch_code="HZ01")
+    )
+    return c
+
+
+def test_an_agent_accepting_a_case_nobody_holds_takes_it_unless_they_untick_it(
+    client, auth, db_session
+):
+    """The agent who accepted a case found it still 待分派 and had to assign it to themselves."""
+    agent = _agent()
+    taken, left = _received(), _received()
+    auth.login("agent")
+    panel = _panel(client.get(f"/staff/complaints/{taken.id}").get_data(as_text=True), "accept")
+    assert re.search(r'<input checked id="accept-take" name="accept-take" type="checkbox"', panel)
+    assert "受理后由我处理" in panel
+    assert (
+        _post(client, taken, "accept", take="y", identity_check="caller_number").status_code == 302
+    )
+    assert _post(client, left, "accept", identity_check="caller_number").status_code == 302
+    db_session.refresh(taken)
+    db_session.refresh(left)
+    assert (taken.status, taken.assignee_id) == ("accepted", agent.id)
+    assert (left.status, left.assignee_id) == ("accepted", None)  # (unticked: left to assign)
+    entry = db_session.scalars(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == taken.id, ComplaintEvent.kind == "assigned"
+        )
+    ).one()
+    assert entry.detail["how"] == "self" and entry.text == f"分派给 {agent.display_name}"
+    # a manager is offered it unticked; a case someone holds offers nothing
+    auth.logout()
+    auth.login("manager")
+    third = _received()
+    panel = _panel(client.get(f"/staff/complaints/{third.id}").get_data(as_text=True), "accept")
+    assert re.search(r'<input id="accept-take" name="accept-take" type="checkbox"', panel)
+    complaint_casework.assign(third.id, agent.id, actor=agent)
+    panel = _panel(client.get(f"/staff/complaints/{third.id}").get_data(as_text=True), "accept")
+    assert "accept-take" not in panel

@@ -59,6 +59,7 @@ ACTIONS = {
             actor=u,
             capacity=f.capacity.data or None,
             identity_check=f.identity_check.data or None,
+            take=bool(f.take.data),
             version=v,
         ),
     ),
@@ -232,6 +233,8 @@ def _blank(name: str, complaint: Complaint):
             "code_business": complaint.code_business or "",
             "code_cause": complaint.code_cause or "",
         }
+    if name == "accept":  # (an agent takes the case they accept, unless they untick it)
+        data["take"] = current_user.has_role(Role.AGENT)
     if name == "classify":
         data |= {
             "named_staff": [str(i) for i in complaint.named_staff_ids or []],

@@ -160,6 +160,8 @@ class AcceptForm(VersionedForm):
         choices=choices(IDENTITY_CHECKS.items(), "（未记录）"),
         validate_choice=False,
     )
+    # (offered to a handler accepting a case nobody holds: see the page's accept panel)
+    take = BooleanField("受理后由我处理（处理人为本人）")
 
 
 class DeclineForm(VersionedForm):
