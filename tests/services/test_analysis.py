@@ -260,3 +260,39 @@ def test_one_text_the_model_chokes_on_does_not_stop_the_catch_up(db_session, mon
     failed = row(db_session, 31)
     assert failed.status == AnalysisStatus.FAILED and failed.attempts == 1
     assert ("test_note", 31) in analysis.work_list()  # retried by the next sweep
+
+
+def _complaint_row(db_session, complaint_id: int) -> TextAnalysis:
+    return db_session.scalar(
+        select(TextAnalysis).where(
+            TextAnalysis.source_type == "complaint", TextAnalysis.source_id == complaint_id
+        )
+    )
+
+
+def test_a_complaint_is_never_read_as_praise(db_session):
+    """The three-way model learnt "neutral" from bank reviews' questions and statements: a
+    complaint that states facts came out 中性, and one about a theft even 正面."""
+    from app.services import complaints
+
+    theft = "快捷支付被盗刷了8800元，我的卡一直在身上，希望银行尽快核查并赔付。"
+    cases = (
+        ("排队一个多小时，柜员态度冷淡，还推销理财产品", "希望改进", "negative"),
+        (theft, "要求赔偿损失。", "neutral"),
+    )
+    model_said = nlp.sentiment_labels([f"{text}\n诉求：{demand}" for text, demand, _ in cases])
+    assert model_said == ["neutral", "positive"]  # (the premise: the model alone)
+    made = []
+    for text, demand, expected in cases:
+        c, _ = complaints.create_complaint(
+            complaints.IntakeData(channel="web", content=text, demand=demand, name="周静")
+        )
+        stored = _complaint_row(db_session, c.id)
+        assert stored.status == AnalysisStatus.DONE
+        assert stored.sentiment == expected, text
+        assert stored.sentiment_confidence >= 0.5
+        made.append((c.id, stored.sentiment))
+    analysis.analyze_batch([("complaint", cid) for cid, _ in made])  # (the batch reads alike)
+    assert [_complaint_row(db_session, cid).sentiment for cid, _ in made] == [e for *_, e in cases]
+    save_note(40, "排队一个多小时，柜员态度冷淡，还推销理财产品\n诉求：希望改进")
+    assert row(db_session, 40).sentiment == "neutral"  # (other texts keep the model's label)
