@@ -17,7 +17,7 @@ from app.services import audit, paging, scope
 from app.services.errors import NotFound, ValidationFailed
 from app.services.paging import Page
 from app.services.tx import get_in_scope_or_raise, insert_or_existing, transactional
-from nlp.redact import mask_phone
+from nlp.redact import looks_like_id_number, looks_like_old_id_number, mask_phone
 
 PAGE_SIZE = 50
 # An e-mail address a message can go to: one @, a local part of at most 64 characters, a domain
@@ -242,6 +242,17 @@ def check_phone(phone: str | None) -> None:
         raise ValidationFailed("手机号格式不正确", field="phone")
 
 
+def check_id_number(value: str | None) -> None:
+    """A resident ID number shaped as one (18 characters, or the 15 digits of a first-
+    generation card): "123" was stored as the customer's 证件号码."""
+    if not value:
+        return
+    if not (looks_like_id_number(value) or looks_like_old_id_number(value)):
+        raise ValidationFailed(
+            "身份证号码格式不正确（应为 18 位，或第一代身份证的 15 位）", field="id_number"
+        )
+
+
 def upsert_customer_row(
     data: CustomerData,
     *,
@@ -271,6 +282,7 @@ def upsert_customer_row(
         unknown = "（该客户号尚未登记，须提供姓名）" if data.name is None else ""
         raise ValidationFailed(f"请填写客户姓名{unknown}", field="name")
     check_phone(data.phone)
+    check_id_number(data.id_number)
     if data.segment and data.segment not in set(CustomerSegment):
         raise ValidationFailed(f"未知客户分层：{data.segment}", field="segment")
     created = customer is None

@@ -398,3 +398,32 @@ def test_every_json_endpoint_reads_a_body_after_a_byte_order_mark(client):
         )
         error = assert_json_error(response, 422, "validation_failed")
         assert "必填" in error["fields"].values(), (path, error)
+
+
+def test_an_id_number_not_shaped_as_one_is_refused(client):
+    """ "123" was stored as the customer's 证件号码 (only its characters were checked)."""
+    _, secret = factories.api_token("customers:write,invitations:write")
+    for bad in ("123", "330106199013011234", "99010619900101123X"):
+        reply = client.put(
+            "/api/v1/customers/C9000077",
+            json={"name": "王小明", "id_number": bad},
+            headers=bearer(secret),
+        )
+        assert reply.status_code == 422, bad
+        assert "身份证号码格式不正确" in reply.get_json()["error"]["message"]
+    invitation = client.post(
+        "/api/v1/invitations",
+        json={"survey_code": "branch-service", "channel": "sms",
+              "customer": {"external_id": "C9000078", "name": "王小明", "phone": "13912345678",
+                           "id_number": "123"}},
+        headers=bearer(secret),
+    )  # fmt: skip
+    assert invitation.status_code == 422
+    assert "身份证号码格式不正确" in invitation.get_json()["error"]["message"]
+    for good in ("330106199001011234", "330106900101123"):  # (and a first-generation card)
+        reply = client.put(
+            "/api/v1/customers/C9000077",
+            json={"name": "王小明", "id_number": good},
+            headers=bearer(secret),
+        )
+        assert reply.status_code in (200, 201), good
