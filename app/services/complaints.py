@@ -7,6 +7,7 @@ insert runs in a savepoint, and a unique-constraint race returns the complaint t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -289,7 +290,8 @@ def _regulator_ref(data: IntakeData) -> str | None:
     ref = _ref(data.regulator_ref)
     if not ref and data.channel == Channel.REGULATOR:
         ref = _ref(data.external_ref)
-    return ref[:100] if ref else None
+    # (NFKC: ＪＲ－２０２６－０００１ typed on a Chinese keyboard is the regulator's JR-2026-0001)
+    return unicodedata.normalize("NFKC", ref)[:100] if ref else None
 
 
 def _major_flag(complaint: Complaint, data: IntakeData) -> None:
@@ -530,47 +532,71 @@ def registered(channel: str, external_ref: str) -> Complaint | None:
     return _existing(channel, external_ref)
 
 
-def _existing(
-    channel: str, external_ref: str | None, regulator_ref: str | None = None
-) -> Complaint | None:
-    """The case a retry repeats: by channel + external_ref, or for a forwarded case sent
-    without one, by the regulator's reference (the regulator counts its forwarded cases per
-    bank: one forwarded twice was registered, and counted, twice)."""
+def _existing(channel: str, external_ref: str | None) -> Complaint | None:
     ref = _ref(external_ref)
-    if ref is not None:
-        match = (Complaint.channel == channel, Complaint.external_ref == ref)
-    elif channel == Channel.REGULATOR and (forwarded := _ref(regulator_ref)):
-        match = (Complaint.channel == channel, Complaint.regulator_ref == forwarded[:100])
-    else:
+    if ref is None:
         return None
     return db.session.scalar(
         select(Complaint)
-        .where(*match)
-        .order_by(Complaint.id)
-        .limit(1)
+        .where(Complaint.channel == channel, Complaint.external_ref == ref)
         .execution_options(include_all_branches=True, populate_existing=True)
     )
+
+
+def _forwarded_before(data: IntakeData) -> Complaint | None:
+    """The case of this customer the regulator forwarded under the same number, if any: a
+    forwarded case sent again (a retry without its external_ref, or by another system) was
+    registered, and counted in the regulator's figures, twice. Another customer under the
+    same number is a case of its own (a group forwarded under one letter)."""
+    if data.channel != Channel.REGULATOR:
+        return None
+    number = _regulator_ref(data)
+    if not number:
+        return None
+    same_number = db.session.scalars(
+        select(Complaint)
+        .where(Complaint.channel == Channel.REGULATOR, Complaint.regulator_ref == number)
+        .order_by(Complaint.id)
+        .limit(50)
+        .execution_options(include_all_branches=True, populate_existing=True)
+    )
+    return next((c for c in same_number if _same_customer(c, data)), None)
+
+
+def _hold_regulator_number(data: IntakeData) -> None:
+    """Inside the intake's transaction: copies of one forwarded case arriving at once take
+    turns (PostgreSQL: an advisory lock on the number; SQLite's writers take turns anyway)."""
+    number = _regulator_ref(data) if data.channel == Channel.REGULATOR else None
+    if number and db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext(f"complaint.regulator_ref:{number}")
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _same_customer(found: Complaint, data: IntakeData) -> bool:
+    """Whether ``data`` names the customer of ``found``, judged on what both name: the
+    customer number, else the phone, else the name (a retry adding a number or a phone the
+    first request lacked is the same customer; nothing in common contradicts nothing)."""
+    number = customer_number(data.external_id)[:64] if (data.external_id or "").strip() else ""
+    theirs = found.customer.external_id if found.customer is not None else None
+    if number and theirs:
+        return number == theirs
+    phone = (data.phone or "").strip()
+    if phone and found.phone_index:
+        return found.phone_index == pii.blind_index("phone", phone)
+    if not blank(data.name) and found.complainant_name:
+        return printable_text(data.name)[:100] == found.complainant_name
+    return True
 
 
 def _retry(found: Complaint, data: IntakeData) -> Intake:
     """A retry: the first case. The same key for another customer is the sender's mistake (a
     reused reference), refused rather than answered with that customer's case: the new
     complaint was lost unseen, and the caller was shown someone else's."""
-    if data.external_id and data.external_id.strip():
-        same = (
-            found.customer is not None
-            and found.customer.external_id == customer_number(data.external_id)[:64]
-        )
-    elif data.phone and data.phone.strip():
-        same = found.phone_index == pii.blind_index("phone", data.phone.strip())
-    else:
-        same = blank(data.name) or printable_text(data.name)[:100] == found.complainant_name
-    if not same:
-        key = "external_ref" if _ref(data.external_ref) else "regulator_ref"
+    if not _same_customer(found, data):
         raise Conflict(
-            f"{key}“{_ref(data.external_ref) or _ref(data.regulator_ref)}”已用于另一位客户的"
-            "投诉：重试须与首次提交的客户相同，新的投诉请换用新的编号",
-            field=key,
+            f"external_ref“{found.external_ref}”已用于另一位客户的投诉：重试须与首次提交的"
+            "客户相同，新的投诉请换用新的 external_ref",
+            field="external_ref",
         )
     return Intake(found, False)
 
@@ -603,9 +629,13 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
     to the channel's adapter only once the complaint's INSERT has succeeded."""
     if data.refs is None:  # (``register`` did both before the transaction)
         _validate(data)
-        found = _existing(data.channel, data.external_ref, data.regulator_ref)
+        found = _existing(data.channel, data.external_ref)
         if found is not None:
             return _retry(found, data)
+    _hold_regulator_number(data)
+    forwarded = _forwarded_before(data)  # (again, in turn: another copy may have just landed)
+    if forwarded is not None:
+        return Intake(forwarded, False)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key
     # there is no conflict to recover from (and two round trips fewer).
     savepoint = db.session.begin_nested() if _ref(data.external_ref) else None
@@ -663,9 +693,12 @@ def register(data: IntakeData, *, actor: User | None = None) -> Intake:
     Inside: the INSERTs (and a customer number not known before, looked up again and created).
     """
     _validate(data)
-    found = _existing(data.channel, data.external_ref, data.regulator_ref)
+    found = _existing(data.channel, data.external_ref)
     if found is not None:
         return _retry(found, data)
+    forwarded = _forwarded_before(data)
+    if forwarded is not None:
+        return Intake(forwarded, False)
     return _register(replace(with_cues(data), refs=look_up(data)), actor=actor)
 
 

@@ -519,7 +519,9 @@ def _walk(
             c.first_decision_notified_at = c.decision_notified_at
             c.review_requested_on, c.closed_at = clock.local_date(at), None
             refresh_due(c)  # (the review's 30 days, kept once it is decided, as in handling)
-    if c.status != Status.REVIEW_DECIDED:  # (recomputed from the clock it would lose the review's)
+    # (a reviewed case keeps the review's due date, decided or closed since, as in handling:
+    # recomputed from the clock it would lose it, and read 15 days against period_days 30)
+    if c.review_requested_on is None:
         refresh_due(c)
 
 

@@ -200,6 +200,16 @@ def _claim_event(
     return insert_or_existing(firing, earlier)
 
 
+def _reachable_since(firing: TriggerFiring, customer: Customer, rule: TriggerRule) -> bool:
+    """Whether an event skipped for want of an address is taken again now that the customer
+    has one (sent again after the number reached Kesheng: it was a duplicate, the survey lost
+    for good). The record is locked first: two such repeats at once schedule one survey."""
+    if firing.outcome != "no_contact" or invitations.address_of(customer, rule.channel) is None:
+        return False
+    db.session.refresh(firing, with_for_update=True)
+    return firing.outcome == "no_contact" and firing.invitation_id is None
+
+
 def _duplicate(rule: TriggerRule, first: TriggerFiring) -> dict[str, Any]:
     """The 202 answer's item for a repeat of an event: what the first one came to."""
     if first.followup_id is not None:
@@ -342,7 +352,7 @@ def apply_rules(
             )
             continue
         firing, new = _claim_event(rule, customer, occurred_at, detail)
-        if not new:
+        if not new and not _reachable_since(firing, customer, rule):
             scheduled.append(_duplicate(rule, firing))
             continue
         if not sampled(rule, customer.id, occurred_at):

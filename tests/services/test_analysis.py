@@ -276,16 +276,18 @@ def test_a_complaint_is_never_read_as_praise(db_session):
     from app.services import complaints
 
     theft = "快捷支付被盗刷了8800元，我的卡一直在身上，希望银行尽快核查并赔付。"
+    stuck = "手机银行升级以后转账一直闪退，给供应商的1500元货款转不出去，非常着急。"
     cases = (
         ("排队一个多小时，柜员态度冷淡，还推销理财产品", "希望改进", "negative"),
-        (theft, "要求赔偿损失。", "neutral"),
+        (theft, "要求赔偿损失。", "negative"),  # (money lost, as nlp.analyze reads a neutral)
+        (stuck, "", "neutral"),  # (leaning positive, no such cue: facts only)
     )
-    model_said = nlp.sentiment_labels([f"{text}\n诉求：{demand}" for text, demand, _ in cases])
-    assert model_said == ["neutral", "positive"]  # (the premise: the model alone)
+    read = [text + (f"\n诉求：{demand}" if demand else "") for text, demand, _ in cases]
+    assert nlp.sentiment_labels(read) == ["neutral", "positive", "neutral"]  # (the model alone)
     made = []
     for text, demand, expected in cases:
         c, _ = complaints.create_complaint(
-            complaints.IntakeData(channel="web", content=text, demand=demand, name="周静")
+            complaints.IntakeData(channel="web", content=text, demand=demand or None, name="周静")
         )
         stored = _complaint_row(db_session, c.id)
         assert stored.status == AnalysisStatus.DONE

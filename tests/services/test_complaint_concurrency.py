@@ -1,4 +1,5 @@
-"""Twenty concurrent API retries with one external_ref create exactly one complaint (PostgreSQL).
+"""Twenty concurrent API retries with one external_ref, or of one forwarded case with one
+regulator's number, create exactly one complaint (PostgreSQL).
 
 Real commits from many connections are needed, so the test runs on a database of its own rather
 than inside the rolled-back test transaction. The customer is new too, so its creation races.
@@ -17,7 +18,25 @@ pytestmark = pytest.mark.postgres
 RETRIES = 20
 
 
-def test_twenty_concurrent_retries_create_one_complaint(seeded_postgres):
+WECHAT = {
+    "channel": "wechat",
+    "content": "微信银行转账失败但扣款成功，请尽快退回。",
+    "customer": {"external_id": "RACE-CUST-1", "name": "并发客户", "phone": "13800000009"},
+    "branch_code": "HZ01",
+    "external_ref": "WX-RETRY-1",
+}
+# (keyed by the regulator's number alone: eight copies at once were eight cases)
+FORWARDED = {
+    "channel": "regulator",
+    "content": "监管转办：客户反映信用卡分期手续费未披露。",
+    "customer": {"external_id": "RACE-CUST-2", "name": "并发客户", "phone": "13800000010"},
+    "branch_code": "HZ01",
+    "regulator_ref": "JR-RACE-0001",
+}
+
+
+@pytest.mark.parametrize("body", [WECHAT, FORWARDED], ids=["external_ref", "regulator_ref"])
+def test_twenty_concurrent_retries_create_one_complaint(seeded_postgres, body):
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -32,13 +51,6 @@ def test_twenty_concurrent_retries_create_one_complaint(seeded_postgres):
         secret = tokens.create_token("race", "complaints:write").secret
         db.session.remove()
 
-    body = {
-        "channel": "wechat",
-        "content": "微信银行转账失败但扣款成功，请尽快退回。",
-        "customer": {"external_id": "RACE-CUST-1", "name": "并发客户", "phone": "13800000009"},
-        "branch_code": "HZ01",
-        "external_ref": "WX-RETRY-1",
-    }
     barrier = threading.Barrier(RETRIES)
     results: list[tuple[int, int | None]] = []
     lock = threading.Lock()
@@ -64,16 +76,15 @@ def test_twenty_concurrent_retries_create_one_complaint(seeded_postgres):
     assert statuses.count(201) == 1 and statuses.count(200) == RETRIES - 1, results
     assert len({i for _, i in results}) == 1
     with app.app_context():
-        assert (
-            db.session.scalar(
-                select(func.count(Complaint.id)).where(Complaint.external_ref == "WX-RETRY-1")
-            )
-            == 1
+        key = (
+            Complaint.external_ref == body["external_ref"]
+            if "external_ref" in body
+            else Complaint.regulator_ref == body["regulator_ref"]
         )
+        assert db.session.scalar(select(func.count(Complaint.id)).where(key)) == 1
+        number = body["customer"]["external_id"]
         assert (
-            db.session.scalar(
-                select(func.count(Customer.id)).where(Customer.external_id == "RACE-CUST-1")
-            )
+            db.session.scalar(select(func.count(Customer.id)).where(Customer.external_id == number))
             == 1
         )
         db.session.remove()

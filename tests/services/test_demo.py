@@ -397,17 +397,18 @@ def test_demo_problems_link_only_cases_about_their_topic(db_session):
 
 def test_the_demo_leaves_one_verified_problem_for_a_manager_to_close(db_session):
     """Every demo problem was closed already or could not be: nobody trying the product could
-    close one. The ATM problem is verified and waits for 闭环."""
+    close one. The credit-card fee problem (HZ01, owned by the demo's 杭州 manager) is verified
+    and waits for 闭环."""
     from app.models import User, utcnow
     from app.models.improvement import Problem, ProblemStatus
     from app.services import improvement_figures, improvements
 
-    ready = db_session.scalar(select(Problem).where(Problem.title == "自助取款机取款失败扣款未退"))
-    assert ready.status != ProblemStatus.CLOSED
+    ready = db_session.scalar(select(Problem).where(Problem.title == "信用卡年费减免规则告知不清"))
+    manager = db_session.scalar(select(User).where(User.username == "manager"))
+    assert ready.status != ProblemStatus.CLOSED and ready.owner_id == manager.id
     result = improvement_figures.refresh(ready, utcnow())
     assert result.holds and improvements.close_blocker(ready, result) is None
-    hq = db_session.scalar(select(User).where(User.username == "hq"))
-    improvements.close_row(ready, hq, utcnow())
+    improvements.close_row(ready, manager, utcnow())
     assert ready.status == ProblemStatus.CLOSED and ready.verified_at is not None
 
 
@@ -778,3 +779,18 @@ def test_demo_cases_arrive_and_are_handled_when_people_work(db_session):
     late = [e for e in staff_steps if not start <= minute(e.at) < end]
     # (only a step clamped to the moment of seeding may fall outside: a case of today)
     assert all(e.at.replace(tzinfo=UTC) > utcnow() - timedelta(days=1) for e in late)
+
+
+def test_demo_cases_reviewed_keep_the_review_s_due_date(db_session):
+    """Closed after a review, a demo case had its due date recomputed from receipt (15 days)
+    while the API said period_days 30, as a real case keeps the review's."""
+    from app.models.complaint import Complaint
+    from app.services import complaint_clock as clock
+
+    reviewed = db_session.scalars(
+        select(Complaint).where(Complaint.review_requested_on.is_not(None))
+    ).all()
+    assert reviewed
+    for case in reviewed:
+        due = clock.local_date(case.due_at)
+        assert due == case.review_requested_on + timedelta(days=clock.REVIEW_DAYS), case.reference

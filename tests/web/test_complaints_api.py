@@ -76,6 +76,12 @@ def test_the_same_key_for_another_customer_is_refused_not_answered_with_the_firs
         assert error["fields"] == {"external_ref": error["message"]}
         assert "手机银行转账" not in refused.get_data(as_text=True)  # (nothing of the first)
     assert db.session.scalar(select(func.count()).select_from(Complaint)) == before
+    # a retry naming the customer by more than the first did (a number, a phone) is a retry
+    plain = {**BODY, "external_ref": "Y-1", "customer": {"name": "王五"}}
+    made = client.post("/api/v1/complaints", json=plain, headers=bearer(secret))
+    fuller = {**plain, "customer": {"name": "王五", "phone": "13911112222", "external_id": "C-W5"}}
+    again = client.post("/api/v1/complaints", json=fuller, headers=bearer(secret))
+    assert (made.status_code, again.status_code) == (201, 200)
     # the same customer named by phone alone, and by name alone, is a retry
     for name_only in (False, True):
         body = {**BODY, "external_ref": f"APP-PHONE-{name_only}"}
@@ -103,13 +109,15 @@ def test_a_forwarded_case_sent_again_under_the_regulator_s_number_is_a_retry(cli
     found = client.post("/api/v1/complaints", json=by_number, headers=bearer(secret))
     assert (made.status_code, found.status_code) == (201, 200)
     assert found.get_json()["id"] == made.get_json()["id"]
+    # sent again with an external_ref of its own, or the number typed full-width: the same
+    again = {**body, "external_ref": "E-B-1", "regulator_ref": "ＪＲ－２０２６－００９９９９"}
+    found = client.post("/api/v1/complaints", json=again, headers=bearer(secret))
+    assert found.status_code == 200 and found.get_json()["id"] == first.get_json()["id"]
+    # another complainant under the same number (a group forwarded in one letter): a case
     other = {**body, "customer": {"external_id": "OTHER-1", "name": "另一位客户"}}
-    refused = client.post("/api/v1/complaints", json=other, headers=bearer(secret))
-    assert refused.status_code == 409
-    assert (
-        "regulator_ref“JR-2026-009999”已用于另一位客户的投诉"
-        in refused.get_json()["error"]["message"]
-    )
+    own = client.post("/api/v1/complaints", json=other, headers=bearer(secret))
+    assert own.status_code == 201 and own.get_json()["id"] != first.get_json()["id"]
+    assert own.get_json()["regulator_ref"] == "JR-2026-009999"
 
 
 def test_get_returns_status_history(client):

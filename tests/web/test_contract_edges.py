@@ -571,3 +571,37 @@ def test_a_customers_own_unknown_branch_code_is_named_as_the_body_names_it(clien
         assert reply.get_json()["error"]["fields"] == {
             "customer.branch_code": "机构代码 NOPE 不存在"
         }
+
+
+def test_the_staff_form_says_a_forwarded_case_is_registered_already(client, auth):
+    """Typed in again under its number for the same complainant, the form redirected to the
+    first case saying 已登记投诉 … 回执已发送, though nothing was registered or sent."""
+    headers = bearer("complaints:write")
+    customer = {"name": "吴九", "phone": "13600005555"}
+    first = client.post(
+        "/api/v1/complaints",
+        json={**COMPLAINT, "regulator_ref": "JR-B-1", "customer": customer},
+        headers=headers,
+    )
+    assert first.status_code == 201
+    before = db.session.scalar(select(func.count(Complaint.id)))
+    auth.login("hq")
+    page = client.get("/staff/complaints/new").get_data(as_text=True)
+    form = {
+        "csrf_token": csrf_token(page), "channel": "regulator", "name": "吴九",
+        "phone": "13600005555", "content": "监管转办：柜面重复登记的同一件投诉。",
+        "branch_code": "HZ01", "product_code": "", "major_reason": "", "regulator_ref": "JR-B-1",
+        "regulator_received_on": "", "received_at": "",
+    }  # fmt: skip
+    again = client.post("/staff/complaints/new", data=form)
+    text = again.get_data(as_text=True)
+    assert again.status_code == 400
+    assert f"已登记为该投诉人的投诉 {first.get_json()['reference']}，本次未重复登记" in text
+    assert "柜面重复登记的同一件投诉" in text  # (what was typed is kept)
+    assert db.session.scalar(select(func.count(Complaint.id))) == before
+    # another complainant forwarded under the same number is registered as a case of its own
+    other = client.post(
+        "/staff/complaints/new", data={**form, "name": "郑十", "phone": "13600006666"}
+    )
+    assert other.status_code == 302
+    assert db.session.scalar(select(func.count(Complaint.id))) == before + 1

@@ -817,6 +817,18 @@ def test_an_event_for_a_customer_the_channel_cannot_reach_is_skipped_with_the_re
             }
         ], n
         assert invitations_of(customer["external_id"]) == 0
+    # the mobile number reaches Kesheng, the event is sent again: now it is scheduled (it was a
+    # duplicate of the skipped one, the survey lost for good); a third copy is a duplicate
+    client.put(
+        "/api/v1/customers/EVNOPHONE",
+        json={"name": "只有邮箱", "phone": "13977778888"},
+        headers=bearer("customers:write"),
+    )
+    again = post_event(client, "loan.disbursed", {"external_id": "EVNOPHONE"}, occurred)
+    assert [s["kind"] for s in again.get_json()["scheduled"]] == ["survey"]
+    third = post_event(client, "loan.disbursed", {"external_id": "EVNOPHONE"}, occurred)
+    assert [s["reason_code"] for s in third.get_json()["scheduled"]] == ["duplicate_event"]
+    assert invitations_of("EVNOPHONE") == 1
 
 
 def test_an_sms_invitation_to_a_landline_fails_at_once(client):

@@ -597,7 +597,13 @@ def complaint_new():
     _entry_choices(form)
     if form.validate_on_submit():
         try:
-            complaint, _ = complaints.create_complaint(_intake(form), actor=current_user)
+            complaint, created = complaints.create_complaint(_intake(form), actor=current_user)
+            if not created:  # (the regulator's number of a case of this complainant)
+                raise ValidationFailed(
+                    f"监管转办编号 {complaint.regulator_ref} 已登记为该投诉人的投诉 "
+                    f"{complaint.reference}，本次未重复登记；新的材料请在该投诉中补充附件或记录",
+                    field="regulator_ref",
+                )
         except ServiceError as err:
             form.attach(err)
         else:
