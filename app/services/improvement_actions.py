@@ -64,7 +64,14 @@ class Resurvey:
     channel: str = "sms"
 
 
-def _check(data: ActionData, today: date, problem: Problem, *, kept: date | None = None) -> None:
+def _check(
+    data: ActionData,
+    today: date,
+    problem: Problem,
+    *,
+    kept: date | None = None,
+    owner: int | None = None,
+) -> None:
     """Refuse an action without content or due date, with an unknown owner, or due before
     ``today`` (Beijing date) — unless the date is ``kept``: the action's own date, unchanged
     by an edit of its other fields."""
@@ -76,7 +83,7 @@ def _check(data: ActionData, today: date, problem: Problem, *, kept: date | None
         raise ValidationFailed(
             f"完成期限不能早于今天（{today:%Y-%m-%d}），请填写今天或以后的日期", field="due_on"
         )
-    check_owner(data.owner_id, db.session.get(Branch, problem.branch_id), "owner_id")
+    check_owner(data.owner_id, db.session.get(Branch, problem.branch_id), "owner_id", kept=owner)
 
 
 @transactional
@@ -137,7 +144,8 @@ def update_action(
         raise Conflict("问题已闭环，不能再修改整改措施")
     if not action.is_open:
         raise Conflict(f"整改措施当前为“{action.status_label}”，只能修改未完成的整改措施")
-    _check(data, clock.local_date(now or utcnow()), problem, kept=action.due_on)
+    today = clock.local_date(now or utcnow())
+    _check(data, today, problem, kept=action.due_on, owner=action.owner_id)
     new = {
         "title": data.title.strip()[:200],
         "detail": (data.detail or "").strip(),

@@ -98,16 +98,22 @@ def works_for(home: Branch | None, branch: Branch) -> bool:
     return home is None or branch.path.startswith(home.path) or home.path.startswith(branch.path)
 
 
-def check_owner(owner_id: int | None, branch: Branch, field: str) -> None:
+def check_owner(owner_id: int | None, branch: Branch, field: str, kept: int | None = None) -> None:
     """An owner of a problem of ``branch`` or of one of its actions works there: in its unit or
     below it, or in a unit above it (head office included). A 南京 manager named owner of a
-    杭州 action saw it on their 工作台 and could neither open nor start it."""
+    杭州 action saw it on their 工作台 and could neither open nor start it. A newly named owner
+    is also an active member of staff, not an administrator (``kept``: the owner the record
+    has, whose account may have been closed since)."""
     if not owner_id:
         return
     everywhere = {"include_all_branches": True}  # (found wherever they work, then judged)
     owner = db.session.get(User, owner_id, execution_options=everywhere)
     if owner is None:
         raise ValidationFailed("责任人不存在", field=field)
+    if owner_id != kept and not owner.active:
+        raise ValidationFailed(f"{owner.display_name}的账号已停用，不能作为责任人", field=field)
+    if owner_id != kept and owner.role == Role.ADMIN:
+        raise ValidationFailed("系统管理员不处理客户数据，不能作为责任人", field=field)
     home = (
         db.session.get(Branch, owner.branch_id, execution_options=everywhere)
         if owner.branch_id
@@ -142,7 +148,7 @@ def _apply(problem: Problem, data: ProblemData) -> None:
         survey = db.session.scalar(select(Survey).where(Survey.code == data.survey_code))
         if survey is None:
             raise ValidationFailed("问卷不存在", field="survey_code")
-    check_owner(data.owner_id, branch, "owner_id")
+    check_owner(data.owner_id, branch, "owner_id", kept=problem.owner_id)
     problem.title, problem.description = title[:200], (data.description or "").strip()
     problem.root_cause = RootCause(data.root_cause)
     problem.branch_id, problem.product_id = branch.id, product.id if product else None

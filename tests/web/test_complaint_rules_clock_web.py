@@ -282,7 +282,7 @@ def test_a_named_staff_member_whose_account_was_closed_stays_named(client, auth,
     agent.active = False
     db_session.commit()
     page = unescape(client.get(f"/staff/complaints/{c.id}").get_data(as_text=True))
-    assert f"{agent.display_name}（客服坐席，已停用）" in page
+    assert f"{agent.display_name}（客服坐席，{agent.branch.name}，已停用）" in page
     fields["major_reason"] = "regulator"
     saved = _post(client, c, "classify", named_staff=str(agent.id), **fields)
     assert saved.status_code == 302, saved.get_data(as_text=True)[:300]

@@ -87,6 +87,20 @@ def test_new_problem_explains_bad_input_in_chinese_and_creates(client, auth):
         text = bad.get_data(as_text=True)
         assert bad.status_code == 400 and said in text, typed
         assert typed == "" or "请填写对比窗口" not in text  # (0 was told to fill it in)
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    gone = factories.user(Role.AGENT, "HZ01", active=False)
+    db.session.commit()
+    for forged, said in (
+        ("abc", "请选择问题负责人"),
+        (str(admin.id), "系统管理员不处理客户数据，不能作为责任人"),
+        (str(gone.id), "的账号已停用，不能作为责任人"),
+    ):
+        refused = client.post(
+            "/manager/improvements/new",
+            data={"csrf_token": token, "title": "网点排队时间过长", "root_cause": "process",
+                  "branch_code": "HZ01", "window_days": "60", "owner_id": forged},
+        )  # fmt: skip
+        assert refused.status_code == 400 and said in refused.get_data(as_text=True), forged
     owner = str(db.session.scalar(select(User.id).where(User.username == "manager")))
     ok = client.post(
         "/manager/improvements/new",

@@ -14,7 +14,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 import nlp
 from app.extensions import db
@@ -82,6 +90,10 @@ class ProblemForm(BaseForm):
             NumberRange(14, 365, "对比窗口须为 14–365 天"),
         ],
     )
+
+    def validate_owner_id(self, field) -> None:
+        if field.data and not str(field.data).isdigit():  # (a forged post: no such person)
+            raise ValidationError("请选择问题负责人（由其跟进整改措施直至闭环）")
 
     def fill(self) -> None:
         branches = org.branches_in_scope()  # (the service refuses a branch outside it anyway)

@@ -208,20 +208,22 @@ def _prepare(name: str, form, complaint: Complaint) -> None:
             *_people(casework.staff_choices(complaint)),
         ]
     elif isinstance(form, forms.ClassifyForm):
-        form.named_staff.choices = _people(casework.named_people(complaint))
+        form.named_staff.choices = _people(casework.named_people(complaint), unit=True)
         form.staff = casework.staff_near(complaint)  # (suggestions for add_staff)
         form.units = org.units_around(complaint.branch)  # (the field's list of suggestions)
     elif isinstance(form, forms.AttachForm) and form.attachments.data:
         form.kept = evidence.kept_sizes(complaint.id)
 
 
-def _people(users) -> list:
-    return [
-        forms.SelectChoice(
-            str(u.id), f"{u.display_name}（{u.role_label}{'' if u.active else '，已停用'}）"
-        )
-        for u in users
-    ]
+def _people(users, *, unit: bool = False) -> list:
+    """Choices of staff; ``unit``: with their unit, for those a case names (回避), who may work
+    anywhere in the bank (two 张伟 of two 分行 read alike)."""
+
+    def label(u) -> str:
+        where = f"，{u.branch.name if u.branch else '未关联机构'}" if unit else ""
+        return f"{u.display_name}（{u.role_label}{where}{'' if u.active else '，已停用'}）"
+
+    return [forms.SelectChoice(str(u.id), label(u)) for u in users]
 
 
 def _blank(name: str, complaint: Complaint):
