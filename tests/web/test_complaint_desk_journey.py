@@ -171,9 +171,9 @@ def test_a_declined_case_can_record_how_whoever_raised_it_was_told(client, auth,
                  note="当面告知")  # fmt: skip
     assert told.status_code == 302
     notices = db_session.scalars(
-        select(ComplaintEvent).where(
-            ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice"
-        )
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice")
+        .order_by(ComplaintEvent.id)  # (PostgreSQL returned them in either order)
     ).all()
     # (the automatic notice that could not go out is on record, then how they were told)
     outcomes = [n.detail["outcome"] for n in notices if n.detail["purpose"] == "decline"]
