@@ -225,8 +225,8 @@ def test_a_review_decision_is_told_as_a_review_decision(db_session):
         handling.record_notice(c.id, actor=agent, method="sms", purpose="decision", outcome=None)
     handling.record_notice(c.id, actor=agent, method="sms", purpose="review_decision")
     told = db.session.scalars(
-        select(ComplaintEvent).where(
-            ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice"
-        )
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.kind == "notice")
+        .order_by(ComplaintEvent.id)
     ).all()[-1]
     assert "核查决定：" in told.text and "处理决定：" not in told.text
