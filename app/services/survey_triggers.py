@@ -200,11 +200,19 @@ def _claim_event(
     return insert_or_existing(firing, earlier)
 
 
+def _reachable(customer: Customer, rule: TriggerRule) -> bool:
+    """Whether the rule's action can reach the customer: a survey by its channel's address, a
+    call-back (回访) by any phone number (one was queued for a customer with none at all)."""
+    if rule.action == "visit":
+        return bool((customer.phone or "").strip())
+    return invitations.address_of(customer, rule.channel) is not None
+
+
 def _reachable_since(firing: TriggerFiring, customer: Customer, rule: TriggerRule) -> bool:
     """Whether an event skipped for want of an address is taken again now that the customer
     has one (sent again after the number reached Kesheng: it was a duplicate, the survey lost
     for good). The record is locked first: two such repeats at once schedule one survey."""
-    if firing.outcome != "no_contact" or invitations.address_of(customer, rule.channel) is None:
+    if firing.outcome != "no_contact" or not _reachable(customer, rule):
         return False
     db.session.refresh(firing, with_for_update=True)
     return firing.outcome == "no_contact" and firing.invitation_id is None
@@ -363,7 +371,12 @@ def apply_rules(
                 )
             )
             continue
-        refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
+        if rule.action == "survey":
+            refusal = _contact_refusal(customer, rule, due)
+        elif not _reachable(customer, rule):
+            refusal = {"reason_code": "no_contact", "reason": "缺少电话号码，无法电话回访"}
+        else:
+            refusal = None
         if refusal is not None:
             firing.outcome = refusal["reason_code"]
             scheduled.append(_skipped(rule, refusal["reason_code"], refusal["reason"]))

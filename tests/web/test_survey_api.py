@@ -831,6 +831,33 @@ def test_an_event_for_a_customer_the_channel_cannot_reach_is_skipped_with_the_re
     assert invitations_of("EVNOPHONE") == 1
 
 
+def test_a_call_back_for_a_customer_without_a_phone_is_skipped(client):
+    """A card.issued 回访 (a phone call) was queued for a customer with no phone at all; a
+    landline will do for a call."""
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    nophone = {"external_id": "EVCALL-NONE", "name": "无电话", "email": "n@example.com"}
+    reply = post_event(client, "card.issued", nophone, occurred, branch_code="NJ01")
+    assert reply.get_json()["scheduled"] == [
+        {
+            "kind": "skipped",
+            "survey_code": reply.get_json()["scheduled"][0]["survey_code"],
+            "reason_code": "no_contact",
+            "reason": "缺少电话号码，无法电话回访",
+        }
+    ]
+    landline = {"external_id": "EVCALL-LAND", "name": "座机", "phone": "0510-88881234"}
+    reply = post_event(client, "card.issued", landline, occurred, branch_code="NJ01")
+    assert [s["kind"] for s in reply.get_json()["scheduled"]] == ["visit"]
+    # the phone arrives and the event is sent again: the call-back is queued then
+    client.put(
+        "/api/v1/customers/EVCALL-NONE",
+        json={"name": "无电话", "phone": "13700000041"},
+        headers=bearer("customers:write"),
+    )
+    again = post_event(client, "card.issued", {"external_id": "EVCALL-NONE"}, occurred)
+    assert [s["kind"] for s in again.get_json()["scheduled"]] == ["visit"]
+
+
 def test_an_sms_invitation_to_a_landline_fails_at_once(client):
     """Recorded as sent (and the invitation as 已发送) though no SMS reaches a landline."""
     customer = {"external_id": "APILAND", "name": "座机客户", "phone": "0510-88881234"}
