@@ -4,7 +4,7 @@ Importing is cheap: models, dictionaries, numpy and scikit-learn load on first u
 """
 
 from nlp.active import use_model_dir
-from nlp.analysis import TextAnalysis, analyze, analyze_many, model_version
+from nlp.analysis import TextAnalysis, analyze, analyze_many, model_version, read_as_complaint
 from nlp.category import CategoryPick, CategorySuggestion, classify_complaint
 from nlp.keywords import keywords
 from nlp.redact import Redaction, mask_card, mask_email, mask_id_number, mask_phone, redact
@@ -22,6 +22,7 @@ from nlp.urgency import Urgency, urgency
 __version__ = "0.1.0"
 
 __all__ = [
+    "read_as_complaint",
     "use_model_dir",
     "CategoryPick",
     "CategorySuggestion",

@@ -576,7 +576,7 @@ class _ChunkSender:
     def _skip_reason(self, row, address: str | None, open_complaint: bool):
         c = self.campaign
         if not invitations.usable_address(address, c.channel):
-            return no_contact_reason(c.channel)
+            return invitations.no_contact_reason(c.channel)
         state = CustomerContactState(
             last_surveyed_at=tuple(self.recent.get(row.id, ())),
             has_open_complaint=open_complaint,
@@ -609,9 +609,6 @@ class _ChunkSender:
         c.skipped_count += len(skips)
         self.done.update(m["customer_id"] for m in messages)
         self.done.update(s["customer_id"] for s in skips)
-
-
-no_contact_reason = invitations.no_contact_reason  # (the demo's campaigns say it too)
 
 
 def skip_summary(campaign_id: int) -> list[tuple[str, int]]:

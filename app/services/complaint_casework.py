@@ -134,14 +134,17 @@ def assign_by_rule(
     return complaint
 
 
-def _active_handlers() -> list[User]:
-    stmt = (
+def _handlers():
+    """Active handlers (the roles that handle cases), each with their unit loaded."""
+    return (
         select(User)
         .options(joinedload(User.branch))
         .where(User.active.is_(True), User.role.in_([r.value for r in HANDLER_ROLES]))
-        .order_by(User.branch_id, User.display_name)
     )
-    return list(db.session.scalars(stmt))
+
+
+def _active_handlers() -> list[User]:
+    return list(db.session.scalars(_handlers().order_by(User.branch_id, User.display_name)))
 
 
 def staff_choices(complaint: Complaint) -> list[User]:
@@ -188,18 +191,11 @@ def staff_near(complaint: Complaint) -> list[User]:
         units = select(Branch.id).where(Branch.id.in_([b.id for b in units_around(unit)]))
     else:  # (units_around gives every unit for a case at head office)
         units = select(Branch.id).where(~Branch.path.like("/%/%/"))
-    stmt = (
-        select(User)
-        .options(joinedload(User.branch))
-        .where(
-            User.active.is_(True),
-            User.role.in_([r.value for r in HANDLER_ROLES]),
-            or_(User.branch_id.in_(units), User.branch_id.is_(None)),
-            User.id.not_in(complaint.named_staff_ids or [-1]),
-        )
-        .order_by(User.branch_id, User.display_name, User.id)
+    stmt = _handlers().where(
+        or_(User.branch_id.in_(units), User.branch_id.is_(None)),
+        User.id.not_in(complaint.named_staff_ids or [-1]),
     )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.order_by(User.branch_id, User.display_name, User.id)))
 
 
 _NAME_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -211,9 +207,7 @@ def _people_named(text: str | None) -> list[int]:
     分行). A name two handlers share is refused, asking for the user name."""
     found: list[int] = []
     problems: list[str] = []
-    handlers = select(User).where(
-        User.active.is_(True), User.role.in_([r.value for r in HANDLER_ROLES])
-    )
+    handlers = _handlers()
     for word in dict.fromkeys(w for w in _NAME_SEPARATORS.split(text or "") if w):
         people = (
             db.session.scalars(handlers.where(func.lower(User.username) == word.lower())).all()

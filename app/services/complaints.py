@@ -543,16 +543,19 @@ def _existing(channel: str, external_ref: str | None) -> Complaint | None:
     )
 
 
-def _forwarded_before(data: IntakeData) -> Complaint | None:
+def _forwarded_before(data: IntakeData, *, hold: bool = False) -> Complaint | None:
     """The case of this customer the regulator forwarded under the same number, if any: a
     forwarded case sent again (a retry without its external_ref, or by another system) was
     registered, and counted in the regulator's figures, twice. Another customer under the
-    same number is a case of its own (a group forwarded under one letter)."""
-    if data.channel != Channel.REGULATOR:
-        return None
-    number = _regulator_ref(data)
+    same number is a case of its own (a group forwarded under one letter). ``hold``: inside
+    the intake's transaction, copies arriving at once take turns first (PostgreSQL: an
+    advisory lock on the number; SQLite's writers take turns anyway)."""
+    number = _regulator_ref(data) if data.channel == Channel.REGULATOR else None
     if not number:
         return None
+    if hold and db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext(f"complaint.regulator_ref:{number}")
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
     same_number = db.session.scalars(
         select(Complaint)
         .where(Complaint.channel == Channel.REGULATOR, Complaint.regulator_ref == number)
@@ -561,15 +564,6 @@ def _forwarded_before(data: IntakeData) -> Complaint | None:
         .execution_options(include_all_branches=True, populate_existing=True)
     )
     return next((c for c in same_number if _same_customer(c, data)), None)
-
-
-def _hold_regulator_number(data: IntakeData) -> None:
-    """Inside the intake's transaction: copies of one forwarded case arriving at once take
-    turns (PostgreSQL: an advisory lock on the number; SQLite's writers take turns anyway)."""
-    number = _regulator_ref(data) if data.channel == Channel.REGULATOR else None
-    if number and db.session.get_bind().dialect.name == "postgresql":
-        key = func.hashtext(f"complaint.regulator_ref:{number}")
-        db.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _same_customer(found: Complaint, data: IntakeData) -> bool:
@@ -632,8 +626,7 @@ def intake(data: IntakeData, actor: User | None = None) -> Intake:
         found = _existing(data.channel, data.external_ref)
         if found is not None:
             return _retry(found, data)
-    _hold_regulator_number(data)
-    forwarded = _forwarded_before(data)  # (again, in turn: another copy may have just landed)
+    forwarded = _forwarded_before(data, hold=True)  # (again, in turn: a copy may have landed)
     if forwarded is not None:
         return Intake(forwarded, False)
     # The savepoint guards the (channel, external_ref) idempotency key only: without a key

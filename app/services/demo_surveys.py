@@ -412,7 +412,7 @@ def _send_campaign(rng, campaign: Campaign, survey: Survey, people, sent: dateti
 def _campaign_skip(campaign, survey, row, customer, recent, at) -> tuple[str, str] | None:
     """Why the campaign engine would skip this customer at ``at`` (None: it sends)."""
     if invitations.address_of(customer, campaign.channel) is None:
-        return campaigns.no_contact_reason(campaign.channel)
+        return invitations.no_contact_reason(campaign.channel)
     state = CustomerContactState(
         last_surveyed_at=tuple(recent),
         has_open_complaint=False,  # (the demo's complaints come later)

@@ -164,14 +164,9 @@ def _contact_refusal(customer: Customer, rule: TriggerRule, due: datetime) -> di
         opted_out_channels=Customer.channels_opted_out(customer.opted_out_channels),
     )
     decision = check_contact(state, rule.survey.code, rule.channel, due, rules)
-    if not decision.allowed and decision.reason_code != "quiet_hours":
-        return {"reason_code": decision.reason_code, "reason": decision.reason}
-    # (a survey for a customer the channel cannot reach was scheduled, answered 202 as such,
-    # and failed when it fell due)
-    if invitations.address_of(customer, rule.channel) is None:
-        code, reason = invitations.no_contact_reason(rule.channel)
-        return {"reason_code": code, "reason": f"{reason}，无法通过{rule.channel_label}发送"}
-    return None
+    if decision.allowed or decision.reason_code == "quiet_hours":
+        return None
+    return {"reason_code": decision.reason_code, "reason": decision.reason}
 
 
 def _claim_event(
@@ -202,10 +197,19 @@ def _claim_event(
 
 def _reachable(customer: Customer, rule: TriggerRule) -> bool:
     """Whether the rule's action can reach the customer: a survey by its channel's address, a
-    call-back (回访) by any phone number (one was queued for a customer with none at all)."""
+    call-back (回访) by any phone number. Either was scheduled without one, answered 202 as
+    such, and failed when it fell due (or sat in the call queue with nothing to dial)."""
     if rule.action == "visit":
         return bool((customer.phone or "").strip())
     return invitations.address_of(customer, rule.channel) is not None
+
+
+def _unreachable(rule: TriggerRule) -> dict[str, str]:
+    """The skip of an event whose rule cannot reach the customer."""
+    if rule.action == "visit":
+        return {"reason_code": "no_contact", "reason": "缺少电话号码，无法电话回访"}
+    code, reason = invitations.no_contact_reason(rule.channel)
+    return {"reason_code": code, "reason": f"{reason}，无法通过{rule.channel_label}发送"}
 
 
 def _reachable_since(firing: TriggerFiring, customer: Customer, rule: TriggerRule) -> bool:
@@ -371,12 +375,9 @@ def apply_rules(
                 )
             )
             continue
-        if rule.action == "survey":
-            refusal = _contact_refusal(customer, rule, due)
-        elif not _reachable(customer, rule):
-            refusal = {"reason_code": "no_contact", "reason": "缺少电话号码，无法电话回访"}
-        else:
-            refusal = None
+        refusal = _contact_refusal(customer, rule, due) if rule.action == "survey" else None
+        if refusal is None and not _reachable(customer, rule):
+            refusal = _unreachable(rule)
         if refusal is not None:
             firing.outcome = refusal["reason_code"]
             scheduled.append(_skipped(rule, refusal["reason_code"], refusal["reason"]))

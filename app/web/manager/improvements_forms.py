@@ -61,6 +61,9 @@ class PlainForm(BaseForm):
     pass
 
 
+OWNER_NEEDED = "请选择问题负责人（由其跟进整改措施直至闭环）"
+
+
 class ProblemForm(BaseForm):
     title = StringField(
         "问题标题", validators=[DataRequired("请填写问题标题"), Length(max=200), NO_NUL]
@@ -80,7 +83,7 @@ class ProblemForm(BaseForm):
         "问题负责人",
         validate_choice=False,
         choices=[],
-        validators=[DataRequired("请选择问题负责人（由其跟进整改措施直至闭环）")],
+        validators=[DataRequired(OWNER_NEEDED)],
     )
     window_days = IntegerField(
         "对比窗口（天）",
@@ -93,7 +96,7 @@ class ProblemForm(BaseForm):
 
     def validate_owner_id(self, field) -> None:
         if field.data and not str(field.data).isdigit():  # (a forged post: no such person)
-            raise ValidationError("请选择问题负责人（由其跟进整改措施直至闭环）")
+            raise ValidationError(OWNER_NEEDED)
 
     def fill(self) -> None:
         branches = org.branches_in_scope()  # (the service refuses a branch outside it anyway)
